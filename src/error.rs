@@ -1,0 +1,57 @@
+//! The one error type of the crate.
+//!
+//! Bad input (a non-contractive step size, a non-finite number, wrong dimensions) is an
+//! [`Error`], never a panic; the binary maps it to exit code 2.
+
+use thiserror::Error as ThisError;
+
+/// Everything that can go wrong when building or running an instance.
+#[derive(Debug, ThisError, Clone, PartialEq)]
+pub enum Error {
+    /// A numeric parameter is outside its domain (named by `field`).
+    #[error("invalid {field}: {value} ({reason})")]
+    InvalidParameter {
+        /// Which parameter (e.g. `alpha`, `delta`, `beta`).
+        field: &'static str,
+        /// The offending value.
+        value: f64,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// Two objects do not fit together.
+    #[error("dimension mismatch for {what}: expected {expected}, got {got}")]
+    Dimension {
+        /// What was being matched.
+        what: &'static str,
+        /// The expected size.
+        expected: usize,
+        /// The size received.
+        got: usize,
+    },
+    /// A linear solve or an inner solver failed.
+    #[error("numerical failure: {0}")]
+    Numerical(String),
+}
+
+/// The crate's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Rejects a non-finite value or one outside `(lo, hi)` (open interval; use infinities
+/// for a half-line).
+pub(crate) fn check_open(field: &'static str, value: f64, lo: f64, hi: f64) -> Result<f64> {
+    if !value.is_finite() {
+        return Err(Error::InvalidParameter {
+            field,
+            value,
+            reason: "must be finite",
+        });
+    }
+    if value <= lo || value >= hi {
+        return Err(Error::InvalidParameter {
+            field,
+            value,
+            reason: "out of range",
+        });
+    }
+    Ok(value)
+}

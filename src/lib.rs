@@ -1,0 +1,33 @@
+//! # unrollcheck
+//!
+//! Checks, by experiment, the theory of differentiating through iterative algorithms
+//! ("algorithm unrolling") of *Understanding the Curse of Unrolling* (Mehmood, Knoll, Ochs,
+//! 2026) and of its predecessor (Scieur et al., 2022).
+//!
+//! The crate is laid out like the paper:
+//!
+//! | module | paper | what it holds |
+//! |---|---|---|
+//! | [`problem`] | (3), App. C | inner objectives `f(x, u)`: ridge, pseudo-Huber, Huber; seeded draws |
+//! | [`map`] | (2), (4), Rem. 1(ii) | fixed-point maps `A(x, u)`: gradient descent, heavy-ball |
+//! | [`unroll`] | (6), (9), (12), (20) | iterates, forward/reverse mode, late start, implicit Jacobian, errors |
+//! | [`constants`] | A2.1, A2.2, (18) | certified `ρ`, `M_x`, `M_u`, `κ`, `Γ`, `Γ♯`, global or local |
+//! | [`instance`] | — | one problem instance: map, `x_0`, `x*`, `Dx*` and its constants |
+//! | [`spec`] | — | instance specs (family, method, data, step rule, seed) and the builder |
+//! | [`linalg`] | — | spectral norms and symmetric extreme eigenvalues |
+//! | [`error`] | — | the one error type; bad input never panics |
+//!
+//! Notation: `B_k = D_x A(x_k, u)`, `C_k = D_u A(x_k, u)` (10); `Ẋ_k` forward iterates (9);
+//! `Ū_K^{(k)}` reverse iterates (12); `e_k`, `ė_k`, `ē_k` the errors (8), (11), (13).
+
+pub mod constants;
+pub mod demo;
+pub mod error;
+pub mod instance;
+pub mod linalg;
+pub mod map;
+pub mod problem;
+pub mod spec;
+pub mod unroll;
+
+pub use error::{Error, Result};

@@ -1,0 +1,198 @@
+//! Inner objectives `f(x, u)` of (3), with exact derivatives and certified constants.
+//!
+//! Every family implements [`Objective`]: the value, and *accumulating* products with the
+//! gradient `∇_x f`, the Hessian `∇²_xx f` and the mixed derivative `D_u ∇_x f` and its
+//! transpose. They write `out += a · (…)` into caller-owned buffers, so the unrolling
+//! loops allocate nothing; any scratch space comes from a [`Scratch`] made once per run.
+//!
+//! Families (see `CLAIMS.md`, "Families the suite must generate"):
+//! - [`ridge::Ridge`]: `½‖Ax − b‖² + (λ/2)‖x‖²`, parameter the ridge weight, the targets, or
+//!   the whole `(A, b)` (appendix C);
+//! - [`robust::Robust`]: `Σ φ_δ(a_iᵀx − b_i) + (λ/2)‖x‖²` with the pseudo-Huber loss (A2.2
+//!   holds) or the classic Huber loss (its Hessian jumps: A2.2 fails);
+//! - [`draw`]: seeded draws of `(A, b)`: the paper's U(0,1)/N(0,1) and controlled spectra.
+
+pub mod draw;
+pub mod ridge;
+pub mod robust;
+
+use crate::constants::Constant;
+use nalgebra::{DMatrix, DVector, DVectorView, DVectorViewMut};
+
+/// Read-only vector view (a column of a trajectory, or a whole vector).
+pub type Vw<'a> = DVectorView<'a, f64>;
+/// Mutable vector view.
+pub type VwMut<'a> = DVectorViewMut<'a, f64>;
+
+/// Scratch buffers for one thread's unrolling loop, made once by [`Objective::scratch`].
+#[derive(Debug, Clone)]
+pub struct Scratch {
+    /// First buffer (the residual `r = Ax − b` in the regression families).
+    pub r1: DVector<f64>,
+    /// Second buffer.
+    pub r2: DVector<f64>,
+}
+
+impl Scratch {
+    /// Two buffers of length `len`.
+    pub fn new(len: usize) -> Self {
+        Scratch {
+            r1: DVector::zeros(len),
+            r2: DVector::zeros(len),
+        }
+    }
+}
+
+/// A closed ball `‖x − center‖ ≤ radius`: where local constants are certified.
+///
+/// For a contraction started at `x_0`, every iterate lies in the ball around `x*` of
+/// radius `e_0 = ‖x_0 − x*‖` (by (8)), so constants certified on it bound every `B_k`, `C_k`.
+#[derive(Debug, Clone)]
+pub struct Ball {
+    /// The centre (the fixed point `x*`).
+    pub center: DVector<f64>,
+    /// The radius (`e_0`).
+    pub radius: f64,
+}
+
+/// Certified bounds on the Hessian spectrum `[μ, L]` of `f(·, u)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Curvature {
+    /// Lower bound `μ` on the eigenvalues of `∇²_xx f`.
+    pub mu: Constant,
+    /// Upper bound `L` on the eigenvalues of `∇²_xx f`.
+    pub l: Constant,
+}
+
+/// Certified smoothness constants of `f`, from which the map's A2.2 constants follow.
+#[derive(Debug, Clone, Copy)]
+pub struct Smoothness {
+    /// Lipschitz constant of `x ↦ ∇²_xx f(x, u)` (spectral norm).
+    pub hessian_lipschitz: Constant,
+    /// Lipschitz constant of `x ↦ D_u ∇_x f(x, u)`.
+    pub mixed_lipschitz: Constant,
+    /// Bound on `‖D_u ∇_x f(x, u)‖`.
+    pub mixed_bound: Constant,
+}
+
+/// An inner objective `f(x, u)` with exact first and second derivatives.
+///
+/// Required are the accumulating products; dense matrices are derived from them.
+pub trait Objective: Send + Sync {
+    /// Dimension `n` of `x`.
+    fn dim_x(&self) -> usize;
+    /// Dimension `p` of `u`.
+    fn dim_u(&self) -> usize;
+    /// Human-readable family name, e.g. `ridge[weight]`.
+    fn name(&self) -> String;
+    /// Length of the scratch buffers the products need.
+    fn scratch_len(&self) -> usize;
+    /// `f(x, u)`.
+    fn value(&self, x: Vw) -> f64;
+    /// `out += a ∇_x f(x, u)`.
+    fn grad_acc(&self, x: Vw, a: f64, out: VwMut, s: &mut Scratch);
+    /// `out += a ∇²_xx f(x, u) v`.
+    fn hvp_acc(&self, x: Vw, v: Vw, a: f64, out: VwMut, s: &mut Scratch);
+    /// `out += a (D_u ∇_x f(x, u)) du` (`du ∈ R^p`, `out ∈ R^n`).
+    fn mixed_jvp_acc(&self, x: Vw, du: Vw, a: f64, out: VwMut, s: &mut Scratch);
+    /// `out += a (D_u ∇_x f(x, u))ᵀ w` (`w ∈ R^n`, `out ∈ R^p`).
+    fn mixed_vjp_acc(&self, x: Vw, w: Vw, a: f64, out: VwMut, s: &mut Scratch);
+    /// The current parameter `u`, flattened.
+    fn param(&self) -> DVector<f64>;
+    /// Certified `[μ, L]`: global, or local on `ball` where that is sharper.
+    fn curvature(&self, ball: &Ball) -> Curvature;
+    /// Certified smoothness constants on `ball` (global where they exist).
+    fn smoothness(&self, ball: &Ball) -> Smoothness;
+
+    /// Fresh scratch buffers.
+    fn scratch(&self) -> Scratch {
+        Scratch::new(self.scratch_len())
+    }
+
+    /// `∇_x f(x, u)` as a new vector.
+    fn gradient(&self, x: Vw) -> DVector<f64> {
+        let mut g = DVector::zeros(self.dim_x());
+        self.grad_acc(x, 1.0, g.as_view_mut(), &mut self.scratch());
+        g
+    }
+
+    /// The dense Hessian `∇²_xx f(x, u)` (column by column from [`Self::hvp_acc`]).
+    fn hessian(&self, x: Vw) -> DMatrix<f64> {
+        let n = self.dim_x();
+        let mut s = self.scratch();
+        let mut h = DMatrix::zeros(n, n);
+        let mut e = DVector::zeros(n);
+        for j in 0..n {
+            e[j] = 1.0;
+            self.hvp_acc(x, e.as_view(), 1.0, h.column_mut(j), &mut s);
+            e[j] = 0.0;
+        }
+        h
+    }
+
+    /// The dense mixed derivative `D_u ∇_x f(x, u)` (n×p).
+    fn mixed(&self, x: Vw) -> DMatrix<f64> {
+        let (n, p) = (self.dim_x(), self.dim_u());
+        let mut s = self.scratch();
+        let mut m = DMatrix::zeros(n, p);
+        let mut e = DVector::zeros(p);
+        for j in 0..p {
+            e[j] = 1.0;
+            self.mixed_jvp_acc(x, e.as_view(), 1.0, m.column_mut(j), &mut s);
+            e[j] = 0.0;
+        }
+        m
+    }
+
+    /// The minimiser `x*(u)`, by Newton's method with backtracking from `0`, polished
+    /// until the gradient is at rounding level. Families with a closed form override it.
+    fn minimizer(&self) -> crate::Result<DVector<f64>> {
+        newton_minimize(self)
+    }
+}
+
+/// Damped Newton's method on a strongly convex objective (the default [`Objective::minimizer`]).
+pub fn newton_minimize<O: Objective + ?Sized>(f: &O) -> crate::Result<DVector<f64>> {
+    let n = f.dim_x();
+    let mut x = DVector::zeros(n);
+    let mut best = f64::INFINITY;
+    let mut stalls = 0;
+    for _ in 0..200 {
+        let g = f.gradient(x.as_view());
+        let gn = g.norm();
+        if !gn.is_finite() {
+            return Err(crate::Error::Numerical(
+                "non-finite gradient in Newton".into(),
+            ));
+        }
+        if gn >= best {
+            stalls += 1;
+            if stalls >= 3 {
+                return Ok(x);
+            }
+        } else {
+            best = gn;
+            stalls = 0;
+        }
+        if gn == 0.0 {
+            return Ok(x);
+        }
+        let h = f.hessian(x.as_view());
+        let dir = h
+            .cholesky()
+            .ok_or_else(|| crate::Error::Numerical("Hessian not positive definite".into()))?
+            .solve(&(-&g));
+        let f0 = f.value(x.as_view());
+        let slope = g.dot(&dir);
+        let mut t = 1.0;
+        loop {
+            let trial = &x + t * &dir;
+            if f.value(trial.as_view()) <= f0 + 1e-4 * t * slope || t < 1e-12 {
+                x = trial;
+                break;
+            }
+            t *= 0.5;
+        }
+    }
+    Ok(x)
+}

@@ -1,0 +1,205 @@
+//! Instance specifications and the deterministic builder from spec to [`Instance`].
+//!
+//! A [`Spec`] is a handful of numbers (family, method, dimensions, data draw, step rule,
+//! initial distance, seed); [`Spec::build`] turns it into an instance, drawing every
+//! random number from the spec's seed. Generating specs rather than matrices is what makes
+//! failures shrink to small specs and replay exactly (STYLE.md, habit 2).
+
+use crate::error::{Error, Result};
+use crate::instance::Instance;
+use crate::map::{FixedPointMap, GradientDescent, HeavyBall};
+use crate::problem::ridge::{Ridge, RidgeParam};
+use crate::problem::robust::{Loss, Robust, RobustParam};
+use crate::problem::{Ball, Objective, draw};
+use nalgebra::{DMatrix, DVector};
+use serde::{Deserialize, Serialize};
+
+/// The inner objective and its parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "family", rename_all = "snake_case")]
+pub enum Family {
+    /// Ridge least squares (parameter: weight, targets or data).
+    Ridge {
+        /// Which parameter.
+        param: RidgeParam,
+    },
+    /// Pseudo-Huber regression with a ridge term.
+    PseudoHuber {
+        /// Which parameter.
+        param: RobustParam,
+        /// `δ > 0`.
+        delta: f64,
+    },
+    /// Classic Huber regression with a ridge term (A2.2 fails).
+    Huber {
+        /// Which parameter.
+        param: RobustParam,
+        /// `δ > 0`.
+        delta: f64,
+    },
+}
+
+/// The fixed-point method.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum Method {
+    /// Gradient descent `A_α`.
+    GradientDescent,
+    /// Heavy-ball `A_{α,β}`.
+    HeavyBall {
+        /// Momentum `β ∈ [0, 1)`.
+        beta: f64,
+    },
+}
+
+/// How `(A, b)` is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "data", rename_all = "snake_case")]
+pub enum Data {
+    /// The paper's appendix C: `A` with U(0,1) entries, `b` with N(0,1) entries.
+    Paper,
+    /// Singular values of `A` geometrically spaced in `[s_min, s_max]`, random rotations;
+    /// `b` with N(0,1) entries.
+    Spectrum {
+        /// Smallest singular value.
+        s_min: f64,
+        /// Largest singular value.
+        s_max: f64,
+    },
+}
+
+/// The step-size rule, from the certified `[μ, L]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum StepRule {
+    /// `α = 2/(L + μ)`, the optimal step of gradient descent.
+    Optimal,
+    /// `α = 1/L`.
+    InvL,
+    /// `α = 1/(3L)`, the paper's suboptimal step.
+    InvThreeL,
+    /// `α = c · 2/L` for a factor `c` (contractive for `c ∈ (0, 1)`; `c ≥ 1` is not).
+    FractionOfTwoOverL {
+        /// The factor `c`.
+        c: f64,
+    },
+}
+
+impl StepRule {
+    /// The step size for the spectrum `[μ, L]`.
+    pub fn alpha(&self, mu: f64, l: f64) -> f64 {
+        match *self {
+            StepRule::Optimal => 2.0 / (l + mu),
+            StepRule::InvL => 1.0 / l,
+            StepRule::InvThreeL => 1.0 / (3.0 * l),
+            StepRule::FractionOfTwoOverL { c } => 2.0 * c / l,
+        }
+    }
+}
+
+/// Everything needed to rebuild an instance, bit for bit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Spec {
+    /// The objective.
+    pub family: Family,
+    /// The method.
+    pub method: Method,
+    /// Rows `M` of `A`.
+    pub m: usize,
+    /// Columns `N` of `A` (the dimension of `x`).
+    pub n: usize,
+    /// How `(A, b)` is drawn.
+    pub data: Data,
+    /// The ridge weight `λ` (the parameter's value for the `weight` families).
+    pub lambda: f64,
+    /// The step size rule.
+    pub step: StepRule,
+    /// `x_0 = x* + σ g` with `g` standard normal: the initial distance scale (`0` starts at
+    /// the solution); `None` starts at `x_0 = 0`.
+    pub x0_sigma: Option<f64>,
+    /// The seed of every draw.
+    pub seed: u64,
+}
+
+/// An instance with a type-erased map, as built from a [`Spec`].
+pub type DynInstance = Instance<Box<dyn FixedPointMap>>;
+
+impl Spec {
+    /// The paper's Figures 1–2 setting: ridge with the weight as parameter, `M = 50`,
+    /// `N = 10`, U(0,1)/N(0,1) data, `λ = 0.1`, `α = 2/(L + m)`, `x_0` with N(0, 10²) entries
+    /// (a choice: the paper does not state its initial point).
+    pub fn figure2(seed: u64) -> Self {
+        Spec {
+            family: Family::Ridge {
+                param: RidgeParam::Weight,
+            },
+            method: Method::GradientDescent,
+            m: 50,
+            n: 10,
+            data: Data::Paper,
+            lambda: 0.1,
+            step: StepRule::Optimal,
+            x0_sigma: Some(10.0),
+            seed,
+        }
+    }
+
+    /// Draws the data and builds the instance.
+    pub fn build(&self) -> Result<DynInstance> {
+        if self.m == 0 || self.n == 0 {
+            return Err(Error::Dimension {
+                what: "spec dimensions m, n",
+                expected: 1,
+                got: 0,
+            });
+        }
+        let mut rng = draw::rng(self.seed);
+        let a = match self.data {
+            Data::Paper => draw::uniform_matrix(self.m, self.n, &mut rng),
+            Data::Spectrum { s_min, s_max } => {
+                if !(s_min > 0.0 && s_max >= s_min && s_max.is_finite()) || self.m < self.n {
+                    return Err(Error::InvalidParameter {
+                        field: "spectrum",
+                        value: s_min,
+                        reason: "need 0 < s_min <= s_max and m >= n",
+                    });
+                }
+                draw::controlled_spectrum(self.m, self.n, s_min, s_max, &mut rng)
+            }
+        };
+        let b = draw::normal_vector(self.m, 1.0, &mut rng);
+        let g = draw::normal_vector(self.n, 1.0, &mut rng);
+        match self.family {
+            Family::Ridge { param } => self.finish(Ridge::new(a, b, self.lambda, param)?, g),
+            Family::PseudoHuber { param, delta } => self.finish(
+                Robust::new(a, b, self.lambda, Loss::PseudoHuber { delta }, param)?,
+                g,
+            ),
+            Family::Huber { param, delta } => self.finish(
+                Robust::new(a, b, self.lambda, Loss::Huber { delta }, param)?,
+                g,
+            ),
+        }
+    }
+
+    fn finish<O: Objective + 'static>(&self, f: O, g: DVector<f64>) -> Result<DynInstance> {
+        let x_star = f.minimizer()?;
+        let x0 = match self.x0_sigma {
+            Some(sigma) => &x_star + sigma * g,
+            None => DVector::zeros(self.n),
+        };
+        let ball = Ball {
+            radius: (&x0 - &x_star).norm(),
+            center: x_star,
+        };
+        let curv = f.curvature(&ball);
+        let alpha = self.step.alpha(curv.mu.value, curv.l.value);
+        let map: Box<dyn FixedPointMap> = match self.method {
+            Method::GradientDescent => Box::new(GradientDescent::new(f, alpha)?),
+            Method::HeavyBall { beta } => Box::new(HeavyBall::new(f, alpha, beta)?),
+        };
+        let x0 = map.lift(&x0);
+        let p = map.dim_u();
+        Instance::with_dx0(map, x0.clone(), DMatrix::zeros(x0.len(), p))
+    }
+}
