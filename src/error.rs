@@ -28,6 +28,14 @@ pub enum Error {
         /// The size received.
         got: usize,
     },
+    /// A name that is not in a catalogue (claim id, variant).
+    #[error("unknown {what}: {name}")]
+    Unknown {
+        /// What kind of name.
+        what: &'static str,
+        /// The name given.
+        name: String,
+    },
     /// A linear solve or an inner solver failed.
     #[error("numerical failure: {0}")]
     Numerical(String),

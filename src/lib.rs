@@ -20,6 +20,7 @@
 //! Notation: `B_k = D_x A(x_k, u)`, `C_k = D_u A(x_k, u)` (10); `Ẋ_k` forward iterates (9);
 //! `Ū_K^{(k)}` reverse iterates (12); `e_k`, `ė_k`, `ē_k` the errors (8), (11), (13).
 
+pub mod claims;
 pub mod constants;
 pub mod demo;
 pub mod error;
@@ -28,6 +29,7 @@ pub mod linalg;
 pub mod map;
 pub mod problem;
 pub mod spec;
+pub mod tol;
 pub mod unroll;
 
 pub use error::{Error, Result};

@@ -72,6 +72,12 @@ impl<O: Objective> FixedPointMap for GradientDescent<O> {
     fn fixed_point(&self) -> Result<DVector<f64>> {
         self.f.minimizer()
     }
+    fn fixed_point_at(&self, u: &DVector<f64>) -> Result<DVector<f64>> {
+        self.f.minimizer_at(u)
+    }
+    fn param(&self) -> Option<DVector<f64>> {
+        Some(self.f.param())
+    }
     fn constants(&self, ball: &Ball) -> MapConstants {
         let curv = self.f.curvature(ball);
         let sm = self.f.smoothness(ball);

@@ -117,6 +117,12 @@ impl<O: Objective> FixedPointMap for HeavyBall<O> {
         let x = self.f.minimizer()?;
         Ok(self.lift(&x))
     }
+    fn fixed_point_at(&self, u: &DVector<f64>) -> Result<DVector<f64>> {
+        Ok(self.lift(&self.f.minimizer_at(u)?))
+    }
+    fn param(&self) -> Option<DVector<f64>> {
+        Some(self.f.param())
+    }
     fn constants(&self, ball: &Ball) -> MapConstants {
         let n = self.n();
         let xball = Ball {

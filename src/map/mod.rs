@@ -38,6 +38,18 @@ pub trait FixedPointMap: Send + Sync {
     fn vjp(&self, x: Vw, w: Vw, xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch);
     /// The fixed point `x*(u)`.
     fn fixed_point(&self) -> crate::Result<DVector<f64>>;
+    /// The fixed point at another parameter value `u'` (finite differences of `u ↦ x*(u)`).
+    fn fixed_point_at(&self, u: &DVector<f64>) -> crate::Result<DVector<f64>> {
+        let _ = u;
+        Err(crate::Error::Numerical(format!(
+            "{} cannot be re-parameterised",
+            self.name()
+        )))
+    }
+    /// The current parameter `u`, when the map can be re-parameterised.
+    fn param(&self) -> Option<DVector<f64>> {
+        None
+    }
     /// Certified constants of A2.1/A2.2 on the ball around `x*` of radius `e_0`.
     fn constants(&self, ball: &Ball) -> MapConstants;
     /// Lifts a point `x` of the objective's space to the map's state (identity for
@@ -102,6 +114,12 @@ impl<M: FixedPointMap + ?Sized> FixedPointMap for Box<M> {
     }
     fn constants(&self, ball: &Ball) -> MapConstants {
         (**self).constants(ball)
+    }
+    fn fixed_point_at(&self, u: &DVector<f64>) -> crate::Result<DVector<f64>> {
+        (**self).fixed_point_at(u)
+    }
+    fn param(&self) -> Option<DVector<f64>> {
+        (**self).param()
     }
     fn lift(&self, x: &DVector<f64>) -> DVector<f64> {
         (**self).lift(x)

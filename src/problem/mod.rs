@@ -144,6 +144,16 @@ pub trait Objective: Send + Sync {
         m
     }
 
+    /// The minimiser `x*(u')` at another parameter value `u'` (for finite differences of
+    /// the solution map `u ↦ x*(u)`); families that can be re-parameterised override it.
+    fn minimizer_at(&self, u: &DVector<f64>) -> crate::Result<DVector<f64>> {
+        let _ = u;
+        Err(crate::Error::Numerical(format!(
+            "{} cannot be re-parameterised",
+            self.name()
+        )))
+    }
+
     /// The minimiser `x*(u)`, by Newton's method with backtracking from `0`, polished
     /// until the gradient is at rounding level. Families with a closed form override it.
     fn minimizer(&self) -> crate::Result<DVector<f64>> {

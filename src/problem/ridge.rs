@@ -205,6 +205,9 @@ impl Objective for Ridge {
             }
         }
     }
+    fn minimizer_at(&self, u: &DVector<f64>) -> Result<DVector<f64>> {
+        self.with_param(u)?.minimizer()
+    }
     fn param(&self) -> DVector<f64> {
         match self.param {
             RidgeParam::Weight => DVector::from_element(1, self.lambda),

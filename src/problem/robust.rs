@@ -253,6 +253,9 @@ impl Objective for Robust {
             }
         }
     }
+    fn minimizer_at(&self, u: &DVector<f64>) -> Result<DVector<f64>> {
+        self.with_param(u)?.minimizer()
+    }
     fn param(&self) -> DVector<f64> {
         match self.param {
             RobustParam::Weight => DVector::from_element(1, self.lambda),

@@ -1,0 +1,217 @@
+//! A [`Case`]: one instance under check, with its horizon `K` and the dense run (iterates,
+//! forward and reverse Jacobians, error curves) computed once and shared by every claim.
+
+use super::Assumption;
+use crate::error::Result;
+use crate::linalg::spectral_norm;
+use crate::map::FixedPointMap;
+use crate::problem::draw;
+use crate::spec::{DynInstance, Spec};
+use crate::tol::ToleranceModel;
+use crate::unroll::{ErrorCurves, Trajectory, forward_jacobians, reverse_jacobians};
+use nalgebra::DMatrix;
+use std::sync::OnceLock;
+
+/// How claims are run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The tolerance model.
+    pub tol: ToleranceModel,
+    /// The largest horizon `K`.
+    pub k_max: usize,
+    /// `K` is the first iteration where `ρ^K ≤ target` (capped by `k_max`).
+    pub target: f64,
+    /// Cost factor `ω` of Section 4.3.
+    pub omega: f64,
+    /// Late-start indices `T'` as fractions of `K`.
+    pub t_fractions: Vec<f64>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            tol: ToleranceModel::default(),
+            k_max: 300,
+            target: 1e-8,
+            omega: 3.0,
+            t_fractions: vec![0.0, 0.1, 0.25, 0.5],
+        }
+    }
+}
+
+/// The dense run of a case.
+#[derive(Debug)]
+pub struct Run {
+    /// `x_0, …, x_K`.
+    pub traj: Trajectory,
+    /// `Ẋ_0, …, Ẋ_K` from `Ẋ_0 = Dx_0`.
+    pub fwd: Vec<DMatrix<f64>>,
+    /// `Ū_K^{(0)}, …, Ū_K^{(K)}` (index `k`).
+    pub rev: Vec<DMatrix<f64>>,
+    /// `e_k`, `ė_k`, `ē_k` (spectral norms).
+    pub curves: ErrorCurves,
+}
+
+/// One instance under check.
+pub struct Case {
+    /// The spec it was built from (for witnesses and replay), if any.
+    pub spec: Option<Spec>,
+    /// The instance.
+    pub inst: DynInstance,
+    /// The horizon `K`.
+    pub k: usize,
+    run: OnceLock<Run>,
+}
+
+impl Case {
+    /// Builds the instance of `spec` and chooses its horizon.
+    pub fn from_spec(spec: &Spec, cfg: &Config) -> Result<Self> {
+        Ok(Case::new(spec.build()?, Some(*spec), cfg))
+    }
+
+    /// Wraps an instance; `K` is the first `k` with `r^k ≤ target`, `r` the contraction
+    /// modulus (or the spectral radius when there is none), within `[10, k_max]`.
+    pub fn new(inst: DynInstance, spec: Option<Spec>, cfg: &Config) -> Self {
+        let c = &inst.constants;
+        let r = if c.contraction() {
+            c.rho()
+        } else {
+            c.map.spectral_radius
+        };
+        let k = if r > 0.0 && r < 1.0 {
+            (cfg.target.ln() / r.ln()).ceil() as usize
+        } else {
+            cfg.k_max
+        };
+        Case {
+            spec,
+            inst,
+            k: k.clamp(10, cfg.k_max.max(10)),
+            run: OnceLock::new(),
+        }
+    }
+
+    /// The dense run (computed on first use).
+    pub fn run(&self) -> &Run {
+        self.run.get_or_init(|| {
+            let inst = &self.inst;
+            let traj = inst.run(self.k);
+            let fwd = forward_jacobians(&inst.map, &traj, &inst.dx0);
+            let (rev, _) = reverse_jacobians(&inst.map, &traj);
+            let e = traj.errors(&inst.x_star);
+            let edot = fwd
+                .iter()
+                .map(|j| spectral_norm(&(j - &inst.dx_star)))
+                .collect();
+            let ebar = rev
+                .iter()
+                .map(|j| spectral_norm(&(j - &inst.dx_star)))
+                .collect();
+            Run {
+                traj,
+                fwd,
+                rev,
+                curves: ErrorCurves { e, edot, ebar },
+            }
+        })
+    }
+
+    /// `Some(reason)` when the assumption fails on this instance.
+    pub fn assumption_failure(&self, a: Assumption) -> Option<String> {
+        let c = &self.inst.constants;
+        match a {
+            Assumption::Contraction if !c.contraction() => Some(format!(
+                "‖D_x A‖ ≤ ρ = {:.6} ≥ 1 (‖D_x A(x*)‖ = {:.6}, spectral radius {:.6})",
+                c.rho(),
+                c.map.jacobian_norm_at_fixed_point,
+                c.map.spectral_radius
+            )),
+            Assumption::Smoothness if !c.smooth() => Some(format!(
+                "M_x = {}, M_u = {}, κ = {}: a constant is infinite (x ↦ D_x A is not Lipschitz)",
+                c.map.m_x.value, c.map.m_u.value, c.map.kappa.value
+            )),
+            _ => None,
+        }
+    }
+
+    /// The late-start indices `T' = ⌊f·K⌋` for the configured fractions.
+    pub fn t_primes(&self, cfg: &Config) -> Vec<usize> {
+        let mut t: Vec<usize> = cfg
+            .t_fractions
+            .iter()
+            .map(|f| (f * self.k as f64).floor() as usize)
+            .collect();
+        t.dedup();
+        t
+    }
+
+    /// A derivative `Dx_0 = G ≠ 0` of a warm start `x_0(u) = x_0 + G(u − u_0)`, drawn from
+    /// the spec's seed: used by the readings of subtlety 1.
+    pub fn warm_start_derivative(&self) -> DMatrix<f64> {
+        let seed = self.spec.map(|s| s.seed).unwrap_or(0) ^ WARM_START_SALT;
+        let mut rng = draw::rng(seed);
+        let (n, p) = (self.inst.map.dim_x(), self.inst.map.dim_u());
+        DMatrix::from_iterator(
+            n,
+            p,
+            draw::normal_vector(n * p, 1.0, &mut rng).iter().cloned(),
+        )
+    }
+
+    /// The dimension of the products of one unrolling step (`n + p`).
+    pub fn dim(&self) -> usize {
+        self.inst.map.dim_x() + self.inst.map.dim_u()
+    }
+
+    /// The scale of the iterates: `max_k ‖x_k‖` and `‖x*‖`.
+    pub fn x_scale(&self) -> f64 {
+        let run = self.run();
+        run.traj
+            .as_matrix()
+            .column_iter()
+            .map(|c| c.norm())
+            .fold(self.inst.x_star.norm(), f64::max)
+    }
+
+    /// The scale of the derivative iterates: `max_k ‖Ẋ_k‖`, `‖Dx*‖`, `‖Ū^{(k)}‖`.
+    pub fn j_scale(&self) -> f64 {
+        let run = self.run();
+        run.fwd
+            .iter()
+            .chain(run.rev.iter())
+            .map(|j| j.amax() * (j.nrows().min(j.ncols()) as f64).sqrt())
+            .fold(self.inst.constants.dx_star_norm, f64::max)
+    }
+
+    /// The rounding of `x*` and `Dx*` (a linear solve with `I − B`, conditioned at most
+    /// `(1 + ρ)/(1 − ρ)`).
+    pub fn solve_cond(&self) -> f64 {
+        let c = &self.inst.constants;
+        if c.contraction() {
+            (1.0 + c.rho()) / (1.0 - c.rho())
+        } else {
+            1.0 / (1.0 - c.map.spectral_radius).max(1e-3)
+        }
+    }
+
+    /// Tolerance on `e_k`: the recursion (4) plus the solve for `x*`.
+    pub fn tol_e(&self, cfg: &Config, k: usize) -> f64 {
+        let (d, s) = (self.dim(), self.x_scale());
+        cfg.tol.recursion(k, d, s, self.rho_or_one()) + cfg.tol.solve(d, self.solve_cond(), s)
+    }
+
+    /// Tolerance on `ė_k` or `ē_k`: the recursion (9)/(12) plus the solve for `Dx*`.
+    pub fn tol_j(&self, cfg: &Config, k: usize) -> f64 {
+        let (d, s) = (self.dim(), self.j_scale());
+        cfg.tol.recursion(k, d, s, self.rho_or_one()) + cfg.tol.solve(d, self.solve_cond(), s)
+    }
+
+    /// `ρ`, or 1 when A2.1 fails (no contraction to damp rounding).
+    pub fn rho_or_one(&self) -> f64 {
+        let r = self.inst.constants.rho();
+        if r < 1.0 { r } else { 1.0 }
+    }
+}
+
+/// A fixed salt, so that the warm-start derivative is independent of the instance's draws.
+const WARM_START_SALT: u64 = 0x5eed_d0d0_0000_0001;

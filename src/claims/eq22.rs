@@ -1,0 +1,330 @@
+//! The truncation objective (22), its convexity (Lemma 11, proof A.5) and its discrete
+//! minimiser (Remark 12).
+//!
+//! `h(T) = ρ^{K−T} ė_0 + (K−T) ρ^{K+ωT−1} Γ e_0`, written in A.5 as
+//! `h(T) = A e^{δT} + B (K−T) e^{−ωδT}` with `A = ρ^K ė_0`, `B = ρ^{K−1}Γe_0`, `δ = −ln ρ`, and
+//! `h'(T) = Aδe^{δT} + Be^{−ωδT}(−1 − ωδ(K−T))`,
+//! `h''(T) = Aδ²e^{δT} + Bωδe^{−ωδT}(2 + ωδ(K−T))`.
+//!
+//! - `eq22.objective`: (22) equals (21) at `k = K−T`, `T' = T + ωT`, and the relaxed form;
+//! - `lem11.convex`: `h` is convex on `[0, K]` (second differences of `h` itself, not the
+//!   printed `h''`), strictly where the lemma says so;
+//! - `lem11.derivatives`: the printed `h'`, `h''` equal the derivatives of `h` computed by
+//!   dual numbers (num-dual);
+//! - `rem12.discrete`: the integer minimiser of (22) is the floor or ceiling of the
+//!   relaxed minimiser.
+
+use super::thm8::rhs_21;
+use super::{
+    Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict,
+};
+use crate::linalg::spectral_norm;
+use crate::tol::ToleranceModel;
+use num_dual::{DualNum, second_derivative};
+
+/// The objective `h` of (22) for given constants.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Truncation {
+    /// `ρ ∈ (0, 1)`.
+    pub rho: f64,
+    /// `ė_0`.
+    pub edot0: f64,
+    /// `Γ`.
+    pub gamma: f64,
+    /// `e_0`.
+    pub e0: f64,
+    /// The budget `K`.
+    pub k: f64,
+    /// The cost factor `ω`.
+    pub omega: f64,
+}
+
+impl Truncation {
+    /// `A = ρ^K ė_0`.
+    pub fn a(&self) -> f64 {
+        self.rho.powf(self.k) * self.edot0
+    }
+    /// `B = ρ^{K−1} Γ e_0`.
+    pub fn b(&self) -> f64 {
+        self.rho.powf(self.k - 1.0) * self.gamma * self.e0
+    }
+    /// `δ = −ln ρ`.
+    pub fn delta(&self) -> f64 {
+        -self.rho.ln()
+    }
+    /// (22) as printed: `ρ^{K−T} ė_0 + (K−T) ρ^{K+ωT−1} Γ e_0`.
+    pub fn h22(&self, t: f64) -> f64 {
+        self.rho.powf(self.k - t) * self.edot0
+            + (self.k - t) * self.rho.powf(self.k + self.omega * t - 1.0) * self.gamma * self.e0
+    }
+    /// The relaxed form of A.5, generic over dual numbers.
+    pub fn relaxed<D: DualNum<Primitive = f64> + Copy>(&self, t: D) -> D {
+        let (a, b, d) = (self.a(), self.b(), self.delta());
+        (t * d).exp() * a + (-t + self.k) * (t * (-self.omega * d)).exp() * b
+    }
+    /// The printed `h'(T)`.
+    pub fn d1_printed(&self, t: f64) -> f64 {
+        let (a, b, d, w) = (self.a(), self.b(), self.delta(), self.omega);
+        a * d * (d * t).exp() + b * (-w * d * t).exp() * (-1.0 - w * d * (self.k - t))
+    }
+    /// The printed `h''(T)`.
+    pub fn d2_printed(&self, t: f64) -> f64 {
+        let (a, b, d, w) = (self.a(), self.b(), self.delta(), self.omega);
+        a * d * d * (d * t).exp() + b * w * d * (-w * d * t).exp() * (2.0 + w * d * (self.k - t))
+    }
+    /// The size of the terms of `h`, `h'`, `h''` at `T` (for rounding: cancellation
+    /// happens between terms, so errors scale with the terms, not the result).
+    pub fn term_scale(&self, t: f64) -> f64 {
+        let (a, b, d, w) = (self.a(), self.b(), self.delta(), self.omega);
+        let x = 1.0 + d + d * d;
+        (a * (d * t).exp()
+            + b * (-w * d * t).exp() * (1.0 + (self.k - t)) * (1.0 + w * d * (1.0 + self.k)))
+            * x
+    }
+    /// The relaxed minimiser on `[0, K]` by bisection on the printed `h'` (increasing, as
+    /// `h` is convex).
+    pub fn relaxed_argmin(&self) -> f64 {
+        if self.d1_printed(0.0) >= 0.0 {
+            return 0.0;
+        }
+        if self.d1_printed(self.k) <= 0.0 {
+            return self.k;
+        }
+        let (mut lo, mut hi) = (0.0, self.k);
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            if self.d1_printed(mid) < 0.0 {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        0.5 * (lo + hi)
+    }
+    /// The integer minimiser of (22) over `{0, …, K}` (first one).
+    pub fn integer_argmin(&self) -> usize {
+        let vals: Vec<f64> = (0..=self.k as usize).map(|t| self.h22(t as f64)).collect();
+        crate::unroll::argmin(&vals)
+    }
+    /// The rounding of `h` and its derivatives at `T`.
+    pub fn tol(&self, tol: &ToleranceModel, t: f64) -> f64 {
+        tol.closed_form(self.term_scale(t), self.rho, self.k * (1.0 + self.omega))
+    }
+}
+
+fn from_case(case: &Case, cfg: &Config) -> Truncation {
+    let c = &case.inst.constants;
+    Truncation {
+        rho: c.rho(),
+        edot0: spectral_norm(&(&case.inst.dx0 - &case.inst.dx_star)),
+        gamma: c.gamma.value,
+        e0: case.inst.e0(),
+        k: case.k as f64,
+        omega: cfg.omega,
+    }
+}
+
+fn rho_open(h: &Truncation) -> Option<Verdict> {
+    (!(h.rho > 0.0 && h.rho < 1.0)).then(|| Verdict::NotApplicable {
+        assumption: "ρ ∈ (0,1)",
+        reason: format!("ρ = {}", h.rho),
+        observed: None,
+    })
+}
+
+const REQUIRES: &[Assumption] = &[Assumption::Contraction, Assumption::Smoothness];
+
+/// `eq22.objective`.
+pub const OBJECTIVE: Claim = Claim {
+    id: "eq22.objective",
+    equation: "(22)",
+    statement: "h(T) = ρ^{K−T} ė_0 + (K−T) ρ^{K+ωT−1} Γ e_0 is (21) at k = K−T, T' = T+ωT, and equals Ae^{δT} + B(K−T)e^{−ωδT}",
+    kind: Kind::Identity,
+    requires: REQUIRES,
+    variants: &[
+        PAPER,
+        VariantInfo {
+            name: "t_prime_equals_t",
+            role: Role::Control,
+            description: "(21) evaluated at T' = T instead of T + ωT",
+        },
+    ],
+    run: |case, cfg, v| objective(&from_case(case, cfg), &cfg.tol, v, case.spec),
+};
+
+/// Checks `eq22.objective` for the constants `h`.
+pub fn objective(
+    h: &Truncation,
+    tol: &ToleranceModel,
+    variant: &str,
+    spec: Option<crate::spec::Spec>,
+) -> Verdict {
+    if let Some(v) = rho_open(h) {
+        return v;
+    }
+    let mut ch = Checker::new(OBJECTIVE.id, variant, spec);
+    for t in 0..=h.k as usize {
+        let t = t as f64;
+        let tp = if variant == "t_prime_equals_t" {
+            t
+        } else {
+            t + h.omega * t
+        };
+        let v22 = h.h22(t);
+        let v21 = rhs_21(h.k - t, tp, h.rho, h.edot0, h.gamma, h.e0);
+        let point = Point {
+            k: t as usize,
+            t: None,
+        };
+        ch.equal(point, v22 - v21, h.tol(tol, t));
+        ch.equal(point, v22 - h.relaxed(t), h.tol(tol, t));
+    }
+    ch.verdict()
+}
+
+/// `lem11.convex`.
+pub const CONVEX: Claim = Claim {
+    id: "lem11.convex",
+    equation: "Lemma 11",
+    statement: "for ρ ∈ (0,1), h relaxed to [0, K] is convex; strictly if ė_0 > 0, or e_0 > 0 and Γ > 0",
+    kind: Kind::Inequality,
+    requires: REQUIRES,
+    variants: &[
+        PAPER,
+        VariantInfo {
+            name: "concave",
+            role: Role::Control,
+            description: "h is concave (−h'' ≥ 0)",
+        },
+    ],
+    run: |case, cfg, v| convex(&from_case(case, cfg), &cfg.tol, v, case.spec),
+};
+
+/// Grid points on `[0, K]` for the relaxed checks.
+const GRID: usize = 200;
+
+/// Checks `lem11.convex`: second differences of `h` are `≥ −τ` on a grid, and the printed
+/// `h''` is `> 0` where strict convexity is claimed.
+pub fn convex(
+    h: &Truncation,
+    tol: &ToleranceModel,
+    variant: &str,
+    spec: Option<crate::spec::Spec>,
+) -> Verdict {
+    if let Some(v) = rho_open(h) {
+        return v;
+    }
+    let sign = if variant == "concave" { -1.0 } else { 1.0 };
+    let s = h.k / GRID as f64;
+    let strict = h.edot0 > 0.0 || (h.e0 > 0.0 && h.gamma > 0.0);
+    let mut ch = Checker::new(CONVEX.id, variant, spec);
+    for i in 1..GRID {
+        let t = i as f64 * s;
+        let second = h.relaxed(t - s) - 2.0 * h.relaxed(t) + h.relaxed(t + s);
+        let point = Point { k: i, t: None };
+        ch.leq(point, 0.0, sign * second, 4.0 * h.tol(tol, t));
+        if strict {
+            // Strictly positive: h'' > 0 (the printed formula, checked against dual numbers
+            // by lem11.derivatives).
+            ch.leq(point, 0.0, sign * h.d2_printed(t) - f64::MIN_POSITIVE, 0.0);
+        }
+    }
+    ch.verdict()
+}
+
+/// `lem11.derivatives`.
+pub const DERIVATIVES: Claim = Claim {
+    id: "lem11.derivatives",
+    equation: "proof A.5",
+    statement: "the printed h' and h'' (A = ρ^K ė_0, B = ρ^{K−1}Γe_0, δ = −ln ρ) are the derivatives of h",
+    kind: Kind::Identity,
+    requires: REQUIRES,
+    variants: &[
+        PAPER,
+        VariantInfo {
+            name: "sign_flip",
+            role: Role::Control,
+            description: "h' with (1 − ωδ(K−T)) in place of (−1 − ωδ(K−T))",
+        },
+    ],
+    run: |case, cfg, v| derivatives(&from_case(case, cfg), &cfg.tol, v, case.spec),
+};
+
+/// Checks `lem11.derivatives` against num-dual's second-order dual numbers.
+pub fn derivatives(
+    h: &Truncation,
+    tol: &ToleranceModel,
+    variant: &str,
+    spec: Option<crate::spec::Spec>,
+) -> Verdict {
+    if let Some(v) = rho_open(h) {
+        return v;
+    }
+    let mut ch = Checker::new(DERIVATIVES.id, variant, spec);
+    for i in 0..=GRID {
+        let t = i as f64 * h.k / GRID as f64;
+        let (_, d1, d2) = second_derivative(|x| h.relaxed(x), t);
+        let mut p1 = h.d1_printed(t);
+        if variant == "sign_flip" {
+            // (1 − ωδ(K−T)) instead of (−1 − ωδ(K−T)): adds 2B e^{−ωδT}.
+            p1 += 2.0 * h.b() * (-h.omega * h.delta() * t).exp();
+        }
+        let point = Point { k: i, t: None };
+        ch.equal(point, p1 - d1, h.tol(tol, t));
+        ch.equal(point, h.d2_printed(t) - d2, h.tol(tol, t));
+    }
+    ch.verdict()
+}
+
+/// `rem12.discrete`.
+pub const DISCRETE: Claim = Claim {
+    id: "rem12.discrete",
+    equation: "Rem. 12",
+    statement: "the integer minimiser of (22) is the floor or the ceiling of the relaxed minimiser",
+    kind: Kind::Equality,
+    requires: REQUIRES,
+    variants: &[
+        PAPER,
+        VariantInfo {
+            name: "shift_two",
+            role: Role::Control,
+            description: "the integer minimiser is two more than the ceiling (a planted off-by-two)",
+        },
+    ],
+    run: |case, cfg, v| discrete(&from_case(case, cfg), &cfg.tol, v, case.spec),
+};
+
+/// Checks `rem12.discrete`: the integer minimiser is `⌊T*⌋` or `⌈T*⌉`, or ties with them
+/// to rounding.
+pub fn discrete(
+    h: &Truncation,
+    tol: &ToleranceModel,
+    variant: &str,
+    spec: Option<crate::spec::Spec>,
+) -> Verdict {
+    if let Some(v) = rho_open(h) {
+        return v;
+    }
+    let t_star = h.relaxed_argmin();
+    let t_int = h.integer_argmin();
+    let (lo, hi) = (t_star.floor(), t_star.ceil().min(h.k));
+    let mut ch = Checker::new(DISCRETE.id, variant, spec);
+    let predicted = if variant == "shift_two" {
+        [hi + 2.0, hi + 2.0]
+    } else {
+        [lo, hi]
+    };
+    let best = predicted
+        .iter()
+        .filter(|&&p| p <= h.k)
+        .map(|&p| h.h22(p))
+        .fold(f64::INFINITY, f64::min);
+    let point = Point { k: t_int, t: None };
+    if predicted.contains(&(t_int as f64)) {
+        ch.equal(point, 0.0, 0.0);
+    } else {
+        // A different integer is fine only when it ties with the predicted one to rounding.
+        ch.leq(point, best, h.h22(t_int as f64), h.tol(tol, t_int as f64));
+    }
+    ch.verdict()
+}

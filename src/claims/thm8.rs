@@ -1,0 +1,69 @@
+//! Theorem 8: the bound (21) with truncation (late start at `T'`):
+//! `ė_{T'}^{(k)} ≤ ρ^k ė_0 + kρ^{k+T'−1} Γ e_0` for every `T'` and `k`, where
+//! `ė_{T'}^{(k)} = ‖Ẋ_{T'}^{(k)} − Dx*‖` and `Ẋ_{T'}^{(0)} = Dx_0`.
+
+use super::{
+    Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict,
+};
+use crate::linalg::spectral_norm;
+use crate::unroll::late_start_jacobians;
+
+/// `thm8.bound`.
+pub const BOUND: Claim = Claim {
+    id: "thm8.bound",
+    equation: "(21)",
+    statement: "ė_{T'}^{(k)} ≤ ρ^k ė_0 + kρ^{k+T'−1} Γ e_0 for every late-start index T'",
+    kind: Kind::Inequality,
+    requires: &[Assumption::Contraction, Assumption::Smoothness],
+    variants: &[
+        PAPER,
+        VariantInfo {
+            name: "gamma_sharp",
+            role: Role::Reading { expect_holds: true },
+            description: "with Γ♯ in place of Γ",
+        },
+        VariantInfo {
+            name: "no_curse_term",
+            role: Role::Control,
+            description: "ė_{T'}^{(k)} ≤ ρ^k ė_0 (the curse term dropped)",
+        },
+    ],
+    run: bound,
+};
+
+/// The right-hand side of (21): `ρ^k ė_0 + kρ^{k+T'−1} Γ e_0` (real `k`, `T'` allowed, as
+/// in (22); the curse term is 0 at `k = 0`).
+pub fn rhs_21(k: f64, t_prime: f64, rho: f64, edot0: f64, gamma: f64, e0: f64) -> f64 {
+    let curse = if k == 0.0 {
+        0.0
+    } else {
+        k * rho.powf(k + t_prime - 1.0) * gamma * e0
+    };
+    rho.powf(k) * edot0 + curse
+}
+
+fn bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {
+    let inst = &case.inst;
+    let run = case.run();
+    let c = &inst.constants;
+    let rho = c.rho();
+    let g = match variant {
+        "gamma_sharp" => c.gamma_sharp.value,
+        "no_curse_term" => 0.0,
+        _ => c.gamma.value,
+    };
+    let e0 = run.curves.e[0];
+    let edot0 = spectral_norm(&(&inst.dx0 - &inst.dx_star));
+    let mut ch = Checker::new(BOUND.id, variant, case.spec);
+    for t in case.t_primes(cfg) {
+        let steps = case.k - t;
+        let fwd = late_start_jacobians(&inst.map, &run.traj, t, steps, &inst.dx0);
+        for (k, j) in fwd.iter().enumerate() {
+            let lhs = spectral_norm(&(j - &inst.dx_star));
+            let rhs = rhs_21(k as f64, t as f64, rho, edot0, g, e0);
+            let tol = case.tol_j(cfg, k) + cfg.tol.closed_form(rhs, rho, (k + t) as f64);
+            ch.leq(Point { k, t: Some(t) }, lhs, rhs, tol);
+        }
+    }
+    ch.verdict()
+}

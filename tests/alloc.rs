@@ -1,0 +1,253 @@
+//! The hot loops allocate nothing per iteration.
+//!
+//! A counting global allocator wraps [`System`] and counts every `alloc`, `alloc_zeroed`
+//! and `realloc` made on a thread while that thread's `COUNTING` flag is set, so the tests
+//! of this binary, which run in parallel threads, do not see each other's allocations.
+//!
+//! For each directional unroll (`late_start_jvp`/`forward_jvp`,
+//! `truncated_vjp`/`reverse_vjp`) and for `Trajectory::run`, the number of allocations is
+//! measured for `K = 10` and `K = 1000` on the same instance, with an observer that does
+//! not allocate. Equal counts mean the count does not depend on `K`: zero allocations per
+//! iteration. A negative control (an observer that clones each iterate) shows the counter
+//! sees per-iteration allocations.
+
+use nalgebra::DVector;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use unrollcheck::map::{FixedPointMap, GradientDescent};
+use unrollcheck::problem::draw;
+use unrollcheck::problem::ridge::{Ridge, RidgeParam};
+use unrollcheck::problem::robust::RobustParam;
+use unrollcheck::spec::{Data, Family, Method, Spec, StepRule};
+use unrollcheck::unroll::{Trajectory, forward_jvp, late_start_jvp, reverse_vjp, truncated_vjp};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    // `const` initialisation and no destructor: reading it never allocates.
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn note() {
+    if COUNTING.try_with(Cell::get).unwrap_or(false) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call is forwarded unchanged to `System`; counting has no effect on memory.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Number of allocations `f` makes on the calling thread.
+///
+/// The counter is global but only this thread's flag is set, and `f` runs on this thread;
+/// a mutex serialises the measurements so that two threads never share the count.
+fn count<R>(f: impl FnOnce() -> R) -> usize {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    ALLOCATIONS.store(0, Ordering::SeqCst);
+    COUNTING.with(|c| c.set(true));
+    let r = f();
+    COUNTING.with(|c| c.set(false));
+    let n = ALLOCATIONS.load(Ordering::SeqCst);
+    drop(r);
+    n
+}
+
+const SHORT: usize = 10;
+const LONG: usize = 1000;
+
+/// Allocation counts of the four directional unrolls and of `Trajectory::run`, for
+/// `K = SHORT` and `K = LONG`, asserted equal.
+/// `replay` says how to rebuild the instance when an assertion fails.
+fn assert_constant_allocations<M: FixedPointMap + ?Sized>(
+    replay: &str,
+    map: &M,
+    x0: &DVector<f64>,
+) {
+    let name = map.name();
+    let (n, p) = (map.dim_x(), map.dim_u());
+    let mut rng = draw::rng(7);
+    let v = draw::unit_vector(p, &mut rng);
+    let w = draw::unit_vector(n, &mut rng);
+    let zero = DVector::zeros(n);
+    let short = Trajectory::run(map, x0, SHORT);
+    let long = Trajectory::run(map, x0, LONG);
+
+    let fwd = |t: &Trajectory| {
+        let mut acc = 0.0;
+        count(|| forward_jvp(map, t, v.as_view(), zero.as_view(), |_, x| acc += x.norm()))
+    };
+    let late = |t: &Trajectory| {
+        let mut acc = 0.0;
+        let (t_prime, steps) = (t.len() / 2, t.len() - t.len() / 2);
+        count(|| {
+            late_start_jvp(
+                map,
+                t,
+                t_prime,
+                steps,
+                v.as_view(),
+                zero.as_view(),
+                |_, x| acc += x.norm(),
+            )
+        })
+    };
+    let rev = |t: &Trajectory| {
+        let mut acc = 0.0;
+        count(|| reverse_vjp(map, t, w.as_view(), |_, u, x| acc += u.norm() + x.norm()))
+    };
+    let trunc = |t: &Trajectory| {
+        let mut acc = 0.0;
+        count(|| {
+            truncated_vjp(map, t, t.len(), t.len() / 2, w.as_view(), |_, u, x| {
+                acc += u.norm() + x.norm()
+            })
+        })
+    };
+    let run = |k: usize| count(|| Trajectory::run(map, x0, k));
+
+    let rows = [
+        ("forward_jvp", fwd(&short), fwd(&long)),
+        ("late_start_jvp", late(&short), late(&long)),
+        ("reverse_vjp", rev(&short), rev(&long)),
+        ("truncated_vjp", trunc(&short), trunc(&long)),
+        ("Trajectory::run", run(SHORT), run(LONG)),
+    ];
+    for (what, a, b) in rows {
+        println!("{name}: {what}: {a} allocations at K = {SHORT}, {b} at K = {LONG}");
+        assert_eq!(
+            a, b,
+            "{name}: {what} allocates {a} times at K = {SHORT} but {b} times at K = {LONG}: \
+             it allocates inside its loop (instance: {replay})"
+        );
+    }
+}
+
+/// The appendix-C family of the benchmark: ridge with `u = (A, b)`, `M = 50`, `N = 40`,
+/// gradient descent with `α = 2/(L + m)`, `x_0 = 0`.
+fn appendix_c() -> (GradientDescent<Ridge>, DVector<f64>) {
+    let (m, n) = (50, 40);
+    let mut rng = draw::rng(2026);
+    let a = draw::uniform_matrix(m, n, &mut rng);
+    let b = draw::normal_vector(m, 1.0, &mut rng);
+    let (lo, hi) = unrollcheck::linalg::symmetric_extremes(&(a.transpose() * &a));
+    let f = Ridge::new(a, b, 0.0, RidgeParam::Data).unwrap();
+    (
+        GradientDescent::new(f, 2.0 / (lo + hi)).unwrap(),
+        DVector::zeros(n),
+    )
+}
+
+#[test]
+fn appendix_c_unrolls_allocate_nothing_per_iteration() {
+    let (map, x0) = appendix_c();
+    assert_constant_allocations("appendix_c(): M = 50, N = 40, seed 2026", &map, &x0);
+}
+
+#[test]
+fn every_family_and_method_allocates_nothing_per_iteration() {
+    let families = [
+        Family::Ridge {
+            param: RidgeParam::Weight,
+        },
+        Family::Ridge {
+            param: RidgeParam::Targets,
+        },
+        Family::Ridge {
+            param: RidgeParam::Data,
+        },
+        Family::PseudoHuber {
+            param: RobustParam::Weight,
+            delta: 0.5,
+        },
+        Family::PseudoHuber {
+            param: RobustParam::Targets,
+            delta: 0.5,
+        },
+        Family::Huber {
+            param: RobustParam::Targets,
+            delta: 0.5,
+        },
+    ];
+    let methods = [Method::GradientDescent, Method::HeavyBall { beta: 0.5 }];
+    for family in families {
+        for method in methods {
+            let spec = Spec {
+                family,
+                method,
+                m: 12,
+                n: 5,
+                data: Data::Paper,
+                lambda: 0.1,
+                step: StepRule::InvL,
+                x0_sigma: Some(1.0),
+                seed: 3,
+            };
+            let inst = spec.build().unwrap();
+            assert_constant_allocations(&format!("{spec:?}"), &inst.map, &inst.x0);
+        }
+    }
+}
+
+/// Negative control: an observer that clones each iterate allocates once per iteration,
+/// and the counter sees it.
+#[test]
+fn counter_detects_per_iteration_allocation() {
+    let (map, x0) = appendix_c();
+    let (n, p) = (map.dim_x(), map.dim_u());
+    let v = DVector::from_element(p, 1.0 / (p as f64).sqrt());
+    let w = DVector::from_element(n, 1.0 / (n as f64).sqrt());
+    let zero = DVector::zeros(n);
+    let short = Trajectory::run(&map, &x0, SHORT);
+    let long = Trajectory::run(&map, &x0, LONG);
+
+    let fwd = |t: &Trajectory| {
+        let mut kept = Vec::with_capacity(LONG + 1);
+        let c = count(|| {
+            forward_jvp(&map, t, v.as_view(), zero.as_view(), |_, x| {
+                kept.push(x.clone())
+            })
+        });
+        assert_eq!(kept.len(), t.len() + 1);
+        c
+    };
+    let rev = |t: &Trajectory| {
+        let mut kept = Vec::with_capacity(LONG + 1);
+        let c = count(|| reverse_vjp(&map, t, w.as_view(), |_, u, _| kept.push(u.clone())));
+        assert_eq!(kept.len(), t.len() + 1);
+        c
+    };
+    for (what, a, b) in [
+        ("forward_jvp", fwd(&short), fwd(&long)),
+        ("reverse_vjp", rev(&short), rev(&long)),
+    ] {
+        println!("cloning observer: {what}: {a} allocations at K = {SHORT}, {b} at K = {LONG}");
+        assert!(
+            b >= a + (LONG - SHORT),
+            "{what}: a cloning observer gave {a} allocations at K = {SHORT} and {b} at \
+             K = {LONG}: the counter misses per-iteration allocations"
+        );
+    }
+}

@@ -1,0 +1,981 @@
+//! Independent oracles for the engine, shared by the tests of `tests/engine.rs`.
+//!
+//! Everything here is written from the paper's formulas, not from the engine's code:
+//! - [`Formula`]: the *value* of each objective, generic over a dual-number scalar, so
+//!   that `num_dual::hessian` yields exact derivatives to compare with the engine's
+//!   hand-written products;
+//! - [`Case`]: a seeded instance (data drawn with `problem::draw`, fixed seed) that can
+//!   rebuild its objective and map at any parameter `u`, for central finite differences;
+//! - comparison helpers that return the worst error *and* the tolerance of a stated
+//!   rounding/truncation model ([`Cmp`]); the positive tests and the negative controls
+//!   call the same helpers;
+//! - [`FaultyMap`], [`FaultyObjective`]: test-only wrappers that plant a known bug, used by
+//!   the negative controls to show that each comparison can fail.
+//!
+//! # Rounding model used throughout
+//!
+//! `u = ε/2 = 2⁻⁵³` is the unit roundoff and `γ_k = k u / (1 − k u)` (Higham, *Accuracy and
+//! Stability of Numerical Algorithms*, §3.1): a quantity computed by a chain of at most `k`
+//! roundings (an inner product of `k` terms, nested sums, correctly rounded elementary
+//! functions) differs from its exact value by at most `γ_k` times the same computation
+//! done on absolute values (the *magnitude*). Two independent computations of the same
+//! exact quantity therefore differ by at most `2 γ_k · magnitude`.
+
+#![allow(dead_code)] // not every test uses every helper
+
+use nalgebra::{DMatrix, DVector, Dyn, OVector};
+use num_dual::{Dual2Vec, DualNum};
+use unrollcheck::map::{FixedPointMap, GradientDescent, HeavyBall};
+use unrollcheck::problem::ridge::{Ridge, RidgeParam};
+use unrollcheck::problem::robust::{Loss, Robust, RobustParam};
+use unrollcheck::problem::{Ball, Curvature, Objective, Scratch, Smoothness, Vw, VwMut, draw};
+
+/// Unit roundoff `u = 2⁻⁵³`.
+pub const U: f64 = f64::EPSILON / 2.0;
+
+/// `γ_k = k u / (1 − k u)`.
+pub fn gamma(k: usize) -> f64 {
+    let ku = k as f64 * U;
+    ku / (1.0 - ku)
+}
+
+/// Extra roundings allowed, on top of the inner-product lengths, for the elementwise work
+/// of a loss (pseudo-Huber: a division, a square, `sqrt` or `powf` (≤ 1 ulp each), and the
+/// chain rule of the dual numbers, about ten operations per derivative), rounded up.
+pub const ELEMENTWISE: usize = 16;
+
+// ---------------------------------------------------------------------------------------
+// Comparisons
+// ---------------------------------------------------------------------------------------
+
+/// One comparison: the worst error and the tolerance the model allows *at that entry*
+/// (both in the same units). `err` is NaN-safe: a NaN anywhere counts as `+∞`.
+#[derive(Debug, Clone)]
+pub struct Cmp {
+    /// What was compared (for messages).
+    pub what: String,
+    /// The worst error (the entry with the largest `err / tol`).
+    pub err: f64,
+    /// The model's tolerance for that entry.
+    pub tol: f64,
+}
+
+impl Cmp {
+    /// A comparison with a single tolerance.
+    pub fn new(what: impl Into<String>, err: f64, tol: f64) -> Self {
+        let err = if err.is_nan() { f64::INFINITY } else { err };
+        Cmp {
+            what: what.into(),
+            err,
+            tol,
+        }
+    }
+    /// `err / tol` (`> 1` is a mismatch).
+    pub fn ratio(&self) -> f64 {
+        self.err / self.tol
+    }
+    /// `err ≤ tol`.
+    pub fn passes(&self) -> bool {
+        self.err <= self.tol
+    }
+    /// Keeps the comparison with the larger ratio.
+    pub fn worse(self, other: Cmp) -> Cmp {
+        if other.ratio() > self.ratio() {
+            other
+        } else {
+            self
+        }
+    }
+    /// Panics with everything needed to replay when the comparison fails.
+    #[track_caller]
+    pub fn assert(&self, context: &str) {
+        assert!(
+            self.passes(),
+            "{context}: {} mismatch: error {:.3e} > tolerance {:.3e} (ratio {:.3e})",
+            self.what,
+            self.err,
+            self.tol,
+            self.ratio()
+        );
+    }
+    /// Panics unless the comparison *fails* (negative controls).
+    #[track_caller]
+    pub fn assert_fails(&self, context: &str) {
+        assert!(
+            !self.passes(),
+            "{context}: planted fault NOT detected by the {} check: error {:.3e} <= tolerance {:.3e}",
+            self.what,
+            self.err,
+            self.tol
+        );
+    }
+}
+
+/// Entrywise comparison of two equally shaped matrices against one absolute tolerance;
+/// reports the worst relative error `max|a − b| / scale` against `tol_abs / scale`.
+pub fn cmp_abs(what: &str, a: &DMatrix<f64>, b: &DMatrix<f64>, tol_abs: f64, scale: f64) -> Cmp {
+    assert_eq!(a.shape(), b.shape(), "{what}: shapes differ");
+    let err = a
+        .iter()
+        .zip(b.iter())
+        .map(|(x, y)| {
+            let d = (x - y).abs();
+            if d.is_nan() { f64::INFINITY } else { d }
+        })
+        .fold(0.0, f64::max);
+    Cmp::new(what, err / scale, tol_abs / scale)
+}
+
+/// Vector version of [`cmp_abs`].
+pub fn cmp_vec(what: &str, a: &DVector<f64>, b: &DVector<f64>, tol_abs: f64, scale: f64) -> Cmp {
+    cmp_abs(
+        what,
+        &DMatrix::from_column_slice(a.len(), 1, a.as_slice()),
+        &DMatrix::from_column_slice(b.len(), 1, b.as_slice()),
+        tol_abs,
+        scale,
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Instances
+// ---------------------------------------------------------------------------------------
+
+/// The objective family (value formula and parameter), independent of the engine's enum.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fam {
+    /// `½‖Ax − b‖² + (λ/2)‖x‖²`.
+    Ridge(RidgeParam),
+    /// `Σ δ²(√(1 + (r/δ)²) − 1) + (λ/2)‖x‖²`.
+    PseudoHuber(RobustParam, f64),
+    /// `Σ huber_δ(r) + (λ/2)‖x‖²`.
+    Huber(RobustParam, f64),
+}
+
+/// The fixed-point method.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Meth {
+    /// Gradient descent.
+    Gd,
+    /// Heavy-ball with momentum `β`.
+    Hb(f64),
+}
+
+/// A seeded instance: data, ridge weight, step size and method.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Family.
+    pub fam: Fam,
+    /// Method.
+    pub meth: Meth,
+    /// Data matrix (M×N).
+    pub a: DMatrix<f64>,
+    /// Targets.
+    pub b: DVector<f64>,
+    /// Ridge weight.
+    pub lambda: f64,
+    /// Step size.
+    pub alpha: f64,
+    /// A test point `x` (N), drawn with the data.
+    pub x: DVector<f64>,
+    /// The seed of the draw.
+    pub seed: u64,
+}
+
+/// Step size used by the hand-built cases: `α = 1/(λ + ‖A‖_F²)`. Since
+/// `L ≤ λ + ‖A‖₂² ≤ λ + ‖A‖_F²` (φ'' ≤ 1 for both robust losses), `αL ≤ 1`: gradient
+/// descent contracts, and heavy-ball with `β < 1` has spectral radius `< 1`. Computed
+/// from the data alone, not from the engine's certified constants.
+pub fn safe_alpha(a: &DMatrix<f64>, lambda: f64) -> f64 {
+    1.0 / (lambda + a.norm_squared())
+}
+
+impl Case {
+    /// Draws `A` (M×N, U(0,1)), `b` (N(0,1)) and a point `x` (N(0,1)) from `seed`.
+    pub fn draw(fam: Fam, meth: Meth, m: usize, n: usize, lambda: f64, seed: u64) -> Self {
+        let mut rng = draw::rng(seed);
+        let a = draw::uniform_matrix(m, n, &mut rng);
+        let b = draw::normal_vector(m, 1.0, &mut rng);
+        let x = draw::normal_vector(n, 1.0, &mut rng);
+        let alpha = safe_alpha(&a, lambda);
+        Case {
+            fam,
+            meth,
+            a,
+            b,
+            lambda,
+            alpha,
+            x,
+            seed,
+        }
+    }
+
+    /// A short name for messages (family, method, seed).
+    pub fn name(&self) -> String {
+        format!(
+            "{:?} / {:?} / M={} N={} λ={} α={:.6e} seed={}",
+            self.fam,
+            self.meth,
+            self.a.nrows(),
+            self.a.ncols(),
+            self.lambda,
+            self.alpha,
+            self.seed
+        )
+    }
+
+    /// `M`, `N`.
+    pub fn dims(&self) -> (usize, usize) {
+        self.a.shape()
+    }
+
+    /// `p`, the dimension of the parameter.
+    pub fn dim_u(&self) -> usize {
+        let (m, n) = self.dims();
+        match self.fam {
+            Fam::Ridge(RidgeParam::Weight)
+            | Fam::PseudoHuber(RobustParam::Weight, _)
+            | Fam::Huber(RobustParam::Weight, _) => 1,
+            Fam::Ridge(RidgeParam::Targets)
+            | Fam::PseudoHuber(RobustParam::Targets, _)
+            | Fam::Huber(RobustParam::Targets, _) => m,
+            Fam::Ridge(RidgeParam::Data) => m * n + m,
+        }
+    }
+
+    /// The parameter `u`, flattened here (not by the engine): `λ`, `b`, or
+    /// `(A row by row, b)`.
+    pub fn u0(&self) -> DVector<f64> {
+        let (m, n) = self.dims();
+        match self.fam {
+            Fam::Ridge(RidgeParam::Weight)
+            | Fam::PseudoHuber(RobustParam::Weight, _)
+            | Fam::Huber(RobustParam::Weight, _) => DVector::from_element(1, self.lambda),
+            Fam::Ridge(RidgeParam::Targets)
+            | Fam::PseudoHuber(RobustParam::Targets, _)
+            | Fam::Huber(RobustParam::Targets, _) => self.b.clone(),
+            Fam::Ridge(RidgeParam::Data) => {
+                let mut u = Vec::with_capacity(m * n + m);
+                for k in 0..m {
+                    for j in 0..n {
+                        u.push(self.a[(k, j)]);
+                    }
+                }
+                u.extend(self.b.iter());
+                DVector::from_vec(u)
+            }
+        }
+    }
+
+    /// The loss of a robust family.
+    fn loss(&self) -> Option<Loss> {
+        match self.fam {
+            Fam::Ridge(_) => None,
+            Fam::PseudoHuber(_, delta) => Some(Loss::PseudoHuber { delta }),
+            Fam::Huber(_, delta) => Some(Loss::Huber { delta }),
+        }
+    }
+
+    fn ridge(&self, u: Option<&DVector<f64>>) -> Ridge {
+        let Fam::Ridge(param) = self.fam else {
+            unreachable!()
+        };
+        let f = Ridge::new(self.a.clone(), self.b.clone(), self.lambda, param).unwrap();
+        match u {
+            Some(u) => f.with_param(u).unwrap(),
+            None => f,
+        }
+    }
+
+    fn robust(&self, u: Option<&DVector<f64>>) -> Robust {
+        let (Fam::PseudoHuber(param, _) | Fam::Huber(param, _)) = self.fam else {
+            unreachable!()
+        };
+        let f = Robust::new(
+            self.a.clone(),
+            self.b.clone(),
+            self.lambda,
+            self.loss().unwrap(),
+            param,
+        )
+        .unwrap();
+        match u {
+            Some(u) => f.with_param(u).unwrap(),
+            None => f,
+        }
+    }
+
+    /// The engine's objective, at the drawn parameter (`None`) or rebuilt at `u` with
+    /// `Ridge::with_param` / `Robust::with_param`.
+    pub fn objective(&self, u: Option<&DVector<f64>>) -> Box<dyn Objective> {
+        match self.fam {
+            Fam::Ridge(_) => Box::new(self.ridge(u)),
+            _ => Box::new(self.robust(u)),
+        }
+    }
+
+    /// The engine's map with this case's `α` (and `β`), at `u` (or the drawn parameter).
+    pub fn map(&self, u: Option<&DVector<f64>>) -> Box<dyn FixedPointMap> {
+        match self.fam {
+            Fam::Ridge(_) => wrap(self.ridge(u), self.meth, self.alpha),
+            _ => wrap(self.robust(u), self.meth, self.alpha),
+        }
+    }
+
+    /// The independent value formula.
+    pub fn formula(&self) -> Formula {
+        Formula {
+            a: self.a.clone(),
+            b: self.b.clone(),
+            lambda: self.lambda,
+            fam: self.fam,
+        }
+    }
+
+    /// A state of the map built from `x`: `x` itself, or `(x, x + d)` for heavy-ball
+    /// with a seeded offset `d` so that the momentum term is exercised.
+    pub fn state(&self, x: &DVector<f64>) -> DVector<f64> {
+        match self.meth {
+            Meth::Gd => x.clone(),
+            Meth::Hb(_) => {
+                let mut rng = draw::rng(self.seed ^ 0x5eed);
+                let d = draw::normal_vector(x.len(), 0.5, &mut rng);
+                let n = x.len();
+                DVector::from_fn(2 * n, |i, _| if i < n { x[i] } else { x[i - n] + d[i - n] })
+            }
+        }
+    }
+
+    // --- magnitudes (the absolute-value computations of the rounding model) -------------
+
+    /// `|A||x| + |b|`: bounds `|r_k|` and the magnitude of computing it.
+    pub fn r_abs(&self, x: &DVector<f64>) -> DVector<f64> {
+        self.a.abs() * x.abs() + self.b.abs()
+    }
+
+    /// Entrywise magnitude of `∇_x f(x)`: `|A|ᵀ(|A||x| + |b|) + λ|x|` (as `|φ'(r)| ≤ |r|`
+    /// for all three losses).
+    pub fn grad_mag(&self, x: &DVector<f64>) -> DVector<f64> {
+        self.a.abs().tr_mul(&self.r_abs(x)) + self.lambda * x.abs()
+    }
+
+    /// Largest entry magnitude of `∇²_xx f`: `max (|A|ᵀ|A|)_ij + λ` (as `0 ≤ φ'' ≤ 1`).
+    pub fn hess_mag(&self) -> f64 {
+        let aa = self.a.abs();
+        aa.tr_mul(&aa).max() + self.lambda
+    }
+
+    /// Largest entry magnitude of `D_u∇_x f(x)`: `|x_i|` (weight), `|a_ki|φ''` (targets),
+    /// `|r_k| δ_il + |a_ki||x_l|` and `|a_ki|` (data).
+    pub fn mixed_mag(&self, x: &DVector<f64>) -> f64 {
+        let amax = self.a.abs().max();
+        match self.fam {
+            Fam::Ridge(RidgeParam::Weight)
+            | Fam::PseudoHuber(RobustParam::Weight, _)
+            | Fam::Huber(RobustParam::Weight, _) => x.abs().max(),
+            Fam::Ridge(RidgeParam::Targets)
+            | Fam::PseudoHuber(RobustParam::Targets, _)
+            | Fam::Huber(RobustParam::Targets, _) => amax,
+            Fam::Ridge(RidgeParam::Data) => {
+                (self.r_abs(x).max() + amax * x.abs().max()).max(amax)
+            }
+        }
+    }
+
+    /// The number of roundings `k` of the longest chain in one objective product:
+    /// `AᵀA` (M terms) times a vector (N terms) plus the right-hand side, and the
+    /// elementwise work of the loss.
+    pub fn k_obj(&self) -> usize {
+        let (m, n) = self.dims();
+        m + n + ELEMENTWISE
+    }
+
+    /// `β` (0 for gradient descent).
+    pub fn beta(&self) -> f64 {
+        match self.meth {
+            Meth::Gd => 0.0,
+            Meth::Hb(beta) => beta,
+        }
+    }
+
+    /// Bound on the rounding error of any entry of `step(z)`, `z = x` or `(x_1, x_2)`:
+    /// `γ_k ((1+β)|x_1| + β|x_2| + α·grad_mag(x_1))` with `k = k_obj + 3` (the three
+    /// extra roundings of the momentum combination and the `α` scaling).
+    pub fn step_rounding(&self, z: &DVector<f64>) -> f64 {
+        let n = self.dims().1;
+        let beta = self.beta();
+        let x1 = z.rows(0, n).into_owned();
+        let mut mag = (1.0 + beta) * x1.abs() + self.alpha * self.grad_mag(&x1);
+        if z.len() == 2 * n {
+            mag += beta * z.rows(n, n).abs();
+        }
+        gamma(self.k_obj() + 3) * mag.max()
+    }
+
+    /// Largest entry magnitude of `B = D_x A`: `1 + β + α·hess_mag` (and `β`, `1`).
+    pub fn b_mag(&self) -> f64 {
+        1.0 + 2.0 * self.beta() + self.alpha * self.hess_mag()
+    }
+
+    /// Largest entry magnitude of `C = D_u A` at `z`: `α·mixed_mag(x_1)`.
+    pub fn c_mag(&self, z: &DVector<f64>) -> f64 {
+        let n = self.dims().1;
+        self.alpha * self.mixed_mag(&z.rows(0, n).into_owned())
+    }
+
+    /// `max |∂³ step_i / ∂x_j³|` along coordinate directions. The step is `x_1 −
+    /// α∇f(x_1) + (momentum, linear)`; `∂³_{x_j}∇_i f = Σ_k a_ki a_kj³ φ''''(r_k)`.
+    /// Ridge: 0 (quadratic). Huber: 0 between kinks (checked by the caller). Pseudo-Huber:
+    /// `φ''''(r) = −(3/δ²)(1 + s²)^{-7/2}(1 − 4s²)`, `s = r/δ`, whose modulus is at most
+    /// `3/δ²` (at `s = 0`), so the bound is `α (3/δ²) M max|a|⁴`.
+    pub fn third_x(&self) -> f64 {
+        match self.fam {
+            Fam::PseudoHuber(_, delta) => {
+                let amax = self.a.abs().max();
+                self.alpha * 3.0 / (delta * delta) * self.a.nrows() as f64 * amax.powi(4)
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// `max |∂³ step_i / ∂u_j³|`. Linear in `λ` and in `b` for ridge, and quadratic in
+    /// each single entry of `A` (`∇f = Aᵀ(Ax − b) + λx`), so central differences are exact
+    /// up to rounding except for pseudo-Huber targets, where `∂³_{b_k}∇_i f =
+    /// −a_ki φ''''(r_k)`, bounded by `α max|a| 3/δ²`.
+    pub fn third_u(&self) -> f64 {
+        match self.fam {
+            Fam::PseudoHuber(RobustParam::Targets, delta) => {
+                self.alpha * self.a.abs().max() * 3.0 / (delta * delta)
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// For the classic Huber loss: `min_k ||r_k(x)| − δ|`, the distance of the residuals
+    /// to the kinks (`+∞` for the smooth families).
+    pub fn kink_margin(&self, x: &DVector<f64>) -> f64 {
+        match self.fam {
+            Fam::Huber(_, delta) => (&self.a * x - &self.b)
+                .iter()
+                .map(|r| (r.abs() - delta).abs())
+                .fold(f64::INFINITY, f64::min),
+            _ => f64::INFINITY,
+        }
+    }
+
+    /// For the classic Huber loss: how many residuals sit inside `|r| ≤ δ`.
+    pub fn inside_count(&self, x: &DVector<f64>) -> usize {
+        match self.fam {
+            Fam::Huber(_, delta) | Fam::PseudoHuber(_, delta) => (&self.a * x - &self.b)
+                .iter()
+                .filter(|r| r.abs() <= delta)
+                .count(),
+            _ => 0,
+        }
+    }
+}
+
+/// Builds a boxed map around an objective.
+pub fn wrap<O: Objective + 'static>(f: O, meth: Meth, alpha: f64) -> Box<dyn FixedPointMap> {
+    match meth {
+        Meth::Gd => Box::new(GradientDescent::new(f, alpha).unwrap()),
+        Meth::Hb(beta) => Box::new(HeavyBall::new(f, alpha, beta).unwrap()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Oracle 1: dual numbers on the value formula
+// ---------------------------------------------------------------------------------------
+
+/// The objective's value formula only, re-implemented from the paper over a generic
+/// (dual) scalar on the joint vector `z = (x, u)`.
+#[derive(Debug, Clone)]
+pub struct Formula {
+    a: DMatrix<f64>,
+    b: DVector<f64>,
+    lambda: f64,
+    fam: Fam,
+}
+
+impl Formula {
+    /// `f(x, u)` for `z = (x, u)`, `x ∈ R^N`.
+    pub fn value<T: DualNum<Primitive = f64>>(&self, z: &[T]) -> T {
+        let (m, n) = self.a.shape();
+        let (x, u) = z.split_at(n);
+        let c = |v: f64| T::from(v);
+        let (lambda, a_at, b_at): (T, Box<dyn Fn(usize, usize) -> T>, Box<dyn Fn(usize) -> T>) =
+            match self.fam {
+                Fam::Ridge(RidgeParam::Weight)
+                | Fam::PseudoHuber(RobustParam::Weight, _)
+                | Fam::Huber(RobustParam::Weight, _) => (
+                    u[0].clone(),
+                    Box::new(|k, j| c(self.a[(k, j)])),
+                    Box::new(|k| c(self.b[k])),
+                ),
+                Fam::Ridge(RidgeParam::Targets)
+                | Fam::PseudoHuber(RobustParam::Targets, _)
+                | Fam::Huber(RobustParam::Targets, _) => (
+                    c(self.lambda),
+                    Box::new(|k, j| c(self.a[(k, j)])),
+                    Box::new(|k| u[k].clone()),
+                ),
+                // u = (A row by row, b).
+                Fam::Ridge(RidgeParam::Data) => (
+                    c(self.lambda),
+                    Box::new(move |k, j| u[k * n + j].clone()),
+                    Box::new(move |k| u[m * n + k].clone()),
+                ),
+            };
+        let mut f = c(0.0);
+        for k in 0..m {
+            let mut r = -b_at(k);
+            for (j, xj) in x.iter().enumerate() {
+                r += a_at(k, j) * xj.clone();
+            }
+            f += self.loss(r);
+        }
+        let mut xx = c(0.0);
+        for xj in x {
+            xx += xj.clone() * xj.clone();
+        }
+        f + lambda * xx * 0.5
+    }
+
+    /// The loss `φ(r)`.
+    fn loss<T: DualNum<Primitive = f64>>(&self, r: T) -> T {
+        match self.fam {
+            Fam::Ridge(_) => r.clone() * r * 0.5,
+            Fam::PseudoHuber(_, d) => {
+                let s = r / d;
+                ((s.clone() * s + 1.0).sqrt() - 1.0) * (d * d)
+            }
+            Fam::Huber(_, d) => {
+                if r.re().abs() <= d {
+                    r.clone() * r * 0.5
+                } else {
+                    (r.abs() - 0.5 * d) * d
+                }
+            }
+        }
+    }
+
+    /// `(f, ∇_z f, ∇²_zz f)` at `z = (x, u)` by second-order dual numbers.
+    pub fn hessian(&self, x: &DVector<f64>, u: &DVector<f64>) -> (f64, DVector<f64>, DMatrix<f64>) {
+        let z: DVector<f64> = DVector::from_iterator(x.len() + u.len(), x.iter().chain(u.iter()).cloned());
+        num_dual::hessian(
+            |zd: OVector<Dual2Vec<f64, Dyn>, Dyn>| self.value(zd.as_slice()),
+            &z,
+        )
+    }
+}
+
+/// The results of [`objective_vs_dual`], one [`Cmp`] per block.
+#[derive(Debug, Clone)]
+pub struct ObjCheck {
+    /// `f(x, u)` vs the formula.
+    pub value: Cmp,
+    /// `Objective::gradient` vs the x-block of the dual gradient.
+    pub grad: Cmp,
+    /// `Objective::hessian` (from `hvp_acc`) vs the xx-block of the dual Hessian.
+    pub hess: Cmp,
+    /// `Objective::mixed` (from `mixed_jvp_acc`) vs the xu-block of the dual Hessian.
+    pub mixed: Cmp,
+    /// `mixed_vjp_acc(w)` vs `(xu-block)ᵀ w` from the dual Hessian.
+    pub vjp: Cmp,
+    /// Dot-product test `⟨M du, w⟩ = ⟨du, Mᵀw⟩` with the engine's two products.
+    pub dot: Cmp,
+}
+
+impl ObjCheck {
+    /// All comparisons.
+    pub fn all(&self) -> [&Cmp; 6] {
+        [
+            &self.value,
+            &self.grad,
+            &self.hess,
+            &self.mixed,
+            &self.vjp,
+            &self.dot,
+        ]
+    }
+    /// Asserts that every block passes.
+    #[track_caller]
+    pub fn assert(&self, context: &str) {
+        for c in self.all() {
+            c.assert(context);
+        }
+    }
+}
+
+/// Compares the engine's derivatives of `f` at `x` with the dual-number oracle of `case`.
+///
+/// Tolerance model (module docs): every entry is an inner product of at most `k = M + N +
+/// ELEMENTWISE` roundings in either implementation (the engine forms `AᵀA` (M terms) then
+/// multiplies by a vector (N terms); the dual numbers form `r = Ax − b` (N terms) then sum
+/// `M` losses), so two computations differ by at most `2γ_k` times the entry's magnitude,
+/// bounded by [`Case::grad_mag`], [`Case::hess_mag`], [`Case::mixed_mag`]. Errors are
+/// reported relative to those magnitudes, against the relative tolerance `2γ_k`. The
+/// transposed products add one inner product of length `N` (and `p` for the dot test) and
+/// are scaled by `‖w‖₁` (and `‖du‖₁`).
+pub fn objective_vs_dual(
+    f: &dyn Objective,
+    case: &Case,
+    x: &DVector<f64>,
+    du: &DVector<f64>,
+    w: &DVector<f64>,
+) -> ObjCheck {
+    let (m, n) = case.dims();
+    let p = case.dim_u();
+    assert_eq!((f.dim_x(), f.dim_u()), (n, p), "dimensions of {}", case.name());
+    let (val, g, h) = case.formula().hessian(x, &case.u0());
+    let k = case.k_obj();
+    let tol = 2.0 * gamma(k);
+
+    // Value: magnitude Σ|φ(r_k)| + (λ/2)‖x‖² ≤ ½‖r_abs‖² + (λ/2)‖x‖² (|φ(r)| ≤ r²/2).
+    let vmag = 0.5 * case.r_abs(x).norm_squared() + 0.5 * case.lambda * x.norm_squared();
+    let value = Cmp::new("value", (f.value(x.as_view()) - val).abs() / vmag, tol);
+
+    let gmag = case.grad_mag(x).max();
+    let grad = cmp_vec(
+        "gradient",
+        &f.gradient(x.as_view()),
+        &g.rows(0, n).into_owned(),
+        tol * gmag,
+        gmag,
+    );
+    let hmag = case.hess_mag();
+    let hess = cmp_abs(
+        "hessian",
+        &f.hessian(x.as_view()),
+        &h.view((0, 0), (n, n)).into_owned(),
+        tol * hmag,
+        hmag,
+    );
+    let mmag = case.mixed_mag(x);
+    let m_dual = h.view((0, n), (n, p)).into_owned();
+    let mixed = cmp_abs("mixed D_u∇_x f", &f.mixed(x.as_view()), &m_dual, tol * mmag, mmag);
+
+    // mixed_vjp_acc with a = −2 (a power of two: the scaling is exact) into zeros.
+    let mut vjp_out = DVector::zeros(p);
+    let mut s = f.scratch();
+    f.mixed_vjp_acc(x.as_view(), w.as_view(), -2.0, vjp_out.as_view_mut(), &mut s);
+    let vmag_t = mmag * w.lp_norm(1);
+    let tol_t = 2.0 * gamma(k + n);
+    let vjp = cmp_vec(
+        "mixed_vjp_acc vs dual transpose",
+        &(vjp_out * -0.5),
+        &m_dual.tr_mul(w),
+        tol_t * vmag_t,
+        vmag_t,
+    );
+
+    // ⟨M du, w⟩ against ⟨du, Mᵀ w⟩, both from the engine's products.
+    let mut jv = DVector::zeros(n);
+    f.mixed_jvp_acc(x.as_view(), du.as_view(), 1.0, jv.as_view_mut(), &mut s);
+    let mut vj = DVector::zeros(p);
+    f.mixed_vjp_acc(x.as_view(), w.as_view(), 1.0, vj.as_view_mut(), &mut s);
+    let dmag = mmag * w.lp_norm(1) * du.lp_norm(1);
+    let dot = Cmp::new(
+        "dot-product test <M du, w> = <du, Mᵀw>",
+        (jv.dot(w) - du.dot(&vj)).abs() / dmag,
+        2.0 * gamma(k + n + p),
+    );
+    let _ = m;
+    ObjCheck {
+        value,
+        grad,
+        hess,
+        mixed,
+        vjp,
+        dot,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Oracle 2: central finite differences of the step
+// ---------------------------------------------------------------------------------------
+
+/// The step of a central difference along a coordinate of size `scale`:
+/// `h = ε^{1/3} · max(1, |scale|)`. It balances the rounding error `O(ε·|F|/h)` against the
+/// truncation error `O(h²|F'''|)` when `F'''` is of the size of `F` over the coordinate's
+/// natural length (`max(1, |scale|)`), giving a total error `O(ε^{2/3})`; the tolerances
+/// below do not rely on that balance but evaluate both terms from the model.
+pub fn fd_step(scale: f64) -> f64 {
+    f64::EPSILON.cbrt() * scale.abs().max(1.0)
+}
+
+/// The results of [`map_vs_fd`].
+#[derive(Debug, Clone)]
+pub struct MapCheck {
+    /// `d_x` against central differences of `step` in `x`.
+    pub b: Cmp,
+    /// `d_u` against central differences of `step` in `u` (rebuilt maps).
+    pub c: Cmp,
+    /// `vjp` against the transpose of the dense `d_x`, `d_u` (dot-product test).
+    pub vjp: Cmp,
+}
+
+impl MapCheck {
+    /// Asserts all three.
+    #[track_caller]
+    pub fn assert(&self, context: &str) {
+        self.b.assert(context);
+        self.c.assert(context);
+        self.vjp.assert(context);
+    }
+}
+
+/// Compares the Jacobians of `map` (the map under test, normally `case.map(None)`) at
+/// the state `z` with central finite differences of the *genuine* step: in `z` with the
+/// genuine map, in `u` with maps rebuilt at `u ± h e_j` (same `α`, `β`).
+///
+/// Tolerance per column `j` (absolute):
+/// `ε_s/h + h² T₃/6 + 2γ_k |B|_max`, where `ε_s` bounds the rounding error of one
+/// evaluation of the step ([`Case::step_rounding`]; the difference of two evaluations
+/// divided by `2h` gives `ε_s/h`), `T₃` bounds the third derivative of the step along the
+/// coordinate ([`Case::third_x`], [`Case::third_u`]), `h²T₃/6` is the Taylor remainder of
+/// the central difference, and the last term covers the engine's own rounding of the
+/// entry plus the rounding of the realised step `x_j + h − (x_j − h)`.
+/// The `vjp` is compared entrywise with `Bᵀw` and `Cᵀw` from the dense matrices, with
+/// the relative tolerance `2γ_{k+n}` on the magnitudes `|B|_max ‖w‖₁`, `|C|_max ‖w‖₁`.
+/// The output `x̄` of `vjp` is pre-filled with NaN to check that it is overwritten, and
+/// `ū` with zeros (it accumulates).
+pub fn map_vs_fd(map: &dyn FixedPointMap, case: &Case, z: &DVector<f64>, w: &DVector<f64>) -> MapCheck {
+    let genuine = case.map(None);
+    let nz = map.dim_x();
+    let p = map.dim_u();
+    let mut s = genuine.scratch();
+    let step = |m: &dyn FixedPointMap, z: &DVector<f64>, s: &mut Scratch| {
+        let mut out = DVector::zeros(nz);
+        m.step(z.as_view(), out.as_view_mut(), s);
+        out
+    };
+    let k = case.k_obj() + 3;
+    let b_mag = case.b_mag();
+    let c_mag = case.c_mag(z);
+
+    // B = D_x A by central differences in z.
+    let bmat = map.d_x(z.as_view());
+    let h_max = z.iter().map(|&v| fd_step(v)).fold(0.0, f64::max);
+    let eps_s = case.step_rounding(&z.map(|v| v.abs() + h_max));
+    let mut bcmp = Cmp::new("B = D_x A vs central differences", 0.0, 1.0);
+    for j in 0..nz {
+        let h = fd_step(z[j]);
+        let (mut zp, mut zm) = (z.clone(), z.clone());
+        zp[j] += h;
+        zm[j] -= h;
+        let hh = zp[j] - zm[j];
+        let col = (step(genuine.as_ref(), &zp, &mut s) - step(genuine.as_ref(), &zm, &mut s)) / hh;
+        let tol = eps_s / h + h * h * case.third_x() / 6.0 + 2.0 * gamma(k) * b_mag;
+        let c = cmp_vec(
+            &format!("B = D_x A vs central differences (column {j})"),
+            &bmat.column(j).into_owned(),
+            &col,
+            tol,
+            b_mag,
+        );
+        bcmp = bcmp.worse(c);
+    }
+
+    // C = D_u A by central differences in u (objective rebuilt at u ± h e_j).
+    let cmat = map.d_u(z.as_view());
+    let u0 = case.u0();
+    let eps_s = case.step_rounding(z);
+    let mut ccmp = Cmp::new("C = D_u A vs central differences", 0.0, 1.0);
+    for j in 0..p {
+        let h = fd_step(u0[j]);
+        let (mut up, mut um) = (u0.clone(), u0.clone());
+        up[j] += h;
+        um[j] -= h;
+        let hh = up[j] - um[j];
+        let (mp, mm) = (case.map(Some(&up)), case.map(Some(&um)));
+        let col = (step(mp.as_ref(), z, &mut s) - step(mm.as_ref(), z, &mut s)) / hh;
+        // The magnitudes at u ± h differ from those at u by a relative 1e-5 at most
+        // (h ≤ ε^{1/3}·max(1,|u_j|)); `ε_s` is inflated by that factor.
+        let tol = eps_s * (1.0 + 1e-5) / h
+            + h * h * case.third_u() / 6.0
+            + 2.0 * gamma(k) * c_mag.max(b_mag * 0.0 + c_mag);
+        let cmag = c_mag.max(f64::MIN_POSITIVE);
+        let c = cmp_vec(
+            &format!("C = D_u A vs central differences (column {j})"),
+            &cmat.column(j).into_owned(),
+            &col,
+            tol,
+            cmag,
+        );
+        ccmp = ccmp.worse(c);
+    }
+
+    // vjp against the transposes of the dense Jacobians.
+    let mut xbar = DVector::from_element(nz, f64::NAN);
+    let mut ubar = DVector::zeros(p);
+    map.vjp(z.as_view(), w.as_view(), xbar.as_view_mut(), ubar.as_view_mut(), &mut s);
+    let tol_t = 2.0 * gamma(k + nz);
+    let wb = b_mag * w.lp_norm(1);
+    let wc = c_mag * w.lp_norm(1);
+    let vjp = cmp_vec("vjp x̄ vs Bᵀw", &xbar, &bmat.tr_mul(w), tol_t * wb, wb).worse(cmp_vec(
+        "vjp ū vs Cᵀw",
+        &ubar,
+        &cmat.tr_mul(w),
+        tol_t * wc,
+        wc,
+    ));
+    MapCheck {
+        b: bcmp,
+        c: ccmp,
+        vjp,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Planted faults (negative controls)
+// ---------------------------------------------------------------------------------------
+
+/// A bug planted in a map's products.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MapFault {
+    /// `jvp` returns `B dx − C du` (sign of the C-term flipped).
+    FlipC,
+    /// `jvp` returns `B dx + s·C du`.
+    ScaleC(f64),
+    /// `jvp` evaluates `B`, `C` at the next iterate `A(x)` (i.e. `B_{k+1}` instead of `B_k`).
+    NextIterate,
+    /// `vjp` returns `x̄ = B w` instead of `Bᵀ w`.
+    VjpNoTranspose,
+}
+
+/// A map whose `jvp` or `vjp` carries a [`MapFault`]; everything else delegates.
+pub struct FaultyMap<'a> {
+    /// The genuine map.
+    pub inner: &'a dyn FixedPointMap,
+    /// The planted bug.
+    pub fault: MapFault,
+}
+
+impl FixedPointMap for FaultyMap<'_> {
+    fn dim_x(&self) -> usize {
+        self.inner.dim_x()
+    }
+    fn dim_u(&self) -> usize {
+        self.inner.dim_u()
+    }
+    fn name(&self) -> String {
+        format!("faulty[{:?}]({})", self.fault, self.inner.name())
+    }
+    fn scratch(&self) -> Scratch {
+        self.inner.scratch()
+    }
+    fn step(&self, x: Vw, out: VwMut, s: &mut Scratch) {
+        self.inner.step(x, out, s)
+    }
+    fn jvp(&self, x: Vw, dx: Vw, du: Vw, mut out: VwMut, s: &mut Scratch) {
+        let n = self.dim_x();
+        let zero_u = DVector::zeros(self.dim_u());
+        let zero_x = DVector::zeros(n);
+        match self.fault {
+            MapFault::FlipC | MapFault::ScaleC(_) => {
+                let sc = match self.fault {
+                    MapFault::ScaleC(c) => c,
+                    _ => -1.0,
+                };
+                let mut bx = DVector::zeros(n);
+                let mut cu = DVector::zeros(n);
+                self.inner.jvp(x, dx, zero_u.as_view(), bx.as_view_mut(), s);
+                self.inner.jvp(x, zero_x.as_view(), du, cu.as_view_mut(), s);
+                out.copy_from(&(bx + sc * cu));
+            }
+            MapFault::NextIterate => {
+                let mut next = DVector::zeros(n);
+                self.inner.step(x, next.as_view_mut(), s);
+                self.inner.jvp(next.as_view(), dx, du, out, s);
+            }
+            MapFault::VjpNoTranspose => self.inner.jvp(x, dx, du, out, s),
+        }
+    }
+    fn vjp(&self, x: Vw, w: Vw, mut xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
+        match self.fault {
+            MapFault::VjpNoTranspose => {
+                let mut scratch_x = DVector::zeros(self.dim_x());
+                self.inner.vjp(x, w, scratch_x.as_view_mut(), ubar_acc, s);
+                let zero_u = DVector::zeros(self.dim_u());
+                self.inner.jvp(x, w, zero_u.as_view(), xbar_out.as_view_mut(), s);
+            }
+            _ => self.inner.vjp(x, w, xbar_out, ubar_acc, s),
+        }
+    }
+    fn fixed_point(&self) -> unrollcheck::Result<DVector<f64>> {
+        self.inner.fixed_point()
+    }
+    fn constants(&self, ball: &Ball) -> unrollcheck::constants::MapConstants {
+        self.inner.constants(ball)
+    }
+    fn lift(&self, x: &DVector<f64>) -> DVector<f64> {
+        self.inner.lift(x)
+    }
+}
+
+/// An objective whose second-order products are scaled by planted factors.
+pub struct FaultyObjective<'a> {
+    /// The genuine objective.
+    pub inner: &'a dyn Objective,
+    /// Factor on `hvp_acc`.
+    pub hvp_scale: f64,
+    /// Factor on `mixed_jvp_acc`.
+    pub mixed_scale: f64,
+    /// Factor on `mixed_vjp_acc`.
+    pub vjp_scale: f64,
+}
+
+impl<'a> FaultyObjective<'a> {
+    /// No fault yet.
+    pub fn new(inner: &'a dyn Objective) -> Self {
+        FaultyObjective {
+            inner,
+            hvp_scale: 1.0,
+            mixed_scale: 1.0,
+            vjp_scale: 1.0,
+        }
+    }
+}
+
+impl Objective for FaultyObjective<'_> {
+    fn dim_x(&self) -> usize {
+        self.inner.dim_x()
+    }
+    fn dim_u(&self) -> usize {
+        self.inner.dim_u()
+    }
+    fn name(&self) -> String {
+        format!("faulty({})", self.inner.name())
+    }
+    fn scratch_len(&self) -> usize {
+        self.inner.scratch_len()
+    }
+    fn value(&self, x: Vw) -> f64 {
+        self.inner.value(x)
+    }
+    fn grad_acc(&self, x: Vw, a: f64, out: VwMut, s: &mut Scratch) {
+        self.inner.grad_acc(x, a, out, s)
+    }
+    fn hvp_acc(&self, x: Vw, v: Vw, a: f64, out: VwMut, s: &mut Scratch) {
+        self.inner.hvp_acc(x, v, a * self.hvp_scale, out, s)
+    }
+    fn mixed_jvp_acc(&self, x: Vw, du: Vw, a: f64, out: VwMut, s: &mut Scratch) {
+        self.inner.mixed_jvp_acc(x, du, a * self.mixed_scale, out, s)
+    }
+    fn mixed_vjp_acc(&self, x: Vw, w: Vw, a: f64, out: VwMut, s: &mut Scratch) {
+        self.inner.mixed_vjp_acc(x, w, a * self.vjp_scale, out, s)
+    }
+    fn param(&self) -> DVector<f64> {
+        self.inner.param()
+    }
+    fn curvature(&self, ball: &Ball) -> Curvature {
+        self.inner.curvature(ball)
+    }
+    fn smoothness(&self, ball: &Ball) -> Smoothness {
+        self.inner.smoothness(ball)
+    }
+    fn minimizer(&self) -> unrollcheck::Result<DVector<f64>> {
+        self.inner.minimizer()
+    }
+}
