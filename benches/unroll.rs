@@ -49,19 +49,12 @@ fn setup() -> Setup {
     let map = GradientDescent::new(f, alpha).expect("alpha > 0");
     let v = draw::unit_vector(M * N + M, &mut rng);
     let w = draw::unit_vector(N, &mut rng);
-    Setup {
-        map,
-        x0: DVector::zeros(N),
-        v,
-        w,
-    }
+    Setup { map, x0: DVector::zeros(N), v, w }
 }
 
 fn forward(s: &Setup, traj: &Trajectory, zero: &DVector<f64>) -> f64 {
     let mut acc = 0.0;
-    forward_jvp(&s.map, traj, s.v.as_view(), zero.as_view(), |_, xv| {
-        acc += xv.norm_squared()
-    });
+    forward_jvp(&s.map, traj, s.v.as_view(), zero.as_view(), |_, xv| acc += xv.norm_squared());
     acc
 }
 
@@ -87,15 +80,9 @@ fn bench_unroll(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(4))
         .throughput(Throughput::Elements(K as u64));
 
-    g.bench_function("trajectory", |bch| {
-        bch.iter(|| Trajectory::run(&s.map, black_box(&s.x0), black_box(K)))
-    });
-    g.bench_function("forward_jvp", |bch| {
-        bch.iter(|| forward(&s, black_box(&traj), &zero))
-    });
-    g.bench_function("reverse_vjp", |bch| {
-        bch.iter(|| reverse(&s, black_box(&traj)))
-    });
+    g.bench_function("trajectory", |bch| bch.iter(|| Trajectory::run(&s.map, black_box(&s.x0), black_box(K))));
+    g.bench_function("forward_jvp", |bch| bch.iter(|| forward(&s, black_box(&traj), &zero)));
+    g.bench_function("reverse_vjp", |bch| bch.iter(|| reverse(&s, black_box(&traj))));
     g.bench_function("all", |bch| {
         bch.iter(|| {
             let t = Trajectory::run(&s.map, black_box(&s.x0), black_box(K));

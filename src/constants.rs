@@ -39,17 +39,11 @@ pub struct Constant {
 impl Constant {
     /// A global constant.
     pub fn global(value: f64) -> Self {
-        Constant {
-            value,
-            scope: Scope::Global,
-        }
+        Constant { value, scope: Scope::Global }
     }
     /// A constant valid on the ball of the given radius around `x*`.
     pub fn local(value: f64, radius: f64) -> Self {
-        Constant {
-            value,
-            scope: Scope::Local { radius },
-        }
+        Constant { value, scope: Scope::Local { radius } }
     }
     /// `+∞`: the property fails globally.
     pub fn infinite() -> Self {
@@ -61,18 +55,13 @@ impl Constant {
     }
     /// `a · self`, keeping the scope.
     pub fn scale(self, a: f64) -> Self {
-        Constant {
-            value: a * self.value,
-            ..self
-        }
+        Constant { value: a * self.value, ..self }
     }
     /// The narrower of two scopes (local wins).
     pub fn join_scope(a: Scope, b: Scope) -> Scope {
         match (a, b) {
             (Scope::Global, s) | (s, Scope::Global) => s,
-            (Scope::Local { radius: r1 }, Scope::Local { radius: r2 }) => {
-                Scope::Local { radius: r1.min(r2) }
-            }
+            (Scope::Local { radius: r1 }, Scope::Local { radius: r2 }) => Scope::Local { radius: r1.min(r2) },
         }
     }
     /// `true` when local.
@@ -116,12 +105,7 @@ pub struct Constants {
 impl Constants {
     /// Derives `Γ` and `Γ♯` from the map's constants and `‖Dx*‖`.
     pub fn new(map: MapConstants, dx_star_norm: f64) -> Self {
-        Constants {
-            map,
-            dx_star_norm,
-            gamma: gamma(&map),
-            gamma_sharp: gamma_sharp(&map, dx_star_norm),
-        }
+        Constants { map, dx_star_norm, gamma: gamma(&map), gamma_sharp: gamma_sharp(&map, dx_star_norm) }
     }
     /// Shorthand for `ρ`.
     pub fn rho(&self) -> f64 {
@@ -168,10 +152,6 @@ pub fn gamma(c: &MapConstants) -> Constant {
 /// `Γ♯ = M_x ‖Dx*‖ + M_u`.
 pub fn gamma_sharp(c: &MapConstants, dx_star_norm: f64) -> Constant {
     let scope = Constant::join_scope(c.m_x.scope, c.m_u.scope);
-    let value = if c.m_x.value == 0.0 {
-        c.m_u.value
-    } else {
-        c.m_x.value * dx_star_norm + c.m_u.value
-    };
+    let value = if c.m_x.value == 0.0 { c.m_u.value } else { c.m_x.value * dx_star_norm + c.m_u.value };
     Constant { value, scope }
 }

@@ -32,14 +32,7 @@ pub struct DemoArgs {
 
 impl Default for DemoArgs {
     fn default() -> Self {
-        DemoArgs {
-            seed: 0,
-            k: 300,
-            m: 50,
-            n: 10,
-            lambda: 0.1,
-            x0_sigma: 10.0,
-        }
+        DemoArgs { seed: 0, k: 300, m: 50, n: 10, lambda: 0.1, x0_sigma: 10.0 }
     }
 }
 
@@ -52,24 +45,15 @@ fn fmt_const(c: &Constant) -> String {
 
 /// Runs the demo and returns its text.
 pub fn run(args: &DemoArgs) -> Result<String> {
-    let spec = Spec {
-        m: args.m,
-        n: args.n,
-        lambda: args.lambda,
-        x0_sigma: Some(args.x0_sigma),
-        ..Spec::figure2(args.seed)
-    };
+    let spec =
+        Spec { m: args.m, n: args.n, lambda: args.lambda, x0_sigma: Some(args.x0_sigma), ..Spec::figure2(args.seed) };
     let inst = spec.build()?;
     let curves = inst.error_curves(args.k);
     let c = &inst.constants;
     let (rho, gamma, e0) = (c.rho(), c.gamma.value, inst.e0());
     let mut out = String::new();
     let w = &mut out;
-    writeln!(
-        w,
-        "unrollcheck demo: gradient descent on ridge least squares, parameter = ridge weight"
-    )
-    .ok();
+    writeln!(w, "unrollcheck demo: gradient descent on ridge least squares, parameter = ridge weight").ok();
     writeln!(
         w,
         "seed {}  M {}  N {}  u {}  alpha = 2/(L+m)  K {}  x0 = x* + N(0, {}^2)",
@@ -85,7 +69,13 @@ pub fn run(args: &DemoArgs) -> Result<String> {
     writeln!(w, "  Gamma#   {}", fmt_const(&c.gamma_sharp)).ok();
     writeln!(w, "  |Dx*|    {:.6e}", c.dx_star_norm).ok();
     writeln!(w, "  e_0      {e0:.6e}").ok();
-    writeln!(w, "\ncurse indices: k_dot = {} (argmax of forward error), k_bar = {} (argmin of reverse error)", curves.k_dot(), curves.k_bar()).ok();
+    writeln!(
+        w,
+        "\ncurse indices: k_dot = {} (argmax of forward error), k_bar = {} (argmin of reverse error)",
+        curves.k_dot(),
+        curves.k_bar()
+    )
+    .ok();
     writeln!(
         w,
         "\n{:>5}  {:>12}  {:>12}  {:>12}  {:>12}  {:>12}",
@@ -94,8 +84,7 @@ pub fn run(args: &DemoArgs) -> Result<String> {
     .ok();
     for k in table_rows(args.k) {
         let b8 = rho.powi(k as i32) * e0;
-        let b19 =
-            rho.powi(k as i32) * curves.edot[0] + k as f64 * rho.powi(k as i32 - 1) * gamma * e0;
+        let b19 = rho.powi(k as i32) * curves.edot[0] + k as f64 * rho.powi(k as i32 - 1) * gamma * e0;
         writeln!(
             w,
             "{k:>5}  {:>12.4e}  {b8:>12.4e}  {:>12.4e}  {b19:>12.4e}  {:>12.4e}",
@@ -108,10 +97,8 @@ pub fn run(args: &DemoArgs) -> Result<String> {
 
 /// About a dozen indices from 0 to K, denser at the start.
 fn table_rows(k: usize) -> Vec<usize> {
-    let mut rows: Vec<usize> = [0, 1, 2, 5, 10, 20, 50, 100, 150, 200, 300, 500, 1000]
-        .into_iter()
-        .filter(|&r| r <= k)
-        .collect();
+    let mut rows: Vec<usize> =
+        [0, 1, 2, 5, 10, 20, 50, 100, 150, 200, 300, 500, 1000].into_iter().filter(|&r| r <= k).collect();
     if rows.last() != Some(&k) {
         rows.push(k);
     }

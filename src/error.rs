@@ -48,18 +48,10 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// for a half-line).
 pub(crate) fn check_open(field: &'static str, value: f64, lo: f64, hi: f64) -> Result<f64> {
     if !value.is_finite() {
-        return Err(Error::InvalidParameter {
-            field,
-            value,
-            reason: "must be finite",
-        });
+        return Err(Error::InvalidParameter { field, value, reason: "must be finite" });
     }
     if value <= lo || value >= hi {
-        return Err(Error::InvalidParameter {
-            field,
-            value,
-            reason: "out of range",
-        });
+        return Err(Error::InvalidParameter { field, value, reason: "out of range" });
     }
     Ok(value)
 }

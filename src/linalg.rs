@@ -29,11 +29,7 @@ pub fn spectral_norm<R: Dim, C: Dim, S: RawStorage<f64, R, C>>(j: &Matrix<f64, R
         return scale;
     }
     let j = j / scale;
-    let gram = if r <= c {
-        &j * j.transpose()
-    } else {
-        j.transpose() * &j
-    };
+    let gram = if r <= c { &j * j.transpose() } else { j.transpose() * &j };
     scale * symmetric_extremes(&gram).1.max(0.0).sqrt()
 }
 
@@ -47,8 +43,5 @@ pub fn symmetric_extremes(g: &DMatrix<f64>) -> (f64, f64) {
 
 /// Spectral radius of a square (not necessarily symmetric) matrix.
 pub fn spectral_radius(a: &DMatrix<f64>) -> f64 {
-    a.complex_eigenvalues()
-        .iter()
-        .map(|z| z.norm())
-        .fold(0.0, f64::max)
+    a.complex_eigenvalues().iter().map(|z| z.norm()).fold(0.0, f64::max)
 }

@@ -69,34 +69,20 @@ fn check_cmd(spec: Option<&str>) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&format!("--spec: {e}")),
     };
-    println!(
-        "spec {}  K = {}",
-        serde_json::to_string(&spec).unwrap_or_default(),
-        case.k
-    );
+    println!("spec {}  K = {}", serde_json::to_string(&spec).unwrap_or_default(), case.k);
     let mut failed = 0;
     for o in claims::check_all(&case, &cfg) {
         // `!`: a statement the paper makes (or a consistent reading) is violated;
         // `?`: a control or inconsistent reading was not caught on this instance.
         let mark = match (o.as_expected(), o.role) {
             (true, _) => " ",
-            (
-                false,
-                claims::Role::Control
-                | claims::Role::Reading {
-                    expect_holds: false,
-                },
-            ) => "?",
+            (false, claims::Role::Control | claims::Role::Reading { expect_holds: false }) => "?",
             (false, _) => "!",
         };
         failed += usize::from(mark == "!");
         println!("{mark} {:<22} {:<20} {}", o.claim, o.variant, o.verdict);
     }
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
 fn fail(msg: &str) -> ExitCode {

@@ -130,9 +130,7 @@ impl Spec {
     /// (a choice: the paper does not state its initial point).
     pub fn figure2(seed: u64) -> Self {
         Spec {
-            family: Family::Ridge {
-                param: RidgeParam::Weight,
-            },
+            family: Family::Ridge { param: RidgeParam::Weight },
             method: Method::GradientDescent,
             m: 50,
             n: 10,
@@ -147,11 +145,7 @@ impl Spec {
     /// Draws the data and builds the instance.
     pub fn build(&self) -> Result<DynInstance> {
         if self.m == 0 || self.n == 0 {
-            return Err(Error::Dimension {
-                what: "spec dimensions m, n",
-                expected: 1,
-                got: 0,
-            });
+            return Err(Error::Dimension { what: "spec dimensions m, n", expected: 1, got: 0 });
         }
         let mut rng = draw::rng(self.seed);
         let a = match self.data {
@@ -171,14 +165,12 @@ impl Spec {
         let g = draw::normal_vector(self.n, 1.0, &mut rng);
         match self.family {
             Family::Ridge { param } => self.finish(Ridge::new(a, b, self.lambda, param)?, g),
-            Family::PseudoHuber { param, delta } => self.finish(
-                Robust::new(a, b, self.lambda, Loss::PseudoHuber { delta }, param)?,
-                g,
-            ),
-            Family::Huber { param, delta } => self.finish(
-                Robust::new(a, b, self.lambda, Loss::Huber { delta }, param)?,
-                g,
-            ),
+            Family::PseudoHuber { param, delta } => {
+                self.finish(Robust::new(a, b, self.lambda, Loss::PseudoHuber { delta }, param)?, g)
+            }
+            Family::Huber { param, delta } => {
+                self.finish(Robust::new(a, b, self.lambda, Loss::Huber { delta }, param)?, g)
+            }
         }
     }
 
@@ -188,10 +180,7 @@ impl Spec {
             Some(sigma) => &x_star + sigma * g,
             None => DVector::zeros(self.n),
         };
-        let ball = Ball {
-            radius: (&x0 - &x_star).norm(),
-            center: x_star,
-        };
+        let ball = Ball { radius: (&x0 - &x_star).norm(), center: x_star };
         let curv = f.curvature(&ball);
         let alpha = self.step.alpha(curv.mu.value, curv.l.value);
         let map: Box<dyn FixedPointMap> = match self.method {

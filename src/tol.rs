@@ -52,11 +52,7 @@ impl ToleranceModel {
     /// quantities of magnitude `scale`, propagated by maps of norm `rho`.
     pub fn recursion(&self, k: usize, d: usize, scale: f64, rho: f64) -> f64 {
         let steps = (k + 1) as f64;
-        let amplification = if rho < 1.0 {
-            steps.min(1.0 / (1.0 - rho))
-        } else {
-            steps
-        };
+        let amplification = if rho < 1.0 { steps.min(1.0 / (1.0 - rho)) } else { steps };
         self.product(d, scale) * amplification
     }
 
@@ -68,11 +64,7 @@ impl ToleranceModel {
     /// Error of a closed-form expression whose value is `value`, involving powers
     /// `ρ^e` with exponents up to `max_exponent` (relative error `≈ ε·(1 + e·|ln ρ|)`).
     pub fn closed_form(&self, value: f64, rho: f64, max_exponent: f64) -> f64 {
-        let pow_err = if rho > 0.0 {
-            1.0 + max_exponent.abs() * rho.ln().abs()
-        } else {
-            1.0
-        };
+        let pow_err = if rho > 0.0 { 1.0 + max_exponent.abs() * rho.ln().abs() } else { 1.0 };
         self.safety * EPS * pow_err * value.abs()
     }
 }

@@ -81,11 +81,7 @@ const LONG: usize = 1000;
 /// Allocation counts of the four directional unrolls and of `Trajectory::run`, for
 /// `K = SHORT` and `K = LONG`, asserted equal.
 /// `replay` says how to rebuild the instance when an assertion fails.
-fn assert_constant_allocations<M: FixedPointMap + ?Sized>(
-    replay: &str,
-    map: &M,
-    x0: &DVector<f64>,
-) {
+fn assert_constant_allocations<M: FixedPointMap + ?Sized>(replay: &str, map: &M, x0: &DVector<f64>) {
     let name = map.name();
     let (n, p) = (map.dim_x(), map.dim_u());
     let mut rng = draw::rng(7);
@@ -102,17 +98,7 @@ fn assert_constant_allocations<M: FixedPointMap + ?Sized>(
     let late = |t: &Trajectory| {
         let mut acc = 0.0;
         let (t_prime, steps) = (t.len() / 2, t.len() - t.len() / 2);
-        count(|| {
-            late_start_jvp(
-                map,
-                t,
-                t_prime,
-                steps,
-                v.as_view(),
-                zero.as_view(),
-                |_, x| acc += x.norm(),
-            )
-        })
+        count(|| late_start_jvp(map, t, t_prime, steps, v.as_view(), zero.as_view(), |_, x| acc += x.norm()))
     };
     let rev = |t: &Trajectory| {
         let mut acc = 0.0;
@@ -120,11 +106,7 @@ fn assert_constant_allocations<M: FixedPointMap + ?Sized>(
     };
     let trunc = |t: &Trajectory| {
         let mut acc = 0.0;
-        count(|| {
-            truncated_vjp(map, t, t.len(), t.len() / 2, w.as_view(), |_, u, x| {
-                acc += u.norm() + x.norm()
-            })
-        })
+        count(|| truncated_vjp(map, t, t.len(), t.len() / 2, w.as_view(), |_, u, x| acc += u.norm() + x.norm()))
     };
     let run = |k: usize| count(|| Trajectory::run(map, x0, k));
 
@@ -154,10 +136,7 @@ fn appendix_c() -> (GradientDescent<Ridge>, DVector<f64>) {
     let b = draw::normal_vector(m, 1.0, &mut rng);
     let (lo, hi) = unrollcheck::linalg::symmetric_extremes(&(a.transpose() * &a));
     let f = Ridge::new(a, b, 0.0, RidgeParam::Data).unwrap();
-    (
-        GradientDescent::new(f, 2.0 / (lo + hi)).unwrap(),
-        DVector::zeros(n),
-    )
+    (GradientDescent::new(f, 2.0 / (lo + hi)).unwrap(), DVector::zeros(n))
 }
 
 #[test]
@@ -169,27 +148,12 @@ fn appendix_c_unrolls_allocate_nothing_per_iteration() {
 #[test]
 fn every_family_and_method_allocates_nothing_per_iteration() {
     let families = [
-        Family::Ridge {
-            param: RidgeParam::Weight,
-        },
-        Family::Ridge {
-            param: RidgeParam::Targets,
-        },
-        Family::Ridge {
-            param: RidgeParam::Data,
-        },
-        Family::PseudoHuber {
-            param: RobustParam::Weight,
-            delta: 0.5,
-        },
-        Family::PseudoHuber {
-            param: RobustParam::Targets,
-            delta: 0.5,
-        },
-        Family::Huber {
-            param: RobustParam::Targets,
-            delta: 0.5,
-        },
+        Family::Ridge { param: RidgeParam::Weight },
+        Family::Ridge { param: RidgeParam::Targets },
+        Family::Ridge { param: RidgeParam::Data },
+        Family::PseudoHuber { param: RobustParam::Weight, delta: 0.5 },
+        Family::PseudoHuber { param: RobustParam::Targets, delta: 0.5 },
+        Family::Huber { param: RobustParam::Targets, delta: 0.5 },
     ];
     let methods = [Method::GradientDescent, Method::HeavyBall { beta: 0.5 }];
     for family in families {
@@ -225,11 +189,7 @@ fn counter_detects_per_iteration_allocation() {
 
     let fwd = |t: &Trajectory| {
         let mut kept = Vec::with_capacity(LONG + 1);
-        let c = count(|| {
-            forward_jvp(&map, t, v.as_view(), zero.as_view(), |_, x| {
-                kept.push(x.clone())
-            })
-        });
+        let c = count(|| forward_jvp(&map, t, v.as_view(), zero.as_view(), |_, x| kept.push(x.clone())));
         assert_eq!(kept.len(), t.len() + 1);
         c
     };
@@ -239,10 +199,7 @@ fn counter_detects_per_iteration_allocation() {
         assert_eq!(kept.len(), t.len() + 1);
         c
     };
-    for (what, a, b) in [
-        ("forward_jvp", fwd(&short), fwd(&long)),
-        ("reverse_vjp", rev(&short), rev(&long)),
-    ] {
+    for (what, a, b) in [("forward_jvp", fwd(&short), fwd(&long)), ("reverse_vjp", rev(&short), rev(&long))] {
         println!("cloning observer: {what}: {a} allocations at K = {SHORT}, {b} at K = {LONG}");
         assert!(
             b >= a + (LONG - SHORT),

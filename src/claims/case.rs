@@ -73,22 +73,9 @@ impl Case {
     /// modulus (or the spectral radius when there is none), within `[10, k_max]`.
     pub fn new(inst: DynInstance, spec: Option<Spec>, cfg: &Config) -> Self {
         let c = &inst.constants;
-        let r = if c.contraction() {
-            c.rho()
-        } else {
-            c.map.spectral_radius
-        };
-        let k = if r > 0.0 && r < 1.0 {
-            (cfg.target.ln() / r.ln()).ceil() as usize
-        } else {
-            cfg.k_max
-        };
-        Case {
-            spec,
-            inst,
-            k: k.clamp(10, cfg.k_max.max(10)),
-            run: OnceLock::new(),
-        }
+        let r = if c.contraction() { c.rho() } else { c.map.spectral_radius };
+        let k = if r > 0.0 && r < 1.0 { (cfg.target.ln() / r.ln()).ceil() as usize } else { cfg.k_max };
+        Case { spec, inst, k: k.clamp(10, cfg.k_max.max(10)), run: OnceLock::new() }
     }
 
     /// The dense run (computed on first use).
@@ -99,20 +86,9 @@ impl Case {
             let fwd = forward_jacobians(&inst.map, &traj, &inst.dx0);
             let (rev, _) = reverse_jacobians(&inst.map, &traj);
             let e = traj.errors(&inst.x_star);
-            let edot = fwd
-                .iter()
-                .map(|j| spectral_norm(&(j - &inst.dx_star)))
-                .collect();
-            let ebar = rev
-                .iter()
-                .map(|j| spectral_norm(&(j - &inst.dx_star)))
-                .collect();
-            Run {
-                traj,
-                fwd,
-                rev,
-                curves: ErrorCurves { e, edot, ebar },
-            }
+            let edot = fwd.iter().map(|j| spectral_norm(&(j - &inst.dx_star))).collect();
+            let ebar = rev.iter().map(|j| spectral_norm(&(j - &inst.dx_star))).collect();
+            Run { traj, fwd, rev, curves: ErrorCurves { e, edot, ebar } }
         })
     }
 
@@ -136,11 +112,7 @@ impl Case {
 
     /// The late-start indices `T' = ⌊f·K⌋` for the configured fractions.
     pub fn t_primes(&self, cfg: &Config) -> Vec<usize> {
-        let mut t: Vec<usize> = cfg
-            .t_fractions
-            .iter()
-            .map(|f| (f * self.k as f64).floor() as usize)
-            .collect();
+        let mut t: Vec<usize> = cfg.t_fractions.iter().map(|f| (f * self.k as f64).floor() as usize).collect();
         t.dedup();
         t
     }
@@ -151,11 +123,7 @@ impl Case {
         let seed = self.spec.map(|s| s.seed).unwrap_or(0) ^ WARM_START_SALT;
         let mut rng = draw::rng(seed);
         let (n, p) = (self.inst.map.dim_x(), self.inst.map.dim_u());
-        DMatrix::from_iterator(
-            n,
-            p,
-            draw::normal_vector(n * p, 1.0, &mut rng).iter().cloned(),
-        )
+        DMatrix::from_iterator(n, p, draw::normal_vector(n * p, 1.0, &mut rng).iter().cloned())
     }
 
     /// The dimension of the products of one unrolling step (`n + p`).
@@ -166,11 +134,7 @@ impl Case {
     /// The scale of the iterates: `max_k ‖x_k‖` and `‖x*‖`.
     pub fn x_scale(&self) -> f64 {
         let run = self.run();
-        run.traj
-            .as_matrix()
-            .column_iter()
-            .map(|c| c.norm())
-            .fold(self.inst.x_star.norm(), f64::max)
+        run.traj.as_matrix().column_iter().map(|c| c.norm()).fold(self.inst.x_star.norm(), f64::max)
     }
 
     /// The scale of the derivative iterates: `max_k ‖Ẋ_k‖`, `‖Dx*‖`, `‖Ū^{(k)}‖`.
@@ -187,23 +151,28 @@ impl Case {
     /// `(1 + ρ)/(1 − ρ)`).
     pub fn solve_cond(&self) -> f64 {
         let c = &self.inst.constants;
-        if c.contraction() {
-            (1.0 + c.rho()) / (1.0 - c.rho())
-        } else {
-            1.0 / (1.0 - c.map.spectral_radius).max(1e-3)
-        }
+        if c.contraction() { (1.0 + c.rho()) / (1.0 - c.rho()) } else { 1.0 / (1.0 - c.map.spectral_radius).max(1e-3) }
     }
 
-    /// Tolerance on `e_k`: the recursion (4) plus the solve for `x*`.
+    /// Tolerance on `e_k`: the recursion (4), the solve for `x*`, and twice the error
+    /// `δ*` of the computed fixed point (it enters both `e_k` and the `e_0` of bounds).
     pub fn tol_e(&self, cfg: &Config, k: usize) -> f64 {
         let (d, s) = (self.dim(), self.x_scale());
-        cfg.tol.recursion(k, d, s, self.rho_or_one()) + cfg.tol.solve(d, self.solve_cond(), s)
+        cfg.tol.recursion(k, d, s, self.rho_or_one())
+            + cfg.tol.solve(d, self.solve_cond(), s)
+            + 2.0 * self.inst.x_star_error
     }
 
-    /// Tolerance on `ė_k` or `ē_k`: the recursion (9)/(12) plus the solve for `Dx*`.
+    /// Tolerance on `ė_k` or `ē_k`: the recursion (9)/(12), the solve for `Dx*`, and the
+    /// error that `δ*` causes in `Dx*`: `‖Dx*(x̂*) − Dx*(x*)‖ ≤ Γ♯ δ*/(1 − ρ)` (differentiate
+    /// (6) along the segment from `x*` to `x̂*`).
     pub fn tol_j(&self, cfg: &Config, k: usize) -> f64 {
         let (d, s) = (self.dim(), self.j_scale());
-        cfg.tol.recursion(k, d, s, self.rho_or_one()) + cfg.tol.solve(d, self.solve_cond(), s)
+        let c = &self.inst.constants;
+        let delta = self.inst.x_star_error;
+        let from_x_star =
+            if delta == 0.0 { 0.0 } else { c.gamma_sharp.value * delta / (1.0 - self.rho_or_one()).max(1e-300) };
+        cfg.tol.recursion(k, d, s, self.rho_or_one()) + cfg.tol.solve(d, self.solve_cond(), s) + from_x_star
     }
 
     /// `ρ`, or 1 when A2.1 fails (no contraction to damp rounding).

@@ -15,9 +15,7 @@
 //!   relaxed minimiser.
 
 use super::thm8::rhs_21;
-use super::{
-    Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict,
-};
+use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
 use crate::linalg::spectral_norm;
 use crate::tol::ToleranceModel;
 use num_dual::{DualNum, second_derivative};
@@ -77,9 +75,7 @@ impl Truncation {
     pub fn term_scale(&self, t: f64) -> f64 {
         let (a, b, d, w) = (self.a(), self.b(), self.delta(), self.omega);
         let x = 1.0 + d + d * d;
-        (a * (d * t).exp()
-            + b * (-w * d * t).exp() * (1.0 + (self.k - t)) * (1.0 + w * d * (1.0 + self.k)))
-            * x
+        (a * (d * t).exp() + b * (-w * d * t).exp() * (1.0 + (self.k - t)) * (1.0 + w * d * (1.0 + self.k))) * x
     }
     /// The relaxed minimiser on `[0, K]` by bisection on the printed `h'` (increasing, as
     /// `h` is convex).
@@ -153,29 +149,17 @@ pub const OBJECTIVE: Claim = Claim {
 };
 
 /// Checks `eq22.objective` for the constants `h`.
-pub fn objective(
-    h: &Truncation,
-    tol: &ToleranceModel,
-    variant: &str,
-    spec: Option<crate::spec::Spec>,
-) -> Verdict {
+pub fn objective(h: &Truncation, tol: &ToleranceModel, variant: &str, spec: Option<crate::spec::Spec>) -> Verdict {
     if let Some(v) = rho_open(h) {
         return v;
     }
     let mut ch = Checker::new(OBJECTIVE.id, variant, spec);
     for t in 0..=h.k as usize {
         let t = t as f64;
-        let tp = if variant == "t_prime_equals_t" {
-            t
-        } else {
-            t + h.omega * t
-        };
+        let tp = if variant == "t_prime_equals_t" { t } else { t + h.omega * t };
         let v22 = h.h22(t);
         let v21 = rhs_21(h.k - t, tp, h.rho, h.edot0, h.gamma, h.e0);
-        let point = Point {
-            k: t as usize,
-            t: None,
-        };
+        let point = Point { k: t as usize, t: None };
         ch.equal(point, v22 - v21, h.tol(tol, t));
         ch.equal(point, v22 - h.relaxed(t), h.tol(tol, t));
     }
@@ -189,14 +173,7 @@ pub const CONVEX: Claim = Claim {
     statement: "for ρ ∈ (0,1), h relaxed to [0, K] is convex; strictly if ė_0 > 0, or e_0 > 0 and Γ > 0",
     kind: Kind::Inequality,
     requires: REQUIRES,
-    variants: &[
-        PAPER,
-        VariantInfo {
-            name: "concave",
-            role: Role::Control,
-            description: "h is concave (−h'' ≥ 0)",
-        },
-    ],
+    variants: &[PAPER, VariantInfo { name: "concave", role: Role::Control, description: "h is concave (−h'' ≥ 0)" }],
     run: |case, cfg, v| convex(&from_case(case, cfg), &cfg.tol, v, case.spec),
 };
 
@@ -205,12 +182,7 @@ const GRID: usize = 200;
 
 /// Checks `lem11.convex`: second differences of `h` are `≥ −τ` on a grid, and the printed
 /// `h''` is `> 0` where strict convexity is claimed.
-pub fn convex(
-    h: &Truncation,
-    tol: &ToleranceModel,
-    variant: &str,
-    spec: Option<crate::spec::Spec>,
-) -> Verdict {
+pub fn convex(h: &Truncation, tol: &ToleranceModel, variant: &str, spec: Option<crate::spec::Spec>) -> Verdict {
     if let Some(v) = rho_open(h) {
         return v;
     }
@@ -251,12 +223,7 @@ pub const DERIVATIVES: Claim = Claim {
 };
 
 /// Checks `lem11.derivatives` against num-dual's second-order dual numbers.
-pub fn derivatives(
-    h: &Truncation,
-    tol: &ToleranceModel,
-    variant: &str,
-    spec: Option<crate::spec::Spec>,
-) -> Verdict {
+pub fn derivatives(h: &Truncation, tol: &ToleranceModel, variant: &str, spec: Option<crate::spec::Spec>) -> Verdict {
     if let Some(v) = rho_open(h) {
         return v;
     }
@@ -296,12 +263,7 @@ pub const DISCRETE: Claim = Claim {
 
 /// Checks `rem12.discrete`: the integer minimiser is `⌊T*⌋` or `⌈T*⌉`, or ties with them
 /// to rounding.
-pub fn discrete(
-    h: &Truncation,
-    tol: &ToleranceModel,
-    variant: &str,
-    spec: Option<crate::spec::Spec>,
-) -> Verdict {
+pub fn discrete(h: &Truncation, tol: &ToleranceModel, variant: &str, spec: Option<crate::spec::Spec>) -> Verdict {
     if let Some(v) = rho_open(h) {
         return v;
     }
@@ -309,16 +271,8 @@ pub fn discrete(
     let t_int = h.integer_argmin();
     let (lo, hi) = (t_star.floor(), t_star.ceil().min(h.k));
     let mut ch = Checker::new(DISCRETE.id, variant, spec);
-    let predicted = if variant == "shift_two" {
-        [hi + 2.0, hi + 2.0]
-    } else {
-        [lo, hi]
-    };
-    let best = predicted
-        .iter()
-        .filter(|&&p| p <= h.k)
-        .map(|&p| h.h22(p))
-        .fold(f64::INFINITY, f64::min);
+    let predicted = if variant == "shift_two" { [hi + 2.0, hi + 2.0] } else { [lo, hi] };
+    let best = predicted.iter().filter(|&&p| p <= h.k).map(|&p| h.h22(p)).fold(f64::INFINITY, f64::min);
     let point = Point { k: t_int, t: None };
     if predicted.contains(&(t_int as f64)) {
         ch.equal(point, 0.0, 0.0);

@@ -9,9 +9,7 @@
 //! side of (15) is summed directly (not by the recursion it unrolls), so the check is not
 //! the induction it verifies; its rounding is `≤ (k+1)·ε·rhs` per the tolerance model.
 
-use super::{
-    Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict,
-};
+use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
 use crate::tol::ToleranceModel;
 
 /// `lem4.unrolled`.
@@ -76,14 +74,8 @@ fn on_run(case: &Case, cfg: &Config, variant: &str, f: PureCheck) -> Verdict {
     let c = &case.inst.constants;
     let (rho, gamma) = (c.rho(), c.gamma.value);
     let noise = case.tol_j(cfg, case.k) + gamma * case.tol_e(cfg, case.k) / (1.0 - rho);
-    let seq = Sequences {
-        edot: &run.curves.edot,
-        e: &run.curves.e,
-        rho,
-        gamma,
-        noise,
-        noise_e: case.tol_e(cfg, case.k),
-    };
+    let seq =
+        Sequences { edot: &run.curves.edot, e: &run.curves.e, rho, gamma, noise, noise_e: case.tol_e(cfg, case.k) };
     f(&seq, &cfg.tol, variant, case.spec)
 }
 
@@ -96,91 +88,42 @@ fn pw(rho: f64, p: i64) -> f64 {
 fn premise_14(s: &Sequences, tol: &ToleranceModel) -> Option<String> {
     (0..s.edot.len().saturating_sub(1)).find_map(|k| {
         let rhs = s.rho * s.edot[k] + s.gamma * s.e[k];
-        (s.edot[k + 1] > rhs + tol.product(2, rhs) + 2.0 * s.noise).then(|| {
-            format!(
-                "(14) fails at k = {k}: ė_(k+1) = {:e} > {rhs:e}",
-                s.edot[k + 1]
-            )
-        })
+        (s.edot[k + 1] > rhs + tol.product(2, rhs) + 2.0 * s.noise)
+            .then(|| format!("(14) fails at k = {k}: ė_(k+1) = {:e} > {rhs:e}", s.edot[k + 1]))
     })
 }
 
 /// Checks (15) on sequences obeying (14).
-pub fn unrolled(
-    s: &Sequences,
-    tol: &ToleranceModel,
-    variant: &str,
-    spec: Option<crate::spec::Spec>,
-) -> Verdict {
+pub fn unrolled(s: &Sequences, tol: &ToleranceModel, variant: &str, spec: Option<crate::spec::Spec>) -> Verdict {
     if let Some(reason) = premise_14(s, tol) {
-        return Verdict::NotApplicable {
-            assumption: "(14)",
-            reason,
-            observed: None,
-        };
+        return Verdict::NotApplicable { assumption: "(14)", reason, observed: None };
     }
     let mut ch = Checker::new(UNROLLED.id, variant, spec);
     for k in 0..s.edot.len() {
         let sum: f64 = (0..k).map(|i| pw(s.rho, (k - i - 1) as i64) * s.e[i]).sum();
         let head = pw(s.rho, k as i64) * s.edot[0];
-        let rhs = if variant == "no_gamma_sum" {
-            head
-        } else {
-            head + s.gamma * sum
-        };
-        ch.leq(
-            Point { k, t: None },
-            s.edot[k],
-            rhs,
-            tol.product(k + 2, rhs) + 2.0 * s.noise,
-        );
+        let rhs = if variant == "no_gamma_sum" { head } else { head + s.gamma * sum };
+        ch.leq(Point { k, t: None }, s.edot[k], rhs, tol.product(k + 2, rhs) + 2.0 * s.noise);
     }
     ch.verdict()
 }
 
 /// Checks (16) on sequences obeying (14) and `e_{k+1} ≤ ρ e_k`.
-pub fn geometric(
-    s: &Sequences,
-    tol: &ToleranceModel,
-    variant: &str,
-    spec: Option<crate::spec::Spec>,
-) -> Verdict {
+pub fn geometric(s: &Sequences, tol: &ToleranceModel, variant: &str, spec: Option<crate::spec::Spec>) -> Verdict {
     if let Some(reason) = premise_14(s, tol) {
-        return Verdict::NotApplicable {
-            assumption: "(14)",
-            reason,
-            observed: None,
-        };
+        return Verdict::NotApplicable { assumption: "(14)", reason, observed: None };
     }
     if let Some(k) = (0..s.e.len().saturating_sub(1))
         .find(|&k| s.e[k + 1] > s.rho * s.e[k] + tol.product(1, s.e[k]) + 2.0 * s.noise_e)
     {
-        let reason = format!(
-            "e_(k+1) ≤ ρ e_k fails at k = {k}: {:e} > {:e}",
-            s.e[k + 1],
-            s.rho * s.e[k]
-        );
-        return Verdict::NotApplicable {
-            assumption: "e_(k+1) ≤ ρ e_k",
-            reason,
-            observed: None,
-        };
+        let reason = format!("e_(k+1) ≤ ρ e_k fails at k = {k}: {:e} > {:e}", s.e[k + 1], s.rho * s.e[k]);
+        return Verdict::NotApplicable { assumption: "e_(k+1) ≤ ρ e_k", reason, observed: None };
     }
     let mut ch = Checker::new(GEOMETRIC.id, variant, spec);
     for k in 0..s.edot.len() {
-        let factor = if variant == "no_k_factor" {
-            f64::from(u8::from(k > 0))
-        } else {
-            k as f64
-        };
-        let rhs =
-            pw(s.rho, k as i64) * s.edot[0] + factor * pw(s.rho, k as i64 - 1) * s.gamma * s.e[0];
-        ch.leq(
-            Point { k, t: None },
-            s.edot[k],
-            rhs,
-            tol.product(k + 2, rhs) + 2.0 * s.noise,
-        );
+        let factor = if variant == "no_k_factor" { f64::from(u8::from(k > 0)) } else { k as f64 };
+        let rhs = pw(s.rho, k as i64) * s.edot[0] + factor * pw(s.rho, k as i64 - 1) * s.gamma * s.e[0];
+        ch.leq(Point { k, t: None }, s.edot[k], rhs, tol.product(k + 2, rhs) + 2.0 * s.noise);
     }
     ch.verdict()
 }

@@ -7,9 +7,7 @@
 //!   so (17) holds with *equality*: a test of the tolerance model (both sides agree to
 //!   rounding; the control `gamma_98pc` must still be caught).
 
-use super::{
-    Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict,
-};
+use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
 use crate::linalg::spectral_norm;
 use crate::map::FixedPointMap;
 
@@ -20,14 +18,7 @@ pub const DXSTAR_BOUND: Claim = Claim {
     statement: "‖Dx*‖ ≤ κ/(1 − ρ)",
     kind: Kind::Inequality,
     requires: &[Assumption::Contraction, Assumption::Smoothness],
-    variants: &[
-        PAPER,
-        VariantInfo {
-            name: "half",
-            role: Role::Control,
-            description: "‖Dx*‖ ≤ κ/(2(1 − ρ))",
-        },
-    ],
+    variants: &[PAPER, VariantInfo { name: "half", role: Role::Control, description: "‖Dx*‖ ≤ κ/(2(1 − ρ))" }],
     run: dxstar_bound,
 };
 
@@ -35,8 +26,7 @@ fn dxstar_bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let c = &case.inst.constants;
     let rhs = c.map.kappa.value / (1.0 - c.rho()) * if variant == "half" { 0.5 } else { 1.0 };
     let mut ch = Checker::new(DXSTAR_BOUND.id, variant, case.spec);
-    let tol =
-        cfg.tol.solve(case.dim(), case.solve_cond(), c.dx_star_norm) + cfg.tol.product(2, rhs);
+    let tol = cfg.tol.solve(case.dim(), case.solve_cond(), c.dx_star_norm) + cfg.tol.product(2, rhs);
     ch.leq(Point { k: 0, t: None }, c.dx_star_norm, rhs, tol);
     ch.verdict()
 }
@@ -55,11 +45,7 @@ pub const GAMMA: Claim = Claim {
             role: Role::Reading { expect_holds: true },
             description: "with Γ♯ = M_x‖Dx*‖ + M_u in place of Γ",
         },
-        VariantInfo {
-            name: "half_gamma",
-            role: Role::Control,
-            description: "with Γ/2 in place of Γ",
-        },
+        VariantInfo { name: "half_gamma", role: Role::Control, description: "with Γ/2 in place of Γ" },
         VariantInfo {
             name: "gamma_98pc",
             role: Role::Control,

@@ -101,11 +101,7 @@ pub struct VariantInfo {
 }
 
 /// The paper's statement, the first variant of every claim.
-pub const PAPER: VariantInfo = VariantInfo {
-    name: "paper",
-    role: Role::Paper,
-    description: "as stated in the paper",
-};
+pub const PAPER: VariantInfo = VariantInfo { name: "paper", role: Role::Paper, description: "as stated in the paper" };
 
 /// A claim of the catalogue.
 #[derive(Clone, Copy)]
@@ -129,13 +125,8 @@ pub struct Claim {
 impl Claim {
     /// The families it applies to, as prose for `unrollcheck list`.
     pub fn applies_to(&self) -> &'static str {
-        match (
-            self.requires.contains(&Assumption::Contraction),
-            self.requires.contains(&Assumption::Smoothness),
-        ) {
-            (false, _) => {
-                "every family and method (gradient descent, heavy-ball; ridge, pseudo-Huber, Huber)"
-            }
+        match (self.requires.contains(&Assumption::Contraction), self.requires.contains(&Assumption::Smoothness)) {
+            (false, _) => "every family and method (gradient descent, heavy-ball; ridge, pseudo-Huber, Huber)",
             (true, false) => {
                 "gradient descent with a contractive step on ridge, pseudo-Huber and Huber; heavy-ball: not applicable (A2.1 fails in the Euclidean norm)"
             }
@@ -193,26 +184,15 @@ pub fn find(id: &str) -> Option<&'static Claim> {
 /// Assumptions are established first: when one fails the verdict is *not applicable*,
 /// carrying what the check observed anyway.
 pub fn check(claim_id: &str, variant: &str, case: &Case, cfg: &Config) -> Result<Verdict> {
-    let claim = find(claim_id).ok_or_else(|| Error::Unknown {
-        what: "claim id",
-        name: claim_id.to_string(),
-    })?;
-    claim.variant(variant).ok_or_else(|| Error::Unknown {
-        what: "variant",
-        name: format!("{claim_id}/{variant}"),
-    })?;
-    let failed = claim
-        .requires
-        .iter()
-        .find_map(|a| case.assumption_failure(*a).map(|r| (*a, r)));
+    let claim = find(claim_id).ok_or_else(|| Error::Unknown { what: "claim id", name: claim_id.to_string() })?;
+    claim.variant(variant).ok_or_else(|| Error::Unknown { what: "variant", name: format!("{claim_id}/{variant}") })?;
+    let failed = claim.requires.iter().find_map(|a| case.assumption_failure(*a).map(|r| (*a, r)));
     let observed = (claim.run)(case, cfg, variant);
     Ok(match failed {
         None => observed,
-        Some((assumption, reason)) => Verdict::NotApplicable {
-            assumption: assumption.name(),
-            reason,
-            observed: Some(Box::new(observed)),
-        },
+        Some((assumption, reason)) => {
+            Verdict::NotApplicable { assumption: assumption.name(), reason, observed: Some(Box::new(observed)) }
+        }
     })
 }
 
@@ -262,16 +242,8 @@ pub fn catalogue() -> String {
     use std::fmt::Write;
     let mut out = String::new();
     for c in all() {
-        let kind = serde_json::to_value(c.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        writeln!(
-            out,
-            "{:<22} {:<18} {:<16} {}",
-            c.id, c.equation, kind, c.statement
-        )
-        .ok();
+        let kind = serde_json::to_value(c.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        writeln!(out, "{:<22} {:<18} {:<16} {}", c.id, c.equation, kind, c.statement).ok();
         writeln!(out, "{:<22} applies to: {}", "", c.applies_to()).ok();
         for v in &c.variants[1..] {
             let role = match v.role {
@@ -281,12 +253,7 @@ pub fn catalogue() -> String {
                 }
                 Role::Paper => "paper".to_string(),
             };
-            writeln!(
-                out,
-                "{:<22} {role:<18} {:<16} {}",
-                "", v.name, v.description
-            )
-            .ok();
+            writeln!(out, "{:<22} {role:<18} {:<16} {}", "", v.name, v.description).ok();
         }
     }
     out

@@ -2,9 +2,7 @@
 //! `‖B_k‖ = ‖D_x A(x_k, u)‖ ≤ ρ`, at every iterate and at random points of the ball
 //! `‖x − x*‖ ≤ e_0` where a local `ρ` is certified.
 
-use super::{
-    Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict,
-};
+use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
 use crate::linalg::spectral_norm;
 use crate::map::FixedPointMap;
 use crate::problem::draw;
@@ -39,12 +37,7 @@ fn jacobian_bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let mut judge = |k: usize, x: nalgebra::DVectorView<f64>| {
         let b = inst.map.d_x(x);
         let norm = spectral_norm(&b);
-        ch.leq(
-            Point { k, t: None },
-            norm,
-            rho,
-            cfg.tol.product(n, 1.0 + b.amax() * n as f64),
-        );
+        ch.leq(Point { k, t: None }, norm, rho, cfg.tol.product(n, 1.0 + b.amax() * n as f64));
     };
     for k in 0..=case.k {
         judge(k, run.traj.x(k));

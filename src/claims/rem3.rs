@@ -22,9 +22,7 @@ pub const FWD_REV: Claim = Claim {
         PAPER,
         VariantInfo {
             name: "dx0_literal",
-            role: Role::Reading {
-                expect_holds: false,
-            },
+            role: Role::Reading { expect_holds: false },
             description: "Dx_0 = G ≠ 0, reverse mode exactly as (12): Ẋ_K = Ū_K^{(0)} (fails: (12) has no Dx_0 term)",
         },
         VariantInfo {
@@ -59,11 +57,7 @@ fn fwd_rev(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let inst = &case.inst;
     let run = case.run();
     let with_g = variant.starts_with("dx0");
-    let g = if with_g {
-        case.warm_start_derivative()
-    } else {
-        inst.dx0.clone()
-    };
+    let g = if with_g { case.warm_start_derivative() } else { inst.dx0.clone() };
     let fwd_g;
     let fwd: &[DMatrix<f64>] = if with_g {
         fwd_g = forward_jacobians(&inst.map, &run.traj, &g);
@@ -79,16 +73,9 @@ fn fwd_rev(case: &Case, cfg: &Config, variant: &str) -> Verdict {
             "dx0_adjoint_term" => &ubars[0] + &xbar * &g,
             _ => ubars[0].clone(),
         };
-        let scale = spectral_norm(&fwd[k])
-            .max(spectral_norm(&rev))
-            .max(spectral_norm(&g))
-            .max(1e-300);
+        let scale = spectral_norm(&fwd[k]).max(spectral_norm(&rev)).max(spectral_norm(&g)).max(1e-300);
         let tol = 2.0 * cfg.tol.recursion(k, case.dim(), scale, case.rho_or_one());
-        ch.equal(
-            Point { k, t: Some(k) },
-            spectral_norm(&(&fwd[k] - rev)),
-            tol,
-        );
+        ch.equal(Point { k, t: Some(k) }, spectral_norm(&(&fwd[k] - rev)), tol);
     }
     ch.verdict()
 }

@@ -22,16 +22,12 @@ pub const TRUNC_FWD_REV: Claim = Claim {
         PAPER,
         VariantInfo {
             name: "literal_index",
-            role: Role::Reading {
-                expect_holds: false,
-            },
+            role: Role::Reading { expect_holds: false },
             description: "Ẋ_{T'}^{(K')} = Ū_{K'}^{(T')}, the index as printed in Section 4.1 (fails for T' > 0)",
         },
         VariantInfo {
             name: "dx0_literal",
-            role: Role::Reading {
-                expect_holds: false,
-            },
+            role: Role::Reading { expect_holds: false },
             description: "Dx_0 = G ≠ 0 with the reverse sweep exactly as (12) (fails)",
         },
         VariantInfo {
@@ -51,19 +47,11 @@ pub const TRUNC_FWD_REV: Claim = Claim {
 fn trunc_fwd_rev(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let inst = &case.inst;
     let k_end = case.k;
-    let g = if variant.starts_with("dx0") {
-        case.warm_start_derivative()
-    } else {
-        inst.dx0.clone()
-    };
+    let g = if variant.starts_with("dx0") { case.warm_start_derivative() } else { inst.dx0.clone() };
     // The literal reading needs iterates up to T' + K'.
     let traj = Trajectory::run(&inst.map, &inst.x0, 2 * k_end + 1);
     let mut ch = Checker::new(TRUNC_FWD_REV.id, variant, case.spec);
-    for t in case
-        .t_primes(cfg)
-        .into_iter()
-        .filter(|&t| t > 0 || variant != "literal_index")
-    {
+    for t in case.t_primes(cfg).into_iter().filter(|&t| t > 0 || variant != "literal_index") {
         let (start, steps) = match variant {
             "literal_index" => (t, k_end),
             "late_start_plus_one" => (t + 1, k_end - t - 1),
@@ -71,28 +59,11 @@ fn trunc_fwd_rev(case: &Case, cfg: &Config, variant: &str) -> Verdict {
         };
         let fwd = late_start_jacobians(&inst.map, &traj, start, steps, &g);
         let (ubars, xbar) = truncated_jacobians(&inst.map, &traj, k_end, t);
-        let rev = if variant == "dx0_adjoint_term" {
-            &ubars[0] + &xbar * &g
-        } else {
-            ubars[0].clone()
-        };
+        let rev = if variant == "dx0_adjoint_term" { &ubars[0] + &xbar * &g } else { ubars[0].clone() };
         let last = &fwd[steps];
-        let scale = spectral_norm(last)
-            .max(spectral_norm(&rev))
-            .max(spectral_norm(&g))
-            .max(1e-300);
-        let tol = 2.0
-            * cfg
-                .tol
-                .recursion(steps.max(k_end - t), case.dim(), scale, case.rho_or_one());
-        ch.equal(
-            Point {
-                k: k_end,
-                t: Some(t),
-            },
-            spectral_norm(&(last - rev)),
-            tol,
-        );
+        let scale = spectral_norm(last).max(spectral_norm(&rev)).max(spectral_norm(&g)).max(1e-300);
+        let tol = 2.0 * cfg.tol.recursion(steps.max(k_end - t), case.dim(), scale, case.rho_or_one());
+        ch.equal(Point { k: k_end, t: Some(t) }, spectral_norm(&(last - rev)), tol);
     }
     ch.verdict()
 }

@@ -40,10 +40,7 @@ pub fn budget(k: u64, omegas: &[u64], variant: &str, spec: Option<crate::spec::S
     for &omega in omegas {
         for t in 0..=k {
             let (kp, tprime) = tp(k, t, omega);
-            let point = Point {
-                k: t as usize,
-                t: Some(omega as usize),
-            };
+            let point = Point { k: t as usize, t: Some(omega as usize) };
             ch.exact(point, (kp + omega * (k - t)) as f64, (k + omega * k) as f64);
             ch.exact(point, (kp - tprime) as f64, (k - t) as f64);
         }

@@ -7,9 +7,7 @@
 //!   `D_{h/2}` is about `‖D_h − D_{h/2}‖/3`, and its rounding error is `≤ c·ε·cond·‖x*‖/h`
 //!   per column. The tolerance is `‖D_h − D_{h/2}‖ + 2·c·ε·d·cond·‖x*‖/h`.
 
-use super::{
-    Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict,
-};
+use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
 use crate::linalg::spectral_norm;
 use crate::map::FixedPointMap;
 use crate::tol::EPS;
@@ -41,12 +39,7 @@ fn rate(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let mut ch = Checker::new(RATE.id, variant, case.spec);
     for (k, &ek) in e.iter().enumerate() {
         let rhs = rho.powi(k as i32 + shift) * e[0];
-        ch.leq(
-            Point { k, t: None },
-            ek,
-            rhs,
-            case.tol_e(cfg, k) + cfg.tol.closed_form(rhs, rho, k as f64),
-        );
+        ch.leq(Point { k, t: None }, ek, rhs, case.tol_e(cfg, k) + cfg.tol.closed_form(rhs, rho, k as f64));
     }
     ch.verdict()
 }
@@ -70,13 +63,9 @@ pub const IMPLICIT: Claim = Claim {
 };
 
 /// Central differences of `u ↦ x*(u)` with steps `h_j = scale·max(1, |u_j|)`.
-pub fn fd_solution_map<M: FixedPointMap + ?Sized>(
-    map: &M,
-    scale: f64,
-) -> crate::Result<(DMatrix<f64>, f64)> {
-    let u = map.param().ok_or_else(|| {
-        crate::Error::Numerical(format!("{} has no parameter to perturb", map.name()))
-    })?;
+pub fn fd_solution_map<M: FixedPointMap + ?Sized>(map: &M, scale: f64) -> crate::Result<(DMatrix<f64>, f64)> {
+    let u =
+        map.param().ok_or_else(|| crate::Error::Numerical(format!("{} has no parameter to perturb", map.name())))?;
     let mut d = DMatrix::zeros(map.dim_x(), u.len());
     let mut hmin = f64::INFINITY;
     for j in 0..u.len() {
@@ -96,28 +85,13 @@ fn implicit(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let inst = &case.inst;
     let mut ch = Checker::new(IMPLICIT.id, variant, case.spec);
     let h = EPS.cbrt();
-    let (Ok((d_h, hmin)), Ok((d_h2, _))) = (
-        fd_solution_map(&inst.map, h),
-        fd_solution_map(&inst.map, h / 2.0),
-    ) else {
+    let (Ok((d_h, hmin)), Ok((d_h2, _))) = (fd_solution_map(&inst.map, h), fd_solution_map(&inst.map, h / 2.0)) else {
         ch.equal(Point { k: 0, t: None }, f64::NAN, 0.0);
         return ch.verdict();
     };
-    let claimed = if variant == "forget_inverse" {
-        inst.map.d_u(inst.x_star.as_view())
-    } else {
-        inst.dx_star.clone()
-    };
+    let claimed = if variant == "forget_inverse" { inst.map.d_u(inst.x_star.as_view()) } else { inst.dx_star.clone() };
     let richardson = spectral_norm(&(&d_h - &d_h2));
-    let rounding = 2.0
-        * cfg
-            .tol
-            .solve(case.dim(), case.solve_cond(), inst.x_star.norm().max(1.0))
-        / (hmin / 2.0);
-    ch.equal(
-        Point { k: 0, t: None },
-        spectral_norm(&(claimed - d_h2)),
-        richardson + rounding,
-    );
+    let rounding = 2.0 * cfg.tol.solve(case.dim(), case.solve_cond(), inst.x_star.norm().max(1.0)) / (hmin / 2.0);
+    ch.equal(Point { k: 0, t: None }, spectral_norm(&(claimed - d_h2)), richardson + rounding);
     ch.verdict()
 }

@@ -2,9 +2,7 @@
 //! `ė_{T'}^{(k)} ≤ ρ^k ė_0 + kρ^{k+T'−1} Γ e_0` for every `T'` and `k`, where
 //! `ė_{T'}^{(k)} = ‖Ẋ_{T'}^{(k)} − Dx*‖` and `Ẋ_{T'}^{(0)} = Dx_0`.
 
-use super::{
-    Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict,
-};
+use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
 use crate::linalg::spectral_norm;
 use crate::unroll::late_start_jacobians;
 
@@ -34,11 +32,7 @@ pub const BOUND: Claim = Claim {
 /// The right-hand side of (21): `ρ^k ė_0 + kρ^{k+T'−1} Γ e_0` (real `k`, `T'` allowed, as
 /// in (22); the curse term is 0 at `k = 0`).
 pub fn rhs_21(k: f64, t_prime: f64, rho: f64, edot0: f64, gamma: f64, e0: f64) -> f64 {
-    let curse = if k == 0.0 {
-        0.0
-    } else {
-        k * rho.powf(k + t_prime - 1.0) * gamma * e0
-    };
+    let curse = if k == 0.0 { 0.0 } else { k * rho.powf(k + t_prime - 1.0) * gamma * e0 };
     rho.powf(k) * edot0 + curse
 }
 
@@ -61,7 +55,10 @@ fn bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {
         for (k, j) in fwd.iter().enumerate() {
             let lhs = spectral_norm(&(j - &inst.dx_star));
             let rhs = rhs_21(k as f64, t as f64, rho, edot0, g, e0);
-            let tol = case.tol_j(cfg, k) + cfg.tol.closed_form(rhs, rho, (k + t) as f64);
+            // The rounding of the two sides, plus the bound (21) applied to the errors of
+            // its own inputs ė_0 and e_0.
+            let inputs = rhs_21(k as f64, t as f64, rho, case.tol_j(cfg, 0), g, case.tol_e(cfg, 0));
+            let tol = case.tol_j(cfg, k) + inputs + cfg.tol.closed_form(rhs, rho, (k + t) as f64);
             ch.leq(Point { k, t: Some(t) }, lhs, rhs, tol);
         }
     }

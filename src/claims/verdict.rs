@@ -41,20 +41,13 @@ impl std::fmt::Display for Witness {
             self.claim,
             self.variant,
             self.point.k,
-            self.point
-                .t
-                .map(|t| format!(", T' = {t}"))
-                .unwrap_or_default(),
+            self.point.t.map(|t| format!(", T' = {t}")).unwrap_or_default(),
             self.lhs,
             self.rhs,
             self.tol
         )?;
         if let Some(s) = &self.spec {
-            write!(
-                f,
-                "; spec = {}",
-                serde_json::to_string(s).unwrap_or_default()
-            )?;
+            write!(f, "; spec = {}", serde_json::to_string(s).unwrap_or_default())?;
         }
         Ok(())
     }
@@ -119,27 +112,15 @@ impl Verdict {
 impl std::fmt::Display for Verdict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Verdict::Holds {
-                checked,
-                margin,
-                at,
-            } => {
-                write!(
-                    f,
-                    "holds ({checked} comparisons, smallest margin {margin:.3e} at k = {}",
-                    at.k
-                )?;
+            Verdict::Holds { checked, margin, at } => {
+                write!(f, "holds ({checked} comparisons, smallest margin {margin:.3e} at k = {}", at.k)?;
                 if let Some(t) = at.t {
                     write!(f, ", T' = {t}")?;
                 }
                 write!(f, ")")
             }
             Verdict::Violated(w) => write!(f, "{w}"),
-            Verdict::NotApplicable {
-                assumption,
-                reason,
-                observed,
-            } => {
+            Verdict::NotApplicable { assumption, reason, observed } => {
                 write!(f, "not applicable: {assumption} fails ({reason})")?;
                 if let Some(o) = observed {
                     write!(f, "; observed anyway: {}", o.word())?;
@@ -223,26 +204,14 @@ impl Checker {
     }
 
     fn witness(&self, point: Point, lhs: f64, rhs: f64, tol: f64) -> Witness {
-        Witness {
-            claim: self.claim.to_string(),
-            variant: self.variant.clone(),
-            spec: self.spec,
-            point,
-            lhs,
-            rhs,
-            tol,
-        }
+        Witness { claim: self.claim.to_string(), variant: self.variant.clone(), spec: self.spec, point, lhs, rhs, tol }
     }
 
     /// The verdict.
     pub fn verdict(self) -> Verdict {
         match self.violation {
             Some(w) => Verdict::Violated(Box::new(w)),
-            None => Verdict::Holds {
-                checked: self.checked,
-                margin: self.margin,
-                at: self.at,
-            },
+            None => Verdict::Holds { checked: self.checked, margin: self.margin, at: self.at },
         }
     }
 }

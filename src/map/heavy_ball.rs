@@ -27,11 +27,7 @@ impl<O: Objective> HeavyBall<O> {
     pub fn new(f: O, alpha: f64, beta: f64) -> Result<Self> {
         check_open("alpha", alpha, 0.0, f64::INFINITY)?;
         if !(0.0..1.0).contains(&beta) {
-            return Err(Error::InvalidParameter {
-                field: "beta",
-                value: beta,
-                reason: "must lie in [0, 1)",
-            });
+            return Err(Error::InvalidParameter { field: "beta", value: beta, reason: "must lie in [0, 1)" });
         }
         Ok(HeavyBall { f, alpha, beta })
     }
@@ -57,11 +53,7 @@ impl<O: Objective> HeavyBall<O> {
 pub fn hb_root_modulus(alpha: f64, beta: f64, h: f64) -> f64 {
     let tr = 1.0 + beta - alpha * h;
     let disc = tr * tr - 4.0 * beta;
-    if disc < 0.0 {
-        beta.sqrt()
-    } else {
-        (tr.abs() + disc.sqrt()) / 2.0
-    }
+    if disc < 0.0 { beta.sqrt() } else { (tr.abs() + disc.sqrt()) / 2.0 }
 }
 
 impl<O: Objective> FixedPointMap for HeavyBall<O> {
@@ -125,10 +117,7 @@ impl<O: Objective> FixedPointMap for HeavyBall<O> {
     }
     fn constants(&self, ball: &Ball) -> MapConstants {
         let n = self.n();
-        let xball = Ball {
-            center: ball.center.rows(0, n).into_owned(),
-            radius: ball.radius,
-        };
+        let xball = Ball { center: ball.center.rows(0, n).into_owned(), radius: ball.radius };
         let sm = self.f.smoothness(&xball);
         let b_star = self.d_x(ball.center.as_view());
         let norm = spectral_norm(&b_star);

@@ -41,10 +41,7 @@ pub trait FixedPointMap: Send + Sync {
     /// The fixed point at another parameter value `u'` (finite differences of `u ↦ x*(u)`).
     fn fixed_point_at(&self, u: &DVector<f64>) -> crate::Result<DVector<f64>> {
         let _ = u;
-        Err(crate::Error::Numerical(format!(
-            "{} cannot be re-parameterised",
-            self.name()
-        )))
+        Err(crate::Error::Numerical(format!("{} cannot be re-parameterised", self.name())))
     }
     /// The current parameter `u`, when the map can be re-parameterised.
     fn param(&self) -> Option<DVector<f64>> {

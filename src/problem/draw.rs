@@ -33,23 +33,16 @@ pub fn unit_vector(m: usize, rng: &mut ChaCha8Rng) -> DVector<f64> {
 
 /// `m×n` matrix (`m ≥ n`) with singular values geometrically spaced in `[s_min, s_max]`
 /// and random orthogonal factors (QR of Gaussian matrices): a controlled spectrum.
-pub fn controlled_spectrum(
-    m: usize,
-    n: usize,
-    s_min: f64,
-    s_max: f64,
-    rng: &mut ChaCha8Rng,
-) -> DMatrix<f64> {
+pub fn controlled_spectrum(m: usize, n: usize, s_min: f64, s_max: f64, rng: &mut ChaCha8Rng) -> DMatrix<f64> {
     let g1 = DMatrix::from_fn(m, n, |_, _| rng.sample::<f64, _>(StandardNormal));
     let g2 = DMatrix::from_fn(n, n, |_, _| rng.sample::<f64, _>(StandardNormal));
     let u = g1.qr().q();
     let v = g2.qr().q();
-    let sv = DVector::from_fn(n, |i, _| {
-        if n == 1 {
-            s_max
-        } else {
-            s_min * (s_max / s_min).powf(i as f64 / (n - 1) as f64)
-        }
-    });
+    let sv = DVector::from_fn(
+        n,
+        |i, _| {
+            if n == 1 { s_max } else { s_min * (s_max / s_min).powf(i as f64 / (n - 1) as f64) }
+        },
+    );
     u * DMatrix::from_diagonal(&sv) * v.transpose()
 }

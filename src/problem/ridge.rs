@@ -45,25 +45,13 @@ impl Ridge {
     /// Builds the objective; `λ ≥ 0` must be finite and `AᵀA + λI` positive definite.
     pub fn new(a: DMatrix<f64>, b: DVector<f64>, lambda: f64, param: RidgeParam) -> Result<Self> {
         if a.nrows() != b.len() {
-            return Err(Error::Dimension {
-                what: "ridge targets b",
-                expected: a.nrows(),
-                got: b.len(),
-            });
+            return Err(Error::Dimension { what: "ridge targets b", expected: a.nrows(), got: b.len() });
         }
         if !lambda.is_finite() || lambda < 0.0 {
-            return Err(Error::InvalidParameter {
-                field: "lambda",
-                value: lambda,
-                reason: "must be finite and >= 0",
-            });
+            return Err(Error::InvalidParameter { field: "lambda", value: lambda, reason: "must be finite and >= 0" });
         }
         if a.iter().chain(b.iter()).any(|v| !v.is_finite()) {
-            return Err(Error::InvalidParameter {
-                field: "A, b",
-                value: f64::NAN,
-                reason: "entries must be finite",
-            });
+            return Err(Error::InvalidParameter { field: "A, b", value: f64::NAN, reason: "entries must be finite" });
         }
         let ata = a.transpose() * &a;
         let atb = a.transpose() * &b;
@@ -76,16 +64,7 @@ impl Ridge {
             });
         }
         let norm_a = spectral_norm(&a);
-        Ok(Ridge {
-            a,
-            b,
-            lambda,
-            param,
-            ata,
-            atb,
-            eig: (lo.max(0.0), hi),
-            norm_a,
-        })
+        Ok(Ridge { a, b, lambda, param, ata, atb, eig: (lo.max(0.0), hi), norm_a })
     }
 
     /// The data matrix `A`.
@@ -111,11 +90,7 @@ impl Ridge {
         let (m, n) = self.a.shape();
         let expect = self.dim_u();
         if u.len() != expect {
-            return Err(Error::Dimension {
-                what: "ridge parameter u",
-                expected: expect,
-                got: u.len(),
-            });
+            return Err(Error::Dimension { what: "ridge parameter u", expected: expect, got: u.len() });
         }
         match self.param {
             RidgeParam::Weight => Ridge::new(self.a.clone(), self.b.clone(), u[0], self.param),
@@ -226,10 +201,7 @@ impl Objective for Ridge {
         }
     }
     fn curvature(&self, _ball: &Ball) -> Curvature {
-        Curvature {
-            mu: Constant::global(self.eig.0 + self.lambda),
-            l: Constant::global(self.eig.1 + self.lambda),
-        }
+        Curvature { mu: Constant::global(self.eig.0 + self.lambda), l: Constant::global(self.eig.1 + self.lambda) }
     }
     fn smoothness(&self, ball: &Ball) -> Smoothness {
         let na = self.norm_a;
@@ -242,24 +214,14 @@ impl Objective for Ridge {
                 self.residual(ball.center.as_view(), &mut r);
                 let rmax = r.norm() + na * ball.radius;
                 let bound = ((rmax + na * xmax).powi(2) + na * na).sqrt();
-                (
-                    Constant::global(2.0 * na),
-                    Constant::local(bound, ball.radius),
-                )
+                (Constant::global(2.0 * na), Constant::local(bound, ball.radius))
             }
         };
-        Smoothness {
-            hessian_lipschitz: Constant::global(0.0),
-            mixed_lipschitz,
-            mixed_bound,
-        }
+        Smoothness { hessian_lipschitz: Constant::global(0.0), mixed_lipschitz, mixed_bound }
     }
     fn minimizer(&self) -> Result<DVector<f64>> {
         let h = &self.ata + DMatrix::identity(self.dim_x(), self.dim_x()) * self.lambda;
-        let chol = h
-            .clone()
-            .cholesky()
-            .ok_or_else(|| Error::Numerical("AᵀA + λI not positive definite".into()))?;
+        let chol = h.clone().cholesky().ok_or_else(|| Error::Numerical("AᵀA + λI not positive definite".into()))?;
         let mut x = chol.solve(&self.atb);
         // One step of iterative refinement against the residual of the normal equations.
         let r = &self.atb - &h * &x;

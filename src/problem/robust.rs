@@ -47,9 +47,7 @@ impl Loss {
     /// `φ(r)`.
     pub fn value(&self, r: f64) -> f64 {
         match *self {
-            Loss::PseudoHuber { delta } => {
-                delta * delta * ((1.0 + (r / delta).powi(2)).sqrt() - 1.0)
-            }
+            Loss::PseudoHuber { delta } => delta * delta * ((1.0 + (r / delta).powi(2)).sqrt() - 1.0),
             Loss::Huber { delta } if r.abs() <= delta => 0.5 * r * r,
             Loss::Huber { delta } => delta * (r.abs() - 0.5 * delta),
         }
@@ -106,42 +104,19 @@ pub struct Robust {
 
 impl Robust {
     /// Builds the objective; requires `δ > 0` and `λ > 0` (strong convexity globally).
-    pub fn new(
-        a: DMatrix<f64>,
-        b: DVector<f64>,
-        lambda: f64,
-        loss: Loss,
-        param: RobustParam,
-    ) -> Result<Self> {
+    pub fn new(a: DMatrix<f64>, b: DVector<f64>, lambda: f64, loss: Loss, param: RobustParam) -> Result<Self> {
         if a.nrows() != b.len() {
-            return Err(Error::Dimension {
-                what: "robust targets b",
-                expected: a.nrows(),
-                got: b.len(),
-            });
+            return Err(Error::Dimension { what: "robust targets b", expected: a.nrows(), got: b.len() });
         }
         check_open("delta", loss.delta(), 0.0, f64::INFINITY)?;
         check_open("lambda", lambda, 0.0, f64::INFINITY)?;
         if a.iter().chain(b.iter()).any(|v| !v.is_finite()) {
-            return Err(Error::InvalidParameter {
-                field: "A, b",
-                value: f64::NAN,
-                reason: "entries must be finite",
-            });
+            return Err(Error::InvalidParameter { field: "A, b", value: f64::NAN, reason: "entries must be finite" });
         }
         let norm_a = spectral_norm(&a);
         let row_norm_max = a.row_iter().map(|r| r.norm()).fold(0.0, f64::max);
         let ata_max = symmetric_extremes(&(a.transpose() * &a)).1;
-        Ok(Robust {
-            a,
-            b,
-            lambda,
-            loss,
-            param,
-            norm_a,
-            row_norm_max,
-            ata_max,
-        })
+        Ok(Robust { a, b, lambda, loss, param, norm_a, row_norm_max, ata_max })
     }
 
     /// The loss.
@@ -164,23 +139,11 @@ impl Robust {
     /// The same family at another parameter value.
     pub fn with_param(&self, u: &DVector<f64>) -> Result<Self> {
         if u.len() != self.dim_u() {
-            return Err(Error::Dimension {
-                what: "robust parameter u",
-                expected: self.dim_u(),
-                got: u.len(),
-            });
+            return Err(Error::Dimension { what: "robust parameter u", expected: self.dim_u(), got: u.len() });
         }
         match self.param {
-            RobustParam::Weight => {
-                Robust::new(self.a.clone(), self.b.clone(), u[0], self.loss, self.param)
-            }
-            RobustParam::Targets => Robust::new(
-                self.a.clone(),
-                u.clone(),
-                self.lambda,
-                self.loss,
-                self.param,
-            ),
+            RobustParam::Weight => Robust::new(self.a.clone(), self.b.clone(), u[0], self.loss, self.param),
+            RobustParam::Targets => Robust::new(self.a.clone(), u.clone(), self.lambda, self.loss, self.param),
         }
     }
 
@@ -266,17 +229,12 @@ impl Objective for Robust {
         let l = Constant::global(self.lambda + self.ata_max);
         let mut r = DVector::zeros(self.a.nrows());
         self.residual(ball.center.as_view(), &mut r);
-        let d = DVector::from_fn(self.a.nrows(), |i, _| {
-            self.loss
-                .d2_min(r[i].abs() + self.a.row(i).norm() * ball.radius)
-        });
+        let d =
+            DVector::from_fn(self.a.nrows(), |i, _| self.loss.d2_min(r[i].abs() + self.a.row(i).norm() * ball.radius));
         let weighted = self.a.transpose() * DMatrix::from_diagonal(&d) * &self.a;
         let mu_local = self.lambda + symmetric_extremes(&weighted).0.max(0.0);
-        let mu = if mu_local > self.lambda {
-            Constant::local(mu_local, ball.radius)
-        } else {
-            Constant::global(self.lambda)
-        };
+        let mu =
+            if mu_local > self.lambda { Constant::local(mu_local, ball.radius) } else { Constant::global(self.lambda) };
         Curvature { mu, l }
     }
     fn smoothness(&self, ball: &Ball) -> Smoothness {
@@ -287,15 +245,8 @@ impl Objective for Robust {
                 let xmax = ball.center.norm() + ball.radius;
                 (Constant::global(1.0), Constant::local(xmax, ball.radius))
             }
-            RobustParam::Targets => (
-                Constant::global(self.norm_a * lip),
-                Constant::global(self.norm_a),
-            ),
+            RobustParam::Targets => (Constant::global(self.norm_a * lip), Constant::global(self.norm_a)),
         };
-        Smoothness {
-            hessian_lipschitz,
-            mixed_lipschitz,
-            mixed_bound,
-        }
+        Smoothness { hessian_lipschitz, mixed_lipschitz, mixed_bound }
     }
 }

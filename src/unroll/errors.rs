@@ -20,23 +20,12 @@ pub struct ErrorCurves {
 
 /// Index of the first maximum (NaN-free input assumed; NaN compares as smaller).
 pub fn argmax(v: &[f64]) -> usize {
-    v.iter()
-        .enumerate()
-        .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &x)| {
-            if x > bv { (i, x) } else { (bi, bv) }
-        })
-        .0
+    v.iter().enumerate().fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &x)| if x > bv { (i, x) } else { (bi, bv) }).0
 }
 
 /// Index of the first minimum.
 pub fn argmin(v: &[f64]) -> usize {
-    v.iter()
-        .enumerate()
-        .fold(
-            (0, f64::INFINITY),
-            |(bi, bv), (i, &x)| if x < bv { (i, x) } else { (bi, bv) },
-        )
-        .0
+    v.iter().enumerate().fold((0, f64::INFINITY), |(bi, bv), (i, &x)| if x < bv { (i, x) } else { (bi, bv) }).0
 }
 
 impl ErrorCurves {
@@ -50,15 +39,9 @@ impl ErrorCurves {
         dx0: &DMatrix<f64>,
     ) -> Self {
         let e = traj.errors(x_star);
-        let edot = forward::forward_jacobians(map, traj, dx0)
-            .iter()
-            .map(|j| spectral_norm(&(j - dx_star)))
-            .collect();
+        let edot = forward::forward_jacobians(map, traj, dx0).iter().map(|j| spectral_norm(&(j - dx_star))).collect();
         let (ubars, _) = reverse::reverse_jacobians(map, traj);
-        let ebar = ubars
-            .iter()
-            .map(|j| spectral_norm(&(j - dx_star)))
-            .collect();
+        let ebar = ubars.iter().map(|j| spectral_norm(&(j - dx_star))).collect();
         ErrorCurves { e, edot, ebar }
     }
 
@@ -77,13 +60,9 @@ impl ErrorCurves {
         let target_w = dx_star.tr_mul(w);
         let zero = DVector::zeros(map.dim_x());
         let mut edot = Vec::with_capacity(traj.len() + 1);
-        forward::forward_jvp(map, traj, v.as_view(), zero.as_view(), |_, xv| {
-            edot.push(xv.metric_distance(&target_v))
-        });
+        forward::forward_jvp(map, traj, v.as_view(), zero.as_view(), |_, xv| edot.push(xv.metric_distance(&target_v)));
         let mut ebar = vec![0.0; traj.len() + 1];
-        reverse::reverse_vjp(map, traj, w.as_view(), |k, ub, _| {
-            ebar[k] = ub.metric_distance(&target_w)
-        });
+        reverse::reverse_vjp(map, traj, w.as_view(), |k, ub, _| ebar[k] = ub.metric_distance(&target_w));
         ErrorCurves { e, edot, ebar }
     }
 

@@ -20,22 +20,13 @@ pub fn late_start_jvp<M: FixedPointMap + ?Sized>(
     xdot0_v: Vw,
     mut observe: impl FnMut(usize, &DVector<f64>),
 ) {
-    assert!(
-        t_prime + steps <= traj.len() + 1 || steps == 0,
-        "trajectory too short for late start"
-    );
+    assert!(t_prime + steps <= traj.len() + 1 || steps == 0, "trajectory too short for late start");
     let mut s = map.scratch();
     let mut cur = xdot0_v.clone_owned();
     let mut next = DVector::zeros(map.dim_x());
     observe(0, &cur);
     for j in 0..steps {
-        map.jvp(
-            traj.x(t_prime + j),
-            cur.as_view(),
-            v,
-            next.as_view_mut(),
-            &mut s,
-        );
+        map.jvp(traj.x(t_prime + j), cur.as_view(), v, next.as_view_mut(), &mut s);
         std::mem::swap(&mut cur, &mut next);
         observe(j + 1, &cur);
     }

@@ -21,23 +21,14 @@ pub fn truncated_vjp<M: FixedPointMap + ?Sized>(
     w: Vw,
     mut observe: impl FnMut(usize, &DVector<f64>, &DVector<f64>),
 ) {
-    assert!(
-        stop <= k_end && k_end <= traj.len(),
-        "truncated sweep needs T' <= K' <= K"
-    );
+    assert!(stop <= k_end && k_end <= traj.len(), "truncated sweep needs T' <= K' <= K");
     let mut s = map.scratch();
     let mut xbar = w.clone_owned();
     let mut next = DVector::zeros(map.dim_x());
     let mut ubar = DVector::zeros(map.dim_u());
     observe(k_end, &ubar, &xbar);
     for k in (stop..k_end).rev() {
-        map.vjp(
-            traj.x(k),
-            xbar.as_view(),
-            next.as_view_mut(),
-            ubar.as_view_mut(),
-            &mut s,
-        );
+        map.vjp(traj.x(k), xbar.as_view(), next.as_view_mut(), ubar.as_view_mut(), &mut s);
         std::mem::swap(&mut xbar, &mut next);
         observe(k, &ubar, &xbar);
     }
@@ -61,10 +52,7 @@ pub fn truncated_jacobians<M: FixedPointMap + ?Sized>(
     k_end: usize,
     stop: usize,
 ) -> (Vec<DMatrix<f64>>, DMatrix<f64>) {
-    assert!(
-        stop <= k_end && k_end <= traj.len(),
-        "truncated sweep needs T' <= K' <= K"
-    );
+    assert!(stop <= k_end && k_end <= traj.len(), "truncated sweep needs T' <= K' <= K");
     let (n, p) = (map.dim_x(), map.dim_u());
     let mut xbar = DMatrix::identity(n, n);
     let mut ubars = vec![DMatrix::zeros(n, p); k_end - stop + 1];
@@ -78,9 +66,6 @@ pub fn truncated_jacobians<M: FixedPointMap + ?Sized>(
 }
 
 /// Dense full sweep: `Ū_K^{(k)}` for `k = 0..=K` and `X̄_K^{(0)}`.
-pub fn reverse_jacobians<M: FixedPointMap + ?Sized>(
-    map: &M,
-    traj: &Trajectory,
-) -> (Vec<DMatrix<f64>>, DMatrix<f64>) {
+pub fn reverse_jacobians<M: FixedPointMap + ?Sized>(map: &M, traj: &Trajectory) -> (Vec<DMatrix<f64>>, DMatrix<f64>) {
     truncated_jacobians(map, traj, traj.len(), 0)
 }

@@ -29,6 +29,7 @@ use unrollcheck::map::{FixedPointMap, GradientDescent, HeavyBall};
 use unrollcheck::problem::ridge::{Ridge, RidgeParam};
 use unrollcheck::problem::robust::{Loss, Robust, RobustParam};
 use unrollcheck::problem::{Ball, Curvature, Objective, Scratch, Smoothness, Vw, VwMut, draw};
+use unrollcheck::unroll::{Trajectory, forward, reverse};
 
 /// Unit roundoff `u = 2⁻⁵³`.
 pub const U: f64 = f64::EPSILON / 2.0;
@@ -64,11 +65,7 @@ impl Cmp {
     /// A comparison with a single tolerance.
     pub fn new(what: impl Into<String>, err: f64, tol: f64) -> Self {
         let err = if err.is_nan() { f64::INFINITY } else { err };
-        Cmp {
-            what: what.into(),
-            err,
-            tol,
-        }
+        Cmp { what: what.into(), err, tol }
     }
     /// `err / tol` (`> 1` is a mismatch).
     pub fn ratio(&self) -> f64 {
@@ -80,15 +77,19 @@ impl Cmp {
     }
     /// Keeps the comparison with the larger ratio.
     pub fn worse(self, other: Cmp) -> Cmp {
-        if other.ratio() > self.ratio() {
-            other
-        } else {
-            self
-        }
+        if other.ratio() > self.ratio() { other } else { self }
     }
     /// Panics with everything needed to replay when the comparison fails.
     #[track_caller]
     pub fn assert(&self, context: &str) {
+        // The margin is kept in the output (shown with `--nocapture`), not just pass/fail.
+        eprintln!(
+            "{context}: {}: error {:.3e}, tolerance {:.3e}, ratio {:.3e}",
+            self.what,
+            self.err,
+            self.tol,
+            self.ratio()
+        );
         assert!(
             self.passes(),
             "{context}: {} mismatch: error {:.3e} > tolerance {:.3e} (ratio {:.3e})",
@@ -198,16 +199,7 @@ impl Case {
         let b = draw::normal_vector(m, 1.0, &mut rng);
         let x = draw::normal_vector(n, 1.0, &mut rng);
         let alpha = safe_alpha(&a, lambda);
-        Case {
-            fam,
-            meth,
-            a,
-            b,
-            lambda,
-            alpha,
-            x,
-            seed,
-        }
+        Case { fam, meth, a, b, lambda, alpha, x, seed }
     }
 
     /// A short name for messages (family, method, seed).
@@ -277,9 +269,7 @@ impl Case {
     }
 
     fn ridge(&self, u: Option<&DVector<f64>>) -> Ridge {
-        let Fam::Ridge(param) = self.fam else {
-            unreachable!()
-        };
+        let Fam::Ridge(param) = self.fam else { unreachable!() };
         let f = Ridge::new(self.a.clone(), self.b.clone(), self.lambda, param).unwrap();
         match u {
             Some(u) => f.with_param(u).unwrap(),
@@ -288,17 +278,8 @@ impl Case {
     }
 
     fn robust(&self, u: Option<&DVector<f64>>) -> Robust {
-        let (Fam::PseudoHuber(param, _) | Fam::Huber(param, _)) = self.fam else {
-            unreachable!()
-        };
-        let f = Robust::new(
-            self.a.clone(),
-            self.b.clone(),
-            self.lambda,
-            self.loss().unwrap(),
-            param,
-        )
-        .unwrap();
+        let (Fam::PseudoHuber(param, _) | Fam::Huber(param, _)) = self.fam else { unreachable!() };
+        let f = Robust::new(self.a.clone(), self.b.clone(), self.lambda, self.loss().unwrap(), param).unwrap();
         match u {
             Some(u) => f.with_param(u).unwrap(),
             None => f,
@@ -324,12 +305,7 @@ impl Case {
 
     /// The independent value formula.
     pub fn formula(&self) -> Formula {
-        Formula {
-            a: self.a.clone(),
-            b: self.b.clone(),
-            lambda: self.lambda,
-            fam: self.fam,
-        }
+        Formula { a: self.a.clone(), b: self.b.clone(), lambda: self.lambda, fam: self.fam }
     }
 
     /// A state of the map built from `x`: `x` itself, or `(x, x + d)` for heavy-ball
@@ -376,9 +352,7 @@ impl Case {
             Fam::Ridge(RidgeParam::Targets)
             | Fam::PseudoHuber(RobustParam::Targets, _)
             | Fam::Huber(RobustParam::Targets, _) => amax,
-            Fam::Ridge(RidgeParam::Data) => {
-                (self.r_abs(x).max() + amax * x.abs().max()).max(amax)
-            }
+            Fam::Ridge(RidgeParam::Data) => (self.r_abs(x).max() + amax * x.abs().max()).max(amax),
         }
     }
 
@@ -444,9 +418,7 @@ impl Case {
     /// −a_ki φ''''(r_k)`, bounded by `α max|a| 3/δ²`.
     pub fn third_u(&self) -> f64 {
         match self.fam {
-            Fam::PseudoHuber(RobustParam::Targets, delta) => {
-                self.alpha * self.a.abs().max() * 3.0 / (delta * delta)
-            }
+            Fam::PseudoHuber(RobustParam::Targets, delta) => self.alpha * self.a.abs().max() * 3.0 / (delta * delta),
             _ => 0.0,
         }
     }
@@ -455,10 +427,9 @@ impl Case {
     /// to the kinks (`+∞` for the smooth families).
     pub fn kink_margin(&self, x: &DVector<f64>) -> f64 {
         match self.fam {
-            Fam::Huber(_, delta) => (&self.a * x - &self.b)
-                .iter()
-                .map(|r| (r.abs() - delta).abs())
-                .fold(f64::INFINITY, f64::min),
+            Fam::Huber(_, delta) => {
+                (&self.a * x - &self.b).iter().map(|r| (r.abs() - delta).abs()).fold(f64::INFINITY, f64::min)
+            }
             _ => f64::INFINITY,
         }
     }
@@ -466,10 +437,9 @@ impl Case {
     /// For the classic Huber loss: how many residuals sit inside `|r| ≤ δ`.
     pub fn inside_count(&self, x: &DVector<f64>) -> usize {
         match self.fam {
-            Fam::Huber(_, delta) | Fam::PseudoHuber(_, delta) => (&self.a * x - &self.b)
-                .iter()
-                .filter(|r| r.abs() <= delta)
-                .count(),
+            Fam::Huber(_, delta) | Fam::PseudoHuber(_, delta) => {
+                (&self.a * x - &self.b).iter().filter(|r| r.abs() <= delta).count()
+            }
             _ => 0,
         }
     }
@@ -503,29 +473,22 @@ impl Formula {
         let (m, n) = self.a.shape();
         let (x, u) = z.split_at(n);
         let c = |v: f64| T::from(v);
-        let (lambda, a_at, b_at): (T, Box<dyn Fn(usize, usize) -> T>, Box<dyn Fn(usize) -> T>) =
-            match self.fam {
-                Fam::Ridge(RidgeParam::Weight)
-                | Fam::PseudoHuber(RobustParam::Weight, _)
-                | Fam::Huber(RobustParam::Weight, _) => (
-                    u[0].clone(),
-                    Box::new(|k, j| c(self.a[(k, j)])),
-                    Box::new(|k| c(self.b[k])),
-                ),
-                Fam::Ridge(RidgeParam::Targets)
-                | Fam::PseudoHuber(RobustParam::Targets, _)
-                | Fam::Huber(RobustParam::Targets, _) => (
-                    c(self.lambda),
-                    Box::new(|k, j| c(self.a[(k, j)])),
-                    Box::new(|k| u[k].clone()),
-                ),
-                // u = (A row by row, b).
-                Fam::Ridge(RidgeParam::Data) => (
-                    c(self.lambda),
-                    Box::new(move |k, j| u[k * n + j].clone()),
-                    Box::new(move |k| u[m * n + k].clone()),
-                ),
-            };
+        let (lambda, a_at, b_at): (T, Box<dyn Fn(usize, usize) -> T>, Box<dyn Fn(usize) -> T>) = match self.fam {
+            Fam::Ridge(RidgeParam::Weight)
+            | Fam::PseudoHuber(RobustParam::Weight, _)
+            | Fam::Huber(RobustParam::Weight, _) => {
+                (u[0].clone(), Box::new(|k, j| c(self.a[(k, j)])), Box::new(|k| c(self.b[k])))
+            }
+            Fam::Ridge(RidgeParam::Targets)
+            | Fam::PseudoHuber(RobustParam::Targets, _)
+            | Fam::Huber(RobustParam::Targets, _) => {
+                (c(self.lambda), Box::new(|k, j| c(self.a[(k, j)])), Box::new(|k| u[k].clone()))
+            }
+            // u = (A row by row, b).
+            Fam::Ridge(RidgeParam::Data) => {
+                (c(self.lambda), Box::new(move |k, j| u[k * n + j].clone()), Box::new(move |k| u[m * n + k].clone()))
+            }
+        };
         let mut f = c(0.0);
         for k in 0..m {
             let mut r = -b_at(k);
@@ -562,10 +525,7 @@ impl Formula {
     /// `(f, ∇_z f, ∇²_zz f)` at `z = (x, u)` by second-order dual numbers.
     pub fn hessian(&self, x: &DVector<f64>, u: &DVector<f64>) -> (f64, DVector<f64>, DMatrix<f64>) {
         let z: DVector<f64> = DVector::from_iterator(x.len() + u.len(), x.iter().chain(u.iter()).cloned());
-        num_dual::hessian(
-            |zd: OVector<Dual2Vec<f64, Dyn>, Dyn>| self.value(zd.as_slice()),
-            &z,
-        )
+        num_dual::hessian(|zd: OVector<Dual2Vec<f64, Dyn>, Dyn>| self.value(zd.as_slice()), &z)
     }
 }
 
@@ -589,14 +549,7 @@ pub struct ObjCheck {
 impl ObjCheck {
     /// All comparisons.
     pub fn all(&self) -> [&Cmp; 6] {
-        [
-            &self.value,
-            &self.grad,
-            &self.hess,
-            &self.mixed,
-            &self.vjp,
-            &self.dot,
-        ]
+        [&self.value, &self.grad, &self.hess, &self.mixed, &self.vjp, &self.dot]
     }
     /// Asserts that every block passes.
     #[track_caller]
@@ -636,21 +589,9 @@ pub fn objective_vs_dual(
     let value = Cmp::new("value", (f.value(x.as_view()) - val).abs() / vmag, tol);
 
     let gmag = case.grad_mag(x).max();
-    let grad = cmp_vec(
-        "gradient",
-        &f.gradient(x.as_view()),
-        &g.rows(0, n).into_owned(),
-        tol * gmag,
-        gmag,
-    );
+    let grad = cmp_vec("gradient", &f.gradient(x.as_view()), &g.rows(0, n).into_owned(), tol * gmag, gmag);
     let hmag = case.hess_mag();
-    let hess = cmp_abs(
-        "hessian",
-        &f.hessian(x.as_view()),
-        &h.view((0, 0), (n, n)).into_owned(),
-        tol * hmag,
-        hmag,
-    );
+    let hess = cmp_abs("hessian", &f.hessian(x.as_view()), &h.view((0, 0), (n, n)).into_owned(), tol * hmag, hmag);
     let mmag = case.mixed_mag(x);
     let m_dual = h.view((0, n), (n, p)).into_owned();
     let mixed = cmp_abs("mixed D_u∇_x f", &f.mixed(x.as_view()), &m_dual, tol * mmag, mmag);
@@ -661,13 +602,7 @@ pub fn objective_vs_dual(
     f.mixed_vjp_acc(x.as_view(), w.as_view(), -2.0, vjp_out.as_view_mut(), &mut s);
     let vmag_t = mmag * w.lp_norm(1);
     let tol_t = 2.0 * gamma(k + n);
-    let vjp = cmp_vec(
-        "mixed_vjp_acc vs dual transpose",
-        &(vjp_out * -0.5),
-        &m_dual.tr_mul(w),
-        tol_t * vmag_t,
-        vmag_t,
-    );
+    let vjp = cmp_vec("mixed_vjp_acc vs dual transpose", &(vjp_out * -0.5), &m_dual.tr_mul(w), tol_t * vmag_t, vmag_t);
 
     // ⟨M du, w⟩ against ⟨du, Mᵀ w⟩, both from the engine's products.
     let mut jv = DVector::zeros(n);
@@ -681,14 +616,7 @@ pub fn objective_vs_dual(
         2.0 * gamma(k + n + p),
     );
     let _ = m;
-    ObjCheck {
-        value,
-        grad,
-        hess,
-        mixed,
-        vjp,
-        dot,
-    }
+    ObjCheck { value, grad, hess, mixed, vjp, dot }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -757,6 +685,17 @@ pub fn map_vs_fd(map: &dyn FixedPointMap, case: &Case, z: &DVector<f64>, w: &DVe
     // B = D_x A by central differences in z.
     let bmat = map.d_x(z.as_view());
     let h_max = z.iter().map(|&v| fd_step(v)).fold(0.0, f64::max);
+    // Precondition of the model for the classic Huber loss: no residual crosses a kink
+    // within the differences (a coordinate step moves r_k by at most max|a|·h, a target
+    // step by h), so the step is exactly quadratic there and T₃ = 0.
+    let x1 = z.rows(0, case.dims().1).into_owned();
+    let h_u = case.u0().iter().map(|&v| fd_step(v)).fold(0.0, f64::max);
+    let reach = (case.a.abs().max() * h_max).max(h_u);
+    assert!(
+        case.kink_margin(&x1) > 2.0 * reach,
+        "{}: a residual lies within {reach:.2e} of the Huber kink; pick another point",
+        case.name()
+    );
     let eps_s = case.step_rounding(&z.map(|v| v.abs() + h_max));
     let mut bcmp = Cmp::new("B = D_x A vs central differences", 0.0, 1.0);
     for j in 0..nz {
@@ -792,16 +731,13 @@ pub fn map_vs_fd(map: &dyn FixedPointMap, case: &Case, z: &DVector<f64>, w: &DVe
         let col = (step(mp.as_ref(), z, &mut s) - step(mm.as_ref(), z, &mut s)) / hh;
         // The magnitudes at u ± h differ from those at u by a relative 1e-5 at most
         // (h ≤ ε^{1/3}·max(1,|u_j|)); `ε_s` is inflated by that factor.
-        let tol = eps_s * (1.0 + 1e-5) / h
-            + h * h * case.third_u() / 6.0
-            + 2.0 * gamma(k) * c_mag.max(b_mag * 0.0 + c_mag);
-        let cmag = c_mag.max(f64::MIN_POSITIVE);
+        let tol = eps_s * (1.0 + 1e-5) / h + h * h * case.third_u() / 6.0 + 2.0 * gamma(k) * c_mag;
         let c = cmp_vec(
             &format!("C = D_u A vs central differences (column {j})"),
             &cmat.column(j).into_owned(),
             &col,
             tol,
-            cmag,
+            c_mag,
         );
         ccmp = ccmp.worse(c);
     }
@@ -820,11 +756,7 @@ pub fn map_vs_fd(map: &dyn FixedPointMap, case: &Case, z: &DVector<f64>, w: &DVe
         tol_t * wc,
         wc,
     ));
-    MapCheck {
-        b: bcmp,
-        c: ccmp,
-        vjp,
-    }
+    MapCheck { b: bcmp, c: ccmp, vjp }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -929,12 +861,7 @@ pub struct FaultyObjective<'a> {
 impl<'a> FaultyObjective<'a> {
     /// No fault yet.
     pub fn new(inner: &'a dyn Objective) -> Self {
-        FaultyObjective {
-            inner,
-            hvp_scale: 1.0,
-            mixed_scale: 1.0,
-            vjp_scale: 1.0,
-        }
+        FaultyObjective { inner, hvp_scale: 1.0, mixed_scale: 1.0, vjp_scale: 1.0 }
     }
 }
 
@@ -978,4 +905,221 @@ impl Objective for FaultyObjective<'_> {
     fn minimizer(&self) -> unrollcheck::Result<DVector<f64>> {
         self.inner.minimizer()
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Oracle 3: forward against reverse mode (Remark 3, Section 4.1)
+// ---------------------------------------------------------------------------------------
+
+/// The results of [`forward_vs_reverse`].
+#[derive(Debug, Clone)]
+pub struct FwdRev {
+    /// Dense: `Ẋ_{T'}^{(K'−T')}` against `Ū_{K'}^{(T')}` (for `T' = 0`, `K' = K`:
+    /// `forward_jacobians(..)[K]` against `reverse_jacobians(..).0[0]`).
+    pub full: Cmp,
+    /// Directional: `wᵀ(Ẋ v)` from `late_start_jvp` against `(wᵀŪ) v` from `truncated_vjp`.
+    pub dir: Cmp,
+}
+
+impl FwdRev {
+    /// Asserts both.
+    #[track_caller]
+    pub fn assert(&self, context: &str) {
+        self.full.assert(context);
+        self.dir.assert(context);
+    }
+}
+
+/// Compares forward and reverse mode over the iterates `T' … K'` of `traj`, with
+/// `Ẋ^{(0)} = 0`.
+///
+/// Rounding model (first order in `u`; `‖·‖` is Frobenius, which bounds the max-entry norm
+/// and satisfies `‖|P||Q|‖ ≤ ‖P‖‖Q‖`). Both modes use the *same* dense `B_j`, `C_j`, so
+/// only the association of the products differs. Write `S_j = X̄^{(j)} = B_{K'−1}⋯B_j`
+/// (`S_{K'} = I`, norm taken as 1), `Ẋ_j` the forward iterates, `Ū_j` the reverse ones,
+/// and `k = N_z + 1` (one inner product of `N_z` terms plus an addition per entry):
+/// - forward: step `j` commits `E_j ≤ γ_k(‖B_j‖‖Ẋ_j‖ + ‖C_j‖)`, carried to the end by
+///   `S_{j+1}`: `Σ_j ‖S_{j+1}‖ E_j`;
+/// - reverse, `Ū` update: `γ_k(‖S_{j+1}‖‖C_j‖ + ‖Ū_{j+1}‖)` per step, not amplified;
+/// - reverse, `X̄` update: `H_j ≤ γ_k‖S_{j+1}‖‖B_j‖` enters `Ū` through
+///   `Σ_{i<j} B_{j−1}⋯B_{i+1} C_i = Ẋ_j` (the forward iterate), i.e. `‖H_j‖‖Ẋ_j‖`.
+///
+/// The sum of the three is `E_full`; it is `c·K·N·ε` with `c` set by the norms along the
+/// run (≈ 1 when `‖B_j‖ ≤ 1`, larger under heavy-ball's transient growth). For the
+/// directional products the same recursion runs through `jvp`/`vjp`, whose products are
+/// chains of `k_obj + 3` roundings on the magnitudes `|B|_max`, `|C|_max` of
+/// [`Case::b_mag`], [`Case::c_mag`] (so `‖B_j‖` is replaced by `N_z |B|_max`, `‖C_j‖` by
+/// `√(N_z p)|C|_max`) and scaled by `‖v‖‖w‖`.
+pub fn forward_vs_reverse(
+    map: &dyn FixedPointMap,
+    case: &Case,
+    traj: &Trajectory,
+    t_prime: usize,
+    k_end: usize,
+    v: &DVector<f64>,
+    w: &DVector<f64>,
+) -> FwdRev {
+    forward_vs_reverse_steps(map, case, traj, t_prime, k_end, k_end - t_prime, v, w)
+}
+
+/// [`forward_vs_reverse`] with the number of late-started forward steps given
+/// explicitly: the consistent reading of (20) is `fwd_steps = K' − T'`; the literal
+/// reading of Section 4.1 (`Ẋ_{T'}^{(K')}`) is `fwd_steps = K'` (a negative control).
+#[allow(clippy::too_many_arguments)]
+pub fn forward_vs_reverse_steps(
+    map: &dyn FixedPointMap,
+    case: &Case,
+    traj: &Trajectory,
+    t_prime: usize,
+    k_end: usize,
+    fwd_steps: usize,
+    v: &DVector<f64>,
+    w: &DVector<f64>,
+) -> FwdRev {
+    let (nz, p) = (map.dim_x(), map.dim_u());
+    let steps = k_end - t_prime;
+    let zero = DMatrix::zeros(nz, p);
+    let (fwd, (ubars, _)) = if t_prime == 0 && k_end == traj.len() && fwd_steps == steps {
+        (forward::forward_jacobians(map, traj, &zero), reverse::reverse_jacobians(map, traj))
+    } else {
+        (
+            forward::late_start_jacobians(map, traj, t_prime, fwd_steps, &zero),
+            reverse::truncated_jacobians(map, traj, k_end, t_prime),
+        )
+    };
+    assert_eq!(fwd.len(), fwd_steps + 1);
+    assert_eq!(ubars.len(), steps + 1);
+    let f_end = &fwd[fwd_steps];
+    let r_end = &ubars[0];
+
+    // Norms along the run (index i = j − T').
+    let bs: Vec<DMatrix<f64>> = (t_prime..k_end).map(|j| map.d_x(traj.x(j))).collect();
+    let cs: Vec<DMatrix<f64>> = (t_prime..k_end).map(|j| map.d_u(traj.x(j))).collect();
+    let mut s_norm = vec![1.0; steps + 1]; // ‖S_{j}‖, S_{K'} = I counted as 1
+    let mut s = DMatrix::<f64>::identity(nz, nz);
+    for i in (0..steps).rev() {
+        s = &s * &bs[i];
+        s_norm[i] = s.norm();
+    }
+    let c_max_mag = (t_prime..=k_end).map(|j| case.c_mag(&traj.x(j).into_owned())).fold(0.0, f64::max);
+    let b_abs = nz as f64 * case.b_mag();
+    let c_abs = ((nz * p) as f64).sqrt() * c_max_mag;
+    let (kd, ko) = (nz + 1, case.k_obj() + 3);
+    let mut e_full = 0.0;
+    let mut e_dir = 0.0;
+    for i in 0..steps {
+        let xd = fwd[i.min(fwd_steps)].norm();
+        let (sn, ub) = (s_norm[i + 1], ubars[i + 1].norm());
+        let (bn, cn) = (bs[i].norm(), cs[i].norm());
+        e_full += gamma(kd) * (sn * (bn * xd + cn) + (sn * cn + ub) + sn * bn * xd);
+        e_dir += gamma(ko) * (sn * (b_abs * xd + c_abs) + (sn * c_abs + ub) + sn * b_abs * xd);
+    }
+    let scale = f_end.norm().max(r_end.norm());
+    let full = cmp_abs(&format!("forward vs reverse, dense, T'={t_prime} K'={k_end}"), f_end, r_end, e_full, scale);
+
+    let mut xv = DVector::zeros(nz);
+    let zero_x = DVector::zeros(nz);
+    forward::late_start_jvp(map, traj, t_prime, fwd_steps, v.as_view(), zero_x.as_view(), |j, x| {
+        if j == fwd_steps {
+            xv.copy_from(x);
+        }
+    });
+    let mut wu = DVector::zeros(p);
+    reverse::truncated_vjp(map, traj, k_end, t_prime, w.as_view(), |k, ub, _| {
+        if k == t_prime {
+            wu.copy_from(ub);
+        }
+    });
+    let (a, b) = (w.dot(&xv), wu.dot(v));
+    let vw = v.norm() * w.norm();
+    // The two final inner products add γ_{max(N_z, p)} on ‖Ẋ‖‖v‖‖w‖.
+    let tol = e_dir * vw + 2.0 * gamma(nz.max(p)) * scale * vw;
+    let dir = Cmp::new(
+        format!("forward vs reverse, wᵀ(Ẋv) vs (wᵀŪ)v, T'={t_prime} K'={k_end}"),
+        (a - b).abs() / (scale * vw),
+        tol / (scale * vw),
+    );
+    FwdRev { full, dir }
+}
+
+// ---------------------------------------------------------------------------------------
+// Oracle 4: Dx* against central differences of the solution map
+// ---------------------------------------------------------------------------------------
+
+/// Smallest eigenvalue bound `μ` of `∇²f` computed here (not by the engine):
+/// `λ + λ_min(AᵀA)` for ridge, `λ` for the robust losses (`φ'' ≥ 0`).
+pub fn mu_lower(case: &Case) -> f64 {
+    match case.fam {
+        Fam::Ridge(_) => {
+            let ev = case.a.tr_mul(&case.a).symmetric_eigenvalues();
+            case.lambda + ev.min().max(0.0)
+        }
+        _ => case.lambda,
+    }
+}
+
+/// Compares `dx_star` (the engine's `Dx*` of `case.map(None)`, or of a faulty map) with
+/// central differences of `u ↦ x*(u)`, the fixed point of the map rebuilt at `u ± h e_j`
+/// (which calls the objective's `minimizer()`).
+///
+/// Tolerance per column `j` (absolute, max-entry):
+/// - truncation: the central difference is `D(h) = Dx* e_j + c h² + O(h⁴)`, so
+///   `D(2h) − D(h) = 3c h² + O(h⁴)` and the truncation error of `D(h)` is estimated by
+///   `|D(2h) − D(h)|/3` (Richardson); doubled to cover the `O(h⁴)` remainder while `h` is
+///   in the asymptotic range (its term is then at most the `h²` one);
+/// - rounding of `x*`: the minimiser is polished until its gradient is at rounding level,
+///   `|∇f(x̂)|_∞ ≤ γ_k max grad_mag` (asserted below on the computed gradient, plus the
+///   gradient's own rounding), so by strong convexity `‖x̂ − x*‖ ≤ 2√N γ_k max grad_mag / μ
+///   =: δ`, and the difference of two such solves over `2h` contributes `δ/h`;
+/// - the engine's solve `(I − B)⁻¹C` (LU): backward error `γ_{k+N_z}` on `B`, `C`, amplified
+///   by `‖(I − B)⁻¹‖ ≤ 2(1+β)/(αμ) + 1` (heavy-ball's block elimination; `1/(αμ)` for
+///   gradient descent): `2γ‖(I−B)⁻¹‖ N_z(|B|_max‖Dx*‖_max + |C|_max)`.
+///
+/// Terms of order `δ·Lip(B, C)/(αμ)` (the engine evaluates `B`, `C` at `x̂`, not `x*`) are
+/// smaller than `δ/h` by the factor `h·Lip/(αμ) ≈ 10⁻⁵` and are left out.
+pub fn implicit_vs_fd(dx_star: &DMatrix<f64>, case: &Case) -> (Cmp, DMatrix<f64>) {
+    let f = case.objective(None);
+    let x_hat = f.minimizer().unwrap();
+    let k = case.k_obj();
+    let gmag = case.grad_mag(&x_hat).max();
+    let g_hat = f.gradient(x_hat.as_view()).amax();
+    assert!(
+        g_hat <= gamma(k) * gmag,
+        "{}: minimizer() not polished to rounding level: |∇f(x̂)|_∞ = {g_hat:.3e} > γ_k·{gmag:.3e}",
+        case.name()
+    );
+    let n = case.dims().1;
+    let mu = mu_lower(case);
+    let delta = 2.0 * (n as f64).sqrt() * gamma(k) * gmag / mu;
+    let nz = dx_star.nrows();
+    let inv = 2.0 * (1.0 + case.beta()) / (case.alpha * mu) + 1.0;
+    let z_hat = case.map(None).lift(&x_hat);
+    let engine = 2.0 * gamma(k + nz) * inv * nz as f64 * (case.b_mag() * dx_star.amax() + case.c_mag(&z_hat));
+    let u0 = case.u0();
+    let scale = dx_star.amax();
+    let mut worst = Cmp::new("Dx* vs central differences", 0.0, 1.0);
+    let mut fd = DMatrix::zeros(nz, u0.len());
+    let solve = |u: &DVector<f64>| case.map(Some(u)).fixed_point().unwrap();
+    for j in 0..u0.len() {
+        let h = fd_step(u0[j]);
+        let diff = |h: f64| {
+            let (mut up, mut um) = (u0.clone(), u0.clone());
+            up[j] += h;
+            um[j] -= h;
+            (solve(&up) - solve(&um)) / (up[j] - um[j])
+        };
+        let (d1, d2) = (diff(h), diff(2.0 * h));
+        let trunc = (&d2 - &d1).amax() / 3.0;
+        fd.set_column(j, &d1);
+        let tol = 2.0 * trunc + delta / h + engine;
+        let c = cmp_vec(
+            &format!("Dx* vs central differences of u ↦ x*(u) (column {j})"),
+            &dx_star.column(j).into_owned(),
+            &d1,
+            tol,
+            scale,
+        );
+        worst = worst.worse(c);
+    }
+    (worst, fd)
 }

@@ -1,0 +1,178 @@
+//! Proofs by experiment: one trial per claim id and variant, over random instance specs
+//! (proptest) or arbitrary sequences and constants (quickcheck).
+//!
+//! A custom harness (libtest-mimic) names each trial after its claim id, so that
+//! `cargo test --release thm7.bound` runs exactly the trials of (19). For each claim:
+//! - `<id>::paper` (and each consistent reading): holds on every generated instance where
+//!   its assumptions hold; a failure is shrunk to a minimal spec, persisted in
+//!   `proptest-regressions/claims.txt` and printed with its witness;
+//! - `<id>::not_applicable::<assumption>`: reported *not applicable* (never holds, never
+//!   violated) where A2.1 or A2.2 fails;
+//! - `<id>::control::<name>` (and each inconsistent reading): a deliberately false variant;
+//!   the trial passes only when proptest finds a violated instance, and prints the shrunk
+//!   witness.
+//!
+//! Cases per trial: `PROPTEST_CASES` (default 64 here, so that the whole suite stays under
+//! a few minutes on 2 cores); `PROPTEST_CASES=2000 cargo test --release` is the full run.
+
+#[path = "claims_support/pure.rs"]
+mod pure;
+#[path = "claims_support/strategies.rs"]
+mod strategies;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use proptest::strategy::{SBoxedStrategy, Strategy};
+use proptest::test_runner::{
+    Config as PtConfig, FileFailurePersistence, RngSeed, TestCaseError, TestError, TestRunner,
+};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use unrollcheck::claims::{self, Assumption, Case, Claim, Config, Role, Verdict};
+use unrollcheck::spec::Spec;
+
+/// Default cases per proptest trial when `PROPTEST_CASES` is unset.
+const DEFAULT_CASES: u32 = 64;
+/// Horizon cap for the generated cases (the claims choose `K` from `ρ` up to this).
+const K_MAX: usize = 150;
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_CASES)
+}
+
+fn claim_config() -> Config {
+    Config { k_max: K_MAX, ..Config::default() }
+}
+
+/// A runner with a fixed seed (derived from the trial name), `cases` cases, and failure
+/// persistence in the committed regressions file when `persist`.
+fn runner(name: &str, cases: u32, persist: bool) -> TestRunner {
+    let seed = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let persistence = if persist {
+        FileFailurePersistence::Direct(concat!(env!("CARGO_MANIFEST_DIR"), "/proptest-regressions/claims.txt"))
+    } else {
+        FileFailurePersistence::Off
+    };
+    TestRunner::new(PtConfig {
+        cases,
+        rng_seed: RngSeed::Fixed(seed),
+        failure_persistence: Some(Box::new(persistence)),
+        max_shrink_iters: 256,
+        ..PtConfig::default()
+    })
+}
+
+fn verdict_on(claim: &Claim, variant: &str, spec: &Spec) -> Result<Verdict, TestCaseError> {
+    let cfg = claim_config();
+    let case = Case::from_spec(spec, &cfg).map_err(|e| TestCaseError::fail(format!("spec did not build: {e}")))?;
+    claims::check(claim.id, variant, &case, &cfg).map_err(|e| TestCaseError::fail(e.to_string()))
+}
+
+/// `<id>::paper` and consistent readings: must hold on every generated instance where the
+/// claim's own hypotheses hold (a lemma's premise such as `ρ ∈ (0,1)` may make a case not
+/// applicable; at least half of the cases must be checked for the trial to count).
+fn holds_trial(claim: &'static Claim, variant: &'static str, strategy: SBoxedStrategy<Spec>) -> Trial {
+    let name = format!("{}::{}", claim.id, variant);
+    Trial::test(name.clone(), move || {
+        let n = cases();
+        let (checked, skipped) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let mut runner = runner(&name, n, true);
+        let result = runner.run(&strategy, |spec| match verdict_on(claim, variant, &spec)? {
+            v @ Verdict::Violated(_) => Err(TestCaseError::fail(format!("{v}"))),
+            Verdict::NotApplicable { assumption, reason, .. } if assumption == "A2.1" || assumption == "A2.2" => {
+                Err(TestCaseError::fail(format!("unexpectedly not applicable: {assumption}: {reason}")))
+            }
+            Verdict::NotApplicable { .. } => {
+                skipped.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Verdict::Holds { .. } => {
+                checked.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+        });
+        result.map_err(|e| Failed::from(format!("{e}")))?;
+        let (c, s) = (checked.into_inner(), skipped.into_inner());
+        if c < s {
+            return Err(format!("only {c} cases checked, {s} outside the lemma's hypotheses").into());
+        }
+        Ok(())
+    })
+}
+
+/// `<id>::not_applicable::<assumption>`: never holds, never violated.
+fn not_applicable_trial(claim: &'static Claim, assumption: Assumption, strategy: SBoxedStrategy<Spec>) -> Trial {
+    let name = format!("{}::not_applicable::{}", claim.id, assumption.name());
+    Trial::test(name.clone(), move || {
+        let mut runner = runner(&name, cases(), true);
+        let result = runner.run(&strategy, |spec| match verdict_on(claim, "paper", &spec)? {
+            Verdict::NotApplicable { assumption: a, .. } if a == assumption.name() => Ok(()),
+            v => Err(TestCaseError::fail(format!("expected not applicable ({}), got: {v}", assumption.name()))),
+        });
+        result.map_err(|e| Failed::from(format!("{e}")))
+    })
+}
+
+/// `<id>::control::<name>` and inconsistent readings: proptest must find a violation.
+fn false_variant_trial(claim: &'static Claim, variant: &'static str, strategy: SBoxedStrategy<Spec>) -> Trial {
+    let kind = if claim.variant(variant).map(|v| v.role) == Some(Role::Control) { "control" } else { "reading" };
+    let name = format!("{}::{kind}::{}", claim.id, variant);
+    Trial::test(name.clone(), move || {
+        // At least 64 cases: a control must be caught whatever PROPTEST_CASES says.
+        let mut runner = runner(&name, cases().max(64), false);
+        let result = runner.run(&strategy, |spec| match verdict_on(claim, variant, &spec)? {
+            v @ Verdict::Violated(_) => Err(TestCaseError::fail(format!("{v}"))),
+            _ => Ok(()),
+        });
+        match result {
+            Err(TestError::Fail(reason, spec)) => {
+                let witness = verdict_on(claim, variant, &spec).map_err(|e| Failed::from(format!("{e}")))?;
+                match witness.witness() {
+                    Some(w) if w.spec == Some(spec) => {
+                        println!("caught {}[{}]: shrunk witness: {w}", claim.id, variant);
+                        Ok(())
+                    }
+                    _ => Err(format!("shrunk case does not replay: {reason}").into()),
+                }
+            }
+            Err(TestError::Abort(r)) => Err(format!("aborted: {r}").into()),
+            Ok(()) => {
+                Err(format!("{}[{variant}] was never violated: the check cannot fail on these instances", claim.id)
+                    .into())
+            }
+        }
+    })
+}
+
+/// The strategy where a claim's assumptions hold.
+fn applicable(claim: &Claim) -> SBoxedStrategy<Spec> {
+    if claim.requires.is_empty() { strategies::anything().sboxed() } else { strategies::assumptions_hold().sboxed() }
+}
+
+fn instance_trials() -> Vec<Trial> {
+    let mut trials = Vec::new();
+    for claim in claims::all() {
+        for v in claim.variants {
+            match v.role {
+                Role::Paper | Role::Reading { expect_holds: true } => {
+                    trials.push(holds_trial(claim, v.name, applicable(claim)))
+                }
+                Role::Control | Role::Reading { expect_holds: false } => {
+                    trials.push(false_variant_trial(claim, v.name, strategies::tight().sboxed()))
+                }
+            }
+        }
+        if claim.requires.contains(&Assumption::Contraction) {
+            trials.push(not_applicable_trial(claim, Assumption::Contraction, strategies::contraction_fails().sboxed()));
+        }
+        if claim.requires.contains(&Assumption::Smoothness) {
+            trials.push(not_applicable_trial(claim, Assumption::Smoothness, strategies::smoothness_fails().sboxed()));
+        }
+    }
+    trials
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let mut trials = instance_trials();
+    trials.extend(pure::trials());
+    libtest_mimic::run(&args, trials).exit();
+}

@@ -1,0 +1,144 @@
+//! Proptest strategies that generate instance *specs* (never matrices): a spec is a few
+//! numbers and a seed, shrinking reduces dimensions, conditioning and distances, and any
+//! failure replays from the spec it prints (STYLE.md, habit 2).
+
+use proptest::prelude::*;
+use unrollcheck::problem::ridge::RidgeParam;
+use unrollcheck::problem::robust::RobustParam;
+use unrollcheck::spec::{Data, Family, Method, Spec, StepRule};
+
+/// Dimensions: `n ≤ 4` unknowns, `m ≤ n + 5` rows (the `(A, b)` family has `p = mn + m ≤ 45`).
+pub const N_MAX: usize = 4;
+/// Extra rows beyond `n`.
+pub const EXTRA_ROWS_MAX: usize = 5;
+
+fn ridge() -> impl Strategy<Value = Family> {
+    prop_oneof![Just(RidgeParam::Weight), Just(RidgeParam::Targets), Just(RidgeParam::Data)]
+        .prop_map(|param| Family::Ridge { param })
+}
+
+fn robust_param() -> impl Strategy<Value = RobustParam> {
+    prop_oneof![Just(RobustParam::Weight), Just(RobustParam::Targets)]
+}
+
+fn pseudo_huber() -> impl Strategy<Value = Family> {
+    (robust_param(), 0.1..5.0f64).prop_map(|(param, delta)| Family::PseudoHuber { param, delta })
+}
+
+fn huber() -> impl Strategy<Value = Family> {
+    (robust_param(), 0.1..5.0f64).prop_map(|(param, delta)| Family::Huber { param, delta })
+}
+
+/// Families on which A2.1 and A2.2 hold under gradient descent with a contractive step.
+pub fn smooth_family() -> impl Strategy<Value = Family> {
+    prop_oneof![ridge(), pseudo_huber()]
+}
+
+/// Every family, the classic Huber loss included.
+pub fn any_family() -> impl Strategy<Value = Family> {
+    prop_oneof![ridge(), pseudo_huber(), huber()]
+}
+
+fn data() -> impl Strategy<Value = Data> {
+    prop_oneof![
+        Just(Data::Paper),
+        (0.2..1.0f64, 1.0..10.0f64).prop_map(|(s_min, ratio)| Data::Spectrum { s_min, s_max: s_min * ratio }),
+    ]
+}
+
+/// Contractive step rules: `2/(L+μ)`, `1/L`, `1/(3L)` and `c·2/L` with `c ∈ (0.02, 0.98)`.
+pub fn contractive_step() -> impl Strategy<Value = StepRule> {
+    prop_oneof![
+        Just(StepRule::Optimal),
+        Just(StepRule::InvL),
+        Just(StepRule::InvThreeL),
+        (0.02..0.98f64).prop_map(|c| StepRule::FractionOfTwoOverL { c }),
+    ]
+}
+
+/// Non-contractive steps `α = c·2/L`, `c ∈ [1, 1.3]`: A2.1 must be reported failing.
+pub fn non_contractive_step() -> impl Strategy<Value = StepRule> {
+    (1.0..1.3f64).prop_map(|c| StepRule::FractionOfTwoOverL { c })
+}
+
+fn x0_sigma() -> impl Strategy<Value = Option<f64>> {
+    prop_oneof![Just(None), Just(Some(0.0)), (0.01..20.0f64).prop_map(Some)]
+}
+
+/// A spec from the given family, method and step strategies. `λ` is positive for the
+/// weight and robust families (the parameter, and strong convexity), and may be 0 for
+/// ridge with `m ≥ n` (then `AᵀA` is nonsingular almost surely).
+pub fn spec(
+    family: impl Strategy<Value = Family>,
+    method: impl Strategy<Value = Method>,
+    step: impl Strategy<Value = StepRule>,
+) -> impl Strategy<Value = Spec> {
+    (family, method, 1..=N_MAX, 0..=EXTRA_ROWS_MAX, data(), 0.01..1.0f64, any::<bool>(), step, x0_sigma(), any::<u64>())
+        .prop_map(|(family, method, n, extra, data, lambda, zero_lambda, step, x0_sigma, seed)| {
+            let ridge_data = matches!(family, Family::Ridge { param: RidgeParam::Targets | RidgeParam::Data });
+            let lambda = if ridge_data && zero_lambda { 0.0 } else { lambda };
+            Spec { family, method, m: n + extra, n, data, lambda, step, x0_sigma, seed }
+        })
+}
+
+/// Gradient descent.
+pub fn gd() -> impl Strategy<Value = Method> {
+    Just(Method::GradientDescent)
+}
+
+/// Heavy-ball with `β ∈ [0.05, 0.9]`.
+pub fn heavy_ball() -> impl Strategy<Value = Method> {
+    (0.05..0.9f64).prop_map(|beta| Method::HeavyBall { beta })
+}
+
+/// Where every assumption holds: gradient descent, contractive step, smooth family.
+pub fn assumptions_hold() -> impl Strategy<Value = Spec> {
+    spec(smooth_family(), gd(), contractive_step())
+}
+
+/// Everything, for claims without assumptions: both methods, every family, contractive or not.
+pub fn anything() -> impl Strategy<Value = Spec> {
+    let step = prop_oneof![4 => contractive_step(), 1 => non_contractive_step()];
+    spec(any_family(), prop_oneof![gd(), heavy_ball()], step)
+}
+
+/// Where A2.1 fails: heavy-ball (Euclidean norm ≥ 1), or gradient descent with `α ≥ 2/L`.
+pub fn contraction_fails() -> impl Strategy<Value = Spec> {
+    prop_oneof![spec(any_family(), heavy_ball(), contractive_step()), spec(any_family(), gd(), non_contractive_step()),]
+}
+
+/// Where A2.2 fails but A2.1 holds: gradient descent on the classic Huber loss.
+pub fn smoothness_fails() -> impl Strategy<Value = Spec> {
+    spec(huber(), gd(), contractive_step())
+}
+
+/// Where the paper's bounds are tight or the curse is strong, so that false variants have
+/// counterexamples: the Figure 2 setting (ridge weight, far start), ridge with a nearly
+/// flat spectrum (Lemma 6 nearly an equality), plus everything where the assumptions hold.
+pub fn tight() -> impl Strategy<Value = Spec> {
+    let figure2 = (2..=N_MAX, 1.0..20.0f64, any::<u64>()).prop_map(|(n, sigma, seed)| Spec {
+        m: 3 * n,
+        n,
+        x0_sigma: Some(sigma),
+        ..Spec::figure2(seed)
+    });
+    let flat = (
+        1..=N_MAX,
+        0.3..1.0f64,
+        1.0..1.5f64,
+        any::<u64>(),
+        prop_oneof![Just(RidgeParam::Targets), Just(RidgeParam::Data)],
+    )
+        .prop_map(|(n, s_min, ratio, seed, param)| Spec {
+            family: Family::Ridge { param },
+            method: Method::GradientDescent,
+            m: n + 2,
+            n,
+            data: Data::Spectrum { s_min, s_max: s_min * ratio },
+            lambda: 0.0,
+            step: StepRule::Optimal,
+            x0_sigma: Some(1.0),
+            seed,
+        });
+    prop_oneof![figure2, flat, assumptions_hold()]
+}

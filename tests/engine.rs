@@ -1,0 +1,589 @@
+//! Independent-oracle tests of the engine (`problem`, `map`, `unroll`, `instance`, `spec`).
+//!
+//! | oracle | what it checks | tests |
+//! |---|---|---|
+//! | dual numbers (num-dual) on the value formula | `Objective::{gradient, hessian, mixed}`, `mixed_vjp_acc` | `<family>::dual_numbers` |
+//! | central differences of `FixedPointMap::step` | `d_x` (B), `d_u` (C), `vjp` | `<family>::map_fd_*` |
+//! | forward against reverse mode (Remark 3, Sec. 4.1) | `forward_*`, `reverse_*`, `late_start_*`, `truncated_*` | `fwd_rev_*` |
+//! | central differences of `u ↦ x*(u)` | `implicit_jacobian` via `Instance` | `<family>::implicit_fd` |
+//! | the acceptance instance (`Spec::figure2`) | all of the above at M=50, N=10, K=300 | `figure2_*` |
+//! | a frozen NumPy reference (appendix C) | the whole directional protocol | `reference_appendix_c_*` |
+//! | planted bugs | each comparison above *can* fail | `negative_*` |
+//!
+//! Every instance is drawn from a fixed seed (`problem::draw` or `Spec`); every tolerance
+//! comes from the model written next to it (see `common/mod.rs` for the rounding model
+//! `γ_k = k u/(1 − k u)`, `u = 2⁻⁵³`).
+
+mod common;
+
+use common::*;
+use nalgebra::{DMatrix, DVector};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use unrollcheck::instance::Instance;
+use unrollcheck::map::{FixedPointMap, GradientDescent};
+use unrollcheck::problem::draw;
+use unrollcheck::problem::ridge::{Ridge, RidgeParam};
+use unrollcheck::problem::robust::RobustParam;
+use unrollcheck::spec::Spec;
+use unrollcheck::unroll::{
+    Trajectory, forward_jacobians, implicit_jacobian, late_start_jvp, reverse_jacobians, truncated_vjp,
+};
+
+/// Ridge weight of the hand-built cases (robust families need `λ > 0`).
+const LAMBDA: f64 = 0.1;
+/// Momentum of the heavy-ball cases.
+const BETA: f64 = 0.5;
+/// Transition scale of the pseudo-Huber cases: small enough that `φ''` varies a lot
+/// over the residuals (so `B_k` changes along a run).
+const DELTA_PH: f64 = 0.5;
+/// Transition scale of the classic Huber cases: residuals of N(0,1)-scale data fall on
+/// both sides of it.
+const DELTA_H: f64 = 1.0;
+
+/// A small case of each family: `M = 8`, `N = 4` (`M = 5`, `N = 3` for the data
+/// parameter, whose `p = MN + M` makes the dual numbers cost `O((N + p)²)` per operation).
+fn case(fam: Fam, meth: Meth, seed: u64) -> Case {
+    let (m, n) = match fam {
+        Fam::Ridge(RidgeParam::Data) => (5, 3),
+        _ => (8, 4),
+    };
+    Case::draw(fam, meth, m, n, LAMBDA, seed)
+}
+
+/// Seeded direction vectors for a case (tangent `du ∈ R^p`, cotangent `w ∈ R^{N_z}`).
+fn directions(seed: u64, p: usize, nz: usize) -> (DVector<f64>, DVector<f64>) {
+    let mut rng = draw::rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    (draw::normal_vector(p, 1.0, &mut rng), draw::normal_vector(nz, 1.0, &mut rng))
+}
+
+/// For the classic Huber loss the second derivative must exist at the test point: no
+/// residual at `|r| = δ` (a margin of `10⁻³` is far above any rounding), and both regimes
+/// present so that the test exercises both branches.
+fn assert_huber_point(c: &Case, x: &DVector<f64>) {
+    if let Fam::Huber(..) = c.fam {
+        assert!(c.kink_margin(x) > 1e-3, "{}: residual at a kink", c.name());
+        let inside = c.inside_count(x);
+        assert!(inside > 0 && inside < c.dims().0, "{}: only one Huber regime ({inside} residuals inside)", c.name());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 1, 2, 4: per family
+// ---------------------------------------------------------------------------------------
+
+fn check_dual(fam: Fam, seed: u64) {
+    let c = case(fam, Meth::Gd, seed);
+    assert_huber_point(&c, &c.x);
+    let f = c.objective(None);
+    // The parameter layout of the engine is the one re-derived here (row-major A, then b).
+    assert_eq!(f.param(), c.u0(), "{}: parameter layout", c.name());
+    let (du, w) = directions(seed, c.dim_u(), c.dims().1);
+    objective_vs_dual(f.as_ref(), &c, &c.x, &du, &w).assert(&c.name());
+}
+
+fn check_map(fam: Fam, meth: Meth, seed: u64) {
+    let c = case(fam, meth, seed);
+    let z = c.state(&c.x);
+    assert_huber_point(&c, &c.x);
+    let map = c.map(None);
+    let (_, w) = directions(seed, c.dim_u(), map.dim_x());
+    map_vs_fd(map.as_ref(), &c, &z, &w).assert(&c.name());
+}
+
+fn check_implicit(fam: Fam, meth: Meth, seed: u64) {
+    let c = case(fam, meth, seed);
+    let inst = Instance::new(c.map(None), c.state(&c.x)).unwrap();
+    let x_star = inst.x_star.rows(0, c.dims().1).into_owned();
+    assert_huber_point(&c, &x_star);
+    let (cmp, _) = implicit_vs_fd(&inst.dx_star, &c);
+    cmp.assert(&c.name());
+}
+
+macro_rules! family {
+    ($name:ident, $fam:expr, $seed:expr) => {
+        mod $name {
+            use super::*;
+            /// Objective derivatives against dual numbers (oracle 1).
+            #[test]
+            fn dual_numbers() {
+                check_dual($fam, $seed);
+            }
+            /// `B`, `C`, `vjp` of gradient descent against central differences (oracle 2).
+            #[test]
+            fn map_fd_gradient_descent() {
+                check_map($fam, Meth::Gd, $seed);
+            }
+            /// `B`, `C`, `vjp` of heavy-ball against central differences (oracle 2).
+            #[test]
+            fn map_fd_heavy_ball() {
+                check_map($fam, Meth::Hb(BETA), $seed);
+            }
+            /// `Dx*` against central differences of `u ↦ x*(u)` (oracle 4), both methods.
+            #[test]
+            fn implicit_fd() {
+                check_implicit($fam, Meth::Gd, $seed);
+                check_implicit($fam, Meth::Hb(BETA), $seed);
+            }
+        }
+    };
+}
+
+family!(ridge_weight, Fam::Ridge(RidgeParam::Weight), 101);
+family!(ridge_targets, Fam::Ridge(RidgeParam::Targets), 102);
+family!(ridge_data, Fam::Ridge(RidgeParam::Data), 103);
+family!(pseudo_huber_weight, Fam::PseudoHuber(RobustParam::Weight, DELTA_PH), 104);
+family!(pseudo_huber_targets, Fam::PseudoHuber(RobustParam::Targets, DELTA_PH), 105);
+family!(huber_weight, Fam::Huber(RobustParam::Weight, DELTA_H), 106);
+family!(huber_targets, Fam::Huber(RobustParam::Targets, DELTA_H), 107);
+
+// ---------------------------------------------------------------------------------------
+// 3: forward against reverse (Remark 3) and late start against truncation (Section 4.1)
+// ---------------------------------------------------------------------------------------
+
+/// Iterations of the forward/reverse cases.
+const K_FR: usize = 40;
+/// Late start / truncation: `T'` and `K'` (with `K' − T'` late-started steps).
+const T_PRIME: usize = 15;
+const K_PRIME: usize = 40;
+
+/// Runs `K_FR` iterations from `x_0 = 3x` (away from `x*`) and checks the full sweep and
+/// the truncated one.
+fn check_fwd_rev(fam: Fam, meth: Meth, seed: u64) {
+    let c = case(fam, meth, seed);
+    let map = c.map(None);
+    let traj = Trajectory::run(map.as_ref(), &c.state(&(3.0 * &c.x)), K_FR);
+    let (v, w) = directions(seed, c.dim_u(), map.dim_x());
+    forward_vs_reverse(map.as_ref(), &c, &traj, 0, K_FR, &v, &w).assert(&c.name());
+    forward_vs_reverse(map.as_ref(), &c, &traj, T_PRIME, K_PRIME, &v, &w).assert(&format!("{} (late start)", c.name()));
+}
+
+#[test]
+fn fwd_rev_gd_ridge_weight() {
+    check_fwd_rev(Fam::Ridge(RidgeParam::Weight), Meth::Gd, 201);
+}
+
+#[test]
+fn fwd_rev_gd_ridge_data() {
+    check_fwd_rev(Fam::Ridge(RidgeParam::Data), Meth::Gd, 202);
+}
+
+#[test]
+fn fwd_rev_hb_ridge_targets() {
+    check_fwd_rev(Fam::Ridge(RidgeParam::Targets), Meth::Hb(BETA), 203);
+}
+
+#[test]
+fn fwd_rev_gd_pseudo_huber_weight() {
+    check_fwd_rev(Fam::PseudoHuber(RobustParam::Weight, DELTA_PH), Meth::Gd, 204);
+}
+
+#[test]
+fn fwd_rev_hb_pseudo_huber_targets() {
+    check_fwd_rev(Fam::PseudoHuber(RobustParam::Targets, DELTA_PH), Meth::Hb(BETA), 205);
+}
+
+#[test]
+fn fwd_rev_gd_huber_targets() {
+    check_fwd_rev(Fam::Huber(RobustParam::Targets, DELTA_H), Meth::Gd, 206);
+}
+
+// ---------------------------------------------------------------------------------------
+// 5: the acceptance instance
+// ---------------------------------------------------------------------------------------
+
+/// Seed of the acceptance instance.
+const FIG2_SEED: u64 = 2026;
+/// Iterations of the acceptance instance.
+const FIG2_K: usize = 300;
+
+/// The data of `Spec::figure2(seed)` drawn again, in `Spec::build`'s order (A row by
+/// row from U(0,1), then b from N(0,1)), as a [`Case`]; the step `α = 2/(L + μ)` is
+/// computed here from the eigenvalues of `AᵀA + λI` (it only enters the magnitudes of
+/// the rounding model). The test checks that the replica has the instance's `x*`.
+fn figure2_replica(spec: &Spec) -> Case {
+    let mut rng = draw::rng(spec.seed);
+    let a = draw::uniform_matrix(spec.m, spec.n, &mut rng);
+    let b = draw::normal_vector(spec.m, 1.0, &mut rng);
+    let ev = a.tr_mul(&a).symmetric_eigenvalues();
+    let alpha = 2.0 / (ev.max() + ev.min() + 2.0 * spec.lambda);
+    Case {
+        fam: Fam::Ridge(RidgeParam::Weight),
+        meth: Meth::Gd,
+        a,
+        b,
+        lambda: spec.lambda,
+        alpha,
+        x: DVector::zeros(spec.n),
+        seed: spec.seed,
+    }
+}
+
+/// Forward and reverse full Jacobians agree to `1e-12` relative (acceptance), and within
+/// the rounding model of `forward_vs_reverse`.
+#[test]
+fn figure2_forward_equals_reverse() {
+    let spec = Spec::figure2(FIG2_SEED);
+    let inst = spec.build().unwrap();
+    let c = figure2_replica(&spec);
+    let traj = inst.run(FIG2_K);
+    let zero = DMatrix::zeros(spec.n, 1);
+    let f = &forward_jacobians(&inst.map, &traj, &zero)[FIG2_K];
+    let r = &reverse_jacobians(&inst.map, &traj).0[0];
+    let rel = (f - r).norm() / r.norm();
+    assert!(rel <= 1e-12, "figure2 seed {FIG2_SEED}: ‖Ẋ_K − Ū^(0)‖/‖Ū^(0)‖ = {rel:.3e} > 1e-12");
+    let (v, w) = directions(FIG2_SEED, 1, spec.n);
+    forward_vs_reverse(&inst.map, &c, &traj, 0, FIG2_K, &v, &w).assert("figure2");
+}
+
+/// `Dx*` agrees with central differences of `λ ↦ x*(λ)` to `1e-6` relative (acceptance),
+/// and within the model of `implicit_vs_fd`.
+#[test]
+fn figure2_implicit_matches_finite_differences() {
+    let spec = Spec::figure2(FIG2_SEED);
+    let inst = spec.build().unwrap();
+    let c = figure2_replica(&spec);
+    let x_rep = c.objective(None).minimizer().unwrap();
+    assert!(
+        (&x_rep - &inst.x_star).amax() <= 1e-12 * inst.x_star.amax(),
+        "the replica of figure2's data does not reproduce its x*"
+    );
+    let (cmp, fd) = implicit_vs_fd(&inst.dx_star, &c);
+    cmp.assert("figure2");
+    let rel = (&fd - &inst.dx_star).norm() / inst.dx_star.norm();
+    assert!(rel <= 1e-6, "figure2: ‖FD − Dx*‖/‖Dx*‖ = {rel:.3e} > 1e-6");
+}
+
+/// With `x_0 = x* + N(0, 10²)` (figure2's `x_0`) the forward error first grows: `k̇ > 0`.
+#[test]
+fn figure2_forward_error_first_grows() {
+    let inst = Spec::figure2(FIG2_SEED).build().unwrap();
+    let curves = inst.error_curves(FIG2_K);
+    assert!(curves.k_dot() > 0, "figure2 seed {FIG2_SEED}: k̇ = 0, ė = {:?}", &curves.edot[..5]);
+}
+
+/// Control for the previous test: started *at* `x*`, `Ẋ_k − Dx* = −Bᵏ Dx*` with
+/// `‖B‖ < 1`, so `ė_k` decreases from `k = 0` and `k̇ = 0`: `k̇ > 0` above is informative.
+#[test]
+fn figure2_control_no_curse_from_solution() {
+    let spec = Spec { x0_sigma: Some(0.0), ..Spec::figure2(FIG2_SEED) };
+    let curves = spec.build().unwrap().error_curves(FIG2_K);
+    assert_eq!(curves.k_dot(), 0, "ė = {:?}", &curves.edot[..5]);
+}
+
+// ---------------------------------------------------------------------------------------
+// 6: the frozen cross-implementation reference (appendix C)
+// ---------------------------------------------------------------------------------------
+
+/// `tests/data/appendix_c_subset.json` (see `tests/data/README.md`).
+#[derive(Debug, Deserialize)]
+struct RefFile {
+    omega: usize,
+    #[serde(rename = "M")]
+    m: usize,
+    instances: Vec<RefInstance>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RefInstance {
+    #[serde(rename = "N")]
+    n: usize,
+    run: usize,
+    #[serde(rename = "A")]
+    a: Vec<Vec<f64>>,
+    b: Vec<f64>,
+    #[serde(rename = "vA")]
+    va: Vec<Vec<f64>>,
+    vb: Vec<f64>,
+    w: Vec<f64>,
+    #[serde(rename = "L")]
+    l: f64,
+    m: f64,
+    #[serde(rename = "K")]
+    k: usize,
+    #[serde(rename = "Ts")]
+    ts: Vec<usize>,
+    alphas: BTreeMap<String, f64>,
+    results: BTreeMap<String, Vec<RefRow>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RefRow {
+    #[serde(rename = "T")]
+    t: usize,
+    #[serde(rename = "Tprime")]
+    t_prime: usize,
+    #[serde(rename = "Kprime")]
+    k_prime: usize,
+    fwd_err: f64,
+    rev_err: f64,
+    iter_err: f64,
+    #[serde(rename = "wJv_fwd")]
+    wjv_fwd: f64,
+    #[serde(rename = "wJv_rev")]
+    wjv_rev: f64,
+}
+
+fn reference() -> RefFile {
+    serde_json::from_str(include_str!("data/appendix_c_subset.json")).unwrap()
+}
+
+/// How the tangent `v = (vA, vb)` is flattened: the protocol's row-major order, or the
+/// column-major one (a classic bug; used by the negative control).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Flatten {
+    RowMajor,
+    ColumnMajor,
+}
+
+/// Relative agreement of two careful float64 implementations stated by the reference's
+/// README (`< 1e-11`). Ours and the reference are each within that spread of any other
+/// careful implementation, so by the triangle inequality we allow twice it.
+const REF_REL: f64 = 2e-11;
+
+/// Runs the reference protocol on one instance and compares every quantity; returns the
+/// worst comparison per quantity (`fwd_err`, `rev_err`, `iter_err`, `wJv_fwd`, `wJv_rev`).
+///
+/// Tolerances: `REF_REL·|ref|` for the derivative quantities (the README's statement).
+/// For `iter_err = ‖x_{K'} − x*‖` the README excepts values at rounding level; we add an
+/// absolute floor from the rounding model of gradient descent: each step commits at most
+/// `ε_s` per entry ([`Case::step_rounding`] at `x*`), damped by `ρ = max|1 − α·eig|`
+/// (`‖B‖ = ρ` on ridge), so the iterates stagnate within `√N ε_s/(1 − ρ)` of the exact
+/// ones; `x*` itself is within `δ = 2√N γ_k max grad_mag(x*)/μ` (polished gradient, strong
+/// convexity with `μ = m`). Two implementations: floor `= 2(√N ε_s/(1 − ρ) + δ)`.
+fn check_reference_instance(ri: &RefInstance, omega: usize, flatten: Flatten) -> Vec<Cmp> {
+    let (m, n) = (ri.a.len(), ri.n);
+    let a = DMatrix::from_fn(m, n, |i, j| ri.a[i][j]);
+    let b = DVector::from_vec(ri.b.clone());
+    let mut v = Vec::with_capacity(m * n + m);
+    match flatten {
+        Flatten::RowMajor => (0..m).for_each(|i| (0..n).for_each(|j| v.push(ri.va[i][j]))),
+        Flatten::ColumnMajor => (0..n).for_each(|j| (0..m).for_each(|i| v.push(ri.va[i][j]))),
+    }
+    v.extend(ri.vb.iter());
+    let v = DVector::from_vec(v);
+    let w = DVector::from_vec(ri.w.clone());
+    let label = format!("reference N={} run={}", ri.n, ri.run);
+
+    let mut worst: Vec<Cmp> = ["fwd_err", "rev_err", "iter_err", "wJv_fwd", "wJv_rev"]
+        .iter()
+        .map(|q| Cmp::new(format!("{label}: {q}"), 0.0, 1.0))
+        .collect();
+    for (name, &alpha) in &ri.alphas {
+        let f = Ridge::new(a.clone(), b.clone(), 0.0, RidgeParam::Data).unwrap();
+        let map = GradientDescent::new(f, alpha).unwrap();
+        let inst = Instance::new(map, DVector::zeros(n)).unwrap();
+        let rows = &ri.results[name];
+        let k_max = rows.iter().map(|r| r.k_prime).max().unwrap();
+        let traj = inst.run(k_max);
+        let dxv = &inst.dx_star * &v;
+        let wdx = inst.dx_star.tr_mul(&w);
+
+        // Rounding floor for iter_err (see above).
+        let c = Case {
+            fam: Fam::Ridge(RidgeParam::Data),
+            meth: Meth::Gd,
+            a: a.clone(),
+            b: b.clone(),
+            lambda: 0.0,
+            alpha,
+            x: inst.x_star.clone(),
+            seed: 0,
+        };
+        let rho = (1.0 - alpha * ri.m).abs().max((1.0 - alpha * ri.l).abs());
+        let sqrt_n = (n as f64).sqrt();
+        let delta = 2.0 * sqrt_n * gamma(c.k_obj()) * c.grad_mag(&inst.x_star).max() / ri.m;
+        let floor_x = 2.0 * (sqrt_n * c.step_rounding(&inst.x_star) / (1.0 - rho) + delta);
+
+        for row in rows {
+            let ctx = format!("{label} α={name} T={} T'={} K'={}", row.t, row.t_prime, row.k_prime);
+            let steps = ri.k - row.t;
+            let mut xv = DVector::zeros(n);
+            let zero = DVector::zeros(n);
+            late_start_jvp(&inst.map, &traj, row.t_prime, steps, v.as_view(), zero.as_view(), |j, x| {
+                if j == steps {
+                    xv.copy_from(x);
+                }
+            });
+            let mut wu = DVector::zeros(v.len());
+            truncated_vjp(&inst.map, &traj, row.k_prime, row.t_prime, w.as_view(), |k, ub, _| {
+                if k == row.t_prime {
+                    wu.copy_from(ub);
+                }
+            });
+            let ours = [
+                (&xv - &dxv).norm(),
+                (&wu - &wdx).norm(),
+                (traj.x(row.k_prime) - &inst.x_star).norm(),
+                w.dot(&xv),
+                wu.dot(&v),
+            ];
+            let theirs = [row.fwd_err, row.rev_err, row.iter_err, row.wjv_fwd, row.wjv_rev];
+            for q in 0..5 {
+                let floor = if q == 2 { floor_x } else { 0.0 };
+                let scale = theirs[q].abs().max(f64::MIN_POSITIVE);
+                let cmp = Cmp::new(
+                    format!("{ctx}: {}", worst[q].what.rsplit(": ").next().unwrap()),
+                    (ours[q] - theirs[q]).abs() / scale,
+                    REF_REL + floor / scale,
+                );
+                worst[q] = std::mem::replace(&mut worst[q], Cmp::new("", 0.0, 1.0)).worse(cmp);
+            }
+        }
+        let _ = omega;
+    }
+    worst
+}
+
+/// The reference file follows its own protocol (`K`, `T'`, `K'`, `L`, `m`), checked here
+/// independently, so that a corrupted copy cannot pass silently.
+#[test]
+fn reference_appendix_c_protocol() {
+    let rf = reference();
+    assert_eq!(rf.instances.len(), 6);
+    for ri in &rf.instances {
+        assert_eq!((ri.a.len(), ri.a[0].len()), (rf.m, ri.n));
+        let a = DMatrix::from_fn(rf.m, ri.n, |i, j| ri.a[i][j]);
+        let ev = a.tr_mul(&a).symmetric_eigenvalues();
+        // Eigenvalues of AᵀA carry absolute errors of order γ_M ‖A‖_F² in either
+        // implementation; twice that bounds the difference.
+        let tol = 2.0 * gamma(rf.m + ri.n) * a.norm_squared();
+        assert!((ev.max() - ri.l).abs() <= tol && (ev.min() - ri.m).abs() <= tol);
+        let rho = (ri.l - ri.m) / (ri.l + ri.m);
+        let k = ((1e-3f64).ln() / rho.ln()).ceil().min(1000.0) as usize;
+        assert_eq!(k, ri.k);
+        for rows in ri.results.values() {
+            for (row, &t) in rows.iter().zip(&ri.ts) {
+                assert_eq!(row.t, t);
+                assert_eq!(row.t_prime, t + rf.omega * t);
+                assert_eq!(row.k_prime, ri.k + rf.omega * t);
+            }
+        }
+    }
+}
+
+/// Our late-started forward JVP, truncated reverse VJP and iterate errors reproduce the
+/// NumPy reference (oracle 6), N ∈ {2, 10}.
+#[test]
+fn reference_appendix_c_small() {
+    let rf = reference();
+    for ri in rf.instances.iter().filter(|ri| ri.n <= 10) {
+        for c in check_reference_instance(ri, rf.omega, Flatten::RowMajor) {
+            c.assert("appendix C reference");
+        }
+    }
+}
+
+/// As [`reference_appendix_c_small`], N = 40 (K' up to 3400, p = 2050).
+#[test]
+fn reference_appendix_c_large() {
+    let rf = reference();
+    for ri in rf.instances.iter().filter(|ri| ri.n > 10) {
+        for c in check_reference_instance(ri, rf.omega, Flatten::RowMajor) {
+            c.assert("appendix C reference");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 7: negative controls — each comparison above can fail
+// ---------------------------------------------------------------------------------------
+
+/// Oracle 1: scaling the mixed derivative, the Hessian product, or the transposed mixed
+/// product by `1.001` is caught by the dual-number check, on every family.
+#[test]
+fn negative_dual_catches_perturbed_second_derivatives() {
+    let fams = [
+        (Fam::Ridge(RidgeParam::Weight), 101),
+        (Fam::Ridge(RidgeParam::Targets), 102),
+        (Fam::Ridge(RidgeParam::Data), 103),
+        (Fam::PseudoHuber(RobustParam::Weight, DELTA_PH), 104),
+        (Fam::PseudoHuber(RobustParam::Targets, DELTA_PH), 105),
+        (Fam::Huber(RobustParam::Weight, DELTA_H), 106),
+        (Fam::Huber(RobustParam::Targets, DELTA_H), 107),
+    ];
+    for (fam, seed) in fams {
+        let c = case(fam, Meth::Gd, seed);
+        let f = c.objective(None);
+        let (du, w) = directions(seed, c.dim_u(), c.dims().1);
+        let mut bad = FaultyObjective::new(f.as_ref());
+        bad.mixed_scale = 1.001;
+        let r = objective_vs_dual(&bad, &c, &c.x, &du, &w);
+        r.mixed.assert_fails(&c.name());
+        r.dot.assert_fails(&c.name());
+        let mut bad = FaultyObjective::new(f.as_ref());
+        bad.hvp_scale = 1.001;
+        objective_vs_dual(&bad, &c, &c.x, &du, &w).hess.assert_fails(&c.name());
+        let mut bad = FaultyObjective::new(f.as_ref());
+        bad.vjp_scale = 1.001;
+        objective_vs_dual(&bad, &c, &c.x, &du, &w).vjp.assert_fails(&c.name());
+    }
+}
+
+/// Oracle 2: a flipped C-term is caught by the C check; `B_{k+1}` in place of `B_k` by the
+/// B check (pseudo-Huber, where `B` depends on `x`); `B w` in place of `Bᵀw` by the vjp
+/// check (heavy-ball, whose `B` is not symmetric).
+#[test]
+fn negative_map_fd_catches_planted_faults() {
+    let c = case(Fam::PseudoHuber(RobustParam::Targets, DELTA_PH), Meth::Gd, 105);
+    let map = c.map(None);
+    let z = c.state(&c.x);
+    let (_, w) = directions(105, c.dim_u(), map.dim_x());
+    let flip = FaultyMap { inner: map.as_ref(), fault: MapFault::FlipC };
+    map_vs_fd(&flip, &c, &z, &w).c.assert_fails(&c.name());
+    let next = FaultyMap { inner: map.as_ref(), fault: MapFault::NextIterate };
+    map_vs_fd(&next, &c, &z, &w).b.assert_fails(&c.name());
+
+    let c = case(Fam::Ridge(RidgeParam::Data), Meth::Hb(BETA), 103);
+    let map = c.map(None);
+    let z = c.state(&c.x);
+    let (_, w) = directions(103, c.dim_u(), map.dim_x());
+    let nt = FaultyMap { inner: map.as_ref(), fault: MapFault::VjpNoTranspose };
+    map_vs_fd(&nt, &c, &z, &w).vjp.assert_fails(&c.name());
+}
+
+/// Oracle 3: a forward mode with a flipped C-term, or with `B_{k+1}` in place of `B_k`,
+/// disagrees with the (genuine) reverse mode; and the literal reading `Ẋ_{T'}^{(K')}` of
+/// Section 4.1 disagrees with the truncated reverse sweep `Ū_{K'}^{(T')}` (subtlety 2).
+#[test]
+fn negative_fwd_rev_catches_planted_faults() {
+    let c = case(Fam::PseudoHuber(RobustParam::Weight, DELTA_PH), Meth::Gd, 204);
+    let map = c.map(None);
+    let traj = Trajectory::run(map.as_ref(), &c.state(&(3.0 * &c.x)), 2 * K_FR);
+    let (v, w) = directions(204, c.dim_u(), map.dim_x());
+    for fault in [MapFault::FlipC, MapFault::NextIterate] {
+        let bad = FaultyMap { inner: map.as_ref(), fault };
+        // The dense modes both build `B_k`, `C_k` from the same (faulty) `jvp`, so only
+        // the directional comparison (`jvp` against `vjp`) can see these faults.
+        let r = forward_vs_reverse(&bad, &c, &traj, 0, K_FR, &v, &w);
+        r.dir.assert_fails(&format!("{fault:?}"));
+    }
+    let r = forward_vs_reverse_steps(map.as_ref(), &c, &traj, T_PRIME, K_PRIME, K_PRIME, &v, &w);
+    r.full.assert_fails("literal index K'");
+    r.dir.assert_fails("literal index K'");
+}
+
+/// Oracle 4: an implicit Jacobian computed from a map whose C-term is off by `0.1 %` is
+/// caught by the finite differences of `u ↦ x*(u)`.
+#[test]
+fn negative_implicit_catches_scaled_c() {
+    for fam in [Fam::Ridge(RidgeParam::Data), Fam::PseudoHuber(RobustParam::Targets, DELTA_PH)] {
+        let c = case(fam, Meth::Gd, 301);
+        let map = c.map(None);
+        let x_star = map.fixed_point().unwrap();
+        let bad = FaultyMap { inner: map.as_ref(), fault: MapFault::ScaleC(1.001) };
+        let dx_bad = implicit_jacobian(&bad, &x_star).unwrap();
+        implicit_vs_fd(&dx_bad, &c).0.assert_fails(&c.name());
+    }
+}
+
+/// Oracle 6: flattening the reference tangent `vA` column by column instead of row by
+/// row changes `fwd_err` and `wJv_rev` beyond the tolerance.
+#[test]
+fn negative_reference_catches_column_major_tangent() {
+    let rf = reference();
+    let ri = rf.instances.iter().find(|ri| ri.n == 10).unwrap();
+    let r = check_reference_instance(ri, rf.omega, Flatten::ColumnMajor);
+    r[0].assert_fails("column-major vA");
+    r[4].assert_fails("column-major vA");
+}
