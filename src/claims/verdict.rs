@@ -182,7 +182,7 @@ impl Checker {
     pub fn equal(&mut self, point: Point, diff: f64, tol: f64) {
         self.checked += 1;
         let d = diff.abs();
-        if !(d <= tol) && self.violation.is_none() {
+        if (d.is_nan() || d > tol) && self.violation.is_none() {
             self.violation = Some(self.witness(point, d, 0.0, tol));
         }
         let margin = if tol > 0.0 {

@@ -102,6 +102,13 @@ impl Cmp {
     /// Panics unless the comparison *fails* (negative controls).
     #[track_caller]
     pub fn assert_fails(&self, context: &str) {
+        eprintln!(
+            "{context}: {} (planted fault): error {:.3e}, tolerance {:.3e}, ratio {:.3e}",
+            self.what,
+            self.err,
+            self.tol,
+            self.ratio()
+        );
         assert!(
             !self.passes(),
             "{context}: planted fault NOT detected by the {} check: error {:.3e} <= tolerance {:.3e}",
@@ -386,7 +393,9 @@ impl Case {
         gamma(self.k_obj() + 3) * mag.max()
     }
 
-    /// Largest entry magnitude of `B = D_x A`: `1 + β + α·hess_mag` (and `β`, `1`).
+    /// Magnitude of an entry of `B = D_x A` as computed by a `jvp`: `1 + 2β + α·hess_mag`
+    /// (bounds `(1+β) + α|H|_ij`, the momentum entries `β` and `1`, and the row sums of
+    /// the momentum combination `(1+β)dx_1 − βdx_2`).
     pub fn b_mag(&self) -> f64 {
         1.0 + 2.0 * self.beta() + self.alpha * self.hess_mag()
     }
@@ -472,36 +481,51 @@ impl Formula {
     pub fn value<T: DualNum<Primitive = f64>>(&self, z: &[T]) -> T {
         let (m, n) = self.a.shape();
         let (x, u) = z.split_at(n);
-        let c = |v: f64| T::from(v);
-        let (lambda, a_at, b_at): (T, Box<dyn Fn(usize, usize) -> T>, Box<dyn Fn(usize) -> T>) = match self.fam {
-            Fam::Ridge(RidgeParam::Weight)
-            | Fam::PseudoHuber(RobustParam::Weight, _)
-            | Fam::Huber(RobustParam::Weight, _) => {
-                (u[0].clone(), Box::new(|k, j| c(self.a[(k, j)])), Box::new(|k| c(self.b[k])))
-            }
-            Fam::Ridge(RidgeParam::Targets)
-            | Fam::PseudoHuber(RobustParam::Targets, _)
-            | Fam::Huber(RobustParam::Targets, _) => {
-                (c(self.lambda), Box::new(|k, j| c(self.a[(k, j)])), Box::new(|k| u[k].clone()))
-            }
-            // u = (A row by row, b).
-            Fam::Ridge(RidgeParam::Data) => {
-                (c(self.lambda), Box::new(move |k, j| u[k * n + j].clone()), Box::new(move |k| u[m * n + k].clone()))
-            }
-        };
-        let mut f = c(0.0);
+        let mut f = T::from(0.0);
         for k in 0..m {
-            let mut r = -b_at(k);
+            let mut r = -self.b_at(u, k);
             for (j, xj) in x.iter().enumerate() {
-                r += a_at(k, j) * xj.clone();
+                r += self.a_at(u, k, j) * xj.clone();
             }
             f += self.loss(r);
         }
-        let mut xx = c(0.0);
+        let mut xx = T::from(0.0);
         for xj in x {
             xx += xj.clone() * xj.clone();
         }
-        f + lambda * xx * 0.5
+        f + self.lambda_at(u) * xx * 0.5
+    }
+
+    /// The kind of parameter: 0 weight, 1 targets, 2 data `(A row by row, b)`.
+    fn kind(&self) -> u8 {
+        match self.fam {
+            Fam::Ridge(RidgeParam::Weight)
+            | Fam::PseudoHuber(RobustParam::Weight, _)
+            | Fam::Huber(RobustParam::Weight, _) => 0,
+            Fam::Ridge(RidgeParam::Targets)
+            | Fam::PseudoHuber(RobustParam::Targets, _)
+            | Fam::Huber(RobustParam::Targets, _) => 1,
+            Fam::Ridge(RidgeParam::Data) => 2,
+        }
+    }
+
+    /// `λ`: the parameter itself for the weight families, else a constant.
+    fn lambda_at<T: DualNum<Primitive = f64>>(&self, u: &[T]) -> T {
+        if self.kind() == 0 { u[0].clone() } else { T::from(self.lambda) }
+    }
+
+    /// `A_kj`: `u[k N + j]` for the data family, else a constant.
+    fn a_at<T: DualNum<Primitive = f64>>(&self, u: &[T], k: usize, j: usize) -> T {
+        if self.kind() == 2 { u[k * self.a.ncols() + j].clone() } else { T::from(self.a[(k, j)]) }
+    }
+
+    /// `b_k`: `u[k]` (targets), `u[M N + k]` (data), else a constant.
+    fn b_at<T: DualNum<Primitive = f64>>(&self, u: &[T], k: usize) -> T {
+        match self.kind() {
+            1 => u[k].clone(),
+            2 => u[self.a.len() + k].clone(),
+            _ => T::from(self.b[k]),
+        }
     }
 
     /// The loss `φ(r)`.
@@ -577,15 +601,22 @@ pub fn objective_vs_dual(
     du: &DVector<f64>,
     w: &DVector<f64>,
 ) -> ObjCheck {
-    let (m, n) = case.dims();
+    let n = case.dims().1;
     let p = case.dim_u();
     assert_eq!((f.dim_x(), f.dim_u()), (n, p), "dimensions of {}", case.name());
     let (val, g, h) = case.formula().hessian(x, &case.u0());
     let k = case.k_obj();
     let tol = 2.0 * gamma(k);
 
-    // Value: magnitude Σ|φ(r_k)| + (λ/2)‖x‖² ≤ ½‖r_abs‖² + (λ/2)‖x‖² (|φ(r)| ≤ r²/2).
-    let vmag = 0.5 * case.r_abs(x).norm_squared() + 0.5 * case.lambda * x.norm_squared();
+    // Value: magnitude of each loss evaluated on |r| ≤ r_abs: ½r² (ridge); ½r² + δ|r| + δ²
+    // (Huber, both branches); δ²(√(1 + (r/δ)²) + 1) for pseudo-Huber, whose `√· − 1`
+    // cancels for small r, so its rounding error is O(u δ²), not O(u r²).
+    let loss_mag = |r: f64| match case.fam {
+        Fam::Ridge(_) => 0.5 * r * r,
+        Fam::Huber(_, d) => 0.5 * r * r + d * r + d * d,
+        Fam::PseudoHuber(_, d) => d * d * ((1.0 + (r / d).powi(2)).sqrt() + 1.0),
+    };
+    let vmag = case.r_abs(x).iter().map(|&r| loss_mag(r)).sum::<f64>() + 0.5 * case.lambda * x.norm_squared();
     let value = Cmp::new("value", (f.value(x.as_view()) - val).abs() / vmag, tol);
 
     let gmag = case.grad_mag(x).max();
@@ -615,7 +646,6 @@ pub fn objective_vs_dual(
         (jv.dot(w) - du.dot(&vj)).abs() / dmag,
         2.0 * gamma(k + n + p),
     );
-    let _ = m;
     ObjCheck { value, grad, hess, mixed, vjp, dot }
 }
 
@@ -639,17 +669,21 @@ pub struct MapCheck {
     pub b: Cmp,
     /// `d_u` against central differences of `step` in `u` (rebuilt maps).
     pub c: Cmp,
-    /// `vjp` against the transpose of the dense `d_x`, `d_u` (dot-product test).
+    /// `vjp` against the transpose of the dense `d_x`, `d_u`, entry by entry.
     pub vjp: Cmp,
+    /// Dot-product test with the map's own products:
+    /// `⟨jvp(dz, du), w⟩ = ⟨dz, x̄(w)⟩ + ⟨du, ū(w)⟩`.
+    pub dot: Cmp,
 }
 
 impl MapCheck {
-    /// Asserts all three.
+    /// Asserts all four.
     #[track_caller]
     pub fn assert(&self, context: &str) {
         self.b.assert(context);
         self.c.assert(context);
         self.vjp.assert(context);
+        self.dot.assert(context);
     }
 }
 
@@ -667,8 +701,15 @@ impl MapCheck {
 /// The `vjp` is compared entrywise with `Bᵀw` and `Cᵀw` from the dense matrices, with
 /// the relative tolerance `2γ_{k+n}` on the magnitudes `|B|_max ‖w‖₁`, `|C|_max ‖w‖₁`.
 /// The output `x̄` of `vjp` is pre-filled with NaN to check that it is overwritten, and
-/// `ū` with zeros (it accumulates).
-pub fn map_vs_fd(map: &dyn FixedPointMap, case: &Case, z: &DVector<f64>, w: &DVector<f64>) -> MapCheck {
+/// `ū` with zeros (it accumulates). The scalar dot-product test has the tolerance
+/// `2γ_{k+N_z+p}(|B|_max‖dz‖₁ + |C|_max‖du‖₁)‖w‖₁`.
+pub fn map_vs_fd(
+    map: &dyn FixedPointMap,
+    case: &Case,
+    z: &DVector<f64>,
+    dirs: (&DVector<f64>, &DVector<f64>, &DVector<f64>),
+) -> MapCheck {
+    let (dz, du, w) = dirs;
     let genuine = case.map(None);
     let nz = map.dim_x();
     let p = map.dim_u();
@@ -692,7 +733,7 @@ pub fn map_vs_fd(map: &dyn FixedPointMap, case: &Case, z: &DVector<f64>, w: &DVe
     let h_u = case.u0().iter().map(|&v| fd_step(v)).fold(0.0, f64::max);
     let reach = (case.a.abs().max() * h_max).max(h_u);
     assert!(
-        case.kink_margin(&x1) > 2.0 * reach,
+        case.kink_margin(&x1) > 2.0 * reach, // twice, for headroom
         "{}: a residual lies within {reach:.2e} of the Huber kink; pick another point",
         case.name()
     );
@@ -756,7 +797,18 @@ pub fn map_vs_fd(map: &dyn FixedPointMap, case: &Case, z: &DVector<f64>, w: &DVe
         tol_t * wc,
         wc,
     ));
-    MapCheck { b: bcmp, c: ccmp, vjp }
+
+    let mut jv = DVector::zeros(nz);
+    map.jvp(z.as_view(), dz.as_view(), du.as_view(), jv.as_view_mut(), &mut s);
+    let mut ubar = DVector::zeros(p);
+    map.vjp(z.as_view(), w.as_view(), xbar.as_view_mut(), ubar.as_view_mut(), &mut s);
+    let dmag = (b_mag * dz.lp_norm(1) + c_mag * du.lp_norm(1)) * w.lp_norm(1);
+    let dot = Cmp::new(
+        "map dot-product test <B dz + C du, w> = <dz, Bᵀw> + <du, Cᵀw>",
+        (jv.dot(w) - dz.dot(&xbar) - du.dot(&ubar)).abs() / dmag,
+        2.0 * gamma(k + nz + p),
+    );
+    MapCheck { b: bcmp, c: ccmp, vjp, dot }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1097,6 +1149,16 @@ pub fn implicit_vs_fd(dx_star: &DMatrix<f64>, case: &Case) -> (Cmp, DMatrix<f64>
     let engine = 2.0 * gamma(k + nz) * inv * nz as f64 * (case.b_mag() * dx_star.amax() + case.c_mag(&z_hat));
     let u0 = case.u0();
     let scale = dx_star.amax();
+    // Precondition for the classic Huber loss: x*(u ± 2h e_j) keeps every residual on the
+    // same side of its kink. To first order a residual moves by at most
+    // 2h (max|a| N |Dx*|_max + 1) (the 1 for a target entry); twice that for headroom.
+    let h_max = u0.iter().map(|&v| fd_step(v)).fold(0.0, f64::max);
+    let reach = 2.0 * h_max * (case.a.abs().max() * n as f64 * scale + 1.0);
+    assert!(
+        case.kink_margin(&x_hat) > 2.0 * reach,
+        "{}: a residual at x* lies within {reach:.2e} of the Huber kink",
+        case.name()
+    );
     let mut worst = Cmp::new("Dx* vs central differences", 0.0, 1.0);
     let mut fd = DMatrix::zeros(nz, u0.len());
     let solve = |u: &DVector<f64>| case.map(Some(u)).fixed_point().unwrap();
