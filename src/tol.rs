@@ -68,3 +68,32 @@ impl ToleranceModel {
         self.safety * EPS * pow_err * value.abs()
     }
 }
+
+impl ToleranceModel {
+    /// Rounding of a forward sweep (9) and a reverse sweep (12) over the same iterates, the
+    /// first-order error bound evaluated on the run (estimate 4 of the module docs, used for
+    /// the equality of forward and reverse mode). With `b_j ≥ ‖B_j‖`, `c_j ≥ ‖C_j‖` over
+    /// the window and `xdot_j ≥ ‖Ẋ_j‖` (one more entry than `b`):
+    /// - forward: an error made at step `j` (size `d·ε·(b_j xdot_j + c_j + xdot_{j+1})`) is
+    ///   propagated by `B_{j+1}, …`: `E ← b_j E + (b_j xdot_j + c_j + xdot_{j+1})`;
+    /// - reverse: `X̄^{(j)} = X̄^{(j+1)} B_j` has norm `≤ P_j = Π_{i ≥ j} b_i` and an error
+    ///   `F_j ≤ b_j F_{j+1} + b_j P_{j+1}`; `Ū` collects `(P_{j+1} + F_{j+1}) c_j` and one
+    ///   rounding of its own size `ubar_max` per step.
+    ///
+    /// Unlike [`Self::recursion`], this needs no contraction: where `‖B_j‖ > 1` the products
+    /// grow exactly as the propagated errors can.
+    pub fn fwd_rev(&self, d: usize, b: &[f64], c: &[f64], xdot: &[f64], ubar_max: f64) -> f64 {
+        let steps = b.len();
+        let mut fwd = 0.0;
+        for j in 0..steps {
+            fwd = b[j] * fwd + (b[j] * xdot[j] + c[j] + xdot[j + 1]);
+        }
+        let (mut p, mut f, mut rev) = (1.0, 0.0, 0.0);
+        for j in (0..steps).rev() {
+            rev += (p + f) * c[j] + ubar_max;
+            f = b[j] * (f + p);
+            p *= b[j];
+        }
+        self.product(d, fwd + rev)
+    }
+}

@@ -110,6 +110,12 @@ impl Case {
         }
     }
 
+    /// `‖B_j‖` and `‖C_j‖` at the iterates `x_j`, `j ∈ range`, of a trajectory.
+    pub fn jacobian_norms(&self, traj: &Trajectory, range: std::ops::Range<usize>) -> (Vec<f64>, Vec<f64>) {
+        let map = &self.inst.map;
+        range.map(|j| (spectral_norm(&map.d_x(traj.x(j))), spectral_norm(&map.d_u(traj.x(j))))).unzip()
+    }
+
     /// The late-start indices `T' = ⌊f·K⌋` for the configured fractions.
     pub fn t_primes(&self, cfg: &Config) -> Vec<usize> {
         let mut t: Vec<usize> = cfg.t_fractions.iter().map(|f| (f * self.k as f64).floor() as usize).collect();

@@ -61,8 +61,14 @@ fn trunc_fwd_rev(case: &Case, cfg: &Config, variant: &str) -> Verdict {
         let (ubars, xbar) = truncated_jacobians(&inst.map, &traj, k_end, t);
         let rev = if variant == "dx0_adjoint_term" { &ubars[0] + &xbar * &g } else { ubars[0].clone() };
         let last = &fwd[steps];
-        let scale = spectral_norm(last).max(spectral_norm(&rev)).max(spectral_norm(&g)).max(1e-300);
-        let tol = 2.0 * cfg.tol.recursion(steps.max(k_end - t), case.dim(), scale, case.rho_or_one());
+        // The rounding bound over the longer of the two windows (the forward one may be
+        // shifted by the readings and controls).
+        let (lo, hi) = (start.min(t), (start + steps).max(k_end));
+        let (b, c) = case.jacobian_norms(&traj, lo..hi);
+        let mut xdot: Vec<f64> = fwd.iter().map(spectral_norm).collect();
+        xdot.resize(hi - lo + 1, xdot[steps]);
+        let ubar_max = spectral_norm(&rev).max(spectral_norm(last));
+        let tol = cfg.tol.fwd_rev(case.dim(), &b, &c, &xdot, ubar_max);
         ch.equal(Point { k: k_end, t: Some(t) }, spectral_norm(&(last - rev)), tol);
     }
     ch.verdict()
