@@ -36,6 +36,23 @@ pub enum Error {
         /// The name given.
         name: String,
     },
+    /// A file could not be read or written.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// Malformed input: a scenario file, an expression, a trace (`location` names the file
+    /// and the field, line or position).
+    #[error("{location}: {message}")]
+    Input {
+        /// File and field, line or position.
+        location: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A linear solve or an inner solver failed.
     #[error("numerical failure: {0}")]
     Numerical(String),

@@ -28,6 +28,7 @@ pub mod instance;
 pub mod linalg;
 pub mod map;
 pub mod problem;
+pub mod report;
 pub mod spec;
 pub mod tol;
 pub mod unroll;
