@@ -29,6 +29,7 @@ pub mod linalg;
 pub mod map;
 pub mod problem;
 pub mod report;
+pub mod scenario;
 pub mod spec;
 pub mod tol;
 pub mod unroll;

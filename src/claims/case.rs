@@ -8,7 +8,7 @@ use crate::map::FixedPointMap;
 use crate::problem::draw;
 use crate::spec::{DynInstance, Spec};
 use crate::tol::ToleranceModel;
-use crate::unroll::{ErrorCurves, Trajectory, forward_jacobians, reverse_jacobians};
+use crate::unroll::{ErrorCurves, Linearization, Trajectory};
 use nalgebra::DMatrix;
 use std::sync::OnceLock;
 
@@ -61,6 +61,8 @@ pub struct Case {
     /// The horizon `K`.
     pub k: usize,
     run: OnceLock<Run>,
+    long: OnceLock<(Trajectory, Linearization)>,
+    scales: OnceLock<(f64, f64)>,
 }
 
 impl Case {
@@ -75,7 +77,14 @@ impl Case {
         let c = &inst.constants;
         let r = if c.contraction() { c.rho() } else { c.map.spectral_radius };
         let k = if r > 0.0 && r < 1.0 { (cfg.target.ln() / r.ln()).ceil() as usize } else { cfg.k_max };
-        Case { spec, inst, k: k.clamp(10, cfg.k_max.max(10)), run: OnceLock::new() }
+        Case {
+            spec,
+            inst,
+            k: k.clamp(10, cfg.k_max.max(10)),
+            run: OnceLock::new(),
+            long: OnceLock::new(),
+            scales: OnceLock::new(),
+        }
     }
 
     /// The dense run (computed on first use).
@@ -83,13 +92,30 @@ impl Case {
         self.run.get_or_init(|| {
             let inst = &self.inst;
             let traj = inst.run(self.k);
-            let fwd = forward_jacobians(&inst.map, &traj, &inst.dx0);
-            let (rev, _) = reverse_jacobians(&inst.map, &traj);
+            let lin = self.lin();
+            let fwd = lin.late_start_jacobians(0, self.k, &inst.dx0);
+            let (rev, _) = lin.truncated_jacobians(self.k, 0);
             let e = traj.errors(&inst.x_star);
             let edot = fwd.iter().map(|j| spectral_norm(&(j - &inst.dx_star))).collect();
             let ebar = rev.iter().map(|j| spectral_norm(&(j - &inst.dx_star))).collect();
             Run { traj, fwd, rev, curves: ErrorCurves { e, edot, ebar } }
         })
+    }
+
+    /// The iterates `x_0, …, x_{2K+1}` (long enough for the literal reading of Section 4.1,
+    /// which runs `K'` derivative steps from `T' ≤ K`) and the Jacobians `B_k`, `C_k` at
+    /// them, computed once. The first `K + 1` iterates are those of [`Self::run`].
+    pub fn long(&self) -> &(Trajectory, Linearization) {
+        self.long.get_or_init(|| {
+            let traj = self.inst.run(2 * self.k + 1);
+            let lin = Linearization::along(&self.inst.map, &traj, 2 * self.k + 1);
+            (traj, lin)
+        })
+    }
+
+    /// The Jacobians `B_k`, `C_k`, `k = 0..=2K`.
+    pub fn lin(&self) -> &Linearization {
+        &self.long().1
     }
 
     /// `Some(reason)` when the assumption fails on this instance.
@@ -110,10 +136,10 @@ impl Case {
         }
     }
 
-    /// `‖B_j‖` and `‖C_j‖` at the iterates `x_j`, `j ∈ range`, of a trajectory.
-    pub fn jacobian_norms(&self, traj: &Trajectory, range: std::ops::Range<usize>) -> (Vec<f64>, Vec<f64>) {
-        let map = &self.inst.map;
-        range.map(|j| (spectral_norm(&map.d_x(traj.x(j))), spectral_norm(&map.d_u(traj.x(j))))).unzip()
+    /// `‖B_j‖` and `‖C_j‖` at the iterates `x_j`, `j ∈ range` (within `0..=2K`).
+    pub fn jacobian_norms(&self, range: std::ops::Range<usize>) -> (Vec<f64>, Vec<f64>) {
+        let lin = self.lin();
+        range.map(|j| (spectral_norm(lin.b(j)), spectral_norm(lin.c(j)))).unzip()
     }
 
     /// The late-start indices `T' = ⌊f·K⌋` for the configured fractions.
@@ -139,18 +165,27 @@ impl Case {
 
     /// The scale of the iterates: `max_k ‖x_k‖` and `‖x*‖`.
     pub fn x_scale(&self) -> f64 {
-        let run = self.run();
-        run.traj.as_matrix().column_iter().map(|c| c.norm()).fold(self.inst.x_star.norm(), f64::max)
+        self.scales().0
     }
 
-    /// The scale of the derivative iterates: `max_k ‖Ẋ_k‖`, `‖Dx*‖`, `‖Ū^{(k)}‖`.
+    /// The scale of the derivative iterates: `max_k ‖Ẋ_k‖`, `‖Dx*‖`, `‖Ū^{(k)}‖` (each
+    /// bounded by its largest entry times the square root of its smaller dimension).
     pub fn j_scale(&self) -> f64 {
-        let run = self.run();
-        run.fwd
-            .iter()
-            .chain(run.rev.iter())
-            .map(|j| j.amax() * (j.nrows().min(j.ncols()) as f64).sqrt())
-            .fold(self.inst.constants.dx_star_norm, f64::max)
+        self.scales().1
+    }
+
+    fn scales(&self) -> (f64, f64) {
+        *self.scales.get_or_init(|| {
+            let run = self.run();
+            let x = run.traj.as_matrix().column_iter().map(|c| c.norm()).fold(self.inst.x_star.norm(), f64::max);
+            let j = run
+                .fwd
+                .iter()
+                .chain(run.rev.iter())
+                .map(|j| j.amax() * (j.nrows().min(j.ncols()) as f64).sqrt())
+                .fold(self.inst.constants.dx_star_norm, f64::max);
+            (x, j)
+        })
     }
 
     /// The rounding of `x*` and `Dx*` (a linear solve with `I − B`, conditioned at most

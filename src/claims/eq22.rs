@@ -222,11 +222,13 @@ pub const DERIVATIVES: Claim = Claim {
     run: |case, cfg, v| derivatives(&from_case(case, cfg), &cfg.tol, v, case.spec),
 };
 
-/// Checks `lem11.derivatives` against num-dual's second-order dual numbers.
+/// Checks `lem11.derivatives` against num-dual's second-order dual numbers and against
+/// exmex's symbolic derivatives of `h` ([`crate::scenario::expr::symbolic_h_derivatives`]).
 pub fn derivatives(h: &Truncation, tol: &ToleranceModel, variant: &str, spec: Option<crate::spec::Spec>) -> Verdict {
     if let Some(v) = rho_open(h) {
         return v;
     }
+    let sym = crate::scenario::expr::symbolic_h_derivatives(h).ok();
     let mut ch = Checker::new(DERIVATIVES.id, variant, spec);
     for i in 0..=GRID {
         let t = i as f64 * h.k / GRID as f64;
@@ -239,6 +241,10 @@ pub fn derivatives(h: &Truncation, tol: &ToleranceModel, variant: &str, spec: Op
         let point = Point { k: i, t: None };
         ch.equal(point, p1 - d1, h.tol(tol, t));
         ch.equal(point, h.d2_printed(t) - d2, h.tol(tol, t));
+        // Symbolic: NaN (reported violated) if exmex could not build the derivatives.
+        let (s1, s2) = sym.as_ref().map_or((f64::NAN, f64::NAN), |s| (s.d1(t), s.d2(t)));
+        ch.equal(point, p1 - s1, h.tol(tol, t));
+        ch.equal(point, h.d2_printed(t) - s2, h.tol(tol, t));
     }
     ch.verdict()
 }

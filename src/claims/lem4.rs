@@ -9,7 +9,7 @@
 //! side of (15) is summed directly (not by the recursion it unrolls), so the check is not
 //! the induction it verifies; its rounding is `≤ (k+1)·ε·rhs` per the tolerance model.
 
-use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
+use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict, scored};
 use crate::tol::ToleranceModel;
 
 /// `lem4.unrolled`.
@@ -103,7 +103,7 @@ pub fn unrolled(s: &Sequences, tol: &ToleranceModel, variant: &str, spec: Option
         let sum: f64 = (0..k).map(|i| pw(s.rho, (k - i - 1) as i64) * s.e[i]).sum();
         let head = pw(s.rho, k as i64) * s.edot[0];
         let rhs = if variant == "no_gamma_sum" { head } else { head + s.gamma * sum };
-        ch.leq(Point { k, t: None }, s.edot[k], rhs, tol.product(k + 2, rhs) + 2.0 * s.noise);
+        scored(k)(&mut ch, Point { k, t: None }, s.edot[k], rhs, tol.product(k + 2, rhs) + 2.0 * s.noise);
     }
     ch.verdict()
 }
@@ -123,7 +123,7 @@ pub fn geometric(s: &Sequences, tol: &ToleranceModel, variant: &str, spec: Optio
     for k in 0..s.edot.len() {
         let factor = if variant == "no_k_factor" { f64::from(u8::from(k > 0)) } else { k as f64 };
         let rhs = pw(s.rho, k as i64) * s.edot[0] + factor * pw(s.rho, k as i64 - 1) * s.gamma * s.e[0];
-        ch.leq(Point { k, t: None }, s.edot[k], rhs, tol.product(k + 2, rhs) + 2.0 * s.noise);
+        scored(k)(&mut ch, Point { k, t: None }, s.edot[k], rhs, tol.product(k + 2, rhs) + 2.0 * s.noise);
     }
     ch.verdict()
 }

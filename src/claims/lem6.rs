@@ -70,10 +70,9 @@ fn gamma(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let (nb, nc, nd) = (spectral_norm(&b), spectral_norm(&cc), c.dx_star_norm);
     let mut ch = Checker::new(GAMMA.id, variant, case.spec);
     for k in 0..=case.k {
-        let x = run.traj.x(k);
-        let (bk, ck) = (inst.map.d_x(x), inst.map.d_u(x));
-        let lhs = spectral_norm(&((&bk - &b) * &inst.dx_star + &ck - &cc));
-        let operands = (spectral_norm(&bk) + nb) * nd + spectral_norm(&ck) + nc;
+        let (bk, ck) = (case.lin().b(k), case.lin().c(k));
+        let lhs = spectral_norm(&((bk - &b) * &inst.dx_star + ck - &cc));
+        let operands = (spectral_norm(bk) + nb) * nd + spectral_norm(ck) + nc;
         let rhs = g * run.curves.e[k];
         let tol = cfg.tol.product(case.dim(), operands) + g * case.tol_e(cfg, k);
         ch.leq(Point { k, t: None }, lhs, rhs, tol);

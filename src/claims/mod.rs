@@ -37,6 +37,12 @@ pub use verdict::{Checker, Point, Verdict, Witness};
 use crate::error::{Error, Result};
 use serde::Serialize;
 
+/// [`Checker::leq`], or [`Checker::leq_unscored`] at `k = 0`, where a bound that starts
+/// from its own left-hand side (`e_0 ≤ ρ⁰e_0`) holds with margin 0 by construction.
+pub fn scored(k: usize) -> fn(&mut Checker, Point, f64, f64, f64) {
+    if k == 0 { Checker::leq_unscored } else { Checker::leq }
+}
+
 /// What kind of statement a claim is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

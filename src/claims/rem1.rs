@@ -30,17 +30,15 @@ const RANDOM_POINTS: usize = 8;
 
 fn jacobian_bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let inst = &case.inst;
-    let run = case.run();
     let rho = inst.constants.rho() * if variant == "rho_99pc" { 0.99 } else { 1.0 };
     let n = inst.map.dim_x();
     let mut ch = Checker::new(JACOBIAN_BOUND.id, variant, case.spec);
-    let mut judge = |k: usize, x: nalgebra::DVectorView<f64>| {
-        let b = inst.map.d_x(x);
-        let norm = spectral_norm(&b);
+    let mut judge = |k: usize, b: &nalgebra::DMatrix<f64>| {
+        let norm = spectral_norm(b);
         ch.leq(Point { k, t: None }, norm, rho, cfg.tol.product(n, 1.0 + b.amax() * n as f64));
     };
     for k in 0..=case.k {
-        judge(k, run.traj.x(k));
+        judge(k, case.lin().b(k));
     }
     let mut rng = draw::rng(case.spec.map(|s| s.seed).unwrap_or(0).wrapping_add(1));
     let radius = inst.e0();
@@ -48,7 +46,7 @@ fn jacobian_bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {
         let dir = draw::unit_vector(n, &mut rng);
         let frac = (i + 1) as f64 / RANDOM_POINTS as f64;
         let x = &inst.x_star + dir * (radius * frac);
-        judge(case.k + 1 + i, x.as_view());
+        judge(case.k + 1 + i, &inst.map.d_x(x.as_view()));
     }
     ch.verdict()
 }

@@ -8,7 +8,6 @@
 
 use super::{Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
 use crate::linalg::spectral_norm;
-use crate::unroll::{forward_jacobians, truncated_jacobians};
 use nalgebra::DMatrix;
 
 /// `rem3.fwd_rev`.
@@ -60,16 +59,16 @@ fn fwd_rev(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let g = if with_g { case.warm_start_derivative() } else { inst.dx0.clone() };
     let fwd_g;
     let fwd: &[DMatrix<f64>] = if with_g {
-        fwd_g = forward_jacobians(&inst.map, &run.traj, &g);
+        fwd_g = case.lin().late_start_jacobians(0, case.k, &g);
         &fwd_g
     } else {
         &run.fwd
     };
-    let (b, c) = case.jacobian_norms(&run.traj, 0..case.k);
+    let (b, c) = case.jacobian_norms(0..case.k);
     let xdot: Vec<f64> = fwd.iter().map(spectral_norm).collect();
     let mut ch = Checker::new(FWD_REV.id, variant, case.spec);
     for k in horizons(case.k) {
-        let (ubars, xbar) = truncated_jacobians(&inst.map, &run.traj, k, 0);
+        let (ubars, xbar) = case.lin().truncated_jacobians(k, 0);
         let rev = match variant {
             "off_by_one" => ubars[1].clone(),
             "dx0_adjoint_term" => &ubars[0] + &xbar * &g,

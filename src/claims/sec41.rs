@@ -9,7 +9,6 @@
 
 use super::{Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
 use crate::linalg::spectral_norm;
-use crate::unroll::{Trajectory, late_start_jacobians, truncated_jacobians};
 
 /// `sec41.trunc_fwd_rev`.
 pub const TRUNC_FWD_REV: Claim = Claim {
@@ -48,8 +47,8 @@ fn trunc_fwd_rev(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let inst = &case.inst;
     let k_end = case.k;
     let g = if variant.starts_with("dx0") { case.warm_start_derivative() } else { inst.dx0.clone() };
-    // The literal reading needs iterates up to T' + K'.
-    let traj = Trajectory::run(&inst.map, &inst.x0, 2 * k_end + 1);
+    // The literal reading needs iterates up to T' + K': the case's long linearization.
+    let lin = case.lin();
     let mut ch = Checker::new(TRUNC_FWD_REV.id, variant, case.spec);
     for t in case.t_primes(cfg).into_iter().filter(|&t| t > 0 || variant != "literal_index") {
         let (start, steps) = match variant {
@@ -57,14 +56,14 @@ fn trunc_fwd_rev(case: &Case, cfg: &Config, variant: &str) -> Verdict {
             "late_start_plus_one" => (t + 1, k_end - t - 1),
             _ => (t, k_end - t),
         };
-        let fwd = late_start_jacobians(&inst.map, &traj, start, steps, &g);
-        let (ubars, xbar) = truncated_jacobians(&inst.map, &traj, k_end, t);
+        let fwd = lin.late_start_jacobians(start, steps, &g);
+        let (ubars, xbar) = lin.truncated_jacobians(k_end, t);
         let rev = if variant == "dx0_adjoint_term" { &ubars[0] + &xbar * &g } else { ubars[0].clone() };
         let last = &fwd[steps];
         // The rounding bound over the longer of the two windows (the forward one may be
         // shifted by the readings and controls).
         let (lo, hi) = (start.min(t), (start + steps).max(k_end));
-        let (b, c) = case.jacobian_norms(&traj, lo..hi);
+        let (b, c) = case.jacobian_norms(lo..hi);
         let mut xdot: Vec<f64> = fwd.iter().map(spectral_norm).collect();
         xdot.resize(hi - lo + 1, xdot[steps]);
         let ubar_max = spectral_norm(&rev).max(spectral_norm(last));

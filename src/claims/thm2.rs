@@ -7,7 +7,7 @@
 //!   `D_{h/2}` is about `‖D_h − D_{h/2}‖/3`, and its rounding error is `≤ c·ε·cond·‖x*‖/h`
 //!   per column. The tolerance is `‖D_h − D_{h/2}‖ + 2·c·ε·d·cond·‖x*‖/h`.
 
-use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
+use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict, scored};
 use crate::linalg::spectral_norm;
 use crate::map::FixedPointMap;
 use crate::tol::EPS;
@@ -39,7 +39,7 @@ fn rate(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let mut ch = Checker::new(RATE.id, variant, case.spec);
     for (k, &ek) in e.iter().enumerate() {
         let rhs = rho.powi(k as i32 + shift) * e[0];
-        ch.leq(Point { k, t: None }, ek, rhs, case.tol_e(cfg, k) + cfg.tol.closed_form(rhs, rho, k as f64));
+        scored(k)(&mut ch, Point { k, t: None }, ek, rhs, case.tol_e(cfg, k) + cfg.tol.closed_form(rhs, rho, k as f64));
     }
     ch.verdict()
 }

@@ -5,7 +5,7 @@
 //!   being the source of the initial growth.
 
 use super::thm8::rhs_21;
-use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
+use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict, scored};
 
 /// `thm7.recursion`.
 pub const RECURSION: Claim = Claim {
@@ -85,7 +85,7 @@ fn bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {
         let tol = case.tol_j(cfg, k)
             + rhs_21(k as f64, 0.0, rho, case.tol_j(cfg, 0), g, case.tol_e(cfg, 0))
             + cfg.tol.closed_form(rhs, rho, k as f64);
-        ch.leq(Point { k, t: None }, edk, rhs, tol);
+        scored(k)(&mut ch, Point { k, t: None }, edk, rhs, tol);
     }
     ch.verdict()
 }

@@ -2,9 +2,8 @@
 //! `ė_{T'}^{(k)} ≤ ρ^k ė_0 + kρ^{k+T'−1} Γ e_0` for every `T'` and `k`, where
 //! `ė_{T'}^{(k)} = ‖Ẋ_{T'}^{(k)} − Dx*‖` and `Ẋ_{T'}^{(0)} = Dx_0`.
 
-use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
+use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict, scored};
 use crate::linalg::spectral_norm;
-use crate::unroll::late_start_jacobians;
 
 /// `thm8.bound`.
 pub const BOUND: Claim = Claim {
@@ -51,7 +50,7 @@ fn bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let mut ch = Checker::new(BOUND.id, variant, case.spec);
     for t in case.t_primes(cfg) {
         let steps = case.k - t;
-        let fwd = late_start_jacobians(&inst.map, &run.traj, t, steps, &inst.dx0);
+        let fwd = case.lin().late_start_jacobians(t, steps, &inst.dx0);
         for (k, j) in fwd.iter().enumerate() {
             let lhs = spectral_norm(&(j - &inst.dx_star));
             let rhs = rhs_21(k as f64, t as f64, rho, edot0, g, e0);
@@ -59,7 +58,7 @@ fn bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {
             // its own inputs ė_0 and e_0.
             let inputs = rhs_21(k as f64, t as f64, rho, case.tol_j(cfg, 0), g, case.tol_e(cfg, 0));
             let tol = case.tol_j(cfg, k) + inputs + cfg.tol.closed_form(rhs, rho, (k + t) as f64);
-            ch.leq(Point { k, t: Some(t) }, lhs, rhs, tol);
+            scored(k)(&mut ch, Point { k, t: Some(t) }, lhs, rhs, tol);
         }
     }
     ch.verdict()

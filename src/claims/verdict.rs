@@ -178,6 +178,17 @@ impl Checker {
         }
     }
 
+    /// Records `lhs ≤ rhs + tol` at `point` without scoring its margin: for comparisons that
+    /// are equalities by construction (a bound at `k = 0`, where it reads `e_0 ≤ e_0`), whose
+    /// margin 0 says nothing about the bound.
+    pub fn leq_unscored(&mut self, point: Point, lhs: f64, rhs: f64, tol: f64) {
+        let (margin, at) = (self.margin, self.at);
+        self.leq(point, lhs, rhs, tol);
+        if self.violation.is_none() {
+            (self.margin, self.at) = (margin, at);
+        }
+    }
+
     /// Records the equality `|diff| ≤ tol` at `point`; the margin is `(tol − |diff|)/tol`.
     pub fn equal(&mut self, point: Point, diff: f64, tol: f64) {
         self.checked += 1;
@@ -211,7 +222,7 @@ impl Checker {
     pub fn verdict(self) -> Verdict {
         match self.violation {
             Some(w) => Verdict::Violated(Box::new(w)),
-            None => Verdict::Holds { checked: self.checked, margin: self.margin, at: self.at },
+            None => Verdict::Holds { checked: self.checked, margin: self.margin.min(1.0), at: self.at },
         }
     }
 }

@@ -1,4 +1,405 @@
-//! Reports: one renderer used by the command line and the snapshot tests (Markdown, JSON,
-//! SVG figures).
+//! Reports: one renderer used by the command line and the snapshot tests.
+//!
+//! `unrollcheck verify` writes, under `reports/<scenario>/`:
+//! - `report.md`: the seed and configuration, one row per claim and variant (id, equation,
+//!   statement, instances, holds / violated / not applicable, smallest margin, the worst
+//!   instance and the command that replays it), the assumption failures, the figures;
+//! - `results.json`: the same for machines, with a [`SCHEMA_VERSION`];
+//! - `figures/*.svg`: error curves with the bounds (8), (19) and `k̇`, `k̄` (like the paper's
+//!   Figure 2), late-start curves for several `T'` (like its appendix figures), and the
+//!   distribution of margins per claim.
+//!
+//! A report is written to a temporary directory and moved into place at the end, so a
+//! failed run never leaves a half-written report. [`stable_summary`] is the part of a
+//! report the snapshot tests pin: verdict counts and rounded margins, no raw paths.
 
 pub mod figures;
+
+use crate::claims::{self, Role, Verdict, Witness};
+use crate::error::{Error, Result};
+use crate::scenario::Scenario;
+use crate::scenario::run::RunResults;
+use crate::spec::Spec;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Version of the `results.json` layout.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The worst instance of a claim: the smallest margin, or the first violation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Worst {
+    /// Instance index in the scenario.
+    pub index: usize,
+    /// Its spec.
+    pub spec: Spec,
+    /// Its margin (`None` for a violation).
+    pub margin: Option<f64>,
+}
+
+/// One row of the report: a claim in one variant over all instances.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClaimSummary {
+    /// Claim id.
+    pub claim: String,
+    /// Variant.
+    pub variant: String,
+    /// Statement, control or reading.
+    pub role: Role,
+    /// Equation number.
+    pub equation: String,
+    /// Statement (of the variant, for controls and readings).
+    pub statement: String,
+    /// Instances checked.
+    pub instances: usize,
+    /// How many hold.
+    pub holds: usize,
+    /// How many are violated.
+    pub violated: usize,
+    /// How many are not applicable.
+    pub not_applicable: usize,
+    /// Smallest margin among the instances where it holds.
+    pub min_margin: Option<f64>,
+    /// The worst instance.
+    pub worst: Option<Worst>,
+    /// The first violation.
+    pub witness: Option<Witness>,
+    /// Not-applicable counts by assumption.
+    pub assumption_failures: BTreeMap<String, usize>,
+}
+
+impl ClaimSummary {
+    /// `true` when this row must hold (the paper's statement, a consistent reading, a
+    /// custom claim) and does not everywhere it applies.
+    pub fn fails(&self) -> bool {
+        self.violated > 0 && !matches!(self.role, Role::Control | Role::Reading { expect_holds: false })
+    }
+    /// One word for the table.
+    pub fn verdict_word(&self) -> &'static str {
+        match (self.violated > 0, self.holds > 0, self.role) {
+            (true, _, Role::Control | Role::Reading { expect_holds: false }) => "violated (as it should)",
+            (true, _, _) => "**VIOLATED**",
+            (false, true, Role::Control | Role::Reading { expect_holds: false }) => "**not caught**",
+            (false, true, _) => "holds",
+            (false, false, _) => "not applicable",
+        }
+    }
+}
+
+fn describe(claim: &str, variant: &str) -> (String, String) {
+    match claims::find(claim) {
+        Some(c) => {
+            let statement = match c.variant(variant) {
+                Some(v) if v.name != "paper" => v.description.to_string(),
+                _ => c.statement.to_string(),
+            };
+            (c.equation.to_string(), statement)
+        }
+        None => ("custom".to_string(), String::new()),
+    }
+}
+
+/// Aggregates the verdicts per claim and variant, in the order of the first instance.
+pub fn summarize(sc: &Scenario, res: &RunResults) -> Vec<ClaimSummary> {
+    let Some(first) = res.instances.first() else { return Vec::new() };
+    first
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let (equation, mut statement) = describe(&row.claim, &row.variant);
+            if let Some(c) = sc.custom.iter().find(|c| c.claim.id() == row.claim) {
+                statement = c.claim.statement().to_string();
+            }
+            let mut s = ClaimSummary {
+                claim: row.claim.clone(),
+                variant: row.variant.clone(),
+                role: row.role,
+                equation,
+                statement,
+                instances: 0,
+                holds: 0,
+                violated: 0,
+                not_applicable: 0,
+                min_margin: None,
+                worst: None,
+                witness: None,
+                assumption_failures: BTreeMap::new(),
+            };
+            for inst in &res.instances {
+                add(&mut s, inst.index, &inst.spec, &inst.rows[i].verdict);
+            }
+            s
+        })
+        .collect()
+}
+
+fn add(s: &mut ClaimSummary, index: usize, spec: &Spec, v: &Verdict) {
+    s.instances += 1;
+    match v {
+        Verdict::Holds { margin, .. } => {
+            s.holds += 1;
+            if s.witness.is_none() && s.min_margin.is_none_or(|m| *margin < m) {
+                s.min_margin = Some(*margin);
+                s.worst = Some(Worst { index, spec: *spec, margin: Some(*margin) });
+            }
+        }
+        Verdict::Violated(w) => {
+            s.violated += 1;
+            if s.witness.is_none() {
+                s.witness = Some((**w).clone());
+                s.worst = Some(Worst { index, spec: *spec, margin: None });
+            }
+        }
+        Verdict::NotApplicable { assumption, .. } => {
+            s.not_applicable += 1;
+            *s.assumption_failures.entry(assumption.to_string()).or_default() += 1;
+        }
+    }
+}
+
+/// The command that replays one claim on one instance.
+pub fn replay_command(sc: &Scenario, claim: &str, variant: &str, spec: &Spec) -> String {
+    let spec = serde_json::to_string(spec).unwrap_or_default();
+    if claims::find(claim).is_some() {
+        format!("unrollcheck replay {claim}/{variant} '{spec}'")
+    } else {
+        format!("unrollcheck replay {claim} '{spec}' --scenario {}", sc.path)
+    }
+}
+
+fn fmt_margin(m: Option<f64>) -> String {
+    m.map_or("—".to_string(), |m| format!("{m:.2e}"))
+}
+
+/// `report.md`.
+pub fn markdown(sc: &Scenario, res: &RunResults, rows: &[ClaimSummary], figures: &[String]) -> String {
+    let mut md = String::new();
+    let w = &mut md;
+    writeln!(w, "# unrollcheck report: `{}`\n", sc.file.name).ok();
+    if !sc.file.description.is_empty() {
+        writeln!(w, "{}\n", sc.file.description).ok();
+    }
+    writeln!(w, "- scenario file: `{}`", sc.path).ok();
+    writeln!(
+        w,
+        "- seed: {}{}",
+        res.seed,
+        if res.quick { " (quick mode: one instance per grid point, K ≤ 120)" } else { "" }
+    )
+    .ok();
+    writeln!(
+        w,
+        "- instances: {} ({} grid points)",
+        res.instances.len(),
+        res.instances.iter().map(|i| i.point).max().map_or(0, |p| p + 1)
+    )
+    .ok();
+    writeln!(
+        w,
+        "- horizon: K chosen per instance with ρ^K ≤ {:e}, at most {}; late starts T' = {:?}·K; ω = {}",
+        res.config.target, res.config.k_max, res.config.t_fractions, res.config.omega
+    )
+    .ok();
+    writeln!(w, "- tolerance model: safety factor {} on the rounding estimates of `src/tol.rs`", res.config.tol.safety)
+        .ok();
+    writeln!(
+        w,
+        "- verdict: {}\n",
+        if rows.iter().any(ClaimSummary::fails) { "**a claim is violated**" } else { "every applicable check holds" }
+    )
+    .ok();
+    writeln!(w, "## Claims\n").ok();
+    writeln!(
+        w,
+        "| claim | eq. | variant | statement | instances | holds | violated | n/a | smallest margin | verdict |"
+    )
+    .ok();
+    writeln!(w, "|---|---|---|---|---|---|---|---|---|---|").ok();
+    for r in rows {
+        writeln!(
+            w,
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.claim,
+            r.equation,
+            r.variant,
+            r.statement.replace('|', "\\|"),
+            r.instances,
+            r.holds,
+            r.violated,
+            r.not_applicable,
+            fmt_margin(r.min_margin),
+            r.verdict_word()
+        )
+        .ok();
+    }
+    writeln!(w, "\n## Worst instances\n").ok();
+    writeln!(w, "The instance with the smallest margin, or the first violation, per claim; each command replays it.\n")
+        .ok();
+    for r in rows {
+        if let Some(worst) = &r.worst {
+            let what = match &r.witness {
+                Some(wit) => format!("violated: {wit}"),
+                None => format!("smallest margin {}", fmt_margin(worst.margin)),
+            };
+            writeln!(
+                w,
+                "- `{}` [{}], instance {}: {what}\n  `{}`",
+                r.claim,
+                r.variant,
+                worst.index,
+                replay_command(sc, &r.claim, &r.variant, &worst.spec)
+            )
+            .ok();
+        }
+    }
+    writeln!(w, "\n## Assumption failures\n").ok();
+    writeln!(w, "Where A2.1 or A2.2 fails the claim is *not applicable*: heavy-ball is not a contraction in the Euclidean norm (‖D_zA‖ ≥ 1, Remark 1(ii)), the classic Huber loss has a Hessian that jumps (no M_x).\n").ok();
+    for r in rows.iter().filter(|r| r.not_applicable > 0) {
+        let reasons: Vec<String> = r.assumption_failures.iter().map(|(a, n)| format!("{a}: {n}")).collect();
+        writeln!(w, "- `{}` [{}]: {}", r.claim, r.variant, reasons.join(", ")).ok();
+    }
+    if !figures.is_empty() {
+        writeln!(w, "\n## Figures\n").ok();
+        for f in figures {
+            writeln!(w, "- [{f}]({f})").ok();
+        }
+    }
+    md
+}
+
+/// `results.json`.
+pub fn json(sc: &Scenario, res: &RunResults, rows: &[ClaimSummary]) -> serde_json::Value {
+    let instances: Vec<serde_json::Value> = res
+        .instances
+        .iter()
+        .map(|i| {
+            serde_json::json!({
+                "index": i.index, "point": i.point, "spec": i.spec, "K": i.k,
+                "verdicts": i.rows.iter().map(|r| serde_json::json!({"claim": r.claim, "variant": r.variant, "verdict": r.verdict})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "schema_version": SCHEMA_VERSION,
+        "scenario": sc.file.name, "scenario_file": sc.path, "seed": res.seed, "quick": res.quick,
+        "config": {"k_max": res.config.k_max, "target": res.config.target, "omega": res.config.omega, "t_fractions": res.config.t_fractions, "tolerance_safety": res.config.tol.safety},
+        "passed": !rows.iter().any(ClaimSummary::fails),
+        "claims": rows,
+        "instances": instances,
+    })
+}
+
+/// The stable content pinned by the snapshot tests: per claim and variant the counts, the
+/// verdict word, and the smallest margin rounded to one significant digit in decades
+/// (`~1e-3`), so that rounding noise does not move it but a flipped verdict does.
+pub fn stable_summary(rows: &[ClaimSummary]) -> String {
+    let mut out = String::new();
+    for r in rows {
+        let margin = r.min_margin.map_or("-".to_string(), |m| {
+            if m <= 0.0 { "<=0".to_string() } else { format!("~1e{}", m.log10().floor() as i32) }
+        });
+        writeln!(
+            out,
+            "{:<22} {:<22} n={:<3} holds={:<3} violated={:<3} n/a={:<3} margin={:<7} {}",
+            r.claim,
+            r.variant,
+            r.instances,
+            r.holds,
+            r.violated,
+            r.not_applicable,
+            margin,
+            r.verdict_word()
+        )
+        .ok();
+    }
+    out
+}
+
+/// Where a report was written.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The report directory.
+    pub dir: PathBuf,
+    /// The rows.
+    pub rows: Vec<ClaimSummary>,
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Io { path: path.display().to_string(), message: e.to_string() }
+}
+
+/// Writes `report.md`, `results.json` and the figures under `out/<scenario name>/`.
+pub fn write(sc: &Scenario, res: &RunResults, out: &Path) -> Result<Written> {
+    let rows = summarize(sc, res);
+    let dir = out.join(&sc.file.name);
+    let tmp = out.join(format!(".{}.tmp-{}", sc.file.name, std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.join("figures")).map_err(|e| io(&tmp, e))?;
+    let result = (|| {
+        let figures = write_figures(res, &rows, &tmp)?;
+        std::fs::write(tmp.join("report.md"), markdown(sc, res, &rows, &figures)).map_err(|e| io(&tmp, e))?;
+        let json = serde_json::to_string_pretty(&json(sc, res, &rows)).map_err(|e| io(&tmp, e))?;
+        std::fs::write(tmp.join("results.json"), json).map_err(|e| io(&tmp, e))?;
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        }
+        std::fs::rename(&tmp, &dir).map_err(|e| io(&dir, e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    result.map(|_| Written { dir, rows })
+}
+
+/// The figures: for the first instance of the first grid point of each family, its error
+/// curves and late-start curves; and the margins of every claim.
+fn write_figures(res: &RunResults, rows: &[ClaimSummary], dir: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    let mut seen = Vec::new();
+    for inst in &res.instances {
+        let Some(fig) = &inst.figure else { continue };
+        let family = serde_json::to_value(inst.spec.family).ok().map(|v| family_label(&v)).unwrap_or_default();
+        if seen.contains(&family) {
+            continue;
+        }
+        seen.push(family.clone());
+        let title = format!("{family}, point {}, seed {}", inst.point, inst.spec.seed);
+        let curves = format!("figures/curves_{family}.svg");
+        figures::error_curves(&dir.join(&curves), &title, &fig.curves, &fig.bound8, &fig.bound19)?;
+        let late = format!("figures/late_start_{family}.svg");
+        figures::late_start(&dir.join(&late), &title, &fig.curves.e, &fig.late)?;
+        names.push(curves);
+        names.push(late);
+    }
+    let margins: Vec<(String, Vec<f64>)> =
+        rows.iter().filter(|r| r.role == Role::Paper).map(|r| (r.claim.clone(), margins_of(res, r))).collect();
+    let title = "smallest margin per instance (at 1e-16: equal within rounding; crosses: violations)";
+    figures::margins(&dir.join("figures/margins.svg"), title, &margins)?;
+    names.push("figures/margins.svg".to_string());
+    Ok(names)
+}
+
+fn family_label(v: &serde_json::Value) -> String {
+    let fam = v.get("family").and_then(|f| f.as_str()).unwrap_or("family");
+    match v.get("param").and_then(|p| p.as_str()) {
+        Some(p) => format!("{fam}_{p}"),
+        None => fam.to_string(),
+    }
+}
+
+fn margins_of(res: &RunResults, row: &ClaimSummary) -> Vec<f64> {
+    res.instances
+        .iter()
+        .flat_map(|i| i.rows.iter().filter(|r| r.claim == row.claim && r.variant == row.variant))
+        .filter_map(|r| match &r.verdict {
+            // A margin at or below 0 that still holds is an equality within the tolerance:
+            // drawn at the rounding level, not as a violation.
+            Verdict::Holds { margin, .. } => Some(margin.max(f64::EPSILON)),
+            Verdict::Violated(_) => Some(f64::NEG_INFINITY),
+            Verdict::NotApplicable { .. } => None,
+        })
+        .collect()
+}

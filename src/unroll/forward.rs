@@ -4,7 +4,7 @@
 //! forward mode is `T' = 0`. With `K'` iterations in total the late-started output is
 //! `Ẋ_{T'}^{(K'−T')}` (subtlety 2 of `CLAIMS.md`).
 
-use super::Trajectory;
+use super::{Linearization, Trajectory};
 use crate::map::FixedPointMap;
 use crate::problem::Vw;
 use nalgebra::{DMatrix, DVector};
@@ -51,14 +51,7 @@ pub fn late_start_jacobians<M: FixedPointMap + ?Sized>(
     steps: usize,
     dx0: &DMatrix<f64>,
 ) -> Vec<DMatrix<f64>> {
-    let mut out = Vec::with_capacity(steps + 1);
-    out.push(dx0.clone());
-    for j in 0..steps {
-        let x = traj.x(t_prime + j);
-        let next = map.d_x(x) * &out[j] + map.d_u(x);
-        out.push(next);
-    }
-    out
+    Linearization::along(map, traj, t_prime + steps).late_start_jacobians(t_prime, steps, dx0)
 }
 
 /// Dense forward iterates `Ẋ_k`, `k = 0..=K` (9).

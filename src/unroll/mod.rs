@@ -15,11 +15,13 @@
 pub mod errors;
 pub mod forward;
 pub mod implicit;
+pub mod linearization;
 pub mod reverse;
 
 pub use errors::{ErrorCurves, argmax, argmin};
 pub use forward::{forward_jacobians, forward_jvp, late_start_jacobians, late_start_jvp};
 pub use implicit::implicit_jacobian;
+pub use linearization::Linearization;
 pub use reverse::{reverse_jacobians, reverse_vjp, truncated_jacobians, truncated_vjp};
 
 use crate::map::FixedPointMap;

@@ -5,7 +5,7 @@
 //! `T' = 0`. Recursion (12) has no term for `Dx_0(u)` (subtlety 1): adding
 //! `X̄^{(0)} Dx_0` is the caller's choice, which is why the final `X̄` is returned too.
 
-use super::Trajectory;
+use super::{Linearization, Trajectory};
 use crate::map::FixedPointMap;
 use crate::problem::Vw;
 use nalgebra::{DMatrix, DVector};
@@ -53,16 +53,7 @@ pub fn truncated_jacobians<M: FixedPointMap + ?Sized>(
     stop: usize,
 ) -> (Vec<DMatrix<f64>>, DMatrix<f64>) {
     assert!(stop <= k_end && k_end <= traj.len(), "truncated sweep needs T' <= K' <= K");
-    let (n, p) = (map.dim_x(), map.dim_u());
-    let mut xbar = DMatrix::identity(n, n);
-    let mut ubars = vec![DMatrix::zeros(n, p); k_end - stop + 1];
-    for k in (stop..k_end).rev() {
-        let x = traj.x(k);
-        let next = &ubars[k + 1 - stop] + &xbar * map.d_u(x);
-        xbar = &xbar * map.d_x(x);
-        ubars[k - stop] = next;
-    }
-    (ubars, xbar)
+    Linearization::along(map, traj, k_end).truncated_jacobians(k_end, stop)
 }
 
 /// Dense full sweep: `Ū_K^{(k)}` for `k = 0..=K` and `X̄_K^{(0)}`.

@@ -1,0 +1,462 @@
+//! Scenario files (`verify/*.toml`): the suite as data.
+//!
+//! A scenario names the families and methods to generate, a parameter grid (expanded as a
+//! cross product), the claims to check, the number of random instances per grid point and
+//! a seed. [`Scenario::load`] parses and validates a file; every error names the file, the
+//! line and the key, and is reported with exit code 2 by the command line.
+//!
+//! ```toml
+//! name = "example"
+//! seed = 7
+//! instances = 2                 # random instances per grid point
+//! claims = ["thm7.bound", "lem6.gamma"]   # or ["all"]
+//! [grid]
+//! family = ["ridge_weight", "pseudo_huber_targets"]
+//! method = ["gd"]
+//! m = [12]
+//! n = [4]
+//! step = ["2/(L+m)", "1/(3L)"]
+//! x0 = [10.0, "origin"]         # x0 = x* + N(0, σ²) entries, or x0 = 0
+//! ```
+
+pub mod expr;
+pub mod run;
+
+use crate::claims;
+use crate::error::{Error, Result};
+use crate::problem::ridge::RidgeParam;
+use crate::problem::robust::RobustParam;
+use crate::spec::{Data, Family, Method, Spec, StepRule};
+use serde::Deserialize;
+use std::path::Path;
+use toml::Spanned;
+
+/// A scenario file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Name (also the report directory).
+    pub name: String,
+    /// What the scenario is for.
+    #[serde(default)]
+    pub description: String,
+    /// The seed of every draw.
+    pub seed: u64,
+    /// Random instances per grid point.
+    pub instances: Spanned<usize>,
+    /// Claim ids, or `["all"]`.
+    pub claims: Vec<Spanned<String>>,
+    /// Also run the deliberately false control variants (shows that each check can fail).
+    #[serde(default)]
+    pub controls: bool,
+    /// The largest horizon `K` (default 300).
+    #[serde(default)]
+    pub k_max: Option<Spanned<usize>>,
+    /// Cost factor `ω` of Section 4.3 (default 3).
+    #[serde(default)]
+    pub omega: Option<Spanned<f64>>,
+    /// The parameter grid.
+    pub grid: Grid,
+    /// Custom claims written as expressions.
+    #[serde(default)]
+    pub custom: Vec<CustomSpec>,
+}
+
+/// A custom claim: an id and a relation between per-instance quantities.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomSpec {
+    /// Its id in reports.
+    pub id: String,
+    /// The relation, e.g. `edot[k] <= rho^k*edot[0] + k*rho^(k-1)*Gamma*e[0]`.
+    pub statement: Spanned<String>,
+    /// Assumptions it relies on (`A2.1`, `A2.2`).
+    #[serde(default)]
+    pub requires: Vec<Spanned<String>>,
+}
+
+/// The initial point of a grid entry: `"origin"` (`x_0 = 0`) or `σ` (`x_0 = x* + σ g`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum X0 {
+    /// `σ ≥ 0`.
+    Sigma(f64),
+    /// `"origin"`.
+    Named(String),
+}
+
+/// The parameter grid; every list is one axis of the cross product.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grid {
+    /// `ridge_weight`, `ridge_targets`, `ridge_data`, `pseudo_huber_weight`,
+    /// `pseudo_huber_targets`, `huber_weight`, `huber_targets`.
+    pub family: Vec<Spanned<String>>,
+    /// `gd`, `heavy_ball` (default `["gd"]`).
+    #[serde(default)]
+    pub method: Vec<Spanned<String>>,
+    /// Rows `M`.
+    pub m: Vec<Spanned<usize>>,
+    /// Columns `N`.
+    pub n: Vec<Spanned<usize>>,
+    /// `paper` (U(0,1)/N(0,1)) or `spectrum` (default `["paper"]`).
+    #[serde(default)]
+    pub data: Vec<Spanned<String>>,
+    /// Singular value range for `spectrum` data: `[s_min, s_max]` pairs.
+    #[serde(default)]
+    pub spectrum: Vec<Spanned<[f64; 2]>>,
+    /// Ridge weight `λ` (default `[0.1]`).
+    #[serde(default)]
+    pub lambda: Vec<Spanned<f64>>,
+    /// Step rules: `2/(L+m)`, `1/L`, `1/(3L)`, or `c=0.5` for `α = c·2/L`.
+    pub step: Vec<Spanned<String>>,
+    /// Initial points (default `["origin"]`).
+    #[serde(default)]
+    pub x0: Vec<Spanned<X0>>,
+    /// Huber scales `δ` (default `[0.5]`; robust families only).
+    #[serde(default)]
+    pub delta: Vec<Spanned<f64>>,
+    /// Heavy-ball momenta `β` (default `[0.5]`; heavy-ball only).
+    #[serde(default)]
+    pub beta: Vec<Spanned<f64>>,
+}
+
+/// A validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Where it came from.
+    pub path: String,
+    /// Its text (spans point into it).
+    pub text: String,
+    /// The file as written.
+    pub file: ScenarioFile,
+    /// The claim ids to run (catalogue order).
+    pub claims: Vec<&'static str>,
+    /// The parsed custom claims.
+    pub custom: Vec<crate::scenario::run::Custom>,
+}
+
+/// The scenario shipped with the binary: every implemented claim on every family.
+pub const PAPER_TOML: &str = include_str!("../../verify/paper.toml");
+
+/// Locates a byte offset as `line N, column C` (1-based).
+fn line_col(text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {col}")
+}
+
+/// An input error at the span of `key` in `path`.
+fn at<T>(path: &str, text: &str, key: &str, spanned: &Spanned<T>, message: impl Into<String>) -> Error {
+    Error::Input {
+        location: format!("{path}: {}, key `{key}`", line_col(text, spanned.span().start)),
+        message: message.into(),
+    }
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let shown = path.display().to_string();
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::Io { path: shown.clone(), message: e.to_string() })?;
+        Self::parse(&shown, &text)
+    }
+
+    /// Parses and validates scenario text (`path` is only used in messages).
+    pub fn parse(path: &str, text: &str) -> Result<Self> {
+        let file: ScenarioFile = toml::from_str(text).map_err(|e| {
+            let location = match e.span() {
+                Some(span) => format!("{path}: {}", line_col(text, span.start)),
+                None => path.to_string(),
+            };
+            Error::Input { location, message: e.message().trim().to_string() }
+        })?;
+        validate(path, text, &file)?;
+        let claims = select_claims(path, text, &file)?;
+        let custom = run::parse_custom(path, text, &file)?;
+        Ok(Scenario { path: path.to_string(), text: text.to_string(), file, claims, custom })
+    }
+
+    /// Expands the grid into instance specs, `instances` per grid point, each with its own
+    /// seed derived from the scenario seed (`seed` overrides it). The order is fixed:
+    /// grid points in the order of the axes, then instances.
+    pub fn specs(&self, seed: Option<u64>, quick: bool) -> Result<Vec<(usize, Spec)>> {
+        let seed = seed.unwrap_or(self.file.seed);
+        let per_point = if quick { (*self.file.instances.get_ref()).min(1) } else { *self.file.instances.get_ref() };
+        let points = self.points()?;
+        let mut out = Vec::with_capacity(points.len() * per_point);
+        for (p, base) in points.into_iter().enumerate() {
+            for i in 0..per_point {
+                out.push((p, Spec { seed: instance_seed(seed, p, i), ..base }));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The grid points (specs with seed 0).
+    pub fn points(&self) -> Result<Vec<Spec>> {
+        let g = &self.file.grid;
+        let (path, text) = (self.path.as_str(), self.text.as_str());
+        let mut points = Vec::new();
+        let methods = or_default(&g.method, "gd".to_string());
+        let data = or_default(&g.data, "paper".to_string());
+        let lambdas = or_default(&g.lambda, 0.1);
+        let x0s = or_default(&g.x0, X0::Named("origin".into()));
+        let deltas = or_default(&g.delta, 0.5);
+        let betas = or_default(&g.beta, 0.5);
+        for fam in &g.family {
+            for delta in if is_robust(fam.get_ref()) { deltas.clone() } else { vec![0.5] } {
+                let family = family(path, text, fam, delta)?;
+                for meth in &methods {
+                    for beta in if meth.as_str() == "heavy_ball" { betas.clone() } else { vec![0.0] } {
+                        let method = method(meth, beta);
+                        for m in &g.m {
+                            for n in &g.n {
+                                for d in &data {
+                                    for data in data_axis(d, &g.spectrum) {
+                                        for &lambda in &lambdas {
+                                            for st in &g.step {
+                                                let step = step_rule(path, text, st)?;
+                                                for x0 in &x0s {
+                                                    let x0_sigma = match x0 {
+                                                        X0::Sigma(s) => Some(*s),
+                                                        X0::Named(_) => None,
+                                                    };
+                                                    points.push(Spec {
+                                                        family,
+                                                        method,
+                                                        m: *m.get_ref(),
+                                                        n: *n.get_ref(),
+                                                        data,
+                                                        lambda,
+                                                        step,
+                                                        x0_sigma,
+                                                        seed: 0,
+                                                    });
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(points)
+    }
+
+    /// The horizon cap.
+    pub fn k_max(&self, quick: bool) -> usize {
+        let k = self.file.k_max.as_ref().map_or(300, |k| *k.get_ref());
+        if quick { k.min(120) } else { k }
+    }
+
+    /// The cost factor `ω`.
+    pub fn omega(&self) -> f64 {
+        self.file.omega.as_ref().map_or(3.0, |w| *w.get_ref())
+    }
+}
+
+/// Seed of instance `i` of grid point `p`: SplitMix64 of the scenario seed and the indices,
+/// so instances are independent of the order in which they are run.
+pub fn instance_seed(seed: u64, point: usize, instance: usize) -> u64 {
+    let mut z = seed ^ ((point as u64) << 32 | instance as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn or_default<T: Clone>(axis: &[Spanned<T>], default: T) -> Vec<T> {
+    if axis.is_empty() { vec![default] } else { axis.iter().map(|s| s.get_ref().clone()).collect() }
+}
+
+fn is_robust(name: &str) -> bool {
+    name.starts_with("pseudo_huber") || name.starts_with("huber")
+}
+
+const FAMILIES: &[&str] = &[
+    "ridge_weight",
+    "ridge_targets",
+    "ridge_data",
+    "pseudo_huber_weight",
+    "pseudo_huber_targets",
+    "huber_weight",
+    "huber_targets",
+];
+
+fn family(path: &str, text: &str, name: &Spanned<String>, delta: f64) -> Result<Family> {
+    let robust = |p: &str| if p == "weight" { RobustParam::Weight } else { RobustParam::Targets };
+    Ok(match name.get_ref().as_str() {
+        "ridge_weight" => Family::Ridge { param: RidgeParam::Weight },
+        "ridge_targets" => Family::Ridge { param: RidgeParam::Targets },
+        "ridge_data" => Family::Ridge { param: RidgeParam::Data },
+        s if s.starts_with("pseudo_huber_") => Family::PseudoHuber { param: robust(&s[13..]), delta },
+        s if s.starts_with("huber_") => Family::Huber { param: robust(&s[6..]), delta },
+        other => {
+            return Err(at(
+                path,
+                text,
+                "grid.family",
+                name,
+                format!("unknown family `{other}` (one of {})", FAMILIES.join(", ")),
+            ));
+        }
+    })
+}
+
+fn method(name: &str, beta: f64) -> Method {
+    if name == "heavy_ball" { Method::HeavyBall { beta } } else { Method::GradientDescent }
+}
+
+fn data_axis(name: &str, spectrum: &[Spanned<[f64; 2]>]) -> Vec<Data> {
+    if name == "spectrum" {
+        spectrum.iter().map(|s| Data::Spectrum { s_min: s.get_ref()[0], s_max: s.get_ref()[1] }).collect()
+    } else {
+        vec![Data::Paper]
+    }
+}
+
+fn step_rule(path: &str, text: &str, s: &Spanned<String>) -> Result<StepRule> {
+    Ok(match s.get_ref().as_str() {
+        "2/(L+m)" => StepRule::Optimal,
+        "1/L" => StepRule::InvL,
+        "1/(3L)" => StepRule::InvThreeL,
+        other => match other.strip_prefix("c=").map(str::parse::<f64>) {
+            Some(Ok(c)) if c > 0.0 && c.is_finite() => StepRule::FractionOfTwoOverL { c },
+            _ => {
+                return Err(at(
+                    path,
+                    text,
+                    "grid.step",
+                    s,
+                    format!("unknown step rule `{other}` (one of 2/(L+m), 1/L, 1/(3L), c=<positive number>)"),
+                ));
+            }
+        },
+    })
+}
+
+/// Checks every value the grid takes, with the line of the offending entry.
+fn validate(path: &str, text: &str, f: &ScenarioFile) -> Result<()> {
+    let g = &f.grid;
+    let nonempty = |v: usize, key: &str, span: &Spanned<usize>| {
+        if v == 0 { Err(at(path, text, key, span, "must be at least 1")) } else { Ok(()) }
+    };
+    nonempty(*f.instances.get_ref(), "instances", &f.instances)?;
+    if let Some(k) = &f.k_max {
+        nonempty(*k.get_ref(), "k_max", k)?;
+    }
+    if let Some(w) = &f.omega {
+        if !(*w.get_ref() >= 0.0 && w.get_ref().is_finite()) {
+            return Err(at(path, text, "omega", w, "must be a finite number >= 0"));
+        }
+    }
+    if g.family.is_empty() || g.m.is_empty() || g.n.is_empty() || g.step.is_empty() {
+        return Err(Error::Input {
+            location: format!("{path}: [grid]"),
+            message: "family, m, n and step must each list at least one value".into(),
+        });
+    }
+    for fam in &g.family {
+        family(path, text, fam, 0.5)?;
+    }
+    for m in &g.method {
+        if !["gd", "heavy_ball"].contains(&m.get_ref().as_str()) {
+            return Err(at(
+                path,
+                text,
+                "grid.method",
+                m,
+                format!("unknown method `{}` (gd or heavy_ball)", m.get_ref()),
+            ));
+        }
+    }
+    for (key, axis) in [("grid.m", &g.m), ("grid.n", &g.n)] {
+        for v in axis {
+            if *v.get_ref() == 0 || *v.get_ref() > 200 {
+                return Err(at(path, text, key, v, format!("{} is out of range 1..=200", v.get_ref())));
+            }
+        }
+    }
+    for d in &g.data {
+        match d.get_ref().as_str() {
+            "paper" => {}
+            "spectrum" if !g.spectrum.is_empty() => {}
+            "spectrum" => {
+                return Err(at(
+                    path,
+                    text,
+                    "grid.data",
+                    d,
+                    "`spectrum` data needs grid.spectrum = [[s_min, s_max], ...]",
+                ));
+            }
+            other => return Err(at(path, text, "grid.data", d, format!("unknown data `{other}` (paper or spectrum)"))),
+        }
+    }
+    for s in &g.spectrum {
+        let [lo, hi] = *s.get_ref();
+        if !(lo > 0.0 && hi >= lo && hi.is_finite()) {
+            return Err(at(path, text, "grid.spectrum", s, format!("[{lo}, {hi}] must satisfy 0 < s_min <= s_max")));
+        }
+    }
+    let positive = |key: &str, axis: &[Spanned<f64>], allow_zero: bool| -> Result<()> {
+        for v in axis {
+            let x = *v.get_ref();
+            if !(x.is_finite() && (x > 0.0 || (allow_zero && x == 0.0))) {
+                return Err(at(
+                    path,
+                    text,
+                    key,
+                    v,
+                    format!("{x} must be a finite number {}", if allow_zero { ">= 0" } else { "> 0" }),
+                ));
+            }
+        }
+        Ok(())
+    };
+    positive("grid.lambda", &g.lambda, true)?;
+    positive("grid.delta", &g.delta, false)?;
+    for b in &g.beta {
+        if !(0.0..1.0).contains(b.get_ref()) {
+            return Err(at(path, text, "grid.beta", b, format!("{} must lie in [0, 1)", b.get_ref())));
+        }
+    }
+    for s in &g.step {
+        step_rule(path, text, s)?;
+    }
+    for x in &g.x0 {
+        match x.get_ref() {
+            X0::Sigma(s) if s.is_finite() && *s >= 0.0 => {}
+            X0::Named(n) if n == "origin" => {}
+            _ => return Err(at(path, text, "grid.x0", x, "each entry is \"origin\" or a standard deviation >= 0")),
+        }
+    }
+    Ok(())
+}
+
+fn select_claims(path: &str, text: &str, f: &ScenarioFile) -> Result<Vec<&'static str>> {
+    if f.claims.iter().any(|c| c.get_ref() == "all") {
+        return Ok(claims::all().iter().map(|c| c.id).collect());
+    }
+    let mut out = Vec::new();
+    for c in &f.claims {
+        match claims::find(c.get_ref()) {
+            Some(claim) => out.push(claim.id),
+            None => {
+                return Err(at(
+                    path,
+                    text,
+                    "claims",
+                    c,
+                    format!("unknown claim id `{}` (see `unrollcheck list`)", c.get_ref()),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}

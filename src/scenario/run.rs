@@ -1,0 +1,259 @@
+//! Running a scenario: every instance of the grid, every selected claim, in parallel over
+//! instances (rayon). Results come back in the order of the grid whatever the number of
+//! threads, and every instance's seed is derived from the scenario's, so the same seed gives
+//! the same results on any machine.
+
+use super::expr::{CustomClaim, Quantities};
+use super::{Scenario, ScenarioFile};
+use crate::claims::{self, Assumption, Case, Config, Role, Verdict};
+use crate::error::{Error, Result};
+use crate::linalg::spectral_norm;
+use crate::report::figures::LateStartCurve;
+use crate::spec::Spec;
+use crate::unroll::ErrorCurves;
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// A custom claim of a scenario with the assumptions it relies on.
+#[derive(Debug, Clone)]
+pub struct Custom {
+    /// The parsed relation.
+    pub claim: CustomClaim,
+    /// Its assumptions.
+    pub requires: Vec<Assumption>,
+}
+
+/// Parses the `[[custom]]` entries of a scenario.
+pub fn parse_custom(path: &str, text: &str, file: &ScenarioFile) -> Result<Vec<Custom>> {
+    let mut out: Vec<Custom> = Vec::new();
+    for c in &file.custom {
+        if claims::find(&c.id).is_some() || out.iter().any(|o| o.claim.id() == c.id) {
+            return Err(super::at(
+                path,
+                text,
+                "custom.statement",
+                &c.statement,
+                format!("custom claim id `{}` is already taken", c.id),
+            ));
+        }
+        let claim = CustomClaim::parse(path, &c.id, c.statement.get_ref())?;
+        let mut requires = Vec::new();
+        for r in &c.requires {
+            requires.push(match r.get_ref().as_str() {
+                "A2.1" => Assumption::Contraction,
+                "A2.2" => Assumption::Smoothness,
+                other => {
+                    return Err(super::at(
+                        path,
+                        text,
+                        "custom.requires",
+                        r,
+                        format!("unknown assumption `{other}` (A2.1 or A2.2)"),
+                    ));
+                }
+            });
+        }
+        out.push(Custom { claim, requires });
+    }
+    Ok(out)
+}
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    /// One instance per grid point and a shorter horizon.
+    pub quick: bool,
+    /// Worker threads (default: rayon's choice).
+    pub jobs: Option<usize>,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// One verdict of one instance.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// Claim id (built-in or custom).
+    pub claim: String,
+    /// Variant.
+    pub variant: String,
+    /// Paper statement, control or reading.
+    pub role: Role,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+/// What the figures of one grid point need.
+#[derive(Debug, Clone)]
+pub struct FigureData {
+    /// The error curves of the point's first instance.
+    pub curves: ErrorCurves,
+    /// Bound (8) per `k`.
+    pub bound8: Vec<f64>,
+    /// Bound (19) per `k` (empty when A2.1/A2.2 fail).
+    pub bound19: Vec<f64>,
+    /// Late-start errors for several `T'`.
+    pub late: Vec<LateStartCurve>,
+}
+
+/// The results of one instance.
+#[derive(Debug, Clone)]
+pub struct InstanceResult {
+    /// Position in the scenario's instance list.
+    pub index: usize,
+    /// Its grid point.
+    pub point: usize,
+    /// Its spec (seed included).
+    pub spec: Spec,
+    /// Horizon `K`.
+    pub k: usize,
+    /// Every verdict.
+    pub rows: Vec<Row>,
+    /// Figure data (first instance of each grid point only).
+    pub figure: Option<FigureData>,
+}
+
+/// The results of a scenario run.
+#[derive(Debug, Clone)]
+pub struct RunResults {
+    /// The seed used.
+    pub seed: u64,
+    /// Quick mode.
+    pub quick: bool,
+    /// The claim configuration.
+    pub config: Config,
+    /// One entry per instance, in grid order.
+    pub instances: Vec<InstanceResult>,
+}
+
+/// Runs a scenario.
+pub fn run(sc: &Scenario, opt: &Options) -> Result<RunResults> {
+    let specs = sc.specs(opt.seed, opt.quick)?;
+    let config = Config { k_max: sc.k_max(opt.quick), omega: sc.omega(), ..Config::default() };
+    let bar = progress_bar(specs.len() as u64, opt.progress);
+    let work = |(index, (point, spec)): (usize, &(usize, Spec))| -> Result<InstanceResult> {
+        let first = index == 0 || specs[index - 1].0 != *point;
+        let r = run_instance(sc, &config, (index, *point, first), spec);
+        bar.inc(1);
+        r
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opt.jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| Error::Numerical(format!("thread pool: {e}")))?;
+    let instances: Result<Vec<InstanceResult>> = pool.install(|| specs.par_iter().enumerate().map(work).collect());
+    bar.finish_and_clear();
+    Ok(RunResults { seed: opt.seed.unwrap_or(sc.file.seed), quick: opt.quick, config, instances: instances? })
+}
+
+fn progress_bar(len: u64, show: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !show || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} instances {elapsed}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// The variants a scenario runs: the statement and the readings, plus the controls when asked.
+fn runs_variant(role: Role, controls: bool) -> bool {
+    controls || role != Role::Control
+}
+
+/// Runs one instance; `at` is its index, its grid point and whether it is the point's first.
+fn run_instance(sc: &Scenario, cfg: &Config, at: (usize, usize, bool), spec: &Spec) -> Result<InstanceResult> {
+    let (index, point, first) = at;
+    let case = Case::from_spec(spec, cfg).map_err(|e| Error::Input {
+        location: format!("{}: grid point {point} ({})", sc.path, serde_json::to_string(spec).unwrap_or_default()),
+        message: format!("the instance cannot be built: {e}"),
+    })?;
+    let mut rows = Vec::new();
+    for id in &sc.claims {
+        let claim = claims::find(id).expect("validated at load");
+        for v in claim.variants.iter().filter(|v| runs_variant(v.role, sc.file.controls)) {
+            let verdict = claims::check(id, v.name, &case, cfg)?;
+            rows.push(Row { claim: id.to_string(), variant: v.name.to_string(), role: v.role, verdict });
+        }
+    }
+    for c in &sc.custom {
+        rows.push(Row {
+            claim: c.claim.id().to_string(),
+            variant: "custom".into(),
+            role: Role::Paper,
+            verdict: check_custom(c, &case, cfg),
+        });
+    }
+    let figure = first.then(|| figure_data(&case, cfg));
+    Ok(InstanceResult { index, point, spec: *spec, k: case.k, rows, figure })
+}
+
+/// Checks a custom claim on a case, after its assumptions.
+pub fn check_custom(c: &Custom, case: &Case, cfg: &Config) -> Verdict {
+    let run = case.run();
+    let k = case.k;
+    let tol_e: Vec<f64> = (0..=k).map(|j| case.tol_e(cfg, j)).collect();
+    let tol_j: Vec<f64> = (0..=k).map(|j| case.tol_j(cfg, j)).collect();
+    let q = quantities(case, cfg, &run.curves, &tol_e, &tol_j);
+    let observed = c.claim.check(&q, &cfg.tol, case.spec);
+    match c.requires.iter().find_map(|a| case.assumption_failure(*a).map(|r| (*a, r))) {
+        None => observed,
+        Some((a, reason)) => {
+            Verdict::NotApplicable { assumption: a.name(), reason, observed: Some(Box::new(observed)) }
+        }
+    }
+}
+
+/// The named quantities of a case for custom claims.
+pub fn quantities<'a>(
+    case: &Case,
+    cfg: &Config,
+    curves: &'a ErrorCurves,
+    tol_e: &'a [f64],
+    tol_j: &'a [f64],
+) -> Quantities<'a> {
+    let c = &case.inst.constants;
+    Quantities {
+        scalars: vec![
+            ("rho", c.rho()),
+            ("Gamma", c.gamma.value),
+            ("Gamma_sharp", c.gamma_sharp.value),
+            ("kappa", c.map.kappa.value),
+            ("M_x", c.map.m_x.value),
+            ("M_u", c.map.m_u.value),
+            ("K", case.k as f64),
+            ("omega", cfg.omega),
+            ("dxstar_norm", c.dx_star_norm),
+            ("e0", case.inst.e0()),
+        ],
+        sequences: vec![("e", &curves.e, tol_e), ("edot", &curves.edot, tol_j), ("ebar", &curves.ebar, tol_j)],
+    }
+}
+
+fn figure_data(case: &Case, cfg: &Config) -> FigureData {
+    let run = case.run();
+    let c = &case.inst.constants;
+    let (rho, gamma) = (c.rho(), c.gamma.value);
+    let (e0, edot0) = (run.curves.e[0], run.curves.edot[0]);
+    let bound8 = (0..=case.k).map(|k| rho.powi(k as i32) * e0).collect();
+    let bound19 = if c.contraction() && c.smooth() {
+        (0..=case.k).map(|k| claims::thm8::rhs_21(k as f64, 0.0, rho, edot0, gamma, e0)).collect()
+    } else {
+        Vec::new()
+    };
+    let late = case
+        .t_primes(cfg)
+        .into_iter()
+        .map(|t| {
+            let jac = case.lin().late_start_jacobians(t, case.k - t, &case.inst.dx0);
+            LateStartCurve {
+                t_prime: t,
+                errors: jac.iter().map(|j| spectral_norm(&(j - &case.inst.dx_star))).collect(),
+            }
+        })
+        .collect();
+    FigureData { curves: run.curves.clone(), bound8, bound19, late }
+}

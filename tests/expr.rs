@@ -1,0 +1,296 @@
+//! Custom claims written as expressions (`unrollcheck::scenario::expr`): parsing and its
+//! located errors, the verdicts on real instances against the built-in claims, and the
+//! symbolic derivatives of (22) used by `lem11.derivatives`.
+
+use unrollcheck::Error;
+use unrollcheck::claims::eq22::Truncation;
+use unrollcheck::claims::{self, Case, Config, Verdict};
+use unrollcheck::problem::ridge::RidgeParam;
+use unrollcheck::problem::robust::RobustParam;
+use unrollcheck::scenario::expr::{CustomClaim, Quantities, Relation, VARIANT, symbolic_h_derivatives};
+use unrollcheck::spec::{Data, Family, Method, Spec, StepRule};
+
+/// (19) as a custom claim.
+const BOUND_19: &str = "edot[k] <= rho^k*edot[0] + k*rho^(k-1)*Gamma*e[0]";
+/// (19) without its curse term: the control `thm7.bound/no_curse_term`.
+const NO_CURSE: &str = "edot[k] <= rho^k*edot[0]";
+const FILE: &str = "verify/custom.toml";
+
+/// A case with its per-entry tolerances.
+struct Fixture {
+    case: Case,
+    cfg: Config,
+    tol_e: Vec<f64>,
+    tol_j: Vec<f64>,
+}
+
+impl Fixture {
+    fn new(spec: &Spec) -> Self {
+        let cfg = Config::default();
+        let case = Case::from_spec(spec, &cfg).expect("spec builds");
+        let tol_e = (0..=case.k).map(|k| case.tol_e(&cfg, k)).collect();
+        let tol_j = (0..=case.k).map(|k| case.tol_j(&cfg, k)).collect();
+        Fixture { case, cfg, tol_e, tol_j }
+    }
+
+    fn quantities(&self) -> Quantities<'_> {
+        let (case, c) = (&self.case, &self.case.inst.constants);
+        let curves = &case.run().curves;
+        Quantities {
+            scalars: vec![
+                ("rho", c.rho()),
+                ("Gamma", c.gamma.value),
+                ("Gamma_sharp", c.gamma_sharp.value),
+                ("kappa", c.map.kappa.value),
+                ("M_x", c.map.m_x.value),
+                ("M_u", c.map.m_u.value),
+                ("K", case.k as f64),
+                ("omega", self.cfg.omega),
+                ("dxstar_norm", c.dx_star_norm),
+                ("e0", case.inst.e0()),
+            ],
+            sequences: vec![
+                ("e", &curves.e, &self.tol_e),
+                ("edot", &curves.edot, &self.tol_j),
+                ("ebar", &curves.ebar, &self.tol_j),
+            ],
+        }
+    }
+
+    fn check(&self, statement: &str) -> Verdict {
+        let claim = CustomClaim::parse(FILE, "custom.test", statement).expect("parses");
+        claim.check(&self.quantities(), &self.cfg.tol, self.case.spec)
+    }
+}
+
+fn checked(v: &Verdict) -> usize {
+    match v {
+        Verdict::Holds { checked, .. } => *checked,
+        other => panic!("expected holds, got {other}"),
+    }
+}
+
+#[test]
+fn example_19_holds_on_figure2() {
+    let f = Fixture::new(&Spec::figure2(0));
+    let claim = CustomClaim::parse(FILE, "my.bound19", BOUND_19).unwrap();
+    assert_eq!(claim.id(), "my.bound19");
+    assert_eq!(claim.statement(), BOUND_19);
+    assert_eq!(claim.relation(), Relation::Leq);
+    assert_eq!(claim.variables(), ["Gamma", "e", "edot", "rho"]);
+    let v = claim.check(&f.quantities(), &f.cfg.tol, f.case.spec);
+    assert!(v.holds(), "{v}");
+    assert_eq!(checked(&v), f.case.k + 1, "one comparison per k = 0..=K");
+}
+
+#[test]
+fn no_curse_term_control_is_violated_with_a_witness() {
+    let f = Fixture::new(&Spec::figure2(0));
+    let claim = CustomClaim::parse(FILE, "my.no_curse", NO_CURSE).unwrap();
+    let v = claim.check(&f.quantities(), &f.cfg.tol, f.case.spec);
+    let w = v.witness().unwrap_or_else(|| panic!("expected a violation, got {v}"));
+    assert!(w.point.k >= 1, "{w}");
+    assert_eq!(w.claim, "my.no_curse");
+    assert_eq!(w.variant, VARIANT);
+    assert_eq!(w.spec, Some(Spec::figure2(0)));
+    assert!(w.lhs > w.rhs + w.tol, "{w}");
+}
+
+#[test]
+fn the_same_bound_written_with_geq_gives_the_same_verdicts() {
+    let f = Fixture::new(&Spec::figure2(0));
+    assert!(f.check("rho^k*edot[0] + k*rho^(k-1)*Gamma*e[0] >= edot[k]").holds());
+    assert!(f.check("rho^k*edot[0] ≥ edot[k]").violated());
+    assert!(f.check("edot[k] ≤ rho^k*edot[0] + k*rho^(k-1)*Gamma*e[0]").holds());
+}
+
+/// Asserts that `statement` fails with `Error::Input` at `col`, the message containing `what`.
+fn assert_input_error(statement: &str, col: usize, what: &str) {
+    match CustomClaim::parse(FILE, "bad", statement) {
+        Err(Error::Input { location, message }) => {
+            assert_eq!(location, format!("{FILE}: custom claim `bad`, position {col}"), "{statement:?}: {message}");
+            assert!(message.contains(what), "{statement:?}: message {message:?} lacks {what:?}");
+        }
+        Err(other) => panic!("{statement:?}: wrong error {other}"),
+        Ok(_) => panic!("{statement:?} parsed"),
+    }
+}
+
+#[test]
+fn malformed_statements_are_located() {
+    // The four cases of the brief.
+    assert_input_error("edot[k] <= ", 11, "right-hand side is empty");
+    assert_input_error("foo[k] <= 1", 1, "unknown variable `foo`");
+    assert_input_error("edot[k <= 1", 5, "unbalanced bracket");
+    assert_input_error("edot[k] < rho", 9, "bad relation `<`");
+    // Relations.
+    assert_input_error("edot[k] + rho", 1, "no relation");
+    assert_input_error("edot[k] <= rho <= 1", 16, "second relation");
+    assert_input_error("edot[k] = rho", 9, "bad relation `=`");
+    assert_input_error(" <= rho", 1, "left-hand side is empty");
+    // Names and indices.
+    assert_input_error("edot <= 1", 1, "needs an index");
+    assert_input_error("edot[k] <= rho[k]", 12, "scalar and takes no index");
+    assert_input_error("edot[k] <= Gama*e[0]", 12, "unknown variable `Gama`");
+    assert_input_error("edot[k+] <= 1", 6, "bad index");
+    assert_input_error("edot[] <= 1", 6, "bad index");
+    assert_input_error("edot[k] <= (rho)[k]", 17, "must follow a sequence");
+    // Brackets.
+    assert_input_error("edot[k] <= (rho", 12, "never closed");
+    assert_input_error("edot[k] <= rho)", 15, "no opening bracket");
+    assert_input_error("edot[k] <= (rho]", 16, "closes `(`");
+    // exmex's own errors, mapped back to the statement.
+    assert_input_error("edot[k] <= rho edot[0]", 16, "cannot parse");
+    assert_input_error("edot[k] <= rho*", 15, "cannot parse");
+    assert_input_error("edot[k] <= sin(*rho)", 16, "cannot parse");
+    assert_input_error("edot[k] <= 2(rho)", 13, "cannot parse");
+    assert_input_error("edot[k] <= rho $ 1", 16, "unexpected character `$`");
+    // Conventions exmex does not share.
+    assert_input_error("edot[k] <= -rho^k", 12, "unary minus before a power");
+    assert_input_error("edot[k] <= 2*-sin(rho)^2", 14, "unary minus before a power");
+    assert_input_error("edot[k] <= rho^k^2", 17, "chained powers");
+    // Positions count characters, not bytes (`≤` is three bytes).
+    assert_input_error("edot[k] ≤ rho edot[0]", 15, "cannot parse");
+    assert_input_error("edot[k] ≤ ė[k]", 11, "unknown variable `ė`");
+}
+
+#[test]
+fn equality_holds_on_an_identity_and_fails_on_a_falsehood() {
+    let f = Fixture::new(&Spec::figure2(0));
+    let v = f.check("e[k] == e[k]");
+    assert_eq!(checked(&v), f.case.k + 1);
+    // Rounding of the expression itself is within the tolerance.
+    assert!(f.check("(e[k]*3)/3 == e[k]").holds());
+    assert!(f.check("exp(ln(edot[k] + 1)) == edot[k] + 1").holds());
+    assert!(f.check("edot[k] == e[k]").violated());
+    assert_eq!(CustomClaim::parse(FILE, "id", "e[k] == e[k]").unwrap().relation(), Relation::Eq);
+}
+
+#[test]
+fn indices_restrict_the_range_of_k() {
+    let f = Fixture::new(&Spec::figure2(0));
+    let k = f.case.k;
+    // thm7.recursion: k = 0..K-1.
+    assert_eq!(checked(&f.check("edot[k+1] <= rho*edot[k] + Gamma*e[k]")), k);
+    assert_eq!(checked(&f.check("edot[k] <= rho*edot[k-1] + Gamma*e[k-1]")), k);
+    // Without k: one comparison, at K.
+    let v = f.check("edot[K] <= rho^K*edot[0] + K*rho^(K-1)*Gamma*e[0]");
+    assert_eq!(checked(&v), 1);
+    assert!(matches!(v, Verdict::Holds { at, .. } if at.k == k));
+    assert_eq!(checked(&f.check("e[K-1] <= rho^(K-1)*e[0]")), 1);
+    // Out of range everywhere: not applicable.
+    assert!(f.check("e[K+1] <= 1").not_applicable());
+    assert!(f.check("e[100000] <= 1").not_applicable());
+}
+
+#[test]
+fn functions_without_derivatives_and_scientific_numbers_work() {
+    let f = Fixture::new(&Spec::figure2(0));
+    // abs and max have no exmex derivative: the tolerance falls back to perturbation.
+    assert!(f.check("abs(edot[k]) <= max(edot[k], 0)").holds());
+    assert!(f.check("e[k] <= e[k] - 1e-3*e[0]").violated());
+    assert!(f.check("e[k] >= 0.5e-300*E*PI").holds());
+    // The other scalars are available.
+    assert!(f.check("Gamma_sharp <= Gamma").holds());
+    assert!(f.check("e0 == e[0]").holds());
+    assert!(f.check("Gamma == M_x*kappa/(1 - rho) + M_u").holds());
+    assert!(f.check("Gamma_sharp == M_x*dxstar_norm + M_u").holds());
+    assert!(f.check("omega == 3").holds());
+}
+
+#[test]
+fn a_missing_quantity_is_reported_violated() {
+    let f = Fixture::new(&Spec::figure2(0));
+    let claim = CustomClaim::parse(FILE, "id", "edot[k] <= rho^k*edot[0]").unwrap();
+    let q = Quantities { sequences: vec![], ..f.quantities() };
+    assert!(claim.check(&q, &f.cfg.tol, None).violated());
+}
+
+/// A few specs where (19) applies: the Figure 2 setting, a suboptimal step, targets as the
+/// parameter, a nearly flat spectrum (the bound nearly tight), pseudo-Huber.
+fn specs() -> Vec<Spec> {
+    vec![
+        Spec::figure2(0),
+        Spec::figure2(7),
+        Spec { step: StepRule::InvThreeL, ..Spec::figure2(3) },
+        Spec { family: Family::Ridge { param: RidgeParam::Targets }, m: 12, n: 4, ..Spec::figure2(11) },
+        Spec {
+            family: Family::Ridge { param: RidgeParam::Data },
+            method: Method::GradientDescent,
+            m: 5,
+            n: 3,
+            data: Data::Spectrum { s_min: 0.5, s_max: 0.6 },
+            lambda: 0.0,
+            step: StepRule::Optimal,
+            x0_sigma: Some(1.0),
+            seed: 5,
+        },
+        Spec {
+            family: Family::PseudoHuber { param: RobustParam::Targets, delta: 1.0 },
+            m: 15,
+            n: 5,
+            ..Spec::figure2(2)
+        },
+    ]
+}
+
+#[test]
+fn custom_claims_agree_with_thm7_bound() {
+    let variants = [
+        ("paper", BOUND_19),
+        ("gamma_sharp", "edot[k] <= rho^k*edot[0] + k*rho^(k-1)*Gamma_sharp*e[0]"),
+        ("no_curse_term", NO_CURSE),
+    ];
+    for spec in specs() {
+        let f = Fixture::new(&spec);
+        for (variant, statement) in variants {
+            let builtin = claims::check("thm7.bound", variant, &f.case, &f.cfg).unwrap();
+            let custom = f.check(statement);
+            assert!(!builtin.not_applicable(), "{spec:?}: {builtin}");
+            assert_eq!(custom.word(), builtin.word(), "{spec:?} {variant}: custom {custom} vs built-in {builtin}");
+            if let (Some(a), Some(b)) = (custom.witness(), builtin.witness()) {
+                assert_eq!(a.point.k, b.point.k, "{spec:?} {variant}: first violation at the same k");
+            }
+        }
+        // The recursion (14) too.
+        let builtin = claims::check("thm7.recursion", "paper", &f.case, &f.cfg).unwrap();
+        assert_eq!(f.check("edot[k+1] <= rho*edot[k] + Gamma*e[k]").word(), builtin.word(), "{spec:?}");
+    }
+    // The Figure 2 setting shows the curse: the control must fail there.
+    assert!(Fixture::new(&Spec::figure2(0)).check(NO_CURSE).violated());
+}
+
+fn truncation() -> Truncation {
+    Truncation { rho: 0.9, edot0: 0.3, gamma: 2.0, e0: 5.0, k: 60.0, omega: 3.0 }
+}
+
+#[test]
+fn symbolic_derivatives_of_h_match_the_printed_ones() {
+    let h = truncation();
+    let s = symbolic_h_derivatives(&h).unwrap();
+    let tol = Config::default().tol;
+    let mut flip_caught = false;
+    for i in 0..=120 {
+        let t = i as f64 * h.k / 120.0;
+        let tau = h.tol(&tol, t);
+        assert!((s.h(t) - h.relaxed(t)).abs() <= tau, "h at {t}");
+        assert!((s.d1(t) - h.d1_printed(t)).abs() <= tau, "h' at {t}: {} vs {}", s.d1(t), h.d1_printed(t));
+        assert!((s.d2(t) - h.d2_printed(t)).abs() <= tau, "h'' at {t}: {} vs {}", s.d2(t), h.d2_printed(t));
+        // The sign_flip control of lem11.derivatives: (1 − ωδ(K−T)) in place of (−1 − ωδ(K−T)).
+        let flipped = h.d1_printed(t) + 2.0 * h.b() * (-h.omega * h.delta() * t).exp();
+        flip_caught |= (flipped - s.d1(t)).abs() > tau;
+    }
+    assert!(flip_caught, "the symbolic comparison alone catches sign_flip");
+}
+
+#[test]
+fn lem11_derivatives_with_the_symbolic_check() {
+    let cfg = Config::default();
+    for spec in specs() {
+        let case = Case::from_spec(&spec, &cfg).unwrap();
+        let paper = claims::check("lem11.derivatives", "paper", &case, &cfg).unwrap();
+        assert!(paper.holds(), "{spec:?}: {paper}");
+        let flip = claims::check("lem11.derivatives", "sign_flip", &case, &cfg).unwrap();
+        assert!(flip.violated(), "{spec:?}: {flip}");
+    }
+}
