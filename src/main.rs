@@ -10,6 +10,25 @@ use unrollcheck::report;
 use unrollcheck::scenario::{PAPER_TOML, Scenario, run as scenario_run};
 use unrollcheck::spec::Spec;
 
+/// `print!` that ends the process quietly when stdout is closed (`unrollcheck list | head`)
+/// instead of panicking on the broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if write!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+/// `println!` with the same behaviour as [`out!`].
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        out!($($arg)*);
+        out!("\n");
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "unrollcheck",
@@ -88,7 +107,7 @@ fn main() -> ExitCode {
 fn demo_cmd(args: &DemoArgs) -> ExitCode {
     match demo::run(args) {
         Ok(text) => {
-            print!("{text}");
+            out!("{text}");
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e.to_string()),
@@ -106,7 +125,7 @@ fn check_cmd(spec: Option<&str>) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&format!("--spec: {e}")),
     };
-    println!("spec {}  K = {}", serde_json::to_string(&spec).unwrap_or_default(), case.k);
+    outln!("spec {}  K = {}", serde_json::to_string(&spec).unwrap_or_default(), case.k);
     let mut failed = 0;
     for o in claims::check_all(&case, &cfg) {
         // `!`: a statement the paper makes (or a consistent reading) is violated;
@@ -117,7 +136,7 @@ fn check_cmd(spec: Option<&str>) -> ExitCode {
             (false, _) => "!",
         };
         failed += usize::from(mark == "!");
-        println!("{mark} {:<22} {:<20} {}", o.claim, o.variant, o.verdict);
+        outln!("{mark} {:<22} {:<20} {}", o.claim, o.variant, o.verdict);
     }
     if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
@@ -137,14 +156,14 @@ fn load(path: &std::path::Path) -> Result<Scenario, ExitCode> {
 }
 
 fn list_cmd(scenario: Option<&std::path::Path>) -> ExitCode {
-    print!("{}", claims::catalogue());
+    out!("{}", claims::catalogue());
     if let Some(path) = scenario {
         let sc = match load(path) {
             Ok(sc) => sc,
             Err(code) => return code,
         };
         for c in &sc.custom {
-            println!("{:<22} {:<18} {:<16} {}", c.claim.id(), "custom", sc.path, c.claim.statement());
+            outln!("{:<22} {:<18} {:<16} {}", c.claim.id(), "custom", sc.path, c.claim.statement());
         }
     }
     ExitCode::SUCCESS
@@ -167,9 +186,9 @@ fn verify_cmd(paths: &[PathBuf], opt: &scenario_run::Options, out: &std::path::P
             Ok(w) => {
                 let bad: Vec<String> =
                     w.rows.iter().filter(|r| r.fails()).map(|r| format!("{}[{}]", r.claim, r.variant)).collect();
-                println!("{}: {} rows, report in {}", sc.file.name, w.rows.len(), w.dir.join("report.md").display());
+                outln!("{}: {} rows, report in {}", sc.file.name, w.rows.len(), w.dir.join("report.md").display());
                 if !bad.is_empty() {
-                    println!("{}: violated: {}", sc.file.name, bad.join(", "));
+                    outln!("{}: violated: {}", sc.file.name, bad.join(", "));
                     failed = true;
                 }
             }
@@ -204,11 +223,7 @@ fn replay_cmd(id: &str, spec: &str, scenario: Option<&std::path::Path>) -> ExitC
     };
     match verdict {
         Ok(v) => {
-            println!(
-                "{claim} [{variant}] on {} (K = {}): {v}",
-                serde_json::to_string(&spec).unwrap_or_default(),
-                case.k
-            );
+            outln!("{claim} [{variant}] on {} (K = {}): {v}", serde_json::to_string(&spec).unwrap_or_default(), case.k);
             if v.violated() { ExitCode::from(1) } else { ExitCode::SUCCESS }
         }
         Err(e) => fail(&e.to_string()),

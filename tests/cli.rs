@@ -64,3 +64,89 @@ fn demo_prints_constants_and_curse_indices() {
     let text = stdout(&o);
     assert!(text.contains("Gamma") && text.contains("k_dot"));
 }
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("unrollcheck-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const SCENARIO: &str = r#"
+name = "cli"
+seed = 3
+instances = 1
+claims = ["thm7.bound", "lem6.gamma"]
+[grid]
+family = ["ridge_weight"]
+m = [6]
+n = [2]
+step = ["2/(L+m)"]
+x0 = [3.0]
+"#;
+
+#[test]
+fn verify_writes_a_report_and_exits_zero() {
+    let dir = temp_dir("ok");
+    let file = dir.join("s.toml");
+    std::fs::write(&file, SCENARIO).unwrap();
+    let o = run(&["verify", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(dir.join("out/cli/report.md")).unwrap();
+    assert!(md.contains("thm7.bound") && md.contains("seed: 3"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/cli/results.json")).unwrap()).unwrap();
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["passed"], true);
+}
+
+#[test]
+fn verify_exits_one_when_a_claim_is_violated() {
+    let dir = temp_dir("violated");
+    let file = dir.join("s.toml");
+    let text = format!("{SCENARIO}\n[[custom]]\nid = \"false.bound\"\nstatement = \"edot[k] <= rho^k*edot[0]\"\n");
+    std::fs::write(&file, text).unwrap();
+    let o = run(&["verify", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("false.bound"));
+    // The witness replays through the printed command's parts.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/cli/results.json")).unwrap()).unwrap();
+    let spec = json["instances"][0]["spec"].to_string();
+    let r = run(&["replay", "false.bound", &spec, "--scenario", file.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(stdout(&r).contains("violated at k ="), "{}", stdout(&r));
+}
+
+#[test]
+fn verify_bad_scenario_is_exit_two_naming_file_line_key() {
+    let dir = temp_dir("bad");
+    let file = dir.join("bad.toml");
+    std::fs::write(&file, SCENARIO.replace("m = [6]", "m = [6]\nmm = [2]")).unwrap();
+    let o = run(&["verify", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.toml") && err.contains("line") && err.contains("mm"), "{err}");
+    assert!(!dir.join("out/cli").exists(), "no report for bad input");
+    let missing = run(&["verify", dir.join("nope.toml").to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn replay_reprints_both_sides() {
+    let spec = serde_json::to_string(&unrollcheck::spec::Spec::figure2(0)).unwrap();
+    let o = run(&["replay", "thm7.bound/no_curse_term", &spec]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("lhs =") && stdout(&o).contains("rhs + tol ="));
+    let ok = run(&["replay", "thm7.bound", &spec]);
+    assert_eq!(ok.status.code(), Some(0));
+    let unknown = run(&["replay", "thm9.bound", &spec]);
+    assert_eq!(unknown.status.code(), Some(2));
+}
+
+#[test]
+fn list_with_scenario_shows_custom_claims() {
+    let o = run(&["list", "--scenario", concat!(env!("CARGO_MANIFEST_DIR"), "/verify/paper.toml")]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("custom.thm7_bound"));
+}

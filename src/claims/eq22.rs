@@ -10,7 +10,7 @@
 //! - `lem11.convex`: `h` is convex on `[0, K]` (second differences of `h` itself, not the
 //!   printed `h''`), strictly where the lemma says so;
 //! - `lem11.derivatives`: the printed `h'`, `h''` equal the derivatives of `h` computed by
-//!   dual numbers (num-dual);
+//!   dual numbers (num-dual) and by symbolic differentiation (exmex);
 //! - `rem12.discrete`: the integer minimiser of (22) is the floor or ceiling of the
 //!   relaxed minimiser.
 

@@ -179,14 +179,19 @@ impl CustomClaim {
     /// ([`SCALARS`], [`SEQUENCES`], `k`). Sequence references are `name[k]`, `name[0]`,
     /// `name[k+1]`, `name[k-1]`, `name[K]` (an integer offset from `k` or `K`, or a constant
     /// index). Errors: [`Error::Input`] with location
-    /// `"{file}: custom claim `{id}`, position {col}"`, `col` the 1-based character position
-    /// of the problem in `statement`.
+    /// ``{file}: custom claim `{id}`, position {col}``, `col` the 1-based character position
+    /// of the problem in `statement` (unknown variable, unbalanced bracket, bad relation, an
+    /// exmex parse error mapped back to the statement).
     pub fn parse(file: &str, id: &str, statement: &str) -> Result<Self> {
         Self::parse_with(file, id, statement, SCALARS, SEQUENCES)
     }
 
     /// [`Self::parse`] over an explicit vocabulary of scalar and sequence names.
     pub fn parse_with(file: &str, id: &str, statement: &str, scalars: &[&str], sequences: &[&str]) -> Result<Self> {
+        on_big_stack(|| Self::parse_here(file, id, statement, scalars, sequences))?
+    }
+
+    fn parse_here(file: &str, id: &str, statement: &str, scalars: &[&str], sequences: &[&str]) -> Result<Self> {
         let err = |col: usize, message: String| Error::Input {
             location: format!("{file}: custom claim `{id}`, position {col}"),
             message,
@@ -212,7 +217,10 @@ impl CustomClaim {
             .operate_binary(rhs.clone(), "-")
             .map_err(|e| err(1, format!("cannot form lhs − rhs: {}", e.msg())))?;
         let names = diff.var_names().to_vec();
-        let table: Vec<Var> = names.iter().map(|n| vars[n].clone()).collect();
+        let table = names
+            .iter()
+            .map(|n| vars.get(n).cloned().ok_or_else(|| err(1, format!("exmex reports an unknown variable `{n}`"))))
+            .collect::<Result<Vec<Var>>>()?;
         let slots = |side: &FlatEx<f64>| -> Vec<usize> {
             side.var_names().iter().map(|n| names.iter().position(|m| m == n).expect("union of sides")).collect()
         };
@@ -439,8 +447,10 @@ fn lex(s: &str) -> Located<Vec<Lexed>> {
                 Tok::Num(text)
             } else {
                 // exmex has no exponent notation: Display of f64 never uses it and round-trips.
-                let v: f64 = text.parse().map_err(|_| (start + 1, format!("bad number `{text}`")))?;
-                Tok::Num(format!("{v}"))
+                match text.parse::<f64>() {
+                    Ok(v) if v.is_finite() => Tok::Num(format!("{v}")),
+                    _ => return Err((start + 1, format!("number `{text}` out of range"))),
+                }
             }
         } else if matches!(c, '<' | '>' | '=' | '!') {
             i += 1;
@@ -719,10 +729,10 @@ fn check_conventions(em: &[Emit]) -> Located<()> {
                 "a unary minus before a power: exmex reads `-a^b` as `(-a)^b`; write `-(a^b)` or `(-a)^b`".into(),
             ));
         }
-        if e.text == "^" {
-            if let Some(j) = operand_end(em, i + 1).filter(|&j| is_pow(Some(j))) {
-                return Err((em[j].pos, "chained powers: exmex reads `a^b^c` as `(a^b)^c`; add parentheses".into()));
-            }
+        if e.text == "^"
+            && let Some(j) = operand_end(em, i + 1).filter(|&j| is_pow(Some(j)))
+        {
+            return Err((em[j].pos, "chained powers: exmex reads `a^b^c` as `(a^b)^c`; add parentheses".into()));
         }
     }
     Ok(())
@@ -783,57 +793,93 @@ fn completed(prefix: &[Emit]) -> String {
 /// The relaxed objective of A.5 as an exmex expression in `A, B, K, T, delta, omega`.
 pub const H_RELAXED: &str = "A*exp(delta*T) + B*(K-T)*exp(-omega*delta*T)";
 
+/// [`H_RELAXED`] and its first two derivatives in `T`, built once.
+#[derive(Debug)]
+struct HExprs {
+    h: FlatEx<f64>,
+    d1: FlatEx<f64>,
+    d2: FlatEx<f64>,
+    names: Vec<String>,
+    t_slot: usize,
+}
+
+fn h_exprs() -> Result<&'static HExprs> {
+    static EXPRS: std::sync::OnceLock<Result<HExprs>> = std::sync::OnceLock::new();
+    let built = EXPRS.get_or_init(|| {
+        on_big_stack(|| {
+            let ex = |e: exmex::ExError| Error::Numerical(format!("symbolic h of (22): {}", e.msg()));
+            let h = FlatEx::<f64>::parse(H_RELAXED).map_err(ex)?;
+            let names = h.var_names().to_vec();
+            let t_slot = names.iter().position(|n| n == "T").expect("T is a variable of H_RELAXED");
+            let d1 = h.clone().partial(t_slot).map_err(ex)?;
+            let d2 = d1.clone().partial(t_slot).map_err(ex)?;
+            Ok(HExprs { h, d1, d2, names, t_slot })
+        })?
+    });
+    built.as_ref().map_err(Clone::clone)
+}
+
 /// `h(T) = Ae^{δT} + B(K−T)e^{−ωδT}` of A.5 and its first two derivatives in `T`, obtained
 /// by exmex's symbolic differentiation ([`Differentiate::partial`]) rather than by hand.
 #[derive(Debug, Clone)]
 pub struct SymbolicH {
-    h: FlatEx<f64>,
-    d1: FlatEx<f64>,
-    d2: FlatEx<f64>,
-    /// The values of the variables in exmex's order, `T` at `t_slot`.
+    exprs: &'static HExprs,
+    /// The values of the variables in exmex's order (`T` is set per evaluation).
     values: Vec<f64>,
-    t_slot: usize,
 }
 
 impl SymbolicH {
     fn at(&self, e: &FlatEx<f64>, t: f64) -> f64 {
         let mut v = self.values.clone();
-        v[self.t_slot] = t;
+        v[self.exprs.t_slot] = t;
         e.eval(&v).unwrap_or(f64::NAN)
     }
     /// `h(T)`.
     pub fn h(&self, t: f64) -> f64 {
-        self.at(&self.h, t)
+        self.at(&self.exprs.h, t)
     }
     /// `h'(T)`, differentiated symbolically.
     pub fn d1(&self, t: f64) -> f64 {
-        self.at(&self.d1, t)
+        self.at(&self.exprs.d1, t)
     }
     /// `h''(T)`, differentiated symbolically.
     pub fn d2(&self, t: f64) -> f64 {
-        self.at(&self.d2, t)
+        self.at(&self.exprs.d2, t)
     }
 }
 
-/// Parses [`H_RELAXED`] with the constants of `h` and differentiates it twice in `T`.
+/// [`H_RELAXED`] with the constants of `h`, differentiated twice in `T` (the expressions
+/// are built once; only the constants change).
 pub fn symbolic_h_derivatives(h: &Truncation) -> Result<SymbolicH> {
-    let ex = |e: exmex::ExError| Error::Numerical(format!("symbolic h of (22): {}", e.msg()));
-    let expr = FlatEx::<f64>::parse(H_RELAXED).map_err(ex)?;
-    let names = expr.var_names().to_vec();
-    let values = names
+    let exprs = h_exprs()?;
+    let values = exprs
+        .names
         .iter()
         .map(|n| match n.as_str() {
-            "A" => Ok(h.a()),
-            "B" => Ok(h.b()),
-            "K" => Ok(h.k),
-            "T" => Ok(0.0),
-            "delta" => Ok(h.delta()),
-            "omega" => Ok(h.omega),
-            other => Err(Error::Numerical(format!("symbolic h of (22): unexpected variable {other}"))),
+            "A" => h.a(),
+            "B" => h.b(),
+            "K" => h.k,
+            "delta" => h.delta(),
+            "omega" => h.omega,
+            _ => 0.0, // T, set per evaluation
         })
-        .collect::<Result<Vec<f64>>>()?;
-    let t_slot = names.iter().position(|n| n == "T").expect("T is a variable of H_RELAXED");
-    let d1 = expr.clone().partial(t_slot).map_err(ex)?;
-    let d2 = d1.clone().partial(t_slot).map_err(ex)?;
-    Ok(SymbolicH { h: expr, d1, d2, values, t_slot })
+        .collect();
+    Ok(SymbolicH { exprs, values })
+}
+
+/// Stack for exmex's parsing and differentiation.
+const EXMEX_STACK: usize = 64 << 20;
+
+/// Runs `f` on a thread with a stack of [`EXMEX_STACK`] bytes: exmex's differentiation
+/// recurses with large frames (several megabytes for (22)'s `h''` when compiled without
+/// optimisation, more than a test or rayon thread has).
+fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T> {
+    std::thread::scope(|s| {
+        let handle = std::thread::Builder::new()
+            .name("exmex".into())
+            .stack_size(EXMEX_STACK)
+            .spawn_scoped(s, f)
+            .map_err(|e| Error::Numerical(format!("cannot start a thread for exmex: {e}")))?;
+        Ok(handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+    })
 }

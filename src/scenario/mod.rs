@@ -350,10 +350,10 @@ fn validate(path: &str, text: &str, f: &ScenarioFile) -> Result<()> {
     if let Some(k) = &f.k_max {
         nonempty(*k.get_ref(), "k_max", k)?;
     }
-    if let Some(w) = &f.omega {
-        if !(*w.get_ref() >= 0.0 && w.get_ref().is_finite()) {
-            return Err(at(path, text, "omega", w, "must be a finite number >= 0"));
-        }
+    if let Some(w) = &f.omega
+        && !(*w.get_ref() >= 0.0 && w.get_ref().is_finite())
+    {
+        return Err(at(path, text, "omega", w, "must be a finite number >= 0"));
     }
     if g.family.is_empty() || g.m.is_empty() || g.n.is_empty() || g.step.is_empty() {
         return Err(Error::Input {
