@@ -14,6 +14,7 @@
 //! | [`constants`] | A2.1, A2.2, (18) | certified `ρ`, `M_x`, `M_u`, `κ`, `Γ`, `Γ♯`, global or local |
 //! | [`instance`] | — | one problem instance: map, `x_0`, `x*`, `Dx*` and its constants |
 //! | [`spec`] | — | instance specs (family, method, data, step rule, seed) and the builder |
+//! | [`reproduce`] | Fig. 1–2, App. C | reproductions of the paper's experiments, with reports and figures |
 //! | [`linalg`] | — | spectral norms and symmetric extreme eigenvalues |
 //! | [`error`] | — | the one error type; bad input never panics |
 //!
@@ -24,11 +25,13 @@ pub mod claims;
 pub mod constants;
 pub mod demo;
 pub mod error;
+pub mod gate;
 pub mod instance;
 pub mod linalg;
 pub mod map;
 pub mod problem;
 pub mod report;
+pub mod reproduce;
 pub mod scenario;
 pub mod spec;
 pub mod tol;

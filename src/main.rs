@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use unrollcheck::claims::{self, Case, Config};
 use unrollcheck::demo::{self, DemoArgs};
+use unrollcheck::gate;
 use unrollcheck::report;
+use unrollcheck::reproduce::{self, ReproduceArgs};
 use unrollcheck::scenario::{PAPER_TOML, Scenario, run as scenario_run};
 use unrollcheck::spec::Spec;
 
@@ -70,6 +72,9 @@ enum Command {
         #[arg(long, default_value = "reports")]
         out: PathBuf,
     },
+    /// The regression gate for other implementations: export instances, check traces.
+    #[command(subcommand, long_about = GATE_HELP)]
+    Gate(GateCommand),
     /// Re-run one claim (ID or ID/VARIANT) on one instance spec and print both sides.
     Replay {
         /// Claim id, optionally with `/variant` (default `paper`).
@@ -88,6 +93,68 @@ enum Command {
         #[arg(long)]
         spec: Option<String>,
     },
+    /// Reproduce an experiment of the paper (fig2, appendix-c) and write its report and
+    /// figures; exit 2 on bad input.
+    Reproduce(ReproduceArgs),
+}
+
+const GATE_HELP: &str = "The regression gate for other implementations of unrolled, truncated or implicit \
+differentiation.
+
+  unrollcheck gate export --out DIR          instances: DIR/manifest.json and DIR/<id>.npz
+  <your implementation>                      one trace TRACES/<id>.npz per instance
+  unrollcheck gate check --instances DIR --traces TRACES [--junit FILE] [--out REPORT]
+
+An instance .npz holds (float64, C order): A (M,N), b (M,), lam, delta, alpha, beta, omega,
+K, T, T_prime, K_prime (scalars), x0 (n,), v (p,) a unit tangent, w (n,) a unit cotangent.
+f(x,u) = sum_i phi(a_i.x - b_i) + lam/2 |x|^2, phi = r^2/2 (ridge) or the pseudo-Huber loss;
+u = lam (param weight, p=1), b (targets, p=M) or (A row by row, b) (data, p=MN+M).
+Gradient descent x <- x - alpha grad f; heavy-ball on z=(x1,x2): (x1 - alpha grad f(x1)
++ beta (x1 - x2), x1), n = 2N.
+
+A trace .npz holds (float64, or float32 judged with a float32 tolerance):
+  x          (K'+1, n)      iterates x_0 .. x_K'
+  jvp        (K'-T'+1, n)   late-started forward JVPs Xdot_T'^(j) v, j = 0..K'-T', from 0
+  vjp        (K'-T'+1, p)   truncated reverse sweep: row i = w^T Ubar_K'^(K'-i), i.e. from
+                            k = K' (zeros) down to k = T'
+  jvp_final  (n,)           Xdot_T'^(K'-T') v   (not Xdot_T'^(K') v: see Section 4.1)
+  vjp_final  (p,)           w^T Ubar_K'^(T')
+with a constant x_0 (Dx_0 = 0), so w . jvp_final = vjp_final . v. Untruncated: T = T' = 0.
+
+check compares every row with the reference under the tolerance model, runs (8), (21) and
+forward = reverse on the submitted sequences, and names a likely cause for a failure (sign
+of C_k, B_k+1 for B_k, off-by-one truncation index, a derivative that freezes, float32
+rounding). Exit 0: all pass; 1: a check fails; 2: unreadable input.";
+
+#[derive(Subcommand)]
+enum GateCommand {
+    /// Write the instances (DIR/manifest.json and DIR/<id>.npz).
+    Export {
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Take the instances from a scenario's grid (ridge and pseudo-Huber families).
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Seed of the default set.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+    /// Compare traces with the instances; write a Markdown report (and JUnit XML).
+    Check {
+        /// The exported instances.
+        #[arg(long)]
+        instances: PathBuf,
+        /// The traces, one <id>.npz per instance.
+        #[arg(long)]
+        traces: PathBuf,
+        /// Write a JUnit XML file.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Write report.md into this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -99,8 +166,15 @@ fn main() -> ExitCode {
         Some(Command::Verify { scenarios, quick, seed, jobs, out }) => {
             verify_cmd(&scenarios, &scenario_run::Options { seed, quick, jobs, progress: true }, &out)
         }
+        Some(Command::Gate(GateCommand::Export { out, scenario, seed })) => {
+            gate_export(&out, scenario.as_deref(), seed)
+        }
+        Some(Command::Gate(GateCommand::Check { instances, traces, junit, out })) => {
+            gate_check(&instances, &traces, junit.as_deref(), out.as_deref())
+        }
         Some(Command::Replay { id, spec, scenario }) => replay_cmd(&id, &spec, scenario.as_deref()),
         Some(Command::Check { spec }) => check_cmd(spec.as_deref()),
+        Some(Command::Reproduce(a)) => reproduce_cmd(&a),
     }
 }
 
@@ -108,6 +182,16 @@ fn demo_cmd(args: &DemoArgs) -> ExitCode {
     match demo::run(args) {
         Ok(text) => {
             out!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+fn reproduce_cmd(args: &ReproduceArgs) -> ExitCode {
+    match reproduce::run(args) {
+        Ok(text) => {
+            outln!("{}", text.trim_end());
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e.to_string()),
@@ -228,4 +312,63 @@ fn replay_cmd(id: &str, spec: &str, scenario: Option<&std::path::Path>) -> ExitC
         }
         Err(e) => fail(&e.to_string()),
     }
+}
+
+fn gate_export(out: &std::path::Path, scenario: Option<&std::path::Path>, seed: u64) -> ExitCode {
+    let set = match scenario {
+        None => gate::export::default_set(seed),
+        Some(path) => {
+            let sc = match load(path) {
+                Ok(sc) => sc,
+                Err(code) => return code,
+            };
+            match sc.specs(None, true) {
+                Ok(specs) => specs.into_iter().flat_map(|(_, s)| [(s, false), (s, true)]).collect(),
+                Err(e) => return fail(&e.to_string()),
+            }
+        }
+    };
+    if let Some((s, _)) = set.iter().find(|(s, _)| matches!(s.family, unrollcheck::spec::Family::Huber { .. })) {
+        return fail(&format!(
+            "gate export: the classic Huber family is not exported ({})",
+            serde_json::to_string(s).unwrap_or_default()
+        ));
+    }
+    match gate::export::export(&set, out) {
+        Ok(m) => {
+            outln!("exported {} instances to {}", m.instances.len(), out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+fn gate_check(
+    instances: &std::path::Path,
+    traces: &std::path::Path,
+    junit: Option<&std::path::Path>,
+    out: Option<&std::path::Path>,
+) -> ExitCode {
+    let report = match gate::check::check(instances, traces) {
+        Ok(r) => r,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let md = gate::check::markdown(&report);
+    if let Some(dir) = out {
+        let written = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(dir.join("report.md"), &md));
+        if let Err(e) = written {
+            return fail(&format!("{}: {e}", dir.display()));
+        }
+    }
+    if let Some(path) = junit {
+        let xml = gate::check::junit(&report).and_then(|x| {
+            std::fs::write(path, x)
+                .map_err(|e| unrollcheck::Error::Io { path: path.display().to_string(), message: e.to_string() })
+        });
+        if let Err(e) = xml {
+            return fail(&e.to_string());
+        }
+    }
+    out!("{md}");
+    if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }

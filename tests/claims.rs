@@ -12,7 +12,7 @@
 //!   the trial passes only when proptest finds a violated instance, and prints the shrunk
 //!   witness.
 //!
-//! Cases per trial: `PROPTEST_CASES` (default 64 here, so that the whole suite stays under
+//! Cases per trial: `PROPTEST_CASES` (default 256 here, so that the whole suite stays under
 //! a few minutes on 2 cores); `PROPTEST_CASES=2000 cargo test --release` is the full run.
 
 #[path = "claims_support/pure.rs"]
@@ -30,7 +30,7 @@ use unrollcheck::claims::{self, Assumption, Case, Claim, Config, Role, Verdict};
 use unrollcheck::spec::Spec;
 
 /// Default cases per proptest trial when `PROPTEST_CASES` is unset.
-const DEFAULT_CASES: u32 = 64;
+const DEFAULT_CASES: u32 = 256;
 /// Horizon cap for the generated cases (the claims choose `K` from `ρ` up to this).
 const K_MAX: usize = 150;
 

@@ -7,7 +7,7 @@
 //!   so (17) holds with *equality*: a test of the tolerance model (both sides agree to
 //!   rounding; the control `gamma_98pc` must still be caught).
 
-use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
+use super::{Assumption, Case, Checker, Claim, Config, GAMMA_SHARP, Kind, PAPER, Point, Role, VariantInfo, Verdict};
 use crate::linalg::spectral_norm;
 use crate::map::FixedPointMap;
 
@@ -40,11 +40,7 @@ pub const GAMMA: Claim = Claim {
     requires: &[Assumption::Contraction, Assumption::Smoothness],
     variants: &[
         PAPER,
-        VariantInfo {
-            name: "gamma_sharp",
-            role: Role::Reading { expect_holds: true },
-            description: "with Γ♯ = M_x‖Dx*‖ + M_u in place of Γ",
-        },
+        GAMMA_SHARP,
         VariantInfo { name: "half_gamma", role: Role::Control, description: "with Γ/2 in place of Γ" },
         VariantInfo {
             name: "gamma_98pc",

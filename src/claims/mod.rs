@@ -109,6 +109,14 @@ pub struct VariantInfo {
 /// The paper's statement, the first variant of every claim.
 pub const PAPER: VariantInfo = VariantInfo { name: "paper", role: Role::Paper, description: "as stated in the paper" };
 
+/// The reading with the sharper constant `Γ♯ = M_x‖Dx*‖ + M_u` of the proof of Lemma 6
+/// in place of `Γ` (shared by every bound that carries `Γ`).
+pub const GAMMA_SHARP: VariantInfo = VariantInfo {
+    name: "gamma_sharp",
+    role: Role::Reading { expect_holds: true },
+    description: "with Γ♯ = M_x‖Dx*‖ + M_u in place of Γ",
+};
+
 /// A claim of the catalogue.
 #[derive(Clone, Copy)]
 pub struct Claim {

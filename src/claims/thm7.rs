@@ -5,7 +5,9 @@
 //!   being the source of the initial growth.
 
 use super::thm8::rhs_21;
-use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict, scored};
+use super::{
+    Assumption, Case, Checker, Claim, Config, GAMMA_SHARP, Kind, PAPER, Point, Role, VariantInfo, Verdict, scored,
+};
 
 /// `thm7.recursion`.
 pub const RECURSION: Claim = Claim {
@@ -16,11 +18,7 @@ pub const RECURSION: Claim = Claim {
     requires: &[Assumption::Contraction, Assumption::Smoothness],
     variants: &[
         PAPER,
-        VariantInfo {
-            name: "gamma_sharp",
-            role: Role::Reading { expect_holds: true },
-            description: "with Γ♯ in place of Γ",
-        },
+        GAMMA_SHARP,
         VariantInfo {
             name: "no_gamma_term",
             role: Role::Control,
@@ -61,11 +59,7 @@ pub const BOUND: Claim = Claim {
     requires: &[Assumption::Contraction, Assumption::Smoothness],
     variants: &[
         PAPER,
-        VariantInfo {
-            name: "gamma_sharp",
-            role: Role::Reading { expect_holds: true },
-            description: "with Γ♯ in place of Γ",
-        },
+        GAMMA_SHARP,
         VariantInfo {
             name: "no_curse_term",
             role: Role::Control,

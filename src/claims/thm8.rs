@@ -2,7 +2,9 @@
 //! `ė_{T'}^{(k)} ≤ ρ^k ė_0 + kρ^{k+T'−1} Γ e_0` for every `T'` and `k`, where
 //! `ė_{T'}^{(k)} = ‖Ẋ_{T'}^{(k)} − Dx*‖` and `Ẋ_{T'}^{(0)} = Dx_0`.
 
-use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict, scored};
+use super::{
+    Assumption, Case, Checker, Claim, Config, GAMMA_SHARP, Kind, PAPER, Point, Role, VariantInfo, Verdict, scored,
+};
 use crate::linalg::spectral_norm;
 
 /// `thm8.bound`.
@@ -14,11 +16,7 @@ pub const BOUND: Claim = Claim {
     requires: &[Assumption::Contraction, Assumption::Smoothness],
     variants: &[
         PAPER,
-        VariantInfo {
-            name: "gamma_sharp",
-            role: Role::Reading { expect_holds: true },
-            description: "with Γ♯ in place of Γ",
-        },
+        GAMMA_SHARP,
         VariantInfo {
             name: "no_curse_term",
             role: Role::Control,

@@ -75,6 +75,9 @@ impl<O: Objective> FixedPointMap for GradientDescent<O> {
     fn fixed_point_at(&self, u: &DVector<f64>) -> Result<DVector<f64>> {
         self.f.minimizer_at(u)
     }
+    fn step_parameters(&self) -> (f64, f64) {
+        (self.alpha, 0.0)
+    }
     fn param(&self) -> Option<DVector<f64>> {
         Some(self.f.param())
     }

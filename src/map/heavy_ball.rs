@@ -112,6 +112,9 @@ impl<O: Objective> FixedPointMap for HeavyBall<O> {
     fn fixed_point_at(&self, u: &DVector<f64>) -> Result<DVector<f64>> {
         Ok(self.lift(&self.f.minimizer_at(u)?))
     }
+    fn step_parameters(&self) -> (f64, f64) {
+        (self.alpha, self.beta)
+    }
     fn param(&self) -> Option<DVector<f64>> {
         Some(self.f.param())
     }

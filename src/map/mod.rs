@@ -43,6 +43,10 @@ pub trait FixedPointMap: Send + Sync {
         let _ = u;
         Err(crate::Error::Numerical(format!("{} cannot be re-parameterised", self.name())))
     }
+    /// The step size `α` and momentum `β` (0 without momentum), for exporting instances.
+    fn step_parameters(&self) -> (f64, f64) {
+        (f64::NAN, 0.0)
+    }
     /// The current parameter `u`, when the map can be re-parameterised.
     fn param(&self) -> Option<DVector<f64>> {
         None
@@ -114,6 +118,9 @@ impl<M: FixedPointMap + ?Sized> FixedPointMap for Box<M> {
     }
     fn fixed_point_at(&self, u: &DVector<f64>) -> crate::Result<DVector<f64>> {
         (**self).fixed_point_at(u)
+    }
+    fn step_parameters(&self) -> (f64, f64) {
+        (**self).step_parameters()
     }
     fn param(&self) -> Option<DVector<f64>> {
         (**self).param()

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Times the appendix-C sweep: the release binary (`unrollcheck reproduce appendix-c`) against
+# the NumPy implementation of the same workload (benches/appendix_c_numpy.py), on the same R,
+# in the same run; wall time and peak RSS from /usr/bin/time -v; prints the ratio and the
+# binary's flop rate against the machine's peak (cores x GHz x 16 flops/cycle, AVX2 FMA f64).
+#
+# Usage: benches/compare.sh [R]          (default R = 100)
+#   MODE=direct benches/compare.sh 10    NumPy in (A, b) coordinates (the reference's way)
+#   CARGO_TARGET_DIR is honoured.
+set -euo pipefail
+
+R="${1:-100}"
+MODE="${MODE:-factored}"
+cd "$(dirname "$0")/.."
+
+command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (GNU time)" >&2; exit 2; }
+python3 -c "import numpy" 2>/dev/null || python3 -m pip install --quiet numpy
+
+echo "== build"
+cargo build --release --quiet
+BIN="${CARGO_TARGET_DIR:-target}/release/unrollcheck"
+OUT="$(mktemp -d)"
+trap 'rm -rf "$OUT"' EXIT
+
+# wall seconds and peak RSS (MB) from a /usr/bin/time -v log
+wall() { awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }' "$1"; }
+rss() { awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$1"; }
+
+echo "== machine"
+MODEL="$(lscpu | awk -F': *' '/^Model name/ { print $2; exit }')"
+CORES="$(nproc)"
+MHZ="$(lscpu | awk -F': *' '/^CPU max MHz/ { print $2; exit }')"
+[ -n "$MHZ" ] || MHZ="$(awk -F': *' '/^cpu MHz/ { print $2; exit }' /proc/cpuinfo)"
+PEAK="$(awk -v c="$CORES" -v m="$MHZ" 'BEGIN { printf "%.1f", c * m / 1000 * 16 }')"
+echo "$MODEL, $CORES cores at $MHZ MHz: peak $PEAK Gflop/s (cores x GHz x 16, AVX2 FMA f64)"
+LOAD="$(cut -d' ' -f1 /proc/loadavg)"
+echo "load average (1 min) before the runs: $LOAD"
+awk -v l="$LOAD" 'BEGIN { exit !(l > 0.5) }' && echo "warning: the machine is busy; timings will be noisy" >&2
+
+echo "== rust, R = $R, default threads"
+/usr/bin/time -v "$BIN" reproduce appendix-c --runs "$R" --out "$OUT/rust" >"$OUT/rust.txt" 2>"$OUT/rust.time"
+grep '^sweep:' "$OUT/rust.txt"
+echo "== rust, R = $R, RAYON_NUM_THREADS=1"
+RAYON_NUM_THREADS=1 /usr/bin/time -v "$BIN" reproduce appendix-c --runs "$R" --out "$OUT/rust1" >"$OUT/rust1.txt" 2>"$OUT/rust1.time"
+grep '^sweep:' "$OUT/rust1.txt"
+
+echo "== numpy ($MODE), R = $R"
+python3 benches/appendix_c_numpy.py --check --mode "$MODE"
+/usr/bin/time -v python3 benches/appendix_c_numpy.py --runs "$R" --mode "$MODE" >"$OUT/numpy.txt" 2>"$OUT/numpy.time"
+tail -n 1 "$OUT/numpy.txt"
+
+RW="$(wall "$OUT/rust.time")"; R1W="$(wall "$OUT/rust1.time")"; NW="$(wall "$OUT/numpy.time")"
+GF="$(awk '/^sweep:/ { for (i = 1; i <= NF; i++) if ($i == "Gflop") print $(i - 1) }' "$OUT/rust.txt")"
+echo
+echo "== summary (R = $R; wall time of the whole process, report and figures included for rust)"
+printf "%-34s %10s %12s\n" "" "wall [s]" "peak RSS [MB]"
+printf "%-34s %10.2f %12s\n" "unrollcheck ($CORES threads)" "$RW" "$(rss "$OUT/rust.time")"
+printf "%-34s %10.2f %12s\n" "unrollcheck (1 thread)" "$R1W" "$(rss "$OUT/rust1.time")"
+printf "%-34s %10.2f %12s\n" "numpy $MODE (1 process)" "$NW" "$(rss "$OUT/numpy.time")"
+awk -v n="$NW" -v r="$RW" -v r1="$R1W" -v gf="$GF" -v peak="$PEAK" 'BEGIN {
+  printf "ratio numpy / unrollcheck: %.1fx (%d threads), %.1fx (1 thread)\n", n / r, '"$CORES"', n / r1;
+  printf "flop rate over the whole process: %.2f Gflop/s = %.1f %% of peak %.1f Gflop/s\n", gf / r, 100 * gf / r / peak, peak;
+}'

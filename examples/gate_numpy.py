@@ -1,0 +1,485 @@
+#!/usr/bin/env python3
+"""A plain-NumPy implementation of unrolled differentiation, checked by `unrollcheck gate`.
+
+    python3 examples/gate_numpy.py INSTANCES_DIR TRACES_DIR [--float32] [--bug NAME]
+    python3 examples/gate_numpy.py --selfcheck
+
+For every instance listed in INSTANCES_DIR/manifest.json (written by `unrollcheck gate
+export`), this script runs the inner algorithm (4) for K' iterations, the late-started
+forward mode (20) and the truncated reverse sweep (12) of "Understanding the Curse of
+Unrolling" (Sections 2.1 and 4.1), and writes TRACES_DIR/<id>.npz with the arrays of the
+format in src/gate/mod.rs:
+
+    x          (K'+1, n)     iterates x_0, ..., x_K'
+    jvp        (K'-T'+1, n)  rows j = 0..K'-T': X'_{T'}^{(j)} v, starting from 0 (Dx_0 = 0)
+    vjp        (K'-T'+1, p)  rows i = 0..K'-T': w^T U_{K'}^{(K'-i)}, i.e. k = K', K'-1, ..., T'
+    jvp_final  (n,)          the last row of jvp
+    vjp_final  (p,)          the last row of vjp
+
+--float32 runs the whole computation in float32 and saves float32 arrays.
+--bug NAME plants one bug class, to see the gate reject it:
+    sign_c         the sign of C_k is flipped (both modes)
+    b_next         B_{k+1} is used where B_k belongs (both modes)
+    late_plus_one  the forward mode starts at T'+1 and the reverse sweep stops at T'+1
+                   (its last row repeats the row of T'+1)
+    freeze         the derivative is not updated at steps where the iterates have
+                   converged, ||x_{k+1} - x_k|| < 1e-8 (1 + ||x_k||) (both modes)
+--selfcheck checks this script against finite differences on small in-memory instances
+(every family, parameter and method), and that the planted bugs are caught; it needs no
+files and exits 1 on a failure.
+
+Only NumPy is needed.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+BUGS = ("sign_c", "b_next", "late_plus_one", "freeze")
+FAMILIES = ("ridge", "pseudo_huber")
+PARAMS = ("weight", "targets", "data")
+METHODS = ("gd", "heavy_ball")
+
+
+# --------------------------------------------------------------------------------------
+# The objective f(x, u) = sum_i phi(a_i^T x - b_i) + (lam/2) ||x||^2
+# --------------------------------------------------------------------------------------
+
+
+class Objective:
+    """phi(r) = r^2/2 (ridge) or delta^2 (sqrt(1 + (r/delta)^2) - 1) (pseudo-Huber).
+
+    The parameter u is lam (p = 1), b (p = M), or (A, b) with A flattened row by row,
+    then b (p = MN + M). Every array and scalar has the dtype of A (float64 or float32).
+    """
+
+    def __init__(self, family, param, A, b, lam, delta):
+        assert family in FAMILIES and param in PARAMS, (family, param)
+        self.family, self.param = family, param
+        self.A, self.b = A, b
+        self.lam, self.delta = A.dtype.type(lam), A.dtype.type(delta)
+
+    def dphi(self, r):
+        """phi'(r)."""
+        if self.family == "ridge":
+            return r
+        return r / np.sqrt(1 + (r / self.delta) ** 2)
+
+    def d2phi(self, r):
+        """phi''(r), in (0, 1]."""
+        if self.family == "ridge":
+            return np.ones_like(r)
+        return (1 + (r / self.delta) ** 2) ** -1.5
+
+    def residual(self, x):
+        return self.A @ x - self.b
+
+    def grad(self, x):
+        """grad_x f = A^T phi'(r) + lam x."""
+        return self.A.T @ self.dphi(self.residual(x)) + self.lam * x
+
+    def hvp(self, x, v):
+        """Hessian-vector product A^T diag(phi''(r)) A v + lam v (symmetric)."""
+        return self.A.T @ (self.d2phi(self.residual(x)) * (self.A @ v)) + self.lam * v
+
+    def mixed_jvp(self, x, du):
+        """D_u grad_x f(x, u) du."""
+        r = self.residual(x)
+        if self.param == "weight":  # d/dlam (A^T phi' + lam x) = x
+            return du[0] * x
+        if self.param == "targets":  # d/db = -A^T diag(phi'')
+            return -self.A.T @ (self.d2phi(r) * du)
+        dA, db = self.split(du)  # (A, b): dA^T phi'(r) + A^T diag(phi'') (dA x - db)
+        return dA.T @ self.dphi(r) + self.A.T @ (self.d2phi(r) * (dA @ x - db))
+
+    def mixed_vjp(self, x, w):
+        """(D_u grad_x f(x, u))^T w, a vector of length p."""
+        r = self.residual(x)
+        if self.param == "weight":
+            return np.array([x @ w], dtype=x.dtype)
+        s = self.d2phi(r) * (self.A @ w)  # diag(phi'') A w
+        if self.param == "targets":
+            return -s
+        # <w, dA^T phi' + A^T diag(phi'')(dA x - db)> = <dA, phi' w^T + s x^T> - <db, s>
+        gA = np.outer(self.dphi(r), w) + np.outer(s, x)
+        return np.concatenate([gA.ravel(), -s])
+
+    def split(self, u):
+        """(A, b) from a data parameter vector (A row by row, then b)."""
+        M, N = self.A.shape
+        return u[: M * N].reshape(M, N), u[M * N :]
+
+    def u(self):
+        """The current parameter vector."""
+        if self.param == "weight":
+            return np.array([self.lam], dtype=self.A.dtype)
+        if self.param == "targets":
+            return self.b.copy()
+        return np.concatenate([self.A.ravel(), self.b])
+
+    def with_u(self, u):
+        """The same family at another parameter value (for finite differences)."""
+        A, b, lam = self.A, self.b, self.lam
+        if self.param == "weight":
+            lam = u[0]
+        elif self.param == "targets":
+            b = u
+        else:
+            A, b = self.split(u)
+        return Objective(self.family, self.param, A, b, lam, self.delta)
+
+
+# --------------------------------------------------------------------------------------
+# The maps A(x, u) (Remark 1(ii)) with B = D_x A (10) and C = D_u A (10)
+# --------------------------------------------------------------------------------------
+
+
+class GradientDescent:
+    """A(x, u) = x - alpha grad_x f(x, u); B = I - alpha hess f, C = -alpha D_u grad f."""
+
+    def __init__(self, f, alpha):
+        self.f, self.alpha = f, f.A.dtype.type(alpha)
+
+    def step(self, x):
+        return x - self.alpha * self.f.grad(x)
+
+    def B(self, x, dx):
+        return dx - self.alpha * self.f.hvp(x, dx)
+
+    def C(self, x, du):
+        return -self.alpha * self.f.mixed_jvp(x, du)
+
+    def BT(self, x, w):  # the Hessian is symmetric
+        return w - self.alpha * self.f.hvp(x, w)
+
+    def CT(self, x, w):
+        return -self.alpha * self.f.mixed_vjp(x, w)
+
+
+class HeavyBall:
+    """On z = (x1, x2): A(z, u) = (x1 - alpha grad f(x1) + beta (x1 - x2), x1).
+
+    B = [[(1+beta) I - alpha hess f(x1), -beta I], [I, 0]], C = [[-alpha D_u grad f(x1)], [0]].
+    """
+
+    def __init__(self, f, alpha, beta):
+        self.f, self.alpha, self.beta = f, f.A.dtype.type(alpha), f.A.dtype.type(beta)
+
+    def halves(self, z):
+        n = z.shape[0] // 2
+        return z[:n], z[n:]
+
+    def step(self, z):
+        x1, x2 = self.halves(z)
+        return np.concatenate([x1 - self.alpha * self.f.grad(x1) + self.beta * (x1 - x2), x1])
+
+    def B(self, z, dz):
+        x1, _ = self.halves(z)
+        d1, d2 = self.halves(dz)
+        top = (1 + self.beta) * d1 - self.beta * d2 - self.alpha * self.f.hvp(x1, d1)
+        return np.concatenate([top, d1])
+
+    def C(self, z, du):
+        x1, _ = self.halves(z)
+        top = -self.alpha * self.f.mixed_jvp(x1, du)
+        return np.concatenate([top, np.zeros_like(top)])
+
+    def BT(self, z, w):
+        x1, _ = self.halves(z)
+        w1, w2 = self.halves(w)
+        top = (1 + self.beta) * w1 - self.alpha * self.f.hvp(x1, w1) + w2
+        return np.concatenate([top, -self.beta * w1])
+
+    def CT(self, z, w):
+        x1, _ = self.halves(z)
+        w1, _ = self.halves(w)
+        return -self.alpha * self.f.mixed_vjp(x1, w1)
+
+
+def make_map(method, f, alpha, beta):
+    if method == "gd":
+        return GradientDescent(f, alpha)
+    if method == "heavy_ball":
+        return HeavyBall(f, alpha, beta)
+    raise ValueError(f"unknown method {method!r}")
+
+
+# --------------------------------------------------------------------------------------
+# Unrolling: iterates (4), late-started forward mode (20), truncated reverse sweep (12)
+# --------------------------------------------------------------------------------------
+
+
+def iterate(amap, x0, steps):
+    """x_{k+1} = A(x_k, u) (4); returns the rows x_0, ..., x_steps."""
+    xs = np.empty((steps + 1, x0.shape[0]), dtype=x0.dtype)
+    xs[0] = x0
+    for k in range(steps):
+        xs[k + 1] = amap.step(xs[k])
+    return xs
+
+
+def converged(xs, k):
+    """The test of the `freeze` bug: ||x_{k+1} - x_k|| < 1e-8 (1 + ||x_k||)."""
+    return np.linalg.norm(xs[k + 1] - xs[k]) < 1e-8 * (1 + np.linalg.norm(xs[k]))
+
+
+def late_start_jvp(amap, xs, t_prime, k_prime, v, bug=None):
+    """(20): X'^{(j+1)} v = B_{T'+j} X'^{(j)} v + C_{T'+j} v, X'^{(0)} v = 0 (x_0 is fixed).
+
+    Returns the K'-T'+1 rows j = 0..K'-T'; the last one is X'_{T'}^{(K'-T')} v, the output
+    of the late start (not X'_{T'}^{(K')} v). Needs the iterates x_{T'}, ..., x_{K'-1}.
+    """
+    steps = k_prime - t_prime
+    start = t_prime + 1 if bug == "late_plus_one" else t_prime  # planted: off by one
+    sign = -1 if bug == "sign_c" else 1  # planted: C_k with the wrong sign
+    out = np.zeros((steps + 1, xs.shape[1]), dtype=xs.dtype)
+    for j in range(steps):
+        k = start + j
+        if bug == "freeze" and converged(xs, k):  # planted: stop once x has converged
+            out[j + 1] = out[j]
+            continue
+        kb = k + 1 if bug == "b_next" else k  # planted: B_{k+1} instead of B_k
+        out[j + 1] = amap.B(xs[kb], out[j]) + sign * amap.C(xs[k], v)
+    return out
+
+
+def truncated_vjp(amap, xs, t_prime, k_prime, w, p, bug=None):
+    """(12) from X^{(K')} = w^T, U^{(K')} = 0, for k = K'-1, ..., T':
+    U^{(k)} = U^{(k+1)} + X^{(k+1)} C_k,  X^{(k)} = X^{(k+1)} B_k.
+
+    Returns the K'-T'+1 rows w^T U_{K'}^{(k)} for k = K', K'-1, ..., T' (Table 2); the last
+    one is the truncated output w^T U_{K'}^{(T')}.
+    """
+    stop = t_prime + 1 if bug == "late_plus_one" else t_prime  # planted: stops one early
+    sign = -1 if bug == "sign_c" else 1
+    rows = np.zeros((k_prime - t_prime + 1, p), dtype=xs.dtype)
+    xbar, ubar = w.copy(), np.zeros(p, dtype=xs.dtype)
+    for i, k in enumerate(range(k_prime - 1, t_prime - 1, -1), start=1):
+        frozen = bug == "freeze" and converged(xs, k)
+        if k >= stop and not frozen:
+            kb = k + 1 if bug == "b_next" else k
+            ubar = ubar + sign * amap.CT(xs[k], xbar)  # uses X^{(k+1)}: before the update
+            xbar = amap.BT(xs[kb], xbar)
+        rows[i] = ubar
+    return rows
+
+
+def trace(amap, x0, v, w, t_prime, k_prime, bug=None):
+    """The arrays of one trace file (src/gate/mod.rs, "Traces")."""
+    xs = iterate(amap, x0, k_prime)
+    jvp = late_start_jvp(amap, xs, t_prime, k_prime, v, bug)
+    vjp = truncated_vjp(amap, xs, t_prime, k_prime, w, v.shape[0], bug)
+    return {"x": xs, "jvp": jvp, "vjp": vjp, "jvp_final": jvp[-1], "vjp_final": vjp[-1]}
+
+
+# --------------------------------------------------------------------------------------
+# Instances in, traces out
+# --------------------------------------------------------------------------------------
+
+
+def load_instance(path, entry, dtype):
+    """Reads one instance .npz; returns (map, x0, v, w, T', K')."""
+    d = np.load(path)
+    A, b = d["A"].astype(dtype), d["b"].astype(dtype)
+    lam, delta = float(d["lam"]), float(d["delta"])
+    alpha, beta = float(d["alpha"]), float(d["beta"])
+    f = Objective(entry["family"], entry["param"], A, b, lam, delta)
+    amap = make_map(entry["method"], f, alpha, beta)
+    t_prime, k_prime = int(round(float(d["T_prime"]))), int(round(float(d["K_prime"])))
+    x0, v, w = (d[key].astype(dtype) for key in ("x0", "v", "w"))
+    return amap, x0, v, w, t_prime, k_prime
+
+
+def run_gate(instances_dir, traces_dir, dtype, bug):
+    with open(os.path.join(instances_dir, "manifest.json"), encoding="utf-8") as fh:
+        manifest = json.load(fh)
+    if manifest.get("schema_version") != 1:
+        raise ValueError(f"unsupported manifest schema_version {manifest.get('schema_version')!r}")
+    os.makedirs(traces_dir, exist_ok=True)
+    for entry in manifest["instances"]:
+        amap, x0, v, w, t_prime, k_prime = load_instance(
+            os.path.join(instances_dir, entry["file"]), entry, dtype
+        )
+        arrays = trace(amap, x0, v, w, t_prime, k_prime, bug)
+        out_name = entry.get("trace", {}).get("file", entry["id"] + ".npz")
+        np.savez(os.path.join(traces_dir, out_name), **arrays)  # uncompressed, C order
+    print(f"wrote {len(manifest['instances'])} traces to {traces_dir}"
+          + (" (float32)" if dtype == np.float32 else "")
+          + (f" with the planted bug {bug}" if bug else ""))
+
+
+# --------------------------------------------------------------------------------------
+# --selfcheck: finite differences on small in-memory instances
+# --------------------------------------------------------------------------------------
+
+
+def unit(rng, size):
+    z = rng.standard_normal(size)
+    return z / np.linalg.norm(z)
+
+
+def tiny_case(family, param, method, seed=0, M=6, N=3, x0_scale=3.0):
+    """A small instance like the ones `gate export` writes: (map, x0, v, w)."""
+    rng = np.random.default_rng(seed)
+    A, b = rng.standard_normal((M, N)), rng.standard_normal(M)
+    f = Objective(family, param, A, b, lam=0.1, delta=0.0 if family == "ridge" else 0.5)
+    alpha = 1.0 / (np.linalg.norm(A, 2) ** 2 + f.lam)  # phi'' <= 1, so L <= ||A||^2 + lam
+    amap = make_map(method, f, alpha, 0.5)
+    x = x0_scale * rng.standard_normal(N)
+    x0 = np.concatenate([x, x]) if method == "heavy_ball" else x
+    return amap, x0, unit(rng, f.u().shape[0]), unit(rng, x0.shape[0])
+
+
+def rebuild(amap, u):
+    """The same map at parameter u."""
+    f = amap.f.with_u(u)
+    if isinstance(amap, HeavyBall):
+        return HeavyBall(f, amap.alpha, amap.beta)
+    return GradientDescent(f, amap.alpha)
+
+
+def fd_states(amap, x_start, u, du, steps, h):
+    """Central differences of the iterates run `steps` steps from a FIXED x_start."""
+    plus = iterate(rebuild(amap, u + h * du), x_start, steps)
+    minus = iterate(rebuild(amap, u - h * du), x_start, steps)
+    return (plus - minus) / (2 * h)
+
+
+def close(a, b, rtol):
+    return np.linalg.norm(a - b) <= rtol * max(1.0, np.linalg.norm(a), np.linalg.norm(b))
+
+
+def fd_failures(amap, x0, v, w, t_prime, k_prime, tr, h=1e-6, rtol=1e-6):
+    """What of the trace `tr` disagrees with finite differences (a list of messages)."""
+    u, xs, fails = amap.f.u(), tr["x"], []
+    # jvp row j = D_u x_{T'+j} with x_{T'} held fixed (late start, (20))
+    fd = fd_states(amap, xs[t_prime], u, v, k_prime - t_prime, h)
+    bad = [j for j in range(k_prime - t_prime + 1) if not close(tr["jvp"][j], fd[j], rtol)]
+    if bad:
+        fails.append(f"jvp rows {bad[:5]}... differ from finite differences")
+    # vjp row i (k = K'-i), dotted with v = d/du (w . x_K') with x_k held fixed ((12))
+    bad = []
+    for i in range(k_prime - t_prime + 1):
+        k = k_prime - i
+        fd_k = w @ fd_states(amap, xs[k], u, v, i, h)[-1]
+        if not close(np.atleast_1d(tr["vjp"][i] @ v), np.atleast_1d(fd_k), rtol):
+            bad.append(i)
+    if bad:
+        fails.append(f"vjp rows {bad[:5]}... (dotted with v) differ from finite differences")
+    # vjp_final against the full gradient of u -> w . x_K'(u) from x_T' fixed
+    grad = np.array([w @ fd_states(amap, xs[t_prime], u, e, k_prime - t_prime, h)[-1]
+                     for e in np.eye(u.shape[0])])
+    if not close(tr["vjp_final"], grad, rtol):
+        fails.append("vjp_final differs from the finite-difference gradient")
+    # forward = reverse: w . jvp_final == vjp_final . v (Section 4.1)
+    lhs, rhs = w @ tr["jvp_final"], tr["vjp_final"] @ v
+    scale = np.linalg.norm(tr["jvp_final"]) + np.linalg.norm(tr["vjp_final"])
+    if abs(lhs - rhs) > 1e-12 * max(1.0, scale):
+        fails.append(f"w.jvp_final = {lhs:.17e} but vjp_final.v = {rhs:.17e}")
+    return fails
+
+
+def check_shapes(tr, n, p, t_prime, k_prime, dtype):
+    want = {"x": (k_prime + 1, n), "jvp": (k_prime - t_prime + 1, n),
+            "vjp": (k_prime - t_prime + 1, p), "jvp_final": (n,), "vjp_final": (p,)}
+    return [f"{k}: shape {tr[k].shape} dtype {tr[k].dtype}, want {s} {np.dtype(dtype)}"
+            for k, s in want.items() if tr[k].shape != s or tr[k].dtype != dtype]
+
+
+def selfcheck():
+    failures, count = [], 0
+    k_prime = 24
+    for family in FAMILIES:
+        for param in PARAMS:
+            for method in METHODS:
+                amap, x0, v, w = tiny_case(family, param, method)
+                for t_prime in (0, 7):
+                    name = f"{family}/{param}/{method} T'={t_prime} K'={k_prime}"
+                    tr = trace(amap, x0, v, w, t_prime, k_prime)
+                    fails = check_shapes(tr, x0.shape[0], v.shape[0], t_prime, k_prime, np.float64)
+                    fails += fd_failures(amap, x0, v, w, t_prime, k_prime, tr)
+                    count += 1
+                    print(f"  {'ok  ' if not fails else 'FAIL'} {name}")
+                    failures += [f"{name}: {m}" for m in fails]
+    failures += selfcheck_float32_and_files()
+    failures += selfcheck_bugs()
+    print(f"selfcheck: {count} instances, {len(failures)} failure(s)")
+    for m in failures:
+        print("  " + m)
+    return 1 if failures else 0
+
+
+def selfcheck_float32_and_files():
+    """float32 runs stay float32 and near float64; a trace survives savez/load."""
+    fails = []
+    amap, x0, v, w = tiny_case("pseudo_huber", "data", "heavy_ball")
+    tr64 = trace(amap, x0, v, w, 5, 30)
+    f = amap.f
+    A32, b32 = f.A.astype(np.float32), f.b.astype(np.float32)
+    f32 = Objective(f.family, f.param, A32, b32, f.lam, f.delta)
+    amap32 = HeavyBall(f32, amap.alpha, amap.beta)
+    x0, v, w = (a.astype(np.float32) for a in (x0, v, w))
+    tr32 = trace(amap32, x0, v, w, 5, 30)
+    fails += check_shapes(tr32, x0.shape[0], v.shape[0], 5, 30, np.float32)
+    for key in tr64:
+        if not close(tr32[key].astype(np.float64), tr64[key], 1e-4):
+            fails.append(f"float32 {key} is far from float64")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "t.npz")
+        np.savez(path, **tr64)
+        back = np.load(path)
+        if any(not np.array_equal(back[k], tr64[k]) for k in tr64):
+            fails.append("a trace does not survive np.savez / np.load")
+    print(f"  {'ok  ' if not fails else 'FAIL'} float32 run and .npz round trip")
+    return fails
+
+
+def selfcheck_bugs():
+    """Negative controls: every planted bug must disagree with finite differences.
+
+    The controls are pseudo-Huber: on ridge the Hessian is constant, B_k = B_{k+1}, and
+    `b_next` changes nothing.
+    """
+    fails = []
+    for bug in BUGS:
+        caught = 0
+        for param, method in (("weight", "gd"), ("targets", "heavy_ball"), ("data", "heavy_ball")):
+            # `freeze` needs converged iterates: start at (nearly) the solution.
+            scale = 1e-12 if bug == "freeze" else 3.0
+            amap, x0, v, w = tiny_case("pseudo_huber", param, method, seed=1, x0_scale=scale)
+            if bug == "freeze":
+                x0 = iterate(amap, x0, 2000)[-1]  # x_0 = x*, to rounding
+            tr = trace(amap, x0, v, w, 4, 20, bug)
+            caught += bool(fd_failures(amap, x0, v, w, 4, 20, tr))
+        print(f"  {'ok  ' if caught == 3 else 'FAIL'} planted bug {bug} caught on {caught}/3")
+        if caught < 3:
+            fails.append(f"planted bug {bug} was not caught on {3 - caught} of 3 instances")
+    return fails
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("instances", nargs="?", help="directory with manifest.json (gate export --out)")
+    ap.add_argument("traces", nargs="?", help="directory to write <id>.npz traces into")
+    ap.add_argument("--float32", action="store_true", help="compute and save in float32")
+    ap.add_argument("--bug", choices=BUGS, help="plant one bug class (demonstration)")
+    ap.add_argument("--selfcheck", action="store_true", help="finite-difference self-check")
+    args = ap.parse_args(argv)
+    if args.selfcheck:
+        return selfcheck()
+    if not args.instances or not args.traces:
+        ap.error("INSTANCES_DIR and TRACES_DIR are required (or --selfcheck)")
+    try:
+        run_gate(args.instances, args.traces, np.float32 if args.float32 else np.float64, args.bug)
+    except (OSError, KeyError, ValueError, AssertionError) as e:
+        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

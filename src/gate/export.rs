@@ -1,0 +1,295 @@
+//! `gate export`: the instances an outside implementation runs, as `.npz` files and a
+//! `manifest.json` (format in the [module docs](super)).
+//!
+//! The default set covers gradient descent and heavy-ball on ridge (ridge weight, targets,
+//! `(A, b)`) and pseudo-Huber (weight, targets), each untruncated (`T = 0`) and truncated
+//! (`T = 0.2K`, `T' = T + ωT`, `K' = K + ωT`, the budget of Section 4.3).
+
+use super::npz::{self, Npz};
+use crate::error::{Error, Result};
+use crate::instance::Instance;
+use crate::map::{FixedPointMap, GradientDescent, HeavyBall};
+use crate::problem::draw;
+use crate::problem::ridge::{Ridge, RidgeParam};
+use crate::problem::robust::{Loss, Robust, RobustParam};
+use crate::spec::{Data, DynInstance, Family, Method, Spec, StepRule};
+use nalgebra::{DMatrix, DVector};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Version of `manifest.json`.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// The shapes a trace must have.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TraceShapes {
+    /// `x`: (K'+1, n).
+    pub x: [usize; 2],
+    /// `jvp`: (K'−T'+1, n).
+    pub jvp: [usize; 2],
+    /// `vjp`: (K'−T'+1, p).
+    pub vjp: [usize; 2],
+    /// `jvp_final`: (n,).
+    pub jvp_final: [usize; 1],
+    /// `vjp_final`: (p,).
+    pub vjp_final: [usize; 1],
+}
+
+/// One instance of the manifest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    /// Identifier (file stem).
+    pub id: String,
+    /// The instance file.
+    pub file: String,
+    /// `ridge` or `pseudo_huber`.
+    pub family: String,
+    /// `weight`, `targets` or `data`.
+    pub param: String,
+    /// `gd` or `heavy_ball`.
+    pub method: String,
+    /// Rows of `A`.
+    #[serde(rename = "M")]
+    pub m: usize,
+    /// Columns of `A`.
+    #[serde(rename = "N")]
+    pub n_cols: usize,
+    /// State dimension.
+    pub n: usize,
+    /// Parameter dimension.
+    pub p: usize,
+    /// Horizon `K`.
+    #[serde(rename = "K")]
+    pub k: usize,
+    /// Truncation `T`.
+    #[serde(rename = "T")]
+    pub t: usize,
+    /// Late-start index `T' = T + ωT`.
+    #[serde(rename = "T_prime")]
+    pub t_prime: usize,
+    /// Algorithm iterations `K' = K + ωT`.
+    #[serde(rename = "K_prime")]
+    pub k_prime: usize,
+    /// Cost factor `ω`.
+    pub omega: usize,
+    /// The trace it must produce.
+    pub trace: TraceSpec,
+}
+
+/// The trace file of an instance and its array shapes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TraceSpec {
+    /// File name in the traces directory.
+    pub file: String,
+    /// Shapes.
+    pub arrays: TraceShapes,
+}
+
+/// `manifest.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    /// [`MANIFEST_VERSION`].
+    pub schema_version: u32,
+    /// Where the format is documented.
+    pub format: String,
+    /// The instances.
+    pub instances: Vec<Entry>,
+}
+
+/// Horizon of the exported instances.
+pub const K: usize = 30;
+/// Cost factor `ω`.
+pub const OMEGA: usize = 3;
+
+/// The default instance set: specs and whether each is truncated.
+pub fn default_set(seed: u64) -> Vec<(Spec, bool)> {
+    let families = [
+        Family::Ridge { param: RidgeParam::Weight },
+        Family::Ridge { param: RidgeParam::Targets },
+        Family::Ridge { param: RidgeParam::Data },
+        Family::PseudoHuber { param: RobustParam::Weight, delta: 0.5 },
+        Family::PseudoHuber { param: RobustParam::Targets, delta: 0.5 },
+    ];
+    let mut out = Vec::new();
+    for (i, family) in families.into_iter().enumerate() {
+        for (j, method) in [Method::GradientDescent, Method::HeavyBall { beta: 0.5 }].into_iter().enumerate() {
+            for truncated in [false, true] {
+                let s = crate::scenario::instance_seed(seed, i * 2 + j, usize::from(truncated));
+                let step = if matches!(method, Method::HeavyBall { .. }) { StepRule::InvL } else { StepRule::Optimal };
+                let spec = Spec {
+                    family,
+                    method,
+                    m: 6,
+                    n: 3,
+                    data: Data::Paper,
+                    lambda: 0.1,
+                    step,
+                    x0_sigma: Some(3.0),
+                    seed: s,
+                };
+                out.push((spec, truncated));
+            }
+        }
+    }
+    out
+}
+
+fn names(spec: &Spec) -> (String, String, String) {
+    let (family, param) = match spec.family {
+        Family::Ridge { param } => ("ridge", format!("{param:?}").to_lowercase()),
+        Family::PseudoHuber { param, .. } => ("pseudo_huber", format!("{param:?}").to_lowercase()),
+        Family::Huber { param, .. } => ("huber", format!("{param:?}").to_lowercase()),
+    };
+    let method = if matches!(spec.method, Method::HeavyBall { .. }) { "heavy_ball" } else { "gd" };
+    (family.to_string(), param, method.to_string())
+}
+
+/// Writes the instances of `set` to `out` and returns the manifest.
+pub fn export(set: &[(Spec, bool)], out: &Path) -> Result<Manifest> {
+    std::fs::create_dir_all(out).map_err(|e| Error::Io { path: out.display().to_string(), message: e.to_string() })?;
+    let mut entries = Vec::new();
+    for (i, (spec, truncated)) in set.iter().enumerate() {
+        let inst = spec.build()?;
+        let (family, param, method) = names(spec);
+        let t = if *truncated { (K as f64 * 0.2).round() as usize } else { 0 };
+        let (n, p) = (inst.map.dim_x(), inst.map.dim_u());
+        let (t_prime, k_prime) = (t + OMEGA * t, K + OMEGA * t);
+        let id = format!("{i:02}_{method}_{family}_{param}{}", if *truncated { "_truncated" } else { "" });
+        let file = format!("{id}.npz");
+        let rows = k_prime - t_prime + 1;
+        let trace = TraceSpec {
+            file: file.clone(),
+            arrays: TraceShapes { x: [k_prime + 1, n], jvp: [rows, n], vjp: [rows, p], jvp_final: [n], vjp_final: [p] },
+        };
+        let mut rng = draw::rng(spec.seed ^ 0x6a7e);
+        let (v, w) = (draw::unit_vector(p, &mut rng), draw::unit_vector(n, &mut rng));
+        write_instance(&out.join(&file), spec, &inst, &v, &w, [K, t, t_prime, k_prime])?;
+        entries.push(Entry {
+            id,
+            file,
+            family,
+            param,
+            method,
+            m: spec.m,
+            n_cols: spec.n,
+            n,
+            p,
+            k: K,
+            t,
+            t_prime,
+            k_prime,
+            omega: OMEGA,
+            trace,
+        });
+    }
+    let manifest = Manifest {
+        schema_version: MANIFEST_VERSION,
+        format: "see `unrollcheck gate --help` and src/gate/mod.rs".into(),
+        instances: entries,
+    };
+    let json = serde_json::to_string_pretty(&manifest)
+        .map_err(|e| Error::Io { path: "manifest.json".into(), message: e.to_string() })?;
+    let path = out.join("manifest.json");
+    std::fs::write(&path, json).map_err(|e| Error::Io { path: path.display().to_string(), message: e.to_string() })?;
+    Ok(manifest)
+}
+
+fn write_instance(
+    path: &Path,
+    spec: &Spec,
+    inst: &DynInstance,
+    v: &DVector<f64>,
+    w: &DVector<f64>,
+    ints: [usize; 4],
+) -> Result<()> {
+    let mut rng = draw::rng(spec.seed);
+    let a = match spec.data {
+        Data::Paper => draw::uniform_matrix(spec.m, spec.n, &mut rng),
+        Data::Spectrum { s_min, s_max } => draw::controlled_spectrum(spec.m, spec.n, s_min, s_max, &mut rng),
+    };
+    let b = draw::normal_vector(spec.m, 1.0, &mut rng);
+    let delta = match spec.family {
+        Family::PseudoHuber { delta, .. } | Family::Huber { delta, .. } => delta,
+        Family::Ridge { .. } => 0.0,
+    };
+    let (alpha, beta) = step_and_momentum(inst);
+    let a_rows: Vec<f64> = a.row_iter().flat_map(|r| r.iter().copied().collect::<Vec<_>>()).collect();
+    let scalar = |x: f64| (vec![], vec![x]);
+    let mut arrays: Vec<(&str, Vec<usize>, Vec<f64>)> = vec![
+        ("A", vec![spec.m, spec.n], a_rows),
+        ("b", vec![spec.m], b.as_slice().to_vec()),
+        ("x0", vec![inst.x0.len()], inst.x0.as_slice().to_vec()),
+        ("v", vec![v.len()], v.as_slice().to_vec()),
+        ("w", vec![w.len()], w.as_slice().to_vec()),
+    ];
+    for (name, value) in
+        [("lam", spec.lambda), ("delta", delta), ("alpha", alpha), ("beta", beta), ("omega", OMEGA as f64)]
+            .into_iter()
+            .chain(["K", "T", "T_prime", "K_prime"].into_iter().zip(ints.map(|i| i as f64)))
+    {
+        let (shape, data) = scalar(value);
+        arrays.push((name, shape, data));
+    }
+    npz::write(path, &arrays)
+}
+
+/// The step size and momentum of a built instance, read back from its map's Jacobian:
+/// `B = I − αH` for gradient descent; heavy-ball's top-right block is `−βI`.
+fn step_and_momentum(inst: &DynInstance) -> (f64, f64) {
+    inst.map.step_parameters()
+}
+
+/// The map and initial point described by an instance file (what the outside
+/// implementation saw), rebuilt independently of any seed.
+pub fn rebuild(entry: &Entry, file: &Npz) -> Result<(DynInstance, DVector<f64>, DVector<f64>)> {
+    let (m, n) = (entry.m, entry.n_cols);
+    let a = file.get("A", &[m, n])?;
+    let a = DMatrix::from_row_slice(m, n, &a.data);
+    let b = DVector::from_column_slice(&file.get("b", &[m])?.data);
+    let scalar = |name: &str| file.get(name, &[]).map(|a| a.scalar());
+    let (lam, delta, alpha, beta) = (scalar("lam")?, scalar("delta")?, scalar("alpha")?, scalar("beta")?);
+    let x0 = DVector::from_column_slice(&file.get("x0", &[entry.n])?.data);
+    let v = DVector::from_column_slice(&file.get("v", &[entry.p])?.data);
+    let w = DVector::from_column_slice(&file.get("w", &[entry.n])?.data);
+    let map: Box<dyn FixedPointMap> = match (entry.family.as_str(), entry.param.as_str()) {
+        ("ridge", param) => {
+            let param = match param {
+                "weight" => RidgeParam::Weight,
+                "targets" => RidgeParam::Targets,
+                "data" => RidgeParam::Data,
+                other => return Err(bad_entry(entry, format!("unknown ridge parameter `{other}`"))),
+            };
+            boxed_map(Ridge::new(a, b, lam, param)?, entry, alpha, beta)?
+        }
+        ("pseudo_huber", param) => {
+            let param = match param {
+                "weight" => RobustParam::Weight,
+                "targets" => RobustParam::Targets,
+                other => return Err(bad_entry(entry, format!("unknown pseudo-Huber parameter `{other}`"))),
+            };
+            boxed_map(Robust::new(a, b, lam, Loss::PseudoHuber { delta }, param)?, entry, alpha, beta)?
+        }
+        (other, _) => return Err(bad_entry(entry, format!("unknown family `{other}`"))),
+    };
+    if map.dim_u() != entry.p || map.dim_x() != entry.n {
+        return Err(bad_entry(entry, format!("n = {}, p = {} do not match the data", entry.n, entry.p)));
+    }
+    Ok((Instance::new(map, x0)?, v, w))
+}
+
+fn boxed_map<O: crate::problem::Objective + 'static>(
+    f: O,
+    entry: &Entry,
+    alpha: f64,
+    beta: f64,
+) -> Result<Box<dyn FixedPointMap>> {
+    Ok(match entry.method.as_str() {
+        "gd" => Box::new(GradientDescent::new(f, alpha)?),
+        "heavy_ball" => Box::new(HeavyBall::new(f, alpha, beta)?),
+        other => return Err(bad_entry(entry, format!("unknown method `{other}`"))),
+    })
+}
+
+fn bad_entry(entry: &Entry, message: String) -> Error {
+    Error::Input { location: format!("manifest.json: instance `{}`", entry.id), message }
+}

@@ -1,0 +1,118 @@
+//! Reading and writing `.npz` archives (npyz) with errors that name the file and the array.
+
+use crate::error::{Error, Result};
+use npyz::WriterBuilder;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One array: its shape, its data in C order (as f64) and whether it was stored as float32.
+#[derive(Debug, Clone)]
+pub struct Array {
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Data, row-major.
+    pub data: Vec<f64>,
+    /// Stored as float32.
+    pub float32: bool,
+}
+
+impl Array {
+    /// Row `i` of a 2-D array.
+    pub fn row(&self, i: usize) -> &[f64] {
+        let cols = self.shape.get(1).copied().unwrap_or(1);
+        &self.data[i * cols..(i + 1) * cols]
+    }
+    /// The single value of a 0-d array.
+    pub fn scalar(&self) -> f64 {
+        self.data[0]
+    }
+}
+
+/// All arrays of one archive.
+#[derive(Debug, Clone)]
+pub struct Npz {
+    path: String,
+    arrays: BTreeMap<String, Array>,
+}
+
+fn input(path: &str, what: &str, message: impl Into<String>) -> Error {
+    Error::Input { location: format!("{path}: array `{what}`"), message: message.into() }
+}
+
+impl Npz {
+    /// Reads every array of `path`. float64 and float32 arrays are accepted; any other dtype,
+    /// a truncated or corrupt archive, or a missing file is an error naming the file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let shown = path.display().to_string();
+        let mut archive =
+            npyz::npz::NpzArchive::open(path).map_err(|e| Error::Io { path: shown.clone(), message: e.to_string() })?;
+        let names: Vec<String> = archive.array_names().map(str::to_string).collect();
+        let mut arrays = BTreeMap::new();
+        for name in names {
+            let file = archive
+                .by_name(&name)
+                .map_err(|e| input(&shown, &name, format!("unreadable: {e}")))?
+                .ok_or_else(|| input(&shown, &name, "listed but missing"))?;
+            let shape: Vec<usize> = file.shape().iter().map(|&d| d as usize).collect();
+            let descr = file.dtype().descr().replace(['\'', '"'], "");
+            let (data, float32) = match descr.as_str() {
+                "<f8" => (
+                    file.into_vec::<f64>().map_err(|e| input(&shown, &name, format!("truncated or corrupt: {e}")))?,
+                    false,
+                ),
+                "<f4" => {
+                    let v = file
+                        .into_vec::<f32>()
+                        .map_err(|e| input(&shown, &name, format!("truncated or corrupt: {e}")))?;
+                    (v.into_iter().map(f64::from).collect(), true)
+                }
+                other => {
+                    return Err(input(&shown, &name, format!("dtype {other}: expected float64 (<f8) or float32 (<f4)")));
+                }
+            };
+            arrays.insert(name, Array { shape, data, float32 });
+        }
+        Ok(Npz { path: shown, arrays })
+    }
+
+    /// The array `name` with the expected shape, every entry finite.
+    pub fn get(&self, name: &str, shape: &[usize]) -> Result<&Array> {
+        let a = self.arrays.get(name).ok_or_else(|| input(&self.path, name, "missing"))?;
+        if a.shape != shape {
+            return Err(input(&self.path, name, format!("shape {:?}, expected {shape:?}", a.shape)));
+        }
+        if let Some(i) = a.data.iter().position(|v| !v.is_finite()) {
+            return Err(input(&self.path, name, format!("entry {i} is {} (NaN and Inf are not allowed)", a.data[i])));
+        }
+        Ok(a)
+    }
+
+    /// The array `name` whatever its shape (for messages about shapes).
+    pub fn raw(&self, name: &str) -> Option<&Array> {
+        self.arrays.get(name)
+    }
+
+    /// The file.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+/// Writes float64 arrays `(name, shape, data in C order)` to `path`.
+pub fn write(path: &Path, arrays: &[(&str, Vec<usize>, Vec<f64>)]) -> Result<()> {
+    let io = |e: std::io::Error| Error::Io { path: path.display().to_string(), message: e.to_string() };
+    let mut npz = npyz::npz::NpzWriter::create(path).map_err(io)?;
+    for (name, shape, data) in arrays {
+        let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+        let mut w = npz
+            .array::<f64>(name, Default::default())
+            .map_err(io)?
+            .default_dtype()
+            .shape(&shape)
+            .begin_nd()
+            .map_err(io)?;
+        w.extend(data.iter().copied()).map_err(io)?;
+        w.finish().map_err(io)?;
+    }
+    Ok(())
+}

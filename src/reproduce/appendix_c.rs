@@ -1,0 +1,941 @@
+//! Appendix C of the paper, exactly: late start and truncation under a fixed budget on
+//! least squares (24) with the whole data `u = (A, b)` as parameter.
+//!
+//! The protocol (one *run* = one draw):
+//! - `M = 50`, `N ∈ {2, 5, 10, 20, 30, 40}`; `A ∈ R^{M×N}` with U(0,1) entries, `b` with
+//!   N(0,1) entries, `u = (A, b)` (`A` row by row, then `b`), `λ = 0`;
+//! - `L`, `m` the extreme eigenvalues of `AᵀA`; `α ∈ {2/(L+m), 1/(3L)}`;
+//! - `K = min(⌈log(10⁻³)/log ρ*⌉, 1000)` with `ρ* = (L−m)/(L+m)` (for both step sizes);
+//! - `T_j = ⌊0.1·j·K + 0.5⌋`, `j = 0, …, 8` (half-up rounding, which reproduces the `Ts` of
+//!   the frozen reference `tests/data/appendix_c_subset.json`); `ω = 3`, `K' = K + ωT`,
+//!   `T' = T + ωT` ([`crate::claims::sec43::reallocate`]);
+//! - a random unit tangent `v ∈ R^{MN+M}` and unit cotangent `w ∈ R^N`; `x_0 = 0`, `Ẋ_0 v = 0`;
+//! - forward error `‖Ẋ_{T'}^{(j)} v − Dx* v‖` for `j = 0, …, K − T` (late start (20)), reverse
+//!   error `‖wᵀŪ_{K'}^{(T')} − wᵀDx*‖` (truncated sweep from `K'` to `T'`), iterate error
+//!   `‖x_{K'} − x*‖`; medians over `R` runs.
+//!
+//! Per run and step size the iterates are computed **once**, up to `K + ω·T_max`, and shared
+//! by the nine late starts and truncated sweeps, which are the engine's own loops
+//! ([`late_start_jvp`], [`truncated_vjp`]: two buffers, no allocation per iteration). Runs
+//! are independent and run in parallel (rayon); each run's draws come from its own seed
+//! ([`run_seed`]), so results do not depend on the number of threads.
+//!
+//! The default [`Engine::Factored`] runs those loops on `GradientDescent<NormalEquations>`
+//! (see [`super::normal`]: the iteration depends on `(A, b)` only through `(AᵀA, Aᵀb)`, and
+//! the chain rule moves the `(A, b)` ↔ `(H, g)` conversion out of the loops: a step costs
+//! `4N²` flops instead of about `10MN + 2N²`). [`Engine::Direct`] runs them on the
+//! engine's map on `(A, b)` (`GradientDescent<Ridge>` with `RidgeParam::Data`), for
+//! comparison (`tests/reproduce.rs`, `benches/appendix_c.rs`).
+//!
+//! Runs have different `K` when their `ρ*` differ (all `N ≥ 20` runs hit the cap `K = 1000`);
+//! curves are then aggregated index by index ([`super::ragged_median`]) and drawn on the grid
+//! of the median `K`.
+
+use super::normal::{NormalEquations, pull_cotangent, pull_cotangent_into, push_tangent};
+use super::{Quartiles, fmt_g, median, quantile, ragged_median, sig};
+use crate::claims::eq22::Truncation;
+use crate::claims::sec43::reallocate;
+use crate::constants::{Constant, Scope, gamma};
+use crate::error::{Error, Result};
+use crate::map::{FixedPointMap, GradientDescent};
+use crate::problem::ridge::{Ridge, RidgeParam};
+use crate::problem::{Ball, Objective, draw};
+use crate::unroll::{Trajectory, argmax, argmin, late_start_jvp, truncated_vjp};
+use nalgebra::{DMatrix, DVector};
+use rayon::prelude::*;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The paper's dimensions `N` (appendix C).
+pub const PAPER_N: [usize; 6] = [2, 5, 10, 20, 30, 40];
+/// The `ρ` printed in the captions of Figures 3–14, per `N` of [`PAPER_N`].
+pub const PAPER_RHO: [f64; 6] = [0.763526, 0.921979, 0.974362, 0.993876, 0.998509, 0.999722];
+/// Number of truncation indices `T_j`, `j = 0, …, 8`.
+pub const T_COUNT: usize = 9;
+
+/// The step sizes of appendix C.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepSize {
+    /// `α = 2/(L + m)` (Figures 3–8).
+    Optimal,
+    /// `α = 1/(3L)` (Figures 9–14).
+    OneThirdL,
+}
+
+impl StepSize {
+    /// Both, in the paper's order.
+    pub const ALL: [StepSize; 2] = [StepSize::Optimal, StepSize::OneThirdL];
+
+    /// `α` from the extreme eigenvalues `m`, `L` of `AᵀA`.
+    pub fn alpha(self, m: f64, l: f64) -> f64 {
+        match self {
+            StepSize::Optimal => 2.0 / (l + m),
+            StepSize::OneThirdL => 1.0 / (3.0 * l),
+        }
+    }
+
+    /// `2/(L+m)` or `1/(3L)`.
+    pub fn label(self) -> &'static str {
+        match self {
+            StepSize::Optimal => "2/(L+m)",
+            StepSize::OneThirdL => "1/(3L)",
+        }
+    }
+
+    /// A file-name fragment.
+    pub fn slug(self) -> &'static str {
+        match self {
+            StepSize::Optimal => "alpha_2_over_L_plus_m",
+            StepSize::OneThirdL => "alpha_1_over_3L",
+        }
+    }
+}
+
+/// Which map the loops run on (same numbers up to rounding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// `GradientDescent<NormalEquations>` with tangent `Φv`, cotangent pulled back by `Φᵀ`.
+    Factored,
+    /// `GradientDescent<Ridge>` with `RidgeParam::Data` (the map on `(A, b)` itself).
+    Direct,
+}
+
+/// The protocol's parameters (the paper's: [`Protocol::paper`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Protocol {
+    /// Rows `M`.
+    pub m: usize,
+    /// Dimensions `N`.
+    pub ns: Vec<usize>,
+    /// Runs `R` per `N`.
+    pub runs: usize,
+    /// Seed of every draw.
+    pub seed: u64,
+    /// Cost factor `ω` (an integer, so that `K'` and `T'` are).
+    pub omega: usize,
+    /// Cap on `K`.
+    pub k_cap: usize,
+    /// Target accuracy in `K = ⌈log(tol)/log ρ*⌉`.
+    pub tol: f64,
+}
+
+impl Protocol {
+    /// `M = 50`, `N ∈ {2, 5, 10, 20, 30, 40}`, `ω = 3`, `K ≤ 1000`, `tol = 10⁻³`.
+    pub fn paper(runs: usize, seed: u64) -> Self {
+        Protocol { m: 50, ns: PAPER_N.to_vec(), runs, seed, omega: 3, k_cap: 1000, tol: 1e-3 }
+    }
+
+    /// Rejects what cannot run: no runs, no `N`, `N = 0` or `N > M` (then `AᵀA` is
+    /// singular), `K` cap 0, `tol ∉ (0, 1)`.
+    pub fn validate(&self) -> Result<()> {
+        if self.runs == 0 {
+            return Err(Error::InvalidParameter { field: "runs", value: 0.0, reason: "must be at least 1" });
+        }
+        if self.ns.is_empty() {
+            return Err(Error::InvalidParameter { field: "N", value: f64::NAN, reason: "give at least one dimension" });
+        }
+        if let Some(&n) = self.ns.iter().find(|&&n| n == 0 || n > self.m) {
+            return Err(Error::InvalidParameter {
+                field: "N",
+                value: n as f64,
+                reason: "must be in 1..=M (M = 50), else AᵀA is singular",
+            });
+        }
+        if self.k_cap == 0 {
+            return Err(Error::InvalidParameter { field: "k_cap", value: 0.0, reason: "must be at least 1" });
+        }
+        if !(self.tol > 0.0 && self.tol < 1.0) {
+            return Err(Error::InvalidParameter { field: "tol", value: self.tol, reason: "must be in (0, 1)" });
+        }
+        Ok(())
+    }
+}
+
+/// `K = min(⌈log(tol)/log ρ*⌉, cap)`, at least 1.
+pub fn horizon(rho_star: f64, tol: f64, cap: usize) -> usize {
+    let k = (tol.ln() / rho_star.ln()).ceil();
+    if k.is_finite() && k < cap as f64 { (k as usize).max(1) } else { cap }
+}
+
+/// `T_j = ⌊0.1·j·K + 0.5⌋` for `j = 0, …, 8`.
+pub fn truncations(k: usize) -> Vec<usize> {
+    (0..T_COUNT).map(|j| (0.1 * j as f64 * k as f64 + 0.5).floor() as usize).collect()
+}
+
+/// The seed of run `run` at dimension `n` (SplitMix64 of the three).
+pub fn run_seed(seed: u64, n: usize, run: usize) -> u64 {
+    let mix = |mut z: u64| {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    mix(seed ^ mix(((n as u64) << 32) ^ run as u64))
+}
+
+/// One draw: the data and the two directions.
+#[derive(Debug, Clone)]
+pub struct Draw {
+    /// `A` (M×N), U(0,1) entries.
+    pub a: DMatrix<f64>,
+    /// `b`, N(0,1) entries.
+    pub b: DVector<f64>,
+    /// Unit tangent `v = (Ȧ, ḃ)` (`Ȧ` row by row, then `ḃ`).
+    pub v: DVector<f64>,
+    /// Unit cotangent `w ∈ R^N`.
+    pub w: DVector<f64>,
+}
+
+impl Draw {
+    /// Draws `A`, `b`, `v`, `w` in this order from one ChaCha8 stream seeded with `seed`.
+    pub fn sample(m: usize, n: usize, seed: u64) -> Self {
+        let mut rng = draw::rng(seed);
+        let a = draw::uniform_matrix(m, n, &mut rng);
+        let b = draw::normal_vector(m, 1.0, &mut rng);
+        let v = draw::unit_vector(m * n + m, &mut rng);
+        let w = draw::unit_vector(n, &mut rng);
+        Draw { a, b, v, w }
+    }
+}
+
+/// The final numbers of one truncation `T` (the fields of the frozen reference).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Final {
+    /// `T`.
+    pub t: usize,
+    /// `T' = T + ωT`.
+    pub t_prime: usize,
+    /// `K' = K + ωT`.
+    pub k_prime: usize,
+    /// `‖Ẋ_{T'}^{(K−T)} v − Dx* v‖`.
+    pub fwd_err: f64,
+    /// `‖wᵀŪ_{K'}^{(T')} − wᵀDx*‖`.
+    pub rev_err: f64,
+    /// `‖x_{K'} − x*‖`.
+    pub iter_err: f64,
+    /// `wᵀẊ_{T'}^{(K−T)} v`.
+    pub wjv_fwd: f64,
+    /// `wᵀŪ_{K'}^{(T')} v` (equal to `wjv_fwd` up to rounding, Section 4.1).
+    pub wjv_rev: f64,
+}
+
+/// One run at one step size.
+#[derive(Debug, Clone)]
+pub struct StepRun {
+    /// Which step size.
+    pub step: StepSize,
+    /// `α`.
+    pub alpha: f64,
+    /// The certified contraction modulus of the step in use, `max(|1 − αm|, |1 − αL|)`.
+    pub rho: Constant,
+    /// `Γ` of (18) from the engine's certified constants of the map on `(A, b)`.
+    pub gamma: Constant,
+    /// `ė_0 = ‖(Ẋ_0 − Dx*)v‖ = ‖Dx* v‖`.
+    pub edot0: f64,
+    /// `e_0 = ‖x_0 − x*‖ = ‖x*‖`.
+    pub e0: f64,
+    /// One entry per `T_j`.
+    pub finals: Vec<Final>,
+    /// `e_k` for `k = 0, …, K + ωT_max` (empty unless curves were asked for).
+    pub e: Vec<f64>,
+    /// Per `T_j`, the forward errors `ė_{T'}^{(i)}`, `i = 0, …, K − T` (empty unless asked).
+    pub fwd: Vec<Vec<f64>>,
+    /// `argmax_i ė^{(i)}` without truncation (`T = 0`): `> 0` when the curse shows.
+    pub k_dot: usize,
+}
+
+/// One run (one draw) at both step sizes.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// `L = λ_max(AᵀA)`.
+    pub l: f64,
+    /// `m = λ_min(AᵀA)`.
+    pub m: f64,
+    /// `ρ* = (L − m)/(L + m)`.
+    pub rho_star: f64,
+    /// `K`.
+    pub k: usize,
+    /// `T_j`.
+    pub ts: Vec<usize>,
+    /// One entry per step size ([`StepSize::ALL`]).
+    pub steps: Vec<StepRun>,
+}
+
+/// Runs the protocol on one draw (both step sizes, all `T_j`).
+pub fn run_draw(d: &Draw, p: &Protocol, engine: Engine, curves: bool) -> Result<Run> {
+    let (m_rows, n) = d.a.shape();
+    if d.v.len() != m_rows * n + m_rows || d.w.len() != n {
+        return Err(Error::Dimension { what: "directions v, w", expected: m_rows * n + m_rows, got: d.v.len() });
+    }
+    let ridge = Ridge::new(d.a.clone(), d.b.clone(), 0.0, RidgeParam::Data)?;
+    let x_star = ridge.minimizer()?;
+    let e0 = x_star.norm();
+    let ball = Ball { center: x_star.clone(), radius: e0 };
+    let curv = ridge.curvature(&ball);
+    let (mu, l) = (curv.mu.value, curv.l.value);
+    let rho_star = (l - mu) / (l + mu);
+    let k = horizon(rho_star, p.tol, p.k_cap);
+    let ts = truncations(k);
+
+    // The targets Dx* v and wᵀDx*, through Dx*(u) = Dx*(θ) Φ with Dx*(θ) = −H⁻¹ D_θ∇f(x*).
+    let normal = NormalEquations::from_data(&d.a, &d.b)?;
+    let chol = normal.h().clone().cholesky().ok_or_else(|| Error::Numerical("AᵀA not positive definite".into()))?;
+    let phi_v = push_tangent(&d.a, &d.b, &d.v)?;
+    let mut c = DVector::zeros(n);
+    normal.mixed_jvp_acc(x_star.as_view(), phi_v.as_view(), 1.0, c.as_view_mut(), &mut normal.scratch());
+    let target_v = -chol.solve(&c);
+    let z = chol.solve(&d.w);
+    let mut target_theta = DVector::zeros(n * n + n); // (H̄*, ḡ*) = (−z x*ᵀ, z)
+    normal.mixed_vjp_acc(x_star.as_view(), z.as_view(), -1.0, target_theta.as_view_mut(), &mut normal.scratch());
+
+    let mut steps = Vec::with_capacity(2);
+    for step in StepSize::ALL {
+        let alpha = step.alpha(mu, l);
+        let direct = GradientDescent::new(ridge.clone(), alpha)?;
+        let mc = direct.constants(&ball);
+        let setup = Setup { k, ts: &ts, omega: p.omega, x_star: &x_star, target_v: &target_v, w: &d.w, curves };
+        let out = match engine {
+            Engine::Factored => {
+                let map = GradientDescent::new(normal.clone(), alpha)?;
+                let (a, b) = (&d.a, &d.b);
+                let mut diff = DVector::zeros(n * n + n);
+                let mut pulled = DVector::zeros(m_rows * n + m_rows);
+                let mut rev = |ub: &DVector<f64>| {
+                    diff.copy_from(ub);
+                    diff -= &target_theta;
+                    pull_cotangent_into(a, b, diff.as_slice(), &mut pulled);
+                    (pulled.norm(), ub.dot(&phi_v))
+                };
+                sweep(&map, &setup, &phi_v, &mut rev)
+            }
+            Engine::Direct => {
+                let target_w = pull_cotangent(&d.a, &d.b, target_theta.as_slice());
+                let mut rev = |ub: &DVector<f64>| (ub.metric_distance(&target_w), ub.dot(&d.v));
+                sweep(&direct, &setup, &d.v, &mut rev)
+            }
+        };
+        steps.push(StepRun {
+            step,
+            alpha,
+            rho: mc.rho,
+            gamma: gamma(&mc),
+            edot0: target_v.norm(),
+            e0,
+            finals: out.finals,
+            e: out.e,
+            fwd: out.fwd,
+            k_dot: out.k_dot,
+        });
+    }
+    Ok(Run { l, m: mu, rho_star, k, ts, steps })
+}
+
+/// What a sweep over the `T_j` of one run needs.
+struct Setup<'a> {
+    k: usize,
+    ts: &'a [usize],
+    omega: usize,
+    x_star: &'a DVector<f64>,
+    target_v: &'a DVector<f64>,
+    w: &'a DVector<f64>,
+    curves: bool,
+}
+
+struct SweepOut {
+    finals: Vec<Final>,
+    e: Vec<f64>,
+    fwd: Vec<Vec<f64>>,
+    k_dot: usize,
+}
+
+/// The iterates once, then per `T_j` one late-started forward unroll and one truncated
+/// reverse sweep. `rev(ub)` returns `(‖wᵀŪ − wᵀDx*‖, wᵀŪ v)` for the final `ub`.
+fn sweep<M: FixedPointMap>(
+    map: &M,
+    s: &Setup,
+    tangent: &DVector<f64>,
+    rev: &mut impl FnMut(&DVector<f64>) -> (f64, f64),
+) -> SweepOut {
+    let n = map.dim_x();
+    let t_max = s.ts.iter().copied().max().unwrap_or(0);
+    let (k_end, _) = reallocate(s.k as u64, t_max as u64, s.omega as u64);
+    let traj = Trajectory::run(map, &DVector::zeros(n), k_end as usize);
+    let e: Vec<f64> =
+        if s.curves { (0..=traj.len()).map(|k| traj.x(k).metric_distance(s.x_star)).collect() } else { vec![] };
+    let zero = DVector::zeros(n);
+    let mut ub_final = DVector::zeros(map.dim_u());
+    let mut xv_final = DVector::zeros(n);
+    let mut finals = Vec::with_capacity(s.ts.len());
+    let mut fwd = Vec::with_capacity(if s.curves { s.ts.len() } else { 0 });
+    let mut k_dot = 0;
+    for &t in s.ts {
+        let (k_prime, t_prime) = reallocate(s.k as u64, t as u64, s.omega as u64);
+        let (k_prime, t_prime) = (k_prime as usize, t_prime as usize);
+        let steps = s.k - t;
+        let mut curve = Vec::with_capacity(steps + 1);
+        late_start_jvp(map, &traj, t_prime, steps, tangent.as_view(), zero.as_view(), |j, xv| {
+            curve.push(xv.metric_distance(s.target_v));
+            if j == steps {
+                xv_final.copy_from(xv);
+            }
+        });
+        truncated_vjp(map, &traj, k_prime, t_prime, s.w.as_view(), |k, ub, _| {
+            if k == t_prime {
+                ub_final.copy_from(ub);
+            }
+        });
+        let (rev_err, wjv_rev) = rev(&ub_final);
+        if t == 0 {
+            k_dot = argmax(&curve);
+        }
+        finals.push(Final {
+            t,
+            t_prime,
+            k_prime,
+            fwd_err: curve[steps],
+            rev_err,
+            iter_err: traj.x(k_prime).metric_distance(s.x_star),
+            wjv_fwd: s.w.dot(&xv_final),
+            wjv_rev,
+        });
+        if s.curves {
+            fwd.push(curve);
+        }
+    }
+    SweepOut { finals, e, fwd, k_dot }
+}
+
+/// Floating-point operations of one run, counted analytically from the loops' code (a
+/// multiply–add is 2 flops).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Flops {
+    /// The loops: iterates `2N² + 3N` per step, late-start JVP `4N² + 4N` plus the error
+    /// `3N`, truncated VJP `4N² + 4N`, iterate errors `3N`.
+    pub loops: f64,
+    /// Per truncation: `Φᵀ` of the final cotangent (`2MN² + 4MN`) and the norms.
+    pub finals: f64,
+    /// Per run: `AᵀA` (twice), `Φv`, eigenvalues, the Cholesky solves (approximate).
+    pub setup: f64,
+}
+
+impl Flops {
+    /// The count of one run of the factorised engine.
+    pub fn of_run(m: usize, n: usize, k: usize, ts: &[usize], omega: usize) -> Self {
+        let (m, n) = (m as f64, n as f64);
+        let t_max = ts.iter().copied().max().unwrap_or(0);
+        let k_end = (k + omega * t_max) as f64;
+        let derivative_steps: f64 = ts.iter().map(|&t| (k - t) as f64).sum();
+        let per_alpha = k_end * (2.0 * n * n + 3.0 * n) + (k_end + 1.0) * 3.0 * n // iterates and e_k
+            + derivative_steps * (4.0 * n * n + 7.0 * n) // JVP + error
+            + derivative_steps * (4.0 * n * n + 4.0 * n); // VJP
+        let finals = ts.len() as f64 * (2.0 * m * n * n + 4.0 * m * n + 2.0 * (m * n + m) + 3.0 * n);
+        let setup = 3.0 * 2.0 * m * n * n + 4.0 * m * n + 40.0 * n * n * n;
+        Flops { loops: 2.0 * per_alpha, finals: 2.0 * finals, setup }
+    }
+
+    /// The sum of all three.
+    pub fn total(&self) -> f64 {
+        self.loops + self.finals + self.setup
+    }
+
+    fn add(&mut self, o: &Flops) {
+        self.loops += o.loops;
+        self.finals += o.finals;
+        self.setup += o.setup;
+    }
+}
+
+/// The distribution of `ρ*` at one `N` against the paper's caption.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RhoRow {
+    /// `N`.
+    pub n: usize,
+    /// The caption's value (`NaN` for an `N` the paper does not use).
+    pub paper: f64,
+    /// Quartiles of the measured `ρ*`.
+    pub q: Quartiles,
+    /// Smallest and largest measured `ρ*`.
+    pub range: (f64, f64),
+    /// Fraction of draws with `ρ* ≤` the paper's value.
+    pub rank: f64,
+}
+
+impl RhoRow {
+    /// `true` when the paper's value lies in `[q25, q75]`.
+    pub fn within_iqr(&self) -> bool {
+        self.paper >= self.q.q25 && self.paper <= self.q.q75
+    }
+
+    /// How far the paper's value lies outside the IQR (`0` inside, negative below).
+    pub fn miss(&self) -> f64 {
+        if self.paper > self.q.q75 {
+            self.paper - self.q.q75
+        } else if self.paper < self.q.q25 {
+            self.paper - self.q.q25
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The aggregate of `R` runs at one `(N, α)`.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    /// `N`.
+    pub n: usize,
+    /// The step size.
+    pub step: StepSize,
+    /// `R`.
+    pub runs: usize,
+    /// The median `K` (lower median; integer).
+    pub k: usize,
+    /// Smallest and largest `K` over the runs.
+    pub k_range: (usize, usize),
+    /// `T_j` of the median `K`.
+    pub ts: Vec<usize>,
+    /// Median certified modulus `ρ` of the step in use.
+    pub rho: f64,
+    /// Median `Γ` and its scope (of the first run; all runs share it).
+    pub gamma: Constant,
+    /// Median `ė_0 = ‖Dx* v‖`.
+    pub edot0: f64,
+    /// Median `e_0 = ‖x*‖`.
+    pub e0: f64,
+    /// Per `T_j`: quartiles of the final forward error.
+    pub fwd: Vec<Quartiles>,
+    /// Per `T_j`: quartiles of the final reverse error.
+    pub rev: Vec<Quartiles>,
+    /// Per `T_j`: median final iterate error.
+    pub iter: Vec<f64>,
+    /// Per `T_j`: the bound (22) `h(T_j)` with the median constants and the median `K`.
+    pub bound: Vec<f64>,
+    /// Largest relative gap `|wᵀẊv − wᵀŪv|/max(|·|, 1e-300)` over runs and `T` (Section 4.1).
+    pub fwd_rev_gap: f64,
+    /// Fraction of runs whose untruncated forward error first grows (`k̇ > 0`).
+    pub curse_share: f64,
+    /// Median `e_k` (ragged median).
+    pub e: Vec<f64>,
+    /// Per `T_j`, the median forward curve (ragged median).
+    pub fwd_curves: Vec<Vec<f64>>,
+}
+
+impl Cell {
+    /// `j` with the smallest median final forward error.
+    pub fn best_measured(&self) -> usize {
+        argmin(&self.fwd.iter().map(|q| q.median).collect::<Vec<_>>())
+    }
+    /// `j` with the smallest bound (22) on the grid `T_j`.
+    pub fn best_bound(&self) -> usize {
+        argmin(&self.bound)
+    }
+    /// The objective (22) with the median constants.
+    pub fn truncation(&self, omega: usize) -> Truncation {
+        Truncation {
+            rho: self.rho,
+            edot0: self.edot0,
+            gamma: self.gamma.value,
+            e0: self.e0,
+            k: self.k as f64,
+            omega: omega as f64,
+        }
+    }
+    /// `(K', T')` of `T_j` for the median `K`.
+    pub fn budget(&self, j: usize, omega: usize) -> (usize, usize) {
+        let (kp, tp) = reallocate(self.k as u64, self.ts[j] as u64, omega as u64);
+        (kp as usize, tp as usize)
+    }
+}
+
+/// The whole reproduction.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The protocol run.
+    pub protocol: Protocol,
+    /// One row per `N`.
+    pub rho: Vec<RhoRow>,
+    /// One cell per `(N, α)`, `N` outer.
+    pub cells: Vec<Cell>,
+    /// Analytic flop count of the whole sweep.
+    pub flops: Flops,
+    /// Wall-clock seconds of the computation (not of writing the report).
+    pub seconds: f64,
+}
+
+/// Runs the protocol: `R` runs per `N` in parallel, then aggregates.
+pub fn sweep_protocol(p: &Protocol, engine: Engine) -> Result<Sweep> {
+    p.validate()?;
+    let start = Instant::now();
+    let mut rho = Vec::new();
+    let mut cells = Vec::new();
+    let mut flops = Flops::default();
+    for &n in &p.ns {
+        let runs: Vec<Run> = (0..p.runs)
+            .into_par_iter()
+            .map(|r| run_draw(&Draw::sample(p.m, n, run_seed(p.seed, n, r)), p, engine, true))
+            .collect::<Result<_>>()?;
+        for r in &runs {
+            flops.add(&Flops::of_run(p.m, n, r.k, &r.ts, p.omega));
+        }
+        let paper = PAPER_N.iter().position(|&pn| pn == n).map_or(f64::NAN, |i| PAPER_RHO[i]);
+        let rhos: Vec<f64> = runs.iter().map(|r| r.rho_star).collect();
+        rho.push(RhoRow {
+            n,
+            paper,
+            q: Quartiles::of(&rhos),
+            range: (quantile(&rhos, 0.0), quantile(&rhos, 1.0)),
+            rank: rhos.iter().filter(|&&r| r <= paper).count() as f64 / rhos.len() as f64,
+        });
+        for (i, step) in StepSize::ALL.into_iter().enumerate() {
+            cells.push(aggregate(n, step, &runs, i, p.omega));
+        }
+    }
+    Ok(Sweep { protocol: p.clone(), rho, cells, flops, seconds: start.elapsed().as_secs_f64() })
+}
+
+fn aggregate(n: usize, step: StepSize, runs: &[Run], i: usize, omega: usize) -> Cell {
+    let col = |f: &dyn Fn(&StepRun) -> f64| -> Vec<f64> { runs.iter().map(|r| f(&r.steps[i])).collect() };
+    let mut ks: Vec<usize> = runs.iter().map(|r| r.k).collect();
+    ks.sort_unstable();
+    let k = ks[(ks.len() - 1) / 2];
+    let ts = truncations(k);
+    let per_t = |f: &dyn Fn(&Final) -> f64| -> Vec<Quartiles> {
+        (0..T_COUNT)
+            .map(|j| Quartiles::of(&runs.iter().map(|r| f(&r.steps[i].finals[j])).collect::<Vec<_>>()))
+            .collect()
+    };
+    let gamma0 = runs[0].steps[i].gamma;
+    let mut cell = Cell {
+        n,
+        step,
+        runs: runs.len(),
+        k,
+        k_range: (ks[0], ks[ks.len() - 1]),
+        ts,
+        rho: median(&col(&|s| s.rho.value)),
+        gamma: Constant { value: median(&col(&|s| s.gamma.value)), scope: gamma0.scope },
+        edot0: median(&col(&|s| s.edot0)),
+        e0: median(&col(&|s| s.e0)),
+        fwd: per_t(&|f| f.fwd_err),
+        rev: per_t(&|f| f.rev_err),
+        iter: per_t(&|f| f.iter_err).into_iter().map(|q| q.median).collect(),
+        bound: vec![],
+        fwd_rev_gap: runs
+            .iter()
+            .flat_map(|r| &r.steps[i].finals)
+            .map(|f| (f.wjv_fwd - f.wjv_rev).abs() / f.wjv_fwd.abs().max(1e-300))
+            .fold(0.0, f64::max),
+        curse_share: runs.iter().filter(|r| r.steps[i].k_dot > 0).count() as f64 / runs.len() as f64,
+        e: ragged_median(&runs.iter().map(|r| r.steps[i].e.as_slice()).collect::<Vec<_>>()),
+        fwd_curves: (0..T_COUNT)
+            .map(|j| {
+                let curves: Vec<&[f64]> =
+                    runs.iter().filter_map(|r| r.steps[i].fwd.get(j).map(Vec::as_slice)).collect();
+                ragged_median(&curves)
+            })
+            .collect(),
+    };
+    let h = cell.truncation(omega);
+    cell.bound = cell.ts.iter().map(|&t| h.h22(t as f64)).collect();
+    cell
+}
+
+impl Sweep {
+    /// The rows of the paper's `N` whose caption value lies outside the measured IQR.
+    pub fn rho_misses(&self) -> Vec<&RhoRow> {
+        self.rho.iter().filter(|r| r.paper.is_finite() && !r.within_iqr()).collect()
+    }
+
+    /// The numbers of the reproduction rounded to 4 significant digits, one line each (for
+    /// snapshot tests: rounding noise does not move them).
+    pub fn summary(&self) -> String {
+        let p = &self.protocol;
+        let mut s = String::new();
+        let w = &mut s;
+        writeln!(w, "appendix C: M = {}, R = {}, seed = {}, omega = {}", p.m, p.runs, p.seed, p.omega).ok();
+        for r in &self.rho {
+            writeln!(
+                w,
+                "rho* N={}: q25 {} median {} q75 {} (paper {}, within IQR: {})",
+                r.n,
+                sig(r.q.q25),
+                sig(r.q.median),
+                sig(r.q.q75),
+                r.paper,
+                r.within_iqr()
+            )
+            .ok();
+        }
+        for c in &self.cells {
+            writeln!(
+                w,
+                "N={} alpha={}: K {} (range {}..{}), rho {}, Gamma {}, edot0 {}, e0 {}, curse share {}, best T measured {}, by (22) {}",
+                c.n,
+                c.step.label(),
+                c.k,
+                c.k_range.0,
+                c.k_range.1,
+                sig(c.rho),
+                sig(c.gamma.value),
+                sig(c.edot0),
+                sig(c.e0),
+                sig(c.curse_share),
+                c.ts[c.best_measured()],
+                c.ts[c.best_bound()],
+            )
+            .ok();
+            for j in 0..T_COUNT {
+                writeln!(
+                    w,
+                    "  T={}: fwd {} rev {} iter {} h {}",
+                    c.ts[j],
+                    sig(c.fwd[j].median),
+                    sig(c.rev[j].median),
+                    iter_sig(c.iter[j], c.e0),
+                    sig(c.bound[j])
+                )
+                .ok();
+            }
+        }
+        s
+    }
+
+    /// The Markdown report (`figures` are the SVG paths relative to the report).
+    pub fn markdown(&self, figures: &[(usize, StepSize, String)]) -> String {
+        let p = &self.protocol;
+        let mut s = String::new();
+        let w = &mut s;
+        writeln!(w, "# Appendix C reproduced: truncation under a fixed budget, u = (A, b)\n").ok();
+        writeln!(
+            w,
+            "Generated by `unrollcheck reproduce appendix-c --runs {} --seed {}{}`.\n",
+            p.runs,
+            p.seed,
+            if p.ns == PAPER_N { String::new() } else { format!(" --n {}", join(&p.ns)) }
+        )
+        .ok();
+        writeln!(w, "## Protocol\n").ok();
+        writeln!(
+            w,
+            "Least squares (24) `f(x, u) = ½‖Ax − b‖²`, `u = (A, b)` (A row by row, then b; `p = MN + M`), \
+             gradient descent from `x_0 = 0` with `Ẋ_0 v = 0`. M = {}, N ∈ {{{}}}, A with U(0,1) entries, b with \
+             N(0,1) entries, λ = 0. `L`, `m`: extreme eigenvalues of `AᵀA`; α ∈ {{2/(L+m), 1/(3L)}}. \
+             `K = min(⌈log(10⁻³)/log ρ*⌉, {})` with `ρ* = (L−m)/(L+m)` (for both step sizes, as in the paper); \
+             `T_j = ⌊0.1·j·K + 0.5⌋`, j = 0…8; ω = {}; `K' = K + ωT`, `T' = T + ωT`. A random unit tangent \
+             `v ∈ R^(MN+M)` and unit cotangent `w ∈ R^N` per run. Forward: late-started JVP (20) from `T'` for \
+             `K − T` steps; reverse: VJP sweep from `K'` stopped at `T'`. {} runs per N (every quantity redrawn \
+             per run, seed {}); medians over runs.\n",
+            p.m,
+            join(&p.ns),
+            p.k_cap,
+            p.omega,
+            p.runs,
+            p.seed
+        )
+        .ok();
+        writeln!(
+            w,
+            "The iterates of a run are computed once (up to `K + ω·T_max`) and shared by the nine late starts and \
+             truncated sweeps. The loops are the engine's `late_start_jvp` and `truncated_vjp` on the map \
+             `GradientDescent<NormalEquations>`: gradient descent on (24) depends on `(A, b)` only through \
+             `(AᵀA, Aᵀb)`, so by the chain rule `Ẋ(u)v = Ẋ(θ)Φv` and `wᵀŪ(u) = Φᵀ(wᵀŪ(θ))` with \
+             `Φ = D(AᵀA, Aᵀb)`, applied once per run and once per sweep (exact; `tests/reproduce.rs` checks the \
+             numbers against the frozen NumPy reference and against the engine's map on `(A, b)`).\n"
+        )
+        .ok();
+
+        writeln!(w, "## ρ* against the captions of Figures 3–14 (`appC.rho_table`)\n").ok();
+        writeln!(
+            w,
+            "| N | paper | measured median | IQR [q25, q75] | min … max | paper's percentile | paper within IQR? |"
+        )
+        .ok();
+        writeln!(w, "|---|---|---|---|---|---|---|").ok();
+        for r in &self.rho {
+            let verdict = if !r.paper.is_finite() {
+                "—".to_string()
+            } else if r.within_iqr() {
+                "yes".to_string()
+            } else {
+                format!("no: {} by {:.2e}", if r.miss() > 0.0 { "above q75" } else { "below q25" }, r.miss().abs())
+            };
+            writeln!(
+                w,
+                "| {} | {} | {:.6} | [{:.6}, {:.6}] | {:.6} … {:.6} | {:.0} % | {} |",
+                r.n,
+                if r.paper.is_finite() { format!("{:.6}", r.paper) } else { "—".into() },
+                r.q.median,
+                r.q.q25,
+                r.q.q75,
+                r.range.0,
+                r.range.1,
+                100.0 * r.rank,
+                verdict
+            )
+            .ok();
+        }
+        writeln!(
+            w,
+            "\nThe captions print one ρ per N, which suggests a single draw of `A` per N, while the text repeats \
+             the experiment 100 times; here every run redraws `A` (and `b`, `v`, `w`), so the table compares the \
+             caption with the distribution of ρ* over draws. **Subtlety 3:** the captions give the same ρ for \
+             both step sizes; that is `ρ* = (L−m)/(L+m)`, the modulus of `α = 2/(L+m)` only. The contraction \
+             modulus of `α = 1/(3L)` is `1 − m/(3L)`, closer to 1; the bound (22) below uses the modulus of the \
+             step in use (column ρ of the next table).\n"
+        )
+        .ok();
+
+        writeln!(w, "## Constants and the bound (22)\n").ok();
+        writeln!(
+            w,
+            "`h(T) = ρ^(K−T) ė_0 + (K−T) ρ^(K+ωT−1) Γ e_0` (`claims::eq22::Truncation`) with the median over runs of \
+             each constant and the median K:\n\n\
+             - ρ: the certified modulus of the step in use, `max(|1 − αm|, |1 − αL|)` (ρ* for 2/(L+m), \
+               `1 − m/(3L)` for 1/(3L));\n\
+             - Γ of (18), `Γ = M_x κ/(1−ρ) + M_u`, from the engine's certified constants of the map on `(A, b)` \
+               (`GradientDescent<Ridge>` with `RidgeParam::Data`, `src/constants.rs`): the Hessian `AᵀA` does not \
+               depend on x, so `M_x = 0` and `Γ = M_u = 2α‖A‖₂` — **global** (the Lipschitz constant of \
+               `x ↦ D_uA(x) = −α(Ȧᵀ(Ax − b) + AᵀȦx − Aᵀḃ)` with `‖Ȧ‖ ≤ ‖Ȧ‖_F`). κ is local (on the ball \
+               `‖x − x*‖ ≤ e_0`) but does not enter Γ because `M_x = 0`;\n\
+             - `ė_0 = ‖(Ẋ_0 − Dx*)v‖ = ‖Dx* v‖`: with a unit v the proof of Theorem 8 applies verbatim to \
+               `(Ẋ − Dx*)v`, so (21) holds for the directional error with this ė_0 (≤ ‖Dx*‖₂);\n\
+             - `e_0 = ‖x_0 − x*‖ = ‖x*‖`.\n"
+        )
+        .ok();
+        writeln!(w, "| N | α | K (median; range) | ρ (step in use) | Γ | ė_0 | e_0 | runs with k̇ > 0 (T = 0) | max rel. gap wᵀẊv vs wᵀŪv |").ok();
+        writeln!(w, "|---|---|---|---|---|---|---|---|---|").ok();
+        for c in &self.cells {
+            writeln!(
+                w,
+                "| {} | {} | {} ({}–{}) | {:.6} | {} ({}) | {} | {} | {:.0} % | {:.1e} |",
+                c.n,
+                c.step.label(),
+                c.k,
+                c.k_range.0,
+                c.k_range.1,
+                c.rho,
+                fmt_g(c.gamma.value),
+                scope_word(&c.gamma.scope),
+                fmt_g(c.edot0),
+                fmt_g(c.e0),
+                100.0 * c.curse_share,
+                c.fwd_rev_gap
+            )
+            .ok();
+        }
+
+        writeln!(w, "\n## Best truncation per (N, α): measured against (22)\n").ok();
+        writeln!(
+            w,
+            "Measured: the `T_j` with the smallest median final forward error `‖Ẋ_{{T'}}^{{(K−T)}}v − Dx*v‖`. \
+             Predicted: the `T_j` minimising `h(T_j)`; also the integer minimiser of (22) over all `T ∈ {{0, …, K}}` \
+             (Remark 12). T is given for the median K.\n"
+        )
+        .ok();
+        writeln!(w, "| N | α | best T measured | median fwd error there | best T by (22) on the grid | argmin of (22) over 0..K | agree? |").ok();
+        writeln!(w, "|---|---|---|---|---|---|---|").ok();
+        for c in &self.cells {
+            let (bm, bb) = (c.best_measured(), c.best_bound());
+            writeln!(
+                w,
+                "| {} | {} | {} (j = {}) | {} | {} (j = {}) | {} | {} |",
+                c.n,
+                c.step.label(),
+                c.ts[bm],
+                bm,
+                fmt_g(c.fwd[bm].median),
+                c.ts[bb],
+                bb,
+                c.truncation(p.omega).integer_argmin(),
+                if bm == bb { "yes" } else { "no" }
+            )
+            .ok();
+        }
+        writeln!(
+            w,
+            "\nThe paper (appendix C): for α = 2/(L+m) and N = 30, 40 the derivative errors grow with more \
+             derivative iterations, making `T_max` the preferred choice; as ρ decreases the best T moves away \
+             from `T_max`; for α = 1/(3L) truncation is ineffective. Compare with the measured column.\n"
+        )
+        .ok();
+
+        for c in &self.cells {
+            writeln!(w, "### N = {}, α = {}\n", c.n, c.step.label()).ok();
+            if let Some((_, _, f)) = figures.iter().find(|f| f.0 == c.n && f.1 == c.step) {
+                writeln!(w, "![N = {}, α = {}]({f})\n", c.n, c.step.label()).ok();
+            }
+            writeln!(
+                w,
+                "| T | T' | K' | fwd error: median [q25, q75] | rev error: median [q25, q75] | ‖x_K' − x*‖ | bound (22) h(T) |"
+            )
+            .ok();
+            writeln!(w, "|---|---|---|---|---|---|---|").ok();
+            for j in 0..T_COUNT {
+                let (kp, tp) = c.budget(j, p.omega);
+                writeln!(
+                    w,
+                    "| {} | {} | {} | {} [{}, {}] | {} [{}, {}] | {} | {} |",
+                    c.ts[j],
+                    tp,
+                    kp,
+                    fmt_g(c.fwd[j].median),
+                    fmt_g(c.fwd[j].q25),
+                    fmt_g(c.fwd[j].q75),
+                    fmt_g(c.rev[j].median),
+                    fmt_g(c.rev[j].q25),
+                    fmt_g(c.rev[j].q75),
+                    fmt_g(c.iter[j]),
+                    fmt_g(c.bound[j])
+                )
+                .ok();
+            }
+            writeln!(w).ok();
+        }
+        writeln!(
+            w,
+            "Figures: left, forward mode — median `e_k` (dashed blue), the median late-started forward error for \
+             each T over `k = T', …, K'` (solid), the median final forward errors at `k = K'` (black dashed, \
+             circles) and the bound (22) at `k = K'` (gray dashed, crosses); right, reverse mode — median `e_k` \
+             and the median final reverse errors at `k = T'` (black dashed, circles). The reverse-mode curves \
+             over k are not drawn: in the factorised coordinates each point would cost a pull-back `Φᵀ` \
+             (`O(MN²)`), more than the sweep itself. When the runs' K differ (N ≤ 10), curves are medians index \
+             by index over the runs that reach the index (drawn while at least half do), placed on the grid of \
+             the median K."
+        )
+        .ok();
+        s
+    }
+}
+
+/// [`sig`], except that an iterate error at rounding level (below `10⁻⁸ e_0`, where two
+/// correct implementations differ in the leading digits) prints as `< 1e-8 e0`.
+fn iter_sig(x: f64, e0: f64) -> String {
+    if x < 1e-8 * e0 { "< 1e-8 e0".to_string() } else { sig(x) }
+}
+
+fn scope_word(s: &Scope) -> String {
+    match s {
+        Scope::Global => "global".into(),
+        Scope::Local { radius } => format!("local, radius {}", fmt_g(*radius)),
+    }
+}
+
+fn join(ns: &[usize]) -> String {
+    ns.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// Writes `OUT/appendix_c/report.md` and one SVG per `(N, α)` under
+/// `OUT/appendix_c/figures/`; returns the report's path.
+pub fn write(sweep: &Sweep, out: &Path) -> Result<PathBuf> {
+    let dir = out.join("appendix_c");
+    let mut figures = Vec::new();
+    for c in &sweep.cells {
+        let rel = format!("figures/N{}_{}.svg", c.n, c.step.slug());
+        super::plot::appendix_c_figure(&dir.join(&rel), c, sweep.protocol.omega)?;
+        figures.push((c.n, c.step, rel));
+    }
+    let path = dir.join("report.md");
+    std::fs::write(&path, sweep.markdown(&figures))
+        .map_err(|e| Error::Io { path: path.display().to_string(), message: e.to_string() })?;
+    Ok(path)
+}

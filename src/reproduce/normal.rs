@@ -1,0 +1,258 @@
+//! Ridge least squares in normal-equation form, `f(x; H, g) = ½xᵀHx − gᵀx`, the fast path
+//! of the appendix-C sweep.
+//!
+//! Gradient descent on (24), `x_{k+1} = x_k − α(AᵀA x_k − Aᵀb)`, depends on the data
+//! `u = (A, b)` only through `θ = Ψ(u) = (H, g) = (AᵀA, Aᵀb)` (the step `α` is a number fixed
+//! before unrolling, as in the paper). By the chain rule every derivative of the unrolled
+//! iteration factors through `Φ = DΨ(u)`:
+//!
+//! - forward mode: `Ẋ_k(u) v = Ẋ_k(θ) Φv`, with `Φ(Ȧ, ḃ) = (ȦᵀA + AᵀȦ, Ȧᵀb + Aᵀḃ)`;
+//! - reverse mode: `wᵀŪ^{(k)}(u) = Φᵀ(wᵀŪ^{(k)}(θ))`, with
+//!   `Φᵀ(H̄, ḡ) = (A(H̄ + H̄ᵀ) + b ḡᵀ, A ḡ)`;
+//! - the implicit Jacobian (6) likewise: `Dx*(u) = Dx*(θ) Φ`.
+//!
+//! This is an exact identity, not an approximation: the engine's loops
+//! ([`crate::unroll::late_start_jvp`], [`crate::unroll::truncated_vjp`]) run unchanged on
+//! the map `GradientDescent<NormalEquations>`, whose parameter has `n² + n` entries instead
+//! of `MN + M`, and whose JVP and VJP steps cost `4N²` flops instead of about `10MN + 2N²`
+//! and `8MN + 2N²` for the map on `(A, b)` (which recomputes the residual `Ax_k − b` at every
+//! step). `Φv` is formed once per run and `Φᵀ` is applied once per truncated sweep.
+//! `tests/reproduce.rs` checks the factorised sweep against the frozen NumPy reference and
+//! against the engine's map on `(A, b)`.
+
+use super::kernels::{axpy, gemv_acc, ger_acc};
+use crate::constants::Constant;
+use crate::error::{Error, Result};
+use crate::linalg::symmetric_extremes;
+use crate::problem::{Ball, Curvature, Objective, Scratch, Smoothness, Vw, VwMut};
+use nalgebra::{DMatrix, DMatrixView, DVector};
+
+/// `f(x; H, g) = ½xᵀHx − gᵀx` with parameter `θ = (H, g)`, `H` flattened column by column,
+/// then `g` (`p = n² + n`). `H` must be symmetric positive definite.
+#[derive(Debug, Clone)]
+pub struct NormalEquations {
+    h: DMatrix<f64>,
+    g: DVector<f64>,
+    eig: (f64, f64),
+}
+
+impl NormalEquations {
+    /// From `H` (symmetric positive definite) and `g`.
+    pub fn new(h: DMatrix<f64>, g: DVector<f64>) -> Result<Self> {
+        let n = g.len();
+        if h.shape() != (n, n) {
+            return Err(Error::Dimension { what: "normal equations H", expected: n, got: h.ncols() });
+        }
+        if h.iter().chain(g.iter()).any(|v| !v.is_finite()) {
+            return Err(Error::InvalidParameter { field: "H, g", value: f64::NAN, reason: "entries must be finite" });
+        }
+        let (lo, hi) = symmetric_extremes(&h);
+        if lo <= 0.0 {
+            return Err(Error::InvalidParameter {
+                field: "H",
+                value: lo,
+                reason: "not positive definite (A lacks full column rank)",
+            });
+        }
+        Ok(NormalEquations { h, g, eig: (lo, hi) })
+    }
+
+    /// `H = AᵀA`, `g = Aᵀb`.
+    pub fn from_data(a: &DMatrix<f64>, b: &DVector<f64>) -> Result<Self> {
+        if a.nrows() != b.len() {
+            return Err(Error::Dimension { what: "targets b", expected: a.nrows(), got: b.len() });
+        }
+        Self::new(a.tr_mul(a), a.tr_mul(b))
+    }
+
+    /// `H`.
+    pub fn h(&self) -> &DMatrix<f64> {
+        &self.h
+    }
+
+    /// `g`.
+    pub fn g(&self) -> &DVector<f64> {
+        &self.g
+    }
+
+    /// The extreme eigenvalues `(μ, L)` of `H`.
+    pub fn extremes(&self) -> (f64, f64) {
+        self.eig
+    }
+}
+
+/// `Φv`: the tangent `v = (Ȧ, ḃ)` (`Ȧ` row by row, then `ḃ`; `p = MN + M`) pushed to
+/// `(Ḣ, ġ) = (ȦᵀA + AᵀȦ, Ȧᵀb + Aᵀḃ)` (`Ḣ` column by column, then `ġ`).
+pub fn push_tangent(a: &DMatrix<f64>, b: &DVector<f64>, v: &DVector<f64>) -> Result<DVector<f64>> {
+    let (m, n) = a.shape();
+    if v.len() != m * n + m || b.len() != m {
+        return Err(Error::Dimension { what: "tangent (A, b)", expected: m * n + m, got: v.len() });
+    }
+    // Ȧ stored row by row is the column-major n×m matrix Ȧᵀ.
+    let adot_t = DMatrixView::from_slice(&v.as_slice()[..m * n], n, m);
+    let bdot = v.rows(m * n, m);
+    let p = adot_t * a; // ȦᵀA
+    let hdot = &p + p.transpose();
+    let gdot = adot_t * b + a.tr_mul(&bdot);
+    let mut out = DVector::zeros(n * n + n);
+    out.rows_mut(0, n * n).copy_from_slice(hdot.as_slice());
+    out.rows_mut(n * n, n).copy_from(&gdot);
+    Ok(out)
+}
+
+/// `Φᵀθ̄`: a cotangent `θ̄ = (H̄, ḡ)` pulled back to `(Ā, b̄) = (A(H̄ + H̄ᵀ) + b ḡᵀ, A ḡ)`
+/// (`Ā` row by row, then `b̄`), written into `out` (length `MN + M`).
+pub fn pull_cotangent_into(a: &DMatrix<f64>, b: &DVector<f64>, theta_bar: &[f64], out: &mut DVector<f64>) {
+    let (m, n) = a.shape();
+    assert_eq!(theta_bar.len(), n * n + n, "cotangent (H, g)");
+    assert_eq!(out.len(), m * n + m, "cotangent (A, b)");
+    let hbar = DMatrixView::from_slice(&theta_bar[..n * n], n, n);
+    let gbar = DMatrixView::from_slice(&theta_bar[n * n..], n, 1);
+    let s = hbar + hbar.transpose();
+    // Ā row by row is the column-major n×m matrix Āᵀ = S Aᵀ + ḡ bᵀ.
+    let abar_t = &s * a.transpose() + gbar * b.transpose();
+    out.rows_mut(0, m * n).copy_from_slice(abar_t.as_slice());
+    out.rows_mut(m * n, m).copy_from(&(a * gbar));
+}
+
+/// `Φᵀθ̄` as a new vector (see [`pull_cotangent_into`]).
+pub fn pull_cotangent(a: &DMatrix<f64>, b: &DVector<f64>, theta_bar: &[f64]) -> DVector<f64> {
+    let mut out = DVector::zeros(a.nrows() * a.ncols() + a.nrows());
+    pull_cotangent_into(a, b, theta_bar, &mut out);
+    out
+}
+
+impl Objective for NormalEquations {
+    fn dim_x(&self) -> usize {
+        self.g.len()
+    }
+    fn dim_u(&self) -> usize {
+        let n = self.g.len();
+        n * n + n
+    }
+    fn name(&self) -> String {
+        "normal[H,g]".to_string()
+    }
+    fn scratch_len(&self) -> usize {
+        0
+    }
+    fn value(&self, x: Vw) -> f64 {
+        0.5 * x.dot(&(&self.h * x)) - self.g.dot(&x)
+    }
+    fn grad_acc(&self, x: Vw, a: f64, mut out: VwMut, _s: &mut Scratch) {
+        let out = out.as_mut_slice();
+        gemv_acc(out, a, self.h.as_slice(), x.as_slice());
+        axpy(out, -a, self.g.as_slice());
+    }
+    fn hvp_acc(&self, _x: Vw, v: Vw, a: f64, mut out: VwMut, _s: &mut Scratch) {
+        gemv_acc(out.as_mut_slice(), a, self.h.as_slice(), v.as_slice());
+    }
+    fn mixed_jvp_acc(&self, x: Vw, du: Vw, a: f64, mut out: VwMut, _s: &mut Scratch) {
+        // D_θ∇f(x)·(Ḣ, ġ) = Ḣx − ġ.
+        let n = self.g.len();
+        let (hdot, gdot) = du.as_slice().split_at(n * n);
+        let out = out.as_mut_slice();
+        gemv_acc(out, a, hdot, x.as_slice());
+        axpy(out, -a, gdot);
+    }
+    fn mixed_vjp_acc(&self, x: Vw, w: Vw, a: f64, mut out: VwMut, _s: &mut Scratch) {
+        // ⟨w, Ḣx − ġ⟩ = ⟨w xᵀ, Ḣ⟩ − ⟨w, ġ⟩.
+        let n = self.g.len();
+        let (hbar, gbar) = out.as_mut_slice().split_at_mut(n * n);
+        ger_acc(hbar, a, w.as_slice(), x.as_slice());
+        axpy(gbar, -a, w.as_slice());
+    }
+    fn param(&self) -> DVector<f64> {
+        let n = self.g.len();
+        let mut u = DVector::zeros(n * n + n);
+        u.rows_mut(0, n * n).copy_from_slice(self.h.as_slice());
+        u.rows_mut(n * n, n).copy_from(&self.g);
+        u
+    }
+    fn curvature(&self, _ball: &Ball) -> Curvature {
+        Curvature { mu: Constant::global(self.eig.0), l: Constant::global(self.eig.1) }
+    }
+    fn smoothness(&self, ball: &Ball) -> Smoothness {
+        // ‖(Ḣ, ġ) ↦ Ḣ(x − y)‖ ≤ ‖x − y‖ and ‖(Ḣ, ġ) ↦ Ḣx − ġ‖ ≤ √(‖x‖² + 1) (Frobenius ≥ spectral).
+        let xmax = ball.center.norm() + ball.radius;
+        Smoothness {
+            hessian_lipschitz: Constant::global(0.0),
+            mixed_lipschitz: Constant::global(1.0),
+            mixed_bound: Constant::local((xmax * xmax + 1.0).sqrt(), ball.radius),
+        }
+    }
+    fn minimizer_at(&self, u: &DVector<f64>) -> Result<DVector<f64>> {
+        let n = self.g.len();
+        if u.len() != n * n + n {
+            return Err(Error::Dimension { what: "parameter (H, g)", expected: n * n + n, got: u.len() });
+        }
+        let h = DMatrix::from_column_slice(n, n, &u.as_slice()[..n * n]);
+        let g = DVector::from_column_slice(&u.as_slice()[n * n..]);
+        NormalEquations::new(h, g)?.minimizer()
+    }
+    fn minimizer(&self) -> Result<DVector<f64>> {
+        let chol = self.h.clone().cholesky().ok_or_else(|| Error::Numerical("H not positive definite".into()))?;
+        let mut x = chol.solve(&self.g);
+        // One step of iterative refinement, as for `Ridge`.
+        let r = &self.g - &self.h * &x;
+        x += chol.solve(&r);
+        Ok(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map::{FixedPointMap, GradientDescent};
+    use crate::problem::draw;
+    use crate::problem::ridge::{Ridge, RidgeParam};
+
+    fn data(seed: u64) -> (DMatrix<f64>, DVector<f64>, DVector<f64>, DVector<f64>) {
+        let mut rng = draw::rng(seed);
+        let a = draw::uniform_matrix(9, 4, &mut rng);
+        let b = draw::normal_vector(9, 1.0, &mut rng);
+        let v = draw::normal_vector(9 * 4 + 9, 1.0, &mut rng);
+        let x = draw::normal_vector(4, 1.0, &mut rng);
+        (a, b, v, x)
+    }
+
+    /// `⟨Φv, θ̄⟩ = ⟨v, Φᵀθ̄⟩` for random `v`, `θ̄`.
+    #[test]
+    fn pull_is_the_adjoint_of_push() {
+        let (a, b, v, _) = data(3);
+        let mut rng = draw::rng(4);
+        let tb = draw::normal_vector(4 * 4 + 4, 1.0, &mut rng);
+        let lhs = push_tangent(&a, &b, &v).unwrap().dot(&tb);
+        let rhs = v.dot(&pull_cotangent(&a, &b, tb.as_slice()));
+        assert!((lhs - rhs).abs() <= 1e-12 * lhs.abs().max(1.0), "{lhs} vs {rhs}");
+    }
+
+    /// The chain rule: the map on `(A, b)` and the map on `(H, g)` composed with `Φ`, `Φᵀ`
+    /// give the same JVP and VJP at an arbitrary point.
+    #[test]
+    fn factorised_map_matches_the_map_on_data() {
+        let (a, b, v, x) = data(5);
+        let direct =
+            GradientDescent::new(Ridge::new(a.clone(), b.clone(), 0.0, RidgeParam::Data).unwrap(), 0.05).unwrap();
+        let normal = GradientDescent::new(NormalEquations::from_data(&a, &b).unwrap(), 0.05).unwrap();
+        let phi_v = push_tangent(&a, &b, &v).unwrap();
+        let dx = DVector::from_fn(4, |i, _| i as f64 - 1.5);
+        let (mut y1, mut y2) = (DVector::zeros(4), DVector::zeros(4));
+        direct.jvp(x.as_view(), dx.as_view(), v.as_view(), y1.as_view_mut(), &mut direct.scratch());
+        normal.jvp(x.as_view(), dx.as_view(), phi_v.as_view(), y2.as_view_mut(), &mut normal.scratch());
+        assert!((&y1 - &y2).amax() <= 1e-12 * y1.amax(), "{y1} vs {y2}");
+        let (mut xb1, mut xb2) = (DVector::zeros(4), DVector::zeros(4));
+        let mut ub1 = DVector::zeros(9 * 4 + 9);
+        let mut ub2 = DVector::zeros(4 * 4 + 4);
+        direct.vjp(x.as_view(), dx.as_view(), xb1.as_view_mut(), ub1.as_view_mut(), &mut direct.scratch());
+        normal.vjp(x.as_view(), dx.as_view(), xb2.as_view_mut(), ub2.as_view_mut(), &mut normal.scratch());
+        assert!((&xb1 - &xb2).amax() <= 1e-12 * xb1.amax());
+        let pulled = pull_cotangent(&a, &b, ub2.as_slice());
+        assert!((&ub1 - &pulled).amax() <= 1e-12 * ub1.amax(), "{ub1} vs {pulled}");
+        let mut s1 = DVector::zeros(4);
+        direct.step(x.as_view(), s1.as_view_mut(), &mut direct.scratch());
+        let mut s2 = DVector::zeros(4);
+        normal.step(x.as_view(), s2.as_view_mut(), &mut normal.scratch());
+        assert!((&s1 - &s2).amax() <= 1e-12 * s1.amax());
+    }
+}

@@ -1,0 +1,199 @@
+//! Self-test of the gate: correct traces pass; each planted bug class is rejected with the
+//! right quantity, iteration and cause; bad input is a clear error (exit code 2 in the CLI).
+
+use nalgebra::DVector;
+use std::path::{Path, PathBuf};
+use unrollcheck::Error;
+use unrollcheck::gate::check::{GateReport, check, read_manifest};
+use unrollcheck::gate::export::{Entry, default_set, export, rebuild};
+use unrollcheck::gate::npz::{self, Npz};
+use unrollcheck::unroll::{Linearization, Trajectory};
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("unrollcheck-gate-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A planted bug, applied by an independent dense implementation of (9), (12), (20).
+#[derive(Clone, Copy, PartialEq)]
+enum Bug {
+    None,
+    SignC,
+    BNext,
+    LateStartPlusOne,
+    Freeze,
+    Float32,
+}
+
+/// Writes the trace of `entry` as the outside implementation would, with `bug` planted.
+fn write_trace(instances: &Path, traces: &Path, e: &Entry, bug: Bug) {
+    let file = Npz::read(&instances.join(&e.file)).unwrap();
+    let (inst, v, w) = rebuild(e, &file).unwrap();
+    let traj = Trajectory::run(&inst.map, &inst.x0, e.k_prime);
+    let lin = Linearization::along(&inst.map, &traj, e.k_prime + 1);
+    let (start, shift, sign) = match bug {
+        Bug::SignC => (e.t_prime, 0, -1.0),
+        Bug::BNext => (e.t_prime, 1, 1.0),
+        Bug::LateStartPlusOne => (e.t_prime + 1, 0, 1.0),
+        _ => (e.t_prime, 0, 1.0),
+    };
+    let mut jvp = vec![DVector::zeros(e.n)];
+    let mut frozen = false;
+    for k in start..e.k_prime {
+        let next = lin.b(k + shift) * jvp.last().unwrap() + lin.c(k) * &v * sign;
+        // Once the iterate has (loosely) converged, the buggy derivative stops updating.
+        frozen |= bug == Bug::Freeze && (traj.x(k + 1) - traj.x(k)).norm() < 1e-2 * (1.0 + traj.x(k).norm());
+        jvp.push(if frozen { jvp.last().unwrap().clone() } else { next });
+    }
+    let (mut xb, mut ub) = (w.clone(), DVector::zeros(e.p));
+    let mut vjp = vec![ub.clone()];
+    for k in (start..e.k_prime).rev() {
+        ub += lin.c(k).tr_mul(&xb) * sign;
+        xb = lin.b(k + shift).tr_mul(&xb);
+        vjp.push(ub.clone());
+    }
+    let round = |x: f64| if bug == Bug::Float32 { f64::from(x as f32) } else { x };
+    let flat = |rows: &[DVector<f64>]| {
+        rows.iter().flat_map(|r| r.iter().map(|x| round(*x)).collect::<Vec<_>>()).collect::<Vec<_>>()
+    };
+    let xs: Vec<DVector<f64>> = (0..=e.k_prime).map(|k| traj.x(k).into_owned()).collect();
+    let (jl, vl) = (jvp.last().unwrap().clone(), vjp.last().unwrap().clone());
+    let arrays = vec![
+        ("x", vec![xs.len(), e.n], flat(&xs)),
+        ("jvp", vec![jvp.len(), e.n], flat(&jvp)),
+        ("vjp", vec![vjp.len(), e.p], flat(&vjp)),
+        ("jvp_final", vec![e.n], flat(&[jl])),
+        ("vjp_final", vec![e.p], flat(&[vl])),
+    ];
+    npz::write(&traces.join(&e.trace.file), &arrays).unwrap();
+}
+
+/// Exports the default set and writes traces with `bug` planted in every instance.
+fn run_with(name: &str, bug: Bug) -> (PathBuf, PathBuf, GateReport) {
+    let d = dir(name);
+    let (inst, traces) = (d.join("instances"), d.join("traces"));
+    std::fs::create_dir_all(&traces).unwrap();
+    export(&default_set(2026), &inst).unwrap();
+    for e in &read_manifest(&inst).unwrap().instances {
+        write_trace(&inst, &traces, e, bug);
+    }
+    let report = check(&inst, &traces).unwrap();
+    (inst, traces, report)
+}
+
+#[test]
+fn correct_traces_pass_every_check() {
+    let (_, _, report) = run_with("ok", Bug::None);
+    assert_eq!(report.outcomes.len(), 20);
+    for o in &report.outcomes {
+        assert!(o.passed(), "{}: {:?}", o.id, o.findings);
+        assert!(o.claims.iter().any(|(id, v)| id == "sec41.trunc_fwd_rev" && v.holds()));
+    }
+}
+
+fn assert_caught(bug: Bug, name: &str, quantity: &str, cause: &str) {
+    let (_, _, report) = run_with(name, bug);
+    for o in &report.outcomes {
+        assert!(!o.passed(), "{name}: {} passed with a planted bug", o.id);
+        let f = o
+            .findings
+            .iter()
+            .find(|f| f.quantity == quantity)
+            .unwrap_or_else(|| panic!("{name}: {} has no `{quantity}` finding: {:?}", o.id, o.findings));
+        assert!(f.cause.as_deref().unwrap_or("").contains(cause), "{name}: {}: cause {:?}", o.id, f.cause);
+    }
+}
+
+#[test]
+fn sign_error_in_c_is_caught_with_its_cause() {
+    assert_caught(Bug::SignC, "sign", "jvp", "sign error in C_k");
+}
+
+#[test]
+fn b_next_is_caught_with_its_cause() {
+    // On ridge, B_k does not depend on x: B_{k+1} = B_k, and the bug is harmless there.
+    let (_, _, report) = run_with("bnext", Bug::BNext);
+    let robust: Vec<_> = report.outcomes.iter().filter(|o| o.id.contains("pseudo_huber")).collect();
+    assert!(!robust.is_empty());
+    for o in robust {
+        let f = o.findings.iter().find(|f| f.quantity == "jvp").expect("jvp finding");
+        assert!(f.cause.as_deref().unwrap_or("").contains("B_{k+1}"), "{}: {:?}", o.id, f.cause);
+        assert!(f.iteration >= 1, "the first step already uses the wrong Jacobian only after k = T'");
+    }
+}
+
+#[test]
+fn off_by_one_truncation_is_caught() {
+    assert_caught(Bug::LateStartPlusOne, "late", "jvp", "off-by-one truncation index");
+}
+
+#[test]
+fn freezing_derivative_is_caught() {
+    let (_, _, report) = run_with("freeze", Bug::Freeze);
+    let frozen: Vec<_> = report.outcomes.iter().filter(|o| !o.passed()).collect();
+    assert!(!frozen.is_empty(), "no instance converged within its horizon");
+    for o in frozen {
+        let f = o.findings.iter().find(|f| f.quantity == "jvp").unwrap();
+        assert!(f.cause.as_deref().unwrap_or("").contains("freezes"), "{}: {:?}", o.id, f.cause);
+    }
+}
+
+#[test]
+fn float32_rounding_in_a_float64_trace_is_recognised() {
+    let (_, _, report) = run_with("f32", Bug::Float32);
+    let failed: Vec<_> = report.outcomes.iter().filter(|o| !o.passed()).collect();
+    assert!(!failed.is_empty());
+    for o in failed {
+        let cause = o.findings.iter().find_map(|f| f.cause.clone()).unwrap_or_default();
+        assert!(cause.contains("float32"), "{}: {cause}", o.id);
+    }
+}
+
+fn expect_input_error(result: Result<GateReport, Error>, needle: &str) {
+    match result {
+        Err(Error::Input { location, message }) => {
+            assert!(format!("{location} {message}").contains(needle), "{location}: {message}")
+        }
+        Err(Error::Io { path, message }) => assert!(format!("{path} {message}").contains(needle), "{path}: {message}"),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("bad input accepted"),
+    }
+}
+
+#[test]
+fn bad_input_is_a_clear_error_naming_file_and_array() {
+    let (inst, traces, _) = run_with("bad", Bug::None);
+    let m = read_manifest(&inst).unwrap();
+    let e = &m.instances[0];
+    let path = traces.join(&e.trace.file);
+    let good = std::fs::read(&path).unwrap();
+    // Truncated file.
+    std::fs::write(&path, &good[..good.len() / 2]).unwrap();
+    expect_input_error(check(&inst, &traces), &e.trace.file);
+    // Wrong shape.
+    npz::write(&path, &[("x", vec![2, 2], vec![0.0; 4])]).unwrap();
+    expect_input_error(check(&inst, &traces), "shape");
+    // NaN.
+    std::fs::write(&path, &good).unwrap();
+    let mut arrays = Vec::new();
+    let npzf = Npz::read(&path).unwrap();
+    for name in ["x", "jvp", "vjp", "jvp_final", "vjp_final"] {
+        let a = npzf.raw(name).unwrap();
+        let mut data = a.data.clone();
+        if name == "vjp" {
+            data[3] = f64::NAN;
+        }
+        arrays.push((name, a.shape.clone(), data));
+    }
+    npz::write(&path, &arrays).unwrap();
+    expect_input_error(check(&inst, &traces), "vjp");
+    // Missing trace.
+    std::fs::remove_file(&path).unwrap();
+    expect_input_error(check(&inst, &traces), &e.trace.file);
+    // A trace for an unknown instance.
+    std::fs::write(&path, &good).unwrap();
+    std::fs::write(traces.join("zz_unknown.npz"), &good).unwrap();
+    expect_input_error(check(&inst, &traces), "unknown instance");
+}

@@ -1,0 +1,375 @@
+//! The reproductions (`unrollcheck::reproduce`, `unrollcheck reproduce …`).
+//!
+//! | test | what it pins |
+//! |---|---|
+//! | `appendix_c_matches_frozen_numpy_reference` | the sweep's `K`, `T_j`, `fwd_err`, `rev_err`, `wJv`, `iter_err` on the six instances of `tests/data/appendix_c_subset.json` (both engines) |
+//! | `factored_engine_equals_direct_engine` | the `(H, g)` factorisation against the engine's map on `(A, b)` on fresh draws |
+//! | `appendix_c_small_is_pinned` | an R = 3 reproduction over the paper's N, rounded to 4 digits (insta, `reports/snapshots/`) |
+//! | `sweep_does_not_depend_on_threads` | 1 thread and the default pool give the same numbers |
+//! | `theorem8_bounds_every_run` | (21) along `v` with the run's own certified constants, at every step of every late start |
+//! | `run_allocations_do_not_depend_on_k` | no allocation per iteration in the sweep (counting allocator) |
+//! | `cli_*` | files written, bad input is exit 2 with the field named |
+//!
+//! Under `cargo test --release` the whole file takes about a second.
+
+use nalgebra::{DMatrix, DVector};
+use serde::Deserialize;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell as StdCell;
+use std::collections::BTreeMap;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use unrollcheck::reproduce::appendix_c::{
+    Draw, Engine, Protocol, StepSize, T_COUNT, run_draw, run_seed, sweep_protocol, truncations,
+};
+
+// ---------------------------------------------------------------------------------------
+// A counting allocator (as in tests/alloc.rs): counts allocations on flagged threads only.
+// ---------------------------------------------------------------------------------------
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static COUNTING: StdCell<bool> = const { StdCell::new(false) };
+}
+
+fn note() {
+    if COUNTING.try_with(StdCell::get).unwrap_or(false) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call is forwarded unchanged to `System`; counting has no effect on memory.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by `f` on this thread.
+fn count_allocations(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+// ---------------------------------------------------------------------------------------
+// The frozen NumPy reference
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+struct RefFile {
+    omega: usize,
+    #[serde(rename = "M")]
+    m: usize,
+    instances: Vec<RefInstance>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RefInstance {
+    #[serde(rename = "N")]
+    n: usize,
+    #[serde(rename = "A")]
+    a: Vec<Vec<f64>>,
+    b: Vec<f64>,
+    #[serde(rename = "vA")]
+    va: Vec<Vec<f64>>,
+    vb: Vec<f64>,
+    w: Vec<f64>,
+    #[serde(rename = "K")]
+    k: usize,
+    #[serde(rename = "Ts")]
+    ts: Vec<usize>,
+    alphas: BTreeMap<String, f64>,
+    results: BTreeMap<String, Vec<RefRow>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RefRow {
+    #[serde(rename = "T")]
+    t: usize,
+    #[serde(rename = "Tprime")]
+    t_prime: usize,
+    #[serde(rename = "Kprime")]
+    k_prime: usize,
+    fwd_err: f64,
+    rev_err: f64,
+    iter_err: f64,
+    #[serde(rename = "wJv_fwd")]
+    wjv_fwd: f64,
+    #[serde(rename = "wJv_rev")]
+    wjv_rev: f64,
+}
+
+fn reference() -> RefFile {
+    serde_json::from_str(include_str!("data/appendix_c_subset.json")).expect("reference parses")
+}
+
+fn draw_of(ri: &RefInstance) -> Draw {
+    let m = ri.a.len();
+    let a = DMatrix::from_fn(m, ri.n, |i, j| ri.a[i][j]);
+    let mut v: Vec<f64> = ri.va.iter().flatten().copied().collect(); // row by row
+    v.extend(&ri.vb);
+    Draw { a, b: DVector::from_vec(ri.b.clone()), v: DVector::from_vec(v), w: DVector::from_vec(ri.w.clone()) }
+}
+
+/// The reference's README: two careful float64 implementations agree to `1e-11` relative;
+/// ours and the reference each lie within that of any other, hence twice it.
+const REF_REL: f64 = 2e-11;
+
+/// The rounding floor of `‖x_k − x*‖` over `REF_REL`: `64 √N ε ‖x*‖/(1 − ρ)` (a generous
+/// constant for the `O(1)` roundings per entry and step of either implementation).
+fn iter_floor(rho: f64, n: usize, x_star_norm: f64) -> f64 {
+    64.0 * (n as f64).sqrt() * f64::EPSILON * x_star_norm / (1.0 - rho) / REF_REL
+}
+
+/// Relative deviation, with an absolute floor for quantities at rounding level.
+fn rel(ours: f64, theirs: f64, floor: f64) -> f64 {
+    (ours - theirs).abs() / theirs.abs().max(floor)
+}
+
+/// The sweep reproduces every number of the frozen reference for its six instances
+/// (N ∈ {2, 10, 40}, both step sizes, all nine T), with both engines.
+///
+/// `iter_err = ‖x_{K'} − x*‖` can be at rounding level (down to 1e-11 for N = 2): each
+/// step commits `O(ε‖x*‖)` per entry, damped by `ρ`, so two implementations' iterates differ
+/// by up to about `√N ε‖x*‖/(1 − ρ)`; it is compared relative to the larger of `|ref|` and
+/// [`iter_floor`]. `wJv` is compared relative to `max(|ref|, 1e-3)` (a unit-scale product).
+#[test]
+fn appendix_c_matches_frozen_numpy_reference() {
+    let rf = reference();
+    let p = Protocol { m: rf.m, omega: rf.omega, ..Protocol::paper(1, 0) };
+    let mut worst: BTreeMap<&str, f64> = BTreeMap::new();
+    for ri in &rf.instances {
+        let d = draw_of(ri);
+        assert_eq!(truncations(ri.k), ri.ts, "T_j = floor(0.1 j K + 0.5) reproduces the reference's Ts");
+        for engine in [Engine::Factored, Engine::Direct] {
+            let run = run_draw(&d, &p, engine, false).expect("reference instance runs");
+            assert_eq!((run.k, &run.ts), (ri.k, &ri.ts), "N = {}: K and T_j", ri.n);
+            let x_star_norm = run.steps[0].e0;
+            for s in &run.steps {
+                let label = s.step.label();
+                assert!((s.alpha - ri.alphas[label]).abs() <= 1e-12 * s.alpha, "α = {label}");
+                for (ours, theirs) in s.finals.iter().zip(&ri.results[label]) {
+                    let ctx = format!("N = {} α = {label} T = {} ({engine:?})", ri.n, theirs.t);
+                    assert_eq!(
+                        (ours.t, ours.t_prime, ours.k_prime),
+                        (theirs.t, theirs.t_prime, theirs.k_prime),
+                        "{ctx}"
+                    );
+                    let cmp = [
+                        ("fwd_err", rel(ours.fwd_err, theirs.fwd_err, 0.0), REF_REL),
+                        ("rev_err", rel(ours.rev_err, theirs.rev_err, 0.0), REF_REL),
+                        ("wJv_fwd", rel(ours.wjv_fwd, theirs.wjv_fwd, 1e-3), REF_REL),
+                        ("wJv_rev", rel(ours.wjv_rev, theirs.wjv_rev, 1e-3), REF_REL),
+                        (
+                            "iter_err",
+                            rel(ours.iter_err, theirs.iter_err, iter_floor(s.rho.value, ri.n, x_star_norm)),
+                            REF_REL,
+                        ),
+                    ];
+                    for (q, dev, tol) in cmp {
+                        assert!(dev <= tol, "{ctx}: {q} deviates by {dev:.2e} > {tol:.0e}");
+                        let e = worst.entry(q).or_insert(0.0);
+                        *e = e.max(dev);
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("largest relative deviations from the frozen reference: {worst:?}");
+}
+
+/// The `(H, g)` factorisation (default) and the engine's map on `(A, b)` give the same
+/// finals on fresh draws of every N of the paper (one run each).
+#[test]
+fn factored_engine_equals_direct_engine() {
+    let p = Protocol::paper(1, 11);
+    for &n in &p.ns {
+        let d = Draw::sample(p.m, n, run_seed(p.seed, n, 0));
+        let f = run_draw(&d, &p, Engine::Factored, false).unwrap();
+        let g = run_draw(&d, &p, Engine::Direct, false).unwrap();
+        for (sf, sg) in f.steps.iter().zip(&g.steps) {
+            for (a, b) in sf.finals.iter().zip(&sg.finals) {
+                let ctx = format!("N = {n} α = {} T = {}", sf.step.label(), a.t);
+                assert!(rel(a.fwd_err, b.fwd_err, 0.0) <= REF_REL, "{ctx}: fwd {} vs {}", a.fwd_err, b.fwd_err);
+                assert!(rel(a.rev_err, b.rev_err, 0.0) <= REF_REL, "{ctx}: rev {} vs {}", a.rev_err, b.rev_err);
+                let floor = iter_floor(sf.rho.value, n, sf.e0); // the two maps' iterates differ by rounding only
+                assert!(rel(a.iter_err, b.iter_err, floor) <= REF_REL, "{ctx}: iter {} vs {}", a.iter_err, b.iter_err);
+            }
+        }
+    }
+}
+
+/// A small reproduction (R = 3, all six N), rounded to 4 significant digits, pinned.
+#[test]
+fn appendix_c_small_is_pinned() {
+    let sweep = sweep_protocol(&Protocol::paper(3, 0), Engine::Factored).expect("runs");
+    assert_eq!(sweep.cells.len(), 12);
+    insta::with_settings!({ snapshot_path => "../reports/snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!("reproduce_appendix_c_small", sweep.summary());
+    });
+}
+
+/// Runs are seeded individually: one thread and the default pool give identical numbers.
+#[test]
+fn sweep_does_not_depend_on_threads() {
+    let p = Protocol { ns: vec![2, 10], ..Protocol::paper(4, 5) };
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let a = one.install(|| sweep_protocol(&p, Engine::Factored)).unwrap();
+    let b = sweep_protocol(&p, Engine::Factored).unwrap();
+    assert_eq!(a.summary(), b.summary());
+    for (x, y) in a.cells.iter().zip(&b.cells) {
+        assert_eq!(x.fwd, y.fwd);
+        assert_eq!(x.e, y.e);
+    }
+}
+
+/// Theorem 8 along the unit tangent v: for every run, step size, late start and step `i`,
+/// `‖(Ẋ_{T'}^{(i)} − Dx*)v‖ ≤ ρ^i ė_0 + iρ^{i+T'−1}Γe_0` with the run's own certified
+/// `ρ`, `Γ` and `ė_0 = ‖Dx* v‖`, `e_0 = ‖x*‖` (so (22) bounds every run's final error).
+/// Rounding: the computed error carries at most `~K·ε` relative error; `1e-9` relative slack.
+#[test]
+fn theorem8_bounds_every_run() {
+    let p = Protocol::paper(3, 21);
+    let mut tightest = f64::INFINITY;
+    for n in [2, 5, 10, 20] {
+        for r in 0..p.runs {
+            let run = run_draw(&Draw::sample(p.m, n, run_seed(p.seed, n, r)), &p, Engine::Factored, true).unwrap();
+            for s in &run.steps {
+                let (rho, gamma) = (s.rho.value, s.gamma.value);
+                for (f, curve) in s.finals.iter().zip(&s.fwd) {
+                    for (i, &err) in curve.iter().enumerate() {
+                        let i_f = i as f64;
+                        let bound =
+                            rho.powf(i_f) * s.edot0 + i_f * rho.powf(i_f + f.t_prime as f64 - 1.0) * gamma * s.e0;
+                        assert!(
+                            err <= bound * (1.0 + 1e-9),
+                            "N = {n} run {r} α = {} T' = {} i = {i}: {err} > {bound}",
+                            s.step.label(),
+                            f.t_prime
+                        );
+                        if i > 0 {
+                            tightest = tightest.min((bound - err) / bound); // i = 0: equality
+                        }
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("smallest relative margin of (21) for i >= 1: {tightest:.3e}");
+}
+
+/// The sweep allocates per run and per truncation, never per iteration: the same draw run
+/// with K capped at 20 and uncapped (K ≈ 90) makes the same number of allocations.
+#[test]
+fn run_allocations_do_not_depend_on_k() {
+    let d = Draw::sample(50, 5, 3);
+    let short = Protocol { k_cap: 20, ..Protocol::paper(1, 0) };
+    let long = Protocol::paper(1, 0);
+    let (ks, kl) = (
+        run_draw(&d, &short, Engine::Factored, true).unwrap().k,
+        run_draw(&d, &long, Engine::Factored, true).unwrap().k,
+    );
+    assert!(kl > 3 * ks, "the two runs must differ in K ({ks} vs {kl})");
+    for curves in [false, true] {
+        let a = count_allocations(|| {
+            run_draw(&d, &short, Engine::Factored, curves).unwrap();
+        });
+        let b = count_allocations(|| {
+            run_draw(&d, &long, Engine::Factored, curves).unwrap();
+        });
+        assert_eq!(a, b, "allocations with K = {ks} and K = {kl} (curves: {curves})");
+    }
+    // The counter sees allocations at all.
+    assert!(count_allocations(|| drop(std::hint::black_box(vec![1u8; 64]))) > 0);
+}
+
+/// The step sizes and their labels, and `T_j` for small K.
+#[test]
+fn protocol_pieces() {
+    assert_eq!(StepSize::ALL.map(|s| s.label()), ["2/(L+m)", "1/(3L)"]);
+    assert_eq!(truncations(25), vec![0, 3, 5, 8, 10, 13, 15, 18, 20]);
+    assert_eq!(truncations(1000).len(), T_COUNT);
+    assert!(Protocol { runs: 0, ..Protocol::paper(1, 0) }.validate().is_err());
+    assert!(Protocol { ns: vec![51], ..Protocol::paper(1, 0) }.validate().is_err());
+}
+
+// ---------------------------------------------------------------------------------------
+// The command line
+// ---------------------------------------------------------------------------------------
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_unrollcheck")).args(args).output().expect("binary runs")
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("unrollcheck-reproduce-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn cli_appendix_c_writes_report_and_figures() {
+    let out = tmp("appc");
+    let o = run(&["reproduce", "appendix-c", "--runs", "2", "--n", "2,5", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("rho*") && text.contains("paper 0.763526"), "{text}");
+    let report = std::fs::read_to_string(out.join("appendix_c/report.md")).unwrap();
+    assert!(report.contains("Subtlety 3") && report.contains("0.921979"));
+    for n in [2, 5] {
+        for s in StepSize::ALL {
+            let svg = out.join(format!("appendix_c/figures/N{n}_{}.svg", s.slug()));
+            assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"), "{}", svg.display());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn cli_fig2_writes_report_and_figures() {
+    let out = tmp("fig2");
+    let o = run(&["reproduce", "fig2", "--k", "120", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let report = std::fs::read_to_string(out.join("fig2/report.md")).unwrap();
+    assert!(report.contains("k̇ =") && report.contains("Dependence on x_0"));
+    assert!(out.join("fig2/figure2.svg").exists() && out.join("fig2/figure2_x0_zero.svg").exists());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn cli_bad_input_is_exit_two() {
+    for (args, field) in [
+        (&["reproduce", "appendix-c", "--runs", "0"][..], "runs"),
+        (&["reproduce", "appendix-c", "--runs", "1", "--n", "0"][..], "N"),
+        (&["reproduce", "appendix-c", "--runs", "1", "--n", "51"][..], "N"),
+        (&["reproduce", "appendix-c", "--runs", "-3"][..], "-3"),
+        (&["reproduce", "fig2", "--k", "0"][..], "k"),
+        (&["reproduce", "nonsense"][..], "nonsense"),
+    ] {
+        let o = run(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(field) && !err.contains("panicked"), "{args:?}: {err}");
+    }
+}
