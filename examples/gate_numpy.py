@@ -11,8 +11,8 @@ Unrolling" (Sections 2.1 and 4.1), and writes TRACES_DIR/<id>.npz with the array
 format in src/gate/mod.rs:
 
     x          (K'+1, n)     iterates x_0, ..., x_K'
-    jvp        (K'-T'+1, n)  rows j = 0..K'-T': X'_{T'}^{(j)} v, starting from 0 (Dx_0 = 0)
-    vjp        (K'-T'+1, p)  rows i = 0..K'-T': w^T U_{K'}^{(K'-i)}, i.e. k = K', K'-1, ..., T'
+    jvp        (K'-T'+1, n)  rows j = 0..K'-T': Xdot_{T'}^{(j)} v, from 0 (Dx_0 = 0)
+    vjp        (K'-T'+1, p)  rows i = 0..K'-T': w^T Ubar_{K'}^{(K'-i)}, i.e. k = K', ..., T'
     jvp_final  (n,)          the last row of jvp
     vjp_final  (p,)          the last row of vjp
 
@@ -228,10 +228,10 @@ def converged(xs, k):
 
 
 def late_start_jvp(amap, xs, t_prime, k_prime, v, bug=None):
-    """(20): X'^{(j+1)} v = B_{T'+j} X'^{(j)} v + C_{T'+j} v, X'^{(0)} v = 0 (x_0 is fixed).
+    """(20): Xdot^{(j+1)} v = B_{T'+j} Xdot^{(j)} v + C_{T'+j} v, Xdot^{(0)} v = 0 (x_0 fixed).
 
-    Returns the K'-T'+1 rows j = 0..K'-T'; the last one is X'_{T'}^{(K'-T')} v, the output
-    of the late start (not X'_{T'}^{(K')} v). Needs the iterates x_{T'}, ..., x_{K'-1}.
+    Returns the K'-T'+1 rows j = 0..K'-T'; the last one is Xdot_{T'}^{(K'-T')} v, the output
+    of the late start (not Xdot_{T'}^{(K')} v). Needs the iterates x_{T'}, ..., x_{K'-1}.
     """
     steps = k_prime - t_prime
     start = t_prime + 1 if bug == "late_plus_one" else t_prime  # planted: off by one
@@ -248,11 +248,11 @@ def late_start_jvp(amap, xs, t_prime, k_prime, v, bug=None):
 
 
 def truncated_vjp(amap, xs, t_prime, k_prime, w, p, bug=None):
-    """(12) from X^{(K')} = w^T, U^{(K')} = 0, for k = K'-1, ..., T':
-    U^{(k)} = U^{(k+1)} + X^{(k+1)} C_k,  X^{(k)} = X^{(k+1)} B_k.
+    """(12) from Xbar^{(K')} = w^T, Ubar^{(K')} = 0, for k = K'-1, ..., T':
+    Ubar^{(k)} = Ubar^{(k+1)} + Xbar^{(k+1)} C_k,  Xbar^{(k)} = Xbar^{(k+1)} B_k.
 
-    Returns the K'-T'+1 rows w^T U_{K'}^{(k)} for k = K', K'-1, ..., T' (Table 2); the last
-    one is the truncated output w^T U_{K'}^{(T')}.
+    Returns the K'-T'+1 rows w^T Ubar_{K'}^{(k)} for k = K', K'-1, ..., T' (Table 2); the
+    last one is the truncated output w^T Ubar_{K'}^{(T')}.
     """
     stop = t_prime + 1 if bug == "late_plus_one" else t_prime  # planted: stops one early
     sign = -1 if bug == "sign_c" else 1
@@ -262,7 +262,7 @@ def truncated_vjp(amap, xs, t_prime, k_prime, w, p, bug=None):
         frozen = bug == "freeze" and converged(xs, k)
         if k >= stop and not frozen:
             kb = k + 1 if bug == "b_next" else k
-            ubar = ubar + sign * amap.CT(xs[k], xbar)  # uses X^{(k+1)}: before the update
+            ubar = ubar + sign * amap.CT(xs[k], xbar)  # uses Xbar^{(k+1)}: before the update
             xbar = amap.BT(xs[kb], xbar)
         rows[i] = ubar
     return rows

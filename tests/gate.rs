@@ -25,6 +25,8 @@ enum Bug {
     LateStartPlusOne,
     Freeze,
     Float32,
+    /// A correct computation in single precision, saved as float32.
+    Float32Dtype,
 }
 
 /// Writes the trace of `entry` as the outside implementation would, with `bug` planted.
@@ -54,7 +56,7 @@ fn write_trace(instances: &Path, traces: &Path, e: &Entry, bug: Bug) {
         xb = lin.b(k + shift).tr_mul(&xb);
         vjp.push(ub.clone());
     }
-    let round = |x: f64| if bug == Bug::Float32 { f64::from(x as f32) } else { x };
+    let round = |x: f64| if matches!(bug, Bug::Float32 | Bug::Float32Dtype) { f64::from(x as f32) } else { x };
     let flat = |rows: &[DVector<f64>]| {
         rows.iter().flat_map(|r| r.iter().map(|x| round(*x)).collect::<Vec<_>>()).collect::<Vec<_>>()
     };
@@ -67,7 +69,7 @@ fn write_trace(instances: &Path, traces: &Path, e: &Entry, bug: Bug) {
         ("jvp_final", vec![e.n], flat(&[jl])),
         ("vjp_final", vec![e.p], flat(&[vl])),
     ];
-    npz::write(&traces.join(&e.trace.file), &arrays).unwrap();
+    npz::write_as(&traces.join(&e.trace.file), &arrays, bug == Bug::Float32Dtype).unwrap();
 }
 
 /// Exports the default set and writes traces with `bug` planted in every instance.
@@ -86,7 +88,7 @@ fn run_with(name: &str, bug: Bug) -> (PathBuf, PathBuf, GateReport) {
 #[test]
 fn correct_traces_pass_every_check() {
     let (_, _, report) = run_with("ok", Bug::None);
-    assert_eq!(report.outcomes.len(), 20);
+    assert_eq!(report.outcomes.len(), 22);
     for o in &report.outcomes {
         assert!(o.passed(), "{}: {:?}", o.id, o.findings);
         assert!(o.claims.iter().any(|(id, v)| id == "sec41.trunc_fwd_rev" && v.holds()));
@@ -115,7 +117,8 @@ fn sign_error_in_c_is_caught_with_its_cause() {
 fn b_next_is_caught_with_its_cause() {
     // On ridge, B_k does not depend on x: B_{k+1} = B_k, and the bug is harmless there.
     let (_, _, report) = run_with("bnext", Bug::BNext);
-    let robust: Vec<_> = report.outcomes.iter().filter(|o| o.id.contains("pseudo_huber")).collect();
+    // Warm-started instances never move, so B_{k+1} = B_k there too.
+    let robust: Vec<_> = report.outcomes.iter().filter(|o| o.id.contains("pseudo_huber") && !o.id.ends_with("_warm")).collect();
     assert!(!robust.is_empty());
     for o in robust {
         let f = o.findings.iter().find(|f| f.quantity == "jvp").expect("jvp finding");
@@ -196,4 +199,31 @@ fn bad_input_is_a_clear_error_naming_file_and_array() {
     std::fs::write(&path, &good).unwrap();
     std::fs::write(traces.join("zz_unknown.npz"), &good).unwrap();
     expect_input_error(check(&inst, &traces), "unknown instance");
+}
+
+#[test]
+fn a_float32_trace_gets_a_float32_tolerance_and_is_said_to_be_float32() {
+    let (_, _, report) = run_with("f32dtype", Bug::Float32Dtype);
+    for o in &report.outcomes {
+        assert!(o.float32, "{} not recognised as float32", o.id);
+        assert!(o.passed(), "{}: a correct float32 trace must pass: {:?}", o.id, o.findings);
+    }
+    assert!(unrollcheck::gate::check::markdown(&report).contains("float32"));
+    // Negative control: the same float32 trace with a planted sign error still fails.
+    let (_, _, bad) = run_with("f32sign", Bug::SignC);
+    assert!(bad.outcomes.iter().all(|o| !o.passed()));
+}
+
+#[test]
+fn a_wrong_dtype_is_named() {
+    let (inst, traces, _) = run_with("dtype", Bug::None);
+    let e = &read_manifest(&inst).unwrap().instances[0];
+    let path = traces.join(&e.trace.file);
+    let mut npzw = npyz::npz::NpzWriter::create(&path).unwrap();
+    use npyz::WriterBuilder;
+    let mut w = npzw.array::<i64>("x", Default::default()).unwrap().default_dtype().shape(&[2]).begin_nd().unwrap();
+    w.extend([1i64, 2]).unwrap();
+    w.finish().unwrap();
+    drop(npzw);
+    expect_input_error(check(&inst, &traces), "dtype");
 }

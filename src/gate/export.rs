@@ -3,7 +3,8 @@
 //!
 //! The default set covers gradient descent and heavy-ball on ridge (ridge weight, targets,
 //! `(A, b)`) and pseudo-Huber (weight, targets), each untruncated (`T = 0`) and truncated
-//! (`T = 0.2K`, `T' = T + ωT`, `K' = K + ωT`, the budget of Section 4.3).
+//! (`T = 0.2K`, `T' = T + ωT`, `K' = K + ωT`, the budget of Section 4.3), plus two
+//! warm-started instances (`x_0 = x*`).
 
 use super::npz::{self, Npz};
 use crate::error::{Error, Result};
@@ -131,6 +132,13 @@ pub fn default_set(seed: u64) -> Vec<(Spec, bool)> {
             }
         }
     }
+    // Warm starts (x_0 = x*, as in bilevel optimisation with warm starts): the iterate has
+    // converged from the start, which exposes a derivative that freezes once it has.
+    for (i, family) in [families[2], families[4]].into_iter().enumerate() {
+        let seed = crate::scenario::instance_seed(seed, 100 + i, 0);
+        let spec = Spec { family, method: Method::GradientDescent, m: 6, n: 3, data: Data::Paper, lambda: 0.1, step: StepRule::Optimal, x0_sigma: Some(0.0), seed };
+        out.push((spec, false));
+    }
     out
 }
 
@@ -154,7 +162,8 @@ pub fn export(set: &[(Spec, bool)], out: &Path) -> Result<Manifest> {
         let t = if *truncated { (K as f64 * 0.2).round() as usize } else { 0 };
         let (n, p) = (inst.map.dim_x(), inst.map.dim_u());
         let (t_prime, k_prime) = (t + OMEGA * t, K + OMEGA * t);
-        let id = format!("{i:02}_{method}_{family}_{param}{}", if *truncated { "_truncated" } else { "" });
+        let warm = if spec.x0_sigma == Some(0.0) { "_warm" } else { "" };
+        let id = format!("{i:02}_{method}_{family}_{param}{}{warm}", if *truncated { "_truncated" } else { "" });
         let file = format!("{id}.npz");
         let rows = k_prime - t_prime + 1;
         let trace = TraceSpec {

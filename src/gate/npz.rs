@@ -100,19 +100,25 @@ impl Npz {
 
 /// Writes float64 arrays `(name, shape, data in C order)` to `path`.
 pub fn write(path: &Path, arrays: &[(&str, Vec<usize>, Vec<f64>)]) -> Result<()> {
+    write_as(path, arrays, false)
+}
+
+/// Writes arrays as float64, or as float32 when `float32` (as a single-precision
+/// implementation would).
+pub fn write_as(path: &Path, arrays: &[(&str, Vec<usize>, Vec<f64>)], float32: bool) -> Result<()> {
     let io = |e: std::io::Error| Error::Io { path: path.display().to_string(), message: e.to_string() };
     let mut npz = npyz::npz::NpzWriter::create(path).map_err(io)?;
     for (name, shape, data) in arrays {
         let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
-        let mut w = npz
-            .array::<f64>(name, Default::default())
-            .map_err(io)?
-            .default_dtype()
-            .shape(&shape)
-            .begin_nd()
-            .map_err(io)?;
-        w.extend(data.iter().copied()).map_err(io)?;
-        w.finish().map_err(io)?;
+        if float32 {
+            let mut w = npz.array::<f32>(name, Default::default()).map_err(io)?.default_dtype().shape(&shape).begin_nd().map_err(io)?;
+            w.extend(data.iter().map(|&x| x as f32)).map_err(io)?;
+            w.finish().map_err(io)?;
+        } else {
+            let mut w = npz.array::<f64>(name, Default::default()).map_err(io)?.default_dtype().shape(&shape).begin_nd().map_err(io)?;
+            w.extend(data.iter().copied()).map_err(io)?;
+            w.finish().map_err(io)?;
+        }
     }
     Ok(())
 }
