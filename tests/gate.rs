@@ -118,7 +118,8 @@ fn b_next_is_caught_with_its_cause() {
     // On ridge, B_k does not depend on x: B_{k+1} = B_k, and the bug is harmless there.
     let (_, _, report) = run_with("bnext", Bug::BNext);
     // Warm-started instances never move, so B_{k+1} = B_k there too.
-    let robust: Vec<_> = report.outcomes.iter().filter(|o| o.id.contains("pseudo_huber") && !o.id.ends_with("_warm")).collect();
+    let robust: Vec<_> =
+        report.outcomes.iter().filter(|o| o.id.contains("pseudo_huber") && !o.id.ends_with("_warm")).collect();
     assert!(!robust.is_empty());
     for o in robust {
         let f = o.findings.iter().find(|f| f.quantity == "jvp").expect("jvp finding");

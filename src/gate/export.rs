@@ -136,7 +136,17 @@ pub fn default_set(seed: u64) -> Vec<(Spec, bool)> {
     // converged from the start, which exposes a derivative that freezes once it has.
     for (i, family) in [families[2], families[4]].into_iter().enumerate() {
         let seed = crate::scenario::instance_seed(seed, 100 + i, 0);
-        let spec = Spec { family, method: Method::GradientDescent, m: 6, n: 3, data: Data::Paper, lambda: 0.1, step: StepRule::Optimal, x0_sigma: Some(0.0), seed };
+        let spec = Spec {
+            family,
+            method: Method::GradientDescent,
+            m: 6,
+            n: 3,
+            data: Data::Paper,
+            lambda: 0.1,
+            step: StepRule::Optimal,
+            x0_sigma: Some(0.0),
+            seed,
+        };
         out.push((spec, false));
     }
     out

@@ -67,7 +67,11 @@ impl Npz {
                     (v.into_iter().map(f64::from).collect(), true)
                 }
                 other => {
-                    return Err(input(&shown, &name, format!("dtype {other}: expected float64 (<f8) or float32 (<f4)")));
+                    return Err(input(
+                        &shown,
+                        &name,
+                        format!("dtype {other}: expected float64 (<f8) or float32 (<f4)"),
+                    ));
                 }
             };
             arrays.insert(name, Array { shape, data, float32 });
@@ -111,11 +115,23 @@ pub fn write_as(path: &Path, arrays: &[(&str, Vec<usize>, Vec<f64>)], float32: b
     for (name, shape, data) in arrays {
         let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
         if float32 {
-            let mut w = npz.array::<f32>(name, Default::default()).map_err(io)?.default_dtype().shape(&shape).begin_nd().map_err(io)?;
+            let mut w = npz
+                .array::<f32>(name, Default::default())
+                .map_err(io)?
+                .default_dtype()
+                .shape(&shape)
+                .begin_nd()
+                .map_err(io)?;
             w.extend(data.iter().map(|&x| x as f32)).map_err(io)?;
             w.finish().map_err(io)?;
         } else {
-            let mut w = npz.array::<f64>(name, Default::default()).map_err(io)?.default_dtype().shape(&shape).begin_nd().map_err(io)?;
+            let mut w = npz
+                .array::<f64>(name, Default::default())
+                .map_err(io)?
+                .default_dtype()
+                .shape(&shape)
+                .begin_nd()
+                .map_err(io)?;
             w.extend(data.iter().copied()).map_err(io)?;
             w.finish().map_err(io)?;
         }
