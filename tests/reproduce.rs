@@ -8,6 +8,7 @@
 //! | `sweep_does_not_depend_on_threads` | 1 thread and the default pool give the same numbers |
 //! | `theorem8_bounds_every_run` | (21) along `v` with the run's own certified constants, at every step of every late start |
 //! | `run_allocations_do_not_depend_on_k` | no allocation per iteration in the sweep (counting allocator) |
+//! | `protocol_pieces` | `T_j` rounding, step labels, protocol validation |
 //! | `cli_*` | files written, bad input is exit 2 with the field named |
 //!
 //! Under `cargo test --release` the whole file takes about a second.

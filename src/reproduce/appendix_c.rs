@@ -647,7 +647,9 @@ impl Sweep {
     }
 
     /// The numbers of the reproduction rounded to 4 significant digits, one line each (for
-    /// snapshot tests: rounding noise does not move them).
+    /// snapshot tests: rounding noise does not move them); moduli as `1 − ρ`, whose leading
+    /// digits are the informative ones. (Under `1 − ρ*` the quartiles swap: q25 of `1 − ρ*`
+    /// is `1 − q75` of `ρ*`.)
     pub fn summary(&self) -> String {
         let p = &self.protocol;
         let mut s = String::new();
@@ -656,11 +658,11 @@ impl Sweep {
         for r in &self.rho {
             writeln!(
                 w,
-                "rho* N={}: q25 {} median {} q75 {} (paper {}, within IQR: {})",
+                "1-rho* N={}: q25 {} median {} q75 {} (paper rho* {}, within IQR: {})",
                 r.n,
-                sig(r.q.q25),
-                sig(r.q.median),
-                sig(r.q.q75),
+                sig(1.0 - r.q.q75),
+                sig(1.0 - r.q.median),
+                sig(1.0 - r.q.q25),
                 r.paper,
                 r.within_iqr()
             )
@@ -669,13 +671,13 @@ impl Sweep {
         for c in &self.cells {
             writeln!(
                 w,
-                "N={} alpha={}: K {} (range {}..{}), rho {}, Gamma {}, edot0 {}, e0 {}, curse share {}, best T measured {}, by (22) {}",
+                "N={} alpha={}: K {} (range {}..{}), 1-rho {}, Gamma {}, edot0 {}, e0 {}, curse share {}, best T measured {}, by (22) {}",
                 c.n,
                 c.step.label(),
                 c.k,
                 c.k_range.0,
                 c.k_range.1,
-                sig(c.rho),
+                sig(1.0 - c.rho),
                 sig(c.gamma.value),
                 sig(c.edot0),
                 sig(c.e0),

@@ -185,7 +185,7 @@ pub fn appendix_c_figure(path: &Path, c: &Cell, omega: usize) -> Result<()> {
     rev.push(Series::Points { pts: finals_r, color: BLACK, marker: Marker::Circle, joined: true });
 
     let title = format!(
-        "Appendix C: N = {}, α = {}, median K = {}, median ρ = {:.6} (R = {})",
+        "Appendix C: N = {}, α = {}, median K = {}, median modulus of the step ρ = {:.6} (R = {})",
         c.n,
         c.step.label(),
         c.k,
