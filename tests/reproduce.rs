@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use unrollcheck::reproduce::appendix_c::{
-    Draw, Engine, Protocol, StepSize, T_COUNT, run_draw, run_seed, sweep_protocol, truncations,
+    Draw, Engine, Protocol, REV_POINTS, StepSize, T_COUNT, rev_samples, run_draw, run_seed, sweep_protocol, truncations,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -216,6 +216,31 @@ fn factored_engine_equals_direct_engine() {
                 assert!(rel(a.rev_err, b.rev_err, 0.0) <= REF_REL, "{ctx}: rev {} vs {}", a.rev_err, b.rev_err);
                 let floor = iter_floor(sf.rho.value, n, sf.e0); // the two maps' iterates differ by rounding only
                 assert!(rel(a.iter_err, b.iter_err, floor) <= REF_REL, "{ctx}: iter {} vs {}", a.iter_err, b.iter_err);
+            }
+        }
+    }
+}
+
+/// The reverse-mode curves (sampled `k`, the factorised engine's norm of the pull-back via
+/// the QR of `A`) equal the direct engine's, start at `k = K'` and end at the final error.
+#[test]
+fn reverse_curves_match_direct_engine() {
+    let p = Protocol::paper(1, 12);
+    for n in [2, 10, 40] {
+        let d = Draw::sample(p.m, n, run_seed(p.seed, n, 0));
+        let f = run_draw(&d, &p, Engine::Factored, true).unwrap();
+        let g = run_draw(&d, &p, Engine::Direct, true).unwrap();
+        for (sf, sg) in f.steps.iter().zip(&g.steps) {
+            for ((cf, cg), fin) in sf.rev.iter().zip(&sg.rev).zip(&sf.finals) {
+                let ctx = format!("N = {n} α = {} T = {}", sf.step.label(), fin.t);
+                let offsets: Vec<usize> = cf.iter().map(|p| p.0).collect();
+                assert_eq!(offsets, rev_samples(fin.k_prime - fin.t_prime), "{ctx}");
+                assert!(offsets.len() <= REV_POINTS, "{ctx}");
+                assert_eq!(cf.last().unwrap().1, fin.rev_err, "{ctx}");
+                for (a, b) in cf.iter().zip(cg) {
+                    assert_eq!(a.0, b.0, "{ctx}");
+                    assert!(rel(a.1, b.1, 0.0) <= REF_REL, "{ctx} i = {}: {} vs {}", a.0, a.1, b.1);
+                }
             }
         }
     }

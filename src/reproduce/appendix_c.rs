@@ -11,8 +11,9 @@
 //!   `T' = T + ωT` ([`crate::claims::sec43::reallocate`]);
 //! - a random unit tangent `v ∈ R^{MN+M}` and unit cotangent `w ∈ R^N`; `x_0 = 0`, `Ẋ_0 v = 0`;
 //! - forward error `‖Ẋ_{T'}^{(j)} v − Dx* v‖` for `j = 0, …, K − T` (late start (20)), reverse
-//!   error `‖wᵀŪ_{K'}^{(T')} − wᵀDx*‖` (truncated sweep from `K'` to `T'`), iterate error
-//!   `‖x_{K'} − x*‖`; medians over `R` runs.
+//!   error `‖wᵀŪ_{K'}^{(k)} − wᵀDx*‖` for `k = K', …, T'` (truncated sweep from `K'` to
+//!   `T'`; for the figures at most [`REV_POINTS`] sampled `k`, [`rev_samples`]), iterate
+//!   error `‖x_{K'} − x*‖`; medians over `R` runs.
 //!
 //! Per run and step size the iterates are computed **once**, up to `K + ω·T_max`, and shared
 //! by the nine late starts and truncated sweeps, which are the engine's own loops
@@ -31,7 +32,7 @@
 //! curves are then aggregated index by index ([`super::ragged_median`]) and drawn on the grid
 //! of the median `K`.
 
-use super::normal::{NormalEquations, pull_cotangent, pull_cotangent_into, push_tangent};
+use super::normal::{NormalEquations, PullBackNorm, pull_cotangent, pull_cotangent_into, push_tangent};
 use super::{Quartiles, fmt_g, median, quantile, ragged_median, sig};
 use crate::claims::eq22::Truncation;
 use crate::claims::sec43::reallocate;
@@ -53,6 +54,8 @@ pub const PAPER_N: [usize; 6] = [2, 5, 10, 20, 30, 40];
 pub const PAPER_RHO: [f64; 6] = [0.763526, 0.921979, 0.974362, 0.993876, 0.998509, 0.999722];
 /// Number of truncation indices `T_j`, `j = 0, …, 8`.
 pub const T_COUNT: usize = 9;
+/// Most points of one reverse-mode error curve ([`rev_samples`]).
+pub const REV_POINTS: usize = 40;
 
 /// The step sizes of appendix C.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,6 +166,17 @@ pub fn truncations(k: usize) -> Vec<usize> {
     (0..T_COUNT).map(|j| (0.1 * j as f64 * k as f64 + 0.5).floor() as usize).collect()
 }
 
+/// The sampled offsets `i = K' − k` of a reverse-mode error curve over a sweep of `steps`
+/// steps: all of `0, …, steps` when they are at most [`REV_POINTS`], else [`REV_POINTS`]
+/// evenly spread offsets (rounded), always `0` (`k = K'`) and `steps` (`k = T'`).
+pub fn rev_samples(steps: usize) -> Vec<usize> {
+    if steps < REV_POINTS {
+        return (0..=steps).collect();
+    }
+    let last = REV_POINTS - 1;
+    (0..REV_POINTS).map(|s| (s * steps + last / 2) / last).collect()
+}
+
 /// The seed of run `run` at dimension `n` (SplitMix64 of the three).
 pub fn run_seed(seed: u64, n: usize, run: usize) -> u64 {
     let mix = |mut z: u64| {
@@ -241,6 +255,9 @@ pub struct StepRun {
     pub e: Vec<f64>,
     /// Per `T_j`, the forward errors `ė_{T'}^{(i)}`, `i = 0, …, K − T` (empty unless asked).
     pub fwd: Vec<Vec<f64>>,
+    /// Per `T_j`, the reverse errors `‖wᵀŪ_{K'}^{(k)} − wᵀDx*‖` as `(i, error)` with
+    /// `i = K' − k` at the offsets [`rev_samples`]`(K − T)` (empty unless asked).
+    pub rev: Vec<Vec<(usize, f64)>>,
     /// `argmax_i ė^{(i)}` without truncation (`T = 0`): `> 0` when the curse shows.
     pub k_dot: usize,
 }
@@ -307,12 +324,20 @@ pub fn run_draw(d: &Draw, p: &Protocol, engine: Engine, curves: bool) -> Result<
                     pull_cotangent_into(a, b, diff.as_slice(), &mut pulled);
                     (pulled.norm(), ub.dot(&phi_v))
                 };
-                sweep(&map, &setup, &phi_v, &mut rev)
+                let mut pull_norm = PullBackNorm::new(a, b);
+                let mut diff_k = DVector::zeros(n * n + n);
+                let mut rev_k = |ub: &DVector<f64>| {
+                    diff_k.copy_from(ub);
+                    diff_k -= &target_theta;
+                    pull_norm.norm(diff_k.as_slice())
+                };
+                sweep(&map, &setup, &phi_v, &mut rev, &mut rev_k)
             }
             Engine::Direct => {
                 let target_w = pull_cotangent(&d.a, &d.b, target_theta.as_slice());
                 let mut rev = |ub: &DVector<f64>| (ub.metric_distance(&target_w), ub.dot(&d.v));
-                sweep(&direct, &setup, &d.v, &mut rev)
+                let mut rev_k = |ub: &DVector<f64>| ub.metric_distance(&target_w);
+                sweep(&direct, &setup, &d.v, &mut rev, &mut rev_k)
             }
         };
         steps.push(StepRun {
@@ -325,6 +350,7 @@ pub fn run_draw(d: &Draw, p: &Protocol, engine: Engine, curves: bool) -> Result<
             finals: out.finals,
             e: out.e,
             fwd: out.fwd,
+            rev: out.rev,
             k_dot: out.k_dot,
         });
     }
@@ -346,16 +372,21 @@ struct SweepOut {
     finals: Vec<Final>,
     e: Vec<f64>,
     fwd: Vec<Vec<f64>>,
+    rev: Vec<Vec<(usize, f64)>>,
     k_dot: usize,
 }
 
 /// The iterates once, then per `T_j` one late-started forward unroll and one truncated
-/// reverse sweep. `rev(ub)` returns `(‖wᵀŪ − wᵀDx*‖, wᵀŪ v)` for the final `ub`.
+/// reverse sweep. `rev(ub)` returns `(‖wᵀŪ − wᵀDx*‖, wᵀŪ v)` for the final `ub`;
+/// `rev_k(ub)` returns `‖wᵀŪ − wᵀDx*‖` and is called, with curves, at the sampled offsets
+/// [`rev_samples`] only (in the factorised engine both are pull-backs by `Φᵀ`: `rev`
+/// forms `Φᵀθ̄`, `2MN²` flops, `rev_k` only its norm, [`PullBackNorm`], `N³`).
 fn sweep<M: FixedPointMap>(
     map: &M,
     s: &Setup,
     tangent: &DVector<f64>,
     rev: &mut impl FnMut(&DVector<f64>) -> (f64, f64),
+    rev_k: &mut impl FnMut(&DVector<f64>) -> f64,
 ) -> SweepOut {
     let n = map.dim_x();
     let t_max = s.ts.iter().copied().max().unwrap_or(0);
@@ -364,10 +395,10 @@ fn sweep<M: FixedPointMap>(
     let e: Vec<f64> =
         if s.curves { (0..=traj.len()).map(|k| traj.x(k).metric_distance(s.x_star)).collect() } else { vec![] };
     let zero = DVector::zeros(n);
-    let mut ub_final = DVector::zeros(map.dim_u());
     let mut xv_final = DVector::zeros(n);
     let mut finals = Vec::with_capacity(s.ts.len());
     let mut fwd = Vec::with_capacity(if s.curves { s.ts.len() } else { 0 });
+    let mut revs = Vec::with_capacity(if s.curves { s.ts.len() } else { 0 });
     let mut k_dot = 0;
     for &t in s.ts {
         let (k_prime, t_prime) = reallocate(s.k as u64, t as u64, s.omega as u64);
@@ -380,12 +411,19 @@ fn sweep<M: FixedPointMap>(
                 xv_final.copy_from(xv);
             }
         });
+        let samples = if s.curves { rev_samples(steps) } else { vec![] };
+        let mut rev_curve = Vec::with_capacity(samples.len());
+        let mut next = samples.iter().copied().peekable();
+        let (mut rev_err, mut wjv_rev) = (f64::NAN, f64::NAN);
         truncated_vjp(map, &traj, k_prime, t_prime, s.w.as_view(), |k, ub, _| {
+            let i = k_prime - k;
             if k == t_prime {
-                ub_final.copy_from(ub);
+                (rev_err, wjv_rev) = rev(ub);
+            }
+            if next.next_if_eq(&i).is_some() {
+                rev_curve.push((i, if k == t_prime { rev_err } else { rev_k(ub) }));
             }
         });
-        let (rev_err, wjv_rev) = rev(&ub_final);
         if t == 0 {
             k_dot = argmax(&curve);
         }
@@ -401,9 +439,10 @@ fn sweep<M: FixedPointMap>(
         });
         if s.curves {
             fwd.push(curve);
+            revs.push(rev_curve);
         }
     }
-    SweepOut { finals, e, fwd, k_dot }
+    SweepOut { finals, e, fwd, rev: revs, k_dot }
 }
 
 /// Floating-point operations of one run, counted analytically from the loops' code (a
@@ -417,6 +456,9 @@ pub struct Flops {
     pub finals: f64,
     /// Per run: `AᵀA` (twice), `Φv`, eigenvalues, the Cholesky solves (approximate).
     pub setup: f64,
+    /// The reverse-mode curves: `‖Φᵀ(·)‖` at the sampled `k` other than `T'`
+    /// (`N³ + 7N²` each, [`Flops::of_rev_curves`]); `0` without curves.
+    pub curves: f64,
 }
 
 impl Flops {
@@ -431,18 +473,26 @@ impl Flops {
             + derivative_steps * (4.0 * n * n + 4.0 * n); // VJP
         let finals = ts.len() as f64 * (2.0 * m * n * n + 4.0 * m * n + 2.0 * (m * n + m) + 3.0 * n);
         let setup = 3.0 * 2.0 * m * n * n + 4.0 * m * n + 40.0 * n * n * n;
-        Flops { loops: 2.0 * per_alpha, finals: 2.0 * finals, setup }
+        Flops { loops: 2.0 * per_alpha, finals: 2.0 * finals, setup, curves: 0.0 }
     }
 
-    /// The sum of all three.
+    /// The count of the reverse-mode curves of one run ([`rev_samples`], both step sizes).
+    pub fn of_rev_curves(n: usize, k: usize, ts: &[usize]) -> Self {
+        let n = n as f64;
+        let points: usize = ts.iter().map(|&t| rev_samples(k - t).len() - 1).sum();
+        Flops { curves: 2.0 * points as f64 * (n * n * n + 7.0 * n * n), ..Flops::default() }
+    }
+
+    /// The sum of all four.
     pub fn total(&self) -> f64 {
-        self.loops + self.finals + self.setup
+        self.loops + self.finals + self.setup + self.curves
     }
 
     fn add(&mut self, o: &Flops) {
         self.loops += o.loops;
         self.finals += o.finals;
         self.setup += o.setup;
+        self.curves += o.curves;
     }
 }
 
@@ -518,6 +568,9 @@ pub struct Cell {
     pub e: Vec<f64>,
     /// Per `T_j`, the median forward curve (ragged median).
     pub fwd_curves: Vec<Vec<f64>>,
+    /// Per `T_j`, the median reverse curve as `(i, error)`, `i = K' − k` at the offsets
+    /// [`rev_samples`]`(K − T)` of the median `K` ([`sampled_median`]).
+    pub rev_curves: Vec<Vec<(usize, f64)>>,
 }
 
 impl Cell {
@@ -576,6 +629,7 @@ pub fn sweep_protocol(p: &Protocol, engine: Engine) -> Result<Sweep> {
             .collect::<Result<_>>()?;
         for r in &runs {
             flops.add(&Flops::of_run(p.m, n, r.k, &r.ts, p.omega));
+            flops.add(&Flops::of_rev_curves(n, r.k, &r.ts));
         }
         let paper = PAPER_N.iter().position(|&pn| pn == n).map_or(f64::NAN, |i| PAPER_RHO[i]);
         let rhos: Vec<f64> = runs.iter().map(|r| r.rho_star).collect();
@@ -611,7 +665,7 @@ fn aggregate(n: usize, step: StepSize, runs: &[Run], i: usize, omega: usize) -> 
         runs: runs.len(),
         k,
         k_range: (ks[0], ks[ks.len() - 1]),
-        ts,
+        ts: ts.clone(),
         rho: median(&col(&|s| s.rho.value)),
         gamma: Constant { value: median(&col(&|s| s.gamma.value)), scope: gamma0.scope },
         edot0: median(&col(&|s| s.edot0)),
@@ -634,10 +688,47 @@ fn aggregate(n: usize, step: StepSize, runs: &[Run], i: usize, omega: usize) -> 
                 ragged_median(&curves)
             })
             .collect(),
+        rev_curves: (0..T_COUNT)
+            .map(|j| {
+                let curves: Vec<&[(usize, f64)]> =
+                    runs.iter().filter_map(|r| r.steps[i].rev.get(j).map(Vec::as_slice)).collect();
+                sampled_median(&curves, &rev_samples(k - ts[j]))
+            })
+            .collect(),
     };
     let h = cell.truncation(omega);
     cell.bound = cell.ts.iter().map(|&t| h.h22(t as f64)).collect();
     cell
+}
+
+/// Median over sampled curves `(i, y)` (offsets increasing) at the offsets `grid`: each
+/// curve is read at `i` exactly when sampled there, else interpolated linearly in `log y`
+/// between its neighbouring samples (linearly in `y` if one of them is not positive); entry
+/// `i` is the median over the curves that reach `i`, for as long as at least half do (as
+/// [`ragged_median`]). Curves of runs with the median `K` are sampled on `grid` itself.
+pub fn sampled_median(curves: &[&[(usize, f64)]], grid: &[usize]) -> Vec<(usize, f64)> {
+    let mut out = Vec::with_capacity(grid.len());
+    let mut column = Vec::with_capacity(curves.len());
+    for &i in grid {
+        column.clear();
+        column.extend(curves.iter().filter_map(|c| read_at(c, i)));
+        if column.is_empty() || 2 * column.len() < curves.len() {
+            break;
+        }
+        out.push((i, median(&column)));
+    }
+    out
+}
+
+fn read_at(c: &[(usize, f64)], i: usize) -> Option<f64> {
+    let hi = c.partition_point(|p| p.0 < i);
+    let &(i1, y1) = c.get(hi)?;
+    if i1 == i {
+        return Some(y1);
+    }
+    let &(i0, y0) = c.get(hi.checked_sub(1)?)?;
+    let t = (i - i0) as f64 / (i1 - i0) as f64;
+    Some(if y0 > 0.0 && y1 > 0.0 { (y0.ln() + t * (y1.ln() - y0.ln())).exp() } else { y0 + t * (y1 - y0) })
 }
 
 impl Sweep {
@@ -741,7 +832,8 @@ impl Sweep {
              truncated sweeps. The loops are the engine's `late_start_jvp` and `truncated_vjp` on the map \
              `GradientDescent<NormalEquations>`: gradient descent on (24) depends on `(A, b)` only through \
              `(AᵀA, Aᵀb)`, so by the chain rule `Ẋ(u)v = Ẋ(θ)Φv` and `wᵀŪ(u) = Φᵀ(wᵀŪ(θ))` with \
-             `Φ = D(AᵀA, Aᵀb)`, applied once per run and once per sweep (exact; `tests/reproduce.rs` checks the \
+             `Φ = D(AᵀA, Aᵀb)`, applied once per run and once per sweep, and as a norm at the sampled k of the \
+             reverse curves (exact; `tests/reproduce.rs` checks the \
              numbers against the frozen NumPy reference and against the engine's map on `(A, b)`).\n"
         )
         .ok();
@@ -897,12 +989,16 @@ impl Sweep {
             w,
             "Figures: left, forward mode — median `e_k` (dashed blue), the median late-started forward error for \
              each T over `k = T', …, K'` (solid), the median final forward errors at `k = K'` (black dashed, \
-             circles) and the bound (22) at `k = K'` (gray dashed, crosses); right, reverse mode — median `e_k` \
-             and the median final reverse errors at `k = T'` (black dashed, circles). The reverse-mode curves \
-             over k are not drawn: in the factorised coordinates each point would cost a pull-back `Φᵀ` \
-             (`O(MN²)`), more than the sweep itself. When the runs' K differ (N ≤ 10), curves are medians index \
-             by index over the runs that reach the index (drawn while at least half do), placed on the grid of \
-             the median K."
+             circles) and the bound (22) at `k = K'` (gray dashed, crosses); right, reverse mode — median `e_k`, \
+             the median reverse error `‖wᵀŪ_{{K'}}^{{(k)}} − wᵀDx*‖` of the truncated sweep for each T over \
+             `k = K', …, T'` (solid) and the median final reverse errors at `k = T'` (black dashed, circles). \
+             The reverse curves are sampled at {REV_POINTS} evenly spread k per curve (every k when `K − T < {REV_POINTS}`; always \
+             `k = K'` and `k = T'`): the sweep runs in the factorised coordinates, and only at the sampled k is \
+             the cotangent pulled back to `u = (A, b)` (its norm via the thin QR of A, `N³` flops, instead of \
+             `Φᵀ` itself, `2MN²`). When the runs' K differ (N ≤ 10), curves are medians index by index over the \
+             runs that reach the index (drawn while at least half do), placed on the grid of the median K; a \
+             reverse curve sampled on another grid than the median run's is interpolated linearly in log error \
+             between its samples."
         )
         .ok();
         s

@@ -122,6 +122,60 @@ pub fn pull_cotangent(a: &DMatrix<f64>, b: &DVector<f64>, theta_bar: &[f64]) -> 
     out
 }
 
+/// `‖Φᵀθ̄‖` without forming `Φᵀθ̄` and without allocation, for loops: with the thin QR
+/// factorisation `A = QR` and `b = Qc + b⊥`, `Φᵀθ̄ = (A S + b ḡᵀ, A ḡ)` (`S = H̄ + H̄ᵀ`) has
+/// `‖Φᵀθ̄‖² = ‖R S + c ḡᵀ‖_F² + ‖b⊥‖² ‖ḡ‖² + ‖R ḡ‖²` (`Q` is an isometry and `b⊥ ⟂ Q`):
+/// a sum of non-negative terms, `N³ + O(N²)` flops with `R` triangular instead of the
+/// `2MN²` of [`pull_cotangent_into`].
+#[derive(Debug, Clone)]
+pub struct PullBackNorm {
+    /// `Rᵀ` (column `r` is row `r` of `R`).
+    r_t: DMatrix<f64>,
+    c: DVector<f64>,
+    b_perp_sq: f64,
+    s: DMatrix<f64>,
+    col: DVector<f64>,
+}
+
+impl PullBackNorm {
+    /// The factorisation of `(A, b)` (`A` with `M ≥ N`).
+    pub fn new(a: &DMatrix<f64>, b: &DVector<f64>) -> Self {
+        let n = a.ncols();
+        let qr = a.clone().qr();
+        let q = qr.q();
+        let c = q.tr_mul(b);
+        let b_perp_sq = (b - &q * &c).norm_squared();
+        PullBackNorm { r_t: qr.r().transpose(), c, b_perp_sq, s: DMatrix::zeros(n, n), col: DVector::zeros(n) }
+    }
+
+    /// `‖Φᵀθ̄‖` (equal to `pull_cotangent(a, b, θ̄).norm()` up to rounding).
+    pub fn norm(&mut self, theta_bar: &[f64]) -> f64 {
+        let n = self.c.len();
+        assert_eq!(theta_bar.len(), n * n + n, "cotangent (H, g)");
+        let (hbar, gbar) = theta_bar.split_at(n * n);
+        for j in 0..n {
+            for i in 0..n {
+                self.s[(i, j)] = hbar[i + j * n] + hbar[j + i * n];
+            }
+        }
+        let (s, r_t, col) = (self.s.as_slice(), self.r_t.as_slice(), self.col.as_mut_slice());
+        let mut total = 0.0;
+        let mut rg = 0.0;
+        for r in 0..n {
+            // Column r of (R S + c ḡᵀ)ᵀ = S Rᵀ + ḡ cᵀ: S times row r of R (zero before r).
+            let row = &r_t[r * n + r..(r + 1) * n];
+            col.fill(0.0);
+            gemv_acc(col, 1.0, &s[r * n..], row);
+            axpy(col, self.c[r], gbar);
+            total += col.iter().map(|v| v * v).sum::<f64>();
+            let d: f64 = row.iter().zip(&gbar[r..]).map(|(x, y)| x * y).sum();
+            rg += d * d;
+        }
+        let g_sq: f64 = gbar.iter().map(|v| v * v).sum();
+        (total + self.b_perp_sq * g_sq + rg).sqrt()
+    }
+}
+
 impl Objective for NormalEquations {
     fn dim_x(&self) -> usize {
         self.g.len()
@@ -214,6 +268,18 @@ mod tests {
         let v = draw::normal_vector(9 * 4 + 9, 1.0, &mut rng);
         let x = draw::normal_vector(4, 1.0, &mut rng);
         (a, b, v, x)
+    }
+
+    /// [`PullBackNorm::norm`] is the norm of [`pull_cotangent`].
+    #[test]
+    fn pull_back_norm_matches_pull_cotangent() {
+        let (a, b, _, _) = data(8);
+        let mut pb = PullBackNorm::new(&a, &b);
+        for seed in [3, 4] {
+            let theta_bar = draw::normal_vector(4 * 4 + 4, 1.0, &mut draw::rng(seed));
+            let (got, want) = (pb.norm(theta_bar.as_slice()), pull_cotangent(&a, &b, theta_bar.as_slice()).norm());
+            assert!((got - want).abs() <= 1e-12 * want, "{got} vs {want}");
+        }
     }
 
     /// `⟨Φv, θ̄⟩ = ⟨v, Φᵀθ̄⟩` for random `v`, `θ̄`.

@@ -77,9 +77,11 @@ fn decade_label(v: f64) -> String {
     }
 }
 
-/// A curve, a dashed line or markers on a log axis.
+/// A curve on consecutive `k` (from `x0`), a solid polyline through points, a dashed line
+/// or markers on a log axis.
 enum Series<'a> {
     Line { x0: f64, ys: &'a [f64], color: RGBColor, dashed: bool },
+    Path { pts: Vec<(f64, f64)>, color: RGBColor },
     Points { pts: Vec<(f64, f64)>, color: RGBColor, marker: Marker, joined: bool },
 }
 
@@ -93,7 +95,7 @@ fn panel(area: &Area, caption: &str, x_max: f64, series: &[Series]) -> DrawResul
     let values = series.iter().flat_map(|s| -> Vec<f64> {
         match s {
             Series::Line { ys, .. } => ys.to_vec(),
-            Series::Points { pts, .. } => pts.iter().map(|p| p.1).collect(),
+            Series::Path { pts, .. } | Series::Points { pts, .. } => pts.iter().map(|p| p.1).collect(),
         }
     });
     let (lo, hi) = decades(values);
@@ -125,6 +127,11 @@ fn panel(area: &Area, caption: &str, x_max: f64, series: &[Series]) -> DrawResul
                     } else {
                         chart.draw_series(LineSeries::new(seg, style))?;
                     }
+                }
+            }
+            Series::Path { pts, color } => {
+                for seg in segments(pts.iter().copied()) {
+                    chart.draw_series(LineSeries::new(seg, ShapeStyle::from(color).stroke_width(2)))?;
                 }
             }
             Series::Points { pts, color, marker, joined } => {
@@ -173,6 +180,11 @@ pub fn appendix_c_figure(path: &Path, c: &Cell, omega: usize) -> Result<()> {
     fwd.push(Series::Points { pts: bound, color: BOUND_COLOR, marker: Marker::Cross, joined: true });
 
     let mut rev = vec![Series::Line { x0: 0.0, ys: &c.e, color: E_COLOR, dashed: true }];
+    for (j, curve) in c.rev_curves.iter().enumerate() {
+        let kp = budgets[j].0 as f64;
+        let pts = curve.iter().map(|&(i, y)| (kp - i as f64, y)).collect();
+        rev.push(Series::Path { pts, color: PALETTE[j] });
+    }
     for (j, (&(_, tp), q)) in budgets.iter().zip(&c.rev).enumerate() {
         rev.push(Series::Points {
             pts: vec![(tp as f64, q.median)],
@@ -209,7 +221,7 @@ pub fn appendix_c_figure(path: &Path, c: &Cell, omega: usize) -> Result<()> {
             let (plots, legend_area) = body.split_vertically(size.1 - 110);
             let (left, right) = plots.split_horizontally(size.0 / 2);
             panel(&left, "(a) forward mode: late start from T' = T + ωT to K' = K + ωT", x_max, &fwd)?;
-            panel(&right, "(b) reverse mode: final error of the sweep K' → T'", x_max, &rev)?;
+            panel(&right, "(b) reverse mode: truncated sweep from K' down to T'", x_max, &rev)?;
             draw_legend(&legend_area, &legend)?;
             root.present()
         })();
