@@ -1,8 +1,7 @@
 //! The hot loops allocate nothing per iteration.
 //!
-//! A counting global allocator wraps [`System`] and counts every `alloc`, `alloc_zeroed`
-//! and `realloc` made on a thread while that thread's `COUNTING` flag is set, so the tests
-//! of this binary, which run in parallel threads, do not see each other's allocations.
+//! A counting global allocator (`tests/support/counting_alloc.rs`) counts the allocations
+//! made on the measuring thread only, so parallel tests do not see each other's.
 //!
 //! For each directional unroll (`late_start_jvp`/`forward_jvp`,
 //! `truncated_vjp`/`reverse_vjp`) and for `Trajectory::run`, the number of allocations is
@@ -12,9 +11,6 @@
 //! sees per-iteration allocations.
 
 use nalgebra::DVector;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use unrollcheck::map::{FixedPointMap, GradientDescent};
 use unrollcheck::problem::draw;
 use unrollcheck::problem::ridge::{Ridge, RidgeParam};
@@ -22,58 +18,9 @@ use unrollcheck::problem::robust::RobustParam;
 use unrollcheck::spec::{Data, Family, Method, Spec, StepRule};
 use unrollcheck::unroll::{Trajectory, forward_jvp, late_start_jvp, reverse_vjp, truncated_vjp};
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    // `const` initialisation and no destructor: reading it never allocates.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-
-fn note() {
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every call is forwarded unchanged to `System`; counting has no effect on memory.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Number of allocations `f` makes on the calling thread.
-///
-/// The counter is global but only this thread's flag is set, and `f` runs on this thread;
-/// a mutex serialises the measurements so that two threads never share the count.
-fn count<R>(f: impl FnOnce() -> R) -> usize {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    ALLOCATIONS.store(0, Ordering::SeqCst);
-    COUNTING.with(|c| c.set(true));
-    let r = f();
-    COUNTING.with(|c| c.set(false));
-    let n = ALLOCATIONS.load(Ordering::SeqCst);
-    drop(r);
-    n
-}
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::count;
 
 const SHORT: usize = 10;
 const LONG: usize = 1000;

@@ -15,62 +15,18 @@
 
 use nalgebra::{DMatrix, DVector};
 use serde::Deserialize;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell as StdCell;
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use unrollcheck::reproduce::appendix_c::{
     Draw, Engine, Protocol, REV_POINTS, StepSize, T_COUNT, rev_samples, run_draw, run_seed, sweep_protocol, truncations,
 };
 
-// ---------------------------------------------------------------------------------------
-// A counting allocator (as in tests/alloc.rs): counts allocations on flagged threads only.
-// ---------------------------------------------------------------------------------------
-
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    static COUNTING: StdCell<bool> = const { StdCell::new(false) };
-}
-
-fn note() {
-    if COUNTING.try_with(StdCell::get).unwrap_or(false) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every call is forwarded unchanged to `System`; counting has no effect on memory.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
 /// Allocations made by `f` on this thread.
 fn count_allocations(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    COUNTING.with(|c| c.set(true));
-    f();
-    COUNTING.with(|c| c.set(false));
-    ALLOCATIONS.load(Ordering::Relaxed) - before
+    counting_alloc::count(f)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -202,7 +202,7 @@ fn color(i: usize) -> RGBColor {
 }
 
 /// `10^n` as a short label: `1`, `10`, `1e2`, `1e-6`.
-fn pow10_label(n: i32) -> String {
+pub(crate) fn pow10_label(n: i32) -> String {
     match n {
         0 => "1".to_string(),
         1 => "10".to_string(),
@@ -286,7 +286,7 @@ fn row_axis(rows: &[(String, Vec<f64>)]) -> Axis {
 }
 
 /// `log10 v` for plotting: `None` for `NaN`/`+∞` (skipped), `floor` for `v ≤ 0` (clipped).
-fn log_point(v: f64, floor: f64) -> Option<f64> {
+pub(crate) fn log_point(v: f64, floor: f64) -> Option<f64> {
     if v.is_nan() || v == f64::INFINITY {
         None
     } else if v <= 0.0 {

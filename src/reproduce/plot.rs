@@ -7,6 +7,7 @@
 
 use super::appendix_c::{Cell, T_COUNT};
 use crate::error::{Error, Result};
+use crate::report::figures;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -32,14 +33,9 @@ const PALETTE: [RGBColor; T_COUNT] = [
     RGBColor(23, 190, 207),
 ];
 
+/// `log10 v` clipped at [`FLOOR`] (the report figures' rule: `NaN`/`+∞` skipped).
 fn log_point(v: f64) -> Option<f64> {
-    if v.is_nan() || v == f64::INFINITY {
-        None
-    } else if v <= 0.0 {
-        Some(FLOOR)
-    } else {
-        Some(v.log10().max(FLOOR))
-    }
+    figures::log_point(v, FLOOR)
 }
 
 /// Runs of plottable points `(x, log10 y)`, split at skipped values.
@@ -70,11 +66,7 @@ fn decade_label(v: f64) -> String {
     if (v - v.round()).abs() > 1e-9 {
         return String::new();
     }
-    match v.round() as i32 {
-        0 => "1".into(),
-        1 => "10".into(),
-        n => format!("1e{n}"),
-    }
+    figures::pow10_label(v.round() as i32)
 }
 
 /// A curve on consecutive `k` (from `x0`), a solid polyline through points, a dashed line
