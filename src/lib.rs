@@ -14,6 +14,12 @@
 //! | [`constants`] | A2.1, A2.2, (18) | certified `ρ`, `M_x`, `M_u`, `κ`, `Γ`, `Γ♯`, global or local |
 //! | [`instance`] | — | one problem instance: map, `x_0`, `x*`, `Dx*` and its constants |
 //! | [`spec`] | — | instance specs (family, method, data, step rule, seed) and the builder |
+//! | [`claims`] | Rem. 1 – Rem. 12 | every lemma and theorem as a check: verdicts, witnesses, controls, readings |
+//! | [`tol`] | — | the tolerance model, in one place |
+//! | [`scenario`] | — | scenario files (`verify/*.toml`), custom claims as expressions, the runner |
+//! | [`report`] | Fig. 2 | Markdown, JSON and SVG reports of a scenario run |
+//! | [`gate`] | — | instances out, traces of other implementations in, comparison |
+//! | [`demo`] | Fig. 2 | the default run of the binary |
 //! | [`reproduce`] | Fig. 1–2, App. C | reproductions of the paper's experiments, with reports and figures |
 //! | [`linalg`] | — | spectral norms and symmetric extreme eigenvalues |
 //! | [`error`] | — | the one error type; bad input never panics |
