@@ -18,8 +18,6 @@ mod common;
 
 use common::*;
 use nalgebra::{DMatrix, DVector};
-use serde::Deserialize;
-use std::collections::BTreeMap;
 use unrollcheck::instance::Instance;
 use unrollcheck::map::{FixedPointMap, GradientDescent};
 use unrollcheck::problem::draw;
@@ -276,58 +274,9 @@ fn figure2_control_no_curse_from_solution() {
 // 6: the frozen cross-implementation reference (appendix C)
 // ---------------------------------------------------------------------------------------
 
-/// `tests/data/appendix_c_subset.json` (see `tests/data/README.md`).
-#[derive(Debug, Deserialize)]
-struct RefFile {
-    omega: usize,
-    #[serde(rename = "M")]
-    m: usize,
-    instances: Vec<RefInstance>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RefInstance {
-    #[serde(rename = "N")]
-    n: usize,
-    run: usize,
-    #[serde(rename = "A")]
-    a: Vec<Vec<f64>>,
-    b: Vec<f64>,
-    #[serde(rename = "vA")]
-    va: Vec<Vec<f64>>,
-    vb: Vec<f64>,
-    w: Vec<f64>,
-    #[serde(rename = "L")]
-    l: f64,
-    m: f64,
-    #[serde(rename = "K")]
-    k: usize,
-    #[serde(rename = "Ts")]
-    ts: Vec<usize>,
-    alphas: BTreeMap<String, f64>,
-    results: BTreeMap<String, Vec<RefRow>>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RefRow {
-    #[serde(rename = "T")]
-    t: usize,
-    #[serde(rename = "Tprime")]
-    t_prime: usize,
-    #[serde(rename = "Kprime")]
-    k_prime: usize,
-    fwd_err: f64,
-    rev_err: f64,
-    iter_err: f64,
-    #[serde(rename = "wJv_fwd")]
-    wjv_fwd: f64,
-    #[serde(rename = "wJv_rev")]
-    wjv_rev: f64,
-}
-
-fn reference() -> RefFile {
-    serde_json::from_str(include_str!("data/appendix_c_subset.json")).unwrap()
-}
+#[path = "support/reference.rs"]
+mod reference_data;
+use reference_data::{RefInstance, reference};
 
 /// How the tangent `v = (vA, vb)` is flattened: the protocol's row-major order, or the
 /// column-major one (a classic bug; used by the negative control).

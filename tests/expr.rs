@@ -34,27 +34,7 @@ impl Fixture {
     }
 
     fn quantities(&self) -> Quantities<'_> {
-        let (case, c) = (&self.case, &self.case.inst.constants);
-        let curves = &case.run().curves;
-        Quantities {
-            scalars: vec![
-                ("rho", c.rho()),
-                ("Gamma", c.gamma.value),
-                ("Gamma_sharp", c.gamma_sharp.value),
-                ("kappa", c.map.kappa.value),
-                ("M_x", c.map.m_x.value),
-                ("M_u", c.map.m_u.value),
-                ("K", case.k as f64),
-                ("omega", self.cfg.omega),
-                ("dxstar_norm", c.dx_star_norm),
-                ("e0", case.inst.e0()),
-            ],
-            sequences: vec![
-                ("e", &curves.e, &self.tol_e),
-                ("edot", &curves.edot, &self.tol_j),
-                ("ebar", &curves.ebar, &self.tol_j),
-            ],
-        }
+        unrollcheck::scenario::run::quantities(&self.case, &self.cfg, &self.case.run().curves, &self.tol_e, &self.tol_j)
     }
 
     fn check(&self, statement: &str) -> Verdict {

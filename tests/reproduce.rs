@@ -14,7 +14,6 @@
 //! Under `cargo test --release` the whole file takes about a second.
 
 use nalgebra::{DMatrix, DVector};
-use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
 use unrollcheck::reproduce::appendix_c::{
@@ -33,53 +32,9 @@ fn count_allocations(f: impl FnOnce()) -> usize {
 // The frozen NumPy reference
 // ---------------------------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
-struct RefFile {
-    omega: usize,
-    #[serde(rename = "M")]
-    m: usize,
-    instances: Vec<RefInstance>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RefInstance {
-    #[serde(rename = "N")]
-    n: usize,
-    #[serde(rename = "A")]
-    a: Vec<Vec<f64>>,
-    b: Vec<f64>,
-    #[serde(rename = "vA")]
-    va: Vec<Vec<f64>>,
-    vb: Vec<f64>,
-    w: Vec<f64>,
-    #[serde(rename = "K")]
-    k: usize,
-    #[serde(rename = "Ts")]
-    ts: Vec<usize>,
-    alphas: BTreeMap<String, f64>,
-    results: BTreeMap<String, Vec<RefRow>>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RefRow {
-    #[serde(rename = "T")]
-    t: usize,
-    #[serde(rename = "Tprime")]
-    t_prime: usize,
-    #[serde(rename = "Kprime")]
-    k_prime: usize,
-    fwd_err: f64,
-    rev_err: f64,
-    iter_err: f64,
-    #[serde(rename = "wJv_fwd")]
-    wjv_fwd: f64,
-    #[serde(rename = "wJv_rev")]
-    wjv_rev: f64,
-}
-
-fn reference() -> RefFile {
-    serde_json::from_str(include_str!("data/appendix_c_subset.json")).expect("reference parses")
-}
+#[path = "support/reference.rs"]
+mod reference_data;
+use reference_data::{RefInstance, reference};
 
 fn draw_of(ri: &RefInstance) -> Draw {
     let m = ri.a.len();
