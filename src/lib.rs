@@ -18,6 +18,7 @@
 //! | [`tol`] | — | the tolerance model, in one place |
 //! | [`scenario`] | — | scenario files (`verify/*.toml`), custom claims as expressions, the runner |
 //! | [`report`] | Fig. 2 | Markdown, JSON and SVG reports of a scenario run |
+//! | [`trends`] | Sec. 3.4, 4, 5 | trend claims: paired experiments, curse measures, sign tests, Algorithm 1 |
 //! | [`gate`] | — | instances out, traces of other implementations in, comparison |
 //! | [`demo`] | Fig. 2 | the default run of the binary |
 //! | [`reproduce`] | Fig. 1–2, App. C | reproductions of the paper's experiments, with reports and figures |
@@ -41,6 +42,7 @@ pub mod reproduce;
 pub mod scenario;
 pub mod spec;
 pub mod tol;
+pub mod trends;
 pub mod unroll;
 
 pub use error::{Error, Result};

@@ -11,6 +11,7 @@ use unrollcheck::report;
 use unrollcheck::reproduce::{self, ReproduceArgs};
 use unrollcheck::scenario::{PAPER_TOML, Scenario, run as scenario_run};
 use unrollcheck::spec::Spec;
+use unrollcheck::trends;
 
 /// `print!` that ends the process quietly when stdout is closed (`unrollcheck list | head`)
 /// instead of panicking on the broken pipe.
@@ -253,33 +254,73 @@ fn list_cmd(scenario: Option<&std::path::Path>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// A file given to `verify`: a claim scenario or a trend file (`kind = "trends"`).
+enum Verifiable {
+    Scenario(Box<Scenario>),
+    Trends(Box<trends::file::Trends>),
+}
+
+fn load_verifiable(path: &std::path::Path) -> Result<Verifiable, ExitCode> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    if trends::file::is_trends(&text) {
+        return trends::file::Trends::load(path)
+            .map(|t| Verifiable::Trends(Box::new(t)))
+            .map_err(|e| fail(&e.to_string()));
+    }
+    load(path).map(|s| Verifiable::Scenario(Box::new(s)))
+}
+
 fn verify_cmd(paths: &[PathBuf], opt: &scenario_run::Options, out: &std::path::Path) -> ExitCode {
     let default = [PathBuf::from("verify/paper.toml")];
     let paths = if paths.is_empty() { &default[..] } else { paths };
-    let mut scenarios = Vec::new();
+    let mut loaded = Vec::new();
     for p in paths {
-        match load(p) {
-            Ok(sc) => scenarios.push(sc),
+        match load_verifiable(p) {
+            Ok(v) => loaded.push(v),
             Err(code) => return code,
         }
     }
     let mut failed = false;
-    for sc in &scenarios {
-        let written = scenario_run::run(sc, opt).and_then(|res| report::write(sc, &res, out));
-        match written {
-            Ok(w) => {
-                let bad: Vec<String> =
-                    w.rows.iter().filter(|r| r.fails()).map(|r| format!("{}[{}]", r.claim, r.variant)).collect();
-                outln!("{}: {} rows, report in {}", sc.file.name, w.rows.len(), w.dir.join("report.md").display());
-                if !bad.is_empty() {
-                    outln!("{}: violated: {}", sc.file.name, bad.join(", "));
-                    failed = true;
-                }
-            }
+    for v in &loaded {
+        let result = match v {
+            Verifiable::Scenario(sc) => verify_scenario(sc, opt, out),
+            Verifiable::Trends(t) => verify_trends(t, opt, out).map(|()| false),
+        };
+        match result {
+            Ok(bad) => failed |= bad,
             Err(e) => return fail(&e.to_string()),
         }
     }
     if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+/// Runs a claim scenario; `Ok(true)` when a check it expects to hold is violated.
+fn verify_scenario(sc: &Scenario, opt: &scenario_run::Options, out: &std::path::Path) -> unrollcheck::Result<bool> {
+    let w = scenario_run::run(sc, opt).and_then(|res| report::write(sc, &res, out))?;
+    let bad: Vec<String> = w.rows.iter().filter(|r| r.fails()).map(|r| format!("{}[{}]", r.claim, r.variant)).collect();
+    outln!("{}: {} rows, report in {}", sc.file.name, w.rows.len(), w.dir.join("report.md").display());
+    if !bad.is_empty() {
+        outln!("{}: violated: {}", sc.file.name, bad.join(", "));
+    }
+    Ok(!bad.is_empty())
+}
+
+/// Runs a trend file (its verdicts are findings, not pass/fail: the exit code is 0 unless
+/// the input is bad). `--quick` uses at most 10 pairs per experiment.
+fn verify_trends(
+    t: &trends::file::Trends,
+    opt: &scenario_run::Options,
+    out: &std::path::Path,
+) -> unrollcheck::Result<()> {
+    let pairs = opt.quick.then(|| (*t.file.pairs.get_ref()).min(10));
+    let res = trends::run::run(t, opt.seed, pairs, opt.jobs)?;
+    let dir = trends::report::write(t, &res, out)?;
+    outln!("{}: {} experiments, report in {}", t.file.name, res.experiments.len(), dir.join("report.md").display());
+    for ex in &res.experiments {
+        let verdicts: Vec<String> = ex.stats.iter().map(|s| format!("{} {}", s.measure, s.verdict)).collect();
+        outln!("  {}: {}", ex.label, verdicts.join(", "));
+    }
+    Ok(())
 }
 
 fn replay_cmd(id: &str, spec: &str, scenario: Option<&std::path::Path>) -> ExitCode {

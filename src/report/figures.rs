@@ -435,3 +435,86 @@ fn draw_key(area: &Area, key: Key, (x, y): (i32, i32)) -> DrawResult {
         Key::Cross(c) => area.draw(&Cross::new((x + 15, y), 5, line(&c))),
     }
 }
+
+/// Curves of several levels of an experiment on a log y axis (trend reports): curve `i` is
+/// `(label, x0, values)`, its `j`-th value at `x = x0 + j`, solid in the `i`-th colour.
+pub fn level_curves(path: &Path, title: &str, x_desc: &str, curves: &[(String, usize, Vec<f64>)]) -> Result<()> {
+    let k_max = curves.iter().map(|c| c.1 + c.2.len().saturating_sub(1)).max().unwrap_or(0);
+    let x = int_axis(k_max as f64);
+    let y = log_axis(curves.iter().flat_map(|c| c.2.iter().copied()));
+    let legend: Vec<_> = curves.iter().enumerate().map(|(i, c)| (c.0.clone(), line_key(color(i), false))).collect();
+    render(path, (1000, 600), title, &legend, |area| {
+        let mut chart = chart(area, &x, &y, (x_desc, "error"), 70)?;
+        for (i, c) in curves.iter().enumerate() {
+            draw_log_curve(&mut chart, &c.2, c.1 as f64, y.range.start, color(i), false)?;
+        }
+        Ok(())
+    })
+}
+
+/// One panel of a paired scatter: a measure at the first level (x) against the second (y).
+#[derive(Debug, Clone)]
+pub struct PairedPanel {
+    /// The measure's name (panel title).
+    pub name: String,
+    /// Log axes (positive measures) or linear axes.
+    pub log: bool,
+    /// `(first level, second level)` per pair.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Paired scatter plots side by side, with the diagonal `y = x`: a point below the diagonal
+/// is a pair whose measure fell from the first level to the second.
+pub fn paired_scatter(path: &Path, title: &str, levels: (&str, &str), panels: &[PairedPanel]) -> Result<()> {
+    let legend = [("pair".to_string(), Key::Dot(E_COLOR)), ("y = x (no change)".to_string(), Key::Dashed(GRAY))];
+    let width = 420 * panels.len().max(1) as u32 + 200;
+    render(path, (width, 520), title, &legend, |area| {
+        let cells = area.split_evenly((1, panels.len().max(1)));
+        for (cell, panel) in cells.iter().zip(panels) {
+            draw_panel(cell, panel, levels)?;
+        }
+        Ok(())
+    })
+}
+
+fn draw_panel(area: &Area, panel: &PairedPanel, levels: (&str, &str)) -> DrawResult {
+    let pts: Vec<(f64, f64)> = panel
+        .points
+        .iter()
+        .filter_map(
+            |&(a, b)| if panel.log { Some((log_point(a, FLOOR_EXP)?, log_point(b, FLOOR_EXP)?)) } else { Some((a, b)) },
+        )
+        .filter(|(a, b)| a.is_finite() && b.is_finite())
+        .collect();
+    let axis = if panel.log { log_axis(panel.points.iter().flat_map(|p| [p.0, p.1])) } else { lin_axis(&pts) };
+    let titled = area.titled(&panel.name, (FONT, 18))?;
+    let mut chart = chart(&titled, &axis, &axis, (levels.0, levels.1), 70)?;
+    let style = ShapeStyle::from(&GRAY.mix(0.8)).stroke_width(1);
+    let (lo, hi) = (axis.range.start, axis.range.end);
+    chart.draw_series(DashedLineSeries::new(vec![(lo, lo), (hi, hi)], 6, 4, style))?;
+    let dot = ShapeStyle::from(&E_COLOR.mix(0.6)).filled();
+    chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, dot)))?;
+    Ok(())
+}
+
+/// A linear axis covering both coordinates of `pts` (one axis for x and y, so the diagonal
+/// is the diagonal), with "nice" ticks.
+fn lin_axis(pts: &[(f64, f64)]) -> Axis {
+    let (lo, hi) =
+        pts.iter().flat_map(|p| [p.0, p.1]).fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
+    let (lo, hi) = if lo > hi {
+        (0.0, 1.0)
+    } else if lo == hi {
+        (lo - 1.0, hi + 1.0)
+    } else {
+        (lo, hi)
+    };
+    let pad = 0.05 * (hi - lo);
+    let (lo, hi) = (lo - pad, hi + pad);
+    let raw = (hi - lo) / 8.0;
+    let p = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * p).find(|s| *s >= raw).unwrap_or(10.0 * p);
+    let decimals = (-step.log10().floor()).max(0.0) as usize;
+    let ticks = multiples(lo, hi, step).into_iter().map(|t| (t, format!("{t:.decimals$}"))).collect();
+    Axis { range: lo..hi, ticks, light: vec![] }
+}

@@ -140,7 +140,7 @@ pub struct Scenario {
 pub const PAPER_TOML: &str = include_str!("../../verify/paper.toml");
 
 /// Locates a byte offset as `line N, column C` (1-based).
-fn line_col(text: &str, offset: usize) -> String {
+pub(crate) fn line_col(text: &str, offset: usize) -> String {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
@@ -148,7 +148,7 @@ fn line_col(text: &str, offset: usize) -> String {
 }
 
 /// An input error at the span of `key` in `path`.
-fn at<T>(path: &str, text: &str, key: &str, spanned: &Spanned<T>, message: impl Into<String>) -> Error {
+pub(crate) fn at<T>(path: &str, text: &str, key: &str, spanned: &Spanned<T>, message: impl Into<String>) -> Error {
     Error::Input {
         location: format!("{path}: {}, key `{key}`", line_col(text, spanned.span().start)),
         message: message.into(),
@@ -288,7 +288,7 @@ const FAMILIES: &[&str] = &[
     "huber_targets",
 ];
 
-fn family(path: &str, text: &str, name: &Spanned<String>, delta: f64) -> Result<Family> {
+pub(crate) fn family(path: &str, text: &str, name: &Spanned<String>, delta: f64) -> Result<Family> {
     let robust = |p: &str| if p == "weight" { RobustParam::Weight } else { RobustParam::Targets };
     Ok(match name.get_ref().as_str() {
         "ridge_weight" => Family::Ridge { param: RidgeParam::Weight },
@@ -320,7 +320,7 @@ fn data_axis(name: &str, spectrum: &[Spanned<[f64; 2]>]) -> Vec<Data> {
     }
 }
 
-fn step_rule(path: &str, text: &str, s: &Spanned<String>) -> Result<StepRule> {
+pub(crate) fn step_rule(path: &str, text: &str, s: &Spanned<String>) -> Result<StepRule> {
     Ok(match s.get_ref().as_str() {
         "2/(L+m)" => StepRule::Optimal,
         "1/L" => StepRule::InvL,

@@ -1,0 +1,547 @@
+//! Trend scenario files (`verify/trends.toml`): the experiments as data.
+//!
+//! ```toml
+//! kind = "trends"          # tells `unrollcheck verify` this is a trend file
+//! name = "trends"
+//! seed = 2026
+//! pairs = 40               # random instances per experiment (one seed each)
+//! level = 0.01             # family-wise level, Bonferroni-split over every test
+//! [base]                   # the instance every experiment starts from
+//! family = "ridge_weight"
+//! m = 50
+//! n = 10
+//! lambda = 0.1
+//! step = "2/(L+m)"
+//! x0 = 1.0                 # x_0 = x* + σ g, or "origin"
+//! [[experiment]]
+//! claim = "sec34.init"
+//! factor = "x0"
+//! levels = [10.0, 0.1]     # first level, second level (where the claim predicts a milder curse)
+//! set = { family = "pseudo_huber_weight", delta = 0.5 }   # overrides of [base]
+//! ```
+//!
+//! Factors: `x0`, `step`, `lambda`, `delta` (curse experiments and proportions),
+//! `truncation` (budget experiments: a fraction of `K` in `[0, 1)` or `"optimal"`, the
+//! minimiser of (22) with the instance's certified constants), `start` (`"cold"`,
+//! `"warm"`: bilevel experiments). Every error names the file, the line and the key.
+
+use super::{Design, TrendClaim};
+use crate::error::{Error, Result};
+use crate::problem::ridge::RidgeParam;
+use crate::scenario::{X0, at};
+use crate::spec::{Data, Family, Method, Spec, StepRule};
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A trend file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrendsFile {
+    /// Must be `"trends"`.
+    pub kind: Spanned<String>,
+    /// Name (also the report directory).
+    pub name: String,
+    /// What the file is for.
+    #[serde(default)]
+    pub description: String,
+    /// The seed of every draw.
+    pub seed: u64,
+    /// Random instances per experiment.
+    pub pairs: Spanned<usize>,
+    /// Family-wise significance level (default 0.01).
+    #[serde(default)]
+    pub level: Option<Spanned<f64>>,
+    /// The largest horizon of a curse run (default 6000).
+    #[serde(default)]
+    pub k_max: Option<Spanned<usize>>,
+    /// The base instance.
+    #[serde(default)]
+    pub base: Setting,
+    /// The experiments.
+    #[serde(rename = "experiment")]
+    pub experiments: Vec<ExperimentFile>,
+}
+
+/// Instance settings (all optional: unset keys keep the base's, or the defaults).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Setting {
+    /// `ridge_weight`, `pseudo_huber_weight`, … (see the scenario grid).
+    pub family: Option<Spanned<String>>,
+    /// Rows `M`.
+    pub m: Option<Spanned<usize>>,
+    /// Columns `N`.
+    pub n: Option<Spanned<usize>>,
+    /// Ridge weight `λ`.
+    pub lambda: Option<Spanned<f64>>,
+    /// Step rule.
+    pub step: Option<Spanned<String>>,
+    /// Initial point.
+    pub x0: Option<Spanned<X0>>,
+    /// Huber scale `δ`.
+    pub delta: Option<Spanned<f64>>,
+}
+
+/// One experiment as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentFile {
+    /// The trend claim's id.
+    pub claim: Spanned<String>,
+    /// A label for the report (default: the claim id and the overrides).
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The factor that changes between levels.
+    #[serde(default)]
+    pub factor: Option<Spanned<String>>,
+    /// Its levels.
+    #[serde(default)]
+    pub levels: Vec<Spanned<toml::Value>>,
+    /// `"effect"` (default) or `"no_effect"`.
+    #[serde(default)]
+    pub expect: Option<Spanned<String>>,
+    /// Equivalence band for `no_effect`, in the measure's effect units (default 0.1).
+    #[serde(default)]
+    pub band: Option<Spanned<f64>>,
+    /// The budget `K` of a truncation experiment (default 500, as in Example 10).
+    #[serde(default)]
+    pub budget: Option<Spanned<usize>>,
+    /// The cost factor `ω` (default 3).
+    #[serde(default)]
+    pub omega: Option<Spanned<f64>>,
+    /// Outer iterations `R` of a bilevel experiment (default 20).
+    #[serde(default)]
+    pub outer: Option<Spanned<usize>>,
+    /// Overrides of `[base]`.
+    #[serde(default)]
+    pub set: Setting,
+}
+
+/// The factor of an experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Factor {
+    /// The initial point.
+    X0,
+    /// The step rule.
+    Step,
+    /// The ridge weight.
+    Lambda,
+    /// The Huber scale.
+    Delta,
+    /// The truncation index.
+    Truncation,
+    /// Cold or warm inner starts.
+    Start,
+}
+
+/// How a truncation level picks `T`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Truncate {
+    /// `T = ⌊f·K⌋`.
+    Fraction(f64),
+    /// The integer minimiser of (22).
+    Optimal,
+}
+
+/// One level of a factor.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Level {
+    /// The base setting (proportions without a factor).
+    Base,
+    /// `x_0 = x* + σg` (`Some(σ)`) or the origin.
+    X0(Option<f64>),
+    /// A step rule.
+    Step(StepRule),
+    /// A ridge weight.
+    Lambda(f64),
+    /// A Huber scale.
+    Delta(f64),
+    /// A truncation.
+    Truncation(Truncate),
+    /// `true` for warm starts.
+    Warm(bool),
+}
+
+impl Level {
+    /// The spec at this level (truncation and start levels leave it unchanged).
+    pub fn apply(&self, base: &Spec) -> Spec {
+        let mut s = *base;
+        match *self {
+            Level::X0(sigma) => s.x0_sigma = sigma,
+            Level::Step(rule) => s.step = rule,
+            Level::Lambda(l) => s.lambda = l,
+            Level::Delta(d) => match &mut s.family {
+                Family::PseudoHuber { delta, .. } | Family::Huber { delta, .. } => *delta = d,
+                Family::Ridge { .. } => {}
+            },
+            Level::Base | Level::Truncation(_) | Level::Warm(_) => {}
+        }
+        s
+    }
+}
+
+/// What the claim predicts for this experiment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Expect {
+    /// A change in the claim's direction.
+    Effect,
+    /// No change beyond `±band` (effect units).
+    NoEffect {
+        /// The equivalence band.
+        band: f64,
+    },
+}
+
+/// A validated experiment.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// The claim.
+    pub claim: &'static TrendClaim,
+    /// Its label in reports.
+    pub label: String,
+    /// The base spec (seed 0).
+    pub base: Spec,
+    /// The factor (`None`: a proportion at the base setting).
+    pub factor: Option<Factor>,
+    /// The levels, with their text as written.
+    pub levels: Vec<(Level, String)>,
+    /// The prediction.
+    pub expect: Expect,
+    /// Budget `K` (truncation experiments).
+    pub budget: usize,
+    /// `ω`.
+    pub omega: f64,
+    /// Outer iterations (bilevel experiments).
+    pub outer: usize,
+}
+
+/// A validated trend file.
+#[derive(Debug, Clone)]
+pub struct Trends {
+    /// Where it came from.
+    pub path: String,
+    /// The file as written.
+    pub file: TrendsFile,
+    /// The experiments.
+    pub experiments: Vec<Experiment>,
+}
+
+/// `true` when the TOML text declares `kind = "trends"` (how `verify` tells the files apart).
+pub fn is_trends(text: &str) -> bool {
+    toml::from_str::<toml::Table>(text)
+        .ok()
+        .and_then(|t| t.get("kind").and_then(|k| k.as_str().map(|k| k == "trends")))
+        .unwrap_or(false)
+}
+
+impl Trends {
+    /// Reads and validates a trend file.
+    pub fn load(path: &std::path::Path) -> Result<Self> {
+        let shown = path.display().to_string();
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::Io { path: shown.clone(), message: e.to_string() })?;
+        Self::parse(&shown, &text)
+    }
+
+    /// Parses and validates trend-file text (`path` is only used in messages).
+    pub fn parse(path: &str, text: &str) -> Result<Self> {
+        let file: TrendsFile = toml::from_str(text).map_err(|e| {
+            let location = match e.span() {
+                Some(span) => format!("{path}: {}", crate::scenario::line_col(text, span.start)),
+                None => path.to_string(),
+            };
+            Error::Input { location, message: e.message().trim().to_string() }
+        })?;
+        let p = Parser { path, text };
+        p.header(&file)?;
+        let base = p.setting(&default_spec(), &file.base)?;
+        let experiments = file.experiments.iter().map(|e| p.experiment(&base, e)).collect::<Result<Vec<_>>>()?;
+        if experiments.is_empty() {
+            return Err(Error::Input { location: path.to_string(), message: "no [[experiment]] entries".into() });
+        }
+        Ok(Trends { path: path.to_string(), file, experiments })
+    }
+
+    /// The family-wise level `α`.
+    pub fn level(&self) -> f64 {
+        self.file.level.as_ref().map_or(0.01, |l| *l.get_ref())
+    }
+
+    /// The horizon cap of curse runs.
+    pub fn k_max(&self) -> usize {
+        self.file.k_max.as_ref().map_or(6000, |k| *k.get_ref())
+    }
+}
+
+/// The defaults of `[base]`: the Figure-2 instance with `x_0 = x* + g`.
+fn default_spec() -> Spec {
+    Spec {
+        family: Family::Ridge { param: RidgeParam::Weight },
+        method: Method::GradientDescent,
+        m: 50,
+        n: 10,
+        data: Data::Paper,
+        lambda: 0.1,
+        step: StepRule::Optimal,
+        x0_sigma: Some(1.0),
+        seed: 0,
+    }
+}
+
+struct Parser<'a> {
+    path: &'a str,
+    text: &'a str,
+}
+
+impl Parser<'_> {
+    fn err<T>(&self, key: &str, s: &Spanned<T>, msg: impl Into<String>) -> Error {
+        at(self.path, self.text, key, s, msg)
+    }
+
+    fn header(&self, f: &TrendsFile) -> Result<()> {
+        if f.kind.get_ref() != "trends" {
+            return Err(self.err("kind", &f.kind, "a trend file has kind = \"trends\""));
+        }
+        if *f.pairs.get_ref() < 1 || *f.pairs.get_ref() > 10_000 {
+            return Err(self.err("pairs", &f.pairs, "must lie in 1..=10000"));
+        }
+        if let Some(l) = &f.level
+            && !(*l.get_ref() > 0.0 && *l.get_ref() < 0.5)
+        {
+            return Err(self.err("level", l, "must lie in (0, 0.5)"));
+        }
+        if let Some(k) = &f.k_max
+            && !(10..=100_000).contains(k.get_ref())
+        {
+            return Err(self.err("k_max", k, "must lie in 10..=100000"));
+        }
+        Ok(())
+    }
+
+    fn setting(&self, base: &Spec, s: &Setting) -> Result<Spec> {
+        let mut out = *base;
+        let delta = s.delta.as_ref().map(|d| *d.get_ref());
+        if let Some(d) = &s.delta
+            && !(*d.get_ref() > 0.0 && d.get_ref().is_finite())
+        {
+            return Err(self.err("delta", d, "must be a finite number > 0"));
+        }
+        if let Some(f) = &s.family {
+            let current = match base.family {
+                Family::PseudoHuber { delta, .. } | Family::Huber { delta, .. } => delta,
+                Family::Ridge { .. } => 0.5,
+            };
+            out.family = crate::scenario::family(self.path, self.text, f, delta.unwrap_or(current))?;
+            if !f.get_ref().ends_with("_weight") {
+                return Err(self.err(
+                    "family",
+                    f,
+                    "trend experiments use a one-dimensional parameter: a *_weight family",
+                ));
+            }
+        } else if let Some(d) = delta {
+            out = Level::Delta(d).apply(&out);
+        }
+        for (key, v) in [("m", &s.m), ("n", &s.n)] {
+            if let Some(v) = v {
+                if !(1..=200).contains(v.get_ref()) {
+                    return Err(self.err(key, v, "must lie in 1..=200"));
+                }
+                if key == "m" { out.m = *v.get_ref() } else { out.n = *v.get_ref() }
+            }
+        }
+        if let Some(l) = &s.lambda {
+            out.lambda = self.lambda(l, *l.get_ref())?;
+        }
+        if let Some(st) = &s.step {
+            out.step = crate::scenario::step_rule(self.path, self.text, st)?;
+        }
+        if let Some(x) = &s.x0 {
+            out.x0_sigma = self.x0(x, x.get_ref())?;
+        }
+        Ok(out)
+    }
+
+    fn lambda<T>(&self, s: &Spanned<T>, l: f64) -> Result<f64> {
+        if l >= 0.0 && l.is_finite() {
+            Ok(l)
+        } else {
+            Err(self.err("lambda", s, format!("{l} must be finite and >= 0")))
+        }
+    }
+
+    fn x0<T>(&self, s: &Spanned<T>, x: &X0) -> Result<Option<f64>> {
+        match x {
+            X0::Sigma(v) if v.is_finite() && *v >= 0.0 => Ok(Some(*v)),
+            X0::Named(n) if n == "origin" => Ok(None),
+            _ => Err(self.err("x0", s, "\"origin\" or a standard deviation >= 0")),
+        }
+    }
+
+    fn experiment(&self, base: &Spec, e: &ExperimentFile) -> Result<Experiment> {
+        let claim = super::find(e.claim.get_ref()).ok_or_else(|| {
+            let ids: Vec<&str> = super::catalogue().iter().map(|c| c.id).collect();
+            self.err("experiment.claim", &e.claim, format!("unknown trend claim (one of {})", ids.join(", ")))
+        })?;
+        let spec = self.setting(base, &e.set)?;
+        let factor = e.factor.as_ref().map(|f| self.factor(f, claim.design)).transpose()?;
+        let levels = self.levels(e, factor, &spec, claim.design)?;
+        let expect = match e.expect.as_ref().map(|x| (x, x.get_ref().as_str())) {
+            None | Some((_, "effect")) => Expect::Effect,
+            Some((_, "no_effect")) => {
+                let band = e.band.as_ref().map_or(Ok(0.1), |b| {
+                    if *b.get_ref() > 0.0 && b.get_ref().is_finite() {
+                        Ok(*b.get_ref())
+                    } else {
+                        Err(self.err("experiment.band", b, "must be a finite number > 0"))
+                    }
+                })?;
+                Expect::NoEffect { band }
+            }
+            Some((x, other)) => {
+                return Err(self.err("experiment.expect", x, format!("`{other}`: \"effect\" or \"no_effect\"")));
+            }
+        };
+        let budget = e.budget.as_ref().map_or(Ok(500), |b| {
+            if (2..=100_000).contains(b.get_ref()) {
+                Ok(*b.get_ref())
+            } else {
+                Err(self.err("experiment.budget", b, "must lie in 2..=100000"))
+            }
+        })?;
+        let omega = e.omega.as_ref().map_or(Ok(3.0), |w| {
+            if *w.get_ref() >= 0.0 && *w.get_ref() <= 100.0 {
+                Ok(*w.get_ref())
+            } else {
+                Err(self.err("experiment.omega", w, "must lie in [0, 100]"))
+            }
+        })?;
+        let outer = e.outer.as_ref().map_or(Ok(20), |r| {
+            if (2..=10_000).contains(r.get_ref()) {
+                Ok(*r.get_ref())
+            } else {
+                Err(self.err("experiment.outer", r, "must lie in 2..=10000"))
+            }
+        })?;
+        let label = e.label.clone().unwrap_or_else(|| default_label(claim.id, &spec, &levels));
+        Ok(Experiment { claim, label, base: spec, factor, levels, expect, budget, omega, outer })
+    }
+
+    fn factor(&self, f: &Spanned<String>, design: Design) -> Result<Factor> {
+        let factor = match f.get_ref().as_str() {
+            "x0" => Factor::X0,
+            "step" => Factor::Step,
+            "lambda" => Factor::Lambda,
+            "delta" => Factor::Delta,
+            "truncation" => Factor::Truncation,
+            "start" => Factor::Start,
+            other => return Err(self.err("experiment.factor", f, format!("unknown factor `{other}`"))),
+        };
+        let allowed = match design {
+            Design::Proportion | Design::PairedCurse => {
+                matches!(factor, Factor::X0 | Factor::Step | Factor::Lambda | Factor::Delta)
+            }
+            Design::PairedBudget => factor == Factor::Truncation,
+            Design::PairedBilevel => factor == Factor::Start,
+        };
+        if allowed {
+            Ok(factor)
+        } else {
+            Err(self.err(
+                "experiment.factor",
+                f,
+                format!("factor `{}` does not fit this claim's experiment", f.get_ref()),
+            ))
+        }
+    }
+
+    fn levels(
+        &self,
+        e: &ExperimentFile,
+        factor: Option<Factor>,
+        spec: &Spec,
+        design: Design,
+    ) -> Result<Vec<(Level, String)>> {
+        let Some(factor) = factor else {
+            if design != Design::Proportion {
+                return Err(self.err(
+                    "experiment.claim",
+                    &e.claim,
+                    "this claim's experiment needs `factor` and two `levels`",
+                ));
+            }
+            return Ok(vec![(Level::Base, "base".into())]);
+        };
+        if design != Design::Proportion && e.levels.len() != 2 {
+            return Err(self.err(
+                "experiment.factor",
+                e.factor.as_ref().expect("factor given"),
+                "a paired experiment has exactly two levels",
+            ));
+        }
+        if e.levels.is_empty() {
+            return Err(self.err(
+                "experiment.factor",
+                e.factor.as_ref().expect("factor given"),
+                "needs at least one level",
+            ));
+        }
+        e.levels.iter().map(|v| Ok((self.level(v, factor, spec)?, show(v.get_ref())))).collect()
+    }
+
+    fn level(&self, v: &Spanned<toml::Value>, factor: Factor, spec: &Spec) -> Result<Level> {
+        let key = "experiment.levels";
+        let num = v.get_ref().as_float().or_else(|| v.get_ref().as_integer().map(|i| i as f64));
+        let s = v.get_ref().as_str();
+        match factor {
+            Factor::X0 => match (num, s) {
+                (Some(x), _) => Ok(Level::X0(self.x0(v, &X0::Sigma(x))?)),
+                (_, Some(n)) => Ok(Level::X0(self.x0(v, &X0::Named(n.to_string()))?)),
+                _ => Err(self.err(key, v, "x0 levels are numbers or \"origin\"")),
+            },
+            Factor::Step => match s {
+                Some(text) => {
+                    let spanned = Spanned::new(v.span(), text.to_string());
+                    Ok(Level::Step(crate::scenario::step_rule(self.path, self.text, &spanned)?))
+                }
+                None => Err(self.err(key, v, "step levels are rules such as \"2/(L+m)\", \"1/(3L)\", \"c=0.1\"")),
+            },
+            Factor::Lambda => match num {
+                Some(l) => Ok(Level::Lambda(self.lambda(v, l)?)),
+                None => Err(self.err(key, v, "lambda levels are numbers")),
+            },
+            Factor::Delta => match (num, spec.family) {
+                (_, Family::Ridge { .. }) => Err(self.err(key, v, "delta needs a pseudo_huber or huber family")),
+                (Some(d), _) if d > 0.0 && d.is_finite() => Ok(Level::Delta(d)),
+                _ => Err(self.err(key, v, "delta levels are numbers > 0")),
+            },
+            Factor::Truncation => match (num, s) {
+                (Some(f), _) if (0.0..1.0).contains(&f) => Ok(Level::Truncation(Truncate::Fraction(f))),
+                (_, Some("optimal")) => Ok(Level::Truncation(Truncate::Optimal)),
+                _ => Err(self.err(key, v, "truncation levels are fractions of K in [0, 1) or \"optimal\"")),
+            },
+            Factor::Start => match s {
+                Some("cold") => Ok(Level::Warm(false)),
+                Some("warm") => Ok(Level::Warm(true)),
+                _ => Err(self.err(key, v, "start levels are \"cold\" or \"warm\"")),
+            },
+        }
+    }
+}
+
+fn show(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn default_label(id: &str, spec: &Spec, levels: &[(Level, String)]) -> String {
+    let family = match spec.family {
+        Family::Ridge { .. } => "ridge".to_string(),
+        Family::PseudoHuber { delta, .. } => format!("pseudo-Huber δ={delta}"),
+        Family::Huber { delta, .. } => format!("Huber δ={delta}"),
+    };
+    let lv: Vec<&str> = levels.iter().map(|l| l.1.as_str()).collect();
+    format!("{id} ({family}; {})", lv.join(" → "))
+}

@@ -1,0 +1,183 @@
+//! Trend claims: the curse as a phenomenon (Sections 3, 3.4, 4, 5 and Scieur et al.).
+//!
+//! Sections 3.4, 4 and 5 of the paper do not state inequalities but tendencies: the curse is
+//! milder for faster rates, smaller steps, nearly linear objectives and better initialisation;
+//! truncation helps under a fixed budget; warm starts act as an implicit truncation. A trend
+//! is checked by a *paired experiment*: the same random instance (same seed, hence the same
+//! data and the same initial direction) at two levels of one factor, over many seeds.
+//!
+//! Per [`measures`] (each claim names the ones it uses, see [`catalogue`]) a trend reports the
+//! number of pairs, how many agree with the claim, disagree or tie, a one-sided sign test in
+//! each direction, and the median paired effect with a distribution-free confidence interval
+//! ([`stats`]). The verdict at level `α` (Bonferroni-corrected over every test of the file):
+//! - **supported**: the sign test rejects "no effect" in the direction the claim predicts;
+//! - **contradicted**: it rejects in the opposite direction;
+//! - **not supported**: neither (too few pairs, ties, or no consistent effect).
+//!
+//! For a claim that predicts *no effect* (truncation with `α = 1/(3L)`) the verdict compares
+//! the effect's confidence interval with an equivalence band `±band` stated in the scenario:
+//! supported when the interval lies inside, contradicted when it lies outside, not supported
+//! otherwise. `sec3.curse_exists` is a proportion: supported when the Clopper–Pearson
+//! interval of the fraction of instances showing the curse lies above 1/2, contradicted when
+//! it lies below.
+//!
+//! Experiments are never tuned to the claim: the design is the scenario file
+//! (`verify/trends.toml`), fixed before the run, and the report says what the data say.
+
+pub mod bilevel_trend;
+pub mod file;
+pub mod measures;
+pub mod report;
+pub mod run;
+pub mod stats;
+
+use serde::Serialize;
+
+/// How the paired effect of a measure is expressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scale {
+    /// `log10(b/a)` (positive measures spanning orders of magnitude).
+    LogRatio,
+    /// `b − a` (counts of iterations, areas that can be 0).
+    Difference,
+}
+
+/// Which way a measure moves, from the first level to the second, when the claim holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// The measure is smaller at the second level.
+    Lower,
+    /// The measure is larger at the second level.
+    Higher,
+}
+
+/// A measure a trend claim uses.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct MeasureUse {
+    /// The measure's name (see [`measures`]).
+    pub name: &'static str,
+    /// How its effect is expressed.
+    pub scale: Scale,
+    /// The direction the claim predicts.
+    pub predicted: Direction,
+}
+
+/// What kind of experiment a trend claim is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Design {
+    /// A proportion of instances showing a phenomenon, per level.
+    Proportion,
+    /// Curse measures of the same instance at two levels of a factor.
+    PairedCurse,
+    /// Derivative errors under a fixed budget, untruncated and truncated (Section 4.3).
+    PairedBudget,
+    /// Hypergradient errors of Algorithm 1 with cold and warm starts (Section 5).
+    PairedBilevel,
+}
+
+/// A trend claim of the catalogue.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct TrendClaim {
+    /// Stable id (`sec34.rate`).
+    pub id: &'static str,
+    /// Where in the papers.
+    pub section: &'static str,
+    /// The statement.
+    pub statement: &'static str,
+    /// What the two levels of a scenario's factor mean for this claim.
+    pub levels: &'static str,
+    /// The experiment.
+    pub design: Design,
+    /// The measures and the direction the claim predicts for each.
+    pub measures: &'static [MeasureUse],
+}
+
+const fn lower(name: &'static str, scale: Scale) -> MeasureUse {
+    MeasureUse { name, scale, predicted: Direction::Lower }
+}
+
+/// The curse measures used by every "milder curse" claim of Section 3.4.
+const MILDER: &[MeasureUse] =
+    &[lower("growth", Scale::LogRatio), lower("k_dot", Scale::Difference), lower("excess_area", Scale::Difference)];
+
+/// Every trend claim, in the paper's order.
+pub fn catalogue() -> &'static [TrendClaim] {
+    const ALL: &[TrendClaim] = &[
+        TrendClaim {
+            id: "sec3.curse_exists",
+            section: "Sec. 3, Fig. 1–2",
+            statement: "on ridge least squares with α = 2/(L+m) the forward error first grows (k̇ > 0) and the reverse error first falls (k̄ > 0)",
+            levels: "each level is a setting; the proportion of instances with k̇ > 0 and with k̄ > 0 is reported per level",
+            design: Design::Proportion,
+            measures: &[lower("grows", Scale::Difference), lower("dips", Scale::Difference)],
+        },
+        TrendClaim {
+            id: "sec34.rate",
+            section: "Sec. 3.4.1",
+            statement: "the curse is milder for faster rates (smaller ρ)",
+            levels: "first level: slower rate; second level: faster rate",
+            design: Design::PairedCurse,
+            measures: MILDER,
+        },
+        TrendClaim {
+            id: "sec34.step",
+            section: "Sec. 3.4.2",
+            statement: "the curse is milder for smaller step sizes (smaller Lipschitz constant of DA)",
+            levels: "first level: larger step; second level: smaller step",
+            design: Design::PairedCurse,
+            measures: MILDER,
+        },
+        TrendClaim {
+            id: "sec34.smooth",
+            section: "Sec. 3.4.2",
+            statement: "the curse is milder for nearly linear objectives (Huber with small δ)",
+            levels: "first level: larger δ (nearly quadratic); second level: smaller δ (nearly linear)",
+            design: Design::PairedCurse,
+            measures: MILDER,
+        },
+        TrendClaim {
+            id: "sec34.init",
+            section: "Sec. 3.4.3",
+            statement: "the curse is milder for better initialisation (smaller e_0)",
+            levels: "first level: farther x_0; second level: nearer x_0",
+            design: Design::PairedCurse,
+            measures: MILDER,
+        },
+        TrendClaim {
+            id: "sec4.truncation_helps",
+            section: "Sec. 4, App. C",
+            statement: "under a fixed budget K + ωK, truncation lowers the peak forward error; for α = 1/(3L) it is ineffective",
+            levels: "first level: no truncation (T = 0); second level: truncation T (a fraction of K, or the minimiser of (22))",
+            design: Design::PairedBudget,
+            measures: &[lower("peak", Scale::LogRatio), lower("final_error", Scale::LogRatio)],
+        },
+        TrendClaim {
+            id: "sec5.warm_start",
+            section: "Sec. 5, App. B (Alg. 1)",
+            statement: "with warm-started inner solves the hypergradient error is lower than with cold starts at equal inner iterations, and behaves like a truncated one",
+            levels: "first level: cold start; second level: warm start (paired at the same outer iterates)",
+            design: Design::PairedBilevel,
+            measures: &[lower("hypergradient_error", Scale::LogRatio)],
+        },
+        TrendClaim {
+            id: "scieur.burn_in",
+            section: "Scieur et al. 2022",
+            statement: "large step sizes give fast asymptotic rates but a long burn-in of the Jacobian error; small ones an immediate, slower decrease",
+            levels: "first level: large step; second level: small step",
+            design: Design::PairedCurse,
+            measures: &[
+                lower("burn_in", Scale::Difference),
+                MeasureUse { name: "asymptotic_rate", scale: Scale::LogRatio, predicted: Direction::Higher },
+            ],
+        },
+    ];
+    ALL
+}
+
+/// Finds a trend claim by id.
+pub fn find(id: &str) -> Option<&'static TrendClaim> {
+    catalogue().iter().find(|c| c.id == id)
+}

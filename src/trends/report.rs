@@ -1,0 +1,259 @@
+//! The report of a trend file: `report.md`, `results.json` and SVG figures under
+//! `out/<name>/`, written into a temporary directory and renamed (never half-written).
+
+use super::file::{Expect, Trends};
+use super::run::{ExperimentResult, MeasureStats, TrendResults};
+use super::{Design, Direction, Scale};
+use crate::error::{Error, Result};
+use crate::report::figures::{self, PairedPanel};
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+fn io(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Io { path: path.display().to_string(), message: e.to_string() }
+}
+
+/// Writes the report; returns its directory.
+pub fn write(t: &Trends, res: &TrendResults, out: &Path) -> Result<PathBuf> {
+    let dir = out.join(&t.file.name);
+    let tmp = out.join(format!(".{}.tmp-{}", t.file.name, std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.join("figures")).map_err(|e| io(&tmp, e))?;
+    let result = (|| {
+        let figs = write_figures(res, &tmp)?;
+        std::fs::write(tmp.join("report.md"), markdown(t, res, &figs)).map_err(|e| io(&tmp, e))?;
+        let json = serde_json::to_string_pretty(res).map_err(|e| io(&tmp, e))?;
+        std::fs::write(tmp.join("results.json"), json).map_err(|e| io(&tmp, e))?;
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        }
+        std::fs::rename(&tmp, &dir).map_err(|e| io(&dir, e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    result.map(|_| dir)
+}
+
+/// The figures of each experiment: the paired scatter of its measures and the curves of its
+/// first pair. Returns, per experiment, the relative paths written.
+fn write_figures(res: &TrendResults, dir: &Path) -> Result<Vec<Vec<String>>> {
+    let mut all = Vec::new();
+    for ex in &res.experiments {
+        let mut names = Vec::new();
+        let stem = format!("figures/{:02}_{}", ex.index, ex.claim.replace('.', "_"));
+        let title = format!("{} ({} pairs, seed {})", ex.label, ex.pairs.len(), res.seed);
+        if ex.levels.len() == 2 {
+            let panels: Vec<PairedPanel> = ex
+                .stats
+                .iter()
+                .enumerate()
+                .map(|(j, s)| PairedPanel {
+                    name: s.measure.to_string(),
+                    log: s.scale == Scale::LogRatio,
+                    points: ex.pairs.iter().map(|p| (p.values[j][0], p.values[j][1])).collect(),
+                })
+                .collect();
+            let name = format!("{stem}_pairs.svg");
+            figures::paired_scatter(&dir.join(&name), &title, (&ex.levels[0], &ex.levels[1]), &panels)?;
+            names.push(name);
+        }
+        if let Some(example) = &ex.example {
+            let name = format!("{stem}_curves.svg");
+            let x_desc = if ex.claim == "sec5.warm_start" { "outer iteration r" } else { "iteration k" };
+            let title = format!("{}: seed {}", ex.label, example.seed);
+            figures::level_curves(&dir.join(&name), &title, x_desc, &example.curves)?;
+            names.push(name);
+        }
+        all.push(names);
+    }
+    Ok(all)
+}
+
+fn fmt_p(p: f64) -> String {
+    if p.is_nan() {
+        "—".into()
+    } else if p < 1e-4 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+fn fmt_effect(s: &MeasureStats) -> String {
+    if let Some((prop, lo, hi)) = s.proportion {
+        return format!("{prop:.3} [{lo:.3}, {hi:.3}]");
+    }
+    let unit = if s.scale == Scale::LogRatio { " (log10 ratio)" } else { "" };
+    match s.effect {
+        Some(c) => format!("{:.3} [{:.3}, {:.3}]{unit}", c.median, c.lo, c.hi),
+        None => "—".into(),
+    }
+}
+
+fn predicted(s: &MeasureStats, design: Design) -> &'static str {
+    match (design, s.predicted) {
+        (Design::Proportion, _) => "occurs in most instances",
+        (_, Direction::Lower) => "lower at 2nd level",
+        (_, Direction::Higher) => "higher at 2nd level",
+    }
+}
+
+/// The report in Markdown.
+pub fn markdown(t: &Trends, res: &TrendResults, figs: &[Vec<String>]) -> String {
+    let mut md = String::new();
+    let gamma = res.level / res.tests as f64;
+    writeln!(md, "# Trend claims: {}\n", t.file.name).ok();
+    if !t.file.description.is_empty() {
+        writeln!(md, "{}\n", t.file.description.trim()).ok();
+    }
+    writeln!(
+        md,
+        "Seed **{}**, **{}** pairs per experiment (one seed each; both levels of a pair share it), family-wise \
+         level α = {} split over {} tests (Bonferroni: each test at {:.2e}; the intervals are at confidence \
+         1 − {:.2e}). Reproduce with `unrollcheck verify {} --seed {}`.\n",
+        res.seed, res.pairs, res.level, res.tests, gamma, gamma, t.path, res.seed
+    )
+    .ok();
+    md.push_str(HOW_TO_READ);
+    writeln!(md, "\n## Summary\n").ok();
+    writeln!(md, "| claim | experiment | measure | prediction | n | agree / disagree / tie | p (claim) | p (opposite) | effect [CI] | verdict |").ok();
+    writeln!(md, "|---|---|---|---|---|---|---|---|---|---|").ok();
+    for ex in &res.experiments {
+        let design = super::find(ex.claim).map_or(Design::PairedCurse, |c| c.design);
+        for s in &ex.stats {
+            let measure = if design == Design::Proportion {
+                format!("{} @ {}", s.measure, ex.levels[s.level])
+            } else {
+                s.measure.to_string()
+            };
+            writeln!(
+                md,
+                "| `{}` | {} | {} | {} | {} | {} / {} / {} | {} | {} | {} | **{}** |",
+                ex.claim,
+                ex.label,
+                measure,
+                predicted(s, design),
+                s.n,
+                s.agree,
+                s.disagree,
+                s.ties,
+                fmt_p(s.p_claim),
+                fmt_p(s.p_opposite),
+                fmt_effect(s),
+                s.verdict
+            )
+            .ok();
+        }
+    }
+    for (ex, figs) in res.experiments.iter().zip(figs) {
+        section(&mut md, t, ex, figs);
+    }
+    md.push_str(MEASURES);
+    md
+}
+
+fn section(md: &mut String, t: &Trends, ex: &ExperimentResult, figs: &[String]) {
+    let Some(claim) = super::find(ex.claim) else { return };
+    let file_ex = &t.experiments[ex.index];
+    writeln!(md, "\n## {}\n", ex.label).ok();
+    writeln!(md, "`{}` ({}): {}.\n", claim.id, claim.section, claim.statement).ok();
+    writeln!(md, "- levels: {} ({})", ex.levels.join(" → "), claim.levels).ok();
+    writeln!(md, "- base instance: `{}`", serde_json::to_string(&ex.base).unwrap_or_default()).ok();
+    if claim.design == Design::PairedBudget {
+        writeln!(md, "- budget K = {}, ω = {}", file_ex.budget, file_ex.omega).ok();
+    }
+    if let Expect::NoEffect { band } = file_ex.expect {
+        writeln!(md, "- prediction: **no effect**, i.e. the effect's interval inside ±{band}").ok();
+    }
+    let skipped: Vec<_> = ex.pairs.iter().filter_map(|p| p.skipped.as_ref().map(|s| (p.seed, s))).collect();
+    if !skipped.is_empty() {
+        writeln!(md, "- {} pairs left out, e.g. seed {}: {}", skipped.len(), skipped[0].0, skipped[0].1).ok();
+    }
+    let censored: usize = ex.pairs.iter().map(|p| p.censored).sum();
+    if censored > 0 {
+        writeln!(md, "- {censored} runs peaked at their horizon (k̇, growth are then lower bounds)").ok();
+    }
+    let notes = note_summary(ex);
+    if !notes.is_empty() {
+        writeln!(md, "- {notes}").ok();
+    }
+    writeln!(md, "\n{}\n", what_the_data_say(ex)).ok();
+    for f in figs {
+        writeln!(md, "![{f}]({f})\n").ok();
+    }
+}
+
+/// Medians of the per-pair notes (e.g. the truncation index `T` used).
+fn note_summary(ex: &ExperimentResult) -> String {
+    let Some(first) = ex.pairs.iter().find(|p| !p.notes.is_empty()) else { return String::new() };
+    let mut parts = Vec::new();
+    for (i, (name, _)) in first.notes.iter().enumerate() {
+        let mut v: Vec<f64> =
+            ex.pairs.iter().filter_map(|p| p.notes.get(i).map(|n| n.1)).filter(|v| v.is_finite()).collect();
+        v.sort_by(f64::total_cmp);
+        if let (Some(lo), Some(hi)) = (v.first(), v.last()) {
+            parts.push(format!("{name}: median {:.4}, range [{lo:.4}, {hi:.4}]", v[v.len() / 2]));
+        }
+    }
+    parts.join("; ")
+}
+
+/// One sentence on the verdicts of an experiment, saying when they depend on the measure.
+pub fn what_the_data_say(ex: &ExperimentResult) -> String {
+    let mut by: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for s in &ex.stats {
+        let name = if ex.stats.iter().filter(|o| o.measure == s.measure).count() > 1 {
+            format!("{} @ {}", s.measure, ex.levels[s.level])
+        } else {
+            s.measure.to_string()
+        };
+        by.entry(s.verdict).or_default().push(name);
+    }
+    let parts: Vec<String> = by.iter().map(|(v, m)| format!("**{v}** by {}", m.join(", "))).collect();
+    let depends = if by.len() > 1 { " The verdict depends on the measure." } else { "" };
+    format!("What the data say: {}.{depends}", parts.join("; "))
+}
+
+/// A stable, line-per-test summary for snapshot tests: verdicts and counts, no floats
+/// beyond two significant digits of the p-values.
+pub fn stable_summary(res: &TrendResults) -> String {
+    let mut out = String::new();
+    for ex in &res.experiments {
+        for s in &ex.stats {
+            writeln!(
+                out,
+                "{} | {} | {}@{} | n={} {}/{}/{} | p={:.1e} | {}",
+                ex.claim, ex.label, s.measure, s.level, s.n, s.agree, s.disagree, s.ties, s.p_claim, s.verdict
+            )
+            .ok();
+        }
+    }
+    out
+}
+
+const HOW_TO_READ: &str = "\
+How to read this report: each experiment draws an instance per seed and computes its curse \
+measures at two levels of one factor (the same data, the same initial direction). A pair \
+*agrees* when a measure moves the way the claim predicts, *disagrees* when it moves the other \
+way and *ties* when the two values agree to 1e-9 relative (below what the computation \
+resolves). `p (claim)` is the one-sided sign-test p-value for agreement, `p (opposite)` for \
+disagreement; the effect is the median of `log10(second/first)` (ratio measures) or of \
+`second − first` (counts and areas), with a distribution-free interval. Verdicts: \
+**supported** (significant in the predicted direction), **contradicted** (significant in the \
+opposite direction), **not supported** (neither). For proportions the effect column is the \
+fraction with its Clopper–Pearson interval, supported when it lies above 1/2.\n";
+
+const MEASURES: &str = "\n## Curse measures\n\n\
+| measure | definition | milder curse |\n|---|---|---|\n\
+| `grows` | `k̇ > 0`, `k̇ = argmax_k ė_k` | false |\n\
+| `dips` | `k̄ > 0`, `k̄ = argmin_k ē_k` | — |\n\
+| `growth` | `max_k ė_k / ė_0` | smaller |\n\
+| `k_dot` | time to the peak `k̇` | smaller |\n\
+| `excess_area` | `Σ_k (ė_k − ρ^k ė_0)₊ / ė_0`, the area between `ė_k` and the curse-free decay of (19) with `Γ = 0` | smaller |\n\
+| `burn_in` | first `k` after which `ė_j ≤ ė_0` for all `j ≥ k` | smaller |\n\
+| `asymptotic_rate` | `(ė_K/ė_{⌈K/2⌉})^{1/(K−⌈K/2⌉)}` | smaller is faster |\n\
+| `peak` | `max_j ė_{T'}^{(j)}` of a budgeted derivative computation (Sec. 4.3) | smaller |\n\
+| `final_error` | the budgeted output's error `ė_{T'}^{(K−T)}` | smaller |\n\
+| `hypergradient_error` | `‖d_r − ∇(ℓ∘x*)(u_r)‖` per outer iteration of Algorithm 1, median over r ≥ 1 | smaller |\n\n\
+Curse runs use the horizon `K = ⌈ln 1e-8 / ln ρ⌉` (at most `k_max`), `ė_0 = ‖Dx*‖` (constant `x_0`).\n";
