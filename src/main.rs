@@ -306,13 +306,13 @@ fn verify_scenario(sc: &Scenario, opt: &scenario_run::Options, out: &std::path::
 }
 
 /// Runs a trend file (its verdicts are findings, not pass/fail: the exit code is 0 unless
-/// the input is bad). `--quick` uses at most 10 pairs per experiment.
+/// the input is bad). `--quick` uses at most 20 pairs per experiment (fewer could never reach the corrected level).
 fn verify_trends(
     t: &trends::file::Trends,
     opt: &scenario_run::Options,
     out: &std::path::Path,
 ) -> unrollcheck::Result<()> {
-    let pairs = opt.quick.then(|| (*t.file.pairs.get_ref()).min(10));
+    let pairs = opt.quick.then(|| (*t.file.pairs.get_ref()).min(20));
     let res = trends::run::run(t, opt.seed, pairs, opt.jobs)?;
     let dir = trends::report::write(t, &res, out)?;
     outln!("{}: {} experiments, report in {}", t.file.name, res.experiments.len(), dir.join("report.md").display());

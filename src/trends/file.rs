@@ -423,7 +423,7 @@ impl Parser<'_> {
                 Err(self.err("experiment.outer", r, "must lie in 2..=10000"))
             }
         })?;
-        let label = e.label.clone().unwrap_or_else(|| default_label(claim.id, &spec, &levels));
+        let label = e.label.clone().unwrap_or_else(|| default_label(claim.id, &spec, factor, &levels));
         Ok(Experiment { claim, label, base: spec, factor, levels, expect, budget, omega, outer })
     }
 
@@ -536,12 +536,37 @@ fn show(v: &toml::Value) -> String {
     }
 }
 
-fn default_label(id: &str, spec: &Spec, levels: &[(Level, String)]) -> String {
-    let family = match spec.family {
-        Family::Ridge { .. } => "ridge".to_string(),
-        Family::PseudoHuber { delta, .. } => format!("pseudo-Huber δ={delta}"),
-        Family::Huber { delta, .. } => format!("Huber δ={delta}"),
+/// `claim (family, step, x_0; levels)`, leaving out the setting the factor changes.
+fn default_label(id: &str, spec: &Spec, factor: Option<Factor>, levels: &[(Level, String)]) -> String {
+    let family = match (spec.family, factor) {
+        (Family::Ridge { .. }, _) => "ridge".to_string(),
+        (Family::PseudoHuber { .. }, Some(Factor::Delta)) => "pseudo-Huber".to_string(),
+        (Family::PseudoHuber { delta, .. }, _) => format!("pseudo-Huber δ={delta}"),
+        (Family::Huber { delta, .. }, _) => format!("Huber δ={delta}"),
+    };
+    let step = match spec.step {
+        StepRule::Optimal => "2/(L+m)".to_string(),
+        StepRule::InvL => "1/L".to_string(),
+        StepRule::InvThreeL => "1/(3L)".to_string(),
+        StepRule::FractionOfTwoOverL { c } => format!("{c}·2/L"),
+    };
+    let x0 = spec.x0_sigma.map_or("origin".to_string(), |s| format!("σ={s}"));
+    let mut parts = vec![family];
+    if factor != Some(Factor::Step) {
+        parts.push(format!("α={step}"));
+    }
+    if factor != Some(Factor::X0) {
+        parts.push(format!("x0 {x0}"));
+    }
+    let name = match factor {
+        None => "setting",
+        Some(Factor::X0) => "x0 σ",
+        Some(Factor::Step) => "α",
+        Some(Factor::Lambda) => "λ",
+        Some(Factor::Delta) => "δ",
+        Some(Factor::Truncation) => "T/K",
+        Some(Factor::Start) => "start",
     };
     let lv: Vec<&str> = levels.iter().map(|l| l.1.as_str()).collect();
-    format!("{id} ({family}; {})", lv.join(" → "))
+    format!("{id} ({}; {name}: {})", parts.join(", "), lv.join(" → "))
 }

@@ -91,11 +91,12 @@ fn fmt_effect(s: &MeasureStats) -> String {
     }
 }
 
-fn predicted(s: &MeasureStats, design: Design) -> &'static str {
-    match (design, s.predicted) {
-        (Design::Proportion, _) => "occurs in most instances",
-        (_, Direction::Lower) => "lower at 2nd level",
-        (_, Direction::Higher) => "higher at 2nd level",
+fn predicted(s: &MeasureStats, design: Design) -> String {
+    match (design, s.predicted, s.no_effect_band) {
+        (Design::Proportion, _, _) => "occurs in most instances".into(),
+        (_, _, Some(band)) => format!("no effect (within ±{band})"),
+        (_, Direction::Lower, None) => "lower at 2nd level".into(),
+        (_, Direction::Higher, None) => "higher at 2nd level".into(),
     }
 }
 
@@ -146,6 +147,7 @@ pub fn markdown(t: &Trends, res: &TrendResults, figs: &[Vec<String>]) -> String 
             .ok();
         }
     }
+    by_claim(&mut md, res);
     for (ex, figs) in res.experiments.iter().zip(figs) {
         section(&mut md, t, ex, figs);
     }
@@ -199,20 +201,47 @@ fn note_summary(ex: &ExperimentResult) -> String {
     parts.join("; ")
 }
 
-/// One sentence on the verdicts of an experiment, saying when they depend on the measure.
+/// One sentence on the verdicts of an experiment, saying when they depend on the measure
+/// (or, for proportions, on the level).
 pub fn what_the_data_say(ex: &ExperimentResult) -> String {
+    let proportion = ex.stats.iter().any(|s| s.proportion.is_some());
     let mut by: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
     for s in &ex.stats {
-        let name = if ex.stats.iter().filter(|o| o.measure == s.measure).count() > 1 {
-            format!("{} @ {}", s.measure, ex.levels[s.level])
-        } else {
-            s.measure.to_string()
-        };
+        let name = if proportion { format!("{} @ {}", s.measure, ex.levels[s.level]) } else { s.measure.to_string() };
         by.entry(s.verdict).or_default().push(name);
     }
     let parts: Vec<String> = by.iter().map(|(v, m)| format!("**{v}** by {}", m.join(", "))).collect();
-    let depends = if by.len() > 1 { " The verdict depends on the measure." } else { "" };
+    let depends = match (by.len() > 1, proportion) {
+        (false, _) => "",
+        (true, true) => " The verdict depends on the setting (here: the initialisation).",
+        (true, false) => " The verdict depends on the measure.",
+    };
     format!("What the data say: {}.{depends}", parts.join("; "))
+}
+
+/// Per claim: the verdicts of all its experiments, and whether they agree.
+fn by_claim(md: &mut String, res: &TrendResults) {
+    writeln!(md, "\n## By claim\n").ok();
+    for claim in super::catalogue() {
+        let exs: Vec<&ExperimentResult> = res.experiments.iter().filter(|e| e.claim == claim.id).collect();
+        if exs.is_empty() {
+            continue;
+        }
+        let verdicts: std::collections::BTreeSet<&str> =
+            exs.iter().flat_map(|e| e.stats.iter().map(|s| s.verdict)).collect();
+        let summary = match verdicts.len() {
+            1 => format!("**{}** in every experiment and by every measure", verdicts.iter().next().unwrap_or(&"")),
+            _ => format!(
+                "mixed ({}): the verdict depends on the experiment (family, initialisation, step) or the measure, see below",
+                verdicts.iter().copied().collect::<Vec<_>>().join(", ")
+            ),
+        };
+        writeln!(md, "- `{}` ({}): {summary}.", claim.id, claim.section).ok();
+        for e in exs {
+            let v: Vec<String> = e.stats.iter().map(|s| format!("{} {}", s.measure, s.verdict)).collect();
+            writeln!(md, "  - {}: {}", e.label, v.join(", ")).ok();
+        }
+    }
 }
 
 /// A stable, line-per-test summary for snapshot tests: verdicts and counts, no floats

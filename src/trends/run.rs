@@ -76,6 +76,8 @@ pub struct MeasureStats {
     pub proportion: Option<(f64, f64, f64)>,
     /// The effects of every pair (for the figure).
     pub effects: Vec<f64>,
+    /// The equivalence band of a no-effect prediction (`None`: an effect is predicted).
+    pub no_effect_band: Option<f64>,
     /// `supported`, `not supported` or `contradicted`.
     pub verdict: &'static str,
 }
@@ -363,6 +365,7 @@ fn proportion(name: &'static str, scale: Scale, level: usize, v: &[f64], gamma: 
         effect: None,
         proportion: Some((if n > 0 { s as f64 / n as f64 } else { f64::NAN }, lo, hi)),
         effects: Vec::new(),
+        no_effect_band: None,
         verdict,
     }
 }
@@ -399,6 +402,10 @@ fn paired(mu: &super::MeasureUse, ab: &[(f64, f64)], gamma: f64, expect: super::
         effect: ci,
         proportion: None,
         effects,
+        no_effect_band: match expect {
+            super::file::Expect::NoEffect { band } => Some(band),
+            super::file::Expect::Effect => None,
+        },
         verdict,
     }
 }
