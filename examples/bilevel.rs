@@ -22,8 +22,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("seed {seed}, R = {outer}, K = {k}, tau = {tau}, step {step:?}, rho(u0) = {:.6}", r0.rho);
     println!(
         "{:>3} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10} {:>6} {:>10} {:>8} {:>10} {:>8} | {:>9} {:>10} {:>10}",
-        "r", "u", "alpha", "exact", "e0 warm", "err warm", "err cold@u", "T'", "err shift", "ratio", "err samefw", "ratio",
-        "u cold", "e0 cold", "err cold"
+        "r",
+        "u",
+        "alpha",
+        "exact",
+        "e0 warm",
+        "err warm",
+        "err cold@u",
+        "T'",
+        "err shift",
+        "ratio",
+        "err samefw",
+        "ratio",
+        "u cold",
+        "e0 cold",
+        "err cold"
     );
     for (w, c) in study.warm.records.iter().zip(&study.cold.records) {
         let cmp = w.comparison.as_ref().unwrap();

@@ -308,7 +308,13 @@ fn inner_iterations(map: &dyn FixedPointMap, x0: &DVector<f64>, budget: InnerBud
 }
 
 /// The estimate `ū^{(T')}` of a trajectory (`K' = k_end`, `T' = stop`) and its errors.
-pub fn estimate(problem: &HyperProblem, at: &InnerAt, traj: &Trajectory, k_end: usize, stop: usize) -> Result<Estimate> {
+pub fn estimate(
+    problem: &HyperProblem,
+    at: &InnerAt,
+    traj: &Trajectory,
+    k_end: usize,
+    stop: usize,
+) -> Result<Estimate> {
     let d = problem.hypergradient(at, traj, k_end, stop)?;
     if d.iter().any(|v| !v.is_finite()) {
         return Err(Error::Numerical(format!("non-finite hypergradient at u = {:?}", at.u.as_slice())));
