@@ -19,8 +19,8 @@ use common::{Cmp, fd_step};
 use nalgebra::{DMatrix, DVector};
 use unrollcheck::Error;
 use unrollcheck::bilevel::{
-    Algorithm1, BilevelSpec, ColdStart, HyperProblem, InnerAt, InnerBudget, InnerFamily, Start, estimate, run,
-    warm_and_cold,
+    Algorithm1, BilevelSpec, ColdStart, HyperProblem, InnerAt, InnerBudget, InnerFamily, Start, estimate, first_below,
+    run, warm_and_cold,
 };
 use unrollcheck::map::{FixedPointMap, GradientDescent, HeavyBall};
 use unrollcheck::problem::draw;
@@ -745,4 +745,48 @@ fn negative_bookkeeping_of_cold_run() {
     let fx = fixture(3, StepRule::Optimal, 2.0);
     let cold = run(&fx.problem, &Algorithm1 { start: Start::Cold, ..Algorithm1::new(6, 20, 0.05) }).unwrap();
     bookkeeping(&fx, &cold.records, 20, 0.05).assert_fails("negative");
+}
+
+// ---------------------------------------------------------------------------------------
+// Allocations
+// ---------------------------------------------------------------------------------------
+
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+
+/// The inner loops (the iterates, the sweep, Algorithm 1's stopping rule, the search for
+/// `T'`) allocate nothing per iteration: a run of Algorithm 1 makes as many allocations
+/// with `K = 10` as with `K = 1000`, and with a loose as with a tight stopping rule; the
+/// search for `T'` as many for a target reached at `k = 10` as at `k = 300`. (Runs with
+/// the comparison allocate a number that depends on which readings exist, not on `K`.)
+/// Negative control: the counter sees an allocation per iteration of a loop that clones
+/// its iterate.
+#[test]
+fn algorithm1_allocations_do_not_depend_on_k() {
+    let p = BilevelSpec::ridge(4).build().unwrap();
+    let count_run = |cfg: Algorithm1| counting_alloc::count(|| run(&p, &cfg).unwrap());
+    let fixed = |k| Algorithm1 { compare: false, ..Algorithm1::new(3, k, 1e-3) };
+    let (short, long) = (count_run(fixed(10)), count_run(fixed(1000)));
+    eprintln!("Algorithm 1, R = 3: {short} allocations at K = 10, {long} at K = 1000");
+    assert_eq!(short, long);
+    let tolerance = |eps| Algorithm1 { budget: InnerBudget::Tolerance { eps, k_max: 100_000 }, ..fixed(1) };
+    let (loose, tight) = (count_run(tolerance(1e-2)), count_run(tolerance(1e-12)));
+    eprintln!("Algorithm 1, stopping rule: {loose} allocations at ε = 1e-2, {tight} at ε = 1e-12");
+    assert_eq!(loose, tight);
+    let at = p.at(&p.u0()).unwrap();
+    let x0 = p.cold_start(&at);
+    let search = |k: usize| {
+        let target = (Trajectory::run(&at.map, &x0, k).x(k) - &at.x_star).norm();
+        let mut found = None;
+        let n = counting_alloc::count(|| found = first_below(at.map.as_ref(), &x0, &at.x_star, target, 5000).0);
+        assert_eq!(found, Some(k));
+        n
+    };
+    let (near, far) = (search(10), search(300));
+    eprintln!("search for T': {near} allocations at T' = 10, {far} at T' = 300");
+    assert_eq!(near, far);
+    // Negative control.
+    let x = DVector::<f64>::zeros(N);
+    let cloning = |k: usize| counting_alloc::count(|| (0..k).map(|_| x.clone()).count());
+    assert_ne!(cloning(10), cloning(1000));
 }

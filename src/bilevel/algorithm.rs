@@ -367,9 +367,21 @@ fn compare(
     Ok(Comparison { cold: cold_estimate, implicit_truncation })
 }
 
-/// The first `k ≤ search_max` with `‖x_k − x*‖ ≤ target` for the iterates from `x0`, and
-/// the smallest error seen (two buffers, no allocation per iteration).
-fn first_below(
+/// The first `k ≤ search_max` with `‖x_k − x*‖ ≤ target` for the iterates of `map` from
+/// `x0`, and the smallest error seen (`e_k` at that `k` when found). Two buffers, no
+/// allocation per iteration.
+///
+/// ```
+/// use unrollcheck::bilevel::{BilevelSpec, first_below};
+/// let p = BilevelSpec::ridge(1).build().unwrap();
+/// let at = p.at(&p.u0()).unwrap();
+/// let x0 = p.cold_start(&at);
+/// let e0 = (&x0 - &at.x_star).norm();
+/// assert_eq!(first_below(at.map.as_ref(), &x0, &at.x_star, e0, 10), (Some(0), e0));
+/// let (t, e) = first_below(at.map.as_ref(), &x0, &at.x_star, 1e-3 * e0, 10_000);
+/// assert!(t.unwrap() > 0 && e <= 1e-3 * e0);
+/// ```
+pub fn first_below(
     map: &dyn FixedPointMap,
     x0: &DVector<f64>,
     x_star: &DVector<f64>,
