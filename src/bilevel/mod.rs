@@ -18,6 +18,31 @@
 //! truncation of the cold run matched to the warm start, at the first index `T'` where the
 //! cold iterate error falls to the warm `e_0` ([`ImplicitTruncation`], two readings).
 //!
+//! # Choices, stated
+//!
+//! - **Domain of `u`.** Algorithm 1 is plain gradient descent in `u`; the ridge weight must
+//!   stay positive, so the step is projected onto `u ≥ u_min` (componentwise). The records
+//!   say when the projection was active ([`OuterRecord::projected`]); no reparameterisation
+//!   (`u = e^θ`) is used, so the hypergradient is `∂ℓ/∂u` itself.
+//! - **Step size.** `α(u)` follows the step rule from the global `[μ, L]` of `f(·, u)`, is
+//!   recomputed at every `u^{(r)}`, and is a constant of the map within an outer iteration
+//!   (see [`problem`]).
+//! - **Order of updates in the sweep.** (12): `ū^{(k)} = ū^{(k+1)} + x̄^{(k+1)}C_k`, then
+//!   `x̄^{(k)} = x̄^{(k+1)}B_k`. Algorithm 1 as printed adds `x̄^{(k)}C_k` after updating
+//!   `x̄`; that order does not converge to the exact hypergradient (a negative control in
+//!   `tests/bilevel.rs`).
+//! - **Which truncation the warm start is matched with.** Section 5.2 says warm starting
+//!   "bypasses the early iterations"; the warm run's `K` iterations from a point at distance
+//!   `e_0` are read as the cold iterations `T', …, T' + K`, where `T'` is the first index
+//!   with `e_{T'}^{cold} ≤ e_0`: the cold run to `K' = T' + K` with the sweep stopped at
+//!   `T'` (`K` derivative steps, as many as the warm start's). This is
+//!   [`ImplicitTruncation::shifted`]. The other reading, Section 4.3's fixed forward budget
+//!   (`K' = K`, sweep stopped at `T'`, `K − T'` derivative steps), is
+//!   [`ImplicitTruncation::same_forward`], reported when `T' < K`. Neither is assumed to
+//!   match the warm error: the records hold the ratios.
+//! - **Heavy-ball.** The warm start carries the whole state `z = (x_k, x_{k−1})`; `e_0` and
+//!   `T'` are measured on the state; `ℓ` reads `x_k`.
+//!
 //! ```
 //! use unrollcheck::bilevel::{Algorithm1, BilevelSpec, warm_and_cold};
 //! let problem = BilevelSpec::ridge(3).build().unwrap();
