@@ -796,3 +796,36 @@ fn algorithm1_allocations_do_not_depend_on_k() {
     };
     assert_ne!(cloning(10), cloning(1000));
 }
+
+/// Algorithm 1 runs end to end on the pseudo-Huber family and with heavy-ball: finite
+/// records, warm and cold equal at `r = 0`, the warm `e_0` carried (smaller than the cold
+/// one after a few outer iterations on these seeds), `T' = 0` at `r = 0`.
+#[test]
+fn pseudo_huber_and_heavy_ball_run() {
+    let specs = [
+        BilevelSpec { family: InnerFamily::PseudoHuberWeight { delta: 0.5 }, ..BilevelSpec::ridge(1) },
+        BilevelSpec { method: Method::HeavyBall { beta: 0.5 }, step: StepRule::InvL, ..BilevelSpec::ridge(1) },
+    ];
+    for spec in specs {
+        let study = warm_and_cold(&spec.build().unwrap(), &Algorithm1::new(6, 20, 0.05)).unwrap();
+        let (w, c) = (&study.warm.records, &study.cold.records);
+        assert_eq!(w[0].estimate, c[0].estimate, "{spec:?}");
+        assert!(w.iter().all(|r| r.estimate.error.is_finite() && r.loss_star.is_finite()), "{spec:?}");
+        assert_eq!(w[0].comparison.as_ref().unwrap().implicit_truncation.t_prime, Some(0));
+        assert!(w[5].estimate.e0 < c[5].estimate.e0, "{spec:?}");
+        for r in w {
+            let cmp = r.comparison.as_ref().unwrap();
+            eprintln!(
+                "{:?}/{:?}: r = {}, e0 {:.3e}, warm {:.3e}, cold {:.3e}, T' {:?}, shifted ratio {:?}",
+                spec.family,
+                spec.method,
+                r.r,
+                r.estimate.e0,
+                r.estimate.error,
+                cmp.cold.error,
+                cmp.implicit_truncation.t_prime,
+                cmp.implicit_truncation.shifted_ratio
+            );
+        }
+    }
+}
