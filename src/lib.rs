@@ -14,6 +14,7 @@
 //! | [`constants`] | A2.1, A2.2, (18) | certified `ρ`, `M_x`, `M_u`, `κ`, `Γ`, `Γ♯`, global or local |
 //! | [`instance`] | — | one problem instance: map, `x_0`, `x*`, `Dx*` and its constants |
 //! | [`spec`] | — | instance specs (family, method, data, step rule, seed) and the builder |
+//! | [`bilevel`] | Sec. 5, App. B (Alg. 1) | bilevel optimisation with warm/cold starts: hypergradients, exact and unrolled, implicit truncation |
 //! | [`claims`] | Rem. 1 – Rem. 12 | every lemma and theorem as a check: verdicts, witnesses, controls, readings |
 //! | [`tol`] | — | the tolerance model, in one place |
 //! | [`scenario`] | — | scenario files (`verify/*.toml`), custom claims as expressions, the runner |
@@ -28,6 +29,7 @@
 //! Notation: `B_k = D_x A(x_k, u)`, `C_k = D_u A(x_k, u)` (10); `Ẋ_k` forward iterates (9);
 //! `Ū_K^{(k)}` reverse iterates (12); `e_k`, `ė_k`, `ē_k` the errors (8), (11), (13).
 
+pub mod bilevel;
 pub mod claims;
 pub mod constants;
 pub mod demo;
