@@ -112,6 +112,9 @@ pub struct ExperimentFile {
     /// Outer iterations `R` of a bilevel experiment (default 20).
     #[serde(default)]
     pub outer: Option<Spanned<usize>>,
+    /// Outer step `τ` of a bilevel experiment (default 0.05).
+    #[serde(default)]
+    pub tau: Option<Spanned<f64>>,
     /// Overrides of `[base]`.
     #[serde(default)]
     pub set: Setting,
@@ -213,6 +216,10 @@ pub struct Experiment {
     pub omega: f64,
     /// Outer iterations (bilevel experiments).
     pub outer: usize,
+    /// Outer step `τ` (bilevel experiments).
+    pub tau: f64,
+    /// The equivalence band of no-effect predictions and of measures predicted the same.
+    pub band: f64,
 }
 
 /// A validated trend file.
@@ -386,18 +393,16 @@ impl Parser<'_> {
         let spec = self.setting(base, &e.set)?;
         let factor = e.factor.as_ref().map(|f| self.factor(f, claim.design)).transpose()?;
         let levels = self.levels(e, factor, &spec, claim.design)?;
+        let band = e.band.as_ref().map_or(Ok(0.1), |b| {
+            if *b.get_ref() > 0.0 && b.get_ref().is_finite() {
+                Ok(*b.get_ref())
+            } else {
+                Err(self.err("experiment.band", b, "must be a finite number > 0"))
+            }
+        })?;
         let expect = match e.expect.as_ref().map(|x| (x, x.get_ref().as_str())) {
             None | Some((_, "effect")) => Expect::Effect,
-            Some((_, "no_effect")) => {
-                let band = e.band.as_ref().map_or(Ok(0.1), |b| {
-                    if *b.get_ref() > 0.0 && b.get_ref().is_finite() {
-                        Ok(*b.get_ref())
-                    } else {
-                        Err(self.err("experiment.band", b, "must be a finite number > 0"))
-                    }
-                })?;
-                Expect::NoEffect { band }
-            }
+            Some((_, "no_effect")) => Expect::NoEffect { band },
             Some((x, other)) => {
                 return Err(self.err("experiment.expect", x, format!("`{other}`: \"effect\" or \"no_effect\"")));
             }
@@ -423,8 +428,15 @@ impl Parser<'_> {
                 Err(self.err("experiment.outer", r, "must lie in 2..=10000"))
             }
         })?;
+        let tau = e.tau.as_ref().map_or(Ok(0.05), |w| {
+            if *w.get_ref() > 0.0 && w.get_ref().is_finite() {
+                Ok(*w.get_ref())
+            } else {
+                Err(self.err("experiment.tau", w, "must be a finite number > 0"))
+            }
+        })?;
         let label = e.label.clone().unwrap_or_else(|| default_label(claim.id, &spec, factor, &levels));
-        Ok(Experiment { claim, label, base: spec, factor, levels, expect, budget, omega, outer })
+        Ok(Experiment { claim, label, base: spec, factor, levels, expect, budget, omega, outer, tau, band })
     }
 
     fn factor(&self, f: &Spanned<String>, design: Design) -> Result<Factor> {

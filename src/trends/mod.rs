@@ -51,6 +51,8 @@ pub enum Direction {
     Lower,
     /// The measure is larger at the second level.
     Higher,
+    /// The measure is the same at both levels, within the experiment's band.
+    Same,
 }
 
 /// A measure a trend claim uses.
@@ -158,9 +160,12 @@ pub fn catalogue() -> &'static [TrendClaim] {
             id: "sec5.warm_start",
             section: "Sec. 5, App. B (Alg. 1)",
             statement: "with warm-started inner solves the hypergradient error is lower than with cold starts at equal inner iterations, and behaves like a truncated one",
-            levels: "first level: cold start; second level: warm start (paired at the same outer iterates)",
+            levels: "first level: cold start; second level: warm start (paired at the same outer iterates); truncation_match compares the explicit truncation (first) with the warm start (second)",
             design: Design::PairedBilevel,
-            measures: &[lower("hypergradient_error", Scale::LogRatio)],
+            measures: &[
+                lower("hypergradient_error", Scale::LogRatio),
+                MeasureUse { name: "truncation_match", scale: Scale::LogRatio, predicted: Direction::Same },
+            ],
         },
         TrendClaim {
             id: "scieur.burn_in",

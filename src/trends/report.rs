@@ -97,6 +97,7 @@ fn predicted(s: &MeasureStats, design: Design) -> String {
         (_, _, Some(band)) => format!("no effect (within ±{band})"),
         (_, Direction::Lower, None) => "lower at 2nd level".into(),
         (_, Direction::Higher, None) => "higher at 2nd level".into(),
+        (_, Direction::Same, None) => "the same at both levels".into(),
     }
 }
 
@@ -165,6 +166,22 @@ fn section(md: &mut String, t: &Trends, ex: &ExperimentResult, figs: &[String]) 
     if claim.design == Design::PairedBudget {
         writeln!(md, "- budget K = {}, ω = {}", file_ex.budget, file_ex.omega).ok();
     }
+    if claim.design == Design::PairedBilevel {
+        let spec = super::bilevel_trend::problem_spec(file_ex, 0);
+        writeln!(
+            md,
+            "- Algorithm 1: R = {} outer iterations, inner budget K = {} per outer iteration, τ = {}, u ≥ 1e-6; \
+             problem `{}` (the seed is the pair's); `truncation_match` predicted within ±{} (log10). \
+             Caveat: when `u` barely moves between outer iterations the warm start nearly *is* the cold \
+             iterate `x_{{T'}}`, so a match is partly built in; it is informative where `u` moves (early `r`, larger `τ`)",
+            file_ex.outer,
+            file_ex.budget,
+            file_ex.tau,
+            serde_json::to_string(&spec).unwrap_or_default(),
+            file_ex.band
+        )
+        .ok();
+    }
     if let Expect::NoEffect { band } = file_ex.expect {
         writeln!(md, "- prediction: **no effect**, i.e. the effect's interval inside ±{band}").ok();
     }
@@ -183,6 +200,16 @@ fn section(md: &mut String, t: &Trends, ex: &ExperimentResult, figs: &[String]) 
     writeln!(md, "\n{}\n", what_the_data_say(ex)).ok();
     for f in figs {
         writeln!(md, "![{f}]({f})\n").ok();
+    }
+    if let Some((header, rows)) = ex.example.as_ref().and_then(|e| e.table.as_ref()) {
+        let seed = ex.example.as_ref().map_or(0, |e| e.seed);
+        writeln!(md, "Every outer iteration of the warm-started run of seed {seed}:\n").ok();
+        writeln!(md, "| {} |", header.join(" | ")).ok();
+        writeln!(md, "|{}", "---|".repeat(header.len())).ok();
+        for r in rows {
+            writeln!(md, "| {} |", r.join(" | ")).ok();
+        }
+        md.push('\n');
     }
 }
 

@@ -45,6 +45,8 @@ pub struct ExampleCurves {
     /// One curve per level: its label and `ė` (or the budget run's derivative errors,
     /// plotted from their iteration `T'`).
     pub curves: Vec<(String, usize, Vec<f64>)>,
+    /// A table for the report (header, rows), when the experiment has one.
+    pub table: Option<(Vec<String>, Vec<Vec<String>>)>,
 }
 
 /// The statistics of one measure of one experiment.
@@ -220,7 +222,7 @@ fn curse_pair(ex: &Experiment, seed: u64, k_max: usize, want: bool) -> Result<(P
         }
         curves.push((text.clone(), 0, c.edot));
     }
-    let example = want.then_some(ExampleCurves { seed, curves });
+    let example = want.then_some(ExampleCurves { seed, curves, table: None });
     Ok((PairResult { seed, values, skipped: None, censored, notes: Vec::new() }, example))
 }
 
@@ -296,7 +298,7 @@ fn budget_pair(ex: &Experiment, seed: u64, want: bool) -> Result<(PairResult, Op
         notes.push((format!("T (level {})", ex.levels[l].1), t as f64));
         curves.push((format!("{} (T = {t}, T' = {tp})", ex.levels[l].1), tp, errors));
     }
-    let example = want.then_some(ExampleCurves { seed, curves });
+    let example = want.then_some(ExampleCurves { seed, curves, table: None });
     Ok((PairResult { seed, values, skipped: None, censored: 0, notes }, example))
 }
 
@@ -317,6 +319,7 @@ pub fn agrees(a: f64, b: f64, predicted: Direction) -> Option<bool> {
     Some(match predicted {
         Direction::Lower => b < a,
         Direction::Higher => b > a,
+        Direction::Same => false,
     })
 }
 
@@ -334,7 +337,7 @@ fn statistics(ex: &Experiment, pairs: &[PairResult], gamma: f64) -> Vec<MeasureS
                 .map(|p| (p.values[j][0], p.values[j][1]))
                 .filter(|(a, b)| a.is_finite() && b.is_finite())
                 .collect();
-            out.push(paired(mu, &ab, gamma, ex.expect));
+            out.push(paired(mu, &ab, gamma, ex.expect, ex.band));
         }
     }
     out
@@ -370,12 +373,29 @@ fn proportion(name: &'static str, scale: Scale, level: usize, v: &[f64], gamma: 
     }
 }
 
-fn paired(mu: &super::MeasureUse, ab: &[(f64, f64)], gamma: f64, expect: super::file::Expect) -> MeasureStats {
-    let signs: Vec<Option<bool>> = ab.iter().map(|&(a, b)| agrees(a, b, mu.predicted)).collect();
+fn paired(
+    mu: &super::MeasureUse,
+    ab: &[(f64, f64)],
+    gamma: f64,
+    expect: super::file::Expect,
+    band: f64,
+) -> MeasureStats {
+    let expect = if mu.predicted == Direction::Same { super::file::Expect::NoEffect { band } } else { expect };
+    let signs: Vec<Option<bool>> = match expect {
+        super::file::Expect::NoEffect { band } => {
+            ab.iter().map(|&(a, b)| Some(effect(a, b, mu.scale).abs() <= band)).collect()
+        }
+        super::file::Expect::Effect => ab.iter().map(|&(a, b)| agrees(a, b, mu.predicted)).collect(),
+    };
     let agree = signs.iter().filter(|s| **s == Some(true)).count();
     let disagree = signs.iter().filter(|s| **s == Some(false)).count();
     let n_sign = (agree + disagree) as u64;
-    let (p_claim, p_opposite) = (stats::sign_test_p(agree as u64, n_sign), stats::sign_test_p(disagree as u64, n_sign));
+    let (p_claim, p_opposite) = match expect {
+        super::file::Expect::NoEffect { .. } => (f64::NAN, f64::NAN),
+        super::file::Expect::Effect => {
+            (stats::sign_test_p(agree as u64, n_sign), stats::sign_test_p(disagree as u64, n_sign))
+        }
+    };
     let effects: Vec<f64> = ab.iter().map(|&(a, b)| effect(a, b, mu.scale)).collect();
     let ci = stats::median_ci(&effects, gamma);
     let verdict = match expect {
