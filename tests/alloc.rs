@@ -15,7 +15,7 @@ use unrollcheck::map::{FixedPointMap, GradientDescent};
 use unrollcheck::problem::draw;
 use unrollcheck::problem::ridge::{Ridge, RidgeParam};
 use unrollcheck::problem::robust::RobustParam;
-use unrollcheck::spec::{Data, Family, Method, Spec, StepRule};
+use unrollcheck::spec::{Data, Family, Method, Norm, Spec, StepRule};
 use unrollcheck::unroll::{Trajectory, forward_jvp, late_start_jvp, reverse_vjp, truncated_vjp};
 
 #[path = "support/counting_alloc.rs"]
@@ -115,6 +115,7 @@ fn every_family_and_method_allocates_nothing_per_iteration() {
                 step: StepRule::InvL,
                 x0_sigma: Some(1.0),
                 seed: 3,
+                norm: Norm::Euclidean,
             };
             let inst = spec.build().unwrap();
             assert_constant_allocations(&format!("{spec:?}"), &inst.map, &inst.x0);

@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use unrollcheck::problem::ridge::RidgeParam;
 use unrollcheck::problem::robust::RobustParam;
-use unrollcheck::spec::{Data, Family, Method, Spec, StepRule};
+use unrollcheck::spec::{Data, Family, Method, Norm, Spec, StepRule};
 
 /// Dimensions: `n ≤ 4` unknowns, `m ≤ n + 5` rows (the `(A, b)` family has `p = mn + m ≤ 45`).
 pub const N_MAX: usize = 4;
@@ -77,7 +77,7 @@ pub fn spec(
         .prop_map(|(family, method, n, extra, data, lambda, zero_lambda, step, x0_sigma, seed)| {
             let ridge_data = matches!(family, Family::Ridge { param: RidgeParam::Targets | RidgeParam::Data });
             let lambda = if ridge_data && zero_lambda { 0.0 } else { lambda };
-            Spec { family, method, m: n + extra, n, data, lambda, step, x0_sigma, seed }
+            Spec { family, method, m: n + extra, n, data, lambda, step, x0_sigma, seed, norm: Norm::Euclidean }
         })
 }
 
@@ -139,6 +139,7 @@ pub fn tight() -> impl Strategy<Value = Spec> {
             step: StepRule::Optimal,
             x0_sigma: Some(1.0),
             seed,
+            norm: Norm::Euclidean,
         });
     prop_oneof![figure2, flat, assumptions_hold()]
 }
