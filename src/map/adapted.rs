@@ -39,6 +39,11 @@
 //! exact Lipschitz constant `α‖P⁻¹E_1E_1ᵀP‖` may be below `αa_1b_1`). For gradient descent
 //! `D_xA = I − α∇²f` is symmetric, so its Euclidean norm already equals its spectral
 //! radius: the adapted norm of gradient descent is the Euclidean one (`P = I`).
+//!
+//! For a non-quadratic objective (pseudo-Huber) the same construction at `x*` gives a
+//! certified but *local* modulus `ρ'(r')`, whose term `αL_H a_1 b_1² r'` exceeds the gap
+//! `1 − ρ'(0)` unless the start is very close to `x*`: A2.1 is then reported not applicable
+//! in the adapted norm too, with `ρ'` as observed. For the classic Huber loss `L_H = ∞`.
 
 use super::{FixedPointMap, HeavyBall};
 use crate::constants::{Constant, MapConstants, Scope};
@@ -237,10 +242,16 @@ impl<O: Objective> Adapted<O> {
     pub fn inner(&self) -> &HeavyBall<O> {
         &self.hb
     }
-    /// Replaces `P⁻¹` (a negative control: a wrong inverse makes the norm a lie).
-    pub fn with_p_inv(mut self, p_inv: DMatrix<f64>) -> Self {
-        self.p_inv = p_inv;
-        self.a1 = spectral_norm(&self.p_inv.columns(0, self.hb.objective().dim_x()));
+    /// The same heavy-ball map expressed with another basis `P` (and its claimed inverse):
+    /// a hook for negative controls (a basis that does not adapt to `D_zA` gives `ρ' ≥ 1`,
+    /// i.e. no certificate). The reported [`AdaptedNorm`] keeps the original blocks' data
+    /// except `cond(P)`.
+    pub fn with_basis(mut self, p: DMatrix<f64>, p_inv: DMatrix<f64>) -> Self {
+        let n = self.hb.objective().dim_x();
+        self.a1 = spectral_norm(&p_inv.columns(0, n));
+        self.b1 = spectral_norm(&p.rows(0, n));
+        self.info.cond_p = spectral_norm(&p) * spectral_norm(&p_inv);
+        (self.p, self.p_inv) = (p, p_inv);
         self
     }
 }

@@ -12,7 +12,8 @@ pub const N_MAX: usize = 4;
 /// Extra rows beyond `n`.
 pub const EXTRA_ROWS_MAX: usize = 5;
 
-fn ridge() -> impl Strategy<Value = Family> {
+/// The ridge families (quadratic objectives).
+pub fn ridge() -> impl Strategy<Value = Family> {
     prop_oneof![Just(RidgeParam::Weight), Just(RidgeParam::Targets), Just(RidgeParam::Data)]
         .prop_map(|param| Family::Ridge { param })
 }
@@ -105,6 +106,17 @@ pub fn anything() -> impl Strategy<Value = Spec> {
 /// Where A2.1 fails: heavy-ball (Euclidean norm ≥ 1), or gradient descent with `α ≥ 2/L`.
 pub fn contraction_fails() -> impl Strategy<Value = Spec> {
     prop_oneof![spec(any_family(), heavy_ball(), contractive_step()), spec(any_family(), gd(), non_contractive_step()),]
+}
+
+/// Heavy-ball on the quadratic (ridge) families with a contractive step, in the Euclidean
+/// norm; [`adapted`] gives the same spec in the adapted norm `‖P⁻¹z‖` (same draws).
+pub fn heavy_ball_ridge() -> impl Strategy<Value = Spec> {
+    spec(ridge(), heavy_ball(), contractive_step())
+}
+
+/// The same spec in the adapted norm giving up the share `eps` of the spectral gap.
+pub fn adapted(spec: &Spec, eps: f64) -> Spec {
+    Spec { norm: Norm::Adapted { eps }, ..*spec }
 }
 
 /// Where A2.2 fails but A2.1 holds: gradient descent on the classic Huber loss.
