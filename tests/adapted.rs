@@ -95,7 +95,8 @@ fn scalar_heavy_ball(alpha_h: f64, beta: f64) -> HeavyBall<Ridge> {
 /// `ε > 0` the triangular form caps it.
 #[test]
 fn cond_p_grows_towards_critical_damping() {
-    let cond = |beta: f64, eps: f64| Adapted::new(scalar_heavy_ball(0.25, beta), eps).map(|m| m.adapted_norm().unwrap());
+    let cond =
+        |beta: f64, eps: f64| Adapted::new(scalar_heavy_ball(0.25, beta), eps).map(|m| m.adapted_norm().unwrap());
     for side in [-1.0, 1.0] {
         let exact: Vec<f64> = (1..=6).map(|k| cond(0.25 + side * 10f64.powi(-k), 0.0).unwrap().cond_p).collect();
         println!("eps = 0, beta = 1/4 {} 10^-k, k = 1..6: cond(P) = {exact:?}", if side < 0.0 { "-" } else { "+" });

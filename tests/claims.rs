@@ -168,7 +168,11 @@ fn adapted_trial(claim: &'static Claim, variant: &'static str) -> Trial {
             let euclidean = Spec { norm: Norm::Euclidean, ..spec };
             match verdict_on(claim, variant, &euclidean)? {
                 Verdict::NotApplicable { assumption: "A2.1", .. } => {}
-                v => return Err(TestCaseError::fail(format!("Euclidean norm: expected not applicable (A2.1), got: {v}"))),
+                v => {
+                    return Err(TestCaseError::fail(format!(
+                        "Euclidean norm: expected not applicable (A2.1), got: {v}"
+                    )));
+                }
             }
             match verdict_on(claim, variant, &spec)? {
                 Verdict::Holds { .. } => Ok(()),

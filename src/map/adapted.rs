@@ -217,7 +217,7 @@ impl<O: Objective> Adapted<O> {
             }
         }
         let cond_p = spectral_norm(&p) * spectral_norm(&p_inv);
-        if !(cond_p <= MAX_COND) {
+        if cond_p.is_nan() || cond_p > MAX_COND {
             return Err(Error::Numerical(format!(
                 "adapted norm refused: cond(P) = {cond_p:.3e} > {MAX_COND:.1e} (eps = {eps}: a critically damped block needs eps > 0)"
             )));
@@ -225,8 +225,15 @@ impl<O: Objective> Adapted<O> {
         let a1 = spectral_norm(&p_inv.columns(0, n));
         let b1 = spectral_norm(&p.rows(0, n));
         let euclidean_norm = spectral_norm(&hb.d_x(hb.lift(&x_star).as_view()));
-        let info =
-            AdaptedNorm { eps, eps_abs, spectral_radius: radius, block_norm, cond_p, triangular_blocks, euclidean_norm };
+        let info = AdaptedNorm {
+            eps,
+            eps_abs,
+            spectral_radius: radius,
+            block_norm,
+            cond_p,
+            triangular_blocks,
+            euclidean_norm,
+        };
         Ok(Adapted { hb, p, p_inv, a1, b1, info })
     }
 

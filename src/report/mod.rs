@@ -297,13 +297,17 @@ fn verdict_cell(v: &Verdict) -> String {
 /// constants in its norm next to the verdicts of (8), (19) and (21).
 fn adapted_section(w: &mut String, rows: &[ClaimSummary], res: &RunResults) {
     writeln!(w, "\n## Heavy-ball in an adapted norm (beyond the paper)\n").ok();
-    writeln!(w, "Heavy-ball is not a contraction in the Euclidean norm (‖D_zA‖₂ ≥ 1, Remark 1(ii)), so the paper's \
+    writeln!(
+        w,
+        "Heavy-ball is not a contraction in the Euclidean norm (‖D_zA‖₂ ≥ 1, Remark 1(ii)), so the paper's \
         bounds are not applicable to it. In the norm ‖P⁻¹z‖ built from the 2×2 blocks of D_zA(z*) \
         (`src/map/adapted.rs`) it contracts with modulus ρ ≤ r + ε, r its spectral radius and ε = eps·(1 − r), \
         and the claims are checked on the conjugated map P⁻¹A(Pz', u) with ρ, M_x, M_u, κ and Γ computed in \
         that norm. This is a result beyond the paper: the bounds hold with these constants, which depend on P; \
         cond(P) grows near critical damping (a repeated root), where ε caps it. Instances that differ only in the \
-        norm share their seed and their data.\n").ok();
+        norm share their seed and their data.\n"
+    )
+    .ok();
     let mut labels: Vec<String> = Vec::new();
     for i in &res.instances {
         let l = norm_label(&i.spec, i.adapted.as_ref());
@@ -334,10 +338,19 @@ fn adapted_section(w: &mut String, rows: &[ClaimSummary], res: &RunResults) {
         .iter()
         .filter_map(|c| rows.iter().position(|r| r.claim == *c && r.variant == "paper").map(|i| (i, *c)))
         .collect();
-    writeln!(w, "\nPer instance (ρ, Γ in the instance's norm; ‖D_zA(z*)‖ in that norm, ≥ 1 in the Euclidean one; \
-        margins in parentheses):\n").ok();
+    writeln!(
+        w,
+        "\nPer instance (ρ, Γ in the instance's norm; ‖D_zA(z*)‖ in that norm, ≥ 1 in the Euclidean one; \
+        margins in parentheses):\n"
+    )
+    .ok();
     let heads: Vec<String> = cols.iter().map(|(_, c)| format!("`{c}`")).collect();
-    writeln!(w, "| # | family | method | step | seed | norm | r | ‖D_zA(z*)‖ | ρ | ε | cond(P) | Γ | {} |", heads.join(" | ")).ok();
+    writeln!(
+        w,
+        "| # | family | method | step | seed | norm | r | ‖D_zA(z*)‖ | ρ | ε | cond(P) | Γ | {} |",
+        heads.join(" | ")
+    )
+    .ok();
     writeln!(w, "|---|---|---|---|---|---|---|---|---|---|---|---|{}", "---|".repeat(cols.len())).ok();
     for i in &res.instances {
         let c = &i.constants;
@@ -467,19 +480,30 @@ pub fn write(sc: &Scenario, res: &RunResults, out: &Path) -> Result<Written> {
     result.map(|_| Written { dir, rows })
 }
 
-/// The figures: for the first instance of the first grid point of each family, its error
-/// curves and late-start curves; and the margins of every claim.
+/// The figures: for the first instance of the first grid point of each family (and of each
+/// family's heavy-ball in an adapted norm), its error curves and late-start curves; and the
+/// margins of every claim.
 fn write_figures(res: &RunResults, rows: &[ClaimSummary], dir: &Path) -> Result<Vec<String>> {
     let mut names = Vec::new();
     let mut seen = Vec::new();
     for inst in &res.instances {
         let Some(fig) = &inst.figure else { continue };
-        let family = serde_json::to_value(inst.spec.family).ok().map(|v| family_label(&v)).unwrap_or_default();
+        let mut family = serde_json::to_value(inst.spec.family).ok().map(|v| family_label(&v)).unwrap_or_default();
+        if inst.adapted.is_some() {
+            // Heavy-ball in the adapted norm: its own figures (the errors are in ‖P⁻¹z‖).
+            family.push_str("_adapted");
+        }
         if seen.contains(&family) {
             continue;
         }
         seen.push(family.clone());
-        let title = format!("{family}, point {}, seed {}", inst.point, inst.spec.seed);
+        let norm = match (inst.adapted, inst.spec.method) {
+            (Some(a), crate::spec::Method::HeavyBall { beta }) => {
+                format!(", heavy-ball β = {beta} in ‖P⁻¹z‖ (cond(P) = {:.1})", a.cond_p)
+            }
+            _ => String::new(),
+        };
+        let title = format!("{family}{norm}, point {}, seed {}", inst.point, inst.spec.seed);
         let curves = format!("figures/curves_{family}.svg");
         figures::error_curves(&dir.join(&curves), &title, &fig.curves, &fig.bound8, &fig.bound19)?;
         let late = format!("figures/late_start_{family}.svg");
