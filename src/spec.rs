@@ -7,7 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::instance::Instance;
-use crate::map::{FixedPointMap, GradientDescent, HeavyBall};
+use crate::map::{Adapted, FixedPointMap, GradientDescent, HeavyBall};
 use crate::problem::ridge::{Ridge, RidgeParam};
 use crate::problem::robust::{Loss, Robust, RobustParam};
 use crate::problem::{Ball, Objective, draw};
@@ -97,6 +97,29 @@ impl StepRule {
     }
 }
 
+/// The norm the state is measured in (and the claims are checked in).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "norm", rename_all = "snake_case")]
+pub enum Norm {
+    /// The Euclidean norm of the paper.
+    #[default]
+    Euclidean,
+    /// Heavy-ball in the adapted norm `‖P⁻¹z‖` of [`crate::map::adapted`] (beyond the paper),
+    /// giving up the share `eps ∈ [0, 1)` of the spectral gap. Gradient descent is unchanged:
+    /// its Jacobian is symmetric, so its adapted norm is the Euclidean one (`P = I`).
+    Adapted {
+        /// The share of the spectral gap `1 − r` given up: block norms `≤ r + eps·(1 − r)`.
+        eps: f64,
+    },
+}
+
+impl Norm {
+    /// `true` for the Euclidean norm (the default, omitted from serialised specs).
+    pub fn is_euclidean(&self) -> bool {
+        *self == Norm::Euclidean
+    }
+}
+
 /// Everything needed to rebuild an instance, bit for bit.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Spec {
@@ -119,6 +142,9 @@ pub struct Spec {
     pub x0_sigma: Option<f64>,
     /// The seed of every draw.
     pub seed: u64,
+    /// The norm (default Euclidean; the draws do not depend on it).
+    #[serde(default, skip_serializing_if = "Norm::is_euclidean")]
+    pub norm: Norm,
 }
 
 /// An instance with a type-erased map, as built from a [`Spec`].
@@ -139,6 +165,7 @@ impl Spec {
             step: StepRule::Optimal,
             x0_sigma: Some(10.0),
             seed,
+            norm: Norm::Euclidean,
         }
     }
 
@@ -185,7 +212,13 @@ impl Spec {
         let alpha = self.step.alpha(curv.mu.value, curv.l.value);
         let map: Box<dyn FixedPointMap> = match self.method {
             Method::GradientDescent => Box::new(GradientDescent::new(f, alpha)?),
-            Method::HeavyBall { beta } => Box::new(HeavyBall::new(f, alpha, beta)?),
+            Method::HeavyBall { beta } => {
+                let hb = HeavyBall::new(f, alpha, beta)?;
+                match self.norm {
+                    Norm::Euclidean => Box::new(hb),
+                    Norm::Adapted { eps } => Box::new(Adapted::new(hb, eps)?),
+                }
+            }
         };
         let x0 = map.lift(&x0);
         let p = map.dim_u();

@@ -15,7 +15,7 @@ use unrollcheck::map::{FixedPointMap, GradientDescent};
 use unrollcheck::problem::draw;
 use unrollcheck::problem::ridge::{Ridge, RidgeParam};
 use unrollcheck::problem::robust::RobustParam;
-use unrollcheck::spec::{Data, Family, Method, Spec, StepRule};
+use unrollcheck::spec::{Data, Family, Method, Norm, Spec, StepRule};
 use unrollcheck::unroll::{Trajectory, forward_jvp, late_start_jvp, reverse_vjp, truncated_vjp};
 
 #[path = "support/counting_alloc.rs"]
@@ -103,8 +103,11 @@ fn every_family_and_method_allocates_nothing_per_iteration() {
         Family::Huber { param: RobustParam::Targets, delta: 0.5 },
     ];
     let methods = [Method::GradientDescent, Method::HeavyBall { beta: 0.5 }];
+    // Heavy-ball in the adapted norm ‖P⁻¹z‖ too (its products go through scratch buffers).
+    let cases = methods.into_iter().map(|m| (m, Norm::Euclidean)).chain([(methods[1], Norm::Adapted { eps: 0.1 })]);
+    let cases: Vec<_> = cases.collect();
     for family in families {
-        for method in methods {
+        for &(method, norm) in &cases {
             let spec = Spec {
                 family,
                 method,
@@ -115,6 +118,7 @@ fn every_family_and_method_allocates_nothing_per_iteration() {
                 step: StepRule::InvL,
                 x0_sigma: Some(1.0),
                 seed: 3,
+                norm,
             };
             let inst = spec.build().unwrap();
             assert_constant_allocations(&format!("{spec:?}"), &inst.map, &inst.x0);

@@ -12,6 +12,11 @@
 //!   the trial passes only when proptest finds a violated instance, and prints the shrunk
 //!   witness.
 //!
+//! - `<id>::<variant>::adapted_norm` (beyond the paper): on heavy-ball over the quadratic
+//!   families, the claim is *not applicable* (A2.1) in the Euclidean norm and holds in the
+//!   adapted norm `‖P⁻¹z‖` on the same instance; `<id>::control::<name>::adapted_norm`:
+//!   the controls of (8), (14), (19), (21) are still caught in the adapted norm.
+//!
 //! Cases per trial: `PROPTEST_CASES` (default 256 here, so that the whole suite stays under
 //! a few minutes on 2 cores); `PROPTEST_CASES=2000 cargo test --release` is the full run.
 
@@ -27,7 +32,7 @@ use proptest::test_runner::{
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use unrollcheck::claims::{self, Assumption, Case, Claim, Config, Role, Verdict};
-use unrollcheck::spec::Spec;
+use unrollcheck::spec::{Norm, Spec};
 
 /// Default cases per proptest trial when `PROPTEST_CASES` is unset.
 const DEFAULT_CASES: u32 = 256;
@@ -112,9 +117,15 @@ fn not_applicable_trial(claim: &'static Claim, assumption: Assumption, strategy:
 }
 
 /// `<id>::control::<name>` and inconsistent readings: proptest must find a violation.
-fn false_variant_trial(claim: &'static Claim, variant: &'static str, strategy: SBoxedStrategy<Spec>) -> Trial {
+/// `suffix` names the instance set when it is not the default one (`::adapted_norm`).
+fn false_variant_trial(
+    claim: &'static Claim,
+    variant: &'static str,
+    strategy: SBoxedStrategy<Spec>,
+    suffix: &str,
+) -> Trial {
     let kind = if claim.variant(variant).map(|v| v.role) == Some(Role::Control) { "control" } else { "reading" };
-    let name = format!("{}::{kind}::{}", claim.id, variant);
+    let name = format!("{}::{kind}::{}{suffix}", claim.id, variant);
     Trial::test(name.clone(), move || {
         // At least 64 cases: a control must be caught whatever PROPTEST_CASES says.
         let mut runner = runner(&name, cases().max(64), false);
@@ -142,6 +153,39 @@ fn false_variant_trial(claim: &'static Claim, variant: &'static str, strategy: S
     })
 }
 
+/// Heavy-ball on ridge in the adapted norm, with a share `eps ∈ [0.02, 0.5]` of the gap.
+fn adapted_specs() -> SBoxedStrategy<Spec> {
+    (strategies::heavy_ball_ridge(), 0.02..0.5f64).prop_map(|(s, eps)| strategies::adapted(&s, eps)).sboxed()
+}
+
+/// `<id>::<variant>::adapted_norm`: not applicable (A2.1) in the Euclidean norm, holds in
+/// the adapted norm, on the same draws.
+fn adapted_trial(claim: &'static Claim, variant: &'static str) -> Trial {
+    let name = format!("{}::{}::adapted_norm", claim.id, variant);
+    Trial::test(name.clone(), move || {
+        let mut runner = runner(&name, cases(), true);
+        let result = runner.run(&adapted_specs(), |spec| {
+            let euclidean = Spec { norm: Norm::Euclidean, ..spec };
+            match verdict_on(claim, variant, &euclidean)? {
+                Verdict::NotApplicable { assumption: "A2.1", .. } => {}
+                v => {
+                    return Err(TestCaseError::fail(format!(
+                        "Euclidean norm: expected not applicable (A2.1), got: {v}"
+                    )));
+                }
+            }
+            match verdict_on(claim, variant, &spec)? {
+                Verdict::Holds { .. } => Ok(()),
+                v => Err(TestCaseError::fail(format!("adapted norm: {v}"))),
+            }
+        });
+        result.map_err(|e| Failed::from(format!("{e}")))
+    })
+}
+
+/// The claims whose controls are also run in the adapted norm.
+const ADAPTED_CONTROLS: [&str; 4] = ["thm2.rate", "thm7.recursion", "thm7.bound", "thm8.bound"];
+
 /// The strategy where a claim's assumptions hold.
 fn applicable(claim: &Claim) -> SBoxedStrategy<Spec> {
     if claim.requires.is_empty() { strategies::anything().sboxed() } else { strategies::assumptions_hold().sboxed() }
@@ -156,12 +200,21 @@ fn instance_trials() -> Vec<Trial> {
                     trials.push(holds_trial(claim, v.name, applicable(claim)))
                 }
                 Role::Control | Role::Reading { expect_holds: false } => {
-                    trials.push(false_variant_trial(claim, v.name, strategies::tight().sboxed()))
+                    trials.push(false_variant_trial(claim, v.name, strategies::tight().sboxed(), ""))
                 }
             }
         }
         if claim.requires.contains(&Assumption::Contraction) {
             trials.push(not_applicable_trial(claim, Assumption::Contraction, strategies::contraction_fails().sboxed()));
+            for v in claim.variants {
+                match v.role {
+                    Role::Paper | Role::Reading { expect_holds: true } => trials.push(adapted_trial(claim, v.name)),
+                    Role::Control if ADAPTED_CONTROLS.contains(&claim.id) => {
+                        trials.push(false_variant_trial(claim, v.name, adapted_specs(), "::adapted_norm"))
+                    }
+                    _ => {}
+                }
+            }
         }
         if claim.requires.contains(&Assumption::Smoothness) {
             trials.push(not_applicable_trial(claim, Assumption::Smoothness, strategies::smoothness_fails().sboxed()));

@@ -8,7 +8,7 @@ use unrollcheck::claims::{self, Case, Config, Verdict};
 use unrollcheck::problem::ridge::RidgeParam;
 use unrollcheck::problem::robust::RobustParam;
 use unrollcheck::scenario::expr::{CustomClaim, Quantities, Relation, VARIANT, symbolic_h_derivatives};
-use unrollcheck::spec::{Data, Family, Method, Spec, StepRule};
+use unrollcheck::spec::{Data, Family, Method, Norm, Spec, StepRule};
 
 /// (19) as a custom claim.
 const BOUND_19: &str = "edot[k] <= rho^k*edot[0] + k*rho^(k-1)*Gamma*e[0]";
@@ -206,6 +206,7 @@ fn specs() -> Vec<Spec> {
             step: StepRule::Optimal,
             x0_sigma: Some(1.0),
             seed: 5,
+            norm: Norm::Euclidean,
         },
         Spec {
             family: Family::PseudoHuber { param: RobustParam::Targets, delta: 1.0 },

@@ -101,6 +101,8 @@ fn bad_ranges_are_rejected_with_their_key() {
         ("step = [\"2/(L+m)\"]", "step = [\"2/L\"]", "grid.step"),
         ("instances = 1", "instances = 0", "instances"),
         ("family = [\"ridge_weight\"]", "family = [\"lasso\"]", "grid.family"),
+        ("x0 = [3.0]", "x0 = [3.0]\nnorm = [\"energy\"]", "grid.norm"),
+        ("x0 = [3.0]", "x0 = [3.0]\neps = [1.0]", "grid.eps"),
     ] {
         let (loc, _) = input_error(&MINIMAL.replace(from, to));
         assert!(loc.contains(&format!("`{key}`")), "{from} -> {to}: {loc}");
@@ -137,4 +139,48 @@ fn a_failed_report_leaves_nothing_half_written() {
     assert!(matches!(report::write(&sc, &res, &blocker.join("out")), Err(Error::Io { .. })));
     assert!(!blocker.join("out").exists());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn adapted() -> Scenario {
+    Scenario::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/verify/adapted.toml")))
+        .expect("verify/adapted.toml is valid")
+}
+
+/// Issue #8, item 4, as a test: on every heavy-ball instance of `verify/adapted.toml`
+/// (quick mode) (8), (19) and (21) are not applicable (A2.1) in the Euclidean norm and hold
+/// in the adapted norm, on the same draws (the twin has the same seed); the controls
+/// without the curse term are violated in the adapted norm too. Verdicts pinned by a snapshot.
+#[test]
+fn adapted_scenario_heavy_ball_not_applicable_then_holds() {
+    use unrollcheck::claims::Verdict;
+    use unrollcheck::spec::{Method, Norm};
+    let sc = adapted();
+    let res = run(&sc, &Options { quick: true, ..Options::default() }).expect("runs");
+    let rows = summarize(&sc, &res);
+    assert!(!rows.iter().any(|r| r.fails()), "{}", stable_summary(&rows));
+    let verdict = |i: &unrollcheck::scenario::run::InstanceResult, claim: &str, variant: &str| {
+        i.rows.iter().find(|r| r.claim == claim && r.variant == variant).unwrap().verdict.clone()
+    };
+    let mut pairs = 0;
+    for (e, a) in res.instances.iter().zip(res.instances.iter().skip(1)) {
+        if !matches!(e.spec.method, Method::HeavyBall { .. }) || e.spec.norm != Norm::Euclidean {
+            continue;
+        }
+        assert!(matches!(a.spec.norm, Norm::Adapted { .. }) && a.spec.seed == e.spec.seed, "twins share the draws");
+        assert!(a.adapted.is_some_and(|n| n.cond_p >= 1.0 && a.constants.rho() < 1.0));
+        for claim in ["thm2.rate", "thm7.bound", "thm8.bound"] {
+            let ve = verdict(e, claim, "paper");
+            assert!(matches!(ve, Verdict::NotApplicable { assumption: "A2.1", .. }), "{claim} Euclidean: {ve}");
+            let va = verdict(a, claim, "paper");
+            assert!(va.holds(), "{claim} adapted: {va}");
+        }
+        let control = verdict(a, "thm7.bound", "no_curse_term");
+        let gamma = a.constants.gamma.value;
+        assert!(gamma == 0.0 || matches!(control, Verdict::Violated(_)), "no_curse_term: {control}");
+        pairs += 1;
+    }
+    assert_eq!(pairs, 30, "3 families × 2 steps × 5 momenta");
+    snapshot("adapted_quick", stable_summary(&rows));
+    let md = report::markdown(&sc, &res, &rows, &[]);
+    assert!(md.contains("beyond the paper") && md.contains("cond(P)"));
 }

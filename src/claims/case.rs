@@ -158,9 +158,15 @@ impl Case {
         DMatrix::from_iterator(n, p, draw::normal_vector(n * p, 1.0, &mut rng).iter().cloned())
     }
 
-    /// The dimension of the products of one unrolling step (`n + p`).
+    /// The effective length of the products of one unrolling step: `n + p`, times
+    /// `cond(P)` in an adapted norm, where a step `P⁻¹A(Pz')` rounds `Pz'` and `A(Pz')` at
+    /// their own scale and `P⁻¹` (with `‖P‖ = 1`) amplifies that rounding by up to `cond(P)`.
     pub fn dim(&self) -> usize {
-        self.inst.map.dim_x() + self.inst.map.dim_u()
+        let d = self.inst.map.dim_x() + self.inst.map.dim_u();
+        match self.inst.map.adapted_norm() {
+            Some(a) => (d as f64 * a.cond_p).ceil() as usize,
+            None => d,
+        }
     }
 
     /// The scale of the iterates: `max_k ‖x_k‖` and `‖x*‖`.

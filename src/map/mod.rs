@@ -9,10 +9,13 @@
 //! forming `C_k` (n×p) at each iterate would cost far more than the product.
 //!
 //! A new method (Nesterov, Chebyshev) is one new file implementing this trait.
+//! [`adapted`] re-expresses heavy-ball in a norm in which it contracts (beyond the paper).
 
+pub mod adapted;
 pub mod gradient_descent;
 pub mod heavy_ball;
 
+pub use adapted::{Adapted, AdaptedNorm};
 pub use gradient_descent::GradientDescent;
 pub use heavy_ball::HeavyBall;
 
@@ -57,6 +60,11 @@ pub trait FixedPointMap: Send + Sync {
     /// gradient descent, `x ↦ (x, x)` for heavy-ball).
     fn lift(&self, x: &DVector<f64>) -> DVector<f64> {
         x.clone()
+    }
+    /// The adapted norm `‖P⁻¹z‖` the map's state is expressed in ([`Adapted`]); `None` for
+    /// the Euclidean norm.
+    fn adapted_norm(&self) -> Option<AdaptedNorm> {
+        None
     }
 
     /// Dense `B = D_x A(x, u)` (n×n).
@@ -127,5 +135,8 @@ impl<M: FixedPointMap + ?Sized> FixedPointMap for Box<M> {
     }
     fn lift(&self, x: &DVector<f64>) -> DVector<f64> {
         (**self).lift(x)
+    }
+    fn adapted_norm(&self) -> Option<AdaptedNorm> {
+        (**self).adapted_norm()
     }
 }

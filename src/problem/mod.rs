@@ -31,12 +31,15 @@ pub struct Scratch {
     pub r1: DVector<f64>,
     /// Second buffer.
     pub r2: DVector<f64>,
+    /// Buffers of wrapping maps (e.g. the state-space products of
+    /// [`crate::map::adapted::Adapted`]); empty for the objectives themselves.
+    pub aux: Vec<DVector<f64>>,
 }
 
 impl Scratch {
     /// Two buffers of length `len`.
     pub fn new(len: usize) -> Self {
-        Scratch { r1: DVector::zeros(len), r2: DVector::zeros(len) }
+        Scratch { r1: DVector::zeros(len), r2: DVector::zeros(len), aux: Vec::new() }
     }
 }
 

@@ -19,7 +19,7 @@ use crate::claims::{self, Role, Verdict, Witness};
 use crate::error::{Error, Result};
 use crate::scenario::Scenario;
 use crate::scenario::run::RunResults;
-use crate::spec::Spec;
+use crate::spec::{Norm, Spec};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -261,6 +261,9 @@ pub fn markdown(sc: &Scenario, res: &RunResults, rows: &[ClaimSummary], figures:
         let reasons: Vec<String> = r.assumption_failures.iter().map(|(a, n)| format!("{a}: {n}")).collect();
         writeln!(w, "- `{}` [{}]: {}", r.claim, r.variant, reasons.join(", ")).ok();
     }
+    if res.instances.iter().any(|i| !i.spec.norm.is_euclidean()) {
+        adapted_section(w, rows, res);
+    }
     if !figures.is_empty() {
         writeln!(w, "\n## Figures\n").ok();
         for f in figures {
@@ -270,16 +273,139 @@ pub fn markdown(sc: &Scenario, res: &RunResults, rows: &[ClaimSummary], figures:
     md
 }
 
+/// The claims shown per instance in the adapted-norm section: the paper's rate and bounds.
+const ADAPTED_COLUMNS: [&str; 3] = ["thm2.rate", "thm7.bound", "thm8.bound"];
+
+/// How an instance's norm is named in reports.
+pub fn norm_label(spec: &Spec, adapted: Option<&crate::map::AdaptedNorm>) -> String {
+    match (spec.norm, adapted) {
+        (Norm::Euclidean, _) => "euclidean".to_string(),
+        (Norm::Adapted { eps }, Some(_)) => format!("adapted (eps {eps})"),
+        (Norm::Adapted { .. }, None) => "adapted = euclidean (P = I)".to_string(),
+    }
+}
+
+fn verdict_cell(v: &Verdict) -> String {
+    match v {
+        Verdict::Holds { margin, .. } => format!("holds ({margin:.1e})"),
+        Verdict::Violated(_) => "**VIOLATED**".to_string(),
+        Verdict::NotApplicable { assumption, .. } => format!("n/a: {assumption}"),
+    }
+}
+
+/// The section of a scenario with an adapted norm: verdicts per norm, and per instance the
+/// constants in its norm next to the verdicts of (8), (19) and (21).
+fn adapted_section(w: &mut String, rows: &[ClaimSummary], res: &RunResults) {
+    writeln!(w, "\n## Heavy-ball in an adapted norm (beyond the paper)\n").ok();
+    writeln!(
+        w,
+        "Heavy-ball is not a contraction in the Euclidean norm (‖D_zA‖₂ ≥ 1, Remark 1(ii)), so the paper's \
+        bounds are not applicable to it. In the norm ‖P⁻¹z‖ built from the 2×2 blocks of D_zA(z*) \
+        (`src/map/adapted.rs`) it contracts with modulus ρ ≤ r + ε, r its spectral radius and ε = eps·(1 − r), \
+        and the claims are checked on the conjugated map P⁻¹A(Pz', u) with ρ, M_x, M_u, κ and Γ computed in \
+        that norm. This is a result beyond the paper: the bounds hold with these constants, which depend on P; \
+        cond(P) grows near critical damping (a repeated root), where ε caps it. Instances that differ only in the \
+        norm share their seed and their data.\n"
+    )
+    .ok();
+    let mut labels: Vec<String> = Vec::new();
+    for i in &res.instances {
+        let l = norm_label(&i.spec, i.adapted.as_ref());
+        if !labels.contains(&l) {
+            labels.push(l);
+        }
+    }
+    writeln!(w, "| claim | variant | {} |", labels.join(" | ")).ok();
+    writeln!(w, "|---|---|{}", "---|".repeat(labels.len())).ok();
+    for (r, row) in rows.iter().enumerate().filter(|(_, row)| row.role == Role::Paper) {
+        let cells: Vec<String> = labels
+            .iter()
+            .map(|l| {
+                let (mut h, mut v, mut n) = (0, 0, 0);
+                for i in res.instances.iter().filter(|i| &norm_label(&i.spec, i.adapted.as_ref()) == l) {
+                    match &i.rows[r].verdict {
+                        Verdict::Holds { .. } => h += 1,
+                        Verdict::Violated(_) => v += 1,
+                        Verdict::NotApplicable { .. } => n += 1,
+                    }
+                }
+                format!("holds {h}, violated {v}, n/a {n}")
+            })
+            .collect();
+        writeln!(w, "| `{}` | {} | {} |", row.claim, row.variant, cells.join(" | ")).ok();
+    }
+    let cols: Vec<(usize, &str)> = ADAPTED_COLUMNS
+        .iter()
+        .filter_map(|c| rows.iter().position(|r| r.claim == *c && r.variant == "paper").map(|i| (i, *c)))
+        .collect();
+    writeln!(
+        w,
+        "\nPer instance (ρ, Γ in the instance's norm; ‖D_zA(z*)‖ in that norm, ≥ 1 in the Euclidean one; \
+        margins in parentheses):\n"
+    )
+    .ok();
+    let heads: Vec<String> = cols.iter().map(|(_, c)| format!("`{c}`")).collect();
+    writeln!(
+        w,
+        "| # | family | method | step | seed | norm | r | ‖D_zA(z*)‖ | ρ | ε | cond(P) | Γ | {} |",
+        heads.join(" | ")
+    )
+    .ok();
+    writeln!(w, "|---|---|---|---|---|---|---|---|---|---|---|---|{}", "---|".repeat(cols.len())).ok();
+    for i in &res.instances {
+        let c = &i.constants;
+        let fam = serde_json::to_value(i.spec.family).ok().map(|v| family_label(&v)).unwrap_or_default();
+        let method = match i.spec.method {
+            crate::spec::Method::GradientDescent => "gd".to_string(),
+            crate::spec::Method::HeavyBall { beta } => format!("hb β={beta}"),
+        };
+        let step = serde_json::to_value(i.spec.step).ok().map(|v| step_label(&v)).unwrap_or_default();
+        let (eps, cond) = i.adapted.map_or(("—".to_string(), "1".to_string()), |a| {
+            (format!("{:.2e}", a.eps_abs), format!("{:.2e}", a.cond_p))
+        });
+        let cells: Vec<String> = cols.iter().map(|(r, _)| verdict_cell(&i.rows[*r].verdict)).collect();
+        writeln!(
+            w,
+            "| {} | {fam} | {method} | {step} | {} | {} | {:.4} | {:.4} | {:.4} | {eps} | {cond} | {:.3e} | {} |",
+            i.index,
+            i.spec.seed,
+            norm_label(&i.spec, i.adapted.as_ref()),
+            c.map.spectral_radius,
+            c.map.jacobian_norm_at_fixed_point,
+            c.rho(),
+            c.gamma.value,
+            cells.join(" | ")
+        )
+        .ok();
+    }
+}
+
+fn step_label(v: &serde_json::Value) -> String {
+    match v.get("rule").and_then(|r| r.as_str()) {
+        Some("optimal") => "2/(L+μ)".into(),
+        Some("inv_l") => "1/L".into(),
+        Some("inv_three_l") => "1/(3L)".into(),
+        Some("fraction_of_two_over_l") => format!("c={}·2/L", v.get("c").and_then(|c| c.as_f64()).unwrap_or(f64::NAN)),
+        _ => "?".into(),
+    }
+}
+
 /// `results.json`.
 pub fn json(sc: &Scenario, res: &RunResults, rows: &[ClaimSummary]) -> serde_json::Value {
+    let adapted = res.instances.iter().any(|i| !i.spec.norm.is_euclidean());
     let instances: Vec<serde_json::Value> = res
         .instances
         .iter()
         .map(|i| {
-            serde_json::json!({
+            let mut v = serde_json::json!({
                 "index": i.index, "point": i.point, "spec": i.spec, "K": i.k,
                 "verdicts": i.rows.iter().map(|r| serde_json::json!({"claim": r.claim, "variant": r.variant, "verdict": r.verdict})).collect::<Vec<_>>(),
-            })
+            });
+            if adapted {
+                v["constants"] = serde_json::json!(i.constants);
+                v["adapted_norm"] = serde_json::json!(i.adapted);
+            }
+            v
         })
         .collect();
     serde_json::json!({
@@ -354,19 +480,30 @@ pub fn write(sc: &Scenario, res: &RunResults, out: &Path) -> Result<Written> {
     result.map(|_| Written { dir, rows })
 }
 
-/// The figures: for the first instance of the first grid point of each family, its error
-/// curves and late-start curves; and the margins of every claim.
+/// The figures: for the first instance of the first grid point of each family (and of each
+/// family's heavy-ball in an adapted norm), its error curves and late-start curves; and the
+/// margins of every claim.
 fn write_figures(res: &RunResults, rows: &[ClaimSummary], dir: &Path) -> Result<Vec<String>> {
     let mut names = Vec::new();
     let mut seen = Vec::new();
     for inst in &res.instances {
         let Some(fig) = &inst.figure else { continue };
-        let family = serde_json::to_value(inst.spec.family).ok().map(|v| family_label(&v)).unwrap_or_default();
+        let mut family = serde_json::to_value(inst.spec.family).ok().map(|v| family_label(&v)).unwrap_or_default();
+        if inst.adapted.is_some() {
+            // Heavy-ball in the adapted norm: its own figures (the errors are in ‖P⁻¹z‖).
+            family.push_str("_adapted");
+        }
         if seen.contains(&family) {
             continue;
         }
         seen.push(family.clone());
-        let title = format!("{family}, point {}, seed {}", inst.point, inst.spec.seed);
+        let norm = match (inst.adapted, inst.spec.method) {
+            (Some(a), crate::spec::Method::HeavyBall { beta }) => {
+                format!(", heavy-ball β = {beta} in ‖P⁻¹z‖ (cond(P) = {:.1})", a.cond_p)
+            }
+            _ => String::new(),
+        };
+        let title = format!("{family}{norm}, point {}, seed {}", inst.point, inst.spec.seed);
         let curves = format!("figures/curves_{family}.svg");
         figures::error_curves(&dir.join(&curves), &title, &fig.curves, &fig.bound8, &fig.bound19)?;
         let late = format!("figures/late_start_{family}.svg");

@@ -17,6 +17,8 @@
 //! n = [4]
 //! step = ["2/(L+m)", "1/(3L)"]
 //! x0 = [10.0, "origin"]         # x0 = x* + N(0, σ²) entries, or x0 = 0
+//! norm = ["euclidean", "adapted"]   # heavy-ball in ‖P⁻¹z‖ too (beyond the paper)
+//! eps = [0.1]                   # adapted norm: share of the spectral gap given up
 //! ```
 
 pub mod expr;
@@ -26,7 +28,7 @@ use crate::claims;
 use crate::error::{Error, Result};
 use crate::problem::ridge::RidgeParam;
 use crate::problem::robust::RobustParam;
-use crate::spec::{Data, Family, Method, Spec, StepRule};
+use crate::spec::{Data, Family, Method, Norm, Spec, StepRule};
 use serde::Deserialize;
 use std::path::Path;
 use toml::Spanned;
@@ -119,6 +121,14 @@ pub struct Grid {
     /// Heavy-ball momenta `β` (default `[0.5]`; heavy-ball only).
     #[serde(default)]
     pub beta: Vec<Spanned<f64>>,
+    /// Norms: `euclidean` (the paper's) or `adapted` (`‖P⁻¹z‖`, beyond the paper; default
+    /// `["euclidean"]`). The innermost axis: the instances of every norm share their draws.
+    #[serde(default)]
+    pub norm: Vec<Spanned<String>>,
+    /// Shares `eps ∈ [0, 1)` of the spectral gap given up by the adapted norm (default
+    /// `[0.1]`; adapted norm only).
+    #[serde(default)]
+    pub eps: Vec<Spanned<f64>>,
 }
 
 /// A validated scenario.
@@ -181,18 +191,36 @@ impl Scenario {
 
     /// Expands the grid into instance specs, `instances` per grid point, each with its own
     /// seed derived from the scenario seed (`seed` overrides it). The order is fixed:
-    /// grid points in the order of the axes, then instances.
+    /// grid points in the order of the axes, then instances. The norm axis does not enter
+    /// the seed: grid points that differ only in the norm draw the same data, so a report
+    /// compares the norms on the same instances.
     pub fn specs(&self, seed: Option<u64>, quick: bool) -> Result<Vec<(usize, Spec)>> {
         let seed = seed.unwrap_or(self.file.seed);
         let per_point = if quick { (*self.file.instances.get_ref()).min(1) } else { *self.file.instances.get_ref() };
         let points = self.points()?;
+        let norms = self.norms().len();
         let mut out = Vec::with_capacity(points.len() * per_point);
         for (p, base) in points.into_iter().enumerate() {
             for i in 0..per_point {
-                out.push((p, Spec { seed: instance_seed(seed, p, i), ..base }));
+                out.push((p, Spec { seed: instance_seed(seed, p / norms, i), ..base }));
             }
         }
         Ok(out)
+    }
+
+    /// The norm axis, expanded (`adapted` once per `eps`).
+    pub fn norms(&self) -> Vec<Norm> {
+        let g = &self.file.grid;
+        let eps = or_default(&g.eps, DEFAULT_EPS);
+        let mut out = Vec::new();
+        for n in or_default(&g.norm, "euclidean".to_string()) {
+            if n == "adapted" {
+                out.extend(eps.iter().map(|&eps| Norm::Adapted { eps }));
+            } else {
+                out.push(Norm::Euclidean);
+            }
+        }
+        out
     }
 
     /// The grid points (specs with seed 0).
@@ -224,17 +252,20 @@ impl Scenario {
                                                         X0::Sigma(s) => Some(*s),
                                                         X0::Named(_) => None,
                                                     };
-                                                    points.push(Spec {
-                                                        family,
-                                                        method,
-                                                        m: *m.get_ref(),
-                                                        n: *n.get_ref(),
-                                                        data,
-                                                        lambda,
-                                                        step,
-                                                        x0_sigma,
-                                                        seed: 0,
-                                                    });
+                                                    for norm in self.norms() {
+                                                        points.push(Spec {
+                                                            family,
+                                                            method,
+                                                            m: *m.get_ref(),
+                                                            n: *n.get_ref(),
+                                                            data,
+                                                            lambda,
+                                                            step,
+                                                            x0_sigma,
+                                                            seed: 0,
+                                                            norm,
+                                                        });
+                                                    }
                                                 }
                                             }
                                         }
@@ -260,6 +291,9 @@ impl Scenario {
         self.file.omega.as_ref().map_or(3.0, |w| *w.get_ref())
     }
 }
+
+/// Default share of the spectral gap given up by the adapted norm.
+pub const DEFAULT_EPS: f64 = 0.1;
 
 /// Seed of instance `i` of grid point `p`: SplitMix64 of the scenario seed and the indices,
 /// so instances are independent of the order in which they are run.
@@ -421,9 +455,22 @@ fn validate(path: &str, text: &str, f: &ScenarioFile) -> Result<()> {
     };
     positive("grid.lambda", &g.lambda, true)?;
     positive("grid.delta", &g.delta, false)?;
-    for b in &g.beta {
-        if !(0.0..1.0).contains(b.get_ref()) {
-            return Err(at(path, text, "grid.beta", b, format!("{} must lie in [0, 1)", b.get_ref())));
+    for (key, axis) in [("grid.beta", &g.beta), ("grid.eps", &g.eps)] {
+        for b in axis {
+            if !(0.0..1.0).contains(b.get_ref()) {
+                return Err(at(path, text, key, b, format!("{} must lie in [0, 1)", b.get_ref())));
+            }
+        }
+    }
+    for n in &g.norm {
+        if !["euclidean", "adapted"].contains(&n.get_ref().as_str()) {
+            return Err(at(
+                path,
+                text,
+                "grid.norm",
+                n,
+                format!("unknown norm `{}` (euclidean or adapted)", n.get_ref()),
+            ));
         }
     }
     for s in &g.step {

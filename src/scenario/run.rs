@@ -6,8 +6,10 @@
 use super::expr::{CustomClaim, Quantities};
 use super::{Scenario, ScenarioFile};
 use crate::claims::{self, Assumption, Case, Config, Role, Verdict};
+use crate::constants::Constants;
 use crate::error::{Error, Result};
 use crate::linalg::spectral_norm;
+use crate::map::{AdaptedNorm, FixedPointMap};
 use crate::report::figures::LateStartCurve;
 use crate::spec::Spec;
 use crate::unroll::ErrorCurves;
@@ -110,6 +112,10 @@ pub struct InstanceResult {
     pub k: usize,
     /// Every verdict.
     pub rows: Vec<Row>,
+    /// The certified constants, in the instance's norm.
+    pub constants: Constants,
+    /// The adapted norm the instance is measured in (`None`: Euclidean).
+    pub adapted: Option<AdaptedNorm>,
     /// Figure data (first instance of each grid point only).
     pub figure: Option<FigureData>,
 }
@@ -188,7 +194,8 @@ fn run_instance(sc: &Scenario, cfg: &Config, at: (usize, usize, bool), spec: &Sp
         });
     }
     let figure = first.then(|| figure_data(&case, cfg));
-    Ok(InstanceResult { index, point, spec: *spec, k: case.k, rows, figure })
+    let (constants, adapted) = (case.inst.constants, case.inst.map.adapted_norm());
+    Ok(InstanceResult { index, point, spec: *spec, k: case.k, rows, constants, adapted, figure })
 }
 
 /// Checks a custom claim on a case, after its assumptions.

@@ -292,6 +292,7 @@ fn default_spec() -> Spec {
         step: StepRule::Optimal,
         x0_sigma: Some(1.0),
         seed: 0,
+        norm: crate::spec::Norm::Euclidean,
     }
 }
 

@@ -5,14 +5,15 @@
 use proptest::prelude::*;
 use unrollcheck::problem::ridge::RidgeParam;
 use unrollcheck::problem::robust::RobustParam;
-use unrollcheck::spec::{Data, Family, Method, Spec, StepRule};
+use unrollcheck::spec::{Data, Family, Method, Norm, Spec, StepRule};
 
 /// Dimensions: `n ≤ 4` unknowns, `m ≤ n + 5` rows (the `(A, b)` family has `p = mn + m ≤ 45`).
 pub const N_MAX: usize = 4;
 /// Extra rows beyond `n`.
 pub const EXTRA_ROWS_MAX: usize = 5;
 
-fn ridge() -> impl Strategy<Value = Family> {
+/// The ridge families (quadratic objectives).
+pub fn ridge() -> impl Strategy<Value = Family> {
     prop_oneof![Just(RidgeParam::Weight), Just(RidgeParam::Targets), Just(RidgeParam::Data)]
         .prop_map(|param| Family::Ridge { param })
 }
@@ -77,7 +78,7 @@ pub fn spec(
         .prop_map(|(family, method, n, extra, data, lambda, zero_lambda, step, x0_sigma, seed)| {
             let ridge_data = matches!(family, Family::Ridge { param: RidgeParam::Targets | RidgeParam::Data });
             let lambda = if ridge_data && zero_lambda { 0.0 } else { lambda };
-            Spec { family, method, m: n + extra, n, data, lambda, step, x0_sigma, seed }
+            Spec { family, method, m: n + extra, n, data, lambda, step, x0_sigma, seed, norm: Norm::Euclidean }
         })
 }
 
@@ -105,6 +106,17 @@ pub fn anything() -> impl Strategy<Value = Spec> {
 /// Where A2.1 fails: heavy-ball (Euclidean norm ≥ 1), or gradient descent with `α ≥ 2/L`.
 pub fn contraction_fails() -> impl Strategy<Value = Spec> {
     prop_oneof![spec(any_family(), heavy_ball(), contractive_step()), spec(any_family(), gd(), non_contractive_step()),]
+}
+
+/// Heavy-ball on the quadratic (ridge) families with a contractive step, in the Euclidean
+/// norm; [`adapted`] gives the same spec in the adapted norm `‖P⁻¹z‖` (same draws).
+pub fn heavy_ball_ridge() -> impl Strategy<Value = Spec> {
+    spec(ridge(), heavy_ball(), contractive_step())
+}
+
+/// The same spec in the adapted norm giving up the share `eps` of the spectral gap.
+pub fn adapted(spec: &Spec, eps: f64) -> Spec {
+    Spec { norm: Norm::Adapted { eps }, ..*spec }
 }
 
 /// Where A2.2 fails but A2.1 holds: gradient descent on the classic Huber loss.
@@ -139,6 +151,7 @@ pub fn tight() -> impl Strategy<Value = Spec> {
             step: StepRule::Optimal,
             x0_sigma: Some(1.0),
             seed,
+            norm: Norm::Euclidean,
         });
     prop_oneof![figure2, flat, assumptions_hold()]
 }
