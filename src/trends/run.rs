@@ -206,7 +206,7 @@ fn skipped(ex: &Experiment, seed: u64, why: String) -> PairResult {
 
 fn curse_pair(ex: &Experiment, seed: u64, k_max: usize, want: bool) -> Result<(PairResult, Option<ExampleCurves>)> {
     let mut values = vec![vec![f64::NAN; ex.levels.len()]; ex.claim.measures.len()];
-    let (mut censored, mut curves) = (0, Vec::new());
+    let (mut censored, mut curves, mut notes) = (0, Vec::new(), Vec::new());
     for (l, (level, text)) in ex.levels.iter().enumerate() {
         let spec = Spec { seed, ..level.apply(&ex.base) };
         let inst = match build(&spec)? {
@@ -220,10 +220,15 @@ fn curse_pair(ex: &Experiment, seed: u64, k_max: usize, want: bool) -> Result<(P
         for (j, mu) in ex.claim.measures.iter().enumerate() {
             values[j][l] = curse_value(&m, mu.name);
         }
+        if ex.claim.design == Design::Proportion {
+            notes.push((format!("k̇ at {text}"), m.k_dot as f64));
+            notes.push((format!("k̄ at {text}"), m.k_bar as f64));
+            notes.push((format!("dip depth ē_k̄/ē_0 at {text}"), m.dip_depth));
+        }
         curves.push((text.clone(), 0, c.edot));
     }
     let example = want.then_some(ExampleCurves { seed, curves, table: None });
-    Ok((PairResult { seed, values, skipped: None, censored, notes: Vec::new() }, example))
+    Ok((PairResult { seed, values, skipped: None, censored, notes }, example))
 }
 
 fn curse_value(m: &CurseMeasures, name: &str) -> f64 {
