@@ -7,11 +7,11 @@
 //!
 //! | measure | definition | milder curse |
 //! |---|---|---|
-//! | `grows` | `k̇ > 0`, with `k̇ = argmax_k ė_k` (Sec. 3.1) | false |
+//! | `grows` | `k̇ > 0`, with `k̇ = argmax_k ė_k` (Sec. 3.1), and `ė_k̇ > (1 + 10⁻⁹) ė_0` | false |
 //! | `growth` | `max_k ė_k / ė_0` (`≥ 1`) | smaller |
 //! | `k_dot` | the time to the peak, `k̇` | smaller |
 //! | `excess_area` | `Σ_k (ė_k − ρ^k ė_0)₊ / ė_0`: the area between `ė_k` and the curse-free decay `ρ^k ė_0` that (19) gives with `Γ = 0`, in units of `ė_0` × iterations | smaller |
-//! | `dips` | `k̄ > 0`, with `k̄ = argmin_k ē_k` (Sec. 3.2) | — |
+//! | `dips` | `k̄ > 0`, with `k̄ = argmin_k ē_k` (Sec. 3.2), and `ē_k̄ < (1 − 10⁻⁹) ē_0` | — |
 //! | `dip_depth` | `ē_{k̄} / ē_0` (`≤ 1`) | — |
 //! | `burn_in` | the first `k` after which `ė_j ≤ ė_0` for every `j ≥ k` (0 when the error never exceeds `ė_0`) | smaller |
 //! | `asymptotic_rate` | `(ė_K / ė_{⌈K/2⌉})^{1/(K − ⌈K/2⌉)}`, the empirical rate over the second half of the run | smaller is faster |
@@ -21,6 +21,9 @@
 
 use crate::unroll::{ErrorCurves, argmax, argmin};
 use serde::Serialize;
+
+/// The smallest relative change the measures resolve (see the module docs).
+pub const RESOLVED: f64 = 1e-9;
 
 /// The curse measures of one run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -60,14 +63,16 @@ impl CurseMeasures {
         let half = last.div_ceil(2);
         let asymptotic_rate =
             if last > half { (edot[last] / edot[half]).powf(1.0 / (last - half) as f64) } else { f64::NAN };
+        let growth = edot[k_dot] / e0;
+        let dip_depth = curves.ebar[k_bar] / curves.ebar[0];
         CurseMeasures {
-            grows: k_dot > 0,
-            growth: edot[k_dot] / e0,
+            grows: k_dot > 0 && growth > 1.0 + RESOLVED,
+            growth,
             k_dot,
             excess_area: excess / e0,
-            dips: k_bar > 0,
+            dips: k_bar > 0 && dip_depth < 1.0 - RESOLVED,
             k_bar,
-            dip_depth: curves.ebar[k_bar] / curves.ebar[0],
+            dip_depth,
             burn_in,
             asymptotic_rate,
             censored: k_dot == last && last > 0,
@@ -122,6 +127,16 @@ mod tests {
         assert!(!m.grows && m.growth == 1.0 && m.k_dot == 0 && m.excess_area == 0.0 && m.burn_in == 0);
         // A control: the same curve measured against a faster reference decay has excess area.
         assert!(CurseMeasures::of(&c, 0.25).excess_area > 0.0);
+    }
+
+    #[test]
+    fn rounding_level_growth_and_dips_do_not_count() {
+        let c = curves(vec![1.0, 1.0 + 1e-12, 0.5], vec![1.0, 1.0 - 1e-12, 2.0]);
+        let m = CurseMeasures::of(&c, 0.5);
+        assert!(m.k_dot == 1 && !m.grows && m.k_bar == 1 && !m.dips);
+        let c = curves(vec![1.0, 1.0 + 1e-6, 0.5], vec![1.0, 1.0 - 1e-6, 2.0]);
+        let m = CurseMeasures::of(&c, 0.5);
+        assert!(m.grows && m.dips);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use serde::Serialize;
 /// Two measures closer than this, relative to the larger, are a tie: the curves are
 /// computed to better than `1e-10` relative (the bound stated in [`crate::tol`]), so a
 /// smaller difference is not resolved.
-pub const TIE_RELATIVE: f64 = 1e-9;
+pub const TIE_RELATIVE: f64 = super::measures::RESOLVED;
 
 /// The target of the horizon of a curse run: the first `K` with `ρ^K ≤ 1e-8`.
 const HORIZON_TARGET: f64 = 1e-8;
