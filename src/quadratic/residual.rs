@@ -55,8 +55,8 @@ pub enum Polynomial {
 pub enum Fault {
     /// The recurrence as it is.
     None,
-    /// The coefficient `b_t` of `P_{t−1}` with the wrong sign (heavy-ball `+β`, Chebyshev
-    /// `ω − 1`); gradient descent has no such term and is unchanged.
+    /// A coefficient with the wrong sign: `b_t` of `P_{t−1}` for heavy-ball (`+β`) and
+    /// Chebyshev (`ω − 1`); gradient descent, which has no such term, gets `1 + hλ`.
     WrongSign,
     /// The coefficient `d_t` of `λ` off by a relative `10⁻⁶`.
     WrongCoefficient,
@@ -132,6 +132,7 @@ impl Polynomial {
         let k = self.coefficients(t);
         match fault {
             Fault::None => k,
+            Fault::WrongSign if matches!(self, Polynomial::GradientDescent { .. }) => Coefficients { d: -k.d, ..k },
             Fault::WrongSign => Coefficients { b: -k.b, ..k },
             Fault::WrongCoefficient => Coefficients { d: k.d * (1.0 + WRONG_COEFFICIENT), ..k },
         }

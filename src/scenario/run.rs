@@ -42,13 +42,15 @@ pub fn parse_custom(path: &str, text: &str, file: &ScenarioFile) -> Result<Vec<C
             requires.push(match r.get_ref().as_str() {
                 "A2.1" => Assumption::Contraction,
                 "A2.2" => Assumption::Smoothness,
+                "quadratic" => Assumption::Quadratic,
+                "commuting" => Assumption::Commuting,
                 other => {
                     return Err(super::at(
                         path,
                         text,
                         "custom.requires",
                         r,
-                        format!("unknown assumption `{other}` (A2.1 or A2.2)"),
+                        format!("unknown assumption `{other}` (A2.1, A2.2, quadratic or commuting)"),
                     ));
                 }
             });
