@@ -102,7 +102,7 @@ fn every_family_and_method_allocates_nothing_per_iteration() {
         Family::PseudoHuber { param: RobustParam::Targets, delta: 0.5 },
         Family::Huber { param: RobustParam::Targets, delta: 0.5 },
     ];
-    let methods = [Method::GradientDescent, Method::HeavyBall { beta: 0.5 }];
+    let methods = [Method::GradientDescent, Method::HeavyBall { beta: 0.5 }, Method::Chebyshev];
     for family in families {
         for method in methods {
             let spec = Spec {

@@ -259,8 +259,16 @@ fn maxima_are_reliable_and_certified() {
                     .fold(0.0, f64::max);
                 let m = all[t];
                 let attained = which.of(&poly.eval(t, m.at), m.at).abs();
-                assert!(m.upper >= brute * (1.0 - 1e-12), "{poly:?} {which:?} t = {t}: certificate {} < brute force {brute}", m.upper);
-                assert!(m.value >= brute * (1.0 - 1e-9), "{poly:?} {which:?} t = {t}: refined {} below brute force {brute}", m.value);
+                assert!(
+                    m.upper >= brute * (1.0 - 1e-12),
+                    "{poly:?} {which:?} t = {t}: certificate {} < brute force {brute}",
+                    m.upper
+                );
+                assert!(
+                    m.value >= brute * (1.0 - 1e-9),
+                    "{poly:?} {which:?} t = {t}: refined {} below brute force {brute}",
+                    m.value
+                );
                 assert!((attained - m.value).abs() <= 1e-12 * m.value.max(1e-300), "not attained");
             }
         }
@@ -323,9 +331,13 @@ fn chebyshev_map_is_differentiated_at_the_right_index() {
             map.jvp_at(k, z.as_view(), dz.as_view(), du.as_view(), jv.as_view_mut(), &mut s);
             let (mut xb, mut ub) = (DVector::zeros(nz), DVector::zeros(p));
             map.vjp_at(k, z.as_view(), w.as_view(), xb.as_view_mut(), ub.as_view_mut(), &mut s);
-            let scale = (map.d_x_at(k, z.as_view()).amax() * dz.amax() + map.d_u_at(k, z.as_view()).amax() * du.amax()) * w.amax();
+            let scale = (map.d_x_at(k, z.as_view()).amax() * dz.amax() + map.d_u_at(k, z.as_view()).amax() * du.amax())
+                * w.amax();
             let dot = (jv.dot(&w) - dz.dot(&xb) - du.dot(&ub)).abs();
-            assert!(dot <= tol.product(2 * (nz + p), scale * (nz + p) as f64), "{param:?} k = {k}: dot-product test off by {dot:e}");
+            assert!(
+                dot <= tol.product(2 * (nz + p), scale * (nz + p) as f64),
+                "{param:?} k = {k}: dot-product test off by {dot:e}"
+            );
             // Central differences in z of step_at(k) along dz (du = 0).
             let hstep = 1e-3;
             let step = |zz: &DVector<f64>| {

@@ -5,8 +5,8 @@ use super::Assumption;
 use crate::error::Result;
 use crate::linalg::spectral_norm;
 use crate::map::FixedPointMap;
-use crate::quadratic::QuadraticView;
 use crate::problem::draw;
+use crate::quadratic::QuadraticView;
 use crate::spec::{DynInstance, Spec};
 use crate::tol::ToleranceModel;
 use crate::unroll::{ErrorCurves, Linearization, Trajectory};
@@ -176,7 +176,9 @@ impl Case {
         let comm = q.commutator();
         let threshold = crate::tol::ToleranceModel::default().product(q.h.nrows(), 2.0);
         (comm > threshold).then(|| {
-            format!("H(θ) does not commute with ∂_θH: max_j ‖H∂_jH − ∂_jH H‖/(‖H‖‖∂_jH‖) = {comm:.3e} > {threshold:.1e}")
+            format!(
+                "H(θ) does not commute with ∂_θH: max_j ‖H∂_jH − ∂_jH H‖/(‖H‖‖∂_jH‖) = {comm:.3e} > {threshold:.1e}"
+            )
         })
     }
 

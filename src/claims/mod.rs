@@ -158,7 +158,9 @@ impl Claim {
             return "gradient descent, heavy-ball and Chebyshev on ridge (every parameter); pseudo-Huber and Huber: not applicable (not quadratic)";
         }
         match (self.requires.contains(&Assumption::Contraction), self.requires.contains(&Assumption::Smoothness)) {
-            (false, _) => "every family and method (gradient descent, heavy-ball, Chebyshev; ridge, pseudo-Huber, Huber)",
+            (false, _) => {
+                "every family and method (gradient descent, heavy-ball, Chebyshev; ridge, pseudo-Huber, Huber)"
+            }
             (true, false) => {
                 "gradient descent with a contractive step on ridge, pseudo-Huber and Huber; heavy-ball and Chebyshev: not applicable (A2.1 fails in the Euclidean norm; Chebyshev is time-varying)"
             }

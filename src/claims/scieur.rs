@@ -153,7 +153,13 @@ impl<'a> Setup<'a> {
     }
 
     /// `Q diag(φ_i) Qᵀ M`.
-    fn apply(&self, phi: impl Fn(&Values, f64) -> f64, vals: &[Vec<Values>], t: usize, m: &DMatrix<f64>) -> DMatrix<f64> {
+    fn apply(
+        &self,
+        phi: impl Fn(&Values, f64) -> f64,
+        vals: &[Vec<Values>],
+        t: usize,
+        m: &DMatrix<f64>,
+    ) -> DMatrix<f64> {
         let ev = &self.q.spectral.eigenvalues;
         let coeffs: Vec<f64> = (0..ev.len()).map(|i| phi(&vals[i][t], ev[i])).collect();
         self.q.spectral.apply(&coeffs, m)
@@ -237,10 +243,8 @@ fn residual(case: &Case, cfg: &Config, variant: &str) -> Verdict {
         let rhs = s.apply(|v, _| v.p, &vals, t, &v);
         let lhs = s.x(case, t) - &s.x_star;
         let pmax = max_at(&vals, &q.spectral.eigenvalues, t, Which::Residual);
-        let tol = lhs_round[t]
-            + rhs_round[t]
-            + (1.0 + pmax) * s.delta_star
-            + 2.0 * cfg.tol.product(s.n, pmax * v.norm());
+        let tol =
+            lhs_round[t] + rhs_round[t] + (1.0 + pmax) * s.delta_star + 2.0 * cfg.tol.product(s.n, pmax * v.norm());
         ch.equal(Point { k: t, t: None }, (lhs - rhs.column(0)).norm(), tol);
     }
     ch.verdict()
@@ -338,11 +342,15 @@ pub fn rate_maxima(q: &QuadraticView, k: usize, variant: &str) -> (Vec<f64>, Vec
     let per_t = |which: Which| -> Vec<f64> {
         match variant {
             "endpoints_max" => (0..=k).map(|t| maxima::endpoints(&q.poly, which, a, b, t)).collect(),
-            "coarse_grid" => (0..=k).map(|t| maxima::coarse(&q.poly, which, a, b, t)).collect(),
-            _ => maxima::max_abs_all(&q.poly, which, a, b, k).iter().map(|m| m.value).collect(),
+            _ => (0..=k).map(|t| maxima::coarse(&q.poly, which, a, b, t)).collect(),
         }
     };
-    (per_t(Which::JacobianFactor), per_t(Which::Derivative))
+    if variant == "endpoints_max" || variant == "coarse_grid" {
+        return (per_t(Which::JacobianFactor), per_t(Which::Derivative));
+    }
+    let both = maxima::max_abs_all_of(&q.poly, &[Which::JacobianFactor, Which::Derivative], a, b, k);
+    let values = |w: &[maxima::Maximum]| w.iter().map(|m| m.value).collect();
+    (values(&both[0]), values(&both[1]))
 }
 
 fn rate_bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {

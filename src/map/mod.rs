@@ -123,7 +123,15 @@ pub trait FixedPointMap: Send + Sync {
 }
 
 /// One JVP of the map of iteration `k` (`None`: the time-invariant map).
-fn jvp_maybe_at<M: FixedPointMap + ?Sized>(map: &M, k: Option<usize>, x: Vw, dx: Vw, du: Vw, out: VwMut, s: &mut Scratch) {
+fn jvp_maybe_at<M: FixedPointMap + ?Sized>(
+    map: &M,
+    k: Option<usize>,
+    x: Vw,
+    dx: Vw,
+    du: Vw,
+    out: VwMut,
+    s: &mut Scratch,
+) {
     match k {
         Some(k) => map.jvp_at(k, x, dx, du, out, s),
         None => map.jvp(x, dx, du, out, s),

@@ -157,14 +157,7 @@ impl Polynomial {
         let (mut prev, mut cur) = (Values::default(), Values { p: 1.0, dp: 0.0, d2p: 0.0 });
         out.push(cur);
         for t in 0..t_max {
-            let k = self.faulty_coefficients(t, fault);
-            let a = k.c - k.d * lambda;
-            let next = Values {
-                p: a * cur.p + k.b * prev.p,
-                dp: a * cur.dp - k.d * cur.p + k.b * prev.dp,
-                d2p: a * cur.d2p - 2.0 * k.d * cur.dp + k.b * prev.d2p,
-            };
-            (prev, cur) = (cur, next);
+            (prev, cur) = (cur, advance(self.faulty_coefficients(t, fault), lambda, &prev, &cur));
             out.push(cur);
         }
         out
@@ -172,7 +165,11 @@ impl Polynomial {
 
     /// `P_t(λ)`, `P_t'(λ)`, `P_t''(λ)` for one `t`.
     pub fn eval(&self, t: usize, lambda: f64) -> Values {
-        self.sequence(lambda, t)[t]
+        let (mut prev, mut cur) = (Values::default(), Values { p: 1.0, dp: 0.0, d2p: 0.0 });
+        for s in 0..t {
+            (prev, cur) = (cur, advance(self.coefficients(s), lambda, &prev, &cur));
+        }
+        cur
     }
 
     /// `(P_t(H), P_t'(H))` at a symmetric matrix `H` by the matrix recurrence (`t` products
@@ -191,6 +188,16 @@ impl Polynomial {
             (d_prev, d) = (d, d_next);
         }
         (p, d)
+    }
+}
+
+/// One step of the recurrence and of its first two derivatives in `λ`.
+fn advance(k: Coefficients, lambda: f64, prev: &Values, cur: &Values) -> Values {
+    let a = k.c - k.d * lambda;
+    Values {
+        p: a * cur.p + k.b * prev.p,
+        dp: a * cur.dp - k.d * cur.p + k.b * prev.dp,
+        d2p: a * cur.d2p - 2.0 * k.d * cur.dp + k.b * prev.d2p,
     }
 }
 
