@@ -9,7 +9,8 @@
 //! | module | paper | what it holds |
 //! |---|---|---|
 //! | [`problem`] | (3), App. C | inner objectives `f(x, u)`: ridge, pseudo-Huber, Huber; seeded draws |
-//! | [`map`] | (2), (4), Rem. 1(ii) | fixed-point maps `A(x, u)`: gradient descent, heavy-ball, heavy-ball in an adapted norm `‖P⁻¹z‖` (beyond the paper) |
+//! | [`map`] | (2), (4), Rem. 1(ii) | fixed-point maps `A(x, u)`: gradient descent, heavy-ball, Chebyshev (time-varying), heavy-ball in an adapted norm `‖P⁻¹z‖` (beyond the paper) |
+//! | [`quadratic`] | Scieur et al. 2022 | residual polynomials `P_t`, `P_t'` of the three methods, their maxima over `[μ, L]` |
 //! | [`unroll`] | (6), (9), (12), (20) | iterates, forward/reverse mode, late start, implicit Jacobian, errors |
 //! | [`constants`] | A2.1, A2.2, (18) | certified `ρ`, `M_x`, `M_u`, `κ`, `Γ`, `Γ♯`, global or local |
 //! | [`instance`] | — | one problem instance: map, `x_0`, `x*`, `Dx*` and its constants |
@@ -39,6 +40,7 @@ pub mod instance;
 pub mod linalg;
 pub mod map;
 pub mod problem;
+pub mod quadratic;
 pub mod report;
 pub mod reproduce;
 pub mod scenario;

@@ -7,7 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::instance::Instance;
-use crate::map::{Adapted, FixedPointMap, GradientDescent, HeavyBall};
+use crate::map::{Adapted, Chebyshev, FixedPointMap, GradientDescent, HeavyBall};
 use crate::problem::ridge::{Ridge, RidgeParam};
 use crate::problem::robust::{Loss, Robust, RobustParam};
 use crate::problem::{Ball, Objective, draw};
@@ -50,6 +50,11 @@ pub enum Method {
         /// Momentum `β ∈ [0, 1)`.
         beta: f64,
     },
+    /// The Chebyshev semi-iterative method (time-varying), tuned to `[μ, L̂]` with
+    /// `L̂ = max(μ, 2/α − μ)` for the step `α` of the step rule, so that its first step is a
+    /// gradient step of size `α` (`α = 2/(L + μ)` gives the textbook method on the certified
+    /// spectrum, smaller steps an overestimated `L̂`).
+    Chebyshev,
 }
 
 /// How `(A, b)` is drawn.
@@ -218,6 +223,10 @@ impl Spec {
                     Norm::Euclidean => Box::new(hb),
                     Norm::Adapted { eps } => Box::new(Adapted::new(hb, eps)?),
                 }
+            }
+            Method::Chebyshev => {
+                let mu = curv.mu.value;
+                Box::new(Chebyshev::new(f, mu, (2.0 / alpha - mu).max(mu))?)
             }
         };
         let x0 = map.lift(&x0);

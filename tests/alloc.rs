@@ -102,7 +102,7 @@ fn every_family_and_method_allocates_nothing_per_iteration() {
         Family::PseudoHuber { param: RobustParam::Targets, delta: 0.5 },
         Family::Huber { param: RobustParam::Targets, delta: 0.5 },
     ];
-    let methods = [Method::GradientDescent, Method::HeavyBall { beta: 0.5 }];
+    let methods = [Method::GradientDescent, Method::HeavyBall { beta: 0.5 }, Method::Chebyshev];
     // Heavy-ball in the adapted norm ‖P⁻¹z‖ too (its products go through scratch buffers).
     let cases = methods.into_iter().map(|m| (m, Norm::Euclidean)).chain([(methods[1], Norm::Adapted { eps: 0.1 })]);
     let cases: Vec<_> = cases.collect();

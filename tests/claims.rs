@@ -75,6 +75,7 @@ fn verdict_on(claim: &Claim, variant: &str, spec: &Spec) -> Result<Verdict, Test
 /// claim's own hypotheses hold (a lemma's premise such as `ρ ∈ (0,1)` may make a case not
 /// applicable; at least half of the cases must be checked for the trial to count).
 fn holds_trial(claim: &'static Claim, variant: &'static str, strategy: SBoxedStrategy<Spec>) -> Trial {
+    let required: Vec<&'static str> = claim.requires.iter().map(|a| a.name()).collect();
     let name = format!("{}::{}", claim.id, variant);
     Trial::test(name.clone(), move || {
         let n = cases();
@@ -82,7 +83,7 @@ fn holds_trial(claim: &'static Claim, variant: &'static str, strategy: SBoxedStr
         let mut runner = runner(&name, n, true);
         let result = runner.run(&strategy, |spec| match verdict_on(claim, variant, &spec)? {
             v @ Verdict::Violated(_) => Err(TestCaseError::fail(format!("{v}"))),
-            Verdict::NotApplicable { assumption, reason, .. } if assumption == "A2.1" || assumption == "A2.2" => {
+            Verdict::NotApplicable { assumption, reason, .. } if required.contains(&assumption) => {
                 Err(TestCaseError::fail(format!("unexpectedly not applicable: {assumption}: {reason}")))
             }
             Verdict::NotApplicable { .. } => {
@@ -188,7 +189,24 @@ const ADAPTED_CONTROLS: [&str; 4] = ["thm2.rate", "thm7.recursion", "thm7.bound"
 
 /// The strategy where a claim's assumptions hold.
 fn applicable(claim: &Claim) -> SBoxedStrategy<Spec> {
-    if claim.requires.is_empty() { strategies::anything().sboxed() } else { strategies::assumptions_hold().sboxed() }
+    if claim.requires.contains(&Assumption::Commuting) {
+        strategies::quadratic_commuting().sboxed()
+    } else if claim.requires.contains(&Assumption::Quadratic) {
+        strategies::quadratic().sboxed()
+    } else if claim.requires.is_empty() {
+        strategies::anything().sboxed()
+    } else {
+        strategies::assumptions_hold().sboxed()
+    }
+}
+
+/// The strategy where a claim's false variants have counterexamples.
+fn tight(claim: &Claim) -> SBoxedStrategy<Spec> {
+    if claim.requires.contains(&Assumption::Quadratic) {
+        strategies::quadratic_tight().sboxed()
+    } else {
+        strategies::tight().sboxed()
+    }
 }
 
 fn instance_trials() -> Vec<Trial> {
@@ -200,7 +218,7 @@ fn instance_trials() -> Vec<Trial> {
                     trials.push(holds_trial(claim, v.name, applicable(claim)))
                 }
                 Role::Control | Role::Reading { expect_holds: false } => {
-                    trials.push(false_variant_trial(claim, v.name, strategies::tight().sboxed(), ""))
+                    trials.push(false_variant_trial(claim, v.name, tight(claim), ""))
                 }
             }
         }
@@ -218,6 +236,12 @@ fn instance_trials() -> Vec<Trial> {
         }
         if claim.requires.contains(&Assumption::Smoothness) {
             trials.push(not_applicable_trial(claim, Assumption::Smoothness, strategies::smoothness_fails().sboxed()));
+        }
+        if claim.requires.contains(&Assumption::Quadratic) {
+            trials.push(not_applicable_trial(claim, Assumption::Quadratic, strategies::not_quadratic().sboxed()));
+        }
+        if claim.requires.contains(&Assumption::Commuting) {
+            trials.push(not_applicable_trial(claim, Assumption::Commuting, strategies::not_commuting().sboxed()));
         }
     }
     trials

@@ -52,6 +52,13 @@ fn build_map<O: Objective + 'static>(f: O, method: Method, step: StepRule) -> Re
     let map: Box<dyn FixedPointMap> = match method {
         Method::GradientDescent => Box::new(GradientDescent::new(f, alpha)?),
         Method::HeavyBall { beta } => Box::new(HeavyBall::new(f, alpha, beta)?),
+        Method::Chebyshev => {
+            return Err(crate::Error::InvalidParameter {
+                field: "method",
+                value: f64::NAN,
+                reason: "the Chebyshev method (time-varying) is not an inner method of Algorithm 1 here",
+            });
+        }
     };
     Ok((map, alpha))
 }

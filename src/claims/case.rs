@@ -6,6 +6,7 @@ use crate::error::Result;
 use crate::linalg::spectral_norm;
 use crate::map::FixedPointMap;
 use crate::problem::draw;
+use crate::quadratic::QuadraticView;
 use crate::spec::{DynInstance, Spec};
 use crate::tol::ToleranceModel;
 use crate::unroll::{ErrorCurves, Linearization, Trajectory};
@@ -63,6 +64,7 @@ pub struct Case {
     run: OnceLock<Run>,
     long: OnceLock<(Trajectory, Linearization)>,
     scales: OnceLock<(f64, f64)>,
+    quadratic: OnceLock<Option<QuadraticView>>,
 }
 
 impl Case {
@@ -84,6 +86,7 @@ impl Case {
             run: OnceLock::new(),
             long: OnceLock::new(),
             scales: OnceLock::new(),
+            quadratic: OnceLock::new(),
         }
     }
 
@@ -118,10 +121,34 @@ impl Case {
         &self.long().1
     }
 
+    /// The objective's dimension `n` (the first block of the state).
+    pub fn n_objective(&self) -> usize {
+        self.inst.map.objective().map_or(self.inst.map.dim_x(), |f| f.dim_x())
+    }
+
+    /// The quadratic structure (`H`, its spectrum, `∂_jH`, the residual polynomial) at `x*`,
+    /// when the map exposes its objective and polynomial (computed once).
+    pub fn quadratic(&self) -> Option<&QuadraticView> {
+        self.quadratic
+            .get_or_init(|| {
+                let x_star = self.inst.x_star.rows(0, self.n_objective()).into_owned();
+                QuadraticView::of(&self.inst.map, &x_star)
+            })
+            .as_ref()
+    }
+
     /// `Some(reason)` when the assumption fails on this instance.
     pub fn assumption_failure(&self, a: Assumption) -> Option<String> {
         let c = &self.inst.constants;
         match a {
+            Assumption::Contraction if self.inst.map.time_varying() => Some(format!(
+                "the map changes with the iteration (time-varying, {}): no single contraction A(·, u); ‖D_x A_k‖ ≥ 1 (‖D_x A_∞(x*)‖ = {:.6}, spectral radius {:.6})",
+                self.inst.map.name(),
+                c.map.jacobian_norm_at_fixed_point,
+                c.map.spectral_radius
+            )),
+            Assumption::Quadratic => self.quadratic_failure(),
+            Assumption::Commuting => self.commuting_failure(),
             Assumption::Contraction if !c.contraction() => Some(format!(
                 "‖D_x A‖ ≤ ρ = {:.6} ≥ 1 (‖D_x A(x*)‖ = {:.6}, spectral radius {:.6})",
                 c.rho(),
@@ -134,6 +161,25 @@ impl Case {
             )),
             _ => None,
         }
+    }
+
+    fn quadratic_failure(&self) -> Option<String> {
+        if self.quadratic().is_none() {
+            return Some(format!("{} is not a polynomial method with an exposed objective", self.inst.map.name()));
+        }
+        let m_x = self.inst.constants.map.m_x.value;
+        (m_x != 0.0).then(|| format!("f is not quadratic: ∇²f varies with x (M_x = {m_x:.3e})"))
+    }
+
+    fn commuting_failure(&self) -> Option<String> {
+        let q = self.quadratic()?;
+        let comm = q.commutator();
+        let threshold = crate::tol::ToleranceModel::default().product(q.h.nrows(), 2.0);
+        (comm > threshold).then(|| {
+            format!(
+                "H(θ) does not commute with ∂_θH: max_j ‖H∂_jH − ∂_jH H‖/(‖H‖‖∂_jH‖) = {comm:.3e} > {threshold:.1e}"
+            )
+        })
     }
 
     /// `‖B_j‖` and `‖C_j‖` at the iterates `x_j`, `j ∈ range` (within `0..=2K`).

@@ -16,7 +16,8 @@
 //! index), each reported as what it is.
 //!
 //! One file per paper result: [`thm2`], [`rem1`], [`rem3`], [`lem4`], [`lem6`], [`thm7`],
-//! [`thm8`], [`sec41`], [`sec43`], [`eq22`] (with Lemma 11 and Remark 12).
+//! [`thm8`], [`sec41`], [`sec43`], [`eq22`] (with Lemma 11 and Remark 12); and the
+//! quadratic theory of Scieur et al. (2022) in [`scieur`].
 
 pub mod case;
 pub mod eq22;
@@ -24,6 +25,7 @@ pub mod lem4;
 pub mod lem6;
 pub mod rem1;
 pub mod rem3;
+pub mod scieur;
 pub mod sec41;
 pub mod sec43;
 pub mod thm2;
@@ -68,6 +70,14 @@ pub enum Assumption {
     /// A2.2: `M_x`, `M_u`, `κ` finite.
     #[serde(rename = "A2.2")]
     Smoothness,
+    /// The inner problem is a quadratic (`∇²f` does not depend on `x`: `M_x = 0`) and the
+    /// method a polynomial method (gradient descent, heavy-ball, Chebyshev), Scieur et al. 2022.
+    #[serde(rename = "quadratic")]
+    Quadratic,
+    /// `H(θ)` commutes with its derivative `∂_θH` (every coordinate), so that
+    /// `∂[P_t(H)] = P_t'(H)∂H` (Scieur et al. 2022).
+    #[serde(rename = "commuting")]
+    Commuting,
 }
 
 impl Assumption {
@@ -76,6 +86,8 @@ impl Assumption {
         match self {
             Assumption::Contraction => "A2.1",
             Assumption::Smoothness => "A2.2",
+            Assumption::Quadratic => "quadratic",
+            Assumption::Commuting => "commuting",
         }
     }
 }
@@ -139,13 +151,21 @@ pub struct Claim {
 impl Claim {
     /// The families it applies to, as prose for `unrollcheck list`.
     pub fn applies_to(&self) -> &'static str {
+        if self.requires.contains(&Assumption::Commuting) {
+            return "gradient descent, heavy-ball and Chebyshev on ridge with the weight or the targets as parameter; ridge data (H and ∂H do not commute), pseudo-Huber and Huber (not quadratic): not applicable";
+        }
+        if self.requires.contains(&Assumption::Quadratic) {
+            return "gradient descent, heavy-ball and Chebyshev on ridge (every parameter); pseudo-Huber and Huber: not applicable (not quadratic)";
+        }
         match (self.requires.contains(&Assumption::Contraction), self.requires.contains(&Assumption::Smoothness)) {
-            (false, _) => "every family and method (gradient descent, heavy-ball; ridge, pseudo-Huber, Huber)",
+            (false, _) => {
+                "every family and method (gradient descent, heavy-ball, Chebyshev; ridge, pseudo-Huber, Huber)"
+            }
             (true, false) => {
-                "gradient descent with a contractive step on ridge, pseudo-Huber and Huber; heavy-ball: not applicable (A2.1 fails in the Euclidean norm)"
+                "gradient descent with a contractive step on ridge, pseudo-Huber and Huber; heavy-ball and Chebyshev: not applicable (A2.1 fails in the Euclidean norm; Chebyshev is time-varying)"
             }
             (true, true) => {
-                "gradient descent with a contractive step on ridge and pseudo-Huber; heavy-ball (A2.1) and classic Huber (A2.2): not applicable"
+                "gradient descent with a contractive step on ridge and pseudo-Huber; heavy-ball, Chebyshev (A2.1) and classic Huber (A2.2): not applicable"
             }
         }
     }
@@ -184,6 +204,9 @@ pub fn all() -> &'static [Claim] {
             eq22::CONVEX,
             eq22::DERIVATIVES,
             eq22::DISCRETE,
+            scieur::RESIDUAL,
+            scieur::JACOBIAN,
+            scieur::RATE_BOUND,
         ]
     })
 }

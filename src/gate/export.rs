@@ -160,7 +160,11 @@ fn names(spec: &Spec) -> (String, String, String) {
         Family::PseudoHuber { param, .. } => ("pseudo_huber", format!("{param:?}").to_lowercase()),
         Family::Huber { param, .. } => ("huber", format!("{param:?}").to_lowercase()),
     };
-    let method = if matches!(spec.method, Method::HeavyBall { .. }) { "heavy_ball" } else { "gd" };
+    let method = match spec.method {
+        Method::HeavyBall { .. } => "heavy_ball",
+        Method::Chebyshev => "chebyshev",
+        Method::GradientDescent => "gd",
+    };
     (family.to_string(), param, method.to_string())
 }
 

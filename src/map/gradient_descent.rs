@@ -98,4 +98,11 @@ impl<O: Objective> FixedPointMap for GradientDescent<O> {
             jacobian_norm_at_fixed_point: spectral_norm(&b_star),
         }
     }
+    fn objective(&self) -> Option<&dyn Objective> {
+        Some(&self.f)
+    }
+    fn polynomial(&self) -> Option<crate::quadratic::Polynomial> {
+        use crate::quadratic::Polynomial;
+        Some(Polynomial::GradientDescent { h: self.alpha })
+    }
 }

@@ -138,4 +138,11 @@ impl<O: Objective> FixedPointMap for HeavyBall<O> {
         let n = x.len();
         DVector::from_fn(2 * n, |i, _| x[i % n])
     }
+    fn objective(&self) -> Option<&dyn Objective> {
+        Some(&self.f)
+    }
+    fn polynomial(&self) -> Option<crate::quadratic::Polynomial> {
+        use crate::quadratic::Polynomial;
+        Some(Polynomial::HeavyBall { alpha: self.alpha, beta: self.beta })
+    }
 }

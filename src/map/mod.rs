@@ -10,14 +10,26 @@
 //!
 //! A new method (Nesterov, Chebyshev) is one new file implementing this trait.
 //! [`adapted`] re-expresses heavy-ball in a norm in which it contracts (beyond the paper).
+//!
+//! **Time-varying maps.** The Chebyshev semi-iterative method ([`chebyshev`]) applies a
+//! different map `A_k(·, u)` at each iteration `k`. The unrolling loops therefore call the
+//! indexed forms [`FixedPointMap::step_at`], [`FixedPointMap::jvp_at`] and
+//! [`FixedPointMap::vjp_at`] with the iteration index `k` of the iterate they act on
+//! (`x_{k+1} = A_k(x_k, u)`, `B_k = D_x A_k(x_k, u)`); their default implementations call
+//! the time-invariant methods, so a time-invariant map implements only those.
 
 pub mod adapted;
+pub mod chebyshev;
 pub mod gradient_descent;
 pub mod heavy_ball;
 
 pub use adapted::{Adapted, AdaptedNorm};
+pub use chebyshev::Chebyshev;
 pub use gradient_descent::GradientDescent;
 pub use heavy_ball::HeavyBall;
+
+use crate::problem::Objective;
+use crate::quadratic::Polynomial;
 
 use crate::constants::MapConstants;
 use crate::problem::{Ball, Scratch, Vw, VwMut};
@@ -67,33 +79,97 @@ pub trait FixedPointMap: Send + Sync {
         None
     }
 
+    /// `true` when the map depends on the iteration index (then [`Self::step`], [`Self::jvp`]
+    /// and [`Self::vjp`] are its limit map, and the unrolling uses the indexed forms).
+    fn time_varying(&self) -> bool {
+        false
+    }
+    /// `out = A_k(x, u)`, the map of iteration `k` (`x_{k+1} = A_k(x_k, u)`).
+    fn step_at(&self, k: usize, x: Vw, out: VwMut, s: &mut Scratch) {
+        let _ = k;
+        self.step(x, out, s)
+    }
+    /// `out = D_x A_k(x, u) dx + D_u A_k(x, u) du`.
+    fn jvp_at(&self, k: usize, x: Vw, dx: Vw, du: Vw, out: VwMut, s: &mut Scratch) {
+        let _ = k;
+        self.jvp(x, dx, du, out, s)
+    }
+    /// `xbar_out = D_x A_k(x, u)ᵀ w`, `ubar_acc += D_u A_k(x, u)ᵀ w`.
+    fn vjp_at(&self, k: usize, x: Vw, w: Vw, xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
+        let _ = k;
+        self.vjp(x, w, xbar_out, ubar_acc, s)
+    }
+    /// The objective `f` the method runs on, when it exposes it (for the quadratic theory).
+    fn objective(&self) -> Option<&dyn Objective> {
+        None
+    }
+    /// The method's residual polynomials on quadratics (Scieur et al. 2022), when it is a
+    /// polynomial method: `x_t − x* = P_t(H)(x_0 − x*)` for the first block of the state.
+    fn polynomial(&self) -> Option<Polynomial> {
+        None
+    }
+
     /// Dense `B = D_x A(x, u)` (n×n).
     fn d_x(&self, x: Vw) -> DMatrix<f64> {
-        let (n, p) = (self.dim_x(), self.dim_u());
-        let mut s = self.scratch();
-        let (mut e, zero) = (DVector::zeros(n), DVector::zeros(p));
-        let mut b = DMatrix::zeros(n, n);
-        for j in 0..n {
-            e[j] = 1.0;
-            self.jvp(x, e.as_view(), zero.as_view(), b.column_mut(j), &mut s);
-            e[j] = 0.0;
-        }
-        b
+        dense_d_x(self, None, x)
     }
 
     /// Dense `C = D_u A(x, u)` (n×p).
     fn d_u(&self, x: Vw) -> DMatrix<f64> {
-        let (n, p) = (self.dim_x(), self.dim_u());
-        let mut s = self.scratch();
-        let (zero, mut e) = (DVector::zeros(n), DVector::zeros(p));
-        let mut c = DMatrix::zeros(n, p);
-        for j in 0..p {
-            e[j] = 1.0;
-            self.jvp(x, zero.as_view(), e.as_view(), c.column_mut(j), &mut s);
-            e[j] = 0.0;
-        }
-        c
+        dense_d_u(self, None, x)
     }
+
+    /// Dense `B_k = D_x A_k(x, u)`.
+    fn d_x_at(&self, k: usize, x: Vw) -> DMatrix<f64> {
+        if self.time_varying() { dense_d_x(self, Some(k), x) } else { self.d_x(x) }
+    }
+
+    /// Dense `C_k = D_u A_k(x, u)`.
+    fn d_u_at(&self, k: usize, x: Vw) -> DMatrix<f64> {
+        if self.time_varying() { dense_d_u(self, Some(k), x) } else { self.d_u(x) }
+    }
+}
+
+/// One JVP of the map of iteration `k` (`None`: the time-invariant map).
+fn jvp_maybe_at<M: FixedPointMap + ?Sized>(
+    map: &M,
+    k: Option<usize>,
+    x: Vw,
+    dx: Vw,
+    du: Vw,
+    out: VwMut,
+    s: &mut Scratch,
+) {
+    match k {
+        Some(k) => map.jvp_at(k, x, dx, du, out, s),
+        None => map.jvp(x, dx, du, out, s),
+    }
+}
+
+fn dense_d_x<M: FixedPointMap + ?Sized>(map: &M, k: Option<usize>, x: Vw) -> DMatrix<f64> {
+    let (n, p) = (map.dim_x(), map.dim_u());
+    let mut s = map.scratch();
+    let (mut e, zero) = (DVector::zeros(n), DVector::zeros(p));
+    let mut b = DMatrix::zeros(n, n);
+    for j in 0..n {
+        e[j] = 1.0;
+        jvp_maybe_at(map, k, x, e.as_view(), zero.as_view(), b.column_mut(j), &mut s);
+        e[j] = 0.0;
+    }
+    b
+}
+
+fn dense_d_u<M: FixedPointMap + ?Sized>(map: &M, k: Option<usize>, x: Vw) -> DMatrix<f64> {
+    let (n, p) = (map.dim_x(), map.dim_u());
+    let mut s = map.scratch();
+    let (zero, mut e) = (DVector::zeros(n), DVector::zeros(p));
+    let mut c = DMatrix::zeros(n, p);
+    for j in 0..p {
+        e[j] = 1.0;
+        jvp_maybe_at(map, k, x, zero.as_view(), e.as_view(), c.column_mut(j), &mut s);
+        e[j] = 0.0;
+    }
+    c
 }
 
 impl<M: FixedPointMap + ?Sized> FixedPointMap for Box<M> {
@@ -138,5 +214,35 @@ impl<M: FixedPointMap + ?Sized> FixedPointMap for Box<M> {
     }
     fn adapted_norm(&self) -> Option<AdaptedNorm> {
         (**self).adapted_norm()
+    }
+    fn time_varying(&self) -> bool {
+        (**self).time_varying()
+    }
+    fn step_at(&self, k: usize, x: Vw, out: VwMut, s: &mut Scratch) {
+        (**self).step_at(k, x, out, s)
+    }
+    fn jvp_at(&self, k: usize, x: Vw, dx: Vw, du: Vw, out: VwMut, s: &mut Scratch) {
+        (**self).jvp_at(k, x, dx, du, out, s)
+    }
+    fn vjp_at(&self, k: usize, x: Vw, w: Vw, xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
+        (**self).vjp_at(k, x, w, xbar_out, ubar_acc, s)
+    }
+    fn objective(&self) -> Option<&dyn Objective> {
+        (**self).objective()
+    }
+    fn polynomial(&self) -> Option<Polynomial> {
+        (**self).polynomial()
+    }
+    fn d_x(&self, x: Vw) -> DMatrix<f64> {
+        (**self).d_x(x)
+    }
+    fn d_u(&self, x: Vw) -> DMatrix<f64> {
+        (**self).d_u(x)
+    }
+    fn d_x_at(&self, k: usize, x: Vw) -> DMatrix<f64> {
+        (**self).d_x_at(k, x)
+    }
+    fn d_u_at(&self, k: usize, x: Vw) -> DMatrix<f64> {
+        (**self).d_u_at(k, x)
     }
 }

@@ -122,6 +122,59 @@ pub fn late_start(path: &Path, title: &str, e: &[f64], curves: &[LateStartCurve]
     })
 }
 
+/// One curve of a residual-polynomial figure: `|φ_t(λ)|` on a grid of `λ` for one `t`.
+#[derive(Debug, Clone)]
+pub struct PolynomialCurve {
+    /// The iteration `t`.
+    pub t: usize,
+    /// `|φ_t(λ_i)|` at the grid points.
+    pub values: Vec<f64>,
+}
+
+/// `|φ_t(λ)|` over the spectrum `[μ, L]` for a few `t` (log y axis), with the eigenvalues
+/// of `H` marked as ticks at the bottom: the figures of the quadratic theory
+/// (`φ = P_t − λP_t'` and `φ = P_t'`).
+pub fn polynomial_curves(
+    path: &Path,
+    title: &str,
+    lambdas: &[f64],
+    curves: &[PolynomialCurve],
+    eigenvalues: &[f64],
+    y_label: &str,
+) -> Result<()> {
+    let (lo, hi) = (lambdas.first().copied().unwrap_or(0.0), lambdas.last().copied().unwrap_or(1.0));
+    let x = float_axis(lo, if hi > lo { hi } else { lo + 1.0 });
+    let y = log_axis(curves.iter().flat_map(|c| c.values.iter().copied()));
+    let legend: Vec<_> =
+        curves.iter().enumerate().map(|(i, c)| (format!("t = {}", c.t), line_key(color(i), false))).collect();
+    render(path, (1000, 600), title, &legend, |area| {
+        let mut chart = chart(area, &x, &y, ("λ (spectrum of H)", y_label), 70)?;
+        for (i, c) in curves.iter().enumerate() {
+            let pts: Vec<(f64, f64)> = lambdas
+                .iter()
+                .zip(&c.values)
+                .filter_map(|(&l, &v)| log_point(v, y.range.start).map(|yy| (l, yy)))
+                .collect();
+            chart.draw_series(LineSeries::new(pts, ShapeStyle::from(&color(i)).stroke_width(2)))?;
+        }
+        let tick = ShapeStyle::from(&GRAY).stroke_width(2);
+        let height = 0.04 * (y.range.end - y.range.start);
+        for &l in eigenvalues {
+            chart.draw_series(LineSeries::new(vec![(l, y.range.start), (l, y.range.start + height)], tick))?;
+        }
+        Ok(())
+    })
+}
+
+/// A linear axis over `[lo, hi]` with about ten "nice" ticks.
+fn float_axis(lo: f64, hi: f64) -> Axis {
+    let span = hi - lo;
+    let p = 10f64.powf((span / 10.0).log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * p).find(|s| span / s <= 10.0).unwrap_or(10.0 * p);
+    let ticks = multiples(lo, hi, step).into_iter().map(|t| (t, format!("{}", (t / step).round() * step))).collect();
+    Axis { range: lo..hi, ticks, light: vec![] }
+}
+
 /// The distribution of margins per claim (one row per claim, one dot per instance).
 ///
 /// The x axis is `log10 max(margin, 1e-16)` (a margin above the axis' top is clipped to it);

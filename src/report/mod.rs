@@ -256,7 +256,7 @@ pub fn markdown(sc: &Scenario, res: &RunResults, rows: &[ClaimSummary], figures:
         }
     }
     writeln!(w, "\n## Assumption failures\n").ok();
-    writeln!(w, "Where A2.1 or A2.2 fails the claim is *not applicable*: heavy-ball is not a contraction in the Euclidean norm (‖D_zA‖ ≥ 1, Remark 1(ii)), the classic Huber loss has a Hessian that jumps (no M_x).\n").ok();
+    writeln!(w, "Where an assumption fails the claim is *not applicable*: heavy-ball is not a contraction in the Euclidean norm (‖D_zA‖ ≥ 1, Remark 1(ii)) and the Chebyshev method is time-varying (A2.1); the classic Huber loss has a Hessian that jumps (no M_x, A2.2); pseudo-Huber and Huber are not quadratic, and on ridge data H(θ) does not commute with ∂_θH (the quadratic theory).\n").ok();
     for r in rows.iter().filter(|r| r.not_applicable > 0) {
         let reasons: Vec<String> = r.assumption_failures.iter().map(|(a, n)| format!("{a}: {n}")).collect();
         writeln!(w, "- `{}` [{}]: {}", r.claim, r.variant, reasons.join(", ")).ok();
@@ -264,6 +264,7 @@ pub fn markdown(sc: &Scenario, res: &RunResults, rows: &[ClaimSummary], figures:
     if res.instances.iter().any(|i| !i.spec.norm.is_euclidean()) {
         adapted_section(w, rows, res);
     }
+    quadratic_section(w, res, figures);
     if !figures.is_empty() {
         writeln!(w, "\n## Figures\n").ok();
         for f in figures {
@@ -358,6 +359,7 @@ fn adapted_section(w: &mut String, rows: &[ClaimSummary], res: &RunResults) {
         let method = match i.spec.method {
             crate::spec::Method::GradientDescent => "gd".to_string(),
             crate::spec::Method::HeavyBall { beta } => format!("hb β={beta}"),
+            crate::spec::Method::Chebyshev => "chebyshev".to_string(),
         };
         let step = serde_json::to_value(i.spec.step).ok().map(|v| step_label(&v)).unwrap_or_default();
         let (eps, cond) = i.adapted.map_or(("—".to_string(), "1".to_string()), |a| {
@@ -387,6 +389,63 @@ fn step_label(v: &serde_json::Value) -> String {
         Some("inv_three_l") => "1/(3L)".into(),
         Some("fraction_of_two_over_l") => format!("c={}·2/L", v.get("c").and_then(|c| c.as_f64()).unwrap_or(f64::NAN)),
         _ => "?".into(),
+    }
+}
+
+/// Short labels of a spec's method and step rule (file names, tables).
+pub fn method_step_label(spec: &Spec) -> (String, String) {
+    use crate::spec::{Method, StepRule};
+    let method = match spec.method {
+        Method::GradientDescent => "gd".to_string(),
+        Method::HeavyBall { beta } => format!("heavy_ball_b{beta}"),
+        Method::Chebyshev => "chebyshev".to_string(),
+    };
+    let step = match spec.step {
+        StepRule::Optimal => "2_over_L_plus_m".to_string(),
+        StepRule::InvL => "1_over_L".to_string(),
+        StepRule::InvThreeL => "1_over_3L".to_string(),
+        StepRule::FractionOfTwoOverL { c } => format!("c{c}"),
+    };
+    (method, step)
+}
+
+/// The section of the quadratic theory (Scieur et al. 2022): per grid point with a quadratic
+/// figure, the spectrum, how far `H` is from commuting with `∂H`, and how far the identity
+/// `scieur.jacobian` is from holding; then the residual-polynomial figures.
+fn quadratic_section(w: &mut String, res: &RunResults, figures: &[String]) {
+    let points: Vec<_> =
+        res.instances.iter().filter_map(|i| Some((i, i.figure.as_ref()?.quadratic.as_ref()?))).collect();
+    if points.is_empty() {
+        return;
+    }
+    writeln!(w, "\n## Quadratic theory (Scieur et al. 2022)\n").ok();
+    writeln!(w, "Residual polynomials of gradient descent, heavy-ball and the Chebyshev method on the spectrum [μ, L] of H (first instance of each grid point). `scieur.jacobian` needs H(θ) to commute with ∂_θH; the last column is the observed relative residual max_t ‖lhs − rhs‖ / max_t ‖lhs‖ of the identity (rounding level where it applies; of order one on ridge data, where it does not).\n").ok();
+    writeln!(
+        w,
+        "| point | family | method | step | μ | L | ‖[H, ∂H]‖ (relative) | scieur.jacobian relative residual |"
+    )
+    .ok();
+    writeln!(w, "|---|---|---|---|---|---|---|---|").ok();
+    for (inst, q) in &points {
+        let family = serde_json::to_value(inst.spec.family).ok().map(|v| family_label(&v)).unwrap_or_default();
+        let (method, step) = method_step_label(&inst.spec);
+        writeln!(
+            w,
+            "| {} | {family} | {method} | {step} | {:.4e} | {:.4e} | {:.2e} | {:.2e} |",
+            inst.point, q.interval.0, q.interval.1, q.commutator, q.jacobian_residual
+        )
+        .ok();
+    }
+    let poly: Vec<&String> = figures.iter().filter(|f| f.starts_with("figures/poly_")).collect();
+    if !poly.is_empty() {
+        writeln!(
+            w,
+            "\nFigures of |P_t(λ) − λP_t'(λ)| and |P_t'(λ)| over [μ, L] (eigenvalues of H as ticks at the bottom):\n"
+        )
+        .ok();
+        for f in poly {
+            writeln!(w, "![{f}]({f})").ok();
+        }
     }
 }
 
@@ -511,11 +570,38 @@ fn write_figures(res: &RunResults, rows: &[ClaimSummary], dir: &Path) -> Result<
         names.push(curves);
         names.push(late);
     }
+    names.extend(write_polynomial_figures(res, dir)?);
     let margins: Vec<(String, Vec<f64>)> =
         rows.iter().filter(|r| r.role == Role::Paper).map(|r| (r.claim.clone(), margins_of(res, r))).collect();
     let title = "smallest margin per instance (at 1e-16: equal within rounding; crosses: violations)";
     figures::margins(&dir.join("figures/margins.svg"), title, &margins)?;
     names.push("figures/margins.svg".to_string());
+    Ok(names)
+}
+
+/// The residual-polynomial figures: for the first grid point of each method and step rule
+/// (on a family where `H` commutes with `∂H`, when there is one), `|P_t − λP_t'|` and `|P_t'|`.
+fn write_polynomial_figures(res: &RunResults, dir: &Path) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    let mut seen = Vec::new();
+    let candidates = res.instances.iter().filter_map(|i| Some((i, i.figure.as_ref()?.quadratic.as_ref()?)));
+    let (commuting, other): (Vec<_>, Vec<_>) = candidates.partition(|(_, q)| q.commutator < 1e-12);
+    for (inst, q) in commuting.into_iter().chain(other) {
+        let key = method_step_label(&inst.spec);
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key.clone());
+        let family = serde_json::to_value(inst.spec.family).ok().map(|v| family_label(&v)).unwrap_or_default();
+        let title = format!("{}, step {}, {family}, seed {}", key.0, key.1, inst.spec.seed);
+        for (what, curves, label) in
+            [("jacobian_factor", &q.jacobian_factor, "|P_t(λ) − λP_t'(λ)|"), ("derivative", &q.derivative, "|P_t'(λ)|")]
+        {
+            let name = format!("figures/poly_{what}_{}_{}.svg", key.0, key.1);
+            figures::polynomial_curves(&dir.join(&name), &title, &q.lambdas, curves, &q.eigenvalues, label)?;
+            names.push(name);
+        }
+    }
     Ok(names)
 }
 

@@ -94,7 +94,7 @@ pub struct Grid {
     /// `ridge_weight`, `ridge_targets`, `ridge_data`, `pseudo_huber_weight`,
     /// `pseudo_huber_targets`, `huber_weight`, `huber_targets`.
     pub family: Vec<Spanned<String>>,
-    /// `gd`, `heavy_ball` (default `["gd"]`).
+    /// `gd`, `heavy_ball`, `chebyshev` (default `["gd"]`).
     #[serde(default)]
     pub method: Vec<Spanned<String>>,
     /// Rows `M`.
@@ -343,7 +343,11 @@ pub(crate) fn family(path: &str, text: &str, name: &Spanned<String>, delta: f64)
 }
 
 fn method(name: &str, beta: f64) -> Method {
-    if name == "heavy_ball" { Method::HeavyBall { beta } } else { Method::GradientDescent }
+    match name {
+        "heavy_ball" => Method::HeavyBall { beta },
+        "chebyshev" => Method::Chebyshev,
+        _ => Method::GradientDescent,
+    }
 }
 
 fn data_axis(name: &str, spectrum: &[Spanned<[f64; 2]>]) -> Vec<Data> {
@@ -399,13 +403,13 @@ fn validate(path: &str, text: &str, f: &ScenarioFile) -> Result<()> {
         family(path, text, fam, 0.5)?;
     }
     for m in &g.method {
-        if !["gd", "heavy_ball"].contains(&m.get_ref().as_str()) {
+        if !["gd", "heavy_ball", "chebyshev"].contains(&m.get_ref().as_str()) {
             return Err(at(
                 path,
                 text,
                 "grid.method",
                 m,
-                format!("unknown method `{}` (gd or heavy_ball)", m.get_ref()),
+                format!("unknown method `{}` (gd, heavy_ball or chebyshev)", m.get_ref()),
             ));
         }
     }

@@ -10,7 +10,7 @@ use crate::constants::Constants;
 use crate::error::{Error, Result};
 use crate::linalg::spectral_norm;
 use crate::map::{AdaptedNorm, FixedPointMap};
-use crate::report::figures::LateStartCurve;
+use crate::report::figures::{LateStartCurve, PolynomialCurve};
 use crate::spec::Spec;
 use crate::unroll::ErrorCurves;
 use rayon::prelude::*;
@@ -44,13 +44,15 @@ pub fn parse_custom(path: &str, text: &str, file: &ScenarioFile) -> Result<Vec<C
             requires.push(match r.get_ref().as_str() {
                 "A2.1" => Assumption::Contraction,
                 "A2.2" => Assumption::Smoothness,
+                "quadratic" => Assumption::Quadratic,
+                "commuting" => Assumption::Commuting,
                 other => {
                     return Err(super::at(
                         path,
                         text,
                         "custom.requires",
                         r,
-                        format!("unknown assumption `{other}` (A2.1 or A2.2)"),
+                        format!("unknown assumption `{other}` (A2.1, A2.2, quadratic or commuting)"),
                     ));
                 }
             });
@@ -97,6 +99,29 @@ pub struct FigureData {
     pub bound19: Vec<f64>,
     /// Late-start errors for several `T'`.
     pub late: Vec<LateStartCurve>,
+    /// The residual polynomials over the spectrum, when the instance is a quadratic and the
+    /// scenario checks a `scieur.*` claim.
+    pub quadratic: Option<QuadraticFigure>,
+}
+
+/// What the figures and the report section of the quadratic theory need (one grid point).
+#[derive(Debug, Clone)]
+pub struct QuadraticFigure {
+    /// `[μ, L]`, the spectrum of `H`.
+    pub interval: (f64, f64),
+    /// The eigenvalues of `H`.
+    pub eigenvalues: Vec<f64>,
+    /// The grid of `λ` over `[μ, L]`.
+    pub lambdas: Vec<f64>,
+    /// `|P_t(λ) − λP_t'(λ)|` for a few `t`.
+    pub jacobian_factor: Vec<PolynomialCurve>,
+    /// `|P_t'(λ)|` for the same `t`.
+    pub derivative: Vec<PolynomialCurve>,
+    /// `max_t ‖[H, ∂_jH]‖` relative (0 when `H(θ)` commutes with `∂_θH`).
+    pub commutator: f64,
+    /// `max_t ‖lhs − rhs‖ / max_t ‖lhs‖` of `scieur.jacobian` (its statement), observed
+    /// whether or not it applies: how far the identity is from holding.
+    pub jacobian_residual: f64,
 }
 
 /// The results of one instance.
@@ -193,7 +218,8 @@ fn run_instance(sc: &Scenario, cfg: &Config, at: (usize, usize, bool), spec: &Sp
             verdict: check_custom(c, &case, cfg),
         });
     }
-    let figure = first.then(|| figure_data(&case, cfg));
+    let quadratic = sc.claims.iter().any(|c| c.starts_with("scieur."));
+    let figure = first.then(|| figure_data(&case, cfg, quadratic));
     let (constants, adapted) = (case.inst.constants, case.inst.map.adapted_norm());
     Ok(InstanceResult { index, point, spec: *spec, k: case.k, rows, constants, adapted, figure })
 }
@@ -240,7 +266,43 @@ pub fn quantities<'a>(
     }
 }
 
-fn figure_data(case: &Case, cfg: &Config) -> FigureData {
+/// Iterations shown in the residual-polynomial figures.
+fn figure_ts(k: usize) -> Vec<usize> {
+    let mut ts: Vec<usize> = [1, 5, 20, 50].into_iter().filter(|&t| t <= k).collect();
+    ts.push(k);
+    ts.dedup();
+    ts
+}
+
+fn quadratic_figure(case: &Case, cfg: &Config) -> Option<QuadraticFigure> {
+    let q = case.quadratic()?;
+    let (mu, l) = (q.mu, q.l);
+    let lambdas: Vec<f64> = (0..=400).map(|i| mu + (l - mu) * i as f64 / 400.0).collect();
+    let ts = figure_ts(case.k);
+    let seqs: Vec<_> = lambdas.iter().map(|&x| q.poly.sequence(x, case.k)).collect();
+    let curve = |f: &dyn Fn(&crate::quadratic::Values, f64) -> f64| -> Vec<PolynomialCurve> {
+        ts.iter()
+            .map(|&t| PolynomialCurve {
+                t,
+                values: seqs.iter().zip(&lambdas).map(|(s, &x)| f(&s[t], x).abs()).collect(),
+            })
+            .collect()
+    };
+    let sides = claims::scieur::jacobian_sides(case, cfg, "paper")?;
+    let diff = sides.lhs.iter().zip(&sides.rhs).map(|(a, b)| spectral_norm(&(a - b))).fold(0.0, f64::max);
+    let scale = sides.lhs.iter().map(spectral_norm).fold(0.0, f64::max);
+    Some(QuadraticFigure {
+        interval: (mu, l),
+        eigenvalues: q.spectral.eigenvalues.iter().copied().collect(),
+        jacobian_factor: curve(&|v, x| v.jacobian_factor(x)),
+        derivative: curve(&|v, _| v.dp),
+        lambdas,
+        commutator: q.commutator(),
+        jacobian_residual: if scale > 0.0 { diff / scale } else { diff },
+    })
+}
+
+fn figure_data(case: &Case, cfg: &Config, quadratic: bool) -> FigureData {
     let run = case.run();
     let c = &case.inst.constants;
     let (rho, gamma) = (c.rho(), c.gamma.value);
@@ -262,5 +324,6 @@ fn figure_data(case: &Case, cfg: &Config) -> FigureData {
             }
         })
         .collect();
-    FigureData { curves: run.curves.clone(), bound8, bound19, late }
+    let quadratic = if quadratic { quadratic_figure(case, cfg) } else { None };
+    FigureData { curves: run.curves.clone(), bound8, bound19, late, quadratic }
 }

@@ -26,7 +26,7 @@ pub fn late_start_jvp<M: FixedPointMap + ?Sized>(
     let mut next = DVector::zeros(map.dim_x());
     observe(0, &cur);
     for j in 0..steps {
-        map.jvp(traj.x(t_prime + j), cur.as_view(), v, next.as_view_mut(), &mut s);
+        map.jvp_at(t_prime + j, traj.x(t_prime + j), cur.as_view(), v, next.as_view_mut(), &mut s);
         std::mem::swap(&mut cur, &mut next);
         observe(j + 1, &cur);
     }

@@ -17,7 +17,7 @@ impl Linearization {
     /// The Jacobians at the iterates `x_0, …, x_{count−1}` of `traj`.
     pub fn along<M: FixedPointMap + ?Sized>(map: &M, traj: &Trajectory, count: usize) -> Self {
         assert!(count <= traj.len() + 1, "linearization beyond the trajectory");
-        let (b, c) = (0..count).map(|k| (map.d_x(traj.x(k)), map.d_u(traj.x(k)))).unzip();
+        let (b, c) = (0..count).map(|k| (map.d_x_at(k, traj.x(k)), map.d_u_at(k, traj.x(k)))).unzip();
         Linearization { b, c, dims: (map.dim_x(), map.dim_u()) }
     }
 

@@ -54,7 +54,7 @@ impl Trajectory {
         let mut s = map.scratch();
         for j in 0..k {
             let (prev, mut next) = xs.columns_range_pair_mut(j, j + 1);
-            map.step(prev.column(0), next.column_mut(0), &mut s);
+            map.step_at(j, prev.column(0), next.column_mut(0), &mut s);
         }
         Trajectory { xs }
     }

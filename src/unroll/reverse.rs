@@ -28,7 +28,7 @@ pub fn truncated_vjp<M: FixedPointMap + ?Sized>(
     let mut ubar = DVector::zeros(map.dim_u());
     observe(k_end, &ubar, &xbar);
     for k in (stop..k_end).rev() {
-        map.vjp(traj.x(k), xbar.as_view(), next.as_view_mut(), ubar.as_view_mut(), &mut s);
+        map.vjp_at(k, traj.x(k), xbar.as_view(), next.as_view_mut(), ubar.as_view_mut(), &mut s);
         std::mem::swap(&mut xbar, &mut next);
         observe(k, &ubar, &xbar);
     }

@@ -92,20 +92,77 @@ pub fn heavy_ball() -> impl Strategy<Value = Method> {
     (0.05..0.9f64).prop_map(|beta| Method::HeavyBall { beta })
 }
 
+/// The Chebyshev semi-iterative method (time-varying).
+pub fn chebyshev() -> impl Strategy<Value = Method> {
+    Just(Method::Chebyshev)
+}
+
+/// The polynomial methods of the quadratic theory.
+pub fn polynomial_method() -> impl Strategy<Value = Method> {
+    prop_oneof![gd(), heavy_ball(), chebyshev()]
+}
+
+/// Ridge with a parameter whose Hessian derivative commutes with `H` (weight: `∂H = I`;
+/// targets: `∂H = 0`).
+fn commuting_ridge() -> impl Strategy<Value = Family> {
+    prop_oneof![Just(RidgeParam::Weight), Just(RidgeParam::Targets)].prop_map(|param| Family::Ridge { param })
+}
+
+/// Where the quadratic theory applies: the three methods on ridge weight and targets.
+pub fn quadratic_commuting() -> impl Strategy<Value = Spec> {
+    spec(commuting_ridge(), polynomial_method(), contractive_step())
+}
+
+/// Where `scieur.residual` applies: the three methods on every ridge family.
+pub fn quadratic() -> impl Strategy<Value = Spec> {
+    spec(ridge(), polynomial_method(), contractive_step())
+}
+
+/// Where `f` is not quadratic: pseudo-Huber and Huber.
+pub fn not_quadratic() -> impl Strategy<Value = Spec> {
+    spec(prop_oneof![pseudo_huber(), huber()], polynomial_method(), contractive_step())
+}
+
+/// Where `H(θ)` and `∂_θH` do not commute: ridge with the data `(A, b)` as parameter
+/// (`n ≥ 2`; with `n = 1` every matrix commutes).
+pub fn not_commuting() -> impl Strategy<Value = Spec> {
+    spec(Just(Family::Ridge { param: RidgeParam::Data }), polynomial_method(), contractive_step())
+        .prop_filter("n >= 2", |s| s.n >= 2)
+}
+
+/// Where the controls of the quadratic theory have counterexamples: heavy-ball and
+/// Chebyshev (interior maxima of `|P_t − λP_t'|`), ridge weight started at a distance, and
+/// every commuting quadratic instance.
+pub fn quadratic_tight() -> impl Strategy<Value = Spec> {
+    let hb_weight = (2..=N_MAX, 0.05..0.9f64, 1.0..20.0f64, any::<u64>()).prop_map(|(n, beta, sigma, seed)| Spec {
+        method: Method::HeavyBall { beta },
+        m: 3 * n,
+        n,
+        x0_sigma: Some(sigma),
+        ..Spec::figure2(seed)
+    });
+    prop_oneof![hb_weight, quadratic_commuting()]
+}
+
 /// Where every assumption holds: gradient descent, contractive step, smooth family.
 pub fn assumptions_hold() -> impl Strategy<Value = Spec> {
     spec(smooth_family(), gd(), contractive_step())
 }
 
-/// Everything, for claims without assumptions: both methods, every family, contractive or not.
+/// Everything, for claims without assumptions: every method (the time-varying Chebyshev
+/// included), every family, contractive or not.
 pub fn anything() -> impl Strategy<Value = Spec> {
     let step = prop_oneof![4 => contractive_step(), 1 => non_contractive_step()];
-    spec(any_family(), prop_oneof![gd(), heavy_ball()], step)
+    spec(any_family(), prop_oneof![gd(), heavy_ball(), chebyshev()], step)
 }
 
-/// Where A2.1 fails: heavy-ball (Euclidean norm ≥ 1), or gradient descent with `α ≥ 2/L`.
+/// Where A2.1 fails: heavy-ball (Euclidean norm ≥ 1), Chebyshev (time-varying), or gradient
+/// descent with `α ≥ 2/L`.
 pub fn contraction_fails() -> impl Strategy<Value = Spec> {
-    prop_oneof![spec(any_family(), heavy_ball(), contractive_step()), spec(any_family(), gd(), non_contractive_step()),]
+    prop_oneof![
+        spec(any_family(), prop_oneof![heavy_ball(), chebyshev()], contractive_step()),
+        spec(any_family(), gd(), non_contractive_step()),
+    ]
 }
 
 /// Heavy-ball on the quadratic (ridge) families with a contractive step, in the Euclidean
