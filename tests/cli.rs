@@ -150,3 +150,45 @@ fn list_with_scenario_shows_custom_claims() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("custom.thm7_bound"));
 }
+
+const TRENDS: &str = r#"
+kind = "trends"
+name = "cli_trends"
+seed = 5
+pairs = 3
+[base]
+m = 12
+n = 3
+x0 = 10.0
+[[experiment]]
+claim = "sec34.init"
+factor = "x0"
+levels = [10.0, 0.1]
+[[experiment]]
+claim = "sec5.warm_start"
+factor = "start"
+levels = ["cold", "warm"]
+budget = 10
+outer = 4
+"#;
+
+/// `verify` on a trend file writes its report (verdicts are findings: exit 0); a malformed
+/// trend file is exit 2 naming the file, the line and the key, and writes nothing.
+#[test]
+fn verify_trend_file_writes_a_report_and_bad_ones_exit_two() {
+    let dir = temp_dir("trends");
+    let file = dir.join("t.toml");
+    std::fs::write(&file, TRENDS).unwrap();
+    let o = run(&["verify", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(dir.join("out/cli_trends/report.md")).unwrap();
+    assert!(md.contains("sec34.init") && md.contains("Every outer iteration of the warm-started run"), "{md}");
+    assert!(dir.join("out/cli_trends/results.json").exists());
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, TRENDS.replace("levels = [10.0, 0.1]", "levels = [10.0, \"far\"]")).unwrap();
+    let o = run(&["verify", bad.to_str().unwrap(), "--out", dir.join("out2").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.toml") && err.contains("line 13") && err.contains("x0"), "{err}");
+    assert!(!dir.join("out2/cli_trends").exists(), "no report for bad input");
+}
