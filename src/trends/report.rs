@@ -119,8 +119,12 @@ pub fn markdown(t: &Trends, res: &TrendResults, figs: &[Vec<String>]) -> String 
     .ok();
     md.push_str(HOW_TO_READ);
     writeln!(md, "\n## Summary\n").ok();
-    writeln!(md, "| claim | experiment | measure | prediction | n | agree / disagree / tie | p (claim) | p (opposite) | effect [CI] | verdict |").ok();
-    writeln!(md, "|---|---|---|---|---|---|---|---|---|---|").ok();
+    writeln!(
+        md,
+        "| claim | experiment | measure | prediction | n | agree / disagree / tie | agreeing | p (claim) | p (opposite) | effect [CI] | verdict |"
+    )
+    .ok();
+    writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|").ok();
     for ex in &res.experiments {
         let design = super::find(ex.claim).map_or(Design::PairedCurse, |c| c.design);
         for s in &ex.stats {
@@ -131,7 +135,7 @@ pub fn markdown(t: &Trends, res: &TrendResults, figs: &[Vec<String>]) -> String 
             };
             writeln!(
                 md,
-                "| `{}` | {} | {} | {} | {} | {} / {} / {} | {} | {} | {} | **{}** |",
+                "| `{}` | {} | {} | {} | {} | {} / {} / {} | {} | {} | {} | {} | **{}** |",
                 ex.claim,
                 ex.label,
                 measure,
@@ -140,6 +144,7 @@ pub fn markdown(t: &Trends, res: &TrendResults, figs: &[Vec<String>]) -> String 
                 s.agree,
                 s.disagree,
                 s.ties,
+                if s.n > 0 { format!("{:.0} %", 100.0 * s.agree as f64 / s.n as f64) } else { "—".into() },
                 fmt_p(s.p_claim),
                 fmt_p(s.p_opposite),
                 fmt_effect(s),
@@ -293,7 +298,7 @@ How to read this report: each experiment draws an instance per seed and computes
 measures at two levels of one factor (the same data, the same initial direction). A pair \
 *agrees* when a measure moves the way the claim predicts, *disagrees* when it moves the other \
 way and *ties* when the two values agree to 1e-9 relative (below what the computation \
-resolves). `p (claim)` is the one-sided sign-test p-value for agreement, `p (opposite)` for \
+resolves); `agreeing` is the fraction of all pairs that agree. `p (claim)` is the one-sided sign-test p-value for agreement, `p (opposite)` for \
 disagreement; the effect is the median of `log10(second/first)` (ratio measures) or of \
 `second − first` (counts and areas), with a distribution-free interval. Verdicts: \
 **supported** (significant in the predicted direction), **contradicted** (significant in the \
