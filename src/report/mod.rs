@@ -512,31 +512,40 @@ pub struct Written {
     pub rows: Vec<ClaimSummary>,
 }
 
-fn io(path: &Path, e: impl std::fmt::Display) -> Error {
+pub(crate) fn io(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Io { path: path.display().to_string(), message: e.to_string() }
+}
+
+/// Writes a report directory `out/<name>/` atomically: `fill` writes into a fresh temporary
+/// directory (with a `figures/` subdirectory), which then replaces `out/<name>/`; on any
+/// error the temporary directory is removed and nothing half-written is left.
+pub(crate) fn write_dir(out: &Path, name: &str, fill: impl FnOnce(&Path) -> Result<()>) -> Result<PathBuf> {
+    let dir = out.join(name);
+    let tmp = out.join(format!(".{name}.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(tmp.join("figures")).map_err(|e| io(&tmp, e))?;
+    let result = fill(&tmp).and_then(|()| {
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        }
+        std::fs::rename(&tmp, &dir).map_err(|e| io(&dir, e))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    result.map(|()| dir)
 }
 
 /// Writes `report.md`, `results.json` and the figures under `out/<scenario name>/`.
 pub fn write(sc: &Scenario, res: &RunResults, out: &Path) -> Result<Written> {
     let rows = summarize(sc, res);
-    let dir = out.join(&sc.file.name);
-    let tmp = out.join(format!(".{}.tmp-{}", sc.file.name, std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(tmp.join("figures")).map_err(|e| io(&tmp, e))?;
-    let result = (|| {
-        let figures = write_figures(res, &rows, &tmp)?;
-        std::fs::write(tmp.join("report.md"), markdown(sc, res, &rows, &figures)).map_err(|e| io(&tmp, e))?;
-        let json = serde_json::to_string_pretty(&json(sc, res, &rows)).map_err(|e| io(&tmp, e))?;
-        std::fs::write(tmp.join("results.json"), json).map_err(|e| io(&tmp, e))?;
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
-        }
-        std::fs::rename(&tmp, &dir).map_err(|e| io(&dir, e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    result.map(|_| Written { dir, rows })
+    let dir = write_dir(out, &sc.file.name, |tmp| {
+        let figures = write_figures(res, &rows, tmp)?;
+        std::fs::write(tmp.join("report.md"), markdown(sc, res, &rows, &figures)).map_err(|e| io(tmp, e))?;
+        let json = serde_json::to_string_pretty(&json(sc, res, &rows)).map_err(|e| io(tmp, e))?;
+        std::fs::write(tmp.join("results.json"), json).map_err(|e| io(tmp, e))
+    })?;
+    Ok(Written { dir, rows })
 }
 
 /// The figures: for the first instance of the first grid point of each family (and of each

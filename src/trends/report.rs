@@ -4,35 +4,20 @@
 use super::file::{Expect, Trends};
 use super::run::{ExperimentResult, MeasureStats, TrendResults};
 use super::{Design, Direction, Scale};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::report::figures::{self, PairedPanel};
+use crate::report::{io, write_dir};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-fn io(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Io { path: path.display().to_string(), message: e.to_string() }
-}
-
 /// Writes the report; returns its directory.
 pub fn write(t: &Trends, res: &TrendResults, out: &Path) -> Result<PathBuf> {
-    let dir = out.join(&t.file.name);
-    let tmp = out.join(format!(".{}.tmp-{}", t.file.name, std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(tmp.join("figures")).map_err(|e| io(&tmp, e))?;
-    let result = (|| {
-        let figs = write_figures(res, &tmp)?;
-        std::fs::write(tmp.join("report.md"), markdown(t, res, &figs)).map_err(|e| io(&tmp, e))?;
-        let json = serde_json::to_string_pretty(res).map_err(|e| io(&tmp, e))?;
-        std::fs::write(tmp.join("results.json"), json).map_err(|e| io(&tmp, e))?;
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
-        }
-        std::fs::rename(&tmp, &dir).map_err(|e| io(&dir, e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    result.map(|_| dir)
+    write_dir(out, &t.file.name, |tmp| {
+        let figs = write_figures(res, tmp)?;
+        std::fs::write(tmp.join("report.md"), markdown(t, res, &figs)).map_err(|e| io(tmp, e))?;
+        let json = serde_json::to_string_pretty(res).map_err(|e| io(tmp, e))?;
+        std::fs::write(tmp.join("results.json"), json).map_err(|e| io(tmp, e))
+    })
 }
 
 /// The figures of each experiment: the paired scatter of its measures and the curves of its
