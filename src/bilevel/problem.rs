@@ -63,41 +63,30 @@ fn build_map<O: Objective + 'static>(f: O, method: Method, step: StepRule) -> Re
     Ok((map, alpha))
 }
 
-impl InnerObjective for Ridge {
-    fn name(&self) -> String {
-        Objective::name(self)
-    }
-    fn dim_x(&self) -> usize {
-        Objective::dim_x(self)
-    }
-    fn dim_u(&self) -> usize {
-        Objective::dim_u(self)
-    }
-    fn param(&self) -> DVector<f64> {
-        Objective::param(self)
-    }
-    fn map_at(&self, u: &DVector<f64>, method: Method, step: StepRule) -> Result<(Box<dyn FixedPointMap>, f64)> {
-        build_map(self.with_param(u)?, method, step)
-    }
+/// `InnerObjective` for objectives whose inherent `with_param` re-parameterises them.
+macro_rules! inner_objective {
+    ($($t:ty),*) => {$(
+        impl InnerObjective for $t {
+            fn name(&self) -> String {
+                Objective::name(self)
+            }
+            fn dim_x(&self) -> usize {
+                Objective::dim_x(self)
+            }
+            fn dim_u(&self) -> usize {
+                Objective::dim_u(self)
+            }
+            fn param(&self) -> DVector<f64> {
+                Objective::param(self)
+            }
+            fn map_at(&self, u: &DVector<f64>, method: Method, step: StepRule) -> Result<(Box<dyn FixedPointMap>, f64)> {
+                build_map(self.with_param(u)?, method, step)
+            }
+        }
+    )*};
 }
 
-impl InnerObjective for Robust {
-    fn name(&self) -> String {
-        Objective::name(self)
-    }
-    fn dim_x(&self) -> usize {
-        Objective::dim_x(self)
-    }
-    fn dim_u(&self) -> usize {
-        Objective::dim_u(self)
-    }
-    fn param(&self) -> DVector<f64> {
-        Objective::param(self)
-    }
-    fn map_at(&self, u: &DVector<f64>, method: Method, step: StepRule) -> Result<(Box<dyn FixedPointMap>, f64)> {
-        build_map(self.with_param(u)?, method, step)
-    }
-}
+inner_objective!(Ridge, Robust);
 
 /// The inner family of a [`BilevelSpec`]; the parameter is the ridge weight `u = λ` (p = 1).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

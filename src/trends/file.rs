@@ -27,9 +27,8 @@
 
 use super::{Design, TrendClaim};
 use crate::error::{Error, Result};
-use crate::problem::ridge::RidgeParam;
 use crate::scenario::{X0, at};
-use crate::spec::{Data, Family, Method, Spec, StepRule};
+use crate::spec::{Family, Spec, StepRule};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -282,18 +281,7 @@ impl Trends {
 
 /// The defaults of `[base]`: the Figure-2 instance with `x_0 = x* + g`.
 fn default_spec() -> Spec {
-    Spec {
-        family: Family::Ridge { param: RidgeParam::Weight },
-        method: Method::GradientDescent,
-        m: 50,
-        n: 10,
-        data: Data::Paper,
-        lambda: 0.1,
-        step: StepRule::Optimal,
-        x0_sigma: Some(1.0),
-        seed: 0,
-        norm: crate::spec::Norm::Euclidean,
-    }
+    Spec { x0_sigma: Some(1.0), ..Spec::figure2(0) }
 }
 
 struct Parser<'a> {
