@@ -211,7 +211,7 @@ fn check_cmd(spec: Option<&str>) -> ExitCode {
         Err(e) => return fail(&format!("--spec: {e}")),
     };
     outln!("spec {}  K = {}", serde_json::to_string(&spec).unwrap_or_default(), case.k);
-    let mut failed = 0;
+    let (mut failed, mut numerical) = (0, 0);
     for o in claims::check_all(&case, &cfg) {
         // `!`: a statement the paper makes (or a consistent reading) is violated;
         // `?`: a control or inconsistent reading was not caught on this instance.
@@ -221,7 +221,11 @@ fn check_cmd(spec: Option<&str>) -> ExitCode {
             (false, _) => "!",
         };
         failed += usize::from(mark == "!");
+        numerical += usize::from(o.verdict.numerical_failure());
         outln!("{mark} {:<22} {:<20} {}", o.claim, o.variant, o.verdict);
+    }
+    if numerical > 0 {
+        return fail(&format!("{numerical} checks ended in a numerical failure (NaN or infinity): no verdict"));
     }
     if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
@@ -302,6 +306,21 @@ fn verify_scenario(sc: &Scenario, opt: &scenario_run::Options, out: &std::path::
     if !bad.is_empty() {
         outln!("{}: violated: {}", sc.file.name, bad.join(", "));
     }
+    let nf: Vec<String> =
+        w.rows.iter().filter(|r| r.numerical_failure()).map(|r| format!("{}[{}]", r.claim, r.variant)).collect();
+    if !nf.is_empty() {
+        outln!("{}: numerical failure (no verdict): {}", sc.file.name, nf.join(", "));
+        if !sc.file.allow_numerical_failure {
+            return Err(unrollcheck::Error::Input {
+                location: sc.path.clone(),
+                message: format!(
+                    "{} checks ended in a numerical failure (NaN or infinity; see the report); \
+                    set `allow_numerical_failure = true` to accept them",
+                    nf.len()
+                ),
+            });
+        }
+    }
     Ok(!bad.is_empty())
 }
 
@@ -323,9 +342,23 @@ fn verify_trends(
     Ok(())
 }
 
+/// What `replay` takes: a spec, or a spec with the setting of the check (as printed in
+/// reports and witnesses).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplayInput {
+    spec: Spec,
+    setting: Option<claims::Setting>,
+}
+
 fn replay_cmd(id: &str, spec: &str, scenario: Option<&std::path::Path>) -> ExitCode {
-    let spec: Spec = match serde_json::from_str(spec) {
-        Ok(s) => s,
+    let parsed = match serde_json::from_str::<serde_json::Value>(spec) {
+        Ok(v) if v.get("spec").is_some() => serde_json::from_value::<ReplayInput>(v),
+        Ok(v) => serde_json::from_value::<Spec>(v).map(|spec| ReplayInput { spec, setting: None }),
+        Err(e) => Err(e),
+    };
+    let ReplayInput { spec, setting } = match parsed {
+        Ok(r) => r,
         Err(e) => return fail(&format!("SPEC: {e}")),
     };
     let (claim, variant) = id.split_once('/').unwrap_or((id, "paper"));
@@ -333,11 +366,22 @@ fn replay_cmd(id: &str, spec: &str, scenario: Option<&std::path::Path>) -> ExitC
         Ok(sc) => sc,
         Err(code) => return code,
     };
-    let cfg = Config { omega: sc.as_ref().map_or(3.0, Scenario::omega), ..Config::default() };
+    let cfg = match &setting {
+        Some(s) => Config::from_setting(s),
+        None => Config { omega: sc.as_ref().map_or(3.0, Scenario::omega), ..Config::default() },
+    };
     let case = match Case::from_spec(&spec, &cfg) {
         Ok(c) => c,
         Err(e) => return fail(&format!("SPEC: {e}")),
     };
+    if let Some(s) = &setting
+        && s.k != case.k
+    {
+        return fail(&format!(
+            "SPEC: the setting's horizon K = {} differs from the K = {} this build chooses for the spec",
+            s.k, case.k
+        ));
+    }
     let verdict = match (claims::find(claim), sc.as_ref().and_then(|s| s.custom.iter().find(|c| c.claim.id() == claim)))
     {
         (Some(_), _) => claims::check(claim, variant, &case, &cfg),
@@ -346,10 +390,17 @@ fn replay_cmd(id: &str, spec: &str, scenario: Option<&std::path::Path>) -> ExitC
             return fail(&format!("unknown claim id `{claim}` (see `unrollcheck list`; custom ids need --scenario)"));
         }
     };
+    let shown = if claims::find(claim).is_some() { variant } else { "custom" };
     match verdict {
         Ok(v) => {
-            outln!("{claim} [{variant}] on {} (K = {}): {v}", serde_json::to_string(&spec).unwrap_or_default(), case.k);
-            if v.violated() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+            outln!("{claim} [{shown}] on {} (K = {}): {v}", serde_json::to_string(&spec).unwrap_or_default(), case.k);
+            if v.numerical_failure() {
+                ExitCode::from(2)
+            } else if v.violated() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(e) => fail(&e.to_string()),
     }

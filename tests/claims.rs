@@ -82,7 +82,7 @@ fn holds_trial(claim: &'static Claim, variant: &'static str, strategy: SBoxedStr
         let (checked, skipped) = (AtomicUsize::new(0), AtomicUsize::new(0));
         let mut runner = runner(&name, n, true);
         let result = runner.run(&strategy, |spec| match verdict_on(claim, variant, &spec)? {
-            v @ Verdict::Violated(_) => Err(TestCaseError::fail(format!("{v}"))),
+            v @ (Verdict::Violated(_) | Verdict::NumericalFailure { .. }) => Err(TestCaseError::fail(format!("{v}"))),
             Verdict::NotApplicable { assumption, reason, .. } if required.contains(&assumption) => {
                 Err(TestCaseError::fail(format!("unexpectedly not applicable: {assumption}: {reason}")))
             }

@@ -33,10 +33,22 @@ fn check_default_instance_exits_zero() {
 #[test]
 fn check_non_contractive_step_reports_not_applicable() {
     let spec = r#"{"family":{"family":"ridge","param":"weight"},"method":{"method":"gradient_descent"},"m":6,"n":3,
-        "data":{"data":"paper"},"lambda":0.1,"step":{"rule":"fraction_of_two_over_l","c":1.2},"x0_sigma":1.0,"seed":3}"#;
+        "data":{"data":"paper"},"lambda":0.1,"step":{"rule":"fraction_of_two_over_l","c":1.1},"x0_sigma":1.0,"seed":3}"#;
     let o = run(&["check", "--spec", spec]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).contains("not applicable: A2.1 fails"));
+}
+
+/// With `c = 1.2` the divergent run overflows within `K = 300` steps: the checks that meet
+/// an infinity are numerical failures (no verdict), and `check` exits 2 saying so.
+#[test]
+fn check_of_an_overflowing_run_is_exit_two() {
+    let spec = r#"{"family":{"family":"ridge","param":"weight"},"method":{"method":"gradient_descent"},"m":6,"n":3,
+        "data":{"data":"paper"},"lambda":0.1,"step":{"rule":"fraction_of_two_over_l","c":1.2},"x0_sigma":1.0,"seed":3}"#;
+    let o = run(&["check", "--spec", spec]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stdout(&o).contains("numerical failure at k ="), "{}", stdout(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("numerical failure"));
 }
 
 #[test]

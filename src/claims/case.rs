@@ -40,6 +40,20 @@ impl Default for Config {
     }
 }
 
+impl Config {
+    /// The configuration a [`super::Setting`] was taken from (the horizon `K` is checked
+    /// separately, against the case's own choice).
+    pub fn from_setting(s: &super::Setting) -> Self {
+        Config {
+            tol: ToleranceModel { safety: s.tolerance_safety },
+            k_max: s.k_max,
+            target: s.target,
+            omega: s.omega,
+            t_fractions: s.t_fractions.clone(),
+        }
+    }
+}
+
 /// The dense run of a case.
 #[derive(Debug)]
 pub struct Run {

@@ -34,7 +34,7 @@ pub mod thm8;
 mod verdict;
 
 pub use case::{Case, Config};
-pub use verdict::{Checker, Point, Verdict, Witness};
+pub use verdict::{Checker, Point, Relation, Setting, Verdict, Witness};
 
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -225,12 +225,36 @@ pub fn check(claim_id: &str, variant: &str, case: &Case, cfg: &Config) -> Result
     claim.variant(variant).ok_or_else(|| Error::Unknown { what: "variant", name: format!("{claim_id}/{variant}") })?;
     let failed = claim.requires.iter().find_map(|a| case.assumption_failure(*a).map(|r| (*a, r)));
     let observed = (claim.run)(case, cfg, variant);
-    Ok(match failed {
-        None => observed,
-        Some((assumption, reason)) => {
-            Verdict::NotApplicable { assumption: assumption.name(), reason, observed: Some(Box::new(observed)) }
-        }
-    })
+    Ok(with_setting(
+        match failed {
+            None => observed,
+            Some((assumption, reason)) => {
+                Verdict::NotApplicable { assumption: assumption.name(), reason, observed: Some(Box::new(observed)) }
+            }
+        },
+        case,
+        cfg,
+    ))
+}
+
+/// The setting of a check on `case` under `cfg`: what a replay needs besides the spec.
+pub fn setting(case: &Case, cfg: &Config) -> Setting {
+    Setting {
+        k: case.k,
+        k_max: cfg.k_max,
+        target: cfg.target,
+        omega: cfg.omega,
+        t_fractions: cfg.t_fractions.clone(),
+        tolerance_safety: cfg.tol.safety,
+    }
+}
+
+/// Completes the witness of a violation (if any) with the setting of the check.
+pub fn with_setting(mut v: Verdict, case: &Case, cfg: &Config) -> Verdict {
+    if let Some(w) = v.witness_mut() {
+        w.setting = Some(setting(case, cfg));
+    }
+    v
 }
 
 /// One row of [`check_all`]: a claim, a variant and its verdict.
@@ -249,14 +273,14 @@ pub struct Outcome {
 impl Outcome {
     /// `true` when the verdict is what the variant's role predicts: the paper's statement
     /// and consistent readings hold (or are not applicable), controls and inconsistent
-    /// readings are violated (or not applicable).
+    /// readings are violated (or not applicable). A numerical failure is never expected.
     pub fn as_expected(&self) -> bool {
         let expect_holds = match self.role {
             Role::Paper => true,
             Role::Control => false,
             Role::Reading { expect_holds } => expect_holds,
         };
-        self.verdict.not_applicable() || (self.verdict.holds() == expect_holds)
+        !self.verdict.numerical_failure() && (self.verdict.not_applicable() || (self.verdict.holds() == expect_holds))
     }
 }
 

@@ -31,21 +31,84 @@ pub struct Witness {
     pub rhs: f64,
     /// The tolerance `τ` of the model.
     pub tol: f64,
+    /// The relation that failed: `<=` (`lhs ≤ rhs + τ`), `>=` (`lhs ≥ rhs − τ`) or `==`
+    /// (`|a − b| ≤ τ`, with `lhs = |a − b|`, `rhs = 0`).
+    pub relation: Relation,
+    /// `true` for a claim with no iteration index (the point is not shown).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub k_free: bool,
+    /// Everything besides the spec that determines the check (horizon, `k_max`, `ω`, late
+    /// starts, tolerance safety factor), set by [`crate::claims::check`]: with it,
+    /// `unrollcheck replay` reproduces the verdict and the numbers exactly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setting: Option<Setting>,
+}
+
+/// The relation of one comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Relation {
+    /// `lhs ≤ rhs + τ`.
+    #[serde(rename = "<=")]
+    Leq,
+    /// `lhs ≥ rhs − τ`.
+    #[serde(rename = ">=")]
+    Geq,
+    /// `|a − b| ≤ τ`.
+    #[serde(rename = "==")]
+    Eq,
+}
+
+/// What determines a check besides the instance's [`Spec`]: the chosen horizon `K` and the
+/// claim configuration ([`crate::claims::Config`]) it was run with. Carried by witnesses
+/// and printed in replay commands, so that a replay runs the same check.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Setting {
+    /// The horizon `K` the case chose (a replay that chooses another `K` is refused).
+    #[serde(rename = "K")]
+    pub k: usize,
+    /// The largest horizon (after `--quick`, which caps it at 120).
+    pub k_max: usize,
+    /// `K` is the first iteration with `ρ^K ≤ target`.
+    pub target: f64,
+    /// Cost factor `ω` of Section 4.3.
+    pub omega: f64,
+    /// Late-start fractions of `K`.
+    pub t_fractions: Vec<f64>,
+    /// The tolerance model's safety factor.
+    pub tolerance_safety: f64,
+}
+
+impl Witness {
+    /// Where, in words: `at k = 3, T' = 1`, or nothing for a claim without an index.
+    fn place(&self) -> String {
+        if self.k_free {
+            return String::new();
+        }
+        format!(" at k = {}{}", self.point.k, self.point.t.map(|t| format!(", T' = {t}")).unwrap_or_default())
+    }
 }
 
 impl std::fmt::Display for Witness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}[{}] violated at k = {}{}: lhs = {:.17e} > rhs + tol = {:.17e} + {:.3e}",
-            self.claim,
-            self.variant,
-            self.point.k,
-            self.point.t.map(|t| format!(", T' = {t}")).unwrap_or_default(),
-            self.lhs,
-            self.rhs,
-            self.tol
-        )?;
+        let (claim, variant, place) = (&self.claim, &self.variant, self.place());
+        match self.relation {
+            Relation::Leq => write!(
+                f,
+                "{claim}[{variant}] violated{place}: lhs = {:.17e} > rhs + tol = {:.17e} + {:.3e}",
+                self.lhs, self.rhs, self.tol
+            )?,
+            Relation::Geq => write!(
+                f,
+                "{claim}[{variant}] violated{place}: lhs = {:.17e} < rhs - tol = {:.17e} - {:.3e}",
+                self.lhs, self.rhs, self.tol
+            )?,
+            Relation::Eq => write!(
+                f,
+                "{claim}[{variant}] violated{place}: |lhs - rhs| = {:.17e} > tol = {:.3e}",
+                self.lhs, self.tol
+            )?,
+        }
         if let Some(s) = &self.spec {
             write!(f, "; spec = {}", serde_json::to_string(s).unwrap_or_default())?;
         }
@@ -61,13 +124,27 @@ pub enum Verdict {
     Holds {
         /// How many comparisons were made.
         checked: usize,
-        /// The smallest margin `(rhs − lhs)/|rhs|` (equalities: `(τ − |a−b|)/τ`).
+        /// The smallest margin `(rhs − lhs)/|rhs|` (equalities: `(τ − |a−b|)/τ`) over the
+        /// informative comparisons.
         margin: f64,
         /// Where the smallest margin occurred.
         at: Point,
+        /// `false` when every comparison was at rounding level (both sides within the
+        /// tolerance of 0, e.g. every error of a run started at `x_0 = x*`): the check held
+        /// but says nothing, and `margin` is not evidence.
+        #[serde(skip_serializing_if = "is_true")]
+        informative: bool,
     },
     /// A comparison failed.
     Violated(Box<Witness>),
+    /// A side or the tolerance was NaN or infinite: no verdict about the claim can be drawn
+    /// (never *holds*, never *violated*).
+    NumericalFailure {
+        /// What was not finite, with the numbers.
+        cause: String,
+        /// Where.
+        at: Point,
+    },
     /// An assumption failed on this instance.
     NotApplicable {
         /// Which (`A2.1`, `A2.2`).
@@ -77,6 +154,10 @@ pub enum Verdict {
         /// What the check observed anyway.
         observed: Option<Box<Verdict>>,
     },
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Verdict {
@@ -92,6 +173,10 @@ impl Verdict {
     pub fn not_applicable(&self) -> bool {
         matches!(self, Verdict::NotApplicable { .. })
     }
+    /// `true` for *numerical failure*.
+    pub fn numerical_failure(&self) -> bool {
+        matches!(self, Verdict::NumericalFailure { .. })
+    }
     /// The witness of a violation.
     pub fn witness(&self) -> Option<&Witness> {
         match self {
@@ -99,11 +184,20 @@ impl Verdict {
             _ => None,
         }
     }
-    /// One word: `holds`, `violated`, `not applicable`.
+    /// The witness of a violation, to complete.
+    pub(crate) fn witness_mut(&mut self) -> Option<&mut Witness> {
+        match self {
+            Verdict::Violated(w) => Some(w),
+            Verdict::NotApplicable { observed: Some(o), .. } => o.witness_mut(),
+            _ => None,
+        }
+    }
+    /// One word: `holds`, `violated`, `numerical failure`, `not applicable`.
     pub fn word(&self) -> &'static str {
         match self {
             Verdict::Holds { .. } => "holds",
             Verdict::Violated(_) => "violated",
+            Verdict::NumericalFailure { .. } => "numerical failure",
             Verdict::NotApplicable { .. } => "not applicable",
         }
     }
@@ -112,7 +206,10 @@ impl Verdict {
 impl std::fmt::Display for Verdict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Verdict::Holds { checked, margin, at } => {
+            Verdict::Holds { checked, margin, at, informative } => {
+                if !informative {
+                    return write!(f, "holds, not informative ({checked} comparisons, every one at rounding level)");
+                }
                 write!(f, "holds ({checked} comparisons, smallest margin {margin:.3e} at k = {}", at.k)?;
                 if let Some(t) = at.t {
                     write!(f, ", T' = {t}")?;
@@ -120,6 +217,13 @@ impl std::fmt::Display for Verdict {
                 write!(f, ")")
             }
             Verdict::Violated(w) => write!(f, "{w}"),
+            Verdict::NumericalFailure { cause, at } => {
+                write!(f, "numerical failure at k = {}", at.k)?;
+                if let Some(t) = at.t {
+                    write!(f, ", T' = {t}")?;
+                }
+                write!(f, ": {cause} (no verdict about the claim)")
+            }
             Verdict::NotApplicable { assumption, reason, observed } => {
                 write!(f, "not applicable: {assumption} fails ({reason})")?;
                 if let Some(o) = observed {
@@ -132,15 +236,24 @@ impl std::fmt::Display for Verdict {
 }
 
 /// Accumulates comparisons `lhs ≤ rhs + tol` into a verdict.
+///
+/// - A NaN or an infinity on either side or in the tolerance makes the verdict a
+///   *numerical failure* (it overrides any violation: a run that overflowed proves nothing).
+/// - A comparison whose two sides both lie within the tolerance of 0 is at rounding level:
+///   it is checked but its margin is not scored; when every comparison is such, the verdict
+///   is *holds, not informative*.
 #[derive(Debug, Clone)]
 pub struct Checker {
     claim: &'static str,
     variant: String,
     spec: Option<Spec>,
     checked: usize,
+    scored: usize,
     margin: f64,
     at: Point,
     violation: Option<Witness>,
+    failure: Option<(String, Point)>,
+    k_free: bool,
 }
 
 impl Checker {
@@ -151,50 +264,94 @@ impl Checker {
             variant: variant.to_string(),
             spec,
             checked: 0,
+            scored: 0,
             margin: f64::INFINITY,
             at: Point { k: 0, t: None },
             violation: None,
+            failure: None,
+            k_free: false,
         }
     }
 
-    /// Records `lhs ≤ rhs + tol` at `point`; the first violation is kept. NaN on either
-    /// side is a violation.
-    pub fn leq(&mut self, point: Point, lhs: f64, rhs: f64, tol: f64) {
-        self.checked += 1;
-        let ok = lhs <= rhs + tol;
-        if !ok && self.violation.is_none() {
-            self.violation = Some(self.witness(point, lhs, rhs, tol));
+    /// Marks the claim as having no iteration index: witnesses do not name a `k`.
+    pub fn k_free(mut self) -> Self {
+        self.k_free = true;
+        self
+    }
+
+    /// `false` (and records a numerical failure) when a value is NaN or infinite.
+    fn finite(&mut self, point: Point, values: &[(&str, f64)]) -> bool {
+        match values.iter().find(|(_, v)| !v.is_finite()) {
+            None => true,
+            Some((name, v)) => {
+                if self.failure.is_none() {
+                    let all: Vec<String> = values.iter().map(|(n, x)| format!("{n} = {x:e}")).collect();
+                    self.failure = Some((format!("{name} is {v} ({})", all.join(", ")), point));
+                }
+                false
+            }
         }
-        let margin = if rhs != 0.0 {
-            (rhs - lhs) / rhs.abs()
-        } else if lhs <= 0.0 {
-            0.0
-        } else {
-            -lhs / tol.max(f64::MIN_POSITIVE)
-        };
-        if margin < self.margin || margin.is_nan() {
+    }
+
+    fn score(&mut self, point: Point, margin: f64) {
+        self.scored += 1;
+        if margin < self.margin {
             self.margin = margin;
             self.at = point;
         }
+    }
+
+    fn compare(&mut self, point: Point, lhs: f64, rhs: f64, tol: f64, relation: Relation) {
+        self.checked += 1;
+        if !self.finite(point, &[("lhs", lhs), ("rhs", rhs), ("tol", tol)]) {
+            return;
+        }
+        // `small ≤ large + τ`, oriented by the relation.
+        let (small, large) = if relation == Relation::Geq { (rhs, lhs) } else { (lhs, rhs) };
+        if small > large + tol && self.violation.is_none() {
+            self.violation = Some(self.witness(point, lhs, rhs, tol, relation));
+        }
+        if lhs.abs() <= tol && rhs.abs() <= tol {
+            return; // rounding level: says nothing about the bound
+        }
+        let margin = if large != 0.0 {
+            (large - small) / large.abs()
+        } else if small <= 0.0 {
+            0.0
+        } else {
+            -small / tol.max(f64::MIN_POSITIVE)
+        };
+        self.score(point, margin);
+    }
+
+    /// Records `lhs ≤ rhs + tol` at `point`; the first violation is kept.
+    pub fn leq(&mut self, point: Point, lhs: f64, rhs: f64, tol: f64) {
+        self.compare(point, lhs, rhs, tol, Relation::Leq);
+    }
+
+    /// Records `lhs ≥ rhs − tol` at `point` (the witness keeps the sides as written).
+    pub fn geq(&mut self, point: Point, lhs: f64, rhs: f64, tol: f64) {
+        self.compare(point, lhs, rhs, tol, Relation::Geq);
     }
 
     /// Records `lhs ≤ rhs + tol` at `point` without scoring its margin: for comparisons that
     /// are equalities by construction (a bound at `k = 0`, where it reads `e_0 ≤ e_0`), whose
     /// margin 0 says nothing about the bound.
     pub fn leq_unscored(&mut self, point: Point, lhs: f64, rhs: f64, tol: f64) {
-        let (margin, at) = (self.margin, self.at);
+        let (margin, at, scored) = (self.margin, self.at, self.scored);
         self.leq(point, lhs, rhs, tol);
-        if self.violation.is_none() {
-            (self.margin, self.at) = (margin, at);
-        }
+        (self.margin, self.at, self.scored) = (margin, at, scored);
     }
 
     /// Records the equality `|diff| ≤ tol` at `point`; the margin is `(tol − |diff|)/tol`.
     pub fn equal(&mut self, point: Point, diff: f64, tol: f64) {
         self.checked += 1;
+        if !self.finite(point, &[("|lhs - rhs|", diff), ("tol", tol)]) {
+            return;
+        }
         let d = diff.abs();
-        if (d.is_nan() || d > tol) && self.violation.is_none() {
-            self.violation = Some(self.witness(point, d, 0.0, tol));
+        if d > tol && self.violation.is_none() {
+            self.violation = Some(self.witness(point, d, 0.0, tol, Relation::Eq));
         }
         let margin = if tol > 0.0 {
             (tol - d) / tol
@@ -203,10 +360,7 @@ impl Checker {
         } else {
             f64::NEG_INFINITY
         };
-        if margin < self.margin || margin.is_nan() {
-            self.margin = margin;
-            self.at = point;
-        }
+        self.score(point, margin);
     }
 
     /// Records a yes/no fact (exact arithmetic): `lhs == rhs`.
@@ -214,15 +368,34 @@ impl Checker {
         self.equal(point, lhs - rhs, 0.0);
     }
 
-    fn witness(&self, point: Point, lhs: f64, rhs: f64, tol: f64) -> Witness {
-        Witness { claim: self.claim.to_string(), variant: self.variant.clone(), spec: self.spec, point, lhs, rhs, tol }
+    fn witness(&self, point: Point, lhs: f64, rhs: f64, tol: f64, relation: Relation) -> Witness {
+        Witness {
+            claim: self.claim.to_string(),
+            variant: self.variant.clone(),
+            spec: self.spec,
+            point,
+            lhs,
+            rhs,
+            tol,
+            relation,
+            k_free: self.k_free,
+            setting: None,
+        }
     }
 
     /// The verdict.
     pub fn verdict(self) -> Verdict {
+        if let Some((cause, at)) = self.failure {
+            return Verdict::NumericalFailure { cause, at };
+        }
         match self.violation {
             Some(w) => Verdict::Violated(Box::new(w)),
-            None => Verdict::Holds { checked: self.checked, margin: self.margin.min(1.0), at: self.at },
+            None if self.scored == 0 => {
+                Verdict::Holds { checked: self.checked, margin: 1.0, at: Point { k: 0, t: None }, informative: false }
+            }
+            None => {
+                Verdict::Holds { checked: self.checked, margin: self.margin.min(1.0), at: self.at, informative: true }
+            }
         }
     }
 }

@@ -15,7 +15,7 @@
 
 pub mod figures;
 
-use crate::claims::{self, Role, Verdict, Witness};
+use crate::claims::{self, Config, Role, Setting, Verdict, Witness};
 use crate::error::{Error, Result};
 use crate::scenario::Scenario;
 use crate::scenario::run::RunResults;
@@ -35,6 +35,9 @@ pub struct Worst {
     pub index: usize,
     /// Its spec.
     pub spec: Spec,
+    /// Its horizon `K`.
+    #[serde(rename = "K")]
+    pub k: usize,
     /// Its margin (`None` for a violation).
     pub margin: Option<f64>,
 }
@@ -60,7 +63,14 @@ pub struct ClaimSummary {
     pub violated: usize,
     /// How many are not applicable.
     pub not_applicable: usize,
-    /// Smallest margin among the instances where it holds.
+    /// How many ended in a numerical failure (NaN or infinity: no verdict).
+    pub numerical_failures: usize,
+    /// How many of the `holds` were at rounding level only (not informative).
+    pub uninformative: usize,
+    /// The first numerical failure: instance index, spec and cause.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<(usize, Spec, String)>,
+    /// Smallest margin among the instances where it holds informatively.
     pub min_margin: Option<f64>,
     /// The worst instance.
     pub worst: Option<Worst>,
@@ -76,8 +86,15 @@ impl ClaimSummary {
     pub fn fails(&self) -> bool {
         self.violated > 0 && !matches!(self.role, Role::Control | Role::Reading { expect_holds: false })
     }
+    /// `true` when an instance ended in a numerical failure.
+    pub fn numerical_failure(&self) -> bool {
+        self.numerical_failures > 0
+    }
     /// One word for the table.
     pub fn verdict_word(&self) -> &'static str {
+        if self.numerical_failures > 0 && self.violated == 0 {
+            return "**NUMERICAL FAILURE** (no verdict)";
+        }
         match (self.violated > 0, self.holds > 0, self.role) {
             (true, _, Role::Control | Role::Reading { expect_holds: false }) => "violated (as it should)",
             (true, _, _) => "**VIOLATED**",
@@ -123,34 +140,47 @@ pub fn summarize(sc: &Scenario, res: &RunResults) -> Vec<ClaimSummary> {
                 holds: 0,
                 violated: 0,
                 not_applicable: 0,
+                numerical_failures: 0,
+                uninformative: 0,
+                failure: None,
                 min_margin: None,
                 worst: None,
                 witness: None,
                 assumption_failures: BTreeMap::new(),
             };
             for inst in &res.instances {
-                add(&mut s, inst.index, &inst.spec, &inst.rows[i].verdict);
+                add(&mut s, (inst.index, inst.k), &inst.spec, &inst.rows[i].verdict);
             }
             s
         })
         .collect()
 }
 
-fn add(s: &mut ClaimSummary, index: usize, spec: &Spec, v: &Verdict) {
+fn add(s: &mut ClaimSummary, (index, k): (usize, usize), spec: &Spec, v: &Verdict) {
     s.instances += 1;
     match v {
+        Verdict::Holds { informative: false, .. } => {
+            s.holds += 1;
+            s.uninformative += 1;
+        }
         Verdict::Holds { margin, .. } => {
             s.holds += 1;
             if s.witness.is_none() && s.min_margin.is_none_or(|m| *margin < m) {
                 s.min_margin = Some(*margin);
-                s.worst = Some(Worst { index, spec: *spec, margin: Some(*margin) });
+                s.worst = Some(Worst { index, spec: *spec, k, margin: Some(*margin) });
             }
         }
         Verdict::Violated(w) => {
             s.violated += 1;
             if s.witness.is_none() {
                 s.witness = Some((**w).clone());
-                s.worst = Some(Worst { index, spec: *spec, margin: None });
+                s.worst = Some(Worst { index, spec: *spec, k, margin: None });
+            }
+        }
+        Verdict::NumericalFailure { cause, .. } => {
+            s.numerical_failures += 1;
+            if s.failure.is_none() {
+                s.failure = Some((index, *spec, cause.clone()));
             }
         }
         Verdict::NotApplicable { assumption, .. } => {
@@ -160,18 +190,41 @@ fn add(s: &mut ClaimSummary, index: usize, spec: &Spec, v: &Verdict) {
     }
 }
 
-/// The command that replays one claim on one instance.
-pub fn replay_command(sc: &Scenario, claim: &str, variant: &str, spec: &Spec) -> String {
-    let spec = serde_json::to_string(spec).unwrap_or_default();
+/// The command that replays one claim on one instance: the spec and the [`Setting`] of the
+/// check (horizon, `k_max`, `ω`, late starts, tolerance safety factor), so that the replay
+/// runs the same comparisons.
+pub fn replay_command(sc: &Scenario, claim: &str, variant: &str, spec: &Spec, setting: &Setting) -> String {
+    let what = serde_json::json!({"spec": spec, "setting": setting}).to_string();
     if claims::find(claim).is_some() {
-        format!("unrollcheck replay {claim}/{variant} '{spec}'")
+        format!("unrollcheck replay {claim}/{variant} '{what}'")
     } else {
-        format!("unrollcheck replay {claim} '{spec}' --scenario {}", sc.path)
+        format!("unrollcheck replay {claim} '{what}' --scenario {}", sc.path)
+    }
+}
+
+/// The setting of instance with horizon `k` in a run with configuration `cfg`.
+fn setting_of(k: usize, cfg: &Config) -> Setting {
+    Setting {
+        k,
+        k_max: cfg.k_max,
+        target: cfg.target,
+        omega: cfg.omega,
+        t_fractions: cfg.t_fractions.clone(),
+        tolerance_safety: cfg.tol.safety,
     }
 }
 
 fn fmt_margin(m: Option<f64>) -> String {
     m.map_or("—".to_string(), |m| format!("{m:.2e}"))
+}
+
+/// The margin cell: the smallest informative margin, or `not informative` when every
+/// instance that holds held at rounding level only.
+fn margin_cell(r: &ClaimSummary) -> String {
+    match (r.min_margin, r.holds > 0 && r.uninformative == r.holds) {
+        (None, true) => "not informative".to_string(),
+        (m, _) => fmt_margin(m),
+    }
 }
 
 /// `report.md`.
@@ -214,14 +267,14 @@ pub fn markdown(sc: &Scenario, res: &RunResults, rows: &[ClaimSummary], figures:
     writeln!(w, "## Claims\n").ok();
     writeln!(
         w,
-        "| claim | eq. | variant | statement | instances | holds | violated | n/a | smallest margin | verdict |"
+        "| claim | eq. | variant | statement | instances | holds | violated | n/a | num. failure | smallest margin | verdict |"
     )
     .ok();
-    writeln!(w, "|---|---|---|---|---|---|---|---|---|---|").ok();
+    writeln!(w, "|---|---|---|---|---|---|---|---|---|---|---|").ok();
     for r in rows {
         writeln!(
             w,
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.claim,
             r.equation,
             r.variant,
@@ -230,7 +283,8 @@ pub fn markdown(sc: &Scenario, res: &RunResults, rows: &[ClaimSummary], figures:
             r.holds,
             r.violated,
             r.not_applicable,
-            fmt_margin(r.min_margin),
+            r.numerical_failures,
+            margin_cell(r),
             r.verdict_word()
         )
         .ok();
@@ -250,9 +304,32 @@ pub fn markdown(sc: &Scenario, res: &RunResults, rows: &[ClaimSummary], figures:
                 r.claim,
                 r.variant,
                 worst.index,
-                replay_command(sc, &r.claim, &r.variant, &worst.spec)
+                replay_command(sc, &r.claim, &r.variant, &worst.spec, &setting_of(worst.k, &res.config))
             )
             .ok();
+        }
+    }
+    let failures: Vec<&ClaimSummary> = rows.iter().filter(|r| r.numerical_failure()).collect();
+    if !failures.is_empty() {
+        writeln!(w, "\n## Numerical failures\n").ok();
+        writeln!(
+            w,
+            "A NaN or an infinity on a side or in the tolerance: no verdict about the claim (never *holds*, never \
+            *violated*). The first per claim:\n"
+        )
+        .ok();
+        for r in failures {
+            if let Some((index, spec, cause)) = &r.failure {
+                let k = res.instances.get(*index).map_or(0, |i| i.k);
+                writeln!(
+                    w,
+                    "- `{}` [{}], instance {index}: {cause}\n  `{}`",
+                    r.claim,
+                    r.variant,
+                    replay_command(sc, &r.claim, &r.variant, spec, &setting_of(k, &res.config))
+                )
+                .ok();
+            }
         }
     }
     writeln!(w, "\n## Assumption failures\n").ok();
@@ -288,8 +365,10 @@ pub fn norm_label(spec: &Spec, adapted: Option<&crate::map::AdaptedNorm>) -> Str
 
 fn verdict_cell(v: &Verdict) -> String {
     match v {
+        Verdict::Holds { informative: false, .. } => "holds (not informative)".to_string(),
         Verdict::Holds { margin, .. } => format!("holds ({margin:.1e})"),
         Verdict::Violated(_) => "**VIOLATED**".to_string(),
+        Verdict::NumericalFailure { .. } => "**numerical failure**".to_string(),
         Verdict::NotApplicable { assumption, .. } => format!("n/a: {assumption}"),
     }
 }
@@ -322,15 +401,20 @@ fn adapted_section(w: &mut String, rows: &[ClaimSummary], res: &RunResults) {
         let cells: Vec<String> = labels
             .iter()
             .map(|l| {
-                let (mut h, mut v, mut n) = (0, 0, 0);
+                let (mut h, mut v, mut n, mut f) = (0, 0, 0, 0);
                 for i in res.instances.iter().filter(|i| &norm_label(&i.spec, i.adapted.as_ref()) == l) {
                     match &i.rows[r].verdict {
                         Verdict::Holds { .. } => h += 1,
                         Verdict::Violated(_) => v += 1,
                         Verdict::NotApplicable { .. } => n += 1,
+                        Verdict::NumericalFailure { .. } => f += 1,
                     }
                 }
-                format!("holds {h}, violated {v}, n/a {n}")
+                if f > 0 {
+                    format!("holds {h}, violated {v}, n/a {n}, numerical failure {f}")
+                } else {
+                    format!("holds {h}, violated {v}, n/a {n}")
+                }
             })
             .collect();
         writeln!(w, "| `{}` | {} | {} |", row.claim, row.variant, cells.join(" | ")).ok();
@@ -499,6 +583,12 @@ pub fn stable_summary(rows: &[ClaimSummary]) -> String {
             r.verdict_word()
         )
         .ok();
+        if r.numerical_failures > 0 || r.uninformative > 0 {
+            // Only when present, so that the pinned summaries of clean runs do not move.
+            let last = out.pop();
+            debug_assert_eq!(last, Some('\n'));
+            writeln!(out, " (numerical failures {}, not informative {})", r.numerical_failures, r.uninformative).ok();
+        }
     }
     out
 }
@@ -629,9 +719,10 @@ fn margins_of(res: &RunResults, row: &ClaimSummary) -> Vec<f64> {
         .filter_map(|r| match &r.verdict {
             // A margin at or below 0 that still holds is an equality within the tolerance:
             // drawn at the rounding level, not as a violation.
+            Verdict::Holds { informative: false, .. } => None,
             Verdict::Holds { margin, .. } => Some(margin.max(f64::EPSILON)),
             Verdict::Violated(_) => Some(f64::NEG_INFINITY),
-            Verdict::NotApplicable { .. } => None,
+            Verdict::NotApplicable { .. } | Verdict::NumericalFailure { .. } => None,
         })
         .collect()
 }

@@ -281,12 +281,16 @@ impl CustomClaim {
 
     /// Checks the relation at every `k` for which all referenced indices lie in `0..=K`
     /// (once, at `k = K`, if it does not use `k`) with the tolerance of the module docs.
-    /// A quantity missing from `q` evaluates to NaN, which the checker reports violated;
+    /// A quantity missing from `q` evaluates to NaN, which the checker reports as a numerical
+    /// failure (no verdict);
     /// when no `k` has every index in range the verdict is *not applicable*.
     pub fn check(&self, q: &Quantities, tol: &ToleranceModel, spec: Option<Spec>) -> Verdict {
         let horizon = q.horizon();
         let ks = if self.uses_k() { 0..=horizon } else { horizon..=horizon };
         let mut ch = Checker::new(self.id, VARIANT, spec);
+        if !self.uses_k() {
+            ch = ch.k_free();
+        }
         let mut checked = 0;
         for k in ks {
             let Some((vals, tols)) = self.values(q, k, horizon) else { continue };
@@ -296,7 +300,7 @@ impl CustomClaim {
             let point = Point { k, t: None };
             match self.relation {
                 Relation::Leq => ch.leq(point, l, r, tau),
-                Relation::Geq => ch.leq(point, r, l, tau),
+                Relation::Geq => ch.geq(point, l, r, tau),
                 Relation::Eq => ch.equal(point, l - r, tau),
             }
             checked += 1;

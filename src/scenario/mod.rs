@@ -62,6 +62,10 @@ pub struct ScenarioFile {
     /// Custom claims written as expressions.
     #[serde(default)]
     pub custom: Vec<CustomSpec>,
+    /// Report a numerical failure (a NaN or an infinity in a check: no verdict) without
+    /// failing the run; by default it is treated as bad input (exit 2).
+    #[serde(default)]
+    pub allow_numerical_failure: bool,
 }
 
 /// A custom claim: an id and a relation between per-instance quantities.

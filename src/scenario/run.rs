@@ -232,12 +232,13 @@ pub fn check_custom(c: &Custom, case: &Case, cfg: &Config) -> Verdict {
     let tol_j: Vec<f64> = (0..=k).map(|j| case.tol_j(cfg, j)).collect();
     let q = quantities(case, cfg, &run.curves, &tol_e, &tol_j);
     let observed = c.claim.check(&q, &cfg.tol, case.spec);
-    match c.requires.iter().find_map(|a| case.assumption_failure(*a).map(|r| (*a, r))) {
+    let verdict = match c.requires.iter().find_map(|a| case.assumption_failure(*a).map(|r| (*a, r))) {
         None => observed,
         Some((a, reason)) => {
             Verdict::NotApplicable { assumption: a.name(), reason, observed: Some(Box::new(observed)) }
         }
-    }
+    };
+    claims::with_setting(verdict, case, cfg)
 }
 
 /// The named quantities of a case for custom claims.

@@ -118,11 +118,12 @@ impl Arbitrary for Budget {
 const TOL: ToleranceModel = ToleranceModel { safety: 16.0 };
 
 /// Holds → passed; violated → failed; not applicable → error (the generator promised the
-/// premises).
+/// premises); a numerical failure → error (no verdict).
 fn judge(v: Verdict) -> TestResult {
     match v {
         Verdict::Holds { .. } => TestResult::passed(),
         Verdict::Violated(w) => TestResult::error(format!("{w}")),
+        v @ Verdict::NumericalFailure { .. } => TestResult::error(format!("{v}")),
         v @ Verdict::NotApplicable { .. } => TestResult::error(format!("premise not met: {v}")),
     }
 }

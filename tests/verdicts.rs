@@ -1,0 +1,227 @@
+//! Verdicts mean what they say (issue: trustworthy verdicts). Each test is a reproduction of
+//! a defect of the previous release, with a control that the same machinery still reports
+//! the honest verdict:
+//! - a NaN or an infinity is a *numerical failure*, never *violated* and never *holds*;
+//! - finite differences of `u ↦ x*(u)` stay inside the parameter's domain (`λ = 0`);
+//! - a `>=` witness keeps its sides as written; a claim without an index names no `k`;
+//! - comparisons at rounding level (`x_0 = x*`) are *not informative*, not evidence.
+
+use std::process::Command;
+use unrollcheck::claims::{self, Case, Checker, Config, Point, Verdict};
+use unrollcheck::problem::ridge::RidgeParam;
+use unrollcheck::problem::robust::RobustParam;
+use unrollcheck::scenario::{Scenario, run as scenario_run};
+use unrollcheck::spec::{Data, Family, Method, Norm, Spec, StepRule};
+
+fn spec(family: Family, lambda: f64, x0_sigma: Option<f64>) -> Spec {
+    Spec {
+        family,
+        method: Method::GradientDescent,
+        m: 12,
+        n: 4,
+        data: Data::Paper,
+        lambda,
+        step: StepRule::Optimal,
+        x0_sigma,
+        seed: 5,
+        norm: Norm::Euclidean,
+    }
+}
+
+fn verdict(s: &Spec, claim: &str, variant: &str) -> Verdict {
+    let cfg = Config::default();
+    let case = Case::from_spec(s, &cfg).expect("builds");
+    claims::check(claim, variant, &case, &cfg).expect("known claim")
+}
+
+const P: Point = Point { k: 1, t: None };
+
+#[test]
+fn a_nan_or_an_infinity_is_a_numerical_failure_never_a_verdict() {
+    for (lhs, rhs, tol) in
+        [(f64::NAN, 1.0, 1e-12), (1.0, f64::NAN, 1e-12), (1.0, 0.0, f64::INFINITY), (f64::INFINITY, 1.0, 0.0)]
+    {
+        let mut ch = Checker::new("thm2.rate", "paper", None);
+        ch.leq(P, 0.5, 1.0, 1e-12);
+        ch.leq(P, lhs, rhs, tol);
+        let v = ch.verdict();
+        assert!(v.numerical_failure(), "({lhs}, {rhs}, {tol}) gave {v}");
+        assert!(!v.violated() && !v.holds());
+    }
+    let mut ch = Checker::new("rem3.fwd_rev", "paper", None);
+    ch.equal(P, f64::NAN, 1e-12);
+    assert!(ch.verdict().numerical_failure());
+    // Controls: the same comparisons with finite numbers are verdicts.
+    let mut ch = Checker::new("thm2.rate", "paper", None);
+    ch.leq(P, 2.0, 1.0, 1e-12);
+    assert!(ch.verdict().violated());
+    let mut ch = Checker::new("thm2.rate", "paper", None);
+    ch.leq(P, 0.5, 1.0, 1e-12);
+    assert!(ch.verdict().holds());
+}
+
+/// `thm2.implicit` on the weight families with `λ = 0` and `λ` below the finite-difference
+/// step: it was *violated* with `lhs = NaN` (the step `λ − h` left the domain).
+#[test]
+fn implicit_jacobian_at_the_boundary_of_the_weight_domain_holds() {
+    let families = [
+        Family::Ridge { param: RidgeParam::Weight },
+        Family::PseudoHuber { param: RobustParam::Weight, delta: 0.5 },
+        Family::Huber { param: RobustParam::Weight, delta: 0.5 },
+    ];
+    for family in families {
+        for lambda in [0.0, 1e-9, 1e-6, 5e-6] {
+            let s = spec(family, lambda, Some(1.0));
+            let cfg = Config::default();
+            let Ok(case) = Case::from_spec(&s, &cfg) else { continue };
+            let v = claims::check("thm2.implicit", "paper", &case, &cfg).unwrap();
+            let observed = match &v {
+                Verdict::NotApplicable { observed: Some(o), .. } => o.as_ref(),
+                v => v,
+            };
+            assert!(observed.holds(), "{family:?} λ = {lambda}: {v}");
+            // Control: the false variant is still caught at the boundary (not on classic
+            // Huber, whose x*(λ) has kinks: the Richardson estimate there is wide).
+            let c = claims::check("thm2.implicit", "forget_inverse", &case, &cfg).unwrap();
+            let c = match &c {
+                Verdict::NotApplicable { observed: Some(o), .. } => o.as_ref().clone(),
+                v => v.clone(),
+            };
+            assert!(
+                c.violated() || matches!(family, Family::Huber { .. }),
+                "{family:?} λ = {lambda}: forget_inverse {c}"
+            );
+        }
+    }
+}
+
+/// At `x0_sigma = 1e160` the errors overflow: paper claims were *violated* with NaN sides.
+#[test]
+fn an_overflowing_run_is_a_numerical_failure_not_a_violation() {
+    let s = spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, Some(1e160));
+    let cfg = Config::default();
+    let case = Case::from_spec(&s, &cfg).expect("builds");
+    let outcomes = claims::check_all(&case, &cfg);
+    let violated: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.role == claims::Role::Paper && o.verdict.violated())
+        .map(|o| format!("{} {}", o.claim, o.verdict))
+        .collect();
+    assert!(violated.is_empty(), "{violated:#?}");
+    assert!(outcomes.iter().any(|o| o.verdict.numerical_failure()));
+    // Control: at a finite scale the same claims hold.
+    let s = spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, Some(10.0));
+    let case = Case::from_spec(&s, &cfg).expect("builds");
+    assert!(claims::check_all(&case, &cfg).iter().all(|o| !o.verdict.numerical_failure()));
+}
+
+const SCENARIO: &str = r#"
+name = "nf"
+seed = 1
+instances = 1
+claims = ["thm2.rate"]
+[grid]
+family = ["ridge_weight"]
+m = [12]
+n = [4]
+step = ["2/(L+m)"]
+x0 = [SIGMA]
+[[custom]]
+id = "custom.e0_nonpositive"
+statement = "e[0] <= 0"
+[[custom]]
+id = "custom.ge"
+statement = "e[0] >= 1e300"
+"#;
+
+fn custom_verdicts(sigma: &str) -> Vec<Verdict> {
+    let sc = Scenario::parse("nf.toml", &SCENARIO.replace("SIGMA", sigma)).expect("valid");
+    let res = scenario_run::run(&sc, &scenario_run::Options::default()).expect("runs");
+    res.instances[0].rows.iter().filter(|r| r.claim.starts_with("custom.")).map(|r| r.verdict.clone()).collect()
+}
+
+/// At `x0_sigma ≥ 1e155` every custom inequality "held" (even `e[0] <= 0`): the tolerance
+/// overflowed to infinity.
+#[test]
+fn a_custom_claim_with_an_overflowed_tolerance_is_a_numerical_failure() {
+    let v = custom_verdicts("1e155");
+    assert!(v[0].numerical_failure(), "{}", v[0]);
+    // Control: at a finite scale `e[0] <= 0` is violated.
+    let v = custom_verdicts("10.0");
+    assert!(v[0].violated(), "{}", v[0]);
+}
+
+/// A `>=` claim's witness labelled its right side `lhs`.
+#[test]
+fn a_geq_witness_keeps_its_sides() {
+    let v = custom_verdicts("10.0");
+    let w = v[1].witness().expect("violated");
+    assert_eq!(w.rhs, 1e300, "{w}");
+    assert!(w.lhs < 1e3, "{w}");
+    assert!(format!("{w}").contains("< rhs - tol"), "{w}");
+    assert!(!format!("{w}").contains("at k ="), "a claim without k names no k: {w}");
+}
+
+/// A claim with no iteration index said "violated at k = K".
+#[test]
+fn a_k_free_witness_names_no_iteration() {
+    let s = spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, Some(10.0));
+    let v = verdict(&s, "thm2.implicit", "forget_inverse");
+    let w = v.witness().expect("the control is caught");
+    assert!(!format!("{w}").contains("at k ="), "{w}");
+    // Control: an indexed claim names its k.
+    let v = verdict(&s, "thm2.rate", "rho_k_plus_1");
+    assert!(format!("{}", v.witness().expect("caught")).contains("at k ="));
+}
+
+/// At `x_0 = x*` every error is rounding noise: false claims "held" with margins like −1.67.
+#[test]
+fn at_the_solution_margins_are_not_informative() {
+    let s = spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, Some(0.0));
+    for (claim, variant) in [("thm2.rate", "paper"), ("thm2.rate", "rho_k_plus_1")] {
+        match verdict(&s, claim, variant) {
+            Verdict::Holds { informative: false, .. } => {}
+            v => panic!("{claim}[{variant}] at x0 = x*: {v}"),
+        }
+    }
+    // Control: away from the solution the margin is informative.
+    let s = spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, Some(10.0));
+    assert!(matches!(verdict(&s, "thm2.rate", "paper"), Verdict::Holds { informative: true, .. }));
+}
+
+fn cli(args: &[&str], dir: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_unrollcheck")).args(args).current_dir(dir).output().expect("runs")
+}
+
+/// A numerical failure in `verify` is bad input (exit 2) unless the scenario allows it.
+#[test]
+fn verify_exits_two_on_a_numerical_failure_unless_allowed() {
+    let dir = std::env::temp_dir().join(format!("unrollcheck-nf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = SCENARIO.replace("SIGMA", "1e155");
+    std::fs::write(dir.join("nf.toml"), &text).unwrap();
+    std::fs::write(dir.join("ok.toml"), text.replace("name = \"nf\"", "name = \"ok\"\nallow_numerical_failure = true"))
+        .unwrap();
+    let o = cli(&["verify", "nf.toml", "--out", "out"], &dir);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("numerical failure"));
+    let o = cli(&["verify", "ok.toml", "--out", "out"], &dir);
+    assert_ne!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(dir.join("out/ok/report.md")).unwrap();
+    assert!(md.contains("## Numerical failures"), "{md}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The replay header said `[paper]` for a custom claim.
+#[test]
+fn a_custom_replay_is_labelled_custom() {
+    let dir = std::env::temp_dir().join(format!("unrollcheck-hdr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("c.toml"), SCENARIO.replace("SIGMA", "10.0")).unwrap();
+    let spec = serde_json::to_string(&spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, Some(10.0))).unwrap();
+    let o = cli(&["replay", "custom.e0_nonpositive", &spec, "--scenario", "c.toml"], &dir);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("[custom]") && !out.contains("[paper]"), "{out}");
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    std::fs::remove_dir_all(&dir).ok();
+}
