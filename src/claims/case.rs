@@ -54,6 +54,21 @@ impl Config {
     }
 }
 
+impl super::Setting {
+    /// The setting of a check with horizon `k` under `cfg`: what a replay needs besides the
+    /// spec.
+    pub fn of(k: usize, cfg: &Config) -> Self {
+        super::Setting {
+            k,
+            k_max: cfg.k_max,
+            target: cfg.target,
+            omega: cfg.omega,
+            t_fractions: cfg.t_fractions.clone(),
+            tolerance_safety: cfg.tol.safety,
+        }
+    }
+}
+
 /// The dense run of a case.
 #[derive(Debug)]
 pub struct Run {

@@ -237,22 +237,10 @@ pub fn check(claim_id: &str, variant: &str, case: &Case, cfg: &Config) -> Result
     ))
 }
 
-/// The setting of a check on `case` under `cfg`: what a replay needs besides the spec.
-pub fn setting(case: &Case, cfg: &Config) -> Setting {
-    Setting {
-        k: case.k,
-        k_max: cfg.k_max,
-        target: cfg.target,
-        omega: cfg.omega,
-        t_fractions: cfg.t_fractions.clone(),
-        tolerance_safety: cfg.tol.safety,
-    }
-}
-
 /// Completes the witness of a violation (if any) with the setting of the check.
 pub fn with_setting(mut v: Verdict, case: &Case, cfg: &Config) -> Verdict {
     if let Some(w) = v.witness_mut() {
-        w.setting = Some(setting(case, cfg));
+        w.setting = Some(Setting::of(case.k, cfg));
     }
     v
 }

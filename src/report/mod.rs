@@ -15,7 +15,7 @@
 
 pub mod figures;
 
-use crate::claims::{self, Config, Role, Setting, Verdict, Witness};
+use crate::claims::{self, Role, Setting, Verdict, Witness};
 use crate::error::{Error, Result};
 use crate::scenario::Scenario;
 use crate::scenario::run::RunResults;
@@ -202,18 +202,6 @@ pub fn replay_command(sc: &Scenario, claim: &str, variant: &str, spec: &Spec, se
     }
 }
 
-/// The setting of instance with horizon `k` in a run with configuration `cfg`.
-fn setting_of(k: usize, cfg: &Config) -> Setting {
-    Setting {
-        k,
-        k_max: cfg.k_max,
-        target: cfg.target,
-        omega: cfg.omega,
-        t_fractions: cfg.t_fractions.clone(),
-        tolerance_safety: cfg.tol.safety,
-    }
-}
-
 fn fmt_margin(m: Option<f64>) -> String {
     m.map_or("—".to_string(), |m| format!("{m:.2e}"))
 }
@@ -304,7 +292,7 @@ pub fn markdown(sc: &Scenario, res: &RunResults, rows: &[ClaimSummary], figures:
                 r.claim,
                 r.variant,
                 worst.index,
-                replay_command(sc, &r.claim, &r.variant, &worst.spec, &setting_of(worst.k, &res.config))
+                replay_command(sc, &r.claim, &r.variant, &worst.spec, &Setting::of(worst.k, &res.config))
             )
             .ok();
         }
@@ -326,7 +314,7 @@ pub fn markdown(sc: &Scenario, res: &RunResults, rows: &[ClaimSummary], figures:
                     "- `{}` [{}], instance {index}: {cause}\n  `{}`",
                     r.claim,
                     r.variant,
-                    replay_command(sc, &r.claim, &r.variant, spec, &setting_of(k, &res.config))
+                    replay_command(sc, &r.claim, &r.variant, spec, &Setting::of(k, &res.config))
                 )
                 .ok();
             }
