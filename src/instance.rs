@@ -52,13 +52,13 @@ impl<M: FixedPointMap> Instance<M> {
         }
         let x_star = map.fixed_point()?;
         let dx_star = implicit_jacobian(&map, &x_star)?;
-        let x_star_error = fixed_point_error(&map, &x_star);
+        let x_star_error = fixed_point_error(&map, &x_star)?;
         let e0 = (&x0 - &x_star).norm();
-        let global = map.constants(&Ball { center: x_star.clone(), radius: f64::INFINITY });
+        let global = map.constants(&Ball { center: x_star.clone(), radius: f64::INFINITY })?;
         let damping = if global.rho.value < 1.0 { 1.0 - global.rho.value } else { 1.0 };
         let rounding = 16.0 * f64::EPSILON * n as f64 * (x_star.norm() + e0) / damping;
         let ball = Ball { center: x_star.clone(), radius: e0 + 2.0 * x_star_error + rounding };
-        let constants = Constants::new(map.constants(&ball), spectral_norm(&dx_star));
+        let constants = Constants::new(map.constants(&ball)?, spectral_norm(&dx_star));
         Ok(Instance { map, x0, dx0, x_star, dx_star, x_star_error, constants })
     }
 
@@ -81,12 +81,12 @@ impl<M: FixedPointMap> Instance<M> {
 
 /// `r/(1 − ρ)`: the distance from a computed fixed point to the true one, from its
 /// residual `r = ‖A(x̂*) − x̂*‖` and the global modulus `ρ` (Banach: `‖x̂ − x*‖ ≤ r/(1 − ρ)`).
-pub fn fixed_point_error<M: FixedPointMap>(map: &M, x_star: &DVector<f64>) -> f64 {
+pub fn fixed_point_error<M: FixedPointMap>(map: &M, x_star: &DVector<f64>) -> Result<f64> {
     let mut s = map.scratch();
     let mut next = DVector::zeros(map.dim_x());
     map.step(x_star.as_view(), next.as_view_mut(), &mut s);
     let r = (next - x_star).norm();
-    let global = map.constants(&Ball { center: x_star.clone(), radius: f64::INFINITY });
+    let global = map.constants(&Ball { center: x_star.clone(), radius: f64::INFINITY })?;
     let rate = if global.rho.value < 1.0 { global.rho.value } else { global.spectral_radius };
-    if rate < 1.0 { r / (1.0 - rate) } else { f64::INFINITY }
+    Ok(if rate < 1.0 { r / (1.0 - rate) } else { f64::INFINITY })
 }

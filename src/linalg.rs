@@ -6,6 +6,7 @@
 //! absolute error `O(ε‖G‖)`, so `σ_max = √λ_max(G)` keeps a relative accuracy of `O(ε)`
 //! (only the *small* singular values lose accuracy through a Gram matrix).
 
+use crate::error::{Error, Result};
 use nalgebra::{DMatrix, Dim, Matrix, RawStorage};
 
 /// Spectral norm `‖J‖₂ = σ_max(J)` of a dense matrix (Euclidean norm for vectors).
@@ -23,6 +24,10 @@ pub fn spectral_norm<R: Dim, C: Dim, S: RawStorage<f64, R, C>>(j: &Matrix<f64, R
     if r == 1 || c == 1 {
         return j.iter().map(|v| v * v).sum::<f64>().sqrt();
     }
+    if j.iter().any(|v| !v.is_finite()) {
+        // NaN or ∞ propagate (and never reach the eigenvalue iteration, which would not end).
+        return j.iter().map(|v| v.abs()).fold(0.0, |a, b| if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) });
+    }
     let j = DMatrix::from_iterator(r, c, j.iter().cloned());
     let scale = j.amax();
     if scale == 0.0 || !scale.is_finite() {
@@ -33,15 +38,67 @@ pub fn spectral_norm<R: Dim, C: Dim, S: RawStorage<f64, R, C>>(j: &Matrix<f64, R
     scale * symmetric_extremes(&gram).1.max(0.0).sqrt()
 }
 
-/// The smallest and largest eigenvalues of a symmetric matrix.
+/// The smallest and largest eigenvalues of a symmetric matrix (`NaN` when an entry is not
+/// finite: the symmetric QR iteration converges on every finite matrix but would not end on
+/// a non-finite one).
 pub fn symmetric_extremes(g: &DMatrix<f64>) -> (f64, f64) {
+    if g.iter().any(|v| !v.is_finite()) {
+        return (f64::NAN, f64::NAN);
+    }
     let ev = g.clone().symmetric_eigenvalues();
     let lo = ev.iter().cloned().fold(f64::INFINITY, f64::min);
     let hi = ev.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     (lo, hi)
 }
 
+/// The iteration cap of the eigenvalue solvers for an `n × n` matrix: LAPACK's
+/// `30·max(10, n)` QR sweeps in total (a converging solve needs a few per eigenvalue).
+pub fn eigen_iteration_cap(n: usize) -> usize {
+    30 * n.max(10)
+}
+
 /// Spectral radius of a square (not necessarily symmetric) matrix.
-pub fn spectral_radius(a: &DMatrix<f64>) -> f64 {
-    a.complex_eigenvalues().iter().map(|z| z.norm()).fold(0.0, f64::max)
+///
+/// A matrix symmetric to rounding goes through the symmetric QR algorithm (on its symmetric
+/// part), any other through the real Schur form; both are capped at
+/// [`eigen_iteration_cap`] iterations (nalgebra's own entry points iterate without bound
+/// and can loop forever, e.g. on the heavy-ball Jacobian whose eigenvalues share a
+/// modulus). When the Schur iteration does not converge on `A` it is tried on `Aᵀ` (same
+/// spectrum, other rounding); when neither converges, or an entry is not finite, the
+/// result is an [`Error::Numerical`] naming what failed.
+///
+/// ```
+/// use nalgebra::dmatrix;
+/// let a = dmatrix![0.0, -0.5; 0.5, 0.0];
+/// assert!((unrollcheck::linalg::spectral_radius(&a).unwrap() - 0.5).abs() < 1e-15);
+/// assert!(unrollcheck::linalg::spectral_radius(&dmatrix![f64::NAN]).is_err());
+/// ```
+pub fn spectral_radius(a: &DMatrix<f64>) -> Result<f64> {
+    let n = a.nrows();
+    if n != a.ncols() {
+        return Err(Error::Dimension { what: "spectral radius of a non-square matrix", expected: n, got: a.ncols() });
+    }
+    if a.iter().any(|v| !v.is_finite()) {
+        return Err(Error::Numerical(format!("spectral radius of a {n}×{n} matrix with non-finite entries")));
+    }
+    if n == 0 {
+        return Ok(0.0);
+    }
+    let cap = eigen_iteration_cap(n);
+    let scale = a.amax();
+    let asym = (a - a.transpose()).amax();
+    if asym <= 4.0 * f64::EPSILON * scale {
+        let sym = (a + a.transpose()) * 0.5;
+        if let Some(e) = nalgebra::SymmetricEigen::try_new(sym, f64::EPSILON, cap) {
+            return Ok(e.eigenvalues.iter().map(|v| v.abs()).fold(0.0, f64::max));
+        }
+    }
+    for m in [a.clone(), a.transpose()] {
+        if let Some(schur) = nalgebra::Schur::try_new(m, f64::EPSILON, cap) {
+            return Ok(schur.complex_eigenvalues().iter().map(|z| z.norm()).fold(0.0, f64::max));
+        }
+    }
+    Err(Error::Numerical(format!(
+        "spectral radius: the Schur iteration on a {n}×{n} matrix did not converge in {cap} iterations"
+    )))
 }

@@ -66,12 +66,18 @@ enum Command {
         /// Override the scenarios' seed.
         #[arg(long)]
         seed: Option<u64>,
-        /// Worker threads (results do not depend on it).
+        /// Worker threads (results do not depend on it; at most 4 × the available cores,
+        /// within 16..=256).
         #[arg(long)]
         jobs: Option<usize>,
         /// Output directory.
         #[arg(long, default_value = "reports")]
         out: PathBuf,
+        /// Memory limit in GiB: a scenario or trend file whose estimated peak memory (per
+        /// worker thread the largest instance at the horizon cap, plus the results) exceeds
+        /// it is refused before anything runs (exit 2).
+        #[arg(long, value_name = "GIB", default_value_t = unrollcheck::budget::DEFAULT_MAX_MEMORY_GIB)]
+        max_memory: f64,
     },
     /// The regression gate for other implementations: export instances, check traces.
     #[command(subcommand, long_about = GATE_HELP)]
@@ -164,9 +170,11 @@ fn main() -> ExitCode {
         None => demo_cmd(&DemoArgs::default()),
         Some(Command::Demo(a)) => demo_cmd(&a),
         Some(Command::List { scenario }) => list_cmd(scenario.as_deref()),
-        Some(Command::Verify { scenarios, quick, seed, jobs, out }) => {
-            verify_cmd(&scenarios, &scenario_run::Options { seed, quick, jobs, progress: true }, &out)
-        }
+        Some(Command::Verify { scenarios, quick, seed, jobs, out, max_memory }) => verify_cmd(
+            &scenarios,
+            &scenario_run::Options { seed, quick, jobs, progress: true, max_memory: Some(max_memory) },
+            &out,
+        ),
         Some(Command::Gate(GateCommand::Export { out, scenario, seed })) => {
             gate_export(&out, scenario.as_deref(), seed)
         }
@@ -264,6 +272,24 @@ enum Verifiable {
     Trends(Box<trends::file::Trends>),
 }
 
+impl Verifiable {
+    /// Its `name` (the report directory).
+    fn name(&self) -> &str {
+        match self {
+            Verifiable::Scenario(sc) => &sc.file.name,
+            Verifiable::Trends(t) => &t.file.name,
+        }
+    }
+
+    /// The file it came from.
+    fn path(&self) -> &str {
+        match self {
+            Verifiable::Scenario(sc) => &sc.path,
+            Verifiable::Trends(t) => &t.path,
+        }
+    }
+}
+
 fn load_verifiable(path: &std::path::Path) -> Result<Verifiable, ExitCode> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     if trends::file::is_trends(&text) {
@@ -275,6 +301,12 @@ fn load_verifiable(path: &std::path::Path) -> Result<Verifiable, ExitCode> {
 }
 
 fn verify_cmd(paths: &[PathBuf], opt: &scenario_run::Options, out: &std::path::Path) -> ExitCode {
+    let max_gib = opt.max_memory.unwrap_or(unrollcheck::budget::DEFAULT_MAX_MEMORY_GIB);
+    let limits = unrollcheck::budget::check_jobs(opt.jobs, "--jobs")
+        .and_then(|()| unrollcheck::budget::check_limit(max_gib, unrollcheck::budget::FLAG));
+    if let Err(e) = limits {
+        return fail(&e.to_string());
+    }
     let default = [PathBuf::from("verify/paper.toml")];
     let paths = if paths.is_empty() { &default[..] } else { paths };
     let mut loaded = Vec::new();
@@ -282,6 +314,32 @@ fn verify_cmd(paths: &[PathBuf], opt: &scenario_run::Options, out: &std::path::P
         match load_verifiable(p) {
             Ok(v) => loaded.push(v),
             Err(code) => return code,
+        }
+    }
+    // Every report directory is checked before anything runs: two files writing the same
+    // OUT/<name>, or an OUT/<name> this tool did not write, is bad input.
+    for (i, v) in loaded.iter().enumerate() {
+        let name = v.name();
+        if let Some(j) = loaded[..i].iter().position(|w| w.name() == name) {
+            return fail(&format!(
+                "{} and {} both have name = \"{name}\" (one report directory {}): rename one",
+                loaded[j].path(),
+                v.path(),
+                out.join(name).display()
+            ));
+        }
+        if let Err(e) = report::check_target(out, name) {
+            return fail(&format!("{}: {e}", v.path()));
+        }
+        let budget = match v {
+            Verifiable::Scenario(sc) => unrollcheck::budget::check_scenario(sc, opt.quick, opt.jobs, max_gib),
+            Verifiable::Trends(t) => {
+                let pairs = trend_pairs(t, opt);
+                unrollcheck::budget::check_trends(t, pairs, opt.jobs, max_gib)
+            }
+        };
+        if let Err(e) = budget {
+            return fail(&e.to_string());
         }
     }
     let mut failed = false;
@@ -324,6 +382,12 @@ fn verify_scenario(sc: &Scenario, opt: &scenario_run::Options, out: &std::path::
     Ok(!bad.is_empty())
 }
 
+/// The pairs per experiment of a trend file: its `pairs`, at most 20 with `--quick`.
+fn trend_pairs(t: &trends::file::Trends, opt: &scenario_run::Options) -> usize {
+    let pairs = *t.file.pairs.get_ref();
+    if opt.quick { pairs.min(20) } else { pairs }
+}
+
 /// Runs a trend file (its verdicts are findings, not pass/fail: the exit code is 0 unless
 /// the input is bad). `--quick` uses at most 20 pairs per experiment (fewer could never reach the corrected level).
 fn verify_trends(
@@ -331,8 +395,7 @@ fn verify_trends(
     opt: &scenario_run::Options,
     out: &std::path::Path,
 ) -> unrollcheck::Result<()> {
-    let pairs = opt.quick.then(|| (*t.file.pairs.get_ref()).min(20));
-    let res = trends::run::run(t, opt.seed, pairs, opt.jobs)?;
+    let res = trends::run::run(t, opt.seed, Some(trend_pairs(t, opt)), opt.jobs)?;
     let dir = trends::report::write(t, &res, out)?;
     outln!("{}: {} experiments, report in {}", t.file.name, res.experiments.len(), dir.join("report.md").display());
     for ex in &res.experiments {

@@ -125,8 +125,10 @@ impl Norm {
     }
 }
 
-/// Everything needed to rebuild an instance, bit for bit.
+/// Everything needed to rebuild an instance, bit for bit. Unknown keys are rejected (a
+/// misspelt `seed` must not silently replay another instance).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Spec {
     /// The objective.
     pub family: Family,

@@ -247,9 +247,40 @@ fn instance_trials() -> Vec<Trial> {
     trials
 }
 
+/// Specs that once hung the suite (issue 12): nalgebra's unbounded Schur iteration looped
+/// forever on the heavy-ball Jacobian of these Huber instances (eigenvalues repeated to
+/// rounding). They are not proptest seeds (`claims.txt` stores RNG seeds, not specs), so they
+/// are listed here: every claim must come back (a verdict, or an error) in bounded time.
+const HANG_REGRESSIONS: &[&str] = &[
+    r#"{"family":{"family":"huber","param":"weight","delta":0.5},"method":{"method":"heavy_ball","beta":0.5},"m":4,"n":4,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"inv_l"},"x0_sigma":1.0,"seed":258}"#,
+];
+
+/// `regressions::hangs`: every claim on every spec of [`HANG_REGRESSIONS`], each spec under a
+/// time limit of 60 s.
+fn hang_trial() -> Trial {
+    Trial::test("regressions::hangs", || {
+        for text in HANG_REGRESSIONS {
+            let spec: Spec = serde_json::from_str(text).map_err(|e| Failed::from(format!("{text}: {e}")))?;
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let cfg = claim_config();
+                let outcome = Case::from_spec(&spec, &cfg).map(|case| claims::check_all(&case, &cfg).len());
+                let _ = tx.send(outcome);
+            });
+            match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+                Ok(Ok(n)) => println!("{text}: {n} verdicts"),
+                Ok(Err(e)) => println!("{text}: error {e}"),
+                Err(_) => return Err(format!("{text}: no verdict within 60 s").into()),
+            }
+        }
+        Ok(())
+    })
+}
+
 fn main() {
     let args = Arguments::from_args();
     let mut trials = instance_trials();
+    trials.push(hang_trial());
     trials.extend(pure::trials());
     libtest_mimic::run(&args, trials).exit();
 }

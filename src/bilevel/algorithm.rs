@@ -267,7 +267,7 @@ pub fn run(problem: &HyperProblem, config: &Algorithm1) -> Result<Run> {
         let d = DVector::from_column_slice(&estimate.hypergradient);
         let step = &u - config.tau * d;
         let projected = step.iter().any(|&v| v < config.u_min);
-        let consts = at.map.constants(&Ball { center: at.x_star.clone(), radius: f64::INFINITY });
+        let consts = at.map.constants(&Ball { center: at.x_star.clone(), radius: f64::INFINITY })?;
         records.push(OuterRecord {
             r,
             u: u.as_slice().to_vec(),

@@ -325,10 +325,10 @@ impl<O: Objective> FixedPointMap for Adapted<O> {
     fn param(&self) -> Option<DVector<f64>> {
         self.hb.param()
     }
-    fn constants(&self, ball: &Ball) -> MapConstants {
+    fn constants(&self, ball: &Ball) -> Result<MapConstants> {
         let (a1, b1, r) = (self.a1, self.b1, ball.radius);
         let center = &self.p * &ball.center;
-        let inner = self.hb.constants(&Ball { center: center.clone(), radius: b1 * r });
+        let inner = self.hb.constants(&Ball { center: center.clone(), radius: b1 * r })?;
         let d = self.hb.d_x(center.as_view());
         let conj = &self.p_inv * &d * &self.p;
         let at_center = spectral_norm(&conj);
@@ -340,14 +340,14 @@ impl<O: Objective> FixedPointMap for Adapted<O> {
         } else {
             Constant::local(at_center + rounding + inner.m_x.value * a1 * b1 * b1 * r, r)
         };
-        MapConstants {
+        Ok(MapConstants {
             rho,
             m_x: rescope(inner.m_x.scale(a1 * b1 * b1), r),
             m_u: rescope(inner.m_u.scale(a1 * b1), r),
             kappa: rescope(inner.kappa.scale(a1), r),
             spectral_radius: inner.spectral_radius,
             jacobian_norm_at_fixed_point: at_center,
-        }
+        })
     }
     fn lift(&self, x: &DVector<f64>) -> DVector<f64> {
         &self.p_inv * self.hb.lift(x)

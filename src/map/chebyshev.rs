@@ -142,22 +142,22 @@ impl<O: Objective> FixedPointMap for Chebyshev<O> {
     fn param(&self) -> Option<DVector<f64>> {
         Some(self.f.param())
     }
-    fn constants(&self, ball: &Ball) -> MapConstants {
+    fn constants(&self, ball: &Ball) -> Result<MapConstants> {
         let n = self.n();
         let xball = Ball { center: ball.center.rows(0, n).into_owned(), radius: ball.radius };
         let sm = self.f.smoothness(&xball);
         let b_star = self.d_x(ball.center.as_view());
         let norm = spectral_norm(&b_star);
         let scale = self.omega_max() * self.h();
-        MapConstants {
+        Ok(MapConstants {
             // ‖D_zA_k‖ ≥ 1 for every k, and the map varies with k: A2.1 fails.
             rho: Constant::global(norm.max(1.0)),
             m_x: sm.hessian_lipschitz.scale(scale),
             m_u: sm.mixed_lipschitz.scale(scale),
             kappa: sm.mixed_bound.scale(scale),
-            spectral_radius: spectral_radius(&b_star),
+            spectral_radius: spectral_radius(&b_star)?,
             jacobian_norm_at_fixed_point: norm,
-        }
+        })
     }
     fn lift(&self, x: &DVector<f64>) -> DVector<f64> {
         let n = x.len();

@@ -81,7 +81,7 @@ impl<O: Objective> FixedPointMap for GradientDescent<O> {
     fn param(&self) -> Option<DVector<f64>> {
         Some(self.f.param())
     }
-    fn constants(&self, ball: &Ball) -> MapConstants {
+    fn constants(&self, ball: &Ball) -> Result<MapConstants> {
         let curv = self.f.curvature(ball);
         let sm = self.f.smoothness(ball);
         let rho = Constant {
@@ -89,14 +89,14 @@ impl<O: Objective> FixedPointMap for GradientDescent<O> {
             scope: Constant::join_scope(curv.mu.scope, curv.l.scope),
         };
         let b_star = self.d_x(ball.center.as_view());
-        MapConstants {
+        Ok(MapConstants {
             rho,
             m_x: sm.hessian_lipschitz.scale(self.alpha),
             m_u: sm.mixed_lipschitz.scale(self.alpha),
             kappa: sm.mixed_bound.scale(self.alpha),
-            spectral_radius: spectral_radius(&b_star),
+            spectral_radius: spectral_radius(&b_star)?,
             jacobian_norm_at_fixed_point: spectral_norm(&b_star),
-        }
+        })
     }
     fn objective(&self) -> Option<&dyn Objective> {
         Some(&self.f)

@@ -118,21 +118,21 @@ impl<O: Objective> FixedPointMap for HeavyBall<O> {
     fn param(&self) -> Option<DVector<f64>> {
         Some(self.f.param())
     }
-    fn constants(&self, ball: &Ball) -> MapConstants {
+    fn constants(&self, ball: &Ball) -> Result<MapConstants> {
         let n = self.n();
         let xball = Ball { center: ball.center.rows(0, n).into_owned(), radius: ball.radius };
         let sm = self.f.smoothness(&xball);
         let b_star = self.d_x(ball.center.as_view());
         let norm = spectral_norm(&b_star);
-        MapConstants {
+        Ok(MapConstants {
             // The Euclidean operator norm is ≥ 1 everywhere: A2.1 fails (Remark 1(ii)).
             rho: Constant::global(norm.max(1.0)),
             m_x: sm.hessian_lipschitz.scale(self.alpha),
             m_u: sm.mixed_lipschitz.scale(self.alpha),
             kappa: sm.mixed_bound.scale(self.alpha),
-            spectral_radius: spectral_radius(&b_star),
+            spectral_radius: spectral_radius(&b_star)?,
             jacobian_norm_at_fixed_point: norm,
-        }
+        })
     }
     fn lift(&self, x: &DVector<f64>) -> DVector<f64> {
         let n = x.len();

@@ -66,8 +66,10 @@ pub trait FixedPointMap: Send + Sync {
     fn param(&self) -> Option<DVector<f64>> {
         None
     }
-    /// Certified constants of A2.1/A2.2 on the ball around `x*` of radius `e_0`.
-    fn constants(&self, ball: &Ball) -> MapConstants;
+    /// Certified constants of A2.1/A2.2 on the ball around `x*` of radius `e_0` (an
+    /// [`crate::Error::Numerical`] when one cannot be computed, e.g. the spectral radius of
+    /// `∂A/∂x` when its eigenvalue iteration does not converge).
+    fn constants(&self, ball: &Ball) -> crate::Result<MapConstants>;
     /// Lifts a point `x` of the objective's space to the map's state (identity for
     /// gradient descent, `x ↦ (x, x)` for heavy-ball).
     fn lift(&self, x: &DVector<f64>) -> DVector<f64> {
@@ -197,7 +199,7 @@ impl<M: FixedPointMap + ?Sized> FixedPointMap for Box<M> {
     fn fixed_point(&self) -> crate::Result<DVector<f64>> {
         (**self).fixed_point()
     }
-    fn constants(&self, ball: &Ball) -> MapConstants {
+    fn constants(&self, ball: &Ball) -> crate::Result<MapConstants> {
         (**self).constants(ball)
     }
     fn fixed_point_at(&self, u: &DVector<f64>) -> crate::Result<DVector<f64>> {

@@ -595,23 +595,107 @@ pub(crate) fn io(path: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 /// Writes a report directory `out/<name>/` atomically: `fill` writes into a fresh temporary
-/// directory (with a `figures/` subdirectory), which then replaces `out/<name>/`; on any
-/// error the temporary directory is removed and nothing half-written is left.
+/// directory inside `out` (with a `figures/` subdirectory), which is then renamed to
+/// `out/<name>/`; on any error the temporary directory is removed and nothing half-written
+/// is left.
+///
+/// `name` must be one plain path component ([`crate::scenario::is_plain_name`]). An
+/// existing `out/<name>` is replaced only when it is a report this tool wrote
+/// ([`check_target`]): it is renamed aside, the new report renamed into place, and only then
+/// is the old one removed. No path this function did not create is ever removed.
 pub(crate) fn write_dir(out: &Path, name: &str, fill: impl FnOnce(&Path) -> Result<()>) -> Result<PathBuf> {
+    check_target(out, name)?;
     let dir = out.join(name);
-    let tmp = out.join(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(tmp.join("figures")).map_err(|e| io(&tmp, e))?;
-    let result = fill(&tmp).and_then(|()| {
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
-        }
-        std::fs::rename(&tmp, &dir).map_err(|e| io(&dir, e))
-    });
+    std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
+    let tmp = fresh_dir(out, name, "tmp")?;
+    let result = std::fs::create_dir(tmp.join("figures"))
+        .map_err(|e| io(&tmp, e))
+        .and_then(|()| fill(&tmp))
+        .and_then(|()| check_target(out, name))
+        .and_then(|()| replace(&tmp, &dir, out, name));
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&tmp);
     }
     result.map(|()| dir)
+}
+
+/// Checks that a report named `name` may be written under `out`: `name` is one plain path
+/// component, and `out/<name>` either does not exist or is a report this tool wrote (a
+/// directory holding a `results.json` with a `schema_version` key). Otherwise an
+/// [`Error::Input`]; nothing is touched.
+pub fn check_target(out: &Path, name: &str) -> Result<()> {
+    if !crate::scenario::is_plain_name(name) {
+        return Err(Error::Input {
+            location: format!("report name `{name}`"),
+            message: "not a plain directory name (letters, digits, `-`, `_`, `.`, not starting with `.`)".into(),
+        });
+    }
+    let dir = out.join(name);
+    match std::fs::symlink_metadata(&dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io(&dir, e)),
+        Ok(_) if written_by_us(&dir) => Ok(()),
+        Ok(_) => Err(Error::Input {
+            location: dir.display().to_string(),
+            message: "exists and was not written by unrollcheck (no results.json with a schema_version); \
+                      not replaced: move it away or choose another --out"
+                .into(),
+        }),
+    }
+}
+
+/// `true` when `dir` is a real directory (not a symlink) with a `results.json` whose top
+/// level has a `schema_version` key, as every report of this tool has.
+fn written_by_us(dir: &Path) -> bool {
+    let is_dir = std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir());
+    let json = dir.join("results.json");
+    let is_file = std::fs::symlink_metadata(&json).is_ok_and(|m| m.is_file());
+    is_dir
+        && is_file
+        && std::fs::read_to_string(&json)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .is_some_and(|v| v.get("schema_version").is_some())
+}
+
+/// Creates a new, empty directory `out/.<name>.<what>-<pid>-<nanos>-<n>` (never an existing
+/// one: `create_dir` fails on a taken name and the next counter is tried).
+fn fresh_dir(out: &Path, name: &str, what: &str) -> Result<PathBuf> {
+    let path = fresh_name(out, name, what)?;
+    std::fs::create_dir(&path).map_err(|e| io(&path, e))?;
+    Ok(path)
+}
+
+/// A name `out/.<name>.<what>-<pid>-<nanos>-<n>` that does not exist yet.
+fn fresh_name(out: &Path, name: &str, what: &str) -> Result<PathBuf> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    for _ in 0..1000 {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = out.join(format!(".{name}.{what}-{}-{nanos}-{n}", std::process::id()));
+        match std::fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(path),
+            Err(e) => return Err(io(&path, e)),
+            Ok(_) => {}
+        }
+    }
+    Err(io(out, "no free temporary name"))
+}
+
+/// Moves the finished `tmp` to `dir`: an existing `dir` (already checked to be ours) is
+/// renamed aside first and removed only once `tmp` is in place (renamed back on failure).
+fn replace(tmp: &Path, dir: &Path, out: &Path, name: &str) -> Result<()> {
+    if std::fs::symlink_metadata(dir).is_err() {
+        return std::fs::rename(tmp, dir).map_err(|e| io(dir, e));
+    }
+    let old = fresh_name(out, name, "old")?;
+    std::fs::rename(dir, &old).map_err(|e| io(dir, e))?;
+    if let Err(e) = std::fs::rename(tmp, dir) {
+        let _ = std::fs::rename(&old, dir);
+        return Err(io(dir, e));
+    }
+    std::fs::remove_dir_all(&old).map_err(|e| io(&old, e))
 }
 
 /// Writes `report.md`, `results.json` and the figures under `out/<scenario name>/`.

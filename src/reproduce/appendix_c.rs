@@ -310,7 +310,7 @@ pub fn run_draw(d: &Draw, p: &Protocol, engine: Engine, curves: bool) -> Result<
     for step in StepSize::ALL {
         let alpha = step.alpha(mu, l);
         let direct = GradientDescent::new(ridge.clone(), alpha)?;
-        let mc = direct.constants(&ball);
+        let mc = direct.constants(&ball)?;
         let setup = Setup { k, ts: &ts, omega: p.omega, x_star: &x_star, target_v: &target_v, w: &d.w, curves };
         let out = match engine {
             Engine::Factored => {

@@ -28,6 +28,10 @@ pub struct ReproduceArgs {
     /// Which experiment.
     #[command(subcommand)]
     pub target: Target,
+    /// Memory limit in GiB: a reproduction whose estimated peak memory (from --k, --runs)
+    /// exceeds it is refused before it runs (exit 2).
+    #[arg(long, global = true, value_name = "GIB", default_value_t = crate::budget::DEFAULT_MAX_MEMORY_GIB)]
+    pub max_memory: f64,
 }
 
 /// The experiments `unrollcheck reproduce` knows.
@@ -68,12 +72,15 @@ pub enum Target {
 pub fn run(args: &ReproduceArgs) -> Result<String> {
     match &args.target {
         Target::Fig2 { seed, k, out } => {
+            crate::budget::check_fig2(*k, crate::budget::check_limit(args.max_memory, crate::budget::FLAG)?)?;
             let f = fig2::figure2(*seed, *k)?;
             let written = fig2::write(&f, out)?;
             Ok(f.summary(&written))
         }
         Target::AppendixC { runs, seed, n, out } => {
             let p = Protocol { ns: n.clone(), ..Protocol::paper(*runs, *seed) };
+            p.validate()?;
+            crate::budget::check_appendix_c(&p, crate::budget::check_limit(args.max_memory, crate::budget::FLAG)?)?;
             let sweep = appendix_c::sweep_protocol(&p, Engine::Factored)?;
             let report = appendix_c::write(&sweep, out)?;
             let mut s = String::new();

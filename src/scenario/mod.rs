@@ -110,7 +110,7 @@ pub struct Grid {
     pub data: Vec<Spanned<String>>,
     /// Singular value range for `spectrum` data: `[s_min, s_max]` pairs.
     #[serde(default)]
-    pub spectrum: Vec<Spanned<[f64; 2]>>,
+    pub spectrum: Vec<Spanned<Vec<f64>>>,
     /// Ridge weight `λ` (default `[0.1]`).
     #[serde(default)]
     pub lambda: Vec<Spanned<f64>>,
@@ -169,6 +169,62 @@ pub(crate) fn at<T>(path: &str, text: &str, key: &str, spanned: &Spanned<T>, mes
     }
 }
 
+/// The spans of keys whose values are validated beyond their type (a second, lenient pass
+/// over the text: the typed structs keep plain values so that reports print them as before).
+#[derive(Debug, Deserialize)]
+pub(crate) struct KeySpans {
+    /// `name`.
+    pub name: Option<Spanned<toml::Value>>,
+    /// `claims`.
+    pub claims: Option<Spanned<toml::Value>>,
+    /// `[[custom]]`, in order.
+    #[serde(default)]
+    pub custom: Vec<CustomSpans>,
+}
+
+/// The spans of one `[[custom]]` entry.
+#[derive(Debug, Deserialize)]
+pub(crate) struct CustomSpans {
+    /// `custom.id`.
+    pub id: Option<Spanned<toml::Value>>,
+}
+
+impl KeySpans {
+    /// Parses the spans of a text that already parsed as a typed file.
+    pub(crate) fn of(text: &str) -> Self {
+        toml::from_str(text).unwrap_or(KeySpans { name: None, claims: None, custom: Vec::new() })
+    }
+}
+
+/// The longest report name (the temporary directories add a suffix to it).
+pub const MAX_NAME_LEN: usize = 100;
+
+/// `true` when `name` is one plain path component: letters, digits, `-`, `_` and `.`, not
+/// starting with `.`, at most [`MAX_NAME_LEN`] bytes. Only such names become directories
+/// under `--out`.
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Rejects a `name` (scenario or trend file) that is not a plain directory name, at the
+/// line of the `name` key.
+pub(crate) fn check_name(path: &str, text: &str, name: &str) -> Result<()> {
+    if is_plain_name(name) {
+        return Ok(());
+    }
+    let message = format!(
+        "`{name}` is not a plain directory name (the report goes to OUT/<name>/): use 1 to {MAX_NAME_LEN} \
+         letters, digits, `-`, `_` and `.`, not starting with `.`"
+    );
+    Err(match KeySpans::of(text).name {
+        Some(span) => at(path, text, "name", &span, message),
+        None => Error::Input { location: format!("{path}: key `name`"), message },
+    })
+}
+
 impl Scenario {
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Self> {
@@ -187,6 +243,7 @@ impl Scenario {
             };
             Error::Input { location, message: e.message().trim().to_string() }
         })?;
+        check_name(path, text, &file.name)?;
         validate(path, text, &file)?;
         let claims = select_claims(path, text, &file)?;
         let custom = run::parse_custom(path, text, &file)?;
@@ -284,6 +341,41 @@ impl Scenario {
         Ok(points)
     }
 
+    /// The number of grid points, without expanding the grid (saturating: a grid too large
+    /// to count is `usize::MAX`).
+    pub fn point_count(&self) -> usize {
+        let g = &self.file.grid;
+        let len = |n: usize| n.max(1);
+        let families = g.family.iter().map(|f| if is_robust(f.get_ref()) { len(g.delta.len()) } else { 1 });
+        let methods = or_default(&g.method, "gd".to_string())
+            .iter()
+            .map(|m| if m == "heavy_ball" { len(g.beta.len()) } else { 1 })
+            .fold(0usize, usize::saturating_add);
+        let data = or_default(&g.data, "paper".to_string())
+            .iter()
+            .map(|d| if d == "spectrum" { g.spectrum.len() } else { 1 })
+            .fold(0usize, usize::saturating_add);
+        [
+            families.fold(0usize, usize::saturating_add),
+            methods,
+            g.m.len(),
+            g.n.len(),
+            data,
+            len(g.lambda.len()),
+            g.step.len(),
+            len(g.x0.len()),
+            self.norms().len(),
+        ]
+        .into_iter()
+        .fold(1usize, usize::saturating_mul)
+    }
+
+    /// The instances a run checks: grid points × instances per point (one with `quick`).
+    pub fn instance_count(&self, quick: bool) -> usize {
+        let per_point = if quick { (*self.file.instances.get_ref()).min(1) } else { *self.file.instances.get_ref() };
+        self.point_count().saturating_mul(per_point)
+    }
+
     /// The horizon cap.
     pub fn k_max(&self, quick: bool) -> usize {
         let k = self.file.k_max.as_ref().map_or(300, |k| *k.get_ref());
@@ -354,7 +446,7 @@ fn method(name: &str, beta: f64) -> Method {
     }
 }
 
-fn data_axis(name: &str, spectrum: &[Spanned<[f64; 2]>]) -> Vec<Data> {
+fn data_axis(name: &str, spectrum: &[Spanned<Vec<f64>>]) -> Vec<Data> {
     if name == "spectrum" {
         spectrum.iter().map(|s| Data::Spectrum { s_min: s.get_ref()[0], s_max: s.get_ref()[1] }).collect()
     } else {
@@ -441,7 +533,9 @@ fn validate(path: &str, text: &str, f: &ScenarioFile) -> Result<()> {
         }
     }
     for s in &g.spectrum {
-        let [lo, hi] = *s.get_ref();
+        let &[lo, hi] = s.get_ref().as_slice() else {
+            return Err(at(path, text, "grid.spectrum", s, format!("{:?} must be a pair [s_min, s_max]", s.get_ref())));
+        };
         if !(lo > 0.0 && hi >= lo && hi.is_finite()) {
             return Err(at(path, text, "grid.spectrum", s, format!("[{lo}, {hi}] must satisfy 0 < s_min <= s_max")));
         }
@@ -495,6 +589,13 @@ fn validate(path: &str, text: &str, f: &ScenarioFile) -> Result<()> {
 }
 
 fn select_claims(path: &str, text: &str, f: &ScenarioFile) -> Result<Vec<&'static str>> {
+    if f.claims.is_empty() && f.custom.is_empty() {
+        let message = "no claims to check: list claim ids, [\"all\"], or add [[custom]] claims";
+        return Err(match KeySpans::of(text).claims {
+            Some(span) => at(path, text, "claims", &span, message),
+            None => Error::Input { location: format!("{path}: key `claims`"), message: message.into() },
+        });
+    }
     if f.claims.iter().any(|c| c.get_ref() == "all") {
         return Ok(claims::all().iter().map(|c| c.id).collect());
     }

@@ -28,7 +28,18 @@ pub struct Custom {
 /// Parses the `[[custom]]` entries of a scenario.
 pub fn parse_custom(path: &str, text: &str, file: &ScenarioFile) -> Result<Vec<Custom>> {
     let mut out: Vec<Custom> = Vec::new();
-    for c in &file.custom {
+    let spans = super::KeySpans::of(text);
+    for (i, c) in file.custom.iter().enumerate() {
+        if !is_custom_id(&c.id) {
+            let message = format!(
+                "custom claim id `{}` must be 1 to 100 letters, digits, `.`, `_` or `-` (it is part of the replay command)",
+                c.id
+            );
+            return Err(match spans.custom.get(i).and_then(|s| s.id.as_ref()) {
+                Some(span) => super::at(path, text, "custom.id", span, message),
+                None => Error::Input { location: format!("{path}: [[custom]] {}, key `custom.id`", i + 1), message },
+            });
+        }
         if claims::find(&c.id).is_some() || out.iter().any(|o| o.claim.id() == c.id) {
             return Err(super::at(
                 path,
@@ -38,7 +49,14 @@ pub fn parse_custom(path: &str, text: &str, file: &ScenarioFile) -> Result<Vec<C
                 format!("custom claim id `{}` is already taken", c.id),
             ));
         }
-        let claim = CustomClaim::parse(path, &c.id, c.statement.get_ref())?;
+        let claim = CustomClaim::parse(path, &c.id, c.statement.get_ref()).map_err(|e| match e {
+            // The parser names the position in the statement; add the line and the key.
+            Error::Input { location, message } => {
+                let within = location.strip_prefix(path).map_or(location.as_str(), |l| l.trim_start_matches(": "));
+                super::at(path, text, "custom.statement", &c.statement, format!("{within}: {message}"))
+            }
+            other => other,
+        })?;
         let mut requires = Vec::new();
         for r in &c.requires {
             requires.push(match r.get_ref().as_str() {
@@ -62,6 +80,12 @@ pub fn parse_custom(path: &str, text: &str, file: &ScenarioFile) -> Result<Vec<C
     Ok(out)
 }
 
+/// `true` for a custom claim id that is safe in a replay command: 1 to 100 letters, digits,
+/// `.`, `_` or `-`.
+pub fn is_custom_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 100 && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
 /// How to run.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -73,6 +97,8 @@ pub struct Options {
     pub jobs: Option<usize>,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// The memory limit in GiB (default [`crate::budget::DEFAULT_MAX_MEMORY_GIB`]).
+    pub max_memory: Option<f64>,
 }
 
 /// One verdict of one instance.
@@ -160,6 +186,12 @@ pub struct RunResults {
 
 /// Runs a scenario.
 pub fn run(sc: &Scenario, opt: &Options) -> Result<RunResults> {
+    crate::budget::check_jobs(opt.jobs, "--jobs")?;
+    let max_gib = crate::budget::check_limit(
+        opt.max_memory.unwrap_or(crate::budget::DEFAULT_MAX_MEMORY_GIB),
+        crate::budget::FLAG,
+    )?;
+    crate::budget::check_scenario(sc, opt.quick, opt.jobs, max_gib)?;
     let specs = sc.specs(opt.seed, opt.quick)?;
     let config = Config { k_max: sc.k_max(opt.quick), omega: sc.omega(), ..Config::default() };
     let bar = progress_bar(specs.len() as u64, opt.progress);

@@ -258,6 +258,7 @@ impl Trends {
             };
             Error::Input { location, message: e.message().trim().to_string() }
         })?;
+        crate::scenario::check_name(path, text, &file.name)?;
         let p = Parser { path, text };
         p.header(&file)?;
         let base = p.setting(&default_spec(), &file.base)?;

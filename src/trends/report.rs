@@ -10,12 +10,25 @@ use crate::report::{io, write_dir};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+/// The version of a trend report's `results.json` (its `schema_version` key, which also
+/// marks the directory as written by this tool).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// `results.json`: the version first, then the results.
+#[derive(serde::Serialize)]
+struct Versioned<'a> {
+    schema_version: u32,
+    #[serde(flatten)]
+    results: &'a TrendResults,
+}
+
 /// Writes the report; returns its directory.
 pub fn write(t: &Trends, res: &TrendResults, out: &Path) -> Result<PathBuf> {
     write_dir(out, &t.file.name, |tmp| {
         let figs = write_figures(res, tmp)?;
         std::fs::write(tmp.join("report.md"), markdown(t, res, &figs)).map_err(|e| io(tmp, e))?;
-        let json = serde_json::to_string_pretty(res).map_err(|e| io(tmp, e))?;
+        let json = serde_json::to_string_pretty(&Versioned { schema_version: SCHEMA_VERSION, results: res })
+            .map_err(|e| io(tmp, e))?;
         std::fs::write(tmp.join("results.json"), json).map_err(|e| io(tmp, e))
     })
 }

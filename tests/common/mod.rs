@@ -890,7 +890,7 @@ impl FixedPointMap for FaultyMap<'_> {
     fn fixed_point(&self) -> unrollcheck::Result<DVector<f64>> {
         self.inner.fixed_point()
     }
-    fn constants(&self, ball: &Ball) -> unrollcheck::constants::MapConstants {
+    fn constants(&self, ball: &Ball) -> unrollcheck::Result<unrollcheck::constants::MapConstants> {
         self.inner.constants(ball)
     }
     fn lift(&self, x: &DVector<f64>) -> DVector<f64> {

@@ -1,0 +1,321 @@
+//! Safe and bounded (issue 12): bad names never touch files outside `--out/<name>`, a
+//! foreign directory is never replaced, huge requests are refused before any work, and
+//! malformed scenario details are exit 2 naming the file, the line and the key.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_unrollcheck")).args(args).output().expect("binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn all_output(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(o))
+}
+
+/// A fresh sandbox `…/unrollcheck-safety-<name>-<pid>/` holding `keep.txt`, and
+/// `out/keep.txt` in its output directory: files that must survive every bad input.
+fn sandbox(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("unrollcheck-safety-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    std::fs::write(dir.join("keep.txt"), "parent").unwrap();
+    std::fs::write(dir.join("out/keep.txt"), "out").unwrap();
+    dir
+}
+
+fn assert_intact(dir: &Path) {
+    assert_eq!(std::fs::read_to_string(dir.join("keep.txt")).unwrap(), "parent", "the parent of --out was touched");
+    assert_eq!(std::fs::read_to_string(dir.join("out/keep.txt")).unwrap(), "out", "--out was emptied");
+}
+
+/// The names of the entries of `dir`, sorted.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+const SCENARIO: &str = r#"name = "NAME"
+seed = 3
+instances = 1
+claims = ["thm7.bound"]
+[grid]
+family = ["ridge_weight"]
+m = [6]
+n = [2]
+step = ["2/(L+m)"]
+x0 = [3.0]
+"#;
+
+const TRENDS: &str = r#"kind = "trends"
+name = "NAME"
+seed = 5
+pairs = 2
+[base]
+m = 8
+n = 2
+x0 = 10.0
+[[experiment]]
+claim = "sec34.init"
+factor = "x0"
+levels = [10.0, 0.1]
+"#;
+
+/// `verify --quick FILE --out DIR/out` (`extra` appended; `--full` instead of `--quick`
+/// drops it).
+fn verify(dir: &Path, file: &str, text: &str, extra: &[&str]) -> Output {
+    let path = dir.join(file);
+    std::fs::write(&path, text).unwrap();
+    let out = dir.join("out");
+    let mut args = vec!["verify", path.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    if !extra.contains(&"--full") {
+        args.push("--quick");
+    }
+    let extra: Vec<&str> = extra.iter().copied().filter(|a| *a != "--full").collect();
+    args.extend_from_slice(&extra);
+    run(&args)
+}
+
+#[test]
+fn names_that_are_not_one_plain_component_are_rejected_and_touch_nothing() {
+    let dir = sandbox("names");
+    let abs = dir.join("abs");
+    std::fs::create_dir_all(&abs).unwrap();
+    std::fs::write(abs.join("precious.txt"), "abs").unwrap();
+    let abs = abs.to_str().unwrap().to_string();
+    for (template, what, line) in [(SCENARIO, "scenario", 1), (TRENDS, "trends", 2)] {
+        for bad in ["..", "", ".", abs.as_str(), "../x", "a/b", ".hidden", "a b", "a\\\\b"] {
+            let text = template.replace("NAME", bad);
+            let o = verify(&dir, "bad.toml", &text, &[]);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{what} name {bad:?}: {}", all_output(&o));
+            assert!(
+                err.contains("bad.toml") && err.contains(&format!("line {line},")) && err.contains("`name`"),
+                "{bad:?}: {err}"
+            );
+            assert!(!err.contains("panicked"), "{err}");
+            assert_intact(&dir);
+            assert_eq!(std::fs::read_to_string(dir.join("abs/precious.txt")).unwrap(), "abs");
+            assert!(!dir.join("x").exists(), "wrote outside --out");
+            assert_eq!(entries(&dir.join("out")), ["keep.txt"], "{bad:?} left something in --out");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_foreign_directory_is_never_replaced_and_an_own_report_is() {
+    let dir = sandbox("foreign");
+    for (template, name) in [(SCENARIO, "mine"), (TRENDS, "mine_trends")] {
+        let text = template.replace("NAME", name);
+        let target = dir.join("out").join(name);
+        std::fs::create_dir_all(&target).unwrap();
+        std::fs::write(target.join("thesis.tex"), "years of work").unwrap();
+        let o = verify(&dir, "s.toml", &text, &[]);
+        assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
+        let err = stderr(&o);
+        assert!(err.contains("exists") && err.contains("not written by unrollcheck"), "{err}");
+        assert_eq!(std::fs::read_to_string(target.join("thesis.tex")).unwrap(), "years of work");
+        // A results.json without a schema version is not ours either.
+        std::fs::write(target.join("results.json"), "{\"passed\": true}").unwrap();
+        let o = verify(&dir, "s.toml", &text, &[]);
+        assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
+        assert_eq!(std::fs::read_to_string(target.join("thesis.tex")).unwrap(), "years of work");
+        std::fs::remove_dir_all(&target).unwrap();
+
+        // The tool's own report is replaced, twice in a row, leaving no temporary directories.
+        for _ in 0..2 {
+            let o = verify(&dir, "s.toml", &text, &[]);
+            assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+            let json: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(target.join("results.json")).unwrap()).unwrap();
+            assert!(json.get("schema_version").is_some(), "{name}: results.json has no schema_version");
+        }
+        std::fs::remove_dir_all(&target).unwrap();
+        assert_intact(&dir);
+        assert_eq!(entries(&dir.join("out")), ["keep.txt"]);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn duplicate_names_in_one_verify_call_are_rejected_before_running() {
+    let dir = sandbox("dupes");
+    let a = dir.join("a.toml");
+    let b = dir.join("b.toml");
+    std::fs::write(&a, SCENARIO.replace("NAME", "same")).unwrap();
+    std::fs::write(&b, TRENDS.replace("NAME", "same")).unwrap();
+    let out = dir.join("out");
+    let o = run(&["verify", a.to_str().unwrap(), b.to_str().unwrap(), "--quick", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
+    let err = stderr(&o);
+    assert!(err.contains("a.toml") && err.contains("b.toml") && err.contains("same"), "{err}");
+    assert_eq!(entries(&out), ["keep.txt"], "something ran");
+    assert_intact(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs `verify` on `text` and expects exit 2 naming the file, `line` and `key`.
+fn rejects(dir: &Path, text: &str, line: usize, key: &str) {
+    let o = verify(dir, "bad.toml", text, &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{key}: {}", all_output(&o));
+    assert!(
+        err.contains("bad.toml") && err.contains(&format!("line {line},")) && err.contains(&format!("`{key}`")),
+        "expected line {line}, key {key}: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(entries(&dir.join("out")), ["keep.txt"]);
+}
+
+#[test]
+fn empty_claims_bad_custom_ids_statements_and_spectra_name_file_line_key() {
+    let dir = sandbox("details");
+    let base = SCENARIO.replace("NAME", "details");
+    rejects(&dir, &base.replace("claims = [\"thm7.bound\"]", "claims = []"), 4, "claims");
+    for id in ["", "a/b", "a b", "x;rm", "é"] {
+        let text = format!("{base}[[custom]]\nid = \"{id}\"\nstatement = \"e[k] <= e[0]\"\n");
+        rejects(&dir, &text, 12, "custom.id");
+    }
+    // With custom claims, an empty built-in list is fine.
+    let text = format!(
+        "{}[[custom]]\nid = \"mine.ok\"\nstatement = \"e[k] <= 10*e[0]\"\n",
+        base.replace("claims = [\"thm7.bound\"]", "claims = []")
+    );
+    let o = verify(&dir, "ok.toml", &text, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    std::fs::remove_dir_all(dir.join("out/details")).unwrap();
+    let text = format!("{base}[[custom]]\nid = \"c1\"\nstatement = \"e[k] <= e[0] +\"\n");
+    rejects(&dir, &text, 13, "custom.statement");
+    let text = base.replace("x0 = [3.0]", "x0 = [3.0]\ndata = [\"spectrum\"]\nspectrum = [[0.5, 1.0, 2.0]]");
+    rejects(&dir, &text, 12, "grid.spectrum");
+    let text = base.replace("x0 = [3.0]", "x0 = [3.0]\ndata = [\"spectrum\"]\nspectrum = [[0.5]]");
+    rejects(&dir, &text, 12, "grid.spectrum");
+    assert_intact(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn unknown_fields_in_a_json_spec_are_rejected() {
+    let mut spec = serde_json::to_value(unrollcheck::spec::Spec::figure2(0)).unwrap();
+    spec["sede"] = serde_json::json!(4);
+    let spec = spec.to_string();
+    for args in [vec!["check", "--spec", &spec], vec!["replay", "thm7.bound", &spec]] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", all_output(&o));
+        assert!(stderr(&o).contains("sede"), "{}", stderr(&o));
+    }
+}
+
+/// Runs the binary with a time limit; `None` when it had to be killed.
+fn run_within(args: &[&str], secs: u64) -> Option<Output> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_unrollcheck"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(secs) {
+        if child.try_wait().expect("waits").is_some() {
+            return Some(child.wait_with_output().expect("output"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// Specs on which nalgebra's unbounded Schur iteration (the spectral radius of `∂A/∂x`)
+/// looped forever: they now give verdicts (or an error) in bounded time.
+const HANGING_SPECS: &[&str] = &[
+    r#"{"family":{"family":"huber","param":"weight","delta":0.5},"method":{"method":"heavy_ball","beta":0.5},"m":4,"n":4,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"inv_l"},"x0_sigma":1.0,"seed":258}"#,
+];
+
+#[test]
+fn specs_that_hung_the_eigenvalue_iteration_finish() {
+    for spec in HANGING_SPECS {
+        let o = run_within(&["check", "--spec", spec], 60).unwrap_or_else(|| panic!("`check` hangs on {spec}"));
+        assert!(matches!(o.status.code(), Some(0..=2)), "{spec}: {}", all_output(&o));
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn the_spectral_radius_is_bounded_and_fails_cleanly() {
+    use nalgebra::DMatrix;
+    use unrollcheck::linalg::spectral_radius;
+    let nan = DMatrix::from_row_slice(2, 2, &[1.0, f64::NAN, 0.0, 1.0]);
+    assert!(matches!(spectral_radius(&nan), Err(unrollcheck::Error::Numerical(_))));
+    // Symmetric, rotation, and the heavy-ball Jacobian of a hanging spec.
+    let sym = DMatrix::from_row_slice(2, 2, &[2.0, 1.0, 1.0, 2.0]);
+    assert!((spectral_radius(&sym).unwrap() - 3.0).abs() < 1e-14);
+    let rot = DMatrix::from_row_slice(2, 2, &[0.0, -2.0, 2.0, 0.0]);
+    assert!((spectral_radius(&rot).unwrap() - 2.0).abs() < 1e-14);
+    let spec: unrollcheck::spec::Spec = serde_json::from_str(HANGING_SPECS[0]).unwrap();
+    let inst = spec.build().expect("builds");
+    let r = inst.constants.map.spectral_radius;
+    assert!(r > 0.9 && r < 1.0, "{r}");
+}
+
+/// Runs `verify` on a scenario and expects a refusal naming `--max-memory`, fast, writing
+/// nothing.
+fn refused(dir: &Path, text: &str, extra: &[&str], expect: &str) {
+    let start = std::time::Instant::now();
+    let mut extra = extra.to_vec();
+    extra.push("--full");
+    let o = verify(dir, "big.toml", text, &extra);
+    assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
+    let err = stderr(&o);
+    assert!(err.contains(expect) && !err.contains("panicked"), "expected {expect:?}: {err}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(20), "took {:?}", start.elapsed());
+    assert_eq!(entries(&dir.join("out")), ["keep.txt"]);
+}
+
+#[test]
+fn huge_scenarios_are_refused_before_allocating() {
+    let dir = sandbox("huge");
+    let base = SCENARIO.replace("NAME", "huge");
+    refused(&dir, &base.replace("instances = 1", "instances = 1000000000"), &[], "--max-memory");
+    refused(&dir, &base.replace("instances = 1", "instances = 1\nk_max = 1000000000"), &[], "--max-memory");
+    let data = base.replace("[\"ridge_weight\"]", "[\"ridge_data\"]").replace("[6]", "[200]").replace("[2]", "[100]");
+    refused(&dir, &data, &[], "estimated peak memory");
+    refused(&dir, &data, &["--jobs", "1"], "--max-memory");
+    refused(&dir, &base, &["--jobs", "100000"], "--jobs");
+    refused(&dir, &base, &["--jobs", "0"], "--jobs");
+    refused(&dir, &base, &["--max-memory", "0"], "--max-memory");
+    // A raised limit lets the estimate through (this one is small enough to run).
+    let o = verify(&dir, "ok.toml", &base.replace("instances = 1", "instances = 2"), &["--max-memory", "0.5"]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    let trends = TRENDS.replace("NAME", "huge_trends").replace("pairs = 2", "pairs = 20\nk_max = 100000");
+    let trends = trends.replace("m = 8", "m = 200").replace("n = 2", "n = 200");
+    std::fs::remove_dir_all(dir.join("out/huge")).unwrap();
+    refused(&dir, &trends, &["--jobs", "16"], "--max-memory");
+    assert_intact(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn huge_reproductions_are_refused_before_allocating() {
+    let dir = sandbox("reproduce");
+    let out = dir.join("out");
+    let out = out.to_str().unwrap();
+    for args in [
+        vec!["reproduce", "fig2", "--k", "1000000000", "--out", out],
+        vec!["reproduce", "appendix-c", "--runs", "1000000000", "--out", out],
+        vec!["reproduce", "--max-memory", "0.001", "appendix-c", "--runs", "100", "--out", out],
+    ] {
+        let o = run_within(&args, 20).unwrap_or_else(|| panic!("{args:?} ran on"));
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", all_output(&o));
+        assert!(stderr(&o).contains("--max-memory"), "{}", stderr(&o));
+    }
+    assert_eq!(entries(&dir.join("out")), ["keep.txt"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
