@@ -31,6 +31,7 @@
 //! `Ū_K^{(k)}` reverse iterates (12); `e_k`, `ė_k`, `ē_k` the errors (8), (11), (13).
 
 pub mod bilevel;
+pub mod calibration;
 pub mod claims;
 pub mod constants;
 pub mod demo;

@@ -71,9 +71,15 @@ impl ToleranceModel {
     }
 
     /// Error of a closed-form expression whose value is `value`, involving powers
-    /// `ρ^e` with exponents up to `max_exponent` (relative error `≈ ε·(1 + e·|ln ρ|)`).
+    /// `ρ^e` with exponents up to `max_exponent`: relative error `≤ ε·(1 + e·(1 + |ln ρ|))`.
+    /// A power formed by repeated multiplication or squaring (`powi`) has relative error
+    /// up to `(e − 1)·ε` (each squaring doubles the relative error so far), as has `ρ^e` for
+    /// a `ρ` that is itself rounded; one formed as `exp(e·ln ρ)` (`powf`) has
+    /// `e·|ln ρ|·ε` from the rounding of `ln ρ`. (The first version had only the second
+    /// term: `tests/calibration.rs` measured `k ρ^{k−1}Γe_0` above it for `ρ` near 1.)
     pub fn closed_form(&self, value: f64, rho: f64, max_exponent: f64) -> f64 {
-        let pow_err = if rho > 0.0 { 1.0 + max_exponent.abs() * rho.ln().abs() } else { 1.0 };
+        let e = max_exponent.abs();
+        let pow_err = if rho > 0.0 { 1.0 + e * (1.0 + rho.ln().abs()) } else { 1.0 + e };
         self.safety * EPS * pow_err * value.abs()
     }
 }
