@@ -32,6 +32,7 @@
 
 pub mod bilevel;
 pub mod budget;
+pub mod calibration;
 pub mod claims;
 pub mod constants;
 pub mod demo;

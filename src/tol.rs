@@ -2,7 +2,7 @@
 //!
 //! Every comparison of the suite is one-sided, `lhs ≤ rhs + τ`, and an equality `a = b`
 //! is `|a − b| ≤ τ`. `τ` bounds the floating-point error of the *computed* sides, never a
-//! modelling error, and is built from three standard rounding estimates (Higham,
+//! modelling error, and is built from standard rounding estimates (Higham,
 //! *Accuracy and Stability of Numerical Algorithms*, §3):
 //!
 //! 1. **One product or closed form** of length `d` on operands of size `S`: error
@@ -17,6 +17,15 @@
 //!    [`ToleranceModel::recursion`].
 //! 3. **A linear solve** `(I − B)^{-1}C` or `x*`: error `≤ d·ε·cond·S` with `cond` the
 //!    condition number of the system. [`ToleranceModel::solve`].
+//! 4. **Forward = reverse mode** (Remark 3, Section 4.1): both sweeps consume the same
+//!    computed `B_j`, `C_j`, so the equality is checked against a double-double
+//!    recomputation of both on that data ([`crate::unroll::reference`]): the rounding of
+//!    each `f64` sweep is *measured*, and the tolerance is that measurement plus a bound on
+//!    the double-double rounding ([`ToleranceModel::fwd_rev_measured`]). The bound used
+//!    for the latter (and calibrated against the measurement, `tests/calibration.rs`) is a
+//!    first-order running error bound propagated by the actual products `B_{j−1}⋯B_i`,
+//!    whose largest norm `M` replaces `Π‖B_j‖` ([`ToleranceModel::fwd_rev`]); with
+//!    `u_dd = 2⁻¹⁰⁰` in place of `ε` it is `≈ 10⁻¹⁵` times the `f64` bound.
 //!
 //! Each estimate is multiplied by one safety factor `c` (default 16, faer's `ApproxEq`
 //! uses 128ε·8n) for the constants hidden in the `≤`. The factor is not tuned: with `c = 16`
@@ -62,38 +71,70 @@ impl ToleranceModel {
     }
 
     /// Error of a closed-form expression whose value is `value`, involving powers
-    /// `ρ^e` with exponents up to `max_exponent` (relative error `≈ ε·(1 + e·|ln ρ|)`).
+    /// `ρ^e` with exponents up to `max_exponent`: relative error `≤ ε·(1 + e·(1 + |ln ρ|))`.
+    /// A power formed by repeated multiplication or squaring (`powi`) has relative error
+    /// up to `(e − 1)·ε` (each squaring doubles the relative error so far), as has `ρ^e` for
+    /// a `ρ` that is itself rounded; one formed as `exp(e·ln ρ)` (`powf`) has
+    /// `e·|ln ρ|·ε` from the rounding of `ln ρ`. (The first version had only the second
+    /// term: `tests/calibration.rs` measured `k ρ^{k−1}Γe_0` above it for `ρ` near 1.)
     pub fn closed_form(&self, value: f64, rho: f64, max_exponent: f64) -> f64 {
-        let pow_err = if rho > 0.0 { 1.0 + max_exponent.abs() * rho.ln().abs() } else { 1.0 };
+        let e = max_exponent.abs();
+        let pow_err = if rho > 0.0 { 1.0 + e * (1.0 + rho.ln().abs()) } else { 1.0 + e };
         self.safety * EPS * pow_err * value.abs()
     }
 }
 
+/// The norms along one dense sweep that its running error bound needs (see
+/// [`ToleranceModel::fwd_rev`]): `b_j ≥ ‖B_j‖`, `c_j ≥ ‖C_j‖` over its window and the norms
+/// of its iterates (`‖Ẋ^{(j)}‖` for forward mode, `‖X̄^{(j)}‖` for reverse mode; one more
+/// entry than `b`).
+#[derive(Debug, Clone, Copy)]
+pub struct Sweep<'a> {
+    /// `‖B_j‖` over the window.
+    pub b: &'a [f64],
+    /// `‖C_j‖` over the window.
+    pub c: &'a [f64],
+    /// The iterates' norms (`b.len() + 1` entries).
+    pub norms: &'a [f64],
+}
+
 impl ToleranceModel {
-    /// Rounding of a forward sweep (9) and a reverse sweep (12) over the same iterates, the
-    /// first-order error bound evaluated on the run (estimate 4 of the module docs, used for
-    /// the equality of forward and reverse mode). With `b_j ≥ ‖B_j‖`, `c_j ≥ ‖C_j‖` over
-    /// the window and `xdot_j ≥ ‖Ẋ_j‖` (one more entry than `b`):
-    /// - forward: an error made at step `j` (size `d·ε·(b_j xdot_j + c_j + xdot_{j+1})`) is
-    ///   propagated by `B_{j+1}, …`: `E ← b_j E + (b_j xdot_j + c_j + xdot_{j+1})`;
-    /// - reverse: `X̄^{(j)} = X̄^{(j+1)} B_j` has norm `≤ P_j = Π_{i ≥ j} b_i` and an error
-    ///   `F_j ≤ b_j F_{j+1} + b_j P_{j+1}`; `Ū` collects `(P_{j+1} + F_{j+1}) c_j` and one
-    ///   rounding of its own size `ubar_max` per step.
+    /// First-order running error bound (estimate 4 of the module docs) of a forward sweep
+    /// (9)/(20) and a reverse sweep (12) over the same computed `B_j`, `C_j`, with `growth`
+    /// `M ≥ max_{i ≤ j} ‖B_{j−1}⋯B_i‖` over the windows
+    /// ([`crate::unroll::reference::window_growth`]):
+    /// - forward: step `j` makes an error `δ_j` of size `d·ε·(b_j ‖Ẋ_j‖ + c_j + ‖Ẋ_{j+1}‖)`,
+    ///   carried to the output by `B_{k−1}⋯B_{j+1}` (norm `≤ M`): `M·Σ_j |δ_j|`;
+    /// - reverse: `X̄^{(j)} = X̄^{(j+1)}B_j` makes `E_j ≤ d·ε·‖X̄^{(j+1)}‖ b_j`, carried to
+    ///   `X̄^{(i)}` by `B_{j−1}⋯B_i`, so `‖δX̄^{(i)}‖ ≤ M·Σ_{j ≥ i} d·ε·‖X̄^{(j+1)}‖ b_j`;
+    ///   `Ū^{(j)} = Ū^{(j+1)} + X̄^{(j+1)}C_j` adds `(‖X̄^{(j+1)}‖ + ‖δX̄^{(j+1)}‖/(dε))·c_j`
+    ///   and one rounding of size `ubar_max ≥ ‖Ū^{(j)}‖` per step.
     ///
-    /// Unlike [`Self::recursion`], this needs no contraction: where `‖B_j‖ > 1` the products
-    /// grow exactly as the propagated errors can.
-    pub fn fwd_rev(&self, d: usize, b: &[f64], c: &[f64], xdot: &[f64], ubar_max: f64) -> f64 {
-        let steps = b.len();
-        let mut fwd = 0.0;
-        for j in 0..steps {
-            fwd = b[j] * fwd + (b[j] * xdot[j] + c[j] + xdot[j + 1]);
+    /// Unlike `Π_j ‖B_j‖` (the bound of the first version, vacuous at long horizons
+    /// wherever `‖B_j‖ ≥ 1`: heavy-ball, Chebyshev), `M` is the actual amplification of the
+    /// recursion, bounded whenever the products of the `B_j` are.
+    pub fn fwd_rev(&self, d: usize, growth: f64, fwd: Sweep<'_>, rev: Sweep<'_>, ubar_max: f64) -> f64 {
+        let growth = growth.max(1.0);
+        let forward: f64 =
+            (0..fwd.b.len()).map(|j| fwd.b[j] * fwd.norms[j] + fwd.c[j] + fwd.norms[j + 1]).sum::<f64>() * growth;
+        let (mut xbar_err, mut reverse) = (0.0, 0.0);
+        for j in (0..rev.b.len()).rev() {
+            reverse += (rev.norms[j + 1] + xbar_err) * rev.c[j] + ubar_max;
+            xbar_err += growth * rev.norms[j + 1] * rev.b[j];
         }
-        let (mut p, mut f, mut rev) = (1.0, 0.0, 0.0);
-        for j in (0..steps).rev() {
-            rev += (p + f) * c[j] + ubar_max;
-            f = b[j] * (f + p);
-            p *= b[j];
-        }
-        self.product(d, fwd + rev)
+        self.product(d, forward + reverse)
+    }
+
+    /// The tolerance of an equality of a forward and a reverse sweep on the same computed
+    /// `B_j`, `C_j`, from their double-double references ([`crate::unroll::reference`]):
+    /// with `fwd_err = ‖Ẋ − Ẋ_dd‖`, `rev_err = ‖Ū − Ū_dd‖` measured and `dd_bound` a bound on
+    /// the double-double rounding of `‖Ẋ_dd − Ū_dd‖` where the two are equal in exact
+    /// arithmetic, the triangle inequality gives
+    /// `‖Ẋ − Ū‖ ≤ fwd_err + rev_err + ‖Ẋ_dd − Ū_dd‖ ≤ fwd_err + rev_err + dd_bound`.
+    /// The measured errors are doubled for the rounding of the norms themselves (a
+    /// spectral norm is accurate to `≈ n·ε` relative). A reading is then reported violated
+    /// exactly when its true difference `‖Ẋ_dd − Ū_dd‖` exceeds `3(fwd_err + rev_err) + dd_bound`.
+    pub fn fwd_rev_measured(&self, fwd_err: f64, rev_err: f64, dd_bound: f64) -> f64 {
+        2.0 * (fwd_err + rev_err) + dd_bound
     }
 }

@@ -93,6 +93,7 @@ pub struct Case {
     run: OnceLock<Run>,
     long: OnceLock<(Trajectory, Linearization)>,
     scales: OnceLock<(f64, f64)>,
+    growth: OnceLock<f64>,
     quadratic: OnceLock<Option<QuadraticView>>,
 }
 
@@ -115,6 +116,7 @@ impl Case {
             run: OnceLock::new(),
             long: OnceLock::new(),
             scales: OnceLock::new(),
+            growth: OnceLock::new(),
             quadratic: OnceLock::new(),
         }
     }
@@ -215,6 +217,16 @@ impl Case {
     pub fn jacobian_norms(&self, range: std::ops::Range<usize>) -> (Vec<f64>, Vec<f64>) {
         let lin = self.lin();
         range.map(|j| (spectral_norm(lin.b(j)), spectral_norm(lin.c(j)))).unzip()
+    }
+
+    /// `M = max_{i ≤ j} ‖B_{j−1}⋯B_i‖` over the long linearization `0..=2K` (computed once):
+    /// the amplification of rounding errors by the derivative recursions
+    /// ([`crate::unroll::reference::window_growth`]).
+    pub fn window_growth(&self) -> f64 {
+        *self.growth.get_or_init(|| {
+            let lin = self.lin();
+            crate::unroll::reference::window_growth(lin, 0..lin.len())
+        })
     }
 
     /// The late-start indices `T' = ⌊f·K⌋` for the configured fractions.

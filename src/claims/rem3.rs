@@ -8,6 +8,8 @@
 
 use super::{Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
 use crate::linalg::spectral_norm;
+use crate::tol::{EPS, Sweep};
+use crate::unroll::reference::{self, DdMatrix, EPS_DD};
 use nalgebra::DMatrix;
 
 /// `rem3.fwd_rev`.
@@ -55,29 +57,40 @@ pub fn horizons(k_max: usize) -> Vec<usize> {
 fn fwd_rev(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let inst = &case.inst;
     let run = case.run();
+    let lin = case.lin();
     let with_g = variant.starts_with("dx0");
     let g = if with_g { case.warm_start_derivative() } else { inst.dx0.clone() };
     let fwd_g;
     let fwd: &[DMatrix<f64>] = if with_g {
-        fwd_g = case.lin().late_start_jacobians(0, case.k, &g);
+        fwd_g = lin.late_start_jacobians(0, case.k, &g);
         &fwd_g
     } else {
         &run.fwd
     };
+    // The same recursions in double-double on the same B_k, C_k: the reference that
+    // measures each side's rounding (src/unroll/reference.rs).
+    let fwd_dd = reference::late_start_jacobians_dd(lin, 0, case.k, &g);
     let (b, c) = case.jacobian_norms(0..case.k);
     let xdot: Vec<f64> = fwd.iter().map(spectral_norm).collect();
+    let growth = case.window_growth();
     let mut ch = Checker::new(FWD_REV.id, variant, case.spec);
     for k in horizons(case.k) {
-        let (ubars, xbar) = case.lin().truncated_jacobians(k, 0);
-        let rev = match variant {
-            "off_by_one" => ubars[1].clone(),
-            "dx0_adjoint_term" => &ubars[0] + &xbar * &g,
-            _ => ubars[0].clone(),
+        let (ubars, xbar) = lin.truncated_jacobians(k, 0);
+        let rd = reference::truncated_jacobians_dd(lin, k, 0);
+        let (rev, rev_dd) = match variant {
+            "off_by_one" => (ubars[1].clone(), rd.ubars[1].clone()),
+            "dx0_adjoint_term" => {
+                (&ubars[0] + &xbar * &g, rd.ubars[0].clone().plus(&DdMatrix::right_mul(&rd.xbar, &g)))
+            }
+            _ => (ubars[0].clone(), rd.ubars[0].clone()),
         };
         // Reverse mode with the X̄G term has one more product, of size ‖X̄‖‖G‖ ≤ ‖Ẋ_K‖-ish:
         // it is covered by the forward sweep's bound from Ẋ_0 = G.
         let ubar_max = spectral_norm(&rev).max(spectral_norm(&fwd[k]));
-        let tol = cfg.tol.fwd_rev(case.dim(), &b[..k], &c[..k], &xdot[..=k], ubar_max);
+        let fwd_sweep = Sweep { b: &b[..k], c: &c[..k], norms: &xdot[..=k] };
+        let rev_sweep = Sweep { b: &b[..k], c: &c[..k], norms: &rd.xbar_norms };
+        let dd_bound = cfg.tol.fwd_rev(case.dim(), growth, fwd_sweep, rev_sweep, ubar_max) * (EPS_DD / EPS);
+        let tol = cfg.tol.fwd_rev_measured(fwd_dd[k].distance(&fwd[k]), rev_dd.distance(&rev), dd_bound);
         ch.equal(Point { k, t: Some(k) }, spectral_norm(&(&fwd[k] - rev)), tol);
     }
     ch.verdict()

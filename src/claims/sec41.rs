@@ -9,6 +9,8 @@
 
 use super::{Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
 use crate::linalg::spectral_norm;
+use crate::tol::{EPS, Sweep};
+use crate::unroll::reference::{self, DdMatrix, EPS_DD};
 
 /// `sec41.trunc_fwd_rev`.
 pub const TRUNC_FWD_REV: Claim = Claim {
@@ -49,6 +51,7 @@ fn trunc_fwd_rev(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let g = if variant.starts_with("dx0") { case.warm_start_derivative() } else { inst.dx0.clone() };
     // The literal reading needs iterates up to T' + K': the case's long linearization.
     let lin = case.lin();
+    let growth = case.window_growth();
     let mut ch = Checker::new(TRUNC_FWD_REV.id, variant, case.spec);
     for t in case.t_primes(cfg).into_iter().filter(|&t| t > 0 || variant != "literal_index") {
         let (start, steps) = match variant {
@@ -59,15 +62,23 @@ fn trunc_fwd_rev(case: &Case, cfg: &Config, variant: &str) -> Verdict {
         let fwd = lin.late_start_jacobians(start, steps, &g);
         let (ubars, xbar) = lin.truncated_jacobians(k_end, t);
         let rev = if variant == "dx0_adjoint_term" { &ubars[0] + &xbar * &g } else { ubars[0].clone() };
+        // Both sweeps again in double-double on the same B_k, C_k (src/unroll/reference.rs).
+        let fwd_dd = reference::late_start_jacobians_dd(lin, start, steps, &g);
+        let rd = reference::truncated_jacobians_dd(lin, k_end, t);
+        let rev_dd = if variant == "dx0_adjoint_term" {
+            rd.ubars[0].clone().plus(&DdMatrix::right_mul(&rd.xbar, &g))
+        } else {
+            rd.ubars[0].clone()
+        };
         let last = &fwd[steps];
-        // The rounding bound over the longer of the two windows (the forward one may be
-        // shifted by the readings and controls).
-        let (lo, hi) = (start.min(t), (start + steps).max(k_end));
-        let (b, c) = case.jacobian_norms(lo..hi);
-        let mut xdot: Vec<f64> = fwd.iter().map(spectral_norm).collect();
-        xdot.resize(hi - lo + 1, xdot[steps]);
+        let xdot: Vec<f64> = fwd.iter().map(spectral_norm).collect();
+        let (bf, cf) = case.jacobian_norms(start..start + steps);
+        let (br, cr) = case.jacobian_norms(t..k_end);
         let ubar_max = spectral_norm(&rev).max(spectral_norm(last));
-        let tol = cfg.tol.fwd_rev(case.dim(), &b, &c, &xdot, ubar_max);
+        let fwd_sweep = Sweep { b: &bf, c: &cf, norms: &xdot };
+        let rev_sweep = Sweep { b: &br, c: &cr, norms: &rd.xbar_norms };
+        let dd_bound = cfg.tol.fwd_rev(case.dim(), growth, fwd_sweep, rev_sweep, ubar_max) * (EPS_DD / EPS);
+        let tol = cfg.tol.fwd_rev_measured(fwd_dd[steps].distance(last), rev_dd.distance(&rev), dd_bound);
         ch.equal(Point { k: k_end, t: Some(t) }, spectral_norm(&(last - rev)), tol);
     }
     ch.verdict()

@@ -16,6 +16,7 @@ pub mod errors;
 pub mod forward;
 pub mod implicit;
 pub mod linearization;
+pub mod reference;
 pub mod reverse;
 
 pub use errors::{ErrorCurves, argmax, argmin};

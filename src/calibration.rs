@@ -1,0 +1,291 @@
+//! Calibration of the tolerance model ([`crate::tol`]) against measured rounding.
+//!
+//! For one [`Case`], each kind of tolerance is compared with the rounding error it bounds,
+//! measured against a double-double recomputation ([`crate::unroll::reference`], unit
+//! roundoff `≈ 2⁻¹⁰⁴`) of the same quantity from the same `f64` data:
+//!
+//! | kind | `f64` quantity | reference | tolerance |
+//! | --- | --- | --- | --- |
+//! | `product` | one step `B_k Ẋ_k + C_k` | the same in dd | `product(d, ‖B_k‖‖Ẋ_k‖ + ‖C_k‖)` |
+//! | `recursion_iterates` | `x_k` of (4) (ridge, gradient descent and heavy-ball in the Euclidean norm) | the map in dd from `x_0` | `recursion(k, d, max‖x_j‖, ρ)` |
+//! | `recursion_jacobians` | `Ẋ_k` (9) and `Ū_K^{(k)}` (12) | the recursions in dd on the same `B_j`, `C_j` | `recursion(k, d, j_scale, ρ)` |
+//! | `solve` | `Dx* = (I − B)^{-1}C` (LU) | Gaussian elimination in dd | `solve(d, cond, j_scale)` |
+//! | `closed_form` | `ρ^k e_0`, `k ρ^{k−1} Γ e_0` | the same in dd | `closed_form(value, ρ, k)` |
+//! | `fwd_rev` | `‖Ẋ_k − Ẋ_k^{dd}‖ + ‖Ū_k^{(0)} − Ū_k^{(0),dd}‖` | — | `fwd_rev(d, M, …)` |
+//!
+//! `d` is [`Case::dim`], `ρ` is [`Case::rho_or_one`]. Each sample gives the ratio
+//! `tolerance / measured`; a measured error below `ε·scale` (the size of the quantity) is
+//! floored there, since a tolerance cannot be asked to be tighter than one rounding of the
+//! result. A ratio `< 1` is a *soundness failure* of the model; the median ratio is its
+//! *tightness*. The iterates of the non-quadratic families are not covered (their maps are
+//! not implemented in dd); nor is `x*` (its solver differs by family).
+
+use crate::claims::{Case, Config};
+use crate::linalg::spectral_norm;
+use crate::problem::draw;
+use crate::spec::{Data, Family, Method};
+use crate::tol::{EPS, Sweep};
+use crate::unroll::reference::{self, DdMatrix};
+use nalgebra::{DMatrix, DVector};
+use serde::Serialize;
+use twofloat::TwoFloat;
+
+/// The statistics of `tolerance / measured` for one kind of tolerance on one case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KindStats {
+    /// The kind (`product`, `recursion_iterates`, `recursion_jacobians`, `solve`,
+    /// `closed_form`, `fwd_rev`).
+    pub kind: &'static str,
+    /// How many samples.
+    pub samples: usize,
+    /// The smallest ratio (`< 1`: unsound somewhere).
+    pub min: f64,
+    /// The median ratio (tightness).
+    pub median: f64,
+    /// The largest ratio.
+    pub max: f64,
+    /// How many samples had `tolerance < measured`.
+    pub unsound: usize,
+}
+
+/// The ratios of one kind, as collected.
+#[derive(Debug, Clone, Default)]
+pub struct Ratios {
+    values: Vec<f64>,
+}
+
+impl Ratios {
+    /// Records a sample: `tol` against `measured`, floored at `ε·scale`.
+    pub fn push(&mut self, tol: f64, measured: f64, scale: f64) {
+        let floor = EPS * scale.abs();
+        let m = measured.max(floor);
+        // An exact zero computed exactly (`m = 0`) has nothing to bound.
+        if m > 0.0 {
+            self.values.push(tol / m);
+        }
+    }
+
+    /// Merges another collection.
+    pub fn extend(&mut self, other: &Ratios) {
+        self.values.extend_from_slice(&other.values);
+    }
+
+    /// The statistics (`None` without samples).
+    pub fn stats(&self, kind: &'static str) -> Option<KindStats> {
+        if self.values.is_empty() {
+            return None;
+        }
+        let mut v = self.values.clone();
+        v.sort_by(f64::total_cmp);
+        Some(KindStats {
+            kind,
+            samples: v.len(),
+            min: v[0],
+            median: v[v.len() / 2],
+            max: v[v.len() - 1],
+            unsound: v.iter().filter(|&&r| r < 1.0 || r.is_nan()).count(),
+        })
+    }
+}
+
+/// The kinds, in report order.
+pub const KINDS: [&str; 6] =
+    ["product", "recursion_iterates", "recursion_jacobians", "solve", "closed_form", "fwd_rev"];
+
+/// The ratios of every kind on one case (same order as [`KINDS`]; a kind that does not
+/// apply to the case has no samples).
+pub fn ratios(case: &Case, cfg: &Config) -> Vec<Ratios> {
+    vec![
+        product(case, cfg),
+        iterates(case, cfg),
+        jacobians(case, cfg),
+        solve(case, cfg),
+        closed_form(case, cfg),
+        fwd_rev(case, cfg),
+    ]
+}
+
+/// Per-kind statistics of one case.
+pub fn calibrate(case: &Case, cfg: &Config) -> Vec<KindStats> {
+    ratios(case, cfg).iter().zip(KINDS).filter_map(|(r, k)| r.stats(k)).collect()
+}
+
+/// The steps sampled along a run of `k` steps: every step up to 20, then every 10th.
+fn sampled(k: usize) -> impl Iterator<Item = usize> {
+    (0..k).filter(move |&j| j < 20 || j % 10 == 0 || j + 1 == k)
+}
+
+fn product(case: &Case, cfg: &Config) -> Ratios {
+    let (lin, run, d) = (case.lin(), case.run(), case.dim());
+    let mut r = Ratios::default();
+    for j in sampled(case.k) {
+        let (b, c, x) = (lin.b(j), lin.c(j), &run.fwd[j]);
+        let computed = b * x + c;
+        let exact = DdMatrix::left_mul(b, &DdMatrix::from_f64(x)).add_f64(c);
+        let scale = spectral_norm(b) * spectral_norm(x) + spectral_norm(c);
+        r.push(cfg.tol.product(d, scale), exact.distance(&computed), spectral_norm(&computed));
+    }
+    r
+}
+
+fn jacobians(case: &Case, cfg: &Config) -> Ratios {
+    let (lin, run, d, s, rho) = (case.lin(), case.run(), case.dim(), case.j_scale(), case.rho_or_one());
+    let mut r = Ratios::default();
+    let fwd_dd = reference::late_start_jacobians_dd(lin, 0, case.k, &case.inst.dx0);
+    let rev_dd = reference::truncated_jacobians_dd(lin, case.k, 0);
+    for (k, ((fd, f), (rd, rv))) in fwd_dd.iter().zip(&run.fwd).zip(rev_dd.ubars.iter().zip(&run.rev)).enumerate() {
+        r.push(cfg.tol.recursion(k, d, s, rho), fd.distance(f), spectral_norm(f));
+        r.push(cfg.tol.recursion(case.k - k, d, s, rho), rd.distance(rv), spectral_norm(rv));
+    }
+    r
+}
+
+fn fwd_rev(case: &Case, cfg: &Config) -> Ratios {
+    let (lin, run, d) = (case.lin(), case.run(), case.dim());
+    let growth = case.window_growth();
+    let (b, c) = case.jacobian_norms(0..case.k);
+    let xdot: Vec<f64> = run.fwd.iter().map(spectral_norm).collect();
+    let fwd_dd = reference::late_start_jacobians_dd(lin, 0, case.k, &case.inst.dx0);
+    let mut r = Ratios::default();
+    for k in crate::claims::rem3::horizons(case.k) {
+        let (ubars, _) = lin.truncated_jacobians(k, 0);
+        let rd = reference::truncated_jacobians_dd(lin, k, 0);
+        let ubar_max = spectral_norm(&ubars[0]).max(xdot[k]);
+        let fwd = Sweep { b: &b[..k], c: &c[..k], norms: &xdot[..=k] };
+        let rev = Sweep { b: &b[..k], c: &c[..k], norms: &rd.xbar_norms };
+        let tol = cfg.tol.fwd_rev(d, growth, fwd, rev, ubar_max);
+        let measured = fwd_dd[k].distance(&run.fwd[k]) + rd.ubars[0].distance(&ubars[0]);
+        r.push(tol, measured, ubar_max);
+    }
+    r
+}
+
+fn closed_form(case: &Case, cfg: &Config) -> Ratios {
+    let c = &case.inst.constants;
+    let (rho, gamma, e0) = (c.rho(), c.gamma.value, case.inst.e0());
+    let mut r = Ratios::default();
+    if !(rho > 0.0 && rho.is_finite() && gamma.is_finite()) {
+        return r;
+    }
+    for k in 0..=case.k {
+        let value = rho.powi(k as i32) * e0;
+        let exact = TwoFloat::from(rho).powi(k as i32) * e0;
+        r.push(cfg.tol.closed_form(value, rho, k as f64), f64::from(exact - value).abs(), value);
+        if k > 0 {
+            let value = k as f64 * rho.powi(k as i32 - 1) * gamma * e0;
+            let exact = TwoFloat::from(rho).powi(k as i32 - 1) * (k as f64) * gamma * e0;
+            r.push(cfg.tol.closed_form(value, rho, k as f64), f64::from(exact - value).abs(), value);
+        }
+    }
+    r
+}
+
+/// Gaussian elimination with partial pivoting in double-double: `M X = R`.
+fn solve_dd(m: &DMatrix<f64>, rhs: &DMatrix<f64>) -> Option<Vec<Vec<TwoFloat>>> {
+    let n = m.nrows();
+    let p = rhs.ncols();
+    let mut a: Vec<Vec<TwoFloat>> = (0..n)
+        .map(|i| (0..n).map(|j| TwoFloat::from(m[(i, j)])).chain((0..p).map(|j| TwoFloat::from(rhs[(i, j)]))).collect())
+        .collect();
+    for col in 0..n {
+        let piv = (col..n).max_by(|&i, &j| f64::from(a[i][col].abs()).total_cmp(&f64::from(a[j][col].abs())))?;
+        if a[piv][col] == 0.0 {
+            return None;
+        }
+        a.swap(col, piv);
+        let (top, rest) = a.split_at_mut(col + 1);
+        let pivot = &top[col];
+        for row in rest.iter_mut() {
+            let f = row[col] / pivot[col];
+            for (x, &v) in row.iter_mut().zip(pivot.iter()).skip(col) {
+                *x -= f * v;
+            }
+        }
+    }
+    let mut x = vec![vec![TwoFloat::from(0.0); p]; n];
+    for i in (0..n).rev() {
+        for j in 0..p {
+            let mut s = a[i][n + j];
+            for l in i + 1..n {
+                s -= a[i][l] * x[l][j];
+            }
+            x[i][j] = s / a[i][i];
+        }
+    }
+    Some(x)
+}
+
+fn solve(case: &Case, cfg: &Config) -> Ratios {
+    let inst = &case.inst;
+    let mut r = Ratios::default();
+    if inst.map.time_varying() {
+        return r;
+    }
+    let n = inst.map.dim_x();
+    let b = inst.map.d_x(inst.x_star.as_view());
+    let c = inst.map.d_u(inst.x_star.as_view());
+    let m = DMatrix::identity(n, n) - &b;
+    let Some(x) = solve_dd(&m, &c) else { return r };
+    let computed = &inst.dx_star;
+    let diff = DMatrix::from_fn(n, c.ncols(), |i, j| f64::from(x[i][j] - computed[(i, j)]));
+    let tol = cfg.tol.solve(case.dim(), case.solve_cond(), case.j_scale());
+    r.push(tol, spectral_norm(&diff), spectral_norm(computed));
+    r
+}
+
+/// The ridge data `(AᵀA, Aᵀb, λ)` of a ridge spec, redrawn from its seed exactly as
+/// [`crate::spec::Spec::build`] draws it (the same `f64` operations, so the same bits).
+fn ridge_data(case: &Case) -> Option<(DMatrix<f64>, DVector<f64>, f64)> {
+    let spec = case.spec?;
+    if !matches!(spec.family, Family::Ridge { .. }) || !spec.norm.is_euclidean() {
+        return None;
+    }
+    let mut rng = draw::rng(spec.seed);
+    let a = match spec.data {
+        Data::Paper => draw::uniform_matrix(spec.m, spec.n, &mut rng),
+        Data::Spectrum { s_min, s_max } => draw::controlled_spectrum(spec.m, spec.n, s_min, s_max, &mut rng),
+    };
+    let b = draw::normal_vector(spec.m, 1.0, &mut rng);
+    Some((a.transpose() * &a, a.transpose() * &b, spec.lambda))
+}
+
+/// `x_k` of (4) in double-double for ridge with gradient descent or heavy-ball (Euclidean
+/// norm): the map's own formula, `x + a(AᵀA x) − a Aᵀb + (aλ) x` with `a = −α` (and
+/// `+ β x − β x_prev` for heavy-ball), on its `f64` coefficients taken as exact.
+fn iterates(case: &Case, cfg: &Config) -> Ratios {
+    let mut r = Ratios::default();
+    let Some(spec) = case.spec else { return r };
+    let beta = match spec.method {
+        Method::GradientDescent => None,
+        Method::HeavyBall { beta } => Some(beta),
+        Method::Chebyshev => return r,
+    };
+    let Some((ata, atb, lambda)) = ridge_data(case) else { return r };
+    let (alpha, _) = case.inst.map.step_parameters();
+    let (a, al) = (-alpha, -alpha * lambda);
+    let n = ata.nrows();
+    let traj = &case.run().traj;
+    let dd = |v: DVector<f64>| -> Vec<TwoFloat> { v.iter().map(|&x| TwoFloat::from(x)).collect() };
+    let x0 = traj.x(0).into_owned();
+    let mut x = dd(x0.rows(0, n).into_owned());
+    let mut prev = if beta.is_some() { dd(x0.rows(n, n).into_owned()) } else { x.clone() };
+    let (d, s, rho) = (case.dim(), case.x_scale(), case.rho_or_one());
+    for k in 1..=case.k {
+        let mut next: Vec<TwoFloat> = (0..n)
+            .map(|i| {
+                let h: TwoFloat = (0..n).fold(TwoFloat::from(0.0), |acc, j| acc + x[j] * ata[(i, j)]);
+                x[i] + h * a - TwoFloat::new_mul(a, atb[i]) + x[i] * al
+            })
+            .collect();
+        if let Some(beta) = beta {
+            for i in 0..n {
+                next[i] += x[i] * beta - prev[i] * beta;
+            }
+        }
+        prev = std::mem::replace(&mut x, next);
+        let computed = traj.x(k);
+        let err = (0..n).map(|i| f64::from(x[i] - computed[i]).powi(2)).sum::<f64>().sqrt();
+        r.push(cfg.tol.recursion(k, d, s, rho), err, computed.norm());
+    }
+    r
+}

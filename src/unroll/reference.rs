@@ -1,0 +1,225 @@
+//! Double-double references for the dense derivative recursions (crate `twofloat`).
+//!
+//! Forward mode (9)/(20) and reverse mode (12) both consume the *same* computed Jacobians
+//! `B_k`, `C_k` ([`Linearization`]). Taking those `f64` matrices as exact data, the two
+//! recursions are recomputed here in double-double arithmetic (unit roundoff
+//! `u_dd ≈ 2⁻¹⁰⁴`, [`EPS_DD`]): every product `b·x` of an `f64` datum by a double-double is
+//! formed with an error-free `two_prod` and accumulated in double-double, so the reference
+//! differs from the exact recursion on the same data by `≈ 2⁻⁵²` times the rounding of the
+//! `f64` sweep (the same first-order analysis with `u` replaced by `u_dd`). Against it:
+//!
+//! - the *rounding of each `f64` side* is measured: `‖Ẋ − Ẋ_dd‖`, `‖Ū − Ū_dd‖`;
+//! - the *true difference* of two readings on the same data is `‖Ẋ_dd − Ū_dd‖`, up to the
+//!   double-double rounding.
+//!
+//! So `|‖Ẋ − Ū‖ − ‖Ẋ_dd − Ū_dd‖| ≤ ‖Ẋ − Ẋ_dd‖ + ‖Ū − Ū_dd‖` (triangle inequality), which is
+//! what the equality checks of forward and reverse mode (`rem3`, `sec41`) use as their
+//! tolerance ([`crate::tol::ToleranceModel::fwd_rev_measured`]).
+//!
+//! Differences are formed in double-double before rounding to `f64`, so a measured error is
+//! not itself lost to cancellation. Norms are spectral (of the rounded difference).
+
+use super::Linearization;
+use crate::linalg::spectral_norm;
+use nalgebra::DMatrix;
+use twofloat::TwoFloat;
+
+/// The unit roundoff assumed for double-double arithmetic (`2⁻¹⁰⁰`: `twofloat`'s `+` and `×`
+/// are accurate to a few units of `2⁻¹⁰⁶`; 64 of them are allowed).
+pub const EPS_DD: f64 = 7.888_609_052_210_118e-31;
+
+/// A dense double-double matrix (column-major).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DdMatrix {
+    rows: usize,
+    cols: usize,
+    data: Vec<TwoFloat>,
+}
+
+impl DdMatrix {
+    /// The zero matrix.
+    pub fn zeros(rows: usize, cols: usize) -> Self {
+        DdMatrix { rows, cols, data: vec![TwoFloat::from(0.0); rows * cols] }
+    }
+
+    /// The identity.
+    pub fn identity(n: usize) -> Self {
+        let mut m = DdMatrix::zeros(n, n);
+        for i in 0..n {
+            m.data[i + i * n] = TwoFloat::from(1.0);
+        }
+        m
+    }
+
+    /// An exact copy of an `f64` matrix.
+    pub fn from_f64(m: &DMatrix<f64>) -> Self {
+        DdMatrix { rows: m.nrows(), cols: m.ncols(), data: m.iter().map(|&v| TwoFloat::from(v)).collect() }
+    }
+
+    /// `(rows, cols)`.
+    pub fn shape(&self) -> (usize, usize) {
+        (self.rows, self.cols)
+    }
+
+    /// Entry `(i, j)`.
+    pub fn get(&self, i: usize, j: usize) -> TwoFloat {
+        self.data[i + j * self.rows]
+    }
+
+    /// Rounded to `f64`.
+    pub fn to_f64(&self) -> DMatrix<f64> {
+        DMatrix::from_iterator(self.rows, self.cols, self.data.iter().map(|&v| f64::from(v)))
+    }
+
+    /// `a·self` with `a` an `f64` matrix taken as exact (products by `two_prod`).
+    pub fn left_mul(a: &DMatrix<f64>, x: &DdMatrix) -> DdMatrix {
+        assert_eq!(a.ncols(), x.rows, "dimension mismatch");
+        let mut out = DdMatrix::zeros(a.nrows(), x.cols);
+        for j in 0..x.cols {
+            for l in 0..a.ncols() {
+                let xl = x.get(l, j);
+                if xl == 0.0 {
+                    continue;
+                }
+                for i in 0..a.nrows() {
+                    let v = a[(i, l)];
+                    if v != 0.0 {
+                        out.data[i + j * out.rows] += xl * v;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// `self·a` with `a` an `f64` matrix taken as exact.
+    pub fn right_mul(x: &DdMatrix, a: &DMatrix<f64>) -> DdMatrix {
+        assert_eq!(x.cols, a.nrows(), "dimension mismatch");
+        let mut out = DdMatrix::zeros(x.rows, a.ncols());
+        for j in 0..a.ncols() {
+            for l in 0..x.cols {
+                let v = a[(l, j)];
+                if v == 0.0 {
+                    continue;
+                }
+                for i in 0..x.rows {
+                    out.data[i + j * out.rows] += x.get(i, l) * v;
+                }
+            }
+        }
+        out
+    }
+
+    /// `self + a`, `a` exact.
+    pub fn add_f64(mut self, a: &DMatrix<f64>) -> DdMatrix {
+        assert_eq!((self.rows, self.cols), (a.nrows(), a.ncols()), "dimension mismatch");
+        for (s, &v) in self.data.iter_mut().zip(a.iter()) {
+            *s += v;
+        }
+        self
+    }
+
+    /// `self + other`.
+    pub fn plus(mut self, other: &DdMatrix) -> DdMatrix {
+        assert_eq!(self.shape(), other.shape(), "dimension mismatch");
+        for (s, &v) in self.data.iter_mut().zip(other.data.iter()) {
+            *s += v;
+        }
+        self
+    }
+
+    /// `self − other`, rounded to `f64` after the subtraction.
+    pub fn sub_to_f64(&self, other: &DdMatrix) -> DMatrix<f64> {
+        assert_eq!(self.shape(), other.shape(), "dimension mismatch");
+        DMatrix::from_iterator(self.rows, self.cols, self.data.iter().zip(&other.data).map(|(&a, &b)| f64::from(a - b)))
+    }
+
+    /// `‖self − a‖₂` (the difference formed in double-double, then rounded): the rounding
+    /// error of a computed `a` whose exact value is `self`.
+    pub fn distance(&self, a: &DMatrix<f64>) -> f64 {
+        assert_eq!((self.rows, self.cols), (a.nrows(), a.ncols()), "dimension mismatch");
+        let diff = DMatrix::from_iterator(
+            self.rows,
+            self.cols,
+            self.data.iter().zip(a.iter()).map(|(&s, &v)| f64::from(s - v)),
+        );
+        spectral_norm(&diff)
+    }
+
+    /// `‖self − other‖₂`.
+    pub fn distance_dd(&self, other: &DdMatrix) -> f64 {
+        spectral_norm(&self.sub_to_f64(other))
+    }
+
+    /// `‖self‖₂` (of the rounded matrix).
+    pub fn norm(&self) -> f64 {
+        spectral_norm(&self.to_f64())
+    }
+}
+
+/// Late-started forward iterates (20) in double-double on the computed `B_k`, `C_k`:
+/// `Ẋ^{(j+1)} = B_{j+T'} Ẋ^{(j)} + C_{j+T'}` from `Ẋ^{(0)} = dx0`, `j = 0..steps`.
+pub fn late_start_jacobians_dd(lin: &Linearization, t_prime: usize, steps: usize, dx0: &DMatrix<f64>) -> Vec<DdMatrix> {
+    let mut out = Vec::with_capacity(steps + 1);
+    out.push(DdMatrix::from_f64(dx0));
+    for j in 0..steps {
+        let next = DdMatrix::left_mul(lin.b(t_prime + j), &out[j]).add_f64(lin.c(t_prime + j));
+        out.push(next);
+    }
+    out
+}
+
+/// The truncated reverse sweep (12) in double-double, from `K' = k_end` down to `T' = stop`.
+#[derive(Debug, Clone)]
+pub struct ReverseDd {
+    /// `Ū_{K'}^{(k)}`, `k = T'..=K'` (index `k − T'`).
+    pub ubars: Vec<DdMatrix>,
+    /// `X̄_{K'}^{(T')}`.
+    pub xbar: DdMatrix,
+    /// `‖X̄_{K'}^{(k)}‖_F ≥ ‖X̄_{K'}^{(k)}‖₂`, `k = T'..=K'` (index `k − T'`): the norms the
+    /// running error bound of reverse mode needs.
+    pub xbar_norms: Vec<f64>,
+}
+
+/// The truncated reverse sweep (12) in double-double on the computed `B_k`, `C_k`.
+pub fn truncated_jacobians_dd(lin: &Linearization, k_end: usize, stop: usize) -> ReverseDd {
+    assert!(stop <= k_end && k_end <= lin.len(), "truncated sweep needs T' <= K' <= len");
+    let (n, p) = (lin.b(0).nrows(), lin.c(0).ncols());
+    let mut xbar = DdMatrix::identity(n);
+    let mut ubars = vec![DdMatrix::zeros(n, p); k_end - stop + 1];
+    let mut xbar_norms = vec![0.0; k_end - stop + 1];
+    xbar_norms[k_end - stop] = (n as f64).sqrt();
+    for k in (stop..k_end).rev() {
+        let next = ubars[k + 1 - stop].clone().plus(&DdMatrix::right_mul(&xbar, lin.c(k)));
+        xbar = DdMatrix::right_mul(&xbar, lin.b(k));
+        xbar_norms[k - stop] = xbar.to_f64().norm();
+        ubars[k - stop] = next;
+    }
+    ReverseDd { ubars, xbar, xbar_norms }
+}
+
+/// The largest norm of a product of consecutive Jacobians over the window `range`:
+/// `max_{i ≤ j} ‖B_{j−1} ⋯ B_i‖_F` (1 for the empty product), an upper bound on how much
+/// any recursion driven by these `B_k` can amplify an error made inside the window. Unlike
+/// `Π‖B_j‖`, it stays bounded for heavy-ball and Chebyshev, whose `‖B_j‖ ≥ 1` but whose
+/// products contract. The Frobenius norm bounds the spectral one.
+///
+/// A window is cut once its product falls below `10⁻³`: any longer product from the same
+/// start is `≤ M·10⁻³ < M` (submultiplicativity), so the maximum `M` is unchanged.
+pub fn window_growth(lin: &Linearization, range: std::ops::Range<usize>) -> f64 {
+    let mut growth: f64 = 1.0;
+    for i in range.clone() {
+        let mut p = lin.b(i).clone();
+        let mut j = i + 1;
+        loop {
+            let norm = p.norm();
+            growth = growth.max(norm);
+            if norm < 1e-3 || j >= range.end || !norm.is_finite() {
+                break;
+            }
+            p = lin.b(j) * p;
+            j += 1;
+        }
+    }
+    growth
+}

@@ -1,0 +1,140 @@
+//! Calibration of the tolerance model against rounding measured in double-double
+//! (issue 12, item 2; `src/calibration.rs`).
+//!
+//! Over instances drawn deterministically from seeds, spanning every family (ridge
+//! weight/targets/data, pseudo-Huber, Huber) and method (gradient descent, heavy-ball in the
+//! Euclidean and the adapted norm, Chebyshev), for every kind of tolerance:
+//! - **soundness**: the tolerance is at least the measured error on every sample;
+//! - **tightness**: the median of `tolerance / measured` (measured floored at `ε·|value|`)
+//!   is below the kind's bound in [`TIGHT`]. A worst-case bound is expected to sit 10²–10⁴
+//!   above typical rounding: its constants are `c = 16` (safety) times the product length
+//!   `d = n + p ≤ 24` (times `cond(P)` in an adapted norm) times the recursion's
+//!   amplification `min(k + 1, 1/(1 − ρ))`, while measured errors grow like a random walk
+//!   (`√k`, not `k`) and a single rounding is mostly well below `u`. Measured medians
+//!   (default run): product 3.6·10², iterates 8.8·10³, Jacobian recursions 6.4·10³, solve
+//!   6.1·10³, closed form 2.3·10², forward/reverse 2.3·10⁴. Each bound is ~3–4× that
+//!   median, and none exceeds 10⁵: a check whose tolerance is 10⁵ above the rounding of
+//!   `‖·‖ ≈ 1` quantities still sees a violation of `10⁻¹⁰`. The bounds are regression
+//!   guards: a change that loosens a kind by more than ~3× fails here.
+//!
+//! Default: 96 instances (`K ≤ 60`), a few seconds in release; `UNROLLCHECK_CALIBRATION=big`
+//! runs 480 instances at `K ≤ 300`.
+
+use unrollcheck::calibration::{self, KINDS, Ratios};
+use unrollcheck::claims::{Case, Config};
+use unrollcheck::problem::ridge::RidgeParam;
+use unrollcheck::problem::robust::RobustParam;
+use unrollcheck::spec::{Data, Family, Method, Norm, Spec, StepRule};
+use unrollcheck::tol::ToleranceModel;
+
+/// The bound on the median of `tolerance / measured`, per kind (order of [`KINDS`]).
+const TIGHT: [f64; 6] = [1.5e3, 3e4, 2e4, 2e4, 1e3, 1e5];
+
+fn big() -> bool {
+    std::env::var("UNROLLCHECK_CALIBRATION").is_ok_and(|v| v == "big")
+}
+
+fn families() -> Vec<Family> {
+    vec![
+        Family::Ridge { param: RidgeParam::Weight },
+        Family::Ridge { param: RidgeParam::Targets },
+        Family::Ridge { param: RidgeParam::Data },
+        Family::PseudoHuber { param: RobustParam::Weight, delta: 1.0 },
+        Family::PseudoHuber { param: RobustParam::Targets, delta: 0.5 },
+        Family::Huber { param: RobustParam::Targets, delta: 1.0 },
+    ]
+}
+
+fn methods() -> Vec<(Method, Norm)> {
+    vec![
+        (Method::GradientDescent, Norm::Euclidean),
+        (Method::HeavyBall { beta: 0.5 }, Norm::Euclidean),
+        (Method::HeavyBall { beta: 0.5 }, Norm::Adapted { eps: 1e-3 }),
+        (Method::Chebyshev, Norm::Euclidean),
+    ]
+}
+
+/// Instances: every family × method, `per` seeds each, sizes and steps varied with the seed.
+fn specs(per: u64) -> Vec<Spec> {
+    let mut out = Vec::new();
+    for (fi, family) in families().into_iter().enumerate() {
+        for (mi, (method, norm)) in methods().into_iter().enumerate() {
+            if matches!(method, Method::Chebyshev) && !matches!(family, Family::Ridge { .. }) {
+                continue; // Chebyshev is tuned to a fixed spectrum: quadratics only.
+            }
+            for s in 0..per {
+                let seed = 1000 * fi as u64 + 100 * mi as u64 + s;
+                let n = 2 + (seed % 3) as usize;
+                out.push(Spec {
+                    family,
+                    method,
+                    m: n + 1 + (seed % 5) as usize,
+                    n,
+                    data: if s % 2 == 0 { Data::Paper } else { Data::Spectrum { s_min: 0.5, s_max: 2.0 } },
+                    lambda: 0.1,
+                    step: if s % 3 == 2 { StepRule::InvThreeL } else { StepRule::Optimal },
+                    x0_sigma: if s % 4 == 3 { None } else { Some(10.0) },
+                    seed,
+                    norm,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn collect(cfg: &Config) -> (Vec<Ratios>, usize) {
+    let per = if big() { 40 } else { 16 };
+    let mut all = vec![Ratios::default(); KINDS.len()];
+    let mut cases = 0;
+    for spec in specs(per) {
+        let Ok(case) = Case::from_spec(&spec, cfg) else { continue };
+        cases += 1;
+        for (acc, r) in all.iter_mut().zip(calibration::ratios(&case, cfg)) {
+            acc.extend(&r);
+        }
+    }
+    (all, cases)
+}
+
+fn config(safety: f64) -> Config {
+    Config { k_max: if big() { 300 } else { 150 }, tol: ToleranceModel { safety }, ..Config::default() }
+}
+
+#[test]
+fn tolerance_model_is_sound_and_tight() {
+    let (all, cases) = collect(&config(16.0));
+    assert!(cases >= 300, "only {cases} instances built");
+    let mut failures = Vec::new();
+    for ((r, kind), tight) in all.iter().zip(KINDS).zip(TIGHT) {
+        let s = r.stats(kind).unwrap_or_else(|| panic!("{kind}: no samples"));
+        eprintln!(
+            "{kind:>20}: {:>6} samples, tol/measured min {:.3e} median {:.3e} max {:.3e}, unsound {}",
+            s.samples, s.min, s.median, s.max, s.unsound
+        );
+        if s.unsound > 0 {
+            failures
+                .push(format!("{kind}: unsound on {} of {} samples (min ratio {:.3e})", s.unsound, s.samples, s.min));
+        }
+        if s.median >= tight {
+            failures.push(format!("{kind}: median ratio {:.3e} ≥ {tight:e}", s.median));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Negative controls: a model 10⁴ times too tight is unsound on every kind, and one 10
+/// times too loose fails tightness on every kind (so both assertions above can fail).
+#[test]
+fn mis_scaled_models_are_caught() {
+    let (tight, _) = collect(&config(16.0e-4));
+    for (r, kind) in tight.iter().zip(KINDS) {
+        let s = r.stats(kind).unwrap();
+        assert!(s.unsound > 0, "{kind}: a model 10⁴ times too tight went unnoticed: {s:?}");
+    }
+    let (loose, _) = collect(&config(160.0));
+    for ((r, kind), tight) in loose.iter().zip(KINDS).zip(TIGHT) {
+        let s = r.stats(kind).unwrap();
+        assert!(s.median >= tight, "{kind}: a model 10 times too loose passed tightness: {s:?}");
+    }
+}
