@@ -225,3 +225,18 @@ fn a_custom_replay_is_labelled_custom() {
     assert_eq!(o.status.code(), Some(1), "{out}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `λ = 0` on a robust family is refused when the scenario is read (file, line, key), not
+/// when the instance is built; on ridge it is accepted (strongly convex for `M ≥ N`).
+#[test]
+fn lambda_zero_on_a_robust_family_is_refused_with_its_line() {
+    let text = |family: &str| {
+        format!(
+            "name = \"l0\"\nseed = 1\ninstances = 1\nclaims = [\"thm2.implicit\"]\n[grid]\nfamily = [\"{family}\"]\n\
+            m = [12]\nn = [4]\nlambda = [0.1, 0.0]\nstep = [\"2/(L+m)\"]\n"
+        )
+    };
+    let err = Scenario::parse("l0.toml", &text("pseudo_huber_weight")).unwrap_err().to_string();
+    assert!(err.contains("l0.toml: line 9") && err.contains("grid.lambda"), "{err}");
+    assert!(Scenario::parse("l0.toml", &text("ridge_weight")).is_ok());
+}

@@ -556,6 +556,19 @@ fn validate(path: &str, text: &str, f: &ScenarioFile) -> Result<()> {
         Ok(())
     };
     positive("grid.lambda", &g.lambda, true)?;
+    // The robust losses are not strongly convex: their ridge term λ > 0 is what makes the
+    // inner problem strongly convex (ridge least squares with λ = 0 is, when M ≥ N).
+    if g.family.iter().any(|f| is_robust(f.get_ref()))
+        && let Some(v) = g.lambda.iter().find(|v| *v.get_ref() == 0.0)
+    {
+        return Err(at(
+            path,
+            text,
+            "grid.lambda",
+            v,
+            "λ = 0 leaves the (pseudo-)Huber families without strong convexity: use λ > 0 with them",
+        ));
+    }
     positive("grid.delta", &g.delta, false)?;
     for (key, axis) in [("grid.beta", &g.beta), ("grid.eps", &g.eps)] {
         for b in axis {
