@@ -197,3 +197,12 @@ pub fn check_appendix_c(p: &crate::reproduce::appendix_c::Protocol, max_gib: f64
     let cause = format!("{} runs per N (--runs), K up to {}", p.runs, p.k_cap);
     check("reproduce appendix-c", &cause, bytes, max_gib, FLAG)
 }
+
+/// Checks one instance spec checked up to the horizon `k` (`check`, `replay`) against
+/// `max_gib`, before its data are drawn.
+pub fn check_spec(spec: &Spec, k: usize, max_gib: f64) -> Result<()> {
+    let (n, p) = dims(spec);
+    let bytes = case_bytes(n, p, spec.m as f64, k as f64);
+    let cause = format!("M = {}, N = {}: state dimension {n}, parameter dimension {p}, K up to {k}", spec.m, spec.n);
+    check("--spec", &cause, bytes, max_gib, FLAG)
+}

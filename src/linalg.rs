@@ -51,10 +51,13 @@ pub fn symmetric_extremes(g: &DMatrix<f64>) -> (f64, f64) {
     (lo, hi)
 }
 
-/// The iteration cap of the eigenvalue solvers for an `n × n` matrix: LAPACK's
-/// `30·max(10, n)` QR sweeps in total (a converging solve needs a few per eigenvalue).
+/// The iteration cap of the eigenvalue solvers for an `n × n` matrix: `100·max(10, n)` QR
+/// sweeps in total. A converging solve needs a few per eigenvalue (LAPACK allows 30), but
+/// nalgebra's Francis iteration has no exceptional shifts and converges only linearly when
+/// many eigenvalues share a modulus (the Chebyshev and heavy-ball Jacobians), needing a few
+/// hundred sweeps on 6 × 6 examples.
 pub fn eigen_iteration_cap(n: usize) -> usize {
-    30 * n.max(10)
+    100 * n.max(10)
 }
 
 /// Spectral radius of a square (not necessarily symmetric) matrix.
@@ -63,9 +66,10 @@ pub fn eigen_iteration_cap(n: usize) -> usize {
 /// part), any other through the real Schur form; both are capped at
 /// [`eigen_iteration_cap`] iterations (nalgebra's own entry points iterate without bound
 /// and can loop forever, e.g. on the heavy-ball Jacobian whose eigenvalues share a
-/// modulus). When the Schur iteration does not converge on `A` it is tried on `Aᵀ` (same
-/// spectrum, other rounding); when neither converges, or an entry is not finite, the
-/// result is an [`Error::Numerical`] naming what failed.
+/// modulus). When the Schur iteration does not converge on `A` it is tried on `Aᵀ` and on
+/// `QAQᵀ` for two fixed random orthogonal `Q` (same spectrum, another Hessenberg form);
+/// when none converges, or an entry is not finite, the result is an [`Error::Numerical`]
+/// naming what failed.
 ///
 /// ```
 /// use nalgebra::dmatrix;
@@ -93,12 +97,22 @@ pub fn spectral_radius(a: &DMatrix<f64>) -> Result<f64> {
             return Ok(e.eigenvalues.iter().map(|v| v.abs()).fold(0.0, f64::max));
         }
     }
-    for m in [a.clone(), a.transpose()] {
-        if let Some(schur) = nalgebra::Schur::try_new(m, f64::EPSILON, cap) {
-            return Ok(schur.complex_eigenvalues().iter().map(|z| z.norm()).fold(0.0, f64::max));
+    let radius = |m: DMatrix<f64>| {
+        nalgebra::Schur::try_new(m, f64::EPSILON, cap)
+            .map(|schur| schur.complex_eigenvalues().iter().map(|z| z.norm()).fold(0.0, f64::max))
+    };
+    if let Some(r) = radius(a.clone()).or_else(|| radius(a.transpose())) {
+        return Ok(r);
+    }
+    for seed in [1, 2] {
+        let mut rng = crate::problem::draw::rng(seed);
+        let q = crate::problem::draw::uniform_matrix(n, n, &mut rng).qr().q();
+        if let Some(r) = radius(&q * a * q.transpose()) {
+            return Ok(r);
         }
     }
     Err(Error::Numerical(format!(
-        "spectral radius: the Schur iteration on a {n}×{n} matrix did not converge in {cap} iterations"
+        "spectral radius: the Schur iteration on a {n}×{n} matrix did not converge in {cap} iterations \
+         (on A, Aᵀ and two random orthogonal similarity transforms)"
     )))
 }

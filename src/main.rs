@@ -91,6 +91,9 @@ enum Command {
         /// The scenario defining a custom claim id.
         #[arg(long)]
         scenario: Option<PathBuf>,
+        /// Memory limit in GiB (a spec whose estimated peak memory exceeds it is refused).
+        #[arg(long, value_name = "GIB", default_value_t = unrollcheck::budget::DEFAULT_MAX_MEMORY_GIB)]
+        max_memory: f64,
     },
     /// Check every claim (all variants) on one instance given as a JSON spec; exit 1 when a
     /// statement of the paper (or a consistent reading) is violated.
@@ -99,6 +102,9 @@ enum Command {
         /// instance with seed 0.
         #[arg(long)]
         spec: Option<String>,
+        /// Memory limit in GiB (a spec whose estimated peak memory exceeds it is refused).
+        #[arg(long, value_name = "GIB", default_value_t = unrollcheck::budget::DEFAULT_MAX_MEMORY_GIB)]
+        max_memory: f64,
     },
     /// Reproduce an experiment of the paper (fig2, appendix-c) and write its report and
     /// figures; exit 2 on bad input.
@@ -181,8 +187,10 @@ fn main() -> ExitCode {
         Some(Command::Gate(GateCommand::Check { instances, traces, junit, out })) => {
             gate_check(&instances, &traces, junit.as_deref(), out.as_deref())
         }
-        Some(Command::Replay { id, spec, scenario }) => replay_cmd(&id, &spec, scenario.as_deref()),
-        Some(Command::Check { spec }) => check_cmd(spec.as_deref()),
+        Some(Command::Replay { id, spec, scenario, max_memory }) => {
+            replay_cmd(&id, &spec, scenario.as_deref(), max_memory)
+        }
+        Some(Command::Check { spec, max_memory }) => check_cmd(spec.as_deref(), max_memory),
         Some(Command::Reproduce(a)) => reproduce_cmd(&a),
     }
 }
@@ -207,13 +215,18 @@ fn reproduce_cmd(args: &ReproduceArgs) -> ExitCode {
     }
 }
 
-fn check_cmd(spec: Option<&str>) -> ExitCode {
+fn check_cmd(spec: Option<&str>, max_memory: f64) -> ExitCode {
     let spec = match spec.map(serde_json::from_str::<Spec>) {
         None => Spec::figure2(0),
         Some(Ok(s)) => s,
         Some(Err(e)) => return fail(&format!("--spec: {e}")),
     };
     let cfg = Config::default();
+    let budget = unrollcheck::budget::check_limit(max_memory, unrollcheck::budget::FLAG)
+        .and_then(|gib| unrollcheck::budget::check_spec(&spec, cfg.k_max, gib));
+    if let Err(e) = budget {
+        return fail(&e.to_string());
+    }
     let case = match Case::from_spec(&spec, &cfg) {
         Ok(c) => c,
         Err(e) => return fail(&format!("--spec: {e}")),
@@ -414,7 +427,7 @@ struct ReplayInput {
     setting: Option<claims::Setting>,
 }
 
-fn replay_cmd(id: &str, spec: &str, scenario: Option<&std::path::Path>) -> ExitCode {
+fn replay_cmd(id: &str, spec: &str, scenario: Option<&std::path::Path>, max_memory: f64) -> ExitCode {
     let parsed = match serde_json::from_str::<serde_json::Value>(spec) {
         Ok(v) if v.get("spec").is_some() => serde_json::from_value::<ReplayInput>(v),
         Ok(v) => serde_json::from_value::<Spec>(v).map(|spec| ReplayInput { spec, setting: None }),
@@ -433,6 +446,11 @@ fn replay_cmd(id: &str, spec: &str, scenario: Option<&std::path::Path>) -> ExitC
         Some(s) => Config::from_setting(s),
         None => Config { omega: sc.as_ref().map_or(3.0, Scenario::omega), ..Config::default() },
     };
+    let budget = unrollcheck::budget::check_limit(max_memory, unrollcheck::budget::FLAG)
+        .and_then(|gib| unrollcheck::budget::check_spec(&spec, cfg.k_max, gib));
+    if let Err(e) = budget {
+        return fail(&e.to_string());
+    }
     let case = match Case::from_spec(&spec, &cfg) {
         Ok(c) => c,
         Err(e) => return fail(&format!("SPEC: {e}")),

@@ -237,6 +237,12 @@ fn run_within(args: &[&str], secs: u64) -> Option<Output> {
 /// looped forever: they now give verdicts (or an error) in bounded time.
 const HANGING_SPECS: &[&str] = &[
     r#"{"family":{"family":"huber","param":"weight","delta":0.5},"method":{"method":"heavy_ball","beta":0.5},"m":4,"n":4,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"inv_l"},"x0_sigma":1.0,"seed":258}"#,
+    r#"{"family":{"family":"huber","param":"targets","delta":0.5},"method":{"method":"heavy_ball","beta":0.5},"m":5,"n":4,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"fraction_of_two_over_l","c":1.23},"x0_sigma":10.0,"seed":149}"#,
+    r#"{"family":{"family":"huber","param":"targets","delta":0.5},"method":{"method":"heavy_ball","beta":0.5},"m":4,"n":4,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"inv_l"},"x0_sigma":10.0,"seed":258}"#,
+    r#"{"family":{"family":"huber","param":"weight","delta":0.5},"method":{"method":"heavy_ball","beta":0.5},"m":12,"n":4,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"inv_l"},"x0_sigma":10.0,"seed":563}"#,
+    r#"{"family":{"family":"huber","param":"targets","delta":0.5},"method":{"method":"heavy_ball","beta":0.5},"m":12,"n":4,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"inv_l"},"x0_sigma":10.0,"seed":563}"#,
+    // Chebyshev: every eigenvalue of the same modulus; a few hundred Schur sweeps.
+    r#"{"family":{"family":"ridge","param":"weight"},"method":{"method":"chebyshev"},"m":6,"n":3,"data":{"data":"spectrum","s_min":0.7175221274319701,"s_max":1.3555659227817536},"lambda":0.8912129950039244,"step":{"rule":"optimal"},"x0_sigma":null,"seed":8361095333253089401}"#,
 ];
 
 #[test]
@@ -318,4 +324,18 @@ fn huge_reproductions_are_refused_before_allocating() {
     }
     assert_eq!(entries(&dir.join("out")), ["keep.txt"]);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn huge_json_specs_are_refused_before_allocating() {
+    let mut spec = serde_json::to_value(unrollcheck::spec::Spec::figure2(0)).unwrap();
+    spec["family"] = serde_json::json!({"family": "ridge", "param": "data"});
+    spec["m"] = serde_json::json!(200);
+    spec["n"] = serde_json::json!(100);
+    let spec = spec.to_string();
+    for args in [vec!["check", "--spec", &spec], vec!["replay", "thm7.bound", &spec]] {
+        let o = run_within(&args, 20).unwrap_or_else(|| panic!("{args:?} ran on"));
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", all_output(&o));
+        assert!(stderr(&o).contains("--max-memory"), "{}", stderr(&o));
+    }
 }

@@ -122,6 +122,7 @@ pub struct TrendResults {
 
 /// Runs every experiment of a trend file.
 pub fn run(t: &Trends, seed: Option<u64>, pairs: Option<usize>, jobs: Option<usize>) -> Result<TrendResults> {
+    crate::budget::check_jobs(jobs, "--jobs")?;
     let seed = seed.unwrap_or(t.file.seed);
     let n_pairs = pairs.unwrap_or(*t.file.pairs.get_ref());
     let pool = rayon::ThreadPoolBuilder::new()
