@@ -18,6 +18,8 @@
 //! | [`bilevel`] | Sec. 5, App. B (Alg. 1) | bilevel optimisation with warm/cold starts: hypergradients, exact and unrolled, implicit truncation |
 //! | [`claims`] | Rem. 1 – Rem. 12 | every lemma and theorem as a check: verdicts, witnesses, controls, readings |
 //! | [`tol`] | — | the tolerance model, in one place |
+//! | [`calibration`] | — | the tolerance model against double-double rounding: per-kind tolerance / measured-error ratios |
+//! | [`budget`] | — | memory estimates and limits checked before a run allocates (`--max-memory`, `--jobs`) |
 //! | [`scenario`] | — | scenario files (`verify/*.toml`), custom claims as expressions, the runner |
 //! | [`report`] | Fig. 2 | Markdown, JSON and SVG reports of a scenario run |
 //! | [`trends`] | Sec. 3.4, 4, 5 | trend claims: paired experiments, curse measures, sign tests, Algorithm 1 |

@@ -345,10 +345,10 @@ fn verify_cmd(paths: &[PathBuf], opt: &scenario_run::Options, out: &std::path::P
             return fail(&format!("{}: {e}", v.path()));
         }
         let budget = match v {
-            Verifiable::Scenario(sc) => unrollcheck::budget::check_scenario(sc, opt.quick, opt.jobs, max_gib),
+            Verifiable::Scenario(sc) => scenario_run::check_budget(sc, opt.quick, opt.jobs, max_gib),
             Verifiable::Trends(t) => {
                 let pairs = trend_pairs(t, opt);
-                unrollcheck::budget::check_trends(t, pairs, opt.jobs, max_gib)
+                trends::run::check_budget(t, pairs, opt.jobs, max_gib)
             }
         };
         if let Err(e) = budget {

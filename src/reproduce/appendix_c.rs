@@ -34,6 +34,7 @@
 
 use super::normal::{NormalEquations, PullBackNorm, pull_cotangent, pull_cotangent_into, push_tangent};
 use super::{Quartiles, fmt_g, median, quantile, ragged_median, sig};
+use crate::budget;
 use crate::claims::eq22::Truncation;
 use crate::claims::sec43::reallocate;
 use crate::constants::{Constant, Scope, gamma};
@@ -1036,4 +1037,16 @@ pub fn write(sweep: &Sweep, out: &Path) -> Result<PathBuf> {
     std::fs::write(&path, sweep.markdown(&figures))
         .map_err(|e| Error::Io { path: path.display().to_string(), message: e.to_string() })?;
     Ok(path)
+}
+
+/// Checks `reproduce appendix-c` against `max_gib`: the curves kept per run (both step
+/// sizes, every truncation, `K` up to the protocol's cap), for the runs of one `N`.
+pub fn check_budget(p: &Protocol, max_gib: f64) -> Result<()> {
+    let k = p.k_cap as f64;
+    let t = T_COUNT as f64;
+    let per_step = (1.0 + 0.8 * p.omega as f64) * k + 1.0 + t * (k + 1.0) + t * REV_POINTS as f64 * 2.0;
+    let per_run = 8.0 * StepSize::ALL.len() as f64 * per_step;
+    let bytes = p.runs as f64 * per_run;
+    let cause = format!("{} runs per N (--runs), K up to {}", p.runs, p.k_cap);
+    budget::check("reproduce appendix-c", &cause, bytes, max_gib, budget::FLAG)
 }

@@ -12,6 +12,7 @@
 //! `σ ∈ {0.1, 1, 10, 100}` and for `x_0 = 0`, and counts over [`SEEDS`] seeds how often the
 //! curse shows (`k̇ > 0`).
 
+use crate::budget;
 use crate::constants::{Constant, Constants, Scope};
 use crate::error::{Error, Result};
 use crate::report::figures;
@@ -318,4 +319,14 @@ pub fn write(f: &Fig2, out: &Path) -> Result<Vec<PathBuf>> {
     let mut written = vec![report];
     written.extend(rel.iter().map(|r| dir.join(r)));
     Ok(written)
+}
+
+/// Checks `reproduce fig2 --k K` against `max_gib`: the error curves of one instance at a
+/// time (iterates, forward and reverse Jacobians) and the curves kept for the figures.
+pub fn check_budget(k: usize, max_gib: f64) -> Result<()> {
+    let (n, p) = budget::dims(&Spec::figure2(0));
+    let k = k as f64;
+    let kept = 8.0 * (k + 1.0) * (3.0 * (1.0 + X0_SETTINGS.len() as f64) + 2.0);
+    let bytes = budget::curves_bytes(n, p, k) + kept;
+    budget::check("reproduce fig2", &format!("K = {k} iterations (--k)"), bytes, max_gib, budget::FLAG)
 }

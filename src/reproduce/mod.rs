@@ -72,7 +72,7 @@ pub enum Target {
 pub fn run(args: &ReproduceArgs) -> Result<String> {
     match &args.target {
         Target::Fig2 { seed, k, out } => {
-            crate::budget::check_fig2(*k, crate::budget::check_limit(args.max_memory, crate::budget::FLAG)?)?;
+            fig2::check_budget(*k, crate::budget::check_limit(args.max_memory, crate::budget::FLAG)?)?;
             let f = fig2::figure2(*seed, *k)?;
             let written = fig2::write(&f, out)?;
             Ok(f.summary(&written))
@@ -80,7 +80,7 @@ pub fn run(args: &ReproduceArgs) -> Result<String> {
         Target::AppendixC { runs, seed, n, out } => {
             let p = Protocol { ns: n.clone(), ..Protocol::paper(*runs, *seed) };
             p.validate()?;
-            crate::budget::check_appendix_c(&p, crate::budget::check_limit(args.max_memory, crate::budget::FLAG)?)?;
+            appendix_c::check_budget(&p, crate::budget::check_limit(args.max_memory, crate::budget::FLAG)?)?;
             let sweep = appendix_c::sweep_protocol(&p, Engine::Factored)?;
             let report = appendix_c::write(&sweep, out)?;
             let mut s = String::new();

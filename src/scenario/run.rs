@@ -5,6 +5,7 @@
 
 use super::expr::{CustomClaim, Quantities};
 use super::{Scenario, ScenarioFile};
+use crate::budget;
 use crate::claims::{self, Assumption, Case, Config, Role, Verdict};
 use crate::constants::Constants;
 use crate::error::{Error, Result};
@@ -191,7 +192,7 @@ pub fn run(sc: &Scenario, opt: &Options) -> Result<RunResults> {
         opt.max_memory.unwrap_or(crate::budget::DEFAULT_MAX_MEMORY_GIB),
         crate::budget::FLAG,
     )?;
-    crate::budget::check_scenario(sc, opt.quick, opt.jobs, max_gib)?;
+    check_budget(sc, opt.quick, opt.jobs, max_gib)?;
     let specs = sc.specs(opt.seed, opt.quick)?;
     let config = Config { k_max: sc.k_max(opt.quick), omega: sc.omega(), ..Config::default() };
     let bar = progress_bar(specs.len() as u64, opt.progress);
@@ -359,4 +360,33 @@ fn figure_data(case: &Case, cfg: &Config, quadratic: bool) -> FigureData {
         .collect();
     let quadratic = if quadratic { quadratic_figure(case, cfg) } else { None };
     FigureData { curves: run.curves.clone(), bound8, bound19, late, quadratic }
+}
+
+/// Checks a scenario run (`quick` as in `verify --quick`, `jobs` worker threads) against
+/// `max_gib` before anything is allocated: per worker thread the largest instance of the
+/// grid at the horizon cap `k_max`, plus what is kept per instance.
+pub fn check_budget(sc: &Scenario, quick: bool, jobs: Option<usize>, max_gib: f64) -> Result<()> {
+    let g = &sc.file.grid;
+    let instances = sc.instance_count(quick);
+    let k = sc.k_max(quick) as f64;
+    let m = g.m.iter().map(|v| *v.get_ref()).max().unwrap_or(1) as f64;
+    let n = g.n.iter().map(|v| *v.get_ref()).max().unwrap_or(1) as f64;
+    let doubled = g.method.iter().any(|x| x.get_ref() != "gd");
+    let state = if doubled { 2.0 * n } else { n };
+    let p = g
+        .family
+        .iter()
+        .map(|f| match f.get_ref().as_str() {
+            "ridge_data" => m * n + m,
+            s if s.ends_with("_targets") => m,
+            _ => 1.0,
+        })
+        .fold(1.0, f64::max);
+    let threads = budget::threads(jobs).min(instances.max(1)) as f64;
+    let bytes = threads * budget::case_bytes(state, p, m, k) + instances as f64 * budget::RESULT_BYTES_PER_INSTANCE;
+    let cause = format!(
+        "{instances} instances (key `instances` × grid points), horizon up to K = {k} (key `k_max`), state dimension \
+         {state}, parameter dimension {p} (keys `grid.m`, `grid.n`, `grid.family`), {threads} threads (--jobs)"
+    );
+    budget::check(&format!("{}: scenario `{}`", sc.path, sc.file.name), &cause, bytes, max_gib, budget::FLAG)
 }

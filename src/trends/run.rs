@@ -5,6 +5,7 @@ use super::file::{Experiment, Level, Trends, Truncate};
 use super::measures::{BudgetMeasures, CurseMeasures};
 use super::stats::{self, MedianCi};
 use super::{Design, Direction, Scale};
+use crate::budget;
 use crate::claims::eq22;
 use crate::error::{Error, Result};
 use crate::linalg::spectral_norm;
@@ -434,4 +435,26 @@ fn paired(
         },
         verdict,
     }
+}
+
+/// Checks a trend-file run (`pairs` per experiment) against `max_gib`: per worker thread the
+/// error curves of both levels of a pair at the longest horizon (`k_max`, or a budget
+/// experiment's `K(1 + ω)`), plus what is kept per pair.
+pub fn check_budget(t: &Trends, pairs: usize, jobs: Option<usize>, max_gib: f64) -> Result<()> {
+    let mut per_pair: f64 = 0.0;
+    let mut k_max = t.k_max() as f64;
+    for ex in &t.experiments {
+        let (n, p) = budget::dims(&ex.base);
+        let k = (t.k_max() as f64).max(ex.budget as f64 * (1.0 + ex.omega));
+        k_max = k_max.max(k);
+        per_pair = per_pair.max(2.0 * budget::curves_bytes(n, p, k));
+    }
+    let count = pairs.saturating_mul(t.experiments.len());
+    let threads = budget::threads(jobs).min(count.max(1)) as f64;
+    let bytes = threads * per_pair + count as f64 * 1024.0;
+    let cause = format!(
+        "{count} pairs (key `pairs` × experiments), horizon up to {k_max} (keys `k_max`, `budget`, `omega`), \
+         {threads} threads (--jobs)"
+    );
+    budget::check(&format!("{}: trend file `{}`", t.path, t.file.name), &cause, bytes, max_gib, budget::FLAG)
 }
