@@ -25,7 +25,7 @@ use unrollcheck::claims::{Case, Config};
 use unrollcheck::problem::ridge::RidgeParam;
 use unrollcheck::problem::robust::RobustParam;
 use unrollcheck::spec::{Data, Family, Method, Norm, Spec, StepRule};
-use unrollcheck::tol::ToleranceModel;
+use unrollcheck::tol::{Sweep, ToleranceModel};
 
 /// The bound on the median of `tolerance / measured`, per kind (order of [`KINDS`]).
 const TIGHT: [f64; 6] = [1.5e3, 3e4, 2e4, 2e4, 1e3, 1e5];
@@ -137,4 +137,39 @@ fn mis_scaled_models_are_caught() {
         let s = r.stats(kind).unwrap();
         assert!(s.median >= tight, "{kind}: a model 10 times too loose passed tightness: {s:?}");
     }
+}
+
+/// The documented formulas of `src/tol.rs` at points where each term matters (a recursion
+/// of 0 steps is one product; the amplification is `min(k + 1, 1/(1 − ρ))` below `ρ = 1`
+/// and `k + 1` from it; a power `ρ^e` adds `e(1 + |ln ρ|)` roundings). The statistical
+/// tests above cannot see changes that keep a bound sound and within 3× of its median,
+/// such as dropping the `+ 1` of `k + 1` or the `1/(1 − ρ)` cap on slowly contracting
+/// cases: these pins do.
+#[test]
+fn documented_formulas_are_pinned() {
+    let t = ToleranceModel::default();
+    let eps = f64::EPSILON;
+    let p = t.product(3, 2.0);
+    assert_eq!(p, 16.0 * eps * 3.0 * 2.0);
+    assert_eq!(t.product(0, -2.0), 16.0 * eps * 2.0, "d ≥ 1 and |scale|");
+    assert_eq!(t.recursion(0, 3, 2.0, 0.5), p, "0 steps: one product");
+    assert_eq!(t.recursion(9, 3, 2.0, 0.5), p * 2.0, "capped by 1/(1 − ρ)");
+    assert_eq!(t.recursion(1, 3, 2.0, 0.1), p * 2.0_f64.min(1.0 / 0.9), "k + 1 below the cap");
+    assert_eq!(t.recursion(9, 3, 2.0, 1.0), p * 10.0, "no contraction: k + 1");
+    assert_eq!(t.recursion(9, 3, 2.0, 1.5), p * 10.0, "no contraction: k + 1");
+    assert_eq!(t.solve(3, 7.0, 2.0), p * 7.0);
+    assert_eq!(t.solve(3, 0.5, 2.0), p, "cond ≥ 1");
+    let ln2 = 2.0_f64.ln();
+    assert!((t.closed_form(-3.0, 0.5, 10.0) - 16.0 * eps * (1.0 + 10.0 * (1.0 + ln2)) * 3.0).abs() < 1e-30);
+    assert!((t.closed_form(3.0, 0.5, -10.0) - 16.0 * eps * (1.0 + 10.0 * (1.0 + ln2)) * 3.0).abs() < 1e-30);
+    assert_eq!(t.closed_form(3.0, 0.0, 10.0), 16.0 * eps * 11.0 * 3.0, "ρ = 0: e roundings");
+    assert_eq!(t.fwd_rev_measured(1.0, 2.0, 0.5), 6.5);
+    // The running bound of forward/reverse mode, by hand: forward M·Σ(b_j‖Ẋ_j‖ + c_j +
+    // ‖Ẋ_{j+1}‖) = 2·(5 + 8); reverse Σ_j (‖X̄^{(j+1)}‖ + δX̄_{j+1})c_j + ū with
+    // δX̄ accumulating M‖X̄^{(j+1)}‖b_j: (1·3 + 5) + ((0.5 + 1)·1 + 5).
+    let (b, c) = ([2.0, 0.5], [1.0, 3.0]);
+    let fwd = Sweep { b: &b, c: &c, norms: &[1.0, 2.0, 4.0] };
+    let rev = Sweep { b: &b, c: &c, norms: &[0.25, 0.5, 1.0] };
+    assert_eq!(t.fwd_rev(1, 2.0, fwd, rev, 5.0), t.product(1, 26.0 + 14.5));
+    assert_eq!(t.fwd_rev(1, 0.5, fwd, rev, 5.0), t.product(1, 13.0 + 14.0), "M ≥ 1");
 }

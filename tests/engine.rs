@@ -545,3 +545,60 @@ fn negative_reference_catches_column_major_tangent() {
     r[0].assert_fails("column-major vA");
     r[4].assert_fails("column-major vA");
 }
+
+/// `argmin`/`argmax` against an explicit scan for the *first* extreme (ties included), on
+/// fixed and random sequences whose extreme is not at index 0.
+#[test]
+fn argmin_argmax_return_the_first_extreme() {
+    use unrollcheck::unroll::{argmax, argmin};
+    let first = |v: &[f64], better: fn(f64, f64) -> bool| -> usize {
+        let mut best = 0;
+        for i in 1..v.len() {
+            if better(v[i], v[best]) {
+                best = i;
+            }
+        }
+        best
+    };
+    let v = [3.0, 1.0, 2.0, 1.0, 5.0, 5.0];
+    assert_eq!((argmin(&v), argmax(&v)), (1, 4));
+    let mut rng = draw::rng(91);
+    for len in 2..40 {
+        let v: Vec<f64> = draw::normal_vector(len, 1.0, &mut rng).iter().map(|x| (x * 4.0).round()).collect();
+        assert_eq!(argmin(&v), first(&v, |a, b| a < b), "{v:?}");
+        assert_eq!(argmax(&v), first(&v, |a, b| a > b), "{v:?}");
+    }
+    // Negative control: the oracle tells the first minimum from the last.
+    assert_ne!(first(&[1.0, 0.0, 0.0], |a, b| a < b), first(&[1.0, 0.0, 0.0], |a, b| a <= b));
+}
+
+/// `forward_jvp` against an independent oracle: central differences in `u = λ` of the
+/// iterates themselves (`x_k(λ ± h)`, two plain runs), on ridge-weight gradient descent.
+/// `x_k` is a polynomial in `λ`, so the difference quotient is accurate to `O(h²)` plus
+/// rounding `≈ ε‖x‖/h`.
+#[test]
+fn forward_jvp_matches_differences_of_the_iterates() {
+    let mut rng = draw::rng(77);
+    let a = draw::uniform_matrix(8, 3, &mut rng);
+    let b = draw::normal_vector(8, 1.0, &mut rng);
+    let map = |lam: f64| {
+        GradientDescent::new(Ridge::new(a.clone(), b.clone(), lam, RidgeParam::Weight).unwrap(), 0.05).unwrap()
+    };
+    let (k, h) = (30, 1e-5);
+    let x0 = DVector::from_element(3, 1.0);
+    let (plus, minus) = (Trajectory::run(&map(LAMBDA + h), &x0, k), Trajectory::run(&map(LAMBDA - h), &x0, k));
+    let m0 = map(LAMBDA);
+    let traj = Trajectory::run(&m0, &x0, k);
+    let (v, zero) = (DVector::from_element(1, 1.0), DVector::zeros(3));
+    let (mut seen, mut worst, mut flipped) = (0, 0.0_f64, 0.0_f64);
+    unrollcheck::unroll::forward_jvp(&m0, &traj, v.as_view(), zero.as_view(), |j, xv| {
+        let fd = (plus.x(j) - minus.x(j)) / (2.0 * h);
+        worst = worst.max((xv - &fd).norm() / (1.0 + fd.norm()));
+        flipped = flipped.max((xv + &fd).norm() / (1.0 + fd.norm()));
+        seen += 1;
+    });
+    assert_eq!(seen, k + 1, "forward_jvp must observe Ẋ_0 v, …, Ẋ_K v");
+    assert!(worst < 1e-7, "forward JVP differs from the differences of the iterates by {worst:.3e}");
+    // Negative control: the wrong sign of the tangent is seen.
+    assert!(flipped > 1e-3, "{flipped:.3e}");
+}

@@ -13,6 +13,7 @@
 //! failed run never leaves a half-written report. [`stable_summary`] is the part of a
 //! report the snapshot tests pin: verdict counts and rounded margins, no raw paths.
 
+pub mod calibration;
 pub mod figures;
 
 use crate::claims::{self, Role, Setting, Verdict, Witness};
@@ -330,6 +331,7 @@ pub fn markdown(sc: &Scenario, res: &RunResults, rows: &[ClaimSummary], figures:
         adapted_section(w, rows, res);
     }
     quadratic_section(w, res, figures);
+    calibration::section(w, res);
     if !figures.is_empty() {
         writeln!(w, "\n## Figures\n").ok();
         for f in figures {

@@ -170,6 +170,9 @@ pub struct InstanceResult {
     pub adapted: Option<AdaptedNorm>,
     /// Figure data (first instance of each grid point only).
     pub figure: Option<FigureData>,
+    /// The calibration of the tolerance model against double-double rounding (first
+    /// instance of each grid point only; [`crate::calibration`]).
+    pub calibration: Option<Vec<crate::calibration::KindStats>>,
 }
 
 /// The results of a scenario run.
@@ -253,8 +256,9 @@ fn run_instance(sc: &Scenario, cfg: &Config, at: (usize, usize, bool), spec: &Sp
     }
     let quadratic = sc.claims.iter().any(|c| c.starts_with("scieur."));
     let figure = first.then(|| figure_data(&case, cfg, quadratic));
+    let calibration = first.then(|| crate::calibration::calibrate(&case, cfg));
     let (constants, adapted) = (case.inst.constants, case.inst.map.adapted_norm());
-    Ok(InstanceResult { index, point, spec: *spec, k: case.k, rows, constants, adapted, figure })
+    Ok(InstanceResult { index, point, spec: *spec, k: case.k, rows, constants, adapted, figure, calibration })
 }
 
 /// Checks a custom claim on a case, after its assumptions.
