@@ -247,26 +247,18 @@ fn instance_trials() -> Vec<Trial> {
     trials
 }
 
-/// Specs that once hung the suite (issue 12): nalgebra's unbounded Schur iteration looped
-/// forever on the heavy-ball Jacobian of these Huber instances (eigenvalues repeated to
-/// rounding); the last one needs a few hundred sweeps (Chebyshev: every eigenvalue has the
-/// same modulus) and failed a too small iteration cap. They are not proptest seeds (`claims.txt` stores RNG seeds, not specs), so they
-/// are listed here: every claim must come back (a verdict, or an error) in bounded time.
-const HANG_REGRESSIONS: &[&str] = &[
-    r#"{"family":{"family":"huber","param":"weight","delta":0.5},"method":{"method":"heavy_ball","beta":0.5},"m":4,"n":4,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"inv_l"},"x0_sigma":1.0,"seed":258}"#,
-    r#"{"family":{"family":"huber","param":"targets","delta":0.5},"method":{"method":"heavy_ball","beta":0.5},"m":5,"n":4,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"fraction_of_two_over_l","c":1.23},"x0_sigma":10.0,"seed":149}"#,
-    r#"{"family":{"family":"huber","param":"targets","delta":0.5},"method":{"method":"heavy_ball","beta":0.5},"m":4,"n":4,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"inv_l"},"x0_sigma":10.0,"seed":258}"#,
-    r#"{"family":{"family":"huber","param":"weight","delta":0.5},"method":{"method":"heavy_ball","beta":0.5},"m":12,"n":4,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"inv_l"},"x0_sigma":10.0,"seed":563}"#,
-    r#"{"family":{"family":"huber","param":"targets","delta":0.5},"method":{"method":"heavy_ball","beta":0.5},"m":12,"n":4,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"inv_l"},"x0_sigma":10.0,"seed":563}"#,
-    // Chebyshev: every eigenvalue of the same modulus; a few hundred Schur sweeps.
-    r#"{"family":{"family":"ridge","param":"weight"},"method":{"method":"chebyshev"},"m":6,"n":3,"data":{"data":"spectrum","s_min":0.7175221274319701,"s_max":1.3555659227817536},"lambda":0.8912129950039244,"step":{"rule":"optimal"},"x0_sigma":null,"seed":8361095333253089401}"#,
-];
+/// Specs that once hung the suite (issue 12), one JSON spec a line in
+/// `tests/data/hang_regressions.jsonl` (shared with `tests/safety.rs`): every claim must come
+/// back (a verdict, or an error) in bounded time.
+fn hang_regressions() -> impl Iterator<Item = &'static str> {
+    include_str!("data/hang_regressions.jsonl").lines().filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
 
-/// `regressions::hangs`: every claim on every spec of [`HANG_REGRESSIONS`], each spec under a
+/// `regressions::hangs`: every claim on every spec of [`hang_regressions`], each spec under a
 /// time limit of 60 s.
 fn hang_trial() -> Trial {
     Trial::test("regressions::hangs", || {
-        for text in HANG_REGRESSIONS {
+        for text in hang_regressions() {
             let spec: Spec = serde_json::from_str(text).map_err(|e| Failed::from(format!("{text}: {e}")))?;
             let (tx, rx) = std::sync::mpsc::channel();
             std::thread::spawn(move || {

@@ -234,20 +234,15 @@ fn run_within(args: &[&str], secs: u64) -> Option<Output> {
 }
 
 /// Specs on which nalgebra's unbounded Schur iteration (the spectral radius of `∂A/∂x`)
-/// looped forever: they now give verdicts (or an error) in bounded time.
-const HANGING_SPECS: &[&str] = &[
-    r#"{"family":{"family":"huber","param":"weight","delta":0.5},"method":{"method":"heavy_ball","beta":0.5},"m":4,"n":4,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"inv_l"},"x0_sigma":1.0,"seed":258}"#,
-    r#"{"family":{"family":"huber","param":"targets","delta":0.5},"method":{"method":"heavy_ball","beta":0.5},"m":5,"n":4,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"fraction_of_two_over_l","c":1.23},"x0_sigma":10.0,"seed":149}"#,
-    r#"{"family":{"family":"huber","param":"targets","delta":0.5},"method":{"method":"heavy_ball","beta":0.5},"m":4,"n":4,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"inv_l"},"x0_sigma":10.0,"seed":258}"#,
-    r#"{"family":{"family":"huber","param":"weight","delta":0.5},"method":{"method":"heavy_ball","beta":0.5},"m":12,"n":4,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"inv_l"},"x0_sigma":10.0,"seed":563}"#,
-    r#"{"family":{"family":"huber","param":"targets","delta":0.5},"method":{"method":"heavy_ball","beta":0.5},"m":12,"n":4,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"inv_l"},"x0_sigma":10.0,"seed":563}"#,
-    // Chebyshev: every eigenvalue of the same modulus; a few hundred Schur sweeps.
-    r#"{"family":{"family":"ridge","param":"weight"},"method":{"method":"chebyshev"},"m":6,"n":3,"data":{"data":"spectrum","s_min":0.7175221274319701,"s_max":1.3555659227817536},"lambda":0.8912129950039244,"step":{"rule":"optimal"},"x0_sigma":null,"seed":8361095333253089401}"#,
-];
+/// looped forever (`tests/data/hang_regressions.jsonl`): they now give verdicts (or an error)
+/// in bounded time.
+fn hanging_specs() -> Vec<&'static str> {
+    include_str!("data/hang_regressions.jsonl").lines().filter(|l| !l.is_empty() && !l.starts_with('#')).collect()
+}
 
 #[test]
 fn specs_that_hung_the_eigenvalue_iteration_finish() {
-    for spec in HANGING_SPECS {
+    for spec in hanging_specs() {
         let o = run_within(&["check", "--spec", spec], 60).unwrap_or_else(|| panic!("`check` hangs on {spec}"));
         assert!(matches!(o.status.code(), Some(0..=2)), "{spec}: {}", all_output(&o));
         assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
@@ -265,7 +260,7 @@ fn the_spectral_radius_is_bounded_and_fails_cleanly() {
     assert!((spectral_radius(&sym).unwrap() - 3.0).abs() < 1e-14);
     let rot = DMatrix::from_row_slice(2, 2, &[0.0, -2.0, 2.0, 0.0]);
     assert!((spectral_radius(&rot).unwrap() - 2.0).abs() < 1e-14);
-    let spec: unrollcheck::spec::Spec = serde_json::from_str(HANGING_SPECS[0]).unwrap();
+    let spec: unrollcheck::spec::Spec = serde_json::from_str(hanging_specs()[0]).unwrap();
     let inst = spec.build().expect("builds");
     let r = inst.constants.map.spectral_radius;
     assert!(r > 0.9 && r < 1.0, "{r}");
