@@ -528,6 +528,9 @@ fn gate_check(
     };
     let md = gate::check::markdown(&report);
     if let Some(dir) = out {
+        if let Err(e) = report::ensure_ours(dir, "report.md", |t| t.starts_with(gate::check::TITLE)) {
+            return fail(&e.to_string());
+        }
         let written = std::fs::create_dir_all(dir).and_then(|_| std::fs::write(dir.join("report.md"), &md));
         if let Err(e) = written {
             return fail(&format!("{}: {e}", dir.display()));

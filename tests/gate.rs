@@ -228,3 +228,33 @@ fn a_wrong_dtype_is_named() {
     drop(npzw);
     expect_input_error(check(&inst, &traces), "dtype");
 }
+
+/// `gate check --out DIR` never overwrites a foreign `DIR/report.md` (exit 2, the file left
+/// as it was); into a fresh directory, or over its own report, it writes (the control).
+#[test]
+fn check_out_never_overwrites_a_foreign_report() {
+    let (inst, traces, _) = run_with("cli_out", Bug::None);
+    let out = inst.parent().unwrap().join("report");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("report.md"), "mine").unwrap();
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_unrollcheck"))
+            .args(["gate", "check", "--instances"])
+            .arg(&inst)
+            .arg("--traces")
+            .arg(&traces)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("runs")
+    };
+    let o = run();
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(out.join("report.md")).unwrap(), "mine");
+    std::fs::remove_file(out.join("report.md")).unwrap();
+    for _ in 0..2 {
+        let o = run();
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(std::fs::read_to_string(out.join("report.md")).unwrap().starts_with("# unrollcheck gate report"));
+    }
+}

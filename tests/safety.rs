@@ -334,3 +334,46 @@ fn huge_json_specs_are_refused_before_allocating() {
         assert!(stderr(&o).contains("--max-memory"), "{}", stderr(&o));
     }
 }
+
+/// `reproduce` and `gate export` write into directories they are given (`gate check --out`:
+/// `tests/gate.rs`):
+/// a non-empty directory that holds no output of theirs is refused (exit 2) and left as it
+/// was; their own earlier output is replaced (the control).
+#[test]
+fn reproduce_and_gate_export_never_overwrite_foreign_files() {
+    let dir = sandbox("writers");
+    let out = dir.join("out");
+    let foreign = |p: &Path| {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "mine").unwrap();
+    };
+    let untouched = |p: &Path| assert_eq!(std::fs::read_to_string(p).unwrap(), "mine", "{} overwritten", p.display());
+    let o_dir = out.to_str().unwrap();
+
+    // reproduce fig2 into OUT/fig2 holding a foreign report.md.
+    foreign(&out.join("fig2/report.md"));
+    let o = run(&["reproduce", "fig2", "--k", "20", "--out", o_dir]);
+    assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
+    untouched(&out.join("fig2/report.md"));
+    std::fs::remove_dir_all(out.join("fig2")).unwrap();
+    let o = run(&["reproduce", "fig2", "--k", "20", "--out", o_dir]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    let o = run(&["reproduce", "fig2", "--k", "20", "--out", o_dir]);
+    assert_eq!(o.status.code(), Some(0), "its own report is replaced: {}", all_output(&o));
+
+    // gate export into a directory holding a foreign manifest.json.
+    let inst = out.join("instances");
+    foreign(&inst.join("manifest.json"));
+    let o = run(&["gate", "export", "--out", inst.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
+    untouched(&inst.join("manifest.json"));
+    assert_eq!(entries(&inst), ["manifest.json"], "nothing else was written");
+    std::fs::remove_dir_all(&inst).unwrap();
+    let o = run(&["gate", "export", "--out", inst.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    let o = run(&["gate", "export", "--out", inst.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "its own export is replaced: {}", all_output(&o));
+
+    assert_intact(&dir);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -391,10 +391,13 @@ fn trace_claims(
     out
 }
 
+/// The first line of a gate report (how a later run recognises its own `--out`).
+pub const TITLE: &str = "# unrollcheck gate report";
+
 /// The Markdown report of a gate run.
 pub fn markdown(report: &GateReport) -> String {
     use std::fmt::Write;
-    let mut md = String::from("# unrollcheck gate report\n\n");
+    let mut md = format!("{TITLE}\n\n");
     let passed = report.outcomes.iter().filter(|o| o.passed()).count();
     writeln!(md, "{passed} of {} instances pass.\n", report.outcomes.len()).ok();
     writeln!(md, "| instance | precision | result | first failure | likely cause |\n|---|---|---|---|---|").ok();

@@ -170,6 +170,7 @@ fn names(spec: &Spec) -> (String, String, String) {
 
 /// Writes the instances of `set` to `out` and returns the manifest.
 pub fn export(set: &[(Spec, bool)], out: &Path) -> Result<Manifest> {
+    crate::report::ensure_ours(out, "manifest.json", |t| serde_json::from_str::<Manifest>(t).is_ok())?;
     std::fs::create_dir_all(out).map_err(|e| Error::Io { path: out.display().to_string(), message: e.to_string() })?;
     let mut entries = Vec::new();
     for (i, (spec, truncated)) in set.iter().enumerate() {

@@ -592,6 +592,32 @@ pub struct Written {
     pub rows: Vec<ClaimSummary>,
 }
 
+/// Refuses to write into `dir` unless it does not exist, is empty, or holds the file
+/// `marker` whose text `ours` recognises as written by this tool (e.g. a report that starts
+/// with the tool's own title): a command that writes into a directory it was given never
+/// overwrites files it did not write.
+pub fn ensure_ours(dir: &Path, marker: &str, ours: impl Fn(&str) -> bool) -> Result<()> {
+    let mut entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(dir, e)),
+    };
+    if entries.next().is_none() {
+        return Ok(());
+    }
+    let path = dir.join(marker);
+    match std::fs::read_to_string(&path) {
+        Ok(text) if ours(&text) => Ok(()),
+        _ => Err(Error::Input {
+            location: dir.display().to_string(),
+            message: format!(
+                "the directory exists, is not empty and was not written by unrollcheck (no `{marker}` of ours): \
+                 nothing was written; choose another directory or empty it"
+            ),
+        }),
+    }
+}
+
 pub(crate) fn io(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Io { path: path.display().to_string(), message: e.to_string() }
 }
