@@ -50,7 +50,7 @@ pub struct Outcome {
 impl Outcome {
     /// No finding and no violated claim.
     pub fn passed(&self) -> bool {
-        self.findings.is_empty() && !self.claims.iter().any(|(_, v)| v.violated())
+        self.findings.is_empty() && !self.claims.iter().any(|(_, v)| v.violated() || v.numerical_failure())
     }
 }
 
@@ -146,7 +146,8 @@ fn compare(
         let row = if got.shape.len() == 2 { got.row(i) } else { &got.data[..] };
         let diff: Vec<f64> = row.iter().zip(r.iter()).map(|(a, b)| a - b).collect();
         let error = diff.iter().map(|d| d * d).sum::<f64>().sqrt();
-        (error > tol(i)).then(|| {
+        // A NaN error is a mismatch, never a pass.
+        (error.is_nan() || error > tol(i)).then(|| {
             let component = crate::unroll::argmax(&diff.iter().map(|d| d.abs()).collect::<Vec<_>>());
             Finding {
                 quantity: name.into(),
@@ -409,7 +410,8 @@ pub fn markdown(report: &GateReport) -> String {
             )
         });
         let cause = o.findings.iter().find_map(|f| f.cause.clone()).unwrap_or_else(|| "—".into());
-        let claims: Vec<String> = o.claims.iter().filter(|(_, v)| v.violated()).map(|(id, _)| id.clone()).collect();
+        let claims: Vec<String> =
+            o.claims.iter().filter(|(_, v)| v.violated() || v.numerical_failure()).map(|(id, _)| id.clone()).collect();
         let result = if o.passed() {
             "pass".to_string()
         } else if claims.is_empty() {
@@ -458,7 +460,7 @@ pub fn junit(report: &GateReport) -> Result<String> {
         case.set_classname("gate");
         suite.add_test_case(case);
         for (id, v) in &o.claims {
-            let status = if v.violated() {
+            let status = if v.violated() || v.numerical_failure() {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 s.set_message(v.to_string());
                 s
