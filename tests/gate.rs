@@ -258,3 +258,21 @@ fn check_out_never_overwrites_a_foreign_report() {
         assert!(std::fs::read_to_string(out.join("report.md")).unwrap().starts_with("# unrollcheck gate report"));
     }
 }
+
+/// An instance whose trace claim ends in a numerical failure (no verdict) does not pass;
+/// control: the same instance with the claim holding passes.
+#[test]
+fn a_numerical_failure_of_a_trace_claim_fails_the_instance() {
+    use unrollcheck::claims::{Point, Verdict};
+    use unrollcheck::gate::check::Outcome;
+    let outcome = |v: Verdict| Outcome {
+        id: "x".into(),
+        float32: false,
+        findings: vec![],
+        claims: vec![("sec41.trunc_fwd_rev".into(), v)],
+    };
+    let nf = Verdict::NumericalFailure { cause: "tol is inf".into(), at: Point { k: 3, t: None } };
+    assert!(!outcome(nf).passed());
+    let holds = Verdict::Holds { checked: 1, margin: 0.5, at: Point { k: 3, t: None }, informative: true };
+    assert!(outcome(holds).passed());
+}

@@ -48,7 +48,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// No finding and no violated claim.
+    /// No finding, no violated claim and no claim ended in a numerical failure.
     pub fn passed(&self) -> bool {
         self.findings.is_empty() && !self.claims.iter().any(|(_, v)| v.violated() || v.numerical_failure())
     }
