@@ -180,56 +180,18 @@ fn closed_form(case: &Case, cfg: &Config) -> Ratios {
     r
 }
 
-/// Gaussian elimination with partial pivoting in double-double: `M X = R`.
-fn solve_dd(m: &DMatrix<f64>, rhs: &DMatrix<f64>) -> Option<Vec<Vec<TwoFloat>>> {
-    let n = m.nrows();
-    let p = rhs.ncols();
-    let mut a: Vec<Vec<TwoFloat>> = (0..n)
-        .map(|i| (0..n).map(|j| TwoFloat::from(m[(i, j)])).chain((0..p).map(|j| TwoFloat::from(rhs[(i, j)]))).collect())
-        .collect();
-    for col in 0..n {
-        let piv = (col..n).max_by(|&i, &j| f64::from(a[i][col].abs()).total_cmp(&f64::from(a[j][col].abs())))?;
-        if a[piv][col] == 0.0 {
-            return None;
-        }
-        a.swap(col, piv);
-        let (top, rest) = a.split_at_mut(col + 1);
-        let pivot = &top[col];
-        for row in rest.iter_mut() {
-            let f = row[col] / pivot[col];
-            for (x, &v) in row.iter_mut().zip(pivot.iter()).skip(col) {
-                *x -= f * v;
-            }
-        }
-    }
-    let mut x = vec![vec![TwoFloat::from(0.0); p]; n];
-    for i in (0..n).rev() {
-        for j in 0..p {
-            let mut s = a[i][n + j];
-            for l in i + 1..n {
-                s -= a[i][l] * x[l][j];
-            }
-            x[i][j] = s / a[i][i];
-        }
-    }
-    Some(x)
-}
-
 fn solve(case: &Case, cfg: &Config) -> Ratios {
     let inst = &case.inst;
     let mut r = Ratios::default();
     if inst.map.time_varying() {
         return r;
     }
-    let n = inst.map.dim_x();
     let b = inst.map.d_x(inst.x_star.as_view());
     let c = inst.map.d_u(inst.x_star.as_view());
-    let m = DMatrix::identity(n, n) - &b;
-    let Some(x) = solve_dd(&m, &c) else { return r };
+    let Some(x) = reference::solve_i_minus(&b, &DdMatrix::from_f64(&c)) else { return r };
     let computed = &inst.dx_star;
-    let diff = DMatrix::from_fn(n, c.ncols(), |i, j| f64::from(x[i][j] - computed[(i, j)]));
     let tol = cfg.tol.solve(case.dim(), case.solve_cond(), case.j_scale());
-    r.push(tol, spectral_norm(&diff), spectral_norm(computed));
+    r.push(tol, x.distance(computed), spectral_norm(computed));
     r
 }
 

@@ -60,6 +60,23 @@ pub fn eigen_iteration_cap(n: usize) -> usize {
     100 * n.max(10)
 }
 
+/// The eigen-decomposition of the symmetric part of `m`, by nalgebra's symmetric QR
+/// iteration capped at [`eigen_iteration_cap`] sweeps: an error, never a hang, when it does
+/// not converge or `m` has a non-finite entry.
+pub fn symmetric_eigen(m: &DMatrix<f64>) -> Result<nalgebra::SymmetricEigen<f64, nalgebra::Dyn>> {
+    let n = m.nrows();
+    if m.iter().any(|v| !v.is_finite()) {
+        return Err(Error::Numerical(format!("eigenvalues of a {n}×{n} matrix with non-finite entries")));
+    }
+    let sym = (m + m.transpose()) * 0.5;
+    let cap = eigen_iteration_cap(n);
+    nalgebra::SymmetricEigen::try_new(sym, f64::EPSILON, cap).ok_or_else(|| {
+        Error::Numerical(format!(
+            "the symmetric eigenvalue iteration on a {n}×{n} matrix did not converge in {cap} sweeps"
+        ))
+    })
+}
+
 /// Spectral radius of a square (not necessarily symmetric) matrix.
 ///
 /// A matrix symmetric to rounding goes through the symmetric QR algorithm (on its symmetric

@@ -216,7 +216,8 @@ fn reproduce_cmd(args: &ReproduceArgs) -> ExitCode {
 }
 
 fn check_cmd(spec: Option<&str>, max_memory: f64) -> ExitCode {
-    let spec = match spec.map(serde_json::from_str::<Spec>) {
+    let parsed = spec.map(|t| serde_json::from_str(t).map_err(|e| e.to_string()).and_then(|v| Spec::from_json(&v)));
+    let spec = match parsed {
         None => Spec::figure2(0),
         Some(Ok(s)) => s,
         Some(Err(e)) => return fail(&format!("--spec: {e}")),
@@ -429,9 +430,11 @@ struct ReplayInput {
 
 fn replay_cmd(id: &str, spec: &str, scenario: Option<&std::path::Path>, max_memory: f64) -> ExitCode {
     let parsed = match serde_json::from_str::<serde_json::Value>(spec) {
-        Ok(v) if v.get("spec").is_some() => serde_json::from_value::<ReplayInput>(v),
-        Ok(v) => serde_json::from_value::<Spec>(v).map(|spec| ReplayInput { spec, setting: None }),
-        Err(e) => Err(e),
+        Ok(v) if v.get("spec").is_some() => serde_json::from_value::<ReplayInput>(v.clone())
+            .map_err(|e| e.to_string())
+            .and_then(|r| Spec::from_json(&v["spec"]).map(|_| r)),
+        Ok(v) => Spec::from_json(&v).map(|spec| ReplayInput { spec, setting: None }),
+        Err(e) => Err(e.to_string()),
     };
     let ReplayInput { spec, setting } = match parsed {
         Ok(r) => r,

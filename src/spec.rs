@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 /// The inner objective and its parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "family", rename_all = "snake_case")]
+#[serde(tag = "family", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Family {
     /// Ridge least squares (parameter: weight, targets or data).
     Ridge {
@@ -41,7 +41,7 @@ pub enum Family {
 
 /// The fixed-point method.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "method", rename_all = "snake_case")]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Method {
     /// Gradient descent `A_α`.
     GradientDescent,
@@ -59,7 +59,7 @@ pub enum Method {
 
 /// How `(A, b)` is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "data", rename_all = "snake_case")]
+#[serde(tag = "data", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Data {
     /// The paper's appendix C: `A` with U(0,1) entries, `b` with N(0,1) entries.
     Paper,
@@ -75,7 +75,7 @@ pub enum Data {
 
 /// The step-size rule, from the certified `[μ, L]`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "rule", rename_all = "snake_case")]
+#[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StepRule {
     /// `α = 2/(L + μ)`, the optimal step of gradient descent.
     Optimal,
@@ -104,7 +104,7 @@ impl StepRule {
 
 /// The norm the state is measured in (and the claims are checked in).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-#[serde(tag = "norm", rename_all = "snake_case")]
+#[serde(tag = "norm", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Norm {
     /// The Euclidean norm of the paper.
     #[default]
@@ -158,6 +158,26 @@ pub struct Spec {
 pub type DynInstance = Instance<Box<dyn FixedPointMap>>;
 
 impl Spec {
+    /// A spec from JSON, refusing unknown keys at the top level and inside its nested
+    /// objects (`family`, `method`, `data`, `step`, `norm`): serde's `deny_unknown_fields`
+    /// does not reach the unit variants of internally tagged enums (`{"method":
+    /// "gradient_descent", "beta": 0.5}` would silently drop `beta`), so every key of a
+    /// nested object must reappear when the parsed spec is written back.
+    pub fn from_json(value: &serde_json::Value) -> std::result::Result<Spec, String> {
+        let spec: Spec = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
+        let back = serde_json::to_value(spec).map_err(|e| e.to_string())?;
+        for field in ["family", "method", "data", "step", "norm"] {
+            let Some(given) = value.get(field).and_then(|v| v.as_object()) else { continue };
+            let known = back.get(field).and_then(|v| v.as_object());
+            for key in given.keys() {
+                if !known.is_some_and(|k| k.contains_key(key)) && key != field && !(field == "step" && key == "rule") {
+                    return Err(format!("unknown field `{key}` in `{field}`"));
+                }
+            }
+        }
+        Ok(spec)
+    }
+
     /// The paper's Figures 1–2 setting: ridge with the weight as parameter, `M = 50`,
     /// `N = 10`, U(0,1)/N(0,1) data, `λ = 0.1`, `α = 2/(L + m)`, `x_0` with N(0, 10²) entries
     /// (a choice: the paper does not state its initial point).

@@ -212,7 +212,7 @@ fn matrix_polynomials_by_eigendecomposition_match_the_matrix_recurrence() {
     for seed in 0..6 {
         let n = 2 + seed as usize % 4;
         let h = random_spd(n, seed);
-        let sp = Spectral::new(&h);
+        let sp = Spectral::new(&h).expect("converges");
         let (mu, l) = (sp.eigenvalues.min(), sp.eigenvalues.max());
         let polys = [
             Polynomial::GradientDescent { h: 2.0 / (l + mu) },
@@ -305,7 +305,7 @@ fn chebyshev_on_ridge(seed: u64, param: RidgeParam) -> (Chebyshev<Ridge>, DVecto
     let b = draw::normal_vector(m, 1.0, &mut rng);
     let f = Ridge::new(a, b, 0.2, param).unwrap();
     let h = f.hessian(DVector::zeros(n).as_view());
-    let sp = Spectral::new(&h);
+    let sp = Spectral::new(&h).expect("converges");
     let map = Chebyshev::new(f, sp.eigenvalues.min(), sp.eigenvalues.max()).unwrap();
     let z = DVector::from_iterator(2 * n, draw::normal_vector(2 * n, 1.0, &mut rng).iter().cloned());
     (map, z)
@@ -373,7 +373,7 @@ fn chebyshev_iterates_follow_the_residual_polynomial() {
     let a = draw::uniform_matrix(m, n, &mut rng);
     let f = Ridge::new(a, DVector::zeros(m), 0.3, RidgeParam::Targets).unwrap();
     let h = f.hessian(DVector::zeros(n).as_view());
-    let sp = Spectral::new(&h);
+    let sp = Spectral::new(&h).expect("converges");
     let (mu, l) = (sp.eigenvalues.min(), sp.eigenvalues.max());
     let map = Chebyshev::new(f, mu, l).unwrap();
     let x0 = draw::normal_vector(n, 1.0, &mut rng);

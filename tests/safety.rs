@@ -211,6 +211,24 @@ fn unknown_fields_in_a_json_spec_are_rejected() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", all_output(&o));
         assert!(stderr(&o).contains("sede"), "{}", stderr(&o));
     }
+    // Inside the nested objects too (family, method, data, step rule, norm).
+    for (object, key) in [("family", "parm"), ("method", "beta_"), ("data", "s_mn"), ("step", "factr")] {
+        let mut spec = serde_json::to_value(unrollcheck::spec::Spec::figure2(0)).unwrap();
+        spec[object][key] = serde_json::json!(1.0);
+        let spec = spec.to_string();
+        let replay = format!(r#"{{"spec":{spec}}}"#);
+        for args in
+            [vec!["check", "--spec", &spec], vec!["replay", "thm2.rate", &spec], vec!["replay", "thm2.rate", &replay]]
+        {
+            let o = run(&args);
+            assert_eq!(o.status.code(), Some(2), "{object}.{key} {args:?}: {}", all_output(&o));
+            assert!(stderr(&o).contains(key), "{object}.{key}: {}", stderr(&o));
+        }
+    }
+    // Control: the spec without the stray key is accepted.
+    let spec = serde_json::to_value(unrollcheck::spec::Spec::figure2(0)).unwrap().to_string();
+    let o = run(&["check", "--spec", &spec]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
 }
 
 /// Runs the binary with a time limit; `None` when it had to be killed.
@@ -376,4 +394,17 @@ fn reproduce_and_gate_export_never_overwrite_foreign_files() {
 
     assert_intact(&dir);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn symmetric_eigenvalues_are_capped_and_refuse_non_finite_input() {
+    use unrollcheck::linalg::symmetric_eigen;
+    let nan = nalgebra::DMatrix::from_element(3, 3, f64::NAN);
+    let err = symmetric_eigen(&nan).expect_err("a NaN matrix has no eigenvalues");
+    assert!(err.to_string().contains("non-finite"), "{err}");
+    // Control: a finite matrix decomposes (eigenvalues 1 and 3).
+    let e = symmetric_eigen(&nalgebra::dmatrix![2.0, 1.0; 1.0, 2.0]).expect("converges");
+    let mut ev: Vec<f64> = e.eigenvalues.iter().copied().collect();
+    ev.sort_by(f64::total_cmp);
+    assert!((ev[0] - 1.0).abs() < 1e-14 && (ev[1] - 3.0).abs() < 1e-14, "{ev:?}");
 }

@@ -8,9 +8,12 @@ use crate::map::FixedPointMap;
 use crate::problem::draw;
 use crate::quadratic::QuadraticView;
 use crate::spec::{DynInstance, Spec};
+use crate::tol::EPS;
 use crate::tol::ToleranceModel;
+use crate::unroll::reference::EPS_DD;
+use crate::unroll::refined::AffineDd;
 use crate::unroll::{ErrorCurves, Linearization, Trajectory};
-use nalgebra::DMatrix;
+use nalgebra::{DMatrix, DVector};
 use std::sync::OnceLock;
 
 /// How claims are run.
@@ -95,6 +98,10 @@ pub struct Case {
     scales: OnceLock<(f64, f64)>,
     growth: OnceLock<f64>,
     quadratic: OnceLock<Option<QuadraticView>>,
+    /// The double-double unrolling this case's run was rounded from, for a case built by
+    /// [`Case::refined`] (certification): then the case's tolerances are those of rounding
+    /// its results once, not of computing them in `f64`.
+    refined: Option<Box<AffineDd>>,
 }
 
 impl Case {
@@ -118,6 +125,62 @@ impl Case {
             scales: OnceLock::new(),
             growth: OnceLock::new(),
             quadratic: OnceLock::new(),
+            refined: None,
+        }
+    }
+
+    /// The case of `inst` at horizon `k` whose unrolling is recomputed in double-double
+    /// ([`AffineDd`], `2K + 1` steps, as [`Self::long`]) and rounded once: the iterates, `x*`,
+    /// `Dx*`, forward and reverse mode and the error curves. `inst` is rebuilt from the same
+    /// spec as the original case; its `x*`, `Dx*` are replaced. `None` when the map is not
+    /// affine in the state or `I − B` is singular in double-double.
+    pub fn refined(mut inst: DynInstance, spec: Option<Spec>, k: usize) -> Option<Self> {
+        let dd = AffineDd::unroll(&inst.map, &inst.x0, 2 * k + 1)?;
+        inst.x_star = DVector::from_column_slice(dd.x_star.to_f64().as_slice());
+        inst.dx_star = dd.dx_star.to_f64();
+        inst.x_star_error = 0.0;
+        let columns: Vec<DVector<f64>> =
+            dd.xs.iter().map(|x| DVector::from_column_slice(x.to_f64().as_slice())).collect();
+        let long_traj = Trajectory::from_columns(DMatrix::from_columns(&columns));
+        let lin = Linearization::from_parts(dd.b.clone(), dd.c.iter().map(|c| c.to_f64()).collect());
+        let fwd_dd = dd.late_start(0, k, &inst.dx0);
+        let (rev_dd, _) = dd.truncated(k, 0);
+        let curves = ErrorCurves {
+            e: dd.xs[..=k].iter().map(|x| x.distance_dd(&dd.x_star)).collect(),
+            edot: fwd_dd.iter().map(|j| j.distance_dd(&dd.dx_star)).collect(),
+            ebar: rev_dd.iter().map(|j| j.distance_dd(&dd.dx_star)).collect(),
+        };
+        let run = Run {
+            traj: Trajectory::from_columns(DMatrix::from_columns(&columns[..=k])),
+            fwd: fwd_dd.iter().map(|j| j.to_f64()).collect(),
+            rev: rev_dd.iter().map(|j| j.to_f64()).collect(),
+            curves,
+        };
+        let case = Case {
+            spec,
+            inst,
+            k,
+            run: OnceLock::from(run),
+            long: OnceLock::from((long_traj, lin)),
+            scales: OnceLock::new(),
+            growth: OnceLock::new(),
+            quadratic: OnceLock::new(),
+            refined: Some(Box::new(dd)),
+        };
+        Some(case)
+    }
+
+    /// `true` for a case built by [`Self::refined`].
+    pub fn is_refined(&self) -> bool {
+        self.refined.is_some()
+    }
+
+    /// Late-started forward iterates (20) on this case's linearization, from `Ẋ^{(0)} = dx0`
+    /// (in double-double and rounded, for a refined case).
+    pub fn late_start_jacobians(&self, t_prime: usize, steps: usize, dx0: &DMatrix<f64>) -> Vec<DMatrix<f64>> {
+        match &self.refined {
+            Some(dd) => dd.late_start(t_prime, steps, dx0).iter().map(|j| j.to_f64()).collect(),
+            None => self.lin().late_start_jacobians(t_prime, steps, dx0),
         }
     }
 
@@ -290,8 +353,14 @@ impl Case {
 
     /// Tolerance on `e_k`: the recursion (4), the solve for `x*`, and twice the error
     /// `δ*` of the computed fixed point (it enters both `e_k` and the `e_0` of bounds).
+    ///
+    /// For a refined case: one rounding of the results and of their norms,
+    /// `product(d, max‖x_k‖)`, plus the recursion bound at the double-double unit roundoff.
     pub fn tol_e(&self, cfg: &Config, k: usize) -> f64 {
         let (d, s) = (self.dim(), self.x_scale());
+        if self.is_refined() {
+            return cfg.tol.product(d, s) + cfg.tol.recursion(k, d, s, self.rho_or_one()) * (EPS_DD / EPS);
+        }
         cfg.tol.recursion(k, d, s, self.rho_or_one())
             + cfg.tol.solve(d, self.solve_cond(), s)
             + 2.0 * self.inst.x_star_error
@@ -300,8 +369,13 @@ impl Case {
     /// Tolerance on `ė_k` or `ē_k`: the recursion (9)/(12), the solve for `Dx*`, and the
     /// error that `δ*` causes in `Dx*`: `‖Dx*(x̂*) − Dx*(x*)‖ ≤ Γ♯ δ*/(1 − ρ)` (differentiate
     /// (6) along the segment from `x*` to `x̂*`).
+    ///
+    /// For a refined case: as [`Self::tol_e`], at the scale of the derivatives.
     pub fn tol_j(&self, cfg: &Config, k: usize) -> f64 {
         let (d, s) = (self.dim(), self.j_scale());
+        if self.is_refined() {
+            return cfg.tol.product(d, s) + cfg.tol.recursion(k, d, s, self.rho_or_one()) * (EPS_DD / EPS);
+        }
         let c = &self.inst.constants;
         let delta = self.inst.x_star_error;
         let from_x_star =

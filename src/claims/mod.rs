@@ -20,6 +20,7 @@
 //! quadratic theory of Scieur et al. (2022) in [`scieur`].
 
 pub mod case;
+pub mod certify;
 pub mod eq22;
 pub mod lem4;
 pub mod lem6;
@@ -34,7 +35,7 @@ pub mod thm8;
 mod verdict;
 
 pub use case::{Case, Config};
-pub use verdict::{Checker, Point, Relation, Setting, Verdict, Witness};
+pub use verdict::{Certification, Checker, Point, Relation, Setting, Verdict, Witness};
 
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -224,7 +225,7 @@ pub fn check(claim_id: &str, variant: &str, case: &Case, cfg: &Config) -> Result
     let claim = find(claim_id).ok_or_else(|| Error::Unknown { what: "claim id", name: claim_id.to_string() })?;
     claim.variant(variant).ok_or_else(|| Error::Unknown { what: "variant", name: format!("{claim_id}/{variant}") })?;
     let failed = claim.requires.iter().find_map(|a| case.assumption_failure(*a).map(|r| (*a, r)));
-    let observed = (claim.run)(case, cfg, variant);
+    let observed = certify::attach((claim.run)(case, cfg, variant), claim, variant, case, cfg);
     Ok(with_setting(
         match failed {
             None => observed,

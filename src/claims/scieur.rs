@@ -274,7 +274,7 @@ pub fn jacobian_sides(case: &Case, cfg: &Config, variant: &str) -> Option<Jacobi
     let fwd: &[DMatrix<f64>] = if warm {
         let state = case.inst.map.dim_x();
         let lifted = DMatrix::from_fn(state, p, |r, c| g[(r % n, c)]);
-        fwd_warm = case.lin().late_start_jacobians(0, k, &lifted);
+        fwd_warm = case.late_start_jacobians(0, k, &lifted);
         &fwd_warm
     } else {
         &case.run().fwd

@@ -48,7 +48,7 @@ fn bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let mut ch = Checker::new(BOUND.id, variant, case.spec);
     for t in case.t_primes(cfg) {
         let steps = case.k - t;
-        let fwd = case.lin().late_start_jacobians(t, steps, &inst.dx0);
+        let fwd = case.late_start_jacobians(t, steps, &inst.dx0);
         for (k, j) in fwd.iter().enumerate() {
             let lhs = spectral_norm(&(j - &inst.dx_star));
             let rhs = rhs_21(k as f64, t as f64, rho, edot0, g, e0);

@@ -42,6 +42,98 @@ pub struct Witness {
     /// `unrollcheck replay` reproduces the verdict and the numbers exactly.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setting: Option<Setting>,
+    /// For a violated paper statement or holding reading: whether the violation survives
+    /// the recomputation of the unrolling in double-double ([`crate::claims::certify`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certification: Option<Certification>,
+}
+
+/// The double-double re-evaluation of a violation at its witness point
+/// ([`crate::claims::certify`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Certification {
+    /// The violation survives: the recomputed sides still violate the relation beyond the
+    /// rounding of the recomputation (`tol`).
+    Certified {
+        /// The recomputed left-hand side.
+        lhs: f64,
+        /// The recomputed right-hand side.
+        rhs: f64,
+        /// The tolerance of the recomputation.
+        tol: f64,
+    },
+    /// The recomputed sides satisfy the relation: the `f64` violation is rounding (and the
+    /// tolerance model was too tight there).
+    WithinRounding {
+        /// The recomputed left-hand side.
+        lhs: f64,
+        /// The recomputed right-hand side.
+        rhs: f64,
+        /// The tolerance of the recomputation.
+        tol: f64,
+    },
+    /// No recomputation was possible, and why.
+    NotCertified {
+        /// Why (e.g. the map is not affine in the state).
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for Certification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Certification::Certified { lhs, rhs, tol } => write!(
+                f,
+                "certified: in double-double lhs = {lhs:.17e}, rhs = {rhs:.17e}, tol = {tol:.3e} (still violated)"
+            ),
+            Certification::WithinRounding { lhs, rhs, tol } => write!(
+                f,
+                "within rounding: in double-double lhs = {lhs:.17e}, rhs = {rhs:.17e}, tol = {tol:.3e} (holds; the f64 tolerance was too tight)"
+            ),
+            Certification::NotCertified { reason } => write!(f, "not certified: {reason}"),
+        }
+    }
+}
+
+/// The comparison recorded at a probed point: `(lhs, rhs, tol, relation)` of the worst one.
+type Probed = (f64, f64, f64, Relation);
+
+thread_local! {
+    /// The point being probed on this thread and the worst comparison found there
+    /// ([`probe`]). Claims run single-threaded, so every [`Checker`] a claim makes on this
+    /// thread sees the probe.
+    static PROBE: std::cell::RefCell<Option<(Point, Option<Probed>)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` (a claim) while recording the comparisons its checkers make at `at`; returns
+/// `f`'s result and the worst comparison there (largest excess `small − large − τ`), if any.
+pub(crate) fn probe<R>(at: Point, f: impl FnOnce() -> R) -> (R, Option<Probed>) {
+    PROBE.with(|p| *p.borrow_mut() = Some((at, None)));
+    let out = f();
+    let found = PROBE.with(|p| p.borrow_mut().take()).and_then(|(_, found)| found);
+    (out, found)
+}
+
+/// `small − large − τ` of a comparison (positive: violated).
+pub(crate) fn excess(lhs: f64, rhs: f64, tol: f64, relation: Relation) -> f64 {
+    match relation {
+        Relation::Leq | Relation::Eq => lhs - rhs - tol,
+        Relation::Geq => rhs - lhs - tol,
+    }
+}
+
+fn record_probe(point: Point, lhs: f64, rhs: f64, tol: f64, relation: Relation) {
+    PROBE.with(|p| {
+        if let Some((at, found)) = p.borrow_mut().as_mut()
+            && *at == point
+        {
+            let worse = found.is_none_or(|(l, r, t, rel)| excess(lhs, rhs, tol, relation) > excess(l, r, t, rel));
+            if worse {
+                *found = Some((lhs, rhs, tol, relation));
+            }
+        }
+    });
 }
 
 /// The relation of one comparison.
@@ -108,6 +200,9 @@ impl std::fmt::Display for Witness {
                 "{claim}[{variant}] violated{place}: |lhs - rhs| = {:.17e} > tol = {:.3e}",
                 self.lhs, self.tol
             )?,
+        }
+        if let Some(c) = &self.certification {
+            write!(f, " [{c}]")?;
         }
         if let Some(s) = &self.spec {
             write!(f, "; spec = {}", serde_json::to_string(s).unwrap_or_default())?;
@@ -196,7 +291,11 @@ impl Verdict {
     pub fn word(&self) -> &'static str {
         match self {
             Verdict::Holds { .. } => "holds",
-            Verdict::Violated(_) => "violated",
+            Verdict::Violated(w) => match w.certification {
+                Some(Certification::Certified { .. }) => "violated (certified)",
+                Some(Certification::WithinRounding { .. }) => "violated (within rounding)",
+                _ => "violated",
+            },
             Verdict::NumericalFailure { .. } => "numerical failure",
             Verdict::NotApplicable { .. } => "not applicable",
         }
@@ -307,6 +406,7 @@ impl Checker {
             return;
         }
         // `small ≤ large + τ`, oriented by the relation.
+        record_probe(point, lhs, rhs, tol, relation);
         let (small, large) = if relation == Relation::Geq { (rhs, lhs) } else { (lhs, rhs) };
         if small > large + tol && self.violation.is_none() {
             self.violation = Some(self.witness(point, lhs, rhs, tol, relation));
@@ -350,6 +450,7 @@ impl Checker {
             return;
         }
         let d = diff.abs();
+        record_probe(point, d, 0.0, tol, Relation::Eq);
         if d > tol && self.violation.is_none() {
             self.violation = Some(self.witness(point, d, 0.0, tol, Relation::Eq));
         }
@@ -380,6 +481,7 @@ impl Checker {
             relation,
             k_free: self.k_free,
             setting: None,
+            certification: None,
         }
     }
 

@@ -193,7 +193,7 @@ impl<O: Objective> Adapted<O> {
         let f = hb.objective();
         let n = f.dim_x();
         let x_star = f.minimizer()?;
-        let eig = f.hessian(x_star.as_view()).symmetric_eigen();
+        let eig = crate::linalg::symmetric_eigen(&f.hessian(x_star.as_view()))?;
         let (alpha, beta) = (hb.alpha(), hb.beta());
         let blocks: Vec<f64> = eig.eigenvalues.iter().map(|l| 1.0 + beta - alpha * l).collect();
         let radius = blocks

@@ -48,7 +48,7 @@ impl QuadraticView {
     pub fn of<M: FixedPointMap + ?Sized>(map: &M, x_star: &DVector<f64>) -> Option<Self> {
         let (f, poly) = (map.objective()?, map.polynomial()?);
         let h = f.hessian(x_star.as_view());
-        let spectral = Spectral::new(&h);
+        let spectral = Spectral::new(&h)?;
         let mu = spectral.eigenvalues.min();
         let l = spectral.eigenvalues.max();
         let n = h.nrows();

@@ -212,11 +212,11 @@ pub struct Spectral {
 }
 
 impl Spectral {
-    /// Decomposes a symmetric matrix (its symmetric part is used).
-    pub fn new(h: &DMatrix<f64>) -> Self {
-        let sym = (h + h.transpose()) * 0.5;
-        let e = sym.symmetric_eigen();
-        Spectral { eigenvalues: e.eigenvalues, q: e.eigenvectors }
+    /// Decomposes a symmetric matrix (its symmetric part is used); `None` when the capped
+    /// eigenvalue iteration ([`crate::linalg::symmetric_eigen`]) fails.
+    pub fn new(h: &DMatrix<f64>) -> Option<Self> {
+        let e = crate::linalg::symmetric_eigen(h).ok()?;
+        Some(Spectral { eigenvalues: e.eigenvalues, q: e.eigenvectors })
     }
 
     /// `Q diag(φ_i) Qᵀ M` for the values `φ_i = φ(λ_i)` given per eigenvalue.
@@ -226,7 +226,7 @@ impl Spectral {
     /// use unrollcheck::quadratic::{Polynomial, Spectral};
     /// let h = dmatrix![2.0, 1.0; 1.0, 3.0];
     /// let hb = Polynomial::HeavyBall { alpha: 0.2, beta: 0.5 };
-    /// let sp = Spectral::new(&h);
+    /// let sp = Spectral::new(&h).unwrap();
     /// let phi: Vec<f64> = sp.eigenvalues.iter().map(|&l| hb.eval(7, l).p).collect();
     /// let by_eigen = sp.apply(&phi, &DMatrix::identity(2, 2));
     /// let (by_recurrence, _) = hb.at_matrix(7, &h);

@@ -21,6 +21,13 @@ impl Linearization {
         Linearization { b, c, dims: (map.dim_x(), map.dim_u()) }
     }
 
+    /// From given Jacobians `B_k`, `C_k` (e.g. recomputed in higher precision and rounded).
+    pub fn from_parts(b: Vec<DMatrix<f64>>, c: Vec<DMatrix<f64>>) -> Self {
+        assert!(b.len() == c.len() && !b.is_empty(), "one C_k per B_k, at least one");
+        let dims = (b[0].nrows(), c[0].ncols());
+        Linearization { b, c, dims }
+    }
+
     /// How many iterates are linearised.
     pub fn len(&self) -> usize {
         self.b.len()

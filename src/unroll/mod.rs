@@ -17,6 +17,7 @@ pub mod forward;
 pub mod implicit;
 pub mod linearization;
 pub mod reference;
+pub mod refined;
 pub mod reverse;
 
 pub use errors::{ErrorCurves, argmax, argmin};
@@ -78,6 +79,12 @@ impl Trajectory {
     /// All iterates as columns.
     pub fn as_matrix(&self) -> &DMatrix<f64> {
         &self.xs
+    }
+
+    /// A trajectory from its iterates, the columns of `xs` (e.g. iterates recomputed in
+    /// higher precision and rounded, [`refined`]).
+    pub fn from_columns(xs: DMatrix<f64>) -> Self {
+        Trajectory { xs }
     }
 
     /// `e_k = ‖x_k − x*‖` for `k = 0..=K` (8).

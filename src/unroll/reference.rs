@@ -110,6 +110,38 @@ impl DdMatrix {
         out
     }
 
+    /// `x·y`, both double-double.
+    pub fn mul(x: &DdMatrix, y: &DdMatrix) -> DdMatrix {
+        assert_eq!(x.cols, y.rows, "dimension mismatch");
+        let mut out = DdMatrix::zeros(x.rows, y.cols);
+        for j in 0..y.cols {
+            for l in 0..x.cols {
+                let v = y.get(l, j);
+                if v == 0.0 {
+                    continue;
+                }
+                for i in 0..x.rows {
+                    out.data[i + j * out.rows] += x.get(i, l) * v;
+                }
+            }
+        }
+        out
+    }
+
+    /// `self + t·a`, `t` a double-double scalar and `a` exact.
+    pub fn add_scaled_f64(mut self, t: TwoFloat, a: &DMatrix<f64>) -> DdMatrix {
+        assert_eq!((self.rows, self.cols), (a.nrows(), a.ncols()), "dimension mismatch");
+        if t == 0.0 {
+            return self;
+        }
+        for (s, &v) in self.data.iter_mut().zip(a.iter()) {
+            if v != 0.0 {
+                *s += t * v;
+            }
+        }
+        self
+    }
+
     /// `self + a`, `a` exact.
     pub fn add_f64(mut self, a: &DMatrix<f64>) -> DdMatrix {
         assert_eq!((self.rows, self.cols), (a.nrows(), a.ncols()), "dimension mismatch");
@@ -155,6 +187,58 @@ impl DdMatrix {
     pub fn norm(&self) -> f64 {
         spectral_norm(&self.to_f64())
     }
+}
+
+/// `a / b` to double-double accuracy. `twofloat` 0.8.4's own `TwoFloat / TwoFloat` is only
+/// `f64`-accurate (`1/3` comes back with a zero low part, `(1/3)·3 − 1 = −5.6e-17`), so the
+/// quotient is corrected twice by its residual, each correction formed with exact products.
+pub fn div(a: TwoFloat, b: TwoFloat) -> TwoFloat {
+    let q0 = a.hi() / b.hi();
+    let r = a - b * q0;
+    let q1 = r.hi() / b.hi();
+    let r = r - b * q1;
+    let q2 = r.hi() / b.hi();
+    TwoFloat::from(q0) + q1 + q2
+}
+
+/// Solves `(I − B) X = R` by Gaussian elimination with partial pivoting in double-double
+/// (`B` exact, `R` double-double); `None` when a pivot is exactly zero.
+pub fn solve_i_minus(b: &DMatrix<f64>, rhs: &DdMatrix) -> Option<DdMatrix> {
+    let n = b.nrows();
+    assert_eq!((b.ncols(), rhs.rows), (n, n), "dimension mismatch");
+    let p = rhs.cols;
+    let one = TwoFloat::from(1.0);
+    let mut a: Vec<Vec<TwoFloat>> = (0..n)
+        .map(|i| {
+            (0..n)
+                .map(|j| if i == j { one - b[(i, j)] } else { TwoFloat::from(-b[(i, j)]) })
+                .chain((0..p).map(|j| rhs.get(i, j)))
+                .collect()
+        })
+        .collect();
+    for col in 0..n {
+        let piv = (col..n).max_by(|&i, &j| f64::from(a[i][col].abs()).total_cmp(&f64::from(a[j][col].abs())))?;
+        if a[piv][col] == 0.0 {
+            return None;
+        }
+        a.swap(col, piv);
+        let (top, rest) = a.split_at_mut(col + 1);
+        let pivot = &top[col];
+        for row in rest.iter_mut() {
+            let f = div(row[col], pivot[col]);
+            for (x, &v) in row.iter_mut().zip(pivot.iter()).skip(col) {
+                *x -= f * v;
+            }
+        }
+    }
+    let mut x = DdMatrix::zeros(n, p);
+    for i in (0..n).rev() {
+        for j in 0..p {
+            let s = (i + 1..n).fold(a[i][n + j], |s, l| s - a[i][l] * x.get(l, j));
+            x.data[i + j * n] = div(s, a[i][i]);
+        }
+    }
+    Some(x)
 }
 
 /// Late-started forward iterates (20) in double-double on the computed `B_k`, `C_k`:

@@ -1,0 +1,174 @@
+//! Certified violations (issue: trustworthy verdicts): a violated paper statement is
+//! re-evaluated with the unrolling recomputed in double-double
+//! (`src/claims/certify.rs`, `src/unroll/refined.rs`).
+//!
+//! - the double-double unrolling agrees with the `f64` one to the `f64` rounding, and is
+//!   far more accurate where the `f64` one stalls (iterates below `ε‖x*‖`);
+//! - a tolerance made 10⁹ times too tight turns rounding into "violations" of (8): each one
+//!   is reported *within rounding*, with the double-double figures;
+//! - a real violation (a control, one factor `ρ` too many) is *certified*;
+//! - on a non-affine map the witness says *not certified* and why.
+
+use unrollcheck::claims::{self, Case, Certification, Config, Verdict};
+use unrollcheck::problem::ridge::RidgeParam;
+use unrollcheck::problem::robust::RobustParam;
+use unrollcheck::spec::{Data, Family, Method, Norm, Spec, StepRule};
+use unrollcheck::tol::ToleranceModel;
+
+fn spec(family: Family, method: Method, norm: Norm, seed: u64) -> Spec {
+    Spec {
+        family,
+        method,
+        m: 12,
+        n: 4,
+        data: Data::Spectrum { s_min: 1.0, s_max: 2.0 },
+        lambda: 0.1,
+        step: StepRule::Optimal,
+        x0_sigma: None,
+        seed,
+        norm,
+    }
+}
+
+const TARGETS: Family = Family::Ridge { param: RidgeParam::Targets };
+
+/// Long runs: `ρ^K ≤ 1e-24`, far below the `f64` floor of the iterates' errors (the spectrum
+/// of the data is in `[1, 2]`, so `ρ` is small and `K` a few hundred at most).
+fn long_cfg() -> Config {
+    Config { target: 1e-24, k_max: 600, ..Config::default() }
+}
+
+fn certification(v: &Verdict) -> &Certification {
+    v.witness().and_then(|w| w.certification.as_ref()).unwrap_or_else(|| panic!("no certification on {v}"))
+}
+
+#[test]
+fn the_double_double_unrolling_matches_f64_and_goes_below_its_floor() {
+    let cfg = long_cfg();
+    for (method, norm) in [
+        (Method::GradientDescent, Norm::Euclidean),
+        (Method::HeavyBall { beta: 0.3 }, Norm::Euclidean),
+        (Method::HeavyBall { beta: 0.3 }, Norm::Adapted { eps: 0.1 }),
+        (Method::Chebyshev, Norm::Euclidean),
+    ] {
+        for param in [RidgeParam::Weight, RidgeParam::Targets, RidgeParam::Data] {
+            let s = spec(Family::Ridge { param }, method, norm, 3);
+            let case = Case::from_spec(&s, &cfg).expect("builds");
+            let refined = Case::refined(s.build().expect("builds"), Some(s), case.k).expect("affine");
+            let (a, b) = (case.run(), refined.run());
+            let scale = case.x_scale().max(1.0);
+            for k in 0..=case.k {
+                let dx = (a.traj.x(k) - b.traj.x(k)).norm();
+                assert!(dx <= 1e-12 * scale, "{method:?}/{param:?}: x_{k} differs by {dx:e}");
+                let dj = (&a.fwd[k] - &b.fwd[k]).norm();
+                assert!(dj <= 1e-11 * case.j_scale().max(1.0), "{method:?}/{param:?}: Ẋ_{k} differs by {dj:e}");
+            }
+            assert!((&case.inst.x_star - &refined.inst.x_star).norm() <= 1e-12 * scale);
+            assert!((&case.inst.dx_star - &refined.inst.dx_star).norm() <= 1e-10 * case.j_scale().max(1.0));
+            // Below the f64 floor: the refined errors keep falling geometrically.
+            let e = &b.curves.e;
+            if !matches!(method, Method::Chebyshev) {
+                assert!(e[case.k] < 1e-20 * e[0], "{method:?}/{param:?}: e_K/e_0 = {:e}", e[case.k] / e[0]);
+                assert!(a.curves.e[case.k] > 1e-18 * e[0], "the f64 run is expected to stall at rounding");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_rounding_level_violation_is_within_rounding_and_a_real_one_is_certified() {
+    let s = Spec { x0_sigma: Some(10.0), ..spec(TARGETS, Method::GradientDescent, Norm::Euclidean, 3) };
+    // A tolerance 10⁹ times too tight: the f64 derivative errors stall at rounding level
+    // while the bound (19) falls to 1e-24, so (19) is "violated" by rounding.
+    let tight = Config { tol: ToleranceModel { safety: 16e-9 }, ..long_cfg() };
+    let case = Case::from_spec(&s, &tight).expect("builds");
+    let v = claims::check("thm7.bound", "paper", &case, &tight).expect("known");
+    assert!(v.violated(), "expected a rounding-level violation with safety 1.6e-8, got {v}");
+    match certification(&v) {
+        Certification::WithinRounding { lhs, rhs, tol } => assert!(lhs <= &(rhs + tol)),
+        other => panic!("expected within rounding, got {other}"),
+    }
+    assert_eq!(v.word(), "violated (within rounding)");
+    let w = v.witness().expect("witness");
+    assert!(w.to_string().contains("within rounding: in double-double lhs = "), "{w}");
+    // Control: at the default safety the same claim holds (so the violation above is the
+    // tightened tolerance's, not the paper's).
+    let cfg = long_cfg();
+    let case = Case::from_spec(&s, &cfg).expect("builds");
+    assert!(claims::check("thm7.bound", "paper", &case, &cfg).expect("known").holds());
+    // A real violation (the control with one factor ρ too many) survives double-double.
+    let v = claims::check("thm2.rate", "rho_k_plus_1", &case, &cfg).expect("known");
+    let w = v.witness().expect("the control is violated");
+    assert!(w.certification.is_none(), "controls are not certified: their violation is expected");
+    let claim = claims::find("thm2.rate").expect("known");
+    match claims::certify::certify(claim, "rho_k_plus_1", &case, &cfg, w) {
+        Certification::Certified { lhs, rhs, tol } => assert!(lhs > rhs + tol),
+        other => panic!("expected certified, got {other}"),
+    }
+}
+
+#[test]
+fn certification_recomputes_truncated_runs_too() {
+    // thm8.bound recomputes late-started runs itself (through `Case::late_start_jacobians`):
+    // with the tolerance 10⁹ too tight, its rounding-level violations are within rounding.
+    // (An f64 late start on the refined data would pass this too: the f64 recursion error
+    // stays below one rounding of the result, the refined tolerance; the next test pins
+    // that the refined case's late starts are the double-double ones.)
+    let s = Spec { x0_sigma: Some(10.0), ..spec(TARGETS, Method::GradientDescent, Norm::Euclidean, 3) };
+    let tight = Config { tol: ToleranceModel { safety: 16e-9 }, ..long_cfg() };
+    let case = Case::from_spec(&s, &tight).expect("builds");
+    let v = claims::check("thm8.bound", "paper", &case, &tight).expect("known");
+    assert!(v.violated(), "expected a rounding-level violation with safety 1.6e-8, got {v}");
+    assert!(matches!(certification(&v), Certification::WithinRounding { .. }), "thm8.bound: {}", certification(&v));
+    // A real violation: the curse term dropped, on the ridge weight (where M_u > 0).
+    let claim = claims::find("thm8.bound").expect("known");
+    let cfg = long_cfg();
+    let s = Spec { family: Family::Ridge { param: RidgeParam::Weight }, ..s };
+    let case = Case::from_spec(&s, &cfg).expect("builds");
+    let v = claims::check("thm8.bound", "no_curse_term", &case, &cfg).expect("known");
+    let w = v.witness().expect("the control is violated");
+    assert!(matches!(
+        claims::certify::certify(claim, "no_curse_term", &case, &cfg, w),
+        Certification::Certified { .. }
+    ));
+}
+
+#[test]
+fn a_non_affine_map_is_not_certified_and_says_why() {
+    let s = spec(
+        Family::PseudoHuber { param: RobustParam::Weight, delta: 0.5 },
+        Method::GradientDescent,
+        Norm::Euclidean,
+        3,
+    );
+    let cfg = Config::default();
+    let case = Case::from_spec(&s, &cfg).expect("builds");
+    let v = claims::check("thm2.rate", "rho_k_plus_1", &case, &cfg).expect("known");
+    let w = v.witness().expect("the control is violated");
+    let claim = claims::find("thm2.rate").expect("known");
+    match claims::certify::certify(claim, "rho_k_plus_1", &case, &cfg, w) {
+        Certification::NotCertified { reason } => assert!(reason.contains("not affine"), "{reason}"),
+        other => panic!("expected not certified, got {other}"),
+    }
+}
+
+#[test]
+fn a_refined_case_late_starts_in_double_double() {
+    let cfg = long_cfg();
+    let s = Spec {
+        x0_sigma: Some(10.0),
+        ..spec(Family::Ridge { param: RidgeParam::Weight }, Method::HeavyBall { beta: 0.3 }, Norm::Euclidean, 4)
+    };
+    let case = Case::from_spec(&s, &cfg).expect("builds");
+    let refined = Case::refined(s.build().expect("builds"), Some(s), case.k).expect("affine");
+    let dd = unrollcheck::unroll::refined::AffineDd::unroll(&refined.inst.map, &refined.inst.x0, 2 * case.k + 1)
+        .expect("affine");
+    let t = case.k / 4;
+    let got = refined.late_start_jacobians(t, case.k - t, &refined.inst.dx0);
+    let want: Vec<_> = dd.late_start(t, case.k - t, &refined.inst.dx0).iter().map(|j| j.to_f64()).collect();
+    assert_eq!(got, want, "the refined case's late starts are the rounded double-double ones");
+    // Control: the f64 recursion on the same (rounded) data differs in the last bits.
+    let f64_run = refined.lin().late_start_jacobians(t, case.k - t, &refined.inst.dx0);
+    assert_ne!(got, f64_run);
+    assert!(!case.is_refined() && refined.is_refined());
+}
