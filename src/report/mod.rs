@@ -1,4 +1,14 @@
-//! Reports: one renderer used by the command line and the snapshot tests.
+//! Reports: the only renderer and writer of the crate, used by the command line and the
+//! snapshot tests. The layers below compute; this one formats and writes.
+//!
+//! | module | what it renders |
+//! |---|---|
+//! | this module | scenario reports (`unrollcheck verify`), the atomic directory writers |
+//! | [`trends`] | trend reports |
+//! | [`fig2`], [`appendix_c`] | the reproductions (`unrollcheck reproduce`, [`reproduce`]) |
+//! | [`demo`] | the text of `unrollcheck demo` |
+//! | [`calibration`] | the section "Tolerance calibration" of a scenario report |
+//! | [`figures`] | every SVG figure |
 //!
 //! `unrollcheck verify` writes, under `reports/<scenario>/`:
 //! - `report.md`: the seed and configuration, one row per claim and variant (id, equation,
