@@ -13,6 +13,7 @@
 //! | [`quadratic`] | Scieur et al. 2022 | residual polynomials `P_t`, `P_t'` of the three methods, their maxima over `[μ, L]` |
 //! | [`unroll`] | (6), (9), (12), (20) | iterates, forward/reverse mode, late start, implicit Jacobian, errors |
 //! | [`constants`] | A2.1, A2.2, (18) | certified `ρ`, `M_x`, `M_u`, `κ`, `Γ`, `Γ♯`, global or local |
+//! | [`bounds`] | (8), (19), (21), (22), Sec. 4.3 | the paper's right-hand sides and the truncation objective `h`, each written once |
 //! | [`instance`] | — | one problem instance: map, `x_0`, `x*`, `Dx*` and its constants |
 //! | [`spec`] | — | instance specs (family, method, data, step rule, seed) and the builder |
 //! | [`bilevel`] | Sec. 5, App. B (Alg. 1) | bilevel optimisation with warm/cold starts: hypergradients, exact and unrolled, implicit truncation |
@@ -21,11 +22,11 @@
 //! | [`calibration`] | — | the tolerance model against double-double rounding: per-kind tolerance / measured-error ratios |
 //! | [`budget`] | — | memory estimates and limits checked before a run allocates (`--max-memory`, `--jobs`) |
 //! | [`scenario`] | — | scenario files (`verify/*.toml`), custom claims as expressions, the runner |
-//! | [`report`] | Fig. 2 | Markdown, JSON and SVG reports of a scenario run |
+//! | [`report`] | Fig. 2 | the only renderer and writer: Markdown, JSON and SVG reports, the demo text |
 //! | [`trends`] | Sec. 3.4, 4, 5 | trend claims: paired experiments, curse measures, sign tests, Algorithm 1 |
 //! | [`gate`] | — | instances out, traces of other implementations in, comparison |
-//! | [`demo`] | Fig. 2 | the default run of the binary |
-//! | [`reproduce`] | Fig. 1–2, App. C | reproductions of the paper's experiments, with reports and figures |
+//! | [`reproduce`] | Fig. 1–2, App. C | reproductions of the paper's experiments (compute only; rendered by [`report`]) |
+//! | [`stats`] | — | medians, quantiles, sign tests and confidence intervals |
 //! | [`linalg`] | — | spectral norms and symmetric extreme eigenvalues |
 //! | [`error`] | — | the one error type; bad input never panics |
 //!
@@ -33,11 +34,11 @@
 //! `Ū_K^{(k)}` reverse iterates (12); `e_k`, `ė_k`, `ē_k` the errors (8), (11), (13).
 
 pub mod bilevel;
+pub mod bounds;
 pub mod budget;
 pub mod calibration;
 pub mod claims;
 pub mod constants;
-pub mod demo;
 pub mod error;
 pub mod gate;
 pub mod instance;
@@ -49,6 +50,7 @@ pub mod report;
 pub mod reproduce;
 pub mod scenario;
 pub mod spec;
+pub mod stats;
 pub mod tol;
 pub mod trends;
 pub mod unroll;

@@ -5,10 +5,10 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use unrollcheck::claims::{self, Case, Config};
-use unrollcheck::demo::{self, DemoArgs};
 use unrollcheck::gate;
 use unrollcheck::report;
-use unrollcheck::reproduce::{self, ReproduceArgs};
+use unrollcheck::report::demo::{self, DemoArgs};
+use unrollcheck::reproduce::ReproduceArgs;
 use unrollcheck::scenario::{PAPER_TOML, Scenario, run as scenario_run};
 use unrollcheck::spec::Spec;
 use unrollcheck::trends;
@@ -206,7 +206,7 @@ fn demo_cmd(args: &DemoArgs) -> ExitCode {
 }
 
 fn reproduce_cmd(args: &ReproduceArgs) -> ExitCode {
-    match reproduce::run(args) {
+    match report::reproduce(args) {
         Ok(text) => {
             outln!("{}", text.trim_end());
             ExitCode::SUCCESS
@@ -410,7 +410,7 @@ fn verify_trends(
     out: &std::path::Path,
 ) -> unrollcheck::Result<()> {
     let res = trends::run::run(t, opt.seed, Some(trend_pairs(t, opt)), opt.jobs)?;
-    let dir = trends::report::write(t, &res, out)?;
+    let dir = report::trends::write(t, &res, out)?;
     outln!("{}: {} experiments, report in {}", t.file.name, res.experiments.len(), dir.join("report.md").display());
     for ex in &res.experiments {
         let verdicts: Vec<String> = ex.stats.iter().map(|s| format!("{} {}", s.measure, s.verdict)).collect();

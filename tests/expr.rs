@@ -3,11 +3,12 @@
 //! symbolic derivatives of (22) used by `lem11.derivatives`.
 
 use unrollcheck::Error;
-use unrollcheck::claims::eq22::Truncation;
+use unrollcheck::bounds::Truncation;
+use unrollcheck::bounds::symbolic_h_derivatives;
 use unrollcheck::claims::{self, Case, Config, Verdict};
 use unrollcheck::problem::ridge::RidgeParam;
 use unrollcheck::problem::robust::RobustParam;
-use unrollcheck::scenario::expr::{CustomClaim, Quantities, Relation, VARIANT, symbolic_h_derivatives};
+use unrollcheck::scenario::expr::{CustomClaim, Quantities, Relation, VARIANT};
 use unrollcheck::spec::{Data, Family, Method, Norm, Spec, StepRule};
 
 /// (19) as a custom claim.

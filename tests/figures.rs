@@ -5,7 +5,8 @@
 
 use std::path::{Path, PathBuf};
 use unrollcheck::linalg::spectral_norm;
-use unrollcheck::report::figures::{self, LateStartCurve};
+use unrollcheck::report::figures;
+use unrollcheck::scenario::run::LateStartCurve;
 use unrollcheck::spec::Spec;
 use unrollcheck::unroll::{ErrorCurves, late_start_jacobians};
 

@@ -4,9 +4,10 @@
 
 use std::path::Path;
 use unrollcheck::Error;
+use unrollcheck::report::trends::stable_summary;
+use unrollcheck::trends::TrendResults;
 use unrollcheck::trends::file::Trends;
-use unrollcheck::trends::report::stable_summary;
-use unrollcheck::trends::run::{TrendResults, run};
+use unrollcheck::trends::run::run;
 
 fn trends_file() -> Trends {
     Trends::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/verify/trends.toml")))

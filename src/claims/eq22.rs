@@ -14,99 +14,11 @@
 //! - `rem12.discrete`: the integer minimiser of (22) is the floor or ceiling of the
 //!   relaxed minimiser.
 
-use super::thm8::rhs_21;
 use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
+use crate::bounds::{Truncation, rhs_21, symbolic_h_derivatives};
 use crate::linalg::spectral_norm;
 use crate::tol::ToleranceModel;
-use num_dual::{DualNum, second_derivative};
-
-/// The objective `h` of (22) for given constants.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct Truncation {
-    /// `ρ ∈ (0, 1)`.
-    pub rho: f64,
-    /// `ė_0`.
-    pub edot0: f64,
-    /// `Γ`.
-    pub gamma: f64,
-    /// `e_0`.
-    pub e0: f64,
-    /// The budget `K`.
-    pub k: f64,
-    /// The cost factor `ω`.
-    pub omega: f64,
-}
-
-impl Truncation {
-    /// `A = ρ^K ė_0`.
-    pub fn a(&self) -> f64 {
-        self.rho.powf(self.k) * self.edot0
-    }
-    /// `B = ρ^{K−1} Γ e_0`.
-    pub fn b(&self) -> f64 {
-        self.rho.powf(self.k - 1.0) * self.gamma * self.e0
-    }
-    /// `δ = −ln ρ`.
-    pub fn delta(&self) -> f64 {
-        -self.rho.ln()
-    }
-    /// (22) as printed: `ρ^{K−T} ė_0 + (K−T) ρ^{K+ωT−1} Γ e_0`.
-    pub fn h22(&self, t: f64) -> f64 {
-        self.rho.powf(self.k - t) * self.edot0
-            + (self.k - t) * self.rho.powf(self.k + self.omega * t - 1.0) * self.gamma * self.e0
-    }
-    /// The relaxed form of A.5, generic over dual numbers.
-    pub fn relaxed<D: DualNum<Primitive = f64> + Copy>(&self, t: D) -> D {
-        let (a, b, d) = (self.a(), self.b(), self.delta());
-        (t * d).exp() * a + (-t + self.k) * (t * (-self.omega * d)).exp() * b
-    }
-    /// The printed `h'(T)`.
-    pub fn d1_printed(&self, t: f64) -> f64 {
-        let (a, b, d, w) = (self.a(), self.b(), self.delta(), self.omega);
-        a * d * (d * t).exp() + b * (-w * d * t).exp() * (-1.0 - w * d * (self.k - t))
-    }
-    /// The printed `h''(T)`.
-    pub fn d2_printed(&self, t: f64) -> f64 {
-        let (a, b, d, w) = (self.a(), self.b(), self.delta(), self.omega);
-        a * d * d * (d * t).exp() + b * w * d * (-w * d * t).exp() * (2.0 + w * d * (self.k - t))
-    }
-    /// The size of the terms of `h`, `h'`, `h''` at `T` (for rounding: cancellation
-    /// happens between terms, so errors scale with the terms, not the result).
-    pub fn term_scale(&self, t: f64) -> f64 {
-        let (a, b, d, w) = (self.a(), self.b(), self.delta(), self.omega);
-        let x = 1.0 + d + d * d;
-        (a * (d * t).exp() + b * (-w * d * t).exp() * (1.0 + (self.k - t)) * (1.0 + w * d * (1.0 + self.k))) * x
-    }
-    /// The relaxed minimiser on `[0, K]` by bisection on the printed `h'` (increasing, as
-    /// `h` is convex).
-    pub fn relaxed_argmin(&self) -> f64 {
-        if self.d1_printed(0.0) >= 0.0 {
-            return 0.0;
-        }
-        if self.d1_printed(self.k) <= 0.0 {
-            return self.k;
-        }
-        let (mut lo, mut hi) = (0.0, self.k);
-        for _ in 0..200 {
-            let mid = 0.5 * (lo + hi);
-            if self.d1_printed(mid) < 0.0 {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        0.5 * (lo + hi)
-    }
-    /// The integer minimiser of (22) over `{0, …, K}` (first one).
-    pub fn integer_argmin(&self) -> usize {
-        let vals: Vec<f64> = (0..=self.k as usize).map(|t| self.h22(t as f64)).collect();
-        crate::unroll::argmin(&vals)
-    }
-    /// The rounding of `h` and its derivatives at `T`.
-    pub fn tol(&self, tol: &ToleranceModel, t: f64) -> f64 {
-        tol.closed_form(self.term_scale(t), self.rho, self.k * (1.0 + self.omega))
-    }
-}
+use num_dual::second_derivative;
 
 fn from_case(case: &Case, cfg: &Config) -> Truncation {
     let c = &case.inst.constants;
@@ -223,12 +135,12 @@ pub const DERIVATIVES: Claim = Claim {
 };
 
 /// Checks `lem11.derivatives` against num-dual's second-order dual numbers and against
-/// exmex's symbolic derivatives of `h` ([`crate::scenario::expr::symbolic_h_derivatives`]).
+/// exmex's symbolic derivatives of `h` ([`crate::bounds::symbolic_h_derivatives`]).
 pub fn derivatives(h: &Truncation, tol: &ToleranceModel, variant: &str, spec: Option<crate::spec::Spec>) -> Verdict {
     if let Some(v) = rho_open(h) {
         return v;
     }
-    let sym = crate::scenario::expr::symbolic_h_derivatives(h).ok();
+    let sym = symbolic_h_derivatives(h).ok();
     let mut ch = Checker::new(DERIVATIVES.id, variant, spec);
     for i in 0..=GRID {
         let t = i as f64 * h.k / GRID as f64;

@@ -6,6 +6,7 @@
 //! `K' − T' = K − T`. Example 10: `K = 500`, 20 %, `ω = 3` ⇒ `T = 100`, `K' = 800`, `T' = 400`.
 
 use super::{Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
+use crate::bounds::reallocate;
 
 /// `sec43.budget`.
 pub const BUDGET: Claim = Claim {
@@ -24,11 +25,6 @@ pub const BUDGET: Claim = Claim {
     ],
     run: budget_on_case,
 };
-
-/// `(K', T')` for a truncation `T` of `K` with integer cost factor `ω`.
-pub fn reallocate(k: u64, t: u64, omega: u64) -> (u64, u64) {
-    (k + omega * t, t + omega * t)
-}
 
 /// Checks the budget identities for every `T ≤ K` and `ω ∈ omegas`, and Example 10.
 pub fn budget(k: u64, omegas: &[u64], variant: &str, spec: Option<crate::spec::Spec>) -> Verdict {

@@ -10,6 +10,7 @@
 //!   parameter's domain (a ridge weight `λ < h`): the steps never leave the domain.
 
 use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict, scored};
+use crate::bounds::bound_8;
 use crate::linalg::spectral_norm;
 use crate::map::FixedPointMap;
 use crate::tol::EPS;
@@ -37,10 +38,10 @@ fn rate(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let run = case.run();
     let rho = case.inst.constants.rho();
     let e = &run.curves.e;
-    let shift = i32::from(variant == "rho_k_plus_1");
+    let shift = usize::from(variant == "rho_k_plus_1");
     let mut ch = Checker::new(RATE.id, variant, case.spec);
     for (k, &ek) in e.iter().enumerate() {
-        let rhs = rho.powi(k as i32 + shift) * e[0];
+        let rhs = bound_8(rho, k + shift, e[0]);
         scored(k)(&mut ch, Point { k, t: None }, ek, rhs, case.tol_e(cfg, k) + cfg.tol.closed_form(rhs, rho, k as f64));
     }
     ch.verdict()

@@ -4,10 +4,10 @@
 //! - `thm7.bound` (19): `ė_k ≤ ρ^k ė_0 + kρ^{k−1} Γ e_0`, the curse term `kρ^{k−1}Γe_0`
 //!   being the source of the initial growth.
 
-use super::thm8::rhs_21;
 use super::{
     Assumption, Case, Checker, Claim, Config, GAMMA_SHARP, Kind, PAPER, Point, Role, VariantInfo, Verdict, scored,
 };
+use crate::bounds::rhs_21;
 
 /// `thm7.recursion`.
 pub const RECURSION: Claim = Claim {

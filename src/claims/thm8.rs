@@ -26,12 +26,8 @@ pub const BOUND: Claim = Claim {
     run: bound,
 };
 
-/// The right-hand side of (21): `ρ^k ė_0 + kρ^{k+T'−1} Γ e_0` (real `k`, `T'` allowed, as
-/// in (22); the curse term is 0 at `k = 0`).
-pub fn rhs_21(k: f64, t_prime: f64, rho: f64, edot0: f64, gamma: f64, e0: f64) -> f64 {
-    let curse = if k == 0.0 { 0.0 } else { k * rho.powf(k + t_prime - 1.0) * gamma * e0 };
-    rho.powf(k) * edot0 + curse
-}
+/// (21) lives in [`crate::bounds`]; re-exported for the gate's comparison.
+pub use crate::bounds::rhs_21;
 
 fn bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let inst = &case.inst;

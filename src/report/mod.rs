@@ -1,4 +1,14 @@
-//! Reports: one renderer used by the command line and the snapshot tests.
+//! Reports: the only renderer and writer of the crate, used by the command line and the
+//! snapshot tests. The layers below compute; this one formats and writes.
+//!
+//! | module | what it renders |
+//! |---|---|
+//! | this module | scenario reports (`unrollcheck verify`), the atomic directory writers |
+//! | [`trends`] | trend reports |
+//! | [`fig2`], [`appendix_c`] | the reproductions (`unrollcheck reproduce`, [`reproduce`]) |
+//! | [`demo`] | the text of `unrollcheck demo` |
+//! | [`calibration`] | the section "Tolerance calibration" of a scenario report |
+//! | [`figures`] | every SVG figure |
 //!
 //! `unrollcheck verify` writes, under `reports/<scenario>/`:
 //! - `report.md`: the seed and configuration, one row per claim and variant (id, equation,
@@ -13,11 +23,17 @@
 //! failed run never leaves a half-written report. [`stable_summary`] is the part of a
 //! report the snapshot tests pin: verdict counts and rounded margins, no raw paths.
 
+pub mod appendix_c;
 pub mod calibration;
+pub mod demo;
+pub mod fig2;
 pub mod figures;
+pub mod trends;
 
 use crate::claims::{self, Role, Setting, Verdict, Witness};
 use crate::error::{Error, Result};
+use crate::reproduce::appendix_c::{Engine, Protocol, sweep_protocol};
+use crate::reproduce::{ReproduceArgs, Target};
 use crate::scenario::Scenario;
 use crate::scenario::run::RunResults;
 use crate::spec::{Norm, Spec};
@@ -622,6 +638,34 @@ pub(crate) fn io(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Io { path: path.display().to_string(), message: e.to_string() }
 }
 
+/// Writes one file of a report; an I/O failure is an [`Error::Io`] naming the file.
+pub(crate) fn write_file(path: &Path, contents: &str) -> Result<()> {
+    std::fs::write(path, contents).map_err(|e| io(path, e))
+}
+
+/// Runs one reproduction (`unrollcheck reproduce …`): the computation of
+/// [`crate::reproduce`], then its report and figures under `OUT/fig2/` or
+/// `OUT/appendix_c/` ([`fig2::write`], [`appendix_c::write`]); returns the text to print.
+pub fn reproduce(args: &ReproduceArgs) -> Result<String> {
+    let max_gib = || crate::budget::check_limit(args.max_memory, crate::budget::FLAG);
+    match &args.target {
+        Target::Fig2 { seed, k, out } => {
+            crate::reproduce::fig2::check_budget(*k, max_gib()?)?;
+            let f = crate::reproduce::fig2::figure2(*seed, *k)?;
+            let written = fig2::write(&f, out)?;
+            Ok(fig2::summary(&f, &written))
+        }
+        Target::AppendixC { runs, seed, n, out } => {
+            let p = Protocol { ns: n.clone(), ..Protocol::paper(*runs, *seed) };
+            p.validate()?;
+            crate::reproduce::appendix_c::check_budget(&p, max_gib()?)?;
+            let sweep = sweep_protocol(&p, Engine::Factored)?;
+            let report = appendix_c::write(&sweep, out)?;
+            Ok(appendix_c::printed(&sweep, &report))
+        }
+    }
+}
+
 /// Writes a report directory `out/<name>/` atomically: `fill` writes into a fresh temporary
 /// directory inside `out` (with a `figures/` subdirectory), which is then renamed to
 /// `out/<name>/`; on any error the temporary directory is removed and nothing half-written
@@ -632,14 +676,41 @@ pub(crate) fn io(path: &Path, e: impl std::fmt::Display) -> Error {
 /// ([`check_target`]): it is renamed aside, the new report renamed into place, and only then
 /// is the old one removed. No path this function did not create is ever removed.
 pub(crate) fn write_dir(out: &Path, name: &str, fill: impl FnOnce(&Path) -> Result<()>) -> Result<PathBuf> {
-    check_target(out, name)?;
+    write_dir_as(out, name, check_target, Some("figures"), fill)
+}
+
+/// Writes a reproduction's directory `out/<name>/` (`fig2`, `appendix_c`) atomically like
+/// [`write_dir`], without a `figures/` subdirectory made in advance; an existing `out/<name>`
+/// is replaced only when it is empty or holds a `report.md` whose text starts with `title`
+/// ([`ensure_ours`]).
+pub(crate) fn write_reproduction(
+    out: &Path,
+    name: &str,
+    title: &str,
+    fill: impl FnOnce(&Path) -> Result<()>,
+) -> Result<PathBuf> {
+    let check = |out: &Path, name: &str| ensure_ours(&out.join(name), "report.md", |t| t.starts_with(title));
+    write_dir_as(out, name, check, None, fill)
+}
+
+/// The atomic writer behind [`write_dir`] and [`write_reproduction`]: `check(out, name)`
+/// decides, before `fill` and again before the rename, whether `out/<name>` may be
+/// replaced; `subdir` is created in the temporary directory before `fill` runs.
+fn write_dir_as(
+    out: &Path,
+    name: &str,
+    check: impl Fn(&Path, &str) -> Result<()>,
+    subdir: Option<&str>,
+    fill: impl FnOnce(&Path) -> Result<()>,
+) -> Result<PathBuf> {
+    check(out, name)?;
     let dir = out.join(name);
     std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
     let tmp = fresh_dir(out, name, "tmp")?;
-    let result = std::fs::create_dir(tmp.join("figures"))
-        .map_err(|e| io(&tmp, e))
+    let result = subdir
+        .map_or(Ok(()), |s| std::fs::create_dir(tmp.join(s)).map_err(|e| io(&tmp, e)))
         .and_then(|()| fill(&tmp))
-        .and_then(|()| check_target(out, name))
+        .and_then(|()| check(out, name))
         .and_then(|()| replace(&tmp, &dir, out, name));
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&tmp);

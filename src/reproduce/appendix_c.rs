@@ -8,7 +8,7 @@
 //! - `K = min(⌈log(10⁻³)/log ρ*⌉, 1000)` with `ρ* = (L−m)/(L+m)` (for both step sizes);
 //! - `T_j = ⌊0.1·j·K + 0.5⌋`, `j = 0, …, 8` (half-up rounding, which reproduces the `Ts` of
 //!   the frozen reference `tests/data/appendix_c_subset.json`); `ω = 3`, `K' = K + ωT`,
-//!   `T' = T + ωT` ([`crate::claims::sec43::reallocate`]);
+//!   `T' = T + ωT` ([`crate::bounds::reallocate`]);
 //! - a random unit tangent `v ∈ R^{MN+M}` and unit cotangent `w ∈ R^N`; `x_0 = 0`, `Ẋ_0 v = 0`;
 //! - forward error `‖Ẋ_{T'}^{(j)} v − Dx* v‖` for `j = 0, …, K − T` (late start (20)), reverse
 //!   error `‖wᵀŪ_{K'}^{(k)} − wᵀDx*‖` for `k = K', …, T'` (truncated sweep from `K'` to
@@ -29,24 +29,21 @@
 //! comparison (`tests/reproduce.rs`, `benches/appendix_c.rs`).
 //!
 //! Runs have different `K` when their `ρ*` differ (all `N ≥ 20` runs hit the cap `K = 1000`);
-//! curves are then aggregated index by index ([`super::ragged_median`]) and drawn on the grid
+//! curves are then aggregated index by index ([`crate::stats::ragged_median`]) and drawn on the grid
 //! of the median `K`.
 
 use super::normal::{NormalEquations, PullBackNorm, pull_cotangent, pull_cotangent_into, push_tangent};
-use super::{Quartiles, fmt_g, median, quantile, ragged_median, sig};
+use crate::bounds::{Truncation, reallocate};
 use crate::budget;
-use crate::claims::eq22::Truncation;
-use crate::claims::sec43::reallocate;
-use crate::constants::{Constant, Scope, gamma};
+use crate::constants::{Constant, gamma};
 use crate::error::{Error, Result};
 use crate::map::{FixedPointMap, GradientDescent};
 use crate::problem::ridge::{Ridge, RidgeParam};
 use crate::problem::{Ball, Objective, draw};
+use crate::stats::{Quartiles, median, quantile, ragged_median};
 use crate::unroll::{Trajectory, argmax, argmin, late_start_jvp, truncated_vjp};
 use nalgebra::{DMatrix, DVector};
 use rayon::prelude::*;
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// The paper's dimensions `N` (appendix C).
@@ -55,8 +52,6 @@ pub const PAPER_N: [usize; 6] = [2, 5, 10, 20, 30, 40];
 pub const PAPER_RHO: [f64; 6] = [0.763526, 0.921979, 0.974362, 0.993876, 0.998509, 0.999722];
 /// Number of truncation indices `T_j`, `j = 0, …, 8`.
 pub const T_COUNT: usize = 9;
-/// The first line of the report (how a later run recognises its own directory).
-const TITLE: &str = "# Appendix C reproduced: truncation under a fixed budget, u = (A, b)";
 /// Most points of one reverse-mode error curve ([`rev_samples`]).
 pub const REV_POINTS: usize = 40;
 
@@ -216,9 +211,9 @@ impl Draw {
     }
 }
 
-/// The final numbers of one truncation `T` (the fields of the frozen reference).
+/// The final errors of one truncation `T` (the fields of the frozen reference).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Final {
+pub struct FinalErrors {
     /// `T`.
     pub t: usize,
     /// `T' = T + ωT`.
@@ -253,7 +248,7 @@ pub struct StepRun {
     /// `e_0 = ‖x_0 − x*‖ = ‖x*‖`.
     pub e0: f64,
     /// One entry per `T_j`.
-    pub finals: Vec<Final>,
+    pub finals: Vec<FinalErrors>,
     /// `e_k` for `k = 0, …, K + ωT_max` (empty unless curves were asked for).
     pub e: Vec<f64>,
     /// Per `T_j`, the forward errors `ė_{T'}^{(i)}`, `i = 0, …, K − T` (empty unless asked).
@@ -314,7 +309,8 @@ pub fn run_draw(d: &Draw, p: &Protocol, engine: Engine, curves: bool) -> Result<
         let alpha = step.alpha(mu, l);
         let direct = GradientDescent::new(ridge.clone(), alpha)?;
         let mc = direct.constants(&ball)?;
-        let setup = Setup { k, ts: &ts, omega: p.omega, x_star: &x_star, target_v: &target_v, w: &d.w, curves };
+        let setup =
+            TruncationGrid { k, ts: &ts, omega: p.omega, x_star: &x_star, target_v: &target_v, w: &d.w, curves };
         let out = match engine {
             Engine::Factored => {
                 let map = GradientDescent::new(normal.clone(), alpha)?;
@@ -360,8 +356,9 @@ pub fn run_draw(d: &Draw, p: &Protocol, engine: Engine, curves: bool) -> Result<
     Ok(Run { l, m: mu, rho_star, k, ts, steps })
 }
 
-/// What a sweep over the `T_j` of one run needs.
-struct Setup<'a> {
+/// The truncation grid of one run and its targets: `K`, the `T_j`, `ω` (so `K' = K + ωT`,
+/// `T' = T + ωT`), `x*`, `Dx* v` and the cotangent `w`; `curves` asks for the error curves.
+struct TruncationGrid<'a> {
     k: usize,
     ts: &'a [usize],
     omega: usize,
@@ -371,8 +368,10 @@ struct Setup<'a> {
     curves: bool,
 }
 
-struct SweepOut {
-    finals: Vec<Final>,
+/// The errors of one run over its truncation grid: the final numbers per `T_j`, and (with
+/// curves) `e_k`, the late-started forward and the truncated reverse error curves, `k̇`.
+struct TruncationErrors {
+    finals: Vec<FinalErrors>,
     e: Vec<f64>,
     fwd: Vec<Vec<f64>>,
     rev: Vec<Vec<(usize, f64)>>,
@@ -386,11 +385,11 @@ struct SweepOut {
 /// forms `Φᵀθ̄`, `2MN²` flops, `rev_k` only its norm, [`PullBackNorm`], `N³`).
 fn sweep<M: FixedPointMap>(
     map: &M,
-    s: &Setup,
+    s: &TruncationGrid,
     tangent: &DVector<f64>,
     rev: &mut impl FnMut(&DVector<f64>) -> (f64, f64),
     rev_k: &mut impl FnMut(&DVector<f64>) -> f64,
-) -> SweepOut {
+) -> TruncationErrors {
     let n = map.dim_x();
     let t_max = s.ts.iter().copied().max().unwrap_or(0);
     let (k_end, _) = reallocate(s.k as u64, t_max as u64, s.omega as u64);
@@ -430,7 +429,7 @@ fn sweep<M: FixedPointMap>(
         if t == 0 {
             k_dot = argmax(&curve);
         }
-        finals.push(Final {
+        finals.push(FinalErrors {
             t,
             t_prime,
             k_prime,
@@ -445,7 +444,7 @@ fn sweep<M: FixedPointMap>(
             revs.push(rev_curve);
         }
     }
-    SweepOut { finals, e, fwd, rev: revs, k_dot }
+    TruncationErrors { finals, e, fwd, rev: revs, k_dot }
 }
 
 /// Floating-point operations of one run, counted analytically from the loops' code (a
@@ -532,9 +531,9 @@ impl RhoRow {
     }
 }
 
-/// The aggregate of `R` runs at one `(N, α)`.
+/// One cell of the `(N, α)` table: the aggregate of `R` runs under the truncation grid `T_j`.
 #[derive(Debug, Clone)]
-pub struct Cell {
+pub struct TruncationCell {
     /// `N`.
     pub n: usize,
     /// The step size.
@@ -576,7 +575,7 @@ pub struct Cell {
     pub rev_curves: Vec<Vec<(usize, f64)>>,
 }
 
-impl Cell {
+impl TruncationCell {
     /// `j` with the smallest median final forward error.
     pub fn best_measured(&self) -> usize {
         argmin(&self.fwd.iter().map(|q| q.median).collect::<Vec<_>>())
@@ -611,7 +610,7 @@ pub struct Sweep {
     /// One row per `N`.
     pub rho: Vec<RhoRow>,
     /// One cell per `(N, α)`, `N` outer.
-    pub cells: Vec<Cell>,
+    pub cells: Vec<TruncationCell>,
     /// Analytic flop count of the whole sweep.
     pub flops: Flops,
     /// Wall-clock seconds of the computation (not of writing the report).
@@ -650,19 +649,19 @@ pub fn sweep_protocol(p: &Protocol, engine: Engine) -> Result<Sweep> {
     Ok(Sweep { protocol: p.clone(), rho, cells, flops, seconds: start.elapsed().as_secs_f64() })
 }
 
-fn aggregate(n: usize, step: StepSize, runs: &[Run], i: usize, omega: usize) -> Cell {
+fn aggregate(n: usize, step: StepSize, runs: &[Run], i: usize, omega: usize) -> TruncationCell {
     let col = |f: &dyn Fn(&StepRun) -> f64| -> Vec<f64> { runs.iter().map(|r| f(&r.steps[i])).collect() };
     let mut ks: Vec<usize> = runs.iter().map(|r| r.k).collect();
     ks.sort_unstable();
     let k = ks[(ks.len() - 1) / 2];
     let ts = truncations(k);
-    let per_t = |f: &dyn Fn(&Final) -> f64| -> Vec<Quartiles> {
+    let per_t = |f: &dyn Fn(&FinalErrors) -> f64| -> Vec<Quartiles> {
         (0..T_COUNT)
             .map(|j| Quartiles::of(&runs.iter().map(|r| f(&r.steps[i].finals[j])).collect::<Vec<_>>()))
             .collect()
     };
     let gamma0 = runs[0].steps[i].gamma;
-    let mut cell = Cell {
+    let mut cell = TruncationCell {
         n,
         step,
         runs: runs.len(),
@@ -739,307 +738,6 @@ impl Sweep {
     pub fn rho_misses(&self) -> Vec<&RhoRow> {
         self.rho.iter().filter(|r| r.paper.is_finite() && !r.within_iqr()).collect()
     }
-
-    /// The numbers of the reproduction rounded to 4 significant digits, one line each (for
-    /// snapshot tests: rounding noise does not move them); moduli as `1 − ρ`, whose leading
-    /// digits are the informative ones. (Under `1 − ρ*` the quartiles swap: q25 of `1 − ρ*`
-    /// is `1 − q75` of `ρ*`.)
-    pub fn summary(&self) -> String {
-        let p = &self.protocol;
-        let mut s = String::new();
-        let w = &mut s;
-        writeln!(w, "appendix C: M = {}, R = {}, seed = {}, omega = {}", p.m, p.runs, p.seed, p.omega).ok();
-        for r in &self.rho {
-            writeln!(
-                w,
-                "1-rho* N={}: q25 {} median {} q75 {} (paper rho* {}, within IQR: {})",
-                r.n,
-                sig(1.0 - r.q.q75),
-                sig(1.0 - r.q.median),
-                sig(1.0 - r.q.q25),
-                r.paper,
-                r.within_iqr()
-            )
-            .ok();
-        }
-        for c in &self.cells {
-            writeln!(
-                w,
-                "N={} alpha={}: K {} (range {}..{}), 1-rho {}, Gamma {}, edot0 {}, e0 {}, curse share {}, best T measured {}, by (22) {}",
-                c.n,
-                c.step.label(),
-                c.k,
-                c.k_range.0,
-                c.k_range.1,
-                sig(1.0 - c.rho),
-                sig(c.gamma.value),
-                sig(c.edot0),
-                sig(c.e0),
-                sig(c.curse_share),
-                c.ts[c.best_measured()],
-                c.ts[c.best_bound()],
-            )
-            .ok();
-            for j in 0..T_COUNT {
-                writeln!(
-                    w,
-                    "  T={}: fwd {} rev {} iter {} h {}",
-                    c.ts[j],
-                    sig(c.fwd[j].median),
-                    sig(c.rev[j].median),
-                    iter_sig(c.iter[j], c.e0),
-                    sig(c.bound[j])
-                )
-                .ok();
-            }
-        }
-        s
-    }
-
-    /// The Markdown report (`figures` are the SVG paths relative to the report).
-    pub fn markdown(&self, figures: &[(usize, StepSize, String)]) -> String {
-        let p = &self.protocol;
-        let mut s = String::new();
-        let w = &mut s;
-        writeln!(w, "{TITLE}\n").ok();
-        writeln!(
-            w,
-            "Generated by `unrollcheck reproduce appendix-c --runs {} --seed {}{}`.\n",
-            p.runs,
-            p.seed,
-            if p.ns == PAPER_N { String::new() } else { format!(" --n {}", join(&p.ns)) }
-        )
-        .ok();
-        writeln!(w, "## Protocol\n").ok();
-        writeln!(
-            w,
-            "Least squares (24) `f(x, u) = ½‖Ax − b‖²`, `u = (A, b)` (A row by row, then b; `p = MN + M`), \
-             gradient descent from `x_0 = 0` with `Ẋ_0 v = 0`. M = {}, N ∈ {{{}}}, A with U(0,1) entries, b with \
-             N(0,1) entries, λ = 0. `L`, `m`: extreme eigenvalues of `AᵀA`; α ∈ {{2/(L+m), 1/(3L)}}. \
-             `K = min(⌈log(10⁻³)/log ρ*⌉, {})` with `ρ* = (L−m)/(L+m)` (for both step sizes, as in the paper); \
-             `T_j = ⌊0.1·j·K + 0.5⌋`, j = 0…8; ω = {}; `K' = K + ωT`, `T' = T + ωT`. A random unit tangent \
-             `v ∈ R^(MN+M)` and unit cotangent `w ∈ R^N` per run. Forward: late-started JVP (20) from `T'` for \
-             `K − T` steps; reverse: VJP sweep from `K'` stopped at `T'`. {} runs per N (every quantity redrawn \
-             per run, seed {}); medians over runs.\n",
-            p.m,
-            join(&p.ns),
-            p.k_cap,
-            p.omega,
-            p.runs,
-            p.seed
-        )
-        .ok();
-        writeln!(
-            w,
-            "The iterates of a run are computed once (up to `K + ω·T_max`) and shared by the nine late starts and \
-             truncated sweeps. The loops are the engine's `late_start_jvp` and `truncated_vjp` on the map \
-             `GradientDescent<NormalEquations>`: gradient descent on (24) depends on `(A, b)` only through \
-             `(AᵀA, Aᵀb)`, so by the chain rule `Ẋ(u)v = Ẋ(θ)Φv` and `wᵀŪ(u) = Φᵀ(wᵀŪ(θ))` with \
-             `Φ = D(AᵀA, Aᵀb)`, applied once per run and once per sweep, and as a norm at the sampled k of the \
-             reverse curves (exact; `tests/reproduce.rs` checks the \
-             numbers against the frozen NumPy reference and against the engine's map on `(A, b)`).\n"
-        )
-        .ok();
-
-        writeln!(w, "## ρ* against the captions of Figures 3–14 (`appC.rho_table`)\n").ok();
-        writeln!(
-            w,
-            "| N | paper | measured median | IQR [q25, q75] | min … max | paper's percentile | paper within IQR? |"
-        )
-        .ok();
-        writeln!(w, "|---|---|---|---|---|---|---|").ok();
-        for r in &self.rho {
-            let verdict = if !r.paper.is_finite() {
-                "—".to_string()
-            } else if r.within_iqr() {
-                "yes".to_string()
-            } else {
-                format!("no: {} by {:.2e}", if r.miss() > 0.0 { "above q75" } else { "below q25" }, r.miss().abs())
-            };
-            writeln!(
-                w,
-                "| {} | {} | {:.6} | [{:.6}, {:.6}] | {:.6} … {:.6} | {:.0} % | {} |",
-                r.n,
-                if r.paper.is_finite() { format!("{:.6}", r.paper) } else { "—".into() },
-                r.q.median,
-                r.q.q25,
-                r.q.q75,
-                r.range.0,
-                r.range.1,
-                100.0 * r.rank,
-                verdict
-            )
-            .ok();
-        }
-        writeln!(
-            w,
-            "\nThe captions print one ρ per N, which suggests a single draw of `A` per N, while the text repeats \
-             the experiment 100 times; here every run redraws `A` (and `b`, `v`, `w`), so the table compares the \
-             caption with the distribution of ρ* over draws. **Subtlety 3:** the captions give the same ρ for \
-             both step sizes; that is `ρ* = (L−m)/(L+m)`, the modulus of `α = 2/(L+m)` only. The contraction \
-             modulus of `α = 1/(3L)` is `1 − m/(3L)`, closer to 1; the bound (22) below uses the modulus of the \
-             step in use (column ρ of the next table).\n"
-        )
-        .ok();
-
-        writeln!(w, "## Constants and the bound (22)\n").ok();
-        writeln!(
-            w,
-            "`h(T) = ρ^(K−T) ė_0 + (K−T) ρ^(K+ωT−1) Γ e_0` (`claims::eq22::Truncation`) with the median over runs of \
-             each constant and the median K:\n\n\
-             - ρ: the certified modulus of the step in use, `max(|1 − αm|, |1 − αL|)` (ρ* for 2/(L+m), \
-               `1 − m/(3L)` for 1/(3L));\n\
-             - Γ of (18), `Γ = M_x κ/(1−ρ) + M_u`, from the engine's certified constants of the map on `(A, b)` \
-               (`GradientDescent<Ridge>` with `RidgeParam::Data`, `src/constants.rs`): the Hessian `AᵀA` does not \
-               depend on x, so `M_x = 0` and `Γ = M_u = 2α‖A‖₂` — **global** (the Lipschitz constant of \
-               `x ↦ D_uA(x) = −α(Ȧᵀ(Ax − b) + AᵀȦx − Aᵀḃ)` with `‖Ȧ‖ ≤ ‖Ȧ‖_F`). κ is local (on the ball \
-               `‖x − x*‖ ≤ e_0`) but does not enter Γ because `M_x = 0`;\n\
-             - `ė_0 = ‖(Ẋ_0 − Dx*)v‖ = ‖Dx* v‖`: with a unit v the proof of Theorem 8 applies verbatim to \
-               `(Ẋ − Dx*)v`, so (21) holds for the directional error with this ė_0 (≤ ‖Dx*‖₂);\n\
-             - `e_0 = ‖x_0 − x*‖ = ‖x*‖`.\n"
-        )
-        .ok();
-        writeln!(w, "| N | α | K (median; range) | ρ (step in use) | Γ | ė_0 | e_0 | runs with k̇ > 0 (T = 0) | max rel. gap wᵀẊv vs wᵀŪv |").ok();
-        writeln!(w, "|---|---|---|---|---|---|---|---|---|").ok();
-        for c in &self.cells {
-            writeln!(
-                w,
-                "| {} | {} | {} ({}–{}) | {:.6} | {} ({}) | {} | {} | {:.0} % | {:.1e} |",
-                c.n,
-                c.step.label(),
-                c.k,
-                c.k_range.0,
-                c.k_range.1,
-                c.rho,
-                fmt_g(c.gamma.value),
-                scope_word(&c.gamma.scope),
-                fmt_g(c.edot0),
-                fmt_g(c.e0),
-                100.0 * c.curse_share,
-                c.fwd_rev_gap
-            )
-            .ok();
-        }
-
-        writeln!(w, "\n## Best truncation per (N, α): measured against (22)\n").ok();
-        writeln!(
-            w,
-            "Measured: the `T_j` with the smallest median final forward error `‖Ẋ_{{T'}}^{{(K−T)}}v − Dx*v‖`. \
-             Predicted: the `T_j` minimising `h(T_j)`; also the integer minimiser of (22) over all `T ∈ {{0, …, K}}` \
-             (Remark 12). T is given for the median K.\n"
-        )
-        .ok();
-        writeln!(w, "| N | α | best T measured | median fwd error there | best T by (22) on the grid | argmin of (22) over 0..K | agree? |").ok();
-        writeln!(w, "|---|---|---|---|---|---|---|").ok();
-        for c in &self.cells {
-            let (bm, bb) = (c.best_measured(), c.best_bound());
-            writeln!(
-                w,
-                "| {} | {} | {} (j = {}) | {} | {} (j = {}) | {} | {} |",
-                c.n,
-                c.step.label(),
-                c.ts[bm],
-                bm,
-                fmt_g(c.fwd[bm].median),
-                c.ts[bb],
-                bb,
-                c.truncation(p.omega).integer_argmin(),
-                if bm == bb { "yes" } else { "no" }
-            )
-            .ok();
-        }
-        writeln!(
-            w,
-            "\nThe paper (appendix C): for α = 2/(L+m) and N = 30, 40 the derivative errors grow with more \
-             derivative iterations, making `T_max` the preferred choice; as ρ decreases the best T moves away \
-             from `T_max`; for α = 1/(3L) truncation is ineffective. Compare with the measured column.\n"
-        )
-        .ok();
-
-        for c in &self.cells {
-            writeln!(w, "### N = {}, α = {}\n", c.n, c.step.label()).ok();
-            if let Some((_, _, f)) = figures.iter().find(|f| f.0 == c.n && f.1 == c.step) {
-                writeln!(w, "![N = {}, α = {}]({f})\n", c.n, c.step.label()).ok();
-            }
-            writeln!(
-                w,
-                "| T | T' | K' | fwd error: median [q25, q75] | rev error: median [q25, q75] | ‖x_K' − x*‖ | bound (22) h(T) |"
-            )
-            .ok();
-            writeln!(w, "|---|---|---|---|---|---|---|").ok();
-            for j in 0..T_COUNT {
-                let (kp, tp) = c.budget(j, p.omega);
-                writeln!(
-                    w,
-                    "| {} | {} | {} | {} [{}, {}] | {} [{}, {}] | {} | {} |",
-                    c.ts[j],
-                    tp,
-                    kp,
-                    fmt_g(c.fwd[j].median),
-                    fmt_g(c.fwd[j].q25),
-                    fmt_g(c.fwd[j].q75),
-                    fmt_g(c.rev[j].median),
-                    fmt_g(c.rev[j].q25),
-                    fmt_g(c.rev[j].q75),
-                    fmt_g(c.iter[j]),
-                    fmt_g(c.bound[j])
-                )
-                .ok();
-            }
-            writeln!(w).ok();
-        }
-        writeln!(
-            w,
-            "Figures: left, forward mode — median `e_k` (dashed blue), the median late-started forward error for \
-             each T over `k = T', …, K'` (solid), the median final forward errors at `k = K'` (black dashed, \
-             circles) and the bound (22) at `k = K'` (gray dashed, crosses); right, reverse mode — median `e_k`, \
-             the median reverse error `‖wᵀŪ_{{K'}}^{{(k)}} − wᵀDx*‖` of the truncated sweep for each T over \
-             `k = K', …, T'` (solid) and the median final reverse errors at `k = T'` (black dashed, circles). \
-             The reverse curves are sampled at {REV_POINTS} evenly spread k per curve (every k when `K − T < {REV_POINTS}`; always \
-             `k = K'` and `k = T'`): the sweep runs in the factorised coordinates, and only at the sampled k is \
-             the cotangent pulled back to `u = (A, b)` (its norm via the thin QR of A, `N³` flops, instead of \
-             `Φᵀ` itself, `2MN²`). When the runs' K differ (N ≤ 10), curves are medians index by index over the \
-             runs that reach the index (drawn while at least half do), placed on the grid of the median K; a \
-             reverse curve sampled on another grid than the median run's is interpolated linearly in log error \
-             between its samples."
-        )
-        .ok();
-        s
-    }
-}
-
-/// [`sig`], except that an iterate error at rounding level (below `10⁻⁸ e_0`, where two
-/// correct implementations differ in the leading digits) prints as `< 1e-8 e0`.
-fn iter_sig(x: f64, e0: f64) -> String {
-    if x < 1e-8 * e0 { "< 1e-8 e0".to_string() } else { sig(x) }
-}
-
-fn scope_word(s: &Scope) -> String {
-    match s {
-        Scope::Global => "global".into(),
-        Scope::Local { radius } => format!("local, radius {}", fmt_g(*radius)),
-    }
-}
-
-fn join(ns: &[usize]) -> String {
-    ns.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")
-}
-
-/// Writes `OUT/appendix_c/report.md` and one SVG per `(N, α)` under
-/// `OUT/appendix_c/figures/`; returns the report's path.
-pub fn write(sweep: &Sweep, out: &Path) -> Result<PathBuf> {
-    let dir = out.join("appendix_c");
-    crate::report::ensure_ours(&dir, "report.md", |t| t.starts_with(TITLE))?;
-    let mut figures = Vec::new();
-    for c in &sweep.cells {
-        let rel = format!("figures/N{}_{}.svg", c.n, c.step.slug());
-        super::plot::appendix_c_figure(&dir.join(&rel), c, sweep.protocol.omega)?;
-        figures.push((c.n, c.step, rel));
-    }
-    let path = dir.join("report.md");
-    std::fs::write(&path, sweep.markdown(&figures))
-        .map_err(|e| Error::Io { path: path.display().to_string(), message: e.to_string() })?;
-    Ok(path)
 }
 
 /// Checks `reproduce appendix-c` against `max_gib`: the curves kept per run (both step

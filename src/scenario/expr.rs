@@ -50,7 +50,7 @@
 //! `min`, `floor`, …) or it is not finite at the point, the entry's contribution is the
 //! largest change of `f` when the entry moves by `±tol_v`.
 
-use crate::claims::eq22::Truncation;
+use crate::bounds::on_big_stack;
 use crate::claims::{Checker, Point, Verdict};
 use crate::error::{Error, Result};
 use crate::spec::Spec;
@@ -789,101 +789,4 @@ fn completed(prefix: &[Emit]) -> String {
         s.push_str(" )");
     }
     s
-}
-
-// ---------------------------------------------------------------------------------------
-// The symbolic derivatives of h (22)
-
-/// The relaxed objective of A.5 as an exmex expression in `A, B, K, T, delta, omega`.
-pub const H_RELAXED: &str = "A*exp(delta*T) + B*(K-T)*exp(-omega*delta*T)";
-
-/// [`H_RELAXED`] and its first two derivatives in `T`, built once.
-#[derive(Debug)]
-struct HExprs {
-    h: FlatEx<f64>,
-    d1: FlatEx<f64>,
-    d2: FlatEx<f64>,
-    names: Vec<String>,
-    t_slot: usize,
-}
-
-fn h_exprs() -> Result<&'static HExprs> {
-    static EXPRS: std::sync::OnceLock<Result<HExprs>> = std::sync::OnceLock::new();
-    let built = EXPRS.get_or_init(|| {
-        on_big_stack(|| {
-            let ex = |e: exmex::ExError| Error::Numerical(format!("symbolic h of (22): {}", e.msg()));
-            let h = FlatEx::<f64>::parse(H_RELAXED).map_err(ex)?;
-            let names = h.var_names().to_vec();
-            let t_slot = names.iter().position(|n| n == "T").expect("T is a variable of H_RELAXED");
-            let d1 = h.clone().partial(t_slot).map_err(ex)?;
-            let d2 = d1.clone().partial(t_slot).map_err(ex)?;
-            Ok(HExprs { h, d1, d2, names, t_slot })
-        })?
-    });
-    built.as_ref().map_err(Clone::clone)
-}
-
-/// `h(T) = Ae^{δT} + B(K−T)e^{−ωδT}` of A.5 and its first two derivatives in `T`, obtained
-/// by exmex's symbolic differentiation ([`Differentiate::partial`]) rather than by hand.
-#[derive(Debug, Clone)]
-pub struct SymbolicH {
-    exprs: &'static HExprs,
-    /// The values of the variables in exmex's order (`T` is set per evaluation).
-    values: Vec<f64>,
-}
-
-impl SymbolicH {
-    fn at(&self, e: &FlatEx<f64>, t: f64) -> f64 {
-        let mut v = self.values.clone();
-        v[self.exprs.t_slot] = t;
-        e.eval(&v).unwrap_or(f64::NAN)
-    }
-    /// `h(T)`.
-    pub fn h(&self, t: f64) -> f64 {
-        self.at(&self.exprs.h, t)
-    }
-    /// `h'(T)`, differentiated symbolically.
-    pub fn d1(&self, t: f64) -> f64 {
-        self.at(&self.exprs.d1, t)
-    }
-    /// `h''(T)`, differentiated symbolically.
-    pub fn d2(&self, t: f64) -> f64 {
-        self.at(&self.exprs.d2, t)
-    }
-}
-
-/// [`H_RELAXED`] with the constants of `h`, differentiated twice in `T` (the expressions
-/// are built once; only the constants change).
-pub fn symbolic_h_derivatives(h: &Truncation) -> Result<SymbolicH> {
-    let exprs = h_exprs()?;
-    let values = exprs
-        .names
-        .iter()
-        .map(|n| match n.as_str() {
-            "A" => h.a(),
-            "B" => h.b(),
-            "K" => h.k,
-            "delta" => h.delta(),
-            "omega" => h.omega,
-            _ => 0.0, // T, set per evaluation
-        })
-        .collect();
-    Ok(SymbolicH { exprs, values })
-}
-
-/// Stack for exmex's parsing and differentiation.
-const EXMEX_STACK: usize = 64 << 20;
-
-/// Runs `f` on a thread with a stack of [`EXMEX_STACK`] bytes: exmex's differentiation
-/// recurses with large frames (several megabytes for (22)'s `h''` when compiled without
-/// optimisation, more than a test or rayon thread has).
-fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T> {
-    std::thread::scope(|s| {
-        let handle = std::thread::Builder::new()
-            .name("exmex".into())
-            .stack_size(EXMEX_STACK)
-            .spawn_scoped(s, f)
-            .map_err(|e| Error::Numerical(format!("cannot start a thread for exmex: {e}")))?;
-        Ok(handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-    })
 }

@@ -5,13 +5,13 @@
 
 use super::expr::{CustomClaim, Quantities};
 use super::{Scenario, ScenarioFile};
+use crate::bounds::{bound_8, rhs_21};
 use crate::budget;
 use crate::claims::{self, Assumption, Case, Config, Role, Verdict};
 use crate::constants::Constants;
 use crate::error::{Error, Result};
 use crate::linalg::spectral_norm;
 use crate::map::{AdaptedNorm, FixedPointMap};
-use crate::report::figures::{LateStartCurve, PolynomialCurve};
 use crate::spec::Spec;
 use crate::unroll::ErrorCurves;
 use rayon::prelude::*;
@@ -113,6 +113,25 @@ pub struct Row {
     pub role: Role,
     /// The verdict.
     pub verdict: Verdict,
+}
+
+/// One curve of a late-start figure: the late-start index `T'` and the errors
+/// `ė_{T'}^{(j)}` for `j = 0, 1, …` (plotted at algorithm iteration `T' + j`).
+#[derive(Debug, Clone)]
+pub struct LateStartCurve {
+    /// The late-start index `T'`.
+    pub t_prime: usize,
+    /// Errors from `j = 0`.
+    pub errors: Vec<f64>,
+}
+
+/// One curve of a residual-polynomial figure: `|φ_t(λ)|` on a grid of `λ` for one `t`.
+#[derive(Debug, Clone)]
+pub struct PolynomialCurve {
+    /// The iteration `t`.
+    pub t: usize,
+    /// `|φ_t(λ_i)|` at the grid points.
+    pub values: Vec<f64>,
 }
 
 /// What the figures of one grid point need.
@@ -345,9 +364,9 @@ fn figure_data(case: &Case, cfg: &Config, quadratic: bool) -> FigureData {
     let c = &case.inst.constants;
     let (rho, gamma) = (c.rho(), c.gamma.value);
     let (e0, edot0) = (run.curves.e[0], run.curves.edot[0]);
-    let bound8 = (0..=case.k).map(|k| rho.powi(k as i32) * e0).collect();
+    let bound8 = (0..=case.k).map(|k| bound_8(rho, k, e0)).collect();
     let bound19 = if c.contraction() && c.smooth() {
-        (0..=case.k).map(|k| claims::thm8::rhs_21(k as f64, 0.0, rho, edot0, gamma, e0)).collect()
+        (0..=case.k).map(|k| rhs_21(k as f64, 0.0, rho, edot0, gamma, e0)).collect()
     } else {
         Vec::new()
     };

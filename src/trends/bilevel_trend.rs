@@ -13,20 +13,11 @@
 //! against `r`, including a cold-started run of Algorithm 1 on its own outer trajectory.
 
 use super::file::{Experiment, Level};
-use super::run::{ExampleCurves, PairResult};
+use super::{ExampleCurves, PairResult};
 use crate::bilevel::{Algorithm1, BilevelSpec, ColdStart, InnerFamily, OuterRecord, Study, warm_and_cold};
 use crate::error::Result;
 use crate::spec::Family;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.retain(|x| !x.is_nan());
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { 0.5 * (v[n / 2 - 1] + v[n / 2]) }
-}
+use crate::stats::median_skipping_nan;
 
 /// The bilevel problem of an experiment's base spec: its family (ridge or pseudo-Huber
 /// weight), step rule, `M`, `N`, `u^{(0)} = λ`, and cold start (`x0`).
@@ -56,9 +47,9 @@ pub fn pair(ex: &Experiment, seed: u64, want: bool) -> Result<(PairResult, Optio
     let config = Algorithm1 { tau: ex.tau, ..Algorithm1::new(ex.outer, ex.budget, ex.tau) };
     let study = warm_and_cold(&problem, &config)?;
     let later: Vec<&OuterRecord> = study.warm.records.iter().skip(1).collect();
-    let warm = median(later.iter().map(|r| r.estimate.error).collect());
-    let cold = median(later.iter().filter_map(|r| r.comparison.as_ref().map(|c| c.cold.error)).collect());
-    let truncated = median(
+    let warm = median_skipping_nan(later.iter().map(|r| r.estimate.error).collect());
+    let cold = median_skipping_nan(later.iter().filter_map(|r| r.comparison.as_ref().map(|c| c.cold.error)).collect());
+    let truncated = median_skipping_nan(
         later
             .iter()
             .filter_map(|r| r.comparison.as_ref().and_then(|c| c.implicit_truncation.shifted.as_ref().map(|s| s.error)))
@@ -77,7 +68,7 @@ pub fn pair(ex: &Experiment, seed: u64, want: bool) -> Result<(PairResult, Optio
         .collect();
     let unmatched =
         later.iter().filter(|r| r.comparison.as_ref().is_some_and(|c| c.implicit_truncation.t_prime.is_none())).count();
-    let t_primes = median(
+    let t_primes = median_skipping_nan(
         later
             .iter()
             .filter_map(|r| r.comparison.as_ref().and_then(|c| c.implicit_truncation.t_prime.map(|t| t as f64)))

@@ -9,7 +9,7 @@
 //! Per [`measures`] (each claim names the ones it uses, see [`catalogue`]) a trend reports the
 //! number of pairs, how many agree with the claim, disagree or tie, a one-sided sign test in
 //! each direction, and the median paired effect with a distribution-free confidence interval
-//! ([`stats`]). The verdict at level `α` (Bonferroni-corrected over every test of the file):
+//! ([`crate::stats`]). The verdict at level `α` (Bonferroni-corrected over every test of the file):
 //! - **supported**: the sign test rejects "no effect" in the direction the claim predicts;
 //! - **contradicted**: it rejects in the opposite direction;
 //! - **not supported**: neither (too few pairs, ties, or no consistent effect).
@@ -27,10 +27,10 @@
 pub mod bilevel_trend;
 pub mod file;
 pub mod measures;
-pub mod report;
 pub mod run;
-pub mod stats;
 
+use crate::spec::Spec;
+use crate::stats::MedianCi;
 use serde::Serialize;
 
 /// How the paired effect of a measure is expressed.
@@ -185,4 +185,102 @@ pub fn catalogue() -> &'static [TrendClaim] {
 /// Finds a trend claim by id.
 pub fn find(id: &str) -> Option<&'static TrendClaim> {
     catalogue().iter().find(|c| c.id == id)
+}
+
+/// What one seed gave at every level.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairResult {
+    /// The seed of the instance (the same at every level).
+    pub seed: u64,
+    /// `values[measure][level]` (`NaN` when not available).
+    pub values: Vec<Vec<f64>>,
+    /// Why the pair was left out (an assumption failed at some level), if it was.
+    pub skipped: Option<String>,
+    /// Levels whose curse peak was cut by the horizon.
+    pub censored: usize,
+    /// Extra numbers for the report (e.g. the truncation index used).
+    pub notes: Vec<(String, f64)>,
+}
+
+/// Curves for the figure of an experiment (first usable pair).
+#[derive(Debug, Clone, Serialize)]
+pub struct ExampleCurves {
+    /// The seed.
+    pub seed: u64,
+    /// One curve per level: its label and `ė` (or the budget run's derivative errors,
+    /// plotted from their iteration `T'`).
+    pub curves: Vec<(String, usize, Vec<f64>)>,
+    /// A table for the report (header, rows), when the experiment has one.
+    pub table: Option<(Vec<String>, Vec<Vec<String>>)>,
+}
+
+/// The statistics of one measure of one experiment.
+#[derive(Debug, Clone, Serialize)]
+pub struct MeasureStats {
+    /// The measure.
+    pub measure: &'static str,
+    /// How its effect is expressed.
+    pub scale: Scale,
+    /// The predicted direction (paired designs).
+    pub predicted: Direction,
+    /// Level index (proportions: one row per level; paired: 1, the second level).
+    pub level: usize,
+    /// Pairs (or instances) with a value.
+    pub n: usize,
+    /// Agreeing with the claim (proportion: instances where the phenomenon occurs).
+    pub agree: usize,
+    /// Disagreeing.
+    pub disagree: usize,
+    /// Ties.
+    pub ties: usize,
+    /// One-sided sign-test p-value in the predicted direction (proportions: `NaN`).
+    pub p_claim: f64,
+    /// One-sided p-value in the opposite direction.
+    pub p_opposite: f64,
+    /// The median effect with its interval at the corrected level (paired designs).
+    pub effect: Option<MedianCi>,
+    /// The proportion and its Clopper–Pearson interval (proportions).
+    pub proportion: Option<(f64, f64, f64)>,
+    /// The effects of every pair (for the figure).
+    pub effects: Vec<f64>,
+    /// The equivalence band of a no-effect prediction (`None`: an effect is predicted).
+    pub no_effect_band: Option<f64>,
+    /// `supported`, `not supported` or `contradicted`.
+    pub verdict: &'static str,
+}
+
+/// The results of one experiment.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExperimentResult {
+    /// Index in the file.
+    pub index: usize,
+    /// Its label.
+    pub label: String,
+    /// The claim id.
+    pub claim: &'static str,
+    /// The base spec (seed 0).
+    pub base: Spec,
+    /// The levels as written.
+    pub levels: Vec<String>,
+    /// Every pair.
+    pub pairs: Vec<PairResult>,
+    /// Statistics per measure (and per level for proportions).
+    pub stats: Vec<MeasureStats>,
+    /// Curves of the first usable pair.
+    pub example: Option<ExampleCurves>,
+}
+
+/// The results of a trend file.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrendResults {
+    /// The seed used.
+    pub seed: u64,
+    /// Pairs per experiment.
+    pub pairs: usize,
+    /// The family-wise level.
+    pub level: f64,
+    /// The number of tests it is split over (Bonferroni).
+    pub tests: usize,
+    /// Per experiment.
+    pub experiments: Vec<ExperimentResult>,
 }

@@ -3,17 +3,16 @@
 
 use super::file::{Experiment, Level, Trends, Truncate};
 use super::measures::{BudgetMeasures, CurseMeasures};
-use super::stats::{self, MedianCi};
 use super::{Design, Direction, Scale};
+use super::{ExampleCurves, ExperimentResult, MeasureStats, PairResult, TrendResults};
 use crate::budget;
-use crate::claims::eq22;
 use crate::error::{Error, Result};
 use crate::linalg::spectral_norm;
 use crate::scenario::instance_seed;
 use crate::spec::{DynInstance, Spec};
+use crate::stats;
 use crate::unroll::Linearization;
 use rayon::prelude::*;
-use serde::Serialize;
 
 /// Two measures closer than this, relative to the larger, are a tie: the curves are
 /// computed to better than `1e-10` relative (the bound stated in [`crate::tol`]), so a
@@ -22,104 +21,6 @@ pub const TIE_RELATIVE: f64 = super::measures::RESOLVED;
 
 /// The target of the horizon of a curse run: the first `K` with `ρ^K ≤ 1e-8`.
 const HORIZON_TARGET: f64 = 1e-8;
-
-/// What one seed gave at every level.
-#[derive(Debug, Clone, Serialize)]
-pub struct PairResult {
-    /// The seed of the instance (the same at every level).
-    pub seed: u64,
-    /// `values[measure][level]` (`NaN` when not available).
-    pub values: Vec<Vec<f64>>,
-    /// Why the pair was left out (an assumption failed at some level), if it was.
-    pub skipped: Option<String>,
-    /// Levels whose curse peak was cut by the horizon.
-    pub censored: usize,
-    /// Extra numbers for the report (e.g. the truncation index used).
-    pub notes: Vec<(String, f64)>,
-}
-
-/// Curves for the figure of an experiment (first usable pair).
-#[derive(Debug, Clone, Serialize)]
-pub struct ExampleCurves {
-    /// The seed.
-    pub seed: u64,
-    /// One curve per level: its label and `ė` (or the budget run's derivative errors,
-    /// plotted from their iteration `T'`).
-    pub curves: Vec<(String, usize, Vec<f64>)>,
-    /// A table for the report (header, rows), when the experiment has one.
-    pub table: Option<(Vec<String>, Vec<Vec<String>>)>,
-}
-
-/// The statistics of one measure of one experiment.
-#[derive(Debug, Clone, Serialize)]
-pub struct MeasureStats {
-    /// The measure.
-    pub measure: &'static str,
-    /// How its effect is expressed.
-    pub scale: Scale,
-    /// The predicted direction (paired designs).
-    pub predicted: Direction,
-    /// Level index (proportions: one row per level; paired: 1, the second level).
-    pub level: usize,
-    /// Pairs (or instances) with a value.
-    pub n: usize,
-    /// Agreeing with the claim (proportion: instances where the phenomenon occurs).
-    pub agree: usize,
-    /// Disagreeing.
-    pub disagree: usize,
-    /// Ties.
-    pub ties: usize,
-    /// One-sided sign-test p-value in the predicted direction (proportions: `NaN`).
-    pub p_claim: f64,
-    /// One-sided p-value in the opposite direction.
-    pub p_opposite: f64,
-    /// The median effect with its interval at the corrected level (paired designs).
-    pub effect: Option<MedianCi>,
-    /// The proportion and its Clopper–Pearson interval (proportions).
-    pub proportion: Option<(f64, f64, f64)>,
-    /// The effects of every pair (for the figure).
-    pub effects: Vec<f64>,
-    /// The equivalence band of a no-effect prediction (`None`: an effect is predicted).
-    pub no_effect_band: Option<f64>,
-    /// `supported`, `not supported` or `contradicted`.
-    pub verdict: &'static str,
-}
-
-/// The results of one experiment.
-#[derive(Debug, Clone, Serialize)]
-pub struct ExperimentResult {
-    /// Index in the file.
-    pub index: usize,
-    /// Its label.
-    pub label: String,
-    /// The claim id.
-    pub claim: &'static str,
-    /// The base spec (seed 0).
-    pub base: Spec,
-    /// The levels as written.
-    pub levels: Vec<String>,
-    /// Every pair.
-    pub pairs: Vec<PairResult>,
-    /// Statistics per measure (and per level for proportions).
-    pub stats: Vec<MeasureStats>,
-    /// Curves of the first usable pair.
-    pub example: Option<ExampleCurves>,
-}
-
-/// The results of a trend file.
-#[derive(Debug, Clone, Serialize)]
-pub struct TrendResults {
-    /// The seed used.
-    pub seed: u64,
-    /// Pairs per experiment.
-    pub pairs: usize,
-    /// The family-wise level.
-    pub level: f64,
-    /// The number of tests it is split over (Bonferroni).
-    pub tests: usize,
-    /// Per experiment.
-    pub experiments: Vec<ExperimentResult>,
-}
 
 /// Runs every experiment of a trend file.
 pub fn run(t: &Trends, seed: Option<u64>, pairs: Option<usize>, jobs: Option<usize>) -> Result<TrendResults> {
@@ -253,7 +154,7 @@ fn truncation_index(level: &Level, inst: &DynInstance, k: usize, omega: f64) -> 
         Level::Truncation(Truncate::Fraction(f)) => (f * k as f64).floor() as usize,
         Level::Truncation(Truncate::Optimal) => {
             let c = &inst.constants;
-            let h = eq22::Truncation {
+            let h = crate::bounds::Truncation {
                 rho: c.rho(),
                 edot0: c.dx_star_norm,
                 gamma: c.gamma.value,

@@ -6,7 +6,8 @@
 
 use libtest_mimic::{Failed, Trial};
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
-use unrollcheck::claims::eq22::{self, Truncation};
+use unrollcheck::bounds::Truncation;
+use unrollcheck::claims::eq22;
 use unrollcheck::claims::lem4::{self, Sequences};
 use unrollcheck::claims::{Verdict, sec43};
 use unrollcheck::tol::ToleranceModel;

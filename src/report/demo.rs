@@ -1,7 +1,8 @@
-//! The default run of the binary: one instance of the paper's Figure 2 setting, its
+//! The text of the default run of the binary (`unrollcheck demo`): one instance of the paper's Figure 2 setting, its
 //! certified constants, `k̇`, `k̄` and a short table of `e_k`, `ė_k`, `ē_k` with the bounds
 //! (8) and (19).
 
+use crate::bounds::{bound_8, bound_19};
 use crate::constants::{Constant, Scope};
 use crate::error::Result;
 use crate::spec::Spec;
@@ -83,8 +84,8 @@ pub fn run(args: &DemoArgs) -> Result<String> {
     )
     .ok();
     for k in table_rows(args.k) {
-        let b8 = rho.powi(k as i32) * e0;
-        let b19 = rho.powi(k as i32) * curves.edot[0] + k as f64 * rho.powi(k as i32 - 1) * gamma * e0;
+        let b8 = bound_8(rho, k, e0);
+        let b19 = bound_19(rho, k, curves.edot[0], gamma, e0);
         writeln!(
             w,
             "{k:>5}  {:>12.4e}  {b8:>12.4e}  {:>12.4e}  {b19:>12.4e}  {:>12.4e}",

@@ -1,27 +1,21 @@
-//! The appendix-C figure (plotters, SVG backend): forward mode on the left, reverse mode on
-//! the right, like the paper's Figures 3–14.
+//! The appendix-C figure: forward mode on the left, reverse mode on the right, like the
+//! paper's Figures 3–14, with the medians of the sweep and the bound (22) at each budget.
 //!
-//! Same conventions as [`crate::report::figures`]: the y axis is `log10` of the data with
-//! ticks at powers of ten, values `≤ 0` or below `1e-18` are drawn at `1e-18`, `NaN`/`+∞`
-//! break a line; the SVG is rendered into memory and written at once.
+//! The conventions of [`super`]: the y axis is `log10` of the data with ticks at powers of
+//! ten, values `≤ 0` or below `1e-18` are drawn at `1e-18`, `NaN`/`+∞` break a line; the
+//! SVG is rendered into memory and written at once.
 
-use super::appendix_c::{Cell, T_COUNT};
-use crate::error::{Error, Result};
-use crate::report::figures;
-use plotters::coord::Shift;
+use super::axes::{log_point as clipped_log, pow10_label};
+use super::{Area, DrawResult, E_COLOR, FLOOR_EXP, FONT, io_error, write_svg};
+use crate::error::Result;
+use crate::reproduce::appendix_c::{T_COUNT, TruncationCell};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 
-type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
-type DrawResult<T = ()> = std::result::Result<T, DrawingAreaErrorKind<std::io::Error>>;
-
-const FONT: &str = "sans-serif";
-const FLOOR: f64 = -18.0;
-const E_COLOR: RGBColor = RGBColor(31, 119, 180);
 const BOUND_COLOR: RGBColor = RGBColor(110, 110, 110);
 /// One colour per truncation index (matplotlib's "tab10" without blue, plus a dark red).
-const PALETTE: [RGBColor; T_COUNT] = [
+const T_PALETTE: [RGBColor; T_COUNT] = [
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
@@ -33,9 +27,9 @@ const PALETTE: [RGBColor; T_COUNT] = [
     RGBColor(23, 190, 207),
 ];
 
-/// `log10 v` clipped at [`FLOOR`] (the report figures' rule: `NaN`/`+∞` skipped).
+/// `log10 v` clipped at [`FLOOR_EXP`] (`NaN`/`+∞` skipped).
 fn log_point(v: f64) -> Option<f64> {
-    figures::log_point(v, FLOOR)
+    clipped_log(v, FLOOR_EXP)
 }
 
 /// Runs of plottable points `(x, log10 y)`, split at skipped values.
@@ -66,7 +60,7 @@ fn decade_label(v: f64) -> String {
     if (v - v.round()).abs() > 1e-9 {
         return String::new();
     }
-    figures::pow10_label(v.round() as i32)
+    pow10_label(v.round() as i32)
 }
 
 /// A curve on consecutive `k` (from `x0`), a solid polyline through points, a dashed line
@@ -148,19 +142,18 @@ fn panel(area: &Area, caption: &str, x_max: f64, series: &[Series]) -> DrawResul
 }
 
 /// Writes the figure of one `(N, α)` cell.
-pub fn appendix_c_figure(path: &Path, c: &Cell, omega: usize) -> Result<()> {
-    let io = |message: String| Error::Io { path: path.display().to_string(), message };
+pub fn appendix_c_figure(path: &Path, c: &TruncationCell, omega: usize) -> Result<()> {
     let budgets: Vec<(usize, usize)> = (0..T_COUNT).map(|j| c.budget(j, omega)).collect();
     let x_max = budgets.iter().map(|b| b.0).max().unwrap_or(1) as f64;
     let mut fwd = vec![Series::Line { x0: 0.0, ys: &c.e, color: E_COLOR, dashed: true }];
     for (j, curve) in c.fwd_curves.iter().enumerate() {
-        fwd.push(Series::Line { x0: budgets[j].1 as f64, ys: curve, color: PALETTE[j], dashed: false });
+        fwd.push(Series::Line { x0: budgets[j].1 as f64, ys: curve, color: T_PALETTE[j], dashed: false });
     }
     for (j, &(kp, _)) in budgets.iter().enumerate() {
         if let Some(&e) = c.e.get(kp) {
             fwd.push(Series::Points {
                 pts: vec![(kp as f64, e)],
-                color: PALETTE[j],
+                color: T_PALETTE[j],
                 marker: Marker::Circle,
                 joined: false,
             });
@@ -175,12 +168,12 @@ pub fn appendix_c_figure(path: &Path, c: &Cell, omega: usize) -> Result<()> {
     for (j, curve) in c.rev_curves.iter().enumerate() {
         let kp = budgets[j].0 as f64;
         let pts = curve.iter().map(|&(i, y)| (kp - i as f64, y)).collect();
-        rev.push(Series::Path { pts, color: PALETTE[j] });
+        rev.push(Series::Path { pts, color: T_PALETTE[j] });
     }
     for (j, (&(_, tp), q)) in budgets.iter().zip(&c.rev).enumerate() {
         rev.push(Series::Points {
             pts: vec![(tp as f64, q.median)],
-            color: PALETTE[j],
+            color: T_PALETTE[j],
             marker: Marker::Circle,
             joined: false,
         });
@@ -197,7 +190,7 @@ pub fn appendix_c_figure(path: &Path, c: &Cell, omega: usize) -> Result<()> {
         c.runs
     );
     let legend: Vec<(String, RGBColor, bool)> = std::iter::once(("median e_k".to_string(), E_COLOR, true))
-        .chain(c.ts.iter().enumerate().map(|(j, t)| (format!("T = {t}"), PALETTE[j], false)))
+        .chain(c.ts.iter().enumerate().map(|(j, t)| (format!("T = {t}"), T_PALETTE[j], false)))
         .chain([
             ("final error (median)".to_string(), BLACK, true),
             ("bound (22) h(T) at K'".to_string(), BOUND_COLOR, true),
@@ -217,12 +210,9 @@ pub fn appendix_c_figure(path: &Path, c: &Cell, omega: usize) -> Result<()> {
             draw_legend(&legend_area, &legend)?;
             root.present()
         })();
-        drawn.map_err(|e| io(format!("drawing failed: {e}")))?;
+        drawn.map_err(|e| io_error(path, format!("drawing failed: {e}")))?;
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| io(format!("cannot create directory: {e}")))?;
-    }
-    std::fs::write(path, svg).map_err(|e| io(e.to_string()))
+    write_svg(path, &svg)
 }
 
 /// The legend: entries in rows of six.

@@ -1,12 +1,11 @@
 //! The report of a trend file: `report.md`, `results.json` and SVG figures under
 //! `out/<name>/`, written into a temporary directory and renamed (never half-written).
 
-use super::file::{Expect, Trends};
-use super::run::{ExperimentResult, MeasureStats, TrendResults};
-use super::{Design, Direction, Scale};
+use super::figures::{self, PairedPanel};
+use super::{io, write_dir};
 use crate::error::Result;
-use crate::report::figures::{self, PairedPanel};
-use crate::report::{io, write_dir};
+use crate::trends::file::{Expect, Trends};
+use crate::trends::{Design, Direction, ExperimentResult, MeasureStats, Scale, TrendResults};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -124,7 +123,7 @@ pub fn markdown(t: &Trends, res: &TrendResults, figs: &[Vec<String>]) -> String 
     .ok();
     writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|").ok();
     for ex in &res.experiments {
-        let design = super::find(ex.claim).map_or(Design::PairedCurse, |c| c.design);
+        let design = crate::trends::find(ex.claim).map_or(Design::PairedCurse, |c| c.design);
         for s in &ex.stats {
             let measure = if design == Design::Proportion {
                 format!("{} @ {}", s.measure, ex.levels[s.level])
@@ -160,7 +159,7 @@ pub fn markdown(t: &Trends, res: &TrendResults, figs: &[Vec<String>]) -> String 
 }
 
 fn section(md: &mut String, t: &Trends, ex: &ExperimentResult, figs: &[String]) {
-    let Some(claim) = super::find(ex.claim) else { return };
+    let Some(claim) = crate::trends::find(ex.claim) else { return };
     let file_ex = &t.experiments[ex.index];
     writeln!(md, "\n## {}\n", ex.label).ok();
     writeln!(md, "`{}` ({}): {}.\n", claim.id, claim.section, claim.statement).ok();
@@ -170,7 +169,7 @@ fn section(md: &mut String, t: &Trends, ex: &ExperimentResult, figs: &[String]) 
         writeln!(md, "- budget K = {}, ω = {}", file_ex.budget, file_ex.omega).ok();
     }
     if claim.design == Design::PairedBilevel {
-        let spec = super::bilevel_trend::problem_spec(file_ex, 0);
+        let spec = crate::trends::bilevel_trend::problem_spec(file_ex, 0);
         writeln!(
             md,
             "- Algorithm 1: R = {} outer iterations, inner budget K = {} per outer iteration, τ = {}, u ≥ 1e-6; \
@@ -252,7 +251,7 @@ pub fn what_the_data_say(ex: &ExperimentResult) -> String {
 /// Per claim: the verdicts of all its experiments, and whether they agree.
 fn by_claim(md: &mut String, res: &TrendResults) {
     writeln!(md, "\n## By claim\n").ok();
-    for claim in super::catalogue() {
+    for claim in crate::trends::catalogue() {
         let exs: Vec<&ExperimentResult> = res.experiments.iter().filter(|e| e.claim == claim.id).collect();
         if exs.is_empty() {
             continue;

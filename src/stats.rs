@@ -1,0 +1,218 @@
+//! Statistics, in one place: quantiles, medians and quartiles (NumPy's linear
+//! interpolation), index-by-index medians of ragged curves, and the statistics of a paired
+//! experiment: a sign test, an exact confidence interval for a proportion (Clopper–Pearson),
+//! and a distribution-free confidence interval for a median (order statistics), the last
+//! three from `statrs`' binomial and beta distributions.
+//!
+//! Two medians, on purpose: [`median`] (NumPy's, `NaN` sorted in, used by the
+//! reproductions) and [`median_skipping_nan`] (`NaN` dropped, midpoint `½(a + b)`, used by the
+//! bilevel trend experiment); [`median_ci`] uses the same midpoint and refuses `NaN`.
+//!
+//! Why the paired-experiment statistics: the pairs of a trend experiment are independent
+//! (one seed each), but nothing is known about the distribution of the paired effects (they
+//! are skewed and heavy-tailed: a curse can be mild on one draw and severe on the next). The
+//! sign test and the median's order-statistic interval need only independence and
+//! continuity, and they agree with each other: the median's interval excludes 0 exactly
+//! when the two-sided sign test rejects.
+
+use serde::Serialize;
+use statrs::distribution::{Beta, Binomial, ContinuousCDF, DiscreteCDF};
+
+/// First quartile, median and third quartile.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quartiles {
+    /// 25th percentile.
+    pub q25: f64,
+    /// Median.
+    pub median: f64,
+    /// 75th percentile.
+    pub q75: f64,
+}
+
+impl Quartiles {
+    /// The quartiles of `values` (linear interpolation between order statistics, NumPy's
+    /// default); `NaN` for an empty slice.
+    pub fn of(values: &[f64]) -> Self {
+        let mut v = values.to_vec();
+        v.sort_by(f64::total_cmp);
+        Quartiles { q25: sorted_quantile(&v, 0.25), median: sorted_quantile(&v, 0.5), q75: sorted_quantile(&v, 0.75) }
+    }
+}
+
+/// The `q`-quantile of `values` (`0 ≤ q ≤ 1`), linear interpolation between order
+/// statistics (NumPy's default); `NaN` for an empty slice.
+///
+/// ```
+/// use unrollcheck::stats::quantile;
+/// assert_eq!(quantile(&[4.0, 1.0, 3.0, 2.0], 0.5), 2.5);
+/// assert_eq!(quantile(&[4.0, 1.0, 3.0, 2.0], 0.25), 1.75);
+/// ```
+pub fn quantile(values: &[f64], q: f64) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    sorted_quantile(&v, q)
+}
+
+/// The median of `values` as the `0.5`-quantile of [`quantile`]: for an even count
+/// `a + ½(b − a)` of the two middle ones `a ≤ b`; a `NaN` is kept and sorted by
+/// [`f64::total_cmp`] (after `+∞`). Compare [`median_skipping_nan`].
+pub fn median(values: &[f64]) -> f64 {
+    quantile(values, 0.5)
+}
+
+/// The median of the values that are not `NaN` (`NaN` when none is): for an even count
+/// `½(a + b)` of the two middle ones.
+///
+/// It differs from [`median`] in two ways, kept because each caller's outputs depend on
+/// them: `NaN` values are dropped instead of sorted in, and the midpoint is `½(a + b)`
+/// instead of `a + ½(b − a)` (the two can differ in the last bit).
+///
+/// ```
+/// use unrollcheck::stats::median_skipping_nan;
+/// assert_eq!(median_skipping_nan(vec![3.0, f64::NAN, 1.0, 2.0]), 2.0);
+/// assert!(median_skipping_nan(vec![f64::NAN]).is_nan());
+/// ```
+pub fn median_skipping_nan(mut values: Vec<f64>) -> f64 {
+    values.retain(|x| !x.is_nan());
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    sorted_midpoint_median(&values)
+}
+
+/// The median `½(a + b)` (even count) of a sorted, non-empty slice.
+fn sorted_midpoint_median(x: &[f64]) -> f64 {
+    let n = x.len();
+    if n % 2 == 1 { x[n / 2] } else { 0.5 * (x[n / 2 - 1] + x[n / 2]) }
+}
+
+fn sorted_quantile(v: &[f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q.clamp(0.0, 1.0) * (v.len() - 1) as f64;
+    let (lo, frac) = (pos.floor() as usize, pos - pos.floor());
+    if lo + 1 < v.len() { v[lo] + frac * (v[lo + 1] - v[lo]) } else { v[lo] }
+}
+
+/// Index-by-index median of curves of different lengths: entry `i` is the median over the
+/// curves longer than `i`, for as long as at least half of the curves are.
+///
+/// ```
+/// use unrollcheck::stats::ragged_median;
+/// let m = ragged_median(&[&[1.0, 2.0, 3.0], &[3.0, 4.0], &[5.0]]);
+/// assert_eq!(m, vec![3.0, 3.0]);
+/// ```
+pub fn ragged_median(curves: &[&[f64]]) -> Vec<f64> {
+    let longest = curves.iter().map(|c| c.len()).max().unwrap_or(0);
+    let mut out = Vec::with_capacity(longest);
+    let mut column = Vec::with_capacity(curves.len());
+    for i in 0..longest {
+        column.clear();
+        column.extend(curves.iter().filter_map(|c| c.get(i).copied()));
+        if 2 * column.len() < curves.len() {
+            break;
+        }
+        column.sort_by(f64::total_cmp);
+        out.push(sorted_quantile(&column, 0.5));
+    }
+    out
+}
+
+/// `P(X ≥ s)` for `X ~ Binomial(n, 1/2)`: the one-sided p-value of the sign test with `s`
+/// agreeing pairs out of `n` non-tied ones (1 when `n = 0`).
+pub fn sign_test_p(s: u64, n: u64) -> f64 {
+    if s == 0 || n == 0 {
+        return 1.0;
+    }
+    let b = Binomial::new(0.5, n).expect("p = 1/2 is valid");
+    // sf(x) = P(X > x), so P(X ≥ s) = sf(s − 1).
+    b.sf(s - 1).clamp(0.0, 1.0)
+}
+
+/// The exact (Clopper–Pearson) two-sided interval for a proportion with `s` successes in `n`
+/// trials, at confidence `1 − gamma`. `(0, 1)` when `n = 0`.
+pub fn clopper_pearson(s: u64, n: u64, gamma: f64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let (sf, nf) = (s as f64, n as f64);
+    let lo = if s == 0 { 0.0 } else { Beta::new(sf, nf - sf + 1.0).expect("positive shapes").inverse_cdf(gamma / 2.0) };
+    let hi = if s == n {
+        1.0
+    } else {
+        Beta::new(sf + 1.0, nf - sf).expect("positive shapes").inverse_cdf(1.0 - gamma / 2.0)
+    };
+    (lo, hi)
+}
+
+/// A median with its distribution-free two-sided interval at confidence at least `1 − gamma`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MedianCi {
+    /// The sample median.
+    pub median: f64,
+    /// Lower end (`−∞` when the sample is too small for the confidence asked).
+    pub lo: f64,
+    /// Upper end (`+∞` likewise).
+    pub hi: f64,
+}
+
+/// The sample median and the interval `[x_(j), x_(n−j+1)]` of the order statistics, with `j`
+/// the largest index such that `P(Bin(n, 1/2) ≤ j − 1) ≤ gamma/2`; its coverage is at least
+/// `1 − gamma` for any continuous distribution. `None` for an empty sample or one with NaN.
+pub fn median_ci(values: &[f64], gamma: f64) -> Option<MedianCi> {
+    if values.is_empty() || values.iter().any(|v| v.is_nan()) {
+        return None;
+    }
+    let mut x = values.to_vec();
+    x.sort_by(f64::total_cmp);
+    let n = x.len();
+    let median = sorted_midpoint_median(&x);
+    let b = Binomial::new(0.5, n as u64).expect("p = 1/2 is valid");
+    // j counts from 1; j = 0 means no order statistic gives the coverage asked.
+    let j = (1..=n / 2).take_while(|&j| b.cdf(j as u64 - 1) <= gamma / 2.0).last().unwrap_or(0);
+    Some(if j == 0 {
+        MedianCi { median, lo: f64::NEG_INFINITY, hi: f64::INFINITY }
+    } else {
+        MedianCi { median, lo: x[j - 1], hi: x[n - j] }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_test_matches_hand_computed_binomial_tails() {
+        // P(X ≥ 9 | n = 10) = (10 + 1)/1024.
+        assert!((sign_test_p(9, 10) - 11.0 / 1024.0).abs() < 1e-15);
+        assert!((sign_test_p(10, 10) - 1.0 / 1024.0).abs() < 1e-15);
+        assert_eq!(sign_test_p(0, 10), 1.0);
+        // Symmetry: P(X ≥ 5 | n = 10) = 1/2 + P(X = 5)/2.
+        assert!((sign_test_p(5, 10) - (0.5 + 252.0 / 2048.0)).abs() < 1e-14);
+    }
+
+    #[test]
+    fn clopper_pearson_brackets_the_estimate_and_matches_closed_forms() {
+        // s = n: lower end solves p^n = gamma/2.
+        let (lo, hi) = clopper_pearson(10, 10, 0.05);
+        assert!((lo - 0.025f64.powf(0.1)).abs() < 1e-10 && hi == 1.0);
+        let (lo, hi) = clopper_pearson(0, 10, 0.05);
+        assert!(lo == 0.0 && (hi - (1.0 - 0.025f64.powf(0.1))).abs() < 1e-10);
+        let (lo, hi) = clopper_pearson(30, 60, 0.05);
+        assert!(lo < 0.5 && hi > 0.5 && lo > 0.3 && hi < 0.7);
+    }
+
+    #[test]
+    fn median_interval_uses_the_right_order_statistics() {
+        // n = 10, gamma = 0.05: P(X ≤ 1) = 11/1024 ≤ 0.025 < P(X ≤ 2) = 56/1024, so j = 2.
+        let x: Vec<f64> = (1..=10).map(f64::from).collect();
+        let m = median_ci(&x, 0.05).unwrap();
+        assert_eq!((m.median, m.lo, m.hi), (5.5, 2.0, 9.0));
+        // n = 5 cannot reach 95 %: P(X ≤ 0) = 1/32 > 0.025.
+        let m = median_ci(&x[..5], 0.05).unwrap();
+        assert!(m.lo.is_infinite() && m.hi.is_infinite());
+        assert!(median_ci(&[1.0, f64::NAN], 0.05).is_none());
+    }
+}
