@@ -225,8 +225,9 @@ impl Case {
     pub fn quadratic(&self) -> Option<&QuadraticView> {
         self.quadratic
             .get_or_init(|| {
+                let (f, poly) = (self.inst.map.objective()?, self.inst.map.polynomial()?);
                 let x_star = self.inst.x_star.rows(0, self.n_objective()).into_owned();
-                QuadraticView::of(&self.inst.map, &x_star)
+                QuadraticView::new(f, poly, &x_star)
             })
             .as_ref()
     }
