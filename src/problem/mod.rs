@@ -10,9 +10,12 @@
 //!   the whole `(A, b)` (appendix C);
 //! - [`robust::Robust`]: `Σ φ_δ(a_iᵀx − b_i) + (λ/2)‖x‖²` with the pseudo-Huber loss (A2.2
 //!   holds) or the classic Huber loss (its Hessian jumps: A2.2 fails);
+//! - [`normal::NormalEquations`]: `½xᵀHx − gᵀx` with parameter `θ = (H, g) = (AᵀA, Aᵀb)`,
+//!   the fast path of the appendix-C sweep, and the chain-rule factors `Φ`, `Φᵀ` back to `(A, b)`;
 //! - [`draw`]: seeded draws of `(A, b)`: the paper's U(0,1)/N(0,1) and controlled spectra.
 
 pub mod draw;
+pub mod normal;
 pub mod ridge;
 pub mod robust;
 
