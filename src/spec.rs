@@ -251,7 +251,7 @@ impl Spec {
                 Box::new(Chebyshev::new(f, mu, (2.0 / alpha - mu).max(mu))?)
             }
         };
-        let x0 = map.lift(&x0);
+        let x0 = map.capabilities().lift.apply(&x0);
         let p = map.dim_u();
         Instance::with_dx0(map, x0.clone(), DMatrix::zeros(x0.len(), p))
     }

@@ -265,7 +265,7 @@ fn write_instance(
 /// The step size and momentum of a built instance, read back from its map's Jacobian:
 /// `B = I − αH` for gradient descent; heavy-ball's top-right block is `−βI`.
 fn step_and_momentum(inst: &DynInstance) -> (f64, f64) {
-    inst.map.step_parameters()
+    inst.map.capabilities().step_parameters
 }
 
 /// The map and initial point described by an instance file (what the outside
