@@ -115,7 +115,7 @@ pub fn default_set(seed: u64) -> Vec<(Spec, bool)> {
     for (i, family) in families.into_iter().enumerate() {
         for (j, method) in [Method::GradientDescent, Method::HeavyBall { beta: 0.5 }].into_iter().enumerate() {
             for truncated in [false, true] {
-                let s = crate::scenario::instance_seed(seed, i * 2 + j, usize::from(truncated));
+                let s = crate::spec::instance_seed(seed, i * 2 + j, usize::from(truncated));
                 let step = if matches!(method, Method::HeavyBall { .. }) { StepRule::InvL } else { StepRule::Optimal };
                 let spec = Spec {
                     family,
@@ -136,7 +136,7 @@ pub fn default_set(seed: u64) -> Vec<(Spec, bool)> {
     // Warm starts (x_0 = x*, as in bilevel optimisation with warm starts): the iterate has
     // converged from the start, which exposes a derivative that freezes once it has.
     for (i, family) in [families[2], families[4]].into_iter().enumerate() {
-        let seed = crate::scenario::instance_seed(seed, 100 + i, 0);
+        let seed = crate::spec::instance_seed(seed, 100 + i, 0);
         let spec = Spec {
             family,
             method: Method::GradientDescent,
