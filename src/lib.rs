@@ -25,6 +25,7 @@
 //! | [`trends`] | Sec. 3.4, 4, 5 | trend claims: paired experiments, curse measures, sign tests, Algorithm 1 |
 //! | [`gate`] | — | instances out, traces of other implementations in, comparison |
 //! | [`demo`] | Fig. 2 | the default run of the binary |
+//! | [`commands`] | — | the binary's commands: run the library, write the text, say how it ended ([`commands::Outcome`]) |
 //! | [`reproduce`] | Fig. 1–2, App. C | reproductions of the paper's experiments, with reports and figures |
 //! | [`linalg`] | — | spectral norms and symmetric extreme eigenvalues |
 //! | [`error`] | — | the one error type; bad input never panics |
@@ -36,6 +37,7 @@ pub mod bilevel;
 pub mod budget;
 pub mod calibration;
 pub mod claims;
+pub mod commands;
 pub mod constants;
 pub mod demo;
 pub mod error;

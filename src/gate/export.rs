@@ -168,6 +168,22 @@ fn names(spec: &Spec) -> (String, String, String) {
     (family.to_string(), param, method.to_string())
 }
 
+/// Refuses a set with an instance of the classic Huber family: its Hessian jumps, so the
+/// derivatives of the unrolled iteration are not those of a smooth map and a trace could
+/// not be judged (the gate's objective is ridge or pseudo-Huber).
+pub fn check_exportable(set: &[(Spec, bool)]) -> Result<()> {
+    match set.iter().find(|(s, _)| matches!(s.family, Family::Huber { .. })) {
+        Some((s, _)) => Err(Error::Input {
+            location: "gate export".to_string(),
+            message: format!(
+                "the classic Huber family is not exported ({})",
+                serde_json::to_string(s).unwrap_or_default()
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Writes the instances of `set` to `out` and returns the manifest.
 pub fn export(set: &[(Spec, bool)], out: &Path) -> Result<Manifest> {
     crate::report::ensure_ours(out, "manifest.json", |t| serde_json::from_str::<Manifest>(t).is_ok())?;

@@ -28,9 +28,9 @@ use crate::claims;
 use crate::error::{Error, Result};
 use crate::problem::ridge::RidgeParam;
 use crate::problem::robust::RobustParam;
-use crate::spec::{Data, Family, Method, Norm, Spec, StepRule};
 /// Re-exported from [`crate::spec`], its home (the trend runner still names it here).
 pub use crate::spec::instance_seed;
+use crate::spec::{Data, Family, Method, Norm, Spec, StepRule};
 use serde::Deserialize;
 use std::path::Path;
 use toml::Spanned;
