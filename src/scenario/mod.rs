@@ -28,12 +28,13 @@ use crate::claims;
 use crate::error::{Error, Result};
 use crate::problem::ridge::RidgeParam;
 use crate::problem::robust::RobustParam;
-/// Re-exported from [`crate::spec`], its home (the trend runner still names it here).
-pub use crate::spec::instance_seed;
 use crate::spec::{Data, Family, Method, Norm, Spec, StepRule};
 use serde::Deserialize;
 use std::path::Path;
 use toml::Spanned;
+
+/// Re-exported from [`crate::spec`], its home (the trend runner still names it here).
+pub use crate::spec::instance_seed;
 
 /// A scenario file as written.
 #[derive(Debug, Clone, Deserialize)]
