@@ -183,7 +183,7 @@ fn closed_form(case: &Case, cfg: &Config) -> Ratios {
 fn solve(case: &Case, cfg: &Config) -> Ratios {
     let inst = &case.inst;
     let mut r = Ratios::default();
-    if inst.map.time_varying() {
+    if inst.map.capabilities().time_varying {
         return r;
     }
     let b = inst.map.d_x(inst.x_star.as_view());
@@ -223,7 +223,7 @@ fn iterates(case: &Case, cfg: &Config) -> Ratios {
         Method::Chebyshev => return r,
     };
     let Some((ata, atb, lambda)) = ridge_data(case) else { return r };
-    let (alpha, _) = case.inst.map.step_parameters();
+    let (alpha, _) = case.inst.map.capabilities().step_parameters;
     let (a, al) = (-alpha, -alpha * lambda);
     let n = ata.nrows();
     let traj = &case.run().traj;

@@ -3,7 +3,7 @@
 //! Every constant is a [`Constant`]: a value and its [`Scope`], *global* (valid for all
 //! `x`) or *local* (valid on the ball `‖x − x*‖ ≤ radius`, which, for a contraction,
 //! holds every iterate started at distance `radius` from `x*`). Reports say which was used
-//! (subtlety 4 of `CLAIMS.md`).
+//! (subtlety 4 of `docs/claims-spec.md`).
 //!
 //! - `ρ`: the contraction modulus of the step *in use* (subtlety 3): for gradient descent
 //!   on an objective whose Hessian spectrum lies in `[μ, L]`, `ρ = max(|1 − αμ|, |1 − αL|)`.

@@ -53,6 +53,9 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A command's input is inconsistent as a whole (the message says what and where).
+    #[error("{0}")]
+    Command(String),
     /// A linear solve or an inner solver failed.
     #[error("numerical failure: {0}")]
     Numerical(String),

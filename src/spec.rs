@@ -3,7 +3,9 @@
 //! A [`Spec`] is a handful of numbers (family, method, dimensions, data draw, step rule,
 //! initial distance, seed); [`Spec::build`] turns it into an instance, drawing every
 //! random number from the spec's seed. Generating specs rather than matrices is what makes
-//! failures shrink to small specs and replay exactly (STYLE.md, habit 2).
+//! failures shrink to small specs and replay exactly (docs/style.md, habit 2).
+//! [`instance_seed`] derives the seed of each instance of a scenario grid, a trend or the
+//! gate's instance set from one seed.
 
 use crate::error::{Error, Result};
 use crate::instance::Instance;
@@ -251,8 +253,17 @@ impl Spec {
                 Box::new(Chebyshev::new(f, mu, (2.0 / alpha - mu).max(mu))?)
             }
         };
-        let x0 = map.lift(&x0);
+        let x0 = map.capabilities().lift.apply(&x0);
         let p = map.dim_u();
         Instance::with_dx0(map, x0.clone(), DMatrix::zeros(x0.len(), p))
     }
+}
+
+/// Seed of instance `i` of grid point `p`: SplitMix64 of the scenario seed and the indices,
+/// so instances are independent of the order in which they are run.
+pub fn instance_seed(seed: u64, point: usize, instance: usize) -> u64 {
+    let mut z = seed ^ ((point as u64) << 32 | instance as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }

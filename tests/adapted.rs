@@ -48,7 +48,7 @@ proptest! {
     fn conjugated_jacobian_is_the_block_normal_form(spec in strategies::heavy_ball_ridge(), eps in 0.02..0.5f64) {
         let euclid = spec.build().unwrap();
         let adapted = strategies::adapted(&spec, eps).build().unwrap();
-        let info = adapted.map.adapted_norm().expect("heavy-ball in the adapted norm");
+        let info = adapted.map.capabilities().adapted_norm.expect("heavy-ball in the adapted norm");
         let d = adapted.map.d_x(adapted.x_star.as_view());
         let dense = spectral_norm(&d);
         let tol = product_tol(d.nrows(), info.cond_p * (1.0 + euclid.constants.map.jacobian_norm_at_fixed_point));
@@ -95,8 +95,9 @@ fn scalar_heavy_ball(alpha_h: f64, beta: f64) -> HeavyBall<Ridge> {
 /// `ε > 0` the triangular form caps it.
 #[test]
 fn cond_p_grows_towards_critical_damping() {
-    let cond =
-        |beta: f64, eps: f64| Adapted::new(scalar_heavy_ball(0.25, beta), eps).map(|m| m.adapted_norm().unwrap());
+    let cond = |beta: f64, eps: f64| {
+        Adapted::new(scalar_heavy_ball(0.25, beta), eps).map(|m| m.capabilities().adapted_norm.unwrap())
+    };
     for side in [-1.0, 1.0] {
         let exact: Vec<f64> = (1..=6).map(|k| cond(0.25 + side * 10f64.powi(-k), 0.0).unwrap().cond_p).collect();
         println!("eps = 0, beta = 1/4 {} 10^-k, k = 1..6: cond(P) = {exact:?}", if side < 0.0 { "-" } else { "+" });
@@ -153,14 +154,14 @@ impl FixedPointMap for WithConstants {
     fn scratch(&self) -> Scratch {
         self.inner.scratch()
     }
-    fn step(&self, x: Vw, out: VwMut, s: &mut Scratch) {
-        self.inner.step(x, out, s)
+    fn step_at(&self, k: usize, x: Vw, out: VwMut, s: &mut Scratch) {
+        self.inner.step_at(k, x, out, s)
     }
-    fn jvp(&self, x: Vw, dx: Vw, du: Vw, out: VwMut, s: &mut Scratch) {
-        self.inner.jvp(x, dx, du, out, s)
+    fn jvp_at(&self, k: usize, x: Vw, dx: Vw, du: Vw, out: VwMut, s: &mut Scratch) {
+        self.inner.jvp_at(k, x, dx, du, out, s)
     }
-    fn vjp(&self, x: Vw, w: Vw, xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
-        self.inner.vjp(x, w, xbar_out, ubar_acc, s)
+    fn vjp_at(&self, k: usize, x: Vw, w: Vw, xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
+        self.inner.vjp_at(k, x, w, xbar_out, ubar_acc, s)
     }
     fn fixed_point(&self) -> unrollcheck::Result<DVector<f64>> {
         self.inner.fixed_point()
@@ -228,7 +229,7 @@ fn a_basis_that_does_not_adapt_gives_no_certificate() {
         ("identity", DMatrix::identity(2, 2), DMatrix::identity(2, 2)),
     ];
     let good = right.clone();
-    let z0 = good.lift(&x0);
+    let z0 = good.capabilities().lift.apply(&x0);
     let inst = Instance::new(Box::new(good) as Box<dyn FixedPointMap>, z0).unwrap();
     println!("adapted basis: ρ' = {:.4}", inst.constants.rho());
     assert!(inst.constants.rho() < 1.0);
@@ -236,7 +237,7 @@ fn a_basis_that_does_not_adapt_gives_no_certificate() {
     assert!(claims::check("thm2.rate", "paper", &case, &cfg).unwrap().holds());
     for (what, p, p_inv) in bases {
         let wrong = right.clone().with_basis(p, p_inv);
-        let z0 = wrong.lift(&x0);
+        let z0 = wrong.capabilities().lift.apply(&x0);
         let inst = Instance::new(Box::new(wrong) as Box<dyn FixedPointMap>, z0).unwrap();
         println!("{what}: ρ' = {:.4}", inst.constants.rho());
         assert!(inst.constants.rho() >= 1.0, "{what}: ρ' = {} < 1", inst.constants.rho());
@@ -252,7 +253,7 @@ fn a_basis_that_does_not_adapt_gives_no_certificate() {
 fn conjugation_matches_dense_products() {
     let spec = Spec { method: unrollcheck::spec::Method::HeavyBall { beta: 0.5 }, m: 12, n: 4, ..Spec::figure2(5) };
     let inst = spec.build().unwrap();
-    let (alpha, beta) = inst.map.step_parameters();
+    let (alpha, beta) = inst.map.capabilities().step_parameters;
     let f = Ridge::new(
         DMatrix::from_fn(12, 4, |i, j| ((i * 7 + j * 3) % 5) as f64 / 5.0 + 0.1),
         DVector::from_fn(12, |i, _| (i as f64).sin()),
@@ -263,7 +264,7 @@ fn conjugation_matches_dense_products() {
     let hb = HeavyBall::new(f, alpha, beta).unwrap();
     let adapted = Adapted::new(hb.clone(), 0.1).unwrap();
     let (p, p_inv) = (adapted.p(), adapted.p_inv());
-    let cond = adapted.adapted_norm().unwrap().cond_p;
+    let cond = adapted.capabilities().adapted_norm.unwrap().cond_p;
     let eye = p_inv * p;
     assert!((eye - DMatrix::identity(8, 8)).amax() <= product_tol(8, cond));
     let z = adapted.fixed_point().unwrap();

@@ -377,7 +377,7 @@ fn chebyshev_iterates_follow_the_residual_polynomial() {
     let (mu, l) = (sp.eigenvalues.min(), sp.eigenvalues.max());
     let map = Chebyshev::new(f, mu, l).unwrap();
     let x0 = draw::normal_vector(n, 1.0, &mut rng);
-    let traj = Trajectory::run(&map, &map.lift(&x0), 60);
+    let traj = Trajectory::run(&map, &map.capabilities().lift.apply(&x0), 60);
     let poly = Polynomial::Chebyshev { mu, l };
     for t in [1, 2, 3, 10, 60] {
         let phi: Vec<f64> = sp.eigenvalues.iter().map(|&x| poly.eval(t, x).p).collect();

@@ -320,7 +320,7 @@ impl HyperProblem {
 
     /// The cold start lifted to the map's state.
     pub fn cold_start(&self, at: &InnerAt) -> DVector<f64> {
-        at.map.lift(&self.x0)
+        at.map.capabilities().lift.apply(&self.x0)
     }
 
     /// The truncated reverse-mode hypergradient `ū^{(T')}` of a trajectory: the sweep (12)

@@ -217,7 +217,7 @@ impl Case {
 
     /// The objective's dimension `n` (the first block of the state).
     pub fn n_objective(&self) -> usize {
-        self.inst.map.objective().map_or(self.inst.map.dim_x(), |f| f.dim_x())
+        self.inst.map.capabilities().objective.map_or(self.inst.map.dim_x(), |f| f.dim_x())
     }
 
     /// The quadratic structure (`H`, its spectrum, `∂_jH`, the residual polynomial) at `x*`,
@@ -225,8 +225,10 @@ impl Case {
     pub fn quadratic(&self) -> Option<&QuadraticView> {
         self.quadratic
             .get_or_init(|| {
+                let caps = self.inst.map.capabilities();
+                let (f, poly) = (caps.objective?, caps.polynomial?);
                 let x_star = self.inst.x_star.rows(0, self.n_objective()).into_owned();
-                QuadraticView::of(&self.inst.map, &x_star)
+                QuadraticView::new(f, poly, &x_star)
             })
             .as_ref()
     }
@@ -235,7 +237,7 @@ impl Case {
     pub fn assumption_failure(&self, a: Assumption) -> Option<String> {
         let c = &self.inst.constants;
         match a {
-            Assumption::Contraction if self.inst.map.time_varying() => Some(format!(
+            Assumption::Contraction if self.inst.map.capabilities().time_varying => Some(format!(
                 "the map changes with the iteration (time-varying, {}): no single contraction A(·, u); ‖D_x A_k‖ ≥ 1 (‖D_x A_∞(x*)‖ = {:.6}, spectral radius {:.6})",
                 self.inst.map.name(),
                 c.map.jacobian_norm_at_fixed_point,
@@ -313,7 +315,7 @@ impl Case {
     /// their own scale and `P⁻¹` (with `‖P‖ = 1`) amplifies that rounding by up to `cond(P)`.
     pub fn dim(&self) -> usize {
         let d = self.inst.map.dim_x() + self.inst.map.dim_u();
-        match self.inst.map.adapted_norm() {
+        match self.inst.map.capabilities().adapted_norm {
             Some(a) => (d as f64 * a.cond_p).ceil() as usize,
             None => d,
         }

@@ -36,7 +36,7 @@ pub fn certify(claim: &Claim, variant: &str, case: &Case, cfg: &Config, w: &Witn
         return not("the instance has no spec to rebuild it from".into());
     };
     let m_x = case.inst.constants.map.m_x.value;
-    if case.inst.map.objective().is_none() || m_x != 0.0 {
+    if case.inst.map.capabilities().objective.is_none() || m_x != 0.0 {
         return not(format!(
             "{} is not affine in the state (M_x = {m_x:e}): its iterates have no double-double evaluation",
             case.inst.map.name()

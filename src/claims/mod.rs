@@ -1,7 +1,7 @@
 //! Every lemma and theorem as a check: one entry point, [`check`], used by the tests, the
-//! command line and (later) the gate.
+//! scenario runner and the command line (the gate reuses the [`Checker`] on traces).
 //!
-//! A check runs one claim (by its stable id from `CLAIMS.md`) in one *variant* on one
+//! A check runs one claim (by its stable id from `docs/claims-spec.md`) in one *variant* on one
 //! [`Case`] and returns a [`Verdict`]:
 //! - *holds*, with the smallest margin `(rhs − lhs)/|rhs|` over every iteration and where
 //!   it occurred (for equalities `|a − b| ≤ τ`, the margin is the unused fraction of `τ`);
@@ -12,7 +12,7 @@
 //!
 //! Variants: `paper` is the statement; *controls* are deliberately false variants (e.g.
 //! (19) without its curse term) that the same machinery must report violated; *readings*
-//! are the two sides of a subtlety of `CLAIMS.md` (initial derivative, truncated output
+//! are the two sides of a subtlety of `docs/claims-spec.md` (initial derivative, truncated output
 //! index), each reported as what it is.
 //!
 //! One file per paper result: [`thm2`], [`rem1`], [`rem3`], [`lem4`], [`lem6`], [`thm7`],

@@ -1,7 +1,7 @@
 //! Remark 3: forward and reverse mode compute the same Jacobian, `Ẋ_K = Ū_K^{(0)}`, for
 //! every horizon `K`.
 //!
-//! **Subtlety 1** (`CLAIMS.md`): recursion (12) has no term for `Dx_0(u)`, while forward
+//! **Subtlety 1** (`docs/claims-spec.md`): recursion (12) has no term for `Dx_0(u)`, while forward
 //! mode starts from it. With a warm start `x_0(u)` whose derivative `G ≠ 0`, the literal
 //! reading `Ẋ_K = Ū_K^{(0)}` fails, and the consistent one `Ẋ_K = Ū_K^{(0)} + X̄_K^{(0)} G`
 //! holds. Both readings are checked and reported as what they are.

@@ -14,7 +14,7 @@
 //! ridge-data family `H` and `∂H` do not commute: `scieur.jacobian` is *not applicable*,
 //! and the observed verdict with its witness says by how much the identity fails.
 //!
-//! **Subtlety 5** (`CLAIMS.md`): with a warm start `x_0(θ)`, `∂x_0 = G ≠ 0`
+//! **Subtlety 5** (`docs/claims-spec.md`): with a warm start `x_0(θ)`, `∂x_0 = G ≠ 0`
 //! ([`Case::warm_start_derivative`], its first block), the identity holds with the total
 //! derivative `∂_θ∇f(x_0, θ) + HG` (`warm_start_total`) and fails with the partial one
 //! (`warm_start_partial`, off by `P_t'(H)HG`).
@@ -132,7 +132,7 @@ struct Setup<'a> {
 impl<'a> Setup<'a> {
     fn new(case: &'a Case, cfg: &Config) -> Option<Self> {
         let q = case.quadratic()?;
-        let f = case.inst.map.objective()?;
+        let f = case.inst.map.capabilities().objective?;
         let n = q.h.nrows();
         let x_star = case.inst.x_star.rows(0, n).into_owned();
         let chol = q.h.clone().cholesky()?;
@@ -266,7 +266,7 @@ pub struct JacobianSides {
 pub fn jacobian_sides(case: &Case, cfg: &Config, variant: &str) -> Option<JacobianSides> {
     let s = Setup::new(case, cfg)?;
     let (k, fault, q, n) = (case.k, fault_of(variant), s.q, s.n);
-    let f = case.inst.map.objective()?;
+    let f = case.inst.map.capabilities().objective?;
     let warm = variant.starts_with("warm_start");
     let p = case.inst.map.dim_u();
     let g = if warm { case.warm_start_derivative().rows(0, n).into_owned() } else { DMatrix::zeros(n, p) };
@@ -355,7 +355,7 @@ pub fn rate_maxima(q: &QuadraticView, k: usize, variant: &str) -> (Vec<f64>, Vec
 
 fn rate_bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let Some(s) = Setup::new(case, cfg) else { return unavailable(RATE_BOUND.id, case, variant) };
-    let Some(f) = case.inst.map.objective() else { return unavailable(RATE_BOUND.id, case, variant) };
+    let Some(f) = case.inst.map.capabilities().objective else { return unavailable(RATE_BOUND.id, case, variant) };
     let (k, q, n) = (case.k, s.q, s.n);
     let (fmax, dpmax) = rate_maxima(q, k, variant);
     let w_norm = spectral_norm(&s.dx_star);

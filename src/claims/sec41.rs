@@ -1,7 +1,7 @@
 //! Section 4.1: the late-started forward mode (20) and the truncated reverse sweep compute
 //! the same quantity.
 //!
-//! **Subtlety 2** (`CLAIMS.md`): Section 4.1 writes the late-started output as
+//! **Subtlety 2** (`docs/claims-spec.md`): Section 4.1 writes the late-started output as
 //! `Ẋ_{T'}^{(K')}`, while (20) and Section 4.3 make it `Ẋ_{T'}^{(K'−T')}`. Only the second
 //! equals `Ū_{K'}^{(T')}`: the `literal_index` reading is checked and reported failing,
 //! the consistent one (`paper` here) holding. Subtlety 1 (the initial derivative) applies

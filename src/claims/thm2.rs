@@ -73,12 +73,15 @@ pub const IMPLICIT: Claim = Claim {
 /// error. Returns the differences, the smallest step and the rounding amplification: the
 /// sum of the absolute weights times `h` (1 central, 4 one-sided).
 pub fn fd_solution_map<M: FixedPointMap + ?Sized>(map: &M, scale: f64) -> crate::Result<(DMatrix<f64>, f64, f64)> {
-    let u =
-        map.param().ok_or_else(|| crate::Error::Numerical(format!("{} has no parameter to perturb", map.name())))?;
+    let re = map
+        .capabilities()
+        .reparameterise
+        .ok_or_else(|| crate::Error::Numerical(format!("{} has no parameter to perturb", map.name())))?;
+    let u = re.param();
     let at = |j: usize, shift: f64| -> crate::Result<DVector<f64>> {
         let mut v: DVector<f64> = u.clone();
         v[j] += shift;
-        let x = map.fixed_point_at(&v)?;
+        let x = re.fixed_point_at(&v)?;
         if x.iter().all(|e| e.is_finite()) {
             Ok(x)
         } else {

@@ -5,6 +5,7 @@
 use super::{
     Assumption, Case, Checker, Claim, Config, GAMMA_SHARP, Kind, PAPER, Point, Role, VariantInfo, Verdict, scored,
 };
+use crate::bounds::rhs_21;
 use crate::linalg::spectral_norm;
 
 /// `thm8.bound`.
@@ -25,9 +26,6 @@ pub const BOUND: Claim = Claim {
     ],
     run: bound,
 };
-
-/// (21) lives in [`crate::bounds`]; re-exported for the gate's comparison.
-pub use crate::bounds::rhs_21;
 
 fn bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let inst = &case.inst;

@@ -4,7 +4,8 @@
 
 use super::export::{Entry, Manifest, rebuild};
 use super::npz::{Array, Npz};
-use crate::claims::{Checker, Point, Verdict, thm8::rhs_21};
+use crate::bounds::rhs_21;
+use crate::claims::{Checker, Point, Verdict};
 use crate::error::{Error, Result};
 use crate::spec::DynInstance;
 use crate::tol::ToleranceModel;
@@ -390,6 +391,23 @@ fn trace_claims(
     }
     out.push(("thm8.bound".into(), bound.verdict()));
     out
+}
+
+/// Writes the Markdown report `md` as `dir/report.md` (refusing a directory holding output
+/// that is not a gate report) and the JUnit XML of `report` to `junit`, when asked.
+pub fn write(report: &GateReport, md: &str, dir: Option<&Path>, junit: Option<&Path>) -> Result<()> {
+    if let Some(dir) = dir {
+        crate::report::ensure_ours(dir, "report.md", |t| t.starts_with(TITLE))?;
+        std::fs::create_dir_all(dir)
+            .and_then(|_| std::fs::write(dir.join("report.md"), md))
+            .map_err(|e| Error::Io { path: dir.display().to_string(), message: e.to_string() })?;
+    }
+    if let Some(path) = junit {
+        let xml = self::junit(report)?;
+        std::fs::write(path, xml)
+            .map_err(|e| Error::Io { path: path.display().to_string(), message: e.to_string() })?;
+    }
+    Ok(())
 }
 
 /// The first line of a gate report (how a later run recognises its own `--out`).

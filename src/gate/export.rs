@@ -115,7 +115,7 @@ pub fn default_set(seed: u64) -> Vec<(Spec, bool)> {
     for (i, family) in families.into_iter().enumerate() {
         for (j, method) in [Method::GradientDescent, Method::HeavyBall { beta: 0.5 }].into_iter().enumerate() {
             for truncated in [false, true] {
-                let s = crate::scenario::instance_seed(seed, i * 2 + j, usize::from(truncated));
+                let s = crate::spec::instance_seed(seed, i * 2 + j, usize::from(truncated));
                 let step = if matches!(method, Method::HeavyBall { .. }) { StepRule::InvL } else { StepRule::Optimal };
                 let spec = Spec {
                     family,
@@ -136,7 +136,7 @@ pub fn default_set(seed: u64) -> Vec<(Spec, bool)> {
     // Warm starts (x_0 = x*, as in bilevel optimisation with warm starts): the iterate has
     // converged from the start, which exposes a derivative that freezes once it has.
     for (i, family) in [families[2], families[4]].into_iter().enumerate() {
-        let seed = crate::scenario::instance_seed(seed, 100 + i, 0);
+        let seed = crate::spec::instance_seed(seed, 100 + i, 0);
         let spec = Spec {
             family,
             method: Method::GradientDescent,
@@ -166,6 +166,22 @@ fn names(spec: &Spec) -> (String, String, String) {
         Method::GradientDescent => "gd",
     };
     (family.to_string(), param, method.to_string())
+}
+
+/// Refuses a set with an instance of the classic Huber family: its Hessian jumps, so the
+/// derivatives of the unrolled iteration are not those of a smooth map and a trace could
+/// not be judged (the gate's objective is ridge or pseudo-Huber).
+pub fn check_exportable(set: &[(Spec, bool)]) -> Result<()> {
+    match set.iter().find(|(s, _)| matches!(s.family, Family::Huber { .. })) {
+        Some((s, _)) => Err(Error::Input {
+            location: "gate export".to_string(),
+            message: format!(
+                "the classic Huber family is not exported ({})",
+                serde_json::to_string(s).unwrap_or_default()
+            ),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Writes the instances of `set` to `out` and returns the manifest.
@@ -265,7 +281,7 @@ fn write_instance(
 /// The step size and momentum of a built instance, read back from its map's Jacobian:
 /// `B = I − αH` for gradient descent; heavy-ball's top-right block is `−βI`.
 fn step_and_momentum(inst: &DynInstance) -> (f64, f64) {
-    inst.map.step_parameters()
+    inst.map.capabilities().step_parameters
 }
 
 /// The map and initial point described by an instance file (what the outside

@@ -48,3 +48,33 @@
 pub mod check;
 pub mod export;
 pub mod npz;
+
+/// The long help of `unrollcheck gate`: the workflow and the instance and trace formats in
+/// plain text (the module docs above are the same in Markdown).
+pub const HELP: &str = "The regression gate for other implementations of unrolled, truncated or implicit \
+differentiation.
+
+  unrollcheck gate export --out DIR          instances: DIR/manifest.json and DIR/<id>.npz
+  <your implementation>                      one trace TRACES/<id>.npz per instance
+  unrollcheck gate check --instances DIR --traces TRACES [--junit FILE] [--out REPORT]
+
+An instance .npz holds (float64, C order): A (M,N), b (M,), lam, delta, alpha, beta, omega,
+K, T, T_prime, K_prime (scalars), x0 (n,), v (p,) a unit tangent, w (n,) a unit cotangent.
+f(x,u) = sum_i phi(a_i.x - b_i) + lam/2 |x|^2, phi = r^2/2 (ridge) or the pseudo-Huber loss;
+u = lam (param weight, p=1), b (targets, p=M) or (A row by row, b) (data, p=MN+M).
+Gradient descent x <- x - alpha grad f; heavy-ball on z=(x1,x2): (x1 - alpha grad f(x1)
++ beta (x1 - x2), x1), n = 2N.
+
+A trace .npz holds (float64, or float32 judged with a float32 tolerance):
+  x          (K'+1, n)      iterates x_0 .. x_K'
+  jvp        (K'-T'+1, n)   late-started forward JVPs Xdot_T'^(j) v, j = 0..K'-T', from 0
+  vjp        (K'-T'+1, p)   truncated reverse sweep: row i = w^T Ubar_K'^(K'-i), i.e. from
+                            k = K' (zeros) down to k = T'
+  jvp_final  (n,)           Xdot_T'^(K'-T') v   (not Xdot_T'^(K') v: see Section 4.1)
+  vjp_final  (p,)           w^T Ubar_K'^(T')
+with a constant x_0 (Dx_0 = 0), so w . jvp_final = vjp_final . v. Untruncated: T = T' = 0.
+
+check compares every row with the reference under the tolerance model, runs (8), (21) and
+forward = reverse on the submitted sequences, and names a likely cause for a failure (sign
+of C_k, B_k+1 for B_k, off-by-one truncation index, a derivative that freezes, float32
+rounding). Exit 0: all pass; 1: a check fails; 2: unreadable input.";

@@ -45,7 +45,7 @@
 //! `1 − ρ'(0)` unless the start is very close to `x*`: A2.1 is then reported not applicable
 //! in the adapted norm too, with `ρ'` as observed. For the classic Huber loss `L_H = ∞`.
 
-use super::{FixedPointMap, HeavyBall};
+use super::{Capabilities, FixedPointMap, HeavyBall, Lift, Reparameterise};
 use crate::constants::{Constant, MapConstants, Scope};
 use crate::error::{Error, Result};
 use crate::linalg::spectral_norm;
@@ -181,7 +181,7 @@ impl<O: Objective> Adapted<O> {
     /// use unrollcheck::spec::{Norm, Spec, Method};
     /// let spec = Spec { method: Method::HeavyBall { beta: 0.5 }, norm: Norm::Adapted { eps: 0.1 }, ..Spec::figure2(1) };
     /// let inst = spec.build().unwrap();
-    /// let norm = inst.map.adapted_norm().unwrap();
+    /// let norm = inst.map.capabilities().adapted_norm.unwrap();
     /// assert!(inst.constants.rho() < 1.0);                   // A2.1 holds in ‖P⁻¹z‖
     /// assert!(inst.constants.map.jacobian_norm_at_fixed_point <= norm.spectral_radius + norm.eps_abs + 1e-9);
     /// assert!(norm.euclidean_norm >= 1.0);                  // and fails in the Euclidean norm
@@ -224,7 +224,7 @@ impl<O: Objective> Adapted<O> {
         }
         let a1 = spectral_norm(&p_inv.columns(0, n));
         let b1 = spectral_norm(&p.rows(0, n));
-        let euclidean_norm = spectral_norm(&hb.d_x(hb.lift(&x_star).as_view()));
+        let euclidean_norm = spectral_norm(&hb.d_x(Lift::Stacked.apply(&x_star).as_view()));
         let info = AdaptedNorm {
             eps,
             eps_abs,
@@ -287,43 +287,34 @@ impl<O: Objective> FixedPointMap for Adapted<O> {
         s.aux = vec![DVector::zeros(self.dim_x()); 3];
         s
     }
-    fn step(&self, z: Vw, mut out: VwMut, s: &mut Scratch) {
+    fn step_at(&self, k: usize, z: Vw, mut out: VwMut, s: &mut Scratch) {
         let mut aux = std::mem::take(&mut s.aux);
         let [pz, res, _] = &mut aux[..] else { unreachable!("three buffers from scratch()") };
         pz.gemv(1.0, &self.p, &z, 0.0);
-        self.hb.step(pz.as_view(), res.as_view_mut(), s);
+        self.hb.step_at(k, pz.as_view(), res.as_view_mut(), s);
         out.gemv(1.0, &self.p_inv, &*res, 0.0);
         s.aux = aux;
     }
-    fn jvp(&self, z: Vw, dz: Vw, du: Vw, mut out: VwMut, s: &mut Scratch) {
+    fn jvp_at(&self, k: usize, z: Vw, dz: Vw, du: Vw, mut out: VwMut, s: &mut Scratch) {
         let mut aux = std::mem::take(&mut s.aux);
         let [pz, pdz, res] = &mut aux[..] else { unreachable!("three buffers from scratch()") };
         pz.gemv(1.0, &self.p, &z, 0.0);
         pdz.gemv(1.0, &self.p, &dz, 0.0);
-        self.hb.jvp(pz.as_view(), pdz.as_view(), du, res.as_view_mut(), s);
+        self.hb.jvp_at(k, pz.as_view(), pdz.as_view(), du, res.as_view_mut(), s);
         out.gemv(1.0, &self.p_inv, &*res, 0.0);
         s.aux = aux;
     }
-    fn vjp(&self, z: Vw, w: Vw, mut xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
+    fn vjp_at(&self, k: usize, z: Vw, w: Vw, mut xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
         let mut aux = std::mem::take(&mut s.aux);
         let [pz, pw, res] = &mut aux[..] else { unreachable!("three buffers from scratch()") };
         pz.gemv(1.0, &self.p, &z, 0.0);
         pw.gemv_tr(1.0, &self.p_inv, &w, 0.0);
-        self.hb.vjp(pz.as_view(), pw.as_view(), res.as_view_mut(), ubar_acc, s);
+        self.hb.vjp_at(k, pz.as_view(), pw.as_view(), res.as_view_mut(), ubar_acc, s);
         xbar_out.gemv_tr(1.0, &self.p, &*res, 0.0);
         s.aux = aux;
     }
     fn fixed_point(&self) -> Result<DVector<f64>> {
         Ok(&self.p_inv * self.hb.fixed_point()?)
-    }
-    fn fixed_point_at(&self, u: &DVector<f64>) -> Result<DVector<f64>> {
-        Ok(&self.p_inv * self.hb.fixed_point_at(u)?)
-    }
-    fn step_parameters(&self) -> (f64, f64) {
-        self.hb.step_parameters()
-    }
-    fn param(&self) -> Option<DVector<f64>> {
-        self.hb.param()
     }
     fn constants(&self, ball: &Ball) -> Result<MapConstants> {
         let (a1, b1, r) = (self.a1, self.b1, ball.radius);
@@ -349,10 +340,22 @@ impl<O: Objective> FixedPointMap for Adapted<O> {
             jacobian_norm_at_fixed_point: at_center,
         })
     }
-    fn lift(&self, x: &DVector<f64>) -> DVector<f64> {
-        &self.p_inv * self.hb.lift(x)
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            step_parameters: self.hb.capabilities().step_parameters,
+            lift: Lift::Adapted(&self.p_inv),
+            adapted_norm: Some(self.info),
+            reparameterise: Some(self),
+            ..Capabilities::default()
+        }
     }
-    fn adapted_norm(&self) -> Option<AdaptedNorm> {
-        Some(self.info)
+}
+
+impl<O: Objective> Reparameterise for Adapted<O> {
+    fn param(&self) -> DVector<f64> {
+        self.hb.param()
+    }
+    fn fixed_point_at(&self, u: &DVector<f64>) -> Result<DVector<f64>> {
+        Ok(&self.p_inv * self.hb.fixed_point_at(u)?)
     }
 }

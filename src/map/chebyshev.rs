@@ -11,14 +11,13 @@
 //! `D_z A_k = [[ω(I − h∇²f), (1 − ω)I], [I, 0]]`, `D_u A_k = [[−ωh D_u∇f], [0]]`. As for
 //! heavy-ball, `‖D_z A_k‖₂ ≥ 1` (the second block row copies `x_1`), so A2.1 fails in the
 //! Euclidean norm; and the map changes with `k`, so no single contraction modulus exists.
-//! The time-invariant methods of the trait ([`FixedPointMap::step`] …) are the limit map
+//! The unindexed methods of the trait ([`FixedPointMap::step`] …) are the limit map
 //! `ω = ω_∞ = 2/(1 + √(1 − 1/σ²))` (heavy-ball with Polyak's parameters); the unrolling
 //! uses the indexed ones.
 
-use super::FixedPointMap;
-use crate::constants::{Constant, MapConstants};
+use super::{Capabilities, FixedPointMap, LIMIT, Lift, Reparameterise, momentum};
+use crate::constants::MapConstants;
 use crate::error::{Error, Result, check_open};
-use crate::linalg::{spectral_norm, spectral_radius};
 use crate::problem::{Ball, Objective, Scratch, Vw, VwMut};
 use crate::quadratic::Polynomial;
 use nalgebra::DVector;
@@ -30,10 +29,6 @@ pub struct Chebyshev<O> {
     mu: f64,
     l: f64,
 }
-
-/// The index of the limit map (large enough that `ω_{k+1} = ω_∞` to rounding is not
-/// needed: [`Polynomial::chebyshev_omega`] is evaluated with `q^k = 0`).
-const LIMIT: usize = usize::MAX / 4;
 
 impl<O: Objective> Chebyshev<O> {
     /// Checks `0 < μ ≤ L < ∞`.
@@ -52,7 +47,8 @@ impl<O: Objective> Chebyshev<O> {
     pub fn h(&self) -> f64 {
         2.0 / (self.l + self.mu)
     }
-    /// `ω_{k+1}`, the weight of iteration `k`.
+    /// `ω_{k+1}`, the weight of iteration `k`; from the index [`LIMIT`] of the limit map
+    /// on, `ω_∞` in closed form.
     pub fn omega(&self, k: usize) -> f64 {
         if k >= LIMIT {
             let s = (self.l - self.mu) / (self.l + self.mu);
@@ -81,18 +77,6 @@ impl<O: Objective> FixedPointMap for Chebyshev<O> {
     }
     fn scratch(&self) -> Scratch {
         self.f.scratch()
-    }
-    fn step(&self, z: Vw, out: VwMut, s: &mut Scratch) {
-        self.step_at(LIMIT, z, out, s)
-    }
-    fn jvp(&self, z: Vw, dz: Vw, du: Vw, out: VwMut, s: &mut Scratch) {
-        self.jvp_at(LIMIT, z, dz, du, out, s)
-    }
-    fn vjp(&self, z: Vw, w: Vw, xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
-        self.vjp_at(LIMIT, z, w, xbar_out, ubar_acc, s)
-    }
-    fn time_varying(&self) -> bool {
-        true
     }
     fn step_at(&self, k: usize, z: Vw, mut out: VwMut, s: &mut Scratch) {
         let (n, w, h) = (self.n(), self.omega(k), self.h());
@@ -131,42 +115,29 @@ impl<O: Objective> FixedPointMap for Chebyshev<O> {
         self.f.mixed_vjp_acc(x1, w1, -w * h, ubar_acc, s);
     }
     fn fixed_point(&self) -> Result<DVector<f64>> {
-        Ok(self.lift(&self.f.minimizer()?))
-    }
-    fn fixed_point_at(&self, u: &DVector<f64>) -> Result<DVector<f64>> {
-        Ok(self.lift(&self.f.minimizer_at(u)?))
-    }
-    fn step_parameters(&self) -> (f64, f64) {
-        (self.h(), self.omega(LIMIT) - 1.0)
-    }
-    fn param(&self) -> Option<DVector<f64>> {
-        Some(self.f.param())
+        Ok(Lift::Stacked.apply(&self.f.minimizer()?))
     }
     fn constants(&self, ball: &Ball) -> Result<MapConstants> {
-        let n = self.n();
-        let xball = Ball { center: ball.center.rows(0, n).into_owned(), radius: ball.radius };
-        let sm = self.f.smoothness(&xball);
-        let b_star = self.d_x(ball.center.as_view());
-        let norm = spectral_norm(&b_star);
-        let scale = self.omega_max() * self.h();
-        Ok(MapConstants {
-            // ‖D_zA_k‖ ≥ 1 for every k, and the map varies with k: A2.1 fails.
-            rho: Constant::global(norm.max(1.0)),
-            m_x: sm.hessian_lipschitz.scale(scale),
-            m_u: sm.mixed_lipschitz.scale(scale),
-            kappa: sm.mixed_bound.scale(scale),
-            spectral_radius: spectral_radius(&b_star)?,
-            jacobian_norm_at_fixed_point: norm,
-        })
+        momentum::constants(self, &self.f, ball, self.omega_max() * self.h())
     }
-    fn lift(&self, x: &DVector<f64>) -> DVector<f64> {
-        let n = x.len();
-        DVector::from_fn(2 * n, |i, _| x[i % n])
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            time_varying: true,
+            step_parameters: (self.h(), self.omega(LIMIT) - 1.0),
+            lift: Lift::Stacked,
+            objective: Some(&self.f),
+            polynomial: Some(Polynomial::Chebyshev { mu: self.mu, l: self.l }),
+            reparameterise: Some(self),
+            ..Capabilities::default()
+        }
     }
-    fn objective(&self) -> Option<&dyn Objective> {
-        Some(&self.f)
+}
+
+impl<O: Objective> Reparameterise for Chebyshev<O> {
+    fn param(&self) -> DVector<f64> {
+        self.f.param()
     }
-    fn polynomial(&self) -> Option<Polynomial> {
-        Some(Polynomial::Chebyshev { mu: self.mu, l: self.l })
+    fn fixed_point_at(&self, u: &DVector<f64>) -> Result<DVector<f64>> {
+        Ok(Lift::Stacked.apply(&self.f.minimizer_at(u)?))
     }
 }

@@ -5,11 +5,12 @@
 //! `0 < α < 2/L` (and `μ > 0`). By Remark 5(ii), `M_x = α·Lip(∇²f)`, `M_u = α·Lip(D_u∇f)`,
 //! `κ = α·sup‖D_u∇f‖`.
 
-use super::FixedPointMap;
+use super::{Capabilities, FixedPointMap, Reparameterise};
 use crate::constants::{Constant, MapConstants};
 use crate::error::{Result, check_open};
 use crate::linalg::{spectral_norm, spectral_radius};
 use crate::problem::{Ball, Objective, Scratch, Vw, VwMut};
+use crate::quadratic::Polynomial;
 use nalgebra::DVector;
 
 /// Gradient descent with a constant step size on an objective `O`.
@@ -55,31 +56,22 @@ impl<O: Objective> FixedPointMap for GradientDescent<O> {
     fn scratch(&self) -> Scratch {
         self.f.scratch()
     }
-    fn step(&self, x: Vw, mut out: VwMut, s: &mut Scratch) {
+    fn step_at(&self, _k: usize, x: Vw, mut out: VwMut, s: &mut Scratch) {
         out.copy_from(&x);
         self.f.grad_acc(x, -self.alpha, out, s);
     }
-    fn jvp(&self, x: Vw, dx: Vw, du: Vw, mut out: VwMut, s: &mut Scratch) {
+    fn jvp_at(&self, _k: usize, x: Vw, dx: Vw, du: Vw, mut out: VwMut, s: &mut Scratch) {
         out.copy_from(&dx);
         self.f.hvp_acc(x, dx, -self.alpha, out.as_view_mut(), s);
         self.f.mixed_jvp_acc(x, du, -self.alpha, out, s);
     }
-    fn vjp(&self, x: Vw, w: Vw, mut xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
+    fn vjp_at(&self, _k: usize, x: Vw, w: Vw, mut xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
         xbar_out.copy_from(&w);
         self.f.hvp_acc(x, w, -self.alpha, xbar_out, s); // ∇²f is symmetric
         self.f.mixed_vjp_acc(x, w, -self.alpha, ubar_acc, s);
     }
     fn fixed_point(&self) -> Result<DVector<f64>> {
         self.f.minimizer()
-    }
-    fn fixed_point_at(&self, u: &DVector<f64>) -> Result<DVector<f64>> {
-        self.f.minimizer_at(u)
-    }
-    fn step_parameters(&self) -> (f64, f64) {
-        (self.alpha, 0.0)
-    }
-    fn param(&self) -> Option<DVector<f64>> {
-        Some(self.f.param())
     }
     fn constants(&self, ball: &Ball) -> Result<MapConstants> {
         let curv = self.f.curvature(ball);
@@ -98,11 +90,22 @@ impl<O: Objective> FixedPointMap for GradientDescent<O> {
             jacobian_norm_at_fixed_point: spectral_norm(&b_star),
         })
     }
-    fn objective(&self) -> Option<&dyn Objective> {
-        Some(&self.f)
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            step_parameters: (self.alpha, 0.0),
+            objective: Some(&self.f),
+            polynomial: Some(Polynomial::GradientDescent { h: self.alpha }),
+            reparameterise: Some(self),
+            ..Capabilities::default()
+        }
     }
-    fn polynomial(&self) -> Option<crate::quadratic::Polynomial> {
-        use crate::quadratic::Polynomial;
-        Some(Polynomial::GradientDescent { h: self.alpha })
+}
+
+impl<O: Objective> Reparameterise for GradientDescent<O> {
+    fn param(&self) -> DVector<f64> {
+        self.f.param()
+    }
+    fn fixed_point_at(&self, u: &DVector<f64>) -> Result<DVector<f64>> {
+        self.f.minimizer_at(u)
     }
 }

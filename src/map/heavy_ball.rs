@@ -2,16 +2,16 @@
 //! `z = (x_1, x_2)` (Remark 1(ii)).
 //!
 //! `D_z A = [[(1+β)I − α∇²f, −βI], [I, 0]]`, `D_u A = [[−α D_u∇f], [0]]`.
-//! **Subtlety** (Remark 1(ii), `CLAIMS.md`): `‖D_z A‖₂ ≥ 1` always (apply it to `(y, 0)`:
+//! **Subtlety** (Remark 1(ii), `docs/claims-spec.md`): `‖D_z A‖₂ ≥ 1` always (apply it to `(y, 0)`:
 //! the second block returns `y`), so A2.1 fails in the Euclidean norm; only the spectral
 //! radius of `D_z A(z*)` is below 1. [`FixedPointMap::constants`] therefore reports the
 //! Euclidean `ρ` as the norm bound `≥ 1` and the spectral radius separately.
 
-use super::FixedPointMap;
-use crate::constants::{Constant, MapConstants};
+use super::{Capabilities, FixedPointMap, Lift, Reparameterise, momentum};
+use crate::constants::MapConstants;
 use crate::error::{Error, Result, check_open};
-use crate::linalg::{spectral_norm, spectral_radius};
 use crate::problem::{Ball, Objective, Scratch, Vw, VwMut};
+use crate::quadratic::Polynomial;
 use nalgebra::DVector;
 
 /// Heavy-ball with constant `α > 0`, `β ∈ [0, 1)`.
@@ -69,7 +69,7 @@ impl<O: Objective> FixedPointMap for HeavyBall<O> {
     fn scratch(&self) -> Scratch {
         self.f.scratch()
     }
-    fn step(&self, z: Vw, mut out: VwMut, s: &mut Scratch) {
+    fn step_at(&self, _k: usize, z: Vw, mut out: VwMut, s: &mut Scratch) {
         let n = self.n();
         let (x1, x2) = (z.rows(0, n), z.rows(n, n));
         let (mut o1, mut o2) = out.rows_range_pair_mut(0..n, n..2 * n);
@@ -79,7 +79,7 @@ impl<O: Objective> FixedPointMap for HeavyBall<O> {
         self.f.grad_acc(x1, -self.alpha, o1, s);
         o2.copy_from(&x1);
     }
-    fn jvp(&self, z: Vw, dz: Vw, du: Vw, mut out: VwMut, s: &mut Scratch) {
+    fn jvp_at(&self, _k: usize, z: Vw, dz: Vw, du: Vw, mut out: VwMut, s: &mut Scratch) {
         let n = self.n();
         let x1 = z.rows(0, n);
         let (d1, d2) = (dz.rows(0, n), dz.rows(n, n));
@@ -91,7 +91,7 @@ impl<O: Objective> FixedPointMap for HeavyBall<O> {
         self.f.mixed_jvp_acc(x1, du, -self.alpha, o1, s);
         o2.copy_from(&d1);
     }
-    fn vjp(&self, z: Vw, w: Vw, mut xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
+    fn vjp_at(&self, _k: usize, z: Vw, w: Vw, mut xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
         let n = self.n();
         let x1 = z.rows(0, n);
         let (w1, w2) = (w.rows(0, n), w.rows(n, n));
@@ -106,43 +106,28 @@ impl<O: Objective> FixedPointMap for HeavyBall<O> {
         self.f.mixed_vjp_acc(x1, w1, -self.alpha, ubar_acc, s);
     }
     fn fixed_point(&self) -> Result<DVector<f64>> {
-        let x = self.f.minimizer()?;
-        Ok(self.lift(&x))
-    }
-    fn fixed_point_at(&self, u: &DVector<f64>) -> Result<DVector<f64>> {
-        Ok(self.lift(&self.f.minimizer_at(u)?))
-    }
-    fn step_parameters(&self) -> (f64, f64) {
-        (self.alpha, self.beta)
-    }
-    fn param(&self) -> Option<DVector<f64>> {
-        Some(self.f.param())
+        Ok(Lift::Stacked.apply(&self.f.minimizer()?))
     }
     fn constants(&self, ball: &Ball) -> Result<MapConstants> {
-        let n = self.n();
-        let xball = Ball { center: ball.center.rows(0, n).into_owned(), radius: ball.radius };
-        let sm = self.f.smoothness(&xball);
-        let b_star = self.d_x(ball.center.as_view());
-        let norm = spectral_norm(&b_star);
-        Ok(MapConstants {
-            // The Euclidean operator norm is ≥ 1 everywhere: A2.1 fails (Remark 1(ii)).
-            rho: Constant::global(norm.max(1.0)),
-            m_x: sm.hessian_lipschitz.scale(self.alpha),
-            m_u: sm.mixed_lipschitz.scale(self.alpha),
-            kappa: sm.mixed_bound.scale(self.alpha),
-            spectral_radius: spectral_radius(&b_star)?,
-            jacobian_norm_at_fixed_point: norm,
-        })
+        momentum::constants(self, &self.f, ball, self.alpha)
     }
-    fn lift(&self, x: &DVector<f64>) -> DVector<f64> {
-        let n = x.len();
-        DVector::from_fn(2 * n, |i, _| x[i % n])
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities {
+            step_parameters: (self.alpha, self.beta),
+            lift: Lift::Stacked,
+            objective: Some(&self.f),
+            polynomial: Some(Polynomial::HeavyBall { alpha: self.alpha, beta: self.beta }),
+            reparameterise: Some(self),
+            ..Capabilities::default()
+        }
     }
-    fn objective(&self) -> Option<&dyn Objective> {
-        Some(&self.f)
+}
+
+impl<O: Objective> Reparameterise for HeavyBall<O> {
+    fn param(&self) -> DVector<f64> {
+        self.f.param()
     }
-    fn polynomial(&self) -> Option<crate::quadratic::Polynomial> {
-        use crate::quadratic::Polynomial;
-        Some(Polynomial::HeavyBall { alpha: self.alpha, beta: self.beta })
+    fn fixed_point_at(&self, u: &DVector<f64>) -> Result<DVector<f64>> {
+        Ok(Lift::Stacked.apply(&self.f.minimizer_at(u)?))
     }
 }

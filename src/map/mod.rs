@@ -1,27 +1,35 @@
-//! Fixed-point maps `A(x, u)` of (2) and (4), behind one small trait.
+//! Fixed-point maps `A(x, u)` of (2) and (4): a core trait and one capability query.
 //!
-//! A map needs [`FixedPointMap::step`] (`x ↦ A(x, u)`), [`FixedPointMap::jvp`]
-//! (`B ẋ + C u̇`, the right-hand side of the forward recursion (9)) and
-//! [`FixedPointMap::vjp`] (`x̄ ↦ (x̄ᵀB, x̄ᵀC)`, one step of the reverse recursion (12)),
-//! plus its fixed point and its certified constants. The dense Jacobians `B = D_x A` and
-//! `C = D_u A` (10) are derived from the products. Products rather than matrices are the
-//! required methods because the appendix-C parameter `(A, b)` has `p = MN + M` entries:
-//! forming `C_k` (n×p) at each iterate would cost far more than the product.
+//! The core trait [`FixedPointMap`] is what every map needs: its dimensions, scratch
+//! buffers, the indexed step `x ↦ A_k(x, u)`, its JVP `B_k ẋ + C_k u̇` (the right-hand side
+//! of the forward recursion (9)) and VJP `x̄ ↦ (x̄ᵀB_k, x̄ᵀC_k)` (one step of the reverse
+//! recursion (12)), its fixed point and its certified constants. The dense Jacobians
+//! `B = D_x A` and `C = D_u A` (10) are derived from the products. Products rather than
+//! matrices are the required methods because the appendix-C parameter `(A, b)` has
+//! `p = MN + M` entries: forming `C_k` (n×p) at each iterate would cost far more than the
+//! product.
 //!
-//! A new method (Nesterov, Chebyshev) is one new file implementing this trait.
+//! Everything a map *may* offer beyond that is answered by one query,
+//! [`FixedPointMap::capabilities`]: whether it depends on the iteration, its step size and
+//! momentum, how a point of the objective's space is lifted to its state ([`Lift`]), the
+//! objective and residual polynomial of the quadratic theory, the adapted norm, and
+//! re-parameterisation ([`Reparameterise`]).
+//!
+//! A new method is one new file implementing this trait (gradient descent, heavy-ball and
+//! Chebyshev are).
 //! [`adapted`] re-expresses heavy-ball in a norm in which it contracts (beyond the paper).
 //!
 //! **Time-varying maps.** The Chebyshev semi-iterative method ([`chebyshev`]) applies a
-//! different map `A_k(·, u)` at each iteration `k`. The unrolling loops therefore call the
-//! indexed forms [`FixedPointMap::step_at`], [`FixedPointMap::jvp_at`] and
-//! [`FixedPointMap::vjp_at`] with the iteration index `k` of the iterate they act on
-//! (`x_{k+1} = A_k(x_k, u)`, `B_k = D_x A_k(x_k, u)`); their default implementations call
-//! the time-invariant methods, so a time-invariant map implements only those.
+//! different map `A_k(·, u)` at each iteration `k`, so the required methods take the
+//! iteration index `k` of the iterate they act on (`x_{k+1} = A_k(x_k, u)`,
+//! `B_k = D_x A_k(x_k, u)`); a time-invariant map ignores it. The unindexed forms
+//! ([`FixedPointMap::step`] …) are the limit map `k → ∞` ([`LIMIT`]).
 
 pub mod adapted;
 pub mod chebyshev;
 pub mod gradient_descent;
 pub mod heavy_ball;
+mod momentum;
 
 pub use adapted::{Adapted, AdaptedNorm};
 pub use chebyshev::Chebyshev;
@@ -35,7 +43,11 @@ use crate::constants::MapConstants;
 use crate::problem::{Ball, Scratch, Vw, VwMut};
 use nalgebra::{DMatrix, DVector};
 
-/// A parameterised fixed-point map `A(·, u)` on `R^n`.
+/// The iteration index of the limit map `A_∞ = lim_k A_k` (the map itself when it is
+/// time-invariant).
+pub const LIMIT: usize = usize::MAX / 4;
+
+/// A parameterised fixed-point map `A_k(·, u)` on `R^n`.
 pub trait FixedPointMap: Send + Sync {
     /// State dimension `n` (`2·dim` for heavy-ball's `z = (x_1, x_2)`).
     fn dim_x(&self) -> usize;
@@ -43,132 +55,152 @@ pub trait FixedPointMap: Send + Sync {
     fn dim_u(&self) -> usize;
     /// A short name, e.g. `gd(ridge[weight])`.
     fn name(&self) -> String;
-    /// Scratch buffers for [`Self::step`], [`Self::jvp`], [`Self::vjp`].
+    /// Scratch buffers for [`Self::step_at`], [`Self::jvp_at`], [`Self::vjp_at`].
     fn scratch(&self) -> Scratch;
-    /// `out = A(x, u)`.
-    fn step(&self, x: Vw, out: VwMut, s: &mut Scratch);
-    /// `out = D_x A(x, u) dx + D_u A(x, u) du` (overwrites `out`).
-    fn jvp(&self, x: Vw, dx: Vw, du: Vw, out: VwMut, s: &mut Scratch);
-    /// `xbar_out = D_x A(x, u)ᵀ w` (overwrites) and `ubar_acc += D_u A(x, u)ᵀ w`.
-    fn vjp(&self, x: Vw, w: Vw, xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch);
+    /// `out = A_k(x, u)`, the map of iteration `k` (`x_{k+1} = A_k(x_k, u)`).
+    fn step_at(&self, k: usize, x: Vw, out: VwMut, s: &mut Scratch);
+    /// `out = D_x A_k(x, u) dx + D_u A_k(x, u) du` (overwrites `out`).
+    fn jvp_at(&self, k: usize, x: Vw, dx: Vw, du: Vw, out: VwMut, s: &mut Scratch);
+    /// `xbar_out = D_x A_k(x, u)ᵀ w` (overwrites) and `ubar_acc += D_u A_k(x, u)ᵀ w`.
+    fn vjp_at(&self, k: usize, x: Vw, w: Vw, xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch);
     /// The fixed point `x*(u)`.
     fn fixed_point(&self) -> crate::Result<DVector<f64>>;
-    /// The fixed point at another parameter value `u'` (finite differences of `u ↦ x*(u)`).
-    fn fixed_point_at(&self, u: &DVector<f64>) -> crate::Result<DVector<f64>> {
-        let _ = u;
-        Err(crate::Error::Numerical(format!("{} cannot be re-parameterised", self.name())))
-    }
-    /// The step size `α` and momentum `β` (0 without momentum), for exporting instances.
-    fn step_parameters(&self) -> (f64, f64) {
-        (f64::NAN, 0.0)
-    }
-    /// The current parameter `u`, when the map can be re-parameterised.
-    fn param(&self) -> Option<DVector<f64>> {
-        None
-    }
     /// Certified constants of A2.1/A2.2 on the ball around `x*` of radius `e_0` (an
     /// [`crate::Error::Numerical`] when one cannot be computed, e.g. the spectral radius of
     /// `∂A/∂x` when its eigenvalue iteration does not converge).
     fn constants(&self, ball: &Ball) -> crate::Result<MapConstants>;
-    /// Lifts a point `x` of the objective's space to the map's state (identity for
-    /// gradient descent, `x ↦ (x, x)` for heavy-ball).
-    fn lift(&self, x: &DVector<f64>) -> DVector<f64> {
-        x.clone()
-    }
-    /// The adapted norm `‖P⁻¹z‖` the map's state is expressed in ([`Adapted`]); `None` for
-    /// the Euclidean norm.
-    fn adapted_norm(&self) -> Option<AdaptedNorm> {
-        None
+
+    /// What the map offers beyond the core methods (none by default).
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities::default()
     }
 
-    /// `true` when the map depends on the iteration index (then [`Self::step`], [`Self::jvp`]
-    /// and [`Self::vjp`] are its limit map, and the unrolling uses the indexed forms).
-    fn time_varying(&self) -> bool {
-        false
+    /// `out = A_∞(x, u)`, the limit map.
+    fn step(&self, x: Vw, out: VwMut, s: &mut Scratch) {
+        self.step_at(LIMIT, x, out, s)
     }
-    /// `out = A_k(x, u)`, the map of iteration `k` (`x_{k+1} = A_k(x_k, u)`).
-    fn step_at(&self, k: usize, x: Vw, out: VwMut, s: &mut Scratch) {
-        let _ = k;
-        self.step(x, out, s)
+    /// `out = D_x A_∞(x, u) dx + D_u A_∞(x, u) du`.
+    fn jvp(&self, x: Vw, dx: Vw, du: Vw, out: VwMut, s: &mut Scratch) {
+        self.jvp_at(LIMIT, x, dx, du, out, s)
     }
-    /// `out = D_x A_k(x, u) dx + D_u A_k(x, u) du`.
-    fn jvp_at(&self, k: usize, x: Vw, dx: Vw, du: Vw, out: VwMut, s: &mut Scratch) {
-        let _ = k;
-        self.jvp(x, dx, du, out, s)
-    }
-    /// `xbar_out = D_x A_k(x, u)ᵀ w`, `ubar_acc += D_u A_k(x, u)ᵀ w`.
-    fn vjp_at(&self, k: usize, x: Vw, w: Vw, xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
-        let _ = k;
-        self.vjp(x, w, xbar_out, ubar_acc, s)
-    }
-    /// The objective `f` the method runs on, when it exposes it (for the quadratic theory).
-    fn objective(&self) -> Option<&dyn Objective> {
-        None
-    }
-    /// The method's residual polynomials on quadratics (Scieur et al. 2022), when it is a
-    /// polynomial method: `x_t − x* = P_t(H)(x_0 − x*)` for the first block of the state.
-    fn polynomial(&self) -> Option<Polynomial> {
-        None
+    /// `xbar_out = D_x A_∞(x, u)ᵀ w`, `ubar_acc += D_u A_∞(x, u)ᵀ w`.
+    fn vjp(&self, x: Vw, w: Vw, xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
+        self.vjp_at(LIMIT, x, w, xbar_out, ubar_acc, s)
     }
 
-    /// Dense `B = D_x A(x, u)` (n×n).
+    /// Dense `B = D_x A_∞(x, u)` (n×n).
     fn d_x(&self, x: Vw) -> DMatrix<f64> {
-        dense_d_x(self, None, x)
+        self.d_x_at(LIMIT, x)
     }
 
-    /// Dense `C = D_u A(x, u)` (n×p).
+    /// Dense `C = D_u A_∞(x, u)` (n×p).
     fn d_u(&self, x: Vw) -> DMatrix<f64> {
-        dense_d_u(self, None, x)
+        self.d_u_at(LIMIT, x)
     }
 
     /// Dense `B_k = D_x A_k(x, u)`.
     fn d_x_at(&self, k: usize, x: Vw) -> DMatrix<f64> {
-        if self.time_varying() { dense_d_x(self, Some(k), x) } else { self.d_x(x) }
+        dense_d_x(self, k, x)
     }
 
     /// Dense `C_k = D_u A_k(x, u)`.
     fn d_u_at(&self, k: usize, x: Vw) -> DMatrix<f64> {
-        if self.time_varying() { dense_d_u(self, Some(k), x) } else { self.d_u(x) }
+        dense_d_u(self, k, x)
     }
 }
 
-/// One JVP of the map of iteration `k` (`None`: the time-invariant map).
-fn jvp_maybe_at<M: FixedPointMap + ?Sized>(
-    map: &M,
-    k: Option<usize>,
-    x: Vw,
-    dx: Vw,
-    du: Vw,
-    out: VwMut,
-    s: &mut Scratch,
-) {
-    match k {
-        Some(k) => map.jvp_at(k, x, dx, du, out, s),
-        None => map.jvp(x, dx, du, out, s),
+/// What a map offers beyond [`FixedPointMap`]'s core methods, answered in one place.
+#[derive(Clone, Copy)]
+pub struct Capabilities<'a> {
+    /// `true` when the map depends on the iteration index (then the unindexed methods are
+    /// its limit map).
+    pub time_varying: bool,
+    /// The step size `α` and momentum `β` (`(NaN, 0)` when unknown), for exporting instances.
+    pub step_parameters: (f64, f64),
+    /// How a point `x` of the objective's space becomes the map's state.
+    pub lift: Lift<'a>,
+    /// The objective `f` the method runs on, when it exposes it (for the quadratic theory).
+    pub objective: Option<&'a dyn Objective>,
+    /// The method's residual polynomials on quadratics (Scieur et al. 2022), when it is a
+    /// polynomial method: `x_t − x* = P_t(H)(x_0 − x*)` for the first block of the state.
+    pub polynomial: Option<Polynomial>,
+    /// The adapted norm `‖P⁻¹z‖` the map's state is expressed in ([`Adapted`]); `None` for
+    /// the Euclidean norm.
+    pub adapted_norm: Option<AdaptedNorm>,
+    /// The map's parameter and its fixed point at other parameter values, when the map can
+    /// be re-parameterised.
+    pub reparameterise: Option<&'a dyn Reparameterise>,
+}
+
+impl Default for Capabilities<'_> {
+    fn default() -> Self {
+        Capabilities {
+            time_varying: false,
+            step_parameters: (f64::NAN, 0.0),
+            lift: Lift::Identity,
+            objective: None,
+            polynomial: None,
+            adapted_norm: None,
+            reparameterise: None,
+        }
     }
 }
 
-fn dense_d_x<M: FixedPointMap + ?Sized>(map: &M, k: Option<usize>, x: Vw) -> DMatrix<f64> {
+/// How a point `x` of the objective's space is lifted to a map's state.
+#[derive(Debug, Clone, Copy)]
+pub enum Lift<'a> {
+    /// The state is `x` (gradient descent).
+    Identity,
+    /// The state is `(x, x)` (heavy-ball, Chebyshev: current and previous iterate).
+    Stacked,
+    /// The state is `P⁻¹(x, x)` (heavy-ball in the adapted norm), with `P⁻¹` given.
+    Adapted(&'a DMatrix<f64>),
+}
+
+impl Lift<'_> {
+    /// The lifted state of `x`.
+    pub fn apply(&self, x: &DVector<f64>) -> DVector<f64> {
+        let stacked = |x: &DVector<f64>| {
+            let n = x.len();
+            DVector::from_fn(2 * n, |i, _| x[i % n])
+        };
+        match self {
+            Lift::Identity => x.clone(),
+            Lift::Stacked => stacked(x),
+            Lift::Adapted(p_inv) => *p_inv * stacked(x),
+        }
+    }
+}
+
+/// A map that can be re-parameterised (finite differences of `u ↦ x*(u)`).
+pub trait Reparameterise {
+    /// The current parameter `u`.
+    fn param(&self) -> DVector<f64>;
+    /// The fixed point at another parameter value `u'`.
+    fn fixed_point_at(&self, u: &DVector<f64>) -> crate::Result<DVector<f64>>;
+}
+
+fn dense_d_x<M: FixedPointMap + ?Sized>(map: &M, k: usize, x: Vw) -> DMatrix<f64> {
     let (n, p) = (map.dim_x(), map.dim_u());
     let mut s = map.scratch();
     let (mut e, zero) = (DVector::zeros(n), DVector::zeros(p));
     let mut b = DMatrix::zeros(n, n);
     for j in 0..n {
         e[j] = 1.0;
-        jvp_maybe_at(map, k, x, e.as_view(), zero.as_view(), b.column_mut(j), &mut s);
+        map.jvp_at(k, x, e.as_view(), zero.as_view(), b.column_mut(j), &mut s);
         e[j] = 0.0;
     }
     b
 }
 
-fn dense_d_u<M: FixedPointMap + ?Sized>(map: &M, k: Option<usize>, x: Vw) -> DMatrix<f64> {
+fn dense_d_u<M: FixedPointMap + ?Sized>(map: &M, k: usize, x: Vw) -> DMatrix<f64> {
     let (n, p) = (map.dim_x(), map.dim_u());
     let mut s = map.scratch();
     let (zero, mut e) = (DVector::zeros(n), DVector::zeros(p));
     let mut c = DMatrix::zeros(n, p);
     for j in 0..p {
         e[j] = 1.0;
-        jvp_maybe_at(map, k, x, zero.as_view(), e.as_view(), c.column_mut(j), &mut s);
+        map.jvp_at(k, x, zero.as_view(), e.as_view(), c.column_mut(j), &mut s);
         e[j] = 0.0;
     }
     c
@@ -187,39 +219,6 @@ impl<M: FixedPointMap + ?Sized> FixedPointMap for Box<M> {
     fn scratch(&self) -> Scratch {
         (**self).scratch()
     }
-    fn step(&self, x: Vw, out: VwMut, s: &mut Scratch) {
-        (**self).step(x, out, s)
-    }
-    fn jvp(&self, x: Vw, dx: Vw, du: Vw, out: VwMut, s: &mut Scratch) {
-        (**self).jvp(x, dx, du, out, s)
-    }
-    fn vjp(&self, x: Vw, w: Vw, xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
-        (**self).vjp(x, w, xbar_out, ubar_acc, s)
-    }
-    fn fixed_point(&self) -> crate::Result<DVector<f64>> {
-        (**self).fixed_point()
-    }
-    fn constants(&self, ball: &Ball) -> crate::Result<MapConstants> {
-        (**self).constants(ball)
-    }
-    fn fixed_point_at(&self, u: &DVector<f64>) -> crate::Result<DVector<f64>> {
-        (**self).fixed_point_at(u)
-    }
-    fn step_parameters(&self) -> (f64, f64) {
-        (**self).step_parameters()
-    }
-    fn param(&self) -> Option<DVector<f64>> {
-        (**self).param()
-    }
-    fn lift(&self, x: &DVector<f64>) -> DVector<f64> {
-        (**self).lift(x)
-    }
-    fn adapted_norm(&self) -> Option<AdaptedNorm> {
-        (**self).adapted_norm()
-    }
-    fn time_varying(&self) -> bool {
-        (**self).time_varying()
-    }
     fn step_at(&self, k: usize, x: Vw, out: VwMut, s: &mut Scratch) {
         (**self).step_at(k, x, out, s)
     }
@@ -229,22 +228,13 @@ impl<M: FixedPointMap + ?Sized> FixedPointMap for Box<M> {
     fn vjp_at(&self, k: usize, x: Vw, w: Vw, xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
         (**self).vjp_at(k, x, w, xbar_out, ubar_acc, s)
     }
-    fn objective(&self) -> Option<&dyn Objective> {
-        (**self).objective()
+    fn fixed_point(&self) -> crate::Result<DVector<f64>> {
+        (**self).fixed_point()
     }
-    fn polynomial(&self) -> Option<Polynomial> {
-        (**self).polynomial()
+    fn constants(&self, ball: &Ball) -> crate::Result<MapConstants> {
+        (**self).constants(ball)
     }
-    fn d_x(&self, x: Vw) -> DMatrix<f64> {
-        (**self).d_x(x)
-    }
-    fn d_u(&self, x: Vw) -> DMatrix<f64> {
-        (**self).d_u(x)
-    }
-    fn d_x_at(&self, k: usize, x: Vw) -> DMatrix<f64> {
-        (**self).d_x_at(k, x)
-    }
-    fn d_u_at(&self, k: usize, x: Vw) -> DMatrix<f64> {
-        (**self).d_u_at(k, x)
+    fn capabilities(&self) -> Capabilities<'_> {
+        (**self).capabilities()
     }
 }

@@ -5,14 +5,17 @@
 //! transpose. They write `out += a · (…)` into caller-owned buffers, so the unrolling
 //! loops allocate nothing; any scratch space comes from a [`Scratch`] made once per run.
 //!
-//! Families (see `CLAIMS.md`, "Families the suite must generate"):
+//! Families (see `docs/claims-spec.md`, "Families the suite must generate"):
 //! - [`ridge::Ridge`]: `½‖Ax − b‖² + (λ/2)‖x‖²`, parameter the ridge weight, the targets, or
 //!   the whole `(A, b)` (appendix C);
 //! - [`robust::Robust`]: `Σ φ_δ(a_iᵀx − b_i) + (λ/2)‖x‖²` with the pseudo-Huber loss (A2.2
 //!   holds) or the classic Huber loss (its Hessian jumps: A2.2 fails);
+//! - [`normal::NormalEquations`]: `½xᵀHx − gᵀx` with parameter `θ = (H, g) = (AᵀA, Aᵀb)`,
+//!   the fast path of the appendix-C sweep, and the chain-rule factors `Φ`, `Φᵀ` back to `(A, b)`;
 //! - [`draw`]: seeded draws of `(A, b)`: the paper's U(0,1)/N(0,1) and controlled spectra.
 
 pub mod draw;
+pub mod normal;
 pub mod ridge;
 pub mod robust;
 

@@ -6,7 +6,7 @@
 //! commutes with its derivative, differentiating in `θ` gives
 //! `∂x_t − ∂x* = (P_t(H) − P_t'(H)H)(∂x_0 − ∂x*) + P_t'(H) ∂_θ∇f(x_0, θ)`, where
 //! `∂_θ∇f(x_0, θ)` is the *total* derivative `∂_θ∇f + H∂x_0` when `x_0` depends on `θ`
-//! (subtlety 5 of `CLAIMS.md`).
+//! (subtlety 5 of `docs/claims-spec.md`).
 //!
 //! - [`residual`]: the polynomials `P_t`, `P_t'`, `P_t''` by their recurrences, at scalars
 //!   and at symmetric matrices (matrix recurrence, eigendecomposition);
@@ -21,7 +21,7 @@ pub use maxima::{Maximum, Which};
 pub use residual::{Fault, Polynomial, Spectral, Values};
 
 use crate::linalg::spectral_norm;
-use crate::map::FixedPointMap;
+use crate::problem::Objective;
 use nalgebra::{DMatrix, DVector};
 
 /// The quadratic structure of a method's objective at its current parameter.
@@ -43,10 +43,9 @@ pub struct QuadraticView {
 }
 
 impl QuadraticView {
-    /// The view of a map at the objective-space point `x_star`; `None` when the map
-    /// exposes no objective or no residual polynomial.
-    pub fn of<M: FixedPointMap + ?Sized>(map: &M, x_star: &DVector<f64>) -> Option<Self> {
-        let (f, poly) = (map.objective()?, map.polynomial()?);
+    /// The view of a method with residual polynomials `poly` running on the objective `f`,
+    /// at the objective-space point `x_star`; `None` when `H` has no eigendecomposition.
+    pub fn new(f: &dyn Objective, poly: Polynomial, x_star: &DVector<f64>) -> Option<Self> {
         let h = f.hessian(x_star.as_view());
         let spectral = Spectral::new(&h)?;
         let mu = spectral.eigenvalues.min();

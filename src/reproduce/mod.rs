@@ -14,8 +14,8 @@
 
 pub mod appendix_c;
 pub mod fig2;
-pub mod kernels;
-pub mod normal;
+pub use crate::linalg::kernels;
+pub use crate::problem::normal;
 
 use std::path::PathBuf;
 

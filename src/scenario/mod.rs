@@ -28,6 +28,7 @@ use crate::claims;
 use crate::error::{Error, Result};
 use crate::problem::ridge::RidgeParam;
 use crate::problem::robust::RobustParam;
+use crate::spec::instance_seed;
 use crate::spec::{Data, Family, Method, Norm, Spec, StepRule};
 use serde::Deserialize;
 use std::path::Path;
@@ -390,15 +391,6 @@ impl Scenario {
 
 /// Default share of the spectral gap given up by the adapted norm.
 pub const DEFAULT_EPS: f64 = 0.1;
-
-/// Seed of instance `i` of grid point `p`: SplitMix64 of the scenario seed and the indices,
-/// so instances are independent of the order in which they are run.
-pub fn instance_seed(seed: u64, point: usize, instance: usize) -> u64 {
-    let mut z = seed ^ ((point as u64) << 32 | instance as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
 
 fn or_default<T: Clone>(axis: &[Spanned<T>], default: T) -> Vec<T> {
     if axis.is_empty() { vec![default] } else { axis.iter().map(|s| s.get_ref().clone()).collect() }

@@ -276,7 +276,7 @@ fn run_instance(sc: &Scenario, cfg: &Config, at: (usize, usize, bool), spec: &Sp
     let quadratic = sc.claims.iter().any(|c| c.starts_with("scieur."));
     let figure = first.then(|| figure_data(&case, cfg, quadratic));
     let calibration = first.then(|| crate::calibration::calibrate(&case, cfg));
-    let (constants, adapted) = (case.inst.constants, case.inst.map.adapted_norm());
+    let (constants, adapted) = (case.inst.constants, case.inst.map.capabilities().adapted_norm);
     Ok(InstanceResult { index, point, spec: *spec, k: case.k, rows, constants, adapted, figure, calibration })
 }
 

@@ -8,7 +8,7 @@ use super::{ExampleCurves, ExperimentResult, MeasureStats, PairResult, TrendResu
 use crate::budget;
 use crate::error::{Error, Result};
 use crate::linalg::spectral_norm;
-use crate::scenario::instance_seed;
+use crate::spec::instance_seed;
 use crate::spec::{DynInstance, Spec};
 use crate::stats;
 use crate::unroll::Linearization;

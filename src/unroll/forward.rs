@@ -2,7 +2,7 @@
 //!
 //! `Ẋ_{T'}^{(j+1)} = B_{j+T'} Ẋ_{T'}^{(j)} + C_{j+T'}`, `Ẋ_{T'}^{(0)} = Dx_0(u)`; the plain
 //! forward mode is `T' = 0`. With `K'` iterations in total the late-started output is
-//! `Ẋ_{T'}^{(K'−T')}` (subtlety 2 of `CLAIMS.md`).
+//! `Ẋ_{T'}^{(K'−T')}` (subtlety 2 of `docs/claims-spec.md`).
 
 use super::{Linearization, Trajectory};
 use crate::map::FixedPointMap;

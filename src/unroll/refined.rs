@@ -79,7 +79,7 @@ impl AffineDd {
     /// `I − B_∞` is singular in double-double.
     pub fn unroll<M: FixedPointMap + ?Sized>(map: &M, x0: &DVector<f64>, count: usize) -> Option<Self> {
         let n = map.dim_x();
-        let stationary = (!map.time_varying()).then(|| step_data(map, Some(0)));
+        let stationary = (!map.capabilities().time_varying).then(|| step_data(map, Some(0)));
         let mut xs = Vec::with_capacity(count + 1);
         xs.push(DdMatrix::from_f64(&DMatrix::from_column_slice(n, 1, x0.as_slice())));
         let (mut b, mut c) = (Vec::with_capacity(count), Vec::with_capacity(count));

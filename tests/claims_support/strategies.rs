@@ -1,6 +1,6 @@
 //! Proptest strategies that generate instance *specs* (never matrices): a spec is a few
 //! numbers and a seed, shrinking reduces dimensions, conditioning and distances, and any
-//! failure replays from the spec it prints (STYLE.md, habit 2).
+//! failure replays from the spec it prints (docs/style.md, habit 2).
 
 use proptest::prelude::*;
 use unrollcheck::problem::ridge::RidgeParam;

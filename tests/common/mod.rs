@@ -849,10 +849,11 @@ impl FixedPointMap for FaultyMap<'_> {
     fn scratch(&self) -> Scratch {
         self.inner.scratch()
     }
-    fn step(&self, x: Vw, out: VwMut, s: &mut Scratch) {
+    // Time-invariant: every iteration applies the inner map's limit map.
+    fn step_at(&self, _k: usize, x: Vw, out: VwMut, s: &mut Scratch) {
         self.inner.step(x, out, s)
     }
-    fn jvp(&self, x: Vw, dx: Vw, du: Vw, mut out: VwMut, s: &mut Scratch) {
+    fn jvp_at(&self, _k: usize, x: Vw, dx: Vw, du: Vw, mut out: VwMut, s: &mut Scratch) {
         let n = self.dim_x();
         let zero_u = DVector::zeros(self.dim_u());
         let zero_x = DVector::zeros(n);
@@ -876,7 +877,7 @@ impl FixedPointMap for FaultyMap<'_> {
             MapFault::VjpNoTranspose => self.inner.jvp(x, dx, du, out, s),
         }
     }
-    fn vjp(&self, x: Vw, w: Vw, mut xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
+    fn vjp_at(&self, _k: usize, x: Vw, w: Vw, mut xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
         match self.fault {
             MapFault::VjpNoTranspose => {
                 let mut scratch_x = DVector::zeros(self.dim_x());
@@ -893,8 +894,8 @@ impl FixedPointMap for FaultyMap<'_> {
     fn constants(&self, ball: &Ball) -> unrollcheck::Result<unrollcheck::constants::MapConstants> {
         self.inner.constants(ball)
     }
-    fn lift(&self, x: &DVector<f64>) -> DVector<f64> {
-        self.inner.lift(x)
+    fn capabilities(&self) -> unrollcheck::map::Capabilities<'_> {
+        unrollcheck::map::Capabilities { lift: self.inner.capabilities().lift, ..Default::default() }
     }
 }
 
@@ -1145,7 +1146,7 @@ pub fn implicit_vs_fd(dx_star: &DMatrix<f64>, case: &Case) -> (Cmp, DMatrix<f64>
     let delta = 2.0 * (n as f64).sqrt() * gamma(k) * gmag / mu;
     let nz = dx_star.nrows();
     let inv = 2.0 * (1.0 + case.beta()) / (case.alpha * mu) + 1.0;
-    let z_hat = case.map(None).lift(&x_hat);
+    let z_hat = case.map(None).capabilities().lift.apply(&x_hat);
     let engine = 2.0 * gamma(k + nz) * inv * nz as f64 * (case.b_mag() * dx_star.amax() + case.c_mag(&z_hat));
     let u0 = case.u0();
     let scale = dx_star.amax();

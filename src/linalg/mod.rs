@@ -5,6 +5,11 @@
 //! the smaller Gram matrix. The largest eigenvalue of a symmetric matrix is computed with
 //! absolute error `O(ε‖G‖)`, so `σ_max = √λ_max(G)` keeps a relative accuracy of `O(ε)`
 //! (only the *small* singular values lose accuracy through a Gram matrix).
+//!
+//! [`kernels`]: the AVX2/FMA dense kernels of the appendix-C fast path (the normal
+//! equations of `problem/normal.rs`).
+
+pub mod kernels;
 
 use crate::error::{Error, Result};
 use nalgebra::{DMatrix, Dim, Matrix, RawStorage};
@@ -122,8 +127,7 @@ pub fn spectral_radius(a: &DMatrix<f64>) -> Result<f64> {
         return Ok(r);
     }
     for seed in [1, 2] {
-        let mut rng = crate::problem::draw::rng(seed);
-        let q = crate::problem::draw::uniform_matrix(n, n, &mut rng).qr().q();
+        let q = seeded_uniform(n, seed).qr().q();
         if let Some(r) = radius(&q * a * q.transpose()) {
             return Ok(r);
         }
@@ -132,4 +136,13 @@ pub fn spectral_radius(a: &DMatrix<f64>) -> Result<f64> {
         "spectral radius: the Schur iteration on a {n}×{n} matrix did not converge in {cap} iterations \
          (on A, Aᵀ and two random orthogonal similarity transforms)"
     )))
+}
+
+/// An `n×n` matrix of i.i.d. U(0,1) entries drawn row by row from `ChaCha8Rng` seeded with
+/// `seed` (the draw of `uniform_matrix` in `problem/draw.rs`, which lies above this module).
+fn seeded_uniform(n: usize, seed: u64) -> DMatrix<f64> {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let rows: Vec<f64> = (0..n * n).map(|_| rng.random::<f64>()).collect();
+    DMatrix::from_row_slice(n, n, &rows)
 }

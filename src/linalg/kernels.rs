@@ -1,4 +1,5 @@
-//! The three dense kernels of the factorised appendix-C map ([`super::normal`]):
+//! The three dense kernels of the factorised appendix-C map (the normal equations of
+//! `problem/normal.rs`):
 //! `y += a·M x` (column-major `M`), `M += a·u vᵀ` and `y += a·x`.
 //!
 //! Each kernel is compiled twice from one generic body: with AVX2 and FMA enabled

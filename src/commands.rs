@@ -1,0 +1,334 @@
+//! The commands of the `unrollcheck` binary, below its argument parsing: each runs the
+//! library, writes its text to the given output and returns an [`Outcome`] (or an
+//! [`Error`]), which the binary maps to its exit code in one place: 0 when every check
+//! holds, 1 when one is violated, 2 on bad input (an error) or when a check has no verdict.
+
+use crate::claims::{self, Case, Config};
+use crate::error::{Error, Result};
+use crate::gate;
+use crate::report;
+use crate::report::demo::{self, DemoArgs};
+use crate::reproduce::ReproduceArgs;
+use crate::scenario::{PAPER_TOML, Scenario, run as scenario_run};
+use crate::spec::Spec;
+use crate::trends;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// How a command ended without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every check holds (exit 0).
+    Holds,
+    /// A check expected to hold is violated (exit 1).
+    Violated,
+    /// A check ended in a numerical failure: no verdict (exit 2, nothing more to say).
+    NoVerdict,
+}
+
+impl Outcome {
+    fn violated_if(bad: bool) -> Self {
+        if bad { Outcome::Violated } else { Outcome::Holds }
+    }
+}
+
+/// Writes to the command's output. Write errors are the binary's to handle (it ends the
+/// process quietly when stdout is closed), so they are not reported here.
+macro_rules! say {
+    ($o:expr, $($arg:tt)*) => {{
+        let _ = write!($o, $($arg)*);
+    }};
+}
+
+/// [`say!`] with a newline.
+macro_rules! sayln {
+    ($o:expr, $($arg:tt)*) => {{
+        say!($o, $($arg)*);
+        say!($o, "\n");
+    }};
+}
+
+/// A message that is the whole error (no file or field to name).
+fn plain(message: String) -> Error {
+    Error::Command(message)
+}
+
+/// An error prefixed with the argument it concerns (`--spec: …`, `SPEC: …`).
+fn about(arg: &str, e: impl std::fmt::Display) -> Error {
+    Error::Input { location: arg.to_string(), message: e.to_string() }
+}
+
+/// `unrollcheck demo`.
+pub fn demo(args: &DemoArgs, out: &mut dyn Write) -> Result<Outcome> {
+    let text = demo::run(args)?;
+    say!(out, "{text}");
+    Ok(Outcome::Holds)
+}
+
+/// `unrollcheck reproduce`.
+pub fn reproduce(args: &ReproduceArgs, out: &mut dyn Write) -> Result<Outcome> {
+    let text = crate::report::reproduce(args)?;
+    sayln!(out, "{}", text.trim_end());
+    Ok(Outcome::Holds)
+}
+
+/// `unrollcheck check`: every claim on one instance.
+pub fn check(spec: Option<&str>, max_memory: f64, out: &mut dyn Write) -> Result<Outcome> {
+    let parsed = spec.map(|t| serde_json::from_str(t).map_err(|e| e.to_string()).and_then(|v| Spec::from_json(&v)));
+    let spec = match parsed {
+        None => Spec::figure2(0),
+        Some(Ok(s)) => s,
+        Some(Err(e)) => return Err(about("--spec", e)),
+    };
+    let cfg = Config::default();
+    crate::budget::check_limit(max_memory, crate::budget::FLAG)
+        .and_then(|gib| crate::budget::check_spec(&spec, cfg.k_max, gib))?;
+    let case = Case::from_spec(&spec, &cfg).map_err(|e| about("--spec", e))?;
+    sayln!(out, "spec {}  K = {}", serde_json::to_string(&spec).unwrap_or_default(), case.k);
+    let (mut failed, mut numerical) = (0, 0);
+    for o in claims::check_all(&case, &cfg) {
+        // `!`: a statement the paper makes (or a consistent reading) is violated;
+        // `?`: a control or inconsistent reading was not caught on this instance.
+        let mark = match (o.as_expected(), o.role) {
+            (true, _) => " ",
+            (false, claims::Role::Control | claims::Role::Reading { expect_holds: false }) => "?",
+            (false, _) => "!",
+        };
+        failed += usize::from(mark == "!");
+        numerical += usize::from(o.verdict.numerical_failure());
+        sayln!(out, "{mark} {:<22} {:<20} {}", o.claim, o.variant, o.verdict);
+    }
+    if numerical > 0 {
+        return Err(plain(format!("{numerical} checks ended in a numerical failure (NaN or infinity): no verdict")));
+    }
+    Ok(Outcome::violated_if(failed > 0))
+}
+
+/// Loads a scenario file (`verify/paper.toml` falls back to the copy built into the binary).
+fn load(path: &Path) -> Result<Scenario> {
+    if path == Path::new("verify/paper.toml") && !path.exists() {
+        Scenario::parse("verify/paper.toml (built in)", PAPER_TOML)
+    } else {
+        Scenario::load(path)
+    }
+}
+
+/// `unrollcheck list`: the claims catalogue (and a scenario's custom claims).
+pub fn list(scenario: Option<&Path>, out: &mut dyn Write) -> Result<Outcome> {
+    say!(out, "{}", claims::catalogue());
+    if let Some(path) = scenario {
+        let sc = load(path)?;
+        for c in &sc.custom {
+            sayln!(out, "{:<22} {:<18} {:<16} {}", c.claim.id(), "custom", sc.path, c.claim.statement());
+        }
+    }
+    Ok(Outcome::Holds)
+}
+
+/// A file given to `verify`: a claim scenario or a trend file (`kind = "trends"`).
+enum Verifiable {
+    Scenario(Box<Scenario>),
+    Trends(Box<trends::file::Trends>),
+}
+
+impl Verifiable {
+    /// Loads a claim scenario or, when the file says `kind = "trends"`, a trend file.
+    fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if trends::file::is_trends(&text) {
+            return trends::file::Trends::load(path).map(|t| Verifiable::Trends(Box::new(t)));
+        }
+        load(path).map(|s| Verifiable::Scenario(Box::new(s)))
+    }
+
+    /// Its `name` (the report directory).
+    fn name(&self) -> &str {
+        match self {
+            Verifiable::Scenario(sc) => &sc.file.name,
+            Verifiable::Trends(t) => &t.file.name,
+        }
+    }
+
+    /// The file it came from.
+    fn path(&self) -> &str {
+        match self {
+            Verifiable::Scenario(sc) => &sc.path,
+            Verifiable::Trends(t) => &t.path,
+        }
+    }
+}
+
+/// `unrollcheck verify`: runs scenario and trend files and writes their reports.
+pub fn verify(paths: &[PathBuf], opt: &scenario_run::Options, dir: &Path, out: &mut dyn Write) -> Result<Outcome> {
+    let max_gib = opt.max_memory.unwrap_or(crate::budget::DEFAULT_MAX_MEMORY_GIB);
+    crate::budget::check_jobs(opt.jobs, "--jobs")
+        .and_then(|()| crate::budget::check_limit(max_gib, crate::budget::FLAG))?;
+    let default = [PathBuf::from("verify/paper.toml")];
+    let paths = if paths.is_empty() { &default[..] } else { paths };
+    let loaded = paths.iter().map(|p| Verifiable::load(p)).collect::<Result<Vec<_>>>()?;
+    // Every report directory is checked before anything runs: two files writing the same
+    // OUT/<name>, or an OUT/<name> this tool did not write, is bad input.
+    for (i, v) in loaded.iter().enumerate() {
+        let name = v.name();
+        if let Some(j) = loaded[..i].iter().position(|w| w.name() == name) {
+            return Err(plain(format!(
+                "{} and {} both have name = \"{name}\" (one report directory {}): rename one",
+                loaded[j].path(),
+                v.path(),
+                dir.join(name).display()
+            )));
+        }
+        report::check_target(dir, name).map_err(|e| about(v.path(), e))?;
+        match v {
+            Verifiable::Scenario(sc) => scenario_run::check_budget(sc, opt.quick, opt.jobs, max_gib)?,
+            Verifiable::Trends(t) => trends::run::check_budget(t, trend_pairs(t, opt), opt.jobs, max_gib)?,
+        }
+    }
+    let mut failed = false;
+    for v in &loaded {
+        failed |= match v {
+            Verifiable::Scenario(sc) => verify_scenario(sc, opt, dir, out)?,
+            Verifiable::Trends(t) => verify_trends(t, opt, dir, out).map(|()| false)?,
+        };
+    }
+    Ok(Outcome::violated_if(failed))
+}
+
+/// Runs a claim scenario; `Ok(true)` when a check it expects to hold is violated.
+fn verify_scenario(sc: &Scenario, opt: &scenario_run::Options, dir: &Path, out: &mut dyn Write) -> Result<bool> {
+    let w = scenario_run::run(sc, opt).and_then(|res| report::write(sc, &res, dir))?;
+    let bad: Vec<String> = w.rows.iter().filter(|r| r.fails()).map(|r| format!("{}[{}]", r.claim, r.variant)).collect();
+    sayln!(out, "{}: {} rows, report in {}", sc.file.name, w.rows.len(), w.dir.join("report.md").display());
+    if !bad.is_empty() {
+        sayln!(out, "{}: violated: {}", sc.file.name, bad.join(", "));
+    }
+    let nf: Vec<String> =
+        w.rows.iter().filter(|r| r.numerical_failure()).map(|r| format!("{}[{}]", r.claim, r.variant)).collect();
+    if !nf.is_empty() {
+        sayln!(out, "{}: numerical failure (no verdict): {}", sc.file.name, nf.join(", "));
+        if !sc.file.allow_numerical_failure {
+            return Err(Error::Input {
+                location: sc.path.clone(),
+                message: format!(
+                    "{} checks ended in a numerical failure (NaN or infinity; see the report); \
+                    set `allow_numerical_failure = true` to accept them",
+                    nf.len()
+                ),
+            });
+        }
+    }
+    Ok(!bad.is_empty())
+}
+
+/// The pairs per experiment of a trend file: its `pairs`, at most 20 with `--quick`.
+fn trend_pairs(t: &trends::file::Trends, opt: &scenario_run::Options) -> usize {
+    let pairs = *t.file.pairs.get_ref();
+    if opt.quick { pairs.min(20) } else { pairs }
+}
+
+/// Runs a trend file (its verdicts are findings, not pass/fail: the outcome holds unless
+/// the input is bad). `--quick` uses at most 20 pairs per experiment (fewer could never
+/// reach the corrected level).
+fn verify_trends(t: &trends::file::Trends, opt: &scenario_run::Options, dir: &Path, out: &mut dyn Write) -> Result<()> {
+    let res = trends::run::run(t, opt.seed, Some(trend_pairs(t, opt)), opt.jobs)?;
+    let dir = crate::report::trends::write(t, &res, dir)?;
+    sayln!(
+        out,
+        "{}: {} experiments, report in {}",
+        t.file.name,
+        res.experiments.len(),
+        dir.join("report.md").display()
+    );
+    for ex in &res.experiments {
+        let verdicts: Vec<String> = ex.stats.iter().map(|s| format!("{} {}", s.measure, s.verdict)).collect();
+        sayln!(out, "  {}: {}", ex.label, verdicts.join(", "));
+    }
+    Ok(())
+}
+
+/// What `replay` takes: a spec, or a spec with the setting of the check (as printed in
+/// reports and witnesses).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplayInput {
+    spec: Spec,
+    setting: Option<claims::Setting>,
+}
+
+/// `unrollcheck replay`: one claim (`ID` or `ID/VARIANT`) on one instance spec.
+pub fn replay(id: &str, spec: &str, scenario: Option<&Path>, max_memory: f64, out: &mut dyn Write) -> Result<Outcome> {
+    let parsed = match serde_json::from_str::<serde_json::Value>(spec) {
+        Ok(v) if v.get("spec").is_some() => serde_json::from_value::<ReplayInput>(v.clone())
+            .map_err(|e| e.to_string())
+            .and_then(|r| Spec::from_json(&v["spec"]).map(|_| r)),
+        Ok(v) => Spec::from_json(&v).map(|spec| ReplayInput { spec, setting: None }),
+        Err(e) => Err(e.to_string()),
+    };
+    let ReplayInput { spec, setting } = parsed.map_err(|e| about("SPEC", e))?;
+    let (claim, variant) = id.split_once('/').unwrap_or((id, "paper"));
+    let sc = scenario.map(load).transpose()?;
+    let cfg = match &setting {
+        Some(s) => Config::from_setting(s),
+        None => Config { omega: sc.as_ref().map_or(3.0, Scenario::omega), ..Config::default() },
+    };
+    crate::budget::check_limit(max_memory, crate::budget::FLAG)
+        .and_then(|gib| crate::budget::check_spec(&spec, cfg.k_max, gib))?;
+    let case = Case::from_spec(&spec, &cfg).map_err(|e| about("SPEC", e))?;
+    if let Some(s) = &setting
+        && s.k != case.k
+    {
+        return Err(about(
+            "SPEC",
+            format!(
+                "the setting's horizon K = {} differs from the K = {} this build chooses for the spec",
+                s.k, case.k
+            ),
+        ));
+    }
+    let verdict = match (claims::find(claim), sc.as_ref().and_then(|s| s.custom.iter().find(|c| c.claim.id() == claim)))
+    {
+        (Some(_), _) => claims::check(claim, variant, &case, &cfg)?,
+        (None, Some(custom)) => scenario_run::check_custom(custom, &case, &cfg),
+        (None, None) => {
+            return Err(plain(format!(
+                "unknown claim id `{claim}` (see `unrollcheck list`; custom ids need --scenario)"
+            )));
+        }
+    };
+    let shown = if claims::find(claim).is_some() { variant } else { "custom" };
+    sayln!(
+        out,
+        "{claim} [{shown}] on {} (K = {}): {verdict}",
+        serde_json::to_string(&spec).unwrap_or_default(),
+        case.k
+    );
+    Ok(if verdict.numerical_failure() { Outcome::NoVerdict } else { Outcome::violated_if(verdict.violated()) })
+}
+
+/// `unrollcheck gate export`: the default instance set, or a scenario's grid (quick).
+pub fn gate_export(dir: &Path, scenario: Option<&Path>, seed: u64, out: &mut dyn Write) -> Result<Outcome> {
+    let set = match scenario {
+        None => gate::export::default_set(seed),
+        Some(path) => load(path)?.specs(None, true)?.into_iter().flat_map(|(_, s)| [(s, false), (s, true)]).collect(),
+    };
+    gate::export::check_exportable(&set)?;
+    let m = gate::export::export(&set, dir)?;
+    sayln!(out, "exported {} instances to {}", m.instances.len(), dir.display());
+    Ok(Outcome::Holds)
+}
+
+/// `unrollcheck gate check`: compares traces with the instances, prints the Markdown
+/// report (and writes it, and JUnit XML, when asked).
+pub fn gate_check(
+    instances: &Path,
+    traces: &Path,
+    junit: Option<&Path>,
+    dir: Option<&Path>,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
+    let report = gate::check::check(instances, traces)?;
+    let md = gate::check::markdown(&report);
+    gate::check::write(&report, &md, dir, junit)?;
+    say!(out, "{md}");
+    Ok(Outcome::violated_if(!report.passed()))
+}
