@@ -602,3 +602,44 @@ fn forward_jvp_matches_differences_of_the_iterates() {
     // Negative control: the wrong sign of the tangent is seen.
     assert!(flipped > 1e-3, "{flipped:.3e}");
 }
+
+/// The error curves by hand (survivors of `cargo mutants` on `src/unroll/` with the engine
+/// tests alone): `e_k = ‖x_k − x*‖`, `ė_k`, `ē_k` from the dense Jacobians, the directional
+/// errors `‖Ẋ_k v − Dx* v‖`, `‖wᵀŪ^{(k)} − wᵀDx*‖`, `k̄ = argmin ē`, and `is_empty`.
+#[test]
+fn error_curves_match_their_definitions() {
+    use unrollcheck::linalg::spectral_norm;
+    use unrollcheck::unroll::{ErrorCurves, argmin};
+    let spec = Spec { x0_sigma: Some(10.0), ..Spec::figure2(3) };
+    let inst = spec.build().expect("builds");
+    let (n, p) = (inst.map.dim_x(), inst.map.dim_u());
+    let k = 60;
+    let traj = inst.run(k);
+    assert!(!traj.is_empty() && inst.run(0).is_empty());
+    assert_eq!(traj.len(), k);
+    let e = traj.errors(&inst.x_star);
+    for (j, ej) in e.iter().enumerate() {
+        assert_eq!(*ej, (traj.x(j) - &inst.x_star).norm(), "e_{j}");
+    }
+    let full = ErrorCurves::full(&inst.map, &traj, &inst.x_star, &inst.dx_star, &inst.dx0);
+    let fwd = forward_jacobians(&inst.map, &traj, &inst.dx0);
+    let (rev, _) = reverse_jacobians(&inst.map, &traj);
+    for j in 0..=k {
+        assert_eq!(full.e[j], e[j]);
+        assert_eq!(full.edot[j], spectral_norm(&(&fwd[j] - &inst.dx_star)), "ė_{j}");
+        assert_eq!(full.ebar[j], spectral_norm(&(&rev[j] - &inst.dx_star)), "ē_{j}");
+    }
+    assert_eq!(full.k_bar(), argmin(&full.ebar));
+    assert!(full.k_bar() > 1, "the reverse error first falls on this instance: k̄ = {}", full.k_bar());
+    let mut rng = draw::rng(17);
+    let v = draw::normal_vector(p, 1.0, &mut rng);
+    let w = draw::normal_vector(n, 1.0, &mut rng);
+    let dir = ErrorCurves::directional(&inst.map, &traj, &inst.x_star, &inst.dx_star, &v, &w);
+    let scale = inst.dx_star.norm() * (v.norm() + w.norm());
+    for j in 0..=k {
+        let want_dot = (&fwd[j] * &v - &inst.dx_star * &v).norm();
+        let want_bar = (rev[j].tr_mul(&w) - inst.dx_star.tr_mul(&w)).norm();
+        assert!((dir.edot[j] - want_dot).abs() <= 1e-12 * scale, "directional ė_{j}: {} vs {want_dot}", dir.edot[j]);
+        assert!((dir.ebar[j] - want_bar).abs() <= 1e-12 * scale, "directional ē_{j}: {} vs {want_bar}", dir.ebar[j]);
+    }
+}
