@@ -172,3 +172,25 @@ fn a_refined_case_late_starts_in_double_double() {
     assert_ne!(got, f64_run);
     assert!(!case.is_refined() && refined.is_refined());
 }
+
+#[test]
+fn a_recomputation_too_large_for_memory_is_refused_with_its_estimate() {
+    // ridge with the data as parameter: p = M·N + M entries; at M = 60, N = 20 and K = 600
+    // the double-double run would take about 0.7 GiB, above the 0.5 GiB of one certification.
+    let s = Spec {
+        m: 60,
+        n: 20,
+        x0_sigma: Some(10.0),
+        ..spec(Family::Ridge { param: RidgeParam::Data }, Method::GradientDescent, Norm::Euclidean, 3)
+    };
+    let cfg = Config { target: 1e-300, k_max: 600, ..Config::default() };
+    let case = Case::from_spec(&s, &cfg).expect("builds");
+    assert_eq!(case.k, 600);
+    let claim = claims::find("thm2.rate").expect("known");
+    let v = claims::check("thm2.rate", "rho_k_plus_1", &case, &cfg).expect("known");
+    let w = v.witness().expect("the control is violated");
+    match claims::certify::certify(claim, "rho_k_plus_1", &case, &cfg, w) {
+        Certification::NotCertified { reason } => assert!(reason.contains("GiB"), "{reason}"),
+        other => panic!("expected a refusal, got {other}"),
+    }
+}

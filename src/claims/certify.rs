@@ -23,6 +23,10 @@ use super::verdict::{Certification, excess, probe};
 use super::{Case, Claim, Config, Role, Verdict, Witness};
 use crate::tol::ToleranceModel;
 
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+/// The memory one certification may take (several can run at once, one per thread).
+const MAX_BYTES: f64 = 0.5 * GIB;
+
 /// `true` when a violation of `role` is certified (a paper statement or a reading expected
 /// to hold).
 pub fn wanted(role: Role) -> bool {
@@ -40,6 +44,18 @@ pub fn certify(claim: &Claim, variant: &str, case: &Case, cfg: &Config, w: &Witn
         return not(format!(
             "{} is not affine in the state (M_x = {m_x:e}): its iterates have no double-double evaluation",
             case.inst.map.name()
+        ));
+    }
+    // The double-double run keeps `2K + 2` iterates and `2K + 1` matrices `C_k` (n×p) of
+    // 16-byte entries, plus their rounded copies: refuse rather than risk the allocation.
+    let (n, p) = (case.inst.map.dim_x(), case.inst.map.dim_u());
+    let bytes = (2 * case.k + 2) as f64 * (n * (p + 1)) as f64 * (16.0 + 8.0);
+    if bytes > MAX_BYTES {
+        return not(format!(
+            "the double-double recomputation would need about {:.1} GiB (n = {n}, p = {p}, K = {}), above its {:.1} GiB limit",
+            bytes / GIB,
+            case.k,
+            MAX_BYTES / GIB
         ));
     }
     let inst = match spec.build() {
