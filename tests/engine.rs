@@ -643,3 +643,28 @@ fn error_curves_match_their_definitions() {
         assert!((dir.ebar[j] - want_bar).abs() <= 1e-12 * scale, "directional ē_{j}: {} vs {want_bar}", dir.ebar[j]);
     }
 }
+
+/// Chebyshev is time-varying: the directional late start must apply the map of iteration
+/// `T' + j` at step `j`, as the dense recursion on `B_k`, `C_k` does (a survivor of
+/// `cargo mutants` on `src/unroll/`: `T' + j` → `T' * j` or `T' − j` changed nothing for
+/// the time-invariant maps the engine tests used).
+#[test]
+fn chebyshev_late_start_jvp_uses_the_map_of_each_iteration() {
+    use unrollcheck::spec::Method;
+    use unrollcheck::unroll::late_start_jacobians;
+    let spec = Spec { method: Method::Chebyshev, x0_sigma: Some(10.0), ..Spec::figure2(2) };
+    let inst = spec.build().expect("builds");
+    assert!(inst.map.capabilities().time_varying);
+    let traj = inst.run(40);
+    let (t_prime, steps) = (3, 30);
+    let mut rng = draw::rng(5);
+    let v = draw::normal_vector(inst.map.dim_u(), 1.0, &mut rng);
+    let dense = late_start_jacobians(&inst.map, &traj, t_prime, steps, &inst.dx0);
+    let zero = DVector::zeros(inst.map.dim_x());
+    let mut worst: f64 = 0.0;
+    late_start_jvp(&inst.map, &traj, t_prime, steps, v.as_view(), zero.as_view(), |j, xv| {
+        let want = &dense[j] * &v;
+        worst = worst.max((xv - &want).norm() / want.norm().max(1.0));
+    });
+    assert!(worst < 1e-10, "directional and dense late starts differ by {worst:e}");
+}
