@@ -9,7 +9,7 @@ use crate::gate;
 use crate::report;
 use crate::report::demo::{self, DemoArgs};
 use crate::reproduce::ReproduceArgs;
-use crate::scenario::{PAPER_TOML, Scenario, run as scenario_run};
+use crate::scenario::{PAPER_TOML, Scenario, runner};
 use crate::spec::Spec;
 use crate::trends;
 use std::io::Write;
@@ -159,7 +159,7 @@ impl Verifiable {
 }
 
 /// `unrollcheck verify`: runs scenario and trend files and writes their reports.
-pub fn verify(paths: &[PathBuf], opt: &scenario_run::Options, dir: &Path, out: &mut dyn Write) -> Result<Outcome> {
+pub fn verify(paths: &[PathBuf], opt: &runner::Options, dir: &Path, out: &mut dyn Write) -> Result<Outcome> {
     let max_gib = opt.max_memory.unwrap_or(crate::budget::DEFAULT_MAX_MEMORY_GIB);
     crate::budget::check_jobs(opt.jobs, "--jobs")
         .and_then(|()| crate::budget::check_limit(max_gib, crate::budget::FLAG))?;
@@ -180,8 +180,8 @@ pub fn verify(paths: &[PathBuf], opt: &scenario_run::Options, dir: &Path, out: &
         }
         report::check_target(dir, name).map_err(|e| about(v.path(), e))?;
         match v {
-            Verifiable::Scenario(sc) => scenario_run::check_budget(sc, opt.quick, opt.jobs, max_gib)?,
-            Verifiable::Trends(t) => trends::run::check_budget(t, trend_pairs(t, opt), opt.jobs, max_gib)?,
+            Verifiable::Scenario(sc) => runner::check_budget(sc, opt.quick, opt.jobs, max_gib)?,
+            Verifiable::Trends(t) => trends::runner::check_budget(t, trend_pairs(t, opt), opt.jobs, max_gib)?,
         }
     }
     let mut failed = false;
@@ -195,8 +195,8 @@ pub fn verify(paths: &[PathBuf], opt: &scenario_run::Options, dir: &Path, out: &
 }
 
 /// Runs a claim scenario; `Ok(true)` when a check it expects to hold is violated.
-fn verify_scenario(sc: &Scenario, opt: &scenario_run::Options, dir: &Path, out: &mut dyn Write) -> Result<bool> {
-    let w = scenario_run::run(sc, opt).and_then(|res| report::write(sc, &res, dir))?;
+fn verify_scenario(sc: &Scenario, opt: &runner::Options, dir: &Path, out: &mut dyn Write) -> Result<bool> {
+    let w = runner::run_scenario(sc, opt).and_then(|res| report::write(sc, &res, dir))?;
     let bad: Vec<String> = w.rows.iter().filter(|r| r.fails()).map(|r| format!("{}[{}]", r.claim, r.variant)).collect();
     sayln!(out, "{}: {} rows, report in {}", sc.file.name, w.rows.len(), w.dir.join("report.md").display());
     if !bad.is_empty() {
@@ -221,7 +221,7 @@ fn verify_scenario(sc: &Scenario, opt: &scenario_run::Options, dir: &Path, out: 
 }
 
 /// The pairs per experiment of a trend file: its `pairs`, at most 20 with `--quick`.
-fn trend_pairs(t: &trends::file::Trends, opt: &scenario_run::Options) -> usize {
+fn trend_pairs(t: &trends::file::Trends, opt: &runner::Options) -> usize {
     let pairs = *t.file.pairs.get_ref();
     if opt.quick { pairs.min(20) } else { pairs }
 }
@@ -229,8 +229,8 @@ fn trend_pairs(t: &trends::file::Trends, opt: &scenario_run::Options) -> usize {
 /// Runs a trend file (its verdicts are findings, not pass/fail: the outcome holds unless
 /// the input is bad). `--quick` uses at most 20 pairs per experiment (fewer could never
 /// reach the corrected level).
-fn verify_trends(t: &trends::file::Trends, opt: &scenario_run::Options, dir: &Path, out: &mut dyn Write) -> Result<()> {
-    let res = trends::run::run(t, opt.seed, Some(trend_pairs(t, opt)), opt.jobs)?;
+fn verify_trends(t: &trends::file::Trends, opt: &runner::Options, dir: &Path, out: &mut dyn Write) -> Result<()> {
+    let res = trends::runner::run_trends(t, opt.seed, Some(trend_pairs(t, opt)), opt.jobs)?;
     let dir = crate::report::trends::write(t, &res, dir)?;
     sayln!(
         out,
@@ -288,7 +288,7 @@ pub fn replay(id: &str, spec: &str, scenario: Option<&Path>, max_memory: f64, ou
     let verdict = match (claims::find(claim), sc.as_ref().and_then(|s| s.custom.iter().find(|c| c.claim.id() == claim)))
     {
         (Some(_), _) => claims::check(claim, variant, &case, &cfg)?,
-        (None, Some(custom)) => scenario_run::check_custom(custom, &case, &cfg),
+        (None, Some(custom)) => runner::check_custom(custom, &case, &cfg),
         (None, None) => {
             return Err(plain(format!(
                 "unknown claim id `{claim}` (see `unrollcheck list`; custom ids need --scenario)"
@@ -309,7 +309,7 @@ pub fn replay(id: &str, spec: &str, scenario: Option<&Path>, max_memory: f64, ou
 pub fn gate_export(dir: &Path, scenario: Option<&Path>, seed: u64, out: &mut dyn Write) -> Result<Outcome> {
     let set = match scenario {
         None => gate::export::default_set(seed),
-        Some(path) => load(path)?.specs(None, true)?.into_iter().flat_map(|(_, s)| [(s, false), (s, true)]).collect(),
+        Some(path) => load(path)?.specs(None, true).into_iter().flat_map(|(_, s)| [(s, false), (s, true)]).collect(),
     };
     gate::export::check_exportable(&set)?;
     let m = gate::export::export(&set, dir)?;

@@ -10,7 +10,7 @@ use unrollcheck::commands::{self, Outcome};
 use unrollcheck::gate;
 use unrollcheck::report::demo::DemoArgs;
 use unrollcheck::reproduce::ReproduceArgs;
-use unrollcheck::scenario::run::Options;
+use unrollcheck::scenario::runner::Options;
 
 #[derive(Parser)]
 #[command(

@@ -27,7 +27,7 @@ use unrollcheck::linalg::{spectral_norm, spectral_radius};
 use unrollcheck::map::adapted::{BlockForm, block_basis};
 use unrollcheck::map::{Adapted, FixedPointMap, HeavyBall};
 use unrollcheck::problem::ridge::{Ridge, RidgeParam};
-use unrollcheck::problem::{Ball, Objective, Scratch, Vw, VwMut};
+use unrollcheck::problem::{Ball, Objective, Scratch, VecView, VecViewMut};
 use unrollcheck::spec::{DynInstance, Norm, Spec};
 use unrollcheck::tol::EPS;
 
@@ -154,13 +154,13 @@ impl FixedPointMap for WithConstants {
     fn scratch(&self) -> Scratch {
         self.inner.scratch()
     }
-    fn step_at(&self, k: usize, x: Vw, out: VwMut, s: &mut Scratch) {
+    fn step_at(&self, k: usize, x: VecView, out: VecViewMut, s: &mut Scratch) {
         self.inner.step_at(k, x, out, s)
     }
-    fn jvp_at(&self, k: usize, x: Vw, dx: Vw, du: Vw, out: VwMut, s: &mut Scratch) {
+    fn jvp_at(&self, k: usize, x: VecView, dx: VecView, du: VecView, out: VecViewMut, s: &mut Scratch) {
         self.inner.jvp_at(k, x, dx, du, out, s)
     }
-    fn vjp_at(&self, k: usize, x: Vw, w: Vw, xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
+    fn vjp_at(&self, k: usize, x: VecView, w: VecView, xbar_out: VecViewMut, ubar_acc: VecViewMut, s: &mut Scratch) {
         self.inner.vjp_at(k, x, w, xbar_out, ubar_acc, s)
     }
     fn fixed_point(&self) -> unrollcheck::Result<DVector<f64>> {

@@ -21,21 +21,27 @@ const FILE: &str = "verify/custom.toml";
 struct Fixture {
     case: Case,
     cfg: Config,
-    tol_e: Vec<f64>,
-    tol_j: Vec<f64>,
+    tol_iterate: Vec<f64>,
+    tol_jacobian: Vec<f64>,
 }
 
 impl Fixture {
     fn new(spec: &Spec) -> Self {
         let cfg = Config::default();
         let case = Case::from_spec(spec, &cfg).expect("spec builds");
-        let tol_e = (0..=case.k).map(|k| case.tol_e(&cfg, k)).collect();
-        let tol_j = (0..=case.k).map(|k| case.tol_j(&cfg, k)).collect();
-        Fixture { case, cfg, tol_e, tol_j }
+        let tol_iterate = (0..=case.k).map(|k| case.tol_iterate(&cfg, k)).collect();
+        let tol_jacobian = (0..=case.k).map(|k| case.tol_jacobian(&cfg, k)).collect();
+        Fixture { case, cfg, tol_iterate, tol_jacobian }
     }
 
     fn quantities(&self) -> Quantities<'_> {
-        unrollcheck::scenario::run::quantities(&self.case, &self.cfg, &self.case.run().curves, &self.tol_e, &self.tol_j)
+        unrollcheck::scenario::runner::quantities(
+            &self.case,
+            &self.cfg,
+            &self.case.run().curves,
+            &self.tol_iterate,
+            &self.tol_jacobian,
+        )
     }
 
     fn check(&self, statement: &str) -> Verdict {

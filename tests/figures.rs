@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use unrollcheck::linalg::spectral_norm;
 use unrollcheck::report::figures;
-use unrollcheck::scenario::run::LateStartCurve;
+use unrollcheck::scenario::runner::LateStartCurve;
 use unrollcheck::spec::Spec;
 use unrollcheck::unroll::{ErrorCurves, late_start_jacobians};
 

@@ -10,8 +10,8 @@
 use std::path::Path;
 use unrollcheck::claims::{self, Case, Config, Setting, Verdict};
 use unrollcheck::report;
-use unrollcheck::scenario::run::RunResults;
-use unrollcheck::scenario::{Scenario, run as scenario_run};
+use unrollcheck::scenario::runner::ScenarioResults;
+use unrollcheck::scenario::{Scenario, runner};
 use unrollcheck::spec::Spec;
 
 fn paper_text() -> String {
@@ -25,11 +25,11 @@ fn k50() -> Scenario {
 }
 
 /// The `k_max = 50` scenario and its results, run once for every test of this file.
-fn k50_run() -> &'static (Scenario, RunResults) {
-    static RUN: std::sync::OnceLock<(Scenario, RunResults)> = std::sync::OnceLock::new();
+fn k50_run() -> &'static (Scenario, ScenarioResults) {
+    static RUN: std::sync::OnceLock<(Scenario, ScenarioResults)> = std::sync::OnceLock::new();
     RUN.get_or_init(|| {
         let sc = k50();
-        let res = scenario_run::run(&sc, &scenario_run::Options::default()).expect("runs");
+        let res = runner::run_scenario(&sc, &runner::Options::default()).expect("runs");
         (sc, res)
     })
 }
@@ -52,7 +52,7 @@ fn replay(sc: &Scenario, claim: &str, variant: &str, spec: &Spec, cfg: &Config) 
         Some(_) => claims::check(claim, variant, &case, cfg).expect("known"),
         None => {
             let c = sc.custom.iter().find(|c| c.claim.id() == claim).expect("custom claim");
-            scenario_run::check_custom(c, &case, cfg)
+            runner::check_custom(c, &case, cfg)
         }
     };
     (case.k, v)
@@ -60,7 +60,7 @@ fn replay(sc: &Scenario, claim: &str, variant: &str, spec: &Spec, cfg: &Config) 
 
 /// Replays every row's worst instance; returns how many rows were replayed and how many
 /// of them were violations.
-fn replays_everything(sc: &Scenario, res: &RunResults) -> (usize, usize) {
+fn replays_everything(sc: &Scenario, res: &ScenarioResults) -> (usize, usize) {
     let rows = report::summarize(sc, res);
     let md = report::markdown(sc, res, &rows, &[]);
     let (mut replayed, mut violations) = (0, 0);
@@ -88,7 +88,7 @@ fn replays_everything(sc: &Scenario, res: &RunResults) -> (usize, usize) {
 #[test]
 fn every_worst_instance_of_paper_quick_replays() {
     let sc = Scenario::parse("verify/paper.toml", &paper_text()).expect("valid");
-    let res = scenario_run::run(&sc, &scenario_run::Options { quick: true, ..Default::default() }).expect("runs");
+    let res = runner::run_scenario(&sc, &runner::Options { quick: true, ..Default::default() }).expect("runs");
     let (n, v) = replays_everything(&sc, &res);
     assert!(n >= 30 && v > 0, "replayed {n} rows, {v} violations");
 }
@@ -96,7 +96,7 @@ fn every_worst_instance_of_paper_quick_replays() {
 #[test]
 fn every_worst_instance_of_paper_full_replays() {
     let sc = Scenario::parse("verify/paper.toml", &paper_text()).expect("valid");
-    let res = scenario_run::run(&sc, &scenario_run::Options::default()).expect("runs");
+    let res = runner::run_scenario(&sc, &runner::Options::default()).expect("runs");
     let (n, v) = replays_everything(&sc, &res);
     assert!(n >= 30 && v > 0, "replayed {n} rows, {v} violations");
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use unrollcheck::Error;
 use unrollcheck::report::{self, stable_summary, summarize};
 use unrollcheck::scenario::Scenario;
-use unrollcheck::scenario::run::{Options, run};
+use unrollcheck::scenario::runner::{Options, run_scenario};
 
 fn paper() -> Scenario {
     Scenario::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/verify/paper.toml")))
@@ -23,7 +23,7 @@ fn snapshot(name: &str, value: String) {
 #[test]
 fn paper_scenario_verdicts_are_pinned() {
     let sc = paper();
-    let res = run(&sc, &Options { quick: true, ..Options::default() }).expect("runs");
+    let res = run_scenario(&sc, &Options { quick: true, ..Options::default() }).expect("runs");
     let rows = summarize(&sc, &res);
     assert!(!rows.iter().any(|r| r.fails()), "a claim of the paper is violated:\n{}", stable_summary(&rows));
     snapshot("paper_quick", stable_summary(&rows));
@@ -42,13 +42,13 @@ fn paper_scenario_covers_every_claim() {
 #[test]
 fn results_do_not_depend_on_thread_count() {
     let sc = paper();
-    let one = run(&sc, &Options { quick: true, jobs: Some(1), ..Options::default() }).unwrap();
-    let two = run(&sc, &Options { quick: true, jobs: Some(2), ..Options::default() }).unwrap();
+    let one = run_scenario(&sc, &Options { quick: true, jobs: Some(1), ..Options::default() }).unwrap();
+    let two = run_scenario(&sc, &Options { quick: true, jobs: Some(2), ..Options::default() }).unwrap();
     let j1 = report::json(&sc, &one, &summarize(&sc, &one));
     let j2 = report::json(&sc, &two, &summarize(&sc, &two));
     assert_eq!(j1, j2);
     // Negative control: another seed changes the results.
-    let other = run(&sc, &Options { quick: true, seed: Some(7), ..Options::default() }).unwrap();
+    let other = run_scenario(&sc, &Options { quick: true, seed: Some(7), ..Options::default() }).unwrap();
     assert_ne!(j1, report::json(&sc, &other, &summarize(&sc, &other)));
 }
 
@@ -75,7 +75,7 @@ fn input_error(text: &str) -> (String, String) {
 #[test]
 fn minimal_scenario_parses_and_holds() {
     let sc = Scenario::parse("t.toml", MINIMAL).unwrap();
-    let res = run(&sc, &Options::default()).unwrap();
+    let res = run_scenario(&sc, &Options::default()).unwrap();
     assert!(summarize(&sc, &res).iter().all(|r| !r.fails()));
 }
 
@@ -117,7 +117,7 @@ fn custom_claims_are_checked_like_built_in_ones() {
         "{MINIMAL}\n[[custom]]\nid = \"my.bound\"\nstatement = \"edot[k] <= rho^k*edot[0] + k*rho^(k-1)*Gamma*e[0]\"\nrequires = [\"A2.1\", \"A2.2\"]\n[[custom]]\nid = \"my.false\"\nstatement = \"edot[k] <= rho^k*edot[0]\"\n"
     );
     let sc = Scenario::parse("t.toml", &text).unwrap();
-    let rows = summarize(&sc, &run(&sc, &Options::default()).unwrap());
+    let rows = summarize(&sc, &run_scenario(&sc, &Options::default()).unwrap());
     let row = |id: &str| rows.iter().find(|r| r.claim == id).unwrap().clone();
     assert_eq!(row("my.bound").holds, 1);
     assert_eq!(row("my.false").violated, 1, "the bound without its curse term must be violated");
@@ -126,7 +126,7 @@ fn custom_claims_are_checked_like_built_in_ones() {
 #[test]
 fn a_failed_report_leaves_nothing_half_written() {
     let sc = Scenario::parse("t.toml", MINIMAL).unwrap();
-    let res = run(&sc, &Options::default()).unwrap();
+    let res = run_scenario(&sc, &Options::default()).unwrap();
     let dir = std::env::temp_dir().join(format!("unrollcheck-report-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let written = report::write(&sc, &res, &dir).unwrap();
@@ -155,10 +155,10 @@ fn adapted_scenario_heavy_ball_not_applicable_then_holds() {
     use unrollcheck::claims::Verdict;
     use unrollcheck::spec::{Method, Norm};
     let sc = adapted();
-    let res = run(&sc, &Options { quick: true, ..Options::default() }).expect("runs");
+    let res = run_scenario(&sc, &Options { quick: true, ..Options::default() }).expect("runs");
     let rows = summarize(&sc, &res);
     assert!(!rows.iter().any(|r| r.fails()), "{}", stable_summary(&rows));
-    let verdict = |i: &unrollcheck::scenario::run::InstanceResult, claim: &str, variant: &str| {
+    let verdict = |i: &unrollcheck::scenario::runner::InstanceResult, claim: &str, variant: &str| {
         i.rows.iter().find(|r| r.claim == claim && r.variant == variant).unwrap().verdict.clone()
     };
     let mut pairs = 0;

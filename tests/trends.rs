@@ -7,7 +7,7 @@ use unrollcheck::Error;
 use unrollcheck::report::trends::stable_summary;
 use unrollcheck::trends::TrendResults;
 use unrollcheck::trends::file::Trends;
-use unrollcheck::trends::run::run;
+use unrollcheck::trends::runner::run_trends;
 
 fn trends_file() -> Trends {
     Trends::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/verify/trends.toml")))
@@ -37,7 +37,7 @@ fn verdicts(res: &TrendResults) -> Vec<&'static str> {
 #[test]
 fn trend_verdicts_are_pinned() {
     let t = trends_file();
-    let res = run(&t, None, None, None).expect("runs");
+    let res = run_trends(&t, None, None, None).expect("runs");
     snapshot("trends", stable_summary(&res));
 }
 
@@ -47,8 +47,8 @@ fn trend_verdicts_are_pinned() {
 fn reversed_levels_are_contradicted() {
     let forward = small("[[experiment]]\nclaim = \"sec34.init\"\nfactor = \"x0\"\nlevels = [10.0, 0.1]\n");
     let reversed = small("[[experiment]]\nclaim = \"sec34.init\"\nfactor = \"x0\"\nlevels = [0.1, 10.0]\n");
-    let f = run(&forward, None, None, None).expect("runs");
-    let r = run(&reversed, None, None, None).expect("runs");
+    let f = run_trends(&forward, None, None, None).expect("runs");
+    let r = run_trends(&reversed, None, None, None).expect("runs");
     assert!(verdicts(&f).iter().all(|v| *v == "supported"), "{}", stable_summary(&f));
     assert!(verdicts(&r).iter().all(|v| *v == "contradicted"), "{}", stable_summary(&r));
     // The same pairs, the effects mirrored.
@@ -61,7 +61,7 @@ fn reversed_levels_are_contradicted() {
 #[test]
 fn identical_levels_tie_and_are_not_supported() {
     let t = small("[[experiment]]\nclaim = \"sec34.step\"\nfactor = \"step\"\nlevels = [\"1/L\", \"1/L\"]\n");
-    let res = run(&t, None, None, None).expect("runs");
+    let res = run_trends(&t, None, None, None).expect("runs");
     for s in &res.experiments[0].stats {
         assert_eq!((s.ties, s.agree, s.disagree), (20, 0, 0), "{}", stable_summary(&res));
         assert_eq!(s.verdict, "not supported");
@@ -75,12 +75,12 @@ fn no_effect_predictions_use_the_band() {
     let null = small(
         "[[experiment]]\nclaim = \"sec4.truncation_helps\"\nfactor = \"truncation\"\nlevels = [0.0, 0.0]\nexpect = \"no_effect\"\nbudget = 100\n",
     );
-    let res = run(&null, None, None, None).expect("runs");
+    let res = run_trends(&null, None, None, None).expect("runs");
     assert!(verdicts(&res).iter().all(|v| *v == "supported"), "{}", stable_summary(&res));
     let strong = small(
         "[[experiment]]\nclaim = \"sec4.truncation_helps\"\nfactor = \"truncation\"\nlevels = [0.0, 0.5]\nexpect = \"no_effect\"\nband = 0.001\nbudget = 100\n",
     );
-    let res = run(&strong, None, None, None).expect("runs");
+    let res = run_trends(&strong, None, None, None).expect("runs");
     assert!(verdicts(&res).contains(&"contradicted"), "{}", stable_summary(&res));
 }
 
@@ -88,7 +88,7 @@ fn no_effect_predictions_use_the_band() {
 #[test]
 fn proportions_at_the_extremes() {
     let t = small("[[experiment]]\nclaim = \"sec3.curse_exists\"\nfactor = \"x0\"\nlevels = [0.0, 10.0]\n");
-    let res = run(&t, None, None, None).expect("runs");
+    let res = run_trends(&t, None, None, None).expect("runs");
     let grows: Vec<_> = res.experiments[0].stats.iter().filter(|s| s.measure == "grows").collect();
     // x_0 = x*: e_0 = 0, so Ẋ_k = Σ B…C only approaches Dx* monotonically? It must not grow.
     assert_eq!((grows[0].agree, grows[0].verdict), (0, "contradicted"), "{}", stable_summary(&res));
@@ -99,10 +99,10 @@ fn proportions_at_the_extremes() {
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
     let t = small("[[experiment]]\nclaim = \"sec34.rate\"\nfactor = \"lambda\"\nlevels = [0.1, 10.0]\n");
-    let one = serde_json::to_string(&run(&t, None, None, Some(1)).expect("runs")).expect("json");
-    let many = serde_json::to_string(&run(&t, None, None, Some(3)).expect("runs")).expect("json");
+    let one = serde_json::to_string(&run_trends(&t, None, None, Some(1)).expect("runs")).expect("json");
+    let many = serde_json::to_string(&run_trends(&t, None, None, Some(3)).expect("runs")).expect("json");
     assert_eq!(one, many);
-    let other_seed = serde_json::to_string(&run(&t, Some(12), None, Some(1)).expect("runs")).expect("json");
+    let other_seed = serde_json::to_string(&run_trends(&t, Some(12), None, Some(1)).expect("runs")).expect("json");
     assert_ne!(one, other_seed);
 }
 

@@ -10,7 +10,7 @@ use std::process::Command;
 use unrollcheck::claims::{self, Case, Checker, Config, Point, Verdict};
 use unrollcheck::problem::ridge::RidgeParam;
 use unrollcheck::problem::robust::RobustParam;
-use unrollcheck::scenario::{Scenario, run as scenario_run};
+use unrollcheck::scenario::{Scenario, runner};
 use unrollcheck::spec::{Data, Family, Method, Norm, Spec, StepRule};
 
 fn spec(family: Family, lambda: f64, x0_sigma: Option<f64>) -> Spec {
@@ -136,7 +136,7 @@ statement = "e[0] >= 1e300"
 
 fn custom_verdicts(sigma: &str) -> Vec<Verdict> {
     let sc = Scenario::parse("nf.toml", &SCENARIO.replace("SIGMA", sigma)).expect("valid");
-    let res = scenario_run::run(&sc, &scenario_run::Options::default()).expect("runs");
+    let res = runner::run_scenario(&sc, &runner::Options::default()).expect("runs");
     res.instances[0].rows.iter().filter(|r| r.claim.starts_with("custom.")).map(|r| r.verdict.clone()).collect()
 }
 

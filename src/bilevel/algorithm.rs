@@ -202,7 +202,7 @@ pub struct OuterRecord {
 
 /// A run of Algorithm 1.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Run {
+pub struct Algorithm1Run {
     /// Warm or cold.
     pub start: Start,
     /// One record per outer iteration.
@@ -211,7 +211,7 @@ pub struct Run {
     pub u_final: Vec<f64>,
 }
 
-impl Run {
+impl Algorithm1Run {
     /// The hypergradient errors `‖d^{(r)} − exact‖`, `r = 0..R`.
     pub fn errors(&self) -> Vec<f64> {
         self.records.iter().map(|r| r.estimate.error).collect()
@@ -228,9 +228,9 @@ pub struct Study {
     /// The parameters (of the warm run; the cold run differs only in `start`, `compare`).
     pub config: Algorithm1,
     /// The warm-started run.
-    pub warm: Run,
+    pub warm: Algorithm1Run,
     /// The cold-started run (its own outer trajectory).
-    pub cold: Run,
+    pub cold: Algorithm1Run,
 }
 
 /// Runs Algorithm 1 warm-started (with the comparison) and cold-started, from the same
@@ -242,7 +242,7 @@ pub fn warm_and_cold(problem: &HyperProblem, config: &Algorithm1) -> Result<Stud
 }
 
 /// Runs Algorithm 1.
-pub fn run(problem: &HyperProblem, config: &Algorithm1) -> Result<Run> {
+pub fn run(problem: &HyperProblem, config: &Algorithm1) -> Result<Algorithm1Run> {
     config.validate()?;
     let mut u = problem.u0();
     if let Some(&v) = u.iter().find(|&&v| v < config.u_min) {
@@ -284,7 +284,7 @@ pub fn run(problem: &HyperProblem, config: &Algorithm1) -> Result<Run> {
         carried = Some(traj.x(k).into_owned());
         u = step.map(|v| v.max(config.u_min));
     }
-    Ok(Run { start: config.start, records, u_final: u.as_slice().to_vec() })
+    Ok(Algorithm1Run { start: config.start, records, u_final: u.as_slice().to_vec() })
 }
 
 /// `K_r`: fixed, or Algorithm 1's stopping rule (two buffers, no allocation per iteration).

@@ -58,7 +58,7 @@ pub mod algorithm;
 pub mod problem;
 
 pub use algorithm::{
-    Algorithm1, Comparison, Estimate, ImplicitTruncation, InnerBudget, OuterRecord, Run, Start, Study, estimate,
-    first_below, run, warm_and_cold,
+    Algorithm1, Algorithm1Run, Comparison, Estimate, ImplicitTruncation, InnerBudget, OuterRecord, Start, Study,
+    estimate, first_below, run, warm_and_cold,
 };
 pub use problem::{BilevelSpec, ColdStart, HyperProblem, InnerAt, InnerFamily, InnerObjective};

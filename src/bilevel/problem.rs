@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::map::{FixedPointMap, GradientDescent, HeavyBall};
 use crate::problem::ridge::{Ridge, RidgeParam};
 use crate::problem::robust::{Loss, Robust, RobustParam};
-use crate::problem::{Ball, Objective, Vw, draw};
+use crate::problem::{Ball, Objective, VecView, draw};
 use crate::spec::{Method, StepRule};
 use crate::unroll::{Trajectory, implicit_jacobian, truncated_vjp};
 use nalgebra::{DMatrix, DVector};
@@ -290,13 +290,13 @@ impl HyperProblem {
     }
 
     /// `ℓ(x) = ½‖A_val x − b_val‖²`, read on the first `n` entries of a state `z`.
-    pub fn outer_loss(&self, z: Vw) -> f64 {
+    pub fn outer_loss(&self, z: VecView) -> f64 {
         let x = z.rows(0, self.dim_x());
         0.5 * (&self.a_val * x - &self.b_val).norm_squared()
     }
 
     /// `∇ℓ` at a state `z`, as a state cotangent (zero beyond the first `n` entries).
-    pub fn outer_gradient(&self, z: Vw) -> DVector<f64> {
+    pub fn outer_gradient(&self, z: VecView) -> DVector<f64> {
         let n = self.dim_x();
         let mut g = DVector::zeros(z.len());
         let mut head = g.rows_mut(0, n);

@@ -74,7 +74,7 @@ impl super::Setting {
 
 /// The dense run of a case.
 #[derive(Debug)]
-pub struct Run {
+pub struct Unrolled {
     /// `x_0, …, x_K`.
     pub traj: Trajectory,
     /// `Ẋ_0, …, Ẋ_K` from `Ẋ_0 = Dx_0`.
@@ -93,7 +93,7 @@ pub struct Case {
     pub inst: DynInstance,
     /// The horizon `K`.
     pub k: usize,
-    run: OnceLock<Run>,
+    run: OnceLock<Unrolled>,
     long: OnceLock<(Trajectory, Linearization)>,
     scales: OnceLock<(f64, f64)>,
     growth: OnceLock<f64>,
@@ -150,7 +150,7 @@ impl Case {
             edot: fwd_dd.iter().map(|j| j.distance_dd(&dd.dx_star)).collect(),
             ebar: rev_dd.iter().map(|j| j.distance_dd(&dd.dx_star)).collect(),
         };
-        let run = Run {
+        let run = Unrolled {
             traj: Trajectory::from_columns(DMatrix::from_columns(&columns[..=k])),
             fwd: fwd_dd.iter().map(|j| j.to_f64()).collect(),
             rev: rev_dd.iter().map(|j| j.to_f64()).collect(),
@@ -185,7 +185,7 @@ impl Case {
     }
 
     /// The dense run (computed on first use).
-    pub fn run(&self) -> &Run {
+    pub fn run(&self) -> &Unrolled {
         self.run.get_or_init(|| {
             let inst = &self.inst;
             let traj = inst.run(self.k);
@@ -195,7 +195,7 @@ impl Case {
             let e = traj.errors(&inst.x_star);
             let edot = fwd.iter().map(|j| spectral_norm(&(j - &inst.dx_star))).collect();
             let ebar = rev.iter().map(|j| spectral_norm(&(j - &inst.dx_star))).collect();
-            Run { traj, fwd, rev, curves: ErrorCurves { e, edot, ebar } }
+            Unrolled { traj, fwd, rev, curves: ErrorCurves { e, edot, ebar } }
         })
     }
 
@@ -358,7 +358,7 @@ impl Case {
     ///
     /// For a refined case: one rounding of the results and of their norms,
     /// `product(d, max‖x_k‖)`, plus the recursion bound at the double-double unit roundoff.
-    pub fn tol_e(&self, cfg: &Config, k: usize) -> f64 {
+    pub fn tol_iterate(&self, cfg: &Config, k: usize) -> f64 {
         let (d, s) = (self.dim(), self.x_scale());
         if self.is_refined() {
             return cfg.tol.product(d, s) + cfg.tol.recursion(k, d, s, self.rho_or_one()) * (EPS_DD / EPS);
@@ -372,8 +372,8 @@ impl Case {
     /// error that `δ*` causes in `Dx*`: `‖Dx*(x̂*) − Dx*(x*)‖ ≤ Γ♯ δ*/(1 − ρ)` (differentiate
     /// (6) along the segment from `x*` to `x̂*`).
     ///
-    /// For a refined case: as [`Self::tol_e`], at the scale of the derivatives.
-    pub fn tol_j(&self, cfg: &Config, k: usize) -> f64 {
+    /// For a refined case: as [`Self::tol_iterate`], at the scale of the derivatives.
+    pub fn tol_jacobian(&self, cfg: &Config, k: usize) -> f64 {
         let (d, s) = (self.dim(), self.j_scale());
         if self.is_refined() {
             return cfg.tol.product(d, s) + cfg.tol.recursion(k, d, s, self.rho_or_one()) * (EPS_DD / EPS);

@@ -73,9 +73,15 @@ fn on_run(case: &Case, cfg: &Config, variant: &str, f: PureCheck) -> Verdict {
     let run = case.run();
     let c = &case.inst.constants;
     let (rho, gamma) = (c.rho(), c.gamma.value);
-    let noise = case.tol_j(cfg, case.k) + gamma * case.tol_e(cfg, case.k) / (1.0 - rho);
-    let seq =
-        Sequences { edot: &run.curves.edot, e: &run.curves.e, rho, gamma, noise, noise_e: case.tol_e(cfg, case.k) };
+    let noise = case.tol_jacobian(cfg, case.k) + gamma * case.tol_iterate(cfg, case.k) / (1.0 - rho);
+    let seq = Sequences {
+        edot: &run.curves.edot,
+        e: &run.curves.e,
+        rho,
+        gamma,
+        noise,
+        noise_e: case.tol_iterate(cfg, case.k),
+    };
     f(&seq, &cfg.tol, variant, case.spec)
 }
 

@@ -70,7 +70,7 @@ fn gamma(case: &Case, cfg: &Config, variant: &str) -> Verdict {
         let lhs = spectral_norm(&((bk - &b) * &inst.dx_star + ck - &cc));
         let operands = (spectral_norm(bk) + nb) * nd + spectral_norm(ck) + nc;
         let rhs = g * run.curves.e[k];
-        let tol = cfg.tol.product(case.dim(), operands) + g * case.tol_e(cfg, k);
+        let tol = cfg.tol.product(case.dim(), operands) + g * case.tol_iterate(cfg, k);
         ch.leq(Point { k, t: None }, lhs, rhs, tol);
     }
     ch.verdict()

@@ -115,7 +115,7 @@ pub const RATE_BOUND: Claim = Claim {
 
 /// What every check of a case needs: the quadratic view, the objective-space quantities and
 /// the derivatives of the solution.
-struct Setup<'a> {
+struct QuadraticCase<'a> {
     q: &'a QuadraticView,
     n: usize,
     x_star: DVector<f64>,
@@ -129,7 +129,7 @@ struct Setup<'a> {
     mixed_lip: f64,
 }
 
-impl<'a> Setup<'a> {
+impl<'a> QuadraticCase<'a> {
     fn new(case: &'a Case, cfg: &Config) -> Option<Self> {
         let q = case.quadratic()?;
         let f = case.inst.map.capabilities().objective?;
@@ -144,7 +144,7 @@ impl<'a> Setup<'a> {
         let delta_star = residual / mu;
         let mixed_lip = q.dh.iter().map(|d| d.norm_squared()).sum::<f64>().sqrt();
         let eta = cfg.tol.solve(n, l / mu, spectral_norm(&dx_star)) + mixed_lip * delta_star / mu;
-        Some(Setup { q, n, x_star, dx_star, delta_star, eta, mixed_lip })
+        Some(QuadraticCase { q, n, x_star, dx_star, delta_star, eta, mixed_lip })
     }
 
     /// `x_t` (first block of the state).
@@ -222,7 +222,7 @@ fn unavailable(claim: &'static str, case: &Case, variant: &str) -> Verdict {
 }
 
 fn residual(case: &Case, cfg: &Config, variant: &str) -> Verdict {
-    let Some(s) = Setup::new(case, cfg) else { return unavailable(RESIDUAL.id, case, variant) };
+    let Some(s) = QuadraticCase::new(case, cfg) else { return unavailable(RESIDUAL.id, case, variant) };
     let (k, fault, q) = (case.k, fault_of(variant), s.q);
     let vals = q.at_eigenvalues(k, fault);
     let v = DMatrix::from_column_slice(s.n, 1, (s.x(case, 0) - &s.x_star).as_slice());
@@ -264,7 +264,7 @@ pub struct JacobianSides {
 /// The two sides of `scieur.jacobian` in a variant (`paper`, `warm_start_total`,
 /// `warm_start_partial`, or a control); `None` when the map has no quadratic view.
 pub fn jacobian_sides(case: &Case, cfg: &Config, variant: &str) -> Option<JacobianSides> {
-    let s = Setup::new(case, cfg)?;
+    let s = QuadraticCase::new(case, cfg)?;
     let (k, fault, q, n) = (case.k, fault_of(variant), s.q, s.n);
     let f = case.inst.map.capabilities().objective?;
     let warm = variant.starts_with("warm_start");
@@ -354,7 +354,7 @@ pub fn rate_maxima(q: &QuadraticView, k: usize, variant: &str) -> (Vec<f64>, Vec
 }
 
 fn rate_bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {
-    let Some(s) = Setup::new(case, cfg) else { return unavailable(RATE_BOUND.id, case, variant) };
+    let Some(s) = QuadraticCase::new(case, cfg) else { return unavailable(RATE_BOUND.id, case, variant) };
     let Some(f) = case.inst.map.capabilities().objective else { return unavailable(RATE_BOUND.id, case, variant) };
     let (k, q, n) = (case.k, s.q, s.n);
     let (fmax, dpmax) = rate_maxima(q, k, variant);

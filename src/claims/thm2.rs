@@ -42,7 +42,13 @@ fn rate(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let mut ch = Checker::new(RATE.id, variant, case.spec);
     for (k, &ek) in e.iter().enumerate() {
         let rhs = bound_8(rho, k + shift, e[0]);
-        scored(k)(&mut ch, Point { k, t: None }, ek, rhs, case.tol_e(cfg, k) + cfg.tol.closed_form(rhs, rho, k as f64));
+        scored(k)(
+            &mut ch,
+            Point { k, t: None },
+            ek,
+            rhs,
+            case.tol_iterate(cfg, k) + cfg.tol.closed_form(rhs, rho, k as f64),
+        );
     }
     ch.verdict()
 }

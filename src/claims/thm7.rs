@@ -44,7 +44,7 @@ fn recursion(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let mut ch = Checker::new(RECURSION.id, variant, case.spec);
     for k in 0..case.k {
         let rhs = rho * ed[k] + g * e[k];
-        let tol = case.tol_j(cfg, k + 1) + rho * case.tol_j(cfg, k) + g * case.tol_e(cfg, k);
+        let tol = case.tol_jacobian(cfg, k + 1) + rho * case.tol_jacobian(cfg, k) + g * case.tol_iterate(cfg, k);
         ch.leq(Point { k: k + 1, t: None }, ed[k + 1], rhs, tol);
     }
     ch.verdict()
@@ -76,8 +76,8 @@ fn bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let mut ch = Checker::new(BOUND.id, variant, case.spec);
     for (k, &edk) in ed.iter().enumerate() {
         let rhs = rhs_21(k as f64, 0.0, rho, ed[0], g, e[0]);
-        let tol = case.tol_j(cfg, k)
-            + rhs_21(k as f64, 0.0, rho, case.tol_j(cfg, 0), g, case.tol_e(cfg, 0))
+        let tol = case.tol_jacobian(cfg, k)
+            + rhs_21(k as f64, 0.0, rho, case.tol_jacobian(cfg, 0), g, case.tol_iterate(cfg, 0))
             + cfg.tol.closed_form(rhs, rho, k as f64);
         scored(k)(&mut ch, Point { k, t: None }, edk, rhs, tol);
     }

@@ -48,8 +48,8 @@ fn bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {
             let rhs = rhs_21(k as f64, t as f64, rho, edot0, g, e0);
             // The rounding of the two sides, plus the bound (21) applied to the errors of
             // its own inputs ė_0 and e_0.
-            let inputs = rhs_21(k as f64, t as f64, rho, case.tol_j(cfg, 0), g, case.tol_e(cfg, 0));
-            let tol = case.tol_j(cfg, k) + inputs + cfg.tol.closed_form(rhs, rho, (k + t) as f64);
+            let inputs = rhs_21(k as f64, t as f64, rho, case.tol_jacobian(cfg, 0), g, case.tol_iterate(cfg, 0));
+            let tol = case.tol_jacobian(cfg, k) + inputs + cfg.tol.closed_form(rhs, rho, (k + t) as f64);
             scored(k)(&mut ch, Point { k, t: Some(t) }, lhs, rhs, tol);
         }
     }

@@ -49,7 +49,7 @@ use super::{Capabilities, FixedPointMap, HeavyBall, Lift, Reparameterise};
 use crate::constants::{Constant, MapConstants, Scope};
 use crate::error::{Error, Result};
 use crate::linalg::spectral_norm;
-use crate::problem::{Ball, Objective, Scratch, Vw, VwMut};
+use crate::problem::{Ball, Objective, Scratch, VecView, VecViewMut};
 use crate::tol::EPS;
 use nalgebra::{DMatrix, DVector, Matrix2};
 use serde::Serialize;
@@ -284,34 +284,42 @@ impl<O: Objective> FixedPointMap for Adapted<O> {
     }
     fn scratch(&self) -> Scratch {
         let mut s = self.hb.scratch();
-        s.aux = vec![DVector::zeros(self.dim_x()); 3];
+        s.wrapped = vec![DVector::zeros(self.dim_x()); 3];
         s
     }
-    fn step_at(&self, k: usize, z: Vw, mut out: VwMut, s: &mut Scratch) {
-        let mut aux = std::mem::take(&mut s.aux);
-        let [pz, res, _] = &mut aux[..] else { unreachable!("three buffers from scratch()") };
+    fn step_at(&self, k: usize, z: VecView, mut out: VecViewMut, s: &mut Scratch) {
+        let mut wrapped = std::mem::take(&mut s.wrapped);
+        let [pz, res, _] = &mut wrapped[..] else { unreachable!("three buffers from scratch()") };
         pz.gemv(1.0, &self.p, &z, 0.0);
         self.hb.step_at(k, pz.as_view(), res.as_view_mut(), s);
         out.gemv(1.0, &self.p_inv, &*res, 0.0);
-        s.aux = aux;
+        s.wrapped = wrapped;
     }
-    fn jvp_at(&self, k: usize, z: Vw, dz: Vw, du: Vw, mut out: VwMut, s: &mut Scratch) {
-        let mut aux = std::mem::take(&mut s.aux);
-        let [pz, pdz, res] = &mut aux[..] else { unreachable!("three buffers from scratch()") };
+    fn jvp_at(&self, k: usize, z: VecView, dz: VecView, du: VecView, mut out: VecViewMut, s: &mut Scratch) {
+        let mut wrapped = std::mem::take(&mut s.wrapped);
+        let [pz, pdz, res] = &mut wrapped[..] else { unreachable!("three buffers from scratch()") };
         pz.gemv(1.0, &self.p, &z, 0.0);
         pdz.gemv(1.0, &self.p, &dz, 0.0);
         self.hb.jvp_at(k, pz.as_view(), pdz.as_view(), du, res.as_view_mut(), s);
         out.gemv(1.0, &self.p_inv, &*res, 0.0);
-        s.aux = aux;
+        s.wrapped = wrapped;
     }
-    fn vjp_at(&self, k: usize, z: Vw, w: Vw, mut xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
-        let mut aux = std::mem::take(&mut s.aux);
-        let [pz, pw, res] = &mut aux[..] else { unreachable!("three buffers from scratch()") };
+    fn vjp_at(
+        &self,
+        k: usize,
+        z: VecView,
+        w: VecView,
+        mut xbar_out: VecViewMut,
+        ubar_acc: VecViewMut,
+        s: &mut Scratch,
+    ) {
+        let mut wrapped = std::mem::take(&mut s.wrapped);
+        let [pz, pw, res] = &mut wrapped[..] else { unreachable!("three buffers from scratch()") };
         pz.gemv(1.0, &self.p, &z, 0.0);
         pw.gemv_tr(1.0, &self.p_inv, &w, 0.0);
         self.hb.vjp_at(k, pz.as_view(), pw.as_view(), res.as_view_mut(), ubar_acc, s);
         xbar_out.gemv_tr(1.0, &self.p, &*res, 0.0);
-        s.aux = aux;
+        s.wrapped = wrapped;
     }
     fn fixed_point(&self) -> Result<DVector<f64>> {
         Ok(&self.p_inv * self.hb.fixed_point()?)

@@ -18,7 +18,7 @@
 use super::{Capabilities, FixedPointMap, LIMIT, Lift, Reparameterise, momentum};
 use crate::constants::MapConstants;
 use crate::error::{Error, Result, check_open};
-use crate::problem::{Ball, Objective, Scratch, Vw, VwMut};
+use crate::problem::{Ball, Objective, Scratch, VecView, VecViewMut};
 use crate::quadratic::Polynomial;
 use nalgebra::DVector;
 
@@ -78,7 +78,7 @@ impl<O: Objective> FixedPointMap for Chebyshev<O> {
     fn scratch(&self) -> Scratch {
         self.f.scratch()
     }
-    fn step_at(&self, k: usize, z: Vw, mut out: VwMut, s: &mut Scratch) {
+    fn step_at(&self, k: usize, z: VecView, mut out: VecViewMut, s: &mut Scratch) {
         let (n, w, h) = (self.n(), self.omega(k), self.h());
         let (x1, x2) = (z.rows(0, n), z.rows(n, n));
         let (mut o1, mut o2) = out.rows_range_pair_mut(0..n, n..2 * n);
@@ -88,7 +88,7 @@ impl<O: Objective> FixedPointMap for Chebyshev<O> {
         self.f.grad_acc(x1, -w * h, o1, s);
         o2.copy_from(&x1);
     }
-    fn jvp_at(&self, k: usize, z: Vw, dz: Vw, du: Vw, mut out: VwMut, s: &mut Scratch) {
+    fn jvp_at(&self, k: usize, z: VecView, dz: VecView, du: VecView, mut out: VecViewMut, s: &mut Scratch) {
         let (n, w, h) = (self.n(), self.omega(k), self.h());
         let x1 = z.rows(0, n);
         let (d1, d2) = (dz.rows(0, n), dz.rows(n, n));
@@ -100,7 +100,15 @@ impl<O: Objective> FixedPointMap for Chebyshev<O> {
         self.f.mixed_jvp_acc(x1, du, -w * h, o1, s);
         o2.copy_from(&d1);
     }
-    fn vjp_at(&self, k: usize, z: Vw, wv: Vw, mut xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
+    fn vjp_at(
+        &self,
+        k: usize,
+        z: VecView,
+        wv: VecView,
+        mut xbar_out: VecViewMut,
+        ubar_acc: VecViewMut,
+        s: &mut Scratch,
+    ) {
         let (n, w, h) = (self.n(), self.omega(k), self.h());
         let x1 = z.rows(0, n);
         let (w1, w2) = (wv.rows(0, n), wv.rows(n, n));

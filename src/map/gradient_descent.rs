@@ -9,7 +9,7 @@ use super::{Capabilities, FixedPointMap, Reparameterise};
 use crate::constants::{Constant, MapConstants};
 use crate::error::{Result, check_open};
 use crate::linalg::{spectral_norm, spectral_radius};
-use crate::problem::{Ball, Objective, Scratch, Vw, VwMut};
+use crate::problem::{Ball, Objective, Scratch, VecView, VecViewMut};
 use crate::quadratic::Polynomial;
 use nalgebra::DVector;
 
@@ -56,16 +56,24 @@ impl<O: Objective> FixedPointMap for GradientDescent<O> {
     fn scratch(&self) -> Scratch {
         self.f.scratch()
     }
-    fn step_at(&self, _k: usize, x: Vw, mut out: VwMut, s: &mut Scratch) {
+    fn step_at(&self, _k: usize, x: VecView, mut out: VecViewMut, s: &mut Scratch) {
         out.copy_from(&x);
         self.f.grad_acc(x, -self.alpha, out, s);
     }
-    fn jvp_at(&self, _k: usize, x: Vw, dx: Vw, du: Vw, mut out: VwMut, s: &mut Scratch) {
+    fn jvp_at(&self, _k: usize, x: VecView, dx: VecView, du: VecView, mut out: VecViewMut, s: &mut Scratch) {
         out.copy_from(&dx);
         self.f.hvp_acc(x, dx, -self.alpha, out.as_view_mut(), s);
         self.f.mixed_jvp_acc(x, du, -self.alpha, out, s);
     }
-    fn vjp_at(&self, _k: usize, x: Vw, w: Vw, mut xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
+    fn vjp_at(
+        &self,
+        _k: usize,
+        x: VecView,
+        w: VecView,
+        mut xbar_out: VecViewMut,
+        ubar_acc: VecViewMut,
+        s: &mut Scratch,
+    ) {
         xbar_out.copy_from(&w);
         self.f.hvp_acc(x, w, -self.alpha, xbar_out, s); // ∇²f is symmetric
         self.f.mixed_vjp_acc(x, w, -self.alpha, ubar_acc, s);

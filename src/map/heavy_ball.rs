@@ -10,7 +10,7 @@
 use super::{Capabilities, FixedPointMap, Lift, Reparameterise, momentum};
 use crate::constants::MapConstants;
 use crate::error::{Error, Result, check_open};
-use crate::problem::{Ball, Objective, Scratch, Vw, VwMut};
+use crate::problem::{Ball, Objective, Scratch, VecView, VecViewMut};
 use crate::quadratic::Polynomial;
 use nalgebra::DVector;
 
@@ -69,7 +69,7 @@ impl<O: Objective> FixedPointMap for HeavyBall<O> {
     fn scratch(&self) -> Scratch {
         self.f.scratch()
     }
-    fn step_at(&self, _k: usize, z: Vw, mut out: VwMut, s: &mut Scratch) {
+    fn step_at(&self, _k: usize, z: VecView, mut out: VecViewMut, s: &mut Scratch) {
         let n = self.n();
         let (x1, x2) = (z.rows(0, n), z.rows(n, n));
         let (mut o1, mut o2) = out.rows_range_pair_mut(0..n, n..2 * n);
@@ -79,7 +79,7 @@ impl<O: Objective> FixedPointMap for HeavyBall<O> {
         self.f.grad_acc(x1, -self.alpha, o1, s);
         o2.copy_from(&x1);
     }
-    fn jvp_at(&self, _k: usize, z: Vw, dz: Vw, du: Vw, mut out: VwMut, s: &mut Scratch) {
+    fn jvp_at(&self, _k: usize, z: VecView, dz: VecView, du: VecView, mut out: VecViewMut, s: &mut Scratch) {
         let n = self.n();
         let x1 = z.rows(0, n);
         let (d1, d2) = (dz.rows(0, n), dz.rows(n, n));
@@ -91,7 +91,15 @@ impl<O: Objective> FixedPointMap for HeavyBall<O> {
         self.f.mixed_jvp_acc(x1, du, -self.alpha, o1, s);
         o2.copy_from(&d1);
     }
-    fn vjp_at(&self, _k: usize, z: Vw, w: Vw, mut xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
+    fn vjp_at(
+        &self,
+        _k: usize,
+        z: VecView,
+        w: VecView,
+        mut xbar_out: VecViewMut,
+        ubar_acc: VecViewMut,
+        s: &mut Scratch,
+    ) {
         let n = self.n();
         let x1 = z.rows(0, n);
         let (w1, w2) = (w.rows(0, n), w.rows(n, n));

@@ -40,7 +40,7 @@ use crate::problem::Objective;
 use crate::quadratic::Polynomial;
 
 use crate::constants::MapConstants;
-use crate::problem::{Ball, Scratch, Vw, VwMut};
+use crate::problem::{Ball, Scratch, VecView, VecViewMut};
 use nalgebra::{DMatrix, DVector};
 
 /// The iteration index of the limit map `A_∞ = lim_k A_k` (the map itself when it is
@@ -58,11 +58,11 @@ pub trait FixedPointMap: Send + Sync {
     /// Scratch buffers for [`Self::step_at`], [`Self::jvp_at`], [`Self::vjp_at`].
     fn scratch(&self) -> Scratch;
     /// `out = A_k(x, u)`, the map of iteration `k` (`x_{k+1} = A_k(x_k, u)`).
-    fn step_at(&self, k: usize, x: Vw, out: VwMut, s: &mut Scratch);
+    fn step_at(&self, k: usize, x: VecView, out: VecViewMut, s: &mut Scratch);
     /// `out = D_x A_k(x, u) dx + D_u A_k(x, u) du` (overwrites `out`).
-    fn jvp_at(&self, k: usize, x: Vw, dx: Vw, du: Vw, out: VwMut, s: &mut Scratch);
+    fn jvp_at(&self, k: usize, x: VecView, dx: VecView, du: VecView, out: VecViewMut, s: &mut Scratch);
     /// `xbar_out = D_x A_k(x, u)ᵀ w` (overwrites) and `ubar_acc += D_u A_k(x, u)ᵀ w`.
-    fn vjp_at(&self, k: usize, x: Vw, w: Vw, xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch);
+    fn vjp_at(&self, k: usize, x: VecView, w: VecView, xbar_out: VecViewMut, ubar_acc: VecViewMut, s: &mut Scratch);
     /// The fixed point `x*(u)`.
     fn fixed_point(&self) -> crate::Result<DVector<f64>>;
     /// Certified constants of A2.1/A2.2 on the ball around `x*` of radius `e_0` (an
@@ -76,35 +76,35 @@ pub trait FixedPointMap: Send + Sync {
     }
 
     /// `out = A_∞(x, u)`, the limit map.
-    fn step(&self, x: Vw, out: VwMut, s: &mut Scratch) {
+    fn step(&self, x: VecView, out: VecViewMut, s: &mut Scratch) {
         self.step_at(LIMIT, x, out, s)
     }
     /// `out = D_x A_∞(x, u) dx + D_u A_∞(x, u) du`.
-    fn jvp(&self, x: Vw, dx: Vw, du: Vw, out: VwMut, s: &mut Scratch) {
+    fn jvp(&self, x: VecView, dx: VecView, du: VecView, out: VecViewMut, s: &mut Scratch) {
         self.jvp_at(LIMIT, x, dx, du, out, s)
     }
     /// `xbar_out = D_x A_∞(x, u)ᵀ w`, `ubar_acc += D_u A_∞(x, u)ᵀ w`.
-    fn vjp(&self, x: Vw, w: Vw, xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
+    fn vjp(&self, x: VecView, w: VecView, xbar_out: VecViewMut, ubar_acc: VecViewMut, s: &mut Scratch) {
         self.vjp_at(LIMIT, x, w, xbar_out, ubar_acc, s)
     }
 
     /// Dense `B = D_x A_∞(x, u)` (n×n).
-    fn d_x(&self, x: Vw) -> DMatrix<f64> {
+    fn d_x(&self, x: VecView) -> DMatrix<f64> {
         self.d_x_at(LIMIT, x)
     }
 
     /// Dense `C = D_u A_∞(x, u)` (n×p).
-    fn d_u(&self, x: Vw) -> DMatrix<f64> {
+    fn d_u(&self, x: VecView) -> DMatrix<f64> {
         self.d_u_at(LIMIT, x)
     }
 
     /// Dense `B_k = D_x A_k(x, u)`.
-    fn d_x_at(&self, k: usize, x: Vw) -> DMatrix<f64> {
+    fn d_x_at(&self, k: usize, x: VecView) -> DMatrix<f64> {
         dense_d_x(self, k, x)
     }
 
     /// Dense `C_k = D_u A_k(x, u)`.
-    fn d_u_at(&self, k: usize, x: Vw) -> DMatrix<f64> {
+    fn d_u_at(&self, k: usize, x: VecView) -> DMatrix<f64> {
         dense_d_u(self, k, x)
     }
 }
@@ -180,7 +180,7 @@ pub trait Reparameterise {
     fn fixed_point_at(&self, u: &DVector<f64>) -> crate::Result<DVector<f64>>;
 }
 
-fn dense_d_x<M: FixedPointMap + ?Sized>(map: &M, k: usize, x: Vw) -> DMatrix<f64> {
+fn dense_d_x<M: FixedPointMap + ?Sized>(map: &M, k: usize, x: VecView) -> DMatrix<f64> {
     let (n, p) = (map.dim_x(), map.dim_u());
     let mut s = map.scratch();
     let (mut e, zero) = (DVector::zeros(n), DVector::zeros(p));
@@ -193,7 +193,7 @@ fn dense_d_x<M: FixedPointMap + ?Sized>(map: &M, k: usize, x: Vw) -> DMatrix<f64
     b
 }
 
-fn dense_d_u<M: FixedPointMap + ?Sized>(map: &M, k: usize, x: Vw) -> DMatrix<f64> {
+fn dense_d_u<M: FixedPointMap + ?Sized>(map: &M, k: usize, x: VecView) -> DMatrix<f64> {
     let (n, p) = (map.dim_x(), map.dim_u());
     let mut s = map.scratch();
     let (zero, mut e) = (DVector::zeros(n), DVector::zeros(p));
@@ -219,13 +219,13 @@ impl<M: FixedPointMap + ?Sized> FixedPointMap for Box<M> {
     fn scratch(&self) -> Scratch {
         (**self).scratch()
     }
-    fn step_at(&self, k: usize, x: Vw, out: VwMut, s: &mut Scratch) {
+    fn step_at(&self, k: usize, x: VecView, out: VecViewMut, s: &mut Scratch) {
         (**self).step_at(k, x, out, s)
     }
-    fn jvp_at(&self, k: usize, x: Vw, dx: Vw, du: Vw, out: VwMut, s: &mut Scratch) {
+    fn jvp_at(&self, k: usize, x: VecView, dx: VecView, du: VecView, out: VecViewMut, s: &mut Scratch) {
         (**self).jvp_at(k, x, dx, du, out, s)
     }
-    fn vjp_at(&self, k: usize, x: Vw, w: Vw, xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
+    fn vjp_at(&self, k: usize, x: VecView, w: VecView, xbar_out: VecViewMut, ubar_acc: VecViewMut, s: &mut Scratch) {
         (**self).vjp_at(k, x, w, xbar_out, ubar_acc, s)
     }
     fn fixed_point(&self) -> crate::Result<DVector<f64>> {

@@ -23,26 +23,26 @@ use crate::constants::Constant;
 use nalgebra::{DMatrix, DVector, DVectorView, DVectorViewMut};
 
 /// Read-only vector view (a column of a trajectory, or a whole vector).
-pub type Vw<'a> = DVectorView<'a, f64>;
+pub type VecView<'a> = DVectorView<'a, f64>;
 /// Mutable vector view.
-pub type VwMut<'a> = DVectorViewMut<'a, f64>;
+pub type VecViewMut<'a> = DVectorViewMut<'a, f64>;
 
 /// Scratch buffers for one thread's unrolling loop, made once by [`Objective::scratch`].
 #[derive(Debug, Clone)]
 pub struct Scratch {
-    /// First buffer (the residual `r = Ax − b` in the regression families).
-    pub r1: DVector<f64>,
-    /// Second buffer.
-    pub r2: DVector<f64>,
-    /// Buffers of wrapping maps (e.g. the state-space products of
+    /// The residual `r = Ax − b` of the regression families (length `m`).
+    pub residual: DVector<f64>,
+    /// The data matrix applied to a direction, `Av` or `Aw` (length `m`).
+    pub image: DVector<f64>,
+    /// Buffers of a map wrapping another (e.g. the state-space products of
     /// [`crate::map::adapted::Adapted`]); empty for the objectives themselves.
-    pub aux: Vec<DVector<f64>>,
+    pub wrapped: Vec<DVector<f64>>,
 }
 
 impl Scratch {
     /// Two buffers of length `len`.
     pub fn new(len: usize) -> Self {
-        Scratch { r1: DVector::zeros(len), r2: DVector::zeros(len), aux: Vec::new() }
+        Scratch { residual: DVector::zeros(len), image: DVector::zeros(len), wrapped: Vec::new() }
     }
 }
 
@@ -91,15 +91,15 @@ pub trait Objective: Send + Sync {
     /// Length of the scratch buffers the products need.
     fn scratch_len(&self) -> usize;
     /// `f(x, u)`.
-    fn value(&self, x: Vw) -> f64;
+    fn value(&self, x: VecView) -> f64;
     /// `out += a ∇_x f(x, u)`.
-    fn grad_acc(&self, x: Vw, a: f64, out: VwMut, s: &mut Scratch);
+    fn grad_acc(&self, x: VecView, a: f64, out: VecViewMut, s: &mut Scratch);
     /// `out += a ∇²_xx f(x, u) v`.
-    fn hvp_acc(&self, x: Vw, v: Vw, a: f64, out: VwMut, s: &mut Scratch);
+    fn hvp_acc(&self, x: VecView, v: VecView, a: f64, out: VecViewMut, s: &mut Scratch);
     /// `out += a (D_u ∇_x f(x, u)) du` (`du ∈ R^p`, `out ∈ R^n`).
-    fn mixed_jvp_acc(&self, x: Vw, du: Vw, a: f64, out: VwMut, s: &mut Scratch);
+    fn mixed_jvp_acc(&self, x: VecView, du: VecView, a: f64, out: VecViewMut, s: &mut Scratch);
     /// `out += a (D_u ∇_x f(x, u))ᵀ w` (`w ∈ R^n`, `out ∈ R^p`).
-    fn mixed_vjp_acc(&self, x: Vw, w: Vw, a: f64, out: VwMut, s: &mut Scratch);
+    fn mixed_vjp_acc(&self, x: VecView, w: VecView, a: f64, out: VecViewMut, s: &mut Scratch);
     /// The current parameter `u`, flattened.
     fn param(&self) -> DVector<f64>;
     /// Certified `[μ, L]`: global, or local on `ball` where that is sharper.
@@ -113,14 +113,14 @@ pub trait Objective: Send + Sync {
     }
 
     /// `∇_x f(x, u)` as a new vector.
-    fn gradient(&self, x: Vw) -> DVector<f64> {
+    fn gradient(&self, x: VecView) -> DVector<f64> {
         let mut g = DVector::zeros(self.dim_x());
         self.grad_acc(x, 1.0, g.as_view_mut(), &mut self.scratch());
         g
     }
 
     /// The dense Hessian `∇²_xx f(x, u)` (column by column from [`Self::hvp_acc`]).
-    fn hessian(&self, x: Vw) -> DMatrix<f64> {
+    fn hessian(&self, x: VecView) -> DMatrix<f64> {
         let n = self.dim_x();
         let mut s = self.scratch();
         let mut h = DMatrix::zeros(n, n);
@@ -134,7 +134,7 @@ pub trait Objective: Send + Sync {
     }
 
     /// The dense mixed derivative `D_u ∇_x f(x, u)` (n×p).
-    fn mixed(&self, x: Vw) -> DMatrix<f64> {
+    fn mixed(&self, x: VecView) -> DMatrix<f64> {
         let (n, p) = (self.dim_x(), self.dim_u());
         let mut s = self.scratch();
         let mut m = DMatrix::zeros(n, p);

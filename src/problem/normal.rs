@@ -24,7 +24,7 @@ use crate::constants::Constant;
 use crate::error::{Error, Result};
 use crate::linalg::kernels::{axpy, gemv_acc, ger_acc};
 use crate::linalg::symmetric_extremes;
-use crate::problem::{Ball, Curvature, Objective, Scratch, Smoothness, Vw, VwMut};
+use crate::problem::{Ball, Curvature, Objective, Scratch, Smoothness, VecView, VecViewMut};
 use nalgebra::{DMatrix, DMatrixView, DVector};
 
 /// `f(x; H, g) = ½xᵀHx − gᵀx` with parameter `θ = (H, g)`, `H` flattened column by column,
@@ -190,18 +190,18 @@ impl Objective for NormalEquations {
     fn scratch_len(&self) -> usize {
         0
     }
-    fn value(&self, x: Vw) -> f64 {
+    fn value(&self, x: VecView) -> f64 {
         0.5 * x.dot(&(&self.h * x)) - self.g.dot(&x)
     }
-    fn grad_acc(&self, x: Vw, a: f64, mut out: VwMut, _s: &mut Scratch) {
+    fn grad_acc(&self, x: VecView, a: f64, mut out: VecViewMut, _s: &mut Scratch) {
         let out = out.as_mut_slice();
         gemv_acc(out, a, self.h.as_slice(), x.as_slice());
         axpy(out, -a, self.g.as_slice());
     }
-    fn hvp_acc(&self, _x: Vw, v: Vw, a: f64, mut out: VwMut, _s: &mut Scratch) {
+    fn hvp_acc(&self, _x: VecView, v: VecView, a: f64, mut out: VecViewMut, _s: &mut Scratch) {
         gemv_acc(out.as_mut_slice(), a, self.h.as_slice(), v.as_slice());
     }
-    fn mixed_jvp_acc(&self, x: Vw, du: Vw, a: f64, mut out: VwMut, _s: &mut Scratch) {
+    fn mixed_jvp_acc(&self, x: VecView, du: VecView, a: f64, mut out: VecViewMut, _s: &mut Scratch) {
         // D_θ∇f(x)·(Ḣ, ġ) = Ḣx − ġ.
         let n = self.g.len();
         let (hdot, gdot) = du.as_slice().split_at(n * n);
@@ -209,7 +209,7 @@ impl Objective for NormalEquations {
         gemv_acc(out, a, hdot, x.as_slice());
         axpy(out, -a, gdot);
     }
-    fn mixed_vjp_acc(&self, x: Vw, w: Vw, a: f64, mut out: VwMut, _s: &mut Scratch) {
+    fn mixed_vjp_acc(&self, x: VecView, w: VecView, a: f64, mut out: VecViewMut, _s: &mut Scratch) {
         // ⟨w, Ḣx − ġ⟩ = ⟨w xᵀ, Ḣ⟩ − ⟨w, ġ⟩.
         let n = self.g.len();
         let (hbar, gbar) = out.as_mut_slice().split_at_mut(n * n);

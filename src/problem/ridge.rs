@@ -10,7 +10,7 @@
 //! With `Targets` both Lipschitz constants vanish, so `Γ = 0` and (19) predicts no curse;
 //! with `Weight`, `D_u A = −αx` is exactly `α`-Lipschitz and Lemma 6 holds with equality.
 
-use super::{Ball, Curvature, Objective, Scratch, Smoothness, Vw, VwMut};
+use super::{Ball, Curvature, Objective, Scratch, Smoothness, VecView, VecViewMut};
 use crate::constants::Constant;
 use crate::error::{Error, Result};
 use crate::linalg::{spectral_norm, symmetric_extremes};
@@ -104,7 +104,7 @@ impl Ridge {
     }
 
     /// `r = Ax − b` into `out`.
-    fn residual(&self, x: Vw, out: &mut DVector<f64>) {
+    fn residual(&self, x: VecView, out: &mut DVector<f64>) {
         out.copy_from(&self.b);
         out.gemv(1.0, &self.a, &x, -1.0);
     }
@@ -133,20 +133,20 @@ impl Objective for Ridge {
     fn scratch_len(&self) -> usize {
         self.a.nrows()
     }
-    fn value(&self, x: Vw) -> f64 {
+    fn value(&self, x: VecView) -> f64 {
         let r = &self.a * x - &self.b;
         0.5 * r.norm_squared() + 0.5 * self.lambda * x.norm_squared()
     }
-    fn grad_acc(&self, x: Vw, a: f64, mut out: VwMut, _s: &mut Scratch) {
+    fn grad_acc(&self, x: VecView, a: f64, mut out: VecViewMut, _s: &mut Scratch) {
         out.gemv(a, &self.ata, &x, 1.0);
         out.axpy(-a, &self.atb, 1.0);
         out.axpy(a * self.lambda, &x, 1.0);
     }
-    fn hvp_acc(&self, _x: Vw, v: Vw, a: f64, mut out: VwMut, _s: &mut Scratch) {
+    fn hvp_acc(&self, _x: VecView, v: VecView, a: f64, mut out: VecViewMut, _s: &mut Scratch) {
         out.gemv(a, &self.ata, &v, 1.0);
         out.axpy(a * self.lambda, &v, 1.0);
     }
-    fn mixed_jvp_acc(&self, x: Vw, du: Vw, a: f64, mut out: VwMut, s: &mut Scratch) {
+    fn mixed_jvp_acc(&self, x: VecView, du: VecView, a: f64, mut out: VecViewMut, s: &mut Scratch) {
         let (m, n) = self.a.shape();
         match self.param {
             RidgeParam::Weight => out.axpy(a * du[0], &x, 1.0),
@@ -155,28 +155,28 @@ impl Objective for Ridge {
                 // Ȧ is stored row by row, i.e. as the column-major n×m matrix Ȧᵀ.
                 let adot_t = DMatrixView::from_slice(&du.as_slice()[..m * n], n, m);
                 let bdot = du.rows(m * n, m);
-                self.residual(x, &mut s.r1);
-                out.gemv(a, &adot_t, &s.r1, 1.0); // Ȧᵀ r
-                s.r2.gemv_tr(1.0, &adot_t, &x, 0.0); // Ȧ x
-                out.gemv_tr(a, &self.a, &s.r2, 1.0); // Aᵀ Ȧ x
+                self.residual(x, &mut s.residual);
+                out.gemv(a, &adot_t, &s.residual, 1.0); // Ȧᵀ r
+                s.image.gemv_tr(1.0, &adot_t, &x, 0.0); // Ȧ x
+                out.gemv_tr(a, &self.a, &s.image, 1.0); // Aᵀ Ȧ x
                 out.gemv_tr(-a, &self.a, &bdot, 1.0); // −Aᵀ ḃ
             }
         }
     }
-    fn mixed_vjp_acc(&self, x: Vw, w: Vw, a: f64, mut out: VwMut, s: &mut Scratch) {
+    fn mixed_vjp_acc(&self, x: VecView, w: VecView, a: f64, mut out: VecViewMut, s: &mut Scratch) {
         let (m, n) = self.a.shape();
         match self.param {
             RidgeParam::Weight => out[0] += a * x.dot(&w),
             RidgeParam::Targets => out.gemv(-a, &self.a, &w, 1.0),
             RidgeParam::Data => {
                 // ⟨w, Ȧᵀr + AᵀȦx − Aᵀḃ⟩ = ⟨Ȧ, r wᵀ + (Aw) xᵀ⟩ − ⟨ḃ, Aw⟩.
-                self.residual(x, &mut s.r1);
-                s.r2.gemv(1.0, &self.a, &w, 0.0); // A w
+                self.residual(x, &mut s.residual);
+                s.image.gemv(1.0, &self.a, &w, 0.0); // A w
                 let (ga, mut gb) = out.rows_range_pair_mut(0..m * n, m * n..m * n + m);
                 let mut g_t = DMatrixViewMut::from_slice(ga.data.into_slice_mut(), n, m);
-                g_t.ger(a, &w, &s.r1, 1.0);
-                g_t.ger(a, &x, &s.r2, 1.0);
-                gb.axpy(-a, &s.r2, 1.0);
+                g_t.ger(a, &w, &s.residual, 1.0);
+                g_t.ger(a, &x, &s.image, 1.0);
+                gb.axpy(-a, &s.image, 1.0);
             }
         }
     }

@@ -13,7 +13,7 @@
 //! - pseudo-Huber: `‖∇²f(x) − ∇²f(y)‖ ≤ ‖A‖² (c₃/δ) max_i ‖a_i‖ ‖x − y‖`, and for the
 //!   targets `‖D_b∇f(x) − D_b∇f(y)‖ ≤ ‖A‖ (c₃/δ) max_i ‖a_i‖ ‖x − y‖`, `‖D_b∇f‖ ≤ ‖A‖`.
 
-use super::{Ball, Curvature, Objective, Scratch, Smoothness, Vw, VwMut};
+use super::{Ball, Curvature, Objective, Scratch, Smoothness, VecView, VecViewMut};
 use crate::constants::Constant;
 use crate::error::{Error, Result, check_open};
 use crate::linalg::{spectral_norm, symmetric_extremes};
@@ -147,7 +147,7 @@ impl Robust {
         }
     }
 
-    fn residual(&self, x: Vw, out: &mut DVector<f64>) {
+    fn residual(&self, x: VecView, out: &mut DVector<f64>) {
         out.copy_from(&self.b);
         out.gemv(1.0, &self.a, &x, -1.0);
     }
@@ -177,42 +177,42 @@ impl Objective for Robust {
     fn scratch_len(&self) -> usize {
         self.a.nrows()
     }
-    fn value(&self, x: Vw) -> f64 {
+    fn value(&self, x: VecView) -> f64 {
         let r = &self.a * x - &self.b;
         r.iter().map(|&ri| self.loss.value(ri)).sum::<f64>() + 0.5 * self.lambda * x.norm_squared()
     }
-    fn grad_acc(&self, x: Vw, a: f64, mut out: VwMut, s: &mut Scratch) {
-        self.residual(x, &mut s.r1);
-        s.r1.apply(|r| *r = self.loss.d1(*r));
-        out.gemv_tr(a, &self.a, &s.r1, 1.0);
+    fn grad_acc(&self, x: VecView, a: f64, mut out: VecViewMut, s: &mut Scratch) {
+        self.residual(x, &mut s.residual);
+        s.residual.apply(|r| *r = self.loss.d1(*r));
+        out.gemv_tr(a, &self.a, &s.residual, 1.0);
         out.axpy(a * self.lambda, &x, 1.0);
     }
-    fn hvp_acc(&self, x: Vw, v: Vw, a: f64, mut out: VwMut, s: &mut Scratch) {
-        self.residual(x, &mut s.r1);
-        s.r2.gemv(1.0, &self.a, &v, 0.0);
-        s.r2.zip_apply(&s.r1, |av, r| *av *= self.loss.d2(r));
-        out.gemv_tr(a, &self.a, &s.r2, 1.0);
+    fn hvp_acc(&self, x: VecView, v: VecView, a: f64, mut out: VecViewMut, s: &mut Scratch) {
+        self.residual(x, &mut s.residual);
+        s.image.gemv(1.0, &self.a, &v, 0.0);
+        s.image.zip_apply(&s.residual, |av, r| *av *= self.loss.d2(r));
+        out.gemv_tr(a, &self.a, &s.image, 1.0);
         out.axpy(a * self.lambda, &v, 1.0);
     }
-    fn mixed_jvp_acc(&self, x: Vw, du: Vw, a: f64, mut out: VwMut, s: &mut Scratch) {
+    fn mixed_jvp_acc(&self, x: VecView, du: VecView, a: f64, mut out: VecViewMut, s: &mut Scratch) {
         match self.param {
             RobustParam::Weight => out.axpy(a * du[0], &x, 1.0),
             RobustParam::Targets => {
                 // D_b ∇f = −Aᵀ diag(φ''(r)).
-                self.residual(x, &mut s.r1);
-                s.r1.zip_apply(&du, |r, d| *r = self.loss.d2(*r) * d);
-                out.gemv_tr(-a, &self.a, &s.r1, 1.0);
+                self.residual(x, &mut s.residual);
+                s.residual.zip_apply(&du, |r, d| *r = self.loss.d2(*r) * d);
+                out.gemv_tr(-a, &self.a, &s.residual, 1.0);
             }
         }
     }
-    fn mixed_vjp_acc(&self, x: Vw, w: Vw, a: f64, mut out: VwMut, s: &mut Scratch) {
+    fn mixed_vjp_acc(&self, x: VecView, w: VecView, a: f64, mut out: VecViewMut, s: &mut Scratch) {
         match self.param {
             RobustParam::Weight => out[0] += a * x.dot(&w),
             RobustParam::Targets => {
-                self.residual(x, &mut s.r1);
-                s.r2.gemv(1.0, &self.a, &w, 0.0);
-                s.r2.zip_apply(&s.r1, |aw, r| *aw *= self.loss.d2(r));
-                out.axpy(-a, &s.r2, 1.0);
+                self.residual(x, &mut s.residual);
+                s.image.gemv(1.0, &self.a, &w, 0.0);
+                s.image.zip_apply(&s.residual, |aw, r| *aw *= self.loss.d2(r));
+                out.axpy(-a, &s.image, 1.0);
             }
         }
     }

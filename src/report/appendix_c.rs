@@ -18,13 +18,8 @@ use std::path::{Path, PathBuf};
 pub const TITLE: &str = "# Appendix C reproduced: truncation under a fixed budget, u = (A, b)";
 
 /// `x` with 4 significant digits (`1.235e-3`), for snapshot-stable summaries.
-pub fn sig(x: f64) -> String {
+pub fn four_digits(x: f64) -> String {
     if x == 0.0 || !x.is_finite() { format!("{x}") } else { format!("{x:.3e}") }
-}
-
-/// `x` with 4 significant digits for reports.
-fn fmt_g(x: f64) -> String {
-    sig(x)
 }
 
 /// The numbers of the reproduction rounded to 4 significant digits, one line each (for
@@ -41,9 +36,9 @@ pub fn summary(sweep: &Sweep) -> String {
             w,
             "1-rho* N={}: q25 {} median {} q75 {} (paper rho* {}, within IQR: {})",
             r.n,
-            sig(1.0 - r.q.q75),
-            sig(1.0 - r.q.median),
-            sig(1.0 - r.q.q25),
+            four_digits(1.0 - r.q.q75),
+            four_digits(1.0 - r.q.median),
+            four_digits(1.0 - r.q.q25),
             r.paper,
             r.within_iqr()
         )
@@ -58,11 +53,11 @@ pub fn summary(sweep: &Sweep) -> String {
             c.k,
             c.k_range.0,
             c.k_range.1,
-            sig(1.0 - c.rho),
-            sig(c.gamma.value),
-            sig(c.edot0),
-            sig(c.e0),
-            sig(c.curse_share),
+            four_digits(1.0 - c.rho),
+            four_digits(c.gamma.value),
+            four_digits(c.edot0),
+            four_digits(c.e0),
+            four_digits(c.curse_share),
             c.ts[c.best_measured()],
             c.ts[c.best_bound()],
         )
@@ -72,10 +67,10 @@ pub fn summary(sweep: &Sweep) -> String {
                 w,
                 "  T={}: fwd {} rev {} iter {} h {}",
                 c.ts[j],
-                sig(c.fwd[j].median),
-                sig(c.rev[j].median),
+                four_digits(c.fwd[j].median),
+                four_digits(c.rev[j].median),
                 iter_sig(c.iter[j], c.e0),
-                sig(c.bound[j])
+                four_digits(c.bound[j])
             )
             .ok();
         }
@@ -263,10 +258,10 @@ fn constants_section(w: &mut String, cells: &[TruncationCell]) {
             c.k_range.0,
             c.k_range.1,
             c.rho,
-            fmt_g(c.gamma.value),
+            four_digits(c.gamma.value),
             scope_word(&c.gamma.scope),
-            fmt_g(c.edot0),
-            fmt_g(c.e0),
+            four_digits(c.edot0),
+            four_digits(c.e0),
             100.0 * c.curse_share,
             c.fwd_rev_gap
         )
@@ -295,7 +290,7 @@ fn best_truncation_section(w: &mut String, cells: &[TruncationCell], omega: usiz
             c.step.label(),
             c.ts[bm],
             bm,
-            fmt_g(c.fwd[bm].median),
+            four_digits(c.fwd[bm].median),
             c.ts[bb],
             bb,
             c.truncation(omega).integer_argmin(),
@@ -333,14 +328,14 @@ fn cell_sections(w: &mut String, cells: &[TruncationCell], figures: &[(usize, St
                 c.ts[j],
                 tp,
                 kp,
-                fmt_g(c.fwd[j].median),
-                fmt_g(c.fwd[j].q25),
-                fmt_g(c.fwd[j].q75),
-                fmt_g(c.rev[j].median),
-                fmt_g(c.rev[j].q25),
-                fmt_g(c.rev[j].q75),
-                fmt_g(c.iter[j]),
-                fmt_g(c.bound[j])
+                four_digits(c.fwd[j].median),
+                four_digits(c.fwd[j].q25),
+                four_digits(c.fwd[j].q75),
+                four_digits(c.rev[j].median),
+                four_digits(c.rev[j].q25),
+                four_digits(c.rev[j].q75),
+                four_digits(c.iter[j]),
+                four_digits(c.bound[j])
             )
             .ok();
         }
@@ -371,13 +366,13 @@ fn figure_note(w: &mut String) {
 /// [`sig`], except that an iterate error at rounding level (below `10⁻⁸ e_0`, where two
 /// correct implementations differ in the leading digits) prints as `< 1e-8 e0`.
 fn iter_sig(x: f64, e0: f64) -> String {
-    if x < 1e-8 * e0 { "< 1e-8 e0".to_string() } else { sig(x) }
+    if x < 1e-8 * e0 { "< 1e-8 e0".to_string() } else { four_digits(x) }
 }
 
 fn scope_word(s: &Scope) -> String {
     match s {
         Scope::Global => "global".into(),
-        Scope::Local { radius } => format!("local, radius {}", fmt_g(*radius)),
+        Scope::Local { radius } => format!("local, radius {}", four_digits(*radius)),
     }
 }
 

@@ -3,11 +3,11 @@
 //! ([`crate::calibration`]), on the first instance of each grid point.
 
 use crate::calibration::{KINDS, KindStats};
-use crate::scenario::run::RunResults;
+use crate::scenario::runner::ScenarioResults;
 use std::fmt::Write;
 
 /// Appends the section (nothing when no instance carries calibration data).
-pub fn section(w: &mut String, res: &RunResults) {
+pub fn section(w: &mut String, res: &ScenarioResults) {
     let stats: Vec<&Vec<KindStats>> = res.instances.iter().filter_map(|i| i.calibration.as_ref()).collect();
     if stats.is_empty() {
         return;

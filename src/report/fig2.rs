@@ -42,9 +42,19 @@ fn table_rows(f: &Fig2) -> Vec<usize> {
 
 /// The Markdown report (`figures`: SVG paths relative to it, the main one first).
 pub fn markdown(f: &Fig2, figures: &[String]) -> String {
-    let c = &f.constants;
     let mut s = String::new();
     let w = &mut s;
+    introduction(w, f, figures.first());
+    constants_and_curves(w, f);
+    dependence_on_x0(w, f);
+    for f in figures.iter().skip(1) {
+        writeln!(w, "- [{f}]({f})").ok();
+    }
+    s
+}
+
+/// The title, the setting, the choice of `x_0`, and the main figure.
+fn introduction(w: &mut String, f: &Fig2, main_figure: Option<&String>) {
     writeln!(w, "{TITLE}\n").ok();
     writeln!(
         w,
@@ -62,9 +72,15 @@ pub fn markdown(f: &Fig2, figures: &[String]) -> String {
          section *Dependence on x_0* shows how the curse depends on that choice.\n"
     )
     .ok();
-    if let Some(f) = figures.first() {
+    if let Some(f) = main_figure {
         writeln!(w, "![Figure 2]({f})\n").ok();
     }
+}
+
+/// The certified constants, the curse indices and the table of `e_k`, `ė_k`, `ē_k` with the
+/// bounds (8) and (19).
+fn constants_and_curves(w: &mut String, f: &Fig2) {
+    let c = &f.constants;
     writeln!(w, "## Certified constants\n").ok();
     writeln!(w, "| constant | value |\n|---|---|").ok();
     writeln!(w, "| ρ | {} |", fmt_const(&c.map.rho)).ok();
@@ -96,6 +112,10 @@ pub fn markdown(f: &Fig2, figures: &[String]) -> String {
         )
         .ok();
     }
+}
+
+/// The five initial points: curse indices and their spread over seeds, and why.
+fn dependence_on_x0(w: &mut String, f: &Fig2) {
     writeln!(w, "\n## Dependence on x_0\n").ok();
     writeln!(
         w,
@@ -138,10 +158,6 @@ pub fn markdown(f: &Fig2, figures: &[String]) -> String {
          cold start of a solver; e_0 is then `‖x*‖`.\n"
     )
     .ok();
-    for f in figures.iter().skip(1) {
-        writeln!(w, "- [{f}]({f})").ok();
-    }
-    s
 }
 
 /// The text printed by `unrollcheck reproduce fig2`.

@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::reproduce::appendix_c::{Engine, Protocol, sweep_protocol};
 use crate::reproduce::{ReproduceArgs, Target};
 use crate::scenario::Scenario;
-use crate::scenario::run::RunResults;
+use crate::scenario::runner::ScenarioResults;
 use crate::spec::{Norm, Spec};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -136,7 +136,7 @@ fn describe(claim: &str, variant: &str) -> (String, String) {
 }
 
 /// Aggregates the verdicts per claim and variant, in the order of the first instance.
-pub fn summarize(sc: &Scenario, res: &RunResults) -> Vec<ClaimSummary> {
+pub fn summarize(sc: &Scenario, res: &ScenarioResults) -> Vec<ClaimSummary> {
     let Some(first) = res.instances.first() else { return Vec::new() };
     first
         .rows
@@ -232,10 +232,28 @@ fn margin_cell(r: &ClaimSummary) -> String {
     }
 }
 
-/// `report.md`.
-pub fn markdown(sc: &Scenario, res: &RunResults, rows: &[ClaimSummary], figures: &[String]) -> String {
+/// `report.md`: the header, the claims table, the worst instances, the numerical and
+/// assumption failures, then the sections of the adapted norm, the quadratic theory and the
+/// calibration, and the list of figures.
+pub fn markdown(sc: &Scenario, res: &ScenarioResults, rows: &[ClaimSummary], figures: &[String]) -> String {
     let mut md = String::new();
     let w = &mut md;
+    header(w, sc, res, rows);
+    claims_table(w, rows);
+    worst_instances(w, sc, res, rows);
+    numerical_failures(w, sc, res, rows);
+    assumption_failures(w, rows);
+    if res.instances.iter().any(|i| !i.spec.norm.is_euclidean()) {
+        adapted_section(w, rows, res);
+    }
+    quadratic_section(w, res, figures);
+    calibration::section(w, res);
+    figure_list(w, figures);
+    md
+}
+
+/// The title, the scenario's description and settings, and the overall verdict.
+fn header(w: &mut String, sc: &Scenario, res: &ScenarioResults, rows: &[ClaimSummary]) {
     writeln!(w, "# unrollcheck report: `{}`\n", sc.file.name).ok();
     if !sc.file.description.is_empty() {
         writeln!(w, "{}\n", sc.file.description).ok();
@@ -269,6 +287,10 @@ pub fn markdown(sc: &Scenario, res: &RunResults, rows: &[ClaimSummary], figures:
         if rows.iter().any(ClaimSummary::fails) { "**a claim is violated**" } else { "every applicable check holds" }
     )
     .ok();
+}
+
+/// One row per claim and variant: counts, smallest margin, verdict.
+fn claims_table(w: &mut String, rows: &[ClaimSummary]) {
     writeln!(w, "## Claims\n").ok();
     writeln!(
         w,
@@ -294,6 +316,10 @@ pub fn markdown(sc: &Scenario, res: &RunResults, rows: &[ClaimSummary], figures:
         )
         .ok();
     }
+}
+
+/// Per claim, the instance with the smallest margin or the first violation, with its replay command.
+fn worst_instances(w: &mut String, sc: &Scenario, res: &ScenarioResults, rows: &[ClaimSummary]) {
     writeln!(w, "\n## Worst instances\n").ok();
     writeln!(w, "The instance with the smallest margin, or the first violation, per claim; each command replays it.\n")
         .ok();
@@ -314,47 +340,54 @@ pub fn markdown(sc: &Scenario, res: &RunResults, rows: &[ClaimSummary], figures:
             .ok();
         }
     }
+}
+
+/// The first NaN or infinity per claim (no verdict), with its replay command; nothing when none.
+fn numerical_failures(w: &mut String, sc: &Scenario, res: &ScenarioResults, rows: &[ClaimSummary]) {
     let failures: Vec<&ClaimSummary> = rows.iter().filter(|r| r.numerical_failure()).collect();
-    if !failures.is_empty() {
-        writeln!(w, "\n## Numerical failures\n").ok();
-        writeln!(
-            w,
-            "A NaN or an infinity on a side or in the tolerance: no verdict about the claim (never *holds*, never \
-            *violated*). The first per claim:\n"
-        )
-        .ok();
-        for r in failures {
-            if let Some((index, spec, cause)) = &r.failure {
-                let k = res.instances.get(*index).map_or(0, |i| i.k);
-                writeln!(
-                    w,
-                    "- `{}` [{}], instance {index}: {cause}\n  `{}`",
-                    r.claim,
-                    r.variant,
-                    replay_command(sc, &r.claim, &r.variant, spec, &Setting::of(k, &res.config))
-                )
-                .ok();
-            }
+    if failures.is_empty() {
+        return;
+    }
+    writeln!(w, "\n## Numerical failures\n").ok();
+    writeln!(
+        w,
+        "A NaN or an infinity on a side or in the tolerance: no verdict about the claim (never *holds*, never \
+        *violated*). The first per claim:\n"
+    )
+    .ok();
+    for r in failures {
+        if let Some((index, spec, cause)) = &r.failure {
+            let k = res.instances.get(*index).map_or(0, |i| i.k);
+            writeln!(
+                w,
+                "- `{}` [{}], instance {index}: {cause}\n  `{}`",
+                r.claim,
+                r.variant,
+                replay_command(sc, &r.claim, &r.variant, spec, &Setting::of(k, &res.config))
+            )
+            .ok();
         }
     }
+}
+
+/// Which assumption failed, how often, per claim that was not applicable somewhere.
+fn assumption_failures(w: &mut String, rows: &[ClaimSummary]) {
     writeln!(w, "\n## Assumption failures\n").ok();
     writeln!(w, "Where an assumption fails the claim is *not applicable*: heavy-ball is not a contraction in the Euclidean norm (‖D_zA‖ ≥ 1, Remark 1(ii)) and the Chebyshev method is time-varying (A2.1); the classic Huber loss has a Hessian that jumps (no M_x, A2.2); pseudo-Huber and Huber are not quadratic, and on ridge data H(θ) does not commute with ∂_θH (the quadratic theory).\n").ok();
     for r in rows.iter().filter(|r| r.not_applicable > 0) {
         let reasons: Vec<String> = r.assumption_failures.iter().map(|(a, n)| format!("{a}: {n}")).collect();
         writeln!(w, "- `{}` [{}]: {}", r.claim, r.variant, reasons.join(", ")).ok();
     }
-    if res.instances.iter().any(|i| !i.spec.norm.is_euclidean()) {
-        adapted_section(w, rows, res);
-    }
-    quadratic_section(w, res, figures);
-    calibration::section(w, res);
+}
+
+/// Links to the figures written beside the report.
+fn figure_list(w: &mut String, figures: &[String]) {
     if !figures.is_empty() {
         writeln!(w, "\n## Figures\n").ok();
         for f in figures {
             writeln!(w, "- [{f}]({f})").ok();
         }
     }
-    md
 }
 
 /// The claims shown per instance in the adapted-norm section: the paper's rate and bounds.
@@ -381,7 +414,7 @@ fn verdict_cell(v: &Verdict) -> String {
 
 /// The section of a scenario with an adapted norm: verdicts per norm, and per instance the
 /// constants in its norm next to the verdicts of (8), (19) and (21).
-fn adapted_section(w: &mut String, rows: &[ClaimSummary], res: &RunResults) {
+fn adapted_section(w: &mut String, rows: &[ClaimSummary], res: &ScenarioResults) {
     writeln!(w, "\n## Heavy-ball in an adapted norm (beyond the paper)\n").ok();
     writeln!(
         w,
@@ -502,7 +535,7 @@ pub fn method_step_label(spec: &Spec) -> (String, String) {
 /// The section of the quadratic theory (Scieur et al. 2022): per grid point with a quadratic
 /// figure, the spectrum, how far `H` is from commuting with `∂H`, and how far the identity
 /// `scieur.jacobian` is from holding; then the residual-polynomial figures.
-fn quadratic_section(w: &mut String, res: &RunResults, figures: &[String]) {
+fn quadratic_section(w: &mut String, res: &ScenarioResults, figures: &[String]) {
     let points: Vec<_> =
         res.instances.iter().filter_map(|i| Some((i, i.figure.as_ref()?.quadratic.as_ref()?))).collect();
     if points.is_empty() {
@@ -540,7 +573,7 @@ fn quadratic_section(w: &mut String, res: &RunResults, figures: &[String]) {
 }
 
 /// `results.json`.
-pub fn json(sc: &Scenario, res: &RunResults, rows: &[ClaimSummary]) -> serde_json::Value {
+pub fn json(sc: &Scenario, res: &ScenarioResults, rows: &[ClaimSummary]) -> serde_json::Value {
     let adapted = res.instances.iter().any(|i| !i.spec.norm.is_euclidean());
     let instances: Vec<serde_json::Value> = res
         .instances
@@ -798,7 +831,7 @@ fn replace(tmp: &Path, dir: &Path, out: &Path, name: &str) -> Result<()> {
 }
 
 /// Writes `report.md`, `results.json` and the figures under `out/<scenario name>/`.
-pub fn write(sc: &Scenario, res: &RunResults, out: &Path) -> Result<Written> {
+pub fn write(sc: &Scenario, res: &ScenarioResults, out: &Path) -> Result<Written> {
     let rows = summarize(sc, res);
     let dir = write_dir(out, &sc.file.name, |tmp| {
         let figures = write_figures(res, &rows, tmp)?;
@@ -812,7 +845,7 @@ pub fn write(sc: &Scenario, res: &RunResults, out: &Path) -> Result<Written> {
 /// The figures: for the first instance of the first grid point of each family (and of each
 /// family's heavy-ball in an adapted norm), its error curves and late-start curves; and the
 /// margins of every claim.
-fn write_figures(res: &RunResults, rows: &[ClaimSummary], dir: &Path) -> Result<Vec<String>> {
+fn write_figures(res: &ScenarioResults, rows: &[ClaimSummary], dir: &Path) -> Result<Vec<String>> {
     let mut names = Vec::new();
     let mut seen = Vec::new();
     for inst in &res.instances {
@@ -851,7 +884,7 @@ fn write_figures(res: &RunResults, rows: &[ClaimSummary], dir: &Path) -> Result<
 
 /// The residual-polynomial figures: for the first grid point of each method and step rule
 /// (on a family where `H` commutes with `∂H`, when there is one), `|P_t − λP_t'|` and `|P_t'|`.
-fn write_polynomial_figures(res: &RunResults, dir: &Path) -> Result<Vec<String>> {
+fn write_polynomial_figures(res: &ScenarioResults, dir: &Path) -> Result<Vec<String>> {
     let mut names = Vec::new();
     let mut seen = Vec::new();
     let candidates = res.instances.iter().filter_map(|i| Some((i, i.figure.as_ref()?.quadratic.as_ref()?)));
@@ -883,7 +916,7 @@ fn family_label(v: &serde_json::Value) -> String {
     }
 }
 
-fn margins_of(res: &RunResults, row: &ClaimSummary) -> Vec<f64> {
+fn margins_of(res: &ScenarioResults, row: &ClaimSummary) -> Vec<f64> {
     res.instances
         .iter()
         .flat_map(|i| i.rows.iter().filter(|r| r.claim == row.claim && r.variant == row.variant))

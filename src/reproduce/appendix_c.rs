@@ -262,7 +262,7 @@ pub struct StepRun {
 
 /// One run (one draw) at both step sizes.
 #[derive(Debug, Clone)]
-pub struct Run {
+pub struct DrawRun {
     /// `L = λ_max(AᵀA)`.
     pub l: f64,
     /// `m = λ_min(AᵀA)`.
@@ -278,7 +278,7 @@ pub struct Run {
 }
 
 /// Runs the protocol on one draw (both step sizes, all `T_j`).
-pub fn run_draw(d: &Draw, p: &Protocol, engine: Engine, curves: bool) -> Result<Run> {
+pub fn run_draw(d: &Draw, p: &Protocol, engine: Engine, curves: bool) -> Result<DrawRun> {
     let (m_rows, n) = d.a.shape();
     if d.v.len() != m_rows * n + m_rows || d.w.len() != n {
         return Err(Error::Dimension { what: "directions v, w", expected: m_rows * n + m_rows, got: d.v.len() });
@@ -292,59 +292,26 @@ pub fn run_draw(d: &Draw, p: &Protocol, engine: Engine, curves: bool) -> Result<
     let rho_star = (l - mu) / (l + mu);
     let k = horizon(rho_star, p.tol, p.k_cap);
     let ts = truncations(k);
-
-    // The targets Dx* v and wᵀDx*, through Dx*(u) = Dx*(θ) Φ with Dx*(θ) = −H⁻¹ D_θ∇f(x*).
     let normal = NormalEquations::from_data(&d.a, &d.b)?;
-    let chol = normal.h().clone().cholesky().ok_or_else(|| Error::Numerical("AᵀA not positive definite".into()))?;
-    let phi_v = push_tangent(&d.a, &d.b, &d.v)?;
-    let mut c = DVector::zeros(n);
-    normal.mixed_jvp_acc(x_star.as_view(), phi_v.as_view(), 1.0, c.as_view_mut(), &mut normal.scratch());
-    let target_v = -chol.solve(&c);
-    let z = chol.solve(&d.w);
-    let mut target_theta = DVector::zeros(n * n + n); // (H̄*, ḡ*) = (−z x*ᵀ, z)
-    normal.mixed_vjp_acc(x_star.as_view(), z.as_view(), -1.0, target_theta.as_view_mut(), &mut normal.scratch());
+    let targets = Targets::of(d, &normal, &x_star)?;
 
     let mut steps = Vec::with_capacity(2);
     for step in StepSize::ALL {
         let alpha = step.alpha(mu, l);
         let direct = GradientDescent::new(ridge.clone(), alpha)?;
         let mc = direct.constants(&ball)?;
-        let setup =
-            TruncationGrid { k, ts: &ts, omega: p.omega, x_star: &x_star, target_v: &target_v, w: &d.w, curves };
+        let grid =
+            TruncationGrid { k, ts: &ts, omega: p.omega, x_star: &x_star, target_v: &targets.v, w: &d.w, curves };
         let out = match engine {
-            Engine::Factored => {
-                let map = GradientDescent::new(normal.clone(), alpha)?;
-                let (a, b) = (&d.a, &d.b);
-                let mut diff = DVector::zeros(n * n + n);
-                let mut pulled = DVector::zeros(m_rows * n + m_rows);
-                let mut rev = |ub: &DVector<f64>| {
-                    diff.copy_from(ub);
-                    diff -= &target_theta;
-                    pull_cotangent_into(a, b, diff.as_slice(), &mut pulled);
-                    (pulled.norm(), ub.dot(&phi_v))
-                };
-                let mut pull_norm = PullBackNorm::new(a, b);
-                let mut diff_k = DVector::zeros(n * n + n);
-                let mut rev_k = |ub: &DVector<f64>| {
-                    diff_k.copy_from(ub);
-                    diff_k -= &target_theta;
-                    pull_norm.norm(diff_k.as_slice())
-                };
-                sweep(&map, &setup, &phi_v, &mut rev, &mut rev_k)
-            }
-            Engine::Direct => {
-                let target_w = pull_cotangent(&d.a, &d.b, target_theta.as_slice());
-                let mut rev = |ub: &DVector<f64>| (ub.metric_distance(&target_w), ub.dot(&d.v));
-                let mut rev_k = |ub: &DVector<f64>| ub.metric_distance(&target_w);
-                sweep(&direct, &setup, &d.v, &mut rev, &mut rev_k)
-            }
+            Engine::Factored => sweep_factored(d, &normal, alpha, &grid, &targets)?,
+            Engine::Direct => sweep_direct(d, &direct, &grid, &targets),
         };
         steps.push(StepRun {
             step,
             alpha,
             rho: mc.rho,
             gamma: gamma(&mc),
-            edot0: target_v.norm(),
+            edot0: targets.v.norm(),
             e0,
             finals: out.finals,
             e: out.e,
@@ -353,7 +320,77 @@ pub fn run_draw(d: &Draw, p: &Protocol, engine: Engine, curves: bool) -> Result<
             k_dot: out.k_dot,
         });
     }
-    Ok(Run { l, m: mu, rho_star, k, ts, steps })
+    Ok(DrawRun { l, m: mu, rho_star, k, ts, steps })
+}
+
+/// The targets of one draw: `Dx* v` and `wᵀDx*`, through `Dx*(u) = Dx*(θ) Φ` with
+/// `Dx*(θ) = −H⁻¹ D_θ∇f(x*)` in the normal-equation parameters `θ = (H, g)`.
+struct Targets {
+    /// `Φv`: the tangent `v` pushed to `θ`.
+    phi_v: DVector<f64>,
+    /// `Dx* v`.
+    v: DVector<f64>,
+    /// `wᵀDx*(θ) = (H̄*, ḡ*) = (−z x*ᵀ, z)` with `Hz = w`.
+    theta: DVector<f64>,
+}
+
+impl Targets {
+    fn of(d: &Draw, normal: &NormalEquations, x_star: &DVector<f64>) -> Result<Self> {
+        let n = d.a.ncols();
+        let chol = normal.h().clone().cholesky().ok_or_else(|| Error::Numerical("AᵀA not positive definite".into()))?;
+        let phi_v = push_tangent(&d.a, &d.b, &d.v)?;
+        let mut c = DVector::zeros(n);
+        normal.mixed_jvp_acc(x_star.as_view(), phi_v.as_view(), 1.0, c.as_view_mut(), &mut normal.scratch());
+        let v = -chol.solve(&c);
+        let z = chol.solve(&d.w);
+        let mut theta = DVector::zeros(n * n + n);
+        normal.mixed_vjp_acc(x_star.as_view(), z.as_view(), -1.0, theta.as_view_mut(), &mut normal.scratch());
+        Ok(Targets { phi_v, v, theta })
+    }
+}
+
+/// The sweep on the normal equations (`θ = (AᵀA, Aᵀb)`, `O(N²)` per step), the reverse
+/// errors pulled back to `u = (A, b)`.
+fn sweep_factored(
+    d: &Draw,
+    normal: &NormalEquations,
+    alpha: f64,
+    grid: &TruncationGrid,
+    targets: &Targets,
+) -> Result<TruncationErrors> {
+    let (m_rows, n) = d.a.shape();
+    let map = GradientDescent::new(normal.clone(), alpha)?;
+    let (a, b) = (&d.a, &d.b);
+    let mut diff = DVector::zeros(n * n + n);
+    let mut pulled = DVector::zeros(m_rows * n + m_rows);
+    let mut rev = |ub: &DVector<f64>| {
+        diff.copy_from(ub);
+        diff -= &targets.theta;
+        pull_cotangent_into(a, b, diff.as_slice(), &mut pulled);
+        (pulled.norm(), ub.dot(&targets.phi_v))
+    };
+    let mut pull_norm = PullBackNorm::new(a, b);
+    let mut diff_k = DVector::zeros(n * n + n);
+    let mut rev_k = |ub: &DVector<f64>| {
+        diff_k.copy_from(ub);
+        diff_k -= &targets.theta;
+        pull_norm.norm(diff_k.as_slice())
+    };
+    Ok(sweep(&map, grid, &targets.phi_v, &mut rev, &mut rev_k))
+}
+
+/// The sweep on the data directly (`u = (A, b)`, `O(MN)` per step): the oracle of
+/// [`sweep_factored`].
+fn sweep_direct(
+    d: &Draw,
+    direct: &GradientDescent<Ridge>,
+    grid: &TruncationGrid,
+    targets: &Targets,
+) -> TruncationErrors {
+    let target_w = pull_cotangent(&d.a, &d.b, targets.theta.as_slice());
+    let mut rev = |ub: &DVector<f64>| (ub.metric_distance(&target_w), ub.dot(&d.v));
+    let mut rev_k = |ub: &DVector<f64>| ub.metric_distance(&target_w);
+    sweep(direct, grid, &d.v, &mut rev, &mut rev_k)
 }
 
 /// The truncation grid of one run and its targets: `K`, the `T_j`, `ω` (so `K' = K + ωT`,
@@ -625,7 +662,7 @@ pub fn sweep_protocol(p: &Protocol, engine: Engine) -> Result<Sweep> {
     let mut cells = Vec::new();
     let mut flops = Flops::default();
     for &n in &p.ns {
-        let runs: Vec<Run> = (0..p.runs)
+        let runs: Vec<DrawRun> = (0..p.runs)
             .into_par_iter()
             .map(|r| run_draw(&Draw::sample(p.m, n, run_seed(p.seed, n, r)), p, engine, true))
             .collect::<Result<_>>()?;
@@ -649,7 +686,7 @@ pub fn sweep_protocol(p: &Protocol, engine: Engine) -> Result<Sweep> {
     Ok(Sweep { protocol: p.clone(), rho, cells, flops, seconds: start.elapsed().as_secs_f64() })
 }
 
-fn aggregate(n: usize, step: StepSize, runs: &[Run], i: usize, omega: usize) -> TruncationCell {
+fn aggregate(n: usize, step: StepSize, runs: &[DrawRun], i: usize, omega: usize) -> TruncationCell {
     let col = |f: &dyn Fn(&StepRun) -> f64| -> Vec<f64> { runs.iter().map(|r| f(&r.steps[i])).collect() };
     let mut ks: Vec<usize> = runs.iter().map(|r| r.k).collect();
     ks.sort_unstable();

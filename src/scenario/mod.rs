@@ -21,15 +21,16 @@
 //! eps = [0.1]                   # adapted norm: share of the spectral gap given up
 //! ```
 
+pub mod axes;
 pub mod expr;
-pub mod run;
+pub mod runner;
+
+pub use axes::{Axes, DEFAULT_EPS, FamilyName, MethodName, step_rule};
 
 use crate::claims;
 use crate::error::{Error, Result};
-use crate::problem::ridge::RidgeParam;
-use crate::problem::robust::RobustParam;
 use crate::spec::instance_seed;
-use crate::spec::{Data, Family, Method, Norm, Spec, StepRule};
+use crate::spec::{Family, Spec};
 use serde::Deserialize;
 use std::path::Path;
 use toml::Spanned;
@@ -145,10 +146,12 @@ pub struct Scenario {
     pub text: String,
     /// The file as written.
     pub file: ScenarioFile,
+    /// Its grid, parsed.
+    pub axes: Axes,
     /// The claim ids to run (catalogue order).
     pub claims: Vec<&'static str>,
     /// The parsed custom claims.
-    pub custom: Vec<crate::scenario::run::Custom>,
+    pub custom: Vec<crate::scenario::runner::Custom>,
 }
 
 /// The scenario shipped with the binary: every implemented claim on every family.
@@ -245,10 +248,10 @@ impl Scenario {
             Error::Input { location, message: e.message().trim().to_string() }
         })?;
         check_name(path, text, &file.name)?;
-        validate(path, text, &file)?;
+        let axes = Axes::parse(path, text, &file)?;
         let claims = select_claims(path, text, &file)?;
-        let custom = run::parse_custom(path, text, &file)?;
-        Ok(Scenario { path: path.to_string(), text: text.to_string(), file, claims, custom })
+        let custom = runner::parse_custom(path, text, &file)?;
+        Ok(Scenario { path: path.to_string(), text: text.to_string(), file, axes, claims, custom })
     }
 
     /// Expands the grid into instance specs, `instances` per grid point, each with its own
@@ -256,79 +259,50 @@ impl Scenario {
     /// grid points in the order of the axes, then instances. The norm axis does not enter
     /// the seed: grid points that differ only in the norm draw the same data, so a report
     /// compares the norms on the same instances.
-    pub fn specs(&self, seed: Option<u64>, quick: bool) -> Result<Vec<(usize, Spec)>> {
+    pub fn specs(&self, seed: Option<u64>, quick: bool) -> Vec<(usize, Spec)> {
         let seed = seed.unwrap_or(self.file.seed);
         let per_point = if quick { (*self.file.instances.get_ref()).min(1) } else { *self.file.instances.get_ref() };
-        let points = self.points()?;
-        let norms = self.norms().len();
+        let points = self.points();
+        let norms = self.axes.norms.len();
         let mut out = Vec::with_capacity(points.len() * per_point);
         for (p, base) in points.into_iter().enumerate() {
             for i in 0..per_point {
                 out.push((p, Spec { seed: instance_seed(seed, p / norms, i), ..base }));
             }
         }
-        Ok(out)
-    }
-
-    /// The norm axis, expanded (`adapted` once per `eps`).
-    pub fn norms(&self) -> Vec<Norm> {
-        let g = &self.file.grid;
-        let eps = or_default(&g.eps, DEFAULT_EPS);
-        let mut out = Vec::new();
-        for n in or_default(&g.norm, "euclidean".to_string()) {
-            if n == "adapted" {
-                out.extend(eps.iter().map(|&eps| Norm::Adapted { eps }));
-            } else {
-                out.push(Norm::Euclidean);
-            }
-        }
         out
     }
 
-    /// The grid points (specs with seed 0).
-    pub fn points(&self) -> Result<Vec<Spec>> {
-        let g = &self.file.grid;
-        let (path, text) = (self.path.as_str(), self.text.as_str());
-        let mut points = Vec::new();
-        let methods = or_default(&g.method, "gd".to_string());
-        let data = or_default(&g.data, "paper".to_string());
-        let lambdas = or_default(&g.lambda, 0.1);
-        let x0s = or_default(&g.x0, X0::Named("origin".into()));
-        let deltas = or_default(&g.delta, 0.5);
-        let betas = or_default(&g.beta, 0.5);
-        for fam in &g.family {
-            for delta in if is_robust(fam.get_ref()) { deltas.clone() } else { vec![0.5] } {
-                let family = family(path, text, fam, delta)?;
-                for meth in &methods {
-                    for beta in if meth.as_str() == "heavy_ball" { betas.clone() } else { vec![0.0] } {
-                        let method = method(meth, beta);
-                        for m in &g.m {
-                            for n in &g.n {
-                                for d in &data {
-                                    for data in data_axis(d, &g.spectrum) {
-                                        for &lambda in &lambdas {
-                                            for st in &g.step {
-                                                let step = step_rule(path, text, st)?;
-                                                for x0 in &x0s {
-                                                    let x0_sigma = match x0 {
-                                                        X0::Sigma(s) => Some(*s),
-                                                        X0::Named(_) => None,
-                                                    };
-                                                    for norm in self.norms() {
-                                                        points.push(Spec {
-                                                            family,
-                                                            method,
-                                                            m: *m.get_ref(),
-                                                            n: *n.get_ref(),
-                                                            data,
-                                                            lambda,
-                                                            step,
-                                                            x0_sigma,
-                                                            seed: 0,
-                                                            norm,
-                                                        });
-                                                    }
-                                                }
+    /// The grid points (specs with seed 0): the cross product of the [`Axes`] in their
+    /// field order.
+    pub fn points(&self) -> Vec<Spec> {
+        let a = &self.axes;
+        let mut points = Vec::with_capacity(self.point_count());
+        for &name in &a.families {
+            for delta in a.deltas_of(name) {
+                let family = name.with_delta(delta);
+                for &method_name in &a.methods {
+                    for beta in a.betas_of(method_name) {
+                        let method = method_name.with_beta(beta);
+                        for (&m, &n) in a.m.iter().flat_map(|m| a.n.iter().map(move |n| (m, n))) {
+                            for &data in &a.data {
+                                for &lambda in &a.lambdas {
+                                    for &step in &a.steps {
+                                        for &x0_sigma in &a.x0_sigmas {
+                                            for &norm in &a.norms {
+                                                let seed = 0;
+                                                points.push(Spec {
+                                                    family,
+                                                    method,
+                                                    m,
+                                                    n,
+                                                    data,
+                                                    lambda,
+                                                    step,
+                                                    x0_sigma,
+                                                    seed,
+                                                    norm,
+                                                });
                                             }
                                         }
                                     }
@@ -339,33 +313,25 @@ impl Scenario {
                 }
             }
         }
-        Ok(points)
+        points
     }
 
     /// The number of grid points, without expanding the grid (saturating: a grid too large
     /// to count is `usize::MAX`).
     pub fn point_count(&self) -> usize {
-        let g = &self.file.grid;
-        let len = |n: usize| n.max(1);
-        let families = g.family.iter().map(|f| if is_robust(f.get_ref()) { len(g.delta.len()) } else { 1 });
-        let methods = or_default(&g.method, "gd".to_string())
-            .iter()
-            .map(|m| if m == "heavy_ball" { len(g.beta.len()) } else { 1 })
-            .fold(0usize, usize::saturating_add);
-        let data = or_default(&g.data, "paper".to_string())
-            .iter()
-            .map(|d| if d == "spectrum" { g.spectrum.len() } else { 1 })
-            .fold(0usize, usize::saturating_add);
+        let a = &self.axes;
+        let families = a.families.iter().map(|&f| a.deltas_of(f).len()).fold(0usize, usize::saturating_add);
+        let methods = a.methods.iter().map(|&m| a.betas_of(m).len()).fold(0usize, usize::saturating_add);
         [
-            families.fold(0usize, usize::saturating_add),
+            families,
             methods,
-            g.m.len(),
-            g.n.len(),
-            data,
-            len(g.lambda.len()),
-            g.step.len(),
-            len(g.x0.len()),
-            self.norms().len(),
+            a.m.len(),
+            a.n.len(),
+            a.data.len(),
+            a.lambdas.len(),
+            a.steps.len(),
+            a.x0_sigmas.len(),
+            a.norms.len(),
         ]
         .into_iter()
         .fold(1usize, usize::saturating_mul)
@@ -389,208 +355,9 @@ impl Scenario {
     }
 }
 
-/// Default share of the spectral gap given up by the adapted norm.
-pub const DEFAULT_EPS: f64 = 0.1;
-
-fn or_default<T: Clone>(axis: &[Spanned<T>], default: T) -> Vec<T> {
-    if axis.is_empty() { vec![default] } else { axis.iter().map(|s| s.get_ref().clone()).collect() }
-}
-
-fn is_robust(name: &str) -> bool {
-    name.starts_with("pseudo_huber") || name.starts_with("huber")
-}
-
-const FAMILIES: &[&str] = &[
-    "ridge_weight",
-    "ridge_targets",
-    "ridge_data",
-    "pseudo_huber_weight",
-    "pseudo_huber_targets",
-    "huber_weight",
-    "huber_targets",
-];
-
+/// Parses a family name at its span and gives it the Huber scale `delta` (ignored by ridge).
 pub(crate) fn family(path: &str, text: &str, name: &Spanned<String>, delta: f64) -> Result<Family> {
-    let robust = |p: &str| if p == "weight" { RobustParam::Weight } else { RobustParam::Targets };
-    Ok(match name.get_ref().as_str() {
-        "ridge_weight" => Family::Ridge { param: RidgeParam::Weight },
-        "ridge_targets" => Family::Ridge { param: RidgeParam::Targets },
-        "ridge_data" => Family::Ridge { param: RidgeParam::Data },
-        s if s.starts_with("pseudo_huber_") => Family::PseudoHuber { param: robust(&s[13..]), delta },
-        s if s.starts_with("huber_") => Family::Huber { param: robust(&s[6..]), delta },
-        other => {
-            return Err(at(
-                path,
-                text,
-                "grid.family",
-                name,
-                format!("unknown family `{other}` (one of {})", FAMILIES.join(", ")),
-            ));
-        }
-    })
-}
-
-fn method(name: &str, beta: f64) -> Method {
-    match name {
-        "heavy_ball" => Method::HeavyBall { beta },
-        "chebyshev" => Method::Chebyshev,
-        _ => Method::GradientDescent,
-    }
-}
-
-fn data_axis(name: &str, spectrum: &[Spanned<Vec<f64>>]) -> Vec<Data> {
-    if name == "spectrum" {
-        spectrum.iter().map(|s| Data::Spectrum { s_min: s.get_ref()[0], s_max: s.get_ref()[1] }).collect()
-    } else {
-        vec![Data::Paper]
-    }
-}
-
-pub(crate) fn step_rule(path: &str, text: &str, s: &Spanned<String>) -> Result<StepRule> {
-    Ok(match s.get_ref().as_str() {
-        "2/(L+m)" => StepRule::Optimal,
-        "1/L" => StepRule::InvL,
-        "1/(3L)" => StepRule::InvThreeL,
-        other => match other.strip_prefix("c=").map(str::parse::<f64>) {
-            Some(Ok(c)) if c > 0.0 && c.is_finite() => StepRule::FractionOfTwoOverL { c },
-            _ => {
-                return Err(at(
-                    path,
-                    text,
-                    "grid.step",
-                    s,
-                    format!("unknown step rule `{other}` (one of 2/(L+m), 1/L, 1/(3L), c=<positive number>)"),
-                ));
-            }
-        },
-    })
-}
-
-/// Checks every value the grid takes, with the line of the offending entry.
-fn validate(path: &str, text: &str, f: &ScenarioFile) -> Result<()> {
-    let g = &f.grid;
-    let nonempty = |v: usize, key: &str, span: &Spanned<usize>| {
-        if v == 0 { Err(at(path, text, key, span, "must be at least 1")) } else { Ok(()) }
-    };
-    nonempty(*f.instances.get_ref(), "instances", &f.instances)?;
-    if let Some(k) = &f.k_max {
-        nonempty(*k.get_ref(), "k_max", k)?;
-    }
-    if let Some(w) = &f.omega
-        && !(*w.get_ref() >= 0.0 && w.get_ref().is_finite())
-    {
-        return Err(at(path, text, "omega", w, "must be a finite number >= 0"));
-    }
-    if g.family.is_empty() || g.m.is_empty() || g.n.is_empty() || g.step.is_empty() {
-        return Err(Error::Input {
-            location: format!("{path}: [grid]"),
-            message: "family, m, n and step must each list at least one value".into(),
-        });
-    }
-    for fam in &g.family {
-        family(path, text, fam, 0.5)?;
-    }
-    for m in &g.method {
-        if !["gd", "heavy_ball", "chebyshev"].contains(&m.get_ref().as_str()) {
-            return Err(at(
-                path,
-                text,
-                "grid.method",
-                m,
-                format!("unknown method `{}` (gd, heavy_ball or chebyshev)", m.get_ref()),
-            ));
-        }
-    }
-    for (key, axis) in [("grid.m", &g.m), ("grid.n", &g.n)] {
-        for v in axis {
-            if *v.get_ref() == 0 || *v.get_ref() > 200 {
-                return Err(at(path, text, key, v, format!("{} is out of range 1..=200", v.get_ref())));
-            }
-        }
-    }
-    for d in &g.data {
-        match d.get_ref().as_str() {
-            "paper" => {}
-            "spectrum" if !g.spectrum.is_empty() => {}
-            "spectrum" => {
-                return Err(at(
-                    path,
-                    text,
-                    "grid.data",
-                    d,
-                    "`spectrum` data needs grid.spectrum = [[s_min, s_max], ...]",
-                ));
-            }
-            other => return Err(at(path, text, "grid.data", d, format!("unknown data `{other}` (paper or spectrum)"))),
-        }
-    }
-    for s in &g.spectrum {
-        let &[lo, hi] = s.get_ref().as_slice() else {
-            return Err(at(path, text, "grid.spectrum", s, format!("{:?} must be a pair [s_min, s_max]", s.get_ref())));
-        };
-        if !(lo > 0.0 && hi >= lo && hi.is_finite()) {
-            return Err(at(path, text, "grid.spectrum", s, format!("[{lo}, {hi}] must satisfy 0 < s_min <= s_max")));
-        }
-    }
-    let positive = |key: &str, axis: &[Spanned<f64>], allow_zero: bool| -> Result<()> {
-        for v in axis {
-            let x = *v.get_ref();
-            if !(x.is_finite() && (x > 0.0 || (allow_zero && x == 0.0))) {
-                return Err(at(
-                    path,
-                    text,
-                    key,
-                    v,
-                    format!("{x} must be a finite number {}", if allow_zero { ">= 0" } else { "> 0" }),
-                ));
-            }
-        }
-        Ok(())
-    };
-    positive("grid.lambda", &g.lambda, true)?;
-    // The robust losses are not strongly convex: their ridge term λ > 0 is what makes the
-    // inner problem strongly convex (ridge least squares with λ = 0 is, when M ≥ N).
-    if g.family.iter().any(|f| is_robust(f.get_ref()))
-        && let Some(v) = g.lambda.iter().find(|v| *v.get_ref() == 0.0)
-    {
-        return Err(at(
-            path,
-            text,
-            "grid.lambda",
-            v,
-            "λ = 0 leaves the (pseudo-)Huber families without strong convexity: use λ > 0 with them",
-        ));
-    }
-    positive("grid.delta", &g.delta, false)?;
-    for (key, axis) in [("grid.beta", &g.beta), ("grid.eps", &g.eps)] {
-        for b in axis {
-            if !(0.0..1.0).contains(b.get_ref()) {
-                return Err(at(path, text, key, b, format!("{} must lie in [0, 1)", b.get_ref())));
-            }
-        }
-    }
-    for n in &g.norm {
-        if !["euclidean", "adapted"].contains(&n.get_ref().as_str()) {
-            return Err(at(
-                path,
-                text,
-                "grid.norm",
-                n,
-                format!("unknown norm `{}` (euclidean or adapted)", n.get_ref()),
-            ));
-        }
-    }
-    for s in &g.step {
-        step_rule(path, text, s)?;
-    }
-    for x in &g.x0 {
-        match x.get_ref() {
-            X0::Sigma(s) if s.is_finite() && *s >= 0.0 => {}
-            X0::Named(n) if n == "origin" => {}
-            _ => return Err(at(path, text, "grid.x0", x, "each entry is \"origin\" or a standard deviation >= 0")),
-        }
-    }
-    Ok(())
+    Ok(FamilyName::parse(path, text, name)?.with_delta(delta))
 }
 
 fn select_claims(path: &str, text: &str, f: &ScenarioFile) -> Result<Vec<&'static str>> {

@@ -27,7 +27,7 @@
 pub mod bilevel_trend;
 pub mod file;
 pub mod measures;
-pub mod run;
+pub mod runner;
 
 use crate::spec::Spec;
 use crate::stats::MedianCi;

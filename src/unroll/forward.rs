@@ -6,7 +6,7 @@
 
 use super::{Linearization, Trajectory};
 use crate::map::FixedPointMap;
-use crate::problem::Vw;
+use crate::problem::VecView;
 use nalgebra::{DMatrix, DVector};
 
 /// Late-started forward JVPs `Ẋ_{T'}^{(j)} v` for `j = 0..=steps`, each passed to
@@ -16,8 +16,8 @@ pub fn late_start_jvp<M: FixedPointMap + ?Sized>(
     traj: &Trajectory,
     t_prime: usize,
     steps: usize,
-    v: Vw,
-    xdot0_v: Vw,
+    v: VecView,
+    xdot0_v: VecView,
     mut observe: impl FnMut(usize, &DVector<f64>),
 ) {
     assert!(t_prime + steps <= traj.len() + 1 || steps == 0, "trajectory too short for late start");
@@ -36,8 +36,8 @@ pub fn late_start_jvp<M: FixedPointMap + ?Sized>(
 pub fn forward_jvp<M: FixedPointMap + ?Sized>(
     map: &M,
     traj: &Trajectory,
-    v: Vw,
-    xdot0_v: Vw,
+    v: VecView,
+    xdot0_v: VecView,
     observe: impl FnMut(usize, &DVector<f64>),
 ) {
     late_start_jvp(map, traj, 0, traj.len(), v, xdot0_v, observe)

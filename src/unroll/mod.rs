@@ -27,7 +27,7 @@ pub use linearization::Linearization;
 pub use reverse::{reverse_jacobians, reverse_vjp, truncated_jacobians, truncated_vjp};
 
 use crate::map::FixedPointMap;
-use crate::problem::Vw;
+use crate::problem::VecView;
 use nalgebra::{DMatrix, DVector};
 
 /// The iterates `x_0, …, x_K` of (4), stored as the columns of one `n×(K+1)` matrix.
@@ -72,7 +72,7 @@ impl Trajectory {
     }
 
     /// The iterate `x_k`.
-    pub fn x(&self, k: usize) -> Vw<'_> {
+    pub fn x(&self, k: usize) -> VecView<'_> {
         self.xs.column(k)
     }
 

@@ -7,7 +7,7 @@
 
 use super::{Linearization, Trajectory};
 use crate::map::FixedPointMap;
-use crate::problem::Vw;
+use crate::problem::VecView;
 use nalgebra::{DMatrix, DVector};
 
 /// Truncated reverse sweep of VJPs from `K' = k_end` down to `T' = stop`; calls
@@ -18,7 +18,7 @@ pub fn truncated_vjp<M: FixedPointMap + ?Sized>(
     traj: &Trajectory,
     k_end: usize,
     stop: usize,
-    w: Vw,
+    w: VecView,
     mut observe: impl FnMut(usize, &DVector<f64>, &DVector<f64>),
 ) {
     assert!(stop <= k_end && k_end <= traj.len(), "truncated sweep needs T' <= K' <= K");
@@ -38,7 +38,7 @@ pub fn truncated_vjp<M: FixedPointMap + ?Sized>(
 pub fn reverse_vjp<M: FixedPointMap + ?Sized>(
     map: &M,
     traj: &Trajectory,
-    w: Vw,
+    w: VecView,
     observe: impl FnMut(usize, &DVector<f64>, &DVector<f64>),
 ) {
     truncated_vjp(map, traj, traj.len(), 0, w, observe)

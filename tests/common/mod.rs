@@ -28,7 +28,7 @@ use num_dual::{Dual2Vec, DualNum};
 use unrollcheck::map::{FixedPointMap, GradientDescent, HeavyBall};
 use unrollcheck::problem::ridge::{Ridge, RidgeParam};
 use unrollcheck::problem::robust::{Loss, Robust, RobustParam};
-use unrollcheck::problem::{Ball, Curvature, Objective, Scratch, Smoothness, Vw, VwMut, draw};
+use unrollcheck::problem::{Ball, Curvature, Objective, Scratch, Smoothness, VecView, VecViewMut, draw};
 use unrollcheck::unroll::{Trajectory, forward, reverse};
 
 /// Unit roundoff `u = 2⁻⁵³`.
@@ -850,10 +850,10 @@ impl FixedPointMap for FaultyMap<'_> {
         self.inner.scratch()
     }
     // Time-invariant: every iteration applies the inner map's limit map.
-    fn step_at(&self, _k: usize, x: Vw, out: VwMut, s: &mut Scratch) {
+    fn step_at(&self, _k: usize, x: VecView, out: VecViewMut, s: &mut Scratch) {
         self.inner.step(x, out, s)
     }
-    fn jvp_at(&self, _k: usize, x: Vw, dx: Vw, du: Vw, mut out: VwMut, s: &mut Scratch) {
+    fn jvp_at(&self, _k: usize, x: VecView, dx: VecView, du: VecView, mut out: VecViewMut, s: &mut Scratch) {
         let n = self.dim_x();
         let zero_u = DVector::zeros(self.dim_u());
         let zero_x = DVector::zeros(n);
@@ -877,7 +877,15 @@ impl FixedPointMap for FaultyMap<'_> {
             MapFault::VjpNoTranspose => self.inner.jvp(x, dx, du, out, s),
         }
     }
-    fn vjp_at(&self, _k: usize, x: Vw, w: Vw, mut xbar_out: VwMut, ubar_acc: VwMut, s: &mut Scratch) {
+    fn vjp_at(
+        &self,
+        _k: usize,
+        x: VecView,
+        w: VecView,
+        mut xbar_out: VecViewMut,
+        ubar_acc: VecViewMut,
+        s: &mut Scratch,
+    ) {
         match self.fault {
             MapFault::VjpNoTranspose => {
                 let mut scratch_x = DVector::zeros(self.dim_x());
@@ -931,19 +939,19 @@ impl Objective for FaultyObjective<'_> {
     fn scratch_len(&self) -> usize {
         self.inner.scratch_len()
     }
-    fn value(&self, x: Vw) -> f64 {
+    fn value(&self, x: VecView) -> f64 {
         self.inner.value(x)
     }
-    fn grad_acc(&self, x: Vw, a: f64, out: VwMut, s: &mut Scratch) {
+    fn grad_acc(&self, x: VecView, a: f64, out: VecViewMut, s: &mut Scratch) {
         self.inner.grad_acc(x, a, out, s)
     }
-    fn hvp_acc(&self, x: Vw, v: Vw, a: f64, out: VwMut, s: &mut Scratch) {
+    fn hvp_acc(&self, x: VecView, v: VecView, a: f64, out: VecViewMut, s: &mut Scratch) {
         self.inner.hvp_acc(x, v, a * self.hvp_scale, out, s)
     }
-    fn mixed_jvp_acc(&self, x: Vw, du: Vw, a: f64, out: VwMut, s: &mut Scratch) {
+    fn mixed_jvp_acc(&self, x: VecView, du: VecView, a: f64, out: VecViewMut, s: &mut Scratch) {
         self.inner.mixed_jvp_acc(x, du, a * self.mixed_scale, out, s)
     }
-    fn mixed_vjp_acc(&self, x: Vw, w: Vw, a: f64, out: VwMut, s: &mut Scratch) {
+    fn mixed_vjp_acc(&self, x: VecView, w: VecView, a: f64, out: VecViewMut, s: &mut Scratch) {
         self.inner.mixed_vjp_acc(x, w, a * self.vjp_scale, out, s)
     }
     fn param(&self) -> DVector<f64> {

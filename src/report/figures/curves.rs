@@ -5,7 +5,7 @@
 use super::axes::{Axis, Chart, chart, draw_log_curve, float_axis, int_axis, log_axis, log_point};
 use super::{DrawResult, E_COLOR, EBAR_COLOR, EDOT_COLOR, FONT, GRAY, color, line_key, render};
 use crate::error::Result;
-use crate::scenario::run::{LateStartCurve, PolynomialCurve};
+use crate::scenario::runner::{LateStartCurve, PolynomialCurve};
 use crate::unroll::ErrorCurves;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};

@@ -23,7 +23,7 @@ pub const TIE_RELATIVE: f64 = super::measures::RESOLVED;
 const HORIZON_TARGET: f64 = 1e-8;
 
 /// Runs every experiment of a trend file.
-pub fn run(t: &Trends, seed: Option<u64>, pairs: Option<usize>, jobs: Option<usize>) -> Result<TrendResults> {
+pub fn run_trends(t: &Trends, seed: Option<u64>, pairs: Option<usize>, jobs: Option<usize>) -> Result<TrendResults> {
     crate::budget::check_jobs(jobs, "--jobs")?;
     let seed = seed.unwrap_or(t.file.seed);
     let n_pairs = pairs.unwrap_or(*t.file.pairs.get_ref());

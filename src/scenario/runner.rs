@@ -4,7 +4,7 @@
 //! the same results on any machine.
 
 use super::expr::{CustomClaim, Quantities};
-use super::{Scenario, ScenarioFile};
+use super::{MethodName, Scenario, ScenarioFile};
 use crate::bounds::{bound_8, rhs_21};
 use crate::budget;
 use crate::claims::{self, Assumption, Case, Config, Role, Verdict};
@@ -196,7 +196,7 @@ pub struct InstanceResult {
 
 /// The results of a scenario run.
 #[derive(Debug, Clone)]
-pub struct RunResults {
+pub struct ScenarioResults {
     /// The seed used.
     pub seed: u64,
     /// Quick mode.
@@ -208,14 +208,14 @@ pub struct RunResults {
 }
 
 /// Runs a scenario.
-pub fn run(sc: &Scenario, opt: &Options) -> Result<RunResults> {
+pub fn run_scenario(sc: &Scenario, opt: &Options) -> Result<ScenarioResults> {
     crate::budget::check_jobs(opt.jobs, "--jobs")?;
     let max_gib = crate::budget::check_limit(
         opt.max_memory.unwrap_or(crate::budget::DEFAULT_MAX_MEMORY_GIB),
         crate::budget::FLAG,
     )?;
     check_budget(sc, opt.quick, opt.jobs, max_gib)?;
-    let specs = sc.specs(opt.seed, opt.quick)?;
+    let specs = sc.specs(opt.seed, opt.quick);
     let config = Config { k_max: sc.k_max(opt.quick), omega: sc.omega(), ..Config::default() };
     let bar = progress_bar(specs.len() as u64, opt.progress);
     let work = |(index, (point, spec)): (usize, &(usize, Spec))| -> Result<InstanceResult> {
@@ -230,7 +230,7 @@ pub fn run(sc: &Scenario, opt: &Options) -> Result<RunResults> {
         .map_err(|e| Error::Numerical(format!("thread pool: {e}")))?;
     let instances: Result<Vec<InstanceResult>> = pool.install(|| specs.par_iter().enumerate().map(work).collect());
     bar.finish_and_clear();
-    Ok(RunResults { seed: opt.seed.unwrap_or(sc.file.seed), quick: opt.quick, config, instances: instances? })
+    Ok(ScenarioResults { seed: opt.seed.unwrap_or(sc.file.seed), quick: opt.quick, config, instances: instances? })
 }
 
 fn progress_bar(len: u64, show: bool) -> indicatif::ProgressBar {
@@ -284,9 +284,9 @@ fn run_instance(sc: &Scenario, cfg: &Config, at: (usize, usize, bool), spec: &Sp
 pub fn check_custom(c: &Custom, case: &Case, cfg: &Config) -> Verdict {
     let run = case.run();
     let k = case.k;
-    let tol_e: Vec<f64> = (0..=k).map(|j| case.tol_e(cfg, j)).collect();
-    let tol_j: Vec<f64> = (0..=k).map(|j| case.tol_j(cfg, j)).collect();
-    let q = quantities(case, cfg, &run.curves, &tol_e, &tol_j);
+    let tol_iterate: Vec<f64> = (0..=k).map(|j| case.tol_iterate(cfg, j)).collect();
+    let tol_jacobian: Vec<f64> = (0..=k).map(|j| case.tol_jacobian(cfg, j)).collect();
+    let q = quantities(case, cfg, &run.curves, &tol_iterate, &tol_jacobian);
     let observed = c.claim.check(&q, &cfg.tol, case.spec);
     let verdict = match c.requires.iter().find_map(|a| case.assumption_failure(*a).map(|r| (*a, r))) {
         None => observed,
@@ -302,8 +302,8 @@ pub fn quantities<'a>(
     case: &Case,
     cfg: &Config,
     curves: &'a ErrorCurves,
-    tol_e: &'a [f64],
-    tol_j: &'a [f64],
+    tol_iterate: &'a [f64],
+    tol_jacobian: &'a [f64],
 ) -> Quantities<'a> {
     let c = &case.inst.constants;
     Quantities {
@@ -319,7 +319,11 @@ pub fn quantities<'a>(
             ("dxstar_norm", c.dx_star_norm),
             ("e0", case.inst.e0()),
         ],
-        sequences: vec![("e", &curves.e, tol_e), ("edot", &curves.edot, tol_j), ("ebar", &curves.ebar, tol_j)],
+        sequences: vec![
+            ("e", &curves.e, tol_iterate),
+            ("edot", &curves.edot, tol_jacobian),
+            ("ebar", &curves.ebar, tol_jacobian),
+        ],
     }
 }
 
@@ -389,22 +393,14 @@ fn figure_data(case: &Case, cfg: &Config, quadratic: bool) -> FigureData {
 /// `max_gib` before anything is allocated: per worker thread the largest instance of the
 /// grid at the horizon cap `k_max`, plus what is kept per instance.
 pub fn check_budget(sc: &Scenario, quick: bool, jobs: Option<usize>, max_gib: f64) -> Result<()> {
-    let g = &sc.file.grid;
+    let a = &sc.axes;
     let instances = sc.instance_count(quick);
     let k = sc.k_max(quick) as f64;
-    let m = g.m.iter().map(|v| *v.get_ref()).max().unwrap_or(1) as f64;
-    let n = g.n.iter().map(|v| *v.get_ref()).max().unwrap_or(1) as f64;
-    let doubled = g.method.iter().any(|x| x.get_ref() != "gd");
+    let m = a.m.iter().copied().max().unwrap_or(1) as f64;
+    let n = a.n.iter().copied().max().unwrap_or(1) as f64;
+    let doubled = a.methods.iter().any(|&x| x != MethodName::GradientDescent);
     let state = if doubled { 2.0 * n } else { n };
-    let p = g
-        .family
-        .iter()
-        .map(|f| match f.get_ref().as_str() {
-            "ridge_data" => m * n + m,
-            s if s.ends_with("_targets") => m,
-            _ => 1.0,
-        })
-        .fold(1.0, f64::max);
+    let p = a.families.iter().map(|f| f.parameter_dim(m, n)).fold(1.0, f64::max);
     let threads = budget::threads(jobs).min(instances.max(1)) as f64;
     let bytes = threads * budget::case_bytes(state, p, m, k) + instances as f64 * budget::RESULT_BYTES_PER_INSTANCE;
     let cause = format!(

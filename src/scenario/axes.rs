@@ -1,0 +1,424 @@
+//! The grid of a scenario file, parsed once into typed axes.
+//!
+//! [`ScenarioFile`] keeps the file as written (strings with their spans, so that every
+//! error names the line and the key); [`Axes::parse`] turns each axis into the values the
+//! runner expands, checking each one where it is written. Nothing downstream parses a
+//! string again: [`crate::scenario::Scenario::points`] is a plain cross product.
+
+use super::{ScenarioFile, X0, at};
+use crate::error::{Error, Result};
+use crate::problem::ridge::RidgeParam;
+use crate::problem::robust::RobustParam;
+use crate::spec::{Data, Family, Method, Norm, StepRule};
+use toml::Spanned;
+
+/// Default share of the spectral gap given up by the adapted norm.
+pub const DEFAULT_EPS: f64 = 0.1;
+
+/// A family of the `grid.family` axis, before its Huber scale `δ` is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FamilyName {
+    /// `ridge_weight`, `ridge_targets`, `ridge_data`.
+    Ridge(RidgeParam),
+    /// `pseudo_huber_weight`, `pseudo_huber_targets`.
+    PseudoHuber(RobustParam),
+    /// `huber_weight`, `huber_targets`.
+    Huber(RobustParam),
+}
+
+/// The names of [`FamilyName`], in the order the error messages list them.
+const FAMILIES: &[&str] = &[
+    "ridge_weight",
+    "ridge_targets",
+    "ridge_data",
+    "pseudo_huber_weight",
+    "pseudo_huber_targets",
+    "huber_weight",
+    "huber_targets",
+];
+
+impl FamilyName {
+    /// Parses a family name at its span in `path`.
+    pub fn parse(path: &str, text: &str, name: &Spanned<String>) -> Result<Self> {
+        let robust = |p: &str| if p == "weight" { RobustParam::Weight } else { RobustParam::Targets };
+        Ok(match name.get_ref().as_str() {
+            "ridge_weight" => FamilyName::Ridge(RidgeParam::Weight),
+            "ridge_targets" => FamilyName::Ridge(RidgeParam::Targets),
+            "ridge_data" => FamilyName::Ridge(RidgeParam::Data),
+            s if s.starts_with("pseudo_huber_") => FamilyName::PseudoHuber(robust(&s[13..])),
+            s if s.starts_with("huber_") => FamilyName::Huber(robust(&s[6..])),
+            other => {
+                return Err(at(
+                    path,
+                    text,
+                    "grid.family",
+                    name,
+                    format!("unknown family `{other}` (one of {})", FAMILIES.join(", ")),
+                ));
+            }
+        })
+    }
+
+    /// The family at Huber scale `delta` (ignored by ridge).
+    pub fn with_delta(self, delta: f64) -> Family {
+        match self {
+            FamilyName::Ridge(param) => Family::Ridge { param },
+            FamilyName::PseudoHuber(param) => Family::PseudoHuber { param, delta },
+            FamilyName::Huber(param) => Family::Huber { param, delta },
+        }
+    }
+
+    /// `true` for the (pseudo-)Huber families, which take the `δ` axis.
+    pub fn is_robust(self) -> bool {
+        !matches!(self, FamilyName::Ridge(_))
+    }
+
+    /// The dimension of the parameter `u` on `m × n` data.
+    pub fn parameter_dim(self, m: f64, n: f64) -> f64 {
+        match self {
+            FamilyName::Ridge(RidgeParam::Data) => m * n + m,
+            FamilyName::Ridge(RidgeParam::Targets)
+            | FamilyName::PseudoHuber(RobustParam::Targets)
+            | FamilyName::Huber(RobustParam::Targets) => m,
+            _ => 1.0,
+        }
+    }
+}
+
+/// A method of the `grid.method` axis, before its momentum `β` is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodName {
+    /// `gd`.
+    GradientDescent,
+    /// `heavy_ball` (takes the `β` axis).
+    HeavyBall,
+    /// `chebyshev`.
+    Chebyshev,
+}
+
+impl MethodName {
+    fn parse(path: &str, text: &str, name: &Spanned<String>) -> Result<Self> {
+        Ok(match name.get_ref().as_str() {
+            "gd" => MethodName::GradientDescent,
+            "heavy_ball" => MethodName::HeavyBall,
+            "chebyshev" => MethodName::Chebyshev,
+            other => {
+                return Err(at(
+                    path,
+                    text,
+                    "grid.method",
+                    name,
+                    format!("unknown method `{other}` (gd, heavy_ball or chebyshev)"),
+                ));
+            }
+        })
+    }
+
+    /// The method at momentum `beta` (ignored except by heavy-ball).
+    pub fn with_beta(self, beta: f64) -> Method {
+        match self {
+            MethodName::GradientDescent => Method::GradientDescent,
+            MethodName::HeavyBall => Method::HeavyBall { beta },
+            MethodName::Chebyshev => Method::Chebyshev,
+        }
+    }
+}
+
+/// Parses a step rule (`2/(L+m)`, `1/L`, `1/(3L)`, `c=<positive number>`) at its span.
+pub fn step_rule(path: &str, text: &str, s: &Spanned<String>) -> Result<StepRule> {
+    Ok(match s.get_ref().as_str() {
+        "2/(L+m)" => StepRule::Optimal,
+        "1/L" => StepRule::InvL,
+        "1/(3L)" => StepRule::InvThreeL,
+        other => match other.strip_prefix("c=").map(str::parse::<f64>) {
+            Some(Ok(c)) if c > 0.0 && c.is_finite() => StepRule::FractionOfTwoOverL { c },
+            _ => {
+                return Err(at(
+                    path,
+                    text,
+                    "grid.step",
+                    s,
+                    format!("unknown step rule `{other}` (one of 2/(L+m), 1/L, 1/(3L), c=<positive number>)"),
+                ));
+            }
+        },
+    })
+}
+
+/// The axes of the grid, typed, defaults filled in; the cross product of
+/// [`crate::scenario::Scenario::points`] runs over them in this field order (`δ` inside the
+/// family, `β` inside the method, the norm innermost).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axes {
+    /// `grid.family`.
+    pub families: Vec<FamilyName>,
+    /// `grid.delta` (default `[0.5]`), for the robust families.
+    pub deltas: Vec<f64>,
+    /// `grid.method` (default `[gd]`).
+    pub methods: Vec<MethodName>,
+    /// `grid.beta` (default `[0.5]`), for heavy-ball.
+    pub betas: Vec<f64>,
+    /// `grid.m`.
+    pub m: Vec<usize>,
+    /// `grid.n`.
+    pub n: Vec<usize>,
+    /// `grid.data` (default `[paper]`), `spectrum` expanded once per `grid.spectrum` pair.
+    pub data: Vec<Data>,
+    /// `grid.lambda` (default `[0.1]`).
+    pub lambdas: Vec<f64>,
+    /// `grid.step`.
+    pub steps: Vec<StepRule>,
+    /// `grid.x0` (default `["origin"]`): `Some(σ)`, or `None` for `x_0 = 0`.
+    pub x0_sigmas: Vec<Option<f64>>,
+    /// `grid.norm` (default `[euclidean]`), `adapted` expanded once per `grid.eps`.
+    pub norms: Vec<Norm>,
+}
+
+impl Axes {
+    /// Parses and checks every value the grid takes (and the scalar keys `instances`,
+    /// `k_max`, `omega`), with the line of the offending entry. The checks run in a fixed
+    /// order, so a file with several errors always reports the same one first.
+    pub fn parse(path: &str, text: &str, f: &ScenarioFile) -> Result<Self> {
+        check_scalars(path, text, f)?;
+        let g = &f.grid;
+        if g.family.is_empty() || g.m.is_empty() || g.n.is_empty() || g.step.is_empty() {
+            return Err(Error::Input {
+                location: format!("{path}: [grid]"),
+                message: "family, m, n and step must each list at least one value".into(),
+            });
+        }
+        let families = g.family.iter().map(|s| FamilyName::parse(path, text, s)).collect::<Result<Vec<_>>>()?;
+        let methods = g.method.iter().map(|s| MethodName::parse(path, text, s)).collect::<Result<Vec<_>>>()?;
+        let m = dimension(path, text, "grid.m", &g.m)?;
+        let n = dimension(path, text, "grid.n", &g.n)?;
+        let data = data(path, text, &g.data, &g.spectrum)?;
+        let lambdas = finite(path, text, "grid.lambda", &g.lambda, true)?;
+        // The robust losses are not strongly convex: their ridge term λ > 0 is what makes
+        // the inner problem strongly convex (ridge least squares with λ = 0 is, when M ≥ N).
+        if families.iter().any(|f| f.is_robust())
+            && let Some(v) = g.lambda.iter().find(|v| *v.get_ref() == 0.0)
+        {
+            return Err(at(
+                path,
+                text,
+                "grid.lambda",
+                v,
+                "λ = 0 leaves the (pseudo-)Huber families without strong convexity: use λ > 0 with them",
+            ));
+        }
+        let deltas = finite(path, text, "grid.delta", &g.delta, false)?;
+        let betas = unit_interval(path, text, "grid.beta", &g.beta)?;
+        let eps = unit_interval(path, text, "grid.eps", &g.eps)?;
+        let norms = norms(path, text, &g.norm, &eps)?;
+        let steps = g.step.iter().map(|s| step_rule(path, text, s)).collect::<Result<Vec<_>>>()?;
+        let x0_sigmas = x0(path, text, &g.x0)?;
+        Ok(Axes {
+            families,
+            deltas: or_default(deltas, 0.5),
+            methods: or_default(methods, MethodName::GradientDescent),
+            betas: or_default(betas, 0.5),
+            m,
+            n,
+            data,
+            lambdas: or_default(lambdas, 0.1),
+            steps,
+            x0_sigmas: or_default(x0_sigmas, None),
+            norms,
+        })
+    }
+
+    /// The `δ` values of a family: the axis for the robust ones, the unused default otherwise.
+    pub fn deltas_of(&self, family: FamilyName) -> Vec<f64> {
+        if family.is_robust() { self.deltas.clone() } else { vec![0.5] }
+    }
+
+    /// The `β` values of a method: the axis for heavy-ball, the unused `0` otherwise.
+    pub fn betas_of(&self, method: MethodName) -> Vec<f64> {
+        if method == MethodName::HeavyBall { self.betas.clone() } else { vec![0.0] }
+    }
+}
+
+fn or_default<T>(axis: Vec<T>, default: T) -> Vec<T> {
+    if axis.is_empty() { vec![default] } else { axis }
+}
+
+/// `instances ≥ 1`, `k_max ≥ 1`, `omega` finite and `≥ 0`.
+fn check_scalars(path: &str, text: &str, f: &ScenarioFile) -> Result<()> {
+    let nonempty = |v: usize, key: &str, span: &Spanned<usize>| {
+        if v == 0 { Err(at(path, text, key, span, "must be at least 1")) } else { Ok(()) }
+    };
+    nonempty(*f.instances.get_ref(), "instances", &f.instances)?;
+    if let Some(k) = &f.k_max {
+        nonempty(*k.get_ref(), "k_max", k)?;
+    }
+    if let Some(w) = &f.omega
+        && !(*w.get_ref() >= 0.0 && w.get_ref().is_finite())
+    {
+        return Err(at(path, text, "omega", w, "must be a finite number >= 0"));
+    }
+    Ok(())
+}
+
+/// `grid.m` or `grid.n`: each in `1..=200`.
+fn dimension(path: &str, text: &str, key: &str, axis: &[Spanned<usize>]) -> Result<Vec<usize>> {
+    axis.iter()
+        .map(|v| match *v.get_ref() {
+            d @ 1..=200 => Ok(d),
+            d => Err(at(path, text, key, v, format!("{d} is out of range 1..=200"))),
+        })
+        .collect()
+}
+
+/// `grid.data`, with `spectrum` expanded over the `grid.spectrum` pairs (each checked).
+fn data(path: &str, text: &str, names: &[Spanned<String>], spectra: &[Spanned<Vec<f64>>]) -> Result<Vec<Data>> {
+    for d in names {
+        match d.get_ref().as_str() {
+            "paper" => {}
+            "spectrum" if !spectra.is_empty() => {}
+            "spectrum" => {
+                return Err(at(
+                    path,
+                    text,
+                    "grid.data",
+                    d,
+                    "`spectrum` data needs grid.spectrum = [[s_min, s_max], ...]",
+                ));
+            }
+            other => return Err(at(path, text, "grid.data", d, format!("unknown data `{other}` (paper or spectrum)"))),
+        }
+    }
+    let mut pairs = Vec::with_capacity(spectra.len());
+    for s in spectra {
+        let &[lo, hi] = s.get_ref().as_slice() else {
+            return Err(at(path, text, "grid.spectrum", s, format!("{:?} must be a pair [s_min, s_max]", s.get_ref())));
+        };
+        if !(lo > 0.0 && hi >= lo && hi.is_finite()) {
+            return Err(at(path, text, "grid.spectrum", s, format!("[{lo}, {hi}] must satisfy 0 < s_min <= s_max")));
+        }
+        pairs.push(Data::Spectrum { s_min: lo, s_max: hi });
+    }
+    if names.is_empty() {
+        return Ok(vec![Data::Paper]);
+    }
+    Ok(names.iter().flat_map(|d| if d.get_ref() == "spectrum" { pairs.clone() } else { vec![Data::Paper] }).collect())
+}
+
+/// A numeric axis whose values must be finite and `> 0` (`≥ 0` with `allow_zero`).
+fn finite(path: &str, text: &str, key: &str, axis: &[Spanned<f64>], allow_zero: bool) -> Result<Vec<f64>> {
+    axis.iter()
+        .map(|v| {
+            let x = *v.get_ref();
+            if x.is_finite() && (x > 0.0 || (allow_zero && x == 0.0)) {
+                Ok(x)
+            } else {
+                Err(at(
+                    path,
+                    text,
+                    key,
+                    v,
+                    format!("{x} must be a finite number {}", if allow_zero { ">= 0" } else { "> 0" }),
+                ))
+            }
+        })
+        .collect()
+}
+
+/// A numeric axis whose values must lie in `[0, 1)` (`grid.beta`, `grid.eps`).
+fn unit_interval(path: &str, text: &str, key: &str, axis: &[Spanned<f64>]) -> Result<Vec<f64>> {
+    axis.iter()
+        .map(|b| {
+            let x = *b.get_ref();
+            if (0.0..1.0).contains(&x) { Ok(x) } else { Err(at(path, text, key, b, format!("{x} must lie in [0, 1)"))) }
+        })
+        .collect()
+}
+
+/// `grid.norm`, `adapted` expanded over the `eps` values (default [`DEFAULT_EPS`]).
+fn norms(path: &str, text: &str, names: &[Spanned<String>], eps: &[f64]) -> Result<Vec<Norm>> {
+    let eps = if eps.is_empty() { vec![DEFAULT_EPS] } else { eps.to_vec() };
+    let mut out = Vec::new();
+    for n in names {
+        match n.get_ref().as_str() {
+            "euclidean" => out.push(Norm::Euclidean),
+            "adapted" => out.extend(eps.iter().map(|&eps| Norm::Adapted { eps })),
+            other => {
+                return Err(at(path, text, "grid.norm", n, format!("unknown norm `{other}` (euclidean or adapted)")));
+            }
+        }
+    }
+    Ok(or_default(out, Norm::Euclidean))
+}
+
+/// `grid.x0`: `"origin"` (`None`) or a standard deviation `σ ≥ 0` (`Some(σ)`).
+fn x0(path: &str, text: &str, axis: &[Spanned<X0>]) -> Result<Vec<Option<f64>>> {
+    axis.iter()
+        .map(|x| match x.get_ref() {
+            X0::Sigma(s) if s.is_finite() && *s >= 0.0 => Ok(Some(*s)),
+            X0::Named(n) if n == "origin" => Ok(None),
+            _ => Err(at(path, text, "grid.x0", x, "each entry is \"origin\" or a standard deviation >= 0")),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    const TEXT: &str = r#"
+name = "axes"
+seed = 1
+instances = 2
+claims = ["thm7.bound"]
+[grid]
+family = ["ridge_weight", "huber_targets"]
+method = ["gd", "heavy_ball"]
+m = [6, 8]
+n = [3]
+data = ["spectrum", "paper"]
+spectrum = [[0.5, 2.0], [1.0, 3.0]]
+step = ["1/L", "c=0.5"]
+x0 = ["origin", 10.0]
+delta = [0.5, 1.0]
+beta = [0.3, 0.6, 0.9]
+norm = ["adapted", "euclidean"]
+eps = [0.1, 0.2]
+"#;
+
+    #[test]
+    fn every_axis_is_typed_and_expanded_in_file_order() {
+        let sc = Scenario::parse("axes.toml", TEXT).expect("parses");
+        let a = &sc.axes;
+        assert_eq!(a.families, [FamilyName::Ridge(RidgeParam::Weight), FamilyName::Huber(RobustParam::Targets)]);
+        assert_eq!(a.methods, [MethodName::GradientDescent, MethodName::HeavyBall]);
+        assert_eq!(
+            a.data,
+            [Data::Spectrum { s_min: 0.5, s_max: 2.0 }, Data::Spectrum { s_min: 1.0, s_max: 3.0 }, Data::Paper]
+        );
+        assert_eq!(a.steps, [StepRule::InvL, StepRule::FractionOfTwoOverL { c: 0.5 }]);
+        assert_eq!(a.x0_sigmas, [None, Some(10.0)]);
+        assert_eq!(a.norms, [Norm::Adapted { eps: 0.1 }, Norm::Adapted { eps: 0.2 }, Norm::Euclidean]);
+        assert_eq!(a.lambdas, [0.1], "the default λ");
+        assert_eq!(a.deltas_of(a.families[0]), [0.5], "ridge takes no δ axis");
+        assert_eq!(a.betas_of(MethodName::GradientDescent), [0.0], "gd takes no β axis");
+        // (1 + 2 δ) families × (1 + 3 β) methods × 2 m × 3 data × 2 steps × 2 x0 × 3 norms.
+        assert_eq!(sc.point_count(), 3 * 4 * 2 * 3 * 2 * 2 * 3);
+        assert_eq!(sc.points().len(), sc.point_count());
+        assert_eq!(sc.specs(None, false).len(), 2 * sc.point_count());
+    }
+
+    #[test]
+    fn defaults_fill_the_optional_axes() {
+        let text = "name = \"d\"\nseed = 1\ninstances = 1\nclaims = [\"thm7.bound\"]\n[grid]\n\
+                    family = [\"ridge_weight\"]\nm = [6]\nn = [3]\nstep = [\"1/L\"]\n";
+        let a = Scenario::parse("d.toml", text).expect("parses").axes;
+        assert_eq!(a.methods, [MethodName::GradientDescent]);
+        assert_eq!(a.data, [Data::Paper]);
+        assert_eq!(a.x0_sigmas, [None]);
+        assert_eq!(a.norms, [Norm::Euclidean]);
+        assert_eq!(
+            (a.deltas.as_slice(), a.betas.as_slice(), a.lambdas.as_slice()),
+            (&[0.5][..], &[0.5][..], &[0.1][..])
+        );
+    }
+}
