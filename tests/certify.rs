@@ -14,6 +14,8 @@ use unrollcheck::problem::ridge::RidgeParam;
 use unrollcheck::problem::robust::RobustParam;
 use unrollcheck::spec::{Data, Family, Method, Norm, Spec, StepRule};
 use unrollcheck::tol::ToleranceModel;
+use unrollcheck::unroll::Linearization;
+use unrollcheck::unroll::refined::AffineDd;
 
 fn spec(family: Family, method: Method, norm: Norm, seed: u64) -> Spec {
     Spec {
@@ -62,6 +64,8 @@ fn the_double_double_unrolling_matches_f64_and_goes_below_its_floor() {
                 assert!(dx <= 1e-12 * scale, "{method:?}/{param:?}: x_{k} differs by {dx:e}");
                 let dj = (&a.fwd[k] - &b.fwd[k]).norm();
                 assert!(dj <= 1e-11 * case.j_scale().max(1.0), "{method:?}/{param:?}: Ẋ_{k} differs by {dj:e}");
+                let du = (&a.rev[k] - &b.rev[k]).norm();
+                assert!(du <= 1e-11 * case.j_scale().max(1.0), "{method:?}/{param:?}: Ū_K^({k}) differs by {du:e}");
             }
             assert!((&case.inst.x_star - &refined.inst.x_star).norm() <= 1e-12 * scale);
             assert!((&case.inst.dx_star - &refined.inst.dx_star).norm() <= 1e-10 * case.j_scale().max(1.0));
@@ -72,6 +76,35 @@ fn the_double_double_unrolling_matches_f64_and_goes_below_its_floor() {
                 assert!(a.curves.e[case.k] > 1e-18 * e[0], "the f64 run is expected to stall at rounding");
             }
         }
+    }
+}
+
+/// The double-double sweeps stop where they are told: the truncated reverse sweep from `K'`
+/// to `T' > 0` (and its `X̄_{K'}^{(T')}`) and the late start from `T' > 0` agree with the
+/// `f64` sweeps over the same `B_k`, `C_k` to the `f64` rounding.
+#[test]
+fn double_double_sweeps_start_and_stop_at_the_given_indices() {
+    let s = spec(Family::Ridge { param: RidgeParam::Data }, Method::HeavyBall { beta: 0.3 }, Norm::Euclidean, 5);
+    let inst = s.build().expect("builds");
+    let dd = AffineDd::unroll(&inst.map, &inst.x0, 30).expect("affine");
+    let lin = Linearization::from_parts(dd.b.clone(), dd.c.iter().map(|c| c.to_f64()).collect());
+    for (k_end, stop) in [(20, 7), (30, 1), (12, 12)] {
+        let (ubars, xbar) = dd.truncated(k_end, stop);
+        let (ubars64, xbar64) = lin.truncated_jacobians(k_end, stop);
+        assert_eq!(ubars.len(), ubars64.len(), "one Ū per k = T'..=K'");
+        for (i, (u, u64)) in ubars.iter().zip(&ubars64).enumerate() {
+            let d = (&u.to_f64() - u64).norm();
+            assert!(d <= 1e-12 * u64.norm().max(1.0), "Ū^({}) from K' = {k_end} differs by {d:e}", stop + i);
+        }
+        let d = (&xbar.to_f64() - &xbar64).norm();
+        assert!(d <= 1e-12 * xbar64.norm().max(1.0), "X̄^({stop}) from K' = {k_end} differs by {d:e}");
+    }
+    let dx0 = nalgebra::DMatrix::from_fn(inst.map.dim_x(), inst.map.dim_u(), |i, j| (i + 2 * j) as f64 * 0.1);
+    let late = dd.late_start(9, 15, &dx0);
+    let late64 = lin.late_start_jacobians(9, 15, &dx0);
+    for (j, (x, x64)) in late.iter().zip(&late64).enumerate() {
+        let d = (&x.to_f64() - x64).norm();
+        assert!(d <= 1e-12 * x64.norm().max(1.0), "late start from T' = 9, step {j}: differs by {d:e}");
     }
 }
 

@@ -617,6 +617,9 @@ fn error_curves_match_their_definitions() {
     let traj = inst.run(k);
     assert!(!traj.is_empty() && inst.run(0).is_empty());
     assert_eq!(traj.len(), k);
+    let lin = unrollcheck::unroll::Linearization::along(&inst.map, &traj, 3);
+    assert!(!lin.is_empty() && lin.len() == 3);
+    assert!(unrollcheck::unroll::Linearization::along(&inst.map, &traj, 0).is_empty());
     let e = traj.errors(&inst.x_star);
     for (j, ej) in e.iter().enumerate() {
         assert_eq!(*ej, (traj.x(j) - &inst.x_star).norm(), "e_{j}");
