@@ -31,11 +31,12 @@ use serde::Serialize;
 use twofloat::TwoFloat;
 
 /// The statistics of `tolerance / measured` for one kind of tolerance on one case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct KindStats {
     /// The kind (`product`, `recursion_iterates`, `recursion_jacobians`, `solve`,
     /// `closed_form`, `fwd_rev`).
-    pub kind: &'static str,
+    #[serde(deserialize_with = "crate::claims::verdict::interned")]
+    pub kind: crate::claims::verdict::Name,
     /// How many samples.
     pub samples: usize,
     /// The smallest ratio (`< 1`: unsound somewhere).

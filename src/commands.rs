@@ -9,6 +9,7 @@ use crate::gate;
 use crate::report;
 use crate::report::demo::{self, DemoArgs};
 use crate::reproduce::ReproduceArgs;
+use crate::scenario::shard::{self, ShardFile};
 use crate::scenario::{PAPER_TOML, Scenario, runner};
 use crate::spec::Spec;
 use crate::trends;
@@ -178,7 +179,15 @@ pub fn verify(paths: &[PathBuf], opt: &runner::Options, dir: &Path, out: &mut dy
                 dir.join(name).display()
             )));
         }
-        report::check_target(dir, name).map_err(|e| about(v.path(), e))?;
+        let target = opt.shard.map_or_else(|| name.to_string(), |s| s.dir_name(name));
+        report::check_target(dir, &target).map_err(|e| about(v.path(), e))?;
+        if let (Some(_), Verifiable::Trends(t)) = (opt.shard, v) {
+            return Err(about(
+                &t.path,
+                "a trend file cannot be sharded (its paired experiments and their statistics are run whole): \
+                 run it without --shard",
+            ));
+        }
         match v {
             Verifiable::Scenario(sc) => runner::check_budget(sc, opt.quick, opt.jobs, max_gib)?,
             Verifiable::Trends(t) => trends::runner::check_budget(t, trend_pairs(t, opt), opt.jobs, max_gib)?,
@@ -194,9 +203,47 @@ pub fn verify(paths: &[PathBuf], opt: &runner::Options, dir: &Path, out: &mut dy
     Ok(Outcome::violated_if(failed))
 }
 
-/// Runs a claim scenario; `Ok(true)` when a check it expects to hold is violated.
+/// Runs a claim scenario; `Ok(true)` when a check it expects to hold is violated. A shard
+/// (`--shard I/N`) writes its results only and judges nothing: the merge does.
 fn verify_scenario(sc: &Scenario, opt: &runner::Options, dir: &Path, out: &mut dyn Write) -> Result<bool> {
-    let w = runner::run_scenario(sc, opt).and_then(|res| report::write(sc, &res, dir))?;
+    let res = runner::run_scenario(sc, opt)?;
+    if let Some(shard) = opt.shard {
+        let total = sc.instance_count(opt.quick);
+        let (lo, hi) = shard.range(total);
+        let written = report::write_shard(&ShardFile::new(sc, res, shard, total), &sc.file.name, dir)?;
+        sayln!(
+            out,
+            "{}: shard {}/{}: instances {lo}..{hi} of {total}, results in {}",
+            sc.file.name,
+            shard.index,
+            shard.count,
+            written.display()
+        );
+        return Ok(false);
+    }
+    report_scenario(sc, &res, dir, out)
+}
+
+/// `unrollcheck merge`: the shards found under `roots` (shard directories, or directories
+/// directly holding them), merged per scenario into the report a single run writes.
+pub fn merge(roots: &[PathBuf], dir: &Path, out: &mut dyn Write) -> Result<Outcome> {
+    let found = shard::find(roots)?;
+    let shards = found.into_iter().map(|d| ShardFile::read(&d).map(|s| (d, s))).collect::<Result<Vec<_>>>()?;
+    let merged = shard::merge(shards)?;
+    for m in &merged {
+        report::check_target(dir, &m.scenario.file.name).map_err(|e| about(&m.scenario.path, e))?;
+    }
+    let mut failed = false;
+    for m in &merged {
+        failed |= report_scenario(&m.scenario, &m.results, dir, out)?;
+    }
+    Ok(Outcome::violated_if(failed))
+}
+
+/// Writes a scenario's report and prints its summary; `Ok(true)` when a check it expects to
+/// hold is violated.
+fn report_scenario(sc: &Scenario, res: &runner::ScenarioResults, dir: &Path, out: &mut dyn Write) -> Result<bool> {
+    let w = report::write(sc, res, dir)?;
     let bad: Vec<String> = w.rows.iter().filter(|r| r.fails()).map(|r| format!("{}[{}]", r.claim, r.variant)).collect();
     sayln!(out, "{}: {} rows, report in {}", sc.file.name, w.rows.len(), w.dir.join("report.md").display());
     if !bad.is_empty() {

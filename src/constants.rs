@@ -13,7 +13,7 @@
 use serde::Serialize;
 
 /// Where a constant is valid.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "scope", rename_all = "snake_case")]
 pub enum Scope {
     /// For every `x`.
@@ -27,7 +27,7 @@ pub enum Scope {
 
 /// A certified constant with its scope. `value` may be `+∞` (e.g. `M_x` of the classic
 /// Huber loss, whose Hessian jumps).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct Constant {
     /// The bound.
     pub value: f64,
@@ -71,7 +71,7 @@ impl Constant {
 }
 
 /// The constants a fixed-point map certifies itself (see [`crate::map::FixedPointMap::constants`]).
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
 pub struct MapConstants {
     /// A bound on `sup_x ‖D_x A(x, u)‖₂` (Euclidean operator norm). A2.1 holds when `< 1`.
     pub rho: Constant,
@@ -89,7 +89,7 @@ pub struct MapConstants {
 }
 
 /// All the constants of one instance, with `Γ` of (18) and `Γ♯`.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
 pub struct Constants {
     /// The map's own constants.
     #[serde(flatten)]

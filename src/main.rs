@@ -11,6 +11,7 @@ use unrollcheck::gate;
 use unrollcheck::report::demo::DemoArgs;
 use unrollcheck::reproduce::ReproduceArgs;
 use unrollcheck::scenario::runner::Options;
+use unrollcheck::scenario::shard::ShardSpec;
 
 #[derive(Parser)]
 #[command(
@@ -58,6 +59,20 @@ enum Command {
         /// it is refused before anything runs (exit 2).
         #[arg(long, value_name = "GIB", default_value_t = unrollcheck::budget::DEFAULT_MAX_MEMORY_GIB)]
         max_memory: f64,
+        /// Run shard I of N (1-based) of every scenario's instances and write its results only,
+        /// to OUT/<scenario>.shard-I-of-N/; `unrollcheck merge` makes the report.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<ShardSpec>,
+    },
+    /// Merge the results of `verify --shard` into the report a single run writes (byte for
+    /// byte); exit codes as `verify`.
+    Merge {
+        /// Shard directories, or directories holding them (e.g. the --out of each shard).
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long, default_value = "reports")]
+        out: PathBuf,
     },
     /// The regression gate for other implementations: export instances, check traces.
     #[command(subcommand, long_about = gate::HELP)]
@@ -128,10 +143,11 @@ fn main() -> ExitCode {
         None => commands::demo(&DemoArgs::default(), out),
         Some(Command::Demo(a)) => commands::demo(&a, out),
         Some(Command::List { scenario }) => commands::list(scenario.as_deref(), out),
-        Some(Command::Verify { scenarios, quick, seed, jobs, out: dir, max_memory }) => {
-            let opt = Options { seed, quick, jobs, progress: true, max_memory: Some(max_memory) };
+        Some(Command::Verify { scenarios, quick, seed, jobs, out: dir, max_memory, shard }) => {
+            let opt = Options { seed, quick, jobs, progress: true, max_memory: Some(max_memory), shard };
             commands::verify(&scenarios, &opt, &dir, out)
         }
+        Some(Command::Merge { shards, out: dir }) => commands::merge(&shards, &dir, out),
         Some(Command::Gate(GateCommand::Export { out: dir, scenario, seed })) => {
             commands::gate_export(&dir, scenario.as_deref(), seed, out)
         }

@@ -32,7 +32,7 @@ pub mod sec43;
 pub mod thm2;
 pub mod thm7;
 pub mod thm8;
-mod verdict;
+pub mod verdict;
 
 pub use case::{Case, Config};
 pub use verdict::{Certification, Checker, Point, Relation, Setting, Verdict, Witness};
@@ -94,7 +94,7 @@ impl Assumption {
 }
 
 /// The role of a variant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// The paper's statement.

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 /// Where a comparison was made: iteration `k` and, for truncated runs, the late-start
 /// index `T'` (or the horizon `K` for claims indexed by it).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct Point {
     /// Iteration index.
     pub k: usize,
@@ -15,7 +15,7 @@ pub struct Point {
 }
 
 /// Everything needed to replay a violation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Witness {
     /// Claim id.
     pub claim: String,
@@ -35,22 +35,22 @@ pub struct Witness {
     /// (`|a − b| ≤ τ`, with `lhs = |a − b|`, `rhs = 0`).
     pub relation: Relation,
     /// `true` for a claim with no iteration index (the point is not shown).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub k_free: bool,
     /// Everything besides the spec that determines the check (horizon, `k_max`, `ω`, late
     /// starts, tolerance safety factor), set by [`crate::claims::check`]: with it,
     /// `unrollcheck replay` reproduces the verdict and the numbers exactly.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setting: Option<Setting>,
     /// For a violated paper statement or holding reading: whether the violation survives
     /// the recomputation of the unrolling in double-double ([`crate::claims::certify`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certification: Option<Certification>,
 }
 
 /// The double-double re-evaluation of a violation at its witness point
 /// ([`crate::claims::certify`]).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Certification {
     /// The violation survives: the recomputed sides still violate the relation beyond the
@@ -137,7 +137,7 @@ fn record_probe(point: Point, lhs: f64, rhs: f64, tol: f64, relation: Relation) 
 }
 
 /// The relation of one comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum Relation {
     /// `lhs ≤ rhs + τ`.
     #[serde(rename = "<=")]
@@ -212,7 +212,7 @@ impl std::fmt::Display for Witness {
 }
 
 /// The outcome of one check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
     /// Every comparison held.
@@ -227,7 +227,7 @@ pub enum Verdict {
         /// `false` when every comparison was at rounding level (both sides within the
         /// tolerance of 0, e.g. every error of a run started at `x_0 = x*`): the check held
         /// but says nothing, and `margin` is not evidence.
-        #[serde(skip_serializing_if = "is_true")]
+        #[serde(default = "true_", skip_serializing_if = "is_true")]
         informative: bool,
     },
     /// A comparison failed.
@@ -243,7 +243,8 @@ pub enum Verdict {
     /// An assumption failed on this instance.
     NotApplicable {
         /// Which (`A2.1`, `A2.2`).
-        assumption: &'static str,
+        #[serde(deserialize_with = "interned")]
+        assumption: Name,
         /// Why, with the numbers.
         reason: String,
         /// What the check observed anyway.
@@ -253,6 +254,30 @@ pub enum Verdict {
 
 fn is_true(b: &bool) -> bool {
     *b
+}
+
+fn true_() -> bool {
+    true
+}
+
+/// A name fixed at compile time (an assumption, a calibration kind). Written through this
+/// alias so that serde reads it with [`interned`] instead of borrowing from the input.
+pub type Name = &'static str;
+
+/// Reads a [`Name`] back from a shard file: each distinct string is leaked once and shared
+/// (the names are a handful of assumption and kind names, so the memory is bounded).
+pub fn interned<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let name = <String as serde::Deserialize>::deserialize(d)?;
+    let mut names = NAMES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&known) = names.get(name.as_str()) {
+        return Ok(known);
+    }
+    let leaked: &'static str = Box::leak(name.into_boxed_str());
+    names.insert(leaked);
+    Ok(leaked)
 }
 
 impl Verdict {

@@ -58,7 +58,7 @@ use serde::Serialize;
 pub const MAX_COND: f64 = 6.7e7;
 
 /// The real normal form chosen for one 2×2 block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BlockForm {
     /// Distinct real roots: eigenvector basis, `V⁻¹TV = diag(s_1, s_2)`.
@@ -70,7 +70,7 @@ pub enum BlockForm {
 }
 
 /// What the adapted norm is, for reports.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct AdaptedNorm {
     /// The share `eps` of the spectral gap given up.
     pub eps: f64,

@@ -842,6 +842,34 @@ pub fn write(sc: &Scenario, res: &ScenarioResults, out: &Path) -> Result<Written
     Ok(Written { dir, rows })
 }
 
+/// Writes a shard's results under `out/<name>.shard-I-of-N/`: `shard.cbor` (the data the
+/// merge reads) and a `results.json` that says what the shard is (no report, no figures:
+/// those come from `unrollcheck merge`). Atomic, and never over a directory this tool did
+/// not write, as [`write`].
+pub fn write_shard(shard: &crate::scenario::shard::ShardFile, name: &str, out: &Path) -> Result<PathBuf> {
+    let bytes = shard.to_bytes()?;
+    let (lo, hi) = shard.shard.range(shard.total);
+    let meta = serde_json::json!({
+        "schema_version": SCHEMA_VERSION,
+        "shard": {
+            "scenario": name,
+            "index": shard.shard.index,
+            "count": shard.shard.count,
+            "instances": [lo, hi],
+            "total": shard.total,
+            "seed": shard.seed,
+            "quick": shard.quick,
+            "version": shard.version,
+        },
+        "note": "results of one shard only: merge the shards with `unrollcheck merge` to get the report",
+    });
+    write_dir_as(out, &shard.shard.dir_name(name), check_target, None, |tmp| {
+        std::fs::write(tmp.join(crate::scenario::shard::DATA_FILE), &bytes).map_err(|e| io(tmp, e))?;
+        let json = serde_json::to_string_pretty(&meta).map_err(|e| io(tmp, e))?;
+        std::fs::write(tmp.join("results.json"), json).map_err(|e| io(tmp, e))
+    })
+}
+
 /// The figures: for the first instance of the first grid point of each family (and of each
 /// family's heavy-ball in an adapted norm), its error curves and late-start curves; and the
 /// margins of every claim.

@@ -24,6 +24,7 @@
 pub mod axes;
 pub mod expr;
 pub mod runner;
+pub mod shard;
 
 pub use axes::{Axes, DEFAULT_EPS, FamilyName, MethodName, step_rule};
 

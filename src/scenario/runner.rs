@@ -15,7 +15,7 @@ use crate::map::{AdaptedNorm, FixedPointMap};
 use crate::spec::Spec;
 use crate::unroll::ErrorCurves;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A custom claim of a scenario with the assumptions it relies on.
 #[derive(Debug, Clone)]
@@ -100,10 +100,13 @@ pub struct Options {
     pub progress: bool,
     /// The memory limit in GiB (default [`crate::budget::DEFAULT_MAX_MEMORY_GIB`]).
     pub max_memory: Option<f64>,
+    /// Run only this slice of the instances ([`super::shard`]); the results then hold the
+    /// slice, with the instances' indices in the whole run.
+    pub shard: Option<super::shard::ShardSpec>,
 }
 
 /// One verdict of one instance.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Row {
     /// Claim id (built-in or custom).
     pub claim: String,
@@ -117,7 +120,7 @@ pub struct Row {
 
 /// One curve of a late-start figure: the late-start index `T'` and the errors
 /// `ė_{T'}^{(j)}` for `j = 0, 1, …` (plotted at algorithm iteration `T' + j`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LateStartCurve {
     /// The late-start index `T'`.
     pub t_prime: usize,
@@ -126,7 +129,7 @@ pub struct LateStartCurve {
 }
 
 /// One curve of a residual-polynomial figure: `|φ_t(λ)|` on a grid of `λ` for one `t`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PolynomialCurve {
     /// The iteration `t`.
     pub t: usize,
@@ -135,7 +138,7 @@ pub struct PolynomialCurve {
 }
 
 /// What the figures of one grid point need.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FigureData {
     /// The error curves of the point's first instance.
     pub curves: ErrorCurves,
@@ -151,7 +154,7 @@ pub struct FigureData {
 }
 
 /// What the figures and the report section of the quadratic theory need (one grid point).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct QuadraticFigure {
     /// `[μ, L]`, the spectrum of `H`.
     pub interval: (f64, f64),
@@ -171,7 +174,7 @@ pub struct QuadraticFigure {
 }
 
 /// The results of one instance.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InstanceResult {
     /// Position in the scenario's instance list.
     pub index: usize,
@@ -217,7 +220,8 @@ pub fn run_scenario(sc: &Scenario, opt: &Options) -> Result<ScenarioResults> {
     check_budget(sc, opt.quick, opt.jobs, max_gib)?;
     let specs = sc.specs(opt.seed, opt.quick);
     let config = Config { k_max: sc.k_max(opt.quick), omega: sc.omega(), ..Config::default() };
-    let bar = progress_bar(specs.len() as u64, opt.progress);
+    let (lo, hi) = opt.shard.map_or((0, specs.len()), |s| s.range(specs.len()));
+    let bar = progress_bar((hi - lo) as u64, opt.progress);
     let work = |(index, (point, spec)): (usize, &(usize, Spec))| -> Result<InstanceResult> {
         let first = index == 0 || specs[index - 1].0 != *point;
         let r = run_instance(sc, &config, (index, *point, first), spec);
@@ -228,7 +232,8 @@ pub fn run_scenario(sc: &Scenario, opt: &Options) -> Result<ScenarioResults> {
         .num_threads(opt.jobs.unwrap_or(0))
         .build()
         .map_err(|e| Error::Numerical(format!("thread pool: {e}")))?;
-    let instances: Result<Vec<InstanceResult>> = pool.install(|| specs.par_iter().enumerate().map(work).collect());
+    let instances: Result<Vec<InstanceResult>> =
+        pool.install(|| specs[lo..hi].par_iter().enumerate().map(|(i, s)| work((lo + i, s))).collect());
     bar.finish_and_clear();
     Ok(ScenarioResults { seed: opt.seed.unwrap_or(sc.file.seed), quick: opt.quick, config, instances: instances? })
 }

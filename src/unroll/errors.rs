@@ -8,7 +8,7 @@ use nalgebra::{DMatrix, DVector};
 use serde::Serialize;
 
 /// The three error curves of one run of `K` iterations (each of length `K + 1`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ErrorCurves {
     /// `e_k = ‖x_k − x*‖`.
     pub e: Vec<f64>,
