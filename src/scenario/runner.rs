@@ -102,7 +102,40 @@ pub struct Options {
     pub max_memory: Option<f64>,
     /// Run only this slice of the instances ([`super::shard`]); the results then hold the
     /// slice, with the instances' indices in the whole run.
-    pub shard: Option<super::shard::ShardSpec>,
+    pub shard: Option<ShardSpec>,
+}
+
+/// Which slice of a run ([`super::shard`]): shard `index` of `count`, 1-based (`--shard 2/3`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardSpec {
+    /// `I`, in `1..=count`.
+    pub index: usize,
+    /// `N ≥ 1`.
+    pub count: usize,
+}
+
+impl std::str::FromStr for ShardSpec {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("`{s}` is not I/N with 1 <= I <= N (e.g. 2/3)");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) =
+            (i.trim().parse::<usize>().map_err(|_| bad())?, n.trim().parse::<usize>().map_err(|_| bad())?);
+        if index == 0 || index > count { Err(bad()) } else { Ok(ShardSpec { index, count }) }
+    }
+}
+
+impl ShardSpec {
+    /// The global instance indices `[lo, hi)` of this shard among `total`.
+    pub fn range(&self, total: usize) -> (usize, usize) {
+        let at = |i: usize| ((i as u128 * total as u128) / self.count as u128) as usize;
+        (at(self.index - 1), at(self.index))
+    }
+
+    /// The report directory name of this shard of scenario `name`: `<name>.shard-I-of-N`.
+    pub fn dir_name(&self, name: &str) -> String {
+        format!("{name}.shard-{}-of-{}", self.index, self.count)
+    }
 }
 
 /// One verdict of one instance.

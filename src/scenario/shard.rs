@@ -13,6 +13,7 @@
 //! `report.md`, `results.json` and figures are the single run's, byte for byte.
 
 use super::Scenario;
+pub use super::runner::ShardSpec;
 use super::runner::{InstanceResult, ScenarioResults};
 use crate::claims::Config;
 use crate::error::{Error, Result};
@@ -21,39 +22,6 @@ use std::path::{Path, PathBuf};
 
 /// The file of shard data inside a shard directory.
 pub const DATA_FILE: &str = "shard.cbor";
-
-/// Which slice of a run: shard `index` of `count`, 1-based (`--shard 2/3`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ShardSpec {
-    /// `I`, in `1..=count`.
-    pub index: usize,
-    /// `N ≥ 1`.
-    pub count: usize,
-}
-
-impl std::str::FromStr for ShardSpec {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let bad = || format!("`{s}` is not I/N with 1 <= I <= N (e.g. 2/3)");
-        let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let (index, count) =
-            (i.trim().parse::<usize>().map_err(|_| bad())?, n.trim().parse::<usize>().map_err(|_| bad())?);
-        if index == 0 || index > count { Err(bad()) } else { Ok(ShardSpec { index, count }) }
-    }
-}
-
-impl ShardSpec {
-    /// The global instance indices `[lo, hi)` of this shard among `total`.
-    pub fn range(&self, total: usize) -> (usize, usize) {
-        let at = |i: usize| ((i as u128 * total as u128) / self.count as u128) as usize;
-        (at(self.index - 1), at(self.index))
-    }
-
-    /// The report directory name of this shard of scenario `name`: `<name>.shard-I-of-N`.
-    pub fn dir_name(&self, name: &str) -> String {
-        format!("{name}.shard-{}-of-{}", self.index, self.count)
-    }
-}
 
 /// What a shard writes: its results and everything the merge checks them against.
 #[derive(Debug, Clone, Serialize, Deserialize)]
