@@ -276,3 +276,107 @@ fn a_numerical_failure_of_a_trace_claim_fails_the_instance() {
     let holds = Verdict::Holds { checked: 1, margin: 0.5, at: Point { k: 3, t: None }, informative: true };
     assert!(outcome(holds).passed());
 }
+
+/// Rewrites the trace `path` array by array: `how(name)` gives the dtype (`<f8`, `>f8`,
+/// `<f4`, `>f4`) and whether to store it in Fortran order; `lie` writes Fortran data under
+/// a C-order header (the negative control: the layout must be read from the header).
+fn rewrite(path: &Path, how: impl Fn(&str) -> (&'static str, bool), lie: bool) {
+    use npyz::WriterBuilder;
+    let old = Npz::read(path).unwrap();
+    let mut npzw = npyz::npz::NpzWriter::create(path).unwrap();
+    for name in ["x", "jvp", "vjp", "jvp_final", "vjp_final"] {
+        let a = old.raw(name).unwrap();
+        let (dtype, fortran) = how(name);
+        let data: Vec<f64> = if fortran && a.shape.len() == 2 {
+            let (r, c) = (a.shape[0], a.shape[1]);
+            (0..r * c).map(|f| a.data[(f % r) * c + f / r]).collect()
+        } else {
+            a.data.clone()
+        };
+        let shape: Vec<u64> = a.shape.iter().map(|&d| d as u64).collect();
+        let order = if fortran && !lie { npyz::Order::Fortran } else { npyz::Order::C };
+        let dt = npyz::DType::Plain(dtype.parse().unwrap());
+        if dtype.ends_with('4') {
+            let w = npzw.array::<f32>(name, Default::default()).unwrap().dtype(dt).order(order).shape(&shape);
+            let mut w = w.begin_nd().unwrap();
+            w.extend(data.iter().map(|&x| x as f32)).unwrap();
+            w.finish().unwrap();
+        } else {
+            let w = npzw.array::<f64>(name, Default::default()).unwrap().dtype(dt).order(order).shape(&shape);
+            let mut w = w.begin_nd().unwrap();
+            w.extend(data.iter().copied()).unwrap();
+            w.finish().unwrap();
+        }
+    }
+}
+
+/// Issue #13, defect 1: a correct trace saved in Fortran order (`np.savez(x=X.T)` after a
+/// transpose) or big-endian is read as written, and passes.
+#[test]
+fn fortran_order_and_big_endian_traces_are_read_as_written() {
+    let (inst, traces, _) = run_with("layout", Bug::None);
+    for e in &read_manifest(&inst).unwrap().instances {
+        rewrite(&traces.join(&e.trace.file), |name| if name == "x" { (">f8", true) } else { ("<f8", true) }, false);
+    }
+    let report = check(&inst, &traces).unwrap();
+    for o in &report.outcomes {
+        assert!(o.passed(), "{}: a correct Fortran-order / big-endian trace must pass: {:?}", o.id, o.findings);
+    }
+    // Negative control: the same bytes under a C-order header are a different array.
+    for e in &read_manifest(&inst).unwrap().instances {
+        rewrite(&traces.join(&e.trace.file), |_| ("<f8", true), true);
+    }
+    let report = check(&inst, &traces).unwrap();
+    assert!(report.outcomes.iter().any(|o| !o.passed()), "transposed data must not pass");
+}
+
+/// Issue #13, defect 2: each array is judged at the precision it is stored in. A float64
+/// trace with float32-level errors fails; casting only `vjp_final` to float32 does not
+/// loosen the other arrays (it passed before: one float32 array switched the whole instance
+/// to float32 tolerance). A correct trace stored wholly as big-endian float32 passes.
+#[test]
+fn one_float32_array_does_not_loosen_the_others() {
+    let (inst, traces, report) = run_with("loophole", Bug::Float32);
+    assert!(report.outcomes.iter().any(|o| !o.passed()), "float32 errors in float64 arrays must fail");
+    let failing: Vec<String> = report.outcomes.iter().filter(|o| !o.passed()).map(|o| o.id.clone()).collect();
+    for e in &read_manifest(&inst).unwrap().instances {
+        rewrite(
+            &traces.join(&e.trace.file),
+            |name| if name == "vjp_final" { ("<f4", false) } else { ("<f8", false) },
+            false,
+        );
+    }
+    let after = check(&inst, &traces).unwrap();
+    for o in after.outcomes.iter().filter(|o| failing.contains(&o.id)) {
+        assert!(!o.passed(), "{}: casting vjp_final to float32 must not make the float64 arrays pass", o.id);
+        assert!(o.float32, "{}: the trace holds a float32 array", o.id);
+    }
+    let (inst, traces, _) = run_with("f32be", Bug::Float32Dtype);
+    for e in &read_manifest(&inst).unwrap().instances {
+        rewrite(&traces.join(&e.trace.file), |_| (">f4", false), false);
+    }
+    for o in &check(&inst, &traces).unwrap().outcomes {
+        assert!(o.passed() && o.float32, "{}: a correct big-endian float32 trace must pass: {:?}", o.id, o.findings);
+    }
+}
+
+/// Issue #13, defect 3: a manifest of another schema version, or whose indices disagree
+/// with its instance files, is bad input (exit 2), not a list of meaningless mismatches.
+#[test]
+fn manifest_version_and_indices_are_checked() {
+    let (inst, traces, _) = run_with("manifest", Bug::None);
+    let path = inst.join("manifest.json");
+    let good = std::fs::read_to_string(&path).unwrap();
+    for version in ["0", "2"] {
+        std::fs::write(&path, good.replacen("\"schema_version\": 1", &format!("\"schema_version\": {version}"), 1))
+            .unwrap();
+        expect_input_error(check(&inst, &traces), "schema_version");
+    }
+    let mut m: serde_json::Value = serde_json::from_str(&good).unwrap();
+    let kp = m["instances"][0]["K_prime"].as_u64().unwrap();
+    m["instances"][0]["K_prime"] = serde_json::json!(kp + 1);
+    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    expect_input_error(check(&inst, &traces), "K_prime");
+    std::fs::write(&path, &good).unwrap();
+    assert!(check(&inst, &traces).unwrap().outcomes.iter().all(|o| o.passed()), "the control passes");
+}

@@ -2,7 +2,7 @@
 //! tolerance model; runs the applicable claims on the submitted sequences; checks forward
 //! against reverse inside the trace; and names a likely cause for each failure.
 
-use super::export::{Entry, Manifest, rebuild};
+use super::export::{Entry, MANIFEST_VERSION, Manifest, rebuild};
 use super::npz::{Array, Npz};
 use crate::bounds::rhs_21;
 use crate::claims::{Checker, Point, Verdict};
@@ -40,7 +40,8 @@ pub struct Finding {
 pub struct Outcome {
     /// Instance id.
     pub id: String,
-    /// The trace was stored as float32 (judged with a float32 tolerance).
+    /// Some array of the trace was stored as float32 (each array is judged at the precision
+    /// it is stored in).
     pub float32: bool,
     /// Quantities out of tolerance (the first row of each).
     pub findings: Vec<Finding>,
@@ -77,8 +78,19 @@ fn io(path: &Path, e: impl std::fmt::Display) -> Error {
 pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     let path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
-    serde_json::from_str(&text)
-        .map_err(|e| Error::Input { location: path.display().to_string(), message: e.to_string() })
+    let manifest: Manifest = serde_json::from_str(&text)
+        .map_err(|e| Error::Input { location: path.display().to_string(), message: e.to_string() })?;
+    if manifest.schema_version != MANIFEST_VERSION {
+        return Err(Error::Input {
+            location: format!("{}: key `schema_version`", path.display()),
+            message: format!(
+                "schema_version {} is not supported: this unrollcheck reads version {MANIFEST_VERSION} (re-export the \
+                 instances with `unrollcheck gate export`)",
+                manifest.schema_version
+            ),
+        });
+    }
+    Ok(manifest)
 }
 
 /// Checks every trace in `traces` against the instances in `instances`. Unreadable input
@@ -192,29 +204,36 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz) -> Result<Outcome> {
     let norm_max = |rows: &[DVector<f64>]| rows.iter().map(|r| r.norm()).fold(f64::MIN_POSITIVE, f64::max);
     let (sx, sj, sv) = (norm_max(&r.x).max(inst.x_star.norm()), norm_max(&r.jvp), norm_max(&r.vjp));
     let mut findings = Vec::new();
-    findings.extend(compare("x", x, &r.x, |i| i, |i| row_tol(&model, i, d, sx, rho, float32)));
+    // Each array is judged at the precision it is stored in: one array cast to float32 does
+    // not loosen the tolerance of the others (a float64 array claims float64 accuracy).
+    findings.extend(compare("x", x, &r.x, |i| i, |i| row_tol(&model, i, d, sx, rho, x.float32)));
     let (tp, kp) = (e.t_prime, e.k_prime);
-    findings.extend(compare("jvp", jvp, &r.jvp, |i| tp + i, |i| row_tol(&model, i, d, sj, rho, float32)));
-    findings.extend(compare("vjp", vjp, &r.vjp, |i| kp - i, |i| row_tol(&model, i, d, sv, rho, float32)));
+    findings.extend(compare("jvp", jvp, &r.jvp, |i| tp + i, |i| row_tol(&model, i, d, sj, rho, jvp.float32)));
+    findings.extend(compare("vjp", vjp, &r.vjp, |i| kp - i, |i| row_tol(&model, i, d, sv, rho, vjp.float32)));
     let last = r.jvp.len() - 1;
     findings.extend(compare(
         "jvp_final",
         jvp_final,
         &r.jvp[last..],
         |_| kp,
-        |_| row_tol(&model, last, d, sj, rho, float32),
+        |_| row_tol(&model, last, d, sj, rho, jvp_final.float32),
     ));
     findings.extend(compare(
         "vjp_final",
         vjp_final,
         &r.vjp[last..],
         |_| tp,
-        |_| row_tol(&model, last, d, sv, rho, float32),
+        |_| row_tol(&model, last, d, sv, rho, vjp_final.float32),
     ));
     for f in &mut findings {
-        f.cause = likely_cause(e, &inst, &traj, &v, &w, f, trace, float32);
+        let stored32 = trace.raw(&f.quantity).is_some_and(|a| a.float32);
+        f.cause = likely_cause(e, &inst, &traj, &v, &w, f, trace, stored32);
     }
-    let claims = trace_claims(e, &inst, x, jvp, (jvp_final, vjp_final), (&v, &w), float32);
+    // The claims compare x, jvp and both finals with each other: a float32 one among them
+    // brings float32 storage rounding into the comparison (the arrays themselves were each
+    // judged at their own precision above).
+    let claims_float32 = [x, jvp, jvp_final, vjp_final].iter().any(|a| a.float32);
+    let claims = trace_claims(e, &inst, x, jvp, (jvp_final, vjp_final), (&v, &w), claims_float32);
     Ok(Outcome { id: e.id.clone(), float32, findings, claims })
 }
 

@@ -319,7 +319,46 @@ pub fn rebuild(entry: &Entry, file: &Npz) -> Result<(DynInstance, DVector<f64>, 
     if map.dim_u() != entry.p || map.dim_x() != entry.n {
         return Err(bad_entry(entry, format!("n = {}, p = {} do not match the data", entry.n, entry.p)));
     }
+    check_indices(entry, file)?;
     Ok((Instance::new(map, x0)?, v, w))
+}
+
+/// The manifest's `K`, `T`, `T_prime`, `K_prime`, `omega` must agree with the instance file
+/// and with each other (`T' = T + ωT`, `K' = K + ωT`), and the trace shapes must follow
+/// from them: a manifest edited by hand (or mixed with another export) is bad input, not a
+/// list of meaningless mismatches.
+fn check_indices(entry: &Entry, file: &Npz) -> Result<()> {
+    for (name, value) in [("K", entry.k), ("T", entry.t), ("T_prime", entry.t_prime), ("K_prime", entry.k_prime)] {
+        let stored = file.get(name, &[])?.scalar();
+        if stored != value as f64 {
+            return Err(bad_entry(entry, format!("{name} = {value}, but {} holds {name} = {stored}", file.path())));
+        }
+    }
+    let (t, w) = (entry.t, entry.omega);
+    if entry.t_prime != t + w * t || entry.k_prime != entry.k + w * t || entry.t_prime > entry.k_prime {
+        return Err(bad_entry(
+            entry,
+            format!(
+                "T_prime = {}, K_prime = {} do not follow from K = {}, T = {t}, omega = {w} (T' = T + ωT, K' = K + ωT)",
+                entry.t_prime, entry.k_prime, entry.k
+            ),
+        ));
+    }
+    let rows = entry.k_prime - entry.t_prime + 1;
+    let want = TraceShapes {
+        x: [entry.k_prime + 1, entry.n],
+        jvp: [rows, entry.n],
+        vjp: [rows, entry.p],
+        jvp_final: [entry.n],
+        vjp_final: [entry.p],
+    };
+    if entry.trace.arrays != want {
+        return Err(bad_entry(
+            entry,
+            format!("trace shapes {:?} do not follow from K_prime, T_prime, n, p: {want:?}", entry.trace.arrays),
+        ));
+    }
+    Ok(())
 }
 
 fn boxed_map<O: crate::problem::Objective + 'static>(

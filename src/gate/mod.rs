@@ -43,7 +43,15 @@
 //! Index conventions (subtleties 1–2 of the claims catalogue): the late-started output is
 //! `Ẋ_{T'}^{(K'−T')}`, not `Ẋ_{T'}^{(K')}`; the initial derivative is 0 (a constant `x_0`),
 //! so forward and reverse agree: `wᵀ jvp_final = vjp_final · v`. Untruncated instances have
-//! `T = T' = 0` and `K' = K`. float32 traces are accepted and judged with a float32 tolerance.
+//! `T = T' = 0` and `K' = K`.
+//!
+//! Storage: each array is float64 or float32, little- or big-endian (`<f8`, `>f8`, `<f4`,
+//! `>f4`), in C or Fortran order (as `np.savez` writes a transposed array), in a plain or
+//! compressed archive (`np.savez_compressed`). Each array is judged at the precision it is
+//! stored in: a float64 array claims float64 accuracy, whatever the other arrays are; the
+//! claims that compare arrays with each other use float32 rounding when one of them is
+//! float32. The manifest's `schema_version` must be 1, and its `K`, `T`, `T_prime`,
+//! `K_prime` must agree with the instance files (otherwise exit 2).
 
 pub mod check;
 pub mod export;
@@ -65,7 +73,8 @@ u = lam (param weight, p=1), b (targets, p=M) or (A row by row, b) (data, p=MN+M
 Gradient descent x <- x - alpha grad f; heavy-ball on z=(x1,x2): (x1 - alpha grad f(x1)
 + beta (x1 - x2), x1), n = 2N.
 
-A trace .npz holds (float64, or float32 judged with a float32 tolerance):
+A trace .npz holds arrays of float64 or float32 (<f8 >f8 <f4 >f4, C or Fortran order, plain
+or compressed); each array is judged at the precision it is stored in:
   x          (K'+1, n)      iterates x_0 .. x_K'
   jvp        (K'-T'+1, n)   late-started forward JVPs Xdot_T'^(j) v, j = 0..K'-T', from 0
   vjp        (K'-T'+1, p)   truncated reverse sweep: row i = w^T Ubar_K'^(K'-i), i.e. from

@@ -28,6 +28,26 @@ impl Array {
     }
 }
 
+/// The entries of an array stored in Fortran (column-major) order, in C (row-major) order.
+fn fortran_to_c(shape: &[usize], data: Vec<f64>) -> Vec<f64> {
+    if shape.len() < 2 {
+        return data;
+    }
+    let mut out = vec![0.0; data.len()];
+    let mut index = vec![0usize; shape.len()];
+    for (f, &value) in data.iter().enumerate() {
+        // The multi-index of Fortran position `f`: the first axis varies fastest.
+        let mut rest = f;
+        for (axis, &len) in shape.iter().enumerate() {
+            index[axis] = rest % len;
+            rest /= len;
+        }
+        let c = index.iter().zip(shape).fold(0, |acc, (&i, &len)| acc * len + i);
+        out[c] = value;
+    }
+    out
+}
+
 /// All arrays of one archive.
 #[derive(Debug, Clone)]
 pub struct Npz {
@@ -40,8 +60,10 @@ fn input(path: &str, what: &str, message: impl Into<String>) -> Error {
 }
 
 impl Npz {
-    /// Reads every array of `path`. float64 and float32 arrays are accepted; any other dtype,
-    /// a truncated or corrupt archive, or a missing file is an error naming the file.
+    /// Reads every array of `path`. float64 and float32 arrays are accepted, little- or
+    /// big-endian, in C or Fortran order (`np.savez` of a transposed array), compressed
+    /// (`np.savez_compressed`) or not; any other dtype, a truncated or corrupt archive, or a
+    /// missing file is an error naming the file.
     pub fn read(path: &Path) -> Result<Self> {
         let shown = path.display().to_string();
         let mut archive =
@@ -54,13 +76,14 @@ impl Npz {
                 .map_err(|e| input(&shown, &name, format!("unreadable: {e}")))?
                 .ok_or_else(|| input(&shown, &name, "listed but missing"))?;
             let shape: Vec<usize> = file.shape().iter().map(|&d| d as usize).collect();
+            let fortran = file.order() == npyz::Order::Fortran;
             let descr = file.dtype().descr().replace(['\'', '"'], "");
             let (data, float32) = match descr.as_str() {
-                "<f8" => (
+                "<f8" | ">f8" => (
                     file.into_vec::<f64>().map_err(|e| input(&shown, &name, format!("truncated or corrupt: {e}")))?,
                     false,
                 ),
-                "<f4" => {
+                "<f4" | ">f4" => {
                     let v = file
                         .into_vec::<f32>()
                         .map_err(|e| input(&shown, &name, format!("truncated or corrupt: {e}")))?;
@@ -70,10 +93,11 @@ impl Npz {
                     return Err(input(
                         &shown,
                         &name,
-                        format!("dtype {other}: expected float64 (<f8) or float32 (<f4)"),
+                        format!("dtype {other}: expected float64 (<f8, >f8) or float32 (<f4, >f4)"),
                     ));
                 }
             };
+            let data = if fortran { fortran_to_c(&shape, data) } else { data };
             arrays.insert(name, Array { shape, data, float32 });
         }
         Ok(Npz { path: shown, arrays })
