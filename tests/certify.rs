@@ -227,3 +227,50 @@ fn a_recomputation_too_large_for_memory_is_refused_with_its_estimate() {
         other => panic!("expected a refusal, got {other}"),
     }
 }
+
+/// The double-double kernels at double-double accuracy (survivors of `cargo mutants` on
+/// `src/unroll/reference.rs`: an `f64`-accurate kernel passes every comparison with `f64`).
+/// Residuals are formed in double-double and must be at its unit roundoff `2⁻¹⁰⁴ ≈ 4.9e-32`
+/// (times a small factor), far below `f64`'s `1.1e-16`.
+#[test]
+fn double_double_kernels_are_double_double_accurate() {
+    use twofloat::TwoFloat;
+    use unrollcheck::unroll::reference::{DdMatrix, div, solve_i_minus};
+    let u = 2f64.powi(-104);
+    for (a, b) in [(1.0, 3.0), (2.0, 7.0), (-5.0, 0.3), (1e10, 3e-7), (0.1, -9.0)] {
+        let (a, b) = (TwoFloat::from(a), TwoFloat::from(b));
+        let q = div(a, b);
+        let residual = f64::from(b * q - a).abs();
+        assert!(residual <= 8.0 * u * f64::from(a).abs(), "div({a:?}, {b:?}): residual {residual:e}");
+        assert!(q.lo() != 0.0, "div({a:?}, {b:?}) has no low part: only f64-accurate");
+    }
+    // A product and a norm against exact integer arithmetic.
+    let x = DdMatrix::from_f64(&nalgebra::DMatrix::from_fn(3, 4, |i, j| (1 + i + 2 * j) as f64));
+    let y = DdMatrix::from_f64(&nalgebra::DMatrix::from_fn(
+        4,
+        2,
+        |i, j| if i == j { 0.0 } else { (3 * i + j) as f64 - 4.0 },
+    ));
+    let p = DdMatrix::mul(&x, &y);
+    for i in 0..3 {
+        for j in 0..2 {
+            let exact: f64 =
+                (0..4).map(|l| (1 + i + 2 * l) as f64 * if l == j { 0.0 } else { (3 * l + j) as f64 - 4.0 }).sum();
+            assert_eq!(f64::from(p.get(i, j)), exact, "(xy)[{i},{j}]");
+        }
+    }
+    assert_eq!(p.norm(), unrollcheck::linalg::spectral_norm(&p.to_f64()));
+    assert!(p.norm() > 1.0, "the norm of a product with entries up to tens");
+    // (I − B)X = R solved to double-double accuracy.
+    let b = nalgebra::DMatrix::from_fn(3, 3, |i, j| 0.1 * (i as f64 - j as f64) + if i == j { 0.3 } else { 0.05 });
+    let r = DdMatrix::from_f64(&nalgebra::DMatrix::from_fn(3, 2, |i, j| 1.0 / (1 + i + j) as f64));
+    let sol = solve_i_minus(&b, &r).expect("I − B is regular");
+    let i_minus_b = DdMatrix::identity(3).plus(&DdMatrix::from_f64(&(-&b)));
+    let back = DdMatrix::mul(&i_minus_b, &sol);
+    for i in 0..3 {
+        for j in 0..2 {
+            let res = f64::from(back.get(i, j) - r.get(i, j)).abs();
+            assert!(res <= 64.0 * u, "(I − B)X − R at [{i},{j}] = {res:e}");
+        }
+    }
+}
