@@ -380,3 +380,65 @@ fn manifest_version_and_indices_are_checked() {
     std::fs::write(&path, &good).unwrap();
     assert!(check(&inst, &traces).unwrap().outcomes.iter().all(|o| o.passed()), "the control passes");
 }
+
+/// Rewrites array `name` of every trace with `f(row index, row)`.
+fn edit_rows(inst: &Path, traces: &Path, name: &str, f: impl Fn(usize, &mut [f64])) {
+    for e in &read_manifest(inst).unwrap().instances {
+        let path = traces.join(&e.trace.file);
+        let old = Npz::read(&path).unwrap();
+        let arrays: Vec<(&str, Vec<usize>, Vec<f64>)> = ["x", "jvp", "vjp", "jvp_final", "vjp_final"]
+            .into_iter()
+            .map(|n| {
+                let a = old.raw(n).unwrap();
+                let mut data = a.data.clone();
+                if n == name {
+                    let cols = a.shape.get(1).copied().unwrap_or(data.len());
+                    for (i, row) in data.chunks_mut(cols).enumerate() {
+                        f(i, row);
+                    }
+                }
+                (n, a.shape.clone(), data)
+            })
+            .collect();
+        npz::write(&path, &arrays).unwrap();
+    }
+}
+
+/// Issue #13, defect 4: the named cause must be the failure's. A float64 trace whose
+/// derivative is off by a relative 1e-6 is not "float32 rounding" (its values are not
+/// float32 numbers), and a derivative started from a wrong `Ẋ_0` that converges with the
+/// reference is not "freezing". The controls: the real float32 and freeze bugs keep their names.
+#[test]
+fn causes_are_not_guessed_from_the_size_of_the_error() {
+    let (inst, traces, _) = run_with("cause_scale", Bug::None);
+    edit_rows(&inst, &traces, "jvp", |_, row| row.iter_mut().for_each(|x| *x *= 1.0 + 1e-6));
+    edit_rows(&inst, &traces, "jvp_final", |_, row| row.iter_mut().for_each(|x| *x *= 1.0 + 1e-6));
+    let report = check(&inst, &traces).unwrap();
+    assert!(report.outcomes.iter().any(|o| !o.passed()), "a 1e-6 error must fail");
+    for o in &report.outcomes {
+        for f in &o.findings {
+            assert!(!f.cause.as_deref().unwrap_or("").contains("float32"), "{}: {:?}", o.id, f.cause);
+        }
+    }
+    let (inst, traces, _) = run_with("cause_start", Bug::None);
+    edit_rows(&inst, &traces, "jvp", |i, row| {
+        if i == 0 {
+            row.iter_mut().for_each(|x| *x += 0.5);
+        }
+    });
+    let report = check(&inst, &traces).unwrap();
+    assert!(report.outcomes.iter().all(|o| !o.passed()), "a wrong first row must fail");
+    for o in &report.outcomes {
+        for f in &o.findings {
+            assert!(!f.cause.as_deref().unwrap_or("").contains("freez"), "{}: {:?}", o.id, f.cause);
+        }
+    }
+    let (_, _, f32report) = run_with("cause_f32", Bug::Float32);
+    assert!(
+        f32report.outcomes.iter().flat_map(|o| &o.findings).any(|f| f
+            .cause
+            .as_deref()
+            .unwrap_or("")
+            .contains("float32"))
+    );
+}

@@ -227,7 +227,8 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz) -> Result<Outcome> {
     ));
     for f in &mut findings {
         let stored32 = trace.raw(&f.quantity).is_some_and(|a| a.float32);
-        f.cause = likely_cause(e, &inst, &traj, &v, &w, f, trace, stored32);
+        let want: &[DVector<f64>] = if f.quantity.starts_with("jvp") { &r.jvp } else { &r.vjp };
+        f.cause = likely_cause(e, &inst, &traj, (&v, &w), f, trace, (stored32, want));
     }
     // The claims compare x, jvp and both finals with each other: a float32 one among them
     // brings float32 storage rounding into the comparison (the arrays themselves were each
@@ -264,12 +265,12 @@ fn likely_cause(
     e: &Entry,
     inst: &DynInstance,
     traj: &Trajectory,
-    v: &DVector<f64>,
-    w: &DVector<f64>,
+    vw: (&DVector<f64>, &DVector<f64>),
     f: &Finding,
     trace: &Npz,
-    float32: bool,
+    (float32, want): (bool, &[DVector<f64>]),
 ) -> Option<String> {
+    let (v, w) = vw;
     if f.quantity == "x" {
         return None;
     }
@@ -288,14 +289,17 @@ fn likely_cause(
     if let Some((name, _)) = found {
         return Some(name.to_string());
     }
-    if let Some(j) = frozen_from(trace.raw(&f.quantity.replace("_final", ""))?) {
+    let rows = trace.raw(&f.quantity.replace("_final", ""))?;
+    if let Some(j) = frozen_from(rows, want) {
         return Some(format!(
             "the derivative freezes from row {j} on (the iterate had converged, the derivative had not)"
         ));
     }
-    let rel = f.error / (f.expected.abs().max(f.got.abs()) + f64::MIN_POSITIVE);
-    (!float32 && rel > 1e-9 && rel < 1e-4)
-        .then(|| "float32 rounding: errors of single precision in a float64 trace".to_string())
+    // float32 data in a float64 array: every value of the failing array is a float32 number
+    // (a float64 computation with a wrong constant is not, whatever the size of its error).
+    let array = trace.raw(&f.quantity)?;
+    let single = array.data.iter().all(|&x| f64::from(x as f32) == x);
+    (!float32 && single).then(|| "float32 rounding: single-precision values in a float64 array".to_string())
 }
 
 /// The recognisable bug classes, as `(start, shift of B's index, sign of C)`.
@@ -339,12 +343,15 @@ fn variant_final(
     }
 }
 
-/// The first row from which the rows stop changing, when the reference would not.
-fn frozen_from(a: &Array) -> Option<usize> {
+/// The first row from which the rows stop changing, when the reference still changes
+/// after it (a derivative that has converged with the reference is not frozen).
+fn frozen_from(a: &Array, want: &[DVector<f64>]) -> Option<usize> {
     let rows = *a.shape.first()?;
     let same = |i: usize| a.row(i) == a.row(i - 1);
     let first = (1..rows).rev().take_while(|&i| same(i)).last()?;
-    (rows > first).then_some(first)
+    let (from, last) = (want.get(first - 1)?, want.last()?);
+    let scale = last.norm().max(f64::MIN_POSITIVE);
+    ((last - from).norm() > 1e-9 * scale).then_some(first)
 }
 
 /// The claims on the submitted sequences: (8) on the iterates, (21) on the late-started
