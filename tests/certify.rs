@@ -274,3 +274,35 @@ fn double_double_kernels_are_double_double_accurate() {
         }
     }
 }
+
+/// `window_growth` (the amplification bound of the forward = reverse tolerance) against
+/// its definition by brute force, `max(1, max_{i<j} ‖B_{j−1} ⋯ B_i‖_F)` over every window
+/// without the early cut, on heavy-ball (products that first grow: the bound is above 1)
+/// and gradient descent (a contraction: exactly 1). Survivors of `cargo mutants` on
+/// `src/unroll/reference.rs` with the engine, calibration and certify tests alone.
+#[test]
+fn window_growth_is_the_largest_product_of_consecutive_jacobians() {
+    use unrollcheck::unroll::reference::window_growth;
+    use unrollcheck::unroll::{Linearization, Trajectory};
+    for (method, above_one) in [(Method::HeavyBall { beta: 0.9 }, true), (Method::GradientDescent, false)] {
+        let s = Spec { x0_sigma: Some(1.0), ..spec(TARGETS, method, Norm::Euclidean, 2) };
+        let inst = s.build().expect("builds");
+        let k = 40;
+        let traj = Trajectory::run(&inst.map, &inst.x0, k);
+        let lin = Linearization::along(&inst.map, &traj, k);
+        for range in [0..k, 5..25] {
+            let mut brute: f64 = 1.0;
+            for i in range.clone() {
+                let mut p = lin.b(i).clone();
+                brute = brute.max(p.norm());
+                for j in i + 1..range.end {
+                    p = lin.b(j) * p;
+                    brute = brute.max(p.norm());
+                }
+            }
+            let got = window_growth(&lin, range.clone());
+            assert!((got - brute).abs() <= 1e-12 * brute, "{method:?} {range:?}: {got} vs brute force {brute}");
+            assert_eq!(got > 1.0 + 1e-9, above_one, "{method:?} {range:?}: growth {got}");
+        }
+    }
+}
