@@ -277,32 +277,53 @@ fn double_double_kernels_are_double_double_accurate() {
 
 /// `window_growth` (the amplification bound of the forward = reverse tolerance) against
 /// its definition by brute force, `max(1, max_{i<j} ‖B_{j−1} ⋯ B_i‖_F)` over every window
-/// without the early cut, on heavy-ball (products that first grow: the bound is above 1)
-/// and gradient descent (a contraction: exactly 1). Survivors of `cargo mutants` on
+/// without the early cuts, on heavy-ball (products that first grow: the bound is above 1)
+/// and gradient descent (exactly 1 on ridge, where `‖B‖_F < 1`; a single `‖B_k‖_F > 1` on
+/// pseudo-Huber), on ridge (every `B_k` the same: the constant shortcut) and pseudo-Huber
+/// (`B_k` varies with `x_k`: every start is walked, and the order of the factors matters). Survivors of `cargo mutants` on
 /// `src/unroll/reference.rs` with the engine, calibration and certify tests alone.
 #[test]
 fn window_growth_is_the_largest_product_of_consecutive_jacobians() {
     use unrollcheck::unroll::reference::window_growth;
     use unrollcheck::unroll::{Linearization, Trajectory};
-    for (method, above_one) in [(Method::HeavyBall { beta: 0.9 }, true), (Method::GradientDescent, false)] {
-        let s = Spec { x0_sigma: Some(1.0), ..spec(TARGETS, method, Norm::Euclidean, 2) };
+    let huber = Family::PseudoHuber { param: RobustParam::Targets, delta: 0.5 };
+    let heavy = Method::HeavyBall { beta: 0.9 };
+    for (family, method, above_one, constant) in [
+        (TARGETS, heavy, true, true),
+        (TARGETS, Method::GradientDescent, false, true),
+        (huber, heavy, true, false),
+        (huber, Method::GradientDescent, true, false),
+    ] {
+        let s = Spec { x0_sigma: Some(10.0), ..spec(family, method, Norm::Euclidean, 2) };
         let inst = s.build().expect("builds");
         let k = 40;
         let traj = Trajectory::run(&inst.map, &inst.x0, k);
         let lin = Linearization::along(&inst.map, &traj, k);
+        let label = format!("{family:?} {method:?}");
+        assert_eq!((1..k).all(|j| lin.b(j) == lin.b(0)), constant, "{label}: B_k constant?");
         for range in [0..k, 5..25] {
-            let mut brute: f64 = 1.0;
+            // Brute force over every window, keeping where the maximum is attained.
+            let (mut brute, mut longest): (f64, usize) = (1.0, 0);
             for i in range.clone() {
                 let mut p = lin.b(i).clone();
-                brute = brute.max(p.norm());
-                for j in i + 1..range.end {
-                    p = lin.b(j) * p;
-                    brute = brute.max(p.norm());
+                for j in i + 1..=range.end {
+                    if p.norm() > brute {
+                        (brute, longest) = (p.norm(), j - i);
+                    }
+                    if j < range.end {
+                        p = lin.b(j) * p;
+                    }
                 }
             }
             let got = window_growth(&lin, range.clone());
-            assert!((got - brute).abs() <= 1e-12 * brute, "{method:?} {range:?}: {got} vs brute force {brute}");
-            assert_eq!(got > 1.0 + 1e-9, above_one, "{method:?} {range:?}: growth {got}");
+            assert!((got - brute).abs() <= 1e-12 * brute, "{label} {range:?}: {got} vs brute force {brute}");
+            assert_eq!(got > 1.0 + 1e-9, above_one, "{label} {range:?}: growth {got}");
+            // On heavy-ball the maximum is a product of several factors, so the factors'
+            // order and count are tested, not only the norms of single B_k.
+            assert!(
+                !matches!(method, Method::HeavyBall { .. }) || longest >= 2,
+                "{label} {range:?}: maximum at a window of {longest}"
+            );
         }
     }
 }
