@@ -287,3 +287,36 @@ fn lem11_derivatives_with_the_symbolic_check() {
         assert_eq!(flip.violated(), case.inst.constants.gamma.value > 0.0, "{spec:?}: {flip}");
     }
 }
+
+/// The custom claim (21) of `verify/paper.toml`, written with the late-start quantities
+/// `Tp` and `edot_late`, gives `thm8.bound`'s verdict on every instance of that scenario
+/// (holds, violated or not applicable alike, first violation at the same `(k, T')`), and
+/// its curse-free control gives `thm8.bound/no_curse_term`'s.
+#[test]
+fn custom_claims_with_late_starts_agree_with_thm8_bound_on_the_paper_scenario() {
+    use unrollcheck::scenario::Scenario;
+    use unrollcheck::scenario::runner::check_custom;
+    let sc = Scenario::load(std::path::Path::new("verify/paper.toml")).expect("loads");
+    let bound = sc.custom.iter().find(|c| c.claim.id() == "custom.thm8_bound").expect("in verify/paper.toml");
+    assert!(bound.claim.uses_late_start() && !sc.custom[0].claim.uses_late_start());
+    let mut control = bound.clone();
+    control.claim = CustomClaim::parse(FILE, "custom.no_curse", "edot_late[k] <= rho^k*edot[0]").unwrap();
+    let cfg = Config { k_max: sc.k_max(false), omega: sc.omega(), ..Config::default() };
+    let mut words = std::collections::BTreeMap::new();
+    for (_, spec) in sc.specs(None, false) {
+        let case = Case::from_spec(&spec, &cfg).expect("builds");
+        for (custom, variant) in [(bound, "paper"), (&control, "no_curse_term")] {
+            let builtin = claims::check("thm8.bound", variant, &case, &cfg).unwrap();
+            let mine = check_custom(custom, &case, &cfg);
+            assert_eq!(mine.word(), builtin.word(), "{spec:?} {variant}: custom {mine} vs built-in {builtin}");
+            if let (Some(a), Some(b)) = (mine.witness(), builtin.witness()) {
+                assert_eq!((a.point.k, a.point.t), (b.point.k, b.point.t), "{spec:?} {variant}: first violation");
+            }
+            *words.entry((variant, builtin.word())).or_insert(0) += 1;
+        }
+    }
+    // Both outcomes occur, so the agreement is not that of two constant answers.
+    assert!(words.get(&("paper", "holds")).is_some_and(|&n| n > 0), "{words:?}");
+    assert!(words.get(&("no_curse_term", "violated")).is_some_and(|&n| n > 0), "{words:?}");
+    assert!(words.keys().any(|(_, w)| *w == "not applicable"), "{words:?}");
+}

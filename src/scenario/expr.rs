@@ -17,6 +17,12 @@
 //!   always indexed: `edot[k]`, `edot[k+1]`, `edot[k-2]`, `edot[0]`, `edot[K]`, `edot[K-1]`.
 //! - **Scalars**: `rho`, `Gamma`, `Gamma_sharp`, `kappa`, `M_x`, `M_u`, `K`, `omega`,
 //!   `dxstar_norm`, `e0` ([`SCALARS`]); `k` is the iteration index.
+//! - **Late starts** (20)–(21): the scalar `Tp` (the late-start index `T'`) and the sequence
+//!   `edot_late` (`edot_late[k]` = `ė_{T'}^{(k)} = ‖Ẋ_{T'}^{(k)} − Dx*‖`, defined for
+//!   `k = 0, …, K − T'`). A claim that uses either is checked once per late start of the
+//!   instance (the `T'` of `thm8.bound`: `⌊f·K⌋` for the configured fractions `f`), and its
+//!   witnesses carry `T'`. Theorem 8 reads
+//!   `edot_late[k] <= rho^k*edot[0] + k*rho^(k+Tp-1)*Gamma*e[0]`.
 //! - Two constructs whose meaning in exmex differs from the usual convention are rejected
 //!   rather than silently misread: a unary minus before a power (`-a^2` is `(-a)^2` in
 //!   exmex; write `-(a^2)`) and chained powers (`a^b^c` is `(a^b)^c`; add parentheses).
@@ -60,10 +66,30 @@ use exmex::{FloatOpsFactory, MakeOperators};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The scalar names a custom claim may use (besides the iteration index `k`).
-pub const SCALARS: &[&str] = &["rho", "Gamma", "Gamma_sharp", "kappa", "M_x", "M_u", "K", "omega", "dxstar_norm", "e0"];
+pub const SCALARS: &[&str] =
+    &["rho", "Gamma", "Gamma_sharp", "kappa", "M_x", "M_u", "K", "omega", "dxstar_norm", "e0", LATE_INDEX];
 
 /// The sequence names a custom claim may index.
-pub const SEQUENCES: &[&str] = &["e", "edot", "ebar"];
+pub const SEQUENCES: &[&str] = &["e", "edot", "ebar", LATE_SEQUENCE];
+
+/// The scalar `T'` of a late start: a claim using it is checked once per late start.
+pub const LATE_INDEX: &str = "Tp";
+
+/// The sequence `ė_{T'}^{(k)}` of a late start: a claim using it is checked once per late
+/// start.
+pub const LATE_SEQUENCE: &str = "edot_late";
+
+/// One late start of an instance: `T'`, the errors `ė_{T'}^{(k)}` for `k = 0, …, K − T'`
+/// and their absolute tolerances.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LateStart {
+    /// `T'`.
+    pub t_prime: usize,
+    /// `ė_{T'}^{(k)}`, `k = 0, …, K − T'`.
+    pub edot: Vec<f64>,
+    /// The absolute tolerance of each entry of `edot`.
+    pub tol: Vec<f64>,
+}
 
 /// The variant name of every custom claim's verdict.
 pub const VARIANT: &str = "custom";
@@ -77,6 +103,9 @@ pub struct Quantities<'a> {
     /// Sequences indexed by k = 0..=K: e, edot, ebar (names exactly these), each with the
     /// absolute tolerance of its entries (same length).
     pub sequences: Vec<(&'static str, &'a [f64], &'a [f64])>,
+    /// The late starts over which a claim using `Tp` or `edot_late` is checked (empty when
+    /// no claim needs them).
+    pub late_starts: Vec<LateStart>,
 }
 
 impl Quantities<'_> {
@@ -286,18 +315,61 @@ impl CustomClaim {
     /// when no `k` has every index in range the verdict is *not applicable*.
     pub fn check(&self, q: &Quantities, tol: &ToleranceModel, spec: Option<Spec>) -> Verdict {
         let horizon = q.horizon();
-        let ks = if self.uses_k() { 0..=horizon } else { horizon..=horizon };
         let mut ch = Checker::new(self.id, VARIANT, spec);
         if !self.uses_k() {
             ch = ch.k_free();
         }
+        let checked = if self.uses_late_start() {
+            let mut checked = 0;
+            for ls in &q.late_starts {
+                let mut late =
+                    Quantities { scalars: q.scalars.clone(), sequences: q.sequences.clone(), late_starts: Vec::new() };
+                late.scalars.push((LATE_INDEX, ls.t_prime as f64));
+                late.sequences.push((LATE_SEQUENCE, &ls.edot, &ls.tol));
+                checked += self.check_over_k(&late, tol, horizon, Some(ls.t_prime), &mut ch);
+            }
+            checked
+        } else {
+            self.check_over_k(q, tol, horizon, None, &mut ch)
+        };
+        if checked == 0 {
+            let reason = if self.uses_late_start() && q.late_starts.is_empty() {
+                format!("`{}` uses a late start, and the instance has none", self.statement)
+            } else {
+                format!("no k in 0..={horizon} has every index of `{}` in range", self.statement)
+            };
+            return Verdict::NotApplicable { assumption: "index range", reason, observed: None };
+        }
+        ch.verdict()
+    }
+
+    /// `true` when the claim uses `Tp` or `edot_late`, and is checked once per late start.
+    pub fn uses_late_start(&self) -> bool {
+        self.table.iter().any(|v| match v {
+            Var::Scalar(s) => s == LATE_INDEX,
+            Var::Entry { seq, .. } => seq == LATE_SEQUENCE,
+            Var::IterK => false,
+        })
+    }
+
+    /// The comparisons at every `k` with all indices in range (at `k = K` only when the claim
+    /// does not use `k`), at the late start `t` if any; returns how many were made.
+    fn check_over_k(
+        &self,
+        q: &Quantities,
+        tol: &ToleranceModel,
+        horizon: usize,
+        t: Option<usize>,
+        ch: &mut Checker,
+    ) -> usize {
+        let ks = if self.uses_k() { 0..=horizon } else { horizon..=horizon };
         let mut checked = 0;
         for k in ks {
             let Some((vals, tols)) = self.values(q, k, horizon) else { continue };
             let l = eval(&self.lhs, &self.lhs_slots, &vals);
             let r = eval(&self.rhs, &self.rhs_slots, &vals);
             let tau = self.tolerance(&vals, &tols, l, r, tol);
-            let point = Point { k, t: None };
+            let point = Point { k, t };
             match self.relation {
                 Relation::Leq => ch.leq(point, l, r, tau),
                 Relation::Geq => ch.geq(point, l, r, tau),
@@ -305,14 +377,7 @@ impl CustomClaim {
             }
             checked += 1;
         }
-        if checked == 0 {
-            return Verdict::NotApplicable {
-                assumption: "index range",
-                reason: format!("no k in 0..={horizon} has every index of `{}` in range", self.statement),
-                observed: None,
-            };
-        }
-        ch.verdict()
+        checked
     }
 
     /// The value and absolute tolerance of every table entry at `k`; `None` when an index

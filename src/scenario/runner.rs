@@ -3,7 +3,7 @@
 //! threads, and every instance's seed is derived from the scenario's, so the same seed gives
 //! the same results on any machine.
 
-use super::expr::{CustomClaim, Quantities};
+use super::expr::{CustomClaim, LateStart, Quantities};
 use super::{MethodName, Scenario, ScenarioFile};
 use crate::bounds::{bound_8, rhs_21};
 use crate::budget;
@@ -324,7 +324,10 @@ pub fn check_custom(c: &Custom, case: &Case, cfg: &Config) -> Verdict {
     let k = case.k;
     let tol_iterate: Vec<f64> = (0..=k).map(|j| case.tol_iterate(cfg, j)).collect();
     let tol_jacobian: Vec<f64> = (0..=k).map(|j| case.tol_jacobian(cfg, j)).collect();
-    let q = quantities(case, cfg, &run.curves, &tol_iterate, &tol_jacobian);
+    let mut q = quantities(case, cfg, &run.curves, &tol_iterate, &tol_jacobian);
+    if c.claim.uses_late_start() {
+        q.late_starts = late_starts(case, cfg);
+    }
     let observed = c.claim.check(&q, &cfg.tol, case.spec);
     let verdict = match c.requires.iter().find_map(|a| case.assumption_failure(*a).map(|r| (*a, r))) {
         None => observed,
@@ -362,7 +365,27 @@ pub fn quantities<'a>(
             ("edot", &curves.edot, tol_jacobian),
             ("ebar", &curves.ebar, tol_jacobian),
         ],
+        late_starts: Vec::new(),
     }
+}
+
+/// The late starts of a case for custom claims using `Tp` or `edot_late`: for every `T'`
+/// of [`Case::t_primes`], `ė_{T'}^{(k)} = ‖Ẋ_{T'}^{(k)} − Dx*‖` for `k = 0, …, K − T'`
+/// (spectral norm, `Ẋ_{T'}^{(0)} = Dx_0`), each with the tolerance of a Jacobian after `k`
+/// steps, as `thm8.bound` uses them.
+pub fn late_starts(case: &Case, cfg: &Config) -> Vec<LateStart> {
+    let inst = &case.inst;
+    case.t_primes(cfg)
+        .into_iter()
+        .map(|t_prime| {
+            let jacobians = case.late_start_jacobians(t_prime, case.k - t_prime, &inst.dx0);
+            LateStart {
+                t_prime,
+                edot: jacobians.iter().map(|j| spectral_norm(&(j - &inst.dx_star))).collect(),
+                tol: (0..jacobians.len()).map(|k| case.tol_jacobian(cfg, k)).collect(),
+            }
+        })
+        .collect()
 }
 
 /// Iterations shown in the residual-polynomial figures.
