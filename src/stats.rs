@@ -2,7 +2,8 @@
 //! interpolation), index-by-index medians of ragged curves, and the statistics of a paired
 //! experiment: a sign test, an exact confidence interval for a proportion (Clopper–Pearson),
 //! and a distribution-free confidence interval for a median (order statistics), the last
-//! three from `statrs`' binomial and beta distributions.
+//! three from `statrs`' binomial and beta distributions; and the least-squares line with
+//! the standard error of its slope and Student's t quantile, for fitted rates.
 //!
 //! Two medians, on purpose: [`median`] (NumPy's, `NaN` sorted in, used by the
 //! reproductions) and [`median_skipping_nan`] (`NaN` dropped, midpoint `½(a + b)`, used by the
@@ -16,7 +17,7 @@
 //! when the two-sided sign test rejects.
 
 use serde::Serialize;
-use statrs::distribution::{Beta, Binomial, ContinuousCDF, DiscreteCDF};
+use statrs::distribution::{Beta, Binomial, ContinuousCDF, DiscreteCDF, StudentsT};
 
 /// First quartile, median and third quartile.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -179,9 +180,73 @@ pub fn median_ci(values: &[f64], gamma: f64) -> Option<MedianCi> {
     })
 }
 
+/// The least-squares line `y ≈ a + b·x` through points `(x_i, y_i)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineFit {
+    /// `a`.
+    pub intercept: f64,
+    /// `b = Σ (x_i − x̄) y_i / Σ (x_i − x̄)²`.
+    pub slope: f64,
+    /// The standard error of `b`: `√(Σ r_i² / (m − 2) / Σ (x_i − x̄)²)`, `r_i` the residuals.
+    pub slope_se: f64,
+    /// `∂b/∂y_i = (x_i − x̄) / Σ (x_i − x̄)²`: how an error in `y_i` moves the slope.
+    pub weights: Vec<f64>,
+}
+
+/// The least-squares line through `(x_i, y_i)`; `None` with fewer than three points, a
+/// length mismatch, or all `x_i` equal.
+pub fn line_fit(x: &[f64], y: &[f64]) -> Option<LineFit> {
+    let m = x.len();
+    if m < 3 || y.len() != m {
+        return None;
+    }
+    let (xbar, ybar) = (x.iter().sum::<f64>() / m as f64, y.iter().sum::<f64>() / m as f64);
+    let sxx: f64 = x.iter().map(|xi| (xi - xbar).powi(2)).sum();
+    if sxx <= 0.0 {
+        return None;
+    }
+    let weights: Vec<f64> = x.iter().map(|xi| (xi - xbar) / sxx).collect();
+    let slope: f64 = weights.iter().zip(y).map(|(w, yi)| w * yi).sum();
+    let intercept = ybar - slope * xbar;
+    let ssr: f64 = x.iter().zip(y).map(|(xi, yi)| (yi - intercept - slope * xi).powi(2)).sum();
+    Some(LineFit { intercept, slope, slope_se: (ssr / (m - 2) as f64 / sxx).sqrt(), weights })
+}
+
+/// The `p`-quantile of Student's t distribution with `dof` degrees of freedom (`dof ≥ 1`).
+pub fn student_t_quantile(p: f64, dof: usize) -> f64 {
+    StudentsT::new(0.0, 1.0, dof as f64).expect("dof ≥ 1").inverse_cdf(p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_fit_recovers_a_line_and_its_residual_scale() {
+        let x: Vec<f64> = (0..10).map(f64::from).collect();
+        let y: Vec<f64> = x.iter().map(|xi| 2.0 - 0.5 * xi).collect();
+        let f = line_fit(&x, &y).expect("ten points");
+        assert!((f.slope + 0.5).abs() < 1e-15 && (f.intercept - 2.0).abs() < 1e-14 && f.slope_se < 1e-15);
+        // The weights are ∂b/∂y: moving one y_i by h moves the slope by w_i·h.
+        let mut moved = y.clone();
+        moved[7] += 1e-3;
+        let g = line_fit(&x, &moved).unwrap();
+        assert!((g.slope - f.slope - f.weights[7] * 1e-3).abs() < 1e-15);
+        // Alternating residuals ±1 around the line: SSR = m, Sxx = 82.5.
+        let wiggle: Vec<f64> = y.iter().enumerate().map(|(i, yi)| yi + if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+        let w = line_fit(&x, &wiggle).unwrap();
+        let ssr: f64 = x.iter().zip(&wiggle).map(|(xi, yi)| (yi - w.intercept - w.slope * xi).powi(2)).sum();
+        assert!((w.slope_se - (ssr / 8.0 / 82.5).sqrt()).abs() < 1e-15);
+        assert!(line_fit(&x[..2], &y[..2]).is_none() && line_fit(&[1.0; 4], &[0.0, 1.0, 2.0, 3.0]).is_none());
+    }
+
+    #[test]
+    fn student_t_quantiles_match_tables() {
+        // t_{0.975, 10} = 2.228, t_{0.995, 30} = 2.750 (standard tables), symmetric.
+        assert!((student_t_quantile(0.975, 10) - 2.228).abs() < 1e-3);
+        assert!((student_t_quantile(0.995, 30) - 2.750).abs() < 1e-3);
+        assert!((student_t_quantile(0.025, 10) + student_t_quantile(0.975, 10)).abs() < 1e-12);
+    }
 
     #[test]
     fn sign_test_matches_hand_computed_binomial_tails() {

@@ -240,3 +240,30 @@ fn lambda_zero_on_a_robust_family_is_refused_with_its_line() {
     assert!(err.contains("l0.toml: line 9") && err.contains("grid.lambda"), "{err}");
     assert!(Scenario::parse("l0.toml", &text("ridge_weight")).is_ok());
 }
+
+/// `thm7.linear` fits its rate only above the rounding floor: a sequence that decays at
+/// rate 0.5 and then sits on a floor of rounding errors has a tail that stops before the
+/// floor (fitting the floor would report a rate near 1), and a run too short for
+/// `MIN_TAIL` points is *not informative*. On the Figure 2 setting the reading is tight
+/// (the fitted rate is ρ to within the curse allowance `e^{1/k₁}`), and the control ρ² is
+/// caught.
+#[test]
+fn the_fitted_rate_stops_at_the_rounding_floor_and_is_tight_on_figure2() {
+    use unrollcheck::claims::thm7::{MIN_TAIL, linear_tail};
+    let edot: Vec<f64> = (0..60).map(|k| 0.5f64.powi(k).max(1e-15)).collect();
+    let tail = linear_tail(&edot, |_| 1e-15).expect("50 points above the floor");
+    // 0.5^k > 2e-15 up to k = 48.
+    assert_eq!(tail, 24..=48);
+    let ks: Vec<f64> = tail.clone().map(|k| k as f64).collect();
+    let logs: Vec<f64> = tail.map(|k| edot[k].ln()).collect();
+    let fit = unrollcheck::stats::line_fit(&ks, &logs).unwrap();
+    assert!((fit.slope.exp() - 0.5).abs() < 1e-12, "rate {}", fit.slope.exp());
+    assert!(linear_tail(&edot[..MIN_TAIL + 4], |_| 1e-15).is_none(), "fewer than MIN_TAIL points after k₁");
+    assert!(linear_tail(&edot, |_| 1.0).is_none(), "everything at the floor");
+    let figure2 = Spec::figure2(0);
+    match verdict(&figure2, "thm7.linear", "paper") {
+        Verdict::Holds { informative: true, margin, .. } => assert!(margin < 0.01, "margin {margin}"),
+        v => panic!("thm7.linear on Figure 2: {v}"),
+    }
+    assert!(verdict(&figure2, "thm7.linear", "rho_squared").violated());
+}

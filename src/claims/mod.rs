@@ -60,6 +60,9 @@ pub enum Kind {
     PureLemma,
     /// Integer arithmetic, checked exactly.
     ExactArithmetic,
+    /// A rate fitted to the tail of a run, judged with its confidence interval and the
+    /// rounding of the fitted values.
+    Fitted,
 }
 
 /// An assumption a claim relies on.
@@ -198,6 +201,7 @@ pub fn all() -> &'static [Claim] {
             lem6::DXSTAR_BOUND,
             lem6::GAMMA,
             thm7::BOUND,
+            thm7::LINEAR,
             thm8::BOUND,
             sec41::TRUNC_FWD_REV,
             sec43::BUDGET,
