@@ -23,7 +23,7 @@
 use crate::claims::{Case, Config};
 use crate::linalg::spectral_norm;
 use crate::problem::draw;
-use crate::spec::{Data, Family, Method};
+use crate::spec::{Family, Method};
 use crate::tol::{EPS, Sweep};
 use crate::unroll::reference::{self, DdMatrix};
 use nalgebra::{DMatrix, DVector};
@@ -204,11 +204,7 @@ fn ridge_data(case: &Case) -> Option<(DMatrix<f64>, DVector<f64>, f64)> {
         return None;
     }
     let mut rng = draw::rng(spec.seed);
-    let a = match spec.data {
-        Data::Paper => draw::uniform_matrix(spec.m, spec.n, &mut rng),
-        Data::Spectrum { s_min, s_max } => draw::controlled_spectrum(spec.m, spec.n, s_min, s_max, &mut rng),
-    };
-    let b = draw::normal_vector(spec.m, 1.0, &mut rng);
+    let (a, b) = spec.data.draw(spec.m, spec.n, &mut rng).ok()?;
     Some((a.transpose() * &a, a.transpose() * &b, spec.lambda))
 }
 

@@ -73,6 +73,53 @@ pub enum Data {
         /// Largest singular value.
         s_max: f64,
     },
+    /// A tight instance of (19)–(21): `A` as in [`Data::Paper`] (`m ≥ n`), and `b = A v`
+    /// with `v` the unit eigenvector of `AᵀA` for its smallest eigenvalue `σ²`, so that the
+    /// ridge solution `x* = σ²/(σ² + λ) v` lies along the slowest direction of gradient
+    /// descent. With the ridge weight as parameter, `x_0 = 0` and a step `α ≤ 2/(L + μ)`
+    /// (so `ρ = 1 − αμ`, `μ = σ² + λ`), `x_k − x* = −ρ^k x*`, `C_k = −αx_k` and
+    /// `Ẋ_k − Dx* = −ρ^k Dx* + kρ^{k−1}α x*`, two terms along `v` with the same sign: (19)
+    /// holds with equality, `ė_k = ρ^k ė_0 + kρ^{k−1}Γe_0` with `Γ = M_u = α`, and so do (14),
+    /// (17) and (21).
+    Tight,
+}
+
+impl Data {
+    /// Draws `(A, b)` for an `m × n` instance from `rng`: `A` first, then `b`
+    /// ([`Data::Tight`] draws no `b`).
+    pub fn draw(self, m: usize, n: usize, rng: &mut draw::ChaCha8Rng) -> Result<(DMatrix<f64>, DVector<f64>)> {
+        match self {
+            Data::Paper => {
+                let a = draw::uniform_matrix(m, n, rng);
+                Ok((a, draw::normal_vector(m, 1.0, rng)))
+            }
+            Data::Spectrum { s_min, s_max } => {
+                if !(s_min > 0.0 && s_max >= s_min && s_max.is_finite()) || m < n {
+                    return Err(Error::InvalidParameter {
+                        field: "spectrum",
+                        value: s_min,
+                        reason: "need 0 < s_min <= s_max and m >= n",
+                    });
+                }
+                let a = draw::controlled_spectrum(m, n, s_min, s_max, rng);
+                Ok((a, draw::normal_vector(m, 1.0, rng)))
+            }
+            Data::Tight => {
+                if m < n {
+                    return Err(Error::InvalidParameter {
+                        field: "tight",
+                        value: m as f64,
+                        reason: "need m >= n (AᵀA regular)",
+                    });
+                }
+                let a = draw::uniform_matrix(m, n, rng);
+                let eig = crate::linalg::symmetric_eigen(&(a.transpose() * &a))?;
+                let slowest = eig.eigenvalues.imin();
+                let b = &a * eig.eigenvectors.column(slowest);
+                Ok((a, b))
+            }
+        }
+    }
 }
 
 /// The step-size rule, from the certified `[μ, L]`.
@@ -204,20 +251,7 @@ impl Spec {
             return Err(Error::Dimension { what: "spec dimensions m, n", expected: 1, got: 0 });
         }
         let mut rng = draw::rng(self.seed);
-        let a = match self.data {
-            Data::Paper => draw::uniform_matrix(self.m, self.n, &mut rng),
-            Data::Spectrum { s_min, s_max } => {
-                if !(s_min > 0.0 && s_max >= s_min && s_max.is_finite()) || self.m < self.n {
-                    return Err(Error::InvalidParameter {
-                        field: "spectrum",
-                        value: s_min,
-                        reason: "need 0 < s_min <= s_max and m >= n",
-                    });
-                }
-                draw::controlled_spectrum(self.m, self.n, s_min, s_max, &mut rng)
-            }
-        };
-        let b = draw::normal_vector(self.m, 1.0, &mut rng);
+        let (a, b) = self.data.draw(self.m, self.n, &mut rng)?;
         let g = draw::normal_vector(self.n, 1.0, &mut rng);
         match self.family {
             Family::Ridge { param } => self.finish(Ridge::new(a, b, self.lambda, param)?, g),

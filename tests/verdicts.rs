@@ -267,3 +267,34 @@ fn the_fitted_rate_stops_at_the_rounding_floor_and_is_tight_on_figure2() {
     }
     assert!(verdict(&figure2, "thm7.linear", "rho_squared").violated());
 }
+
+/// `Data::Tight` makes (19) an equality (ridge weight, `x_0 = 0`, `x*` along the slowest
+/// eigenvector): the smallest margin of `thm7.bound` is at rounding level, and the controls
+/// that move the bound by a factor `ρ` (`rho_exponent_k`) or `0.9` (`gamma_90pc`) are
+/// caught. Control: the same data started far from `x*` leave the bound loose.
+#[test]
+fn the_tight_data_make_bound_19_an_equality() {
+    for step in [StepRule::Optimal, StepRule::InvL, StepRule::InvThreeL] {
+        let tight = Spec {
+            data: Data::Tight,
+            m: 20,
+            n: 6,
+            step,
+            ..spec(Family::Ridge { param: RidgeParam::Weight }, 0.01, None)
+        };
+        match verdict(&tight, "thm7.bound", "paper") {
+            Verdict::Holds { informative: true, margin, .. } => {
+                assert!(margin.abs() < 1e-6, "{step:?}: margin {margin}")
+            }
+            v => panic!("{step:?}: {v}"),
+        }
+        for control in ["no_curse_term", "rho_exponent_k", "gamma_90pc"] {
+            assert!(verdict(&tight, "thm7.bound", control).violated(), "{step:?}: {control} not caught");
+        }
+        let far = Spec { x0_sigma: Some(10.0), ..tight };
+        match verdict(&far, "thm7.bound", "paper") {
+            Verdict::Holds { margin, .. } => assert!(margin > 1e-3, "{step:?}: far start margin {margin}"),
+            v => panic!("{step:?} far: {v}"),
+        }
+    }
+}

@@ -45,6 +45,7 @@ fn pick_gamma(case: &Case, variant: &str) -> f64 {
     match variant {
         "gamma_sharp" => c.gamma_sharp.value,
         "no_gamma_term" | "no_curse_term" => 0.0,
+        "gamma_90pc" => 0.9 * c.gamma.value,
         _ => c.gamma.value,
     }
 }
@@ -77,6 +78,16 @@ pub const BOUND: Claim = Claim {
             role: Role::Control,
             description: "ė_k ≤ ρ^k ė_0 (the curse term kρ^{k−1}Γe_0 dropped)",
         },
+        VariantInfo {
+            name: "rho_exponent_k",
+            role: Role::Control,
+            description: "ė_k ≤ ρ^k ė_0 + kρ^k Γ e_0 (the exponent of ρ in the curse term one too high; caught where (19) is tight)",
+        },
+        VariantInfo {
+            name: "gamma_90pc",
+            role: Role::Control,
+            description: "ė_k ≤ ρ^k ė_0 + 0.9 kρ^{k−1} Γ e_0 (Γ scaled by 0.9; caught where (19) is tight)",
+        },
     ],
     run: bound,
 };
@@ -85,9 +96,11 @@ fn bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let run = case.run();
     let (rho, g) = (case.inst.constants.rho(), pick_gamma(case, variant));
     let (e, ed) = (&run.curves.e, &run.curves.edot);
+    // The control `rho_exponent_k` is (21) with T' = 1 in the curse term only.
+    let t_curse = if variant == "rho_exponent_k" { 1.0 } else { 0.0 };
     let mut ch = Checker::new(BOUND.id, variant, case.spec);
     for (k, &edk) in ed.iter().enumerate() {
-        let rhs = rhs_21(k as f64, 0.0, rho, ed[0], g, e[0]);
+        let rhs = rhs_21(k as f64, t_curse, rho, ed[0], g, e[0]);
         let tol = case.tol_jacobian(cfg, k)
             + rhs_21(k as f64, 0.0, rho, case.tol_jacobian(cfg, 0), g, case.tol_iterate(cfg, 0))
             + cfg.tol.closed_form(rhs, rho, k as f64);

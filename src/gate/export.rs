@@ -248,11 +248,7 @@ fn write_instance(
     ints: [usize; 4],
 ) -> Result<()> {
     let mut rng = draw::rng(spec.seed);
-    let a = match spec.data {
-        Data::Paper => draw::uniform_matrix(spec.m, spec.n, &mut rng),
-        Data::Spectrum { s_min, s_max } => draw::controlled_spectrum(spec.m, spec.n, s_min, s_max, &mut rng),
-    };
-    let b = draw::normal_vector(spec.m, 1.0, &mut rng);
+    let (a, b) = spec.data.draw(spec.m, spec.n, &mut rng)?;
     let delta = match spec.family {
         Family::PseudoHuber { delta, .. } | Family::Huber { delta, .. } => delta,
         Family::Ridge { .. } => 0.0,

@@ -5,7 +5,7 @@
 
 use nalgebra::{DMatrix, DVector};
 use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+pub use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
 /// The generator used for every draw.

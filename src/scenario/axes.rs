@@ -273,7 +273,7 @@ fn dimension(path: &str, text: &str, key: &str, axis: &[Spanned<usize>]) -> Resu
 fn data(path: &str, text: &str, names: &[Spanned<String>], spectra: &[Spanned<Vec<f64>>]) -> Result<Vec<Data>> {
     for d in names {
         match d.get_ref().as_str() {
-            "paper" => {}
+            "paper" | "tight" => {}
             "spectrum" if !spectra.is_empty() => {}
             "spectrum" => {
                 return Err(at(
@@ -284,7 +284,15 @@ fn data(path: &str, text: &str, names: &[Spanned<String>], spectra: &[Spanned<Ve
                     "`spectrum` data needs grid.spectrum = [[s_min, s_max], ...]",
                 ));
             }
-            other => return Err(at(path, text, "grid.data", d, format!("unknown data `{other}` (paper or spectrum)"))),
+            other => {
+                return Err(at(
+                    path,
+                    text,
+                    "grid.data",
+                    d,
+                    format!("unknown data `{other}` (paper, spectrum or tight)"),
+                ));
+            }
         }
     }
     let mut pairs = Vec::with_capacity(spectra.len());
@@ -300,7 +308,14 @@ fn data(path: &str, text: &str, names: &[Spanned<String>], spectra: &[Spanned<Ve
     if names.is_empty() {
         return Ok(vec![Data::Paper]);
     }
-    Ok(names.iter().flat_map(|d| if d.get_ref() == "spectrum" { pairs.clone() } else { vec![Data::Paper] }).collect())
+    Ok(names
+        .iter()
+        .flat_map(|d| match d.get_ref().as_str() {
+            "spectrum" => pairs.clone(),
+            "tight" => vec![Data::Tight],
+            _ => vec![Data::Paper],
+        })
+        .collect())
 }
 
 /// A numeric axis whose values must be finite and `> 0` (`≥ 0` with `allow_zero`).

@@ -183,8 +183,21 @@ pub fn smoothness_fails() -> impl Strategy<Value = Spec> {
 
 /// Where the paper's bounds are tight or the curse is strong, so that false variants have
 /// counterexamples: the Figure 2 setting (ridge weight, far start), ridge with a nearly
-/// flat spectrum (Lemma 6 nearly an equality), plus everything where the assumptions hold.
+/// flat spectrum (Lemma 6 nearly an equality), the tight data of (19) (`Data::Tight`, ridge
+/// weight from the origin: (14), (17), (19) and (21) hold with equality), plus everything
+/// where the assumptions hold.
 pub fn tight() -> impl Strategy<Value = Spec> {
+    let equality = (1..=N_MAX, 0..=EXTRA_ROWS_MAX, 0.01..1.0f64, contractive_step(), any::<u64>()).prop_map(
+        |(n, extra, lambda, step, seed)| Spec {
+            m: n + extra,
+            n,
+            data: Data::Tight,
+            lambda,
+            step,
+            x0_sigma: None,
+            ..Spec::figure2(seed)
+        },
+    );
     let figure2 = (2..=N_MAX, 1.0..20.0f64, any::<u64>()).prop_map(|(n, sigma, seed)| Spec {
         m: 3 * n,
         n,
@@ -210,5 +223,5 @@ pub fn tight() -> impl Strategy<Value = Spec> {
             seed,
             norm: Norm::Euclidean,
         });
-    prop_oneof![figure2, flat, assumptions_hold()]
+    prop_oneof![figure2, flat, equality, assumptions_hold()]
 }
