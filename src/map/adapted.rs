@@ -219,6 +219,19 @@ pub fn block_basis(t: f64, beta: f64, tau: f64) -> (Matrix2<f64>, BlockForm) {
     let tm = Matrix2::new(t, -beta, 1.0, 0.0);
     let disc = t * t - 4.0 * beta;
     let (v, form) = if disc >= 0.0 { real_basis(&tm, t, beta, disc, tau) } else { complex_basis(&tm, tau) };
+    // A complex pair whose imaginary part is at rounding level (a critically damped block
+    // up to rounding: Nesterov's strongly convex momentum damps its μ-block critically by
+    // design) can leave every rotation form above τ; its roots are then a repeated real root
+    // to working precision, and the triangular form of that root is used when it does
+    // better (the bisection of `complex_basis` ends on `τ` itself, hence the relative slack).
+    let conj_norm = |v: &Matrix2<f64>| norm2(&(inv2(v) * tm * v));
+    let (v, form) = match form {
+        BlockForm::Rotation if conj_norm(&v) > tau * (1.0 + 1e-9) => {
+            let (w, tri) = real_basis(&tm, t, beta, 0.0, tau);
+            if conj_norm(&w) < conj_norm(&v) { (w, tri) } else { (v, form) }
+        }
+        _ => (v, form),
+    };
     (v / norm2(&v), form)
 }
 
