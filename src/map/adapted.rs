@@ -142,12 +142,6 @@ impl<O: Objective> Momentum for HeavyBall<O> {
     }
 }
 
-/// The largest root modulus of `s² − ts + c`.
-pub fn root_modulus(t: f64, c: f64) -> f64 {
-    let disc = t * t - 4.0 * c;
-    if disc < 0.0 { c.sqrt() } else { (t.abs() + disc.sqrt()) / 2.0 }
-}
-
 impl<O: Objective> Momentum for Nesterov<O> {
     type Objective = O;
     fn momentum_objective(&self) -> &O {
@@ -158,7 +152,7 @@ impl<O: Objective> Momentum for Nesterov<O> {
         ((1.0 + beta) * m, beta * m)
     }
     fn block_modulus(&self, t: f64, c: f64) -> f64 {
-        root_modulus(t, c)
+        super::heavy_ball::root_modulus(t, c)
     }
     fn readout(&self) -> (f64, f64) {
         self.readout(super::LIMIT)
