@@ -22,7 +22,8 @@
 //!   `<id>::<variant>::logistic` (gradient descent on logistic regression: holds);
 //!   `<id>::<variant>::adapted_norm_nesterov` (constant-momentum Nesterov on ridge: not
 //!   applicable in the Euclidean norm, holds in the adapted norm). These run a quarter of
-//!   the cases (at least 16).
+//!   the cases (at least 16). The controls of (8), (14), (19), (21) must be caught on both
+//!   instance sets too (`<id>::control::<name>::adapted_norm_nesterov`, `…::logistic`).
 //!
 //! Cases per trial: `PROPTEST_CASES` (default 256 here, so that the whole suite stays under
 //! a few minutes on 2 cores); `PROPTEST_CASES=2000 cargo test --release` is the full run.
@@ -294,6 +295,11 @@ fn instance_trials() -> Vec<Trial> {
                         let logistic = strategies::logistic_assumptions_hold().sboxed();
                         trials.push(holds_trial_on(claim, v.name, logistic, "::logistic", quarter_cases));
                     }
+                }
+                if v.role == Role::Control && ADAPTED_CONTROLS.contains(&claim.id) {
+                    let (nag, logistic) = (adapted_nesterov_specs(), strategies::logistic_assumptions_hold().sboxed());
+                    trials.push(false_variant_trial(claim, v.name, nag, "::adapted_norm_nesterov"));
+                    trials.push(false_variant_trial(claim, v.name, logistic, "::logistic"));
                 }
             }
             for v in claim.variants {
