@@ -13,6 +13,7 @@
 //! `--jobs` is bounded too: at most [`max_jobs`] worker threads.
 
 use crate::error::{Error, Result};
+use crate::problem::logistic::LogisticParam;
 use crate::problem::ridge::RidgeParam;
 use crate::problem::robust::RobustParam;
 use crate::spec::{Family, Method, Spec};
@@ -89,7 +90,7 @@ pub fn dims(spec: &Spec) -> (f64, f64) {
     let (m, n) = (spec.m as f64, spec.n as f64);
     let state = match spec.method {
         Method::GradientDescent => n,
-        Method::HeavyBall { .. } | Method::Chebyshev => 2.0 * n,
+        Method::HeavyBall { .. } | Method::Chebyshev | Method::Nesterov | Method::NesterovConvex => 2.0 * n,
     };
     let p = match spec.family {
         Family::Ridge { param: RidgeParam::Weight }
@@ -99,6 +100,9 @@ pub fn dims(spec: &Spec) -> (f64, f64) {
         | Family::PseudoHuber { param: RobustParam::Targets, .. }
         | Family::Huber { param: RobustParam::Targets, .. } => m,
         Family::Ridge { param: RidgeParam::Data } => m * n + m,
+        Family::Logistic { param: LogisticParam::Weight } => 1.0,
+        Family::Logistic { param: LogisticParam::SampleWeights } => m,
+        Family::Logistic { param: LogisticParam::Data } => m * n,
     };
     (state, p)
 }

@@ -217,7 +217,7 @@ fn iterates(case: &Case, cfg: &Config) -> Ratios {
     let beta = match spec.method {
         Method::GradientDescent => None,
         Method::HeavyBall { beta } => Some(beta),
-        Method::Chebyshev => return r,
+        Method::Chebyshev | Method::Nesterov | Method::NesterovConvex => return r,
     };
     let Some((ata, atb, lambda)) = ridge_data(case) else { return r };
     let (alpha, _) = case.inst.map.capabilities().step_parameters;

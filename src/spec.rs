@@ -9,7 +9,9 @@
 
 use crate::error::{Error, Result};
 use crate::instance::Instance;
-use crate::map::{Adapted, Chebyshev, FixedPointMap, GradientDescent, HeavyBall};
+use crate::map::nesterov::{Schedule, strongly_convex_momentum};
+use crate::map::{Adapted, Chebyshev, FixedPointMap, GradientDescent, HeavyBall, Nesterov};
+use crate::problem::logistic::{Logistic, LogisticParam};
 use crate::problem::ridge::{Ridge, RidgeParam};
 use crate::problem::robust::{Loss, Robust, RobustParam};
 use crate::problem::{Ball, Objective, draw};
@@ -39,6 +41,12 @@ pub enum Family {
         /// `δ > 0`.
         delta: f64,
     },
+    /// Weighted logistic regression with an ℓ2 penalty (beyond the paper): labels
+    /// `sign(b_i)`, sample weights U(0.5, 1.5) drawn after the other draws.
+    Logistic {
+        /// Which parameter.
+        param: LogisticParam,
+    },
 }
 
 /// The fixed-point method.
@@ -57,6 +65,13 @@ pub enum Method {
     /// gradient step of size `α` (`α = 2/(L + μ)` gives the textbook method on the certified
     /// spectrum, smaller steps an overestimated `L̂`).
     Chebyshev,
+    /// Nesterov's accelerated gradient with the constant momentum of the strongly convex
+    /// method, `β = (1 − √(αμ))/(1 + √(αμ))` (`(√L − √μ)/(√L + √μ)` for `α = 1/L`) for the step
+    /// `α` of the step rule and the certified `μ` (beyond the paper).
+    Nesterov,
+    /// Nesterov's accelerated gradient with the convex schedule `β_k = (k' − 1)/(k' + 2)`,
+    /// `k' = k + 1` (time-varying; beyond the paper).
+    NesterovConvex,
 }
 
 /// How `(A, b)` is drawn.
@@ -158,9 +173,11 @@ pub enum Norm {
     /// The Euclidean norm of the paper.
     #[default]
     Euclidean,
-    /// Heavy-ball in the adapted norm `‖P⁻¹z‖` of [`crate::map::adapted`] (beyond the paper),
-    /// giving up the share `eps ∈ [0, 1)` of the spectral gap. Gradient descent is unchanged:
-    /// its Jacobian is symmetric, so its adapted norm is the Euclidean one (`P = I`).
+    /// Heavy-ball (and constant-momentum Nesterov) in the adapted norm `‖P⁻¹z‖` of
+    /// [`crate::map::adapted`] (beyond the paper), giving up the share `eps ∈ [0, 1)` of the
+    /// spectral gap. Gradient descent is unchanged: its Jacobian is symmetric, so its adapted
+    /// norm is the Euclidean one (`P = I`); the time-varying maps (Chebyshev, Nesterov's
+    /// convex schedule) have none and stay Euclidean.
     Adapted {
         /// The share of the spectral gap `1 − r` given up: block norms `≤ r + eps·(1 − r)`.
         eps: f64,
@@ -261,6 +278,10 @@ impl Spec {
             Family::Huber { param, delta } => {
                 self.finish(Robust::new(a, b, self.lambda, Loss::Huber { delta }, param)?, g)
             }
+            Family::Logistic { param } => {
+                let w = draw::sample_weights(self.m, &mut rng);
+                self.finish(Logistic::new(a, Logistic::labels(&b), w, self.lambda, param)?, g)
+            }
         }
     }
 
@@ -286,6 +307,15 @@ impl Spec {
                 let mu = curv.mu.value;
                 Box::new(Chebyshev::new(f, mu, (2.0 / alpha - mu).max(mu))?)
             }
+            Method::Nesterov => {
+                let beta = strongly_convex_momentum(alpha, curv.mu.value);
+                let nag = Nesterov::new(f, alpha, Schedule::StronglyConvex { beta })?;
+                match self.norm {
+                    Norm::Euclidean => Box::new(nag),
+                    Norm::Adapted { eps } => Box::new(Adapted::new(nag, eps)?),
+                }
+            }
+            Method::NesterovConvex => Box::new(Nesterov::new(f, alpha, Schedule::Convex)?),
         };
         let x0 = map.capabilities().lift.apply(&x0);
         let p = map.dim_u();

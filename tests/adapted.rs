@@ -134,6 +134,29 @@ fn block_forms_by_discriminant() {
     assert!(v.determinant().abs() > 1e-3);
 }
 
+/// A block critically damped up to rounding with a complex-signed discriminant
+/// (`t² − 4c = −4.4·10⁻¹⁶`, the μ-block of Nesterov's strongly convex momentum, found by the
+/// proptest `*::adapted_norm_nesterov`): every rotation form stays above `τ`, the
+/// triangular form of the repeated root reaches it (before the fallback, the engine's basis
+/// for this block had norm ≈ 2 and the adapted norm certified nothing). Negative control: the
+/// unscaled rotation to equal diagonal is far above `τ`, so the check can fail.
+#[test]
+fn nearly_critical_complex_block_takes_the_triangular_form() {
+    let (t, c): (f64, f64) = (1.706_707_303_467_447_4, 0.728_212_454_927_281_5);
+    let disc = t * t - 4.0 * c;
+    assert!(disc < 0.0 && disc > -1e-14, "t² − 4c = {disc:e}");
+    let tau = c.sqrt() + 0.0147;
+    let tm = nalgebra::Matrix2::new(t, -c, 1.0, 0.0);
+    let norm = |v: &nalgebra::Matrix2<f64>| (v.try_inverse().unwrap() * tm * v).singular_values().max();
+    let (v, form) = block_basis(t, c, tau);
+    assert_eq!(form, BlockForm::Triangular);
+    assert!(norm(&v) <= tau * (1.0 + 1e-9), "block norm {} > τ = {tau}", norm(&v));
+    // The bare rotation to equal diagonal (δ = 1) is not adapted at all.
+    let theta = 0.5 * (-(tm[(0, 0)] - tm[(1, 1)])).atan2(tm[(0, 1)] + tm[(1, 0)]);
+    let rot = nalgebra::Matrix2::new(theta.cos(), -theta.sin(), theta.sin(), theta.cos());
+    assert!(norm(&rot) > 1.5 * tau, "{}", norm(&rot));
+}
+
 /// A map that delegates to another but reports given constants: the negative controls of
 /// "the constants of one norm with the errors of another".
 struct WithConstants {

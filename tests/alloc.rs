@@ -13,6 +13,7 @@
 use nalgebra::DVector;
 use unrollcheck::map::{FixedPointMap, GradientDescent};
 use unrollcheck::problem::draw;
+use unrollcheck::problem::logistic::LogisticParam;
 use unrollcheck::problem::ridge::{Ridge, RidgeParam};
 use unrollcheck::problem::robust::RobustParam;
 use unrollcheck::spec::{Data, Family, Method, Norm, Spec, StepRule};
@@ -101,10 +102,21 @@ fn every_family_and_method_allocates_nothing_per_iteration() {
         Family::PseudoHuber { param: RobustParam::Weight, delta: 0.5 },
         Family::PseudoHuber { param: RobustParam::Targets, delta: 0.5 },
         Family::Huber { param: RobustParam::Targets, delta: 0.5 },
+        Family::Logistic { param: LogisticParam::Weight },
+        Family::Logistic { param: LogisticParam::SampleWeights },
+        Family::Logistic { param: LogisticParam::Data },
     ];
-    let methods = [Method::GradientDescent, Method::HeavyBall { beta: 0.5 }, Method::Chebyshev];
-    // Heavy-ball in the adapted norm ‖P⁻¹z‖ too (its products go through scratch buffers).
-    let cases = methods.into_iter().map(|m| (m, Norm::Euclidean)).chain([(methods[1], Norm::Adapted { eps: 0.1 })]);
+    let methods = [
+        Method::GradientDescent,
+        Method::HeavyBall { beta: 0.5 },
+        Method::Chebyshev,
+        Method::Nesterov,
+        Method::NesterovConvex,
+    ];
+    // Heavy-ball and Nesterov in the adapted norm ‖P⁻¹z‖ too (their products go through
+    // scratch buffers, Nesterov's extrapolated point through its own).
+    let adapted = [(methods[1], Norm::Adapted { eps: 0.1 }), (methods[3], Norm::Adapted { eps: 0.1 })];
+    let cases = methods.into_iter().map(|m| (m, Norm::Euclidean)).chain(adapted);
     let cases: Vec<_> = cases.collect();
     for family in families {
         for &(method, norm) in &cases {

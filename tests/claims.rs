@@ -17,6 +17,14 @@
 //!   adapted norm `‖P⁻¹z‖` on the same instance; `<id>::control::<name>::adapted_norm`:
 //!   the controls of (8), (14), (19), (21) are still caught in the adapted norm.
 //!
+//! - beyond the paper (issue #16): `<id>::not_applicable::A2.1::nesterov` (Nesterov, either
+//!   schedule, any family: not applicable in the Euclidean norm);
+//!   `<id>::<variant>::logistic` (gradient descent on logistic regression: holds);
+//!   `<id>::<variant>::adapted_norm_nesterov` (constant-momentum Nesterov on ridge: not
+//!   applicable in the Euclidean norm, holds in the adapted norm). These run a quarter of
+//!   the cases (at least 16). The controls of (8), (14), (19), (21) must be caught on both
+//!   instance sets too (`<id>::control::<name>::adapted_norm_nesterov`, `…::logistic`).
+//!
 //! Cases per trial: `PROPTEST_CASES` (default 256 here, so that the whole suite stays under
 //! a few minutes on 2 cores); `PROPTEST_CASES=2000 cargo test --release` is the full run.
 
@@ -75,8 +83,19 @@ fn verdict_on(claim: &Claim, variant: &str, spec: &Spec) -> Result<Verdict, Test
 /// claim's own hypotheses hold (a lemma's premise such as `ρ ∈ (0,1)` may make a case not
 /// applicable; at least half of the cases must be checked for the trial to count).
 fn holds_trial(claim: &'static Claim, variant: &'static str, strategy: SBoxedStrategy<Spec>) -> Trial {
+    holds_trial_on(claim, variant, strategy, "", cases)
+}
+
+/// [`holds_trial`] on a named instance set (`suffix`) with its own number of cases.
+fn holds_trial_on(
+    claim: &'static Claim,
+    variant: &'static str,
+    strategy: SBoxedStrategy<Spec>,
+    suffix: &'static str,
+    cases: fn() -> u32,
+) -> Trial {
     let required: Vec<&'static str> = claim.requires.iter().map(|a| a.name()).collect();
-    let name = format!("{}::{}", claim.id, variant);
+    let name = format!("{}::{}{suffix}", claim.id, variant);
     Trial::test(name.clone(), move || {
         let n = cases();
         let (checked, skipped) = (AtomicUsize::new(0), AtomicUsize::new(0));
@@ -106,7 +125,18 @@ fn holds_trial(claim: &'static Claim, variant: &'static str, strategy: SBoxedStr
 
 /// `<id>::not_applicable::<assumption>`: never holds, never violated.
 fn not_applicable_trial(claim: &'static Claim, assumption: Assumption, strategy: SBoxedStrategy<Spec>) -> Trial {
-    let name = format!("{}::not_applicable::{}", claim.id, assumption.name());
+    not_applicable_trial_on(claim, assumption, strategy, "", cases)
+}
+
+/// [`not_applicable_trial`] on a named instance set (`suffix`) with its own number of cases.
+fn not_applicable_trial_on(
+    claim: &'static Claim,
+    assumption: Assumption,
+    strategy: SBoxedStrategy<Spec>,
+    suffix: &'static str,
+    cases: fn() -> u32,
+) -> Trial {
+    let name = format!("{}::not_applicable::{}{suffix}", claim.id, assumption.name());
     Trial::test(name.clone(), move || {
         let mut runner = runner(&name, cases(), true);
         let result = runner.run(&strategy, |spec| match verdict_on(claim, "paper", &spec)? {
@@ -159,13 +189,34 @@ fn adapted_specs() -> SBoxedStrategy<Spec> {
     (strategies::heavy_ball_ridge(), 0.02..0.5f64).prop_map(|(s, eps)| strategies::adapted(&s, eps)).sboxed()
 }
 
+/// Constant-momentum Nesterov on ridge in the adapted norm, with a share `eps ∈ [0.02, 0.5]`.
+fn adapted_nesterov_specs() -> SBoxedStrategy<Spec> {
+    (strategies::nesterov_ridge(), 0.02..0.5f64).prop_map(|(s, eps)| strategies::adapted(&s, eps)).sboxed()
+}
+
+/// A quarter of the cases (at least 16), for the trials of the maps beyond the paper.
+fn quarter_cases() -> u32 {
+    (cases() / 4).max(16)
+}
+
 /// `<id>::<variant>::adapted_norm`: not applicable (A2.1) in the Euclidean norm, holds in
 /// the adapted norm, on the same draws.
 fn adapted_trial(claim: &'static Claim, variant: &'static str) -> Trial {
-    let name = format!("{}::{}::adapted_norm", claim.id, variant);
+    adapted_trial_on(claim, variant, adapted_specs, "::adapted_norm", cases)
+}
+
+/// [`adapted_trial`] on another instance set (`suffix`) with its own number of cases.
+fn adapted_trial_on(
+    claim: &'static Claim,
+    variant: &'static str,
+    specs: fn() -> SBoxedStrategy<Spec>,
+    suffix: &'static str,
+    cases: fn() -> u32,
+) -> Trial {
+    let name = format!("{}::{}{suffix}", claim.id, variant);
     Trial::test(name.clone(), move || {
         let mut runner = runner(&name, cases(), true);
-        let result = runner.run(&adapted_specs(), |spec| {
+        let result = runner.run(&specs(), |spec| {
             let euclidean = Spec { norm: Norm::Euclidean, ..spec };
             match verdict_on(claim, variant, &euclidean)? {
                 Verdict::NotApplicable { assumption: "A2.1", .. } => {}
@@ -224,6 +275,33 @@ fn instance_trials() -> Vec<Trial> {
         }
         if claim.requires.contains(&Assumption::Contraction) {
             trials.push(not_applicable_trial(claim, Assumption::Contraction, strategies::contraction_fails().sboxed()));
+            trials.push(not_applicable_trial_on(
+                claim,
+                Assumption::Contraction,
+                strategies::nesterov_contraction_fails().sboxed(),
+                "::nesterov",
+                quarter_cases,
+            ));
+            for v in claim.variants {
+                if matches!(v.role, Role::Paper | Role::Reading { expect_holds: true }) {
+                    trials.push(adapted_trial_on(
+                        claim,
+                        v.name,
+                        adapted_nesterov_specs,
+                        "::adapted_norm_nesterov",
+                        quarter_cases,
+                    ));
+                    if !claim.requires.contains(&Assumption::Quadratic) {
+                        let logistic = strategies::logistic_assumptions_hold().sboxed();
+                        trials.push(holds_trial_on(claim, v.name, logistic, "::logistic", quarter_cases));
+                    }
+                }
+                if v.role == Role::Control && ADAPTED_CONTROLS.contains(&claim.id) {
+                    let (nag, logistic) = (adapted_nesterov_specs(), strategies::logistic_assumptions_hold().sboxed());
+                    trials.push(false_variant_trial(claim, v.name, nag, "::adapted_norm_nesterov"));
+                    trials.push(false_variant_trial(claim, v.name, logistic, "::logistic"));
+                }
+            }
             for v in claim.variants {
                 match v.role {
                     Role::Paper | Role::Reading { expect_holds: true } => trials.push(adapted_trial(claim, v.name)),

@@ -9,6 +9,7 @@
 //! | the issue's acceptance instance (`Spec::figure2`) | all of the above at M=50, N=10, K=300 | `figure2_*` |
 //! | a frozen NumPy reference (appendix C) | the whole directional protocol | `reference_appendix_c_*` |
 //! | planted bugs | each comparison above *can* fail | `negative_*` |
+//! | all of the above on Nesterov (both schedules) and logistic regression (issue #16) | | `nesterov::*`, `logistic_*`, `negative_nesterov_*`, `negative_logistic_*` |
 //!
 //! Every instance is drawn from a fixed seed (`problem::draw` or `Spec`); every tolerance
 //! comes from the model written next to it (see `common/mod.rs` for the rounding model
@@ -21,8 +22,10 @@ use nalgebra::{DMatrix, DVector};
 use unrollcheck::instance::Instance;
 use unrollcheck::map::{FixedPointMap, GradientDescent};
 use unrollcheck::problem::draw;
+use unrollcheck::problem::logistic::LogisticParam;
 use unrollcheck::problem::ridge::{Ridge, RidgeParam};
 use unrollcheck::problem::robust::RobustParam;
+use unrollcheck::problem::{Scratch, VecView, VecViewMut};
 use unrollcheck::spec::Spec;
 use unrollcheck::unroll::{
     Trajectory, forward_jacobians, implicit_jacobian, late_start_jvp, reverse_jacobians, truncated_vjp,
@@ -43,7 +46,7 @@ const DELTA_H: f64 = 1.0;
 /// parameter, whose `p = MN + M` makes the dual numbers cost `O((N + p)²)` per operation).
 fn case(fam: Fam, meth: Meth, seed: u64) -> Case {
     let (m, n) = match fam {
-        Fam::Ridge(RidgeParam::Data) => (5, 3),
+        Fam::Ridge(RidgeParam::Data) | Fam::Logistic(LogisticParam::Data) => (5, 3),
         _ => (8, 4),
     };
     Case::draw(fam, meth, m, n, LAMBDA, seed)
@@ -135,6 +138,69 @@ family!(pseudo_huber_weight, Fam::PseudoHuber(RobustParam::Weight, DELTA_PH), 10
 family!(pseudo_huber_targets, Fam::PseudoHuber(RobustParam::Targets, DELTA_PH), 105);
 family!(huber_weight, Fam::Huber(RobustParam::Weight, DELTA_H), 106);
 family!(huber_targets, Fam::Huber(RobustParam::Targets, DELTA_H), 107);
+family!(logistic_weight, Fam::Logistic(LogisticParam::Weight), 108);
+family!(logistic_sample_weights, Fam::Logistic(LogisticParam::SampleWeights), 109);
+family!(logistic_data, Fam::Logistic(LogisticParam::Data), 110);
+
+/// Nesterov's method (issue #16): the maps of both schedules against central differences
+/// (oracle 2) on a quadratic, a pseudo-Huber and a logistic objective, `Dx*` against the
+/// differences of `u ↦ x*(u)` (oracle 4), and forward against reverse mode (oracle 3) on the
+/// genuine time-varying map.
+mod nesterov {
+    use super::*;
+
+    /// The families the momentum maps are checked on.
+    const FAMS: [(Fam, u64); 4] = [
+        (Fam::Ridge(RidgeParam::Data), 103),
+        (Fam::PseudoHuber(RobustParam::Targets, DELTA_PH), 105),
+        (Fam::Logistic(LogisticParam::SampleWeights), 109),
+        (Fam::Logistic(LogisticParam::Data), 110),
+    ];
+
+    /// Constant momentum (strongly convex schedule).
+    #[test]
+    fn map_fd_constant_momentum() {
+        for (fam, seed) in FAMS {
+            check_map(fam, Meth::Nag(BETA), seed);
+        }
+    }
+
+    /// The convex schedule: the maps of iterations 0 (a gradient step), 2, 40 and the limit
+    /// `β = 1`, each against the central differences of its own step.
+    #[test]
+    fn map_fd_convex_schedule() {
+        for (fam, seed) in FAMS {
+            for k in [Some(0), Some(2), Some(40), None] {
+                check_map(fam, Meth::NagConvex(k), seed);
+            }
+        }
+    }
+
+    /// `Dx*` of both schedules (the fixed point does not depend on `β`).
+    #[test]
+    fn implicit_fd() {
+        for (fam, seed) in FAMS {
+            check_implicit(fam, Meth::Nag(BETA), seed);
+            check_implicit(fam, Meth::NagConvex(Some(5)), seed);
+        }
+    }
+
+    /// Forward against reverse mode, full and late-started, on the genuine maps (the
+    /// convex schedule changes `β_k` at every step; magnitudes with `β = 1`, which bounds
+    /// every `β_k`).
+    #[test]
+    fn fwd_rev() {
+        check_fwd_rev(Fam::Logistic(LogisticParam::Weight), Meth::NagConvex(None), 207);
+        check_fwd_rev(Fam::PseudoHuber(RobustParam::Weight, DELTA_PH), Meth::NagConvex(None), 208);
+        check_fwd_rev(Fam::Logistic(LogisticParam::SampleWeights), Meth::Nag(BETA), 209);
+        check_fwd_rev(Fam::Ridge(RidgeParam::Targets), Meth::Nag(BETA), 210);
+    }
+}
+
+#[test]
+fn fwd_rev_gd_logistic_data() {
+    check_fwd_rev(Fam::Logistic(LogisticParam::Data), Meth::Gd, 211);
+}
 
 // ---------------------------------------------------------------------------------------
 // 3: forward against reverse (Remark 3) and late start against truncation (Section 4.1)
@@ -214,6 +280,7 @@ fn figure2_replica(spec: &Spec) -> Case {
         lambda: spec.lambda,
         alpha,
         x: DVector::zeros(spec.n),
+        w: DVector::from_element(spec.m, 1.0),
         seed: spec.seed,
     }
 }
@@ -338,6 +405,7 @@ fn check_reference_instance(ri: &RefInstance, flatten: Flatten) -> Vec<Cmp> {
             lambda: 0.0,
             alpha,
             x: inst.x_star.clone(),
+            w: DVector::from_element(a.nrows(), 1.0),
             seed: 0,
         };
         let rho = (1.0 - alpha * ri.m).abs().max((1.0 - alpha * ri.l).abs());
@@ -453,6 +521,9 @@ fn negative_dual_catches_perturbed_second_derivatives() {
         (Fam::PseudoHuber(RobustParam::Targets, DELTA_PH), 105),
         (Fam::Huber(RobustParam::Weight, DELTA_H), 106),
         (Fam::Huber(RobustParam::Targets, DELTA_H), 107),
+        (Fam::Logistic(LogisticParam::Weight), 108),
+        (Fam::Logistic(LogisticParam::SampleWeights), 109),
+        (Fam::Logistic(LogisticParam::Data), 110),
     ];
     for (fam, seed) in fams {
         let c = case(fam, Meth::Gd, seed);
@@ -670,4 +741,193 @@ fn chebyshev_late_start_jvp_uses_the_map_of_each_iteration() {
         worst = worst.max((xv - &want).norm() / want.norm().max(1.0));
     });
     assert!(worst < 1e-10, "directional and dense late starts differ by {worst:e}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Planted bugs in the maps of issue #16
+// ---------------------------------------------------------------------------------------
+
+/// Nesterov's convex schedule with the momentum index off by one in the derivatives:
+/// `step_at(k)` uses `β_k`, `jvp_at` (and `vjp_at` when `.1`) use `β_{k+1}` (a classic bug
+/// of unrolled accelerated methods).
+struct WrongMomentumIndex<'a>(&'a dyn FixedPointMap, bool);
+
+impl FixedPointMap for WrongMomentumIndex<'_> {
+    fn dim_x(&self) -> usize {
+        self.0.dim_x()
+    }
+    fn dim_u(&self) -> usize {
+        self.0.dim_u()
+    }
+    fn name(&self) -> String {
+        format!("wrong_index({})", self.0.name())
+    }
+    fn scratch(&self) -> Scratch {
+        self.0.scratch()
+    }
+    fn step_at(&self, k: usize, x: VecView, out: VecViewMut, s: &mut Scratch) {
+        self.0.step_at(k, x, out, s)
+    }
+    fn jvp_at(&self, k: usize, x: VecView, dx: VecView, du: VecView, out: VecViewMut, s: &mut Scratch) {
+        self.0.jvp_at(k + 1, x, dx, du, out, s)
+    }
+    fn vjp_at(&self, k: usize, x: VecView, w: VecView, xb: VecViewMut, ub: VecViewMut, s: &mut Scratch) {
+        self.0.vjp_at(if self.1 { k + 1 } else { k }, x, w, xb, ub, s)
+    }
+    fn fixed_point(&self) -> unrollcheck::Result<DVector<f64>> {
+        self.0.fixed_point()
+    }
+    fn constants(
+        &self,
+        ball: &unrollcheck::problem::Ball,
+    ) -> unrollcheck::Result<unrollcheck::constants::MapConstants> {
+        self.0.constants(ball)
+    }
+    fn capabilities(&self) -> unrollcheck::map::Capabilities<'_> {
+        self.0.capabilities()
+    }
+}
+
+/// Oracles 2 and 3 catch a wrong momentum index in Nesterov's convex schedule: the map of
+/// iteration `k = 2` (`β = 2/5`) with the derivatives of iteration 3 (`β = 1/2`) fails the
+/// B check against the differences of its step; and a forward mode with the shifted index
+/// (`jvp_at` only) disagrees with the genuine reverse mode along a run of the genuine
+/// time-varying map.
+#[test]
+fn negative_nesterov_wrong_momentum_index() {
+    let c = case(Fam::Logistic(LogisticParam::SampleWeights), Meth::NagConvex(Some(2)), 109);
+    let genuine = Case { meth: Meth::NagConvex(None), ..c.clone() }.map(None);
+    let frozen = Frozen { inner: WrongMomentumIndex(genuine.as_ref(), true), k: 2 };
+    let z = c.state(&c.x);
+    let (du, w) = directions(109, c.dim_u(), frozen.dim_x());
+    let (_, dz) = directions(110, 1, frozen.dim_x());
+    map_vs_fd(&frozen, &c, &z, (&dz, &du, &w)).b.assert_fails(&format!("{} (β_(k+1) in the Jacobian)", c.name()));
+
+    let c = case(Fam::Logistic(LogisticParam::Weight), Meth::NagConvex(None), 207);
+    let map = c.map(None);
+    let traj = Trajectory::run(map.as_ref(), &c.state(&(3.0 * &c.x)), K_FR);
+    let (v, w) = directions(207, c.dim_u(), map.dim_x());
+    let bad = WrongMomentumIndex(map.as_ref(), false);
+    forward_vs_reverse(&bad, &c, &traj, 0, K_FR, &v, &w).dir.assert_fails("forward mode with β_(k+1)");
+}
+
+/// Heavy-ball's Jacobian in place of Nesterov's (the gradient's derivative taken at `x_1`
+/// instead of the extrapolated point `y`): caught by the B check (constant momentum).
+struct GradientAtX1<'a> {
+    nag: &'a dyn FixedPointMap,
+    hb: &'a dyn FixedPointMap,
+}
+
+impl FixedPointMap for GradientAtX1<'_> {
+    fn dim_x(&self) -> usize {
+        self.nag.dim_x()
+    }
+    fn dim_u(&self) -> usize {
+        self.nag.dim_u()
+    }
+    fn name(&self) -> String {
+        format!("gradient_at_x1({})", self.nag.name())
+    }
+    fn scratch(&self) -> Scratch {
+        self.nag.scratch()
+    }
+    fn step_at(&self, k: usize, x: VecView, out: VecViewMut, s: &mut Scratch) {
+        self.nag.step_at(k, x, out, s)
+    }
+    fn jvp_at(&self, k: usize, x: VecView, dx: VecView, du: VecView, out: VecViewMut, _s: &mut Scratch) {
+        self.hb.jvp_at(k, x, dx, du, out, &mut self.hb.scratch())
+    }
+    fn vjp_at(&self, k: usize, x: VecView, w: VecView, xb: VecViewMut, ub: VecViewMut, _s: &mut Scratch) {
+        self.hb.vjp_at(k, x, w, xb, ub, &mut self.hb.scratch())
+    }
+    fn fixed_point(&self) -> unrollcheck::Result<DVector<f64>> {
+        self.nag.fixed_point()
+    }
+    fn constants(
+        &self,
+        ball: &unrollcheck::problem::Ball,
+    ) -> unrollcheck::Result<unrollcheck::constants::MapConstants> {
+        self.nag.constants(ball)
+    }
+    fn capabilities(&self) -> unrollcheck::map::Capabilities<'_> {
+        self.nag.capabilities()
+    }
+}
+
+#[test]
+fn negative_nesterov_gradient_at_the_wrong_point() {
+    let c = case(Fam::PseudoHuber(RobustParam::Targets, DELTA_PH), Meth::Nag(BETA), 105);
+    let nag = c.map(None);
+    let hb = Case { meth: Meth::Hb(BETA), ..c.clone() }.map(None);
+    let bad = GradientAtX1 { nag: nag.as_ref(), hb: hb.as_ref() };
+    let z = c.state(&c.x);
+    let (du, w) = directions(105, c.dim_u(), nag.dim_x());
+    let (_, dz) = directions(106, 1, nag.dim_x());
+    let r = map_vs_fd(&bad, &c, &z, (&dz, &du, &w));
+    r.b.assert_fails(&c.name());
+    r.c.assert_fails(&c.name());
+}
+
+/// Logistic regression with a wrong sigmoid derivative, `ℓ''(t) = σ(t)²` in place of
+/// `σ(t)σ(−t)`, in the Hessian product: caught by the dual numbers (oracle 1) and by the
+/// differences of the gradient step (oracle 2).
+struct WrongSigmoidDerivative {
+    inner: unrollcheck::problem::logistic::Logistic,
+}
+
+impl unrollcheck::problem::Objective for WrongSigmoidDerivative {
+    fn dim_x(&self) -> usize {
+        self.inner.dim_x()
+    }
+    fn dim_u(&self) -> usize {
+        self.inner.dim_u()
+    }
+    fn name(&self) -> String {
+        "wrong_sigmoid(logistic)".into()
+    }
+    fn scratch_len(&self) -> usize {
+        self.inner.scratch_len()
+    }
+    fn value(&self, x: VecView) -> f64 {
+        self.inner.value(x)
+    }
+    fn grad_acc(&self, x: VecView, a: f64, out: VecViewMut, s: &mut Scratch) {
+        self.inner.grad_acc(x, a, out, s)
+    }
+    fn hvp_acc(&self, x: VecView, v: VecView, a: f64, mut out: VecViewMut, _s: &mut Scratch) {
+        let (am, y, w) = (self.inner.a(), self.inner.y(), self.inner.w());
+        let t = (am * x).component_mul(y);
+        let sigma = |t: f64| 1.0 / (1.0 + (-t).exp());
+        let d = DVector::from_fn(t.len(), |i, _| w[i] * sigma(t[i]) * sigma(t[i]));
+        out.gemv_tr(a, am, &(am * v).component_mul(&d), 1.0);
+        out.axpy(a * self.inner.lambda(), &v, 1.0);
+    }
+    fn mixed_jvp_acc(&self, x: VecView, du: VecView, a: f64, out: VecViewMut, s: &mut Scratch) {
+        self.inner.mixed_jvp_acc(x, du, a, out, s)
+    }
+    fn mixed_vjp_acc(&self, x: VecView, w: VecView, a: f64, out: VecViewMut, s: &mut Scratch) {
+        self.inner.mixed_vjp_acc(x, w, a, out, s)
+    }
+    fn param(&self) -> DVector<f64> {
+        self.inner.param()
+    }
+    fn curvature(&self, ball: &unrollcheck::problem::Ball) -> unrollcheck::problem::Curvature {
+        self.inner.curvature(ball)
+    }
+    fn smoothness(&self, ball: &unrollcheck::problem::Ball) -> unrollcheck::problem::Smoothness {
+        self.inner.smoothness(ball)
+    }
+}
+
+#[test]
+fn negative_logistic_wrong_sigmoid_derivative() {
+    use unrollcheck::problem::logistic::Logistic;
+    let c = case(Fam::Logistic(LogisticParam::SampleWeights), Meth::Gd, 109);
+    let inner = Logistic::new(c.a.clone(), c.labels(), c.w.clone(), c.lambda, LogisticParam::SampleWeights).unwrap();
+    let bad = WrongSigmoidDerivative { inner };
+    let (du, w) = directions(109, c.dim_u(), c.dims().1);
+    objective_vs_dual(&bad, &c, &c.x, &du, &w).hess.assert_fails(&c.name());
+    let map = GradientDescent::new(bad, c.alpha).unwrap();
+    let (_, dz) = directions(110, 1, c.dims().1);
+    map_vs_fd(&map, &c, &c.x, (&dz, &du, &w)).b.assert_fails(&c.name());
 }

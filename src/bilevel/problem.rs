@@ -59,6 +59,13 @@ fn build_map<O: Objective + 'static>(f: O, method: Method, step: StepRule) -> Re
                 reason: "the Chebyshev method (time-varying) is not an inner method of Algorithm 1 here",
             });
         }
+        Method::Nesterov | Method::NesterovConvex => {
+            return Err(crate::Error::InvalidParameter {
+                field: "method",
+                value: f64::NAN,
+                reason: "Nesterov's method is not an inner method of Algorithm 1 here",
+            });
+        }
     };
     Ok((map, alpha))
 }

@@ -159,11 +159,14 @@ fn names(spec: &Spec) -> (String, String, String) {
         Family::Ridge { param } => ("ridge", format!("{param:?}").to_lowercase()),
         Family::PseudoHuber { param, .. } => ("pseudo_huber", format!("{param:?}").to_lowercase()),
         Family::Huber { param, .. } => ("huber", format!("{param:?}").to_lowercase()),
+        Family::Logistic { param } => ("logistic", format!("{param:?}").to_lowercase()),
     };
     let method = match spec.method {
         Method::HeavyBall { .. } => "heavy_ball",
         Method::Chebyshev => "chebyshev",
         Method::GradientDescent => "gd",
+        Method::Nesterov => "nesterov",
+        Method::NesterovConvex => "nesterov_convex",
     };
     (family.to_string(), param, method.to_string())
 }
@@ -251,7 +254,7 @@ fn write_instance(
     let (a, b) = spec.data.draw(spec.m, spec.n, &mut rng)?;
     let delta = match spec.family {
         Family::PseudoHuber { delta, .. } | Family::Huber { delta, .. } => delta,
-        Family::Ridge { .. } => 0.0,
+        Family::Ridge { .. } | Family::Logistic { .. } => 0.0,
     };
     let (alpha, beta) = step_and_momentum(inst);
     let a_rows: Vec<f64> = a.row_iter().flat_map(|r| r.iter().copied().collect::<Vec<_>>()).collect();

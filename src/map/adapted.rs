@@ -1,4 +1,5 @@
-//! Heavy-ball in an adapted norm `‖P⁻¹z‖` (a result *beyond the paper*).
+//! Heavy-ball (and Nesterov's method with constant momentum) in an adapted norm `‖P⁻¹z‖`
+//! (a result *beyond the paper*).
 //!
 //! Heavy-ball is never a contraction in the Euclidean norm (`‖D_zA‖₂ ≥ 1`, Remark 1(ii)),
 //! so A2.1 fails and the paper's bounds do not apply. Its Jacobian at the fixed point,
@@ -40,12 +41,21 @@
 //! `D_xA = I − α∇²f` is symmetric, so its Euclidean norm already equals its spectral
 //! radius: the adapted norm of gradient descent is the Euclidean one (`P = I`).
 //!
+//! **Nesterov** ([`super::nesterov`], constant momentum) is handled by the same
+//! construction through the trait [`Momentum`]: its blocks are
+//! `T_i = [[(1 + β)m_i, −βm_i], [1, 0]]`, `m_i = 1 − αλ_i` (the form `[[t, −c], [1, 0]]` with
+//! `c = βm_i` in place of `β`, possibly `0`: a nilpotent block when `αλ_i = 1`, which takes
+//! the triangular form), and its gradient is taken at the read-out `y = Fz`,
+//! `F = [(1 + β)I, −βI]` in place of `E_1ᵀ`, so that `b_1 = ‖FP‖₂` (heavy-ball: `F = E_1ᵀ`)
+//! and `D(z) − D(z̃) = −αE_1(∇²f(Fz) − ∇²f(Fz̃))F`: the constants above hold with this `b_1`.
+//!
 //! For a non-quadratic objective (pseudo-Huber) the same construction at `x*` gives a
 //! certified but *local* modulus `ρ'(r')`, whose term `αL_H a_1 b_1² r'` exceeds the gap
 //! `1 − ρ'(0)` unless the start is very close to `x*`: A2.1 is then reported not applicable
 //! in the adapted norm too, with `ρ'` as observed. For the classic Huber loss `L_H = ∞`.
 
-use super::{Capabilities, FixedPointMap, HeavyBall, Lift, Reparameterise};
+use super::nesterov::Schedule;
+use super::{Capabilities, FixedPointMap, HeavyBall, Lift, Nesterov, Reparameterise};
 use crate::constants::{Constant, MapConstants, Scope};
 use crate::error::{Error, Result};
 use crate::linalg::spectral_norm;
@@ -88,10 +98,93 @@ pub struct AdaptedNorm {
     pub euclidean_norm: f64,
 }
 
-/// Heavy-ball conjugated by `P`: `A'(z', u) = P⁻¹A(Pz', u)` (see the module docs).
+/// A momentum map on `z = (x_1, x_2)` whose Jacobian at `z* = (x*, x*)` splits, in the
+/// eigenbasis of `H = ∇²f(x*)`, into the 2×2 blocks `[[t_i, −c_i], [1, 0]]`, and whose
+/// gradient is evaluated at the read-out `y = g_1x_1 + g_2x_2` (see the module docs).
+pub trait Momentum: FixedPointMap + Reparameterise + Sized {
+    /// The objective.
+    type Objective: Objective;
+    /// The objective the map runs on.
+    fn momentum_objective(&self) -> &Self::Objective;
+    /// The block `(t, c)` of the Hessian eigenvalue `λ`.
+    fn block(&self, lambda: f64) -> (f64, f64);
+    /// The spectral radius of the block `(t, c)`: the largest root modulus of `s² − ts + c`.
+    fn block_modulus(&self, t: f64, c: f64) -> f64;
+    /// The read-out coefficients `(g_1, g_2)`.
+    fn readout(&self) -> (f64, f64);
+    /// The map's constants with the objective's scaled by `α` only (`αL_H`, `αL_u`, `ακ_f`) on
+    /// the objective's ball of radius `ball.radius` around the first block of `ball.center`,
+    /// and the spectral radius of `D_zA` at the centre.
+    fn unit_constants(&self, ball: &Ball) -> Result<MapConstants>;
+    /// `Err` when the map has no adapted norm (e.g. it changes with the iteration).
+    fn check_adaptable(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl<O: Objective> Momentum for HeavyBall<O> {
+    type Objective = O;
+    fn momentum_objective(&self) -> &O {
+        self.objective()
+    }
+    fn block(&self, lambda: f64) -> (f64, f64) {
+        (1.0 + self.beta() - self.alpha() * lambda, self.beta())
+    }
+    fn block_modulus(&self, t: f64, _c: f64) -> f64 {
+        let (alpha, beta) = (self.alpha(), self.beta());
+        super::heavy_ball::hb_root_modulus(alpha, beta, (1.0 + beta - t) / alpha)
+    }
+    fn readout(&self) -> (f64, f64) {
+        (1.0, 0.0)
+    }
+    fn unit_constants(&self, ball: &Ball) -> Result<MapConstants> {
+        self.constants(ball)
+    }
+}
+
+impl<O: Objective> Momentum for Nesterov<O> {
+    type Objective = O;
+    fn momentum_objective(&self) -> &O {
+        self.objective()
+    }
+    fn block(&self, lambda: f64) -> (f64, f64) {
+        let (beta, m) = (self.beta(super::LIMIT), 1.0 - self.alpha() * lambda);
+        ((1.0 + beta) * m, beta * m)
+    }
+    fn block_modulus(&self, t: f64, c: f64) -> f64 {
+        super::heavy_ball::root_modulus(t, c)
+    }
+    fn readout(&self) -> (f64, f64) {
+        self.readout(super::LIMIT)
+    }
+    fn unit_constants(&self, ball: &Ball) -> Result<MapConstants> {
+        Nesterov::unit_constants(self, ball)
+    }
+    fn check_adaptable(&self) -> Result<()> {
+        match self.schedule() {
+            Schedule::StronglyConvex { .. } => Ok(()),
+            Schedule::Convex => Err(Error::InvalidParameter {
+                field: "norm",
+                value: f64::NAN,
+                reason: "the convex schedule changes with the iteration: no single adapted norm",
+            }),
+        }
+    }
+}
+
+/// `‖FP‖₂` for the read-out `F = [g_1 I, g_2 I]` (`‖E_1ᵀP‖₂` for heavy-ball).
+fn readout_norm(p: &DMatrix<f64>, n: usize, (g1, g2): (f64, f64)) -> f64 {
+    if (g1, g2) == (1.0, 0.0) {
+        spectral_norm(&p.rows(0, n))
+    } else {
+        spectral_norm(&(p.rows(0, n) * g1 + p.rows(n, n) * g2))
+    }
+}
+
+/// A momentum map conjugated by `P`: `A'(z', u) = P⁻¹A(Pz', u)` (see the module docs).
 #[derive(Debug, Clone)]
-pub struct Adapted<O> {
-    hb: HeavyBall<O>,
+pub struct Adapted<M> {
+    hb: M,
     p: DMatrix<f64>,
     p_inv: DMatrix<f64>,
     a1: f64,
@@ -113,12 +206,26 @@ fn cond2(m: &Matrix2<f64>) -> f64 {
     if smin > 0.0 { s / smin } else { f64::INFINITY }
 }
 
-/// A basis `V` (with `‖V‖₂ = 1`) of one block `T = [[t, −β], [1, 0]]` in which `‖V⁻¹TV‖₂ ≤ τ`
+/// A basis `V` (with `‖V‖₂ = 1`) of one block `T = [[t, −β], [1, 0]]` (`β` the product of
+/// the roots: heavy-ball's momentum, `βm_i` for Nesterov) in which `‖V⁻¹TV‖₂ ≤ τ`
 /// (when `τ` allows it) with the smallest condition number among the normal forms.
 pub fn block_basis(t: f64, beta: f64, tau: f64) -> (Matrix2<f64>, BlockForm) {
     let tm = Matrix2::new(t, -beta, 1.0, 0.0);
     let disc = t * t - 4.0 * beta;
     let (v, form) = if disc >= 0.0 { real_basis(&tm, t, beta, disc, tau) } else { complex_basis(&tm, tau) };
+    // A complex pair whose imaginary part is at rounding level (a critically damped block
+    // up to rounding: Nesterov's strongly convex momentum damps its μ-block critically by
+    // design) can leave every rotation form above τ; its roots are then a repeated real root
+    // to working precision, and the triangular form of that root is used when it does
+    // better (the bisection of `complex_basis` ends on `τ` itself, hence the relative slack).
+    let conj_norm = |v: &Matrix2<f64>| norm2(&(inv2(v) * tm * v));
+    let (v, form) = match form {
+        BlockForm::Rotation if conj_norm(&v) > tau * (1.0 + 1e-9) => {
+            let (w, tri) = real_basis(&tm, t, beta, 0.0, tau);
+            if conj_norm(&w) < conj_norm(&v) { (w, tri) } else { (v, form) }
+        }
+        _ => (v, form),
+    };
     (v / norm2(&v), form)
 }
 
@@ -171,8 +278,9 @@ fn inv2(m: &Matrix2<f64>) -> Matrix2<f64> {
     Matrix2::new(m[(1, 1)], -m[(0, 1)], -m[(1, 0)], m[(0, 0)]) / det
 }
 
-impl<O: Objective> Adapted<O> {
-    /// Builds the adapted norm of heavy-ball at the objective's minimiser, giving up the
+impl<M: Momentum> Adapted<M> {
+    /// Builds the adapted norm of the momentum map (heavy-ball, constant-momentum Nesterov)
+    /// at the objective's minimiser, giving up the
     /// share `eps ∈ [0, 1)` of the spectral gap. Refuses (an error) when `cond(P)` exceeds
     /// [`MAX_COND`] (e.g. `eps = 0` at a critically damped block, a Jordan block).
     ///
@@ -186,28 +294,25 @@ impl<O: Objective> Adapted<O> {
     /// assert!(inst.constants.map.jacobian_norm_at_fixed_point <= norm.spectral_radius + norm.eps_abs + 1e-9);
     /// assert!(norm.euclidean_norm >= 1.0);                  // and fails in the Euclidean norm
     /// ```
-    pub fn new(hb: HeavyBall<O>, eps: f64) -> Result<Self> {
+    pub fn new(hb: M, eps: f64) -> Result<Self> {
         if !(0.0..1.0).contains(&eps) {
             return Err(Error::InvalidParameter { field: "eps", value: eps, reason: "must lie in [0, 1)" });
         }
-        let f = hb.objective();
+        hb.check_adaptable()?;
+        let f = hb.momentum_objective();
         let n = f.dim_x();
         let x_star = f.minimizer()?;
         let eig = crate::linalg::symmetric_eigen(&f.hessian(x_star.as_view()))?;
-        let (alpha, beta) = (hb.alpha(), hb.beta());
-        let blocks: Vec<f64> = eig.eigenvalues.iter().map(|l| 1.0 + beta - alpha * l).collect();
-        let radius = blocks
-            .iter()
-            .map(|&t| super::heavy_ball::hb_root_modulus(alpha, beta, (1.0 + beta - t) / alpha))
-            .fold(0.0, f64::max);
+        let blocks: Vec<(f64, f64)> = eig.eigenvalues.iter().map(|&l| hb.block(l)).collect();
+        let radius = blocks.iter().map(|&(t, c)| hb.block_modulus(t, c)).fold(0.0, f64::max);
         let eps_abs = eps * if radius < 1.0 { 1.0 - radius } else { radius };
         let tau = radius + eps_abs;
         let (mut p, mut p_inv) = (DMatrix::zeros(2 * n, 2 * n), DMatrix::zeros(2 * n, 2 * n));
         let (mut block_norm, mut triangular_blocks) = (0.0f64, 0);
-        for (i, &t) in blocks.iter().enumerate() {
-            let (v, form) = block_basis(t, beta, tau);
+        for (i, &(t, c)) in blocks.iter().enumerate() {
+            let (v, form) = block_basis(t, c, tau);
             let vi = inv2(&v);
-            block_norm = block_norm.max(norm2(&(vi * Matrix2::new(t, -beta, 1.0, 0.0) * v)));
+            block_norm = block_norm.max(norm2(&(vi * Matrix2::new(t, -c, 1.0, 0.0) * v)));
             triangular_blocks += usize::from(form == BlockForm::Triangular);
             let q = eig.eigenvectors.column(i);
             for (r, c) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
@@ -223,7 +328,7 @@ impl<O: Objective> Adapted<O> {
             )));
         }
         let a1 = spectral_norm(&p_inv.columns(0, n));
-        let b1 = spectral_norm(&p.rows(0, n));
+        let b1 = readout_norm(&p, n, hb.readout());
         let euclidean_norm = spectral_norm(&hb.d_x(Lift::Stacked.apply(&x_star).as_view()));
         let info = AdaptedNorm {
             eps,
@@ -245,18 +350,18 @@ impl<O: Objective> Adapted<O> {
     pub fn p_inv(&self) -> &DMatrix<f64> {
         &self.p_inv
     }
-    /// The heavy-ball map in the original coordinates.
-    pub fn inner(&self) -> &HeavyBall<O> {
+    /// The momentum map in the original coordinates.
+    pub fn inner(&self) -> &M {
         &self.hb
     }
-    /// The same heavy-ball map expressed with another basis `P` (and its claimed inverse):
+    /// The same momentum map expressed with another basis `P` (and its claimed inverse):
     /// a hook for negative controls (a basis that does not adapt to `D_zA` gives `ρ' ≥ 1`,
     /// i.e. no certificate). The reported [`AdaptedNorm`] keeps the original blocks' data
     /// except `cond(P)`.
     pub fn with_basis(mut self, p: DMatrix<f64>, p_inv: DMatrix<f64>) -> Self {
-        let n = self.hb.objective().dim_x();
+        let n = self.hb.momentum_objective().dim_x();
         self.a1 = spectral_norm(&p_inv.columns(0, n));
-        self.b1 = spectral_norm(&p.rows(0, n));
+        self.b1 = readout_norm(&p, n, self.hb.readout());
         self.info.cond_p = spectral_norm(&p) * spectral_norm(&p_inv);
         (self.p, self.p_inv) = (p, p_inv);
         self
@@ -272,7 +377,7 @@ fn rescope(c: Constant, radius: f64) -> Constant {
     }
 }
 
-impl<O: Objective> FixedPointMap for Adapted<O> {
+impl<M: Momentum> FixedPointMap for Adapted<M> {
     fn dim_x(&self) -> usize {
         self.hb.dim_x()
     }
@@ -327,7 +432,7 @@ impl<O: Objective> FixedPointMap for Adapted<O> {
     fn constants(&self, ball: &Ball) -> Result<MapConstants> {
         let (a1, b1, r) = (self.a1, self.b1, ball.radius);
         let center = &self.p * &ball.center;
-        let inner = self.hb.constants(&Ball { center: center.clone(), radius: b1 * r })?;
+        let inner = self.hb.unit_constants(&Ball { center: center.clone(), radius: b1 * r })?;
         let d = self.hb.d_x(center.as_view());
         let conj = &self.p_inv * &d * &self.p;
         let at_center = spectral_norm(&conj);
@@ -359,7 +464,7 @@ impl<O: Objective> FixedPointMap for Adapted<O> {
     }
 }
 
-impl<O: Objective> Reparameterise for Adapted<O> {
+impl<M: Momentum> Reparameterise for Adapted<M> {
     fn param(&self) -> DVector<f64> {
         self.hb.param()
     }

@@ -51,9 +51,14 @@ impl<O: Objective> HeavyBall<O> {
 /// Spectral radius of heavy-ball on a quadratic with Hessian eigenvalue `h`: the largest
 /// root modulus of `t² − (1 + β − αh)t + β`.
 pub fn hb_root_modulus(alpha: f64, beta: f64, h: f64) -> f64 {
-    let tr = 1.0 + beta - alpha * h;
-    let disc = tr * tr - 4.0 * beta;
-    if disc < 0.0 { beta.sqrt() } else { (tr.abs() + disc.sqrt()) / 2.0 }
+    root_modulus(1.0 + beta - alpha * h, beta)
+}
+
+/// The largest root modulus of `s² − ts + c` (the spectral radius of the block
+/// `[[t, −c], [1, 0]]` of a momentum map).
+pub fn root_modulus(t: f64, c: f64) -> f64 {
+    let disc = t * t - 4.0 * c;
+    if disc < 0.0 { c.sqrt() } else { (t.abs() + disc.sqrt()) / 2.0 }
 }
 
 impl<O: Objective> FixedPointMap for HeavyBall<O> {

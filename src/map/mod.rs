@@ -15,11 +15,13 @@
 //! objective and residual polynomial of the quadratic theory, the adapted norm, and
 //! re-parameterisation ([`Reparameterise`]).
 //!
-//! A new method is one new file implementing this trait (gradient descent, heavy-ball and
-//! Chebyshev are).
-//! [`adapted`] re-expresses heavy-ball in a norm in which it contracts (beyond the paper).
+//! A new method is one new file implementing this trait (gradient descent, heavy-ball,
+//! Chebyshev and Nesterov's accelerated gradient are).
+//! [`adapted`] re-expresses heavy-ball and constant-momentum Nesterov in a norm in which
+//! they contract (beyond the paper).
 //!
-//! **Time-varying maps.** The Chebyshev semi-iterative method ([`chebyshev`]) applies a
+//! **Time-varying maps.** The Chebyshev semi-iterative method ([`chebyshev`]) and
+//! Nesterov's method with the convex schedule ([`nesterov`]) apply a
 //! different map `A_k(·, u)` at each iteration `k`, so the required methods take the
 //! iteration index `k` of the iterate they act on (`x_{k+1} = A_k(x_k, u)`,
 //! `B_k = D_x A_k(x_k, u)`); a time-invariant map ignores it. The unindexed forms
@@ -30,11 +32,13 @@ pub mod chebyshev;
 pub mod gradient_descent;
 pub mod heavy_ball;
 mod momentum;
+pub mod nesterov;
 
 pub use adapted::{Adapted, AdaptedNorm};
 pub use chebyshev::Chebyshev;
 pub use gradient_descent::GradientDescent;
 pub use heavy_ball::HeavyBall;
+pub use nesterov::Nesterov;
 
 use crate::problem::Objective;
 use crate::quadratic::Polynomial;

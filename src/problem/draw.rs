@@ -24,6 +24,11 @@ pub fn normal_vector(m: usize, sigma: f64, rng: &mut ChaCha8Rng) -> DVector<f64>
     DVector::from_fn(m, |_, _| sigma * rng.sample::<f64, _>(StandardNormal))
 }
 
+/// Per-sample weights: i.i.d. U(0.5, 1.5) (the logistic family's `w`).
+pub fn sample_weights(m: usize, rng: &mut ChaCha8Rng) -> DVector<f64> {
+    DVector::from_fn(m, |_, _| 0.5 + rng.random::<f64>())
+}
+
 /// Random unit vector (uniform on the sphere).
 pub fn unit_vector(m: usize, rng: &mut ChaCha8Rng) -> DVector<f64> {
     let v = normal_vector(m, 1.0, rng);

@@ -10,11 +10,14 @@
 //!   the whole `(A, b)` (appendix C);
 //! - [`robust::Robust`]: `Σ φ_δ(a_iᵀx − b_i) + (λ/2)‖x‖²` with the pseudo-Huber loss (A2.2
 //!   holds) or the classic Huber loss (its Hessian jumps: A2.2 fails);
+//! - [`logistic::Logistic`]: `Σ w_i log(1 + e^{−y_i a_iᵀx}) + (λ/2)‖x‖²` (beyond the paper),
+//!   parameter the penalty weight, the sample weights or the data `A`;
 //! - [`normal::NormalEquations`]: `½xᵀHx − gᵀx` with parameter `θ = (H, g) = (AᵀA, Aᵀb)`,
 //!   the fast path of the appendix-C sweep, and the chain-rule factors `Φ`, `Φᵀ` back to `(A, b)`;
 //! - [`draw`]: seeded draws of `(A, b)`: the paper's U(0,1)/N(0,1) and controlled spectra.
 
 pub mod draw;
+pub mod logistic;
 pub mod normal;
 pub mod ridge;
 pub mod robust;
@@ -37,12 +40,20 @@ pub struct Scratch {
     /// Buffers of a map wrapping another (e.g. the state-space products of
     /// [`crate::map::adapted::Adapted`]); empty for the objectives themselves.
     pub wrapped: Vec<DVector<f64>>,
+    /// Buffers of a map that evaluates the gradient away from its state (the extrapolated
+    /// point of [`crate::map::nesterov::Nesterov`]); empty otherwise.
+    pub extrapolated: Vec<DVector<f64>>,
 }
 
 impl Scratch {
     /// Two buffers of length `len`.
     pub fn new(len: usize) -> Self {
-        Scratch { residual: DVector::zeros(len), image: DVector::zeros(len), wrapped: Vec::new() }
+        Scratch {
+            residual: DVector::zeros(len),
+            image: DVector::zeros(len),
+            wrapped: Vec::new(),
+            extrapolated: Vec::new(),
+        }
     }
 }
 

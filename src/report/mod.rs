@@ -483,6 +483,8 @@ fn adapted_section(w: &mut String, rows: &[ClaimSummary], res: &ScenarioResults)
             crate::spec::Method::GradientDescent => "gd".to_string(),
             crate::spec::Method::HeavyBall { beta } => format!("hb β={beta}"),
             crate::spec::Method::Chebyshev => "chebyshev".to_string(),
+            crate::spec::Method::Nesterov => "nesterov".to_string(),
+            crate::spec::Method::NesterovConvex => "nesterov_convex".to_string(),
         };
         let step = serde_json::to_value(i.spec.step).ok().map(|v| step_label(&v)).unwrap_or_default();
         let (eps, cond) = i.adapted.map_or(("—".to_string(), "1".to_string()), |a| {
@@ -522,6 +524,8 @@ pub fn method_step_label(spec: &Spec) -> (String, String) {
         Method::GradientDescent => "gd".to_string(),
         Method::HeavyBall { beta } => format!("heavy_ball_b{beta}"),
         Method::Chebyshev => "chebyshev".to_string(),
+        Method::Nesterov => "nesterov".to_string(),
+        Method::NesterovConvex => "nesterov_convex".to_string(),
     };
     let step = match spec.step {
         StepRule::Optimal => "2_over_L_plus_m".to_string(),

@@ -7,6 +7,7 @@
 
 use super::{ScenarioFile, X0, at};
 use crate::error::{Error, Result};
+use crate::problem::logistic::LogisticParam;
 use crate::problem::ridge::RidgeParam;
 use crate::problem::robust::RobustParam;
 use crate::spec::{Data, Family, Method, Norm, StepRule};
@@ -24,6 +25,8 @@ pub enum FamilyName {
     PseudoHuber(RobustParam),
     /// `huber_weight`, `huber_targets`.
     Huber(RobustParam),
+    /// `logistic_weight`, `logistic_sample_weights`, `logistic_data`.
+    Logistic(LogisticParam),
 }
 
 /// The names of [`FamilyName`], in the order the error messages list them.
@@ -35,6 +38,9 @@ const FAMILIES: &[&str] = &[
     "pseudo_huber_targets",
     "huber_weight",
     "huber_targets",
+    "logistic_weight",
+    "logistic_sample_weights",
+    "logistic_data",
 ];
 
 impl FamilyName {
@@ -45,6 +51,9 @@ impl FamilyName {
             "ridge_weight" => FamilyName::Ridge(RidgeParam::Weight),
             "ridge_targets" => FamilyName::Ridge(RidgeParam::Targets),
             "ridge_data" => FamilyName::Ridge(RidgeParam::Data),
+            "logistic_weight" => FamilyName::Logistic(LogisticParam::Weight),
+            "logistic_sample_weights" => FamilyName::Logistic(LogisticParam::SampleWeights),
+            "logistic_data" => FamilyName::Logistic(LogisticParam::Data),
             s if s.starts_with("pseudo_huber_") => FamilyName::PseudoHuber(robust(&s[13..])),
             s if s.starts_with("huber_") => FamilyName::Huber(robust(&s[6..])),
             other => {
@@ -65,18 +74,21 @@ impl FamilyName {
             FamilyName::Ridge(param) => Family::Ridge { param },
             FamilyName::PseudoHuber(param) => Family::PseudoHuber { param, delta },
             FamilyName::Huber(param) => Family::Huber { param, delta },
+            FamilyName::Logistic(param) => Family::Logistic { param },
         }
     }
 
     /// `true` for the (pseudo-)Huber families, which take the `δ` axis.
     pub fn is_robust(self) -> bool {
-        !matches!(self, FamilyName::Ridge(_))
+        matches!(self, FamilyName::PseudoHuber(_) | FamilyName::Huber(_))
     }
 
     /// The dimension of the parameter `u` on `m × n` data.
     pub fn parameter_dim(self, m: f64, n: f64) -> f64 {
         match self {
             FamilyName::Ridge(RidgeParam::Data) => m * n + m,
+            FamilyName::Logistic(LogisticParam::Data) => m * n,
+            FamilyName::Logistic(LogisticParam::SampleWeights) => m,
             FamilyName::Ridge(RidgeParam::Targets)
             | FamilyName::PseudoHuber(RobustParam::Targets)
             | FamilyName::Huber(RobustParam::Targets) => m,
@@ -94,6 +106,10 @@ pub enum MethodName {
     HeavyBall,
     /// `chebyshev`.
     Chebyshev,
+    /// `nesterov` (constant momentum of the strongly convex method).
+    Nesterov,
+    /// `nesterov_convex` (the convex schedule, time-varying).
+    NesterovConvex,
 }
 
 impl MethodName {
@@ -102,13 +118,15 @@ impl MethodName {
             "gd" => MethodName::GradientDescent,
             "heavy_ball" => MethodName::HeavyBall,
             "chebyshev" => MethodName::Chebyshev,
+            "nesterov" => MethodName::Nesterov,
+            "nesterov_convex" => MethodName::NesterovConvex,
             other => {
                 return Err(at(
                     path,
                     text,
                     "grid.method",
                     name,
-                    format!("unknown method `{other}` (gd, heavy_ball or chebyshev)"),
+                    format!("unknown method `{other}` (gd, heavy_ball, chebyshev, nesterov or nesterov_convex)"),
                 ));
             }
         })
@@ -120,6 +138,8 @@ impl MethodName {
             MethodName::GradientDescent => Method::GradientDescent,
             MethodName::HeavyBall => Method::HeavyBall { beta },
             MethodName::Chebyshev => Method::Chebyshev,
+            MethodName::Nesterov => Method::Nesterov,
+            MethodName::NesterovConvex => Method::NesterovConvex,
         }
     }
 }
@@ -204,6 +224,18 @@ impl Axes {
                 "grid.lambda",
                 v,
                 "λ = 0 leaves the (pseudo-)Huber families without strong convexity: use λ > 0 with them",
+            ));
+        }
+        // Logistic regression is not strongly convex either without its penalty.
+        if families.iter().any(|f| matches!(f, FamilyName::Logistic(_)))
+            && let Some(v) = g.lambda.iter().find(|v| *v.get_ref() == 0.0)
+        {
+            return Err(at(
+                path,
+                text,
+                "grid.lambda",
+                v,
+                "λ = 0 leaves the logistic families without strong convexity: use λ > 0 with them",
             ));
         }
         let deltas = finite(path, text, "grid.delta", &g.delta, false)?;

@@ -174,7 +174,7 @@ impl Level {
             Level::Lambda(l) => s.lambda = l,
             Level::Delta(d) => match &mut s.family {
                 Family::PseudoHuber { delta, .. } | Family::Huber { delta, .. } => *delta = d,
-                Family::Ridge { .. } => {}
+                Family::Ridge { .. } | Family::Logistic { .. } => {}
             },
             Level::Base | Level::Truncation(_) | Level::Warm(_) => {}
         }
@@ -326,9 +326,12 @@ impl Parser<'_> {
         if let Some(f) = &s.family {
             let current = match base.family {
                 Family::PseudoHuber { delta, .. } | Family::Huber { delta, .. } => delta,
-                Family::Ridge { .. } => 0.5,
+                Family::Ridge { .. } | Family::Logistic { .. } => 0.5,
             };
             out.family = crate::scenario::family(self.path, self.text, f, delta.unwrap_or(current))?;
+            if f.get_ref().starts_with("logistic_") {
+                return Err(self.err("family", f, "the logistic families are not part of the trend experiments"));
+            }
             if !f.get_ref().ends_with("_weight") {
                 return Err(self.err(
                     "family",
@@ -513,7 +516,9 @@ impl Parser<'_> {
                 None => Err(self.err(key, v, "lambda levels are numbers")),
             },
             Factor::Delta => match (num, spec.family) {
-                (_, Family::Ridge { .. }) => Err(self.err(key, v, "delta needs a pseudo_huber or huber family")),
+                (_, Family::Ridge { .. } | Family::Logistic { .. }) => {
+                    Err(self.err(key, v, "delta needs a pseudo_huber or huber family"))
+                }
                 (Some(d), _) if d > 0.0 && d.is_finite() => Ok(Level::Delta(d)),
                 _ => Err(self.err(key, v, "delta levels are numbers > 0")),
             },
@@ -542,6 +547,7 @@ fn show(v: &toml::Value) -> String {
 fn default_label(id: &str, spec: &Spec, factor: Option<Factor>, levels: &[(Level, String)]) -> String {
     let family = match (spec.family, factor) {
         (Family::Ridge { .. }, _) => "ridge".to_string(),
+        (Family::Logistic { .. }, _) => "logistic".to_string(),
         (Family::PseudoHuber { .. }, Some(Factor::Delta)) => "pseudo-Huber".to_string(),
         (Family::PseudoHuber { delta, .. }, _) => format!("pseudo-Huber δ={delta}"),
         (Family::Huber { delta, .. }, _) => format!("Huber δ={delta}"),

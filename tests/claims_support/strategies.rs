@@ -3,6 +3,7 @@
 //! failure replays from the spec it prints (docs/style.md, habit 2).
 
 use proptest::prelude::*;
+use unrollcheck::problem::logistic::LogisticParam;
 use unrollcheck::problem::ridge::RidgeParam;
 use unrollcheck::problem::robust::RobustParam;
 use unrollcheck::spec::{Data, Family, Method, Norm, Spec, StepRule};
@@ -224,4 +225,46 @@ pub fn tight() -> impl Strategy<Value = Spec> {
             norm: Norm::Euclidean,
         });
     prop_oneof![figure2, flat, equality, assumptions_hold()]
+}
+
+// ---------------------------------------------------------------------------------------
+// The maps beyond the paper of issue #16: Nesterov and logistic regression
+// ---------------------------------------------------------------------------------------
+
+/// Weighted logistic regression with an ℓ2 penalty (λ ∈ [0.01, 1): strongly convex).
+pub fn logistic() -> impl Strategy<Value = Family> {
+    prop_oneof![Just(LogisticParam::Weight), Just(LogisticParam::SampleWeights), Just(LogisticParam::Data)]
+        .prop_map(|param| Family::Logistic { param })
+}
+
+/// Nesterov's method, both schedules.
+pub fn nesterov() -> impl Strategy<Value = Method> {
+    prop_oneof![Just(Method::Nesterov), Just(Method::NesterovConvex)]
+}
+
+/// Steps at most `1/L` (Nesterov's method is tuned to `α ≤ 1/L`; beyond it a block
+/// `1 − αλ < 0` can make it diverge).
+pub fn short_step() -> impl Strategy<Value = StepRule> {
+    prop_oneof![
+        Just(StepRule::InvL),
+        Just(StepRule::InvThreeL),
+        (0.02..0.5f64).prop_map(|c| StepRule::FractionOfTwoOverL { c }),
+    ]
+}
+
+/// Where A2.1 fails for Nesterov: either schedule in the Euclidean norm (`‖D_zA‖ ≥ 1`, or
+/// time-varying), on every family, logistic included.
+pub fn nesterov_contraction_fails() -> impl Strategy<Value = Spec> {
+    spec(prop_oneof![any_family(), logistic()], nesterov(), short_step())
+}
+
+/// Where every assumption holds on logistic regression: gradient descent, contractive step.
+pub fn logistic_assumptions_hold() -> impl Strategy<Value = Spec> {
+    spec(logistic(), gd(), contractive_step())
+}
+
+/// Nesterov with constant momentum on the quadratic (ridge) families, in the Euclidean
+/// norm; [`adapted`] gives the same spec in the adapted norm.
+pub fn nesterov_ridge() -> impl Strategy<Value = Spec> {
+    spec(ridge(), Just(Method::Nesterov), short_step())
 }

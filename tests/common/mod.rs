@@ -25,7 +25,9 @@
 
 use nalgebra::{DMatrix, DVector, Dyn, OVector};
 use num_dual::{Dual2Vec, DualNum};
-use unrollcheck::map::{FixedPointMap, GradientDescent, HeavyBall};
+use unrollcheck::map::nesterov::Schedule;
+use unrollcheck::map::{Capabilities, FixedPointMap, GradientDescent, HeavyBall, LIMIT, Lift, Nesterov};
+use unrollcheck::problem::logistic::{Logistic, LogisticParam};
 use unrollcheck::problem::ridge::{Ridge, RidgeParam};
 use unrollcheck::problem::robust::{Loss, Robust, RobustParam};
 use unrollcheck::problem::{Ball, Curvature, Objective, Scratch, Smoothness, VecView, VecViewMut, draw};
@@ -158,6 +160,8 @@ pub enum Fam {
     PseudoHuber(RobustParam, f64),
     /// `Σ huber_δ(r) + (λ/2)‖x‖²`.
     Huber(RobustParam, f64),
+    /// `Σ w_k log(1 + exp(−y_k a_kᵀx)) + (λ/2)‖x‖²`, `y = sign(b)`, `w` drawn U(0.5, 1.5).
+    Logistic(LogisticParam),
 }
 
 /// The fixed-point method.
@@ -167,6 +171,24 @@ pub enum Meth {
     Gd,
     /// Heavy-ball with momentum `β`.
     Hb(f64),
+    /// Nesterov with the constant momentum `β`.
+    Nag(f64),
+    /// Nesterov with the convex schedule `β_k = k/(k + 3)`: `Some(k)` is the map of
+    /// iteration `k` applied at every step ([`Frozen`], so that the time-invariant oracles
+    /// test `A_k`); `None` the genuine time-varying map (whose unindexed methods are the
+    /// limit `β = 1`).
+    NagConvex(Option<usize>),
+}
+
+/// `β_k = k/(k + 3)` of Nesterov's convex schedule, written here from its definition
+/// `(k' − 1)/(k' + 2)`, `k' = k + 1` (1 from the limit index on).
+pub fn convex_momentum(k: usize) -> f64 {
+    if k >= LIMIT {
+        1.0
+    } else {
+        let kp = (k + 1) as f64;
+        (kp - 1.0) / (kp + 2.0)
+    }
 }
 
 /// A seeded instance: data, ridge weight, step size and method.
@@ -186,6 +208,8 @@ pub struct Case {
     pub alpha: f64,
     /// A test point `x` (N), drawn with the data.
     pub x: DVector<f64>,
+    /// Per-sample weights (logistic: U(0.5, 1.5), drawn after `x`; ones otherwise).
+    pub w: DVector<f64>,
     /// The seed of the draw.
     pub seed: u64,
 }
@@ -205,8 +229,12 @@ impl Case {
         let a = draw::uniform_matrix(m, n, &mut rng);
         let b = draw::normal_vector(m, 1.0, &mut rng);
         let x = draw::normal_vector(n, 1.0, &mut rng);
+        let w = match fam {
+            Fam::Logistic(_) => draw::sample_weights(m, &mut rng),
+            _ => DVector::from_element(m, 1.0),
+        };
         let alpha = safe_alpha(&a, lambda);
-        Case { fam, meth, a, b, lambda, alpha, x, seed }
+        Case { fam, meth, a, b, lambda, alpha, x, w, seed }
     }
 
     /// A short name for messages (family, method, seed).
@@ -239,11 +267,14 @@ impl Case {
             | Fam::PseudoHuber(RobustParam::Targets, _)
             | Fam::Huber(RobustParam::Targets, _) => m,
             Fam::Ridge(RidgeParam::Data) => m * n + m,
+            Fam::Logistic(LogisticParam::Weight) => 1,
+            Fam::Logistic(LogisticParam::SampleWeights) => m,
+            Fam::Logistic(LogisticParam::Data) => m * n,
         }
     }
 
-    /// The parameter `u`, flattened here (not by the engine): `λ`, `b`, or
-    /// `(A row by row, b)`.
+    /// The parameter `u`, flattened here (not by the engine): `λ`, `b`, `w`, `A` row by row,
+    /// or `(A row by row, b)`.
     pub fn u0(&self) -> DVector<f64> {
         let (m, n) = self.dims();
         match self.fam {
@@ -263,13 +294,30 @@ impl Case {
                 u.extend(self.b.iter());
                 DVector::from_vec(u)
             }
+            Fam::Logistic(LogisticParam::Weight) => DVector::from_element(1, self.lambda),
+            Fam::Logistic(LogisticParam::SampleWeights) => self.w.clone(),
+            Fam::Logistic(LogisticParam::Data) => DVector::from_fn(m * n, |k, _| self.a[(k / n, k % n)]),
+        }
+    }
+
+    /// The labels `y_k = sign(b_k)` (`+1` at 0) of the logistic family.
+    pub fn labels(&self) -> DVector<f64> {
+        self.b.map(|v| if v >= 0.0 { 1.0 } else { -1.0 })
+    }
+
+    fn logistic(&self, u: Option<&DVector<f64>>) -> Logistic {
+        let Fam::Logistic(param) = self.fam else { unreachable!() };
+        let f = Logistic::new(self.a.clone(), self.labels(), self.w.clone(), self.lambda, param).unwrap();
+        match u {
+            Some(u) => f.with_param(u).unwrap(),
+            None => f,
         }
     }
 
     /// The loss of a robust family.
     fn loss(&self) -> Option<Loss> {
         match self.fam {
-            Fam::Ridge(_) => None,
+            Fam::Ridge(_) | Fam::Logistic(_) => None,
             Fam::PseudoHuber(_, delta) => Some(Loss::PseudoHuber { delta }),
             Fam::Huber(_, delta) => Some(Loss::Huber { delta }),
         }
@@ -298,6 +346,7 @@ impl Case {
     pub fn objective(&self, u: Option<&DVector<f64>>) -> Box<dyn Objective> {
         match self.fam {
             Fam::Ridge(_) => Box::new(self.ridge(u)),
+            Fam::Logistic(_) => Box::new(self.logistic(u)),
             _ => Box::new(self.robust(u)),
         }
     }
@@ -306,21 +355,29 @@ impl Case {
     pub fn map(&self, u: Option<&DVector<f64>>) -> Box<dyn FixedPointMap> {
         match self.fam {
             Fam::Ridge(_) => wrap(self.ridge(u), self.meth, self.alpha),
+            Fam::Logistic(_) => wrap(self.logistic(u), self.meth, self.alpha),
             _ => wrap(self.robust(u), self.meth, self.alpha),
         }
     }
 
     /// The independent value formula.
     pub fn formula(&self) -> Formula {
-        Formula { a: self.a.clone(), b: self.b.clone(), lambda: self.lambda, fam: self.fam }
+        Formula {
+            a: self.a.clone(),
+            b: self.b.clone(),
+            lambda: self.lambda,
+            fam: self.fam,
+            y: self.labels(),
+            w: self.w.clone(),
+        }
     }
 
-    /// A state of the map built from `x`: `x` itself, or `(x, x + d)` for heavy-ball
-    /// with a seeded offset `d` so that the momentum term is exercised.
+    /// A state of the map built from `x`: `x` itself, or `(x, x + d)` for the momentum
+    /// methods with a seeded offset `d` so that the momentum term is exercised.
     pub fn state(&self, x: &DVector<f64>) -> DVector<f64> {
         match self.meth {
             Meth::Gd => x.clone(),
-            Meth::Hb(_) => {
+            Meth::Hb(_) | Meth::Nag(_) | Meth::NagConvex(_) => {
                 let mut rng = draw::rng(self.seed ^ 0x5eed);
                 let d = draw::normal_vector(x.len(), 0.5, &mut rng);
                 let n = x.len();
@@ -337,15 +394,28 @@ impl Case {
     }
 
     /// Entrywise magnitude of `∇_x f(x)`: `|A|ᵀ(|A||x| + |b|) + λ|x|` (as `|φ'(r)| ≤ |r|`
-    /// for all three losses).
+    /// for all three losses); logistic: `|A|ᵀ(w ⊙ (1 + |A||x| + |b|)) + λ|x|` (`|ℓ'| < 1`,
+    /// and the rounding of the margin moves `ℓ'` by at most `ℓ'' ≤ ¼` times it).
     pub fn grad_mag(&self, x: &DVector<f64>) -> DVector<f64> {
-        self.a.abs().tr_mul(&self.r_abs(x)) + self.lambda * x.abs()
+        match self.fam {
+            Fam::Logistic(_) => {
+                let inner = self.r_abs(x).map(|r| 1.0 + r).component_mul(&self.w);
+                self.a.abs().tr_mul(&inner) + self.lambda * x.abs()
+            }
+            _ => self.a.abs().tr_mul(&self.r_abs(x)) + self.lambda * x.abs(),
+        }
     }
 
     /// Largest entry magnitude of `∇²_xx f`: `max (|A|ᵀ|A|)_ij + λ` (as `0 ≤ φ'' ≤ 1`).
+    ///
+    /// Logistic: `max (|A|ᵀ diag(w/2)|A|)_ij + λ`: `ℓ'' ≤ ¼`, and the rounding of `e^{−|t|}`
+    /// (relative `|t|γ`) moves `ℓ''` by at most `|t|ℓ''(t)γ ≤ 0.23γ`, so `½` bounds both.
     pub fn hess_mag(&self) -> f64 {
         let aa = self.a.abs();
-        aa.tr_mul(&aa).max() + self.lambda
+        match self.fam {
+            Fam::Logistic(_) => aa.tr_mul(&(DMatrix::from_diagonal(&(0.5 * &self.w)) * &aa)).max() + self.lambda,
+            _ => aa.tr_mul(&aa).max() + self.lambda,
+        }
     }
 
     /// Largest entry magnitude of `D_u∇_x f(x)`: `|x_i|` (weight), `|a_ki|φ''` (targets),
@@ -360,7 +430,32 @@ impl Case {
             | Fam::PseudoHuber(RobustParam::Targets, _)
             | Fam::Huber(RobustParam::Targets, _) => amax,
             Fam::Ridge(RidgeParam::Data) => (self.r_abs(x).max() + amax * x.abs().max()).max(amax),
+            // Logistic: `|x_i|`; `|a_ki ℓ'(t_k)|` (plus the rounding of `t_k` through
+            // `ℓ''`); `w_k|ℓ'| δ_il + w_k ℓ''|a_ki||x_l|`.
+            Fam::Logistic(LogisticParam::Weight) => x.abs().max(),
+            Fam::Logistic(LogisticParam::SampleWeights) => amax * (1.0 + self.r_abs(x).max()),
+            Fam::Logistic(LogisticParam::Data) => self.w.max() * ((1.0 + self.r_abs(x).max()) + amax * x.abs().max()),
         }
+    }
+
+    /// For the momentum methods, the largest weight on the iterates in the step:
+    /// Nesterov's gradient is taken at `y = (1 + β)x_1 − βx_2`, whose entries are bounded by
+    /// `(1 + β)|x_1| + β|x_2|` ([`Self::y_mag`]); heavy-ball's at `x_1`.
+    pub fn y_mag(&self, z: &DVector<f64>) -> DVector<f64> {
+        let n = self.dims().1;
+        let x1 = z.rows(0, n).abs();
+        match self.meth {
+            Meth::Nag(_) | Meth::NagConvex(_) if z.len() == 2 * n => {
+                let beta = self.beta();
+                (1.0 + beta) * x1 + beta * z.rows(n, n).abs()
+            }
+            _ => x1,
+        }
+    }
+
+    /// `true` for Nesterov (gradient at the extrapolated point).
+    pub fn is_nesterov(&self) -> bool {
+        matches!(self.meth, Meth::Nag(_) | Meth::NagConvex(_))
     }
 
     /// The number of roundings `k` of the longest chain in one objective product:
@@ -375,16 +470,26 @@ impl Case {
     pub fn beta(&self) -> f64 {
         match self.meth {
             Meth::Gd => 0.0,
-            Meth::Hb(beta) => beta,
+            Meth::Hb(beta) | Meth::Nag(beta) => beta,
+            Meth::NagConvex(Some(k)) => convex_momentum(k),
+            Meth::NagConvex(None) => 1.0, // an upper bound on every β_k
         }
     }
 
     /// Bound on the rounding error of any entry of `step(z)`, `z = x` or `(x_1, x_2)`:
     /// `γ_k ((1+β)|x_1| + β|x_2| + α·grad_mag(x_1))` with `k = k_obj + 3` (the three
     /// extra roundings of the momentum combination and the `α` scaling).
+    ///
+    /// Nesterov: `γ_k(|y|(1 + αN hess_mag) + α·grad_mag(|y|))` with `|y|` of [`Self::y_mag`]
+    /// (the rounding of `y`, two operations, enters the gradient through the Hessian).
     pub fn step_rounding(&self, z: &DVector<f64>) -> f64 {
         let n = self.dims().1;
         let beta = self.beta();
+        if self.is_nesterov() {
+            let y = self.y_mag(z);
+            let mag = &y * (1.0 + self.alpha * n as f64 * self.hess_mag()) + self.alpha * self.grad_mag(&y);
+            return gamma(self.k_obj() + 3) * mag.max();
+        }
         let x1 = z.rows(0, n).into_owned();
         let mut mag = (1.0 + beta) * x1.abs() + self.alpha * self.grad_mag(&x1);
         if z.len() == 2 * n {
@@ -396,12 +501,20 @@ impl Case {
     /// Magnitude of an entry of `B = D_x A` as computed by a `jvp`: `1 + 2β + α·hess_mag`
     /// (bounds `(1+β) + α|H|_ij`, the momentum entries `β` and `1`, and the row sums of
     /// the momentum combination `(1+β)dx_1 − βdx_2`).
+    ///
+    /// Nesterov: `(1 + 2β)(1 + α·hess_mag)` (the blocks `(1 + β)(I − αH)` and `β(I − αH)`).
     pub fn b_mag(&self) -> f64 {
+        if self.is_nesterov() {
+            return (1.0 + 2.0 * self.beta()) * (1.0 + self.alpha * self.hess_mag());
+        }
         1.0 + 2.0 * self.beta() + self.alpha * self.hess_mag()
     }
 
     /// Largest entry magnitude of `C = D_u A` at `z`: `α·mixed_mag(x_1)`.
     pub fn c_mag(&self, z: &DVector<f64>) -> f64 {
+        if self.is_nesterov() {
+            return self.alpha * self.mixed_mag(&self.y_mag(z));
+        }
         let n = self.dims().1;
         self.alpha * self.mixed_mag(&z.rows(0, n).into_owned())
     }
@@ -411,23 +524,35 @@ impl Case {
     /// Ridge: 0 (quadratic). Huber: 0 between kinks (checked by the caller). Pseudo-Huber:
     /// `φ''''(r) = −(3/δ²)(1 + s²)^{-7/2}(1 − 4s²)`, `s = r/δ`, whose modulus is at most
     /// `3/δ²` (at `s = 0`), so the bound is `α (3/δ²) M max|a|⁴`.
+    ///
+    /// Logistic: `|ℓ''''| ≤ ⅛` (at `t = 0`), so `α (1/8) M max w max|a|⁴`. Nesterov: the
+    /// gradient is taken at `y`, which moves by `(1 + β)h` along a coordinate of `x_1`: a
+    /// factor `(1 + β)³`.
     pub fn third_x(&self) -> f64 {
-        match self.fam {
-            Fam::PseudoHuber(_, delta) => {
-                let amax = self.a.abs().max();
-                self.alpha * 3.0 / (delta * delta) * self.a.nrows() as f64 * amax.powi(4)
-            }
+        let amax = self.a.abs().max();
+        let loss = match self.fam {
+            Fam::PseudoHuber(_, delta) => self.alpha * 3.0 / (delta * delta) * self.a.nrows() as f64 * amax.powi(4),
+            Fam::Logistic(_) => self.alpha / 8.0 * self.a.nrows() as f64 * self.w.max() * amax.powi(4),
             _ => 0.0,
-        }
+        };
+        if self.is_nesterov() { loss * (1.0 + self.beta()).powi(3) } else { loss }
     }
 
-    /// `max |∂³ step_i / ∂u_j³|`. Linear in `λ` and in `b` for ridge, and quadratic in
-    /// each single entry of `A` (`∇f = Aᵀ(Ax − b) + λx`), so central differences are exact
-    /// up to rounding except for pseudo-Huber targets, where `∂³_{b_k}∇_i f =
-    /// −a_ki φ''''(r_k)`, bounded by `α max|a| 3/δ²`.
-    pub fn third_u(&self) -> f64 {
+    /// `max |∂³ step_i / ∂u_j³|` at the state `z`. Linear in `λ` and in `b` for ridge, and
+    /// quadratic in each single entry of `A` (`∇f = Aᵀ(Ax − b) + λx`), so central
+    /// differences are exact up to rounding except for pseudo-Huber targets, where
+    /// `∂³_{b_k}∇_i f = −a_ki φ''''(r_k)`, bounded by `α max|a| 3/δ²`. Logistic: linear in
+    /// `λ` and in `w`; for the data, `∂³_{a_kl}∇_i f = w_k ℓ''''(t_k) y_l³ a_ki +
+    /// 3w_k y_k ℓ'''(t_k) y_l² δ_il` at the point `y` where the gradient is taken, bounded by
+    /// `α max w (1.01 max|a| |y|³/8 + 3 c₃ |y|²)` (`c₃ = √3/18 < 0.1`; 1.01 for the
+    /// perturbed entry).
+    pub fn third_u(&self, z: &DVector<f64>) -> f64 {
         match self.fam {
             Fam::PseudoHuber(RobustParam::Targets, delta) => self.alpha * self.a.abs().max() * 3.0 / (delta * delta),
+            Fam::Logistic(LogisticParam::Data) => {
+                let y = self.y_mag(z).max();
+                self.alpha * self.w.max() * (1.01 * self.a.abs().max() * y.powi(3) / 8.0 + 0.3 * y * y)
+            }
             _ => 0.0,
         }
     }
@@ -459,6 +584,51 @@ pub fn wrap<O: Objective + 'static>(f: O, meth: Meth, alpha: f64) -> Box<dyn Fix
     match meth {
         Meth::Gd => Box::new(GradientDescent::new(f, alpha).unwrap()),
         Meth::Hb(beta) => Box::new(HeavyBall::new(f, alpha, beta).unwrap()),
+        Meth::Nag(beta) => Box::new(Nesterov::new(f, alpha, Schedule::StronglyConvex { beta }).unwrap()),
+        Meth::NagConvex(None) => Box::new(Nesterov::new(f, alpha, Schedule::Convex).unwrap()),
+        Meth::NagConvex(Some(k)) => Box::new(Frozen { inner: Nesterov::new(f, alpha, Schedule::Convex).unwrap(), k }),
+    }
+}
+
+/// The map `A_k` of one iteration of a time-varying map, applied at every step: a
+/// time-invariant map, so that the oracles written for the unindexed products test `A_k`.
+pub struct Frozen<M> {
+    /// The time-varying map.
+    pub inner: M,
+    /// The iteration whose map is applied.
+    pub k: usize,
+}
+
+impl<M: FixedPointMap> FixedPointMap for Frozen<M> {
+    fn dim_x(&self) -> usize {
+        self.inner.dim_x()
+    }
+    fn dim_u(&self) -> usize {
+        self.inner.dim_u()
+    }
+    fn name(&self) -> String {
+        format!("{} at k = {}", self.inner.name(), self.k)
+    }
+    fn scratch(&self) -> Scratch {
+        self.inner.scratch()
+    }
+    fn step_at(&self, _k: usize, x: VecView, out: VecViewMut, s: &mut Scratch) {
+        self.inner.step_at(self.k, x, out, s)
+    }
+    fn jvp_at(&self, _k: usize, x: VecView, dx: VecView, du: VecView, out: VecViewMut, s: &mut Scratch) {
+        self.inner.jvp_at(self.k, x, dx, du, out, s)
+    }
+    fn vjp_at(&self, _k: usize, x: VecView, w: VecView, xbar_out: VecViewMut, ubar_acc: VecViewMut, s: &mut Scratch) {
+        self.inner.vjp_at(self.k, x, w, xbar_out, ubar_acc, s)
+    }
+    fn fixed_point(&self) -> unrollcheck::Result<DVector<f64>> {
+        self.inner.fixed_point()
+    }
+    fn constants(&self, ball: &Ball) -> unrollcheck::Result<unrollcheck::constants::MapConstants> {
+        self.inner.constants(ball)
+    }
+    fn capabilities(&self) -> Capabilities<'_> {
+        Capabilities { lift: Lift::Stacked, ..Capabilities::default() }
     }
 }
 
@@ -474,6 +644,10 @@ pub struct Formula {
     b: DVector<f64>,
     lambda: f64,
     fam: Fam,
+    /// Labels `±1` (logistic).
+    y: DVector<f64>,
+    /// Sample weights (logistic).
+    w: DVector<f64>,
 }
 
 impl Formula {
@@ -483,11 +657,16 @@ impl Formula {
         let (x, u) = z.split_at(n);
         let mut f = T::from(0.0);
         for k in 0..m {
-            let mut r = -self.b_at(u, k);
+            // The logistic margin has no target.
+            let mut r = if let Fam::Logistic(_) = self.fam { T::from(0.0) } else { -self.b_at(u, k) };
             for (j, xj) in x.iter().enumerate() {
                 r += self.a_at(u, k, j) * xj.clone();
             }
-            f += self.loss(r);
+            f += match self.fam {
+                // w_k log(1 + exp(−y_k a_kᵀx)).
+                Fam::Logistic(_) => self.w_at(u, k) * ((-(r * self.y[k])).exp() + 1.0).ln(),
+                _ => self.loss(r),
+            };
         }
         let mut xx = T::from(0.0);
         for xj in x {
@@ -496,9 +675,13 @@ impl Formula {
         f + self.lambda_at(u) * xx * 0.5
     }
 
-    /// The kind of parameter: 0 weight, 1 targets, 2 data `(A row by row, b)`.
+    /// The kind of parameter: 0 weight, 1 targets, 2 data `(A row by row, b)` (logistic:
+    /// `A` row by row), 3 sample weights.
     fn kind(&self) -> u8 {
         match self.fam {
+            Fam::Logistic(LogisticParam::Weight) => 0,
+            Fam::Logistic(LogisticParam::Data) => 2,
+            Fam::Logistic(LogisticParam::SampleWeights) => 3,
             Fam::Ridge(RidgeParam::Weight)
             | Fam::PseudoHuber(RobustParam::Weight, _)
             | Fam::Huber(RobustParam::Weight, _) => 0,
@@ -519,6 +702,11 @@ impl Formula {
         if self.kind() == 2 { u[k * self.a.ncols() + j].clone() } else { T::from(self.a[(k, j)]) }
     }
 
+    /// `w_k`: `u[k]` (sample weights), else a constant.
+    fn w_at<T: DualNum<Primitive = f64>>(&self, u: &[T], k: usize) -> T {
+        if self.kind() == 3 { u[k].clone() } else { T::from(self.w[k]) }
+    }
+
     /// `b_k`: `u[k]` (targets), `u[M N + k]` (data), else a constant.
     fn b_at<T: DualNum<Primitive = f64>>(&self, u: &[T], k: usize) -> T {
         match self.kind() {
@@ -532,6 +720,7 @@ impl Formula {
     fn loss<T: DualNum<Primitive = f64>>(&self, r: T) -> T {
         match self.fam {
             Fam::Ridge(_) => r.clone() * r * 0.5,
+            Fam::Logistic(_) => unreachable!("the logistic term is written in `value`"),
             Fam::PseudoHuber(_, d) => {
                 let s = r / d;
                 ((s.clone() * s + 1.0).sqrt() - 1.0) * (d * d)
@@ -611,12 +800,15 @@ pub fn objective_vs_dual(
     // Value: magnitude of each loss evaluated on |r| ≤ r_abs: ½r² (ridge); ½r² + δ|r| + δ²
     // (Huber, both branches); δ²(√(1 + (r/δ)²) + 1) for pseudo-Huber, whose `√· − 1`
     // cancels for small r, so its rounding error is O(u δ²), not O(u r²).
+    // Logistic: `w_k log(1 + e^{−t})` ≤ `w_k(log 2 + |t|)`, magnitude `w_k(1 + |t|)`.
     let loss_mag = |r: f64| match case.fam {
         Fam::Ridge(_) => 0.5 * r * r,
+        Fam::Logistic(_) => 1.0 + r,
         Fam::Huber(_, d) => 0.5 * r * r + d * r + d * d,
         Fam::PseudoHuber(_, d) => d * d * ((1.0 + (r / d).powi(2)).sqrt() + 1.0),
     };
-    let vmag = case.r_abs(x).iter().map(|&r| loss_mag(r)).sum::<f64>() + 0.5 * case.lambda * x.norm_squared();
+    let vmag = case.r_abs(x).iter().zip(case.w.iter()).map(|(&r, &wk)| wk * loss_mag(r)).sum::<f64>()
+        + 0.5 * case.lambda * x.norm_squared();
     let value = Cmp::new("value", (f.value(x.as_view()) - val).abs() / vmag, tol);
 
     let gmag = case.grad_mag(x).max();
@@ -772,7 +964,7 @@ pub fn map_vs_fd(
         let col = (step(mp.as_ref(), z, &mut s) - step(mm.as_ref(), z, &mut s)) / hh;
         // The magnitudes at u ± h differ from those at u by a relative 1e-5 at most
         // (h ≤ ε^{1/3}·max(1,|u_j|)); `ε_s` is inflated by that factor.
-        let tol = eps_s * (1.0 + 1e-5) / h + h * h * case.third_u() / 6.0 + 2.0 * gamma(k) * c_mag;
+        let tol = eps_s * (1.0 + 1e-5) / h + h * h * case.third_u(z) / 6.0 + 2.0 * gamma(k) * c_mag;
         let c = cmp_vec(
             &format!("C = D_u A vs central differences (column {j})"),
             &cmat.column(j).into_owned(),
