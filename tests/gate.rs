@@ -898,3 +898,43 @@ fn the_report_gives_rows_iterations_and_entries() {
     });
     expect_input_error(check(&inst, &traces), "entry (2, 1) is NaN");
 }
+
+/// `examples/gate_numpy.py --bug NAME`, an independent NumPy client: every planted bug is
+/// rejected (exit code 1), and every instance it fails names `[NAME]` as its one confirmed
+/// cause; where the bug changes nothing (e.g. `b_next` on ridge) the instance passes. The
+/// control: its traces without a bug pass. Needs python3 with NumPy (as `.ci/run` does);
+/// without them the test says so and checks nothing.
+#[test]
+fn the_numpy_clients_planted_bugs_are_confirmed() {
+    let numpy = std::process::Command::new("python3").args(["-c", "import numpy"]).status();
+    if !numpy.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED: python3 with NumPy is not available");
+        return;
+    }
+    let d = dir("numpy");
+    let inst = d.join("instances");
+    export(&default_set(2026), &inst).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gate_numpy.py");
+    let run = |traces: &Path, bug: Option<&str>| {
+        let mut c = std::process::Command::new("python3");
+        c.arg(&script).arg(&inst).arg(traces);
+        if let Some(b) = bug {
+            c.args(["--bug", b]);
+        }
+        assert!(c.output().unwrap().status.success(), "{bug:?}");
+        run_report(&inst, traces)
+    };
+    assert_eq!(run(&d.join("ok"), None).exit_code(), 0);
+    for class in BugClass::ALL {
+        let report = run(&d.join(class.id()), Some(class.id()));
+        assert_eq!(report.exit_code(), 1, "{}", class.id());
+        for o in report.outcomes.iter().filter(|o| o.failed()) {
+            let c = confirmed(o).unwrap_or_else(|| panic!("{}: {}: {}", class.id(), o.id, o.cause_text()));
+            assert_eq!(c.class, class, "{}: {}", o.id, o.cause_text());
+        }
+    }
+}
+
+fn run_report(inst: &Path, traces: &Path) -> GateReport {
+    unrollcheck::gate::check::run(inst, traces, &Default::default())
+}

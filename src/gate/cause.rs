@@ -72,7 +72,7 @@ impl TraceRows {
 
 /// A known bug class (module docs: what each one simulates).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(into = "&'static str")]
 pub enum BugClass {
     /// The sign of `C_k` flipped.
     SignC,
@@ -104,6 +104,12 @@ pub enum BugClass {
     Momentum,
 }
 
+impl From<BugClass> for &'static str {
+    fn from(c: BugClass) -> Self {
+        c.id()
+    }
+}
+
 impl BugClass {
     /// Every class, in the order they are tried.
     pub const ALL: [BugClass; 14] = [
@@ -122,6 +128,26 @@ impl BugClass {
         BugClass::StepSize,
         BugClass::Momentum,
     ];
+
+    /// The class's id in the report (`[sign_c]`) and in `examples/gate_numpy.py --bug`.
+    pub fn id(self) -> &'static str {
+        match self {
+            BugClass::SignC => "sign_c",
+            BugClass::BNext => "b_next",
+            BugClass::LateStartPlusOne => "late_plus_one",
+            BugClass::LateStartMinusOne => "late_minus_one",
+            BugClass::LiteralIndex => "literal_index",
+            BugClass::Frozen => "freeze",
+            BugClass::Float32Iterates => "float32_iterates",
+            BugClass::DroppedWarmStart => "dropped_warm_start",
+            BugClass::NonZeroStart => "nonzero_start",
+            BugClass::NoTranspose => "no_transpose",
+            BugClass::AdjointOrder => "adjoint_order",
+            BugClass::StaleMomentum => "stale_momentum",
+            BugClass::StepSize => "step_size",
+            BugClass::Momentum => "momentum",
+        }
+    }
 
     /// What the simulation changed, as the report says it ("matches our reference with …").
     pub fn describe(self) -> &'static str {
@@ -165,7 +191,8 @@ pub struct Confirmed {
 
 impl std::fmt::Display for Confirmed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "confirmed ({}): matches our reference with {}", self.quantities.join(", "), self.class.describe())?;
+        let (q, class) = (self.quantities.join(", "), self.class);
+        write!(f, "confirmed [{}] ({q}): matches our reference with {}", class.id(), class.describe())?;
         if let Some(v) = &self.fitted {
             write!(f, ", {v}")?;
         }
