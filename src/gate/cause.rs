@@ -689,3 +689,79 @@ pub fn diagnose(s: &Setup, reference: &TraceRows, submitted: &Submitted, failing
     }
     d
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::unroll::{late_start_jvp, truncated_vjp};
+
+    fn array(rows: usize, cols: usize, data: Vec<f64>) -> Array {
+        Array { shape: vec![rows, cols], data, float32: false }
+    }
+
+    /// The golden-section fit finds the minimiser between two scanned values to rounding;
+    /// a minimiser outside the scan gives the scan's nearest end (no extrapolation).
+    #[test]
+    fn fit_finds_the_minimiser_of_a_bracketed_scan() {
+        let scan: Vec<f64> = (0..=20).map(|i| f64::from(i) / 10.0).collect();
+        let t = fit(&scan, |t| (t - 1.234_567_89).powi(2));
+        assert!((t - 1.234_567_89).abs() < 1e-8, "{t}");
+        let t = fit(&scan, |t| (t - 5.0).powi(2));
+        assert!((1.9..=2.0).contains(&t), "{t}");
+    }
+
+    /// `distance`: no match for another shape, a match for the same rows, none for a row
+    /// beyond its tolerance, and a NaN is never within.
+    #[test]
+    fn distance_needs_the_shape_and_every_row() {
+        let want = vec![DVector::from_vec(vec![1.0, 0.0]), DVector::from_vec(vec![0.0, 2.0])];
+        let same = array(2, 2, vec![1.0, 0.0, 0.0, 2.0]);
+        assert_eq!(distance(&same, &want, |_| 1e-12), Some((0.0, true)));
+        assert_eq!(distance(&array(1, 2, vec![1.0, 0.0]), &want, |_| 1.0), None);
+        assert_eq!(distance(&array(2, 1, vec![1.0, 0.0]), &want, |_| 1.0), None);
+        let off = array(2, 2, vec![1.0, 0.0, 0.0, 2.0 + 1e-6]);
+        let (d, ok) = distance(&off, &want, |_| 1e-9).unwrap();
+        assert!(!ok && (d - 0.5e-6).abs() < 1e-15, "{d}");
+        assert!(distance(&off, &want, |_| 1e-5).unwrap().1);
+        let nan = array(2, 2, vec![1.0, 0.0, 0.0, f64::NAN]);
+        assert!(!distance(&nan, &want, |_| f64::INFINITY).unwrap().1);
+    }
+
+    /// The unperturbed dense sweeps the simulations use reproduce the engine's matrix-free
+    /// reference (late_start_jvp, truncated_vjp) to rounding, on heavy-ball pseudo-Huber
+    /// with a late start; the control: a flipped sign of C_k does not.
+    #[test]
+    fn the_unperturbed_sweeps_are_the_reference() {
+        let (spec, _) = crate::gate::export::default_set(2026)[15];
+        let inst = spec.build().unwrap();
+        let (tp, kp) = (6, 20);
+        let (n, p) = (inst.map.dim_x(), inst.map.dim_u());
+        let v = DVector::from_fn(p, |i, _| 1.0 / (1.0 + i as f64));
+        let w = DVector::from_fn(n, |i, _| (i as f64 - 1.5) / 3.0);
+        let (traj, lin) = along(&inst.map, &inst.x0, kp + 1).unwrap();
+        let base = Sweep {
+            sign: 1.0,
+            shift: 0,
+            transpose: true,
+            printed_order: false,
+            fwd_start: tp,
+            fwd_steps: kp - tp,
+            d0: None,
+            rev_stop: tp,
+            rev_pad: 0,
+            u0: None,
+            frozen: Vec::new(),
+        };
+        let (mut jvp, mut vjp) = (Vec::new(), Vec::new());
+        let zero = DVector::zeros(n);
+        late_start_jvp(&inst.map, &traj, tp, kp - tp, v.as_view(), zero.as_view(), |_, r| jvp.push(r.clone()));
+        truncated_vjp(&inst.map, &traj, kp, tp, w.as_view(), |_, u, _| vjp.push(u.clone()));
+        let close = |a: &[DVector<f64>], b: &[DVector<f64>]| {
+            let scale = b.iter().map(|r| r.norm()).fold(1.0, f64::max);
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).norm() <= 1e-13 * scale)
+        };
+        assert!(close(&base.forward(&lin, &v), &jvp) && close(&base.reverse(&lin, kp, &w), &vjp));
+        let flipped = Sweep { sign: -1.0, ..base };
+        assert!(!close(&flipped.forward(&lin, &v), &jvp) && !close(&flipped.reverse(&lin, kp, &w), &vjp));
+    }
+}
