@@ -1,6 +1,8 @@
 //! `gate check`: compares every trace with the reference, iteration by iteration, under the
 //! tolerance model; runs the applicable claims on the submitted sequences; checks forward
-//! against reverse inside the trace; and names a likely cause for each failure.
+//! against reverse inside the trace; and names the cause of a failure that
+//! [`super::cause`] confirms by simulation. Unreadable input is recorded per file, after
+//! every readable instance has been checked (exit code 2).
 
 use super::cause::{Diagnosis, QUANTITIES, Setup, Submitted, TraceRows, diagnose};
 use super::export::{Entry, MANIFEST_VERSION, Manifest, rebuild};
