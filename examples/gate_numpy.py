@@ -17,13 +17,27 @@ format in src/gate/mod.rs:
     vjp_final  (p,)          the last row of vjp
 
 --float32 runs the whole computation in float32 and saves float32 arrays.
---bug NAME plants one bug class, to see the gate reject it:
-    sign_c         the sign of C_k is flipped (both modes)
-    b_next         B_{k+1} is used where B_k belongs (both modes)
-    late_plus_one  the forward mode starts at T'+1 and the reverse sweep stops at T'+1
-                   (its last row repeats the row of T'+1)
-    freeze         the derivative is not updated at steps where the iterates have
-                   converged, ||x_{k+1} - x_k|| < 1e-8 (1 + ||x_k||) (both modes)
+--bug NAME plants one bug class, to see the gate reject it with that cause confirmed
+(the gate's report names it as [NAME]; on instances where a bug changes nothing, e.g.
+b_next on ridge, the trace passes):
+    sign_c              the sign of C_k is flipped (both modes)
+    b_next              B_{k+1} is used where B_k belongs (both modes)
+    late_plus_one       the forward mode starts at T'+1 and the reverse sweep stops at T'+1
+                        (its last row repeats the row of T'+1)
+    late_minus_one      T'-1 used for T' throughout (one row more in jvp and vjp)
+    literal_index       jvp_final = Xdot_{T'}^{(K')} v: K' steps from x_{T'} (Section 4.1
+                        read literally; the iterates run on past x_{K'})
+    freeze              the derivative is not updated at steps where the iterates have
+                        converged, ||x_{k+1} - x_k|| < 1e-8 (1 + ||x_k||) (both modes)
+    float32_iterates    every iterate rounded to float32 (derivatives in float64)
+    dropped_warm_start  the iteration started from x_0 = 0 instead of x0
+    nonzero_start       the forward mode started from Xdot^{(0)} v = 0.1 w instead of 0
+    no_transpose        the reverse sweep uses B_k instead of B_k^T (heavy-ball only)
+    adjoint_order       Algorithm 1 as printed: Xbar updated before Ubar += Xbar C_k
+    stale_momentum      heavy-ball started from z_0 = (x_0, x_0 + 0.3), a state left over
+                        from a previous run
+    step_size           the step size alpha multiplied by 1.001
+    momentum            the heavy-ball momentum beta = 0.45
 --selfcheck checks this script against finite differences on small in-memory instances
 (every family, parameter and method), and that the planted bugs are caught; it needs no
 files and exits 1 on a failure.
@@ -39,7 +53,9 @@ import tempfile
 
 import numpy as np
 
-BUGS = ("sign_c", "b_next", "late_plus_one", "freeze")
+BUGS = ("sign_c", "b_next", "late_plus_one", "late_minus_one", "literal_index", "freeze",
+        "float32_iterates", "dropped_warm_start", "nonzero_start", "no_transpose", "adjoint_order",
+        "stale_momentum", "step_size", "momentum")
 FAMILIES = ("ridge", "pseudo_huber")
 PARAMS = ("weight", "targets", "data")
 METHODS = ("gd", "heavy_ball")
@@ -213,12 +229,14 @@ def make_map(method, f, alpha, beta):
 # --------------------------------------------------------------------------------------
 
 
-def iterate(amap, x0, steps):
+def iterate(amap, x0, steps, bug=None):
     """x_{k+1} = A(x_k, u) (4); returns the rows x_0, ..., x_steps."""
     xs = np.empty((steps + 1, x0.shape[0]), dtype=x0.dtype)
     xs[0] = x0
     for k in range(steps):
         xs[k + 1] = amap.step(xs[k])
+        if bug == "float32_iterates":  # planted: single-precision iterates
+            xs[k + 1] = xs[k + 1].astype(np.float32)
     return xs
 
 
@@ -237,6 +255,8 @@ def late_start_jvp(amap, xs, t_prime, k_prime, v, bug=None):
     start = t_prime + 1 if bug == "late_plus_one" else t_prime  # planted: off by one
     sign = -1 if bug == "sign_c" else 1  # planted: C_k with the wrong sign
     out = np.zeros((steps + 1, xs.shape[1]), dtype=xs.dtype)
+    if bug == "nonzero_start":  # planted: a non-zero initial derivative
+        out[0] = 0.1 * w_nonzero(xs.shape[1], xs.dtype)
     for j in range(steps):
         k = start + j
         if bug == "freeze" and converged(xs, k):  # planted: stop once x has converged
@@ -262,18 +282,42 @@ def truncated_vjp(amap, xs, t_prime, k_prime, w, p, bug=None):
         frozen = bug == "freeze" and converged(xs, k)
         if k >= stop and not frozen:
             kb = k + 1 if bug == "b_next" else k
-            ubar = ubar + sign * amap.CT(xs[k], xbar)  # uses Xbar^{(k+1)}: before the update
-            xbar = amap.BT(xs[kb], xbar)
+            # planted: no transpose (B_k instead of B_k^T)
+            back = amap.B if bug == "no_transpose" else amap.BT
+            if bug == "adjoint_order":  # planted: Algorithm 1 as printed, Xbar updated first
+                xbar = back(xs[kb], xbar)
+                ubar = ubar + sign * amap.CT(xs[k], xbar)
+            else:
+                ubar = ubar + sign * amap.CT(xs[k], xbar)  # uses Xbar^{(k+1)}: before the update
+                xbar = back(xs[kb], xbar)
         rows[i] = ubar
     return rows
 
 
+def w_nonzero(n, dtype):
+    """The direction of the planted non-zero initial derivative: (1, ..., 1)/sqrt(n)."""
+    return np.ones(n, dtype=dtype) / np.sqrt(n)
+
+
 def trace(amap, x0, v, w, t_prime, k_prime, bug=None):
     """The arrays of one trace file (src/gate/mod.rs, "Traces")."""
-    xs = iterate(amap, x0, k_prime)
+    if bug == "late_minus_one" and t_prime > 0:  # planted: T'-1 used for T' throughout
+        t_prime -= 1
+    if bug == "dropped_warm_start":  # planted: x0 ignored
+        x0 = np.zeros_like(x0)
+    if bug == "stale_momentum" and isinstance(amap, HeavyBall):  # planted: old x_{-1}
+        x1, _ = amap.halves(x0)
+        x0 = np.concatenate([x1, x1 + 0.3])
+    # the literal index needs the iterates up to x_{T'+K'-1}
+    extra = t_prime + 1 if bug == "literal_index" else 1
+    xs = iterate(amap, x0, k_prime + extra, bug)
     jvp = late_start_jvp(amap, xs, t_prime, k_prime, v, bug)
     vjp = truncated_vjp(amap, xs, t_prime, k_prime, w, v.shape[0], bug)
-    return {"x": xs, "jvp": jvp, "vjp": vjp, "jvp_final": jvp[-1], "vjp_final": vjp[-1]}
+    jvp_final = jvp[-1]
+    if bug == "literal_index":  # planted: Xdot_{T'}^{(K')}, K' steps from x_{T'}
+        jvp_final = late_start_jvp(amap, xs, t_prime, k_prime + t_prime, v)[-1]
+    return {"x": xs[: k_prime + 1], "jvp": jvp, "vjp": vjp, "jvp_final": jvp_final,
+            "vjp_final": vjp[-1]}
 
 
 # --------------------------------------------------------------------------------------
@@ -281,12 +325,16 @@ def trace(amap, x0, v, w, t_prime, k_prime, bug=None):
 # --------------------------------------------------------------------------------------
 
 
-def load_instance(path, entry, dtype):
+def load_instance(path, entry, dtype, bug=None):
     """Reads one instance .npz; returns (map, x0, v, w, T', K')."""
     d = np.load(path)
     A, b = d["A"].astype(dtype), d["b"].astype(dtype)
     lam, delta = float(d["lam"]), float(d["delta"])
     alpha, beta = float(d["alpha"]), float(d["beta"])
+    if bug == "step_size":  # planted: a wrong step size
+        alpha *= 1.001
+    if bug == "momentum" and entry["method"] == "heavy_ball":  # planted: a wrong momentum
+        beta = 0.45
     f = Objective(entry["family"], entry["param"], A, b, lam, delta)
     amap = make_map(entry["method"], f, alpha, beta)
     t_prime, k_prime = int(round(float(d["T_prime"]))), int(round(float(d["K_prime"])))
@@ -302,7 +350,7 @@ def run_gate(instances_dir, traces_dir, dtype, bug):
     os.makedirs(traces_dir, exist_ok=True)
     for entry in manifest["instances"]:
         amap, x0, v, w, t_prime, k_prime = load_instance(
-            os.path.join(instances_dir, entry["file"]), entry, dtype
+            os.path.join(instances_dir, entry["file"]), entry, dtype, bug
         )
         arrays = trace(amap, x0, v, w, t_prime, k_prime, bug)
         out_name = entry.get("trace", {}).get("file", entry["id"] + ".npz")
@@ -438,14 +486,23 @@ def selfcheck_float32_and_files():
     return fails
 
 
+# The planted bugs in the derivatives, which finite differences along the trace's own
+# iterates can see; the others change the iterates (float32_iterates, dropped_warm_start,
+# stale_momentum, step_size, momentum), the shapes (late_minus_one) or nothing on gradient
+# descent (no_transpose), and are checked by the gate itself (tests/gate.rs).
+FD_VISIBLE_BUGS = ("sign_c", "b_next", "late_plus_one", "literal_index", "freeze", "nonzero_start",
+                   "adjoint_order")
+
+
 def selfcheck_bugs():
-    """Negative controls: every planted bug must disagree with finite differences.
+    """Negative controls: every planted bug in FD_VISIBLE_BUGS must disagree with finite
+    differences.
 
     The controls are pseudo-Huber: on ridge the Hessian is constant, B_k = B_{k+1}, and
     `b_next` changes nothing.
     """
     fails = []
-    for bug in BUGS:
+    for bug in FD_VISIBLE_BUGS:
         caught = 0
         for param, method in (("weight", "gd"), ("targets", "heavy_ball"), ("data", "heavy_ball")):
             # `freeze` needs converged iterates: start at (nearly) the solution.

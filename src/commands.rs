@@ -364,18 +364,28 @@ pub fn gate_export(dir: &Path, scenario: Option<&Path>, seed: u64, out: &mut dyn
     Ok(Outcome::Holds)
 }
 
-/// `unrollcheck gate check`: compares traces with the instances, prints the Markdown
-/// report (and writes it, and JUnit XML, when asked).
+/// `unrollcheck gate check`: compares the selected traces with the instances; writes the
+/// Markdown report to `dir/report.md` (then prints a summary) or prints it, and writes the
+/// JUnit XML when asked, on every exit code: 0 all pass, 1 a check fails, 2 some input is
+/// unreadable (reported after every readable instance was checked).
 pub fn gate_check(
     instances: &Path,
     traces: &Path,
+    sel: &gate::check::Selection,
     junit: Option<&Path>,
     dir: Option<&Path>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    let report = gate::check::check(instances, traces)?;
+    let report = gate::check::run(instances, traces, sel);
     let md = gate::check::markdown(&report);
     gate::check::write(&report, &md, dir, junit)?;
-    say!(out, "{md}");
-    Ok(Outcome::violated_if(!report.passed()))
+    match dir {
+        Some(d) => say!(out, "{}", gate::check::summary(&report, &d.join("report.md"))),
+        None => say!(out, "{md}"),
+    }
+    Ok(match report.exit_code() {
+        0 => Outcome::Holds,
+        1 => Outcome::Violated,
+        _ => Outcome::NoVerdict,
+    })
 }

@@ -131,9 +131,15 @@ enum GateCommand {
         /// Write a JUnit XML file.
         #[arg(long)]
         junit: Option<PathBuf>,
-        /// Write report.md into this directory.
+        /// Write report.md into this directory (and print a summary instead of the report).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Check only these instance ids (comma-separated); every id must be in the manifest.
+        #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+        only: Option<Vec<String>>,
+        /// Skip instances that have no trace (reported as skipped) instead of exit code 2.
+        #[arg(long)]
+        allow_missing: bool,
     },
 }
 
@@ -151,8 +157,9 @@ fn main() -> ExitCode {
         Some(Command::Gate(GateCommand::Export { out: dir, scenario, seed })) => {
             commands::gate_export(&dir, scenario.as_deref(), seed, out)
         }
-        Some(Command::Gate(GateCommand::Check { instances, traces, junit, out: dir })) => {
-            commands::gate_check(&instances, &traces, junit.as_deref(), dir.as_deref(), out)
+        Some(Command::Gate(GateCommand::Check { instances, traces, junit, out: dir, only, allow_missing })) => {
+            let sel = gate::check::Selection { only, allow_missing };
+            commands::gate_check(&instances, &traces, &sel, junit.as_deref(), dir.as_deref(), out)
         }
         Some(Command::Replay { id, spec, scenario, max_memory }) => {
             commands::replay(&id, &spec, scenario.as_deref(), max_memory, out)

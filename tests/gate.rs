@@ -4,10 +4,10 @@
 use nalgebra::DVector;
 use std::path::{Path, PathBuf};
 use unrollcheck::Error;
-use unrollcheck::gate::check::{GateReport, check, read_manifest};
-use unrollcheck::gate::export::{Entry, default_set, export, rebuild};
+use unrollcheck::gate::cause::{BugClass, Confirmed};
+use unrollcheck::gate::check::{GateReport, Outcome, check, read_manifest};
+use unrollcheck::gate::export::{Entry, default_set, export};
 use unrollcheck::gate::npz::{self, Npz};
-use unrollcheck::unroll::{Linearization, Trajectory};
 
 fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("unrollcheck-gate-{name}-{}", std::process::id()));
@@ -16,57 +16,274 @@ fn dir(name: &str) -> PathBuf {
     d
 }
 
-/// A planted bug, applied by an independent dense implementation of (9), (12), (20).
-#[derive(Clone, Copy, PartialEq)]
+/// A planted bug. The traces are written by [`client`], an implementation of the format
+/// written for this test from the module docs alone (its own gradients, Hessian-vector
+/// products and mixed derivatives; none of the engine's maps or unrolling code).
+#[derive(Clone, Copy, PartialEq, Debug)]
 enum Bug {
     None,
     SignC,
     BNext,
-    LateStartPlusOne,
-    Freeze,
+    /// The late start and the end of the sweep at `T' + shift`: with the rows that index
+    /// implies, or (`fixed_rows`) with `K' − T' + 1` rows as `examples/gate_numpy.py` does.
+    LateStart {
+        shift: isize,
+        fixed_rows: bool,
+    },
+    /// `jvp_final = Ẋ_{T'}^{(K')} v` (the iterates run on past `x_{K'}`).
+    LiteralIndex,
+    /// No derivative update where `‖x_{k+1} − x_k‖ < eps (1 + ‖x_k‖)` (or from the first such
+    /// step on, `suffix`).
+    Freeze {
+        eps: f64,
+        suffix: bool,
+    },
+    /// A correct float64 computation, every value rounded to float32, saved as float64.
     Float32,
-    /// A correct computation in single precision, saved as float32.
+    /// A correct computation saved as float32.
     Float32Dtype,
+    /// Every iterate rounded to float32 (derivatives in float64 along them).
+    Float32Iterates,
+    /// Started from `x_0 = 0`.
+    DroppedWarmStart,
+    /// `Ẋ^{(0)} v = 0.1 w` (a non-zero start of the forward mode).
+    NonZeroStart,
+    /// `X̄ ← B_k X̄` in the sweep.
+    NoTranspose,
+    /// `X̄` updated before `Ū` (Algorithm 1 as printed).
+    AdjointOrder,
+    /// Heavy-ball from `z_0 = (x_0, x_0 + 0.3)`, recorded as such.
+    StaleMomentum,
+    /// `α` multiplied by this factor.
+    StepSize(f64),
+    /// `β` replaced by this value.
+    Momentum(f64),
 }
 
-/// Writes the trace of `entry` as the outside implementation would, with `bug` planted.
-fn write_trace(instances: &Path, traces: &Path, e: &Entry, bug: Bug) {
-    let file = Npz::read(&instances.join(&e.file)).unwrap();
-    let (inst, v, w) = rebuild(e, &file).unwrap();
-    let traj = Trajectory::run(&inst.map, &inst.x0, e.k_prime);
-    let lin = Linearization::along(&inst.map, &traj, e.k_prime + 1);
-    let (start, shift, sign) = match bug {
-        Bug::SignC => (e.t_prime, 0, -1.0),
-        Bug::BNext => (e.t_prime, 1, 1.0),
-        Bug::LateStartPlusOne => (e.t_prime + 1, 0, 1.0),
-        _ => (e.t_prime, 0, 1.0),
-    };
-    let mut jvp = vec![DVector::zeros(e.n)];
-    let mut frozen = false;
-    for k in start..e.k_prime {
-        let next = lin.b(k + shift) * jvp.last().unwrap() + lin.c(k) * &v * sign;
-        // Once the iterate has (loosely) converged, the buggy derivative stops updating.
-        frozen |= bug == Bug::Freeze && (traj.x(k + 1) - traj.x(k)).norm() < 1e-2 * (1.0 + traj.x(k).norm());
-        jvp.push(if frozen { jvp.last().unwrap().clone() } else { next });
+/// An independent implementation of the gate's format: `f(x, u) = Σ φ(a_iᵀx − b_i) +
+/// (λ/2)‖x‖²`, gradient descent or heavy-ball, `B = D_x A`, `C = D_u A` and their transposes
+/// written out by hand (a port of `examples/gate_numpy.py`).
+mod client {
+    use nalgebra::{DMatrix, DVector};
+
+    pub struct Objective {
+        pub huber: bool,
+        pub param: String,
+        pub a: DMatrix<f64>,
+        pub b: DVector<f64>,
+        pub lam: f64,
+        pub delta: f64,
     }
+
+    impl Objective {
+        fn dphi(&self, r: f64) -> f64 {
+            if self.huber { r / (1.0 + (r / self.delta).powi(2)).sqrt() } else { r }
+        }
+        fn d2phi(&self, r: f64) -> f64 {
+            if self.huber { (1.0 + (r / self.delta).powi(2)).powf(-1.5) } else { 1.0 }
+        }
+        fn r(&self, x: &DVector<f64>) -> DVector<f64> {
+            &self.a * x - &self.b
+        }
+        fn grad(&self, x: &DVector<f64>) -> DVector<f64> {
+            self.a.tr_mul(&self.r(x).map(|r| self.dphi(r))) + x * self.lam
+        }
+        fn hvp(&self, x: &DVector<f64>, d: &DVector<f64>) -> DVector<f64> {
+            let s = self.r(x).map(|r| self.d2phi(r)).component_mul(&(&self.a * d));
+            self.a.tr_mul(&s) + d * self.lam
+        }
+        fn split(&self, u: &DVector<f64>) -> (DMatrix<f64>, DVector<f64>) {
+            let (m, n) = self.a.shape();
+            (DMatrix::from_row_slice(m, n, &u.as_slice()[..m * n]), DVector::from_column_slice(&u.as_slice()[m * n..]))
+        }
+        /// `D_u ∇_x f(x, u) du`.
+        fn mixed_jvp(&self, x: &DVector<f64>, du: &DVector<f64>) -> DVector<f64> {
+            let r = self.r(x);
+            let h = r.map(|r| self.d2phi(r));
+            match self.param.as_str() {
+                "weight" => x * du[0],
+                "targets" => -self.a.tr_mul(&h.component_mul(du)),
+                _ => {
+                    let (da, db) = self.split(du);
+                    da.tr_mul(&r.map(|r| self.dphi(r))) + self.a.tr_mul(&h.component_mul(&(&da * x - db)))
+                }
+            }
+        }
+        /// `(D_u ∇_x f(x, u))ᵀ w`.
+        fn mixed_vjp(&self, x: &DVector<f64>, w: &DVector<f64>) -> DVector<f64> {
+            let r = self.r(x);
+            let s = r.map(|r| self.d2phi(r)).component_mul(&(&self.a * w));
+            match self.param.as_str() {
+                "weight" => DVector::from_element(1, x.dot(w)),
+                "targets" => -s,
+                _ => {
+                    let ga = r.map(|r| self.dphi(r)) * w.transpose() + &s * x.transpose();
+                    let mut out: Vec<f64> =
+                        ga.row_iter().flat_map(|row| row.iter().copied().collect::<Vec<_>>()).collect();
+                    out.extend(s.iter().map(|v| -v));
+                    DVector::from_vec(out)
+                }
+            }
+        }
+    }
+
+    /// Gradient descent (`heavy = false`) or heavy-ball on `z = (x_1, x_2)`.
+    pub struct Map {
+        pub f: Objective,
+        pub heavy: bool,
+        pub alpha: f64,
+        pub beta: f64,
+    }
+
+    fn halves(z: &DVector<f64>) -> (DVector<f64>, DVector<f64>) {
+        let n = z.len() / 2;
+        (z.rows(0, n).into_owned(), z.rows(n, n).into_owned())
+    }
+
+    fn join(a: &DVector<f64>, b: &DVector<f64>) -> DVector<f64> {
+        DVector::from_iterator(a.len() + b.len(), a.iter().chain(b.iter()).copied())
+    }
+
+    impl Map {
+        pub fn step(&self, z: &DVector<f64>) -> DVector<f64> {
+            if !self.heavy {
+                return z - self.f.grad(z) * self.alpha;
+            }
+            let (x1, x2) = halves(z);
+            join(&(&x1 - self.f.grad(&x1) * self.alpha + (&x1 - x2) * self.beta), &x1)
+        }
+        /// `B dz`.
+        pub fn b(&self, z: &DVector<f64>, dz: &DVector<f64>) -> DVector<f64> {
+            if !self.heavy {
+                return dz - self.f.hvp(z, dz) * self.alpha;
+            }
+            let ((x1, _), (d1, d2)) = (halves(z), halves(dz));
+            join(&(&d1 * (1.0 + self.beta) - d2 * self.beta - self.f.hvp(&x1, &d1) * self.alpha), &d1)
+        }
+        /// `Bᵀ w`.
+        pub fn bt(&self, z: &DVector<f64>, w: &DVector<f64>) -> DVector<f64> {
+            if !self.heavy {
+                return self.b(z, w);
+            }
+            let ((x1, _), (w1, w2)) = (halves(z), halves(w));
+            join(&(&w1 * (1.0 + self.beta) - self.f.hvp(&x1, &w1) * self.alpha + w2), &(&w1 * -self.beta))
+        }
+        /// `C du`.
+        pub fn c(&self, z: &DVector<f64>, du: &DVector<f64>) -> DVector<f64> {
+            if !self.heavy {
+                return self.f.mixed_jvp(z, du) * -self.alpha;
+            }
+            let (x1, _) = halves(z);
+            let top = self.f.mixed_jvp(&x1, du) * -self.alpha;
+            join(&top, &DVector::zeros(top.len()))
+        }
+        /// `Cᵀ w`.
+        pub fn ct(&self, z: &DVector<f64>, w: &DVector<f64>) -> DVector<f64> {
+            if !self.heavy {
+                return self.f.mixed_vjp(z, w) * -self.alpha;
+            }
+            let ((x1, _), (w1, _)) = (halves(z), halves(w));
+            self.f.mixed_vjp(&x1, &w1) * -self.alpha
+        }
+    }
+}
+
+/// Writes the trace of `entry` as the outside implementation [`client`] would, with `bug`
+/// planted.
+fn write_trace(instances: &Path, traces: &Path, e: &Entry, bug: Bug) {
+    let d = Npz::read(&instances.join(&e.file)).unwrap();
+    let get = |name: &str| d.raw(name).unwrap().data.clone();
+    let scalar = |name: &str| get(name)[0];
+    let f = client::Objective {
+        huber: e.family == "pseudo_huber",
+        param: e.param.clone(),
+        a: nalgebra::DMatrix::from_row_slice(e.m, e.n_cols, &get("A")),
+        b: DVector::from_vec(get("b")),
+        lam: scalar("lam"),
+        delta: scalar("delta"),
+    };
+    let (mut alpha, mut beta) = (scalar("alpha"), scalar("beta"));
+    match bug {
+        Bug::StepSize(factor) => alpha *= factor,
+        Bug::Momentum(b) if e.method == "heavy_ball" => beta = b,
+        _ => {}
+    }
+    let map = client::Map { f, heavy: e.method == "heavy_ball", alpha, beta };
+    let (x0, v, w) = (DVector::from_vec(get("x0")), DVector::from_vec(get("v")), DVector::from_vec(get("w")));
+    let x0 = match bug {
+        Bug::DroppedWarmStart => DVector::zeros(e.n),
+        Bug::StaleMomentum if map.heavy => {
+            let half = e.n / 2;
+            DVector::from_iterator(e.n, (0..e.n).map(|i| if i < half { x0[i] } else { x0[i] + 0.3 }))
+        }
+        _ => x0,
+    };
+    let (tp, kp) = (e.t_prime, e.k_prime);
+    // The index the late start and the sweep use, and the forward steps taken.
+    let (start, steps, stop, pad) = match bug {
+        Bug::LateStart { shift, fixed_rows } => {
+            let s = (tp as isize + shift).max(0) as usize;
+            if fixed_rows { (s, kp - tp, s.max(tp), s.saturating_sub(tp)) } else { (s, kp - s, s, 0) }
+        }
+        _ => (tp, kp - tp, tp, 0),
+    };
+    let extra = if bug == Bug::LiteralIndex { tp + 1 } else { 2 };
+    let mut xs = vec![x0];
+    for k in 0..kp + extra {
+        let next = map.step(&xs[k]);
+        xs.push(if bug == Bug::Float32Iterates { next.map(|v| f64::from(v as f32)) } else { next });
+    }
+    let frozen = |k: usize| match bug {
+        Bug::Freeze { eps, suffix } => {
+            let conv = |k: usize| (&xs[k + 1] - &xs[k]).norm() < eps * (1.0 + xs[k].norm());
+            if suffix { (0..=k).any(conv) } else { conv(k) }
+        }
+        _ => false,
+    };
+    let sign = if bug == Bug::SignC { -1.0 } else { 1.0 };
+    let shift = usize::from(bug == Bug::BNext);
+    let forward = |steps: usize| {
+        let d0 = if bug == Bug::NonZeroStart { &w * 0.1 } else { DVector::zeros(e.n) };
+        let mut jvp = vec![d0];
+        for j in 0..steps {
+            let (k, last) = (start + j, &jvp[j]);
+            let next = if frozen(k) { last.clone() } else { map.b(&xs[k + shift], last) + map.c(&xs[k], &v) * sign };
+            jvp.push(next);
+        }
+        jvp
+    };
+    let jvp = forward(steps);
+    let jvp_final = if bug == Bug::LiteralIndex { forward(kp).pop().unwrap() } else { jvp.last().unwrap().clone() };
     let (mut xb, mut ub) = (w.clone(), DVector::zeros(e.p));
     let mut vjp = vec![ub.clone()];
-    for k in (start..e.k_prime).rev() {
-        ub += lin.c(k).tr_mul(&xb) * sign;
-        xb = lin.b(k + shift).tr_mul(&xb);
+    for k in (stop..kp).rev() {
+        if !frozen(k) {
+            let z = &xs[k + shift];
+            let step = |xb: &DVector<f64>| if bug == Bug::NoTranspose { map.b(z, xb) } else { map.bt(z, xb) };
+            if bug == Bug::AdjointOrder {
+                xb = step(&xb);
+                ub += map.ct(&xs[k], &xb) * sign;
+            } else {
+                ub += map.ct(&xs[k], &xb) * sign;
+                xb = step(&xb);
+            }
+        }
+        vjp.push(ub.clone());
+    }
+    for _ in 0..pad {
         vjp.push(ub.clone());
     }
     let round = |x: f64| if matches!(bug, Bug::Float32 | Bug::Float32Dtype) { f64::from(x as f32) } else { x };
     let flat = |rows: &[DVector<f64>]| {
         rows.iter().flat_map(|r| r.iter().map(|x| round(*x)).collect::<Vec<_>>()).collect::<Vec<_>>()
     };
-    let xs: Vec<DVector<f64>> = (0..=e.k_prime).map(|k| traj.x(k).into_owned()).collect();
-    let (jl, vl) = (jvp.last().unwrap().clone(), vjp.last().unwrap().clone());
+    let xs = &xs[..=kp];
+    let vl = vjp.last().unwrap().clone();
     let arrays = vec![
-        ("x", vec![xs.len(), e.n], flat(&xs)),
+        ("x", vec![xs.len(), e.n], flat(xs)),
         ("jvp", vec![jvp.len(), e.n], flat(&jvp)),
         ("vjp", vec![vjp.len(), e.p], flat(&vjp)),
-        ("jvp_final", vec![e.n], flat(&[jl])),
+        ("jvp_final", vec![e.n], flat(&[jvp_final])),
         ("vjp_final", vec![e.p], flat(&[vl])),
     ];
     npz::write_as(&traces.join(&e.trace.file), &arrays, bug == Bug::Float32Dtype).unwrap();
@@ -95,64 +312,236 @@ fn correct_traces_pass_every_check() {
     }
 }
 
-fn assert_caught(bug: Bug, name: &str, quantity: &str, cause: &str) {
+/// The one class confirmed for every failing array of `o` (none when nothing failed, when
+/// no class or several classes explain the failures).
+fn confirmed(o: &Outcome) -> Option<&Confirmed> {
+    let d = o.cause.as_ref()?;
+    (d.confirmed.len() == 1 && d.unexplained.is_empty()).then(|| &d.confirmed[0])
+}
+
+/// Plants `bug` in every instance: each instance in `must_fail` fails, every failing one
+/// has `class` as its confirmed cause (in the report's text and the JUnit message too), and
+/// every other one passes (where the bug changes nothing, e.g. `B_{k+1}` on ridge).
+fn assert_confirmed(name: &str, bug: Bug, class: BugClass, must_fail: impl Fn(&str) -> bool) -> GateReport {
     let (_, _, report) = run_with(name, bug);
+    let junit = unrollcheck::gate::check::junit(&report).unwrap();
+    let mut failed = 0;
     for o in &report.outcomes {
-        assert!(!o.passed(), "{name}: {} passed with a planted bug", o.id);
-        let f = o
-            .findings
-            .iter()
-            .find(|f| f.quantity == quantity)
-            .unwrap_or_else(|| panic!("{name}: {} has no `{quantity}` finding: {:?}", o.id, o.findings));
-        assert!(f.cause.as_deref().unwrap_or("").contains(cause), "{name}: {}: cause {:?}", o.id, f.cause);
+        assert!(o.passed() || o.failed(), "{name}: {} unreadable: {:?}", o.id, o.error);
+        if must_fail(&o.id) {
+            assert!(o.failed(), "{name}: {} passed with the bug planted", o.id);
+        }
+        if o.passed() {
+            assert!(o.cause.is_none(), "{name}: {} passed but has a cause", o.id);
+            continue;
+        }
+        failed += 1;
+        let c =
+            confirmed(o).unwrap_or_else(|| panic!("{name}: {}: no single confirmed cause: {}", o.id, o.cause_text()));
+        assert_eq!(c.class, class, "{name}: {}: {}", o.id, o.cause_text());
+        assert!(o.cause_text().starts_with("confirmed"), "{}", o.cause_text());
+        assert!(junit.contains(&xml_escaped(&o.cause_text())), "{name}: the JUnit message differs from the report");
+    }
+    assert!(failed > 0, "{name}: the planted bug failed nowhere");
+    report
+}
+
+fn xml_escaped(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+}
+
+fn everywhere(_: &str) -> bool {
+    true
+}
+
+fn truncated(id: &str) -> bool {
+    id.contains("_truncated")
+}
+
+fn heavy_ball(id: &str) -> bool {
+    id.contains("heavy_ball")
+}
+
+#[test]
+fn correct_traces_get_no_cause() {
+    let (_, _, report) = run_with("nocause", Bug::None);
+    assert!(report.outcomes.iter().all(|o| o.passed() && o.cause.is_none() && o.cause_text() == "—"));
+}
+
+#[test]
+fn a_random_perturbation_is_cause_unknown() {
+    let (inst, traces, _) = run_with("random", Bug::None);
+    // A fixed pseudo-random pattern (no RNG in the test body): no bug class produces it.
+    edit_rows(&inst, &traces, "jvp", |i, row| {
+        for (j, x) in row.iter_mut().enumerate() {
+            *x += 1e-3 * ((i * 7 + j * 13) as f64).sin();
+        }
+    });
+    let report = check(&inst, &traces).unwrap();
+    for o in &report.outcomes {
+        assert!(o.failed(), "{}", o.id);
+        let d = o.cause.as_ref().expect("a diagnosis");
+        assert!(d.confirmed.is_empty() && d.unexplained == ["jvp"], "{}: {}", o.id, o.cause_text());
+        assert!(o.cause_text().starts_with("cause unknown") && o.cause_text().contains("`jvp`"), "{}", o.cause_text());
     }
 }
 
 #[test]
-fn sign_error_in_c_is_caught_with_its_cause() {
-    assert_caught(Bug::SignC, "sign", "jvp", "sign error in C_k");
+fn sign_of_c_is_confirmed() {
+    let report = assert_confirmed("sign", Bug::SignC, BugClass::SignC, everywhere);
+    let o = &report.outcomes[0];
+    assert!(o.cause_text().contains("the sign of C_k flipped, to "), "{}", o.cause_text());
 }
 
 #[test]
-fn b_next_is_caught_with_its_cause() {
-    // On ridge, B_k does not depend on x: B_{k+1} = B_k, and the bug is harmless there.
-    let (_, _, report) = run_with("bnext", Bug::BNext);
-    // Warm-started instances never move, so B_{k+1} = B_k there too.
-    let robust: Vec<_> =
-        report.outcomes.iter().filter(|o| o.id.contains("pseudo_huber") && !o.id.ends_with("_warm")).collect();
-    assert!(!robust.is_empty());
-    for o in robust {
-        let f = o.findings.iter().find(|f| f.quantity == "jvp").expect("jvp finding");
-        assert!(f.cause.as_deref().unwrap_or("").contains("B_{k+1}"), "{}: {:?}", o.id, f.cause);
-        assert!(f.iteration >= 1, "the first step already uses the wrong Jacobian only after k = T'");
+fn b_next_is_confirmed_where_it_changes_the_trace() {
+    // On ridge B_k does not depend on x, and warm starts never move: B_{k+1} = B_k there.
+    let moving_huber = |id: &str| id.contains("pseudo_huber") && !id.ends_with("_warm");
+    let report = assert_confirmed("bnext", Bug::BNext, BugClass::BNext, moving_huber);
+    for o in &report.outcomes {
+        assert_eq!(o.passed(), !moving_huber(&o.id), "{}", o.id);
     }
 }
 
 #[test]
-fn off_by_one_truncation_is_caught() {
-    assert_caught(Bug::LateStartPlusOne, "late", "jvp", "off-by-one truncation index");
+fn late_start_at_t_prime_plus_one_is_confirmed() {
+    let fixed = Bug::LateStart { shift: 1, fixed_rows: true };
+    assert_confirmed("late1", fixed, BugClass::LateStartPlusOne, everywhere);
+    let report = assert_confirmed(
+        "late1rows",
+        Bug::LateStart { shift: 1, fixed_rows: false },
+        BugClass::LateStartPlusOne,
+        everywhere,
+    );
+    // One row fewer: a finding (exit 1) naming both row counts, not unreadable input.
+    let f = &report.outcomes[0].findings.iter().find(|f| f.quantity == "jvp").unwrap();
+    assert!(f.rows.is_some_and(|(want, got)| got + 1 == want), "{f:?}");
 }
 
 #[test]
-fn freezing_derivative_is_caught() {
-    let (_, _, report) = run_with("freeze", Bug::Freeze);
-    let frozen: Vec<_> = report.outcomes.iter().filter(|o| !o.passed()).collect();
-    assert!(!frozen.is_empty(), "no instance converged within its horizon");
-    for o in frozen {
-        let f = o.findings.iter().find(|f| f.quantity == "jvp").unwrap();
-        assert!(f.cause.as_deref().unwrap_or("").contains("freezes"), "{}: {:?}", o.id, f.cause);
+fn late_start_at_t_prime_minus_one_is_confirmed() {
+    assert_confirmed("latem1", Bug::LateStart { shift: -1, fixed_rows: false }, BugClass::LateStartMinusOne, truncated);
+    // With K' − T' + 1 rows only the forward mode moves, by one index: invisible where C_k
+    // and B_k do not depend on x (ridge with the targets as parameter).
+    let visible = |id: &str| truncated(id) && !id.contains("ridge_targets");
+    assert_confirmed("latem1f", Bug::LateStart { shift: -1, fixed_rows: true }, BugClass::LateStartMinusOne, visible);
+}
+
+#[test]
+fn the_literal_index_is_confirmed() {
+    let report = assert_confirmed("literal", Bug::LiteralIndex, BugClass::LiteralIndex, truncated);
+    // Untruncated, Ẋ_0^{(K')} is the right output: those pass (the control).
+    assert!(report.outcomes.iter().filter(|o| !truncated(&o.id)).all(|o| o.passed()));
+}
+
+#[test]
+fn a_frozen_derivative_is_confirmed_with_its_threshold() {
+    // examples/gate_numpy.py's test, step by step: the warm starts freeze from the start.
+    let report = assert_confirmed("freeze", Bug::Freeze { eps: 1e-8, suffix: false }, BugClass::Frozen, |id| {
+        id.ends_with("_warm")
+    });
+    for o in report.outcomes.iter().filter(|o| o.failed()) {
+        assert!(o.cause_text().contains("ε fitted"), "{}", o.cause_text());
+    }
+    // Frozen from the first loosely converged step on.
+    assert_confirmed("freeze2", Bug::Freeze { eps: 1e-2, suffix: true }, BugClass::Frozen, |_| false);
+}
+
+#[test]
+fn float32_iterates_are_confirmed() {
+    assert_confirmed("f32it", Bug::Float32Iterates, BugClass::Float32Iterates, everywhere);
+    // A float64 computation rounded to float32 and saved as float64: the same diagnosis.
+    assert_confirmed("f32", Bug::Float32, BugClass::Float32Iterates, |_| false);
+}
+
+#[test]
+fn a_dropped_warm_start_is_confirmed() {
+    assert_confirmed("nowarm", Bug::DroppedWarmStart, BugClass::DroppedWarmStart, everywhere);
+}
+
+#[test]
+fn a_non_zero_initial_derivative_is_confirmed() {
+    assert_confirmed("xdot0", Bug::NonZeroStart, BugClass::NonZeroStart, everywhere);
+}
+
+#[test]
+fn no_transpose_in_the_sweep_is_confirmed_on_heavy_ball() {
+    // Gradient descent has a symmetric B_k: the missing transpose changes nothing there.
+    let report = assert_confirmed("notr", Bug::NoTranspose, BugClass::NoTranspose, heavy_ball);
+    assert!(report.outcomes.iter().filter(|o| !heavy_ball(&o.id)).all(|o| o.passed()));
+}
+
+#[test]
+fn the_adjoint_order_of_algorithm_1_as_printed_is_confirmed() {
+    assert_confirmed("adjoint", Bug::AdjointOrder, BugClass::AdjointOrder, |id| !id.ends_with("_warm"));
+}
+
+#[test]
+fn a_stale_heavy_ball_state_is_confirmed() {
+    let report = assert_confirmed("stale", Bug::StaleMomentum, BugClass::StaleMomentum, heavy_ball);
+    for o in report.outcomes.iter().filter(|o| o.failed()) {
+        // x_0 + 0.3 in each of the N = 3 entries: ‖x_{−1} − x_0‖ = 0.3 √3.
+        let gap = confirmed(o).unwrap().value.unwrap();
+        assert!((gap - 0.3 * 3f64.sqrt()).abs() < 1e-9, "{}: {gap}", o.id);
     }
 }
 
 #[test]
-fn float32_rounding_in_a_float64_trace_is_recognised() {
-    let (_, _, report) = run_with("f32", Bug::Float32);
-    let failed: Vec<_> = report.outcomes.iter().filter(|o| !o.passed()).collect();
-    assert!(!failed.is_empty());
-    for o in failed {
-        let cause = o.findings.iter().find_map(|f| f.cause.clone()).unwrap_or_default();
-        assert!(cause.contains("float32"), "{}: {cause}", o.id);
+fn a_wrong_step_size_is_confirmed_with_the_fitted_value() {
+    for (name, factor) in [("alpha6", 1.0 + 1e-6), ("alpha10", 1.1)] {
+        let (inst, _, report) = run_with(name, Bug::StepSize(factor));
+        let manifest = read_manifest(&inst).unwrap();
+        for (o, e) in report.outcomes.iter().zip(&manifest.instances) {
+            let c = confirmed(o).unwrap_or_else(|| panic!("{name}: {}: {}", o.id, o.cause_text()));
+            assert_eq!(c.class, BugClass::StepSize, "{name}: {}: {}", o.id, o.cause_text());
+            let alpha = Npz::read(&inst.join(&e.file)).unwrap().raw("alpha").unwrap().data[0];
+            let fitted = c.value.unwrap();
+            assert!(
+                (fitted / (alpha * factor) - 1.0).abs() < 1e-9,
+                "{name}: {}: α {fitted} vs {}",
+                o.id,
+                alpha * factor
+            );
+        }
     }
+}
+
+#[test]
+fn a_wrong_momentum_is_confirmed_with_the_fitted_value() {
+    let report = assert_confirmed("beta", Bug::Momentum(0.45), BugClass::Momentum, heavy_ball);
+    for o in report.outcomes.iter().filter(|o| o.failed()) {
+        assert!((confirmed(o).unwrap().value.unwrap() - 0.45).abs() < 1e-9, "{}", o.cause_text());
+    }
+}
+
+/// Two bugs, one per mode: each failing array gets its own confirmed class.
+#[test]
+fn one_bug_per_mode_gets_one_cause_per_mode() {
+    let (inst, traces, _) = run_with("twobugs", Bug::SignC);
+    let good = dir("twobugs_good");
+    let (good_inst, good_traces) = (good.join("instances"), good.join("traces"));
+    std::fs::create_dir_all(&good_traces).unwrap();
+    export(&default_set(2026), &good_inst).unwrap();
+    // The forward arrays with the sign bug, the reverse ones with the adjoint order.
+    for e in &read_manifest(&inst).unwrap().instances {
+        write_trace(&good_inst, &good_traces, e, Bug::AdjointOrder);
+        let (sign, adj) =
+            (Npz::read(&traces.join(&e.trace.file)).unwrap(), Npz::read(&good_traces.join(&e.trace.file)).unwrap());
+        let arrays: Vec<(&str, Vec<usize>, Vec<f64>)> = ["x", "jvp", "vjp", "jvp_final", "vjp_final"]
+            .into_iter()
+            .map(|n| {
+                let a = if n.starts_with("jvp") { sign.raw(n) } else { adj.raw(n) }.unwrap();
+                (n, a.shape.clone(), a.data.clone())
+            })
+            .collect();
+        npz::write(&traces.join(&e.trace.file), &arrays).unwrap();
+    }
+    let report = check(&inst, &traces).unwrap();
+    let o = report.outcomes.iter().find(|o| o.id.contains("heavy_ball_pseudo_huber_targets_truncated")).unwrap();
+    let d = o.cause.as_ref().unwrap();
+    assert_eq!(d.class_of("jvp"), Some(BugClass::SignC), "{}", o.cause_text());
+    assert_eq!(d.class_of("vjp"), Some(BugClass::AdjointOrder), "{}", o.cause_text());
+    assert!(d.unexplained.is_empty(), "{}", o.cause_text());
 }
 
 fn expect_input_error(result: Result<GateReport, Error>, needle: &str) {
@@ -264,13 +653,8 @@ fn check_out_never_overwrites_a_foreign_report() {
 #[test]
 fn a_numerical_failure_of_a_trace_claim_fails_the_instance() {
     use unrollcheck::claims::{Point, Verdict};
-    use unrollcheck::gate::check::Outcome;
-    let outcome = |v: Verdict| Outcome {
-        id: "x".into(),
-        float32: false,
-        findings: vec![],
-        claims: vec![("sec41.trunc_fwd_rev".into(), v)],
-    };
+    let outcome =
+        |v: Verdict| Outcome { id: "x".into(), claims: vec![("sec41.trunc_fwd_rev".into(), v)], ..Outcome::default() };
     let nf = Verdict::NumericalFailure { cause: "tol is inf".into(), at: Point { k: 3, t: None } };
     assert!(!outcome(nf).passed());
     let holds = Verdict::Holds { checked: 1, margin: 0.5, at: Point { k: 3, t: None }, informative: true };
@@ -416,9 +800,7 @@ fn causes_are_not_guessed_from_the_size_of_the_error() {
     let report = check(&inst, &traces).unwrap();
     assert!(report.outcomes.iter().any(|o| !o.passed()), "a 1e-6 error must fail");
     for o in &report.outcomes {
-        for f in &o.findings {
-            assert!(!f.cause.as_deref().unwrap_or("").contains("float32"), "{}: {:?}", o.id, f.cause);
-        }
+        assert!(!o.cause_text().contains("float32"), "{}: {}", o.id, o.cause_text());
     }
     let (inst, traces, _) = run_with("cause_start", Bug::None);
     edit_rows(&inst, &traces, "jvp", |i, row| {
@@ -429,16 +811,130 @@ fn causes_are_not_guessed_from_the_size_of_the_error() {
     let report = check(&inst, &traces).unwrap();
     assert!(report.outcomes.iter().all(|o| !o.passed()), "a wrong first row must fail");
     for o in &report.outcomes {
-        for f in &o.findings {
-            assert!(!f.cause.as_deref().unwrap_or("").contains("freez"), "{}: {:?}", o.id, f.cause);
-        }
+        assert!(!o.cause_text().contains("frozen"), "{}: {}", o.id, o.cause_text());
     }
     let (_, _, f32report) = run_with("cause_f32", Bug::Float32);
-    assert!(
-        f32report.outcomes.iter().flat_map(|o| &o.findings).any(|f| f
-            .cause
-            .as_deref()
-            .unwrap_or("")
-            .contains("float32"))
-    );
+    assert!(f32report.outcomes.iter().any(|o| o.cause_text().contains("float32")));
+}
+
+fn gate_check_cli(inst: &Path, traces: &Path, extra: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_unrollcheck"))
+        .args(["gate", "check", "--instances"])
+        .arg(inst)
+        .arg("--traces")
+        .arg(traces)
+        .args(extra)
+        .output()
+        .expect("runs")
+}
+
+/// Issue #13, defect 5: on exit 2 the report and the JUnit file are still written, every
+/// readable instance is checked, and the unreadable file is an error naming it; `--out`
+/// prints a summary, not the report. Control: the same run without the bad file exits 0.
+#[test]
+fn unreadable_input_still_gets_a_report_and_junit() {
+    let (inst, traces, _) = run_with("exit2", Bug::None);
+    let out = inst.parent().unwrap().join("report");
+    let junit = inst.parent().unwrap().join("junit.xml");
+    let e = &read_manifest(&inst).unwrap().instances[3];
+    let path = traces.join(&e.trace.file);
+    let good = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &good[..good.len() / 2]).unwrap();
+    let args = ["--out", out.to_str().unwrap(), "--junit", junit.to_str().unwrap()];
+    let o = gate_check_cli(&inst, &traces, &args);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("21 of 22 instances pass, 1 unreadable (exit code 2)"), "{stdout}");
+    assert!(stdout.contains(&e.trace.file) && !stdout.contains("| instance |"), "a summary, not the report: {stdout}");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert_eq!(md.matches("| pass |").count(), 21, "{md}");
+    assert!(md.contains("**UNREADABLE**") && md.contains(&e.trace.file), "{md}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<error") && xml.contains(&e.trace.file), "{xml}");
+    std::fs::write(&path, &good).unwrap();
+    let o = gate_check_cli(&inst, &traces, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(!std::fs::read_to_string(&junit).unwrap().contains("<error"));
+}
+
+/// `--only` checks a subset (an unknown id is exit 2); `--allow-missing` skips instances
+/// without a trace (without it, a missing trace is exit 2).
+#[test]
+fn a_subset_can_be_checked() {
+    let (inst, traces, _) = run_with("subset", Bug::None);
+    let ids: Vec<String> = read_manifest(&inst).unwrap().instances.iter().map(|e| e.id.clone()).collect();
+    let o = gate_check_cli(&inst, &traces, &["--only", &format!("{},{}", ids[0], ids[5])]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("2 of 2 instances pass"));
+    let o = gate_check_cli(&inst, &traces, &["--only", "no_such_id"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("no instance `no_such_id`"));
+    for e in &read_manifest(&inst).unwrap().instances[1..] {
+        std::fs::remove_file(traces.join(&e.trace.file)).unwrap();
+    }
+    let o = gate_check_cli(&inst, &traces, &[]);
+    assert_eq!(o.status.code(), Some(2), "a missing trace without --allow-missing");
+    let o = gate_check_cli(&inst, &traces, &["--allow-missing"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("1 of 22 instances pass, 21 skipped (no trace)"));
+}
+
+/// Rows and `k` both, entries as `(row, column)` (also for NaN), and the equality forward =
+/// reverse printed with its largest relative difference, not a margin of 0.
+#[test]
+fn the_report_gives_rows_iterations_and_entries() {
+    let (inst, traces, report) = run_with("rows", Bug::SignC);
+    let md = unrollcheck::gate::check::markdown(&report);
+    // Truncated instance 01: T' = 24, so row 1 of jvp is k = 25.
+    assert!(md.contains("`jvp` row 1 (k = 25), entry (1, "), "{md}");
+    let good = run_with("rows_ok", Bug::None).2;
+    let md = unrollcheck::gate::check::markdown(&good);
+    assert!(md.contains("largest relative difference") && !md.contains("margin 0.000e0"), "{md}");
+    assert!(!md.lines().any(|l| l.contains("trunc_fwd_rev") && l.contains("margin")), "{md}");
+    edit_rows(&inst, &traces, "vjp", |i, row| {
+        if i == 2 && row.len() > 1 {
+            row[1] = f64::NAN;
+        }
+    });
+    expect_input_error(check(&inst, &traces), "entry (2, 1) is NaN");
+}
+
+/// `examples/gate_numpy.py --bug NAME`, an independent NumPy client: every planted bug is
+/// rejected (exit code 1), and every instance it fails names `[NAME]` as its one confirmed
+/// cause; where the bug changes nothing (e.g. `b_next` on ridge) the instance passes. The
+/// control: its traces without a bug pass. Needs python3 with NumPy (as `.ci/run` does);
+/// without them the test says so and checks nothing.
+#[test]
+fn the_numpy_clients_planted_bugs_are_confirmed() {
+    let numpy = std::process::Command::new("python3").args(["-c", "import numpy"]).status();
+    if !numpy.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED: python3 with NumPy is not available");
+        return;
+    }
+    let d = dir("numpy");
+    let inst = d.join("instances");
+    export(&default_set(2026), &inst).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gate_numpy.py");
+    let run = |traces: &Path, bug: Option<&str>| {
+        let mut c = std::process::Command::new("python3");
+        c.arg(&script).arg(&inst).arg(traces);
+        if let Some(b) = bug {
+            c.args(["--bug", b]);
+        }
+        assert!(c.output().unwrap().status.success(), "{bug:?}");
+        run_report(&inst, traces)
+    };
+    assert_eq!(run(&d.join("ok"), None).exit_code(), 0);
+    for class in BugClass::ALL {
+        let report = run(&d.join(class.id()), Some(class.id()));
+        assert_eq!(report.exit_code(), 1, "{}", class.id());
+        for o in report.outcomes.iter().filter(|o| o.failed()) {
+            let c = confirmed(o).unwrap_or_else(|| panic!("{}: {}: {}", class.id(), o.id, o.cause_text()));
+            assert_eq!(c.class, class, "{}: {}", o.id, o.cause_text());
+        }
+    }
+}
+
+fn run_report(inst: &Path, traces: &Path) -> GateReport {
+    unrollcheck::gate::check::run(inst, traces, &Default::default())
 }

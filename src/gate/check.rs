@@ -1,7 +1,10 @@
 //! `gate check`: compares every trace with the reference, iteration by iteration, under the
 //! tolerance model; runs the applicable claims on the submitted sequences; checks forward
-//! against reverse inside the trace; and names a likely cause for each failure.
+//! against reverse inside the trace; and names the cause of a failure that
+//! [`super::cause`] confirms by simulation. Unreadable input is recorded per file, after
+//! every readable instance has been checked (exit code 2).
 
+use super::cause::{Diagnosis, QUANTITIES, Setup, Submitted, TraceRows, diagnose};
 use super::export::{Entry, MANIFEST_VERSION, Manifest, rebuild};
 use super::npz::{Array, Npz};
 use crate::bounds::rhs_21;
@@ -9,20 +12,23 @@ use crate::claims::{Checker, Point, Verdict};
 use crate::error::{Error, Result};
 use crate::spec::DynInstance;
 use crate::tol::ToleranceModel;
-use crate::unroll::{Linearization, Trajectory, late_start_jvp, truncated_vjp};
+use crate::unroll::{Trajectory, late_start_jvp, truncated_vjp};
 use nalgebra::DVector;
 use serde::Serialize;
 use std::path::Path;
 
-/// A quantity that left its tolerance.
+/// A quantity that left its tolerance, or has the wrong number of rows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     /// The array (`x`, `jvp`, `vjp`, `jvp_final`, `vjp_final`).
     pub quantity: String,
-    /// Algorithm iteration `k` of the first row out of tolerance.
+    /// The first row out of tolerance (0 for a final).
+    pub row: usize,
+    /// The algorithm iteration `k` of that row (`x`: `k = row`; `jvp`: `k = T' + row`;
+    /// `vjp`: `k = K' − row`; `jvp_final`: `K'`; `vjp_final`: `T'`).
     pub iteration: usize,
-    /// The entry that differs most there.
-    pub component: usize,
+    /// The column of the entry that differs most in that row.
+    pub column: usize,
     /// The reference value of that entry.
     pub expected: f64,
     /// The submitted value.
@@ -31,42 +37,175 @@ pub struct Finding {
     pub error: f64,
     /// The tolerance of that row.
     pub tol: f64,
-    /// A recognised bug class, when one matches.
-    pub cause: Option<String>,
+    /// `(expected, submitted)` number of rows, when they differ (then no row is compared).
+    pub rows: Option<(usize, usize)>,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some((want, got)) = self.rows {
+            return write!(f, "`{}`: {got} rows, expected {want}", self.quantity);
+        }
+        if self.quantity.ends_with("_final") {
+            write!(f, "`{}` (k = {}), entry {}", self.quantity, self.iteration, self.column)?;
+        } else {
+            write!(
+                f,
+                "`{}` row {} (k = {}), entry ({}, {})",
+                self.quantity, self.row, self.iteration, self.row, self.column
+            )?;
+        }
+        write!(
+            f,
+            ": expected {:.6e}, got {:.6e} (error {:.2e} > tol {:.2e})",
+            self.expected, self.got, self.error, self.tol
+        )
+    }
+}
+
+/// Forward = reverse inside a trace, `w · jvp_final = vjp_final · v`, with its numbers.
+#[derive(Debug, Clone, Serialize)]
+pub struct FwdRev {
+    /// `w · jvp_final`.
+    pub forward: f64,
+    /// `vjp_final · v`.
+    pub reverse: f64,
+    /// `|forward − reverse| / max(|forward|, |reverse|)`.
+    pub relative: f64,
+    /// The tolerance on `|forward − reverse|`.
+    pub tol: f64,
 }
 
 /// The outcome of one instance.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Default)]
 pub struct Outcome {
     /// Instance id.
     pub id: String,
     /// Some array of the trace was stored as float32 (each array is judged at the precision
     /// it is stored in).
     pub float32: bool,
-    /// Quantities out of tolerance (the first row of each).
+    /// Quantities out of tolerance (the first row of each), in the order of the format.
     pub findings: Vec<Finding>,
-    /// Claims checked on the submitted sequences.
+    /// The cause of the findings, confirmed by simulation (`None` when there is none).
+    pub cause: Option<Diagnosis>,
+    /// Claims checked on the submitted sequences (none when a row count is wrong).
     pub claims: Vec<(String, Verdict)>,
+    /// Forward = reverse inside the trace, with its numbers.
+    pub fwd_rev: Option<FwdRev>,
+    /// The instance or its trace could not be read (exit 2): where and why.
+    pub error: Option<InputError>,
+    /// No trace, and `--allow-missing` was given: not checked.
+    pub skipped: bool,
 }
 
 impl Outcome {
-    /// No finding, no violated claim and no claim ended in a numerical failure.
+    /// Checked, with no finding, no violated claim and no claim ended in a numerical failure.
     pub fn passed(&self) -> bool {
-        self.findings.is_empty() && !self.claims.iter().any(|(_, v)| v.violated() || v.numerical_failure())
+        self.error.is_none()
+            && !self.skipped
+            && self.findings.is_empty()
+            && !self.claims.iter().any(|(_, v)| v.violated() || v.numerical_failure())
+    }
+
+    /// Checked and not passed.
+    pub fn failed(&self) -> bool {
+        self.error.is_none() && !self.skipped && !self.passed()
+    }
+
+    /// The first failure, as the report and the JUnit file give it.
+    pub fn first_failure(&self) -> String {
+        if let Some(e) = &self.error {
+            return format!("unreadable: {e}");
+        }
+        if self.skipped {
+            return "no trace (skipped: --allow-missing)".into();
+        }
+        match self.findings.first() {
+            Some(f) => f.to_string(),
+            None => {
+                let claims = self.failed_claims();
+                if claims.is_empty() {
+                    "—".into()
+                } else {
+                    format!("claim {} on the submitted sequences", claims.join(", "))
+                }
+            }
+        }
+    }
+
+    /// The cause of the first failure (the same comparison as [`Outcome::first_failure`]).
+    pub fn cause_text(&self) -> String {
+        match (&self.cause, self.failed()) {
+            (Some(d), _) => d.to_string(),
+            (None, true) => format!("cause unknown: {}", self.first_failure()),
+            (None, false) => "—".into(),
+        }
+    }
+
+    fn failed_claims(&self) -> Vec<String> {
+        self.claims.iter().filter(|(_, v)| v.violated() || v.numerical_failure()).map(|(id, _)| id.clone()).collect()
+    }
+}
+
+/// Unreadable input: where (file, array or key) and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputError {
+    /// The file and the array or key.
+    pub location: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+impl From<Error> for InputError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Input { location, message } => InputError { location, message },
+            Error::Io { path, message } => InputError { location: path, message },
+            other => InputError { location: "gate".into(), message: other.to_string() },
+        }
     }
 }
 
 /// All outcomes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Default)]
 pub struct GateReport {
-    /// One per manifest instance.
+    /// One per selected manifest instance.
     pub outcomes: Vec<Outcome>,
+    /// Unreadable input not tied to one instance (the manifest, an unknown trace, an
+    /// unknown `--only` id).
+    pub errors: Vec<InputError>,
 }
 
 impl GateReport {
-    /// Every instance passed.
+    /// Every checked instance passed and nothing was unreadable.
     pub fn passed(&self) -> bool {
-        self.outcomes.iter().all(Outcome::passed)
+        self.exit_code() == 0
+    }
+
+    /// 2 when some input was unreadable, else 1 when some instance failed, else 0.
+    pub fn exit_code(&self) -> u8 {
+        if !self.errors.is_empty() || self.outcomes.iter().any(|o| o.error.is_some()) {
+            2
+        } else if self.outcomes.iter().any(Outcome::failed) {
+            1
+        } else {
+            0
+        }
+    }
+
+    /// The first unreadable input, as an error.
+    pub fn first_error(&self) -> Option<Error> {
+        self.errors
+            .iter()
+            .chain(self.outcomes.iter().filter_map(|o| o.error.as_ref()))
+            .next()
+            .map(|e| Error::Input { location: e.location.clone(), message: e.message.clone() })
     }
 }
 
@@ -93,27 +232,75 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     Ok(manifest)
 }
 
-/// Checks every trace in `traces` against the instances in `instances`. Unreadable input
-/// (missing or corrupt files, wrong shapes or dtypes, NaN, unknown traces) is an `Err`.
+/// Which instances `gate check` checks.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Only these ids (`--only`); every one must be in the manifest.
+    pub only: Option<Vec<String>>,
+    /// An instance without a trace is skipped, not unreadable input (`--allow-missing`).
+    pub allow_missing: bool,
+}
+
+/// Checks every trace in `traces` against the instances in `instances` and returns the
+/// first unreadable input (missing or corrupt files, wrong shapes or dtypes, NaN, unknown
+/// traces) as an `Err`. [`run`] checks all the others too.
 pub fn check(instances: &Path, traces: &Path) -> Result<GateReport> {
-    let manifest = read_manifest(instances)?;
-    unknown_traces(&manifest, traces)?;
-    let mut outcomes = Vec::new();
-    for entry in &manifest.instances {
-        let file = Npz::read(&instances.join(&entry.file))?;
-        let trace = Npz::read(&traces.join(&entry.trace.file))?;
-        outcomes.push(check_one(entry, &file, &trace)?);
+    let report = run(instances, traces, &Selection::default());
+    match report.first_error() {
+        Some(e) => Err(e),
+        None => Ok(report),
     }
-    Ok(GateReport { outcomes })
+}
+
+/// Checks the selected traces; unreadable input is recorded in the report (exit code 2)
+/// after every readable instance has been checked.
+pub fn run(instances: &Path, traces: &Path, sel: &Selection) -> GateReport {
+    let mut report = GateReport::default();
+    let manifest = match read_manifest(instances) {
+        Ok(m) => m,
+        Err(e) => {
+            report.errors.push(e.into());
+            return report;
+        }
+    };
+    if let Some(only) = &sel.only {
+        for id in only.iter().filter(|id| !manifest.instances.iter().any(|e| &e.id == *id)) {
+            report.errors.push(InputError {
+                location: format!("--only {id}"),
+                message: format!("no instance `{id}` in {}", instances.join("manifest.json").display()),
+            });
+        }
+    }
+    if let Err(e) = unknown_traces(&manifest, traces) {
+        report.errors.push(e.into());
+    }
+    let selected = manifest.instances.iter().filter(|e| sel.only.as_ref().is_none_or(|o| o.contains(&e.id)));
+    for entry in selected {
+        let trace_path = traces.join(&entry.trace.file);
+        let outcome = if sel.allow_missing && !trace_path.exists() {
+            Ok(Outcome { id: entry.id.clone(), skipped: true, ..Outcome::default() })
+        } else {
+            Npz::read(&instances.join(&entry.file))
+                .and_then(|file| Ok((file, Npz::read(&trace_path)?)))
+                .and_then(|(file, trace)| check_one(entry, &file, &trace))
+        };
+        report.outcomes.push(outcome.unwrap_or_else(|e| Outcome {
+            id: entry.id.clone(),
+            error: Some(e.into()),
+            ..Outcome::default()
+        }));
+    }
+    report
 }
 
 fn unknown_traces(manifest: &Manifest, traces: &Path) -> Result<()> {
     let dir = std::fs::read_dir(traces).map_err(|e| io(traces, e))?;
-    for f in dir.flatten() {
-        let name = f.file_name().to_string_lossy().to_string();
+    let mut names: Vec<String> = dir.flatten().map(|f| f.file_name().to_string_lossy().to_string()).collect();
+    names.sort();
+    for name in names {
         if name.ends_with(".npz") && !manifest.instances.iter().any(|e| e.trace.file == name) {
             return Err(Error::Input {
-                location: f.path().display().to_string(),
+                location: traces.join(&name).display().to_string(),
                 message: "a trace for an unknown instance (not in manifest.json)".into(),
             });
         }
@@ -121,14 +308,7 @@ fn unknown_traces(manifest: &Manifest, traces: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The reference rows: iterates, late-started JVPs, truncated VJPs (rows from `K'` down).
-struct Reference {
-    x: Vec<DVector<f64>>,
-    jvp: Vec<DVector<f64>>,
-    vjp: Vec<DVector<f64>>,
-}
-
-fn reference(inst: &DynInstance, traj: &Trajectory, e: &Entry, v: &DVector<f64>, w: &DVector<f64>) -> Reference {
+fn reference(inst: &DynInstance, traj: &Trajectory, e: &Entry, v: &DVector<f64>, w: &DVector<f64>) -> TraceRows {
     let x = (0..=e.k_prime).map(|k| traj.x(k).into_owned()).collect();
     let mut jvp = Vec::with_capacity(e.k_prime - e.t_prime + 1);
     let zero = DVector::zeros(e.n);
@@ -137,17 +317,48 @@ fn reference(inst: &DynInstance, traj: &Trajectory, e: &Entry, v: &DVector<f64>,
     });
     let mut vjp = Vec::with_capacity(e.k_prime - e.t_prime + 1);
     truncated_vjp(&inst.map, traj, e.k_prime, e.t_prime, w.as_view(), |_, ub, _| vjp.push(ub.clone()));
-    Reference { x, jvp, vjp }
+    let (jvp_final, vjp_final) = (jvp[jvp.len() - 1].clone(), vjp[vjp.len() - 1].clone());
+    TraceRows { x, jvp, vjp, jvp_final, vjp_final }
 }
 
-/// The tolerance of row `j` of a recursion of `j` steps on quantities of size `scale`;
-/// float32 traces get the model with float32's unit roundoff.
-fn row_tol(model: &ToleranceModel, j: usize, d: usize, scale: f64, rho: f64, float32: bool) -> f64 {
-    let unit = if float32 { f64::from(f32::EPSILON) / f64::EPSILON } else { 1.0 };
-    2.0 * model.recursion(j, d, scale, rho) * unit
+/// The tolerance of each row: row `j` of a recursion of `j` steps on quantities of the size
+/// of the reference's, at the precision the array is stored in.
+#[derive(Debug, Clone)]
+pub struct Tolerance {
+    model: ToleranceModel,
+    d: usize,
+    rho: f64,
+    scale: [f64; 3],
+    last: usize,
 }
 
-/// Compares rows; `iteration(i)` is the algorithm iteration of row `i`.
+impl Tolerance {
+    /// The tolerance of row `i` of `quantity`; float32 arrays get the model with float32's
+    /// unit roundoff.
+    pub fn row(&self, quantity: &str, i: usize, float32: bool) -> f64 {
+        self.row_at_scale(quantity, i, float32, self.scale(quantity))
+    }
+
+    /// The size of the reference's rows of `quantity` (the largest row norm).
+    pub fn scale(&self, quantity: &str) -> f64 {
+        match quantity {
+            "x" => self.scale[0],
+            "jvp" | "jvp_final" => self.scale[1],
+            _ => self.scale[2],
+        }
+    }
+
+    /// The tolerance of row `i` of `quantity` for rows of size `scale` (a simulated bug
+    /// whose rows are larger than the reference's, e.g. a diverging step size).
+    pub fn row_at_scale(&self, quantity: &str, i: usize, float32: bool, scale: f64) -> f64 {
+        let j = if quantity.ends_with("_final") { self.last } else { i };
+        let unit = if float32 { f64::from(f32::EPSILON) / f64::EPSILON } else { 1.0 };
+        2.0 * self.model.recursion(j, self.d, scale, self.rho) * unit
+    }
+}
+
+/// Compares `got` with the reference rows `want`: the first row out of tolerance, or the
+/// wrong number of rows.
 fn compare(
     name: &str,
     got: &Array,
@@ -155,33 +366,51 @@ fn compare(
     iteration: impl Fn(usize) -> usize,
     tol: impl Fn(usize) -> f64,
 ) -> Option<Finding> {
+    let rows = if got.shape.len() == 2 { got.shape[0] } else { 1 };
+    if rows != want.len() {
+        let row = rows.min(want.len());
+        return Some(Finding {
+            quantity: name.into(),
+            row,
+            iteration: iteration(row),
+            column: 0,
+            expected: want.len() as f64,
+            got: rows as f64,
+            error: 0.0,
+            tol: 0.0,
+            rows: Some((want.len(), rows)),
+        });
+    }
     want.iter().enumerate().find_map(|(i, r)| {
         let row = if got.shape.len() == 2 { got.row(i) } else { &got.data[..] };
         let diff: Vec<f64> = row.iter().zip(r.iter()).map(|(a, b)| a - b).collect();
         let error = diff.iter().map(|d| d * d).sum::<f64>().sqrt();
         // A NaN error is a mismatch, never a pass.
         (error.is_nan() || error > tol(i)).then(|| {
-            let component = crate::unroll::argmax(&diff.iter().map(|d| d.abs()).collect::<Vec<_>>());
+            let column = crate::unroll::argmax(&diff.iter().map(|d| d.abs()).collect::<Vec<_>>());
             Finding {
                 quantity: name.into(),
+                row: i,
                 iteration: iteration(i),
-                component,
-                expected: r[component],
-                got: row[component],
+                column,
+                expected: r[column],
+                got: row[column],
                 error,
                 tol: tol(i),
-                cause: None,
+                rows: None,
             }
         })
     })
 }
 
-fn shapes_ok<'a>(trace: &'a Npz, e: &Entry) -> Result<[&'a Array; 5]> {
+/// The trace arrays with the dtype, dimensions and columns the format requires and finite
+/// entries; the number of rows of `x`, `jvp` and `vjp` is checked by the comparison.
+fn submitted<'a>(trace: &'a Npz, e: &Entry) -> Result<Submitted<'a>> {
     let s = &e.trace.arrays;
     Ok([
-        trace.get("x", &s.x)?,
-        trace.get("jvp", &s.jvp)?,
-        trace.get("vjp", &s.vjp)?,
+        trace.get_rows("x", s.x[1])?,
+        trace.get_rows("jvp", s.jvp[1])?,
+        trace.get_rows("vjp", s.vjp[1])?,
         trace.get("jvp_final", &s.jvp_final)?,
         trace.get("vjp_final", &s.vjp_final)?,
     ])
@@ -189,169 +418,50 @@ fn shapes_ok<'a>(trace: &'a Npz, e: &Entry) -> Result<[&'a Array; 5]> {
 
 fn check_one(e: &Entry, file: &Npz, trace: &Npz) -> Result<Outcome> {
     let (inst, v, w) = rebuild(e, file)?;
-    // An off-by-one truncation shows as one row too many or too few: a failure with its
-    // cause, not unreadable input.
-    if let Some(f) = off_by_one_rows(e, trace) {
-        return Ok(Outcome { id: e.id.clone(), float32: false, findings: vec![f], claims: Vec::new() });
-    }
-    let [x, jvp, vjp, jvp_final, vjp_final] = shapes_ok(trace, e)?;
-    let float32 = [x, jvp, vjp, jvp_final, vjp_final].iter().any(|a| a.float32);
+    let sub = submitted(trace, e)?;
+    let float32 = sub.iter().any(|a| a.float32);
     let traj = Trajectory::run(&inst.map, &inst.x0, e.k_prime);
     let r = reference(&inst, &traj, e, &v, &w);
-    let model = ToleranceModel::default();
     let rho = if inst.constants.contraction() { inst.constants.rho() } else { 1.0 };
-    let d = e.n + e.p;
     let norm_max = |rows: &[DVector<f64>]| rows.iter().map(|r| r.norm()).fold(f64::MIN_POSITIVE, f64::max);
-    let (sx, sj, sv) = (norm_max(&r.x).max(inst.x_star.norm()), norm_max(&r.jvp), norm_max(&r.vjp));
-    let mut findings = Vec::new();
+    let tol = Tolerance {
+        model: ToleranceModel::default(),
+        d: e.n + e.p,
+        rho,
+        scale: [norm_max(&r.x).max(inst.x_star.norm()), norm_max(&r.jvp), norm_max(&r.vjp)],
+        last: e.k_prime - e.t_prime,
+    };
+    let (tp, kp) = (e.t_prime, e.k_prime);
+    let iteration = |q: &str, i: usize| match q {
+        "x" => i,
+        "jvp" => tp + i,
+        "vjp" => kp.saturating_sub(i),
+        "jvp_final" => kp,
+        _ => tp,
+    };
     // Each array is judged at the precision it is stored in: one array cast to float32 does
     // not loosen the tolerance of the others (a float64 array claims float64 accuracy).
-    findings.extend(compare("x", x, &r.x, |i| i, |i| row_tol(&model, i, d, sx, rho, x.float32)));
-    let (tp, kp) = (e.t_prime, e.k_prime);
-    findings.extend(compare("jvp", jvp, &r.jvp, |i| tp + i, |i| row_tol(&model, i, d, sj, rho, jvp.float32)));
-    findings.extend(compare("vjp", vjp, &r.vjp, |i| kp - i, |i| row_tol(&model, i, d, sv, rho, vjp.float32)));
-    let last = r.jvp.len() - 1;
-    findings.extend(compare(
-        "jvp_final",
-        jvp_final,
-        &r.jvp[last..],
-        |_| kp,
-        |_| row_tol(&model, last, d, sj, rho, jvp_final.float32),
-    ));
-    findings.extend(compare(
-        "vjp_final",
-        vjp_final,
-        &r.vjp[last..],
-        |_| tp,
-        |_| row_tol(&model, last, d, sv, rho, vjp_final.float32),
-    ));
-    for f in &mut findings {
-        let stored32 = trace.raw(&f.quantity).is_some_and(|a| a.float32);
-        let want: &[DVector<f64>] = if f.quantity.starts_with("jvp") { &r.jvp } else { &r.vjp };
-        f.cause = likely_cause(e, &inst, &traj, (&v, &w), f, trace, (stored32, want));
+    let findings: Vec<Finding> = QUANTITIES
+        .iter()
+        .zip(sub.iter())
+        .filter_map(|(&q, a)| compare(q, a, r.rows(q), |i| iteration(q, i), |i| tol.row(q, i, a.float32)))
+        .collect();
+    let cause = (!findings.is_empty()).then(|| {
+        let failing: Vec<&str> = findings.iter().map(|f| f.quantity.as_str()).collect();
+        let setup = Setup { entry: e, file, map: &inst.map, x0: &inst.x0, v: &v, w: &w, tol: &tol };
+        diagnose(&setup, &r, &sub, &failing)
+    });
+    if findings.iter().any(|f| f.rows.is_some()) {
+        // The claims index the rows by iteration: not run on arrays of the wrong length.
+        return Ok(Outcome { id: e.id.clone(), float32, findings, cause, ..Outcome::default() });
     }
+    let [x, jvp, _, jvp_final, vjp_final] = sub;
     // The claims compare x, jvp and both finals with each other: a float32 one among them
     // brings float32 storage rounding into the comparison (the arrays themselves were each
     // judged at their own precision above).
     let claims_float32 = [x, jvp, jvp_final, vjp_final].iter().any(|a| a.float32);
-    let claims = trace_claims(e, &inst, x, jvp, (jvp_final, vjp_final), (&v, &w), claims_float32);
-    Ok(Outcome { id: e.id.clone(), float32, findings, claims })
-}
-
-fn off_by_one_rows(e: &Entry, trace: &Npz) -> Option<Finding> {
-    let want = e.trace.arrays.jvp[0];
-    ["jvp", "vjp"].into_iter().find_map(|name| {
-        let a = trace.raw(name)?;
-        let rows = *a.shape.first()?;
-        (rows + 1 == want || rows == want + 1).then(|| Finding {
-            quantity: name.into(),
-            iteration: e.t_prime,
-            component: 0,
-            expected: want as f64,
-            got: rows as f64,
-            error: 1.0,
-            tol: 0.0,
-            cause: Some(format!(
-                "off-by-one truncation index: {rows} rows where K'−T'+1 = {want} (late start at T' = {} expected)",
-                e.t_prime
-            )),
-        })
-    })
-}
-
-/// Tries the recognisable bug classes on the first failing row.
-#[allow(clippy::too_many_arguments)]
-fn likely_cause(
-    e: &Entry,
-    inst: &DynInstance,
-    traj: &Trajectory,
-    vw: (&DVector<f64>, &DVector<f64>),
-    f: &Finding,
-    trace: &Npz,
-    (float32, want): (bool, &[DVector<f64>]),
-) -> Option<String> {
-    let (v, w) = vw;
-    if f.quantity == "x" {
-        return None;
-    }
-    let is_fwd = f.quantity.starts_with("jvp");
-    let got = DVector::from_column_slice(trace.raw(if is_fwd { "jvp_final" } else { "vjp_final" })?.data.as_slice());
-    let lin = Linearization::along(&inst.map, traj, e.k_prime + 1);
-    let correct = variant_final(e, &lin, (v, w), is_fwd, (e.t_prime, 0, 1.0));
-    let scale = correct.norm().max(got.norm()).max(f64::MIN_POSITIVE);
-    let close = |a: &DVector<f64>, b: &DVector<f64>| (a - b).norm() <= 1e-6 * scale;
-    // A bug class explains the failure when its output matches the trace and differs from
-    // the correct output (on ridge, B_{k+1} = B_k: that class cannot be told apart there).
-    let found = bug_classes(e).into_iter().find(|(_, how)| {
-        let c = variant_final(e, &lin, (v, w), is_fwd, *how);
-        close(&c, &got) && !close(&c, &correct)
-    });
-    if let Some((name, _)) = found {
-        return Some(name.to_string());
-    }
-    let rows = trace.raw(&f.quantity.replace("_final", ""))?;
-    if let Some(j) = frozen_from(rows, want) {
-        return Some(format!(
-            "the derivative freezes from row {j} on (the iterate had converged, the derivative had not)"
-        ));
-    }
-    // float32 data in a float64 array: every value of the failing array is a float32 number
-    // (a float64 computation with a wrong constant is not, whatever the size of its error).
-    let array = trace.raw(&f.quantity)?;
-    let single = array.data.iter().all(|&x| f64::from(x as f32) == x);
-    (!float32 && single).then(|| "float32 rounding: single-precision values in a float64 array".to_string())
-}
-
-/// The recognisable bug classes, as `(start, shift of B's index, sign of C)`.
-fn bug_classes(e: &Entry) -> Vec<(&'static str, (usize, usize, f64))> {
-    let tp = e.t_prime;
-    let mut out = vec![
-        ("sign error in C_k (D_u A)", (tp, 0, -1.0)),
-        ("B_{k+1} used for B_k", (tp, 1, 1.0)),
-        ("off-by-one truncation index: started at T'+1", (tp + 1, 0, 1.0)),
-    ];
-    if tp > 0 {
-        out.push(("off-by-one truncation index: started at T'−1", (tp - 1, 0, 1.0)));
-    }
-    out
-}
-
-/// The final derivative (`jvp_final` or `vjp_final`) of a sweep from `start` using
-/// `B_{k+shift}` and `sign·C_k` (the correct one is `(T', 0, 1)`).
-fn variant_final(
-    e: &Entry,
-    lin: &Linearization,
-    vw: (&DVector<f64>, &DVector<f64>),
-    fwd: bool,
-    how: (usize, usize, f64),
-) -> DVector<f64> {
-    let (start, shift, sign) = how;
-    let (v, w) = vw;
-    if fwd {
-        let mut xv = DVector::zeros(e.n);
-        for k in start..e.k_prime {
-            xv = lin.b(k + shift) * &xv + lin.c(k) * v * sign;
-        }
-        xv
-    } else {
-        let (mut xb, mut ub) = (w.clone(), DVector::zeros(e.p));
-        for k in (start..e.k_prime).rev() {
-            ub += lin.c(k).tr_mul(&xb) * sign;
-            xb = lin.b(k + shift).tr_mul(&xb);
-        }
-        ub
-    }
-}
-
-/// The first row from which the rows stop changing, when the reference still changes
-/// after it (a derivative that has converged with the reference is not frozen).
-fn frozen_from(a: &Array, want: &[DVector<f64>]) -> Option<usize> {
-    let rows = *a.shape.first()?;
-    let same = |i: usize| a.row(i) == a.row(i - 1);
-    let first = (1..rows).rev().take_while(|&i| same(i)).last()?;
-    let (from, last) = (want.get(first - 1)?, want.last()?);
-    let scale = last.norm().max(f64::MIN_POSITIVE);
-    ((last - from).norm() > 1e-9 * scale).then_some(first)
+    let (claims, fwd_rev) = trace_claims(e, &inst, x, jvp, (jvp_final, vjp_final), (&v, &w), claims_float32);
+    Ok(Outcome { id: e.id.clone(), float32, findings, cause, claims, fwd_rev: Some(fwd_rev), ..Outcome::default() })
 }
 
 /// The claims on the submitted sequences: (8) on the iterates, (21) on the late-started
@@ -364,7 +474,7 @@ fn trace_claims(
     finals: (&Array, &Array),
     vw: (&DVector<f64>, &DVector<f64>),
     float32: bool,
-) -> Vec<(String, Verdict)> {
+) -> (Vec<(String, Verdict)>, FwdRev) {
     let model = ToleranceModel::default();
     let unit = if float32 { f64::from(f32::EPSILON) / f64::EPSILON } else { 1.0 };
     let c = &inst.constants;
@@ -375,13 +485,12 @@ fn trace_claims(
         let b: f64 = vf.data.iter().zip(vw.0.iter()).map(|(p, q)| p * q).sum();
         let mut ch = Checker::new("sec41.trunc_fwd_rev", "trace", None);
         let scale = jf.data.iter().map(|v| v.abs()).sum::<f64>() + vf.data.iter().map(|v| v.abs()).sum::<f64>();
-        ch.equal(
-            Point { k: e.k_prime, t: Some(e.t_prime) },
-            a - b,
-            model.recursion(e.k_prime, e.n + e.p, scale, 1.0) * unit,
-        );
-        ch.verdict()
+        let tol = model.recursion(e.k_prime, e.n + e.p, scale, 1.0) * unit;
+        ch.equal(Point { k: e.k_prime, t: Some(e.t_prime) }, a - b, tol);
+        let relative = (a - b).abs() / a.abs().max(b.abs()).max(f64::MIN_POSITIVE);
+        (ch.verdict(), FwdRev { forward: a, reverse: b, relative, tol })
     };
+    let (fwd_rev, numbers) = fwd_rev;
     out.push(("sec41.trunc_fwd_rev".to_string(), fwd_rev));
     if !(c.contraction() && c.smooth()) {
         let reason = if c.contraction() { "A2.2" } else { "A2.1" };
@@ -395,28 +504,30 @@ fn trace_claims(
                 },
             ));
         }
-        return out;
+        return (out, numbers);
     }
     let (rho, gamma) = (c.rho(), c.gamma.value);
     let xs = &inst.x_star;
     let e_k = |k: usize| x.row(k).iter().zip(xs.iter()).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
     let sx = xs.norm() + e_k(0);
     let mut rate = Checker::new("thm2.rate", "trace", None);
-    for k in 0..=e.k_prime {
+    // From k = 1: at k = 0 both sides are e_0 by definition (a margin of 0 that says nothing).
+    for k in 1..=e.k_prime {
         let tol = (2.0 * model.recursion(k, e.n + e.p, sx, rho) + 2.0 * inst.x_star_error) * unit;
         rate.leq(Point { k, t: None }, e_k(k), rho.powi(k as i32) * e_k(0), tol);
     }
     out.push(("thm2.rate".into(), rate.verdict()));
     let target = &inst.dx_star * vw.0;
     let mut bound = Checker::new("thm8.bound", "trace", None);
-    for j in 0..jvp.shape[0] {
+    // From j = 1: at j = 0, ‖Dx* v‖ ≤ ‖Dx*‖ holds by definition (with equality for p = 1).
+    for j in 1..jvp.shape[0] {
         let err = jvp.row(j).iter().zip(target.iter()).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
         let rhs = rhs_21(j as f64, e.t_prime as f64, rho, c.dx_star_norm, gamma, e_k(0));
         let tol = 2.0 * model.recursion(j, e.n + e.p, c.dx_star_norm.max(err), rho) * unit;
         bound.leq(Point { k: j, t: Some(e.t_prime) }, err, rhs, tol);
     }
     out.push(("thm8.bound".into(), bound.verdict()));
-    out
+    (out, numbers)
 }
 
 /// Writes the Markdown report `md` as `dir/report.md` (refusing a directory holding output
@@ -443,79 +554,124 @@ pub const TITLE: &str = "# unrollcheck gate report";
 pub fn markdown(report: &GateReport) -> String {
     use std::fmt::Write;
     let mut md = format!("{TITLE}\n\n");
-    let passed = report.outcomes.iter().filter(|o| o.passed()).count();
-    writeln!(md, "{passed} of {} instances pass.\n", report.outcomes.len()).ok();
-    writeln!(md, "| instance | precision | result | first failure | likely cause |\n|---|---|---|---|---|").ok();
+    writeln!(md, "{}\n", headline(report)).ok();
+    if !report.errors.is_empty() {
+        writeln!(md, "Unreadable input (exit code 2):\n").ok();
+        for e in &report.errors {
+            writeln!(md, "- {e}").ok();
+        }
+        writeln!(md).ok();
+    }
+    writeln!(md, "| instance | precision | result | first failure | cause |\n|---|---|---|---|---|").ok();
     for o in &report.outcomes {
-        let first = o.findings.first().map_or("—".to_string(), |f| {
-            format!(
-                "`{}` at k = {}, entry {}: expected {:.6e}, got {:.6e} (error {:.2e} > tol {:.2e})",
-                f.quantity, f.iteration, f.component, f.expected, f.got, f.error, f.tol
-            )
-        });
-        let cause = o.findings.iter().find_map(|f| f.cause.clone()).unwrap_or_else(|| "—".into());
-        let claims: Vec<String> =
-            o.claims.iter().filter(|(_, v)| v.violated() || v.numerical_failure()).map(|(id, _)| id.clone()).collect();
-        let result = if o.passed() {
-            "pass".to_string()
+        let claims = o.failed_claims();
+        let result = if o.error.is_some() {
+            "**UNREADABLE**".to_string()
+        } else if o.skipped {
+            "skipped".into()
+        } else if o.passed() {
+            "pass".into()
         } else if claims.is_empty() {
             "**FAIL**".into()
         } else {
             format!("**FAIL** (claims: {})", claims.join(", "))
         };
-        writeln!(
-            md,
-            "| `{}` | {} | {result} | {first} | {cause} |",
-            o.id,
-            if o.float32 { "float32" } else { "float64" }
-        )
-        .ok();
+        let precision = if o.float32 { "float32" } else { "float64" };
+        let cells = [o.first_failure(), o.cause_text()].map(|c| c.replace('|', "\\|"));
+        writeln!(md, "| `{}` | {precision} | {result} | {} | {} |", o.id, cells[0], cells[1]).ok();
     }
     writeln!(md, "\n## Claims on the submitted sequences\n").ok();
     for o in &report.outcomes {
         for (id, v) in &o.claims {
-            writeln!(md, "- `{}` `{id}`: {v}", o.id).ok();
+            match (&o.fwd_rev, id.as_str(), v.holds()) {
+                // An equality that holds: its largest relative difference, not a margin.
+                (Some(n), "sec41.trunc_fwd_rev", true) => writeln!(
+                    md,
+                    "- `{}` `{id}`: holds: w · jvp_final = {:.17e}, vjp_final · v = {:.17e}, largest relative \
+                     difference {:.1e} (tol {:.1e} absolute)",
+                    o.id, n.forward, n.reverse, n.relative, n.tol
+                ),
+                _ => writeln!(md, "- `{}` `{id}`: {v}", o.id),
+            }
+            .ok();
         }
     }
     md
 }
 
-/// The JUnit XML of a gate run: one test suite, one test case per instance and check.
+/// One line: how many instances pass, fail, are unreadable or skipped, and the exit code.
+pub fn headline(report: &GateReport) -> String {
+    let count = |f: fn(&Outcome) -> bool| report.outcomes.iter().filter(|o| f(o)).count();
+    let (pass, fail) = (count(Outcome::passed), count(Outcome::failed));
+    let (unreadable, skipped) = (count(|o| o.error.is_some()), count(|o| o.skipped));
+    let mut line = format!("{pass} of {} instances pass", report.outcomes.len());
+    for (n, what) in [(fail, "fail"), (unreadable, "unreadable"), (skipped, "skipped (no trace)")] {
+        if n > 0 {
+            line += &format!(", {n} {what}");
+        }
+    }
+    if !report.errors.is_empty() {
+        line += &format!(", {} other input error(s)", report.errors.len());
+    }
+    format!("{line} (exit code {}).", report.exit_code())
+}
+
+/// The summary `gate check --out` prints: the headline and one line per instance that did
+/// not pass (first failure and cause), and where the report is.
+pub fn summary(report: &GateReport, report_path: &Path) -> String {
+    let mut out = format!("unrollcheck gate: {}\n", headline(report));
+    for e in &report.errors {
+        out += &format!("  unreadable: {e}\n");
+    }
+    for o in report.outcomes.iter().filter(|o| !o.passed() && !o.skipped) {
+        out += &format!("  {}: {}", o.id, o.first_failure());
+        if o.failed() {
+            out += &format!(" — {}", o.cause_text());
+        }
+        out += "\n";
+    }
+    out + &format!("report: {}\n", report_path.display())
+}
+
+/// The JUnit XML of a gate run: one test suite, one test case per instance and check
+/// (`<id>::compare` with the same first failure and cause as the report; an unreadable
+/// instance is an error, a skipped one skipped), and `gate::input` per other input error.
 pub fn junit(report: &GateReport) -> Result<String> {
     use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
     let mut suite = TestSuite::new("unrollcheck-gate");
-    for o in &report.outcomes {
-        let status = match o.findings.first() {
-            None => TestCaseStatus::success(),
-            Some(f) => {
-                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(format!(
-                    "{} at k = {}: expected {:e}, got {:e}; cause: {}",
-                    f.quantity,
-                    f.iteration,
-                    f.expected,
-                    f.got,
-                    f.cause.clone().unwrap_or_else(|| "unknown".into())
-                ));
-                s
-            }
-        };
-        let mut case = TestCase::new(format!("{}::compare", o.id), status);
+    let mut add = |name: String, status: TestCaseStatus| {
+        let mut case = TestCase::new(name, status);
         case.set_classname("gate");
         suite.add_test_case(case);
+    };
+    let non_success = |kind, message: String| {
+        let mut s = TestCaseStatus::non_success(kind);
+        s.set_message(message);
+        s
+    };
+    for e in &report.errors {
+        add("gate::input".into(), non_success(NonSuccessKind::Error, e.to_string()));
+    }
+    for o in &report.outcomes {
+        let status = if o.error.is_some() {
+            non_success(NonSuccessKind::Error, o.first_failure())
+        } else if o.skipped {
+            TestCaseStatus::skipped()
+        } else if o.findings.is_empty() {
+            TestCaseStatus::success()
+        } else {
+            non_success(NonSuccessKind::Failure, format!("{}; cause: {}", o.first_failure(), o.cause_text()))
+        };
+        add(format!("{}::compare", o.id), status);
         for (id, v) in &o.claims {
             let status = if v.violated() || v.numerical_failure() {
-                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(v.to_string());
-                s
+                non_success(NonSuccessKind::Failure, v.to_string())
             } else if v.not_applicable() {
                 TestCaseStatus::skipped()
             } else {
                 TestCaseStatus::success()
             };
-            let mut case = TestCase::new(format!("{}::{id}", o.id), status);
-            case.set_classname("gate");
-            suite.add_test_case(case);
+            add(format!("{}::{id}", o.id), status);
         }
     }
     let mut r = Report::new("unrollcheck");

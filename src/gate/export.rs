@@ -286,15 +286,25 @@ fn step_and_momentum(inst: &DynInstance) -> (f64, f64) {
 /// The map and initial point described by an instance file (what the outside
 /// implementation saw), rebuilt independently of any seed.
 pub fn rebuild(entry: &Entry, file: &Npz) -> Result<(DynInstance, DVector<f64>, DVector<f64>)> {
+    let scalar = |name: &str| file.get(name, &[]).map(|a| a.scalar());
+    let map = rebuild_map(entry, file, scalar("alpha")?, scalar("beta")?)?;
+    let x0 = DVector::from_column_slice(&file.get("x0", &[entry.n])?.data);
+    let v = DVector::from_column_slice(&file.get("v", &[entry.p])?.data);
+    let w = DVector::from_column_slice(&file.get("w", &[entry.n])?.data);
+    check_indices(entry, file)?;
+    Ok((Instance::new(map, x0)?, v, w))
+}
+
+/// The map of an instance file with the step size `alpha` and momentum `beta` given here
+/// instead of the file's (what an implementation with a wrong step size iterates; `gate
+/// check` fits them when it confirms a cause).
+pub fn rebuild_map(entry: &Entry, file: &Npz, alpha: f64, beta: f64) -> Result<Box<dyn FixedPointMap>> {
     let (m, n) = (entry.m, entry.n_cols);
     let a = file.get("A", &[m, n])?;
     let a = DMatrix::from_row_slice(m, n, &a.data);
     let b = DVector::from_column_slice(&file.get("b", &[m])?.data);
     let scalar = |name: &str| file.get(name, &[]).map(|a| a.scalar());
-    let (lam, delta, alpha, beta) = (scalar("lam")?, scalar("delta")?, scalar("alpha")?, scalar("beta")?);
-    let x0 = DVector::from_column_slice(&file.get("x0", &[entry.n])?.data);
-    let v = DVector::from_column_slice(&file.get("v", &[entry.p])?.data);
-    let w = DVector::from_column_slice(&file.get("w", &[entry.n])?.data);
+    let (lam, delta) = (scalar("lam")?, scalar("delta")?);
     let map: Box<dyn FixedPointMap> = match (entry.family.as_str(), entry.param.as_str()) {
         ("ridge", param) => {
             let param = match param {
@@ -318,8 +328,7 @@ pub fn rebuild(entry: &Entry, file: &Npz) -> Result<(DynInstance, DVector<f64>, 
     if map.dim_u() != entry.p || map.dim_x() != entry.n {
         return Err(bad_entry(entry, format!("n = {}, p = {} do not match the data", entry.n, entry.p)));
     }
-    check_indices(entry, file)?;
-    Ok((Instance::new(map, x0)?, v, w))
+    Ok(map)
 }
 
 /// The manifest's `K`, `T`, `T_prime`, `K_prime`, `omega` must agree with the instance file

@@ -3,7 +3,8 @@
 //! Library authors who implement unrolled, truncated or implicit differentiation (JAX,
 //! PyTorch, NumPy, Rust) export a set of instances, run their own code on them, write one
 //! *trace* per instance, and let `unrollcheck gate check` say whether their derivatives are
-//! right — and if not, which quantity went wrong at which iteration, with a likely cause.
+//! right — and if not, which quantity went wrong at which row and iteration, with the cause
+//! [confirmed by simulation](cause): the reference re-run with each known bug planted.
 //!
 //! # Instances (`unrollcheck gate export --out DIR`)
 //!
@@ -52,7 +53,18 @@
 //! claims that compare arrays with each other use float32 rounding when one of them is
 //! float32. The manifest's `schema_version` must be 1, and its `K`, `T`, `T_prime`,
 //! `K_prime` must agree with the instance files (otherwise exit 2).
+//!
+//! # Rules and exit codes
+//!
+//! Exit 0: every selected instance passes. Exit 1: a row is out of tolerance, `x`, `jvp` or
+//! `vjp` has the right columns but the wrong number of rows, or a claim on the submitted
+//! sequences is violated or ends in a numerical failure. Exit 2: unreadable input (a
+//! missing, corrupt or unknown file, a dtype other than float64/float32, NaN or Inf, wrong
+//! dimensions or columns, bad manifest metadata, an unknown `--only` id), reported after
+//! every readable instance is checked. The report and the JUnit file are written on every
+//! exit code. The full list, one rule per line, is `docs/gate.md`, "Rules and exit codes".
 
+pub mod cause;
 pub mod check;
 pub mod export;
 pub mod npz;
@@ -65,6 +77,7 @@ differentiation.
   unrollcheck gate export --out DIR          instances: DIR/manifest.json and DIR/<id>.npz
   <your implementation>                      one trace TRACES/<id>.npz per instance
   unrollcheck gate check --instances DIR --traces TRACES [--junit FILE] [--out REPORT]
+                         [--only ID,...] [--allow-missing]
 
 An instance .npz holds (float64, C order): A (M,N), b (M,), lam, delta, alpha, beta, omega,
 K, T, T_prime, K_prime (scalars), x0 (n,), v (p,) a unit tangent, w (n,) a unit cotangent.
@@ -84,6 +97,12 @@ or compressed); each array is judged at the precision it is stored in:
 with a constant x_0 (Dx_0 = 0), so w . jvp_final = vjp_final . v. Untruncated: T = T' = 0.
 
 check compares every row with the reference under the tolerance model, runs (8), (21) and
-forward = reverse on the submitted sequences, and names a likely cause for a failure (sign
-of C_k, B_k+1 for B_k, off-by-one truncation index, a derivative that freezes, float32
-rounding). Exit 0: all pass; 1: a check fails; 2: unreadable input.";
+forward = reverse on the submitted sequences, and names the cause of a failure that it
+confirms by re-running its reference with each known bug planted (sign of C_k, B_k+1 for
+B_k, late start at T'+-1, the literal index Xdot_T'^(K'), a frozen derivative, float32
+iterates, a dropped warm start, Xdot_0 != 0, no transpose, Algorithm 1's adjoint order, a
+stale heavy-ball state, a fitted step size or momentum), or says \"cause unknown\".
+Exit 0: all pass; 1: a check fails (a row out of tolerance, a wrong number of rows, a
+violated claim); 2: unreadable input, reported after checking all the others. The report
+(and JUnit) is written on every exit code; with --out a summary is printed. --only checks
+a subset; --allow-missing skips instances without a trace. Rules: docs/gate.md.";

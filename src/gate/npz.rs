@@ -109,8 +109,28 @@ impl Npz {
         if a.shape != shape {
             return Err(input(&self.path, name, format!("shape {:?}, expected {shape:?}", a.shape)));
         }
+        self.finite(name, a)
+    }
+
+    /// The array `name` with `cols` columns (2-D) and any number of rows, every entry
+    /// finite: a wrong row count is a finding of `gate check`, not unreadable input.
+    pub fn get_rows(&self, name: &str, cols: usize) -> Result<&Array> {
+        let a = self.arrays.get(name).ok_or_else(|| input(&self.path, name, "missing"))?;
+        if a.shape.len() != 2 || a.shape[1] != cols {
+            return Err(input(&self.path, name, format!("shape {:?}, expected (rows, {cols})", a.shape)));
+        }
+        self.finite(name, a)
+    }
+
+    /// `a` when every entry is finite; otherwise an error naming the entry, as
+    /// `(row, column)` for a 2-D array.
+    fn finite<'a>(&self, name: &str, a: &'a Array) -> Result<&'a Array> {
         if let Some(i) = a.data.iter().position(|v| !v.is_finite()) {
-            return Err(input(&self.path, name, format!("entry {i} is {} (NaN and Inf are not allowed)", a.data[i])));
+            let at = match a.shape.as_slice() {
+                [_, cols] if *cols > 0 => format!("entry ({}, {})", i / cols, i % cols),
+                _ => format!("entry {i}"),
+            };
+            return Err(input(&self.path, name, format!("{at} is {} (NaN and Inf are not allowed)", a.data[i])));
         }
         Ok(a)
     }

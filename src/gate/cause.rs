@@ -1,0 +1,767 @@
+//! Causes confirmed by simulation: for a failing trace, `gate check` re-runs its own
+//! reference with each known bug planted and names the bug whose simulated trace matches
+//! the submitted one within the tolerance the reference comparison uses.
+//!
+//! The reference computes, along the iterates `x_{k+1} = A(x_k, u)` (4) with
+//! `B_k = D_x A(x_k, u)`, `C_k = D_u A(x_k, u)` (10), the late-started forward mode (20)
+//! `Ẋ^{(j+1)} v = B_{T'+j} Ẋ^{(j)} v + C_{T'+j} v` from `Ẋ^{(0)} v = 0`, `j < K' − T'`, and
+//! the truncated reverse sweep (12) `Ū^{(k)} = Ū^{(k+1)} + X̄^{(k+1)} C_k`,
+//! `X̄^{(k)} = X̄^{(k+1)} B_k` from `X̄^{(K')} = wᵀ`, `Ū^{(K')} = 0`, down to `k = T'`. Each
+//! [`BugClass`] changes exactly one thing:
+//!
+//! | class | simulated change |
+//! |---|---|
+//! | [`BugClass::SignC`] | `−C_k` for `C_k`, both modes |
+//! | [`BugClass::BNext`] | `B_{k+1}` for `B_k`, both modes |
+//! | [`BugClass::LateStartPlusOne`], [`BugClass::LateStartMinusOne`] | the late start and the end of the sweep at `T' ± 1`: either with the rows that index implies (`K' − T' ∓ 1 + 1`, every array following from `T' ± 1`), or with `K' − T' + 1` rows (the forward mode `K' − T'` steps from `x_{T'±1}`; the sweep stopped at `T' + 1` repeats its last row) |
+//! | [`BugClass::LiteralIndex`] | `jvp_final = Ẋ_{T'}^{(K')} v`, the index of Section 4.1 read literally: `K'` steps from `x_{T'}` (iterates continued past `x_{K'}`), the rows either as the reference or all `K' + 1` of them |
+//! | [`BugClass::Frozen`] | no derivative update (either mode) at the steps `k` where `‖x_{k+1} − x_k‖ ≤ ε(1 + ‖x_k‖)`, or at every step from the first such `k` on; `ε` is fitted: every threshold between two observed ratios is tried |
+//! | [`BugClass::Float32Iterates`] | the iterates in float32: `x` holds single-precision numbers and every failing array agrees with the reference at float32 tolerance |
+//! | [`BugClass::DroppedWarmStart`] | the iteration started from `x_0 = 0` instead of the instance's `x0` |
+//! | [`BugClass::NonZeroStart`] | `Ẋ^{(0)} v ≠ 0` (resp. `Ū^{(K')} ≠ 0`): the recursions started from the submitted first row |
+//! | [`BugClass::NoTranspose`] | `X̄ ← B_k X̄` instead of `B_kᵀ X̄` in the sweep (invisible where `B_k` is symmetric: gradient descent) |
+//! | [`BugClass::AdjointOrder`] | Algorithm 1 as printed: `X̄^{(k)}` updated first, then `Ū^{(k)} = Ū^{(k+1)} + X̄^{(k)} C_k` |
+//! | [`BugClass::StaleMomentum`] | heavy-ball started from `z_0 = (x_0, x_{−1})`, `x_{−1}` left from a previous run: fitted from the submitted `x_1` (`x_1 = x_0 − α∇f(x_0) + β(x_0 − x_{−1})`) |
+//! | [`BugClass::StepSize`], [`BugClass::Momentum`] | the iteration and both modes with another `α` (resp. `β`), fitted to the submitted `x` by a log-spaced scan and a golden-section search on `Σ_k ‖x_k − x_k(α)‖²` |
+//!
+//! A class is *confirmed* for a failing array when its simulated array has the submitted
+//! shape and every row is within that row's tolerance (float32 tolerance for an array
+//! stored as float32, and for [`BugClass::Float32Iterates`]). When one class explains every
+//! failing array it is the cause; otherwise each failing array gets its own, or none
+//! ("cause unknown"). The distance reported is the largest `‖row − simulated row‖` over the
+//! largest simulated row norm, over the failing arrays.
+
+use super::check::Tolerance;
+use super::export::{Entry, rebuild_map};
+use super::npz::{Array, Npz};
+use crate::map::FixedPointMap;
+use crate::unroll::{Linearization, Trajectory};
+use nalgebra::DVector;
+use serde::Serialize;
+
+/// The trace arrays, in the order of the format.
+pub const QUANTITIES: [&str; 5] = ["x", "jvp", "vjp", "jvp_final", "vjp_final"];
+
+/// The rows of a trace as the reference, or a simulated bug, computes them.
+#[derive(Debug, Clone)]
+pub struct TraceRows {
+    /// Iterates `x_0, …, x_{K'}`.
+    pub x: Vec<DVector<f64>>,
+    /// Late-started forward JVPs, `j = 0..K'−T'`.
+    pub jvp: Vec<DVector<f64>>,
+    /// Truncated reverse sweep, `k = K'` down to `T'`.
+    pub vjp: Vec<DVector<f64>>,
+    /// The output of the forward mode.
+    pub jvp_final: DVector<f64>,
+    /// The output of the reverse mode.
+    pub vjp_final: DVector<f64>,
+}
+
+impl TraceRows {
+    /// The rows of `quantity` (one of [`QUANTITIES`]; a final is one row).
+    pub fn rows(&self, quantity: &str) -> &[DVector<f64>] {
+        match quantity {
+            "x" => &self.x,
+            "jvp" => &self.jvp,
+            "vjp" => &self.vjp,
+            "jvp_final" => std::slice::from_ref(&self.jvp_final),
+            _ => std::slice::from_ref(&self.vjp_final),
+        }
+    }
+}
+
+/// A known bug class (module docs: what each one simulates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(into = "&'static str")]
+pub enum BugClass {
+    /// The sign of `C_k` flipped.
+    SignC,
+    /// `B_{k+1}` used for `B_k`.
+    BNext,
+    /// Late start / end of the sweep at `T' + 1`.
+    LateStartPlusOne,
+    /// Late start / end of the sweep at `T' − 1`.
+    LateStartMinusOne,
+    /// The literal index `Ẋ_{T'}^{(K')}` of Section 4.1.
+    LiteralIndex,
+    /// A derivative frozen once the iterate converged.
+    Frozen,
+    /// Iterates in float32.
+    Float32Iterates,
+    /// The warm start `x0` dropped (started from 0).
+    DroppedWarmStart,
+    /// A non-zero initial derivative.
+    NonZeroStart,
+    /// No transpose in the reverse sweep.
+    NoTranspose,
+    /// The adjoint order of Algorithm 1 as printed.
+    AdjointOrder,
+    /// A heavy-ball state left over from a previous run.
+    StaleMomentum,
+    /// A wrong step size `α` (fitted).
+    StepSize,
+    /// A wrong momentum `β` (fitted).
+    Momentum,
+}
+
+impl From<BugClass> for &'static str {
+    fn from(c: BugClass) -> Self {
+        c.id()
+    }
+}
+
+impl BugClass {
+    /// Every class, in the order they are tried.
+    pub const ALL: [BugClass; 14] = [
+        BugClass::SignC,
+        BugClass::BNext,
+        BugClass::LateStartPlusOne,
+        BugClass::LateStartMinusOne,
+        BugClass::LiteralIndex,
+        BugClass::Frozen,
+        BugClass::Float32Iterates,
+        BugClass::DroppedWarmStart,
+        BugClass::NonZeroStart,
+        BugClass::NoTranspose,
+        BugClass::AdjointOrder,
+        BugClass::StaleMomentum,
+        BugClass::StepSize,
+        BugClass::Momentum,
+    ];
+
+    /// The class's id in the report (`[sign_c]`) and in `examples/gate_numpy.py --bug`.
+    pub fn id(self) -> &'static str {
+        match self {
+            BugClass::SignC => "sign_c",
+            BugClass::BNext => "b_next",
+            BugClass::LateStartPlusOne => "late_plus_one",
+            BugClass::LateStartMinusOne => "late_minus_one",
+            BugClass::LiteralIndex => "literal_index",
+            BugClass::Frozen => "freeze",
+            BugClass::Float32Iterates => "float32_iterates",
+            BugClass::DroppedWarmStart => "dropped_warm_start",
+            BugClass::NonZeroStart => "nonzero_start",
+            BugClass::NoTranspose => "no_transpose",
+            BugClass::AdjointOrder => "adjoint_order",
+            BugClass::StaleMomentum => "stale_momentum",
+            BugClass::StepSize => "step_size",
+            BugClass::Momentum => "momentum",
+        }
+    }
+
+    /// What the simulation changed, as the report says it ("matches our reference with …").
+    pub fn describe(self) -> &'static str {
+        match self {
+            BugClass::SignC => "the sign of C_k flipped",
+            BugClass::BNext => "B_{k+1} used for B_k",
+            BugClass::LateStartPlusOne => "the late start (and the end of the sweep) at T'+1 instead of T'",
+            BugClass::LateStartMinusOne => "the late start (and the end of the sweep) at T'−1 instead of T'",
+            BugClass::LiteralIndex => {
+                "the literal index Ẋ_{T'}^{(K')} of Section 4.1 (K' derivative steps from x_{T'}) instead of Ẋ_{T'}^{(K'−T')}"
+            }
+            BugClass::Frozen => "the derivative frozen once the iterate converged",
+            BugClass::Float32Iterates => "iterates in float32 (within float32 tolerance of our reference)",
+            BugClass::DroppedWarmStart => "the warm start dropped: iterated from x_0 = 0 instead of x0",
+            BugClass::NonZeroStart => "a non-zero initial derivative (Ẋ^{(0)} v ≠ 0, or Ū^{(K')} ≠ 0)",
+            BugClass::NoTranspose => "no transpose in the reverse sweep (B_k instead of B_kᵀ)",
+            BugClass::AdjointOrder => {
+                "the adjoint order of Algorithm 1 as printed (X̄^{(k)} C_k instead of X̄^{(k+1)} C_k)"
+            }
+            BugClass::StaleMomentum => "a heavy-ball state left over from a previous run",
+            BugClass::StepSize => "a wrong step size",
+            BugClass::Momentum => "a wrong momentum",
+        }
+    }
+}
+
+/// A class confirmed for some failing arrays.
+#[derive(Debug, Clone, Serialize)]
+pub struct Confirmed {
+    /// The class.
+    pub class: BugClass,
+    /// The fitted value, when the class has one (`α = …`, `ε = …`), as the report says it.
+    pub fitted: Option<String>,
+    /// The fitted number (`α`, `β`, `ε`, `‖x_{−1} − x_0‖`), when there is one.
+    pub value: Option<f64>,
+    /// The failing arrays it reproduces.
+    pub quantities: Vec<String>,
+    /// The largest relative distance between the submitted and the simulated rows.
+    pub distance: f64,
+}
+
+impl std::fmt::Display for Confirmed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (q, class) = (self.quantities.join(", "), self.class);
+        write!(f, "confirmed [{}] ({q}): matches our reference with {}", class.id(), class.describe())?;
+        if let Some(v) = &self.fitted {
+            write!(f, ", {v}")?;
+        }
+        write!(f, ", to {:.0e}", self.distance)
+    }
+}
+
+/// The cause of a failing instance: the confirmed classes (the one covering the first
+/// failing array first) and the failing arrays no class reproduces.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Diagnosis {
+    /// Confirmed classes.
+    pub confirmed: Vec<Confirmed>,
+    /// Failing arrays that no class reproduces.
+    pub unexplained: Vec<String>,
+    /// The first failing array is among the unexplained ones (the report then says so first).
+    pub first_unexplained: bool,
+}
+
+impl Diagnosis {
+    /// The class covering `quantity`, if any.
+    pub fn class_of(&self, quantity: &str) -> Option<BugClass> {
+        self.confirmed.iter().find(|c| c.quantities.iter().any(|q| q == quantity)).map(|c| c.class)
+    }
+}
+
+impl std::fmt::Display for Diagnosis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts: Vec<String> = self.confirmed.iter().map(|c| c.to_string()).collect();
+        if !self.unexplained.is_empty() {
+            let unknown = format!(
+                "cause unknown: no known bug class reproduces {}",
+                self.unexplained.iter().map(|q| format!("`{q}`")).collect::<Vec<_>>().join(", ")
+            );
+            if self.first_unexplained { parts.insert(0, unknown) } else { parts.push(unknown) }
+        }
+        write!(f, "{}", parts.join("; "))
+    }
+}
+
+/// What the simulations need about one instance.
+pub struct Setup<'a> {
+    /// The manifest entry.
+    pub entry: &'a Entry,
+    /// The instance file (to rebuild the map with another `α`, `β`).
+    pub file: &'a Npz,
+    /// The reference map.
+    pub map: &'a dyn FixedPointMap,
+    /// `x0`, `v`, `w` of the instance.
+    pub x0: &'a DVector<f64>,
+    /// Tangent.
+    pub v: &'a DVector<f64>,
+    /// Cotangent.
+    pub w: &'a DVector<f64>,
+    /// The tolerance of each row (as the reference comparison uses it).
+    pub tol: &'a Tolerance,
+}
+
+/// The submitted arrays, in the order of [`QUANTITIES`].
+pub type Submitted<'a> = [&'a Array; 5];
+
+/// The largest relative row distance between `got` and `want`, and whether every row is
+/// within `tol(row)`; `None` when the shapes differ.
+pub fn distance(got: &Array, want: &[DVector<f64>], tol: impl Fn(usize) -> f64) -> Option<(f64, bool)> {
+    let cols = want.first().map_or(0, |r| r.len());
+    let rows_ok =
+        if got.shape.len() == 2 { got.shape[0] == want.len() && got.shape[1] == cols } else { want.len() == 1 };
+    if !rows_ok || got.data.len() != want.len() * cols {
+        return None;
+    }
+    let scale = want.iter().map(|r| r.norm()).fold(f64::MIN_POSITIVE, f64::max);
+    let (mut worst, mut within) = (0.0f64, true);
+    for (i, r) in want.iter().enumerate() {
+        let row = &got.data[i * cols..(i + 1) * cols];
+        let e = row.iter().zip(r.iter()).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
+        within &= e <= tol(i); // NaN is never within
+        worst = if e.is_nan() { f64::NAN } else { worst.max(e / scale) };
+    }
+    Some((worst, within))
+}
+
+/// One planted-bug simulation: the class, its fitted value and its trace.
+struct Candidate {
+    class: BugClass,
+    fitted: Option<(String, f64)>,
+    rows: TraceRows,
+}
+
+/// The derivative sweeps with one change each (the reference is [`Sweep::reference`]).
+#[derive(Clone)]
+struct Sweep {
+    sign: f64,
+    shift: usize,
+    transpose: bool,
+    printed_order: bool,
+    fwd_start: usize,
+    fwd_steps: usize,
+    d0: Option<DVector<f64>>,
+    rev_stop: usize,
+    rev_pad: usize,
+    u0: Option<DVector<f64>>,
+    frozen: Vec<bool>,
+}
+
+impl Sweep {
+    fn reference(e: &Entry) -> Self {
+        Sweep {
+            sign: 1.0,
+            shift: 0,
+            transpose: true,
+            printed_order: false,
+            fwd_start: e.t_prime,
+            fwd_steps: e.k_prime - e.t_prime,
+            d0: None,
+            rev_stop: e.t_prime,
+            rev_pad: 0,
+            u0: None,
+            frozen: Vec::new(),
+        }
+    }
+
+    fn frozen(&self, k: usize) -> bool {
+        self.frozen.get(k).copied().unwrap_or(false)
+    }
+
+    fn forward(&self, lin: &Linearization, v: &DVector<f64>) -> Vec<DVector<f64>> {
+        let n = lin.b(0).nrows();
+        let mut rows = vec![self.d0.clone().unwrap_or_else(|| DVector::zeros(n))];
+        for j in 0..self.fwd_steps {
+            let k = self.fwd_start + j;
+            let last = &rows[j];
+            let next =
+                if self.frozen(k) { last.clone() } else { lin.b(k + self.shift) * last + lin.c(k) * v * self.sign };
+            rows.push(next);
+        }
+        rows
+    }
+
+    fn reverse(&self, lin: &Linearization, k_end: usize, w: &DVector<f64>) -> Vec<DVector<f64>> {
+        let p = lin.c(0).ncols();
+        let (mut xb, mut ub) = (w.clone(), self.u0.clone().unwrap_or_else(|| DVector::zeros(p)));
+        let mut rows = vec![ub.clone()];
+        for k in (self.rev_stop..k_end).rev() {
+            if !self.frozen(k) {
+                let b = lin.b(k + self.shift);
+                let step = |xb: &DVector<f64>| if self.transpose { b.tr_mul(xb) } else { b * xb };
+                if self.printed_order {
+                    xb = step(&xb);
+                    ub += lin.c(k).tr_mul(&xb) * self.sign;
+                } else {
+                    ub += lin.c(k).tr_mul(&xb) * self.sign;
+                    xb = step(&xb);
+                }
+            }
+            rows.push(ub.clone());
+        }
+        for _ in 0..self.rev_pad {
+            rows.push(ub.clone());
+        }
+        rows
+    }
+}
+
+/// The iterates and Jacobians of `map` from `x0` over `iterations` steps.
+fn along(map: &dyn FixedPointMap, x0: &DVector<f64>, iterations: usize) -> Option<(Trajectory, Linearization)> {
+    let traj = Trajectory::run(map, x0, iterations);
+    if traj.as_matrix().iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let lin = Linearization::along(map, &traj, iterations + 1);
+    Some((traj, lin))
+}
+
+fn rows_of(traj: &Trajectory, count: usize) -> Vec<DVector<f64>> {
+    (0..count).map(|k| traj.x(k).into_owned()).collect()
+}
+
+/// A trace from given iterates and sweeps.
+fn trace(s: &Setup, traj: &Trajectory, lin: &Linearization, sweep: &Sweep) -> TraceRows {
+    let e = s.entry;
+    let jvp = sweep.forward(lin, s.v);
+    let vjp = sweep.reverse(lin, e.k_prime, s.w);
+    let (jvp_final, vjp_final) = (jvp[jvp.len() - 1].clone(), vjp[vjp.len() - 1].clone());
+    TraceRows { x: rows_of(traj, e.k_prime + 1), jvp, vjp, jvp_final, vjp_final }
+}
+
+/// Every candidate simulation for the failing arrays of one instance.
+fn candidates(s: &Setup, submitted: &Submitted, failing: &[&str]) -> Vec<Candidate> {
+    let e = s.entry;
+    let (tp, kp) = (e.t_prime, e.k_prime);
+    let mut out = Vec::new();
+    // The reference iterates, one step further for B_{k+1} at k = K' − 1 and the late start
+    // at T' + 1 with K' − T' steps.
+    let Some((traj, lin)) = along(s.map, s.x0, kp + 1) else { return out };
+    let base = Sweep::reference(e);
+    let push = |class, fitted: Option<(String, f64)>, sweep: &Sweep, out: &mut Vec<Candidate>| {
+        out.push(Candidate { class, fitted, rows: trace(s, &traj, &lin, sweep) });
+    };
+    push(BugClass::SignC, None, &Sweep { sign: -1.0, ..base.clone() }, &mut out);
+    push(BugClass::BNext, None, &Sweep { shift: 1, ..base.clone() }, &mut out);
+    // Late start at T' + 1: every array following from T' + 1, or K' − T' + 1 rows.
+    if tp < kp {
+        let consistent = Sweep { fwd_start: tp + 1, fwd_steps: kp - tp - 1, rev_stop: tp + 1, ..base.clone() };
+        push(BugClass::LateStartPlusOne, None, &consistent, &mut out);
+        let fixed = Sweep { fwd_start: tp + 1, rev_stop: tp + 1, rev_pad: 1, ..base.clone() };
+        push(BugClass::LateStartPlusOne, None, &fixed, &mut out);
+    }
+    if tp > 0 {
+        let consistent = Sweep { fwd_start: tp - 1, fwd_steps: kp - tp + 1, rev_stop: tp - 1, ..base.clone() };
+        push(BugClass::LateStartMinusOne, None, &consistent, &mut out);
+        push(BugClass::LateStartMinusOne, None, &Sweep { fwd_start: tp - 1, ..base.clone() }, &mut out);
+    }
+    push(BugClass::NoTranspose, None, &Sweep { transpose: false, ..base.clone() }, &mut out);
+    push(BugClass::AdjointOrder, None, &Sweep { printed_order: true, ..base.clone() }, &mut out);
+    // A non-zero start: the recursions run from the submitted first rows.
+    let first = |a: &Array, len: usize| {
+        (a.shape.len() == 2 && a.shape[1] == len && a.shape[0] > 0).then(|| DVector::from_column_slice(a.row(0)))
+    };
+    let (d0, u0) = (first(submitted[1], e.n), first(submitted[2], e.p));
+    if d0.as_ref().is_some_and(|d| d.norm() > 0.0) || u0.as_ref().is_some_and(|u| u.norm() > 0.0) {
+        let (nd, nu) = (d0.as_ref().map_or(0.0, |d| d.norm()), u0.as_ref().map_or(0.0, |u| u.norm()));
+        let fitted =
+            format!("started from the submitted first rows (‖Ẋ^{{(0)}} v‖ = {nd:.3e}, ‖Ū^{{(K')}}‖ = {nu:.3e})");
+        push(BugClass::NonZeroStart, Some((fitted, nd.max(nu))), &Sweep { d0, u0, ..base.clone() }, &mut out);
+    }
+    frozen_candidates(s, &traj, &base, &mut |fitted, sweep| push(BugClass::Frozen, Some(fitted), sweep, &mut out));
+    // The literal index: K' derivative steps from x_{T'}, the iterates continued past x_{K'}.
+    if tp > 0
+        && let Some((long, long_lin)) = along(s.map, s.x0, tp + kp)
+    {
+        let literal = Sweep { fwd_steps: kp, ..base.clone() }.forward(&long_lin, s.v);
+        let mut rows = trace(s, &traj, &lin, &base);
+        rows.x = rows_of(&long, kp + 1);
+        rows.jvp_final = literal[kp].clone();
+        out.push(Candidate { class: BugClass::LiteralIndex, fitted: None, rows: rows.clone() });
+        rows.jvp = literal;
+        out.push(Candidate { class: BugClass::LiteralIndex, fitted: None, rows });
+    }
+    // Other iterates: x_0 = 0, a stale heavy-ball state, a fitted α or β.
+    if s.x0.norm() > 0.0 {
+        let zero = DVector::zeros(e.n);
+        if let Some((t, l)) = along(s.map, &zero, kp + 1) {
+            out.push(Candidate { class: BugClass::DroppedWarmStart, fitted: None, rows: trace(s, &t, &l, &base) });
+        }
+    }
+    if failing.contains(&"x") {
+        out.extend(stale_momentum(s, submitted[0], &base));
+    }
+    out.extend(fitted_step(s, submitted, failing, &base));
+    out
+}
+
+/// The frozen-derivative simulations: no update where `r_k = ‖x_{k+1} − x_k‖/(1 + ‖x_k‖)`
+/// is at most a threshold `ε` (every threshold between two observed ratios), or from the
+/// first such step on; only those that change a derivative step in `[T', K')`.
+fn frozen_candidates(s: &Setup, traj: &Trajectory, base: &Sweep, emit: &mut dyn FnMut((String, f64), &Sweep)) {
+    let (tp, kp) = (s.entry.t_prime, s.entry.k_prime);
+    let ratio: Vec<f64> = (0..kp).map(|k| (traj.x(k + 1) - traj.x(k)).norm() / (1.0 + traj.x(k).norm())).collect();
+    let mut thresholds: Vec<f64> = ratio[tp..].to_vec();
+    thresholds.sort_by(f64::total_cmp);
+    thresholds.dedup();
+    let mut seen: Vec<Vec<bool>> = Vec::new();
+    for eps in thresholds {
+        let each: Vec<bool> = ratio.iter().map(|&r| r <= eps).collect();
+        let from = each.iter().position(|&f| f).unwrap_or(kp);
+        let suffix: Vec<bool> = (0..kp).map(|k| k >= from).collect();
+        for (set, how) in [(each, "at every step"), (suffix, "from the first such step on")] {
+            let window = set[tp..].to_vec();
+            if !window.iter().any(|&f| f) || seen.contains(&window) {
+                continue;
+            }
+            seen.push(window);
+            let first = (tp..kp).find(|&k| set[k]).unwrap_or(kp);
+            let fitted = format!(
+                "frozen {how} where ‖x_{{k+1}} − x_k‖ ≤ ε(1 + ‖x_k‖), ε fitted = {eps:.2e} (first frozen step k = {first})"
+            );
+            emit((fitted, eps), &Sweep { frozen: set, ..base.clone() });
+        }
+    }
+}
+
+/// Heavy-ball with `z_0 = (x_0, x_{−1})`: `x_{−1}` from the submitted `x_1`, since the top
+/// half of `A(z_0)` is that of `A((x_0, x_0))` plus `β(x_0 − x_{−1})`.
+fn stale_momentum(s: &Setup, x: &Array, base: &Sweep) -> Option<Candidate> {
+    let e = s.entry;
+    let (_, beta) = s.map.capabilities().step_parameters;
+    if e.method != "heavy_ball" || beta <= 0.0 || x.shape != [e.k_prime + 1, e.n] || e.k_prime == 0 {
+        return None;
+    }
+    let half = e.n / 2;
+    let x0 = s.x0.rows(0, half).into_owned();
+    let plain = DVector::from_iterator(e.n, x0.iter().chain(x0.iter()).copied());
+    let mut top = DVector::zeros(e.n);
+    s.map.step_at(0, plain.as_view(), top.as_view_mut(), &mut s.map.scratch());
+    let x1 = DVector::from_column_slice(&x.row(1)[..half]);
+    let stale = &x0 - (x1 - top.rows(0, half)) / beta;
+    let z0 = DVector::from_iterator(e.n, x0.iter().chain(stale.iter()).copied());
+    let (traj, lin) = along(s.map, &z0, e.k_prime + 1)?;
+    let mut rows = trace(s, &traj, &lin, base);
+    // Row 0 as recorded: the stale state, or the instance's x0.
+    if x.row(0) == s.x0.as_slice() {
+        rows.x[0] = s.x0.clone();
+    }
+    let gap = (&stale - &x0).norm();
+    let fitted = format!("x_{{−1}} fitted from x_1, ‖x_{{−1}} − x_0‖ = {gap:.3e}");
+    Some(Candidate { class: BugClass::StaleMomentum, fitted: Some((fitted, gap)), rows })
+}
+
+/// The `α` (and for heavy-ball the `β`) that best explains the submitted iterates (or,
+/// when `x` passes, as it does from a warm start `x_0 = x*`, the failing derivative arrays):
+/// a scan, then a golden-section search in the bracket around the best scanned value.
+fn fitted_step(s: &Setup, submitted: &Submitted, failing: &[&str], base: &Sweep) -> Vec<Candidate> {
+    let e = s.entry;
+    let (alpha, beta) = s.map.capabilities().step_parameters;
+    let simulate = |a: f64, b: f64, derivatives: bool| -> Option<TraceRows> {
+        let map = rebuild_map(e, s.file, a, b).ok()?;
+        if derivatives {
+            let (traj, lin) = along(map.as_ref(), s.x0, e.k_prime + 1)?;
+            Some(trace(s, &traj, &lin, base))
+        } else {
+            let traj = Trajectory::run(map.as_ref(), s.x0, e.k_prime);
+            let x = rows_of(&traj, e.k_prime + 1);
+            Some(TraceRows {
+                x,
+                jvp: Vec::new(),
+                vjp: Vec::new(),
+                jvp_final: DVector::zeros(0),
+                vjp_final: DVector::zeros(0),
+            })
+        }
+    };
+    // Σ ‖row − simulated row‖² / (largest submitted row norm)² over the arrays fitted to.
+    let fitted_to: Vec<&str> = if failing.contains(&"x") { vec!["x"] } else { failing.to_vec() };
+    let derivatives = fitted_to != ["x"];
+    let mismatch = |a: f64, b: f64| -> f64 {
+        let Some(rows) = simulate(a, b, derivatives) else { return f64::INFINITY };
+        let mut total = 0.0;
+        for q in &fitted_to {
+            let (got, want) = (submitted[QUANTITIES.iter().position(|n| n == q).unwrap_or(0)], rows.rows(q));
+            let cols = want.first().map_or(0, |r| r.len());
+            if got.data.len() != want.len() * cols {
+                return f64::INFINITY;
+            }
+            // The submitted rows' size: the same for every trial value.
+            let scale = got
+                .data
+                .chunks(cols.max(1))
+                .map(|r| r.iter().map(|v| v * v).sum::<f64>())
+                .fold(f64::MIN_POSITIVE, f64::max);
+            let sq: f64 = want
+                .iter()
+                .enumerate()
+                .map(|(i, r)| r.iter().zip(&got.data[i * cols..]).map(|(p, q)| (p - q) * (p - q)).sum::<f64>())
+                .sum();
+            total += sq / scale;
+        }
+        if total.is_finite() { total } else { f64::INFINITY }
+    };
+    let mut out = Vec::new();
+    let emit = |class: BugClass, a: f64, b: f64, fitted: (String, f64), out: &mut Vec<Candidate>| {
+        if let Some(rows) = simulate(a, b, true) {
+            out.push(Candidate { class, fitted: Some(fitted), rows });
+        }
+    };
+    let scan: Vec<f64> = (-40..=40).map(|i| alpha * 2f64.powf(f64::from(i) / 20.0)).collect();
+    let a = fit(&scan, |a| mismatch(a, beta));
+    emit(BugClass::StepSize, a, beta, (format!("α fitted = {a:.17e} instead of {alpha:.17e}"), a), &mut out);
+    if e.method == "heavy_ball" {
+        let scan: Vec<f64> = (0..100).map(|i| f64::from(i) / 100.0).collect();
+        let b = fit(&scan, |b| mismatch(alpha, b)).clamp(0.0, 1.0 - 1e-12);
+        emit(BugClass::Momentum, alpha, b, (format!("β fitted = {b:.17e} instead of {beta:.17e}"), b), &mut out);
+    }
+    out
+}
+
+/// The minimiser of `f`: the best of `scan` (increasing), refined by golden-section search
+/// between its neighbours.
+fn fit(scan: &[f64], f: impl Fn(f64) -> f64) -> f64 {
+    let values: Vec<f64> = scan.iter().map(|&t| f(t)).collect();
+    let best = (0..scan.len()).min_by(|&i, &j| values[i].total_cmp(&values[j])).unwrap_or(0);
+    let (mut a, mut b) = (scan[best.saturating_sub(1)], scan[(best + 1).min(scan.len() - 1)]);
+    let g = (5f64.sqrt() - 1.0) / 2.0;
+    let (mut c, mut d) = (b - g * (b - a), a + g * (b - a));
+    let (mut fc, mut fd) = (f(c), f(d));
+    for _ in 0..200 {
+        if b - a <= 1e-17 * (a.abs() + b.abs()) {
+            break;
+        }
+        if fc < fd {
+            (b, d, fd) = (d, c, fc);
+            c = b - g * (b - a);
+            fc = f(c);
+        } else {
+            (a, c, fc) = (c, d, fd);
+            d = a + g * (b - a);
+            fd = f(d);
+        }
+    }
+    let mid = (a + b) / 2.0;
+    if f(mid) <= values[best] { mid } else { scan[best] }
+}
+
+/// The iterates `x_1, x_2, …` are float32 numbers (`x_0` may be the instance's, as given).
+fn single(a: &Array) -> bool {
+    let cols = a.shape.get(1).copied().unwrap_or(0);
+    a.float32 || (a.data.len() > cols && a.data[cols..].iter().all(|&x| f64::from(x as f32) == x))
+}
+
+/// A candidate's class, fitted value and distance to each failing array it reproduces.
+type Scored = (BugClass, Option<(String, f64)>, Vec<Option<f64>>);
+
+/// Names the cause of the failures in `failing` (arrays of `submitted` out of tolerance of
+/// `reference`, first failure first) by simulating every [`BugClass`].
+pub fn diagnose(s: &Setup, reference: &TraceRows, submitted: &Submitted, failing: &[&str]) -> Diagnosis {
+    let index = |q: &str| QUANTITIES.iter().position(|&n| n == q).unwrap_or(0);
+    // Per candidate: the distance to each failing array it reproduces.
+    let mut scored: Vec<Scored> = Vec::new();
+    for c in candidates(s, submitted, failing) {
+        let per: Vec<Option<f64>> = failing
+            .iter()
+            .map(|&q| {
+                let (a, rows) = (submitted[index(q)], c.rows.rows(q));
+                // At the size of the simulated rows when they are larger than the reference's.
+                let size = rows.iter().map(|r| r.norm()).fold(s.tol.scale(q), f64::max);
+                let tol = |i| s.tol.row_at_scale(q, i, a.float32, size);
+                distance(a, rows, tol).and_then(|(d, ok)| ok.then_some(d))
+            })
+            .collect();
+        if per.iter().any(Option::is_some) {
+            scored.push((c.class, c.fitted, per));
+        }
+    }
+    // Iterates in float32: the reference itself, at float32 tolerance, when x holds
+    // single-precision numbers (and the reference's iterates do not).
+    let ref_single = reference.x.iter().skip(1).all(|r| r.iter().all(|&v| f64::from(v as f32) == v));
+    if single(submitted[0]) && !ref_single {
+        let per: Vec<Option<f64>> = failing
+            .iter()
+            .map(|&q| {
+                let a = submitted[index(q)];
+                distance(a, reference.rows(q), |i| s.tol.row(q, i, true)).and_then(|(d, ok)| ok.then_some(d))
+            })
+            .collect();
+        if per.iter().any(Option::is_some) {
+            scored.push((BugClass::Float32Iterates, None, per));
+        }
+    }
+    let worst = |per: &[Option<f64>]| per.iter().flatten().fold(0.0f64, |m, &d| m.max(d));
+    // One class for every failing array: the closest.
+    if let Some((class, fitted, per)) = scored
+        .iter()
+        .filter(|(_, _, per)| per.iter().all(Option::is_some))
+        .min_by(|a, b| worst(&a.2).total_cmp(&worst(&b.2)))
+    {
+        return Diagnosis {
+            confirmed: vec![Confirmed {
+                class: *class,
+                fitted: fitted.as_ref().map(|f| f.0.clone()),
+                value: fitted.as_ref().map(|f| f.1),
+                quantities: failing.iter().map(|q| q.to_string()).collect(),
+                distance: worst(per),
+            }],
+            unexplained: Vec::new(),
+            first_unexplained: false,
+        };
+    }
+    // Otherwise per array, in the order of the failures.
+    let mut d = Diagnosis::default();
+    for (i, q) in failing.iter().enumerate() {
+        let best =
+            scored.iter().filter_map(|(c, f, per)| per[i].map(|dist| (c, f, dist))).min_by(|a, b| a.2.total_cmp(&b.2));
+        match best {
+            Some((class, fitted, dist)) => {
+                let text = fitted.as_ref().map(|f| f.0.clone());
+                match d.confirmed.iter_mut().find(|c| c.class == *class && c.fitted == text) {
+                    Some(c) => {
+                        c.quantities.push(q.to_string());
+                        c.distance = c.distance.max(dist);
+                    }
+                    None => d.confirmed.push(Confirmed {
+                        class: *class,
+                        fitted: text,
+                        value: fitted.as_ref().map(|f| f.1),
+                        quantities: vec![q.to_string()],
+                        distance: dist,
+                    }),
+                }
+            }
+            None => {
+                d.first_unexplained |= i == 0;
+                d.unexplained.push(q.to_string())
+            }
+        }
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::unroll::{late_start_jvp, truncated_vjp};
+
+    fn array(rows: usize, cols: usize, data: Vec<f64>) -> Array {
+        Array { shape: vec![rows, cols], data, float32: false }
+    }
+
+    /// The golden-section fit finds the minimiser between two scanned values to rounding;
+    /// a minimiser outside the scan gives the scan's nearest end (no extrapolation).
+    #[test]
+    fn fit_finds_the_minimiser_of_a_bracketed_scan() {
+        let scan: Vec<f64> = (0..=20).map(|i| f64::from(i) / 10.0).collect();
+        let t = fit(&scan, |t| (t - 1.234_567_89).powi(2));
+        assert!((t - 1.234_567_89).abs() < 1e-8, "{t}");
+        let t = fit(&scan, |t| (t - 5.0).powi(2));
+        assert!((1.9..=2.0).contains(&t), "{t}");
+    }
+
+    /// `distance`: no match for another shape, a match for the same rows, none for a row
+    /// beyond its tolerance, and a NaN is never within.
+    #[test]
+    fn distance_needs_the_shape_and_every_row() {
+        let want = vec![DVector::from_vec(vec![1.0, 0.0]), DVector::from_vec(vec![0.0, 2.0])];
+        let same = array(2, 2, vec![1.0, 0.0, 0.0, 2.0]);
+        assert_eq!(distance(&same, &want, |_| 1e-12), Some((0.0, true)));
+        assert_eq!(distance(&array(1, 2, vec![1.0, 0.0]), &want, |_| 1.0), None);
+        assert_eq!(distance(&array(2, 1, vec![1.0, 0.0]), &want, |_| 1.0), None);
+        let off = array(2, 2, vec![1.0, 0.0, 0.0, 2.0 + 1e-6]);
+        let (d, ok) = distance(&off, &want, |_| 1e-9).unwrap();
+        assert!(!ok && (d - 0.5e-6).abs() < 1e-15, "{d}");
+        assert!(distance(&off, &want, |_| 1e-5).unwrap().1);
+        let nan = array(2, 2, vec![1.0, 0.0, 0.0, f64::NAN]);
+        assert!(!distance(&nan, &want, |_| f64::INFINITY).unwrap().1);
+    }
+
+    /// The unperturbed dense sweeps the simulations use reproduce the engine's matrix-free
+    /// reference (late_start_jvp, truncated_vjp) to rounding, on heavy-ball pseudo-Huber
+    /// with a late start; the control: a flipped sign of C_k does not.
+    #[test]
+    fn the_unperturbed_sweeps_are_the_reference() {
+        let (spec, _) = crate::gate::export::default_set(2026)[15];
+        let inst = spec.build().unwrap();
+        let (tp, kp) = (6, 20);
+        let (n, p) = (inst.map.dim_x(), inst.map.dim_u());
+        let v = DVector::from_fn(p, |i, _| 1.0 / (1.0 + i as f64));
+        let w = DVector::from_fn(n, |i, _| (i as f64 - 1.5) / 3.0);
+        let (traj, lin) = along(&inst.map, &inst.x0, kp + 1).unwrap();
+        let base = Sweep {
+            sign: 1.0,
+            shift: 0,
+            transpose: true,
+            printed_order: false,
+            fwd_start: tp,
+            fwd_steps: kp - tp,
+            d0: None,
+            rev_stop: tp,
+            rev_pad: 0,
+            u0: None,
+            frozen: Vec::new(),
+        };
+        let (mut jvp, mut vjp) = (Vec::new(), Vec::new());
+        let zero = DVector::zeros(n);
+        late_start_jvp(&inst.map, &traj, tp, kp - tp, v.as_view(), zero.as_view(), |_, r| jvp.push(r.clone()));
+        truncated_vjp(&inst.map, &traj, kp, tp, w.as_view(), |_, u, _| vjp.push(u.clone()));
+        let close = |a: &[DVector<f64>], b: &[DVector<f64>]| {
+            let scale = b.iter().map(|r| r.norm()).fold(1.0, f64::max);
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).norm() <= 1e-13 * scale)
+        };
+        assert!(close(&base.forward(&lin, &v), &jvp) && close(&base.reverse(&lin, kp, &w), &vjp));
+        let flipped = Sweep { sign: -1.0, ..base };
+        assert!(!close(&flipped.forward(&lin, &v), &jvp) && !close(&flipped.reverse(&lin, kp, &w), &vjp));
+    }
+}
