@@ -938,3 +938,30 @@ fn the_numpy_clients_planted_bugs_are_confirmed() {
 fn run_report(inst: &Path, traces: &Path) -> GateReport {
     unrollcheck::gate::check::run(inst, traces, &Default::default())
 }
+
+/// `gate export` refuses instances `gate check` could not judge (exit 2 at export, naming
+/// the instance), and accepts the default set and the tight data of (19).
+#[test]
+fn export_refuses_what_the_checker_cannot_rebuild() {
+    use unrollcheck::gate::export::check_exportable;
+    use unrollcheck::problem::logistic::LogisticParam;
+    use unrollcheck::problem::robust::RobustParam;
+    use unrollcheck::spec::{Data, Family, Method, Spec};
+    let base = Spec::figure2(1);
+    for (spec, what) in [
+        (Spec { family: Family::Huber { param: RobustParam::Weight, delta: 0.5 }, ..base }, "classic Huber"),
+        (Spec { family: Family::Logistic { param: LogisticParam::Weight }, ..base }, "logistic regression"),
+        (Spec { method: Method::Chebyshev, ..base }, "only gradient descent and heavy-ball"),
+        (Spec { method: Method::Nesterov, ..base }, "only gradient descent and heavy-ball"),
+        (Spec { method: Method::NesterovConvex, ..base }, "only gradient descent and heavy-ball"),
+    ] {
+        match check_exportable(&[(base, false), (spec, true)]) {
+            Err(Error::Input { message, .. }) => {
+                assert!(message.contains(what) && message.contains("\"seed\":1"), "{message}")
+            }
+            other => panic!("{spec:?}: {other:?}"),
+        }
+    }
+    check_exportable(&default_set(0)).expect("the default set is exportable");
+    check_exportable(&[(Spec { data: Data::Tight, x0_sigma: None, ..base }, false)]).expect("tight data");
+}
