@@ -353,13 +353,19 @@ pub fn replay(id: &str, spec: &str, scenario: Option<&Path>, max_memory: f64, ou
 }
 
 /// `unrollcheck gate export`: the default instance set, or a scenario's grid (quick).
-pub fn gate_export(dir: &Path, scenario: Option<&Path>, seed: u64, out: &mut dyn Write) -> Result<Outcome> {
+pub fn gate_export(
+    dir: &Path,
+    scenario: Option<&Path>,
+    seed: u64,
+    size: gate::export::Size,
+    out: &mut dyn Write,
+) -> Result<Outcome> {
     let set = match scenario {
-        None => gate::export::default_set(seed),
+        None => gate::export::sized_set(seed, size),
         Some(path) => load(path)?.specs(None, true).into_iter().flat_map(|(_, s)| [(s, false), (s, true)]).collect(),
     };
     gate::export::check_exportable(&set)?;
-    let m = gate::export::export(&set, dir)?;
+    let m = gate::export::export_with_horizon(&set, dir, size.dims().2)?;
     sayln!(out, "exported {} instances to {}", m.instances.len(), dir.display());
     Ok(Outcome::Holds)
 }

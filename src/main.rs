@@ -119,6 +119,10 @@ enum GateCommand {
         /// Seed of the default set.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
+        /// Size class: small (m = 6, n = 3, K = 30) or large (m = 60, n = 50, K = 500); the
+        /// horizon K applies to --scenario too.
+        #[arg(long, value_enum, default_value_t = gate::export::Size::Small)]
+        size: gate::export::Size,
     },
     /// Compare traces with the instances; write a Markdown report (and JUnit XML).
     Check {
@@ -154,8 +158,8 @@ fn main() -> ExitCode {
             commands::verify(&scenarios, &opt, &dir, out)
         }
         Some(Command::Merge { shards, out: dir }) => commands::merge(&shards, &dir, out),
-        Some(Command::Gate(GateCommand::Export { out: dir, scenario, seed })) => {
-            commands::gate_export(&dir, scenario.as_deref(), seed, out)
+        Some(Command::Gate(GateCommand::Export { out: dir, scenario, seed, size })) => {
+            commands::gate_export(&dir, scenario.as_deref(), seed, size, out)
         }
         Some(Command::Gate(GateCommand::Check { instances, traces, junit, out: dir, only, allow_missing })) => {
             let sel = gate::check::Selection { only, allow_missing };

@@ -965,3 +965,36 @@ fn export_refuses_what_the_checker_cannot_rebuild() {
     check_exportable(&default_set(0)).expect("the default set is exportable");
     check_exportable(&[(Spec { data: Data::Tight, x0_sigma: None, ..base }, false)]).expect("tight data");
 }
+
+/// The large size class (`n = 50`, `K = 500`): a correct trace passes, and a failing one is
+/// still judged but gets "cause not simulated" with its first failure, because its dense
+/// Jacobians exceed `SIMULATION_LIMIT` (the simulations would take minutes). The small
+/// class simulates (the other tests).
+#[test]
+fn large_instances_are_judged_and_their_causes_not_simulated() {
+    use unrollcheck::gate::cause::SIMULATION_LIMIT;
+    use unrollcheck::gate::export::{Size, export_with_horizon, sized_set};
+    let (m, n, k) = Size::Large.dims();
+    let large = sized_set(2026, Size::Large);
+    assert!(large.iter().all(|(s, _)| (s.m, s.n) == (m, n)) && large.len() == default_set(2026).len());
+    // One instance: gradient descent, ridge weight, untruncated.
+    let one = [large[0]];
+    for (name, bug) in [("large_ok", Bug::None), ("large_sign", Bug::SignC)] {
+        let d = dir(name);
+        let (inst, traces) = (d.join("instances"), d.join("traces"));
+        std::fs::create_dir_all(&traces).unwrap();
+        let manifest = export_with_horizon(&one, &inst, k).unwrap();
+        let e = &manifest.instances[0];
+        assert_eq!((e.n, e.k, e.k_prime), (n, k, k));
+        assert!((e.k_prime + 1) * e.n * (e.n + e.p) > SIMULATION_LIMIT);
+        write_trace(&inst, &traces, e, bug);
+        let o = &check(&inst, &traces).unwrap().outcomes[0];
+        if matches!(bug, Bug::None) {
+            assert!(o.passed(), "{:?}", o.findings);
+        } else {
+            assert!(o.failed() && o.cause.is_none(), "{:?}", o.cause);
+            let text = o.cause_text();
+            assert!(text.starts_with("cause not simulated") && text.contains(&o.first_failure()), "{text}");
+        }
+    }
+}

@@ -233,6 +233,15 @@ impl std::fmt::Display for Diagnosis {
     }
 }
 
+/// The most numbers the dense Jacobians `B_k`, `C_k` (`(K' + 1)·n·(n + p)`) of an instance
+/// may hold for its bug classes to be simulated: 2.5·10⁵ (2 MB), about 25 times the largest
+/// instance of the default (small) set. A failing instance needs up to a few hundred
+/// simulations (the fit of `α`, `β` among them), so the cost grows with this size: on the
+/// large set (`n = 50`, `K' = 800`) one failing instance of 2·10⁶ numbers took minutes. Above
+/// the limit `gate check` still judges the trace, and reports "cause not simulated" with the
+/// first failure instead of a cause.
+pub const SIMULATION_LIMIT: usize = 250_000;
+
 /// What the simulations need about one instance.
 pub struct Setup<'a> {
     /// The manifest entry.

@@ -4,7 +4,7 @@
 //! [`super::cause`] confirms by simulation. Unreadable input is recorded per file, after
 //! every readable instance has been checked (exit code 2).
 
-use super::cause::{Diagnosis, QUANTITIES, Setup, Submitted, TraceRows, diagnose};
+use super::cause::{Diagnosis, QUANTITIES, SIMULATION_LIMIT, Setup, Submitted, TraceRows, diagnose};
 use super::export::{Entry, MANIFEST_VERSION, Manifest, rebuild};
 use super::npz::{Array, Npz};
 use crate::bounds::rhs_21;
@@ -88,6 +88,9 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
     /// The cause of the findings, confirmed by simulation (`None` when there is none).
     pub cause: Option<Diagnosis>,
+    /// Why no cause was simulated for the findings (an instance above
+    /// [`super::cause::SIMULATION_LIMIT`]).
+    pub cause_not_simulated: Option<String>,
     /// Claims checked on the submitted sequences (none when a row count is wrong).
     pub claims: Vec<(String, Verdict)>,
     /// Forward = reverse inside the trace, with its numbers.
@@ -137,7 +140,10 @@ impl Outcome {
     pub fn cause_text(&self) -> String {
         match (&self.cause, self.failed()) {
             (Some(d), _) => d.to_string(),
-            (None, true) => format!("cause unknown: {}", self.first_failure()),
+            (None, true) => match &self.cause_not_simulated {
+                Some(why) => format!("cause not simulated ({why}): {}", self.first_failure()),
+                None => format!("cause unknown: {}", self.first_failure()),
+            },
             (None, false) => "—".into(),
         }
     }
@@ -446,14 +452,19 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz) -> Result<Outcome> {
         .zip(sub.iter())
         .filter_map(|(&q, a)| compare(q, a, r.rows(q), |i| iteration(q, i), |i| tol.row(q, i, a.float32)))
         .collect();
-    let cause = (!findings.is_empty()).then(|| {
+    // The simulations hold every B_k and C_k of the instance: bounded, as the report says.
+    let dense = (e.k_prime + 1) * e.n * (e.n + e.p);
+    let cause_not_simulated = (!findings.is_empty() && dense > SIMULATION_LIMIT).then(|| {
+        format!("its Jacobians B_k, C_k hold {dense} numbers, above the {SIMULATION_LIMIT} the simulations may hold")
+    });
+    let cause = (!findings.is_empty() && cause_not_simulated.is_none()).then(|| {
         let failing: Vec<&str> = findings.iter().map(|f| f.quantity.as_str()).collect();
         let setup = Setup { entry: e, file, map: &inst.map, x0: &inst.x0, v: &v, w: &w, tol: &tol };
         diagnose(&setup, &r, &sub, &failing)
     });
     if findings.iter().any(|f| f.rows.is_some()) {
         // The claims index the rows by iteration: not run on arrays of the wrong length.
-        return Ok(Outcome { id: e.id.clone(), float32, findings, cause, ..Outcome::default() });
+        return Ok(Outcome { id: e.id.clone(), float32, findings, cause, cause_not_simulated, ..Outcome::default() });
     }
     let [x, jvp, _, jvp_final, vjp_final] = sub;
     // The claims compare x, jvp and both finals with each other: a float32 one among them
@@ -461,7 +472,16 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz) -> Result<Outcome> {
     // judged at their own precision above).
     let claims_float32 = [x, jvp, jvp_final, vjp_final].iter().any(|a| a.float32);
     let (claims, fwd_rev) = trace_claims(e, &inst, x, jvp, (jvp_final, vjp_final), (&v, &w), claims_float32);
-    Ok(Outcome { id: e.id.clone(), float32, findings, cause, claims, fwd_rev: Some(fwd_rev), ..Outcome::default() })
+    Ok(Outcome {
+        id: e.id.clone(),
+        float32,
+        findings,
+        cause,
+        cause_not_simulated,
+        claims,
+        fwd_rev: Some(fwd_rev),
+        ..Outcome::default()
+    })
 }
 
 /// The claims on the submitted sequences: (8) on the iterates, (21) on the late-started

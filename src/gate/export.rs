@@ -97,13 +97,41 @@ pub struct Manifest {
     pub instances: Vec<Entry>,
 }
 
-/// Horizon of the exported instances.
+/// Horizon of the exported instances of the default (small) size class.
 pub const K: usize = 30;
+
+/// The size classes of `gate export`: the default set is small, so that `gate check` on it
+/// takes well under a second; the large class tests a client at the sizes of appendix C
+/// and beyond, where rounding and speed matter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Size {
+    /// `m = 6`, `n = 3`, `K = 30`.
+    #[default]
+    Small,
+    /// `m = 60`, `n = 50`, `K = 500` (late starts up to `T' = 400`, `K' = 800`).
+    Large,
+}
+
+impl Size {
+    /// `(m, n, K)`.
+    pub fn dims(self) -> (usize, usize, usize) {
+        match self {
+            Size::Small => (6, 3, K),
+            Size::Large => (60, 50, 500),
+        }
+    }
+}
 /// Cost factor `ω`.
 pub const OMEGA: usize = 3;
 
-/// The default instance set: specs and whether each is truncated.
+/// The default instance set (small): specs and whether each is truncated.
 pub fn default_set(seed: u64) -> Vec<(Spec, bool)> {
+    sized_set(seed, Size::Small)
+}
+
+/// The default instance set in a size class: specs and whether each is truncated.
+pub fn sized_set(seed: u64, size: Size) -> Vec<(Spec, bool)> {
+    let (m, n, _) = size.dims();
     let families = [
         Family::Ridge { param: RidgeParam::Weight },
         Family::Ridge { param: RidgeParam::Targets },
@@ -120,8 +148,8 @@ pub fn default_set(seed: u64) -> Vec<(Spec, bool)> {
                 let spec = Spec {
                     family,
                     method,
-                    m: 6,
-                    n: 3,
+                    m,
+                    n,
                     data: Data::Paper,
                     lambda: 0.1,
                     step,
@@ -140,8 +168,8 @@ pub fn default_set(seed: u64) -> Vec<(Spec, bool)> {
         let spec = Spec {
             family,
             method: Method::GradientDescent,
-            m: 6,
-            n: 3,
+            m,
+            n,
             data: Data::Paper,
             lambda: 0.1,
             step: StepRule::Optimal,
@@ -196,8 +224,14 @@ pub fn check_exportable(set: &[(Spec, bool)]) -> Result<()> {
     Ok(())
 }
 
-/// Writes the instances of `set` to `out` and returns the manifest.
+/// Writes the instances of `set` to `out` with the horizon [`K`] and returns the manifest.
 pub fn export(set: &[(Spec, bool)], out: &Path) -> Result<Manifest> {
+    export_with_horizon(set, out, K)
+}
+
+/// Writes the instances of `set` to `out` with the horizon `k` (`T = 0.2k` for a truncated
+/// instance) and returns the manifest.
+pub fn export_with_horizon(set: &[(Spec, bool)], out: &Path, k: usize) -> Result<Manifest> {
     crate::report::ensure_ours(out, "manifest.json", |t| serde_json::from_str::<Manifest>(t).is_ok())?;
     std::fs::create_dir_all(out).map_err(|e| Error::Io { path: out.display().to_string(), message: e.to_string() })?;
     let mut entries = Vec::new();
@@ -207,9 +241,9 @@ pub fn export(set: &[(Spec, bool)], out: &Path) -> Result<Manifest> {
         let spec = &Spec { norm: Norm::Euclidean, ..*spec };
         let inst = spec.build()?;
         let (family, param, method) = names(spec);
-        let t = if *truncated { (K as f64 * 0.2).round() as usize } else { 0 };
+        let t = if *truncated { (k as f64 * 0.2).round() as usize } else { 0 };
         let (n, p) = (inst.map.dim_x(), inst.map.dim_u());
-        let (t_prime, k_prime) = (t + OMEGA * t, K + OMEGA * t);
+        let (t_prime, k_prime) = (t + OMEGA * t, k + OMEGA * t);
         let warm = if spec.x0_sigma == Some(0.0) { "_warm" } else { "" };
         let id = format!("{i:02}_{method}_{family}_{param}{}{warm}", if *truncated { "_truncated" } else { "" });
         let file = format!("{id}.npz");
@@ -220,7 +254,7 @@ pub fn export(set: &[(Spec, bool)], out: &Path) -> Result<Manifest> {
         };
         let mut rng = draw::rng(spec.seed ^ 0x6a7e);
         let (v, w) = (draw::unit_vector(p, &mut rng), draw::unit_vector(n, &mut rng));
-        write_instance(&out.join(&file), spec, &inst, &v, &w, [K, t, t_prime, k_prime])?;
+        write_instance(&out.join(&file), spec, &inst, &v, &w, [k, t, t_prime, k_prime])?;
         entries.push(Entry {
             id,
             file,
@@ -231,7 +265,7 @@ pub fn export(set: &[(Spec, bool)], out: &Path) -> Result<Manifest> {
             n_cols: spec.n,
             n,
             p,
-            k: K,
+            k,
             t,
             t_prime,
             k_prime,
