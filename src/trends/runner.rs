@@ -406,7 +406,7 @@ mod stats_controls {
     use rand::RngExt;
     use rand_distr::StandardNormal;
 
-    /// The per-test level of `verify/trends.toml` (α = 0.01 over 48 tests, rounded down).
+    /// The per-test level of `verify/trends.toml` (α = 0.01 over 47 tests, 2.13e-4, rounded down).
     const GAMMA: f64 = 2.0e-4;
     const GROWTH: MeasureUse = MeasureUse { name: "growth", scale: Scale::LogRatio, predicted: Direction::Lower };
     const AREA: MeasureUse = MeasureUse { name: "excess_area", scale: Scale::Difference, predicted: Direction::Lower };
