@@ -12,9 +12,30 @@
 //! Why the paired-experiment statistics: the pairs of a trend experiment are independent
 //! (one seed each), but nothing is known about the distribution of the paired effects (they
 //! are skewed and heavy-tailed: a curse can be mild on one draw and severe on the next). The
-//! sign test and the median's order-statistic interval need only independence and
-//! continuity, and they agree with each other: the median's interval excludes 0 exactly
-//! when the two-sided sign test rejects.
+//! sign test and the median's order-statistic interval need only independence, and they are
+//! two readings of one test, *ties included*:
+//!
+//! - **Ties count as zeros, against every direction.** A pair whose two values agree to the
+//!   resolution of the measures is a tie; its effect is set to exactly `0`. With `n` pairs, `s₊`
+//!   positive and `s₋` negative effects, the one-sided p-values are
+//!   `p₊ = P(X ≥ s₊) = P(X ≤ n − s₊)` and `p₋ = P(X ≤ n − s₋)`, `X ~ Bin(n, ½)`, over *all* `n`
+//!   pairs ([`sign_test_p`]): a tie is counted as a pair that does not move the predicted way.
+//!   This tests the median of the effect's distribution, atom at 0 included: `p₊` is exact
+//!   under `H₀: P(effect > 0) = ½` and conservative under `P(effect > 0) ≤ ½` (Bin(n, π) with
+//!   `π ≤ ½` is stochastically smaller). Dropping the ties instead (the textbook sign test)
+//!   would test `P(effect > 0 | effect ≠ 0) = ½`, a different question: 17 of 40 pairs moving
+//!   the predicted way and 23 not moving at all is significant for it (p = 7.6e-6) while the
+//!   median pair does not move.
+//! - **The interval is the inverted test.** [`median_ci`] gives `[x_(j), x_(n−j+1)]` with `j`
+//!   the largest index such that `P(X ≤ j − 1) ≤ γ/2`. Then `x_(j) > 0` holds exactly when at
+//!   most `j − 1` effects are `≤ 0`, i.e. `n − s₊ ≤ j − 1`, i.e. (the binomial CDF increases)
+//!   `P(X ≤ n − s₊) ≤ γ/2`, i.e. `p₊ ≤ γ/2`; likewise `x_(n−j+1) < 0` exactly when `p₋ ≤ γ/2`.
+//!   So **the interval at confidence `1 − γ` excludes 0 exactly when the two-sided sign test at
+//!   level `γ` (each side at `γ/2`) rejects**, with or without ties; both use the same
+//!   `statrs` CDF, so the equivalence also holds in floating point (tested on every count
+//!   `0 ≤ s₊ + s₋ ≤ n ≤ 60`). The interval covers the population median with probability
+//!   `≥ 1 − γ` for any distribution (atoms included: the order-statistic interval is
+//!   conservative there).
 
 use serde::Serialize;
 use statrs::distribution::{Beta, Binomial, ContinuousCDF, DiscreteCDF, StudentsT};
@@ -122,14 +143,15 @@ pub fn ragged_median(curves: &[&[f64]]) -> Vec<f64> {
 }
 
 /// `P(X ≥ s)` for `X ~ Binomial(n, 1/2)`: the one-sided p-value of the sign test with `s`
-/// agreeing pairs out of `n` non-tied ones (1 when `n = 0`).
+/// pairs moving the tested way out of `n` (ties included in `n`, see the module docs); 1 when
+/// `s = 0` or `n = 0`. Computed as `P(X ≤ n − s)` (symmetry) with the CDF [`median_ci`] uses,
+/// so that `sign_test_p(s, n) ≤ γ/2` holds exactly when the interval excludes 0.
 pub fn sign_test_p(s: u64, n: u64) -> f64 {
     if s == 0 || n == 0 {
         return 1.0;
     }
     let b = Binomial::new(0.5, n).expect("p = 1/2 is valid");
-    // sf(x) = P(X > x), so P(X ≥ s) = sf(s − 1).
-    b.sf(s - 1).clamp(0.0, 1.0)
+    b.cdf(n - s.min(n)).clamp(0.0, 1.0)
 }
 
 /// The exact (Clopper–Pearson) two-sided interval for a proportion with `s` successes in `n`
@@ -161,7 +183,9 @@ pub struct MedianCi {
 
 /// The sample median and the interval `[x_(j), x_(n−j+1)]` of the order statistics, with `j`
 /// the largest index such that `P(Bin(n, 1/2) ≤ j − 1) ≤ gamma/2`; its coverage is at least
-/// `1 − gamma` for any continuous distribution. `None` for an empty sample or one with NaN.
+/// `1 − gamma` for any distribution (for one with atoms, such as effects with ties at 0, the
+/// coverage is still at least `1 − gamma`). It excludes 0 exactly when [`sign_test_p`] in one
+/// direction is `≤ gamma/2` (module docs). `None` for an empty sample or one with NaN.
 pub fn median_ci(values: &[f64], gamma: f64) -> Option<MedianCi> {
     if values.is_empty() || values.iter().any(|v| v.is_nan()) {
         return None;
@@ -256,6 +280,42 @@ mod tests {
         assert_eq!(sign_test_p(0, 10), 1.0);
         // Symmetry: P(X ≥ 5 | n = 10) = 1/2 + P(X = 5)/2.
         assert!((sign_test_p(5, 10) - (0.5 + 252.0 / 2048.0)).abs() < 1e-14);
+    }
+
+    /// The module docs' equivalence, on every count: `n` pairs, `pos` positive, `neg`
+    /// negative, the rest ties at exactly 0; the interval at `1 − γ` excludes 0 on the positive
+    /// (negative) side exactly when `p₊ ≤ γ/2` (`p₋ ≤ γ/2`), for several `γ`.
+    #[test]
+    fn median_interval_excludes_zero_exactly_when_the_sign_test_rejects_ties_included() {
+        for gamma in [0.05, 0.01, 2.0e-4] {
+            for n in 1..=60usize {
+                for pos in 0..=n {
+                    for neg in 0..=n - pos {
+                        let mut x = vec![0.0; n - pos - neg];
+                        x.extend((0..pos).map(|i| 1.0 + i as f64));
+                        x.extend((0..neg).map(|i| -1.0 - i as f64));
+                        let ci = median_ci(&x, gamma).unwrap();
+                        let (pp, pn) = (sign_test_p(pos as u64, n as u64), sign_test_p(neg as u64, n as u64));
+                        assert_eq!(ci.lo > 0.0, pp <= gamma / 2.0, "n = {n}, +{pos} −{neg}, γ = {gamma}");
+                        assert_eq!(ci.hi < 0.0, pn <= gamma / 2.0, "n = {n}, +{pos} −{neg}, γ = {gamma}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The case that motivated counting ties (issue #14): 17 pairs move the predicted way, none
+    /// the other, 23 tie. Dropping ties, `P(X ≥ 17 | 17) = 2^-17 = 7.6e-6`; counting them,
+    /// `P(X ≥ 17 | 40) ≈ 0.866`, and the median (0) with its interval agrees.
+    #[test]
+    fn ties_count_against_the_direction_tested() {
+        assert!((sign_test_p(17, 17) - 0.5f64.powi(17)).abs() < 1e-18);
+        let p = sign_test_p(17, 40);
+        assert!((0.86..0.87).contains(&p), "{p}");
+        let mut x = vec![0.0; 23];
+        x.extend((1..=17).map(|i| -0.01 * f64::from(i)));
+        let ci = median_ci(&x, 0.01).unwrap();
+        assert!(ci.median == 0.0 && ci.lo < 0.0 && ci.hi >= 0.0, "{ci:?}");
     }
 
     #[test]

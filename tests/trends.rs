@@ -57,6 +57,27 @@ fn reversed_levels_are_contradicted() {
     }
 }
 
+/// The minimum effect is the file's when it states one: the same strong initialisation
+/// effect reads *negligible effect* against minima larger than any effect, with the counts
+/// and p-values unchanged.
+#[test]
+fn min_effect_from_the_file_turns_significance_into_negligible_effect() {
+    let experiment = "[[experiment]]\nclaim = \"sec34.init\"\nfactor = \"x0\"\nlevels = [10.0, 0.1]\n";
+    let strict = format!(
+        "kind = \"trends\"\nname = \"t\"\nseed = 11\npairs = 20\n\
+         min_effect = {{ growth = 100.0, k_dot = 1e9, excess_area = 1e12 }}\n\
+         [base]\nm = 20\nn = 5\nx0 = 10.0\n{experiment}"
+    );
+    let strict = Trends::parse("strict.toml", &strict).expect("valid");
+    let s = run_trends(&strict, None, None, None).expect("runs");
+    let d = run_trends(&small(experiment), None, None, None).expect("runs");
+    assert!(verdicts(&d).iter().all(|v| *v == "supported"), "{}", stable_summary(&d));
+    assert!(verdicts(&s).iter().all(|v| *v == "negligible effect"), "{}", stable_summary(&s));
+    for (a, b) in d.experiments[0].stats.iter().zip(&s.experiments[0].stats) {
+        assert_eq!((a.agree, a.disagree, a.p_claim), (b.agree, b.disagree, b.p_claim));
+    }
+}
+
 /// A null experiment (both levels the same) ties on every pair and supports nothing.
 #[test]
 fn identical_levels_tie_and_are_not_supported() {
@@ -137,6 +158,16 @@ fn bad_trend_files_name_file_line_and_key() {
             "[[experiment]]\nclaim = \"sec34.init\"\nfactor = \"x0\"\nlevels = [1.0, 0.1]\nset = { family = \"ridge_targets\" }\n",
             "family",
             "_weight",
+        ),
+        (
+            "min_effect = { nope = 0.1 }\n[[experiment]]\nclaim = \"sec34.init\"\nfactor = \"x0\"\nlevels = [1.0, 0.1]\n",
+            "min_effect",
+            "not a measure with a predicted direction",
+        ),
+        (
+            "min_effect = { growth = -0.1 }\n[[experiment]]\nclaim = \"sec34.init\"\nfactor = \"x0\"\nlevels = [1.0, 0.1]\n",
+            "min_effect",
+            "finite number ≥ 0",
         ),
     ];
     for (body, key, msg) in cases {

@@ -92,10 +92,15 @@ fn predicted(s: &MeasureStats, design: Design) -> String {
     match (design, s.predicted, s.no_effect_band) {
         (Design::Proportion, _, _) => "occurs in most instances".into(),
         (_, _, Some(band)) => format!("no effect (within ±{band})"),
-        (_, Direction::Lower, None) => "lower at 2nd level".into(),
-        (_, Direction::Higher, None) => "higher at 2nd level".into(),
+        (_, Direction::Lower, None) => format!("lower at 2nd level{}", by_at_least(s)),
+        (_, Direction::Higher, None) => format!("higher at 2nd level{}", by_at_least(s)),
         (_, Direction::Same, None) => "the same at both levels".into(),
     }
+}
+
+/// `, by ≥ δ` with the measure's minimum effect `δ`.
+fn by_at_least(s: &MeasureStats) -> String {
+    s.min_effect.map_or(String::new(), |d| format!(", by ≥ {d}"))
 }
 
 /// The report in Markdown.
@@ -109,9 +114,17 @@ pub fn markdown(t: &Trends, res: &TrendResults, figs: &[Vec<String>]) -> String 
     writeln!(
         md,
         "Seed **{}**, **{}** pairs per experiment (one seed each; both levels of a pair share it), family-wise \
-         level α = {} split over {} tests (Bonferroni: each test at {:.2e}; the intervals are at confidence \
-         1 − {:.2e}). Reproduce with `unrollcheck verify {} --seed {}`.\n",
-        res.seed, res.pairs, res.level, res.tests, gamma, gamma, t.path, res.seed
+         level α = {} split over {} two-sided tests (Bonferroni, both directions counted: each direction of \
+         each test at γ/2 = {:.2e}; the intervals are at confidence 1 − γ = 1 − {:.2e}, and exclude 0 exactly \
+         when a sign test rejects). Reproduce with `unrollcheck verify {} --seed {}`.\n",
+        res.seed,
+        res.pairs,
+        res.level,
+        res.tests,
+        gamma / 2.0,
+        gamma,
+        t.path,
+        res.seed
     )
     .ok();
     md.push_str(HOW_TO_READ);
@@ -274,15 +287,16 @@ fn by_claim(md: &mut String, res: &TrendResults) {
 }
 
 /// A stable, line-per-test summary for snapshot tests: verdicts and counts, no floats
-/// beyond two significant digits of the p-values.
+/// beyond two significant digits of the p-values and of the median effect and its interval.
 pub fn stable_summary(res: &TrendResults) -> String {
     let mut out = String::new();
     for ex in &res.experiments {
         for s in &ex.stats {
+            let effect = s.effect.map_or("—".into(), |c| format!("{:.1e} [{:.1e}, {:.1e}]", c.median, c.lo, c.hi));
             writeln!(
                 out,
-                "{} | {} | {}@{} | n={} {}/{}/{} | p={:.1e} | {}",
-                ex.claim, ex.label, s.measure, s.level, s.n, s.agree, s.disagree, s.ties, s.p_claim, s.verdict
+                "{} | {} | {}@{} | n={} {}/{}/{} | p={:.1e} | effect {} | {}",
+                ex.claim, ex.label, s.measure, s.level, s.n, s.agree, s.disagree, s.ties, s.p_claim, effect, s.verdict
             )
             .ok();
         }
@@ -295,12 +309,16 @@ How to read this report: each experiment draws an instance per seed and computes
 measures at two levels of one factor (the same data, the same initial direction). A pair \
 *agrees* when a measure moves the way the claim predicts, *disagrees* when it moves the other \
 way and *ties* when the two values agree to 1e-9 relative (below what the computation \
-resolves); `agreeing` is the fraction of all pairs that agree. `p (claim)` is the one-sided sign-test p-value for agreement, `p (opposite)` for \
-disagreement; the effect is the median of `log10(second/first)` (ratio measures) or of \
-`second − first` (counts and areas), with a distribution-free interval. Verdicts: \
-**supported** (significant in the predicted direction), **contradicted** (significant in the \
-opposite direction), **not supported** (neither). For proportions the effect column is the \
-fraction with its Clopper–Pearson interval, supported when it lies above 1/2.\n";
+resolves); `agreeing` is the fraction of all pairs that agree. The effect is the median of \
+`log10(second/first)` (ratio measures) or of `second − first` (counts and areas), a tie counting \
+as exactly 0, with a distribution-free interval. `p (claim)` is the one-sided sign-test \
+p-value for agreement, `p (opposite)` for disagreement, both over all pairs (a tie counts as \
+not moving that way), so a p-value below γ/2 is the same event as an interval that excludes 0. \
+Verdicts: **supported** (significant in the predicted direction and the median effect at \
+least the measure's pre-stated minimum, shown as `by ≥ δ`), **contradicted** (the same in the \
+opposite direction), **negligible effect** (significant, but the median effect below the \
+minimum), **not supported** (neither direction significant). For proportions the effect \
+column is the fraction with its Clopper–Pearson interval, supported when it lies above 1/2.\n";
 
 const MEASURES: &str = "\n## Curse measures\n\n\
 | measure | definition | milder curse |\n|---|---|---|\n\

@@ -5,7 +5,10 @@
 //! name = "trends"
 //! seed = 2026
 //! pairs = 40               # random instances per experiment (one seed each)
-//! level = 0.01             # family-wise level, Bonferroni-split over every test
+//! level = 0.01             # family-wise level α, Bonferroni-split over every test, counting
+//!                          # both directions (each row: two sides at α/(2·tests))
+//! min_effect = { growth = 0.1 }   # optional: minimum effects, overriding the defaults of
+//!                          # measures::default_min_effect (effect units of the measure)
 //! [base]                   # the instance every experiment starts from
 //! family = "ridge_weight"
 //! m = 50
@@ -50,6 +53,9 @@ pub struct TrendsFile {
     /// Family-wise significance level (default 0.01).
     #[serde(default)]
     pub level: Option<Spanned<f64>>,
+    /// Minimum effects per measure, overriding [`super::measures::default_min_effect`].
+    #[serde(default)]
+    pub min_effect: Option<Spanned<std::collections::BTreeMap<String, f64>>>,
     /// The largest horizon of a curse run (default 6000).
     #[serde(default)]
     pub k_max: Option<Spanned<usize>>,
@@ -274,6 +280,16 @@ impl Trends {
         self.file.level.as_ref().map_or(0.01, |l| *l.get_ref())
     }
 
+    /// The minimum effect of a measure: the file's `min_effect` entry, else
+    /// [`super::measures::default_min_effect`].
+    pub fn min_effect(&self, measure: &str) -> f64 {
+        self.file
+            .min_effect
+            .as_ref()
+            .and_then(|m| m.get_ref().get(measure).copied())
+            .unwrap_or_else(|| super::measures::default_min_effect(measure))
+    }
+
     /// The horizon cap of curse runs.
     pub fn k_max(&self) -> usize {
         self.file.k_max.as_ref().map_or(6000, |k| *k.get_ref())
@@ -306,6 +322,25 @@ impl Parser<'_> {
             && !(*l.get_ref() > 0.0 && *l.get_ref() < 0.5)
         {
             return Err(self.err("level", l, "must lie in (0, 0.5)"));
+        }
+        if let Some(m) = &f.min_effect {
+            for (name, v) in m.get_ref() {
+                let known = super::catalogue()
+                    .iter()
+                    .filter(|c| c.design != Design::Proportion)
+                    .flat_map(|c| c.measures)
+                    .any(|u| u.name == name && u.predicted != super::Direction::Same);
+                if !known {
+                    return Err(self.err(
+                        "min_effect",
+                        m,
+                        format!("`{name}` is not a measure with a predicted direction"),
+                    ));
+                }
+                if !(v.is_finite() && *v >= 0.0) {
+                    return Err(self.err("min_effect", m, format!("`{name}`: must be a finite number ≥ 0")));
+                }
+            }
         }
         if let Some(k) = &f.k_max
             && !(10..=100_000).contains(k.get_ref())

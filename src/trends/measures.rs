@@ -25,6 +25,25 @@ use serde::Serialize;
 /// The smallest relative change the measures resolve (see the module docs).
 pub const RESOLVED: f64 = 1e-9;
 
+/// The minimum effect of a measure, in its effect units (`log10` of the ratio for ratio
+/// measures, the difference for counts and areas): a significant result whose median effect
+/// is smaller in magnitude reads **negligible effect**, not supported or contradicted. Stated
+/// before any run, per measure; a trend file overrides it with `[min_effect]`.
+///
+/// | measures | minimum | why |
+/// |---|---|---|
+/// | ratio measures (`growth`, `peak`, `final_error`, `hypergradient_error`) | 0.05 decades (a factor 1.12) | a change of 12 % in an error or a growth factor that spans orders of magnitude across instances is not a change in the phenomenon |
+/// | `asymptotic_rate` | 0.002 decades (0.46 % of `ρ̂`) | `ρ̂` lies near 1, where what matters is the iterations per decade `−1/log10 ρ̂`: 0.002 decades changes them by 4 % at `ρ̂ = 0.9` and by 46 % at `ρ̂ = 0.99` |
+/// | `k_dot`, `burn_in` | 1 iteration | a median shift below one iteration is below the resolution of an iteration count |
+/// | `excess_area` | 1 (`ė_0` × iterations) | the area of one iteration at the initial error |
+pub fn default_min_effect(name: &str) -> f64 {
+    match name {
+        "asymptotic_rate" => 0.002,
+        "k_dot" | "burn_in" | "excess_area" => 1.0,
+        _ => 0.05,
+    }
+}
+
 /// The curse measures of one run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct CurseMeasures {

@@ -9,10 +9,25 @@
 //! Per [`measures`] (each claim names the ones it uses, see [`catalogue`]) a trend reports the
 //! number of pairs, how many agree with the claim, disagree or tie, a one-sided sign test in
 //! each direction, and the median paired effect with a distribution-free confidence interval
-//! ([`crate::stats`]). The verdict at level `α` (Bonferroni-corrected over every test of the file):
-//! - **supported**: the sign test rejects "no effect" in the direction the claim predicts;
-//! - **contradicted**: it rejects in the opposite direction;
-//! - **not supported**: neither (too few pairs, ties, or no consistent effect).
+//! ([`crate::stats`]). A tie (the two values agree to [`runner::TIE_RELATIVE`]) has effect
+//! exactly 0 and counts, in both sign tests, as a pair that does not move that way: the
+//! tests are about the *median* effect over all pairs, and the printed interval is the same
+//! test inverted, so it excludes 0 exactly when a sign test rejects (proof in
+//! [`crate::stats`]).
+//!
+//! Levels. With `α` the file's family-wise level and `m` its number of tests (one per row of
+//! the report), each test is two-sided at `γ = α/m`: each direction is tested at `γ/2` and the
+//! intervals are at confidence `1 − γ`. Bonferroni over the `2m` one-sided tests then bounds
+//! the probability of any false rejection, in either direction, by `α`.
+//!
+//! Verdicts of a predicted effect, with `δ` the measure's pre-stated minimum effect
+//! ([`measures::default_min_effect`], overridable in the file):
+//! - **supported**: the sign test rejects "median effect 0" in the predicted direction
+//!   (`p ≤ γ/2`; the interval lies on the predicted side of 0) and `|median effect| ≥ δ`;
+//! - **contradicted**: the same in the opposite direction;
+//! - **negligible effect**: significant in either direction, but `|median effect| < δ`;
+//! - **not supported**: neither direction significant (too few pairs, ties, or no consistent
+//!   effect). So "supported" is never printed beside an interval that contains 0.
 //!
 //! For a claim that predicts *no effect* (truncation with `α = 1/(3L)`) the verdict compares
 //! the effect's confidence interval with an equivalence band `±band` stated in the scenario:
@@ -245,7 +260,11 @@ pub struct MeasureStats {
     pub effects: Vec<f64>,
     /// The equivalence band of a no-effect prediction (`None`: an effect is predicted).
     pub no_effect_band: Option<f64>,
-    /// `supported`, `not supported` or `contradicted`.
+    /// The minimum effect below which a significant result is negligible (an effect
+    /// predicted; `None` otherwise).
+    pub min_effect: Option<f64>,
+    /// `supported`, `negligible effect`, `not supported` or `contradicted`
+    /// ([`runner::verdict`]).
     pub verdict: &'static str,
 }
 

@@ -56,14 +56,18 @@ pub fn run_trends(t: &Trends, seed: Option<u64>, pairs: Option<usize>, jobs: Opt
         });
     }
     let tests = t.experiments.iter().map(test_count).sum::<usize>().max(1);
+    // Each test is two-sided at γ (each direction at γ/2): the family-wise rate of a false
+    // verdict in either direction is at most Σ (γ/2 + γ/2) = α.
     let gamma = t.level() / tests as f64;
     for (res, ex) in experiments.iter_mut().zip(&t.experiments) {
-        res.stats = statistics(ex, &res.pairs, gamma);
+        let min_effect: Vec<f64> = ex.claim.measures.iter().map(|m| t.min_effect(m.name)).collect();
+        res.stats = statistics(ex, &res.pairs, gamma, &min_effect);
     }
     Ok(TrendResults { seed, pairs: n_pairs, level: t.level(), tests, experiments })
 }
 
-/// How many tests an experiment contributes to the Bonferroni split.
+/// How many tests an experiment contributes to the Bonferroni split (each two-sided: both
+/// directions share its `γ`).
 fn test_count(ex: &Experiment) -> usize {
     match ex.claim.design {
         Design::Proportion => ex.claim.measures.len() * ex.levels.len(),
@@ -231,7 +235,7 @@ pub fn agrees(a: f64, b: f64, predicted: Direction) -> Option<bool> {
     })
 }
 
-fn statistics(ex: &Experiment, pairs: &[PairResult], gamma: f64) -> Vec<MeasureStats> {
+fn statistics(ex: &Experiment, pairs: &[PairResult], gamma: f64, min_effect: &[f64]) -> Vec<MeasureStats> {
     let mut out = Vec::new();
     for (j, mu) in ex.claim.measures.iter().enumerate() {
         if ex.claim.design == Design::Proportion {
@@ -245,7 +249,7 @@ fn statistics(ex: &Experiment, pairs: &[PairResult], gamma: f64) -> Vec<MeasureS
                 .map(|p| (p.values[j][0], p.values[j][1]))
                 .filter(|(a, b)| a.is_finite() && b.is_finite())
                 .collect();
-            out.push(paired(mu, &ab, gamma, ex.expect, ex.band));
+            out.push(paired(mu, &ab, gamma, ex.expect, ex.band, min_effect[j]));
         }
     }
     out
@@ -256,11 +260,11 @@ fn proportion(name: &'static str, scale: Scale, level: usize, v: &[f64], gamma: 
     let n = v.len();
     let (lo, hi) = stats::clopper_pearson(s as u64, n as u64, gamma);
     let verdict = if n > 0 && lo > 0.5 {
-        "supported"
+        verdict::SUPPORTED
     } else if n > 0 && hi < 0.5 {
-        "contradicted"
+        verdict::CONTRADICTED
     } else {
-        "not supported"
+        verdict::NOT_SUPPORTED
     };
     MeasureStats {
         measure: name,
@@ -277,43 +281,69 @@ fn proportion(name: &'static str, scale: Scale, level: usize, v: &[f64], gamma: 
         proportion: Some((if n > 0 { s as f64 / n as f64 } else { f64::NAN }, lo, hi)),
         effects: Vec::new(),
         no_effect_band: None,
+        min_effect: None,
         verdict,
     }
 }
 
+/// The verdict words (see the module docs of [`super`]).
+pub mod verdict {
+    /// Significant in the predicted direction, with a median effect of at least the minimum.
+    pub const SUPPORTED: &str = "supported";
+    /// Significant in the opposite direction, with a median effect of at least the minimum.
+    pub const CONTRADICTED: &str = "contradicted";
+    /// Significant in either direction, with a median effect below the minimum.
+    pub const NEGLIGIBLE: &str = "negligible effect";
+    /// Not significant in either direction.
+    pub const NOT_SUPPORTED: &str = "not supported";
+}
+
+/// The statistics of one measure of a paired experiment. Ties (within [`TIE_RELATIVE`]) have
+/// effect exactly 0 and count against both directions, so the median's interval at `1 − γ`
+/// excludes 0 exactly when one of the one-sided p-values is `≤ γ/2` ([`crate::stats`]).
 fn paired(
     mu: &super::MeasureUse,
     ab: &[(f64, f64)],
     gamma: f64,
     expect: super::file::Expect,
     band: f64,
+    min_effect: f64,
 ) -> MeasureStats {
-    let expect = if mu.predicted == Direction::Same { super::file::Expect::NoEffect { band } } else { expect };
+    use super::file::Expect;
+    let expect = if mu.predicted == Direction::Same { Expect::NoEffect { band } } else { expect };
     let signs: Vec<Option<bool>> = match expect {
-        super::file::Expect::NoEffect { band } => {
-            ab.iter().map(|&(a, b)| Some(effect(a, b, mu.scale).abs() <= band)).collect()
-        }
-        super::file::Expect::Effect => ab.iter().map(|&(a, b)| agrees(a, b, mu.predicted)).collect(),
+        Expect::NoEffect { band } => ab.iter().map(|&(a, b)| Some(effect(a, b, mu.scale).abs() <= band)).collect(),
+        Expect::Effect => ab.iter().map(|&(a, b)| agrees(a, b, mu.predicted)).collect(),
     };
     let agree = signs.iter().filter(|s| **s == Some(true)).count();
     let disagree = signs.iter().filter(|s| **s == Some(false)).count();
-    let n_sign = (agree + disagree) as u64;
+    let n = ab.len() as u64;
     let (p_claim, p_opposite) = match expect {
-        super::file::Expect::NoEffect { .. } => (f64::NAN, f64::NAN),
-        super::file::Expect::Effect => {
-            (stats::sign_test_p(agree as u64, n_sign), stats::sign_test_p(disagree as u64, n_sign))
+        Expect::NoEffect { .. } => (f64::NAN, f64::NAN),
+        Expect::Effect => (stats::sign_test_p(agree as u64, n), stats::sign_test_p(disagree as u64, n)),
+    };
+    let effects: Vec<f64> = match expect {
+        Expect::NoEffect { .. } => ab.iter().map(|&(a, b)| effect(a, b, mu.scale)).collect(),
+        Expect::Effect => {
+            ab.iter().zip(&signs).map(|(&(a, b), s)| if s.is_some() { effect(a, b, mu.scale) } else { 0.0 }).collect()
         }
     };
-    let effects: Vec<f64> = ab.iter().map(|&(a, b)| effect(a, b, mu.scale)).collect();
     let ci = stats::median_ci(&effects, gamma);
     let verdict = match expect {
-        super::file::Expect::Effect if p_claim < gamma => "supported",
-        super::file::Expect::Effect if p_opposite < gamma => "contradicted",
-        super::file::Expect::Effect => "not supported",
-        super::file::Expect::NoEffect { band } => match ci {
-            Some(c) if c.lo > -band && c.hi < band => "supported",
-            Some(c) if c.lo >= band || c.hi <= -band => "contradicted",
-            _ => "not supported",
+        Expect::Effect => {
+            let (claim, opposite) = (p_claim <= gamma / 2.0, p_opposite <= gamma / 2.0);
+            let large = ci.is_some_and(|c| c.median.abs() >= min_effect);
+            match (claim, opposite, large) {
+                (true, _, true) => verdict::SUPPORTED,
+                (_, true, true) => verdict::CONTRADICTED,
+                (true, _, false) | (_, true, false) => verdict::NEGLIGIBLE,
+                (false, false, _) => verdict::NOT_SUPPORTED,
+            }
+        }
+        Expect::NoEffect { band } => match ci {
+            Some(c) if c.lo > -band && c.hi < band => verdict::SUPPORTED,
+            Some(c) if c.lo >= band || c.hi <= -band => verdict::CONTRADICTED,
+            _ => verdict::NOT_SUPPORTED,
         },
     };
     MeasureStats {
@@ -331,8 +361,12 @@ fn paired(
         proportion: None,
         effects,
         no_effect_band: match expect {
-            super::file::Expect::NoEffect { band } => Some(band),
-            super::file::Expect::Effect => None,
+            Expect::NoEffect { band } => Some(band),
+            Expect::Effect => None,
+        },
+        min_effect: match expect {
+            Expect::NoEffect { .. } => None,
+            Expect::Effect => Some(min_effect),
         },
         verdict,
     }
@@ -358,4 +392,122 @@ pub fn check_budget(t: &Trends, pairs: usize, jobs: Option<usize>, max_gib: f64)
          {threads} threads (--jobs)"
     );
     budget::check(&format!("{}: trend file `{}`", t.path, t.file.name), &cause, bytes, max_gib, budget::FLAG)
+}
+
+/// The statistics against known distributions: planted effects of known size (large, below
+/// the minimum, zero, the wrong way), ties, and the level of the test under the null.
+#[cfg(test)]
+mod stats_controls {
+    use super::*;
+    use crate::problem::draw::rng;
+    use crate::trends::MeasureUse;
+    use crate::trends::file::Expect;
+    use crate::trends::measures::default_min_effect;
+    use rand::RngExt;
+    use rand_distr::StandardNormal;
+
+    /// The per-test level of `verify/trends.toml` (α = 0.01 over 47 tests, 2.13e-4, rounded down).
+    const GAMMA: f64 = 2.0e-4;
+    const GROWTH: MeasureUse = MeasureUse { name: "growth", scale: Scale::LogRatio, predicted: Direction::Lower };
+    const AREA: MeasureUse = MeasureUse { name: "excess_area", scale: Scale::Difference, predicted: Direction::Lower };
+
+    /// `n` pairs `(a, a·10^(shift + noise·z))`, `a = 10^z'`, `z, z' ~ N(0, 1)`: a planted
+    /// median effect of `shift` decades.
+    fn log_pairs(seed: u64, n: usize, shift: f64, noise: f64) -> Vec<(f64, f64)> {
+        let mut r = rng(seed);
+        (0..n)
+            .map(|_| {
+                let a = 10f64.powf(r.sample::<f64, _>(StandardNormal));
+                let z: f64 = r.sample(StandardNormal);
+                (a, a * 10f64.powf(shift + noise * z))
+            })
+            .collect()
+    }
+
+    fn stats_of(mu: &MeasureUse, ab: &[(f64, f64)], gamma: f64) -> MeasureStats {
+        paired(mu, ab, gamma, Expect::Effect, 0.1, default_min_effect(mu.name))
+    }
+
+    /// The verdict and the printed interval say the same thing, whatever the verdict.
+    fn consistent(s: &MeasureStats) {
+        let c = s.effect.expect("finite effects");
+        let excludes_zero = c.lo > 0.0 || c.hi < 0.0;
+        assert_eq!(excludes_zero, s.verdict != verdict::NOT_SUPPORTED, "{s:?}");
+    }
+
+    #[test]
+    fn planted_effects_of_known_size_get_their_verdicts() {
+        let cases = [
+            // A tenfold reduction: supported, and the interval covers the planted −1.
+            (1, -1.0, 0.3, verdict::SUPPORTED),
+            // The wrong way, tenfold: contradicted.
+            (2, 1.0, 0.3, verdict::CONTRADICTED),
+            // 0.02 decades (5 %), tightly: significant, below the minimum 0.05.
+            (3, -0.02, 0.005, verdict::NEGLIGIBLE),
+            // The same the wrong way: also negligible.
+            (4, 0.02, 0.005, verdict::NEGLIGIBLE),
+            // No effect at all: not supported.
+            (5, 0.0, 0.3, verdict::NOT_SUPPORTED),
+        ];
+        for (seed, shift, noise, want) in cases {
+            let s = stats_of(&GROWTH, &log_pairs(seed, 40, shift, noise), GAMMA);
+            assert_eq!(s.verdict, want, "planted {shift} ± {noise}: {s:?}");
+            consistent(&s);
+            let c = s.effect.unwrap();
+            assert!(c.lo <= shift && shift <= c.hi, "planted {shift} outside {c:?}");
+        }
+        // A difference measure: a shift of 0.5 (below the minimum 1) and of 50.
+        let mut r = rng(6);
+        let base: Vec<f64> = (0..40).map(|_| 100.0 + 100.0 * r.random::<f64>()).collect();
+        let jitter: Vec<f64> = (0..40).map(|_| 0.01 * r.random::<f64>()).collect();
+        let small: Vec<(f64, f64)> = base.iter().zip(&jitter).map(|(a, j)| (*a, a - 0.5 + j)).collect();
+        let large: Vec<(f64, f64)> = base.iter().zip(&jitter).map(|(a, j)| (*a, a - 50.0 + j)).collect();
+        assert_eq!(stats_of(&AREA, &small, GAMMA).verdict, verdict::NEGLIGIBLE);
+        assert_eq!(stats_of(&AREA, &large, GAMMA).verdict, verdict::SUPPORTED);
+    }
+
+    /// Ties: 17 pairs tenfold lower and 23 unchanged is *not supported* (the median pair does
+    /// not move; the interval contains 0), while 35 tenfold lower and 5 unchanged is supported.
+    #[test]
+    fn ties_count_against_the_claim_and_the_interval_agrees() {
+        let planted = log_pairs(7, 40, -1.0, 0.3);
+        let with_ties = |moved: usize| -> Vec<(f64, f64)> {
+            planted.iter().enumerate().map(|(i, &(a, b))| if i < moved { (a, b) } else { (a, a) }).collect()
+        };
+        let s = stats_of(&GROWTH, &with_ties(17), GAMMA);
+        assert_eq!((s.agree, s.disagree, s.ties), (17, 0, 23));
+        assert_eq!(s.verdict, verdict::NOT_SUPPORTED, "{s:?}");
+        assert_eq!(s.effect.unwrap().median, 0.0);
+        consistent(&s);
+        let s = stats_of(&GROWTH, &with_ties(35), GAMMA);
+        assert_eq!(s.verdict, verdict::SUPPORTED, "{s:?}");
+        consistent(&s);
+        // Ties within the resolution (1e-12 relative) are ties too, with effect exactly 0.
+        let near: Vec<(f64, f64)> = planted.iter().map(|&(a, _)| (a, a * (1.0 + 1e-12))).collect();
+        let s = stats_of(&GROWTH, &near, GAMMA);
+        assert!(s.ties == 40 && s.effects.iter().all(|e| *e == 0.0) && s.verdict == verdict::NOT_SUPPORTED);
+    }
+
+    /// Under the null (no effect, with and without ties) the rate of a verdict other than
+    /// *not supported*, either direction counted, stays below γ; a planted effect is found
+    /// most of the time (a power control, so the level check is not met by a test that never
+    /// rejects).
+    #[test]
+    fn the_level_counts_both_directions() {
+        let gamma = 0.05;
+        let (runs, mut false_verdicts, mut with_ties, mut found) = (400, 0, 0, 0);
+        for seed in 0..runs {
+            let null = log_pairs(1000 + seed, 40, 0.0, 0.3);
+            false_verdicts += usize::from(stats_of(&GROWTH, &null, gamma).verdict != verdict::NOT_SUPPORTED);
+            let tied: Vec<(f64, f64)> =
+                null.iter().enumerate().map(|(i, &(a, b))| if i % 2 == 0 { (a, a) } else { (a, b) }).collect();
+            with_ties += usize::from(stats_of(&GROWTH, &tied, gamma).verdict != verdict::NOT_SUPPORTED);
+            let planted = log_pairs(5000 + seed, 40, -0.3, 0.3);
+            found += usize::from(stats_of(&GROWTH, &planted, gamma).verdict == verdict::SUPPORTED);
+        }
+        // The exact size at n = 40 is 2·P(X ≤ 13) = 0.038; 0.05 leaves three standard errors.
+        assert!(false_verdicts as f64 / (runs as f64) < gamma + 0.02, "{false_verdicts}/{runs}");
+        assert!(with_ties as f64 / (runs as f64) < gamma, "{with_ties}/{runs}");
+        assert!(found as f64 / (runs as f64) > 0.9, "power {found}/{runs}");
+    }
 }
