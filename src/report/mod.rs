@@ -692,7 +692,7 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<String> {
             let p = Protocol { ns: n.clone(), ..Protocol::paper(*runs, *seed) };
             p.validate()?;
             crate::reproduce::appendix_c::check_budget(&p, max_gib()?)?;
-            let sweep = sweep_protocol(&p, Engine::Factored)?;
+            let sweep = sweep_protocol(&p, Engine::Blocked)?;
             let report = appendix_c::write(&sweep, out)?;
             Ok(appendix_c::printed(&sweep, &report))
         }

@@ -21,12 +21,17 @@
 //! are independent and run in parallel (rayon); each run's draws come from its own seed
 //! ([`run_seed`]), so results do not depend on the number of threads.
 //!
-//! The default [`Engine::Factored`] runs those loops on `GradientDescent<NormalEquations>`
+//! The default [`Engine::Blocked`] works in the normal-equation parameters `θ = (AᵀA, Aᵀb)`
 //! (see [`super::normal`]: the iteration depends on `(A, b)` only through `(AᵀA, Aᵀb)`, and
-//! the chain rule moves the `(A, b)` ↔ `(H, g)` conversion out of the loops: a step costs
-//! `4N²` flops instead of about `10MN + 2N²`). [`Engine::Direct`] runs them on the
-//! engine's map on `(A, b)` (`GradientDescent<Ridge>` with `RidgeParam::Data`), for
-//! comparison (`tests/reproduce.rs`, `benches/appendix_c.rs`).
+//! the chain rule moves the `(A, b)` ↔ `(H, g)` conversion out of the loops) and advances
+//! the nine late starts together, one matrix–matrix product per step, with one adjoint
+//! sequence `B^j w` for the nine truncated sweeps ([`super::blocked`]: about `37KN²` flops
+//! per step size instead of `50KN²`, most in a register-tiled product).
+//! [`Engine::Factored`] runs the engine's one-direction loops on
+//! `GradientDescent<NormalEquations>` (a step costs `4N²` flops instead of about
+//! `10MN + 2N²`), the oracle of the blocked sweep; [`Engine::Direct`] runs them on the
+//! engine's map on `(A, b)` (`GradientDescent<Ridge>` with `RidgeParam::Data`), the oracle
+//! of both (`tests/reproduce.rs`, `benches/appendix_c.rs`).
 //!
 //! Runs have different `K` when their `ρ*` differ (all `N ≥ 20` runs hit the cap `K = 1000`);
 //! curves are then aggregated index by index ([`crate::stats::ragged_median`]) and drawn on the grid
@@ -96,7 +101,11 @@ impl StepSize {
 /// Which map the loops run on (same numbers up to rounding).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
-    /// `GradientDescent<NormalEquations>` with tangent `Φv`, cotangent pulled back by `Φᵀ`.
+    /// The normal equations with the nine directions blocked ([`super::blocked`]): the
+    /// default of `unrollcheck reproduce appendix-c`.
+    Blocked,
+    /// `GradientDescent<NormalEquations>` with tangent `Φv`, cotangent pulled back by `Φᵀ`,
+    /// one direction at a time (the engine's loops).
     Factored,
     /// `GradientDescent<Ridge>` with `RidgeParam::Data` (the map on `(A, b)` itself).
     Direct,
@@ -295,14 +304,26 @@ pub fn run_draw(d: &Draw, p: &Protocol, engine: Engine, curves: bool) -> Result<
     let normal = NormalEquations::from_data(&d.a, &d.b)?;
     let targets = Targets::of(d, &normal, &x_star)?;
 
+    // The blocked engine computes the iterates and adjoints of both step sizes together.
+    let sequences = (engine == Engine::Blocked).then(|| {
+        let t_max = ts.iter().copied().max().unwrap_or(0);
+        let t_min = ts.iter().copied().min().unwrap_or(0);
+        let (k_end, _) = reallocate(k as u64, t_max as u64, p.omega as u64);
+        let alphas = StepSize::ALL.map(|s| s.alpha(mu, l));
+        super::blocked::sequences_pair(&normal, alphas, k_end as usize, d.w.as_slice(), k - t_min)
+    });
     let mut steps = Vec::with_capacity(2);
-    for step in StepSize::ALL {
+    for (si, step) in StepSize::ALL.into_iter().enumerate() {
         let alpha = step.alpha(mu, l);
         let direct = GradientDescent::new(ridge.clone(), alpha)?;
         let mc = direct.constants(&ball)?;
         let grid =
             TruncationGrid { k, ts: &ts, omega: p.omega, x_star: &x_star, target_v: &targets.v, w: &d.w, curves };
         let out = match engine {
+            Engine::Blocked => {
+                let (trajs, adjoints) = sequences.as_ref().expect("computed for the blocked engine");
+                sweep_blocked(d, &normal, alpha, &grid, &targets, (&trajs[si], &adjoints[si]))
+            }
             Engine::Factored => sweep_factored(d, &normal, alpha, &grid, &targets)?,
             Engine::Direct => sweep_direct(d, &direct, &grid, &targets),
         };
@@ -358,25 +379,126 @@ fn sweep_factored(
     grid: &TruncationGrid,
     targets: &Targets,
 ) -> Result<TruncationErrors> {
-    let (m_rows, n) = d.a.shape();
     let map = GradientDescent::new(normal.clone(), alpha)?;
-    let (a, b) = (&d.a, &d.b);
-    let mut diff = DVector::zeros(n * n + n);
-    let mut pulled = DVector::zeros(m_rows * n + m_rows);
-    let mut rev = |ub: &DVector<f64>| {
-        diff.copy_from(ub);
-        diff -= &targets.theta;
-        pull_cotangent_into(a, b, diff.as_slice(), &mut pulled);
-        (pulled.norm(), ub.dot(&targets.phi_v))
-    };
-    let mut pull_norm = PullBackNorm::new(a, b);
-    let mut diff_k = DVector::zeros(n * n + n);
-    let mut rev_k = |ub: &DVector<f64>| {
-        diff_k.copy_from(ub);
-        diff_k -= &targets.theta;
-        pull_norm.norm(diff_k.as_slice())
-    };
-    Ok(sweep(&map, grid, &targets.phi_v, &mut rev, &mut rev_k))
+    let (mut fin, mut curve) = (FinalPullBack::new(d, targets), CurvePullBack::new(d, targets));
+    Ok(sweep(&map, grid, &targets.phi_v, &mut |ub| fin.apply(ub), &mut |ub| curve.apply(ub)))
+}
+
+/// The final pull-back of a factorised truncated sweep: `θ̄ ↦ (‖Φᵀ(θ̄ − θ̄*)‖, ⟨θ̄, Φv⟩)`
+/// (`Φᵀ` formed, [`pull_cotangent_into`]); buffers allocated once.
+struct FinalPullBack<'a> {
+    d: &'a Draw,
+    targets: &'a Targets,
+    diff: DVector<f64>,
+    pulled: DVector<f64>,
+}
+
+impl<'a> FinalPullBack<'a> {
+    fn new(d: &'a Draw, targets: &'a Targets) -> Self {
+        let (m_rows, n) = d.a.shape();
+        FinalPullBack { d, targets, diff: DVector::zeros(n * n + n), pulled: DVector::zeros(m_rows * n + m_rows) }
+    }
+
+    fn apply(&mut self, ub: &DVector<f64>) -> (f64, f64) {
+        self.diff.copy_from(ub);
+        self.diff -= &self.targets.theta;
+        pull_cotangent_into(&self.d.a, &self.d.b, self.diff.as_slice(), &mut self.pulled);
+        (self.pulled.norm(), ub.dot(&self.targets.phi_v))
+    }
+}
+
+/// The pull-back norm of the reverse curves: `θ̄ ↦ ‖Φᵀ(θ̄ − θ̄*)‖` by [`PullBackNorm`].
+struct CurvePullBack<'a> {
+    targets: &'a Targets,
+    norm: PullBackNorm,
+    diff: DVector<f64>,
+}
+
+impl<'a> CurvePullBack<'a> {
+    fn new(d: &Draw, targets: &'a Targets) -> Self {
+        let n = d.a.ncols();
+        CurvePullBack { targets, norm: PullBackNorm::new(&d.a, &d.b), diff: DVector::zeros(n * n + n) }
+    }
+
+    fn apply(&mut self, ub: &DVector<f64>) -> f64 {
+        self.diff.copy_from(ub);
+        self.diff -= &self.targets.theta;
+        self.norm.norm(self.diff.as_slice())
+    }
+}
+
+/// The blocked sweep ([`super::blocked`]) on the normal equations, given the iterates up
+/// to `K + ωT_max` and the reversed adjoints `B^j w` up to `K − T_min`
+/// ([`super::blocked::sequences_pair`]): the same numbers as [`sweep_factored`] up to
+/// rounding, the same observers.
+fn sweep_blocked(
+    d: &Draw,
+    normal: &NormalEquations,
+    alpha: f64,
+    s: &TruncationGrid,
+    targets: &Targets,
+    (traj, adjoints): (&Trajectory, &DMatrix<f64>),
+) -> TruncationErrors {
+    let n = d.a.ncols();
+    let (mut fin, mut curve) = (FinalPullBack::new(d, targets), CurvePullBack::new(d, targets));
+    let e: Vec<f64> =
+        if s.curves { (0..=traj.len()).map(|k| traj.x(k).metric_distance(s.x_star)).collect() } else { vec![] };
+    let budgets: Vec<(usize, usize)> =
+        s.ts.iter()
+            .map(|&t| {
+                let (kp, tp) = reallocate(s.k as u64, t as u64, s.omega as u64);
+                (kp as usize, tp as usize)
+            })
+            .collect();
+    let steps: Vec<usize> = s.ts.iter().map(|&t| s.k - t).collect();
+    let starts: Vec<(usize, usize)> = budgets.iter().zip(&steps).map(|(&(_, tp), &st)| (tp, st)).collect();
+    let mut fwd: Vec<Vec<f64>> = steps.iter().map(|&st| Vec::with_capacity(st + 1)).collect();
+    let mut xv_final = DMatrix::zeros(n, s.ts.len());
+    let target = s.target_v.as_slice();
+    super::blocked::late_starts(normal, alpha, traj, &starts, targets.phi_v.as_slice(), |i, j, y| {
+        let sq: f64 = y.iter().zip(target).map(|(a, b)| (a - b) * (a - b)).sum();
+        fwd[i].push(sq.sqrt());
+        if j == steps[i] {
+            xv_final.column_mut(i).copy_from_slice(y);
+        }
+    });
+    let samples: Vec<Vec<usize>> = steps.iter().map(|&st| if s.curves { rev_samples(st) } else { vec![] }).collect();
+    let mut revs: Vec<Vec<(usize, f64)>> = samples.iter().map(|p| Vec::with_capacity(p.len())).collect();
+    let mut rev_final = vec![(f64::NAN, f64::NAN); s.ts.len()];
+    super::blocked::truncated_sweeps(
+        normal,
+        alpha,
+        traj,
+        &budgets,
+        adjoints,
+        |i| samples[i].as_slice(),
+        |i, o, ub| {
+            if o == steps[i] {
+                rev_final[i] = fin.apply(ub);
+            }
+            if s.curves {
+                revs[i].push((o, if o == steps[i] { rev_final[i].0 } else { curve.apply(ub) }));
+            }
+        },
+    );
+    let k_dot = s.ts.iter().position(|&t| t == 0).map_or(0, |i| argmax(&fwd[i]));
+    let finals = (0..s.ts.len())
+        .map(|i| FinalErrors {
+            t: s.ts[i],
+            t_prime: budgets[i].1,
+            k_prime: budgets[i].0,
+            fwd_err: fwd[i][steps[i]],
+            rev_err: rev_final[i].0,
+            iter_err: traj.x(budgets[i].0).metric_distance(s.x_star),
+            wjv_fwd: s.w.dot(&xv_final.column(i)),
+            wjv_rev: rev_final[i].1,
+        })
+        .collect();
+    if !s.curves {
+        fwd.clear();
+        revs.clear();
+    }
+    TruncationErrors { finals, e, fwd, rev: revs, k_dot }
 }
 
 /// The sweep on the data directly (`u = (A, b)`, `O(MN)` per step): the oracle of
@@ -513,6 +635,28 @@ impl Flops {
         let finals = ts.len() as f64 * (2.0 * m * n * n + 4.0 * m * n + 2.0 * (m * n + m) + 3.0 * n);
         let setup = 3.0 * 2.0 * m * n * n + 4.0 * m * n + 40.0 * n * n * n;
         Flops { loops: 2.0 * per_alpha, finals: 2.0 * finals, setup, curves: 0.0 }
+    }
+
+    /// The count of one run of the blocked engine ([`super::blocked`]): per step size the
+    /// iterates and `e_k` as in [`Flops::of_run`], the forcing `C = αġ1ᵀ − αḢX`
+    /// (`2N² + 2N` per column up to `K + ωT_max`), the late starts (`2N² + N` per direction
+    /// and step, plus the error `3N`), the adjoints `B^j w` (`2N²` per step up to
+    /// `K − T_min`) and `H̄`, `ḡ` (`2N² + 2N` per truncated step); finals and setup as in
+    /// [`Flops::of_run`].
+    pub fn of_blocked_run(m: usize, n: usize, k: usize, ts: &[usize], omega: usize) -> Self {
+        let loop_count = Flops::of_run(m, n, k, ts, omega);
+        let nf = n as f64;
+        let t_max = ts.iter().copied().max().unwrap_or(0);
+        let t_min = ts.iter().copied().min().unwrap_or(0);
+        let k_end = (k + omega * t_max) as f64;
+        let k_c = ts.iter().map(|&t| (k + omega * t) as f64).fold(0.0, f64::max);
+        let derivative_steps: f64 = ts.iter().map(|&t| (k - t) as f64).sum();
+        let per_alpha = k_end * (2.0 * nf * nf + 3.0 * nf) + (k_end + 1.0) * 3.0 * nf // iterates and e_k
+            + k_c * (2.0 * nf * nf + 2.0 * nf) // C
+            + derivative_steps * (2.0 * nf * nf + 4.0 * nf) // late starts + error
+            + (k - t_min) as f64 * 2.0 * nf * nf // B^j w
+            + derivative_steps * (2.0 * nf * nf + 2.0 * nf); // H̄, ḡ
+        Flops { loops: 2.0 * per_alpha, ..loop_count }
     }
 
     /// The count of the reverse-mode curves of one run ([`rev_samples`], both step sizes).
@@ -667,7 +811,10 @@ pub fn sweep_protocol(p: &Protocol, engine: Engine) -> Result<Sweep> {
             .map(|r| run_draw(&Draw::sample(p.m, n, run_seed(p.seed, n, r)), p, engine, true))
             .collect::<Result<_>>()?;
         for r in &runs {
-            flops.add(&Flops::of_run(p.m, n, r.k, &r.ts, p.omega));
+            flops.add(&match engine {
+                Engine::Blocked => Flops::of_blocked_run(p.m, n, r.k, &r.ts, p.omega),
+                _ => Flops::of_run(p.m, n, r.k, &r.ts, p.omega),
+            });
             flops.add(&Flops::of_rev_curves(n, r.k, &r.ts));
         }
         let paper = PAPER_N.iter().position(|&pn| pn == n).map_or(f64::NAN, |i| PAPER_RHO[i]);
