@@ -11,7 +11,7 @@
 //! | `theorem8_bounds_every_run` | (21) along `v` with the run's own certified constants, at every step of every late start |
 //! | `run_allocations_do_not_depend_on_k` | no allocation per iteration in the sweep, both engines (counting allocator) |
 //! | `protocol_pieces` | `T_j` rounding, step labels, protocol validation |
-//! | `cli_*` | files written, bad input is exit 2 with the field named |
+//! | `cli_*` | files written, `--m`, bad input (including `--m`, `N > M` and the memory budget) is exit 2 with the field named |
 //!
 //! Under `cargo test --release` the whole file takes about a second.
 
@@ -339,7 +339,7 @@ fn reverse_curves_match_direct_engine() {
 /// A small reproduction (R = 3, all six N), rounded to 4 significant digits, pinned.
 #[test]
 fn appendix_c_small_is_pinned() {
-    let sweep = sweep_protocol(&Protocol::paper(3, 0), Engine::Factored).expect("runs");
+    let sweep = sweep_protocol(&Protocol::paper(3, 0), Engine::Blocked).expect("runs");
     assert_eq!(sweep.cells.len(), 12);
     insta::with_settings!({ snapshot_path => "../reports/snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
         insta::assert_snapshot!("reproduce_appendix_c_small", report::appendix_c::summary(&sweep));
@@ -351,8 +351,8 @@ fn appendix_c_small_is_pinned() {
 fn sweep_does_not_depend_on_threads() {
     let p = Protocol { ns: vec![2, 10], ..Protocol::paper(4, 5) };
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-    let a = one.install(|| sweep_protocol(&p, Engine::Factored)).unwrap();
-    let b = sweep_protocol(&p, Engine::Factored).unwrap();
+    let a = one.install(|| sweep_protocol(&p, Engine::Blocked)).unwrap();
+    let b = sweep_protocol(&p, Engine::Blocked).unwrap();
     assert_eq!(report::appendix_c::summary(&a), report::appendix_c::summary(&b));
     for (x, y) in a.cells.iter().zip(&b.cells) {
         assert_eq!(x.fwd, y.fwd);
@@ -464,6 +464,23 @@ fn cli_appendix_c_writes_report_and_figures() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
+/// `--m` changes the rows of `A`: the report says so (and compares no ρ* with the
+/// captions, which are for M = 50); stdout has no progress bar (stderr is not a terminal).
+#[test]
+fn cli_appendix_c_other_m() {
+    let out = tmp("appc_m");
+    let o =
+        run(&["reproduce", "appendix-c", "--runs", "2", "--m", "60", "--n", "2,55", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report = std::fs::read_to_string(out.join("appendix_c/report.md")).unwrap();
+    assert!(report.contains("--runs 2 --seed 0 --m 60 --n 2,55`"), "{report}");
+    assert!(report.contains("M = 60, N ∈ {2, 55}"), "{report}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(!stdout.contains("paper 0.") && !stdout.contains('█'), "{stdout}");
+    assert!(o.stderr.is_empty(), "nothing on stderr off a terminal: {}", String::from_utf8_lossy(&o.stderr));
+    std::fs::remove_dir_all(&out).ok();
+}
+
 #[test]
 fn cli_fig2_writes_report_and_figures() {
     let out = tmp("fig2");
@@ -481,6 +498,10 @@ fn cli_bad_input_is_exit_two() {
         (&["reproduce", "appendix-c", "--runs", "0"][..], "runs"),
         (&["reproduce", "appendix-c", "--runs", "1", "--n", "0"][..], "N"),
         (&["reproduce", "appendix-c", "--runs", "1", "--n", "51"][..], "N"),
+        (&["reproduce", "appendix-c", "--runs", "1", "--m", "0"][..], "--m"),
+        (&["reproduce", "appendix-c", "--runs", "1", "--m", "2001"][..], "--m"),
+        (&["reproduce", "appendix-c", "--runs", "1", "--m", "30", "--n", "2,40"][..], "M = 30"),
+        (&["reproduce", "appendix-c", "--runs", "100000", "--m", "500", "--n", "400"][..], "estimated peak memory"),
         (&["reproduce", "appendix-c", "--runs", "-3"][..], "-3"),
         (&["reproduce", "fig2", "--k", "0"][..], "k"),
         (&["reproduce", "nonsense"][..], "nonsense"),

@@ -55,6 +55,10 @@ use std::time::Instant;
 pub const PAPER_N: [usize; 6] = [2, 5, 10, 20, 30, 40];
 /// The `ρ` printed in the captions of Figures 3–14, per `N` of [`PAPER_N`].
 pub const PAPER_RHO: [f64; 6] = [0.763526, 0.921979, 0.974362, 0.993876, 0.998509, 0.999722];
+/// The largest `M` (and so `N`) accepted: `N = 2000` would need about `40·K·N²` flops
+/// per step size and run (`3·10¹³` per run of ten at the cap `K = 1000`, hours) besides
+/// the memory [`check_budget`] estimates.
+pub const MAX_DIM: usize = 2000;
 /// Number of truncation indices `T_j`, `j = 0, …, 8`.
 pub const T_COUNT: usize = 9;
 /// Most points of one reverse-mode error curve ([`rev_samples`]).
@@ -136,20 +140,25 @@ impl Protocol {
         Protocol { m: 50, ns: PAPER_N.to_vec(), runs, seed, omega: 3, k_cap: 1000, tol: 1e-3 }
     }
 
-    /// Rejects what cannot run: no runs, no `N`, `N = 0` or `N > M` (then `AᵀA` is
-    /// singular), `K` cap 0, `tol ∉ (0, 1)`.
+    /// Rejects what cannot run: no runs, `M = 0`, `M` or `N` beyond [`MAX_DIM`], no `N`,
+    /// `N = 0` or `N > M` (then `AᵀA` is singular), `K` cap 0, `tol ∉ (0, 1)`.
     pub fn validate(&self) -> Result<()> {
         if self.runs == 0 {
             return Err(Error::InvalidParameter { field: "runs", value: 0.0, reason: "must be at least 1" });
+        }
+        if self.m == 0 || self.m > MAX_DIM {
+            return Err(Error::Input {
+                location: "--m".into(),
+                message: format!("M = {}: must be in 1..={MAX_DIM} (rows of A)", self.m),
+            });
         }
         if self.ns.is_empty() {
             return Err(Error::InvalidParameter { field: "N", value: f64::NAN, reason: "give at least one dimension" });
         }
         if let Some(&n) = self.ns.iter().find(|&&n| n == 0 || n > self.m) {
-            return Err(Error::InvalidParameter {
-                field: "N",
-                value: n as f64,
-                reason: "must be in 1..=M (M = 50), else AᵀA is singular",
+            return Err(Error::Input {
+                location: "--n".into(),
+                message: format!("N = {n}: must be in 1..=M (M = {}, --m), else AᵀA is singular", self.m),
             });
         }
         if self.k_cap == 0 {
@@ -800,6 +809,19 @@ pub struct Sweep {
 
 /// Runs the protocol: `R` runs per `N` in parallel, then aggregates.
 pub fn sweep_protocol(p: &Protocol, engine: Engine) -> Result<Sweep> {
+    sweep_protocol_with(p, engine, &|_| ())
+}
+
+/// The work of one run at dimension `N` in arbitrary units, for progress reports:
+/// `N²(N + M)` (the loops' `K N²` at the cap, the curves' `N³` and the setup's `MN²`).
+pub fn run_weight(m: usize, n: usize) -> u64 {
+    let (m, n) = (m as u64, n as u64);
+    n * n * (n + m)
+}
+
+/// [`sweep_protocol`], calling `done(n)` after each run at dimension `n` (from the worker
+/// threads; e.g. to advance a progress bar by [`run_weight`]).
+pub fn sweep_protocol_with(p: &Protocol, engine: Engine, done: &(dyn Fn(usize) + Sync)) -> Result<Sweep> {
     p.validate()?;
     let start = Instant::now();
     let mut rho = Vec::new();
@@ -808,7 +830,11 @@ pub fn sweep_protocol(p: &Protocol, engine: Engine) -> Result<Sweep> {
     for &n in &p.ns {
         let runs: Vec<DrawRun> = (0..p.runs)
             .into_par_iter()
-            .map(|r| run_draw(&Draw::sample(p.m, n, run_seed(p.seed, n, r)), p, engine, true))
+            .map(|r| {
+                let run = run_draw(&Draw::sample(p.m, n, run_seed(p.seed, n, r)), p, engine, true);
+                done(n);
+                run
+            })
             .collect::<Result<_>>()?;
         for r in &runs {
             flops.add(&match engine {
@@ -817,7 +843,8 @@ pub fn sweep_protocol(p: &Protocol, engine: Engine) -> Result<Sweep> {
             });
             flops.add(&Flops::of_rev_curves(n, r.k, &r.ts));
         }
-        let paper = PAPER_N.iter().position(|&pn| pn == n).map_or(f64::NAN, |i| PAPER_RHO[i]);
+        // The captions' ρ* are those of M = 50 draws.
+        let paper = PAPER_N.iter().position(|&pn| pn == n && p.m == 50).map_or(f64::NAN, |i| PAPER_RHO[i]);
         let rhos: Vec<f64> = runs.iter().map(|r| r.rho_star).collect();
         rho.push(RhoRow {
             n,
@@ -925,13 +952,32 @@ impl Sweep {
 }
 
 /// Checks `reproduce appendix-c` against `max_gib`: the curves kept per run (both step
-/// sizes, every truncation, `K` up to the protocol's cap), for the runs of one `N`.
+/// sizes, every truncation, `K` up to the protocol's cap), for the runs of one `N`, plus
+/// the working set of each worker thread at the largest `N` ([`worker_bytes`]).
 pub fn check_budget(p: &Protocol, max_gib: f64) -> Result<()> {
     let k = p.k_cap as f64;
     let t = T_COUNT as f64;
     let per_step = (1.0 + 0.8 * p.omega as f64) * k + 1.0 + t * (k + 1.0) + t * REV_POINTS as f64 * 2.0;
     let per_run = 8.0 * StepSize::ALL.len() as f64 * per_step;
-    let bytes = p.runs as f64 * per_run;
-    let cause = format!("{} runs per N (--runs), K up to {}", p.runs, p.k_cap);
+    let n_max = p.ns.iter().copied().max().unwrap_or(0);
+    let threads = rayon::current_num_threads() as f64;
+    let bytes = p.runs as f64 * per_run + threads * worker_bytes(p, n_max);
+    let cause = format!(
+        "{} runs per N (--runs), K up to {}, M = {} and N up to {n_max} on {threads} threads",
+        p.runs, p.k_cap, p.m
+    );
     budget::check("reproduce appendix-c", &cause, bytes, max_gib, budget::FLAG)
+}
+
+/// The bytes one worker thread holds while it runs one draw at dimension `n` with the
+/// blocked engine (an upper estimate): the iterates of both step sizes up to
+/// `K_end = K(1 + ω·0.8)` and their adjoints up to `K` (`2N(K_end + 1) + 2N(K + 1)`), the
+/// forcing `C` (`N·K_end`), about eight `M × N` arrays (`A` and its copies in the maps, the
+/// QR of `A`, the tangent `v` and the pulled-back cotangent) and twelve `N × N` ones.
+/// `O(K·N + MN + N²)`: at `M = 500`, `N = 400`, `K = 1000` about 39 + 13 + 15 MB.
+pub fn worker_bytes(p: &Protocol, n: usize) -> f64 {
+    let (m, n) = (p.m as f64, n as f64);
+    let k = p.k_cap as f64;
+    let k_end = k * (1.0 + 0.8 * p.omega as f64);
+    8.0 * (2.0 * n * (k_end + 1.0) + 2.0 * n * (k + 1.0) + n * k_end + 8.0 * m * (n + 1.0) + 12.0 * n * n + 18.0 * n)
 }

@@ -58,6 +58,9 @@ pub enum Target {
         /// Seed of every draw.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Rows M of A (the paper: 50); every N must lie in 1..=M.
+        #[arg(long, default_value_t = 50)]
+        m: usize,
         /// Dimensions N (comma-separated; default the paper's 2,5,10,20,30,40).
         #[arg(long, value_delimiter = ',', default_values_t = appendix_c::PAPER_N)]
         n: Vec<usize>,
