@@ -289,6 +289,37 @@ unsafe fn tile_avx2<const MR: usize, const NR: usize>(
     }
 }
 
+/// `Σ_i (x_i − y_i)²` (`y` empty: `Σ x_i²`) with eight interleaved partial sums, so that
+/// the additions pipeline instead of waiting on one another (a single running sum is
+/// bound by the latency of one addition per entry); rounding error at most
+/// `γ_{n/8 + 4}` times the sum (a pairwise-like bound).
+pub fn sum_sq_diff(x: &[f64], y: &[f64]) -> f64 {
+    assert!(y.is_empty() || y.len() == x.len(), "sum_sq_diff: lengths");
+    let mut acc = [0.0; 8];
+    if y.is_empty() {
+        let mut chunks = x.chunks_exact(8);
+        for c in &mut chunks {
+            for (a, v) in acc.iter_mut().zip(c) {
+                *a += v * v;
+            }
+        }
+        for (a, v) in acc.iter_mut().zip(chunks.remainder()) {
+            *a += v * v;
+        }
+    } else {
+        let (mut cx, mut cy) = (x.chunks_exact(8), y.chunks_exact(8));
+        for (c, d) in (&mut cx).zip(&mut cy) {
+            for ((a, u), v) in acc.iter_mut().zip(c).zip(d) {
+                *a += (u - v) * (u - v);
+            }
+        }
+        for ((a, u), v) in acc.iter_mut().zip(cx.remainder()).zip(cy.remainder()) {
+            *a += (u - v) * (u - v);
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+}
+
 /// `true` when the running CPU has AVX2 and FMA (the detection is cached by `std`).
 #[cfg(target_arch = "x86_64")]
 pub fn avx2_fma() -> bool {
@@ -472,6 +503,20 @@ mod tests {
                 gemv_body::<false>(&mut want, a[v], &m, &xs[v]);
                 assert_eq!(port, &want, "({rows}, {cols}) vector {v}, portable");
             }
+        }
+    }
+
+    /// [`sum_sq_diff`] against the naive sum (every remainder length), within its bound.
+    #[test]
+    fn sum_sq_diff_matches_naive_sum() {
+        for len in [0, 1, 7, 8, 9, 17, 40, 1601] {
+            let x: Vec<f64> = (0..len).map(|k| ((k * 37 % 11) as f64 - 5.0) / 3.0).collect();
+            let y: Vec<f64> = (0..len).map(|k| (k as f64 - 2.5) / 7.0).collect();
+            let want: f64 = x.iter().zip(&y).map(|(a, b)| (a - b) * (a - b)).sum();
+            let want0: f64 = x.iter().map(|a| a * a).sum();
+            let tol = 2.0 * (len as f64 / 8.0 + 4.0) * f64::EPSILON;
+            assert!((sum_sq_diff(&x, &y) - want).abs() <= tol * want, "{len}");
+            assert!((sum_sq_diff(&x, &[]) - want0).abs() <= tol * want0, "{len}");
         }
     }
 }

@@ -42,6 +42,7 @@ use crate::bounds::{Truncation, reallocate};
 use crate::budget;
 use crate::constants::{Constant, gamma};
 use crate::error::{Error, Result};
+use crate::linalg::kernels::sum_sq_diff;
 use crate::map::{FixedPointMap, GradientDescent};
 use crate::problem::ridge::{Ridge, RidgeParam};
 use crate::problem::{Ball, Objective, draw};
@@ -465,8 +466,7 @@ fn sweep_blocked(
     let mut xv_final = DMatrix::zeros(n, s.ts.len());
     let target = s.target_v.as_slice();
     super::blocked::late_starts(normal, alpha, traj, &starts, targets.phi_v.as_slice(), |i, j, y| {
-        let sq: f64 = y.iter().zip(target).map(|(a, b)| (a - b) * (a - b)).sum();
-        fwd[i].push(sq.sqrt());
+        fwd[i].push(sum_sq_diff(y, target).sqrt());
         if j == steps[i] {
             xv_final.column_mut(i).copy_from_slice(y);
         }
