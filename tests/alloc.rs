@@ -7,7 +7,8 @@
 //! `truncated_vjp`/`reverse_vjp`) and for `Trajectory::run`, the number of allocations is
 //! measured for `K = 10` and `K = 1000` on the same instance, with an observer that does
 //! not allocate. Equal counts mean the count does not depend on `K`: zero allocations per
-//! iteration. A negative control (an observer that clones each iterate) shows the counter
+//! iteration. The blocked kernels of the appendix-C sweep (`reproduce::blocked`) are
+//! measured the same way. A negative control (an observer that clones each iterate) shows the counter
 //! sees per-iteration allocations.
 
 use nalgebra::DVector;
@@ -135,6 +136,59 @@ fn every_family_and_method_allocates_nothing_per_iteration() {
             let inst = spec.build().unwrap();
             assert_constant_allocations(&format!("{spec:?}"), &inst.map, &inst.x0);
         }
+    }
+}
+
+/// The blocked appendix-C kernels (`reproduce::blocked`: the iterates and adjoints of both
+/// step sizes, the nine late starts advanced together, the nine truncated sweeps from one
+/// adjoint sequence, with sampled offsets) make as many allocations for `K = 10` as for
+/// `K = 1000` on the normal equations of the benchmark's instance (`M = 50`, `N = 40`).
+#[test]
+fn blocked_appendix_c_kernels_allocate_nothing_per_iteration() {
+    use unrollcheck::problem::normal::{NormalEquations, push_tangent};
+    use unrollcheck::reproduce::appendix_c::rev_samples;
+    use unrollcheck::reproduce::blocked;
+    let (m, n) = (50, 40);
+    let mut rng = draw::rng(2026);
+    let a = draw::uniform_matrix(m, n, &mut rng);
+    let b = draw::normal_vector(m, 1.0, &mut rng);
+    let v = draw::unit_vector(m * n + m, &mut rng);
+    let w = draw::unit_vector(n, &mut rng);
+    let normal = NormalEquations::from_data(&a, &b).unwrap();
+    let phi_v = push_tangent(&a, &b, &v).unwrap();
+    let (lo, hi) = normal.extremes();
+    let alphas = [2.0 / (lo + hi), 1.0 / (3.0 * hi)];
+    // The protocol's grid for a horizon K: T_j = jK/10, K' = K + 3T, T' = 4T.
+    let grid = |k: usize| -> Vec<(usize, usize)> { (0..9).map(|j| (k + 3 * (j * k / 10), 4 * (j * k / 10))).collect() };
+    let counts = |k: usize| {
+        let budgets = grid(k);
+        let k_end = budgets.iter().map(|b| b.0).max().unwrap();
+        let seq = count(|| drop(blocked::sequences_pair(&normal, alphas, k_end, w.as_slice(), k)));
+        let (trajs, wrs) = blocked::sequences_pair(&normal, alphas, k_end, w.as_slice(), k);
+        let starts: Vec<(usize, usize)> = budgets.iter().map(|&(kp, tp)| (tp, kp - tp)).collect();
+        let mut acc = 0.0;
+        let fwd = count(|| {
+            blocked::late_starts(&normal, alphas[0], &trajs[0], &starts, phi_v.as_slice(), |_, _, y| acc += y[0])
+        });
+        let samples: Vec<Vec<usize>> = starts.iter().map(|&(_, s)| rev_samples(s)).collect();
+        let rev = count(|| {
+            blocked::truncated_sweeps(
+                &normal,
+                alphas[0],
+                &trajs[0],
+                &budgets,
+                &wrs[0],
+                |i| samples[i].as_slice(),
+                |_, _, ub| acc += ub[0],
+            )
+        });
+        assert!(acc.is_finite());
+        [("sequences_pair", seq), ("late_starts", fwd), ("truncated_sweeps", rev)]
+    };
+    let (short, long) = (counts(SHORT), counts(LONG));
+    for ((what, a), (_, b)) in short.into_iter().zip(long) {
+        println!("blocked: {what}: {a} allocations at K = {SHORT}, {b} at K = {LONG}");
+        assert_eq!(a, b, "blocked {what} allocates {a} times at K = {SHORT} but {b} times at K = {LONG}");
     }
 }
 

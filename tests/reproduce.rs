@@ -4,22 +4,28 @@
 //! |---|---|
 //! | `appendix_c_matches_frozen_numpy_reference` | the sweep's `K`, `T_j`, `fwd_err`, `rev_err`, `wJv`, `iter_err` on the six instances of `tests/data/appendix_c_subset.json` (both engines) |
 //! | `factored_engine_equals_direct_engine` | the `(H, g)` factorisation against the engine's map on `(A, b)` on fresh draws |
+//! | `blocked_sweep_equals_one_direction_loops` | the blocked late starts and truncated sweeps against `late_start_jvp` / `truncated_vjp` at every step, within a rounding-model bound; iterates, adjoints and `ḡ` bitwise; negative controls (a late start off by one, `α` off by `10⁻¹⁰`) are caught |
+//! | `blocked_engine_equals_factored_engine` | the default (blocked) engine's finals and curves against the loops' on fresh draws |
 //! | `appendix_c_small_is_pinned` | an R = 3 reproduction over the paper's N, rounded to 4 digits (insta, `reports/snapshots/`) |
 //! | `sweep_does_not_depend_on_threads` | 1 thread and the default pool give the same numbers |
 //! | `theorem8_bounds_every_run` | (21) along `v` with the run's own certified constants, at every step of every late start |
-//! | `run_allocations_do_not_depend_on_k` | no allocation per iteration in the sweep (counting allocator) |
+//! | `run_allocations_do_not_depend_on_k` | no allocation per iteration in the sweep, both engines (counting allocator) |
 //! | `protocol_pieces` | `T_j` rounding, step labels, protocol validation |
-//! | `cli_*` | files written, bad input is exit 2 with the field named |
+//! | `cli_*` | files written, `--m`, bad input (including `--m`, `N > M` and the memory budget) is exit 2 with the field named |
 //!
 //! Under `cargo test --release` the whole file takes about a second.
 
 use nalgebra::{DMatrix, DVector};
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
+use unrollcheck::map::GradientDescent;
+use unrollcheck::problem::normal::{NormalEquations, push_tangent};
 use unrollcheck::report;
 use unrollcheck::reproduce::appendix_c::{
     Draw, Engine, Protocol, REV_POINTS, StepSize, T_COUNT, rev_samples, run_draw, run_seed, sweep_protocol, truncations,
 };
+use unrollcheck::reproduce::blocked;
+use unrollcheck::unroll::{Trajectory, late_start_jvp, truncated_vjp};
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
@@ -75,7 +81,7 @@ fn appendix_c_matches_frozen_numpy_reference() {
     for ri in &rf.instances {
         let d = draw_of(ri);
         assert_eq!(truncations(ri.k), ri.ts, "T_j = floor(0.1 j K + 0.5) reproduces the reference's Ts");
-        for engine in [Engine::Factored, Engine::Direct] {
+        for engine in [Engine::Blocked, Engine::Factored, Engine::Direct] {
             let run = run_draw(&d, &p, engine, false).expect("reference instance runs");
             assert_eq!((run.k, &run.ts), (ri.k, &ri.ts), "N = {}: K and T_j", ri.n);
             let x_star_norm = run.steps[0].e0;
@@ -133,6 +139,178 @@ fn factored_engine_equals_direct_engine() {
     }
 }
 
+/// `γ_k = ku/(1 − ku)`, `u = ε/2`: the relative error bound of a sum of `k` roundings.
+fn gamma(k: usize) -> f64 {
+    let ku = k as f64 * f64::EPSILON / 2.0;
+    ku / (1.0 - ku)
+}
+
+/// The blocked pieces against the one-direction loops on one draw and step size; returns
+/// the largest ratio (difference / bound) over every compared vector, forward and reverse.
+/// `shift` moves the blocked late starts by one step and `alpha_factor` scales the
+/// blocked `α` (negative controls; `0`, `1.0` for the real comparison).
+///
+/// The rounding model (first order, `u = ε/2`): one step `y ← y − αHy − αḢx_k + αġ`
+/// rounds each entry by at most `γ_{N+3}` times the sum of the magnitudes of its terms
+/// (`N` products and three additions, in either implementation; fused multiply–adds
+/// only reduce it), so its error in norm is at most `γ_{N+3} m_j` with
+/// `m_j = (1 + α‖H‖_F)‖y_j‖ + α‖Ḣ‖_F‖x_k‖ + α‖ġ‖` (`‖|H||y|‖ ≤ ‖H‖_F‖y‖`). The two
+/// implementations' errors propagate through `B = I − αH`, `‖B‖₂ = ρ ≤ 1`, so after `j`
+/// steps they differ by at most `2γ_{N+3} Σ_{i<j} m_i`. Reverse: each entry of
+/// `H̄ = −α Σ_j W_j x_kᵀ` is a sum of `o` products formed in two orders (and, blocked, in
+/// at most `o` chunks), so after `o` steps the two differ by at most
+/// `2γ_{o+2} α Σ_{j<o} ‖W_j‖‖x_k‖` in Frobenius norm; `ḡ`, the iterates and the adjoints
+/// `W_j` are computed by the same operations in the same order, hence compared bitwise.
+fn blocked_vs_loops(d: &Draw, p: &Protocol, step: StepSize, shift: usize, alpha_factor: f64) -> f64 {
+    let n = d.a.ncols();
+    let normal = NormalEquations::from_data(&d.a, &d.b).unwrap();
+    let (mu, l) = normal.extremes();
+    let alpha = step.alpha(mu, l);
+    let rho_star = (l - mu) / (l + mu);
+    let k = unrollcheck::reproduce::appendix_c::horizon(rho_star, p.tol, p.k_cap);
+    let ts = truncations(k);
+    let map = GradientDescent::new(normal.clone(), alpha).unwrap();
+    let budgets: Vec<(usize, usize)> = ts.iter().map(|&t| (k + p.omega * t, t + p.omega * t)).collect();
+    let k_end = budgets.iter().map(|b| b.0).max().unwrap();
+    let traj = Trajectory::run(&map, &DVector::zeros(n), k_end);
+    let phi_v = push_tangent(&d.a, &d.b, &d.v).unwrap();
+    let (h_f, hdot_f, gdot_n) = (normal.h().norm(), phi_v.rows(0, n * n).norm(), phi_v.rows(n * n, n).norm());
+    let ab = alpha * alpha_factor;
+    let mut worst: f64 = 0.0;
+
+    // The iterates and adjoints of both step sizes together are bitwise the loops'.
+    let alphas = StepSize::ALL.map(|s| s.alpha(mu, l));
+    let (trajs, wrs) = blocked::sequences_pair(&normal, alphas, k_end, d.w.as_slice(), k);
+    let si = StepSize::ALL.iter().position(|&s| s == step).unwrap();
+    assert_eq!(trajs[si].as_matrix(), traj.as_matrix(), "iterates of sequences_pair");
+    let wr = blocked::adjoints(&normal, ab, d.w.as_slice(), k);
+    if alpha_factor == 1.0 {
+        assert_eq!(&wrs[si], &wr, "adjoints of sequences_pair");
+    }
+
+    // Forward: every late start at every step.
+    let starts: Vec<(usize, usize)> = budgets.iter().zip(&ts).map(|(b, &t)| (b.1 + shift, k - t)).collect();
+    let mut got: Vec<Vec<DVector<f64>>> = vec![vec![]; ts.len()];
+    blocked::late_starts(&normal, ab, &traj, &starts, phi_v.as_slice(), |i, _, y| {
+        got[i].push(DVector::from_column_slice(y))
+    });
+    let zero = DVector::zeros(n);
+    for (i, &(_, t_prime)) in budgets.iter().enumerate() {
+        let steps = k - ts[i];
+        let mut sum_m = 0.0;
+        late_start_jvp(&map, &traj, t_prime, steps, phi_v.as_view(), zero.as_view(), |j, y| {
+            let tol = 2.0 * gamma(n + 3) * sum_m;
+            let diff = (&got[i][j] - y).norm();
+            worst = worst.max(if tol > 0.0 {
+                diff / tol
+            } else if diff > 0.0 {
+                f64::INFINITY
+            } else {
+                0.0
+            });
+            if j < steps {
+                sum_m += (1.0 + alpha * h_f) * y.norm() + alpha * hdot_f * traj.x(t_prime + j).norm() + alpha * gdot_n;
+            }
+        });
+    }
+
+    // Reverse: every truncated sweep at its sampled offsets and at the end.
+    let samples: Vec<Vec<usize>> = ts.iter().map(|&t| rev_samples(k - t)).collect();
+    let mut got: Vec<Vec<(usize, DVector<f64>)>> = vec![vec![]; ts.len()];
+    blocked::truncated_sweeps(
+        &normal,
+        ab,
+        &traj,
+        &budgets,
+        &wr,
+        |i| samples[i].as_slice(),
+        |i, o, ub| got[i].push((o, ub.clone())),
+    );
+    for (i, &(k_prime, t_prime)) in budgets.iter().enumerate() {
+        let mut sum_wx = 0.0;
+        let mut next = got[i].iter().peekable();
+        truncated_vjp(&map, &traj, k_prime, t_prime, d.w.as_view(), |kk, ub, xbar| {
+            let o = k_prime - kk;
+            if let Some((_, gub)) = next.next_if(|(go, _)| *go == o) {
+                let tol = 2.0 * gamma(o + 2) * alpha * sum_wx;
+                let dh = (gub.rows(0, n * n) - ub.rows(0, n * n)).norm();
+                worst = worst.max(if tol > 0.0 {
+                    dh / tol
+                } else if dh > 0.0 {
+                    f64::INFINITY
+                } else {
+                    0.0
+                });
+                if alpha_factor == 1.0 {
+                    assert_eq!(gub.rows(n * n, n), ub.rows(n * n, n), "ḡ at offset {o}");
+                }
+            }
+            if alpha_factor == 1.0 {
+                assert_eq!(wr.column(k - o), *xbar, "adjoint W_{o}");
+            }
+            if kk > t_prime {
+                sum_wx += xbar.norm() * traj.x(kk - 1).norm();
+            }
+        });
+        assert!(next.next().is_none(), "every blocked observation compared");
+    }
+    worst
+}
+
+/// The blocked sweep equals the engine's one-direction loops (its oracle) within the
+/// rounding model of [`blocked_vs_loops`], at every step of every late start and at every
+/// sampled offset of every truncated sweep, on fresh draws of N = 2, 10, 40 and both step
+/// sizes; the negative controls (a late start one step late; `α` off by a relative
+/// `10⁻¹⁰`) exceed the bound.
+#[test]
+fn blocked_sweep_equals_one_direction_loops() {
+    let p = Protocol::paper(1, 31);
+    for n in [2, 10, 40] {
+        let d = Draw::sample(p.m, n, run_seed(p.seed, n, 0));
+        for step in StepSize::ALL {
+            let ratio = blocked_vs_loops(&d, &p, step, 0, 1.0);
+            eprintln!("N = {n} α = {}: largest difference / bound {ratio:.2e}", step.label());
+            assert!(ratio <= 1.0, "N = {n} α = {}: blocked differs from the loops by {ratio:.2} bounds", step.label());
+            let late = blocked_vs_loops(&d, &p, step, 1, 1.0);
+            assert!(late > 1.0, "N = {n}: a late start off by one must be caught ({late:.2e})");
+            let off = blocked_vs_loops(&d, &p, step, 0, 1.0 + 1e-10);
+            assert!(off > 1.0, "N = {n}: α off by 1e-10 must be caught ({off:.2e})");
+        }
+    }
+}
+
+/// The default (blocked) engine and the loops give the same finals and curves on fresh
+/// draws of every N of the paper.
+#[test]
+fn blocked_engine_equals_factored_engine() {
+    let p = Protocol::paper(1, 13);
+    for &n in &p.ns {
+        let d = Draw::sample(p.m, n, run_seed(p.seed, n, 0));
+        let b = run_draw(&d, &p, Engine::Blocked, true).unwrap();
+        let f = run_draw(&d, &p, Engine::Factored, true).unwrap();
+        for (sb, sf) in b.steps.iter().zip(&f.steps) {
+            assert_eq!(sb.e, sf.e, "N = {n}: iterate errors (bitwise the same iterates)");
+            assert_eq!(sb.k_dot, sf.k_dot, "N = {n}: k̇");
+            for (x, y) in sb.finals.iter().zip(&sf.finals) {
+                let ctx = format!("N = {n} α = {} T = {}", sb.step.label(), x.t);
+                assert_eq!((x.t, x.t_prime, x.k_prime, x.iter_err), (y.t, y.t_prime, y.k_prime, y.iter_err), "{ctx}");
+                assert!(rel(x.fwd_err, y.fwd_err, 0.0) <= REF_REL, "{ctx}: fwd {} vs {}", x.fwd_err, y.fwd_err);
+                assert!(rel(x.rev_err, y.rev_err, 0.0) <= REF_REL, "{ctx}: rev {} vs {}", x.rev_err, y.rev_err);
+                assert!(rel(x.wjv_fwd, y.wjv_fwd, 1e-3) <= REF_REL, "{ctx}: wJv fwd");
+                assert!(rel(x.wjv_rev, y.wjv_rev, 1e-3) <= REF_REL, "{ctx}: wJv rev");
+            }
+            for (cb, cf) in sb.fwd.iter().zip(&sf.fwd) {
+                assert_eq!(cb.len(), cf.len(), "N = {n}: forward curve length");
+                assert!(cb.iter().zip(cf).all(|(x, y)| rel(*x, *y, 0.0) <= REF_REL), "N = {n}: forward curve");
+            }
+            for (cb, cf) in sb.rev.iter().zip(&sf.rev) {
+                assert_eq!(cb.iter().map(|p| p.0).collect::<Vec<_>>(), cf.iter().map(|p| p.0).collect::<Vec<_>>());
+                assert!(cb.iter().zip(cf).all(|(x, y)| rel(x.1, y.1, 0.0) <= REF_REL), "N = {n}: reverse curve");
+            }
+        }
+    }
+}
+
 /// The reverse-mode curves (sampled `k`, the factorised engine's norm of the pull-back via
 /// the QR of `A`) equal the direct engine's, start at `k = K'` and end at the final error.
 #[test]
@@ -161,7 +339,7 @@ fn reverse_curves_match_direct_engine() {
 /// A small reproduction (R = 3, all six N), rounded to 4 significant digits, pinned.
 #[test]
 fn appendix_c_small_is_pinned() {
-    let sweep = sweep_protocol(&Protocol::paper(3, 0), Engine::Factored).expect("runs");
+    let sweep = sweep_protocol(&Protocol::paper(3, 0), Engine::Blocked).expect("runs");
     assert_eq!(sweep.cells.len(), 12);
     insta::with_settings!({ snapshot_path => "../reports/snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
         insta::assert_snapshot!("reproduce_appendix_c_small", report::appendix_c::summary(&sweep));
@@ -173,8 +351,8 @@ fn appendix_c_small_is_pinned() {
 fn sweep_does_not_depend_on_threads() {
     let p = Protocol { ns: vec![2, 10], ..Protocol::paper(4, 5) };
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-    let a = one.install(|| sweep_protocol(&p, Engine::Factored)).unwrap();
-    let b = sweep_protocol(&p, Engine::Factored).unwrap();
+    let a = one.install(|| sweep_protocol(&p, Engine::Blocked)).unwrap();
+    let b = sweep_protocol(&p, Engine::Blocked).unwrap();
     assert_eq!(report::appendix_c::summary(&a), report::appendix_c::summary(&b));
     for (x, y) in a.cells.iter().zip(&b.cells) {
         assert_eq!(x.fwd, y.fwd);
@@ -229,14 +407,16 @@ fn run_allocations_do_not_depend_on_k() {
         run_draw(&d, &long, Engine::Factored, true).unwrap().k,
     );
     assert!(kl > 3 * ks, "the two runs must differ in K ({ks} vs {kl})");
-    for curves in [false, true] {
-        let a = count_allocations(|| {
-            run_draw(&d, &short, Engine::Factored, curves).unwrap();
-        });
-        let b = count_allocations(|| {
-            run_draw(&d, &long, Engine::Factored, curves).unwrap();
-        });
-        assert_eq!(a, b, "allocations with K = {ks} and K = {kl} (curves: {curves})");
+    for engine in [Engine::Blocked, Engine::Factored] {
+        for curves in [false, true] {
+            let a = count_allocations(|| {
+                run_draw(&d, &short, engine, curves).unwrap();
+            });
+            let b = count_allocations(|| {
+                run_draw(&d, &long, engine, curves).unwrap();
+            });
+            assert_eq!(a, b, "{engine:?}: allocations with K = {ks} and K = {kl} (curves: {curves})");
+        }
     }
     // The counter sees allocations at all.
     assert!(count_allocations(|| drop(std::hint::black_box(vec![1u8; 64]))) > 0);
@@ -284,6 +464,23 @@ fn cli_appendix_c_writes_report_and_figures() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
+/// `--m` changes the rows of `A`: the report says so (and compares no ρ* with the
+/// captions, which are for M = 50); stdout has no progress bar (stderr is not a terminal).
+#[test]
+fn cli_appendix_c_other_m() {
+    let out = tmp("appc_m");
+    let o =
+        run(&["reproduce", "appendix-c", "--runs", "2", "--m", "60", "--n", "2,55", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report = std::fs::read_to_string(out.join("appendix_c/report.md")).unwrap();
+    assert!(report.contains("--runs 2 --seed 0 --m 60 --n 2,55`"), "{report}");
+    assert!(report.contains("M = 60, N ∈ {2, 55}"), "{report}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(!stdout.contains("paper 0.") && !stdout.contains('█'), "{stdout}");
+    assert!(o.stderr.is_empty(), "nothing on stderr off a terminal: {}", String::from_utf8_lossy(&o.stderr));
+    std::fs::remove_dir_all(&out).ok();
+}
+
 #[test]
 fn cli_fig2_writes_report_and_figures() {
     let out = tmp("fig2");
@@ -301,6 +498,10 @@ fn cli_bad_input_is_exit_two() {
         (&["reproduce", "appendix-c", "--runs", "0"][..], "runs"),
         (&["reproduce", "appendix-c", "--runs", "1", "--n", "0"][..], "N"),
         (&["reproduce", "appendix-c", "--runs", "1", "--n", "51"][..], "N"),
+        (&["reproduce", "appendix-c", "--runs", "1", "--m", "0"][..], "--m"),
+        (&["reproduce", "appendix-c", "--runs", "1", "--m", "2001"][..], "--m"),
+        (&["reproduce", "appendix-c", "--runs", "1", "--m", "30", "--n", "2,40"][..], "M = 30"),
+        (&["reproduce", "appendix-c", "--runs", "100000", "--m", "500", "--n", "400"][..], "estimated peak memory"),
         (&["reproduce", "appendix-c", "--runs", "-3"][..], "-3"),
         (&["reproduce", "fig2", "--k", "0"][..], "k"),
         (&["reproduce", "nonsense"][..], "nonsense"),

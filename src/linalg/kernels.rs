@@ -1,6 +1,7 @@
-//! The three dense kernels of the factorised appendix-C map (the normal equations of
-//! `problem/normal.rs`):
-//! `y += a·M x` (column-major `M`), `M += a·u vᵀ` and `y += a·x`.
+//! The dense kernels of the factorised appendix-C map (the normal equations of
+//! `problem/normal.rs`): `y += a·M x` (column-major `M`), `M += a·u vᵀ` and `y += a·x`,
+//! and the blocked product `C += a·P Q` of the blocked sweep
+//! (`crate::reproduce::blocked`), [`gemm_acc`].
 //!
 //! Each kernel is compiled twice from one generic body: with AVX2 and FMA enabled
 //! (selected at run time when the CPU reports both; the release build otherwise targets
@@ -21,6 +22,63 @@ pub fn gemv_acc(y: &mut [f64], a: f64, m: &[f64], x: &[f64]) {
         return;
     }
     gemv_body::<false>(y, a, m, x);
+}
+
+/// `y_v += a_v · M x_v` for `V` vectors at once (one shared column-major `M`): each `y_v`
+/// is **bitwise** what [`gemv_acc`]`(y_v, a_v, M, x_v)` gives (the same operations in the
+/// same order per entry), but every entry of `M` is loaded once for the `V` products.
+pub fn gemv_acc_multi<const V: usize>(ys: [&mut [f64]; V], a: [f64; V], m: &[f64], xs: [&[f64]; V]) {
+    let rows = ys.first().map_or(0, |y| y.len());
+    let cols = xs.first().map_or(0, |x| x.len());
+    assert!(ys.iter().all(|y| y.len() == rows) && xs.iter().all(|x| x.len() == cols), "gemv_acc_multi: lengths");
+    assert_eq!(m.len(), rows * cols, "gemv_acc_multi: matrix size");
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+        unsafe { gemv_multi_avx2(ys, a, m, xs) };
+        return;
+    }
+    gemv_multi_body::<false, V>(ys, a, m, xs);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn gemv_multi_avx2<const V: usize>(ys: [&mut [f64]; V], a: [f64; V], m: &[f64], xs: [&[f64]; V]) {
+    gemv_multi_body::<true, V>(ys, a, m, xs);
+}
+
+/// [`gemv_body`] for `V` vectors sharing `M` (same per-entry operations).
+#[inline(always)]
+fn gemv_multi_body<const FMA: bool, const V: usize>(ys: [&mut [f64]; V], a: [f64; V], m: &[f64], xs: [&[f64]; V]) {
+    let rows = ys.first().map_or(0, |y| y.len());
+    let cols = xs.first().map_or(0, |x| x.len());
+    if rows == 0 {
+        return;
+    }
+    let blocks = cols / 4;
+    for b in 0..blocks {
+        let c = &m[4 * b * rows..4 * (b + 1) * rows];
+        let (c0, rest) = c.split_at(rows);
+        let (c1, rest) = rest.split_at(rows);
+        let (c2, c3) = rest.split_at(rows);
+        let s: [[f64; 4]; V] = std::array::from_fn(|v| std::array::from_fn(|q| a[v] * xs[v][4 * b + q]));
+        for i in 0..rows {
+            let (p0, p1, p2, p3) = (c0[i], c1[i], c2[i], c3[i]);
+            for v in 0..V {
+                let t = madd::<FMA>(p3, s[v][3], madd::<FMA>(p2, s[v][2], madd::<FMA>(p1, s[v][1], p0 * s[v][0])));
+                ys[v][i] += t;
+            }
+        }
+    }
+    for j in 4 * blocks..cols {
+        let col = &m[j * rows..(j + 1) * rows];
+        for v in 0..V {
+            let sv = a[v] * xs[v][j];
+            for (yi, &p) in ys[v].iter_mut().zip(col) {
+                *yi = madd::<FMA>(p, sv, *yi);
+            }
+        }
+    }
 }
 
 /// `M += a · u vᵀ` for a column-major `M` with `u.len()` rows and `v.len()` columns.
@@ -45,6 +103,221 @@ pub fn axpy(y: &mut [f64], a: f64, x: &[f64]) {
         return;
     }
     axpy_body::<false>(y, a, x);
+}
+
+/// A read-only strided matrix: entry `(i, j)` is `data[i·rs + j·cs]` (`rows × cols`).
+/// Column-major storage is `rs = 1, cs = rows`; its transpose is `rs = rows_of_original,
+/// cs = 1` ([`Strided::transposed`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Strided<'a> {
+    /// The entries.
+    pub data: &'a [f64],
+    /// Rows.
+    pub rows: usize,
+    /// Columns.
+    pub cols: usize,
+    /// Row stride.
+    pub rs: usize,
+    /// Column stride.
+    pub cs: usize,
+}
+
+impl<'a> Strided<'a> {
+    /// A column-major `rows × cols` matrix stored in `data` (leading dimension `rows`).
+    pub fn col_major(data: &'a [f64], rows: usize, cols: usize) -> Self {
+        Strided { data, rows, cols, rs: 1, cs: rows }
+    }
+
+    /// The transpose (no copy).
+    pub fn transposed(self) -> Self {
+        Strided { data: self.data, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }
+    }
+
+    /// Panics unless every entry lies inside `data`.
+    fn check(&self, what: &str) {
+        if self.rows > 0 && self.cols > 0 {
+            let last = (self.rows - 1) * self.rs + (self.cols - 1) * self.cs;
+            assert!(last < self.data.len(), "{what}: strided matrix out of bounds");
+        }
+    }
+}
+
+/// `C += a · P Q` for a column-major `C` with `P.rows` rows and `Q.cols` columns (leading
+/// dimension `P.rows`), `P` column-major (`rs = 1`), `Q` with any strides.
+///
+/// Register-tiled: an `8 × 4` block of `C` is accumulated over the whole inner dimension
+/// in eight AVX2 registers (`Σ_l P_il Q_lj` by fused multiply–adds in the order
+/// `l = 0, 1, …`), then scaled by `a` and added to `C` (one more fused multiply–add per
+/// entry); leftover rows and columns use narrower tiles. Each entry of `C` is thus
+/// `c + a·s` with `s` the sequential sum of its `k` products, so its rounding error is at
+/// most `γ_{k+1}(|c| + |a| Σ_l |P_il||Q_lj|)`, `γ_n = nu/(1 − nu)`. Nothing is allocated.
+pub fn gemm_acc(c: &mut [f64], a: f64, p: Strided, q: Strided) {
+    assert_eq!(p.rs, 1, "gemm_acc: P must be column-major");
+    assert_eq!(p.cols, q.rows, "gemm_acc: inner dimensions");
+    assert_eq!(c.len(), p.rows * q.cols, "gemm_acc: C size");
+    p.check("gemm_acc: P");
+    q.check("gemm_acc: Q");
+    #[cfg(target_arch = "x86_64")]
+    if avx2_fma() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above); the shapes and
+        // bounds of `c`, `p`, `q` were checked above.
+        unsafe { gemm_acc_avx2(c, a, p, q) };
+        return;
+    }
+    gemm_portable(c, a, p, q);
+}
+
+/// The portable [`gemm_acc`]: per entry, the same sequential sum (without fused
+/// multiply–adds).
+fn gemm_portable(c: &mut [f64], a: f64, p: Strided, q: Strided) {
+    let m = p.rows;
+    for j in 0..q.cols {
+        for i in 0..m {
+            let mut s = 0.0;
+            for l in 0..p.cols {
+                s += p.data[i + l * p.cs] * q.data[l * q.rs + j * q.cs];
+            }
+            c[i + j * m] += a * s;
+        }
+    }
+}
+
+/// The AVX2 + FMA [`gemm_acc`].
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA; `c`, `p`, `q` must have passed the checks of
+/// [`gemm_acc`] (every index formed below is then in bounds).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gemm_acc_avx2(c: &mut [f64], a: f64, p: Strided, q: Strided) {
+    let (m, n) = (p.rows, q.cols);
+    let mut j = 0;
+    while j + 4 <= n {
+        let mut i = 0;
+        while i + 8 <= m {
+            // SAFETY: rows i..i+8 < m and columns j..j+4 <= n are in bounds.
+            unsafe { tile_avx2::<2, 4>(c, a, p, q, i, j) };
+            i += 8;
+        }
+        if i + 4 <= m {
+            // SAFETY: as above, rows i..i+4.
+            unsafe { tile_avx2::<1, 4>(c, a, p, q, i, j) };
+            i += 4;
+        }
+        tail_rows(c, a, p, q, i, j, 4);
+        j += 4;
+    }
+    while j < n {
+        let mut i = 0;
+        while i + 8 <= m {
+            // SAFETY: rows i..i+8 < m and column j < n are in bounds.
+            unsafe { tile_avx2::<2, 1>(c, a, p, q, i, j) };
+            i += 8;
+        }
+        if i + 4 <= m {
+            // SAFETY: as above, rows i..i+4.
+            unsafe { tile_avx2::<1, 1>(c, a, p, q, i, j) };
+            i += 4;
+        }
+        tail_rows(c, a, p, q, i, j, 1);
+        j += 1;
+    }
+}
+
+/// Rows `i0..m` of columns `j0..j0 + cols` of [`gemm_acc`], one entry at a time (fused
+/// multiply–adds, the same order as the tiles).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn tail_rows(c: &mut [f64], a: f64, p: Strided, q: Strided, i0: usize, j0: usize, cols: usize) {
+    let m = p.rows;
+    for j in j0..j0 + cols {
+        for i in i0..m {
+            let mut s = 0.0;
+            for l in 0..p.cols {
+                s = p.data[i + l * p.cs].mul_add(q.data[l * q.rs + j * q.cs], s);
+            }
+            c[i + j * m] = a.mul_add(s, c[i + j * m]);
+        }
+    }
+}
+
+/// One `4·MR × NR` tile of [`gemm_acc`] at rows `i..`, columns `j..`.
+///
+/// # Safety
+/// AVX2 and FMA; rows `i..i + 4·MR` and columns `j..j + NR` inside `C` (checked shapes).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn tile_avx2<const MR: usize, const NR: usize>(
+    c: &mut [f64],
+    a: f64,
+    p: Strided,
+    q: Strided,
+    i: usize,
+    j: usize,
+) {
+    use std::arch::x86_64::*;
+    let m = p.rows;
+    let mut acc = [[_mm256_setzero_pd(); MR]; NR];
+    let (pp, qp) = (p.data.as_ptr(), q.data.as_ptr());
+    for l in 0..p.cols {
+        // SAFETY: i + 4·MR <= m rows of column l of P; entries (l, j..j+NR) of Q.
+        unsafe {
+            let col = pp.add(l * p.cs + i);
+            let mut pv = [_mm256_setzero_pd(); MR];
+            for (r, v) in pv.iter_mut().enumerate() {
+                *v = _mm256_loadu_pd(col.add(4 * r));
+            }
+            let qrow = qp.add(l * q.rs + j * q.cs);
+            for (jj, accj) in acc.iter_mut().enumerate() {
+                let b = _mm256_broadcast_sd(&*qrow.add(jj * q.cs));
+                for (r, v) in accj.iter_mut().enumerate() {
+                    *v = _mm256_fmadd_pd(pv[r], b, *v);
+                }
+            }
+        }
+    }
+    let av = _mm256_set1_pd(a);
+    for (jj, accj) in acc.iter().enumerate() {
+        for (r, v) in accj.iter().enumerate() {
+            // SAFETY: rows i + 4r .. i + 4r + 4 <= m of column j + jj < n of C.
+            unsafe {
+                let dst = c.as_mut_ptr().add((j + jj) * m + i + 4 * r);
+                _mm256_storeu_pd(dst, _mm256_fmadd_pd(av, *v, _mm256_loadu_pd(dst)));
+            }
+        }
+    }
+}
+
+/// `Σ_i (x_i − y_i)²` (`y` empty: `Σ x_i²`) with eight interleaved partial sums, so that
+/// the additions pipeline instead of waiting on one another (a single running sum is
+/// bound by the latency of one addition per entry); rounding error at most
+/// `γ_{n/8 + 4}` times the sum (a pairwise-like bound).
+pub fn sum_sq_diff(x: &[f64], y: &[f64]) -> f64 {
+    assert!(y.is_empty() || y.len() == x.len(), "sum_sq_diff: lengths");
+    let mut acc = [0.0; 8];
+    if y.is_empty() {
+        let mut chunks = x.chunks_exact(8);
+        for c in &mut chunks {
+            for (a, v) in acc.iter_mut().zip(c) {
+                *a += v * v;
+            }
+        }
+        for (a, v) in acc.iter_mut().zip(chunks.remainder()) {
+            *a += v * v;
+        }
+    } else {
+        let (mut cx, mut cy) = (x.chunks_exact(8), y.chunks_exact(8));
+        for (c, d) in (&mut cx).zip(&mut cy) {
+            for ((a, u), v) in acc.iter_mut().zip(c).zip(d) {
+                *a += (u - v) * (u - v);
+            }
+        }
+        for ((a, u), v) in acc.iter_mut().zip(cx.remainder()).zip(cy.remainder()) {
+            *a += (u - v) * (u - v);
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 }
 
 /// `true` when the running CPU has AVX2 and FMA (the detection is cached by `std`).
@@ -167,6 +440,83 @@ mod tests {
             let mut s = y0.clone();
             axpy(&mut s, 2.0, &y0);
             assert!(s.iter().zip(&y0).all(|(s, y)| (s - 3.0 * y).abs() <= 1e-15 * (1.0 + y.abs())));
+        }
+    }
+
+    /// [`gemm_acc`] against the naive triple loop, for shapes with every tile and tail
+    /// (rows 1..=13 cover 8-, 4-row tiles and scalar rows; columns 1..=9 the 4-column
+    /// tiles and single columns), `Q` column-major and transposed, in both builds; the
+    /// tolerance is the rounding bound `γ_{k+1}(|c| + |a| Σ|P||Q|)` of its documentation
+    /// (times two: the naive loop rounds too).
+    #[test]
+    fn gemm_matches_naive_loops_in_both_builds() {
+        let u = f64::EPSILON / 2.0;
+        for (m, k, n) in [(1, 1, 1), (3, 5, 2), (8, 4, 4), (13, 7, 9), (40, 40, 9), (12, 3, 5), (5, 40, 1)] {
+            let pm: Vec<f64> = (0..m * k).map(|x| ((x * 37 % 11) as f64 - 5.0) / 3.0).collect();
+            let qm: Vec<f64> = (0..k * n).map(|x| ((x * 13 % 7) as f64 - 2.5) / 7.0).collect();
+            let qt: Vec<f64> = (0..n * k).map(|x| qm[(x % n) * k + x / n]).collect(); // Qᵀ column-major
+            let c0: Vec<f64> = (0..m * n).map(|x| x as f64 / 5.0).collect();
+            let p = Strided::col_major(&pm, m, k);
+            for q in [Strided::col_major(&qm, k, n), Strided::col_major(&qt, n, k).transposed()] {
+                let mut fast = c0.clone();
+                gemm_acc(&mut fast, -0.3, p, q);
+                let mut slow = c0.clone();
+                gemm_portable(&mut slow, -0.3, p, q);
+                let gamma = (k as f64 + 1.0) * u / (1.0 - (k as f64 + 1.0) * u);
+                for j in 0..n {
+                    for i in 0..m {
+                        let (mut exact, mut mag) = (0.0, 0.0);
+                        for l in 0..k {
+                            exact += pm[i + l * m] * qm[l + j * k];
+                            mag += (pm[i + l * m] * qm[l + j * k]).abs();
+                        }
+                        let want = c0[i + j * m] - 0.3 * exact;
+                        let tol = 2.0 * gamma * (c0[i + j * m].abs() + 0.3 * mag);
+                        for got in [fast[i + j * m], slow[i + j * m]] {
+                            assert!((got - want).abs() <= tol, "({m}, {k}, {n}) entry ({i}, {j}): {got} vs {want}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`gemv_acc_multi`] is bitwise [`gemv_acc`] per vector (all tails: 1..=13 rows and
+    /// columns), in both builds.
+    #[test]
+    fn gemv_multi_is_bitwise_gemv() {
+        for (rows, cols) in [(1, 1), (3, 5), (7, 4), (40, 40), (13, 9), (10, 10)] {
+            let m: Vec<f64> = (0..rows * cols).map(|k| ((k * 37 % 11) as f64 - 5.0) / 3.0).collect();
+            let xs: Vec<Vec<f64>> =
+                (0..3).map(|v| (0..cols).map(|k| (k as f64 - 2.5 + v as f64) / 7.0).collect()).collect();
+            let y0: Vec<Vec<f64>> = (0..3).map(|v| (0..rows).map(|k| (k + v) as f64 / 5.0).collect()).collect();
+            let a = [-0.3, 0.7, 1.1];
+            let (mut y1, mut y2, mut y3) = (y0[0].clone(), y0[1].clone(), y0[2].clone());
+            gemv_acc_multi([&mut y1, &mut y2, &mut y3], a, &m, [&xs[0], &xs[1], &xs[2]]);
+            let (mut z1, mut z2, mut z3) = (y0[0].clone(), y0[1].clone(), y0[2].clone());
+            gemv_multi_body::<false, 3>([&mut z1, &mut z2, &mut z3], a, &m, [&xs[0], &xs[1], &xs[2]]);
+            for (v, (got, port)) in [(&y1, &z1), (&y2, &z2), (&y3, &z3)].into_iter().enumerate() {
+                let mut want = y0[v].clone();
+                gemv_acc(&mut want, a[v], &m, &xs[v]);
+                assert_eq!(got, &want, "({rows}, {cols}) vector {v}");
+                let mut want = y0[v].clone();
+                gemv_body::<false>(&mut want, a[v], &m, &xs[v]);
+                assert_eq!(port, &want, "({rows}, {cols}) vector {v}, portable");
+            }
+        }
+    }
+
+    /// [`sum_sq_diff`] against the naive sum (every remainder length), within its bound.
+    #[test]
+    fn sum_sq_diff_matches_naive_sum() {
+        for len in [0, 1, 7, 8, 9, 17, 40, 1601] {
+            let x: Vec<f64> = (0..len).map(|k| ((k * 37 % 11) as f64 - 5.0) / 3.0).collect();
+            let y: Vec<f64> = (0..len).map(|k| (k as f64 - 2.5) / 7.0).collect();
+            let want: f64 = x.iter().zip(&y).map(|(a, b)| (a - b) * (a - b)).sum();
+            let want0: f64 = x.iter().map(|a| a * a).sum();
+            let tol = 2.0 * (len as f64 / 8.0 + 4.0) * f64::EPSILON;
+            assert!((sum_sq_diff(&x, &y) - want).abs() <= tol * want, "{len}");
+            assert!((sum_sq_diff(&x, &[]) - want0).abs() <= tol * want0, "{len}");
         }
     }
 }

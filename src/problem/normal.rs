@@ -22,7 +22,7 @@
 
 use crate::constants::Constant;
 use crate::error::{Error, Result};
-use crate::linalg::kernels::{axpy, gemv_acc, ger_acc};
+use crate::linalg::kernels::{Strided, axpy, gemm_acc, gemv_acc, ger_acc, sum_sq_diff};
 use crate::linalg::symmetric_extremes;
 use crate::problem::{Ball, Curvature, Objective, Scratch, Smoothness, VecView, VecViewMut};
 use nalgebra::{DMatrix, DMatrixView, DVector};
@@ -133,9 +133,16 @@ pub struct PullBackNorm {
     r_t: DMatrix<f64>,
     c: DVector<f64>,
     b_perp_sq: f64,
+    /// `R` (column-major, for `Rḡ`).
+    r: DMatrix<f64>,
     s: DMatrix<f64>,
+    m: DMatrix<f64>,
     col: DVector<f64>,
 }
+
+/// Columns per block of [`PullBackNorm::norm`]'s product (the zeros of `Rᵀ` above the
+/// diagonal inside a block are multiplied: `PULL_BLOCK/(2N)` extra flops).
+pub const PULL_BLOCK: usize = 8;
 
 impl PullBackNorm {
     /// The factorisation of `(A, b)` (`A` with `M ≥ N`).
@@ -145,33 +152,50 @@ impl PullBackNorm {
         let q = qr.q();
         let c = q.tr_mul(b);
         let b_perp_sq = (b - &q * &c).norm_squared();
-        PullBackNorm { r_t: qr.r().transpose(), c, b_perp_sq, s: DMatrix::zeros(n, n), col: DVector::zeros(n) }
+        let r = qr.r();
+        PullBackNorm {
+            r_t: r.transpose(),
+            r,
+            c,
+            b_perp_sq,
+            s: DMatrix::zeros(n, n),
+            m: DMatrix::zeros(n, n),
+            col: DVector::zeros(n),
+        }
     }
 
     /// `‖Φᵀθ̄‖` (equal to `pull_cotangent(a, b, θ̄).norm()` up to rounding).
+    ///
+    /// `(R S + c ḡᵀ)ᵀ = S Rᵀ + ḡ cᵀ` is formed by the register-tiled [`gemm_acc`] in blocks
+    /// of [`PULL_BLOCK`] columns, each over the rows of `Rᵀ` from the block's first column
+    /// on (`Rᵀ` is lower triangular): about `N³` flops.
     pub fn norm(&mut self, theta_bar: &[f64]) -> f64 {
         let n = self.c.len();
         assert_eq!(theta_bar.len(), n * n + n, "cotangent (H, g)");
         let (hbar, gbar) = theta_bar.split_at(n * n);
-        for j in 0..n {
-            for i in 0..n {
-                self.s[(i, j)] = hbar[i + j * n] + hbar[j + i * n];
+        for (j, col) in self.s.as_mut_slice().chunks_exact_mut(n).enumerate() {
+            for (i, v) in col.iter_mut().enumerate() {
+                *v = hbar[i + j * n] + hbar[j + i * n];
             }
         }
-        let (s, r_t, col) = (self.s.as_slice(), self.r_t.as_slice(), self.col.as_mut_slice());
-        let mut total = 0.0;
-        let mut rg = 0.0;
-        for r in 0..n {
-            // Column r of (R S + c ḡᵀ)ᵀ = S Rᵀ + ḡ cᵀ: S times row r of R (zero before r).
-            let row = &r_t[r * n + r..(r + 1) * n];
+        let (s, r_t, m) = (self.s.as_slice(), self.r_t.as_slice(), self.m.as_mut_slice());
+        // M = ḡ cᵀ, then M += S Rᵀ block by block (rows l ≥ j0 of Rᵀ's columns j0..j1).
+        for (col, &cr) in m.chunks_exact_mut(n).zip(self.c.iter()) {
             col.fill(0.0);
-            gemv_acc(col, 1.0, &s[r * n..], row);
-            axpy(col, self.c[r], gbar);
-            total += col.iter().map(|v| v * v).sum::<f64>();
-            let d: f64 = row.iter().zip(&gbar[r..]).map(|(x, y)| x * y).sum();
-            rg += d * d;
+            axpy(col, cr, gbar);
         }
-        let g_sq: f64 = gbar.iter().map(|v| v * v).sum();
+        for j0 in (0..n).step_by(PULL_BLOCK) {
+            let j1 = (j0 + PULL_BLOCK).min(n);
+            let p = Strided::col_major(&s[j0 * n..], n, n - j0);
+            let q = Strided { data: &r_t[j0 * n + j0..], rows: n - j0, cols: j1 - j0, rs: 1, cs: n };
+            gemm_acc(&mut m[j0 * n..j1 * n], 1.0, p, q);
+        }
+        let total = sum_sq_diff(m, &[]);
+        let rg_vec = self.col.as_mut_slice();
+        rg_vec.fill(0.0);
+        gemv_acc(rg_vec, 1.0, self.r.as_slice(), gbar);
+        let rg = sum_sq_diff(rg_vec, &[]);
+        let g_sq = sum_sq_diff(gbar, &[]);
         (total + self.b_perp_sq * g_sq + rg).sqrt()
     }
 }

@@ -32,7 +32,7 @@ pub mod trends;
 
 use crate::claims::{self, Role, Setting, Verdict, Witness};
 use crate::error::{Error, Result};
-use crate::reproduce::appendix_c::{Engine, Protocol, sweep_protocol};
+use crate::reproduce::appendix_c::{Engine, Protocol, sweep_protocol_with};
 use crate::reproduce::{ReproduceArgs, Target};
 use crate::scenario::Scenario;
 use crate::scenario::runner::ScenarioResults;
@@ -692,11 +692,15 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<String> {
             let written = fig2::write(&f, out)?;
             Ok(fig2::summary(&f, &written))
         }
-        Target::AppendixC { runs, seed, n, out } => {
-            let p = Protocol { ns: n.clone(), ..Protocol::paper(*runs, *seed) };
+        Target::AppendixC { runs, seed, m, n, out } => {
+            let p = Protocol { m: *m, ns: n.clone(), ..Protocol::paper(*runs, *seed) };
             p.validate()?;
             crate::reproduce::appendix_c::check_budget(&p, max_gib()?)?;
-            let sweep = sweep_protocol(&p, Engine::Factored)?;
+            let bar = appendix_c_progress(&p);
+            let weight = |n| crate::reproduce::appendix_c::run_weight(p.m, n);
+            let sweep = sweep_protocol_with(&p, Engine::Blocked, &|n| bar.inc(weight(n)));
+            bar.finish_and_clear();
+            let sweep = sweep?;
             let report = appendix_c::write(&sweep, out)?;
             Ok(appendix_c::printed(&sweep, &report))
         }
@@ -714,6 +718,25 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<String> {
 /// is the old one removed. No path this function did not create is ever removed.
 pub(crate) fn write_dir(out: &Path, name: &str, fill: impl FnOnce(&Path) -> Result<()>) -> Result<PathBuf> {
     write_dir_as(out, name, check_target, Some("figures"), fill)
+}
+
+/// The progress bar of `reproduce appendix-c` on stderr, in units of
+/// [`crate::reproduce::appendix_c::run_weight`] (so its rate and ETA are meaningful across
+/// `N`); hidden when stderr is not a terminal, so that nothing is printed into logs or
+/// pipes and stdout is never touched.
+fn appendix_c_progress(p: &Protocol) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let total: u64 = p.ns.iter().map(|&n| p.runs as u64 * crate::reproduce::appendix_c::run_weight(p.m, n)).sum();
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {percent:>3}% of the runs' work {elapsed} (eta {eta})")
+    {
+        bar.set_style(style);
+    }
+    bar
 }
 
 /// Writes a reproduction's directory `out/<name>/` (`fig2`, `appendix_c`) atomically like

@@ -21,12 +21,17 @@
 //! are independent and run in parallel (rayon); each run's draws come from its own seed
 //! ([`run_seed`]), so results do not depend on the number of threads.
 //!
-//! The default [`Engine::Factored`] runs those loops on `GradientDescent<NormalEquations>`
+//! The default [`Engine::Blocked`] works in the normal-equation parameters `θ = (AᵀA, Aᵀb)`
 //! (see [`super::normal`]: the iteration depends on `(A, b)` only through `(AᵀA, Aᵀb)`, and
-//! the chain rule moves the `(A, b)` ↔ `(H, g)` conversion out of the loops: a step costs
-//! `4N²` flops instead of about `10MN + 2N²`). [`Engine::Direct`] runs them on the
-//! engine's map on `(A, b)` (`GradientDescent<Ridge>` with `RidgeParam::Data`), for
-//! comparison (`tests/reproduce.rs`, `benches/appendix_c.rs`).
+//! the chain rule moves the `(A, b)` ↔ `(H, g)` conversion out of the loops) and advances
+//! the nine late starts together, one matrix–matrix product per step, with one adjoint
+//! sequence `B^j w` for the nine truncated sweeps ([`super::blocked`]: about `37KN²` flops
+//! per step size instead of `50KN²`, most in a register-tiled product).
+//! [`Engine::Factored`] runs the engine's one-direction loops on
+//! `GradientDescent<NormalEquations>` (a step costs `4N²` flops instead of about
+//! `10MN + 2N²`), the oracle of the blocked sweep; [`Engine::Direct`] runs them on the
+//! engine's map on `(A, b)` (`GradientDescent<Ridge>` with `RidgeParam::Data`), the oracle
+//! of both (`tests/reproduce.rs`, `benches/appendix_c.rs`).
 //!
 //! Runs have different `K` when their `ρ*` differ (all `N ≥ 20` runs hit the cap `K = 1000`);
 //! curves are then aggregated index by index ([`crate::stats::ragged_median`]) and drawn on the grid
@@ -37,6 +42,7 @@ use crate::bounds::{Truncation, reallocate};
 use crate::budget;
 use crate::constants::{Constant, gamma};
 use crate::error::{Error, Result};
+use crate::linalg::kernels::sum_sq_diff;
 use crate::map::{FixedPointMap, GradientDescent};
 use crate::problem::ridge::{Ridge, RidgeParam};
 use crate::problem::{Ball, Objective, draw};
@@ -50,6 +56,10 @@ use std::time::Instant;
 pub const PAPER_N: [usize; 6] = [2, 5, 10, 20, 30, 40];
 /// The `ρ` printed in the captions of Figures 3–14, per `N` of [`PAPER_N`].
 pub const PAPER_RHO: [f64; 6] = [0.763526, 0.921979, 0.974362, 0.993876, 0.998509, 0.999722];
+/// The largest `M` (and so `N`) accepted: `N = 2000` would need about `40·K·N²` flops
+/// per step size and run (`3·10¹³` per run of ten at the cap `K = 1000`, hours) besides
+/// the memory [`check_budget`] estimates.
+pub const MAX_DIM: usize = 2000;
 /// Number of truncation indices `T_j`, `j = 0, …, 8`.
 pub const T_COUNT: usize = 9;
 /// Most points of one reverse-mode error curve ([`rev_samples`]).
@@ -96,7 +106,11 @@ impl StepSize {
 /// Which map the loops run on (same numbers up to rounding).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
-    /// `GradientDescent<NormalEquations>` with tangent `Φv`, cotangent pulled back by `Φᵀ`.
+    /// The normal equations with the nine directions blocked ([`super::blocked`]): the
+    /// default of `unrollcheck reproduce appendix-c`.
+    Blocked,
+    /// `GradientDescent<NormalEquations>` with tangent `Φv`, cotangent pulled back by `Φᵀ`,
+    /// one direction at a time (the engine's loops).
     Factored,
     /// `GradientDescent<Ridge>` with `RidgeParam::Data` (the map on `(A, b)` itself).
     Direct,
@@ -127,20 +141,25 @@ impl Protocol {
         Protocol { m: 50, ns: PAPER_N.to_vec(), runs, seed, omega: 3, k_cap: 1000, tol: 1e-3 }
     }
 
-    /// Rejects what cannot run: no runs, no `N`, `N = 0` or `N > M` (then `AᵀA` is
-    /// singular), `K` cap 0, `tol ∉ (0, 1)`.
+    /// Rejects what cannot run: no runs, `M = 0`, `M` or `N` beyond [`MAX_DIM`], no `N`,
+    /// `N = 0` or `N > M` (then `AᵀA` is singular), `K` cap 0, `tol ∉ (0, 1)`.
     pub fn validate(&self) -> Result<()> {
         if self.runs == 0 {
             return Err(Error::InvalidParameter { field: "runs", value: 0.0, reason: "must be at least 1" });
+        }
+        if self.m == 0 || self.m > MAX_DIM {
+            return Err(Error::Input {
+                location: "--m".into(),
+                message: format!("M = {}: must be in 1..={MAX_DIM} (rows of A)", self.m),
+            });
         }
         if self.ns.is_empty() {
             return Err(Error::InvalidParameter { field: "N", value: f64::NAN, reason: "give at least one dimension" });
         }
         if let Some(&n) = self.ns.iter().find(|&&n| n == 0 || n > self.m) {
-            return Err(Error::InvalidParameter {
-                field: "N",
-                value: n as f64,
-                reason: "must be in 1..=M (M = 50), else AᵀA is singular",
+            return Err(Error::Input {
+                location: "--n".into(),
+                message: format!("N = {n}: must be in 1..=M (M = {}, --m), else AᵀA is singular", self.m),
             });
         }
         if self.k_cap == 0 {
@@ -295,14 +314,26 @@ pub fn run_draw(d: &Draw, p: &Protocol, engine: Engine, curves: bool) -> Result<
     let normal = NormalEquations::from_data(&d.a, &d.b)?;
     let targets = Targets::of(d, &normal, &x_star)?;
 
+    // The blocked engine computes the iterates and adjoints of both step sizes together.
+    let sequences = (engine == Engine::Blocked).then(|| {
+        let t_max = ts.iter().copied().max().unwrap_or(0);
+        let t_min = ts.iter().copied().min().unwrap_or(0);
+        let (k_end, _) = reallocate(k as u64, t_max as u64, p.omega as u64);
+        let alphas = StepSize::ALL.map(|s| s.alpha(mu, l));
+        super::blocked::sequences_pair(&normal, alphas, k_end as usize, d.w.as_slice(), k - t_min)
+    });
     let mut steps = Vec::with_capacity(2);
-    for step in StepSize::ALL {
+    for (si, step) in StepSize::ALL.into_iter().enumerate() {
         let alpha = step.alpha(mu, l);
         let direct = GradientDescent::new(ridge.clone(), alpha)?;
         let mc = direct.constants(&ball)?;
         let grid =
             TruncationGrid { k, ts: &ts, omega: p.omega, x_star: &x_star, target_v: &targets.v, w: &d.w, curves };
         let out = match engine {
+            Engine::Blocked => {
+                let (trajs, adjoints) = sequences.as_ref().expect("computed for the blocked engine");
+                sweep_blocked(d, &normal, alpha, &grid, &targets, (&trajs[si], &adjoints[si]))
+            }
             Engine::Factored => sweep_factored(d, &normal, alpha, &grid, &targets)?,
             Engine::Direct => sweep_direct(d, &direct, &grid, &targets),
         };
@@ -358,25 +389,125 @@ fn sweep_factored(
     grid: &TruncationGrid,
     targets: &Targets,
 ) -> Result<TruncationErrors> {
-    let (m_rows, n) = d.a.shape();
     let map = GradientDescent::new(normal.clone(), alpha)?;
-    let (a, b) = (&d.a, &d.b);
-    let mut diff = DVector::zeros(n * n + n);
-    let mut pulled = DVector::zeros(m_rows * n + m_rows);
-    let mut rev = |ub: &DVector<f64>| {
-        diff.copy_from(ub);
-        diff -= &targets.theta;
-        pull_cotangent_into(a, b, diff.as_slice(), &mut pulled);
-        (pulled.norm(), ub.dot(&targets.phi_v))
-    };
-    let mut pull_norm = PullBackNorm::new(a, b);
-    let mut diff_k = DVector::zeros(n * n + n);
-    let mut rev_k = |ub: &DVector<f64>| {
-        diff_k.copy_from(ub);
-        diff_k -= &targets.theta;
-        pull_norm.norm(diff_k.as_slice())
-    };
-    Ok(sweep(&map, grid, &targets.phi_v, &mut rev, &mut rev_k))
+    let (mut fin, mut curve) = (FinalPullBack::new(d, targets), CurvePullBack::new(d, targets));
+    Ok(sweep(&map, grid, &targets.phi_v, &mut |ub| fin.apply(ub), &mut |ub| curve.apply(ub)))
+}
+
+/// The final pull-back of a factorised truncated sweep: `θ̄ ↦ (‖Φᵀ(θ̄ − θ̄*)‖, ⟨θ̄, Φv⟩)`
+/// (`Φᵀ` formed, [`pull_cotangent_into`]); buffers allocated once.
+struct FinalPullBack<'a> {
+    d: &'a Draw,
+    targets: &'a Targets,
+    diff: DVector<f64>,
+    pulled: DVector<f64>,
+}
+
+impl<'a> FinalPullBack<'a> {
+    fn new(d: &'a Draw, targets: &'a Targets) -> Self {
+        let (m_rows, n) = d.a.shape();
+        FinalPullBack { d, targets, diff: DVector::zeros(n * n + n), pulled: DVector::zeros(m_rows * n + m_rows) }
+    }
+
+    fn apply(&mut self, ub: &DVector<f64>) -> (f64, f64) {
+        self.diff.copy_from(ub);
+        self.diff -= &self.targets.theta;
+        pull_cotangent_into(&self.d.a, &self.d.b, self.diff.as_slice(), &mut self.pulled);
+        (self.pulled.norm(), ub.dot(&self.targets.phi_v))
+    }
+}
+
+/// The pull-back norm of the reverse curves: `θ̄ ↦ ‖Φᵀ(θ̄ − θ̄*)‖` by [`PullBackNorm`].
+struct CurvePullBack<'a> {
+    targets: &'a Targets,
+    norm: PullBackNorm,
+    diff: DVector<f64>,
+}
+
+impl<'a> CurvePullBack<'a> {
+    fn new(d: &Draw, targets: &'a Targets) -> Self {
+        let n = d.a.ncols();
+        CurvePullBack { targets, norm: PullBackNorm::new(&d.a, &d.b), diff: DVector::zeros(n * n + n) }
+    }
+
+    fn apply(&mut self, ub: &DVector<f64>) -> f64 {
+        self.diff.copy_from(ub);
+        self.diff -= &self.targets.theta;
+        self.norm.norm(self.diff.as_slice())
+    }
+}
+
+/// The blocked sweep ([`super::blocked`]) on the normal equations, given the iterates up
+/// to `K + ωT_max` and the reversed adjoints `B^j w` up to `K − T_min`
+/// ([`super::blocked::sequences_pair`]): the same numbers as [`sweep_factored`] up to
+/// rounding, the same observers.
+fn sweep_blocked(
+    d: &Draw,
+    normal: &NormalEquations,
+    alpha: f64,
+    s: &TruncationGrid,
+    targets: &Targets,
+    (traj, adjoints): (&Trajectory, &DMatrix<f64>),
+) -> TruncationErrors {
+    let n = d.a.ncols();
+    let (mut fin, mut curve) = (FinalPullBack::new(d, targets), CurvePullBack::new(d, targets));
+    let e: Vec<f64> =
+        if s.curves { (0..=traj.len()).map(|k| traj.x(k).metric_distance(s.x_star)).collect() } else { vec![] };
+    let budgets: Vec<(usize, usize)> =
+        s.ts.iter()
+            .map(|&t| {
+                let (kp, tp) = reallocate(s.k as u64, t as u64, s.omega as u64);
+                (kp as usize, tp as usize)
+            })
+            .collect();
+    let steps: Vec<usize> = s.ts.iter().map(|&t| s.k - t).collect();
+    let starts: Vec<(usize, usize)> = budgets.iter().zip(&steps).map(|(&(_, tp), &st)| (tp, st)).collect();
+    let mut fwd: Vec<Vec<f64>> = steps.iter().map(|&st| Vec::with_capacity(st + 1)).collect();
+    let mut xv_final = DMatrix::zeros(n, s.ts.len());
+    let target = s.target_v.as_slice();
+    super::blocked::late_starts(normal, alpha, traj, &starts, targets.phi_v.as_slice(), |i, j, y| {
+        fwd[i].push(sum_sq_diff(y, target).sqrt());
+        if j == steps[i] {
+            xv_final.column_mut(i).copy_from_slice(y);
+        }
+    });
+    let samples: Vec<Vec<usize>> = steps.iter().map(|&st| if s.curves { rev_samples(st) } else { vec![] }).collect();
+    let mut revs: Vec<Vec<(usize, f64)>> = samples.iter().map(|p| Vec::with_capacity(p.len())).collect();
+    let mut rev_final = vec![(f64::NAN, f64::NAN); s.ts.len()];
+    super::blocked::truncated_sweeps(
+        normal,
+        alpha,
+        traj,
+        &budgets,
+        adjoints,
+        |i| samples[i].as_slice(),
+        |i, o, ub| {
+            if o == steps[i] {
+                rev_final[i] = fin.apply(ub);
+            }
+            if s.curves {
+                revs[i].push((o, if o == steps[i] { rev_final[i].0 } else { curve.apply(ub) }));
+            }
+        },
+    );
+    let k_dot = s.ts.iter().position(|&t| t == 0).map_or(0, |i| argmax(&fwd[i]));
+    let finals = (0..s.ts.len())
+        .map(|i| FinalErrors {
+            t: s.ts[i],
+            t_prime: budgets[i].1,
+            k_prime: budgets[i].0,
+            fwd_err: fwd[i][steps[i]],
+            rev_err: rev_final[i].0,
+            iter_err: traj.x(budgets[i].0).metric_distance(s.x_star),
+            wjv_fwd: s.w.dot(&xv_final.column(i)),
+            wjv_rev: rev_final[i].1,
+        })
+        .collect();
+    if !s.curves {
+        fwd.clear();
+        revs.clear();
+    }
+    TruncationErrors { finals, e, fwd, rev: revs, k_dot }
 }
 
 /// The sweep on the data directly (`u = (A, b)`, `O(MN)` per step): the oracle of
@@ -513,6 +644,28 @@ impl Flops {
         let finals = ts.len() as f64 * (2.0 * m * n * n + 4.0 * m * n + 2.0 * (m * n + m) + 3.0 * n);
         let setup = 3.0 * 2.0 * m * n * n + 4.0 * m * n + 40.0 * n * n * n;
         Flops { loops: 2.0 * per_alpha, finals: 2.0 * finals, setup, curves: 0.0 }
+    }
+
+    /// The count of one run of the blocked engine ([`super::blocked`]): per step size the
+    /// iterates and `e_k` as in [`Flops::of_run`], the forcing `C = αġ1ᵀ − αḢX`
+    /// (`2N² + 2N` per column up to `K + ωT_max`), the late starts (`2N² + N` per direction
+    /// and step, plus the error `3N`), the adjoints `B^j w` (`2N²` per step up to
+    /// `K − T_min`) and `H̄`, `ḡ` (`2N² + 2N` per truncated step); finals and setup as in
+    /// [`Flops::of_run`].
+    pub fn of_blocked_run(m: usize, n: usize, k: usize, ts: &[usize], omega: usize) -> Self {
+        let loop_count = Flops::of_run(m, n, k, ts, omega);
+        let nf = n as f64;
+        let t_max = ts.iter().copied().max().unwrap_or(0);
+        let t_min = ts.iter().copied().min().unwrap_or(0);
+        let k_end = (k + omega * t_max) as f64;
+        let k_c = ts.iter().map(|&t| (k + omega * t) as f64).fold(0.0, f64::max);
+        let derivative_steps: f64 = ts.iter().map(|&t| (k - t) as f64).sum();
+        let per_alpha = k_end * (2.0 * nf * nf + 3.0 * nf) + (k_end + 1.0) * 3.0 * nf // iterates and e_k
+            + k_c * (2.0 * nf * nf + 2.0 * nf) // C
+            + derivative_steps * (2.0 * nf * nf + 4.0 * nf) // late starts + error
+            + (k - t_min) as f64 * 2.0 * nf * nf // B^j w
+            + derivative_steps * (2.0 * nf * nf + 2.0 * nf); // H̄, ḡ
+        Flops { loops: 2.0 * per_alpha, ..loop_count }
     }
 
     /// The count of the reverse-mode curves of one run ([`rev_samples`], both step sizes).
@@ -656,6 +809,19 @@ pub struct Sweep {
 
 /// Runs the protocol: `R` runs per `N` in parallel, then aggregates.
 pub fn sweep_protocol(p: &Protocol, engine: Engine) -> Result<Sweep> {
+    sweep_protocol_with(p, engine, &|_| ())
+}
+
+/// The work of one run at dimension `N` in arbitrary units, for progress reports:
+/// `N²(N + M)` (the loops' `K N²` at the cap, the curves' `N³` and the setup's `MN²`).
+pub fn run_weight(m: usize, n: usize) -> u64 {
+    let (m, n) = (m as u64, n as u64);
+    n * n * (n + m)
+}
+
+/// [`sweep_protocol`], calling `done(n)` after each run at dimension `n` (from the worker
+/// threads; e.g. to advance a progress bar by [`run_weight`]).
+pub fn sweep_protocol_with(p: &Protocol, engine: Engine, done: &(dyn Fn(usize) + Sync)) -> Result<Sweep> {
     p.validate()?;
     let start = Instant::now();
     let mut rho = Vec::new();
@@ -664,13 +830,21 @@ pub fn sweep_protocol(p: &Protocol, engine: Engine) -> Result<Sweep> {
     for &n in &p.ns {
         let runs: Vec<DrawRun> = (0..p.runs)
             .into_par_iter()
-            .map(|r| run_draw(&Draw::sample(p.m, n, run_seed(p.seed, n, r)), p, engine, true))
+            .map(|r| {
+                let run = run_draw(&Draw::sample(p.m, n, run_seed(p.seed, n, r)), p, engine, true);
+                done(n);
+                run
+            })
             .collect::<Result<_>>()?;
         for r in &runs {
-            flops.add(&Flops::of_run(p.m, n, r.k, &r.ts, p.omega));
+            flops.add(&match engine {
+                Engine::Blocked => Flops::of_blocked_run(p.m, n, r.k, &r.ts, p.omega),
+                _ => Flops::of_run(p.m, n, r.k, &r.ts, p.omega),
+            });
             flops.add(&Flops::of_rev_curves(n, r.k, &r.ts));
         }
-        let paper = PAPER_N.iter().position(|&pn| pn == n).map_or(f64::NAN, |i| PAPER_RHO[i]);
+        // The captions' ρ* are those of M = 50 draws.
+        let paper = PAPER_N.iter().position(|&pn| pn == n && p.m == 50).map_or(f64::NAN, |i| PAPER_RHO[i]);
         let rhos: Vec<f64> = runs.iter().map(|r| r.rho_star).collect();
         rho.push(RhoRow {
             n,
@@ -778,13 +952,32 @@ impl Sweep {
 }
 
 /// Checks `reproduce appendix-c` against `max_gib`: the curves kept per run (both step
-/// sizes, every truncation, `K` up to the protocol's cap), for the runs of one `N`.
+/// sizes, every truncation, `K` up to the protocol's cap), for the runs of one `N`, plus
+/// the working set of each worker thread at the largest `N` ([`worker_bytes`]).
 pub fn check_budget(p: &Protocol, max_gib: f64) -> Result<()> {
     let k = p.k_cap as f64;
     let t = T_COUNT as f64;
     let per_step = (1.0 + 0.8 * p.omega as f64) * k + 1.0 + t * (k + 1.0) + t * REV_POINTS as f64 * 2.0;
     let per_run = 8.0 * StepSize::ALL.len() as f64 * per_step;
-    let bytes = p.runs as f64 * per_run;
-    let cause = format!("{} runs per N (--runs), K up to {}", p.runs, p.k_cap);
+    let n_max = p.ns.iter().copied().max().unwrap_or(0);
+    let threads = rayon::current_num_threads() as f64;
+    let bytes = p.runs as f64 * per_run + threads * worker_bytes(p, n_max);
+    let cause = format!(
+        "{} runs per N (--runs), K up to {}, M = {} and N up to {n_max} on {threads} threads",
+        p.runs, p.k_cap, p.m
+    );
     budget::check("reproduce appendix-c", &cause, bytes, max_gib, budget::FLAG)
+}
+
+/// The bytes one worker thread holds while it runs one draw at dimension `n` with the
+/// blocked engine (an upper estimate): the iterates of both step sizes up to
+/// `K_end = K(1 + ω·0.8)` and their adjoints up to `K` (`2N(K_end + 1) + 2N(K + 1)`), the
+/// forcing `C` (`N·K_end`), about eight `M × N` arrays (`A` and its copies in the maps, the
+/// QR of `A`, the tangent `v` and the pulled-back cotangent) and twelve `N × N` ones.
+/// `O(K·N + MN + N²)`: at `M = 500`, `N = 400`, `K = 1000` about 39 + 13 + 15 MB.
+pub fn worker_bytes(p: &Protocol, n: usize) -> f64 {
+    let (m, n) = (p.m as f64, n as f64);
+    let k = p.k_cap as f64;
+    let k_end = k * (1.0 + 0.8 * p.omega as f64);
+    8.0 * (2.0 * n * (k_end + 1.0) + 2.0 * n * (k + 1.0) + n * k_end + 8.0 * m * (n + 1.0) + 12.0 * n * n + 18.0 * n)
 }

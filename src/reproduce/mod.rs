@@ -6,13 +6,15 @@
 //! |---|---|---|
 //! | [`fig2`] | Fig. 1–2, (8), (19) | `e_k`, `ė_k`, `ē_k` of one ridge-weight instance with both bounds, `k̇`, `k̄`; how they depend on `x_0` |
 //! | [`appendix_c`] | App. C, Fig. 3–14, (22) | the late-start / truncation protocol on `u = (A, b)`, medians over runs, the ρ* table |
+//! | [`blocked`] | App. C | the sweep's nine late starts advanced together (one matrix–matrix product per step) and one adjoint sequence for the nine truncated sweeps |
 //! | [`normal`] | — | the map on `(AᵀA, Aᵀb)` and the chain-rule factors `Φ`, `Φᵀ` (the sweep's fast path) |
-//! | [`kernels`] | — | the three dense kernels of that map (AVX2+FMA when the CPU has them) |
+//! | [`kernels`] | — | the dense kernels of that map and the blocked product (AVX2+FMA when the CPU has them) |
 //!
 //! `src/main.rs` only prints the text of [`crate::report::reproduce`] and maps errors to
 //! exit code 2.
 
 pub mod appendix_c;
+pub mod blocked;
 pub mod fig2;
 pub use crate::linalg::kernels;
 pub use crate::problem::normal;
@@ -56,6 +58,9 @@ pub enum Target {
         /// Seed of every draw.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Rows M of A (the paper: 50); every N must lie in 1..=M.
+        #[arg(long, default_value_t = 50)]
+        m: usize,
         /// Dimensions N (comma-separated; default the paper's 2,5,10,20,30,40).
         #[arg(long, value_delimiter = ',', default_values_t = appendix_c::PAPER_N)]
         n: Vec<usize>,
