@@ -241,12 +241,11 @@ fn lambda_zero_on_a_robust_family_is_refused_with_its_line() {
     assert!(Scenario::parse("l0.toml", &text("ridge_weight")).is_ok());
 }
 
-/// `thm7.linear` fits its rate only above the rounding floor: a sequence that decays at
+/// `thm7.linear` reads its rate only above the rounding floor: a sequence that decays at
 /// rate 0.5 and then sits on a floor of rounding errors has a tail that stops before the
-/// floor (fitting the floor would report a rate near 1), and a run too short for
-/// `MIN_TAIL` points is *not informative*. On the Figure 2 setting the reading is tight
-/// (the fitted rate is ρ to within the curse allowance `e^{1/k₁}`), and the control ρ² is
-/// caught.
+/// floor (a rate read on the floor would be near 1; the least-squares line over the tail
+/// recovers 0.5), and a run too short for `MIN_TAIL` points is *not informative*. On the
+/// Figure 2 setting the root test is tight (margin below 1 %), and the control ρ² is caught.
 #[test]
 fn the_fitted_rate_stops_at_the_rounding_floor_and_is_tight_on_figure2() {
     use unrollcheck::claims::thm7::{MIN_TAIL, linear_tail};

@@ -60,9 +60,8 @@ pub enum Kind {
     PureLemma,
     /// Integer arithmetic, checked exactly.
     ExactArithmetic,
-    /// A rate fitted to the tail of a run, judged with its confidence interval and the
-    /// rounding of the fitted values.
-    Fitted,
+    /// An asymptotic statement (a rate), read off the run at its last informative iterate.
+    Asymptotic,
 }
 
 /// An assumption a claim relies on.
