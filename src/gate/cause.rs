@@ -31,10 +31,10 @@
 //! ("cause unknown"). The distance reported is the largest `‖row − simulated row‖` over the
 //! largest simulated row norm, over the failing arrays.
 
-use super::check::Tolerance;
 use super::export::{Entry, rebuild_map};
 use super::npz::{Array, Npz};
 use crate::map::FixedPointMap;
+use crate::tol::ToleranceModel;
 use crate::unroll::{Linearization, Trajectory};
 use nalgebra::DVector;
 use serde::Serialize;
@@ -241,6 +241,47 @@ impl std::fmt::Display for Diagnosis {
 /// the limit `gate check` still judges the trace, and reports "cause not simulated" with the
 /// first failure instead of a cause.
 pub const SIMULATION_LIMIT: usize = 250_000;
+
+/// The tolerance of each row: row `j` of a recursion of `j` steps on quantities of the size
+/// of the reference's, at the precision the array is stored in.
+#[derive(Debug, Clone)]
+pub struct Tolerance {
+    /// The rounding model.
+    pub(crate) model: ToleranceModel,
+    /// The effective length of a step's products.
+    pub(crate) d: usize,
+    /// The contraction factor amplifying the rounding of a recursion.
+    pub(crate) rho: f64,
+    /// The size of the reference's rows of `x`, `jvp`, `vjp`.
+    pub(crate) scale: [f64; 3],
+    /// The index of the last row (that of the finals).
+    pub(crate) last: usize,
+}
+
+impl Tolerance {
+    /// The tolerance of row `i` of `quantity`; float32 arrays get the model with float32's
+    /// unit roundoff.
+    pub fn row(&self, quantity: &str, i: usize, float32: bool) -> f64 {
+        self.row_at_scale(quantity, i, float32, self.scale(quantity))
+    }
+
+    /// The size of the reference's rows of `quantity` (the largest row norm).
+    pub fn scale(&self, quantity: &str) -> f64 {
+        match quantity {
+            "x" => self.scale[0],
+            "jvp" | "jvp_final" => self.scale[1],
+            _ => self.scale[2],
+        }
+    }
+
+    /// The tolerance of row `i` of `quantity` for rows of size `scale` (a simulated bug
+    /// whose rows are larger than the reference's, e.g. a diverging step size).
+    pub fn row_at_scale(&self, quantity: &str, i: usize, float32: bool, scale: f64) -> f64 {
+        let j = if quantity.ends_with("_final") { self.last } else { i };
+        let unit = if float32 { f64::from(f32::EPSILON) / f64::EPSILON } else { 1.0 };
+        2.0 * self.model.recursion(j, self.d, scale, self.rho) * unit
+    }
+}
 
 /// What the simulations need about one instance.
 pub struct Setup<'a> {

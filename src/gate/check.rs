@@ -4,7 +4,7 @@
 //! [`super::cause`] confirms by simulation. Unreadable input is recorded per file, after
 //! every readable instance has been checked (exit code 2).
 
-use super::cause::{Diagnosis, QUANTITIES, SIMULATION_LIMIT, Setup, Submitted, TraceRows, diagnose};
+use super::cause::{Diagnosis, QUANTITIES, SIMULATION_LIMIT, Setup, Submitted, Tolerance, TraceRows, diagnose};
 use super::export::{Entry, MANIFEST_VERSION, Manifest, rebuild};
 use super::npz::{Array, Npz};
 use crate::bounds::rhs_21;
@@ -325,42 +325,6 @@ fn reference(inst: &DynInstance, traj: &Trajectory, e: &Entry, v: &DVector<f64>,
     truncated_vjp(&inst.map, traj, e.k_prime, e.t_prime, w.as_view(), |_, ub, _| vjp.push(ub.clone()));
     let (jvp_final, vjp_final) = (jvp[jvp.len() - 1].clone(), vjp[vjp.len() - 1].clone());
     TraceRows { x, jvp, vjp, jvp_final, vjp_final }
-}
-
-/// The tolerance of each row: row `j` of a recursion of `j` steps on quantities of the size
-/// of the reference's, at the precision the array is stored in.
-#[derive(Debug, Clone)]
-pub struct Tolerance {
-    model: ToleranceModel,
-    d: usize,
-    rho: f64,
-    scale: [f64; 3],
-    last: usize,
-}
-
-impl Tolerance {
-    /// The tolerance of row `i` of `quantity`; float32 arrays get the model with float32's
-    /// unit roundoff.
-    pub fn row(&self, quantity: &str, i: usize, float32: bool) -> f64 {
-        self.row_at_scale(quantity, i, float32, self.scale(quantity))
-    }
-
-    /// The size of the reference's rows of `quantity` (the largest row norm).
-    pub fn scale(&self, quantity: &str) -> f64 {
-        match quantity {
-            "x" => self.scale[0],
-            "jvp" | "jvp_final" => self.scale[1],
-            _ => self.scale[2],
-        }
-    }
-
-    /// The tolerance of row `i` of `quantity` for rows of size `scale` (a simulated bug
-    /// whose rows are larger than the reference's, e.g. a diverging step size).
-    pub fn row_at_scale(&self, quantity: &str, i: usize, float32: bool, scale: f64) -> f64 {
-        let j = if quantity.ends_with("_final") { self.last } else { i };
-        let unit = if float32 { f64::from(f32::EPSILON) / f64::EPSILON } else { 1.0 };
-        2.0 * self.model.recursion(j, self.d, scale, self.rho) * unit
-    }
 }
 
 /// Compares `got` with the reference rows `want`: the first row out of tolerance, or the
