@@ -7,22 +7,26 @@
 //! | kind | `f64` quantity | reference | tolerance |
 //! | --- | --- | --- | --- |
 //! | `product` | one step `B_k Ẋ_k + C_k` | the same in dd | `product(d, ‖B_k‖‖Ẋ_k‖ + ‖C_k‖)` |
-//! | `recursion_iterates` | `x_k` of (4) (ridge, gradient descent and heavy-ball in the Euclidean norm) | the map in dd from `x_0` | `recursion(k, d, max‖x_j‖, ρ)` |
+//! | `recursion_iterates` | `x_k` of (4) (every family but Chebyshev's and Nesterov's maps: gradient descent and heavy-ball in the Euclidean norm) | the map in dd from `x_0` | `recursion(k, d, step_scale, ρ)` |
 //! | `recursion_jacobians` | `Ẋ_k` (9) and `Ū_K^{(k)}` (12) | the recursions in dd on the same `B_j`, `C_j` | `recursion(k, d, j_scale, ρ)` |
 //! | `solve` | `Dx* = (I − B)^{-1}C` (LU) | Gaussian elimination in dd | `solve(d, cond, j_scale)` |
 //! | `closed_form` | `ρ^k e_0`, `k ρ^{k−1} Γ e_0` | the same in dd | `closed_form(value, ρ, k)` |
 //! | `fwd_rev` | `‖Ẋ_k − Ẋ_k^{dd}‖ + ‖Ū_k^{(0)} − Ū_k^{(0),dd}‖` | — | `fwd_rev(d, M, …)` |
+//! | `jacobians_end_to_end` | `Ẋ_k` (9) along the `f64` iterates (logistic, gradient descent) | (9) in dd along the dd iterates | [`Case::tol_jacobian_recursion`] |
 //!
 //! `d` is [`Case::dim`], `ρ` is [`Case::rho_or_one`]. Each sample gives the ratio
 //! `tolerance / measured`; a measured error below `ε·scale` (the size of the quantity) is
 //! floored there, since a tolerance cannot be asked to be tighter than one rounding of the
 //! result. A ratio `< 1` is a *soundness failure* of the model; the median ratio is its
-//! *tightness*. The iterates of the non-quadratic families are not covered (their maps are
-//! not implemented in dd); nor is `x*` (its solver differs by family).
+//! *tightness*. `step_scale` is [`Case::step_scale`], the magnitude of one step's terms
+//! (issue #12: on logistic regression it is up to 200× `‖x_k‖`, and the iterates' rounding
+//! floor follows it). Not covered: `x*` (its solver differs by family).
 
 use crate::claims::{Case, Config};
 use crate::linalg::spectral_norm;
 use crate::problem::draw;
+use crate::problem::logistic::{Logistic, LogisticParam};
+use crate::problem::robust::Loss;
 use crate::spec::{Family, Method};
 use crate::tol::{EPS, Sweep};
 use crate::unroll::reference::{self, DdMatrix};
@@ -90,8 +94,8 @@ impl Ratios {
 }
 
 /// The kinds, in report order.
-pub const KINDS: [&str; 6] =
-    ["product", "recursion_iterates", "recursion_jacobians", "solve", "closed_form", "fwd_rev"];
+pub const KINDS: [&str; 7] =
+    ["product", "recursion_iterates", "recursion_jacobians", "solve", "closed_form", "fwd_rev", "jacobians_end_to_end"];
 
 /// The ratios of every kind on one case (same order as [`KINDS`]; a kind that does not
 /// apply to the case has no samples).
@@ -103,6 +107,7 @@ pub fn ratios(case: &Case, cfg: &Config) -> Vec<Ratios> {
         solve(case, cfg),
         closed_form(case, cfg),
         fwd_rev(case, cfg),
+        jacobians_end_to_end(case, cfg),
     ]
 }
 
@@ -208,10 +213,19 @@ fn ridge_data(case: &Case) -> Option<(DMatrix<f64>, DVector<f64>, f64)> {
     Some((a.transpose() * &a, a.transpose() * &b, spec.lambda))
 }
 
+/// `x_k` of (4) in double-double: ridge ([`ridge_iterates`]) or a non-quadratic family
+/// ([`smooth_iterates`]), gradient descent and heavy-ball in the Euclidean norm.
+fn iterates(case: &Case, cfg: &Config) -> Ratios {
+    match case.spec.map(|s| s.family) {
+        Some(Family::Ridge { .. }) => ridge_iterates(case, cfg),
+        _ => smooth_iterates(case, cfg).map(|(r, _)| r).unwrap_or_default(),
+    }
+}
+
 /// `x_k` of (4) in double-double for ridge with gradient descent or heavy-ball (Euclidean
 /// norm): the map's own formula, `x + a(AᵀA x) − a Aᵀb + (aλ) x` with `a = −α` (and
 /// `+ β x − β x_prev` for heavy-ball), on its `f64` coefficients taken as exact.
-fn iterates(case: &Case, cfg: &Config) -> Ratios {
+fn ridge_iterates(case: &Case, cfg: &Config) -> Ratios {
     let mut r = Ratios::default();
     let Some(spec) = case.spec else { return r };
     let beta = match spec.method {
@@ -228,7 +242,7 @@ fn iterates(case: &Case, cfg: &Config) -> Ratios {
     let x0 = traj.x(0).into_owned();
     let mut x = dd(x0.rows(0, n).into_owned());
     let mut prev = if beta.is_some() { dd(x0.rows(n, n).into_owned()) } else { x.clone() };
-    let (d, s, rho) = (case.dim(), case.x_scale(), case.rho_or_one());
+    let (d, s, rho) = (case.dim(), case.step_scale(), case.rho_or_one());
     for k in 1..=case.k {
         let mut next: Vec<TwoFloat> = (0..n)
             .map(|i| {
@@ -245,6 +259,192 @@ fn iterates(case: &Case, cfg: &Config) -> Ratios {
         let computed = traj.x(k);
         let err = (0..n).map(|i| f64::from(x[i] - computed[i]).powi(2)).sum::<f64>().sqrt();
         r.push(cfg.tol.recursion(k, d, s, rho), err, computed.norm());
+    }
+    r
+}
+
+/// The data of a non-quadratic spec, redrawn from its seed exactly as
+/// [`crate::spec::Spec::build`] draws it: `A`, the labels or targets, the sample weights
+/// (logistic) and `λ`.
+struct SmoothData {
+    a: DMatrix<f64>,
+    b: DVector<f64>,
+    w: DVector<f64>,
+    lambda: f64,
+    kind: SmoothKind,
+}
+
+#[derive(Clone, Copy)]
+enum SmoothKind {
+    Logistic(LogisticParam),
+    Robust(Loss),
+}
+
+impl SmoothData {
+    fn of(case: &Case) -> Option<Self> {
+        let spec = case.spec?;
+        if !spec.norm.is_euclidean() {
+            return None;
+        }
+        let mut rng = draw::rng(spec.seed);
+        let (a, b) = spec.data.draw(spec.m, spec.n, &mut rng).ok()?;
+        let _x0_direction = draw::normal_vector(spec.n, 1.0, &mut rng);
+        let (b, w, kind) = match spec.family {
+            Family::Logistic { param } => {
+                (Logistic::labels(&b), draw::sample_weights(spec.m, &mut rng), SmoothKind::Logistic(param))
+            }
+            Family::PseudoHuber { delta, .. } => {
+                (b, DVector::from_element(spec.m, 1.0), SmoothKind::Robust(Loss::PseudoHuber { delta }))
+            }
+            Family::Huber { delta, .. } => {
+                (b, DVector::from_element(spec.m, 1.0), SmoothKind::Robust(Loss::Huber { delta }))
+            }
+            Family::Ridge { .. } => return None,
+        };
+        Some(SmoothData { a, b, w, lambda: spec.lambda, kind })
+    }
+
+    /// `t = Ax` (logistic: `y ⊙ Ax`; robust: `Ax − b`) in double-double.
+    fn inner(&self, x: &[TwoFloat]) -> Vec<TwoFloat> {
+        (0..self.a.nrows())
+            .map(|i| {
+                let ax = (0..x.len()).fold(TwoFloat::from(0.0), |acc, j| acc + x[j] * self.a[(i, j)]);
+                match self.kind {
+                    SmoothKind::Logistic(_) => ax * self.b[i],
+                    SmoothKind::Robust(_) => ax - self.b[i],
+                }
+            })
+            .collect()
+    }
+
+    /// The loss derivative `r_i` with `∇f = Aᵀr + λx`, in double-double.
+    fn d1(&self, i: usize, t: TwoFloat) -> TwoFloat {
+        let one = TwoFloat::from(1.0);
+        match self.kind {
+            // w_i y_i ℓ'(t), ℓ'(t) = −1/(1 + e^t).
+            SmoothKind::Logistic(_) => -(one / (one + reference::exp_dd(t))) * (self.w[i] * self.b[i]),
+            SmoothKind::Robust(Loss::PseudoHuber { delta }) => {
+                let q = t / delta;
+                t / (one + q * q).sqrt()
+            }
+            SmoothKind::Robust(Loss::Huber { delta }) => {
+                if t > TwoFloat::from(delta) {
+                    TwoFloat::from(delta)
+                } else if t < TwoFloat::from(-delta) {
+                    TwoFloat::from(-delta)
+                } else {
+                    t
+                }
+            }
+        }
+    }
+
+    /// The curvature weight `w_i ℓ''(t)` of `∇²f = Aᵀ diag(w ℓ''(t)) A + λI` (logistic).
+    fn d2(&self, i: usize, t: TwoFloat) -> TwoFloat {
+        let e = reference::exp_dd(-t.abs());
+        let one = TwoFloat::from(1.0);
+        e / ((one + e) * (one + e)) * self.w[i]
+    }
+
+    /// `Aᵀ v` in double-double.
+    fn tr_mul(&self, v: &[TwoFloat]) -> Vec<TwoFloat> {
+        (0..self.a.ncols())
+            .map(|j| (0..self.a.nrows()).fold(TwoFloat::from(0.0), |acc, i| acc + v[i] * self.a[(i, j)]))
+            .collect()
+    }
+}
+
+/// The iterates `x_k` of a non-quadratic gradient-descent or heavy-ball case in
+/// double-double (the map's own formula, `x + a Aᵀr(x) + (aλ)x` with `a = −α`, plus
+/// `βx − βx₋` for heavy-ball, on its `f64` data taken as exact), against the `f64` run;
+/// returns the ratios and the double-double iterates (for [`jacobians_end_to_end`]).
+fn smooth_iterates(case: &Case, cfg: &Config) -> Option<(Ratios, Vec<Vec<TwoFloat>>)> {
+    let data = SmoothData::of(case)?;
+    let beta = match case.spec?.method {
+        Method::GradientDescent => None,
+        Method::HeavyBall { beta } => Some(beta),
+        Method::Chebyshev | Method::Nesterov | Method::NesterovConvex => return None,
+    };
+    let (alpha, _) = case.inst.map.capabilities().step_parameters;
+    let (a, al) = (-alpha, -alpha * data.lambda);
+    let n = data.a.ncols();
+    let traj = &case.run().traj;
+    let x0 = traj.x(0);
+    let mut x: Vec<TwoFloat> = x0.rows(0, n).iter().map(|&v| TwoFloat::from(v)).collect();
+    let mut prev: Vec<TwoFloat> =
+        if beta.is_some() { x0.rows(n, n).iter().map(|&v| TwoFloat::from(v)).collect() } else { x.clone() };
+    let (d, s, rho) = (case.dim(), case.step_scale(), case.rho_or_one());
+    let mut r = Ratios::default();
+    let mut path = vec![x.clone()];
+    for k in 1..=case.k {
+        let t = data.inner(&x);
+        let resid: Vec<TwoFloat> = t.iter().enumerate().map(|(i, &ti)| data.d1(i, ti)).collect();
+        let g = data.tr_mul(&resid);
+        let mut next: Vec<TwoFloat> = (0..n).map(|i| x[i] + g[i] * a + x[i] * al).collect();
+        if let Some(beta) = beta {
+            for i in 0..n {
+                next[i] += x[i] * beta - prev[i] * beta;
+            }
+        }
+        prev = std::mem::replace(&mut x, next);
+        let computed = traj.x(k);
+        let err = (0..n).map(|i| f64::from(x[i] - computed[i]).powi(2)).sum::<f64>().sqrt();
+        r.push(cfg.tol.recursion(k, d, s, rho), err, computed.norm());
+        path.push(x.clone());
+    }
+    Some((r, path))
+}
+
+/// End to end, on logistic regression with gradient descent (weight or sample-weight
+/// parameter): `Ẋ_k` of (9) in double-double *along the double-double iterates* (so
+/// `B_j = I − α∇²f(x_j)`, `C_j = −αD_u∇f(x_j)` at the exact `x_j`) against the `f64` run,
+/// which evaluates them at its own rounded iterates; bounded by
+/// [`Case::tol_jacobian_recursion`] (the recursion plus the iterates' error carried
+/// through `M_x`, `M_u`). This is the path of the false violation of issue #12.
+fn jacobians_end_to_end(case: &Case, cfg: &Config) -> Ratios {
+    let mut r = Ratios::default();
+    let Some(data) = SmoothData::of(case) else { return r };
+    let param = match (data.kind, case.spec.map(|s| s.method)) {
+        (
+            SmoothKind::Logistic(p @ (LogisticParam::Weight | LogisticParam::SampleWeights)),
+            Some(Method::GradientDescent),
+        ) => p,
+        _ => return r,
+    };
+    let Some((_, path)) = smooth_iterates(case, cfg) else { return r };
+    let (alpha, _) = case.inst.map.capabilities().step_parameters;
+    let (a, al) = (-alpha, -alpha * data.lambda);
+    let (n, p) = (data.a.ncols(), case.inst.map.dim_u());
+    let run = case.run();
+    let mut xdot: Vec<Vec<TwoFloat>> =
+        (0..p).map(|c| (0..n).map(|i| TwoFloat::from(case.inst.dx0[(i, c)])).collect()).collect();
+    for k in 1..=case.k {
+        let x = &path[k - 1];
+        let t = data.inner(x);
+        for (c, col) in xdot.iter_mut().enumerate() {
+            // ∇²f v = Aᵀ diag(w ℓ''(t)) A v + λv.
+            let av: Vec<TwoFloat> = (0..data.a.nrows())
+                .map(|i| (0..n).fold(TwoFloat::from(0.0), |acc, j| acc + col[j] * data.a[(i, j)]) * data.d2(i, t[i]))
+                .collect();
+            let hv = data.tr_mul(&av);
+            // D_u∇f e_c: x (weight), or a_c y_c ℓ'(t_c) (sample weight c).
+            let mixed: Vec<TwoFloat> = match param {
+                LogisticParam::Weight => x.clone(),
+                _ => {
+                    let one = TwoFloat::from(1.0);
+                    let d1 = -(one / (one + reference::exp_dd(t[c]))) * data.b[c];
+                    (0..n).map(|j| d1 * data.a[(c, j)]).collect()
+                }
+            };
+            *col = (0..n).map(|i| col[i] + hv[i] * a + col[i] * al + mixed[i] * a).collect();
+        }
+        let computed = &run.fwd[k];
+        let err = (0..n)
+            .flat_map(|i| (0..p).map(move |c| (i, c)))
+            .map(|(i, c)| f64::from(xdot[c][i] - computed[(i, c)]).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        r.push(case.tol_jacobian_recursion(cfg, k), err, spectral_norm(computed));
     }
     r
 }

@@ -14,7 +14,16 @@
 //!    Without a contraction (`ρ ≥ 1`, heavy-ball in the Euclidean norm) the factor is
 //!    `k + 1` with `S` the largest magnitude *observed* along the recursion, which bounds
 //!    how far the recursion amplifies a perturbation of the modes it excites.
-//!    [`ToleranceModel::recursion`].
+//!    [`ToleranceModel::recursion`]. For the iterates (4), `S` is the magnitude of the
+//!    *terms* a step sums, not `‖x_k‖` ([`crate::map::FixedPointMap::step_magnitude`]): at
+//!    a fixed point of `x − α∇f(x)` the gradient is a sum of large terms that cancel, and
+//!    its rounding sets the floor the iterates settle at (on logistic regression, up to
+//!    200× `‖x*‖`). For the derivatives (9)/(12), whose `B_j`, `C_j` are evaluated at the
+//!    computed iterates, the iterates' own error enters each step through the Lipschitz
+//!    constants `M_x`, `M_u` of A2.2 and is carried by the recursion
+//!    ([`crate::claims::Case::tol_jacobian_recursion`]). Both were found missing by a false
+//!    violation at `PROPTEST_CASES=10000` (issue #12), and both are calibrated end to end
+//!    against double-double iterates ([`crate::calibration`]).
 //! 3. **A linear solve** `(I − B)^{-1}C` or `x*`: error `≤ d·ε·cond·S` with `cond` the
 //!    condition number of the system. [`ToleranceModel::solve`].
 //! 4. **Forward = reverse mode** (Remark 3, Section 4.1): both sweeps consume the same
@@ -60,9 +69,14 @@ impl ToleranceModel {
     /// Error accumulated by `k` steps of a recursion of products of length `d` on
     /// quantities of magnitude `scale`, propagated by maps of norm `rho`.
     pub fn recursion(&self, k: usize, d: usize, scale: f64, rho: f64) -> f64 {
+        self.product(d, scale) * Self::amplification(k, rho)
+    }
+
+    /// How `k` steps of a recursion contracting by `rho` amplify an error made at every
+    /// step: `Σ_{j≤k} ρ^j ≤ min(k + 1, 1/(1 − ρ))`, and `k + 1` without a contraction.
+    pub fn amplification(k: usize, rho: f64) -> f64 {
         let steps = (k + 1) as f64;
-        let amplification = if rho < 1.0 { steps.min(1.0 / (1.0 - rho)) } else { steps };
-        self.product(d, scale) * amplification
+        if rho < 1.0 { steps.min(1.0 / (1.0 - rho)) } else { steps }
     }
 
     /// Error of a linear solve of dimension `d` with condition number `cond`.

@@ -180,6 +180,9 @@ impl FixedPointMap for WithConstants {
     fn step_at(&self, k: usize, x: VecView, out: VecViewMut, s: &mut Scratch) {
         self.inner.step_at(k, x, out, s)
     }
+    fn step_magnitude(&self, k: usize, x: VecView, s: &mut Scratch) -> f64 {
+        self.inner.step_magnitude(k, x, s)
+    }
     fn jvp_at(&self, k: usize, x: VecView, dx: VecView, du: VecView, out: VecViewMut, s: &mut Scratch) {
         self.inner.jvp_at(k, x, dx, du, out, s)
     }

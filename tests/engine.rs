@@ -768,6 +768,9 @@ impl FixedPointMap for WrongMomentumIndex<'_> {
     fn step_at(&self, k: usize, x: VecView, out: VecViewMut, s: &mut Scratch) {
         self.0.step_at(k, x, out, s)
     }
+    fn step_magnitude(&self, k: usize, x: VecView, s: &mut Scratch) -> f64 {
+        self.0.step_magnitude(k, x, s)
+    }
     fn jvp_at(&self, k: usize, x: VecView, dx: VecView, du: VecView, out: VecViewMut, s: &mut Scratch) {
         self.0.jvp_at(k + 1, x, dx, du, out, s)
     }
@@ -834,6 +837,9 @@ impl FixedPointMap for GradientAtX1<'_> {
     fn step_at(&self, k: usize, x: VecView, out: VecViewMut, s: &mut Scratch) {
         self.nag.step_at(k, x, out, s)
     }
+    fn step_magnitude(&self, k: usize, x: VecView, s: &mut Scratch) -> f64 {
+        self.nag.step_magnitude(k, x, s)
+    }
     fn jvp_at(&self, k: usize, x: VecView, dx: VecView, du: VecView, out: VecViewMut, _s: &mut Scratch) {
         self.hb.jvp_at(k, x, dx, du, out, &mut self.hb.scratch())
     }
@@ -894,6 +900,9 @@ impl unrollcheck::problem::Objective for WrongSigmoidDerivative {
     fn grad_acc(&self, x: VecView, a: f64, out: VecViewMut, s: &mut Scratch) {
         self.inner.grad_acc(x, a, out, s)
     }
+    fn grad_magnitude(&self, x: VecView, s: &mut Scratch) -> f64 {
+        self.inner.grad_magnitude(x, s)
+    }
     fn hvp_acc(&self, x: VecView, v: VecView, a: f64, mut out: VecViewMut, _s: &mut Scratch) {
         let (am, y, w) = (self.inner.a(), self.inner.y(), self.inner.w());
         let t = (am * x).component_mul(y);
@@ -930,4 +939,44 @@ fn negative_logistic_wrong_sigmoid_derivative() {
     let map = GradientDescent::new(bad, c.alpha).unwrap();
     let (_, dz) = directions(110, 1, c.dims().1);
     map_vs_fd(&map, &c, &c.x, (&dz, &du, &w)).b.assert_fails(&c.name());
+}
+
+/// The magnitudes of the rounding model (issue #12): `grad_magnitude` bounds the sum it
+/// magnifies from above (`Σ|terms| ≥ |Σ terms|`, so `≥ ‖∇f(x)‖`) and stays within twice the
+/// coarser independent magnitude of `tests/common` (`|φ'(r)| ≤ |r|`, `|ℓ'| < 1`);
+/// `step_magnitude` bounds the step `‖A(z)‖` it magnifies. Far points (`10x`) make the
+/// gradient large, so a constant or zero magnitude fails.
+#[test]
+fn step_and_gradient_magnitudes_bound_what_they_magnify() {
+    let fams = [
+        Fam::Ridge(RidgeParam::Weight),
+        Fam::Ridge(RidgeParam::Targets),
+        Fam::PseudoHuber(RobustParam::Weight, DELTA_PH),
+        Fam::Huber(RobustParam::Targets, DELTA_H),
+        Fam::Logistic(LogisticParam::Weight),
+        Fam::Logistic(LogisticParam::SampleWeights),
+    ];
+    for fam in fams {
+        for meth in [Meth::Gd, Meth::Hb(BETA), Meth::Nag(BETA)] {
+            for seed in 0..4 {
+                let c = case(fam, meth, seed);
+                let x = &c.x * 10.0;
+                let f = c.objective(None);
+                let mut s = f.scratch();
+                let g = f.grad_magnitude(x.as_view(), &mut s);
+                let grad = f.gradient(x.as_view()).norm();
+                let oracle = c.grad_mag(&x).norm();
+                assert!(g >= grad && grad > 1.0, "{}: magnitude {g:e} below ‖∇f‖ = {grad:e}", c.name());
+                assert!(g <= 2.0 * oracle * (1.0 + 1e-12), "{}: magnitude {g:e} above 2 × {oracle:e}", c.name());
+                let map = c.map(None);
+                let z = c.state(&x);
+                let mut ms = map.scratch();
+                let mut out = DVector::zeros(map.dim_x());
+                map.step_at(0, z.as_view(), out.as_view_mut(), &mut ms);
+                let step = map.step_magnitude(0, z.as_view(), &mut ms);
+                assert!(step >= out.norm(), "{}: step magnitude {step:e} below ‖A(z)‖ = {:e}", c.name(), out.norm());
+                assert!(step >= c.alpha * grad, "{}: step magnitude {step:e} below α‖∇f‖", c.name());
+            }
+        }
+    }
 }

@@ -4,10 +4,14 @@
 //! - a NaN or an infinity is a *numerical failure*, never *violated* and never *holds*;
 //! - finite differences of `u ↦ x*(u)` stay inside the parameter's domain (`λ = 0`);
 //! - a `>=` witness keeps its sides as written; a claim without an index names no `k`;
-//! - comparisons at rounding level (`x_0 = x*`) are *not informative*, not evidence.
+//! - comparisons at rounding level (`x_0 = x*`) are *not informative*, not evidence;
+//! - the rounding floor of a non-quadratic map (logistic regression) is not a violation:
+//!   the tolerance scales with the step's terms and carries the iterates' error through
+//!   `M_x` (the false violation that `PROPTEST_CASES=10000` found).
 
 use std::process::Command;
 use unrollcheck::claims::{self, Case, Checker, Config, Point, Verdict};
+use unrollcheck::problem::logistic::LogisticParam;
 use unrollcheck::problem::ridge::RidgeParam;
 use unrollcheck::problem::robust::RobustParam;
 use unrollcheck::scenario::{Scenario, runner};
@@ -295,5 +299,41 @@ fn the_tight_data_make_bound_19_an_equality() {
             Verdict::Holds { margin, .. } => assert!(margin > 1e-3, "{step:?}: far start margin {margin}"),
             v => panic!("{step:?} far: {v}"),
         }
+    }
+}
+
+/// The shrunk case of the `PROPTEST_CASES=10000` run (proptest seed `cc 3c8c05a6…0c07`, now
+/// in `proptest-regressions/claims.txt`): logistic regression with `ρ = 3.9e-5`, whose
+/// iterates settle at `e_6 = 1.2e-15` (the gradient's terms are 220× `‖x*‖`) and whose
+/// derivative, evaluated at those iterates, at `ė_7 = 3.9e-14` (`M_x‖Dx*‖ ≈ 33`). The old
+/// tolerances (`1.0e-15`, `2.5e-14`) were built on `‖x_k‖` and ignored the second effect.
+/// Control: the deliberately false readings of (19) are still caught on the same case.
+#[test]
+fn the_rounding_floor_of_logistic_regression_is_not_a_violation() {
+    let s = Spec {
+        family: Family::Logistic { param: LogisticParam::Weight },
+        method: Method::GradientDescent,
+        m: 4,
+        n: 1,
+        data: Data::Spectrum { s_min: 0.330_707_619_077_469_15, s_max: 0.330_707_619_077_469_15 },
+        lambda: 0.01,
+        step: StepRule::InvL,
+        x0_sigma: None,
+        seed: 18_277_977_717_469_278_967,
+        norm: Norm::Euclidean,
+    };
+    for (claim, variant) in [
+        ("thm2.rate", "paper"),
+        ("thm7.bound", "paper"),
+        ("thm7.bound", "gamma_sharp"),
+        ("thm8.bound", "paper"),
+        ("thm8.bound", "gamma_sharp"),
+    ] {
+        let v = verdict(&s, claim, variant);
+        assert!(matches!(v, Verdict::Holds { .. }), "{claim}[{variant}]: {v}");
+    }
+    for variant in ["no_curse_term", "rho_exponent_k", "gamma_90pc"] {
+        let v = verdict(&s, "thm7.bound", variant);
+        assert!(matches!(v, Verdict::Violated(_)), "control thm7.bound[{variant}] not caught: {v}");
     }
 }

@@ -95,7 +95,7 @@ pub struct Case {
     pub k: usize,
     run: OnceLock<Unrolled>,
     long: OnceLock<(Trajectory, Linearization)>,
-    scales: OnceLock<(f64, f64)>,
+    scales: OnceLock<Scales>,
     growth: OnceLock<f64>,
     quadratic: OnceLock<Option<QuadraticView>>,
     /// The double-double unrolling this case's run was rounded from, for a case built by
@@ -323,26 +323,44 @@ impl Case {
 
     /// The scale of the iterates: `max_k ‖x_k‖` and `‖x*‖`.
     pub fn x_scale(&self) -> f64 {
-        self.scales().0
+        self.scales().x
+    }
+
+    /// The scale of one step's rounding: `max_k` of the step magnitude
+    /// ([`crate::map::FixedPointMap::step_magnitude`]) at `x_k` and at `x*`, at least
+    /// [`Self::x_scale`]. This, not `‖x_k‖`, sets the floor that the iterates' error
+    /// settles at (issue #12: on logistic regression the gradient's terms are 30× `‖x*‖`
+    /// and `e_k` rose above a tolerance built on `‖x_k‖`).
+    pub fn step_scale(&self) -> f64 {
+        self.scales().step
     }
 
     /// The scale of the derivative iterates: `max_k ‖Ẋ_k‖`, `‖Dx*‖`, `‖Ū^{(k)}‖` (each
     /// bounded by its largest entry times the square root of its smaller dimension).
     pub fn j_scale(&self) -> f64 {
-        self.scales().1
+        self.scales().j
     }
 
-    fn scales(&self) -> (f64, f64) {
+    fn scales(&self) -> Scales {
         *self.scales.get_or_init(|| {
             let run = self.run();
             let x = run.traj.as_matrix().column_iter().map(|c| c.norm()).fold(self.inst.x_star.norm(), f64::max);
+            let (map, mut s) = (&self.inst.map, self.inst.map.scratch());
+            let at_fixed_point = map.step_magnitude(self.k, self.inst.x_star.as_view(), &mut s);
+            let step = run
+                .traj
+                .as_matrix()
+                .column_iter()
+                .enumerate()
+                .map(|(k, c)| map.step_magnitude(k, c, &mut s))
+                .fold(at_fixed_point.max(x), f64::max);
             let j = run
                 .fwd
                 .iter()
                 .chain(run.rev.iter())
                 .map(|j| j.amax() * (j.nrows().min(j.ncols()) as f64).sqrt())
                 .fold(self.inst.constants.dx_star_norm, f64::max);
-            (x, j)
+            Scales { x, j, step }
         })
     }
 
@@ -359,11 +377,11 @@ impl Case {
     /// For a refined case: one rounding of the results and of their norms,
     /// `product(d, max‖x_k‖)`, plus the recursion bound at the double-double unit roundoff.
     pub fn tol_iterate(&self, cfg: &Config, k: usize) -> f64 {
-        let (d, s) = (self.dim(), self.x_scale());
+        let (d, s, step) = (self.dim(), self.x_scale(), self.step_scale());
         if self.is_refined() {
-            return cfg.tol.product(d, s) + cfg.tol.recursion(k, d, s, self.rho_or_one()) * (EPS_DD / EPS);
+            return cfg.tol.product(d, s) + cfg.tol.recursion(k, d, step, self.rho_or_one()) * (EPS_DD / EPS);
         }
-        cfg.tol.recursion(k, d, s, self.rho_or_one())
+        cfg.tol.recursion(k, d, step, self.rho_or_one())
             + cfg.tol.solve(d, self.solve_cond(), s)
             + 2.0 * self.inst.x_star_error
     }
@@ -372,7 +390,20 @@ impl Case {
     /// error that `δ*` causes in `Dx*`: `‖Dx*(x̂*) − Dx*(x*)‖ ≤ Γ♯ δ*/(1 − ρ)` (differentiate
     /// (6) along the segment from `x*` to `x̂*`).
     ///
-    /// For a refined case: as [`Self::tol_iterate`], at the scale of the derivatives.
+    /// The computed iterates `x̃_j` are off the exact ones by `δx_j`, at most the recursion
+    /// term of [`Self::tol_iterate`] (`recursion(j, d, step_scale, ρ)`; the solve and `δ*`
+    /// terms there concern `x*`, not the path), and (9)/(12) evaluate `B_j`, `C_j` at
+    /// them: each step adds `‖B(x̃_j)Ẋ_j + C(x̃_j) − B(x_j)Ẋ_j − C(x_j)‖ ≤ (M_x‖Ẋ_j‖ + M_u)δx_j`,
+    /// carried by the contraction, so
+    /// `≤ (M_x·j_scale + M_u)·recursion(k, d, step_scale, ρ)·min(k + 1, 1/(1 − ρ))`.
+    /// (Issue #12: on logistic regression, where `M_x‖Ẋ‖ ≈ 33`, an iterate error of
+    /// `1.2e-15` moved `ė_7` to `3.9e-14`, above a tolerance without this term.) Where
+    /// `M_x` is not finite (Huber: `D_xA` jumps at the kink and is constant between), only
+    /// `M_u` applies; a rounding error that moves a residual across the kink is outside
+    /// the model (the map is not differentiable there).
+    ///
+    /// For a refined case: as [`Self::tol_iterate`], at the scale of the derivatives (the
+    /// iterates and derivatives are both double-double results rounded once).
     pub fn tol_jacobian(&self, cfg: &Config, k: usize) -> f64 {
         let (d, s) = (self.dim(), self.j_scale());
         if self.is_refined() {
@@ -382,7 +413,27 @@ impl Case {
         let delta = self.inst.x_star_error;
         let from_x_star =
             if delta == 0.0 { 0.0 } else { c.gamma_sharp.value * delta / (1.0 - self.rho_or_one()).max(1e-300) };
-        cfg.tol.recursion(k, d, s, self.rho_or_one()) + cfg.tol.solve(d, self.solve_cond(), s) + from_x_star
+        self.tol_jacobian_recursion(cfg, k) + cfg.tol.solve(d, self.solve_cond(), s) + from_x_star
+    }
+
+    /// The part of [`Self::tol_jacobian`] that bounds the error of the computed `Ẋ_k`
+    /// itself (not of `Dx*`): the recursion, and the iterates' error carried through
+    /// `M_x`, `M_u`. Calibrated end to end on logistic regression
+    /// (`jacobians_end_to_end` in [`crate::calibration`]).
+    pub fn tol_jacobian_recursion(&self, cfg: &Config, k: usize) -> f64 {
+        let (d, s, rho) = (self.dim(), self.j_scale(), self.rho_or_one());
+        if self.is_refined() {
+            return cfg.tol.product(d, s) + cfg.tol.recursion(k, d, s, rho) * (EPS_DD / EPS);
+        }
+        let c = &self.inst.constants.map;
+        let m_x = if c.m_x.value.is_finite() { c.m_x.value } else { 0.0 };
+        let lipschitz = m_x * s + c.m_u.value;
+        let from_iterates = if lipschitz > 0.0 && lipschitz.is_finite() {
+            lipschitz * cfg.tol.recursion(k, d, self.step_scale(), rho) * ToleranceModel::amplification(k, rho)
+        } else {
+            0.0
+        };
+        cfg.tol.recursion(k, d, s, rho) + from_iterates
     }
 
     /// `ρ`, or 1 when A2.1 fails (no contraction to damp rounding).
@@ -390,6 +441,14 @@ impl Case {
         let r = self.inst.constants.rho();
         if r < 1.0 { r } else { 1.0 }
     }
+}
+
+/// The scales of [`Case::x_scale`], [`Case::j_scale`] and [`Case::step_scale`].
+#[derive(Debug, Clone, Copy)]
+struct Scales {
+    x: f64,
+    j: f64,
+    step: f64,
 }
 
 /// A fixed salt, so that the warm-start derivative is independent of the instance's draws.

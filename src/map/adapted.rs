@@ -400,6 +400,16 @@ impl<M: Momentum> FixedPointMap for Adapted<M> {
         out.gemv(1.0, &self.p_inv, &*res, 0.0);
         s.wrapped = wrapped;
     }
+    fn step_magnitude(&self, k: usize, z: VecView, s: &mut Scratch) -> f64 {
+        // P⁻¹A(Pz): the magnitude of A's step at Pz (‖P‖ = 1); the amplification by P⁻¹ is
+        // the factor cond(P) of `Case::dim`.
+        let mut wrapped = std::mem::take(&mut s.wrapped);
+        let [pz, _, _] = &mut wrapped[..] else { unreachable!("three buffers from scratch()") };
+        pz.gemv(1.0, &self.p, &z, 0.0);
+        let magnitude = self.hb.step_magnitude(k, pz.as_view(), s);
+        s.wrapped = wrapped;
+        magnitude.max(z.norm())
+    }
     fn jvp_at(&self, k: usize, z: VecView, dz: VecView, du: VecView, mut out: VecViewMut, s: &mut Scratch) {
         let mut wrapped = std::mem::take(&mut s.wrapped);
         let [pz, pdz, res] = &mut wrapped[..] else { unreachable!("three buffers from scratch()") };

@@ -88,6 +88,12 @@ impl<O: Objective> FixedPointMap for Chebyshev<O> {
         self.f.grad_acc(x1, -w * h, o1, s);
         o2.copy_from(&x1);
     }
+    fn step_magnitude(&self, k: usize, z: VecView, s: &mut Scratch) -> f64 {
+        // ωx + (1 − ω)x₋ − ωh∇f(x); the second block copies x exactly.
+        let (n, w, h) = (self.n(), self.omega(k), self.h());
+        let x1 = z.rows(0, n);
+        w.abs() * x1.norm() + (1.0 - w).abs() * z.rows(n, n).norm() + (w * h).abs() * self.f.grad_magnitude(x1, s)
+    }
     fn jvp_at(&self, k: usize, z: VecView, dz: VecView, du: VecView, mut out: VecViewMut, s: &mut Scratch) {
         let (n, w, h) = (self.n(), self.omega(k), self.h());
         let x1 = z.rows(0, n);

@@ -60,6 +60,9 @@ impl<O: Objective> FixedPointMap for GradientDescent<O> {
         out.copy_from(&x);
         self.f.grad_acc(x, -self.alpha, out, s);
     }
+    fn step_magnitude(&self, _k: usize, x: VecView, s: &mut Scratch) -> f64 {
+        x.norm() + self.alpha.abs() * self.f.grad_magnitude(x, s)
+    }
     fn jvp_at(&self, _k: usize, x: VecView, dx: VecView, du: VecView, mut out: VecViewMut, s: &mut Scratch) {
         out.copy_from(&dx);
         self.f.hvp_acc(x, dx, -self.alpha, out.as_view_mut(), s);

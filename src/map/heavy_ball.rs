@@ -84,6 +84,14 @@ impl<O: Objective> FixedPointMap for HeavyBall<O> {
         self.f.grad_acc(x1, -self.alpha, o1, s);
         o2.copy_from(&x1);
     }
+    fn step_magnitude(&self, _k: usize, z: VecView, s: &mut Scratch) -> f64 {
+        // (1 + β)x − βx₋ − α∇f(x); the second block copies x exactly.
+        let n = self.n();
+        let x1 = z.rows(0, n);
+        (1.0 + self.beta.abs()) * x1.norm()
+            + self.beta.abs() * z.rows(n, n).norm()
+            + self.alpha.abs() * self.f.grad_magnitude(x1, s)
+    }
     fn jvp_at(&self, _k: usize, z: VecView, dz: VecView, du: VecView, mut out: VecViewMut, s: &mut Scratch) {
         let n = self.n();
         let x1 = z.rows(0, n);

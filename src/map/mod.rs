@@ -63,6 +63,13 @@ pub trait FixedPointMap: Send + Sync {
     fn scratch(&self) -> Scratch;
     /// `out = A_k(x, u)`, the map of iteration `k` (`x_{k+1} = A_k(x_k, u)`).
     fn step_at(&self, k: usize, x: VecView, out: VecViewMut, s: &mut Scratch);
+    /// The magnitude of what one step `A_k(x, u)` sums (a bound on `‖Σ|terms|‖`, from
+    /// [`crate::problem::Objective::grad_magnitude`] for the gradient): one step rounds by
+    /// at most `γ_d` times it. This is the scale `S` of the recursion estimate of
+    /// [`crate::tol`]: it is at least `‖x‖`, and much larger where the terms of the step
+    /// cancel (at the fixed point of a gradient step, `x − α∇f(x) = x` with `∇f(x) = 0`
+    /// summed from large terms).
+    fn step_magnitude(&self, k: usize, x: VecView, s: &mut Scratch) -> f64;
     /// `out = D_x A_k(x, u) dx + D_u A_k(x, u) du` (overwrites `out`).
     fn jvp_at(&self, k: usize, x: VecView, dx: VecView, du: VecView, out: VecViewMut, s: &mut Scratch);
     /// `xbar_out = D_x A_k(x, u)ᵀ w` (overwrites) and `ubar_acc += D_u A_k(x, u)ᵀ w`.
@@ -225,6 +232,9 @@ impl<M: FixedPointMap + ?Sized> FixedPointMap for Box<M> {
     }
     fn step_at(&self, k: usize, x: VecView, out: VecViewMut, s: &mut Scratch) {
         (**self).step_at(k, x, out, s)
+    }
+    fn step_magnitude(&self, k: usize, x: VecView, s: &mut Scratch) -> f64 {
+        (**self).step_magnitude(k, x, s)
     }
     fn jvp_at(&self, k: usize, x: VecView, dx: VecView, du: VecView, out: VecViewMut, s: &mut Scratch) {
         (**self).jvp_at(k, x, dx, du, out, s)

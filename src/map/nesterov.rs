@@ -181,6 +181,16 @@ impl<O: Objective> FixedPointMap for Nesterov<O> {
         o2.copy_from(&z.rows(0, n));
         s.extrapolated = wrapped;
     }
+    fn step_magnitude(&self, k: usize, z: VecView, s: &mut Scratch) -> f64 {
+        // y = (1 + β)x − βx₋, then y − α∇f(y); the second block copies x exactly.
+        let (n, beta) = (self.n(), self.beta(k));
+        let mut wrapped = std::mem::take(&mut s.extrapolated);
+        let [y, _] = &mut wrapped[..] else { unreachable!("two buffers from scratch()") };
+        extrapolate(beta, z.rows(0, n), z.rows(n, n), y);
+        let g = self.f.grad_magnitude(y.as_view(), s);
+        s.extrapolated = wrapped;
+        (1.0 + beta.abs()) * z.rows(0, n).norm() + beta.abs() * z.rows(n, n).norm() + self.alpha.abs() * g
+    }
     fn jvp_at(&self, k: usize, z: VecView, dz: VecView, du: VecView, mut out: VecViewMut, s: &mut Scratch) {
         let (n, beta) = (self.n(), self.beta(k));
         let mut wrapped = std::mem::take(&mut s.extrapolated);

@@ -197,6 +197,15 @@ impl Objective for Logistic {
         out.gemv_tr(a, &self.a, &s.residual, 1.0);
         out.axpy(a * self.lambda, &x, 1.0);
     }
+    fn grad_magnitude(&self, x: VecView, s: &mut Scratch) -> f64 {
+        // g = |A|ᵀ(w ⊙ (|ℓ'(t)| + ℓ''_max |A||x|)) + λ|x|, with ℓ''_max = 1/4 and |y_i| = 1.
+        self.margins(x, &mut s.residual);
+        super::abs_mul(&self.a, x, &mut s.image);
+        for ((t, &ax), &wi) in s.residual.iter_mut().zip(s.image.iter()).zip(self.w.iter()) {
+            *t = wi.abs() * (loss_d1(*t).abs() + 0.25 * ax);
+        }
+        super::abs_tr_norm(&self.a, &s.residual, |j| self.lambda * x[j].abs())
+    }
     fn hvp_acc(&self, x: VecView, v: VecView, a: f64, mut out: VecViewMut, s: &mut Scratch) {
         self.margins(x, &mut s.residual);
         s.image.gemv(1.0, &self.a, &v, 0.0);

@@ -57,6 +57,41 @@ impl Scratch {
     }
 }
 
+/// `out = |M||x|` (componentwise absolute values; no allocation).
+pub fn abs_mul(m: &DMatrix<f64>, x: VecView, out: &mut DVector<f64>) {
+    out.fill(0.0);
+    for (column, &xj) in m.column_iter().zip(x.iter()) {
+        for (o, &a) in out.iter_mut().zip(column.iter()) {
+            *o += a.abs() * xj.abs();
+        }
+    }
+}
+
+/// `‖|M|ᵀv + c‖` for `v ≥ 0` and the componentwise bound `c_j = extra(j) ≥ 0` (the
+/// norm of a magnitude vector of [`Objective::grad_magnitude`]).
+pub fn abs_tr_norm(m: &DMatrix<f64>, v: &DVector<f64>, extra: impl Fn(usize) -> f64) -> f64 {
+    m.column_iter()
+        .enumerate()
+        .map(|(j, column)| {
+            let g: f64 = column.iter().zip(v.iter()).map(|(a, vi)| a.abs() * vi).sum::<f64>() + extra(j);
+            g * g
+        })
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// `‖|S||x| + c‖` for a symmetric `S` and the componentwise bound `c_j = extra(j) ≥ 0`.
+pub fn abs_sym_norm(sym: &DMatrix<f64>, x: VecView, extra: impl Fn(usize) -> f64) -> f64 {
+    sym.column_iter()
+        .enumerate()
+        .map(|(j, column)| {
+            let g: f64 = column.iter().zip(x.iter()).map(|(a, xi)| a.abs() * xi.abs()).sum::<f64>() + extra(j);
+            g * g
+        })
+        .sum::<f64>()
+        .sqrt()
+}
+
 /// A closed ball `‖x − center‖ ≤ radius`: where local constants are certified.
 ///
 /// For a contraction started at `x_0`, every iterate lies in the ball around `x*` of
@@ -105,6 +140,15 @@ pub trait Objective: Send + Sync {
     fn value(&self, x: VecView) -> f64;
     /// `out += a ∇_x f(x, u)`.
     fn grad_acc(&self, x: VecView, a: f64, out: VecViewMut, s: &mut Scratch);
+    /// The magnitude of what [`Self::grad_acc`] sums: `‖g‖` for a componentwise bound
+    /// `g ≥ Σ|terms|` of `∇_x f(x, u)` (Higham's `|A||x|`, *Accuracy and Stability*, §3.5),
+    /// so that one evaluation of the gradient rounds by at most `γ_d‖g‖`. Where a residual
+    /// or margin `t = Ax − b` is formed first, its own rounding `≤ γ_n(|A||x| + |b|)`
+    /// passes through the loss derivative (Lipschitz `ℓ''_max`), so
+    /// `g = |A|ᵀ(|ℓ'(t)| + ℓ''_max(|A||x| + |b|)) + λ|x|`. At a fixed point the terms cancel
+    /// (`∇f(x*) = 0`) while `g` does not: this, not `‖x‖`, is the scale of the iterates'
+    /// rounding floor (issue #12, the logistic false violation).
+    fn grad_magnitude(&self, x: VecView, s: &mut Scratch) -> f64;
     /// `out += a ∇²_xx f(x, u) v`.
     fn hvp_acc(&self, x: VecView, v: VecView, a: f64, out: VecViewMut, s: &mut Scratch);
     /// `out += a (D_u ∇_x f(x, u)) du` (`du ∈ R^p`, `out ∈ R^n`).

@@ -222,6 +222,10 @@ impl Objective for NormalEquations {
         gemv_acc(out, a, self.h.as_slice(), x.as_slice());
         axpy(out, -a, self.g.as_slice());
     }
+    fn grad_magnitude(&self, x: VecView, _s: &mut Scratch) -> f64 {
+        // g = |H||x| + |g| (H is symmetric: its columns are its rows).
+        super::abs_sym_norm(&self.h, x, |j| self.g[j].abs())
+    }
     fn hvp_acc(&self, _x: VecView, v: VecView, a: f64, mut out: VecViewMut, _s: &mut Scratch) {
         gemv_acc(out.as_mut_slice(), a, self.h.as_slice(), v.as_slice());
     }

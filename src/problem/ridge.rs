@@ -142,6 +142,10 @@ impl Objective for Ridge {
         out.axpy(-a, &self.atb, 1.0);
         out.axpy(a * self.lambda, &x, 1.0);
     }
+    fn grad_magnitude(&self, x: VecView, _s: &mut Scratch) -> f64 {
+        // g = |AᵀA||x| + |Aᵀb| + λ|x| (AᵀA is symmetric: its columns are its rows).
+        super::abs_sym_norm(&self.ata, x, |j| self.atb[j].abs() + self.lambda * x[j].abs())
+    }
     fn hvp_acc(&self, _x: VecView, v: VecView, a: f64, mut out: VecViewMut, _s: &mut Scratch) {
         out.gemv(a, &self.ata, &v, 1.0);
         out.axpy(a * self.lambda, &v, 1.0);

@@ -187,6 +187,15 @@ impl Objective for Robust {
         out.gemv_tr(a, &self.a, &s.residual, 1.0);
         out.axpy(a * self.lambda, &x, 1.0);
     }
+    fn grad_magnitude(&self, x: VecView, s: &mut Scratch) -> f64 {
+        // g = |A|ᵀ(|φ'(r)| + φ''_max(|A||x| + |b|)) + λ|x|, with φ''_max = φ''(0) = 1.
+        self.residual(x, &mut s.residual);
+        super::abs_mul(&self.a, x, &mut s.image);
+        for ((r, &ax), &bi) in s.residual.iter_mut().zip(s.image.iter()).zip(self.b.iter()) {
+            *r = self.loss.d1(*r).abs() + self.loss.d2(0.0) * (ax + bi.abs());
+        }
+        super::abs_tr_norm(&self.a, &s.residual, |j| self.lambda * x[j].abs())
+    }
     fn hvp_acc(&self, x: VecView, v: VecView, a: f64, mut out: VecViewMut, s: &mut Scratch) {
         self.residual(x, &mut s.residual);
         s.image.gemv(1.0, &self.a, &v, 0.0);

@@ -615,6 +615,9 @@ impl<M: FixedPointMap> FixedPointMap for Frozen<M> {
     fn step_at(&self, _k: usize, x: VecView, out: VecViewMut, s: &mut Scratch) {
         self.inner.step_at(self.k, x, out, s)
     }
+    fn step_magnitude(&self, _k: usize, x: VecView, s: &mut Scratch) -> f64 {
+        self.inner.step_magnitude(self.k, x, s)
+    }
     fn jvp_at(&self, _k: usize, x: VecView, dx: VecView, du: VecView, out: VecViewMut, s: &mut Scratch) {
         self.inner.jvp_at(self.k, x, dx, du, out, s)
     }
@@ -1045,6 +1048,9 @@ impl FixedPointMap for FaultyMap<'_> {
     fn step_at(&self, _k: usize, x: VecView, out: VecViewMut, s: &mut Scratch) {
         self.inner.step(x, out, s)
     }
+    fn step_magnitude(&self, k: usize, x: VecView, s: &mut Scratch) -> f64 {
+        self.inner.step_magnitude(k, x, s)
+    }
     fn jvp_at(&self, _k: usize, x: VecView, dx: VecView, du: VecView, mut out: VecViewMut, s: &mut Scratch) {
         let n = self.dim_x();
         let zero_u = DVector::zeros(self.dim_u());
@@ -1136,6 +1142,9 @@ impl Objective for FaultyObjective<'_> {
     }
     fn grad_acc(&self, x: VecView, a: f64, out: VecViewMut, s: &mut Scratch) {
         self.inner.grad_acc(x, a, out, s)
+    }
+    fn grad_magnitude(&self, x: VecView, s: &mut Scratch) -> f64 {
+        self.inner.grad_magnitude(x, s)
     }
     fn hvp_acc(&self, x: VecView, v: VecView, a: f64, out: VecViewMut, s: &mut Scratch) {
         self.inner.hvp_acc(x, v, a * self.hvp_scale, out, s)
