@@ -31,20 +31,31 @@ pub fn run_trends(t: &Trends, seed: Option<u64>, pairs: Option<usize>, jobs: Opt
         .num_threads(jobs.unwrap_or(0))
         .build()
         .map_err(|e| Error::Numerical(format!("thread pool: {e}")))?;
-    let work: Vec<(usize, usize)> = (0..t.experiments.len()).flat_map(|e| (0..n_pairs).map(move |i| (e, i))).collect();
+    // Appendix-C experiments run on their own draws (shared between them), the others pair
+    // by pair.
+    let work: Vec<(usize, usize)> = (0..t.experiments.len())
+        .filter(|&e| t.experiments[e].appendix_c.is_none())
+        .flat_map(|e| (0..n_pairs).map(move |i| (e, i)))
+        .collect();
     let k_max = t.k_max();
-    let results: Vec<(PairResult, Option<ExampleCurves>)> = pool.install(|| {
-        work.par_iter()
+    let (results, draws): (Vec<(PairResult, Option<ExampleCurves>)>, _) = pool.install(|| -> Result<_> {
+        let results = work
+            .par_iter()
             .map(|&(e, i)| run_pair(&t.experiments[e], instance_seed(seed, e, i), k_max, i == 0))
-            .collect::<Result<Vec<_>>>()
+            .collect::<Result<Vec<_>>>()?;
+        Ok((results, super::appendix_c_trend::compute_draws(&t.experiments, seed)?))
     })?;
     let mut it = results.into_iter();
     let mut experiments = Vec::new();
     for (index, ex) in t.experiments.iter().enumerate() {
+        if ex.appendix_c.is_some() {
+            experiments.push(None);
+            continue;
+        }
         let chunk: Vec<_> = it.by_ref().take(n_pairs).collect();
         let example = chunk.iter().find_map(|c| c.1.clone());
         let pairs = chunk.into_iter().map(|c| c.0).collect();
-        experiments.push(ExperimentResult {
+        experiments.push(Some(ExperimentResult {
             index,
             label: ex.label.clone(),
             claim: ex.claim.id,
@@ -53,22 +64,38 @@ pub fn run_trends(t: &Trends, seed: Option<u64>, pairs: Option<usize>, jobs: Opt
             pairs,
             stats: Vec::new(),
             example,
-        });
+            scope: ex.scope,
+        }));
     }
     let tests = t.experiments.iter().map(test_count).sum::<usize>().max(1);
     // Each test is two-sided at γ (each direction at γ/2): the family-wise rate of a false
     // verdict in either direction is at most Σ (γ/2 + γ/2) = α.
     let gamma = t.level() / tests as f64;
-    for (res, ex) in experiments.iter_mut().zip(&t.experiments) {
-        let min_effect: Vec<f64> = ex.claim.measures.iter().map(|m| t.min_effect(m.name)).collect();
-        res.stats = statistics(ex, &res.pairs, gamma, &min_effect);
-    }
-    Ok(TrendResults { seed, pairs: n_pairs, level: t.level(), tests, experiments })
+    let experiments: Vec<ExperimentResult> = experiments
+        .into_iter()
+        .zip(&t.experiments)
+        .enumerate()
+        .map(|(index, (res, ex))| {
+            let min_effect: Vec<f64> = ex.claim.measures.iter().map(|m| t.min_effect(m.name)).collect();
+            match res {
+                None => super::appendix_c_trend::evaluate(ex, index, &draws, gamma, &min_effect),
+                Some(mut res) => {
+                    res.stats = statistics(ex, &res.pairs, gamma, &min_effect);
+                    res
+                }
+            }
+        })
+        .collect();
+    let settings = super::setting_verdicts(&experiments);
+    Ok(TrendResults { seed, pairs: n_pairs, level: t.level(), tests, experiments, settings })
 }
 
 /// How many tests an experiment contributes to the Bonferroni split (each two-sided: both
 /// directions share its `γ`).
 fn test_count(ex: &Experiment) -> usize {
+    if ex.appendix_c.is_some() {
+        return ex.claim.measures.len() * super::appendix_c_trend::rows(ex).len();
+    }
     match ex.claim.design {
         Design::Proportion => ex.claim.measures.len() * ex.levels.len(),
         _ => ex.claim.measures.len(),
@@ -103,6 +130,7 @@ fn run_pair(
         Design::Proportion | Design::PairedCurse => curse_pair(ex, seed, k_max, want_example),
         Design::PairedBudget => budget_pair(ex, seed, want_example),
         Design::PairedBilevel => super::bilevel_trend::pair(ex, seed, want_example),
+        Design::AppendixC => unreachable!("appendix-C experiments run in appendix_c_trend"),
     }
 }
 
@@ -124,8 +152,12 @@ fn curse_pair(ex: &Experiment, seed: u64, k_max: usize, want: bool) -> Result<(P
         let c = inst.error_curves(horizon(rho, k_max));
         let m = CurseMeasures::of(&c, rho);
         censored += usize::from(m.censored);
+        let k = &inst.constants;
+        let bound_peak = (0..c.edot.len())
+            .map(|i| crate::bounds::bound_19(rho, i, k.dx_star_norm, k.gamma.value, inst.e0()))
+            .fold(f64::NEG_INFINITY, f64::max);
         for (j, mu) in ex.claim.measures.iter().enumerate() {
-            values[j][l] = curse_value(&m, mu.name);
+            values[j][l] = if mu.name == "bound_peak" { bound_peak } else { curse_value(&m, mu.name) };
         }
         if ex.claim.design == Design::Proportion {
             notes.push((format!("k̇ at {text}"), m.k_dot as f64));
@@ -143,6 +175,8 @@ fn curse_value(m: &CurseMeasures, name: &str) -> f64 {
         "grows" => f64::from(u8::from(m.grows)),
         "dips" => f64::from(u8::from(m.dips)),
         "growth" => m.growth,
+        "peak" => m.peak,
+        "peak_excess" => m.peak_excess,
         "k_dot" => m.k_dot as f64,
         "excess_area" => m.excess_area,
         "burn_in" => m.burn_in as f64,
@@ -301,7 +335,7 @@ pub mod verdict {
 /// The statistics of one measure of a paired experiment. Ties (within [`TIE_RELATIVE`]) have
 /// effect exactly 0 and count against both directions, so the median's interval at `1 − γ`
 /// excludes 0 exactly when one of the one-sided p-values is `≤ γ/2` ([`crate::stats`]).
-fn paired(
+pub(super) fn paired(
     mu: &super::MeasureUse,
     ab: &[(f64, f64)],
     gamma: f64,
