@@ -23,6 +23,11 @@
 //! set = { family = "pseudo_huber_weight", delta = 0.5 }   # overrides of [base]
 //! ```
 //!
+//! `controlled = true` (factor `lambda` on `ridge_weight` from `x0 = σ`) makes the second
+//! level hold the first level's `‖Dx*‖` and `Γe_0` fixed: the same `A` and direction `g`,
+//! `b` scaled and `σ` adjusted (the runner's `controlled_level` states the maths), so that
+//! only `ρ` changes.
+//!
 //! Every experiment may state `setting = "paper"` (the setting the paper states the claim
 //! for) or `setting = "outside"`; the report combines them ([`super::setting_verdicts`]).
 //!
@@ -150,6 +155,10 @@ pub struct ExperimentFile {
     /// The draws `R` per `N` of an appendix-C experiment (default 100, the paper's).
     #[serde(default)]
     pub runs: Option<Spanned<usize>>,
+    /// `true` (factor `lambda`, ridge-weight, `x0 = σ`): the second level holds the first
+    /// level's `‖Dx*‖` and `Γe_0` fixed (`b` scaled, `σ` adjusted; see the runner).
+    #[serde(default)]
+    pub controlled: Option<Spanned<bool>>,
     /// `"paper"`: the setting the paper states the claim for; `"outside"`: another one (the
     /// claim's verdict combines both, [`Scope`]).
     #[serde(default)]
@@ -291,6 +300,8 @@ pub struct Experiment {
     pub appendix_c: Option<AppendixC>,
     /// The paper's setting or another one (`None`: not stated).
     pub scope: Option<Scope>,
+    /// The second level holds the first level's `‖Dx*‖` and `Γe_0` fixed.
+    pub controlled: bool,
 }
 
 /// A validated trend file.
@@ -544,6 +555,21 @@ impl Parser<'_> {
             Some(a) => appendix_c_label(claim.id, a, &levels),
             None => default_label(claim.id, &spec, factor, &levels),
         });
+        let controlled = match &e.controlled {
+            Some(c) if *c.get_ref() => {
+                let ridge = matches!(spec.family, Family::Ridge { param: crate::problem::ridge::RidgeParam::Weight });
+                if factor != Some(Factor::Lambda) || !ridge || spec.x0_sigma.is_none() {
+                    return Err(self.err(
+                        "experiment.controlled",
+                        c,
+                        "a controlled experiment varies `lambda` on ridge_weight from x0 = σ (not the origin)",
+                    ));
+                }
+                true
+            }
+            _ => false,
+        };
+        let label = if controlled { format!("{label} [‖Dx*‖, Γe_0 held fixed]") } else { label };
         Ok(Experiment {
             claim,
             label,
@@ -558,6 +584,7 @@ impl Parser<'_> {
             band,
             appendix_c,
             scope,
+            controlled,
         })
     }
 

@@ -142,19 +142,47 @@ fn skipped(ex: &Experiment, seed: u64, why: String) -> PairResult {
 fn curse_pair(ex: &Experiment, seed: u64, k_max: usize, want: bool) -> Result<(PairResult, Option<ExampleCurves>)> {
     let mut values = vec![vec![f64::NAN; ex.levels.len()]; ex.claim.measures.len()];
     let (mut censored, mut curves, mut notes) = (0, Vec::new(), Vec::new());
+    // (‖Dx*‖, Γe_0) of the first level, which a controlled experiment holds fixed.
+    let mut first: Option<(f64, f64)> = None;
     for (l, (level, text)) in ex.levels.iter().enumerate() {
-        let spec = Spec { seed, ..level.apply(&ex.base) };
+        let mut spec = Spec { seed, ..level.apply(&ex.base) };
+        let mut scale = 1.0;
+        if let (true, Some(held)) = (ex.controlled && l > 0, first) {
+            match controlled_level(&spec, held)? {
+                Ok((sigma, c)) => (spec.x0_sigma, scale) = (Some(sigma), c),
+                Err(why) => return Ok((skipped(ex, seed, format!("level {text}: {why}")), None)),
+            }
+        }
         let inst = match build(&spec)? {
             Ok(i) => i,
             Err(why) => return Ok((skipped(ex, seed, format!("level {text}: {why}")), None)),
         };
         let rho = inst.constants.rho();
-        let c = inst.error_curves(horizon(rho, k_max));
+        let mut c = inst.error_curves(horizon(rho, k_max));
+        for v in c.e.iter_mut().chain(c.edot.iter_mut()).chain(c.ebar.iter_mut()) {
+            *v *= scale;
+        }
         let m = CurseMeasures::of(&c, rho);
         censored += usize::from(m.censored);
         let k = &inst.constants;
+        let (edot0, e0) = (scale * k.dx_star_norm, scale * inst.e0());
+        if ex.controlled {
+            match first {
+                None => first = Some((edot0, k.gamma.value * e0)),
+                Some((d, ge)) => {
+                    let off = ((edot0 - d) / d).abs().max((k.gamma.value * e0 - ge).abs() / ge);
+                    if !(off <= 1e-9) {
+                        let why = format!("level {text}: ‖Dx*‖, Γe_0 not held fixed (relative change {off:.1e})");
+                        return Ok((skipped(ex, seed, why), None));
+                    }
+                }
+            }
+            notes.push((format!("‖Dx*‖ at {text}"), edot0));
+            notes.push((format!("Γe_0 at {text}"), k.gamma.value * e0));
+            notes.push((format!("ρ at {text}"), rho));
+        }
         let bound_peak = (0..c.edot.len())
-            .map(|i| crate::bounds::bound_19(rho, i, k.dx_star_norm, k.gamma.value, inst.e0()))
+            .map(|i| crate::bounds::bound_19(rho, i, edot0, k.gamma.value, e0))
             .fold(f64::NEG_INFINITY, f64::max);
         for (j, mu) in ex.claim.measures.iter().enumerate() {
             values[j][l] = if mu.name == "bound_peak" { bound_peak } else { curse_value(&m, mu.name) };
@@ -168,6 +196,29 @@ fn curse_pair(ex: &Experiment, seed: u64, k_max: usize, want: bool) -> Result<(P
     }
     let example = want.then_some(ExampleCurves { seed, curves, table: None });
     Ok((PairResult { seed, values, skipped: None, censored, notes }, example))
+}
+
+/// A controlled level (`controlled = true`, ridge-weight): the same data `A` and initial
+/// direction `g` with `b` scaled by `c` and `x_0 = x* + σ₂g`, so that `‖Dx*‖` and `Γe_0`
+/// equal the first level's `held = (‖Dx*‖₁, Γ₁e_0¹)`. Gradient descent on ridge is affine in
+/// `(x, b)` and `x* , Dx*` are linear in `b`, so the run with `(cb, σ₂)` is `c` times the run
+/// with `(b, σ₂/c)`: `ė_k`, `e_k`, `ē_k` scale by `c`, and `Γ = M_u` does not depend on `b`.
+/// With `D⁰`, `Γ₂`, `e_0⁰` of the level at the base `σ₁`: `c = ‖Dx*‖₁/D⁰`,
+/// `σ₂ = σ₁ Γ₁e_0¹/(Γ₂ e_0⁰)`; returns `(σ₂/c, c)`, the `σ` to build and the factor to scale
+/// the curves by. The caller checks the held quantities on the scaled run.
+fn controlled_level(spec: &Spec, held: (f64, f64)) -> Result<std::result::Result<(f64, f64), String>> {
+    let sigma1 = spec.x0_sigma.ok_or_else(|| Error::Numerical("a controlled level needs x0 = σ".into()))?;
+    let inst = match build(spec)? {
+        Ok(i) => i,
+        Err(why) => return Ok(Err(why)),
+    };
+    let (d0, gamma, e00) = (inst.constants.dx_star_norm, inst.constants.gamma.value, inst.e0());
+    if !(gamma > 0.0 && e00 > 0.0 && d0 > 0.0) {
+        return Ok(Err("Γ, e_0 or ‖Dx*‖ is 0: nothing to hold fixed".into()));
+    }
+    let c = held.0 / d0;
+    let sigma2 = sigma1 * held.1 / (gamma * e00);
+    Ok(Ok((sigma2 / c, c)))
 }
 
 fn curse_value(m: &CurseMeasures, name: &str) -> f64 {
