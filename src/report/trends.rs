@@ -209,8 +209,12 @@ fn section(md: &mut String, t: &Trends, ex: &ExperimentResult, figs: &[String]) 
     let file_ex = &t.experiments[ex.index];
     writeln!(md, "\n## {}\n", ex.label).ok();
     writeln!(md, "`{}` ({}): {}.\n", claim.id, claim.section, claim.statement).ok();
-    writeln!(md, "- levels: {} ({})", ex.levels.join(" → "), claim.levels).ok();
-    writeln!(md, "- base instance: `{}`", serde_json::to_string(&ex.base).unwrap_or_default()).ok();
+    if file_ex.appendix_c.is_some() {
+        writeln!(md, "- rows: {} ({})", ex.levels.join(", "), claim.levels).ok();
+    } else {
+        writeln!(md, "- levels: {} ({})", ex.levels.join(" → "), claim.levels).ok();
+        writeln!(md, "- base instance: `{}`", serde_json::to_string(&ex.base).unwrap_or_default()).ok();
+    }
     if let Some(a) = &file_ex.appendix_c {
         writeln!(
             md,
