@@ -170,8 +170,11 @@ fn curse_pair(ex: &Experiment, seed: u64, k_max: usize, want: bool) -> Result<(P
             match first {
                 None => first = Some((edot0, k.gamma.value * e0)),
                 Some((d, ge)) => {
-                    let off = ((edot0 - d) / d).abs().max((k.gamma.value * e0 - ge).abs() / ge);
-                    if !(off <= 1e-9) {
+                    // Both relative changes must be finite and at most 1e-9 (a NaN is not held:
+                    // f64::max would hide it, so each is tested on its own).
+                    let (od, og) = (((edot0 - d) / d).abs(), ((k.gamma.value * e0 - ge) / ge).abs());
+                    let off = od.max(og);
+                    if !(od.is_finite() && og.is_finite()) || off > 1e-9 {
                         let why = format!("level {text}: ‖Dx*‖, Γe_0 not held fixed (relative change {off:.1e})");
                         return Ok((skipped(ex, seed, why), None));
                     }
