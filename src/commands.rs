@@ -117,6 +117,10 @@ fn load(path: &Path) -> Result<Scenario> {
 /// `unrollcheck list`: the claims catalogue (and a scenario's custom claims).
 pub fn list(scenario: Option<&Path>, out: &mut dyn Write) -> Result<Outcome> {
     say!(out, "{}", claims::catalogue());
+    sayln!(out, "\ntrend claims (paired experiments over random instances: unrollcheck verify verify/trends.toml)");
+    for c in trends::catalogue() {
+        sayln!(out, "{:<22} {:<18} {:<16} {}", c.id, c.section, "trend", c.statement);
+    }
     if let Some(path) = scenario {
         let sc = load(path)?;
         for c in &sc.custom {

@@ -24,7 +24,7 @@ struct Versioned<'a> {
 /// Writes the report; returns its directory.
 pub fn write(t: &Trends, res: &TrendResults, out: &Path) -> Result<PathBuf> {
     write_dir(out, &t.file.name, |tmp| {
-        let figs = write_figures(res, tmp)?;
+        let figs = write_figures(t, res, tmp)?;
         std::fs::write(tmp.join("report.md"), markdown(t, res, &figs)).map_err(|e| io(tmp, e))?;
         let json = serde_json::to_string_pretty(&Versioned { schema_version: SCHEMA_VERSION, results: res })
             .map_err(|e| io(tmp, e))?;
@@ -34,13 +34,48 @@ pub fn write(t: &Trends, res: &TrendResults, out: &Path) -> Result<PathBuf> {
 
 /// The figures of each experiment: the paired scatter of its measures and the curves of its
 /// first pair. Returns, per experiment, the relative paths written.
-fn write_figures(res: &TrendResults, dir: &Path) -> Result<Vec<Vec<String>>> {
+fn write_figures(t: &Trends, res: &TrendResults, dir: &Path) -> Result<Vec<Vec<String>>> {
     let mut all = Vec::new();
     for ex in &res.experiments {
         let mut names = Vec::new();
         let stem = format!("figures/{:02}_{}", ex.index, ex.claim.replace('.', "_"));
         let title = format!("{} ({} pairs, seed {})", ex.label, ex.pairs.len(), res.seed);
-        if ex.levels.len() == 2 {
+        let file_ex = &t.experiments[ex.index];
+        if file_ex.appendix_c.is_some() {
+            let rows = crate::trends::appendix_c_trend::rows(file_ex);
+            let panels: Vec<PairedPanel> = ex
+                .stats
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let j = i / rows.len();
+                    PairedPanel {
+                        name: format!("{} @ {}", s.measure, ex.levels[s.level]),
+                        log: s.scale == Scale::LogRatio,
+                        points: ex
+                            .pairs
+                            .iter()
+                            .map(|p| (p.values[j][2 * s.level], p.values[j][2 * s.level + 1]))
+                            .collect(),
+                    }
+                })
+                .collect();
+            let (x, y) = crate::trends::appendix_c_trend::axis_labels(file_ex);
+            let name = format!("{stem}_pairs.svg");
+            let title = format!("{} ({} draws per N, seed {})", ex.label, ex.pairs.len(), res.seed);
+            figures::paired_scatter(&dir.join(&name), &title, (&x, &y), &panels)?;
+            names.push(name);
+            if let Some(example) = &ex.example {
+                let name = format!("{stem}_grid.svg");
+                let title = format!("{}: median final forward error over the grid", ex.label);
+                figures::level_curves(&dir.join(&name), &title, "j (T_j = j·K/10)", &example.curves)?;
+                names.push(name);
+            }
+            all.push(names);
+            continue;
+        }
+        let proportion = crate::trends::find(ex.claim).is_some_and(|c| c.design == Design::Proportion);
+        if ex.levels.len() == 2 && !proportion {
             let panels: Vec<PairedPanel> = ex
                 .stats
                 .iter()
@@ -137,12 +172,10 @@ pub fn markdown(t: &Trends, res: &TrendResults, figs: &[Vec<String>]) -> String 
     writeln!(md, "|---|---|---|---|---|---|---|---|---|---|---|").ok();
     for ex in &res.experiments {
         let design = crate::trends::find(ex.claim).map_or(Design::PairedCurse, |c| c.design);
+        let rows_by_level = design == Design::Proportion || t.experiments[ex.index].appendix_c.is_some();
         for s in &ex.stats {
-            let measure = if design == Design::Proportion {
-                format!("{} @ {}", s.measure, ex.levels[s.level])
-            } else {
-                s.measure.to_string()
-            };
+            let measure =
+                if rows_by_level { format!("{} @ {}", s.measure, ex.levels[s.level]) } else { s.measure.to_string() };
             writeln!(
                 md,
                 "| `{}` | {} | {} | {} | {} | {} / {} / {} | {} | {} | {} | {} | **{}** |",
@@ -176,9 +209,31 @@ fn section(md: &mut String, t: &Trends, ex: &ExperimentResult, figs: &[String]) 
     let file_ex = &t.experiments[ex.index];
     writeln!(md, "\n## {}\n", ex.label).ok();
     writeln!(md, "`{}` ({}): {}.\n", claim.id, claim.section, claim.statement).ok();
-    writeln!(md, "- levels: {} ({})", ex.levels.join(" → "), claim.levels).ok();
-    writeln!(md, "- base instance: `{}`", serde_json::to_string(&ex.base).unwrap_or_default()).ok();
-    if claim.design == Design::PairedBudget {
+    if file_ex.appendix_c.is_some() {
+        writeln!(md, "- rows: {} ({})", ex.levels.join(", "), claim.levels).ok();
+    } else {
+        writeln!(md, "- levels: {} ({})", ex.levels.join(" → "), claim.levels).ok();
+        writeln!(md, "- base instance: `{}`", serde_json::to_string(&ex.base).unwrap_or_default()).ok();
+    }
+    if let Some(a) = &file_ex.appendix_c {
+        writeln!(
+            md,
+            "- protocol: Appendix C (least squares (24), `u = (A, b)`, `x_0 = 0`, M = {}, α = {}, ω = {}, \
+             `K = min(⌈log 10⁻³/log ρ*⌉, 1000)`, `T_j = ⌊0.1·j·K + 0.5⌋`), R = {} draws per N; draw r at N is \
+             `run_seed({}, N, r)`, the draws of `unrollcheck reproduce appendix-c --seed {} --runs {}`; a pair is \
+             the draw index r",
+            file_ex.base.m,
+            a.step.label(),
+            a.omega,
+            a.runs,
+            t.file.seed,
+            t.file.seed,
+            a.runs
+        )
+        .ok();
+        let (x, y) = crate::trends::appendix_c_trend::axis_labels(file_ex);
+        writeln!(md, "- first value: {x}; second value: {y}").ok();
+    } else if claim.design == Design::PairedBudget {
         writeln!(md, "- budget K = {}, ω = {}", file_ex.budget, file_ex.omega).ok();
     }
     if claim.design == Design::PairedBilevel {
@@ -208,7 +263,7 @@ fn section(md: &mut String, t: &Trends, ex: &ExperimentResult, figs: &[String]) 
     if censored > 0 {
         writeln!(md, "- {censored} runs peaked at their horizon (k̇, growth are then lower bounds)").ok();
     }
-    let notes = note_summary(ex);
+    let notes = if file_ex.appendix_c.is_some() { String::new() } else { note_summary(ex) };
     if !notes.is_empty() {
         writeln!(md, "- {notes}").ok();
     }
@@ -218,7 +273,19 @@ fn section(md: &mut String, t: &Trends, ex: &ExperimentResult, figs: &[String]) 
     }
     if let Some((header, rows)) = ex.example.as_ref().and_then(|e| e.table.as_ref()) {
         let seed = ex.example.as_ref().map_or(0, |e| e.seed);
-        writeln!(md, "Every outer iteration of the warm-started run of seed {seed}:\n").ok();
+        if file_ex.appendix_c.is_some() {
+            writeln!(
+                md,
+                "Which T is best, per N over the R draws: how many draws have their lowest final forward error at \
+                 each `T_j` (`best at 0.jK`), the share whose best is `T_max = T_8` and the share where the grid \
+                 minimiser of (22) (the draw's own constants) is the best, each with its Clopper–Pearson interval at \
+                 1 − γ; the best `T/K` (median and quartiles); the `T/K` (22) selects on the grid; and the integer \
+                 minimiser of (22) over `0..K` divided by K (Remark 12):\n"
+            )
+            .ok();
+        } else {
+            writeln!(md, "Every outer iteration of the warm-started run of seed {seed}:\n").ok();
+        }
         writeln!(md, "| {} |", header.join(" | ")).ok();
         writeln!(md, "|{}", "---|".repeat(header.len())).ok();
         for r in rows {
@@ -247,22 +314,56 @@ fn note_summary(ex: &ExperimentResult) -> String {
 /// (or, for proportions, on the level).
 pub fn what_the_data_say(ex: &ExperimentResult) -> String {
     let proportion = ex.stats.iter().any(|s| s.proportion.is_some());
+    let by_level = proportion || ex.levels.iter().any(|l| l.starts_with("N="));
     let mut by: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
     for s in &ex.stats {
-        let name = if proportion { format!("{} @ {}", s.measure, ex.levels[s.level]) } else { s.measure.to_string() };
+        let name = if by_level { format!("{} @ {}", s.measure, ex.levels[s.level]) } else { s.measure.to_string() };
         by.entry(s.verdict).or_default().push(name);
     }
     let parts: Vec<String> = by.iter().map(|(v, m)| format!("**{v}** by {}", m.join(", "))).collect();
-    let depends = match (by.len() > 1, proportion) {
-        (false, _) => "",
-        (true, true) => " The verdict depends on the setting (here: the initialisation).",
-        (true, false) => " The verdict depends on the measure.",
+    let depends = match (by.len() > 1, proportion, by_level) {
+        (false, _, _) => "",
+        (true, true, _) => " The verdict depends on the setting (here: the initialisation).",
+        (true, false, true) => " The verdict depends on the dimension N (the rate) or the measure.",
+        (true, false, false) => " The verdict depends on the measure.",
     };
     format!("What the data say: {}.{depends}", parts.join("; "))
 }
 
 /// Per claim: the verdicts of all its experiments, and whether they agree.
 fn by_claim(md: &mut String, res: &TrendResults) {
+    writeln!(md, "\n## Verdicts by setting\n").ok();
+    md.push_str(
+        "Each claim and measure over the rows of its experiments in the setting the paper states the claim for \
+         (`setting = \"paper\"` in the file) and outside it (`setting = \"outside\"`): **supported** (every row, \
+         both settings), **supported in the paper's setting only** (every row in the paper's setting, not every \
+         row outside), **contradicted** (more rows in the paper's setting contradicted than supported), **not \
+         supported** (otherwise). Counts are rows (one per experiment, or per N on the appendix-C protocol).\n\n",
+    );
+    writeln!(md, "| claim | measure | paper's setting | outside | verdict |").ok();
+    writeln!(md, "|---|---|---|---|---|").ok();
+    let counts = |v: &[&str]| -> String {
+        if v.is_empty() {
+            return "—".into();
+        }
+        let mut c: std::collections::BTreeMap<&str, usize> = Default::default();
+        for x in v {
+            *c.entry(x).or_default() += 1;
+        }
+        c.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ")
+    };
+    for s in &res.settings {
+        let measure = if s.no_effect { format!("{} (no effect)", s.measure) } else { s.measure.to_string() };
+        writeln!(
+            md,
+            "| `{}` | {measure} | {} | {} | **{}** |",
+            s.claim,
+            counts(&s.paper),
+            counts(&s.outside),
+            s.verdict
+        )
+        .ok();
+    }
     writeln!(md, "\n## By claim\n").ok();
     for claim in crate::trends::catalogue() {
         let exs: Vec<&ExperimentResult> = res.experiments.iter().filter(|e| e.claim == claim.id).collect();
@@ -281,7 +382,12 @@ fn by_claim(md: &mut String, res: &TrendResults) {
         writeln!(md, "- `{}` ({}): {summary}.", claim.id, claim.section).ok();
         for e in exs {
             let v: Vec<String> = e.stats.iter().map(|s| format!("{} {}", s.measure, s.verdict)).collect();
-            writeln!(md, "  - {}: {}", e.label, v.join(", ")).ok();
+            let scope = match e.scope {
+                Some(crate::trends::file::Scope::Paper) => " [paper's setting]",
+                Some(crate::trends::file::Scope::Outside) => " [outside]",
+                None => "",
+            };
+            writeln!(md, "  - {}{scope}: {}", e.label, v.join(", ")).ok();
         }
     }
 }
@@ -300,6 +406,15 @@ pub fn stable_summary(res: &TrendResults) -> String {
             )
             .ok();
         }
+    }
+    for s in &res.settings {
+        let no_effect = if s.no_effect { " (no effect)" } else { "" };
+        writeln!(
+            out,
+            "setting | {} | {}{no_effect} | paper {:?} | outside {:?} | {}",
+            s.claim, s.measure, s.paper, s.outside, s.verdict
+        )
+        .ok();
     }
     out
 }
@@ -329,7 +444,12 @@ const MEASURES: &str = "\n## Curse measures\n\n\
 | `excess_area` | `Σ_k (ė_k − ρ^k ė_0)₊ / ė_0`, the area between `ė_k` and the curse-free decay of (19) with `Γ = 0` | smaller |\n\
 | `burn_in` | first `k` after which `ė_j ≤ ė_0` for all `j ≥ k` | smaller |\n\
 | `asymptotic_rate` | `(ė_K/ė_{⌈K/2⌉})^{1/(K−⌈K/2⌉)}` | smaller is faster |\n\
-| `peak` | `max_j ė_{T'}^{(j)}` of a budgeted derivative computation (Sec. 4.3) | smaller |\n\
-| `final_error` | the budgeted output's error `ė_{T'}^{(K−T)}` | smaller |\n\
+| `peak` | curse experiments: `max_k ė_k` (absolute); budgeted ones: `max_j ė_{T'}^{(j)}` (Sec. 4.3) | smaller |\n\
+| `peak_excess` | `max_k ė_k − ė_0` (absolute) | smaller |\n\
+| `bound_peak` | `max_k (ρ^k ė_0 + kρ^{k−1}Γe_0)`, the peak of the bound (19) over the run | smaller |\n\
+| `final_error` | the budgeted output's error `ė_{T'}^{(K−T)}` (Appendix C: `‖Ẋ_{T'}^{(K−T)}v − Dx*v‖`) | smaller |\n\
+| `final_rev_error` | Appendix C: the truncated reverse sweep's error `‖wᵀŪ_{K'}^{(T')} − wᵀDx*‖` | smaller |\n\
+| `best_t_fraction` | Appendix C: `T/K` of the grid point with the lowest final forward error of a draw | — |\n\
+| `eq22_regret` | Appendix C: `log10` of the final forward error at the grid minimiser of (22) over the draw's lowest | 0 when (22) selects the best `T` |\n\
 | `hypergradient_error` | `‖d_r − ∇(ℓ∘x*)(u_r)‖` per outer iteration of Algorithm 1, median over r ≥ 1 | smaller |\n\n\
 Curse runs use the horizon `K = ⌈ln 1e-8 / ln ρ⌉` (at most `k_max`), `ė_0 = ‖Dx*‖` (constant `x_0`).\n";

@@ -23,6 +23,30 @@
 //! set = { family = "pseudo_huber_weight", delta = 0.5 }   # overrides of [base]
 //! ```
 //!
+//! `controlled = true` (factor `lambda` on `ridge_weight` from `x0 = σ`) makes the second
+//! level hold the first level's `‖Dx*‖` and `Γe_0` fixed: the same `A` and direction `g`,
+//! `b` scaled and `σ` adjusted (the runner's `controlled_level` states the maths), so that
+//! only `ρ` changes.
+//!
+//! Every experiment may state `setting = "paper"` (the setting the paper states the claim
+//! for) or `setting = "outside"`; the report combines them ([`super::setting_verdicts`]).
+//!
+//! Appendix-C experiments (the `appC.*` claims, and `sec4.truncation_helps` with
+//! `protocol = "appendix_c"`) run on Appendix C's protocol ([`AppendixC`],
+//! [`super::appendix_c_trend`]):
+//!
+//! ```toml
+//! [[experiment]]
+//! claim = "appC.trunc_ineffective_small_step"
+//! setting = "paper"
+//! dims = [2, 5, 10, 20, 30, 40]  # N, one row each (default: the paper's six)
+//! runs = 100                     # R draws per N (default 100, the paper's)
+//! factor = "truncation"          # only for the claims that compare two T of the grid
+//! levels = [0.0, 0.2]            # fractions of K on the grid {0, 0.1, …, 0.8}, or "optimal"
+//! band = 0.1
+//! set = { step = "1/(3L)" }      # "2/(L+m)" or "1/(3L)"; `m` is M; omega must be an integer
+//! ```
+//!
 //! Factors: `x0`, `step`, `lambda`, `delta` (curse experiments and proportions),
 //! `truncation` (budget experiments: a fraction of `K` in `[0, 1)` or `"optimal"`, the
 //! minimiser of (22) with the instance's certified constants), `start` (`"cold"`,
@@ -120,9 +144,56 @@ pub struct ExperimentFile {
     /// Outer step `τ` of a bilevel experiment (default 0.05).
     #[serde(default)]
     pub tau: Option<Spanned<f64>>,
+    /// `"appendix_c"`: run on the appendix-C protocol ([`AppendixC`]); implied by the
+    /// `appC.*` claims, allowed for `sec4.truncation_helps`.
+    #[serde(default)]
+    pub protocol: Option<Spanned<String>>,
+    /// The dimensions `N` of an appendix-C experiment (default the paper's 2, 5, 10, 20, 30,
+    /// 40), one row each.
+    #[serde(default)]
+    pub dims: Option<Spanned<Vec<usize>>>,
+    /// The draws `R` per `N` of an appendix-C experiment (default 100, the paper's).
+    #[serde(default)]
+    pub runs: Option<Spanned<usize>>,
+    /// `true` (factor `lambda`, ridge-weight, `x0 = σ`): the second level holds the first
+    /// level's `‖Dx*‖` and `Γe_0` fixed (`b` scaled, `σ` adjusted; see the runner).
+    #[serde(default)]
+    pub controlled: Option<Spanned<bool>>,
+    /// `"paper"`: the setting the paper states the claim for; `"outside"`: another one (the
+    /// claim's verdict combines both, [`Scope`]).
+    #[serde(default)]
+    pub setting: Option<Spanned<String>>,
     /// Overrides of `[base]`.
     #[serde(default)]
     pub set: Setting,
+}
+
+/// Where an experiment stands relative to the setting the paper states its claim for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// The paper's setting (e.g. Appendix C's protocol for its sentences, Figure 2's
+    /// instance for Section 3).
+    Paper,
+    /// Another setting: does the claim generalise?
+    Outside,
+}
+
+/// The appendix-C protocol of an experiment ([`crate::reproduce::appendix_c`]): `M` (the
+/// base's `m`), the dimensions `N` (one row of the report each), `R` draws per `N`, the
+/// step size and `ω`. Draw `r` at dimension `N` is
+/// `Draw::sample(M, N, run_seed(seed, N, r))`, the draw of
+/// `unrollcheck reproduce appendix-c --seed SEED` (same `M`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppendixC {
+    /// The dimensions `N`.
+    pub dims: Vec<usize>,
+    /// Draws per `N`.
+    pub runs: usize,
+    /// The step size.
+    pub step: crate::reproduce::appendix_c::StepSize,
+    /// `ω` (an integer, so that `K'` and `T'` are).
+    pub omega: usize,
 }
 
 /// The factor of an experiment.
@@ -225,6 +296,12 @@ pub struct Experiment {
     pub tau: f64,
     /// The equivalence band of no-effect predictions and of measures predicted the same.
     pub band: f64,
+    /// The appendix-C protocol, when the experiment runs on it.
+    pub appendix_c: Option<AppendixC>,
+    /// The paper's setting or another one (`None`: not stated).
+    pub scope: Option<Scope>,
+    /// The second level holds the first level's `‖Dx*‖` and `Γe_0` fixed.
+    pub controlled: bool,
 }
 
 /// A validated trend file.
@@ -265,7 +342,7 @@ impl Trends {
             Error::Input { location, message: e.message().trim().to_string() }
         })?;
         crate::scenario::check_name(path, text, &file.name)?;
-        let p = Parser { path, text };
+        let p = Parser { path, text, base_step: file.base.step.clone() };
         p.header(&file)?;
         let base = p.setting(&default_spec(), &file.base)?;
         let experiments = file.experiments.iter().map(|e| p.experiment(&base, e)).collect::<Result<Vec<_>>>()?;
@@ -304,6 +381,8 @@ fn default_spec() -> Spec {
 struct Parser<'a> {
     path: &'a str,
     text: &'a str,
+    /// `[base].step` as written (for messages about an experiment that inherits it).
+    base_step: Option<Spanned<String>>,
 }
 
 impl Parser<'_> {
@@ -463,8 +542,164 @@ impl Parser<'_> {
                 Err(self.err("experiment.tau", w, "must be a finite number > 0"))
             }
         })?;
-        let label = e.label.clone().unwrap_or_else(|| default_label(claim.id, &spec, factor, &levels));
-        Ok(Experiment { claim, label, base: spec, factor, levels, expect, budget, omega, outer, tau, band })
+        let appendix_c = self.appendix_c(e, claim, &spec, &levels)?;
+        let scope = match e.setting.as_ref().map(|s| (s, s.get_ref().as_str())) {
+            None => None,
+            Some((_, "paper")) => Some(Scope::Paper),
+            Some((_, "outside")) => Some(Scope::Outside),
+            Some((s, other)) => {
+                return Err(self.err("experiment.setting", s, format!("`{other}`: \"paper\" or \"outside\"")));
+            }
+        };
+        let label = e.label.clone().unwrap_or_else(|| match &appendix_c {
+            Some(a) => appendix_c_label(claim.id, a, &levels),
+            None => default_label(claim.id, &spec, factor, &levels),
+        });
+        let controlled = match &e.controlled {
+            Some(c) if *c.get_ref() => {
+                let ridge = matches!(spec.family, Family::Ridge { param: crate::problem::ridge::RidgeParam::Weight });
+                if factor != Some(Factor::Lambda) || !ridge || spec.x0_sigma.is_none() {
+                    return Err(self.err(
+                        "experiment.controlled",
+                        c,
+                        "a controlled experiment varies `lambda` on ridge_weight from x0 = σ (not the origin)",
+                    ));
+                }
+                true
+            }
+            _ => false,
+        };
+        let label = if controlled { format!("{label} [‖Dx*‖, Γe_0 held fixed]") } else { label };
+        Ok(Experiment {
+            claim,
+            label,
+            base: spec,
+            factor,
+            levels,
+            expect,
+            budget,
+            omega,
+            outer,
+            tau,
+            band,
+            appendix_c,
+            scope,
+            controlled,
+        })
+    }
+
+    /// The appendix-C protocol of an experiment: for the `appC.*` claims and for
+    /// `sec4.truncation_helps` with `protocol = "appendix_c"`; its keys are refused elsewhere.
+    fn appendix_c(
+        &self,
+        e: &ExperimentFile,
+        claim: &TrendClaim,
+        spec: &Spec,
+        levels: &[(Level, String)],
+    ) -> Result<Option<AppendixC>> {
+        use crate::reproduce::appendix_c::{PAPER_N, StepSize};
+        let wanted = match e.protocol.as_ref().map(|p| (p, p.get_ref().as_str())) {
+            None => claim.design == Design::AppendixC,
+            Some((p, "appendix_c")) => {
+                if !matches!(claim.design, Design::AppendixC | Design::PairedBudget) {
+                    return Err(self.err(
+                        "experiment.protocol",
+                        p,
+                        "only truncation claims run on the appendix-C protocol",
+                    ));
+                }
+                true
+            }
+            Some((p, other)) => {
+                return Err(self.err(
+                    "experiment.protocol",
+                    p,
+                    format!("`{other}`: the only protocol is \"appendix_c\""),
+                ));
+            }
+        };
+        if !wanted {
+            for (key, given) in [
+                ("experiment.dims", e.dims.as_ref().map(|d| d.span())),
+                ("experiment.runs", e.runs.as_ref().map(|r| r.span())),
+            ] {
+                if let Some(span) = given {
+                    let s = Spanned::new(span, ());
+                    return Err(self.err(
+                        key,
+                        &s,
+                        "only for experiments on the appendix-C protocol (protocol = \"appendix_c\")",
+                    ));
+                }
+            }
+            return Ok(None);
+        }
+        let dims = match &e.dims {
+            None => PAPER_N.to_vec(),
+            Some(d) => {
+                let v = d.get_ref().clone();
+                if v.is_empty() || v.iter().any(|&n| n == 0 || n > spec.m) {
+                    return Err(self.err("experiment.dims", d, format!("dimensions N in 1..=M (M = {})", spec.m)));
+                }
+                v
+            }
+        };
+        let truncated = levels.iter().any(|l| matches!(l.0, Level::Truncation(_)));
+        if truncated != super::appendix_c_trend::compares_truncations(claim.id) {
+            let msg = if truncated {
+                "this claim compares every T_j of the grid: no `factor`"
+            } else {
+                "this claim needs factor = \"truncation\" and two levels (fractions of K)"
+            };
+            return Err(self.err("experiment.claim", &e.claim, msg));
+        }
+        if claim.id == "appC.optimal_t_moves" && dims.len() < 2 {
+            let s = e.dims.as_ref().expect("the default has six");
+            return Err(self.err("experiment.dims", s, "needs the reference N and at least one N to compare it with"));
+        }
+        let runs = e.runs.as_ref().map_or(Ok(100), |r| {
+            if (1..=10_000).contains(r.get_ref()) {
+                Ok(*r.get_ref())
+            } else {
+                Err(self.err("experiment.runs", r, "must lie in 1..=10000"))
+            }
+        })?;
+        let step = match spec.step {
+            StepRule::Optimal => StepSize::Optimal,
+            StepRule::InvThreeL => StepSize::OneThirdL,
+            _ => {
+                let at = e.set.step.as_ref().or(self.base_step.as_ref());
+                let msg = "the appendix-C protocol has the steps \"2/(L+m)\" and \"1/(3L)\"";
+                return Err(match at {
+                    Some(s) => self.err("step", s, msg),
+                    None => Error::Input { location: self.path.to_string(), message: msg.into() },
+                });
+            }
+        };
+        let omega = match &e.omega {
+            Some(w) if w.get_ref().fract() != 0.0 => {
+                return Err(self.err(
+                    "experiment.omega",
+                    w,
+                    "an integer on the appendix-C protocol (K' and T' are iteration counts)",
+                ));
+            }
+            Some(w) => *w.get_ref() as usize,
+            None => 3,
+        };
+        for (l, text) in levels {
+            if let Level::Truncation(Truncate::Fraction(f)) = l
+                && !((10.0 * f).fract() == 0.0 && *f <= 0.8)
+            {
+                let s = e.factor.as_ref().expect("truncation levels have a factor");
+                return Err(self.err(
+                    "experiment.levels",
+                    s,
+                    format!("`{text}`: the appendix-C grid is T/K ∈ {{0, 0.1, …, 0.8}}"),
+                ));
+            }
+        }
+        Ok(Some(AppendixC { dims, runs, step, omega }))
     }
 
     fn factor(&self, f: &Spanned<String>, design: Design) -> Result<Factor> {
@@ -483,6 +718,7 @@ impl Parser<'_> {
             }
             Design::PairedBudget => factor == Factor::Truncation,
             Design::PairedBilevel => factor == Factor::Start,
+            Design::AppendixC => factor == Factor::Truncation,
         };
         if allowed {
             Ok(factor)
@@ -503,6 +739,9 @@ impl Parser<'_> {
         design: Design,
     ) -> Result<Vec<(Level, String)>> {
         let Some(factor) = factor else {
+            if design == Design::AppendixC {
+                return Ok(vec![(Level::Base, "base".into())]);
+            }
             if design != Design::Proportion {
                 return Err(self.err(
                     "experiment.claim",
@@ -612,4 +851,16 @@ fn default_label(id: &str, spec: &Spec, factor: Option<Factor>, levels: &[(Level
     };
     let lv: Vec<&str> = levels.iter().map(|l| l.1.as_str()).collect();
     format!("{id} ({}; {name}: {})", parts.join(", "), lv.join(" → "))
+}
+
+/// `claim (App. C, α, R; T/K: levels; N: dims)`.
+fn appendix_c_label(id: &str, a: &AppendixC, levels: &[(Level, String)]) -> String {
+    let dims: Vec<String> = a.dims.iter().map(|n| n.to_string()).collect();
+    let truncation = if levels.iter().any(|l| matches!(l.0, Level::Truncation(_))) {
+        let lv: Vec<&str> = levels.iter().map(|l| l.1.as_str()).collect();
+        format!("; T/K: {}", lv.join(" → "))
+    } else {
+        String::new()
+    };
+    format!("{id} (App. C, α={}, R={}{truncation}; N: {})", a.step.label(), a.runs, dims.join(", "))
 }

@@ -8,13 +8,20 @@
 //! | measure | definition | milder curse |
 //! |---|---|---|
 //! | `grows` | `k̇ > 0`, with `k̇ = argmax_k ė_k` (Sec. 3.1), and `ė_k̇ > (1 + 10⁻⁹) ė_0` | false |
-//! | `growth` | `max_k ė_k / ė_0` (`≥ 1`) | smaller |
+//! | `growth` | `max_k ė_k / ė_0` (`≥ 1`), relative | smaller |
+//! | `peak` | `max_k ė_k`, absolute | smaller |
+//! | `peak_excess` | `max_k ė_k − ė_0` (`≥ 0`), absolute | smaller |
+//! | `bound_peak` | `max_k (ρ^k ė_0 + kρ^{k−1}Γe_0)`, the peak of the bound (19) itself ([`crate::bounds::bound_19`]) over the run | smaller |
 //! | `k_dot` | the time to the peak, `k̇` | smaller |
 //! | `excess_area` | `Σ_k (ė_k − ρ^k ė_0)₊ / ė_0`: the area between `ė_k` and the curse-free decay `ρ^k ė_0` that (19) gives with `Γ = 0`, in units of `ė_0` × iterations | smaller |
 //! | `dips` | `k̄ > 0`, with `k̄ = argmin_k ē_k` (Sec. 3.2), and `ē_k̄ < (1 − 10⁻⁹) ē_0` | — |
 //! | `dip_depth` | `ē_{k̄} / ē_0` (`≤ 1`) | — |
 //! | `burn_in` | the first `k` after which `ė_j ≤ ė_0` for every `j ≥ k` (0 when the error never exceeds `ė_0`) | smaller |
 //! | `asymptotic_rate` | `(ė_K / ė_{⌈K/2⌉})^{1/(K − ⌈K/2⌉)}`, the empirical rate over the second half of the run | smaller is faster |
+//!
+//! The relative measures divide by `ė_0`; a factor that shrinks `ė_0 = ‖Dx*‖` (a larger ridge
+//! weight) inflates them mechanically, so every curse experiment also reports the absolute
+//! `peak`, `peak_excess` and the bound's own `bound_peak` (issue #14).
 //!
 //! `ė_0 = ‖Dx_0 − Dx*‖ = ‖Dx*‖` for a constant `x_0`; an instance with `ė_0 = 0` has no
 //! relative measures (they are `NaN` and the pair is dropped, with a count in the report).
@@ -32,14 +39,18 @@ pub const RESOLVED: f64 = 1e-9;
 ///
 /// | measures | minimum | why |
 /// |---|---|---|
-/// | ratio measures (`growth`, `peak`, `final_error`, `hypergradient_error`) | 0.05 decades (a factor 1.12) | a change of 12 % in an error or a growth factor that spans orders of magnitude across instances is not a change in the phenomenon |
+/// | ratio measures (`growth`, `peak`, `final_error`, `final_rev_error`, `hypergradient_error`) | 0.05 decades (a factor 1.12) | a change of 12 % in an error or a growth factor that spans orders of magnitude across instances is not a change in the phenomenon |
 /// | `asymptotic_rate` | 0.002 decades (0.46 % of `ρ̂`) | `ρ̂` lies near 1, where what matters is the iterations per decade `−1/log10 ρ̂`: 0.002 decades changes them by 4 % at `ρ̂ = 0.9` and by 46 % at `ρ̂ = 0.99` |
 /// | `k_dot`, `burn_in` | 1 iteration | a median shift below one iteration is below the resolution of an iteration count |
 /// | `excess_area` | 1 (`ė_0` × iterations) | the area of one iteration at the initial error |
+/// | `peak_excess` | 0.01 (absolute, in the units of `ė`) | 1 % of a unit derivative error; the Figure-2 instances have `ė_0` between 0.1 and 10 |
+/// | `best_t_fraction` | 0.1 (one step of the appendix-C grid `T/K ∈ {0, 0.1, …, 0.8}`) | a median shift below one grid step is below the grid's resolution |
 pub fn default_min_effect(name: &str) -> f64 {
     match name {
         "asymptotic_rate" => 0.002,
         "k_dot" | "burn_in" | "excess_area" => 1.0,
+        "best_t_fraction" => 0.1,
+        "peak_excess" => 0.01,
         _ => 0.05,
     }
 }
@@ -51,6 +62,10 @@ pub struct CurseMeasures {
     pub grows: bool,
     /// `max_k ė_k / ė_0`.
     pub growth: f64,
+    /// `max_k ė_k`.
+    pub peak: f64,
+    /// `max_k ė_k − ė_0`.
+    pub peak_excess: f64,
     /// `k̇ = argmax_k ė_k`.
     pub k_dot: usize,
     /// `Σ_k (ė_k − ρ^k ė_0)₊ / ė_0`.
@@ -87,6 +102,8 @@ impl CurseMeasures {
         CurseMeasures {
             grows: k_dot > 0 && growth > 1.0 + RESOLVED,
             growth,
+            peak: edot[k_dot],
+            peak_excess: edot[k_dot] - e0,
             k_dot,
             excess_area: excess / e0,
             dips: k_bar > 0 && dip_depth < 1.0 - RESOLVED,

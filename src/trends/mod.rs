@@ -39,6 +39,7 @@
 //! Experiments are never tuned to the claim: the design is the scenario file
 //! (`verify/trends.toml`), fixed before the run, and the report says what the data say.
 
+pub mod appendix_c_trend;
 pub mod bilevel_trend;
 pub mod file;
 pub mod measures;
@@ -93,6 +94,9 @@ pub enum Design {
     PairedBudget,
     /// Hypergradient errors of Algorithm 1 with cold and warm starts (Section 5).
     PairedBilevel,
+    /// Final derivative errors over the truncation grid of Appendix C's protocol, `R`
+    /// draws per dimension `N` ([`appendix_c_trend`]).
+    AppendixC,
 }
 
 /// A trend claim of the catalogue.
@@ -116,9 +120,21 @@ const fn lower(name: &'static str, scale: Scale) -> MeasureUse {
     MeasureUse { name, scale, predicted: Direction::Lower }
 }
 
-/// The curse measures used by every "milder curse" claim of Section 3.4.
-const MILDER: &[MeasureUse] =
-    &[lower("growth", Scale::LogRatio), lower("k_dot", Scale::Difference), lower("excess_area", Scale::Difference)];
+const fn same(name: &'static str, scale: Scale) -> MeasureUse {
+    MeasureUse { name, scale, predicted: Direction::Same }
+}
+
+/// The curse measures used by every "milder curse" claim of Section 3.4: relative (`growth`,
+/// `excess_area`, in units of `ė_0`), absolute (`peak`, `peak_excess`), the time to the peak
+/// (`k_dot`) and the bound's own curse peak (`bound_peak`).
+const MILDER: &[MeasureUse] = &[
+    lower("growth", Scale::LogRatio),
+    lower("peak", Scale::LogRatio),
+    lower("peak_excess", Scale::Difference),
+    lower("k_dot", Scale::Difference),
+    lower("excess_area", Scale::Difference),
+    lower("bound_peak", Scale::LogRatio),
+];
 
 /// Every trend claim, in the paper's order.
 pub fn catalogue() -> &'static [TrendClaim] {
@@ -170,6 +186,38 @@ pub fn catalogue() -> &'static [TrendClaim] {
             levels: "first level: no truncation (T = 0); second level: truncation T (a fraction of K, or the minimiser of (22))",
             design: Design::PairedBudget,
             measures: &[lower("peak", Scale::LogRatio), lower("final_error", Scale::LogRatio)],
+        },
+        TrendClaim {
+            id: "appC.tmax_preferred",
+            section: "App. C",
+            statement: "for α = 2/(L+m) and N = 30, 40 the derivative errors grow with more derivative iterations, making T_max (= 0.8K) the preferred truncation: its final error is the lowest of the grid T_j",
+            levels: "per draw, first: the lowest final error over T_0, …, T_7; second: the final error at T_max = T_8; one row per N",
+            design: Design::AppendixC,
+            measures: &[lower("final_error", Scale::LogRatio), lower("final_rev_error", Scale::LogRatio)],
+        },
+        TrendClaim {
+            id: "appC.optimal_t_moves",
+            section: "App. C",
+            statement: "as ρ decreases (smaller N) the optimal truncation index shifts away from T_max",
+            levels: "first: the best T/K of a draw at the reference N (the first of `dims`, slowest rate); second: the best T/K of the draw with the same index at a smaller N (independent draws); one row per smaller N",
+            design: Design::AppendixC,
+            measures: &[lower("best_t_fraction", Scale::Difference)],
+        },
+        TrendClaim {
+            id: "appC.eq22_selects_t",
+            section: "App. C, (22)",
+            statement: "the minimiser of the bound (22), with the run's constants, selects the truncation T: its final forward error is the lowest of the grid",
+            levels: "per draw, first: the lowest final forward error over the grid T_j; second: the final forward error at the T_j minimising (22) with the draw's ρ, Γ, ė_0, e_0; predicted the same within the band (the regret of trusting (22)); one row per N",
+            design: Design::AppendixC,
+            measures: &[same("eq22_regret", Scale::LogRatio)],
+        },
+        TrendClaim {
+            id: "appC.trunc_ineffective_small_step",
+            section: "App. C",
+            statement: "for the suboptimal step α = 1/(3L) truncation is ineffective: the final derivative error does not change",
+            levels: "first: no truncation (T = 0); second: truncation T (a fraction of K on the grid); predicted the same within the band; one row per N",
+            design: Design::AppendixC,
+            measures: &[same("final_error", Scale::LogRatio), same("final_rev_error", Scale::LogRatio)],
         },
         TrendClaim {
             id: "sec5.warm_start",
@@ -287,6 +335,8 @@ pub struct ExperimentResult {
     pub stats: Vec<MeasureStats>,
     /// Curves of the first usable pair.
     pub example: Option<ExampleCurves>,
+    /// The paper's setting or another one (`None`: not stated in the file).
+    pub scope: Option<file::Scope>,
 }
 
 /// The results of a trend file.
@@ -302,4 +352,82 @@ pub struct TrendResults {
     pub tests: usize,
     /// Per experiment.
     pub experiments: Vec<ExperimentResult>,
+    /// Per claim and measure, the verdict over the paper's setting and outside it.
+    pub settings: Vec<SettingVerdict>,
+}
+
+/// The verdict of a claim, for one measure, over the settings it was tested in: the rows of
+/// its experiments in the paper's setting and outside it ([`file::Scope`]; an experiment whose
+/// file states no setting counts as the paper's).
+///
+/// - **supported**: every row is supported, in the paper's setting and outside it;
+/// - **supported in the paper's setting only**: every row in the paper's setting is
+///   supported, some row outside it is not;
+/// - **supported in the paper's setting (not tested outside)**: every row is in the paper's
+///   setting and supported;
+/// - **contradicted**: more rows in the paper's setting are contradicted than supported;
+/// - **not supported**: otherwise (rows in the paper's setting not significant, negligible,
+///   or split).
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingVerdict {
+    /// The claim.
+    pub claim: &'static str,
+    /// The measure.
+    pub measure: &'static str,
+    /// `true` for the rows that predict no effect.
+    pub no_effect: bool,
+    /// The verdicts of its rows in the paper's setting.
+    pub paper: Vec<&'static str>,
+    /// The verdicts of its rows outside it.
+    pub outside: Vec<&'static str>,
+    /// The combined verdict.
+    pub verdict: &'static str,
+}
+
+/// The combined verdicts of every claim and measure of `experiments` ([`SettingVerdict`]),
+/// in the catalogue's order.
+pub fn setting_verdicts(experiments: &[ExperimentResult]) -> Vec<SettingVerdict> {
+    use runner::verdict::{CONTRADICTED, SUPPORTED};
+    let mut out = Vec::new();
+    for claim in catalogue() {
+        let exs: Vec<&ExperimentResult> = experiments.iter().filter(|e| e.claim == claim.id).collect();
+        // A measure predicted to change and the same measure predicted not to (the two
+        // sentences of `sec4.truncation_helps`) are combined separately.
+        let mut measures: Vec<(&'static str, bool)> = Vec::new();
+        for s in exs.iter().flat_map(|e| &e.stats) {
+            let key = (s.measure, s.no_effect_band.is_some());
+            if !measures.contains(&key) {
+                measures.push(key);
+            }
+        }
+        for (measure, no_effect) in measures {
+            let rows = |outside: bool| -> Vec<&'static str> {
+                exs.iter()
+                    .filter(|e| (e.scope == Some(file::Scope::Outside)) == outside)
+                    .flat_map(|e| {
+                        e.stats
+                            .iter()
+                            .filter(|s| s.measure == measure && s.no_effect_band.is_some() == no_effect)
+                            .map(|s| s.verdict)
+                    })
+                    .collect()
+            };
+            let (paper, outside) = (rows(false), rows(true));
+            let count = |v: &[&str], w: &str| v.iter().filter(|x| **x == w).count();
+            let all_supported = |v: &[&str]| !v.is_empty() && v.iter().all(|x| *x == SUPPORTED);
+            let verdict = if all_supported(&paper) && outside.is_empty() {
+                "supported in the paper's setting (not tested outside)"
+            } else if all_supported(&paper) && all_supported(&outside) {
+                SUPPORTED
+            } else if all_supported(&paper) {
+                "supported in the paper's setting only"
+            } else if count(&paper, CONTRADICTED) > count(&paper, SUPPORTED) {
+                CONTRADICTED
+            } else {
+                runner::verdict::NOT_SUPPORTED
+            };
+            out.push(SettingVerdict { claim: claim.id, measure, no_effect, paper, outside, verdict });
+        }
+    }
+    out
 }

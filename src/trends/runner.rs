@@ -31,20 +31,31 @@ pub fn run_trends(t: &Trends, seed: Option<u64>, pairs: Option<usize>, jobs: Opt
         .num_threads(jobs.unwrap_or(0))
         .build()
         .map_err(|e| Error::Numerical(format!("thread pool: {e}")))?;
-    let work: Vec<(usize, usize)> = (0..t.experiments.len()).flat_map(|e| (0..n_pairs).map(move |i| (e, i))).collect();
+    // Appendix-C experiments run on their own draws (shared between them), the others pair
+    // by pair.
+    let work: Vec<(usize, usize)> = (0..t.experiments.len())
+        .filter(|&e| t.experiments[e].appendix_c.is_none())
+        .flat_map(|e| (0..n_pairs).map(move |i| (e, i)))
+        .collect();
     let k_max = t.k_max();
-    let results: Vec<(PairResult, Option<ExampleCurves>)> = pool.install(|| {
-        work.par_iter()
+    let (results, draws): (Vec<(PairResult, Option<ExampleCurves>)>, _) = pool.install(|| -> Result<_> {
+        let results = work
+            .par_iter()
             .map(|&(e, i)| run_pair(&t.experiments[e], instance_seed(seed, e, i), k_max, i == 0))
-            .collect::<Result<Vec<_>>>()
+            .collect::<Result<Vec<_>>>()?;
+        Ok((results, super::appendix_c_trend::compute_draws(&t.experiments, seed)?))
     })?;
     let mut it = results.into_iter();
     let mut experiments = Vec::new();
     for (index, ex) in t.experiments.iter().enumerate() {
+        if ex.appendix_c.is_some() {
+            experiments.push(None);
+            continue;
+        }
         let chunk: Vec<_> = it.by_ref().take(n_pairs).collect();
         let example = chunk.iter().find_map(|c| c.1.clone());
         let pairs = chunk.into_iter().map(|c| c.0).collect();
-        experiments.push(ExperimentResult {
+        experiments.push(Some(ExperimentResult {
             index,
             label: ex.label.clone(),
             claim: ex.claim.id,
@@ -53,22 +64,38 @@ pub fn run_trends(t: &Trends, seed: Option<u64>, pairs: Option<usize>, jobs: Opt
             pairs,
             stats: Vec::new(),
             example,
-        });
+            scope: ex.scope,
+        }));
     }
     let tests = t.experiments.iter().map(test_count).sum::<usize>().max(1);
     // Each test is two-sided at γ (each direction at γ/2): the family-wise rate of a false
     // verdict in either direction is at most Σ (γ/2 + γ/2) = α.
     let gamma = t.level() / tests as f64;
-    for (res, ex) in experiments.iter_mut().zip(&t.experiments) {
-        let min_effect: Vec<f64> = ex.claim.measures.iter().map(|m| t.min_effect(m.name)).collect();
-        res.stats = statistics(ex, &res.pairs, gamma, &min_effect);
-    }
-    Ok(TrendResults { seed, pairs: n_pairs, level: t.level(), tests, experiments })
+    let experiments: Vec<ExperimentResult> = experiments
+        .into_iter()
+        .zip(&t.experiments)
+        .enumerate()
+        .map(|(index, (res, ex))| {
+            let min_effect: Vec<f64> = ex.claim.measures.iter().map(|m| t.min_effect(m.name)).collect();
+            match res {
+                None => super::appendix_c_trend::evaluate(ex, index, &draws, gamma, &min_effect),
+                Some(mut res) => {
+                    res.stats = statistics(ex, &res.pairs, gamma, &min_effect);
+                    res
+                }
+            }
+        })
+        .collect();
+    let settings = super::setting_verdicts(&experiments);
+    Ok(TrendResults { seed, pairs: n_pairs, level: t.level(), tests, experiments, settings })
 }
 
 /// How many tests an experiment contributes to the Bonferroni split (each two-sided: both
 /// directions share its `γ`).
 fn test_count(ex: &Experiment) -> usize {
+    if ex.appendix_c.is_some() {
+        return ex.claim.measures.len() * super::appendix_c_trend::rows(ex).len();
+    }
     match ex.claim.design {
         Design::Proportion => ex.claim.measures.len() * ex.levels.len(),
         _ => ex.claim.measures.len(),
@@ -103,6 +130,7 @@ fn run_pair(
         Design::Proportion | Design::PairedCurse => curse_pair(ex, seed, k_max, want_example),
         Design::PairedBudget => budget_pair(ex, seed, want_example),
         Design::PairedBilevel => super::bilevel_trend::pair(ex, seed, want_example),
+        Design::AppendixC => unreachable!("appendix-C experiments run in appendix_c_trend"),
     }
 }
 
@@ -114,18 +142,53 @@ fn skipped(ex: &Experiment, seed: u64, why: String) -> PairResult {
 fn curse_pair(ex: &Experiment, seed: u64, k_max: usize, want: bool) -> Result<(PairResult, Option<ExampleCurves>)> {
     let mut values = vec![vec![f64::NAN; ex.levels.len()]; ex.claim.measures.len()];
     let (mut censored, mut curves, mut notes) = (0, Vec::new(), Vec::new());
+    // (‖Dx*‖, Γe_0) of the first level, which a controlled experiment holds fixed.
+    let mut first: Option<(f64, f64)> = None;
     for (l, (level, text)) in ex.levels.iter().enumerate() {
-        let spec = Spec { seed, ..level.apply(&ex.base) };
+        let mut spec = Spec { seed, ..level.apply(&ex.base) };
+        let mut scale = 1.0;
+        if let (true, Some(held)) = (ex.controlled && l > 0, first) {
+            match controlled_level(&spec, held)? {
+                Ok((sigma, c)) => (spec.x0_sigma, scale) = (Some(sigma), c),
+                Err(why) => return Ok((skipped(ex, seed, format!("level {text}: {why}")), None)),
+            }
+        }
         let inst = match build(&spec)? {
             Ok(i) => i,
             Err(why) => return Ok((skipped(ex, seed, format!("level {text}: {why}")), None)),
         };
         let rho = inst.constants.rho();
-        let c = inst.error_curves(horizon(rho, k_max));
+        let mut c = inst.error_curves(horizon(rho, k_max));
+        for v in c.e.iter_mut().chain(c.edot.iter_mut()).chain(c.ebar.iter_mut()) {
+            *v *= scale;
+        }
         let m = CurseMeasures::of(&c, rho);
         censored += usize::from(m.censored);
+        let k = &inst.constants;
+        let (edot0, e0) = (scale * k.dx_star_norm, scale * inst.e0());
+        if ex.controlled {
+            match first {
+                None => first = Some((edot0, k.gamma.value * e0)),
+                Some((d, ge)) => {
+                    // Both relative changes must be finite and at most 1e-9 (a NaN is not held:
+                    // f64::max would hide it, so each is tested on its own).
+                    let (od, og) = (((edot0 - d) / d).abs(), ((k.gamma.value * e0 - ge) / ge).abs());
+                    let off = od.max(og);
+                    if !(od.is_finite() && og.is_finite()) || off > 1e-9 {
+                        let why = format!("level {text}: ‖Dx*‖, Γe_0 not held fixed (relative change {off:.1e})");
+                        return Ok((skipped(ex, seed, why), None));
+                    }
+                }
+            }
+            notes.push((format!("‖Dx*‖ at {text}"), edot0));
+            notes.push((format!("Γe_0 at {text}"), k.gamma.value * e0));
+            notes.push((format!("ρ at {text}"), rho));
+        }
+        let bound_peak = (0..c.edot.len())
+            .map(|i| crate::bounds::bound_19(rho, i, edot0, k.gamma.value, e0))
+            .fold(f64::NEG_INFINITY, f64::max);
         for (j, mu) in ex.claim.measures.iter().enumerate() {
-            values[j][l] = curse_value(&m, mu.name);
+            values[j][l] = if mu.name == "bound_peak" { bound_peak } else { curse_value(&m, mu.name) };
         }
         if ex.claim.design == Design::Proportion {
             notes.push((format!("k̇ at {text}"), m.k_dot as f64));
@@ -138,11 +201,36 @@ fn curse_pair(ex: &Experiment, seed: u64, k_max: usize, want: bool) -> Result<(P
     Ok((PairResult { seed, values, skipped: None, censored, notes }, example))
 }
 
+/// A controlled level (`controlled = true`, ridge-weight): the same data `A` and initial
+/// direction `g` with `b` scaled by `c` and `x_0 = x* + σ₂g`, so that `‖Dx*‖` and `Γe_0`
+/// equal the first level's `held = (‖Dx*‖₁, Γ₁e_0¹)`. Gradient descent on ridge is affine in
+/// `(x, b)` and `x* , Dx*` are linear in `b`, so the run with `(cb, σ₂)` is `c` times the run
+/// with `(b, σ₂/c)`: `ė_k`, `e_k`, `ē_k` scale by `c`, and `Γ = M_u` does not depend on `b`.
+/// With `D⁰`, `Γ₂`, `e_0⁰` of the level at the base `σ₁`: `c = ‖Dx*‖₁/D⁰`,
+/// `σ₂ = σ₁ Γ₁e_0¹/(Γ₂ e_0⁰)`; returns `(σ₂/c, c)`, the `σ` to build and the factor to scale
+/// the curves by. The caller checks the held quantities on the scaled run.
+fn controlled_level(spec: &Spec, held: (f64, f64)) -> Result<std::result::Result<(f64, f64), String>> {
+    let sigma1 = spec.x0_sigma.ok_or_else(|| Error::Numerical("a controlled level needs x0 = σ".into()))?;
+    let inst = match build(spec)? {
+        Ok(i) => i,
+        Err(why) => return Ok(Err(why)),
+    };
+    let (d0, gamma, e00) = (inst.constants.dx_star_norm, inst.constants.gamma.value, inst.e0());
+    if !(gamma > 0.0 && e00 > 0.0 && d0 > 0.0) {
+        return Ok(Err("Γ, e_0 or ‖Dx*‖ is 0: nothing to hold fixed".into()));
+    }
+    let c = held.0 / d0;
+    let sigma2 = sigma1 * held.1 / (gamma * e00);
+    Ok(Ok((sigma2 / c, c)))
+}
+
 fn curse_value(m: &CurseMeasures, name: &str) -> f64 {
     match name {
         "grows" => f64::from(u8::from(m.grows)),
         "dips" => f64::from(u8::from(m.dips)),
         "growth" => m.growth,
+        "peak" => m.peak,
+        "peak_excess" => m.peak_excess,
         "k_dot" => m.k_dot as f64,
         "excess_area" => m.excess_area,
         "burn_in" => m.burn_in as f64,
@@ -301,7 +389,7 @@ pub mod verdict {
 /// The statistics of one measure of a paired experiment. Ties (within [`TIE_RELATIVE`]) have
 /// effect exactly 0 and count against both directions, so the median's interval at `1 − γ`
 /// excludes 0 exactly when one of the one-sided p-values is `≤ γ/2` ([`crate::stats`]).
-fn paired(
+pub(super) fn paired(
     mu: &super::MeasureUse,
     ab: &[(f64, f64)],
     gamma: f64,
