@@ -163,6 +163,9 @@ pub struct Scenario {
 /// The scenario shipped with the binary: every implemented claim on every family.
 pub const PAPER_TOML: &str = include_str!("../../verify/paper.toml");
 
+/// The long campaign of issue #14 (`verify/long.toml`), built in for `verify --long`.
+pub const LONG_TOML: &str = include_str!("../../verify/long.toml");
+
 /// Locates a byte offset as `line N, column C` (1-based).
 pub(crate) fn line_col(text: &str, offset: usize) -> String {
     let before = &text[..offset.min(text.len())];
