@@ -26,8 +26,8 @@
 //!   instance sets too (`<id>::control::<name>::adapted_norm_nesterov`, `…::logistic`).
 //!
 //! - the long runs of issue #14: `<id>::paper::long` for the bounds and their ingredients
-//!   (`lem6.gamma`, `thm7.recursion`, `thm7.bound`, `thm8.bound`, `rem5.local`,
-//!   `rem9.local`) on `n` up to 50, condition numbers up to 1e4, `K` up to 2000 and the late
+//!   (`lem6.gamma`, `thm7.recursion`, `thm7.bound`, `thm8.bound`, `thm8.budget`,
+//!   `rem5.local`, `rem9.local`) on `n` up to 50, condition numbers up to 1e4, `K` up to 2000 and the late
 //!   starts `T' = T + ωT` of (22); ignored unless `PROPTEST_CASES` is set, then with
 //!   `PROPTEST_CASES/64` cases.
 //!
@@ -335,7 +335,8 @@ fn instance_trials() -> Vec<Trial> {
 const K_MAX_LONG: usize = 2000;
 
 /// The claims run on the long instances: the bounds and their ingredients.
-const LONG_CLAIMS: [&str; 6] = ["lem6.gamma", "thm7.recursion", "thm7.bound", "thm8.bound", "rem5.local", "rem9.local"];
+const LONG_CLAIMS: [&str; 7] =
+    ["lem6.gamma", "thm7.recursion", "thm7.bound", "thm8.bound", "thm8.budget", "rem5.local", "rem9.local"];
 
 /// Cases of a long run: `PROPTEST_CASES/64` (at least 1) when `PROPTEST_CASES` is set;
 /// `None` otherwise (the trials are then ignored, so the default run stays fast).

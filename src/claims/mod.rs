@@ -206,6 +206,7 @@ pub fn all() -> &'static [Claim] {
             thm7::LINEAR,
             rem5::LOCAL,
             thm8::BOUND,
+            thm8::BUDGET,
             rem9::LOCAL,
             sec41::TRUNC_FWD_REV,
             sec43::BUDGET,
