@@ -10,7 +10,7 @@ use crate::report;
 use crate::report::demo::{self, DemoArgs};
 use crate::reproduce::ReproduceArgs;
 use crate::scenario::shard::{self, ShardFile};
-use crate::scenario::{PAPER_TOML, Scenario, runner};
+use crate::scenario::{LONG_TOML, PAPER_TOML, Scenario, runner};
 use crate::spec::Spec;
 use crate::trends;
 use std::io::Write;
@@ -105,10 +105,13 @@ pub fn check(spec: Option<&str>, max_memory: f64, out: &mut dyn Write) -> Result
     Ok(Outcome::violated_if(failed > 0))
 }
 
-/// Loads a scenario file (`verify/paper.toml` falls back to the copy built into the binary).
+/// Loads a scenario file (`verify/paper.toml` and `verify/long.toml` fall back to the copies
+/// built into the binary).
 fn load(path: &Path) -> Result<Scenario> {
     if path == Path::new("verify/paper.toml") && !path.exists() {
         Scenario::parse("verify/paper.toml (built in)", PAPER_TOML)
+    } else if path == Path::new(LONG_CAMPAIGN) && !path.exists() {
+        Scenario::parse("verify/long.toml (built in)", LONG_TOML)
     } else {
         Scenario::load(path)
     }
@@ -162,6 +165,9 @@ impl Verifiable {
         }
     }
 }
+
+/// The scenario `verify --long` adds: the long campaign of issue #14.
+pub const LONG_CAMPAIGN: &str = "verify/long.toml";
 
 /// `unrollcheck verify`: runs scenario and trend files and writes their reports.
 pub fn verify(paths: &[PathBuf], opt: &runner::Options, dir: &Path, out: &mut dyn Write) -> Result<Outcome> {

@@ -6,6 +6,7 @@
 //! | central differences of `u ↦ ℓ(x_K(u))`, GD written here, `x_0` and `α` fixed | the unrolled `d^{(r)}` (cold, warm, truncated) | `unrolled_vs_fd_*` |
 //! | an a-priori bound `K ρ^{K−1}…+ ρ^K…` derived below for GD on the ridge weight | exact and unrolled agree as `K` grows, down to rounding | `exact_and_unrolled_agree_as_k_grows` |
 //! | a replay of Algorithm 1 written here | warm-start bookkeeping, the outer step, `T'` | `warm_bookkeeping`, `t_prime_is_first_index` |
+//! | Theorem 7, Remark 3 and the contraction, put together (`src/bilevel/stopping.rs`) | `alg1.eps_stop`: Algorithm 1's ε rule on pseudo-Huber: stopping index, inner error, hypergradient error | `alg1_eps_stop_*` |
 //! | planted bugs | each check above *can* fail | `negative_*` |
 //!
 //! Every instance is drawn from a fixed seed. Tolerances come from `unrollcheck::tol`
@@ -18,9 +19,10 @@ mod common;
 use common::{Cmp, fd_step};
 use nalgebra::{DMatrix, DVector};
 use unrollcheck::Error;
+use unrollcheck::bilevel::stopping::Comparison;
 use unrollcheck::bilevel::{
-    Algorithm1, BilevelSpec, ColdStart, HyperProblem, InnerAt, InnerBudget, InnerFamily, Start, estimate, first_below,
-    run, warm_and_cold,
+    Algorithm1, BilevelSpec, ColdStart, EpsStopRecord, EpsStopVariant, HyperProblem, InnerAt, InnerBudget, InnerFamily,
+    Start, eps_stop_records, estimate, first_below, run, warm_and_cold,
 };
 use unrollcheck::map::{FixedPointMap, GradientDescent, HeavyBall};
 use unrollcheck::problem::draw;
@@ -827,5 +829,121 @@ fn pseudo_huber_and_heavy_ball_run() {
                 cmp.implicit_truncation.shifted_ratio
             );
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// alg1.eps_stop: Algorithm 1 with its stopping rule on pseudo-Huber (non-quadratic inner)
+// ---------------------------------------------------------------------------------------
+
+/// The inner families of `alg1.eps_stop`: pseudo-Huber on the ridge weight with `δ = 0.5`
+/// (most residuals in the linear part of the loss) and `δ = 5` (nearly quadratic).
+const PSEUDO_HUBER: InnerFamily = InnerFamily::PseudoHuberWeight { delta: 0.5 };
+const PSEUDO_HUBER_WIDE: InnerFamily = InnerFamily::PseudoHuberWeight { delta: 5.0 };
+
+/// The ε grid of `alg1.eps_stop`.
+const EPS_GRID: [f64; 4] = [1e-2, 1e-4, 1e-6, 1e-8];
+
+/// Algorithm 1 with the stopping rule `‖x_k − x_{k−1}‖ ≤ ε` on `family`, four warm-started
+/// outer iterations from a far cold start (`x_0 ~ N(0, 25 I)`), for the step rules
+/// `2/(L + μ)` and `1/(3L)`, seeds 1 and 2 and every `ε` of the grid: the records of
+/// `unrollcheck::bilevel::stopping` (64 per family) and their comparisons under `variant`.
+fn eps_stop_runs(variant: EpsStopVariant, family: InnerFamily) -> Vec<(String, EpsStopRecord, Vec<Comparison>)> {
+    let tol = ToleranceModel::default();
+    let mut out = Vec::new();
+    for step in [StepRule::Optimal, StepRule::InvThreeL] {
+        for seed in [1, 2] {
+            let spec = BilevelSpec { family, step, x0: ColdStart::Normal { sigma: 5.0 }, ..BilevelSpec::ridge(seed) };
+            let problem = spec.build().unwrap();
+            for eps in EPS_GRID {
+                let cfg = Algorithm1 {
+                    budget: InnerBudget::Tolerance { eps, k_max: 200_000 },
+                    ..Algorithm1::new(4, 1, 0.05)
+                };
+                for rec in eps_stop_records(&problem, &cfg, &tol).unwrap() {
+                    let ctx = format!("{family:?}, {step:?}, seed {seed}, ε = {eps:e}, r = {}", rec.r);
+                    let cmps = rec.comparisons(variant, &tol);
+                    out.push((ctx, rec, cmps));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `alg1.eps_stop` (paper): at every outer iteration the rule fired, `K_r ≤ K̄(ε)`,
+/// `e_{K_r} ≤ ρε/(1 − ρ)` and `|d − d*| ≤ ‖g_K‖(ρ^Kė_0 + Kρ^{K−1}Γe_0) + ‖Dx*‖‖∇²ℓ‖ρε/(1 − ρ)`
+/// (the reading of `src/bilevel/stopping.rs`); the stopping index grows and the error
+/// falls as `ε` shrinks (at `r = 0`, where every `ε` starts from the same `x_0` and `u`).
+#[test]
+fn alg1_eps_stop_pseudo_huber() {
+    let mut runs = eps_stop_runs(EpsStopVariant::Paper, PSEUDO_HUBER);
+    runs.extend(eps_stop_runs(EpsStopVariant::Paper, PSEUDO_HUBER_WIDE));
+    let mut smallest = [f64::INFINITY; 3];
+    for (ctx, rec, cmps) in &runs {
+        assert!(rec.stopped && rec.contraction, "{ctx}: the rule did not fire or ρ ≥ 1: {rec:?}");
+        assert_eq!(cmps.len(), 3, "{ctx}");
+        for (i, c) in cmps.iter().enumerate() {
+            assert!(c.holds(), "{ctx}: {} fails: lhs = {:e} > rhs + tol = {:e} + {:e}", c.what, c.lhs, c.rhs, c.tol);
+            smallest[i] = smallest[i].min(c.margin());
+        }
+    }
+    eprintln!(
+        "alg1.eps_stop: smallest margins K_r ≤ K̄ {:.3e}, e_K {:.3e}, |d − d*| {:.3e}",
+        smallest[0], smallest[1], smallest[2]
+    );
+    // As ε shrinks (r = 0: same u, same x_0): K_r does not decrease and the error falls.
+    for chunk in runs.iter().filter(|(_, r, _)| r.r == 0).collect::<Vec<_>>().chunks(EPS_GRID.len()) {
+        for w in chunk.windows(2) {
+            let ((c0, a, _), (c1, b, _)) = (w[0], w[1]);
+            assert!(b.k >= a.k, "{c1}: K_r = {} < {} at {c0}", b.k, a.k);
+            assert!(b.error < a.error, "{c1}: error {:e} not below {:e} at {c0}", b.error, a.error);
+        }
+        let (first, last) = (&chunk[0].1, &chunk[chunk.len() - 1].1);
+        eprintln!(
+            "{}: ε {:e} → {:e}: K_r {} → {} (K̄ {} → {}), |d − d*| {:.3e} → {:.3e}, ρ = {:.4}",
+            chunk[0].0,
+            first.eps,
+            last.eps,
+            first.k,
+            last.k,
+            first.k_bar,
+            last.k_bar,
+            first.error,
+            last.error,
+            first.rho
+        );
+    }
+}
+
+/// The controls of `alg1.eps_stop`, each violated by the step it targets on at least one
+/// record: `off_by_one` (step 1: `K_r = K̄`, a warm start already within `ε`), `error_is_eps`
+/// (step 2: the rule read as `e_{K_r} ≤ ε`; at `ρ > 1/2` the error at the stop exceeds the
+/// last step) and `derivative_at_eps` (step 3: the curse makes `ė_K` lag `e_K`; caught on
+/// pseudo-Huber with `δ = 5`, where the certified `ρ` is close to the true rate, not with
+/// `δ = 0.5`, where `ρ/(1 − ρ)` is loose enough to absorb it).
+#[test]
+fn alg1_eps_stop_controls_are_caught() {
+    let controls = [
+        (EpsStopVariant::OffByOne, PSEUDO_HUBER, 0),
+        (EpsStopVariant::ErrorIsEps, PSEUDO_HUBER, 1),
+        (EpsStopVariant::DerivativeAtEps, PSEUDO_HUBER_WIDE, 2),
+    ];
+    for (variant, family, step) in controls {
+        let runs = eps_stop_runs(variant, family);
+        let caught: Vec<_> = runs.iter().filter(|(_, _, cmps)| !cmps[step].holds()).collect();
+        let Some((ctx, _, cmps)) = caught.first() else {
+            panic!("alg1.eps_stop[{variant:?}] was never violated on {} records of {family:?}", runs.len());
+        };
+        let c = &cmps[step];
+        eprintln!(
+            "caught alg1.eps_stop[{variant:?}] on {}/{} records; first: {ctx}: {}: lhs = {:e} > rhs + tol = {:e} + {:e}",
+            caught.len(),
+            runs.len(),
+            c.what,
+            c.lhs,
+            c.rhs,
+            c.tol
+        );
     }
 }

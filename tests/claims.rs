@@ -25,6 +25,12 @@
 //!   the cases (at least 16). The controls of (8), (14), (19), (21) must be caught on both
 //!   instance sets too (`<id>::control::<name>::adapted_norm_nesterov`, `…::logistic`).
 //!
+//! - the long runs of issue #14: `<id>::paper::long` for the bounds and their ingredients
+//!   (`lem6.gamma`, `thm7.recursion`, `thm7.bound`, `thm8.bound`, `thm8.budget`,
+//!   `rem5.local`, `rem9.local`) on `n` up to 50, condition numbers up to 1e4, `K` up to 2000 and the late
+//!   starts `T' = T + ωT` of (22); ignored unless `PROPTEST_CASES` is set, then with
+//!   `PROPTEST_CASES/64` cases.
+//!
 //! Cases per trial: `PROPTEST_CASES` (default 256 here, so that the whole suite stays under
 //! a few minutes on 2 cores); `PROPTEST_CASES=2000 cargo test --release` is the full run.
 
@@ -325,6 +331,46 @@ fn instance_trials() -> Vec<Trial> {
     trials
 }
 
+/// Horizon cap of the long runs (issue #14).
+const K_MAX_LONG: usize = 2000;
+
+/// The claims run on the long instances: the bounds and their ingredients.
+const LONG_CLAIMS: [&str; 7] =
+    ["lem6.gamma", "thm7.recursion", "thm7.bound", "thm8.bound", "thm8.budget", "rem5.local", "rem9.local"];
+
+/// Cases of a long run: `PROPTEST_CASES/64` (at least 1) when `PROPTEST_CASES` is set;
+/// `None` otherwise (the trials are then ignored, so the default run stays fast).
+fn long_cases() -> Option<u32> {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse::<u32>().ok()).map(|n| (n / 64).max(1))
+}
+
+/// `<id>::paper::long`: the paper's statement holds on [`strategies::long`] (`n` up to 50,
+/// condition numbers up to 1e4), with `K` up to [`K_MAX_LONG`] and the late starts
+/// `T' = T + ωT` of (22) for `T = 0.1K, 0.2K` (`ω = 3`: `0.4K`, `0.8K`) beside the default
+/// ones. Ignored unless `PROPTEST_CASES` is set (`PROPTEST_CASES=2000` runs 31 cases each).
+fn long_trial(claim: &'static Claim) -> Trial {
+    let name = format!("{}::paper::long", claim.id);
+    let required: Vec<&'static str> = claim.requires.iter().map(|a| a.name()).collect();
+    let cases = long_cases();
+    Trial::test(name.clone(), move || {
+        let cfg = Config { k_max: K_MAX_LONG, t_fractions: vec![0.0, 0.1, 0.25, 0.4, 0.5, 0.8], ..Config::default() };
+        let mut runner = runner(&name, cases.unwrap_or(1), true);
+        let result = runner.run(&strategies::long(), |spec| {
+            let case =
+                Case::from_spec(&spec, &cfg).map_err(|e| TestCaseError::fail(format!("spec did not build: {e}")))?;
+            match claims::check(claim.id, "paper", &case, &cfg).map_err(|e| TestCaseError::fail(e.to_string()))? {
+                Verdict::Holds { .. } => Ok(()),
+                Verdict::NotApplicable { assumption, reason, .. } if required.contains(&assumption) => {
+                    Err(TestCaseError::fail(format!("unexpectedly not applicable: {assumption}: {reason}")))
+                }
+                v => Err(TestCaseError::fail(format!("{v}"))),
+            }
+        });
+        result.map_err(|e| Failed::from(format!("{e}")))
+    })
+    .with_ignored_flag(cases.is_none())
+}
+
 /// Specs that once hung the suite (issue 12), one JSON spec a line in
 /// `tests/data/hang_regressions.jsonl` (shared with `tests/safety.rs`): every claim must come
 /// back (a verdict, or an error) in bounded time.
@@ -357,6 +403,7 @@ fn hang_trial() -> Trial {
 fn main() {
     let args = Arguments::from_args();
     let mut trials = instance_trials();
+    trials.extend(LONG_CLAIMS.iter().map(|id| long_trial(claims::find(id).expect("a catalogue id"))));
     trials.push(hang_trial());
     trials.extend(pure::trials());
     libtest_mimic::run(&args, trials).exit();

@@ -112,6 +112,23 @@ fn verify_writes_a_report_and_exits_zero() {
     assert_eq!(json["passed"], true);
 }
 
+/// `verify --long` adds the long campaign (`verify/long.toml`): one quick shard of it (the
+/// first grid point, n = 4) runs here, the whole campaign by hand.
+#[test]
+fn verify_long_runs_the_long_campaign() {
+    let dir = temp_dir("long");
+    let out = dir.join("out");
+    let o = run(&["verify", "--long", "--quick", "--shard", "1/72", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("long.shard-1-of-72/shard.cbor").exists(), "{}", stdout(&o));
+    // Without --long, only the given scenario runs.
+    let file = dir.join("s.toml");
+    std::fs::write(&file, SCENARIO).unwrap();
+    let o = run(&["verify", file.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!out.join("long").exists());
+}
+
 #[test]
 fn verify_exits_one_when_a_claim_is_violated() {
     let dir = temp_dir("violated");

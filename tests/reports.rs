@@ -111,6 +111,40 @@ fn bad_ranges_are_rejected_with_their_key() {
     assert!(loc.contains("line 2"), "{loc}");
 }
 
+/// `t_fractions` sets the late starts of the run (and of its witnesses' settings); a value
+/// outside `[0, 1]` or an empty list is refused at its key.
+#[test]
+fn late_start_fractions_are_configurable_and_checked() {
+    let text = MINIMAL.replace("instances = 1", "instances = 1\nt_fractions = [0.0, 0.4, 0.8]");
+    let sc = Scenario::parse("t.toml", &text).unwrap();
+    assert_eq!(sc.config(false).t_fractions, vec![0.0, 0.4, 0.8]);
+    let res = run_scenario(&sc, &Options::default()).unwrap();
+    assert_eq!(res.config.t_fractions, vec![0.0, 0.4, 0.8]);
+    // Default: the late starts of `Config::default`.
+    assert_eq!(Scenario::parse("t.toml", MINIMAL).unwrap().config(false).t_fractions, vec![0.0, 0.1, 0.25, 0.5]);
+    for bad in ["[0.0, 1.5]", "[-0.1]", "[]", "[nan]"] {
+        let (loc, msg) = input_error(&MINIMAL.replace("instances = 1", &format!("instances = 1\nt_fractions = {bad}")));
+        assert!(loc.contains("`t_fractions`") && loc.contains("line 5"), "{bad}: {loc}: {msg}");
+    }
+}
+
+/// The long campaign (`verify/long.toml`, issue #14): parses, reaches n = 50, K = 2000 and
+/// the late starts `T' = T + ωT` of (22) for `T = 0.1K, 0.2K` at its `ω`. (It is run by
+/// hand, `unrollcheck verify verify/long.toml`, not here: about 10 minutes on 2 cores.)
+#[test]
+fn long_campaign_is_the_one_described() {
+    let sc = Scenario::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/verify/long.toml"))).unwrap();
+    let cfg = sc.config(false);
+    assert_eq!(cfg.k_max, 2000);
+    for t in [0.1, 0.2] {
+        let t_prime = t + sc.omega() * t;
+        assert!(cfg.t_fractions.iter().any(|&f| (f - t_prime).abs() < 1e-12), "T' = {t_prime}K missing");
+    }
+    let specs = sc.specs(None, false);
+    assert_eq!(specs.iter().map(|(_, s)| s.n).max(), Some(50));
+    assert!(sc.claims.contains(&"rem5.local") && sc.claims.contains(&"rem9.local"));
+}
+
 #[test]
 fn custom_claims_are_checked_like_built_in_ones() {
     let text = format!(

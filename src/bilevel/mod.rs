@@ -11,6 +11,10 @@
 //! `u ≥ u_min`). Warm starts take `x^{(0)}(u^{(r+1)}) = x^{(K_r)}(u^{(r)})`, a constant in `u`
 //! (`Dx_0 = 0`, as in Algorithm 1); cold starts restart from `x_0`.
 //!
+//! With Algorithm 1's stopping rule `‖x_k − x_{k−1}‖ ≤ ε`, [`stopping`] checks the
+//! stopping index, the inner error and the hypergradient error the paper's results bound
+//! (`alg1.eps_stop`).
+//!
 //! Every outer iteration is recorded with the exact hypergradient `Dx*(u^{(r)})ᵀ∇ℓ(x*)` from
 //! the implicit Jacobian (6), the error of `d^{(r)}` and the inner initial error `e_0`. For
 //! the claim `sec5.warm_start` a warm run also records, *at its own `u^{(r)}`*: the
@@ -56,9 +60,11 @@
 
 pub mod algorithm;
 pub mod problem;
+pub mod stopping;
 
 pub use algorithm::{
     Algorithm1, Algorithm1Run, Comparison, Estimate, ImplicitTruncation, InnerBudget, OuterRecord, Start, Study,
     estimate, first_below, run, warm_and_cold,
 };
 pub use problem::{BilevelSpec, ColdStart, HyperProblem, InnerAt, InnerFamily, InnerObjective};
+pub use stopping::{EpsStopRecord, EpsStopVariant, eps_stop_records};

@@ -16,7 +16,8 @@
 //! index), each reported as what it is.
 //!
 //! One file per paper result: [`thm2`], [`rem1`], [`rem3`], [`lem4`], [`lem6`], [`thm7`],
-//! [`thm8`], [`sec41`], [`sec43`], [`eq22`] (with Lemma 11 and Remark 12); and the
+//! [`thm8`], [`sec41`], [`sec43`], [`eq22`] (with Lemma 11 and Remark 12); the local
+//! versions of (19) and (21) of Remarks 5(i) and 9(iii) in [`rem5`] and [`rem9`]; and the
 //! quadratic theory of Scieur et al. (2022) in [`scieur`].
 
 pub mod case;
@@ -26,6 +27,8 @@ pub mod lem4;
 pub mod lem6;
 pub mod rem1;
 pub mod rem3;
+pub mod rem5;
+pub mod rem9;
 pub mod scieur;
 pub mod sec41;
 pub mod sec43;
@@ -201,7 +204,10 @@ pub fn all() -> &'static [Claim] {
             lem6::GAMMA,
             thm7::BOUND,
             thm7::LINEAR,
+            rem5::LOCAL,
             thm8::BOUND,
+            thm8::BUDGET,
+            rem9::LOCAL,
             sec41::TRUNC_FWD_REV,
             sec43::BUDGET,
             eq22::OBJECTIVE,

@@ -28,7 +28,7 @@ pub mod shard;
 
 pub use axes::{Axes, DEFAULT_EPS, FamilyName, MethodName, step_rule};
 
-use crate::claims;
+use crate::claims::{self, Config};
 use crate::error::{Error, Result};
 use crate::spec::instance_seed;
 use crate::spec::{Family, Spec};
@@ -60,6 +60,11 @@ pub struct ScenarioFile {
     /// Cost factor `ω` of Section 4.3 (default 3).
     #[serde(default)]
     pub omega: Option<Spanned<f64>>,
+    /// Late-start indices `T' = ⌊fK⌋` as fractions `f ∈ [0, 1]` of `K` (default
+    /// `[0, 0.1, 0.25, 0.5]`): the starts of `thm8.bound`, `sec41.*`, `rem5.local`,
+    /// `rem9.local`. E.g. `T' = T + ωT` for the truncations `T` of the budgets of (22).
+    #[serde(default)]
+    pub t_fractions: Option<Spanned<Vec<f64>>>,
     /// The parameter grid.
     pub grid: Grid,
     /// Custom claims written as expressions.
@@ -158,6 +163,9 @@ pub struct Scenario {
 /// The scenario shipped with the binary: every implemented claim on every family.
 pub const PAPER_TOML: &str = include_str!("../../verify/paper.toml");
 
+/// The long campaign of issue #14 (`verify/long.toml`), built in for `verify --long`.
+pub const LONG_TOML: &str = include_str!("../../verify/long.toml");
+
 /// Locates a byte offset as `line N, column C` (1-based).
 pub(crate) fn line_col(text: &str, offset: usize) -> String {
     let before = &text[..offset.min(text.len())];
@@ -249,6 +257,7 @@ impl Scenario {
             Error::Input { location, message: e.message().trim().to_string() }
         })?;
         check_name(path, text, &file.name)?;
+        check_t_fractions(path, text, &file)?;
         let axes = Axes::parse(path, text, &file)?;
         let claims = select_claims(path, text, &file)?;
         let custom = runner::parse_custom(path, text, &file)?;
@@ -353,6 +362,29 @@ impl Scenario {
     /// The cost factor `ω`.
     pub fn omega(&self) -> f64 {
         self.file.omega.as_ref().map_or(3.0, |w| *w.get_ref())
+    }
+
+    /// The late-start fractions (the file's, or those of [`Config::default`]).
+    pub fn t_fractions(&self) -> Vec<f64> {
+        self.file.t_fractions.as_ref().map_or_else(|| Config::default().t_fractions, |t| t.get_ref().clone())
+    }
+
+    /// The configuration the claims run with: horizon cap, `ω`, late starts.
+    pub fn config(&self, quick: bool) -> Config {
+        Config { k_max: self.k_max(quick), omega: self.omega(), t_fractions: self.t_fractions(), ..Config::default() }
+    }
+}
+
+/// Each late-start fraction must be finite and in `[0, 1]` (a late start after `K` has no
+/// derivative steps within the horizon), and the list must not be empty.
+fn check_t_fractions(path: &str, text: &str, f: &ScenarioFile) -> Result<()> {
+    let Some(t) = &f.t_fractions else { return Ok(()) };
+    if t.get_ref().is_empty() {
+        return Err(at(path, text, "t_fractions", t, "no late starts: give at least one fraction (0 is the full run)"));
+    }
+    match t.get_ref().iter().find(|v| !(v.is_finite() && (0.0..=1.0).contains(*v))) {
+        Some(v) => Err(at(path, text, "t_fractions", t, format!("{v} is not a fraction of K in [0, 1]"))),
+        None => Ok(()),
     }
 }
 

@@ -252,7 +252,7 @@ pub fn run_scenario(sc: &Scenario, opt: &Options) -> Result<ScenarioResults> {
     )?;
     check_budget(sc, opt.quick, opt.jobs, max_gib)?;
     let specs = sc.specs(opt.seed, opt.quick);
-    let config = Config { k_max: sc.k_max(opt.quick), omega: sc.omega(), ..Config::default() };
+    let config = sc.config(opt.quick);
     let (lo, hi) = opt.shard.map_or((0, specs.len()), |s| s.range(specs.len()));
     let bar = progress_bar((hi - lo) as u64, opt.progress);
     let work = |(index, (point, spec)): (usize, &(usize, Spec))| -> Result<InstanceResult> {

@@ -15,7 +15,6 @@
 use super::Scenario;
 pub use super::runner::ShardSpec;
 use super::runner::{InstanceResult, ScenarioResults};
-use crate::claims::Config;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -207,7 +206,7 @@ fn merge_one(mut group: Vec<(PathBuf, ShardFile)>) -> Result<Merged> {
     }
     let scenario = Scenario::parse(&first.path, &first.text)?;
     let (seed, quick) = (first.seed, first.quick);
-    let config = Config { k_max: scenario.k_max(quick), omega: scenario.omega(), ..Config::default() };
+    let config = scenario.config(quick);
     let instances: Vec<InstanceResult> = group.into_iter().flat_map(|(_, s)| s.instances).collect();
     Ok(Merged { scenario, results: ScenarioResults { seed, quick, config, instances } })
 }

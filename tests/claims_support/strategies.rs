@@ -268,3 +268,36 @@ pub fn logistic_assumptions_hold() -> impl Strategy<Value = Spec> {
 pub fn nesterov_ridge() -> impl Strategy<Value = Spec> {
     spec(ridge(), Just(Method::Nesterov), short_step())
 }
+
+// ---------------------------------------------------------------------------------------
+// The long runs of issue #14 (`<id>::paper::long`, with PROPTEST_CASES set)
+// ---------------------------------------------------------------------------------------
+
+/// The largest `n` of [`long`].
+pub const N_MAX_LONG: usize = 50;
+
+/// Gradient descent on ridge (weight, targets) and pseudo-Huber (weight) beyond the sizes
+/// of [`assumptions_hold`]: `n` up to [`N_MAX_LONG`] (`m = n + 10`), controlled spectra
+/// with singular values in `[s_min, 100·s_min]` at most (condition numbers of `AᵀA` up to
+/// 1e4), `λ ∈ [10⁻³, 1)`, every contractive step, the initial points of [`spec`]. (The data
+/// parameter `(A, b)` is left out: `p = mn + m` makes its dense Jacobians too large here.)
+pub fn long() -> impl Strategy<Value = Spec> {
+    let family = prop_oneof![
+        Just(Family::Ridge { param: RidgeParam::Weight }),
+        Just(Family::Ridge { param: RidgeParam::Targets }),
+        (0.1..5.0f64).prop_map(|delta| Family::PseudoHuber { param: RobustParam::Weight, delta }),
+    ];
+    (family, 1..=N_MAX_LONG, 0.1..1.0f64, 1.0..100.0f64, 1e-3..1.0f64, contractive_step(), x0_sigma(), any::<u64>())
+        .prop_map(|(family, n, s_min, ratio, lambda, step, x0_sigma, seed)| Spec {
+            family,
+            method: Method::GradientDescent,
+            m: n + 10,
+            n,
+            data: Data::Spectrum { s_min, s_max: s_min * ratio },
+            lambda,
+            step,
+            x0_sigma,
+            seed,
+            norm: Norm::Euclidean,
+        })
+}
