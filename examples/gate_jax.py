@@ -22,6 +22,15 @@ under `jax.jit`:
     jvp_final  (n,)          the last row of jvp
     vjp_final  (p,)          the last row of vjp
 
+and, unless --no-implicit, the optional implicit arrays the way jaxopt's implicit mode
+gets them, without unrolling: x* by Newton's method on grad f = 0 from the last iterate
+(`jax.grad`, `jax.hessian`, `jnp.linalg.solve`), then B = D_z A(z*, u) and C = D_u A(z*, u)
+by `jax.jacfwd` at z* (z* = (x*, x*) for heavy-ball) and linear solves:
+
+    implicit_jvp  (n,)       Dx* v = (I - B)^{-1} C v
+    implicit_vjp  (p,)       w^T Dx* = C^T (I - B)^{-T} w
+    hypergrad     (p,)       the gradient of l(u) = 1/2 ||x*(u)||^2, C^T (I - B)^{-T} (x*, 0)
+
 No matrix B_k or C_k is written by hand. --selfcheck compares these traces with a
 hand-written per-step sweep (`jax.jvp` / `jax.vjp` of one step along the iterates, the
 loop a JAX user writes to see the intermediate rows) and with the NumPy client
@@ -53,6 +62,10 @@ each the way a JAX user could get it wrong (the NumPy client's ids, same effect)
     stale_momentum      heavy-ball started from z_0 = (x_0, x_0 + 0.3)
     step_size           alpha * 1.001
     momentum            heavy-ball beta = 0.45
+    implicit_transpose  `jnp.linalg.solve(M.T, ...)` where `solve(M, ...)` belongs, M = I - B,
+                        and the other way round
+    implicit_sign       -(d_x F)^{-1} d_u F written without its minus sign, F = z - A(z, u)
+    implicit_at_iterate B, C and the outer loss at the last iterate (no Newton solve)
 b_next, no_transpose and adjoint_order cannot happen with `jax.vjp` through the scan
 (autodiff links each step to its own iterate, transposes and orders the accumulation
 itself); they are planted in the hand-written per-step loop, where they do happen. On
@@ -83,7 +96,9 @@ from jax import lax  # noqa: E402
 
 BUGS = ("sign_c", "b_next", "late_plus_one", "late_minus_one", "literal_index", "freeze",
         "float32_iterates", "dropped_warm_start", "nonzero_start", "no_transpose", "adjoint_order",
-        "stale_momentum", "step_size", "momentum")
+        "stale_momentum", "step_size", "momentum", "implicit_transpose", "implicit_sign",
+        "implicit_at_iterate")
+IMPLICIT_BUGS = ("implicit_transpose", "implicit_sign", "implicit_at_iterate")
 # The bugs planted in the hand-written per-step loop (autodiff through the scan cannot make them).
 HAND_WRITTEN_BUGS = ("b_next", "no_transpose", "adjoint_order")
 FAMILIES = ("ridge", "pseudo_huber")
@@ -120,10 +135,10 @@ class Problem:
         return jnp.concatenate([A.ravel(), b])
 
 
-def step_fn(kind, data, freeze=False, float32=False):
-    """The map A(z, u) (gradient descent or heavy-ball), its gradient by `jax.grad`."""
-    family, param, method = kind
-    A0, b0, lam0, delta, alpha, beta = data
+def objective_fn(kind, data):
+    """f(x, u) = sum_i phi(a_i^T x - b_i) + (lam/2)||x||^2, u as the parameter vector."""
+    family, param, _ = kind
+    A0, b0, lam0, delta = data[:4]
     M, N = A0.shape
 
     def f(x, u):
@@ -140,6 +155,15 @@ def step_fn(kind, data, freeze=False, float32=False):
             phi = delta**2 * (jnp.sqrt(1 + (r / delta) ** 2) - 1)
         return jnp.sum(phi) + 0.5 * lam * jnp.dot(x, x)
 
+    return f
+
+
+def step_fn(kind, data, freeze=False, float32=False):
+    """The map A(z, u) (gradient descent or heavy-ball), its gradient by `jax.grad`."""
+    method = kind[2]
+    alpha, beta = data[4], data[5]
+    N = data[0].shape[1]
+    f = objective_fn(kind, data)
     grad = jax.grad(f)
 
     def plain(z, u):
@@ -278,11 +302,42 @@ def hand_rows(prob, xs, u, v, w, t_prime, k_prime, bug=None):
 
 
 # --------------------------------------------------------------------------------------
+# Implicit differentiation (6), as jaxopt's implicit mode: no unrolling
+# --------------------------------------------------------------------------------------
+
+
+@functools.partial(jax.jit, static_argnames=("kind", "bug"))
+def implicit_arrays(kind, data, z_last, u, v, w, bug=None):
+    """implicit_jvp, implicit_vjp, hypergrad at z* (Newton on grad f = 0 from z_last)."""
+    step = step_fn(kind, data)
+    f = objective_fn(kind, data)
+    n, N = z_last.shape[0], data[0].shape[1]
+    if bug == "implicit_at_iterate":  # planted: no solve for x*, the last iterate used
+        z = z_last
+    else:
+        grad, hess = jax.grad(f), jax.hessian(f)
+        x = lax.fori_loop(0, 30, lambda _, x: x - jnp.linalg.solve(hess(x, u), grad(x, u)),
+                          z_last[:N])
+        z = jnp.concatenate([x, x]) if n == 2 * N else x
+    B = jax.jacfwd(lambda z: step(z, u))(z)
+    C = jax.jacfwd(lambda u: step(z, u))(u)
+    M = jnp.eye(n) - B
+    if bug == "implicit_transpose":  # planted: M.T where M belongs (and the other way round)
+        M = M.T
+    outer = jnp.concatenate([z[:N], jnp.zeros(n - N)])  # the gradient of 1/2 ||x_1||^2
+    sign = -1.0 if bug == "implicit_sign" else 1.0  # planted: the minus sign dropped
+    jvp = jnp.linalg.solve(M, C @ v)
+    vjp = C.T @ jnp.linalg.solve(M.T, w)
+    hypergrad = C.T @ jnp.linalg.solve(M.T, outer)
+    return sign * jvp, sign * vjp, sign * hypergrad
+
+
+# --------------------------------------------------------------------------------------
 # One trace
 # --------------------------------------------------------------------------------------
 
 
-def trace(prob, x0, v, w, t_prime, k_prime, bug=None, hand_written=False):
+def trace(prob, x0, v, w, t_prime, k_prime, bug=None, hand_written=False, with_implicit=False):
     """The arrays of one trace file (src/gate/mod.rs, "Traces"), as NumPy float64 arrays."""
     if bug == "late_minus_one" and t_prime > 0:  # planted: T'-1 used for T' throughout
         t_prime -= 1
@@ -308,8 +363,15 @@ def trace(prob, x0, v, w, t_prime, k_prime, bug=None, hand_written=False):
     jvp_final = jvp[-1]
     if bug == "literal_index":  # planted: Xdot_{T'}^{(K')}, K' steps from x_{T'}
         jvp_final = np.asarray(forward_rows(prob.kind, prob.data, xs[t_prime], u, v, k_prime))[-1]
-    return {"x": np.asarray(xs[: k_prime + 1]), "jvp": jvp, "vjp": vjp,
-            "jvp_final": jvp_final, "vjp_final": vjp[-1]}
+    out = {"x": np.asarray(xs[: k_prime + 1]), "jvp": jvp, "vjp": vjp,
+           "jvp_final": jvp_final, "vjp_final": vjp[-1]}
+    if with_implicit:
+        implicit_bug = bug if bug in IMPLICIT_BUGS else None
+        arrays = implicit_arrays(prob.kind, prob.data, jnp.asarray(xs[k_prime]), u, v, w,
+                                 bug=implicit_bug)
+        for key, a in zip(("implicit_jvp", "implicit_vjp", "hypergrad"), arrays):
+            out[key] = np.asarray(a)
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -331,7 +393,7 @@ def load_instance(path, entry, bug=None):
     return prob, d["x0"], d["v"], d["w"], t_prime, k_prime
 
 
-def run_gate(instances_dir, traces_dir, bug):
+def run_gate(instances_dir, traces_dir, bug, with_implicit=True):
     with open(os.path.join(instances_dir, "manifest.json"), encoding="utf-8") as fh:
         manifest = json.load(fh)
     if manifest.get("schema_version") != 1:
@@ -341,7 +403,7 @@ def run_gate(instances_dir, traces_dir, bug):
     for entry in manifest["instances"]:
         prob, x0, v, w, t_prime, k_prime = load_instance(
             os.path.join(instances_dir, entry["file"]), entry, bug)
-        arrays = trace(prob, x0, v, w, t_prime, k_prime, bug)
+        arrays = trace(prob, x0, v, w, t_prime, k_prime, bug, with_implicit=with_implicit)
         out_name = entry.get("trace", {}).get("file", entry["id"] + ".npz")
         np.savez(os.path.join(traces_dir, out_name), **arrays)  # float64, C order
     print(f"wrote {len(manifest['instances'])} traces to {traces_dir}"
@@ -395,7 +457,10 @@ def selfcheck():
                 for t_prime in (0, 7):
                     name = f"{family}/{param}/{method} T'={t_prime}"
                     ref = gn.trace(amap, x0, v, w, t_prime, k_prime)
-                    compare(name + " vs NumPy", trace(prob, x0, v, w, t_prime, k_prime), ref, fails)
+                    ref.update(gn.implicit(amap, ref["x"], v, w))
+                    compare(name + " vs NumPy",
+                            trace(prob, x0, v, w, t_prime, k_prime, with_implicit=True), ref, fails)
+                    ref = {k: a for k, a in ref.items() if not k.startswith(("implicit", "hyper"))}
                     compare(name + " hand-written loop vs NumPy",
                             trace(prob, x0, v, w, t_prime, k_prime, hand_written=True), ref, fails)
     # every planted bug against the NumPy client's planting of the same class
@@ -414,7 +479,10 @@ def selfcheck():
                            alpha, beta)
             bug_map = gn.make_map(method, f, alpha, beta)
             ref = gn.trace(bug_map, x0, v, w, 4, 20, bug)
-            ours = trace(prob, x0, v, w, 4, 20, bug)
+            implicit = bug in IMPLICIT_BUGS
+            if implicit:
+                ref.update(gn.implicit(bug_map, ref["x"], v, w, bug))
+            ours = trace(prob, x0, v, w, 4, 20, bug, with_implicit=implicit)
             # float32 iterates: JAX rounds the tangents to float32 too (the cast's JVP)
             rtol = 1e-5 if bug == "float32_iterates" else 1e-9
             compare(f"bug {bug} pseudo_huber/{param}/{method} vs NumPy", ours, ref, fails, rtol)
@@ -429,6 +497,8 @@ def main(argv=None):
     ap.add_argument("instances", nargs="?", help="directory with manifest.json (gate export --out)")
     ap.add_argument("traces", nargs="?", help="directory to write <id>.npz traces into")
     ap.add_argument("--bug", choices=BUGS, help="plant one bug class (demonstration)")
+    ap.add_argument("--no-implicit", action="store_true",
+                    help="write no implicit arrays (they are optional in the format)")
     ap.add_argument("--selfcheck", action="store_true",
                     help="compare with the hand-written loop and the NumPy client")
     args = ap.parse_args(argv)
@@ -437,7 +507,7 @@ def main(argv=None):
     if not args.instances or not args.traces:
         ap.error("INSTANCES_DIR and TRACES_DIR are required (or --selfcheck)")
     try:
-        run_gate(args.instances, args.traces, args.bug)
+        run_gate(args.instances, args.traces, args.bug, not args.no_implicit)
     except (OSError, KeyError, ValueError, AssertionError) as e:
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2

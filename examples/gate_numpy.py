@@ -16,6 +16,16 @@ format in src/gate/mod.rs:
     jvp_final  (n,)          the last row of jvp
     vjp_final  (p,)          the last row of vjp
 
+and the optional implicit arrays (unless --no-implicit), computed without unrolling as
+jaxopt's and torchopt's implicit modes do: the fixed point x* by Newton's method on
+grad f(x) = 0 from the last iterate, then Dx* = (I - B)^{-1} C at x* (6) by linear solves
+with the dense B = D_x A(x*, u), C = D_u A(x*, u) (the state z* = (x*, x*) for heavy-ball):
+
+    implicit_jvp  (n,)       Dx* v                         (a solve with I - B)
+    implicit_vjp  (p,)       w^T Dx* = C^T (I - B)^{-T} w  (a solve with (I - B)^T)
+    hypergrad     (p,)       the gradient of the outer loss l(u) = 1/2 ||x*(u)||^2
+                             (x* in R^N, the first block of z*): C^T (I - B)^{-T} (x*, 0)
+
 --float32 runs the whole computation in float32 and saves float32 arrays.
 --bug NAME plants one bug class, to see the gate reject it with that cause confirmed
 (the gate's report names it as [NAME]; on instances where a bug changes nothing, e.g.
@@ -38,6 +48,12 @@ b_next on ridge, the trace passes):
                         from a previous run
     step_size           the step size alpha multiplied by 1.001
     momentum            the heavy-ball momentum beta = 0.45
+    implicit_transpose  the implicit system solved with (I - B)^T where I - B belongs, and
+                        the other way round (invisible on gradient descent: I - B symmetric)
+    implicit_sign       the minus sign of Dx* = -(d_x F)^{-1} d_u F dropped, F = x - A(x, u)
+                        (every implicit array negated)
+    implicit_at_iterate B, C and the outer loss taken at the last iterate x_K' instead of x*
+                        (invisible on the warm starts, where x_K' = x*)
 --selfcheck checks this script against finite differences on small in-memory instances
 (every family, parameter and method), and that the planted bugs are caught; it needs no
 files and exits 1 on a failure.
@@ -55,7 +71,9 @@ import numpy as np
 
 BUGS = ("sign_c", "b_next", "late_plus_one", "late_minus_one", "literal_index", "freeze",
         "float32_iterates", "dropped_warm_start", "nonzero_start", "no_transpose", "adjoint_order",
-        "stale_momentum", "step_size", "momentum")
+        "stale_momentum", "step_size", "momentum", "implicit_transpose", "implicit_sign",
+        "implicit_at_iterate")
+IMPLICIT_BUGS = ("implicit_transpose", "implicit_sign", "implicit_at_iterate")
 FAMILIES = ("ridge", "pseudo_huber")
 PARAMS = ("weight", "targets", "data")
 METHODS = ("gd", "heavy_ball")
@@ -321,6 +339,51 @@ def trace(amap, x0, v, w, t_prime, k_prime, bug=None):
 
 
 # --------------------------------------------------------------------------------------
+# Implicit differentiation (6): x* by Newton, then linear solves with I - B at x*
+# --------------------------------------------------------------------------------------
+
+
+def dense(op, x, size):
+    """The matrix of the linear map d -> op(x, d) on R^size (its columns op(x, e_i))."""
+    return np.stack([op(x, e) for e in np.eye(size, dtype=x.dtype)], axis=1)
+
+
+def minimizer(f, x_start, iterations=100):
+    """x* by Newton's method on grad f(x) = 0 from x_start, until the step stops shrinking."""
+    x, last = x_start.copy(), np.inf
+    for _ in range(iterations):
+        step = np.linalg.solve(dense(f.hvp, x, x.shape[0]), f.grad(x))
+        x = x - step
+        size = np.linalg.norm(step)
+        if size == 0 or size >= last:  # converged to rounding
+            break
+        last = size
+    return x
+
+
+def implicit(amap, xs, v, w, bug=None):
+    """The implicit arrays of the format at the fixed point (or, with the planted bug
+    implicit_at_iterate, at the last iterate xs[-1])."""
+    n, p = xs.shape[1], v.shape[0]
+    N = amap.f.A.shape[1]
+    if bug == "implicit_at_iterate":  # planted: B, C and the outer loss at x_K'
+        z = xs[-1]
+    else:
+        x_star = minimizer(amap.f, xs[-1][:N])
+        z = np.concatenate([x_star, x_star]) if n == 2 * N else x_star
+    B, C = dense(amap.B, z, n), dense(amap.C, z, p)
+    M = np.eye(n, dtype=z.dtype) - B
+    if bug == "implicit_transpose":  # planted: (I - B)^T for I - B (and the other way round)
+        M = M.T
+    outer = np.concatenate([z[:N], np.zeros(n - N, dtype=z.dtype)])  # grad of 1/2 ||x_1||^2
+    jvp = np.linalg.solve(M, C @ v)
+    vjp = C.T @ np.linalg.solve(M.T, w)
+    hypergrad = C.T @ np.linalg.solve(M.T, outer)
+    sign = -1 if bug == "implicit_sign" else 1  # planted: the minus sign dropped
+    return {"implicit_jvp": sign * jvp, "implicit_vjp": sign * vjp, "hypergrad": sign * hypergrad}
+
+
+# --------------------------------------------------------------------------------------
 # Instances in, traces out
 # --------------------------------------------------------------------------------------
 
@@ -342,7 +405,7 @@ def load_instance(path, entry, dtype, bug=None):
     return amap, x0, v, w, t_prime, k_prime
 
 
-def run_gate(instances_dir, traces_dir, dtype, bug):
+def run_gate(instances_dir, traces_dir, dtype, bug, with_implicit=True):
     with open(os.path.join(instances_dir, "manifest.json"), encoding="utf-8") as fh:
         manifest = json.load(fh)
     if manifest.get("schema_version") != 1:
@@ -353,6 +416,8 @@ def run_gate(instances_dir, traces_dir, dtype, bug):
             os.path.join(instances_dir, entry["file"]), entry, dtype, bug
         )
         arrays = trace(amap, x0, v, w, t_prime, k_prime, bug)
+        if with_implicit:
+            arrays.update(implicit(amap, arrays["x"], v, w, bug))
         out_name = entry.get("trace", {}).get("file", entry["id"] + ".npz")
         np.savez(os.path.join(traces_dir, out_name), **arrays)  # uncompressed, C order
     print(f"wrote {len(manifest['instances'])} traces to {traces_dir}"
@@ -453,12 +518,56 @@ def selfcheck():
                     count += 1
                     print(f"  {'ok  ' if not fails else 'FAIL'} {name}")
                     failures += [f"{name}: {m}" for m in fails]
+    failures += selfcheck_implicit()
     failures += selfcheck_float32_and_files()
     failures += selfcheck_bugs()
     print(f"selfcheck: {count} instances, {len(failures)} failure(s)")
     for m in failures:
         print("  " + m)
     return 1 if failures else 0
+
+
+def implicit_fd_failures(amap, xs, v, w, arrays, h=1e-6, rtol=1e-6):
+    """The implicit arrays against central differences of x*(u) (Newton at u +- h v)."""
+    u, N, n = amap.f.u(), amap.f.A.shape[1], xs.shape[1]
+
+    def lifted_star(u_):
+        x = minimizer(amap.f.with_u(u_), xs[-1][:N])
+        return np.concatenate([x, x]) if n == 2 * N else x
+
+    plus, minus = lifted_star(u + h * v), lifted_star(u - h * v)
+    fd_jvp = (plus - minus) / (2 * h)
+    fd_loss = (0.5 * plus[:N] @ plus[:N] - 0.5 * minus[:N] @ minus[:N]) / (2 * h)
+    fails = []
+    if not close(arrays["implicit_jvp"], fd_jvp, rtol):
+        fails.append("implicit_jvp differs from finite differences of x*")
+    if not close(np.atleast_1d(arrays["implicit_vjp"] @ v), np.atleast_1d(w @ fd_jvp), rtol):
+        fails.append("implicit_vjp . v differs from w . (finite differences of x*)")
+    if not close(np.atleast_1d(arrays["hypergrad"] @ v), np.atleast_1d(fd_loss), rtol):
+        fails.append("hypergrad . v differs from finite differences of 1/2 ||x*||^2")
+    return fails
+
+
+def selfcheck_implicit():
+    """The implicit arrays against finite differences of the fixed point, every family,
+    parameter and method; negative controls: each implicit bug is caught (the transposed
+    system on heavy-ball, where I - B is not symmetric)."""
+    fails = []
+    for family in FAMILIES:
+        for param in PARAMS:
+            for method in METHODS:
+                amap, x0, v, w = tiny_case(family, param, method)
+                xs = iterate(amap, x0, 24)
+                name = f"implicit {family}/{param}/{method}"
+                bad = implicit_fd_failures(amap, xs, v, w, implicit(amap, xs, v, w))
+                fails += [f"{name}: {m}" for m in bad]
+                if method == "heavy_ball":
+                    for bug in IMPLICIT_BUGS:
+                        if not implicit_fd_failures(amap, xs, v, w, implicit(amap, xs, v, w, bug)):
+                            fails.append(f"{name}: the planted bug {bug} was not caught")
+    print(f"  {'ok  ' if not fails else 'FAIL'} implicit arrays vs finite differences of x*"
+          " (and the implicit bugs caught)")
+    return fails
 
 
 def selfcheck_float32_and_files():
@@ -524,6 +633,8 @@ def main(argv=None):
     ap.add_argument("traces", nargs="?", help="directory to write <id>.npz traces into")
     ap.add_argument("--float32", action="store_true", help="compute and save in float32")
     ap.add_argument("--bug", choices=BUGS, help="plant one bug class (demonstration)")
+    ap.add_argument("--no-implicit", action="store_true",
+                    help="write no implicit arrays (they are optional in the format)")
     ap.add_argument("--selfcheck", action="store_true", help="finite-difference self-check")
     args = ap.parse_args(argv)
     if args.selfcheck:
@@ -531,7 +642,8 @@ def main(argv=None):
     if not args.instances or not args.traces:
         ap.error("INSTANCES_DIR and TRACES_DIR are required (or --selfcheck)")
     try:
-        run_gate(args.instances, args.traces, np.float32 if args.float32 else np.float64, args.bug)
+        run_gate(args.instances, args.traces, np.float32 if args.float32 else np.float64, args.bug,
+                 not args.no_implicit)
     except (OSError, KeyError, ValueError, AssertionError) as e:
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2

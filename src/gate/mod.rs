@@ -41,6 +41,20 @@
 //! | `jvp_final` | (n,) | `Ẋ_{T'}^{(K'−T')} v` (the last row of `jvp`) |
 //! | `vjp_final` | (p,) | `wᵀŪ_{K'}^{(T')}` (the last row of `vjp`) |
 //!
+//! Optional, for implicit differentiation (each array may be present or not;
+//! [`implicit`] defines them and their tolerance):
+//!
+//! | array | shape | meaning |
+//! |---|---|---|
+//! | `implicit_jvp` | (n,) | `Dx* v = (I − B)^{-1} C v`, `B`, `C` at the fixed point (6) |
+//! | `implicit_vjp` | (p,) | `wᵀDx* = Cᵀ(I − B)^{-ᵀ} w` |
+//! | `hypergrad` | (p,) | `∇_u ℓ` of the outer loss `ℓ(u) = ½‖x*(u)‖²`, `x*(u) ∈ R^N` the minimiser of `f(·, u)`: `(Dx*_{1:N})ᵀ x*_{1:N}` |
+//!
+//! Each is judged against the engine's `Dx*` with the tolerance of a linear solve with
+//! `I − B` (estimate 3 of [`crate::tol`], `κ₂(I − B)` at `x*`) plus the effect of the
+//! fixed point's own rounding error, at the precision it is stored in; an implicit array of
+//! another shape is unreadable input (exit 2), a missing one is not checked.
+//!
 //! Index conventions (subtleties 1–2 of the claims catalogue): the late-started output is
 //! `Ẋ_{T'}^{(K'−T')}`, not `Ẋ_{T'}^{(K')}`; the initial derivative is 0 (a constant `x_0`),
 //! so forward and reverse agree: `wᵀ jvp_final = vjp_final · v`. Untruncated instances have
@@ -67,6 +81,7 @@
 pub mod cause;
 pub mod check;
 pub mod export;
+pub mod implicit;
 pub mod npz;
 
 /// The long help of `unrollcheck gate`: the workflow and the instance and trace formats in
