@@ -103,7 +103,8 @@ IMPLICIT_BUGS = ("implicit_transpose", "implicit_sign", "implicit_at_iterate")
 HAND_WRITTEN_BUGS = ("b_next", "no_transpose", "adjoint_order")
 FAMILIES = ("ridge", "pseudo_huber")
 PARAMS = ("weight", "targets", "data")
-METHODS = ("gd", "heavy_ball")
+METHODS = ("gd", "heavy_ball", "chebyshev", "nesterov", "nesterov_convex")
+STACKED = ("heavy_ball", "chebyshev", "nesterov", "nesterov_convex")  # z = (x_1, x_2), n = 2N
 
 
 # --------------------------------------------------------------------------------------
@@ -115,14 +116,15 @@ class Problem:
     """One instance: f(x, u) = sum_i phi(a_i^T x - b_i) + (lam/2)||x||^2 and its step.
 
     `kind` = (family, param, method) is static (it selects the code); `data` = (A, b, lam,
-    delta, alpha, beta) are traced arrays, so one compilation serves every instance of a kind
-    and shape.
+    delta, alpha, beta, mu, L) are traced arrays, so one compilation serves every instance of
+    a kind and shape (mu, L: the Chebyshev method's interval, 0 for the other methods).
     """
 
-    def __init__(self, family, param, method, A, b, lam, delta, alpha, beta):
+    def __init__(self, family, param, method, A, b, lam, delta, alpha, beta, mu=0.0, L=0.0):
         assert family in FAMILIES and param in PARAMS and method in METHODS
         self.kind = (family, param, method)
-        self.data = tuple(jnp.asarray(a, dtype=jnp.float64) for a in (A, b, lam, delta, alpha, beta))
+        self.data = tuple(jnp.asarray(a, dtype=jnp.float64)
+                          for a in (A, b, lam, delta, alpha, beta, mu, L))
 
     def u(self):
         """The parameter vector: lam (p = 1), b (p = M), or (A row by row, b)."""
@@ -159,21 +161,40 @@ def objective_fn(kind, data):
 
 
 def step_fn(kind, data, freeze=False, float32=False):
-    """The map A(z, u) (gradient descent or heavy-ball), its gradient by `jax.grad`."""
+    """The map A_k(z, u) of step k (a traced number; None: the limit map k -> oo, whose
+    fixed point implicit differentiation uses), its gradient by `jax.grad`:
+    gd, heavy-ball, Chebyshev (weights om_k from [mu, L]), Nesterov (constant beta, or the
+    convex schedule b_k = k/(k + 3))."""
     method = kind[2]
-    alpha, beta = data[4], data[5]
+    alpha, beta, mu, L = data[4], data[5], data[6], data[7]
     N = data[0].shape[1]
     f = objective_fn(kind, data)
     grad = jax.grad(f)
 
-    def plain(z, u):
+    def chebyshev_weight(k):
+        s = (L - mu) / (L + mu)
+        root = jnp.sqrt(1.0 - s * s)
+        omega_inf = 2.0 / (1.0 + root)
+        if k is None:
+            return omega_inf
+        q = (s / (1.0 + root)) ** 2
+        return jnp.where(k == 0, 1.0, omega_inf * (1.0 + q**k) / (1.0 + q ** (k + 1)))
+
+    def plain(z, u, k):
         if method == "gd":
             return z - alpha * grad(z, u)
         x1, x2 = z[:N], z[N:]
-        return jnp.concatenate([x1 - alpha * grad(x1, u) + beta * (x1 - x2), x1])
+        if method == "heavy_ball":
+            return jnp.concatenate([x1 - alpha * grad(x1, u) + beta * (x1 - x2), x1])
+        if method == "chebyshev":
+            om, h = chebyshev_weight(k), 2.0 / (L + mu)
+            return jnp.concatenate([om * (x1 - h * grad(x1, u)) + (1 - om) * x2, x1])
+        b = beta if method == "nesterov" else (1.0 if k is None else k / (k + 3.0))
+        y = (1 + b) * x1 - b * x2
+        return jnp.concatenate([y - alpha * grad(y, u), x1])
 
-    def step(z, u):
-        y = plain(z, u)
+    def step(z, u, k=None):
+        y = plain(z, u, k)
         if float32:  # planted: mixed precision, the iterate stored in float32
             y = y.astype(jnp.float32).astype(jnp.float64)
         if freeze:  # planted: no derivative through a converged step (same value)
@@ -189,12 +210,15 @@ def step_fn(kind, data, freeze=False, float32=False):
 # --------------------------------------------------------------------------------------
 
 
-def unroll(step, z_start, us):
-    """lax.scan of z <- A(z, u_k), one parameter copy u_k per step; (final, stacked iterates)."""
-    def body(z, u_k):
-        z = step(z, u_k)
+def unroll(step, z_start, us, k0=0):
+    """lax.scan of z <- A_k(z, u_k), k = k0, k0 + 1, ..., one parameter copy u_k per step;
+    (final, stacked iterates)."""
+    def body(z, pair):
+        u_k, k = pair
+        z = step(z, u_k, k)
         return z, z
-    return lax.scan(body, z_start, us)
+    ks = k0 + jnp.arange(us.shape[0], dtype=jnp.float64)
+    return lax.scan(body, z_start, (us, ks))
 
 
 @functools.partial(jax.jit, static_argnames=("kind", "steps", "bug"))
@@ -206,8 +230,8 @@ def iterates(kind, data, x0, u, steps, bug=None):
 
 
 @functools.partial(jax.jit, static_argnames=("kind", "steps", "bug"))
-def forward_rows(kind, data, z_start, u, v, steps, bug=None):
-    """(20) by `jax.jvp` through the scan from a constant z_start: rows j = 0..steps."""
+def forward_rows(kind, data, z_start, u, v, steps, k0, bug=None):
+    """(20) by `jax.jvp` through the scan from a constant z_start = x_k0: rows j = 0..steps."""
     step = step_fn(kind, data, bug == "freeze", bug == "float32_iterates")
     us = jnp.broadcast_to(u, (steps,) + u.shape)
     sign = -1.0 if bug == "sign_c" else 1.0  # planted: the tangent negated
@@ -215,17 +239,17 @@ def forward_rows(kind, data, z_start, u, v, steps, bug=None):
     if bug == "nonzero_start":  # planted: ones_like for the tangent of the start
         dz0 = 0.1 * jnp.ones_like(z_start) / jnp.sqrt(z_start.shape[0])
     dus = jnp.broadcast_to(sign * v, us.shape)
-    _, (_, dzs) = jax.jvp(lambda z, us: unroll(step, z, us), (z_start, us), (dz0, dus))
+    _, (_, dzs) = jax.jvp(lambda z, us: unroll(step, z, us, k0), (z_start, us), (dz0, dus))
     return jnp.concatenate([dz0[None], dzs])
 
 
 @functools.partial(jax.jit, static_argnames=("kind", "steps", "bug"))
-def reverse_steps(kind, data, z_start, u, w, steps, bug=None):
+def reverse_steps(kind, data, z_start, u, w, steps, k0, bug=None):
     """(12) by `jax.vjp` through the scan: the cotangent of each step's copy of u,
     Xbar^{(k+1)} C_k for k = start, ..., start + steps - 1."""
     step = step_fn(kind, data, bug == "freeze", bug == "float32_iterates")
     us = jnp.broadcast_to(u, (steps,) + u.shape)
-    _, pullback = jax.vjp(lambda us: unroll(step, z_start, us)[0], us)
+    _, pullback = jax.vjp(lambda us: unroll(step, z_start, us, k0)[0], us)
     (ubars,) = pullback(w)
     if bug == "sign_c":  # planted: the parameter cotangent negated
         ubars = -ubars
@@ -249,45 +273,46 @@ def rows_from_the_end(ubars):
 
 
 @functools.partial(jax.jit, static_argnames=("kind",))
-def hand_forward(kind, data, xs_lin, xs_c, u, v):
-    """Xdot <- B_k Xdot + C_k v with B_k linearized at xs_lin[j], C_k at xs_c[j]."""
+def hand_forward(kind, data, xs_lin, xs_c, ks_lin, ks_c, u, v):
+    """Xdot <- B_k Xdot + C_k v with B_k linearized at xs_lin[j] (step ks_lin[j]), C_k at
+    xs_c[j] (step ks_c[j])."""
     step = step_fn(kind, data)
 
     def body(dz, pair):
-        z_b, z_c = pair
-        b_part = jax.jvp(lambda z: step(z, u), (z_b,), (dz,))[1]
-        c_part = jax.jvp(lambda u: step(z_c, u), (u,), (v,))[1]
+        z_b, z_c, k_b, k_c = pair
+        b_part = jax.jvp(lambda z: step(z, u, k_b), (z_b,), (dz,))[1]
+        c_part = jax.jvp(lambda u: step(z_c, u, k_c), (u,), (v,))[1]
         dz = b_part + c_part
         return dz, dz
 
     dz0 = jnp.zeros_like(xs_c[0])
-    _, dzs = lax.scan(body, dz0, (xs_lin, xs_c))
+    _, dzs = lax.scan(body, dz0, (xs_lin, xs_c, ks_lin, ks_c))
     return jnp.concatenate([dz0[None], dzs])
 
 
 @functools.partial(jax.jit, static_argnames=("kind", "bug"))
-def hand_reverse(kind, data, xs_lin, xs_c, u, w, bug=None):
-    """From k = K'-1 down (xs_* given in that order): Ubar += Xbar C_k, Xbar <- Xbar B_k."""
+def hand_reverse(kind, data, xs_lin, xs_c, ks_lin, ks_c, u, w, bug=None):
+    """From k = K'-1 down (xs_*, ks_* given in that order): Ubar += Xbar C_k, Xbar <- Xbar B_k."""
     step = step_fn(kind, data)
 
-    def back(z, xbar):
+    def back(z, k, xbar):
         if bug == "no_transpose":  # planted: jvp (B_k Xbar) where vjp (B_k^T Xbar) belongs
-            return jax.jvp(lambda z: step(z, u), (z,), (xbar,))[1]
-        return jax.vjp(lambda z: step(z, u), z)[1](xbar)[0]
+            return jax.jvp(lambda z: step(z, u, k), (z,), (xbar,))[1]
+        return jax.vjp(lambda z: step(z, u, k), z)[1](xbar)[0]
 
     def body(carry, pair):
         xbar, ubar = carry
-        z_b, z_c = pair
+        z_b, z_c, k_b, k_c = pair
         if bug == "adjoint_order":  # planted: Algorithm 1 as printed, Xbar first
-            xbar = back(z_b, xbar)
-            ubar = ubar + jax.vjp(lambda u: step(z_c, u), u)[1](xbar)[0]
+            xbar = back(z_b, k_b, xbar)
+            ubar = ubar + jax.vjp(lambda u: step(z_c, u, k_c), u)[1](xbar)[0]
         else:
-            ubar = ubar + jax.vjp(lambda u: step(z_c, u), u)[1](xbar)[0]
-            xbar = back(z_b, xbar)
+            ubar = ubar + jax.vjp(lambda u: step(z_c, u, k_c), u)[1](xbar)[0]
+            xbar = back(z_b, k_b, xbar)
         return (xbar, ubar), ubar
 
     ubar0 = jnp.zeros_like(u)
-    _, ubars = lax.scan(body, (w, ubar0), (xs_lin, xs_c))
+    _, ubars = lax.scan(body, (w, ubar0), (xs_lin, xs_c, ks_lin, ks_c))
     return jnp.concatenate([ubar0[None], ubars])
 
 
@@ -295,9 +320,11 @@ def hand_rows(prob, xs, u, v, w, t_prime, k_prime, bug=None):
     """jvp and vjp rows by the per-step loop; `b_next` zips the iterates off by one."""
     shift = 1 if bug == "b_next" else 0  # planted: B_{k+1} for B_k
     ks = np.arange(t_prime, k_prime)
-    jvp = hand_forward(prob.kind, prob.data, xs[ks + shift], xs[ks], u, v)
+    kf = ks.astype(np.float64)  # the step index, for the time-varying maps
+    jvp = hand_forward(prob.kind, prob.data, xs[ks + shift], xs[ks], kf + shift, kf, u, v)
     rk = ks[::-1]
-    vjp = hand_reverse(prob.kind, prob.data, xs[rk + shift], xs[rk], u, w, bug=bug)
+    rf = rk.astype(np.float64)
+    vjp = hand_reverse(prob.kind, prob.data, xs[rk + shift], xs[rk], rf + shift, rf, u, w, bug=bug)
     return np.asarray(jvp), np.asarray(vjp)
 
 
@@ -319,7 +346,7 @@ def implicit_arrays(kind, data, z_last, u, v, w, bug=None):
         x = lax.fori_loop(0, 30, lambda _, x: x - jnp.linalg.solve(hess(x, u), grad(x, u)),
                           z_last[:N])
         z = jnp.concatenate([x, x]) if n == 2 * N else x
-    B = jax.jacfwd(lambda z: step(z, u))(z)
+    B = jax.jacfwd(lambda z: step(z, u))(z)  # the limit map (k -> oo) at the fixed point
     C = jax.jacfwd(lambda u: step(z, u))(u)
     M = jnp.eye(n) - B
     if bug == "implicit_transpose":  # planted: M.T where M belongs (and the other way round)
@@ -357,12 +384,13 @@ def trace(prob, x0, v, w, t_prime, k_prime, bug=None, hand_written=False, with_i
         jvp, vjp = hand_rows(prob, xs, u, v, w, t_prime, k_prime, bug)
     else:
         start = t_prime + 1 if bug == "late_plus_one" else t_prime  # planted: xs[T'+1]
-        jvp = np.asarray(forward_rows(prob.kind, prob.data, xs[start], u, v, steps, bug=bug))
+        jvp = np.asarray(forward_rows(prob.kind, prob.data, xs[start], u, v, steps, start, bug=bug))
         vjp = rows_from_the_end(reverse_steps(prob.kind, prob.data, xs[t_prime], u, w, steps,
-                                              bug=bug))
+                                              t_prime, bug=bug))
     jvp_final = jvp[-1]
     if bug == "literal_index":  # planted: Xdot_{T'}^{(K')}, K' steps from x_{T'}
-        jvp_final = np.asarray(forward_rows(prob.kind, prob.data, xs[t_prime], u, v, k_prime))[-1]
+        jvp_final = np.asarray(forward_rows(prob.kind, prob.data, xs[t_prime], u, v, k_prime,
+                                            t_prime))[-1]
     out = {"x": np.asarray(xs[: k_prime + 1]), "jvp": jvp, "vjp": vjp,
            "jvp_final": jvp_final, "vjp_final": vjp[-1]}
     if with_implicit:
@@ -385,10 +413,12 @@ def load_instance(path, entry, bug=None):
     alpha, beta = float(d["alpha"]), float(d["beta"])
     if bug == "step_size":  # planted: a wrong step size
         alpha *= 1.001
-    if bug == "momentum" and entry["method"] == "heavy_ball":  # planted: a wrong momentum
+    if bug == "momentum" and entry["method"] in ("heavy_ball", "nesterov"):  # planted
         beta = 0.45
+    # Chebyshev: tuned to [mu, L] (its alpha is h = 2/(L + mu); step_size does not apply)
+    mu, L = (float(d["mu"]), float(d["L"])) if entry["method"] == "chebyshev" else (0.0, 0.0)
     prob = Problem(entry["family"], entry["param"], entry["method"], d["A"], d["b"],
-                   float(d["lam"]), float(d["delta"]), alpha, beta)
+                   float(d["lam"]), float(d["delta"]), alpha, beta, mu, L)
     t_prime, k_prime = int(round(float(d["T_prime"]))), int(round(float(d["K_prime"])))
     return prob, d["x0"], d["v"], d["w"], t_prime, k_prime
 
@@ -433,7 +463,10 @@ def rel_diff(a, b):
 
 def from_numpy_map(amap, method):
     f = amap.f
-    beta = float(amap.beta) if method == "heavy_ball" else 0.0
+    beta = float(amap.beta) if method in ("heavy_ball", "nesterov") else 0.0
+    if method == "chebyshev":
+        return Problem(f.family, f.param, method, f.A, f.b, float(f.lam), float(f.delta),
+                       amap.h, 0.0, amap.mu, amap.L)
     return Problem(f.family, f.param, method, f.A, f.b, float(f.lam), float(f.delta),
                    float(amap.alpha), beta)
 
@@ -452,6 +485,10 @@ def selfcheck():
     for family in FAMILIES:
         for param in PARAMS:
             for method in METHODS:
+                # the accelerated methods on two kinds only (each kind compiles anew)
+                if method not in ("gd", "heavy_ball") and (family, param) not in (
+                        ("pseudo_huber", "targets"), ("ridge", "data")):
+                    continue
                 amap, x0, v, w = gn.tiny_case(family, param, method)
                 prob = from_numpy_map(amap, method)
                 for t_prime in (0, 7):

@@ -76,7 +76,9 @@ BUGS = ("sign_c", "b_next", "late_plus_one", "late_minus_one", "literal_index", 
 IMPLICIT_BUGS = ("implicit_transpose", "implicit_sign", "implicit_at_iterate")
 FAMILIES = ("ridge", "pseudo_huber")
 PARAMS = ("weight", "targets", "data")
-METHODS = ("gd", "heavy_ball")
+METHODS = ("gd", "heavy_ball", "chebyshev", "nesterov", "nesterov_convex")
+# Momentum methods on the stacked state z = (x_1, x_2), n = 2N.
+STACKED = ("heavy_ball", "chebyshev", "nesterov", "nesterov_convex")
 
 
 # --------------------------------------------------------------------------------------
@@ -173,24 +175,28 @@ class Objective:
 
 
 class GradientDescent:
-    """A(x, u) = x - alpha grad_x f(x, u); B = I - alpha hess f, C = -alpha D_u grad f."""
+    """A(x, u) = x - alpha grad_x f(x, u); B = I - alpha hess f, C = -alpha D_u grad f.
+
+    Every method takes the iteration index k of the step (None: the limit map k -> oo, the
+    map whose fixed point implicit differentiation uses); only time-varying maps use it.
+    """
 
     def __init__(self, f, alpha):
         self.f, self.alpha = f, f.A.dtype.type(alpha)
 
-    def step(self, x):
+    def step(self, x, k=None):
         return x - self.alpha * self.f.grad(x)
 
-    def B(self, x, dx):
+    def B(self, x, dx, k=None):
         return dx - self.alpha * self.f.hvp(x, dx)
 
-    def C(self, x, du):
+    def C(self, x, du, k=None):
         return -self.alpha * self.f.mixed_jvp(x, du)
 
-    def BT(self, x, w):  # the Hessian is symmetric
+    def BT(self, x, w, k=None):  # the Hessian is symmetric
         return w - self.alpha * self.f.hvp(x, w)
 
-    def CT(self, x, w):
+    def CT(self, x, w, k=None):
         return -self.alpha * self.f.mixed_vjp(x, w)
 
 
@@ -207,38 +213,145 @@ class HeavyBall:
         n = z.shape[0] // 2
         return z[:n], z[n:]
 
-    def step(self, z):
+    def step(self, z, k=None):
         x1, x2 = self.halves(z)
         return np.concatenate([x1 - self.alpha * self.f.grad(x1) + self.beta * (x1 - x2), x1])
 
-    def B(self, z, dz):
+    def B(self, z, dz, k=None):
         x1, _ = self.halves(z)
         d1, d2 = self.halves(dz)
         top = (1 + self.beta) * d1 - self.beta * d2 - self.alpha * self.f.hvp(x1, d1)
         return np.concatenate([top, d1])
 
-    def C(self, z, du):
+    def C(self, z, du, k=None):
         x1, _ = self.halves(z)
         top = -self.alpha * self.f.mixed_jvp(x1, du)
         return np.concatenate([top, np.zeros_like(top)])
 
-    def BT(self, z, w):
+    def BT(self, z, w, k=None):
         x1, _ = self.halves(z)
         w1, w2 = self.halves(w)
         top = (1 + self.beta) * w1 - self.alpha * self.f.hvp(x1, w1) + w2
         return np.concatenate([top, -self.beta * w1])
 
-    def CT(self, z, w):
+    def CT(self, z, w, k=None):
         x1, _ = self.halves(z)
         w1, _ = self.halves(w)
         return -self.alpha * self.f.mixed_vjp(x1, w1)
 
 
-def make_map(method, f, alpha, beta):
+class Chebyshev(HeavyBall):
+    """The Chebyshev semi-iterative method tuned to [mu, L], time-varying, on z = (x1, x2):
+    A_k(z, u) = (om_k (x1 - h grad f(x1)) + (1 - om_k) x2, x1), h = 2/(L + mu), om_0 = 1 and
+    om_k = om_inf (1 + q^k)/(1 + q^(k+1)) for k >= 1, s = (L - mu)/(L + mu),
+    om_inf = 2/(1 + sqrt(1 - s^2)), q = (s/(1 + sqrt(1 - s^2)))^2; the limit map has om_inf.
+
+    B_k = [[om (I - h hess f), (1 - om) I], [I, 0]], C_k = [[-om h D_u grad f], [0]].
+    """
+
+    def __init__(self, f, mu, L):
+        self.f, self.mu, self.L = f, float(mu), float(L)
+        self.h = 2.0 / (self.L + self.mu)
+
+    def omega(self, k):
+        s = (self.L - self.mu) / (self.L + self.mu)
+        root = np.sqrt(1.0 - s * s)
+        omega_inf = 2.0 / (1.0 + root)
+        if k is None:
+            return omega_inf
+        if k == 0:
+            return 1.0
+        q = (s / (1.0 + root)) ** 2
+        return omega_inf * (1.0 + q ** k) / (1.0 + q ** (k + 1))
+
+    def step(self, z, k=None):
+        x1, x2 = self.halves(z)
+        om = self.omega(k)
+        return np.concatenate([om * (x1 - self.h * self.f.grad(x1)) + (1 - om) * x2, x1])
+
+    def B(self, z, dz, k=None):
+        x1, _ = self.halves(z)
+        d1, d2 = self.halves(dz)
+        om = self.omega(k)
+        return np.concatenate([om * (d1 - self.h * self.f.hvp(x1, d1)) + (1 - om) * d2, d1])
+
+    def C(self, z, du, k=None):
+        x1, _ = self.halves(z)
+        top = -self.omega(k) * self.h * self.f.mixed_jvp(x1, du)
+        return np.concatenate([top, np.zeros_like(top)])
+
+    def BT(self, z, w, k=None):
+        x1, _ = self.halves(z)
+        w1, w2 = self.halves(w)
+        om = self.omega(k)
+        return np.concatenate([om * (w1 - self.h * self.f.hvp(x1, w1)) + w2, (1 - om) * w1])
+
+    def CT(self, z, w, k=None):
+        x1, _ = self.halves(z)
+        w1, _ = self.halves(w)
+        return -self.omega(k) * self.h * self.f.mixed_vjp(x1, w1)
+
+
+class Nesterov(HeavyBall):
+    """Nesterov's method on z = (x1, x2): y = (1 + b_k) x1 - b_k x2,
+    A_k(z, u) = (y - alpha grad f(y), x1), with the constant momentum b_k = beta, or (beta
+    None: the convex schedule) b_k = k/(k + 3), whose limit map has b = 1.
+
+    B_k = [[(1 + b)(I - alpha H), -b (I - alpha H)], [I, 0]] with H = hess f(y),
+    C_k = [[-alpha D_u grad f(y)], [0]].
+    """
+
+    def __init__(self, f, alpha, beta=None):
+        self.f, self.alpha = f, f.A.dtype.type(alpha)
+        self.beta = None if beta is None else f.A.dtype.type(beta)
+
+    def momentum(self, k):
+        if self.beta is not None:
+            return self.beta
+        return 1.0 if k is None else k / (k + 3.0)
+
+    def extrapolate(self, z, k):
+        x1, x2 = self.halves(z)
+        b = self.momentum(k)
+        return (1 + b) * x1 - b * x2, b
+
+    def step(self, z, k=None):
+        y, _ = self.extrapolate(z, k)
+        return np.concatenate([y - self.alpha * self.f.grad(y), self.halves(z)[0]])
+
+    def B(self, z, dz, k=None):
+        y, b = self.extrapolate(z, k)
+        d1, d2 = self.halves(dz)
+        dy = (1 + b) * d1 - b * d2
+        return np.concatenate([dy - self.alpha * self.f.hvp(y, dy), d1])
+
+    def C(self, z, du, k=None):
+        y, _ = self.extrapolate(z, k)
+        top = -self.alpha * self.f.mixed_jvp(y, du)
+        return np.concatenate([top, np.zeros_like(top)])
+
+    def BT(self, z, w, k=None):
+        y, b = self.extrapolate(z, k)
+        w1, w2 = self.halves(w)
+        g = w1 - self.alpha * self.f.hvp(y, w1)
+        return np.concatenate([(1 + b) * g + w2, -b * g])
+
+    def CT(self, z, w, k=None):
+        y, _ = self.extrapolate(z, k)
+        return -self.alpha * self.f.mixed_vjp(y, self.halves(w)[0])
+
+
+def make_map(method, f, alpha, beta, mu=None, L=None):
     if method == "gd":
         return GradientDescent(f, alpha)
     if method == "heavy_ball":
         return HeavyBall(f, alpha, beta)
+    if method == "chebyshev":
+        return Chebyshev(f, mu, L)
+    if method == "nesterov":
+        return Nesterov(f, alpha, beta)
+    if method == "nesterov_convex":
+        return Nesterov(f, alpha)
     raise ValueError(f"unknown method {method!r}")
 
 
@@ -247,12 +360,13 @@ def make_map(method, f, alpha, beta):
 # --------------------------------------------------------------------------------------
 
 
-def iterate(amap, x0, steps, bug=None):
-    """x_{k+1} = A(x_k, u) (4); returns the rows x_0, ..., x_steps."""
+def iterate(amap, x0, steps, bug=None, start=0):
+    """x_{k+1} = A_k(x_k, u) (4); returns the rows x_0, ..., x_steps (with start > 0, the
+    rows x_start, ... of an iteration continued from x_start)."""
     xs = np.empty((steps + 1, x0.shape[0]), dtype=x0.dtype)
     xs[0] = x0
     for k in range(steps):
-        xs[k + 1] = amap.step(xs[k])
+        xs[k + 1] = amap.step(xs[k], start + k)
         if bug == "float32_iterates":  # planted: single-precision iterates
             xs[k + 1] = xs[k + 1].astype(np.float32)
     return xs
@@ -281,7 +395,7 @@ def late_start_jvp(amap, xs, t_prime, k_prime, v, bug=None):
             out[j + 1] = out[j]
             continue
         kb = k + 1 if bug == "b_next" else k  # planted: B_{k+1} instead of B_k
-        out[j + 1] = amap.B(xs[kb], out[j]) + sign * amap.C(xs[k], v)
+        out[j + 1] = amap.B(xs[kb], out[j], kb) + sign * amap.C(xs[k], v, k)
     return out
 
 
@@ -303,11 +417,11 @@ def truncated_vjp(amap, xs, t_prime, k_prime, w, p, bug=None):
             # planted: no transpose (B_k instead of B_k^T)
             back = amap.B if bug == "no_transpose" else amap.BT
             if bug == "adjoint_order":  # planted: Algorithm 1 as printed, Xbar updated first
-                xbar = back(xs[kb], xbar)
-                ubar = ubar + sign * amap.CT(xs[k], xbar)
+                xbar = back(xs[kb], xbar, kb)
+                ubar = ubar + sign * amap.CT(xs[k], xbar, k)
             else:
-                ubar = ubar + sign * amap.CT(xs[k], xbar)  # uses Xbar^{(k+1)}: before the update
-                xbar = back(xs[kb], xbar)
+                ubar = ubar + sign * amap.CT(xs[k], xbar, k)  # uses Xbar^{(k+1)}: before the update
+                xbar = back(xs[kb], xbar, kb)
         rows[i] = ubar
     return rows
 
@@ -323,7 +437,7 @@ def trace(amap, x0, v, w, t_prime, k_prime, bug=None):
         t_prime -= 1
     if bug == "dropped_warm_start":  # planted: x0 ignored
         x0 = np.zeros_like(x0)
-    if bug == "stale_momentum" and isinstance(amap, HeavyBall):  # planted: old x_{-1}
+    if bug == "stale_momentum" and type(amap) is HeavyBall:  # planted: old x_{-1}
         x1, _ = amap.halves(x0)
         x0 = np.concatenate([x1, x1 + 0.3])
     # the literal index needs the iterates up to x_{T'+K'-1}
@@ -396,10 +510,12 @@ def load_instance(path, entry, dtype, bug=None):
     alpha, beta = float(d["alpha"]), float(d["beta"])
     if bug == "step_size":  # planted: a wrong step size
         alpha *= 1.001
-    if bug == "momentum" and entry["method"] == "heavy_ball":  # planted: a wrong momentum
+    if bug == "momentum" and entry["method"] in ("heavy_ball", "nesterov"):  # planted
         beta = 0.45
     f = Objective(entry["family"], entry["param"], A, b, lam, delta)
-    amap = make_map(entry["method"], f, alpha, beta)
+    # Chebyshev: tuned to [mu, L] (its alpha is h = 2/(L + mu); step_size does not apply)
+    mu, L = (float(d["mu"]), float(d["L"])) if entry["method"] == "chebyshev" else (None, None)
+    amap = make_map(entry["method"], f, alpha, beta, mu, L)
     t_prime, k_prime = int(round(float(d["T_prime"]))), int(round(float(d["K_prime"])))
     x0, v, w = (d[key].astype(dtype) for key in ("x0", "v", "w"))
     return amap, x0, v, w, t_prime, k_prime
@@ -440,25 +556,30 @@ def tiny_case(family, param, method, seed=0, M=6, N=3, x0_scale=3.0):
     rng = np.random.default_rng(seed)
     A, b = rng.standard_normal((M, N)), rng.standard_normal(M)
     f = Objective(family, param, A, b, lam=0.1, delta=0.0 if family == "ridge" else 0.5)
-    alpha = 1.0 / (np.linalg.norm(A, 2) ** 2 + f.lam)  # phi'' <= 1, so L <= ||A||^2 + lam
-    amap = make_map(method, f, alpha, 0.5)
+    L = np.linalg.norm(A, 2) ** 2 + f.lam  # phi'' in (0, 1]: the curvature is in [lam, L]
+    amap = make_map(method, f, 1.0 / L, 0.5, f.lam, L)
     x = x0_scale * rng.standard_normal(N)
-    x0 = np.concatenate([x, x]) if method == "heavy_ball" else x
+    x0 = np.concatenate([x, x]) if method in STACKED else x
     return amap, x0, unit(rng, f.u().shape[0]), unit(rng, x0.shape[0])
 
 
 def rebuild(amap, u):
     """The same map at parameter u."""
     f = amap.f.with_u(u)
+    if isinstance(amap, Chebyshev):
+        return Chebyshev(f, amap.mu, amap.L)
+    if isinstance(amap, Nesterov):
+        return Nesterov(f, amap.alpha, amap.beta)
     if isinstance(amap, HeavyBall):
         return HeavyBall(f, amap.alpha, amap.beta)
     return GradientDescent(f, amap.alpha)
 
 
-def fd_states(amap, x_start, u, du, steps, h):
-    """Central differences of the iterates run `steps` steps from a FIXED x_start."""
-    plus = iterate(rebuild(amap, u + h * du), x_start, steps)
-    minus = iterate(rebuild(amap, u - h * du), x_start, steps)
+def fd_states(amap, x_start, u, du, steps, h, start=0):
+    """Central differences of the iterates run `steps` steps from a FIXED x_start = x_start
+    (the steps numbered from `start`, for the time-varying maps)."""
+    plus = iterate(rebuild(amap, u + h * du), x_start, steps, start=start)
+    minus = iterate(rebuild(amap, u - h * du), x_start, steps, start=start)
     return (plus - minus) / (2 * h)
 
 
@@ -470,7 +591,7 @@ def fd_failures(amap, x0, v, w, t_prime, k_prime, tr, h=1e-6, rtol=1e-6):
     """What of the trace `tr` disagrees with finite differences (a list of messages)."""
     u, xs, fails = amap.f.u(), tr["x"], []
     # jvp row j = D_u x_{T'+j} with x_{T'} held fixed (late start, (20))
-    fd = fd_states(amap, xs[t_prime], u, v, k_prime - t_prime, h)
+    fd = fd_states(amap, xs[t_prime], u, v, k_prime - t_prime, h, t_prime)
     bad = [j for j in range(k_prime - t_prime + 1) if not close(tr["jvp"][j], fd[j], rtol)]
     if bad:
         fails.append(f"jvp rows {bad[:5]}... differ from finite differences")
@@ -478,13 +599,13 @@ def fd_failures(amap, x0, v, w, t_prime, k_prime, tr, h=1e-6, rtol=1e-6):
     bad = []
     for i in range(k_prime - t_prime + 1):
         k = k_prime - i
-        fd_k = w @ fd_states(amap, xs[k], u, v, i, h)[-1]
+        fd_k = w @ fd_states(amap, xs[k], u, v, i, h, k)[-1]
         if not close(np.atleast_1d(tr["vjp"][i] @ v), np.atleast_1d(fd_k), rtol):
             bad.append(i)
     if bad:
         fails.append(f"vjp rows {bad[:5]}... (dotted with v) differ from finite differences")
     # vjp_final against the full gradient of u -> w . x_K'(u) from x_T' fixed
-    grad = np.array([w @ fd_states(amap, xs[t_prime], u, e, k_prime - t_prime, h)[-1]
+    grad = np.array([w @ fd_states(amap, xs[t_prime], u, e, k_prime - t_prime, h, t_prime)[-1]
                      for e in np.eye(u.shape[0])])
     if not close(tr["vjp_final"], grad, rtol):
         fails.append("vjp_final differs from the finite-difference gradient")
@@ -561,7 +682,7 @@ def selfcheck_implicit():
                 name = f"implicit {family}/{param}/{method}"
                 bad = implicit_fd_failures(amap, xs, v, w, implicit(amap, xs, v, w))
                 fails += [f"{name}: {m}" for m in bad]
-                if method == "heavy_ball":
+                if method in STACKED:  # I - B not symmetric
                     for bug in IMPLICIT_BUGS:
                         if not implicit_fd_failures(amap, xs, v, w, implicit(amap, xs, v, w, bug)):
                             fails.append(f"{name}: the planted bug {bug} was not caught")

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use unrollcheck::Error;
 use unrollcheck::gate::cause::{BugClass, Confirmed};
 use unrollcheck::gate::check::{GateReport, Outcome, check, read_manifest};
-use unrollcheck::gate::export::{Entry, default_set, export};
+use unrollcheck::gate::export::{Entry, Size, accelerated_set, default_set, export};
 use unrollcheck::gate::npz::{self, Npz};
 
 fn dir(name: &str) -> PathBuf {
@@ -982,7 +982,10 @@ fn the_numpy_clients_planted_bugs_are_confirmed() {
     }
     let d = dir("numpy");
     let inst = d.join("instances");
-    export(&default_set(2026), &inst).unwrap();
+    // The default set and the accelerated one (Chebyshev, Nesterov: time-varying and
+    // momentum maps), as `gate export --accelerated` writes them.
+    let set: Vec<_> = default_set(2026).into_iter().chain(accelerated_set(2026, Size::Small)).collect();
+    export(&set, &inst).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gate_numpy.py");
     let run = |traces: &Path, bug: Option<&str>| {
         let mut c = std::process::Command::new("python3");
@@ -993,10 +996,18 @@ fn the_numpy_clients_planted_bugs_are_confirmed() {
         assert!(c.output().unwrap().status.success(), "{bug:?}");
         run_report(&inst, traces)
     };
-    assert_eq!(run(&d.join("ok"), None).exit_code(), 0);
+    let ok = run(&d.join("ok"), None);
+    assert_eq!(ok.exit_code(), 0, "{}", unrollcheck::gate::check::markdown(&ok));
+    assert_eq!(ok.outcomes.len(), 34);
+    assert!(ok.outcomes.iter().all(|o| o.implicit.is_some()), "the client writes the implicit arrays");
     for class in BugClass::ALL {
         let report = run(&d.join(class.id()), Some(class.id()));
         assert_eq!(report.exit_code(), 1, "{}", class.id());
+        // Each bug that can show on the accelerated methods does (the control for them).
+        let accelerated_failing =
+            report.outcomes.iter().filter(|o| o.failed() && (o.id.contains("chebyshev") || o.id.contains("nesterov")));
+        let invisible = [BugClass::StaleMomentum, BugClass::Frozen]; // heavy-ball only; converged iterates only
+        assert!(invisible.contains(&class) || accelerated_failing.count() > 0, "{}", class.id());
         for o in report.outcomes.iter().filter(|o| o.failed()) {
             let c = confirmed(o).unwrap_or_else(|| panic!("{}: {}: {}", class.id(), o.id, o.cause_text()));
             assert_eq!(c.class, class, "{}: {}", o.id, o.cause_text());
@@ -1020,9 +1031,6 @@ fn export_refuses_what_the_checker_cannot_rebuild() {
     for (spec, what) in [
         (Spec { family: Family::Huber { param: RobustParam::Weight, delta: 0.5 }, ..base }, "classic Huber"),
         (Spec { family: Family::Logistic { param: LogisticParam::Weight }, ..base }, "logistic regression"),
-        (Spec { method: Method::Chebyshev, ..base }, "only gradient descent and heavy-ball"),
-        (Spec { method: Method::Nesterov, ..base }, "only gradient descent and heavy-ball"),
-        (Spec { method: Method::NesterovConvex, ..base }, "only gradient descent and heavy-ball"),
     ] {
         match check_exportable(&[(base, false), (spec, true)]) {
             Err(Error::Input { message, .. }) => {
@@ -1032,6 +1040,9 @@ fn export_refuses_what_the_checker_cannot_rebuild() {
         }
     }
     check_exportable(&default_set(0)).expect("the default set is exportable");
+    for method in [Method::Chebyshev, Method::Nesterov, Method::NesterovConvex] {
+        check_exportable(&[(Spec { method, ..base }, true)]).expect("the accelerated methods are exportable");
+    }
     check_exportable(&[(Spec { data: Data::Tight, x0_sigma: None, ..base }, false)]).expect("tight data");
 }
 
@@ -1042,7 +1053,7 @@ fn export_refuses_what_the_checker_cannot_rebuild() {
 #[test]
 fn large_instances_are_judged_and_their_causes_not_simulated() {
     use unrollcheck::gate::cause::SIMULATION_LIMIT;
-    use unrollcheck::gate::export::{Size, export_with_horizon, sized_set};
+    use unrollcheck::gate::export::{export_with_horizon, sized_set};
     let (m, n, k) = Size::Large.dims();
     let large = sized_set(2026, Size::Large);
     assert!(large.iter().all(|(s, _)| (s.m, s.n) == (m, n)) && large.len() == default_set(2026).len());
@@ -1140,4 +1151,35 @@ fn an_implicit_array_of_the_wrong_shape_is_exit_2() {
     assert_eq!(o.status.code(), Some(2));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains(&e.trace.file) && stdout.contains("`hypergrad`") && stdout.contains("shape"), "{stdout}");
+}
+
+/// `gate export --accelerated` appends the Chebyshev and Nesterov instances after the
+/// default set, whose files and manifest entries stay byte for byte as without the flag
+/// (the reports and `.ci/run` depend on them).
+#[test]
+fn the_accelerated_export_leaves_the_default_set_as_it_was() {
+    let d = dir("accel_export");
+    let (plain, accel) = (d.join("plain"), d.join("accel"));
+    let m = export(&default_set(2026), &plain).unwrap();
+    let set: Vec<_> = default_set(2026).into_iter().chain(accelerated_set(2026, Size::Small)).collect();
+    let ma = export(&set, &accel).unwrap();
+    assert_eq!(ma.instances.len(), m.instances.len() + 12);
+    assert_eq!(ma.instances[..m.instances.len()], m.instances[..]);
+    for e in &m.instances {
+        assert_eq!(
+            std::fs::read(plain.join(&e.file)).unwrap(),
+            std::fs::read(accel.join(&e.file)).unwrap(),
+            "{}",
+            e.id
+        );
+    }
+    let methods: Vec<&str> = ma.instances[m.instances.len()..].iter().map(|e| e.method.as_str()).collect();
+    for method in ["chebyshev", "nesterov", "nesterov_convex"] {
+        assert_eq!(methods.iter().filter(|m| **m == method).count(), 4, "{methods:?}");
+    }
+    // Chebyshev instances carry their interval [μ, L]; the others have no such arrays.
+    for e in &ma.instances {
+        let f = Npz::read(&accel.join(&e.file)).unwrap();
+        assert_eq!(f.raw("mu").is_some() && f.raw("L").is_some(), e.method == "chebyshev", "{}", e.id);
+    }
 }

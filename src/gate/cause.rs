@@ -618,6 +618,10 @@ fn fitted_step(s: &Setup, submitted: &Submitted, failing: &[&str], base: &Sweep)
         if total.is_finite() { total } else { f64::INFINITY }
     };
     let mut out = Vec::new();
+    // Chebyshev's step and weights follow from [μ, L], not from `alpha`, `beta`: nothing to fit.
+    if e.method == "chebyshev" {
+        return out;
+    }
     let emit = |class: BugClass, a: f64, b: f64, fitted: (String, f64), out: &mut Vec<Candidate>| {
         if let Some(rows) = simulate(a, b, true) {
             out.push(Candidate { class, fitted: Some(fitted), rows });
@@ -626,7 +630,7 @@ fn fitted_step(s: &Setup, submitted: &Submitted, failing: &[&str], base: &Sweep)
     let scan: Vec<f64> = (-40..=40).map(|i| alpha * 2f64.powf(f64::from(i) / 20.0)).collect();
     let a = fit(&scan, |a| mismatch(a, beta));
     emit(BugClass::StepSize, a, beta, (format!("α fitted = {a:.17e} instead of {alpha:.17e}"), a), &mut out);
-    if e.method == "heavy_ball" {
+    if e.method == "heavy_ball" || e.method == "nesterov" {
         let scan: Vec<f64> = (0..100).map(|i| f64::from(i) / 100.0).collect();
         let b = fit(&scan, |b| mismatch(alpha, b)).clamp(0.0, 1.0 - 1e-12);
         emit(BugClass::Momentum, alpha, b, (format!("β fitted = {b:.17e} instead of {beta:.17e}"), b), &mut out);
