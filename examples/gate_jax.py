@@ -24,8 +24,9 @@ under `jax.jit`:
 
 and, unless --no-implicit, the optional implicit arrays the way jaxopt's implicit mode
 gets them, without unrolling: x* by Newton's method on grad f = 0 from the last iterate
-(`jax.grad`, `jax.hessian`, `jnp.linalg.solve`), then B = D_z A(z*, u) and C = D_u A(z*, u)
-by `jax.jacfwd` at z* (z* = (x*, x*) for heavy-ball) and linear solves:
+(`jax.grad`, `jax.hessian`, `jnp.linalg.solve`; damped by backtracking far from x*), then
+B = D_z A(z*, u) and C = D_u A(z*, u) by `jax.jacfwd` at z* (z* = (x*, x*) for the
+momentum methods) and linear solves:
 
     implicit_jvp  (n,)       Dx* v = (I - B)^{-1} C v
     implicit_vjp  (p,)       w^T Dx* = C^T (I - B)^{-T} w
@@ -343,8 +344,18 @@ def implicit_arrays(kind, data, z_last, u, v, w, bug=None):
         z = z_last
     else:
         grad, hess = jax.grad(f), jax.hessian(f)
-        x = lax.fori_loop(0, 30, lambda _, x: x - jnp.linalg.solve(hess(x, u), grad(x, u)),
-                          z_last[:N])
+        ts = 0.5 ** jnp.arange(34.0)
+
+        def newton(_, x):  # damped (Armijo backtracking) while the decrement g.d is large
+            g = grad(x, u)
+            d = jnp.linalg.solve(hess(x, u), g)
+            fx, gd = f(x, u), g @ d
+            ok = jax.vmap(lambda t: f(x - t * d, u))(ts) <= fx - 1e-4 * ts * gd
+            t_back = jnp.where(ok.any(), ts[jnp.argmax(ok)], ts[-1])
+            t = jnp.where(gd > 1e-8 * (1 + jnp.abs(fx)), t_back, 1.0)
+            return x - t * d
+
+        x = lax.fori_loop(0, 60, newton, z_last[:N])
         z = jnp.concatenate([x, x]) if n == 2 * N else x
     B = jax.jacfwd(lambda z: step(z, u))(z)  # the limit map (k -> oo) at the fixed point
     C = jax.jacfwd(lambda u: step(z, u))(u)

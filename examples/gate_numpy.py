@@ -99,6 +99,15 @@ class Objective:
         self.A, self.b = A, b
         self.lam, self.delta = A.dtype.type(lam), A.dtype.type(delta)
 
+    def value(self, x):
+        """f(x, u)."""
+        r = self.residual(x)
+        if self.family == "ridge":
+            phi = 0.5 * r**2
+        else:
+            phi = self.delta**2 * (np.sqrt(1 + (r / self.delta) ** 2) - 1)
+        return phi.sum() + 0.5 * self.lam * (x @ x)
+
     def dphi(self, r):
         """phi'(r)."""
         if self.family == "ridge":
@@ -462,16 +471,26 @@ def dense(op, x, size):
     return np.stack([op(x, e) for e in np.eye(size, dtype=x.dtype)], axis=1)
 
 
-def minimizer(f, x_start, iterations=100):
-    """x* by Newton's method on grad f(x) = 0 from x_start, until the step stops shrinking."""
+def minimizer(f, x_start, iterations=200):
+    """x* by Newton's method on grad f = 0 from x_start: damped by backtracking (Armijo)
+    while far from x*, where a full step may diverge (pseudo-Huber); near x*, full steps
+    until the step stops shrinking (converged to rounding)."""
     x, last = x_start.copy(), np.inf
     for _ in range(iterations):
-        step = np.linalg.solve(dense(f.hvp, x, x.shape[0]), f.grad(x))
-        x = x - step
-        size = np.linalg.norm(step)
-        if size == 0 or size >= last:  # converged to rounding
-            break
-        last = size
+        g = f.grad(x)
+        d = np.linalg.solve(dense(f.hvp, x, x.shape[0]), g)
+        fx, t = f.value(x), 1.0
+        # Backtracking while the Newton decrement g.d is above the rounding of f (below
+        # it a decrease cannot be measured, and x is in the region of full steps).
+        if g @ d > 1e-8 * (1 + abs(fx)):
+            while t > 1e-10 and f.value(x - t * d) > fx - 1e-4 * t * (g @ d):
+                t /= 2
+        x = x - t * d
+        size = np.linalg.norm(d)
+        if t == 1.0:
+            if size == 0 or size >= last:  # converged to rounding
+                break
+            last = size
     return x
 
 

@@ -19,8 +19,9 @@ a user writes to see the intermediate rows: `torch.func.jvp` for B_k Xdot + C_k 
 
 and, unless --no-implicit, the optional implicit arrays as torchopt's implicit mode gets
 them, without unrolling: x* by Newton's method on grad f = 0 from the last iterate
-(`torch.func.hessian`, `torch.linalg.solve`), B and C of the limit map at z* by
-`torch.func.jacfwd` (z* = (x*, x*) for the momentum methods), and linear solves:
+(`torch.func.hessian`, `torch.linalg.solve`; damped by backtracking far from x*), B and C
+of the limit map at z* by `torch.func.jacfwd` (z* = (x*, x*) for the momentum methods),
+and linear solves:
 
     implicit_jvp  (n,)       Dx* v = (I - B)^{-1} C v
     implicit_vjp  (p,)       w^T Dx* = C^T (I - B)^{-T} w
@@ -100,7 +101,8 @@ class Problem:
         assert family in FAMILIES and param in PARAMS and method in METHODS
         self.family, self.param, self.method = family, param, method
         self.A, self.b = t(A), t(b)
-        self.lam, self.delta, self.alpha, self.beta = float(lam), float(delta), float(alpha), float(beta)
+        self.lam, self.delta = float(lam), float(delta)
+        self.alpha, self.beta = float(alpha), float(beta)
         self.mu, self.L = float(mu), float(L)
         self.N = self.A.shape[1]
         self.grad = fgrad(self.f)  # with respect to x
@@ -241,13 +243,21 @@ def implicit(prob, u, z_last, v, w, bug=None):
     else:
         x, last = z_last[:N].clone(), float("inf")
         hess = hessian(prob.f)
-        for _ in range(100):
-            step = torch.linalg.solve(hess(x, u), prob.grad(x, u))
-            x = x - step
-            size = float(torch.linalg.norm(step))
-            if size == 0 or size >= last:  # converged to rounding
-                break
-            last = size
+        for _ in range(200):
+            g = prob.grad(x, u)
+            d = torch.linalg.solve(hess(x, u), g)
+            fx, gd, t = float(prob.f(x, u)), float(g @ d), 1.0
+            # damped (Armijo backtracking) while the Newton decrement g.d is above the
+            # rounding of f; near x*, full steps until the step stops shrinking
+            if gd > 1e-8 * (1 + abs(fx)):
+                while t > 1e-10 and float(prob.f(x - t * d, u)) > fx - 1e-4 * t * gd:
+                    t /= 2
+            x = x - t * d
+            size = float(torch.linalg.norm(d))
+            if t == 1.0:
+                if size == 0 or size >= last:  # converged to rounding
+                    break
+                last = size
         z = torch.cat([x, x]) if n == 2 * N else x
     B = jacfwd(lambda zz: prob.step(zz, u))(z)  # the limit map at the fixed point
     C = jacfwd(lambda uu: prob.step(z, uu))(u)
