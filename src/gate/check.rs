@@ -448,7 +448,8 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz) -> Result<Outcome> {
     let mut implicit_checked = None;
     let mut implicit_ref = None;
     if !present.is_empty() {
-        let itol = implicit::tolerance(&*inst.map, &inst.x_star, inst.x_star_error, &inst.constants, e.n_cols)?;
+        let itol =
+            implicit::tolerance(&*inst.map, &inst.x_star, inst.x_star_error, &inst.constants, e.n_cols, (&v, &w))?;
         let reference = ImplicitRows::reference(&inst.dx_star, &inst.x_star, e.n_cols, &v, &w);
         for &(q, a) in &present {
             findings.extend(compare(q, a, reference.rows(q), |_| kp, |_| itol.of(q, a.float32)));

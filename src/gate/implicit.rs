@@ -22,10 +22,13 @@
 //! and `S = ‖(I − B)^{-1}‖·‖C‖·‖d‖ ≥ ‖y‖`: the backward error of the solve gives
 //! `(n + p)·ε·κ·‖y‖`, and the rounding of its right-hand side `C d`, `(n + p)·ε·‖C‖‖d‖`
 //! amplified by `‖(I − B)^{-1}‖`, is `(n + p)·ε·S`; both are below `(n + p)·ε·κ·S`.
-//! Both sides also stand on a *computed* fixed point:
-//! `B`, `C` move by `M_x δ`, `M_u δ` when `x*` moves by `δ`, so `Dx*` moves by at most
-//! `‖(I − B)^{-1}‖·Γ♯·δ` with `Γ♯ = M_x‖Dx*‖ + M_u` (the constants of the instance), and
-//! `hypergrad` by `‖Dx*‖·δ` more through `x*` in the outer loss. `δ` is the engine's bound on
+//! Both sides also stand on a *computed* fixed point, and an array moves by about
+//! `‖∂Y/∂x*‖·δ` when the fixed point moves by `δ`: the sensitivity `‖∂Y/∂x*‖` is
+//! *measured* (as estimate 4 of [`crate::tol`] measures rounding), by central differences of
+//! `Y` with `B`, `C` and the outer loss at `x̂* ± h e_i` (Frobenius norm over the basis
+//! vectors, which bounds the operator norm); the certified `‖(I − B)^{-1}‖·Γ♯·‖d‖`
+//! (`Γ♯ = M_x‖Dx*‖ + M_u`, plus `‖Dx*‖` for the outer loss) is the fallback, far larger on
+//! pseudo-Huber (the global Lipschitz constant of its Hessian). `δ` is the engine's bound on
 //! the error of its `x̂*` plus that of a fixed point solved to rounding by the client
 //! (Newton's last step on `x − A(x) = 0` is a solve with `I − B`: `c·ε·n·κ·‖x*‖`). Each
 //! tolerance is twice the sum (two computations, as for the unrolled rows), in float32
@@ -121,15 +124,72 @@ fn extreme_singular_values(m: &DMatrix<f64>) -> Option<(f64, f64)> {
     (hi.is_finite() && lo.is_finite()).then_some((hi, lo))
 }
 
+/// The implicit arrays with `B`, `C` and the outer loss taken at the point `x` (the
+/// directional form of (6): `(I − B)` dense from [`FixedPointMap::d_x`], `C v` and `Cᵀλ`
+/// from the map's own products), or `None` when `I − B` is singular there.
+fn implicit_at(
+    map: &dyn FixedPointMap,
+    x: &DVector<f64>,
+    half: usize,
+    v: &DVector<f64>,
+    w: &DVector<f64>,
+) -> Option<ImplicitRows> {
+    let (n, p) = (map.dim_x(), map.dim_u());
+    let m = DMatrix::identity(n, n) - map.d_x(x.as_view());
+    let lu_t = m.transpose().lu();
+    let lu = m.lu();
+    let mut s = map.scratch();
+    let mut cv = DVector::zeros(n);
+    map.jvp(x.as_view(), DVector::zeros(n).as_view(), v.as_view(), cv.as_view_mut(), &mut s);
+    let jvp = lu.solve(&cv)?;
+    let outer = DVector::from_fn(n, |i, _| if i < half { x[i] } else { 0.0 });
+    let mut ct = |rhs: &DVector<f64>| -> Option<DVector<f64>> {
+        let lambda = lu_t.solve(rhs)?;
+        let (mut xbar, mut ubar) = (DVector::zeros(n), DVector::zeros(p));
+        map.vjp(x.as_view(), lambda.as_view(), xbar.as_view_mut(), ubar.as_view_mut(), &mut s);
+        Some(ubar)
+    };
+    Some(ImplicitRows { jvp, vjp: ct(w)?, hypergrad: ct(&outer)? })
+}
+
+/// `‖∂Y/∂x‖_F` at `x̂*` of each implicit array `Y(x)` ([`implicit_at`]), by central
+/// differences along the basis vectors with the step `h = ε^{1/3}(1 + ‖x̂*‖)` that balances
+/// their truncation and rounding errors. The Frobenius norm bounds the operator norm, so
+/// `‖∂Y/∂x‖_F·δ` is the first-order change of `Y` when the fixed point moves by `δ`.
+fn sensitivity(
+    map: &dyn FixedPointMap,
+    x_star: &DVector<f64>,
+    half: usize,
+    v: &DVector<f64>,
+    w: &DVector<f64>,
+) -> Option<[f64; 3]> {
+    let h = f64::EPSILON.cbrt() * (1.0 + x_star.norm());
+    let mut sq = [0.0f64; 3];
+    for i in 0..x_star.len() {
+        let mut plus = x_star.clone();
+        plus[i] += h;
+        let mut minus = x_star.clone();
+        minus[i] -= h;
+        let (a, b) = (implicit_at(map, &plus, half, v, w)?, implicit_at(map, &minus, half, v, w)?);
+        for (k, q) in IMPLICIT.iter().enumerate() {
+            sq[k] += ((&a.rows(q)[0] - &b.rows(q)[0]) / (2.0 * h)).norm_squared();
+        }
+    }
+    let out = sq.map(f64::sqrt);
+    out.iter().all(|s| s.is_finite()).then_some(out)
+}
+
 /// The tolerances of the module docs for the instance `map` at its computed fixed point
-/// `x_star` (error bound `x_star_error`), with implicit Jacobian `dx_star`, constants
-/// `constants`, unit directions `v`, `w` and `half = N`.
+/// `x_star` (error bound `x_star_error`), with the map's certified constants `constants`
+/// (used when the measured sensitivity is not available), unit directions `v`, `w` and
+/// `half = N`.
 pub fn tolerance(
     map: &dyn FixedPointMap,
     x_star: &DVector<f64>,
     x_star_error: f64,
     constants: &Constants,
     half: usize,
+    vw: (&DVector<f64>, &DVector<f64>),
 ) -> Result<ImplicitTolerance> {
     let (n, p) = (map.dim_x(), map.dim_u());
     let i_minus_b = DMatrix::identity(n, n) - map.d_x(x_star.as_view());
@@ -143,14 +203,17 @@ pub fn tolerance(
     // The error of the fixed point under both computations: the engine's bound, and a
     // client's fixed point solved to rounding.
     let delta = x_star_error + model.solve(n, cond, x_star.norm());
-    let gamma_sharp = constants.gamma_sharp.value;
-    // M_x, M_u unbounded (never on the exported families) would make the bound vacuous:
-    // the fixed point's error is then left out, as the report of the tolerance says.
-    let moved = if gamma_sharp.is_finite() && delta.is_finite() { inv_norm * gamma_sharp * delta } else { 0.0 };
-    let dx_norm = constants.dx_star_norm;
-    let one = |dir: f64, outer: f64| 2.0 * (model.solve(n + p, cond, inv_norm * c_norm * dir) + moved * dir + outer);
-    let outer = if delta.is_finite() { dx_norm * delta } else { 0.0 };
-    Ok(ImplicitTolerance { cond, tol: [one(1.0, 0.0), one(1.0, 0.0), one(x1, outer)] })
+    // How far that moves each array: measured (first order), or from the certified
+    // constants, ‖(I − B)^{-1}‖Γ♯‖d‖ (+ ‖Dx*‖ for the outer loss), when it cannot be.
+    let bound = |dir: f64, outer: f64| inv_norm * constants.gamma_sharp.value * dir + outer;
+    let sens = sensitivity(map, x_star, half, vw.0, vw.1).unwrap_or([
+        bound(1.0, 0.0),
+        bound(1.0, 0.0),
+        bound(x1, constants.dx_star_norm),
+    ]);
+    let moved = |k: usize| if delta.is_finite() && sens[k].is_finite() { sens[k] * delta } else { 0.0 };
+    let one = |k: usize, dir: f64| 2.0 * (model.solve(n + p, cond, inv_norm * c_norm * dir) + moved(k));
+    Ok(ImplicitTolerance { cond, tol: [one(0, 1.0), one(1, 1.0), one(2, x1)] })
 }
 
 /// What the implicit simulations need.
