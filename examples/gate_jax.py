@@ -22,6 +22,16 @@ under `jax.jit`:
     jvp_final  (n,)          the last row of jvp
     vjp_final  (p,)          the last row of vjp
 
+and, unless --no-implicit, the optional implicit arrays the way jaxopt's implicit mode
+gets them, without unrolling: x* by Newton's method on grad f = 0 from the last iterate
+(`jax.grad`, `jax.hessian`, `jnp.linalg.solve`; damped by backtracking far from x*), then
+B = D_z A(z*, u) and C = D_u A(z*, u) by `jax.jacfwd` at z* (z* = (x*, x*) for the
+momentum methods) and linear solves:
+
+    implicit_jvp  (n,)       Dx* v = (I - B)^{-1} C v
+    implicit_vjp  (p,)       w^T Dx* = C^T (I - B)^{-T} w
+    hypergrad     (p,)       the gradient of l(u) = 1/2 ||x*(u)||^2, C^T (I - B)^{-T} (x*, 0)
+
 No matrix B_k or C_k is written by hand. --selfcheck compares these traces with a
 hand-written per-step sweep (`jax.jvp` / `jax.vjp` of one step along the iterates, the
 loop a JAX user writes to see the intermediate rows) and with the NumPy client
@@ -53,6 +63,10 @@ each the way a JAX user could get it wrong (the NumPy client's ids, same effect)
     stale_momentum      heavy-ball started from z_0 = (x_0, x_0 + 0.3)
     step_size           alpha * 1.001
     momentum            heavy-ball beta = 0.45
+    implicit_transpose  `jnp.linalg.solve(M.T, ...)` where `solve(M, ...)` belongs, M = I - B,
+                        and the other way round
+    implicit_sign       -(d_x F)^{-1} d_u F written without its minus sign, F = z - A(z, u)
+    implicit_at_iterate B, C and the outer loss at the last iterate (no Newton solve)
 b_next, no_transpose and adjoint_order cannot happen with `jax.vjp` through the scan
 (autodiff links each step to its own iterate, transposes and orders the accumulation
 itself); they are planted in the hand-written per-step loop, where they do happen. On
@@ -83,12 +97,15 @@ from jax import lax  # noqa: E402
 
 BUGS = ("sign_c", "b_next", "late_plus_one", "late_minus_one", "literal_index", "freeze",
         "float32_iterates", "dropped_warm_start", "nonzero_start", "no_transpose", "adjoint_order",
-        "stale_momentum", "step_size", "momentum")
+        "stale_momentum", "step_size", "momentum", "implicit_transpose", "implicit_sign",
+        "implicit_at_iterate")
+IMPLICIT_BUGS = ("implicit_transpose", "implicit_sign", "implicit_at_iterate")
 # The bugs planted in the hand-written per-step loop (autodiff through the scan cannot make them).
 HAND_WRITTEN_BUGS = ("b_next", "no_transpose", "adjoint_order")
 FAMILIES = ("ridge", "pseudo_huber")
 PARAMS = ("weight", "targets", "data")
-METHODS = ("gd", "heavy_ball")
+METHODS = ("gd", "heavy_ball", "chebyshev", "nesterov", "nesterov_convex")
+STACKED = ("heavy_ball", "chebyshev", "nesterov", "nesterov_convex")  # z = (x_1, x_2), n = 2N
 
 
 # --------------------------------------------------------------------------------------
@@ -100,14 +117,15 @@ class Problem:
     """One instance: f(x, u) = sum_i phi(a_i^T x - b_i) + (lam/2)||x||^2 and its step.
 
     `kind` = (family, param, method) is static (it selects the code); `data` = (A, b, lam,
-    delta, alpha, beta) are traced arrays, so one compilation serves every instance of a kind
-    and shape.
+    delta, alpha, beta, mu, L) are traced arrays, so one compilation serves every instance of
+    a kind and shape (mu, L: the Chebyshev method's interval, 0 for the other methods).
     """
 
-    def __init__(self, family, param, method, A, b, lam, delta, alpha, beta):
+    def __init__(self, family, param, method, A, b, lam, delta, alpha, beta, mu=0.0, L=0.0):
         assert family in FAMILIES and param in PARAMS and method in METHODS
         self.kind = (family, param, method)
-        self.data = tuple(jnp.asarray(a, dtype=jnp.float64) for a in (A, b, lam, delta, alpha, beta))
+        self.data = tuple(jnp.asarray(a, dtype=jnp.float64)
+                          for a in (A, b, lam, delta, alpha, beta, mu, L))
 
     def u(self):
         """The parameter vector: lam (p = 1), b (p = M), or (A row by row, b)."""
@@ -120,10 +138,10 @@ class Problem:
         return jnp.concatenate([A.ravel(), b])
 
 
-def step_fn(kind, data, freeze=False, float32=False):
-    """The map A(z, u) (gradient descent or heavy-ball), its gradient by `jax.grad`."""
-    family, param, method = kind
-    A0, b0, lam0, delta, alpha, beta = data
+def objective_fn(kind, data):
+    """f(x, u) = sum_i phi(a_i^T x - b_i) + (lam/2)||x||^2, u as the parameter vector."""
+    family, param, _ = kind
+    A0, b0, lam0, delta = data[:4]
     M, N = A0.shape
 
     def f(x, u):
@@ -140,16 +158,44 @@ def step_fn(kind, data, freeze=False, float32=False):
             phi = delta**2 * (jnp.sqrt(1 + (r / delta) ** 2) - 1)
         return jnp.sum(phi) + 0.5 * lam * jnp.dot(x, x)
 
+    return f
+
+
+def step_fn(kind, data, freeze=False, float32=False):
+    """The map A_k(z, u) of step k (a traced number; None: the limit map k -> oo, whose
+    fixed point implicit differentiation uses), its gradient by `jax.grad`:
+    gd, heavy-ball, Chebyshev (weights om_k from [mu, L]), Nesterov (constant beta, or the
+    convex schedule b_k = k/(k + 3))."""
+    method = kind[2]
+    alpha, beta, mu, L = data[4], data[5], data[6], data[7]
+    N = data[0].shape[1]
+    f = objective_fn(kind, data)
     grad = jax.grad(f)
 
-    def plain(z, u):
+    def chebyshev_weight(k):
+        s = (L - mu) / (L + mu)
+        root = jnp.sqrt(1.0 - s * s)
+        omega_inf = 2.0 / (1.0 + root)
+        if k is None:
+            return omega_inf
+        q = (s / (1.0 + root)) ** 2
+        return jnp.where(k == 0, 1.0, omega_inf * (1.0 + q**k) / (1.0 + q ** (k + 1)))
+
+    def plain(z, u, k):
         if method == "gd":
             return z - alpha * grad(z, u)
         x1, x2 = z[:N], z[N:]
-        return jnp.concatenate([x1 - alpha * grad(x1, u) + beta * (x1 - x2), x1])
+        if method == "heavy_ball":
+            return jnp.concatenate([x1 - alpha * grad(x1, u) + beta * (x1 - x2), x1])
+        if method == "chebyshev":
+            om, h = chebyshev_weight(k), 2.0 / (L + mu)
+            return jnp.concatenate([om * (x1 - h * grad(x1, u)) + (1 - om) * x2, x1])
+        b = beta if method == "nesterov" else (1.0 if k is None else k / (k + 3.0))
+        y = (1 + b) * x1 - b * x2
+        return jnp.concatenate([y - alpha * grad(y, u), x1])
 
-    def step(z, u):
-        y = plain(z, u)
+    def step(z, u, k=None):
+        y = plain(z, u, k)
         if float32:  # planted: mixed precision, the iterate stored in float32
             y = y.astype(jnp.float32).astype(jnp.float64)
         if freeze:  # planted: no derivative through a converged step (same value)
@@ -165,12 +211,15 @@ def step_fn(kind, data, freeze=False, float32=False):
 # --------------------------------------------------------------------------------------
 
 
-def unroll(step, z_start, us):
-    """lax.scan of z <- A(z, u_k), one parameter copy u_k per step; (final, stacked iterates)."""
-    def body(z, u_k):
-        z = step(z, u_k)
+def unroll(step, z_start, us, k0=0):
+    """lax.scan of z <- A_k(z, u_k), k = k0, k0 + 1, ..., one parameter copy u_k per step;
+    (final, stacked iterates)."""
+    def body(z, pair):
+        u_k, k = pair
+        z = step(z, u_k, k)
         return z, z
-    return lax.scan(body, z_start, us)
+    ks = k0 + jnp.arange(us.shape[0], dtype=jnp.float64)
+    return lax.scan(body, z_start, (us, ks))
 
 
 @functools.partial(jax.jit, static_argnames=("kind", "steps", "bug"))
@@ -182,8 +231,8 @@ def iterates(kind, data, x0, u, steps, bug=None):
 
 
 @functools.partial(jax.jit, static_argnames=("kind", "steps", "bug"))
-def forward_rows(kind, data, z_start, u, v, steps, bug=None):
-    """(20) by `jax.jvp` through the scan from a constant z_start: rows j = 0..steps."""
+def forward_rows(kind, data, z_start, u, v, steps, k0, bug=None):
+    """(20) by `jax.jvp` through the scan from a constant z_start = x_k0: rows j = 0..steps."""
     step = step_fn(kind, data, bug == "freeze", bug == "float32_iterates")
     us = jnp.broadcast_to(u, (steps,) + u.shape)
     sign = -1.0 if bug == "sign_c" else 1.0  # planted: the tangent negated
@@ -191,17 +240,17 @@ def forward_rows(kind, data, z_start, u, v, steps, bug=None):
     if bug == "nonzero_start":  # planted: ones_like for the tangent of the start
         dz0 = 0.1 * jnp.ones_like(z_start) / jnp.sqrt(z_start.shape[0])
     dus = jnp.broadcast_to(sign * v, us.shape)
-    _, (_, dzs) = jax.jvp(lambda z, us: unroll(step, z, us), (z_start, us), (dz0, dus))
+    _, (_, dzs) = jax.jvp(lambda z, us: unroll(step, z, us, k0), (z_start, us), (dz0, dus))
     return jnp.concatenate([dz0[None], dzs])
 
 
 @functools.partial(jax.jit, static_argnames=("kind", "steps", "bug"))
-def reverse_steps(kind, data, z_start, u, w, steps, bug=None):
+def reverse_steps(kind, data, z_start, u, w, steps, k0, bug=None):
     """(12) by `jax.vjp` through the scan: the cotangent of each step's copy of u,
     Xbar^{(k+1)} C_k for k = start, ..., start + steps - 1."""
     step = step_fn(kind, data, bug == "freeze", bug == "float32_iterates")
     us = jnp.broadcast_to(u, (steps,) + u.shape)
-    _, pullback = jax.vjp(lambda us: unroll(step, z_start, us)[0], us)
+    _, pullback = jax.vjp(lambda us: unroll(step, z_start, us, k0)[0], us)
     (ubars,) = pullback(w)
     if bug == "sign_c":  # planted: the parameter cotangent negated
         ubars = -ubars
@@ -225,45 +274,46 @@ def rows_from_the_end(ubars):
 
 
 @functools.partial(jax.jit, static_argnames=("kind",))
-def hand_forward(kind, data, xs_lin, xs_c, u, v):
-    """Xdot <- B_k Xdot + C_k v with B_k linearized at xs_lin[j], C_k at xs_c[j]."""
+def hand_forward(kind, data, xs_lin, xs_c, ks_lin, ks_c, u, v):
+    """Xdot <- B_k Xdot + C_k v with B_k linearized at xs_lin[j] (step ks_lin[j]), C_k at
+    xs_c[j] (step ks_c[j])."""
     step = step_fn(kind, data)
 
     def body(dz, pair):
-        z_b, z_c = pair
-        b_part = jax.jvp(lambda z: step(z, u), (z_b,), (dz,))[1]
-        c_part = jax.jvp(lambda u: step(z_c, u), (u,), (v,))[1]
+        z_b, z_c, k_b, k_c = pair
+        b_part = jax.jvp(lambda z: step(z, u, k_b), (z_b,), (dz,))[1]
+        c_part = jax.jvp(lambda u: step(z_c, u, k_c), (u,), (v,))[1]
         dz = b_part + c_part
         return dz, dz
 
     dz0 = jnp.zeros_like(xs_c[0])
-    _, dzs = lax.scan(body, dz0, (xs_lin, xs_c))
+    _, dzs = lax.scan(body, dz0, (xs_lin, xs_c, ks_lin, ks_c))
     return jnp.concatenate([dz0[None], dzs])
 
 
 @functools.partial(jax.jit, static_argnames=("kind", "bug"))
-def hand_reverse(kind, data, xs_lin, xs_c, u, w, bug=None):
-    """From k = K'-1 down (xs_* given in that order): Ubar += Xbar C_k, Xbar <- Xbar B_k."""
+def hand_reverse(kind, data, xs_lin, xs_c, ks_lin, ks_c, u, w, bug=None):
+    """From k = K'-1 down (xs_*, ks_* given in that order): Ubar += Xbar C_k, Xbar <- Xbar B_k."""
     step = step_fn(kind, data)
 
-    def back(z, xbar):
+    def back(z, k, xbar):
         if bug == "no_transpose":  # planted: jvp (B_k Xbar) where vjp (B_k^T Xbar) belongs
-            return jax.jvp(lambda z: step(z, u), (z,), (xbar,))[1]
-        return jax.vjp(lambda z: step(z, u), z)[1](xbar)[0]
+            return jax.jvp(lambda z: step(z, u, k), (z,), (xbar,))[1]
+        return jax.vjp(lambda z: step(z, u, k), z)[1](xbar)[0]
 
     def body(carry, pair):
         xbar, ubar = carry
-        z_b, z_c = pair
+        z_b, z_c, k_b, k_c = pair
         if bug == "adjoint_order":  # planted: Algorithm 1 as printed, Xbar first
-            xbar = back(z_b, xbar)
-            ubar = ubar + jax.vjp(lambda u: step(z_c, u), u)[1](xbar)[0]
+            xbar = back(z_b, k_b, xbar)
+            ubar = ubar + jax.vjp(lambda u: step(z_c, u, k_c), u)[1](xbar)[0]
         else:
-            ubar = ubar + jax.vjp(lambda u: step(z_c, u), u)[1](xbar)[0]
-            xbar = back(z_b, xbar)
+            ubar = ubar + jax.vjp(lambda u: step(z_c, u, k_c), u)[1](xbar)[0]
+            xbar = back(z_b, k_b, xbar)
         return (xbar, ubar), ubar
 
     ubar0 = jnp.zeros_like(u)
-    _, ubars = lax.scan(body, (w, ubar0), (xs_lin, xs_c))
+    _, ubars = lax.scan(body, (w, ubar0), (xs_lin, xs_c, ks_lin, ks_c))
     return jnp.concatenate([ubar0[None], ubars])
 
 
@@ -271,10 +321,53 @@ def hand_rows(prob, xs, u, v, w, t_prime, k_prime, bug=None):
     """jvp and vjp rows by the per-step loop; `b_next` zips the iterates off by one."""
     shift = 1 if bug == "b_next" else 0  # planted: B_{k+1} for B_k
     ks = np.arange(t_prime, k_prime)
-    jvp = hand_forward(prob.kind, prob.data, xs[ks + shift], xs[ks], u, v)
+    kf = ks.astype(np.float64)  # the step index, for the time-varying maps
+    jvp = hand_forward(prob.kind, prob.data, xs[ks + shift], xs[ks], kf + shift, kf, u, v)
     rk = ks[::-1]
-    vjp = hand_reverse(prob.kind, prob.data, xs[rk + shift], xs[rk], u, w, bug=bug)
+    rf = rk.astype(np.float64)
+    vjp = hand_reverse(prob.kind, prob.data, xs[rk + shift], xs[rk], rf + shift, rf, u, w, bug=bug)
     return np.asarray(jvp), np.asarray(vjp)
+
+
+# --------------------------------------------------------------------------------------
+# Implicit differentiation (6), as jaxopt's implicit mode: no unrolling
+# --------------------------------------------------------------------------------------
+
+
+@functools.partial(jax.jit, static_argnames=("kind", "bug"))
+def implicit_arrays(kind, data, z_last, u, v, w, bug=None):
+    """implicit_jvp, implicit_vjp, hypergrad at z* (Newton on grad f = 0 from z_last)."""
+    step = step_fn(kind, data)
+    f = objective_fn(kind, data)
+    n, N = z_last.shape[0], data[0].shape[1]
+    if bug == "implicit_at_iterate":  # planted: no solve for x*, the last iterate used
+        z = z_last
+    else:
+        grad, hess = jax.grad(f), jax.hessian(f)
+        ts = 0.5 ** jnp.arange(34.0)
+
+        def newton(_, x):  # damped (Armijo backtracking) while the decrement g.d is large
+            g = grad(x, u)
+            d = jnp.linalg.solve(hess(x, u), g)
+            fx, gd = f(x, u), g @ d
+            ok = jax.vmap(lambda t: f(x - t * d, u))(ts) <= fx - 1e-4 * ts * gd
+            t_back = jnp.where(ok.any(), ts[jnp.argmax(ok)], ts[-1])
+            t = jnp.where(gd > 1e-8 * (1 + jnp.abs(fx)), t_back, 1.0)
+            return x - t * d
+
+        x = lax.fori_loop(0, 60, newton, z_last[:N])
+        z = jnp.concatenate([x, x]) if n == 2 * N else x
+    B = jax.jacfwd(lambda z: step(z, u))(z)  # the limit map (k -> oo) at the fixed point
+    C = jax.jacfwd(lambda u: step(z, u))(u)
+    M = jnp.eye(n) - B
+    if bug == "implicit_transpose":  # planted: M.T where M belongs (and the other way round)
+        M = M.T
+    outer = jnp.concatenate([z[:N], jnp.zeros(n - N)])  # the gradient of 1/2 ||x_1||^2
+    sign = -1.0 if bug == "implicit_sign" else 1.0  # planted: the minus sign dropped
+    jvp = jnp.linalg.solve(M, C @ v)
+    vjp = C.T @ jnp.linalg.solve(M.T, w)
+    hypergrad = C.T @ jnp.linalg.solve(M.T, outer)
+    return sign * jvp, sign * vjp, sign * hypergrad
 
 
 # --------------------------------------------------------------------------------------
@@ -282,7 +375,7 @@ def hand_rows(prob, xs, u, v, w, t_prime, k_prime, bug=None):
 # --------------------------------------------------------------------------------------
 
 
-def trace(prob, x0, v, w, t_prime, k_prime, bug=None, hand_written=False):
+def trace(prob, x0, v, w, t_prime, k_prime, bug=None, hand_written=False, with_implicit=False):
     """The arrays of one trace file (src/gate/mod.rs, "Traces"), as NumPy float64 arrays."""
     if bug == "late_minus_one" and t_prime > 0:  # planted: T'-1 used for T' throughout
         t_prime -= 1
@@ -302,14 +395,22 @@ def trace(prob, x0, v, w, t_prime, k_prime, bug=None, hand_written=False):
         jvp, vjp = hand_rows(prob, xs, u, v, w, t_prime, k_prime, bug)
     else:
         start = t_prime + 1 if bug == "late_plus_one" else t_prime  # planted: xs[T'+1]
-        jvp = np.asarray(forward_rows(prob.kind, prob.data, xs[start], u, v, steps, bug=bug))
+        jvp = np.asarray(forward_rows(prob.kind, prob.data, xs[start], u, v, steps, start, bug=bug))
         vjp = rows_from_the_end(reverse_steps(prob.kind, prob.data, xs[t_prime], u, w, steps,
-                                              bug=bug))
+                                              t_prime, bug=bug))
     jvp_final = jvp[-1]
     if bug == "literal_index":  # planted: Xdot_{T'}^{(K')}, K' steps from x_{T'}
-        jvp_final = np.asarray(forward_rows(prob.kind, prob.data, xs[t_prime], u, v, k_prime))[-1]
-    return {"x": np.asarray(xs[: k_prime + 1]), "jvp": jvp, "vjp": vjp,
-            "jvp_final": jvp_final, "vjp_final": vjp[-1]}
+        jvp_final = np.asarray(forward_rows(prob.kind, prob.data, xs[t_prime], u, v, k_prime,
+                                            t_prime))[-1]
+    out = {"x": np.asarray(xs[: k_prime + 1]), "jvp": jvp, "vjp": vjp,
+           "jvp_final": jvp_final, "vjp_final": vjp[-1]}
+    if with_implicit:
+        implicit_bug = bug if bug in IMPLICIT_BUGS else None
+        arrays = implicit_arrays(prob.kind, prob.data, jnp.asarray(xs[k_prime]), u, v, w,
+                                 bug=implicit_bug)
+        for key, a in zip(("implicit_jvp", "implicit_vjp", "hypergrad"), arrays):
+            out[key] = np.asarray(a)
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -323,15 +424,17 @@ def load_instance(path, entry, bug=None):
     alpha, beta = float(d["alpha"]), float(d["beta"])
     if bug == "step_size":  # planted: a wrong step size
         alpha *= 1.001
-    if bug == "momentum" and entry["method"] == "heavy_ball":  # planted: a wrong momentum
+    if bug == "momentum" and entry["method"] in ("heavy_ball", "nesterov"):  # planted
         beta = 0.45
+    # Chebyshev: tuned to [mu, L] (its alpha is h = 2/(L + mu); step_size does not apply)
+    mu, L = (float(d["mu"]), float(d["L"])) if entry["method"] == "chebyshev" else (0.0, 0.0)
     prob = Problem(entry["family"], entry["param"], entry["method"], d["A"], d["b"],
-                   float(d["lam"]), float(d["delta"]), alpha, beta)
+                   float(d["lam"]), float(d["delta"]), alpha, beta, mu, L)
     t_prime, k_prime = int(round(float(d["T_prime"]))), int(round(float(d["K_prime"])))
     return prob, d["x0"], d["v"], d["w"], t_prime, k_prime
 
 
-def run_gate(instances_dir, traces_dir, bug):
+def run_gate(instances_dir, traces_dir, bug, with_implicit=True):
     with open(os.path.join(instances_dir, "manifest.json"), encoding="utf-8") as fh:
         manifest = json.load(fh)
     if manifest.get("schema_version") != 1:
@@ -341,7 +444,7 @@ def run_gate(instances_dir, traces_dir, bug):
     for entry in manifest["instances"]:
         prob, x0, v, w, t_prime, k_prime = load_instance(
             os.path.join(instances_dir, entry["file"]), entry, bug)
-        arrays = trace(prob, x0, v, w, t_prime, k_prime, bug)
+        arrays = trace(prob, x0, v, w, t_prime, k_prime, bug, with_implicit=with_implicit)
         out_name = entry.get("trace", {}).get("file", entry["id"] + ".npz")
         np.savez(os.path.join(traces_dir, out_name), **arrays)  # float64, C order
     print(f"wrote {len(manifest['instances'])} traces to {traces_dir}"
@@ -371,7 +474,10 @@ def rel_diff(a, b):
 
 def from_numpy_map(amap, method):
     f = amap.f
-    beta = float(amap.beta) if method == "heavy_ball" else 0.0
+    beta = float(amap.beta) if method in ("heavy_ball", "nesterov") else 0.0
+    if method == "chebyshev":
+        return Problem(f.family, f.param, method, f.A, f.b, float(f.lam), float(f.delta),
+                       amap.h, 0.0, amap.mu, amap.L)
     return Problem(f.family, f.param, method, f.A, f.b, float(f.lam), float(f.delta),
                    float(amap.alpha), beta)
 
@@ -390,12 +496,19 @@ def selfcheck():
     for family in FAMILIES:
         for param in PARAMS:
             for method in METHODS:
+                # the accelerated methods on two kinds only (each kind compiles anew)
+                if method not in ("gd", "heavy_ball") and (family, param) not in (
+                        ("pseudo_huber", "targets"), ("ridge", "data")):
+                    continue
                 amap, x0, v, w = gn.tiny_case(family, param, method)
                 prob = from_numpy_map(amap, method)
                 for t_prime in (0, 7):
                     name = f"{family}/{param}/{method} T'={t_prime}"
                     ref = gn.trace(amap, x0, v, w, t_prime, k_prime)
-                    compare(name + " vs NumPy", trace(prob, x0, v, w, t_prime, k_prime), ref, fails)
+                    ref.update(gn.implicit(amap, ref["x"], v, w))
+                    compare(name + " vs NumPy",
+                            trace(prob, x0, v, w, t_prime, k_prime, with_implicit=True), ref, fails)
+                    ref = {k: a for k, a in ref.items() if not k.startswith(("implicit", "hyper"))}
                     compare(name + " hand-written loop vs NumPy",
                             trace(prob, x0, v, w, t_prime, k_prime, hand_written=True), ref, fails)
     # every planted bug against the NumPy client's planting of the same class
@@ -414,7 +527,10 @@ def selfcheck():
                            alpha, beta)
             bug_map = gn.make_map(method, f, alpha, beta)
             ref = gn.trace(bug_map, x0, v, w, 4, 20, bug)
-            ours = trace(prob, x0, v, w, 4, 20, bug)
+            implicit = bug in IMPLICIT_BUGS
+            if implicit:
+                ref.update(gn.implicit(bug_map, ref["x"], v, w, bug))
+            ours = trace(prob, x0, v, w, 4, 20, bug, with_implicit=implicit)
             # float32 iterates: JAX rounds the tangents to float32 too (the cast's JVP)
             rtol = 1e-5 if bug == "float32_iterates" else 1e-9
             compare(f"bug {bug} pseudo_huber/{param}/{method} vs NumPy", ours, ref, fails, rtol)
@@ -429,6 +545,8 @@ def main(argv=None):
     ap.add_argument("instances", nargs="?", help="directory with manifest.json (gate export --out)")
     ap.add_argument("traces", nargs="?", help="directory to write <id>.npz traces into")
     ap.add_argument("--bug", choices=BUGS, help="plant one bug class (demonstration)")
+    ap.add_argument("--no-implicit", action="store_true",
+                    help="write no implicit arrays (they are optional in the format)")
     ap.add_argument("--selfcheck", action="store_true",
                     help="compare with the hand-written loop and the NumPy client")
     args = ap.parse_args(argv)
@@ -437,7 +555,7 @@ def main(argv=None):
     if not args.instances or not args.traces:
         ap.error("INSTANCES_DIR and TRACES_DIR are required (or --selfcheck)")
     try:
-        run_gate(args.instances, args.traces, args.bug)
+        run_gate(args.instances, args.traces, args.bug, not args.no_implicit)
     except (OSError, KeyError, ValueError, AssertionError) as e:
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2

@@ -16,6 +16,16 @@ format in src/gate/mod.rs:
     jvp_final  (n,)          the last row of jvp
     vjp_final  (p,)          the last row of vjp
 
+and the optional implicit arrays (unless --no-implicit), computed without unrolling as
+jaxopt's and torchopt's implicit modes do: the fixed point x* by Newton's method on
+grad f(x) = 0 from the last iterate, then Dx* = (I - B)^{-1} C at x* (6) by linear solves
+with the dense B = D_x A(x*, u), C = D_u A(x*, u) (the state z* = (x*, x*) for heavy-ball):
+
+    implicit_jvp  (n,)       Dx* v                         (a solve with I - B)
+    implicit_vjp  (p,)       w^T Dx* = C^T (I - B)^{-T} w  (a solve with (I - B)^T)
+    hypergrad     (p,)       the gradient of the outer loss l(u) = 1/2 ||x*(u)||^2
+                             (x* in R^N, the first block of z*): C^T (I - B)^{-T} (x*, 0)
+
 --float32 runs the whole computation in float32 and saves float32 arrays.
 --bug NAME plants one bug class, to see the gate reject it with that cause confirmed
 (the gate's report names it as [NAME]; on instances where a bug changes nothing, e.g.
@@ -38,6 +48,12 @@ b_next on ridge, the trace passes):
                         from a previous run
     step_size           the step size alpha multiplied by 1.001
     momentum            the heavy-ball momentum beta = 0.45
+    implicit_transpose  the implicit system solved with (I - B)^T where I - B belongs, and
+                        the other way round (invisible on gradient descent: I - B symmetric)
+    implicit_sign       the minus sign of Dx* = -(d_x F)^{-1} d_u F dropped, F = x - A(x, u)
+                        (every implicit array negated)
+    implicit_at_iterate B, C and the outer loss taken at the last iterate x_K' instead of x*
+                        (invisible on the warm starts, where x_K' = x*)
 --selfcheck checks this script against finite differences on small in-memory instances
 (every family, parameter and method), and that the planted bugs are caught; it needs no
 files and exits 1 on a failure.
@@ -55,10 +71,14 @@ import numpy as np
 
 BUGS = ("sign_c", "b_next", "late_plus_one", "late_minus_one", "literal_index", "freeze",
         "float32_iterates", "dropped_warm_start", "nonzero_start", "no_transpose", "adjoint_order",
-        "stale_momentum", "step_size", "momentum")
+        "stale_momentum", "step_size", "momentum", "implicit_transpose", "implicit_sign",
+        "implicit_at_iterate")
+IMPLICIT_BUGS = ("implicit_transpose", "implicit_sign", "implicit_at_iterate")
 FAMILIES = ("ridge", "pseudo_huber")
 PARAMS = ("weight", "targets", "data")
-METHODS = ("gd", "heavy_ball")
+METHODS = ("gd", "heavy_ball", "chebyshev", "nesterov", "nesterov_convex")
+# Momentum methods on the stacked state z = (x_1, x_2), n = 2N.
+STACKED = ("heavy_ball", "chebyshev", "nesterov", "nesterov_convex")
 
 
 # --------------------------------------------------------------------------------------
@@ -78,6 +98,15 @@ class Objective:
         self.family, self.param = family, param
         self.A, self.b = A, b
         self.lam, self.delta = A.dtype.type(lam), A.dtype.type(delta)
+
+    def value(self, x):
+        """f(x, u)."""
+        r = self.residual(x)
+        if self.family == "ridge":
+            phi = 0.5 * r**2
+        else:
+            phi = self.delta**2 * (np.sqrt(1 + (r / self.delta) ** 2) - 1)
+        return phi.sum() + 0.5 * self.lam * (x @ x)
 
     def dphi(self, r):
         """phi'(r)."""
@@ -155,24 +184,28 @@ class Objective:
 
 
 class GradientDescent:
-    """A(x, u) = x - alpha grad_x f(x, u); B = I - alpha hess f, C = -alpha D_u grad f."""
+    """A(x, u) = x - alpha grad_x f(x, u); B = I - alpha hess f, C = -alpha D_u grad f.
+
+    Every method takes the iteration index k of the step (None: the limit map k -> oo, the
+    map whose fixed point implicit differentiation uses); only time-varying maps use it.
+    """
 
     def __init__(self, f, alpha):
         self.f, self.alpha = f, f.A.dtype.type(alpha)
 
-    def step(self, x):
+    def step(self, x, k=None):
         return x - self.alpha * self.f.grad(x)
 
-    def B(self, x, dx):
+    def B(self, x, dx, k=None):
         return dx - self.alpha * self.f.hvp(x, dx)
 
-    def C(self, x, du):
+    def C(self, x, du, k=None):
         return -self.alpha * self.f.mixed_jvp(x, du)
 
-    def BT(self, x, w):  # the Hessian is symmetric
+    def BT(self, x, w, k=None):  # the Hessian is symmetric
         return w - self.alpha * self.f.hvp(x, w)
 
-    def CT(self, x, w):
+    def CT(self, x, w, k=None):
         return -self.alpha * self.f.mixed_vjp(x, w)
 
 
@@ -189,38 +222,145 @@ class HeavyBall:
         n = z.shape[0] // 2
         return z[:n], z[n:]
 
-    def step(self, z):
+    def step(self, z, k=None):
         x1, x2 = self.halves(z)
         return np.concatenate([x1 - self.alpha * self.f.grad(x1) + self.beta * (x1 - x2), x1])
 
-    def B(self, z, dz):
+    def B(self, z, dz, k=None):
         x1, _ = self.halves(z)
         d1, d2 = self.halves(dz)
         top = (1 + self.beta) * d1 - self.beta * d2 - self.alpha * self.f.hvp(x1, d1)
         return np.concatenate([top, d1])
 
-    def C(self, z, du):
+    def C(self, z, du, k=None):
         x1, _ = self.halves(z)
         top = -self.alpha * self.f.mixed_jvp(x1, du)
         return np.concatenate([top, np.zeros_like(top)])
 
-    def BT(self, z, w):
+    def BT(self, z, w, k=None):
         x1, _ = self.halves(z)
         w1, w2 = self.halves(w)
         top = (1 + self.beta) * w1 - self.alpha * self.f.hvp(x1, w1) + w2
         return np.concatenate([top, -self.beta * w1])
 
-    def CT(self, z, w):
+    def CT(self, z, w, k=None):
         x1, _ = self.halves(z)
         w1, _ = self.halves(w)
         return -self.alpha * self.f.mixed_vjp(x1, w1)
 
 
-def make_map(method, f, alpha, beta):
+class Chebyshev(HeavyBall):
+    """The Chebyshev semi-iterative method tuned to [mu, L], time-varying, on z = (x1, x2):
+    A_k(z, u) = (om_k (x1 - h grad f(x1)) + (1 - om_k) x2, x1), h = 2/(L + mu), om_0 = 1 and
+    om_k = om_inf (1 + q^k)/(1 + q^(k+1)) for k >= 1, s = (L - mu)/(L + mu),
+    om_inf = 2/(1 + sqrt(1 - s^2)), q = (s/(1 + sqrt(1 - s^2)))^2; the limit map has om_inf.
+
+    B_k = [[om (I - h hess f), (1 - om) I], [I, 0]], C_k = [[-om h D_u grad f], [0]].
+    """
+
+    def __init__(self, f, mu, L):
+        self.f, self.mu, self.L = f, float(mu), float(L)
+        self.h = 2.0 / (self.L + self.mu)
+
+    def omega(self, k):
+        s = (self.L - self.mu) / (self.L + self.mu)
+        root = np.sqrt(1.0 - s * s)
+        omega_inf = 2.0 / (1.0 + root)
+        if k is None:
+            return omega_inf
+        if k == 0:
+            return 1.0
+        q = (s / (1.0 + root)) ** 2
+        return omega_inf * (1.0 + q ** k) / (1.0 + q ** (k + 1))
+
+    def step(self, z, k=None):
+        x1, x2 = self.halves(z)
+        om = self.omega(k)
+        return np.concatenate([om * (x1 - self.h * self.f.grad(x1)) + (1 - om) * x2, x1])
+
+    def B(self, z, dz, k=None):
+        x1, _ = self.halves(z)
+        d1, d2 = self.halves(dz)
+        om = self.omega(k)
+        return np.concatenate([om * (d1 - self.h * self.f.hvp(x1, d1)) + (1 - om) * d2, d1])
+
+    def C(self, z, du, k=None):
+        x1, _ = self.halves(z)
+        top = -self.omega(k) * self.h * self.f.mixed_jvp(x1, du)
+        return np.concatenate([top, np.zeros_like(top)])
+
+    def BT(self, z, w, k=None):
+        x1, _ = self.halves(z)
+        w1, w2 = self.halves(w)
+        om = self.omega(k)
+        return np.concatenate([om * (w1 - self.h * self.f.hvp(x1, w1)) + w2, (1 - om) * w1])
+
+    def CT(self, z, w, k=None):
+        x1, _ = self.halves(z)
+        w1, _ = self.halves(w)
+        return -self.omega(k) * self.h * self.f.mixed_vjp(x1, w1)
+
+
+class Nesterov(HeavyBall):
+    """Nesterov's method on z = (x1, x2): y = (1 + b_k) x1 - b_k x2,
+    A_k(z, u) = (y - alpha grad f(y), x1), with the constant momentum b_k = beta, or (beta
+    None: the convex schedule) b_k = k/(k + 3), whose limit map has b = 1.
+
+    B_k = [[(1 + b)(I - alpha H), -b (I - alpha H)], [I, 0]] with H = hess f(y),
+    C_k = [[-alpha D_u grad f(y)], [0]].
+    """
+
+    def __init__(self, f, alpha, beta=None):
+        self.f, self.alpha = f, f.A.dtype.type(alpha)
+        self.beta = None if beta is None else f.A.dtype.type(beta)
+
+    def momentum(self, k):
+        if self.beta is not None:
+            return self.beta
+        return 1.0 if k is None else k / (k + 3.0)
+
+    def extrapolate(self, z, k):
+        x1, x2 = self.halves(z)
+        b = self.momentum(k)
+        return (1 + b) * x1 - b * x2, b
+
+    def step(self, z, k=None):
+        y, _ = self.extrapolate(z, k)
+        return np.concatenate([y - self.alpha * self.f.grad(y), self.halves(z)[0]])
+
+    def B(self, z, dz, k=None):
+        y, b = self.extrapolate(z, k)
+        d1, d2 = self.halves(dz)
+        dy = (1 + b) * d1 - b * d2
+        return np.concatenate([dy - self.alpha * self.f.hvp(y, dy), d1])
+
+    def C(self, z, du, k=None):
+        y, _ = self.extrapolate(z, k)
+        top = -self.alpha * self.f.mixed_jvp(y, du)
+        return np.concatenate([top, np.zeros_like(top)])
+
+    def BT(self, z, w, k=None):
+        y, b = self.extrapolate(z, k)
+        w1, w2 = self.halves(w)
+        g = w1 - self.alpha * self.f.hvp(y, w1)
+        return np.concatenate([(1 + b) * g + w2, -b * g])
+
+    def CT(self, z, w, k=None):
+        y, _ = self.extrapolate(z, k)
+        return -self.alpha * self.f.mixed_vjp(y, self.halves(w)[0])
+
+
+def make_map(method, f, alpha, beta, mu=None, L=None):
     if method == "gd":
         return GradientDescent(f, alpha)
     if method == "heavy_ball":
         return HeavyBall(f, alpha, beta)
+    if method == "chebyshev":
+        return Chebyshev(f, mu, L)
+    if method == "nesterov":
+        return Nesterov(f, alpha, beta)
+    if method == "nesterov_convex":
+        return Nesterov(f, alpha)
     raise ValueError(f"unknown method {method!r}")
 
 
@@ -229,12 +369,13 @@ def make_map(method, f, alpha, beta):
 # --------------------------------------------------------------------------------------
 
 
-def iterate(amap, x0, steps, bug=None):
-    """x_{k+1} = A(x_k, u) (4); returns the rows x_0, ..., x_steps."""
+def iterate(amap, x0, steps, bug=None, start=0):
+    """x_{k+1} = A_k(x_k, u) (4); returns the rows x_0, ..., x_steps (with start > 0, the
+    rows x_start, ... of an iteration continued from x_start)."""
     xs = np.empty((steps + 1, x0.shape[0]), dtype=x0.dtype)
     xs[0] = x0
     for k in range(steps):
-        xs[k + 1] = amap.step(xs[k])
+        xs[k + 1] = amap.step(xs[k], start + k)
         if bug == "float32_iterates":  # planted: single-precision iterates
             xs[k + 1] = xs[k + 1].astype(np.float32)
     return xs
@@ -263,7 +404,7 @@ def late_start_jvp(amap, xs, t_prime, k_prime, v, bug=None):
             out[j + 1] = out[j]
             continue
         kb = k + 1 if bug == "b_next" else k  # planted: B_{k+1} instead of B_k
-        out[j + 1] = amap.B(xs[kb], out[j]) + sign * amap.C(xs[k], v)
+        out[j + 1] = amap.B(xs[kb], out[j], kb) + sign * amap.C(xs[k], v, k)
     return out
 
 
@@ -285,11 +426,11 @@ def truncated_vjp(amap, xs, t_prime, k_prime, w, p, bug=None):
             # planted: no transpose (B_k instead of B_k^T)
             back = amap.B if bug == "no_transpose" else amap.BT
             if bug == "adjoint_order":  # planted: Algorithm 1 as printed, Xbar updated first
-                xbar = back(xs[kb], xbar)
-                ubar = ubar + sign * amap.CT(xs[k], xbar)
+                xbar = back(xs[kb], xbar, kb)
+                ubar = ubar + sign * amap.CT(xs[k], xbar, k)
             else:
-                ubar = ubar + sign * amap.CT(xs[k], xbar)  # uses Xbar^{(k+1)}: before the update
-                xbar = back(xs[kb], xbar)
+                ubar = ubar + sign * amap.CT(xs[k], xbar, k)  # uses Xbar^{(k+1)}: before the update
+                xbar = back(xs[kb], xbar, kb)
         rows[i] = ubar
     return rows
 
@@ -305,7 +446,7 @@ def trace(amap, x0, v, w, t_prime, k_prime, bug=None):
         t_prime -= 1
     if bug == "dropped_warm_start":  # planted: x0 ignored
         x0 = np.zeros_like(x0)
-    if bug == "stale_momentum" and isinstance(amap, HeavyBall):  # planted: old x_{-1}
+    if bug == "stale_momentum" and type(amap) is HeavyBall:  # planted: old x_{-1}
         x1, _ = amap.halves(x0)
         x0 = np.concatenate([x1, x1 + 0.3])
     # the literal index needs the iterates up to x_{T'+K'-1}
@@ -321,6 +462,61 @@ def trace(amap, x0, v, w, t_prime, k_prime, bug=None):
 
 
 # --------------------------------------------------------------------------------------
+# Implicit differentiation (6): x* by Newton, then linear solves with I - B at x*
+# --------------------------------------------------------------------------------------
+
+
+def dense(op, x, size):
+    """The matrix of the linear map d -> op(x, d) on R^size (its columns op(x, e_i))."""
+    return np.stack([op(x, e) for e in np.eye(size, dtype=x.dtype)], axis=1)
+
+
+def minimizer(f, x_start, iterations=200):
+    """x* by Newton's method on grad f = 0 from x_start: damped by backtracking (Armijo)
+    while far from x*, where a full step may diverge (pseudo-Huber); near x*, full steps
+    until the step stops shrinking (converged to rounding)."""
+    x, last = x_start.copy(), np.inf
+    for _ in range(iterations):
+        g = f.grad(x)
+        d = np.linalg.solve(dense(f.hvp, x, x.shape[0]), g)
+        fx, t = f.value(x), 1.0
+        # Backtracking while the Newton decrement g.d is above the rounding of f (below
+        # it a decrease cannot be measured, and x is in the region of full steps).
+        if g @ d > 1e-8 * (1 + abs(fx)):
+            while t > 1e-10 and f.value(x - t * d) > fx - 1e-4 * t * (g @ d):
+                t /= 2
+        x = x - t * d
+        size = np.linalg.norm(d)
+        if t == 1.0:
+            if size == 0 or size >= last:  # converged to rounding
+                break
+            last = size
+    return x
+
+
+def implicit(amap, xs, v, w, bug=None):
+    """The implicit arrays of the format at the fixed point (or, with the planted bug
+    implicit_at_iterate, at the last iterate xs[-1])."""
+    n, p = xs.shape[1], v.shape[0]
+    N = amap.f.A.shape[1]
+    if bug == "implicit_at_iterate":  # planted: B, C and the outer loss at x_K'
+        z = xs[-1]
+    else:
+        x_star = minimizer(amap.f, xs[-1][:N])
+        z = np.concatenate([x_star, x_star]) if n == 2 * N else x_star
+    B, C = dense(amap.B, z, n), dense(amap.C, z, p)
+    M = np.eye(n, dtype=z.dtype) - B
+    if bug == "implicit_transpose":  # planted: (I - B)^T for I - B (and the other way round)
+        M = M.T
+    outer = np.concatenate([z[:N], np.zeros(n - N, dtype=z.dtype)])  # grad of 1/2 ||x_1||^2
+    jvp = np.linalg.solve(M, C @ v)
+    vjp = C.T @ np.linalg.solve(M.T, w)
+    hypergrad = C.T @ np.linalg.solve(M.T, outer)
+    sign = -1 if bug == "implicit_sign" else 1  # planted: the minus sign dropped
+    return {"implicit_jvp": sign * jvp, "implicit_vjp": sign * vjp, "hypergrad": sign * hypergrad}
+
+
+# --------------------------------------------------------------------------------------
 # Instances in, traces out
 # --------------------------------------------------------------------------------------
 
@@ -333,16 +529,18 @@ def load_instance(path, entry, dtype, bug=None):
     alpha, beta = float(d["alpha"]), float(d["beta"])
     if bug == "step_size":  # planted: a wrong step size
         alpha *= 1.001
-    if bug == "momentum" and entry["method"] == "heavy_ball":  # planted: a wrong momentum
+    if bug == "momentum" and entry["method"] in ("heavy_ball", "nesterov"):  # planted
         beta = 0.45
     f = Objective(entry["family"], entry["param"], A, b, lam, delta)
-    amap = make_map(entry["method"], f, alpha, beta)
+    # Chebyshev: tuned to [mu, L] (its alpha is h = 2/(L + mu); step_size does not apply)
+    mu, L = (float(d["mu"]), float(d["L"])) if entry["method"] == "chebyshev" else (None, None)
+    amap = make_map(entry["method"], f, alpha, beta, mu, L)
     t_prime, k_prime = int(round(float(d["T_prime"]))), int(round(float(d["K_prime"])))
     x0, v, w = (d[key].astype(dtype) for key in ("x0", "v", "w"))
     return amap, x0, v, w, t_prime, k_prime
 
 
-def run_gate(instances_dir, traces_dir, dtype, bug):
+def run_gate(instances_dir, traces_dir, dtype, bug, with_implicit=True):
     with open(os.path.join(instances_dir, "manifest.json"), encoding="utf-8") as fh:
         manifest = json.load(fh)
     if manifest.get("schema_version") != 1:
@@ -353,6 +551,8 @@ def run_gate(instances_dir, traces_dir, dtype, bug):
             os.path.join(instances_dir, entry["file"]), entry, dtype, bug
         )
         arrays = trace(amap, x0, v, w, t_prime, k_prime, bug)
+        if with_implicit:
+            arrays.update(implicit(amap, arrays["x"], v, w, bug))
         out_name = entry.get("trace", {}).get("file", entry["id"] + ".npz")
         np.savez(os.path.join(traces_dir, out_name), **arrays)  # uncompressed, C order
     print(f"wrote {len(manifest['instances'])} traces to {traces_dir}"
@@ -375,25 +575,30 @@ def tiny_case(family, param, method, seed=0, M=6, N=3, x0_scale=3.0):
     rng = np.random.default_rng(seed)
     A, b = rng.standard_normal((M, N)), rng.standard_normal(M)
     f = Objective(family, param, A, b, lam=0.1, delta=0.0 if family == "ridge" else 0.5)
-    alpha = 1.0 / (np.linalg.norm(A, 2) ** 2 + f.lam)  # phi'' <= 1, so L <= ||A||^2 + lam
-    amap = make_map(method, f, alpha, 0.5)
+    L = np.linalg.norm(A, 2) ** 2 + f.lam  # phi'' in (0, 1]: the curvature is in [lam, L]
+    amap = make_map(method, f, 1.0 / L, 0.5, f.lam, L)
     x = x0_scale * rng.standard_normal(N)
-    x0 = np.concatenate([x, x]) if method == "heavy_ball" else x
+    x0 = np.concatenate([x, x]) if method in STACKED else x
     return amap, x0, unit(rng, f.u().shape[0]), unit(rng, x0.shape[0])
 
 
 def rebuild(amap, u):
     """The same map at parameter u."""
     f = amap.f.with_u(u)
+    if isinstance(amap, Chebyshev):
+        return Chebyshev(f, amap.mu, amap.L)
+    if isinstance(amap, Nesterov):
+        return Nesterov(f, amap.alpha, amap.beta)
     if isinstance(amap, HeavyBall):
         return HeavyBall(f, amap.alpha, amap.beta)
     return GradientDescent(f, amap.alpha)
 
 
-def fd_states(amap, x_start, u, du, steps, h):
-    """Central differences of the iterates run `steps` steps from a FIXED x_start."""
-    plus = iterate(rebuild(amap, u + h * du), x_start, steps)
-    minus = iterate(rebuild(amap, u - h * du), x_start, steps)
+def fd_states(amap, x_start, u, du, steps, h, start=0):
+    """Central differences of the iterates run `steps` steps from a FIXED x_start = x_start
+    (the steps numbered from `start`, for the time-varying maps)."""
+    plus = iterate(rebuild(amap, u + h * du), x_start, steps, start=start)
+    minus = iterate(rebuild(amap, u - h * du), x_start, steps, start=start)
     return (plus - minus) / (2 * h)
 
 
@@ -405,7 +610,7 @@ def fd_failures(amap, x0, v, w, t_prime, k_prime, tr, h=1e-6, rtol=1e-6):
     """What of the trace `tr` disagrees with finite differences (a list of messages)."""
     u, xs, fails = amap.f.u(), tr["x"], []
     # jvp row j = D_u x_{T'+j} with x_{T'} held fixed (late start, (20))
-    fd = fd_states(amap, xs[t_prime], u, v, k_prime - t_prime, h)
+    fd = fd_states(amap, xs[t_prime], u, v, k_prime - t_prime, h, t_prime)
     bad = [j for j in range(k_prime - t_prime + 1) if not close(tr["jvp"][j], fd[j], rtol)]
     if bad:
         fails.append(f"jvp rows {bad[:5]}... differ from finite differences")
@@ -413,13 +618,13 @@ def fd_failures(amap, x0, v, w, t_prime, k_prime, tr, h=1e-6, rtol=1e-6):
     bad = []
     for i in range(k_prime - t_prime + 1):
         k = k_prime - i
-        fd_k = w @ fd_states(amap, xs[k], u, v, i, h)[-1]
+        fd_k = w @ fd_states(amap, xs[k], u, v, i, h, k)[-1]
         if not close(np.atleast_1d(tr["vjp"][i] @ v), np.atleast_1d(fd_k), rtol):
             bad.append(i)
     if bad:
         fails.append(f"vjp rows {bad[:5]}... (dotted with v) differ from finite differences")
     # vjp_final against the full gradient of u -> w . x_K'(u) from x_T' fixed
-    grad = np.array([w @ fd_states(amap, xs[t_prime], u, e, k_prime - t_prime, h)[-1]
+    grad = np.array([w @ fd_states(amap, xs[t_prime], u, e, k_prime - t_prime, h, t_prime)[-1]
                      for e in np.eye(u.shape[0])])
     if not close(tr["vjp_final"], grad, rtol):
         fails.append("vjp_final differs from the finite-difference gradient")
@@ -453,12 +658,56 @@ def selfcheck():
                     count += 1
                     print(f"  {'ok  ' if not fails else 'FAIL'} {name}")
                     failures += [f"{name}: {m}" for m in fails]
+    failures += selfcheck_implicit()
     failures += selfcheck_float32_and_files()
     failures += selfcheck_bugs()
     print(f"selfcheck: {count} instances, {len(failures)} failure(s)")
     for m in failures:
         print("  " + m)
     return 1 if failures else 0
+
+
+def implicit_fd_failures(amap, xs, v, w, arrays, h=1e-6, rtol=1e-6):
+    """The implicit arrays against central differences of x*(u) (Newton at u +- h v)."""
+    u, N, n = amap.f.u(), amap.f.A.shape[1], xs.shape[1]
+
+    def lifted_star(u_):
+        x = minimizer(amap.f.with_u(u_), xs[-1][:N])
+        return np.concatenate([x, x]) if n == 2 * N else x
+
+    plus, minus = lifted_star(u + h * v), lifted_star(u - h * v)
+    fd_jvp = (plus - minus) / (2 * h)
+    fd_loss = (0.5 * plus[:N] @ plus[:N] - 0.5 * minus[:N] @ minus[:N]) / (2 * h)
+    fails = []
+    if not close(arrays["implicit_jvp"], fd_jvp, rtol):
+        fails.append("implicit_jvp differs from finite differences of x*")
+    if not close(np.atleast_1d(arrays["implicit_vjp"] @ v), np.atleast_1d(w @ fd_jvp), rtol):
+        fails.append("implicit_vjp . v differs from w . (finite differences of x*)")
+    if not close(np.atleast_1d(arrays["hypergrad"] @ v), np.atleast_1d(fd_loss), rtol):
+        fails.append("hypergrad . v differs from finite differences of 1/2 ||x*||^2")
+    return fails
+
+
+def selfcheck_implicit():
+    """The implicit arrays against finite differences of the fixed point, every family,
+    parameter and method; negative controls: each implicit bug is caught (the transposed
+    system on heavy-ball, where I - B is not symmetric)."""
+    fails = []
+    for family in FAMILIES:
+        for param in PARAMS:
+            for method in METHODS:
+                amap, x0, v, w = tiny_case(family, param, method)
+                xs = iterate(amap, x0, 24)
+                name = f"implicit {family}/{param}/{method}"
+                bad = implicit_fd_failures(amap, xs, v, w, implicit(amap, xs, v, w))
+                fails += [f"{name}: {m}" for m in bad]
+                if method in STACKED:  # I - B not symmetric
+                    for bug in IMPLICIT_BUGS:
+                        if not implicit_fd_failures(amap, xs, v, w, implicit(amap, xs, v, w, bug)):
+                            fails.append(f"{name}: the planted bug {bug} was not caught")
+    print(f"  {'ok  ' if not fails else 'FAIL'} implicit arrays vs finite differences of x*"
+          " (and the implicit bugs caught)")
+    return fails
 
 
 def selfcheck_float32_and_files():
@@ -524,6 +773,8 @@ def main(argv=None):
     ap.add_argument("traces", nargs="?", help="directory to write <id>.npz traces into")
     ap.add_argument("--float32", action="store_true", help="compute and save in float32")
     ap.add_argument("--bug", choices=BUGS, help="plant one bug class (demonstration)")
+    ap.add_argument("--no-implicit", action="store_true",
+                    help="write no implicit arrays (they are optional in the format)")
     ap.add_argument("--selfcheck", action="store_true", help="finite-difference self-check")
     args = ap.parse_args(argv)
     if args.selfcheck:
@@ -531,7 +782,8 @@ def main(argv=None):
     if not args.instances or not args.traces:
         ap.error("INSTANCES_DIR and TRACES_DIR are required (or --selfcheck)")
     try:
-        run_gate(args.instances, args.traces, np.float32 if args.float32 else np.float64, args.bug)
+        run_gate(args.instances, args.traces, np.float32 if args.float32 else np.float64, args.bug,
+                 not args.no_implicit)
     except (OSError, KeyError, ValueError, AssertionError) as e:
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2

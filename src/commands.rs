@@ -368,9 +368,13 @@ pub fn gate_export(
     scenario: Option<&Path>,
     seed: u64,
     size: gate::export::Size,
+    accelerated: bool,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
     let set = match scenario {
+        None if accelerated => {
+            gate::export::sized_set(seed, size).into_iter().chain(gate::export::accelerated_set(seed, size)).collect()
+        }
         None => gate::export::sized_set(seed, size),
         Some(path) => load(path)?.specs(None, true).into_iter().flat_map(|(_, s)| [(s, false), (s, true)]).collect(),
     };

@@ -128,6 +128,10 @@ enum GateCommand {
         /// horizon K applies to --scenario too.
         #[arg(long, value_enum, default_value_t = gate::export::Size::Small)]
         size: gate::export::Size,
+        /// Also export the accelerated methods (Chebyshev, Nesterov with constant momentum and
+        /// with the convex schedule), after the default set (not with --scenario).
+        #[arg(long, conflicts_with = "scenario")]
+        accelerated: bool,
     },
     /// Compare traces with the instances; write a Markdown report (and JUnit XML).
     Check {
@@ -167,8 +171,8 @@ fn main() -> ExitCode {
             commands::verify(&scenarios, &opt, &dir, out)
         }
         Some(Command::Merge { shards, out: dir }) => commands::merge(&shards, &dir, out),
-        Some(Command::Gate(GateCommand::Export { out: dir, scenario, seed, size })) => {
-            commands::gate_export(&dir, scenario.as_deref(), seed, size, out)
+        Some(Command::Gate(GateCommand::Export { out: dir, scenario, seed, size, accelerated })) => {
+            commands::gate_export(&dir, scenario.as_deref(), seed, size, accelerated, out)
         }
         Some(Command::Gate(GateCommand::Check { instances, traces, junit, out: dir, only, allow_missing })) => {
             let sel = gate::check::Selection { only, allow_missing };

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use unrollcheck::Error;
 use unrollcheck::gate::cause::{BugClass, Confirmed};
 use unrollcheck::gate::check::{GateReport, Outcome, check, read_manifest};
-use unrollcheck::gate::export::{Entry, default_set, export};
+use unrollcheck::gate::export::{Entry, Size, accelerated_set, default_set, export};
 use unrollcheck::gate::npz::{self, Npz};
 
 fn dir(name: &str) -> PathBuf {
@@ -58,6 +58,20 @@ enum Bug {
     StepSize(f64),
     /// `β` replaced by this value.
     Momentum(f64),
+    /// A correct unrolled trace with the implicit arrays, computed as in [`Implicit`].
+    Implicit(Implicit),
+}
+
+/// How [`client::implicit`] computes the optional implicit arrays.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Implicit {
+    Correct,
+    /// `(I − B)ᵀ` for `I − B` and the other way round.
+    Transpose,
+    /// The minus sign of `−(∂_xF)^{-1}∂_uF` dropped.
+    Sign,
+    /// At the last iterate `x_{K'}` instead of `x*`.
+    AtIterate,
 }
 
 /// An independent implementation of the gate's format: `f(x, u) = Σ φ(a_iᵀx − b_i) +
@@ -186,6 +200,55 @@ mod client {
             self.f.mixed_vjp(&x1, &w1) * -self.alpha
         }
     }
+
+    /// The matrix of `d ↦ op(d)` on `R^size`.
+    fn dense(size: usize, op: impl Fn(&DVector<f64>) -> DVector<f64>) -> DMatrix<f64> {
+        let cols: Vec<DVector<f64>> =
+            (0..size).map(|i| op(&DVector::from_fn(size, |j, _| f64::from(u8::from(i == j))))).collect();
+        DMatrix::from_columns(&cols)
+    }
+
+    /// The implicit arrays of the format (`implicit_jvp`, `implicit_vjp`, `hypergrad`): `x*`
+    /// by Newton's method on `∇f = 0` from the last iterate, then solves with `I − B` at
+    /// `x*` (the state `(x*, x*)` for heavy-ball); `bug` plants one implicit bug class.
+    pub fn implicit(
+        map: &Map,
+        x_last: &DVector<f64>,
+        v: &DVector<f64>,
+        w: &DVector<f64>,
+        bug: super::Implicit,
+    ) -> [DVector<f64>; 3] {
+        let (n, nn, p) = (x_last.len(), map.f.a.ncols(), v.len());
+        let z = if bug == super::Implicit::AtIterate {
+            x_last.clone()
+        } else {
+            let mut x = x_last.rows(0, nn).into_owned();
+            let mut last = f64::INFINITY;
+            for _ in 0..100 {
+                let h = dense(nn, |d| map.f.hvp(&x, d));
+                let step = h.lu().solve(&map.f.grad(&x)).unwrap();
+                x -= &step;
+                if step.norm() == 0.0 || step.norm() >= last {
+                    break;
+                }
+                last = step.norm();
+            }
+            if map.heavy { join(&x, &x) } else { x }
+        };
+        let b = dense(n, |d| map.b(&z, d));
+        let c = dense(p, |d| map.c(&z, d));
+        let mut m = DMatrix::identity(n, n) - b;
+        if bug == super::Implicit::Transpose {
+            m = m.transpose();
+        }
+        let outer = DVector::from_fn(n, |i, _| if i < nn { z[i] } else { 0.0 });
+        let sign = if bug == super::Implicit::Sign { -1.0 } else { 1.0 };
+        let jvp = m.clone().lu().solve(&(&c * v)).unwrap() * sign;
+        let mt = m.transpose().lu();
+        let vjp = c.tr_mul(&mt.solve(w).unwrap()) * sign;
+        let hyper = c.tr_mul(&mt.solve(&outer).unwrap()) * sign;
+        [jvp, vjp, hyper]
+    }
 }
 
 /// Writes the trace of `entry` as the outside implementation [`client`] would, with `bug`
@@ -279,13 +342,19 @@ fn write_trace(instances: &Path, traces: &Path, e: &Entry, bug: Bug) {
     };
     let xs = &xs[..=kp];
     let vl = vjp.last().unwrap().clone();
-    let arrays = vec![
+    let mut arrays = vec![
         ("x", vec![xs.len(), e.n], flat(xs)),
         ("jvp", vec![jvp.len(), e.n], flat(&jvp)),
         ("vjp", vec![vjp.len(), e.p], flat(&vjp)),
         ("jvp_final", vec![e.n], flat(&[jvp_final])),
         ("vjp_final", vec![e.p], flat(&[vl])),
     ];
+    if let Bug::Implicit(how) = bug {
+        let [ij, iv, ih] = client::implicit(&map, &xs[kp], &v, &w, how);
+        arrays.push(("implicit_jvp", vec![e.n], flat(&[ij])));
+        arrays.push(("implicit_vjp", vec![e.p], flat(&[iv])));
+        arrays.push(("hypergrad", vec![e.p], flat(&[ih])));
+    }
     npz::write_as(&traces.join(&e.trace.file), &arrays, bug == Bug::Float32Dtype).unwrap();
 }
 
@@ -770,8 +839,8 @@ fn edit_rows(inst: &Path, traces: &Path, name: &str, f: impl Fn(usize, &mut [f64
     for e in &read_manifest(inst).unwrap().instances {
         let path = traces.join(&e.trace.file);
         let old = Npz::read(&path).unwrap();
-        let arrays: Vec<(&str, Vec<usize>, Vec<f64>)> = ["x", "jvp", "vjp", "jvp_final", "vjp_final"]
-            .into_iter()
+        let arrays: Vec<(&str, Vec<usize>, Vec<f64>)> = old
+            .names()
             .map(|n| {
                 let a = old.raw(n).unwrap();
                 let mut data = a.data.clone();
@@ -913,7 +982,10 @@ fn the_numpy_clients_planted_bugs_are_confirmed() {
     }
     let d = dir("numpy");
     let inst = d.join("instances");
-    export(&default_set(2026), &inst).unwrap();
+    // The default set and the accelerated one (Chebyshev, Nesterov: time-varying and
+    // momentum maps), as `gate export --accelerated` writes them.
+    let set: Vec<_> = default_set(2026).into_iter().chain(accelerated_set(2026, Size::Small)).collect();
+    export(&set, &inst).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gate_numpy.py");
     let run = |traces: &Path, bug: Option<&str>| {
         let mut c = std::process::Command::new("python3");
@@ -924,10 +996,18 @@ fn the_numpy_clients_planted_bugs_are_confirmed() {
         assert!(c.output().unwrap().status.success(), "{bug:?}");
         run_report(&inst, traces)
     };
-    assert_eq!(run(&d.join("ok"), None).exit_code(), 0);
+    let ok = run(&d.join("ok"), None);
+    assert_eq!(ok.exit_code(), 0, "{}", unrollcheck::gate::check::markdown(&ok));
+    assert_eq!(ok.outcomes.len(), 34);
+    assert!(ok.outcomes.iter().all(|o| o.implicit.is_some()), "the client writes the implicit arrays");
     for class in BugClass::ALL {
         let report = run(&d.join(class.id()), Some(class.id()));
         assert_eq!(report.exit_code(), 1, "{}", class.id());
+        // Each bug that can show on the accelerated methods does (the control for them).
+        let accelerated_failing =
+            report.outcomes.iter().filter(|o| o.failed() && (o.id.contains("chebyshev") || o.id.contains("nesterov")));
+        let invisible = [BugClass::StaleMomentum, BugClass::Frozen]; // heavy-ball only; converged iterates only
+        assert!(invisible.contains(&class) || accelerated_failing.count() > 0, "{}", class.id());
         for o in report.outcomes.iter().filter(|o| o.failed()) {
             let c = confirmed(o).unwrap_or_else(|| panic!("{}: {}: {}", class.id(), o.id, o.cause_text()));
             assert_eq!(c.class, class, "{}: {}", o.id, o.cause_text());
@@ -951,9 +1031,6 @@ fn export_refuses_what_the_checker_cannot_rebuild() {
     for (spec, what) in [
         (Spec { family: Family::Huber { param: RobustParam::Weight, delta: 0.5 }, ..base }, "classic Huber"),
         (Spec { family: Family::Logistic { param: LogisticParam::Weight }, ..base }, "logistic regression"),
-        (Spec { method: Method::Chebyshev, ..base }, "only gradient descent and heavy-ball"),
-        (Spec { method: Method::Nesterov, ..base }, "only gradient descent and heavy-ball"),
-        (Spec { method: Method::NesterovConvex, ..base }, "only gradient descent and heavy-ball"),
     ] {
         match check_exportable(&[(base, false), (spec, true)]) {
             Err(Error::Input { message, .. }) => {
@@ -963,6 +1040,9 @@ fn export_refuses_what_the_checker_cannot_rebuild() {
         }
     }
     check_exportable(&default_set(0)).expect("the default set is exportable");
+    for method in [Method::Chebyshev, Method::Nesterov, Method::NesterovConvex] {
+        check_exportable(&[(Spec { method, ..base }, true)]).expect("the accelerated methods are exportable");
+    }
     check_exportable(&[(Spec { data: Data::Tight, x0_sigma: None, ..base }, false)]).expect("tight data");
 }
 
@@ -973,7 +1053,7 @@ fn export_refuses_what_the_checker_cannot_rebuild() {
 #[test]
 fn large_instances_are_judged_and_their_causes_not_simulated() {
     use unrollcheck::gate::cause::SIMULATION_LIMIT;
-    use unrollcheck::gate::export::{Size, export_with_horizon, sized_set};
+    use unrollcheck::gate::export::{export_with_horizon, sized_set};
     let (m, n, k) = Size::Large.dims();
     let large = sized_set(2026, Size::Large);
     assert!(large.iter().all(|(s, _)| (s.m, s.n) == (m, n)) && large.len() == default_set(2026).len());
@@ -996,5 +1076,109 @@ fn large_instances_are_judged_and_their_causes_not_simulated() {
             let text = o.cause_text();
             assert!(text.starts_with("cause not simulated") && text.contains(&o.first_failure()), "{text}");
         }
+    }
+}
+
+/// Implicit differentiation (`implicit_jvp`, `implicit_vjp`, `hypergrad`, optional): correct
+/// arrays computed by linear solves pass, with a tolerance from `κ₂(I − B)` reported per
+/// instance; a trace without them passes too (the other tests). Negative control: a relative
+/// error of 1e-7 in one of them fails on every instance, with no known cause.
+#[test]
+fn correct_implicit_arrays_pass_and_a_small_error_does_not() {
+    let (inst, traces, report) = run_with("implicit_ok", Bug::Implicit(Implicit::Correct));
+    for o in &report.outcomes {
+        assert!(o.passed(), "{}: {:?}", o.id, o.findings);
+        let i = o.implicit.as_ref().expect("implicit arrays checked");
+        assert_eq!(i.arrays, ["implicit_jvp", "implicit_vjp", "hypergrad"]);
+        // The tolerance is rounding-sized: at most 1.3e-9 relative on the default set.
+        assert!(i.cond >= 1.0 && i.tol.iter().zip(&i.scale).all(|(t, s)| *t < 1e-8 * s), "{}: {i:?}", o.id);
+    }
+    assert!(unrollcheck::gate::check::markdown(&report).contains("κ₂(I − B)"));
+    for name in ["implicit_jvp", "implicit_vjp", "hypergrad"] {
+        run_with("implicit_ok", Bug::Implicit(Implicit::Correct));
+        edit_rows(&inst, &traces, name, |_, row| row.iter_mut().for_each(|x| *x *= 1.0 + 1e-7));
+        let report = check(&inst, &traces).unwrap();
+        for o in &report.outcomes {
+            assert!(o.failed() && o.findings[0].quantity == name, "{name}: {}: {:?}", o.id, o.findings);
+            assert!(o.cause_text().starts_with("cause unknown"), "{name}: {}", o.cause_text());
+        }
+    }
+}
+
+/// Each implicit bug class is rejected with its cause confirmed: the transposed system on
+/// heavy-ball (on gradient descent `I − B` is symmetric and the bug changes nothing), the
+/// dropped minus sign everywhere, the implicit derivative at the last iterate except on the
+/// warm starts (where `x_{K'} = x*`). The unrolled arrays are correct, so they pass.
+#[test]
+fn implicit_bugs_are_confirmed() {
+    let not_warm = |id: &str| !id.ends_with("_warm");
+    for (name, how, class, must_fail) in [
+        ("imp_t", Implicit::Transpose, BugClass::ImplicitTranspose, heavy_ball as fn(&str) -> bool),
+        ("imp_s", Implicit::Sign, BugClass::ImplicitSign, everywhere),
+        ("imp_x", Implicit::AtIterate, BugClass::ImplicitAtIterate, not_warm),
+    ] {
+        let report = assert_confirmed(name, Bug::Implicit(how), class, must_fail);
+        for o in report.outcomes.iter().filter(|o| o.failed()) {
+            assert!(o.findings.iter().all(|f| f.quantity.starts_with("implicit") || f.quantity == "hypergrad"));
+            assert!(o.first_failure().contains("(at x*)"), "{}", o.first_failure());
+        }
+        if how == Implicit::Transpose {
+            assert!(report.outcomes.iter().all(|o| o.failed() == heavy_ball(&o.id)), "{name}");
+        }
+    }
+}
+
+/// An implicit array of the wrong shape is unreadable input (exit 2 in the CLI) naming the
+/// file and the array; the control: the same trace without it passes (exit 0).
+#[test]
+fn an_implicit_array_of_the_wrong_shape_is_exit_2() {
+    let (inst, traces, _) = run_with("imp_shape", Bug::Implicit(Implicit::Correct));
+    let e = &read_manifest(&inst).unwrap().instances[0];
+    let path = traces.join(&e.trace.file);
+    let old = Npz::read(&path).unwrap();
+    let mut arrays: Vec<(&str, Vec<usize>, Vec<f64>)> = old
+        .names()
+        .filter(|n| *n != "hypergrad")
+        .map(|n| (n, old.raw(n).unwrap().shape.clone(), old.raw(n).unwrap().data.clone()))
+        .collect();
+    npz::write(&path, &arrays).unwrap();
+    assert_eq!(gate_check_cli(&inst, &traces, &[]).status.code(), Some(0), "a missing optional array is fine");
+    arrays.push(("hypergrad", vec![e.p + 1], vec![0.0; e.p + 1]));
+    npz::write(&path, &arrays).unwrap();
+    expect_input_error(check(&inst, &traces), "hypergrad");
+    let o = gate_check_cli(&inst, &traces, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains(&e.trace.file) && stdout.contains("`hypergrad`") && stdout.contains("shape"), "{stdout}");
+}
+
+/// `gate export --accelerated` appends the Chebyshev and Nesterov instances after the
+/// default set, whose files and manifest entries stay byte for byte as without the flag
+/// (the reports and `.ci/run` depend on them).
+#[test]
+fn the_accelerated_export_leaves_the_default_set_as_it_was() {
+    let d = dir("accel_export");
+    let (plain, accel) = (d.join("plain"), d.join("accel"));
+    let m = export(&default_set(2026), &plain).unwrap();
+    let set: Vec<_> = default_set(2026).into_iter().chain(accelerated_set(2026, Size::Small)).collect();
+    let ma = export(&set, &accel).unwrap();
+    assert_eq!(ma.instances.len(), m.instances.len() + 12);
+    assert_eq!(ma.instances[..m.instances.len()], m.instances[..]);
+    for e in &m.instances {
+        assert_eq!(
+            std::fs::read(plain.join(&e.file)).unwrap(),
+            std::fs::read(accel.join(&e.file)).unwrap(),
+            "{}",
+            e.id
+        );
+    }
+    let methods: Vec<&str> = ma.instances[m.instances.len()..].iter().map(|e| e.method.as_str()).collect();
+    for method in ["chebyshev", "nesterov", "nesterov_convex"] {
+        assert_eq!(methods.iter().filter(|m| **m == method).count(), 4, "{methods:?}");
+    }
+    // Chebyshev instances carry their interval [μ, L]; the others have no such arrays.
+    for e in &ma.instances {
+        let f = Npz::read(&accel.join(&e.file)).unwrap();
+        assert_eq!(f.raw("mu").is_some() && f.raw("L").is_some(), e.method == "chebyshev", "{}", e.id);
     }
 }

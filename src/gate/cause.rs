@@ -23,6 +23,7 @@
 //! | [`BugClass::AdjointOrder`] | Algorithm 1 as printed: `X̄^{(k)}` updated first, then `Ū^{(k)} = Ū^{(k+1)} + X̄^{(k)} C_k` |
 //! | [`BugClass::StaleMomentum`] | heavy-ball started from `z_0 = (x_0, x_{−1})`, `x_{−1}` left from a previous run: fitted from the submitted `x_1` (`x_1 = x_0 − α∇f(x_0) + β(x_0 − x_{−1})`) |
 //! | [`BugClass::StepSize`], [`BugClass::Momentum`] | the iteration and both modes with another `α` (resp. `β`), fitted to the submitted `x` by a log-spaced scan and a golden-section search on `Σ_k ‖x_k − x_k(α)‖²` |
+//! | [`BugClass::ImplicitTranspose`], [`BugClass::ImplicitSign`], [`BugClass::ImplicitAtIterate`] | the optional implicit arrays only: see [`super::implicit`] |
 //!
 //! A class is *confirmed* for a failing array when its simulated array has the submitted
 //! shape and every row is within that row's tolerance (float32 tolerance for an array
@@ -102,6 +103,12 @@ pub enum BugClass {
     StepSize,
     /// A wrong momentum `β` (fitted).
     Momentum,
+    /// Implicit differentiation solved with `(I − B)ᵀ` for `I − B` ([`super::implicit`]).
+    ImplicitTranspose,
+    /// Implicit differentiation without the minus sign of `−(∂_xF)^{-1}∂_uF`.
+    ImplicitSign,
+    /// Implicit differentiation at the last iterate `x_{K'}` instead of `x*`.
+    ImplicitAtIterate,
 }
 
 impl From<BugClass> for &'static str {
@@ -112,7 +119,7 @@ impl From<BugClass> for &'static str {
 
 impl BugClass {
     /// Every class, in the order they are tried.
-    pub const ALL: [BugClass; 14] = [
+    pub const ALL: [BugClass; 17] = [
         BugClass::SignC,
         BugClass::BNext,
         BugClass::LateStartPlusOne,
@@ -127,6 +134,9 @@ impl BugClass {
         BugClass::StaleMomentum,
         BugClass::StepSize,
         BugClass::Momentum,
+        BugClass::ImplicitTranspose,
+        BugClass::ImplicitSign,
+        BugClass::ImplicitAtIterate,
     ];
 
     /// The class's id in the report (`[sign_c]`) and in `examples/gate_numpy.py --bug`.
@@ -146,6 +156,9 @@ impl BugClass {
             BugClass::StaleMomentum => "stale_momentum",
             BugClass::StepSize => "step_size",
             BugClass::Momentum => "momentum",
+            BugClass::ImplicitTranspose => "implicit_transpose",
+            BugClass::ImplicitSign => "implicit_sign",
+            BugClass::ImplicitAtIterate => "implicit_at_iterate",
         }
     }
 
@@ -170,6 +183,9 @@ impl BugClass {
             BugClass::StaleMomentum => "a heavy-ball state left over from a previous run",
             BugClass::StepSize => "a wrong step size",
             BugClass::Momentum => "a wrong momentum",
+            BugClass::ImplicitTranspose => "the implicit system solved with (I − B)ᵀ instead of I − B",
+            BugClass::ImplicitSign => "the minus sign of the implicit function theorem dropped (−Dx*)",
+            BugClass::ImplicitAtIterate => "B, C and the outer loss at the last iterate x_{K'} instead of x*",
         }
     }
 }
@@ -602,6 +618,10 @@ fn fitted_step(s: &Setup, submitted: &Submitted, failing: &[&str], base: &Sweep)
         if total.is_finite() { total } else { f64::INFINITY }
     };
     let mut out = Vec::new();
+    // Chebyshev's step and weights follow from [μ, L], not from `alpha`, `beta`: nothing to fit.
+    if e.method == "chebyshev" {
+        return out;
+    }
     let emit = |class: BugClass, a: f64, b: f64, fitted: (String, f64), out: &mut Vec<Candidate>| {
         if let Some(rows) = simulate(a, b, true) {
             out.push(Candidate { class, fitted: Some(fitted), rows });
@@ -610,7 +630,7 @@ fn fitted_step(s: &Setup, submitted: &Submitted, failing: &[&str], base: &Sweep)
     let scan: Vec<f64> = (-40..=40).map(|i| alpha * 2f64.powf(f64::from(i) / 20.0)).collect();
     let a = fit(&scan, |a| mismatch(a, beta));
     emit(BugClass::StepSize, a, beta, (format!("α fitted = {a:.17e} instead of {alpha:.17e}"), a), &mut out);
-    if e.method == "heavy_ball" {
+    if e.method == "heavy_ball" || e.method == "nesterov" {
         let scan: Vec<f64> = (0..100).map(|i| f64::from(i) / 100.0).collect();
         let b = fit(&scan, |b| mismatch(alpha, b)).clamp(0.0, 1.0 - 1e-12);
         emit(BugClass::Momentum, alpha, b, (format!("β fitted = {b:.17e} instead of {beta:.17e}"), b), &mut out);

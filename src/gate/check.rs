@@ -6,6 +6,7 @@
 
 use super::cause::{Diagnosis, QUANTITIES, SIMULATION_LIMIT, Setup, Submitted, Tolerance, TraceRows, diagnose};
 use super::export::{Entry, MANIFEST_VERSION, Manifest, rebuild};
+use super::implicit::{self, IMPLICIT, ImplicitRows, ImplicitSetup};
 use super::npz::{Array, Npz};
 use crate::bounds::rhs_21;
 use crate::claims::{Checker, Point, Verdict};
@@ -20,12 +21,14 @@ use std::path::Path;
 /// A quantity that left its tolerance, or has the wrong number of rows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    /// The array (`x`, `jvp`, `vjp`, `jvp_final`, `vjp_final`).
+    /// The array (`x`, `jvp`, `vjp`, `jvp_final`, `vjp_final`, or an implicit one:
+    /// `implicit_jvp`, `implicit_vjp`, `hypergrad`).
     pub quantity: String,
     /// The first row out of tolerance (0 for a final).
     pub row: usize,
     /// The algorithm iteration `k` of that row (`x`: `k = row`; `jvp`: `k = T' + row`;
-    /// `vjp`: `k = K' − row`; `jvp_final`: `K'`; `vjp_final`: `T'`).
+    /// `vjp`: `k = K' − row`; `jvp_final`: `K'`; `vjp_final`: `T'`; an implicit array is
+    /// at `x*`, and its `iteration` is `K'`, the last iterate).
     pub iteration: usize,
     /// The column of the entry that differs most in that row.
     pub column: usize,
@@ -46,7 +49,9 @@ impl std::fmt::Display for Finding {
         if let Some((want, got)) = self.rows {
             return write!(f, "`{}`: {got} rows, expected {want}", self.quantity);
         }
-        if self.quantity.ends_with("_final") {
+        if IMPLICIT.contains(&self.quantity.as_str()) {
+            write!(f, "`{}` (at x*), entry {}", self.quantity, self.column)?;
+        } else if self.quantity.ends_with("_final") {
             write!(f, "`{}` (k = {}), entry {}", self.quantity, self.iteration, self.column)?;
         } else {
             write!(
@@ -95,6 +100,8 @@ pub struct Outcome {
     pub claims: Vec<(String, Verdict)>,
     /// Forward = reverse inside the trace, with its numbers.
     pub fwd_rev: Option<FwdRev>,
+    /// The optional implicit arrays the trace holds, with their tolerances.
+    pub implicit: Option<ImplicitChecked>,
     /// The instance or its trace could not be read (exit 2): where and why.
     pub error: Option<InputError>,
     /// No trace, and `--allow-missing` was given: not checked.
@@ -151,6 +158,20 @@ impl Outcome {
     fn failed_claims(&self) -> Vec<String> {
         self.claims.iter().filter(|(_, v)| v.violated() || v.numerical_failure()).map(|(id, _)| id.clone()).collect()
     }
+}
+
+/// The implicit arrays of a trace that were checked, and the numbers of their tolerance
+/// ([`super::implicit`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct ImplicitChecked {
+    /// The arrays present (of `implicit_jvp`, `implicit_vjp`, `hypergrad`).
+    pub arrays: Vec<String>,
+    /// `κ₂(I − B)` at `x*`.
+    pub cond: f64,
+    /// The tolerance of each array present (absolute, at the precision it is stored in).
+    pub tol: Vec<f64>,
+    /// `‖Dx* v‖`, `‖wᵀDx*‖` or `‖hypergrad‖` of the reference, for each array present.
+    pub scale: Vec<f64>,
 }
 
 /// Unreadable input: where (file, array or key) and why.
@@ -389,7 +410,7 @@ fn submitted<'a>(trace: &'a Npz, e: &Entry) -> Result<Submitted<'a>> {
 fn check_one(e: &Entry, file: &Npz, trace: &Npz) -> Result<Outcome> {
     let (inst, v, w) = rebuild(e, file)?;
     let sub = submitted(trace, e)?;
-    let float32 = sub.iter().any(|a| a.float32);
+    let mut float32 = sub.iter().any(|a| a.float32);
     let traj = Trajectory::run(&inst.map, &inst.x0, e.k_prime);
     let r = reference(&inst, &traj, e, &v, &w);
     let rho = if inst.constants.contraction() { inst.constants.rho() } else { 1.0 };
@@ -411,24 +432,81 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz) -> Result<Outcome> {
     };
     // Each array is judged at the precision it is stored in: one array cast to float32 does
     // not loosen the tolerance of the others (a float64 array claims float64 accuracy).
-    let findings: Vec<Finding> = QUANTITIES
+    let mut findings: Vec<Finding> = QUANTITIES
         .iter()
         .zip(sub.iter())
         .filter_map(|(&q, a)| compare(q, a, r.rows(q), |i| iteration(q, i), |i| tol.row(q, i, a.float32)))
         .collect();
+    // The optional implicit arrays: each present one must have its shape (else exit 2).
+    let present: Vec<(&str, &Array)> = IMPLICIT
+        .iter()
+        .zip([e.n, e.p, e.p])
+        .filter(|(q, _)| trace.raw(q).is_some())
+        .map(|(&q, len)| trace.get(q, &[len]).map(|a| (q, a)))
+        .collect::<Result<_>>()?;
+    float32 |= present.iter().any(|(_, a)| a.float32);
+    let mut implicit_checked = None;
+    let mut implicit_ref = None;
+    if !present.is_empty() {
+        let itol =
+            implicit::tolerance(&*inst.map, &inst.x_star, inst.x_star_error, &inst.constants, e.n_cols, (&v, &w))?;
+        let reference = ImplicitRows::reference(&inst.dx_star, &inst.x_star, e.n_cols, &v, &w);
+        for &(q, a) in &present {
+            findings.extend(compare(q, a, reference.rows(q), |_| kp, |_| itol.of(q, a.float32)));
+        }
+        implicit_checked = Some(ImplicitChecked {
+            arrays: present.iter().map(|(q, _)| q.to_string()).collect(),
+            cond: itol.cond,
+            tol: present.iter().map(|(q, a)| itol.of(q, a.float32)).collect(),
+            scale: present.iter().map(|(q, _)| reference.rows(q)[0].norm()).collect(),
+        });
+        implicit_ref = Some((itol, reference));
+    }
     // The simulations hold every B_k and C_k of the instance: bounded, as the report says.
     let dense = (e.k_prime + 1) * e.n * (e.n + e.p);
     let cause_not_simulated = (!findings.is_empty() && dense > SIMULATION_LIMIT).then(|| {
         format!("its Jacobians B_k, C_k hold {dense} numbers, above the {SIMULATION_LIMIT} the simulations may hold")
     });
     let cause = (!findings.is_empty() && cause_not_simulated.is_none()).then(|| {
-        let failing: Vec<&str> = findings.iter().map(|f| f.quantity.as_str()).collect();
-        let setup = Setup { entry: e, file, map: &inst.map, x0: &inst.x0, v: &v, w: &w, tol: &tol };
-        diagnose(&setup, &r, &sub, &failing)
+        let (unrolled, implicit_failing): (Vec<&str>, Vec<&str>) =
+            findings.iter().map(|f| f.quantity.as_str()).partition(|q| !IMPLICIT.contains(q));
+        let mut d = Diagnosis::default();
+        if !unrolled.is_empty() {
+            let setup = Setup { entry: e, file, map: &inst.map, x0: &inst.x0, v: &v, w: &w, tol: &tol };
+            d = diagnose(&setup, &r, &sub, &unrolled);
+        }
+        if let (false, Some((itol, reference))) = (implicit_failing.is_empty(), &implicit_ref) {
+            let x_last = &r.x[e.k_prime];
+            let setup = ImplicitSetup {
+                map: &*inst.map,
+                x_star: &inst.x_star,
+                x_last,
+                half: e.n_cols,
+                v: &v,
+                w: &w,
+                tol: itol,
+            };
+            let di = implicit::diagnose(&setup, reference, &present, &implicit_failing);
+            if unrolled.is_empty() {
+                d = di;
+            } else {
+                d.confirmed.extend(di.confirmed);
+                d.unexplained.extend(di.unexplained);
+            }
+        }
+        d
     });
     if findings.iter().any(|f| f.rows.is_some()) {
         // The claims index the rows by iteration: not run on arrays of the wrong length.
-        return Ok(Outcome { id: e.id.clone(), float32, findings, cause, cause_not_simulated, ..Outcome::default() });
+        return Ok(Outcome {
+            id: e.id.clone(),
+            float32,
+            findings,
+            cause,
+            cause_not_simulated,
+            implicit: implicit_checked,
+            ..Outcome::default()
+        });
     }
     let [x, jvp, _, jvp_final, vjp_final] = sub;
     // The claims compare x, jvp and both finals with each other: a float32 one among them
@@ -444,6 +522,7 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz) -> Result<Outcome> {
         cause_not_simulated,
         claims,
         fwd_rev: Some(fwd_rev),
+        implicit: implicit_checked,
         ..Outcome::default()
     })
 }
@@ -563,6 +642,17 @@ pub fn markdown(report: &GateReport) -> String {
         let precision = if o.float32 { "float32" } else { "float64" };
         let cells = [o.first_failure(), o.cause_text()].map(|c| c.replace('|', "\\|"));
         writeln!(md, "| `{}` | {precision} | {result} | {} | {} |", o.id, cells[0], cells[1]).ok();
+    }
+    if report.outcomes.iter().any(|o| o.implicit.is_some()) {
+        writeln!(md, "\n## Implicit differentiation\n").ok();
+        for o in &report.outcomes {
+            if let Some(i) = &o.implicit {
+                let each: Vec<String> = (0..i.arrays.len())
+                    .map(|j| format!("`{}` (tol {:.1e}, norm {:.2e})", i.arrays[j], i.tol[j], i.scale[j]))
+                    .collect();
+                writeln!(md, "- `{}`: κ₂(I − B) = {:.2e}; {}", o.id, i.cond, each.join(", ")).ok();
+            }
+        }
     }
     writeln!(md, "\n## Claims on the submitted sequences\n").ok();
     for o in &report.outcomes {

@@ -9,7 +9,8 @@
 use super::npz::{self, Npz};
 use crate::error::{Error, Result};
 use crate::instance::Instance;
-use crate::map::{FixedPointMap, GradientDescent, HeavyBall};
+use crate::map::nesterov::Schedule;
+use crate::map::{Chebyshev, FixedPointMap, GradientDescent, HeavyBall, Nesterov};
 use crate::problem::draw;
 use crate::problem::ridge::{Ridge, RidgeParam};
 use crate::problem::robust::{Loss, Robust, RobustParam};
@@ -182,6 +183,43 @@ pub fn sized_set(seed: u64, size: Size) -> Vec<(Spec, bool)> {
     out
 }
 
+/// The accelerated instances of `gate export --accelerated`, appended to the default set:
+/// the Chebyshev semi-iterative method (time-varying weights `ω_k`), Nesterov's method
+/// with the constant momentum of the strongly convex case, and with the convex schedule
+/// `β_k = k/(k + 3)` (time-varying), each on ridge (weight) and pseudo-Huber (targets),
+/// untruncated and truncated; Chebyshev tuned to the curvature interval `[μ, L]`, Nesterov
+/// with `α = 1/L`. Not in the default set, whose export stays as it was.
+pub fn accelerated_set(seed: u64, size: Size) -> Vec<(Spec, bool)> {
+    let (m, n, _) = size.dims();
+    let families =
+        [Family::Ridge { param: RidgeParam::Weight }, Family::PseudoHuber { param: RobustParam::Targets, delta: 0.5 }];
+    let mut out = Vec::new();
+    for (j, method) in [Method::Chebyshev, Method::Nesterov, Method::NesterovConvex].into_iter().enumerate() {
+        for (i, family) in families.into_iter().enumerate() {
+            for truncated in [false, true] {
+                let s = crate::spec::instance_seed(seed, 200 + 2 * j + i, usize::from(truncated));
+                // Chebyshev is tuned to [μ, L] with h = 2/(L + μ); Nesterov's method needs
+                // α ≤ 1/L (with 2/(L + μ) it diverges).
+                let step = if method == Method::Chebyshev { StepRule::Optimal } else { StepRule::InvL };
+                let spec = Spec {
+                    family,
+                    method,
+                    m,
+                    n,
+                    data: Data::Paper,
+                    lambda: 0.1,
+                    step,
+                    x0_sigma: Some(3.0),
+                    seed: s,
+                    norm: Norm::Euclidean,
+                };
+                out.push((spec, truncated));
+            }
+        }
+    }
+    out
+}
+
 fn names(spec: &Spec) -> (String, String, String) {
     let (family, param) = match spec.family {
         Family::Ridge { param } => ("ridge", format!("{param:?}").to_lowercase()),
@@ -201,18 +239,14 @@ fn names(spec: &Spec) -> (String, String, String) {
 
 /// Refuses a set with an instance `gate check` could not judge: the classic Huber family
 /// (its Hessian jumps, so the derivatives of the unrolled iteration are not those of a
-/// smooth map), logistic regression (the instance format carries no labels or sample
-/// weights), and the Chebyshev and Nesterov methods (the checker rebuilds gradient descent
-/// and heavy-ball only). Exit 2 at export, rather than traces nobody can check.
+/// smooth map) and logistic regression (the instance format carries no labels or sample
+/// weights). Exit 2 at export, rather than traces nobody can check.
 pub fn check_exportable(set: &[(Spec, bool)]) -> Result<()> {
     for (s, _) in set {
-        let why = match (s.family, s.method) {
-            (Family::Huber { .. }, _) => "the classic Huber family is not exported",
-            (Family::Logistic { .. }, _) => {
+        let why = match s.family {
+            Family::Huber { .. } => "the classic Huber family is not exported",
+            Family::Logistic { .. } => {
                 "logistic regression is not exported yet (the instance format has no labels and sample weights)"
-            }
-            (_, Method::Chebyshev | Method::Nesterov | Method::NesterovConvex) => {
-                "only gradient descent and heavy-ball are exported yet (`gate check` rebuilds no time-varying or Nesterov map)"
             }
             _ => continue,
         };
@@ -309,6 +343,12 @@ fn write_instance(
         ("v", vec![v.len()], v.as_slice().to_vec()),
         ("w", vec![w.len()], w.as_slice().to_vec()),
     ];
+    // The Chebyshev method's interval [μ, L], from which its weights ω_k follow (only in
+    // Chebyshev instances: the files of the other methods are as they were).
+    if let Some(crate::quadratic::Polynomial::Chebyshev { mu, l }) = inst.map.capabilities().polynomial {
+        arrays.push(("mu", vec![], vec![mu]));
+        arrays.push(("L", vec![], vec![l]));
+    }
     for (name, value) in
         [("lam", spec.lambda), ("delta", delta), ("alpha", alpha), ("beta", beta), ("omega", OMEGA as f64)]
             .into_iter()
@@ -356,7 +396,7 @@ pub fn rebuild_map(entry: &Entry, file: &Npz, alpha: f64, beta: f64) -> Result<B
                 "data" => RidgeParam::Data,
                 other => return Err(bad_entry(entry, format!("unknown ridge parameter `{other}`"))),
             };
-            boxed_map(Ridge::new(a, b, lam, param)?, entry, alpha, beta)?
+            boxed_map(Ridge::new(a, b, lam, param)?, entry, file, alpha, beta)?
         }
         ("pseudo_huber", param) => {
             let param = match param {
@@ -364,7 +404,7 @@ pub fn rebuild_map(entry: &Entry, file: &Npz, alpha: f64, beta: f64) -> Result<B
                 "targets" => RobustParam::Targets,
                 other => return Err(bad_entry(entry, format!("unknown pseudo-Huber parameter `{other}`"))),
             };
-            boxed_map(Robust::new(a, b, lam, Loss::PseudoHuber { delta }, param)?, entry, alpha, beta)?
+            boxed_map(Robust::new(a, b, lam, Loss::PseudoHuber { delta }, param)?, entry, file, alpha, beta)?
         }
         (other, _) => return Err(bad_entry(entry, format!("unknown family `{other}`"))),
     };
@@ -415,12 +455,20 @@ fn check_indices(entry: &Entry, file: &Npz) -> Result<()> {
 fn boxed_map<O: crate::problem::Objective + 'static>(
     f: O,
     entry: &Entry,
+    file: &Npz,
     alpha: f64,
     beta: f64,
 ) -> Result<Box<dyn FixedPointMap>> {
     Ok(match entry.method.as_str() {
         "gd" => Box::new(GradientDescent::new(f, alpha)?),
         "heavy_ball" => Box::new(HeavyBall::new(f, alpha, beta)?),
+        // Tuned to [μ, L] (the file's `mu`, `L`; its `alpha` is h = 2/(L + μ)).
+        "chebyshev" => {
+            let (mu, l) = (file.get("mu", &[])?.scalar(), file.get("L", &[])?.scalar());
+            Box::new(Chebyshev::new(f, mu, l)?)
+        }
+        "nesterov" => Box::new(Nesterov::new(f, alpha, Schedule::StronglyConvex { beta })?),
+        "nesterov_convex" => Box::new(Nesterov::new(f, alpha, Schedule::Convex)?),
         other => return Err(bad_entry(entry, format!("unknown method `{other}`"))),
     })
 }

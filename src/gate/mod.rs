@@ -17,9 +17,10 @@
 //! | `b` | (M,) | targets |
 //! | `lam` | () | ridge weight `λ` |
 //! | `delta` | () | pseudo-Huber scale `δ` (0 for ridge) |
-//! | `alpha` | () | step size `α` |
-//! | `beta` | () | heavy-ball momentum `β` (0 for gradient descent) |
-//! | `x0` | (n,) | initial state (`n = N`; heavy-ball: `n = 2N`, `x0 = (x_0, x_0)`) |
+//! | `alpha` | () | step size `α` (Chebyshev: `h = 2/(L + μ)`) |
+//! | `beta` | () | momentum `β` of heavy-ball and Nesterov (0 for gradient descent; Chebyshev: `ω_∞ − 1`, Nesterov convex: 1, both the limit, informative only) |
+//! | `mu`, `L` | () | Chebyshev only: the interval `[μ, L]` the method is tuned to |
+//! | `x0` | (n,) | initial state (`n = N`; the momentum methods: `n = 2N`, `x0 = (x_0, x_0)`) |
 //! | `v` | (p,) | tangent (unit) in parameter space |
 //! | `w` | (n,) | cotangent (unit) in state space |
 //! | `K`, `T`, `T_prime`, `K_prime` | () | horizon, truncation, late-start index, total iterations (float64 holding integers) |
@@ -28,8 +29,20 @@
 //! The objective is `f(x, u) = Σ_i φ(a_iᵀx − b_i) + (λ/2)‖x‖²` with `φ(r) = r²/2` (ridge) or
 //! `φ(r) = δ²(√(1 + (r/δ)²) − 1)` (pseudo-Huber); the parameter `u` (`manifest.param`) is
 //! the ridge weight `λ` (p = 1), the targets `b` (p = M), or the data `(A, b)` with `A`
-//! flattened row by row then `b` (p = MN + M). Gradient descent: `x ← x − α∇_x f(x, u)`;
-//! heavy-ball on `z = (x_1, x_2)`: `z ← (x_1 − α∇f(x_1, u) + β(x_1 − x_2), x_1)`.
+//! flattened row by row then `b` (p = MN + M). Step `k` (from `x_k` to `x_{k+1}`, `k ≥ 0`)
+//! of each `manifest.method`:
+//!
+//! - `gd`: `x ← x − α∇_x f(x, u)`;
+//! - `heavy_ball` on `z = (x_1, x_2)`: `z ← (x_1 − α∇f(x_1, u) + β(x_1 − x_2), x_1)`;
+//! - `chebyshev` (time-varying): `z ← (ω_k(x_1 − h∇f(x_1, u)) + (1 − ω_k)x_2, x_1)` with
+//!   `h = 2/(L + μ)`, `ω_0 = 1` and, for `k ≥ 1`, `ω_k = ω_∞(1 + q^k)/(1 + q^{k+1})`, where
+//!   `s = (L − μ)/(L + μ)`, `ω_∞ = 2/(1 + √(1 − s²))`, `q = (s/(1 + √(1 − s²)))²`;
+//! - `nesterov`: `y = (1 + β)x_1 − βx_2`, `z ← (y − α∇f(y, u), x_1)`;
+//! - `nesterov_convex` (time-varying): the same with `β_k = k/(k + 3)`.
+//!
+//! `gate export` writes gradient descent and heavy-ball (the default set);
+//! `gate export --accelerated` appends the other three after them. Implicit
+//! differentiation uses the limit map `k → ∞` (`ω_∞`, `β = 1`) at the fixed point.
 //!
 //! # Traces (`TRACES/<id>.npz`)
 //!
@@ -40,6 +53,22 @@
 //! | `vjp` | (K'−T'+1, p) | the truncated reverse sweep, row `i` = `wᵀŪ_{K'}^{(K'−i)}`, from `wᵀŪ^{(K')} = 0` down to `wᵀŪ^{(T')}` (12) |
 //! | `jvp_final` | (n,) | `Ẋ_{T'}^{(K'−T')} v` (the last row of `jvp`) |
 //! | `vjp_final` | (p,) | `wᵀŪ_{K'}^{(T')}` (the last row of `vjp`) |
+//!
+//! Optional, for implicit differentiation (each array may be present or not;
+//! [`implicit`] defines them and their tolerance):
+//!
+//! | array | shape | meaning |
+//! |---|---|---|
+//! | `implicit_jvp` | (n,) | `Dx* v = (I − B)^{-1} C v`, `B`, `C` at the fixed point (6) |
+//! | `implicit_vjp` | (p,) | `wᵀDx* = Cᵀ(I − B)^{-ᵀ} w` |
+//! | `hypergrad` | (p,) | `∇_u ℓ` of the outer loss `ℓ(u) = ½‖x*(u)‖²`, `x*(u) ∈ R^N` the minimiser of `f(·, u)`: `(Dx*_{1:N})ᵀ x*_{1:N}` |
+//!
+//! Each is judged against the engine's `Dx*` with the tolerance of a linear solve with
+//! `I − B` (estimate 3 of [`crate::tol`], `κ₂(I − B)` at `x*`) plus the effect of the
+//! fixed point's own rounding error, at the precision it is stored in; an implicit array of
+//! another shape is unreadable input (exit 2), a missing one is not checked. Its row in the
+//! report is "`implicit_jvp` (at x*), entry j"; the report lists `κ₂(I − B)` and each
+//! tolerance.
 //!
 //! Index conventions (subtleties 1–2 of the claims catalogue): the late-started output is
 //! `Ẋ_{T'}^{(K'−T')}`, not `Ẋ_{T'}^{(K')}`; the initial derivative is 0 (a constant `x_0`),
@@ -56,17 +85,23 @@
 //!
 //! # Rules and exit codes
 //!
-//! Exit 0: every selected instance passes. Exit 1: a row is out of tolerance, `x`, `jvp` or
-//! `vjp` has the right columns but the wrong number of rows, or a claim on the submitted
-//! sequences is violated or ends in a numerical failure. Exit 2: unreadable input (a
-//! missing, corrupt or unknown file, a dtype other than float64/float32, NaN or Inf, wrong
-//! dimensions or columns, bad manifest metadata, an unknown `--only` id), reported after
-//! every readable instance is checked. The report and the JUnit file are written on every
-//! exit code. The full list, one rule per line, is `docs/gate.md`, "Rules and exit codes".
+//! Exit 0: every selected instance passes (a trace without the optional implicit arrays
+//! included). Exit 1: a row of `x`, `jvp`, `vjp`, a final or an implicit array is out of
+//! tolerance, `x`, `jvp` or `vjp` has the right columns but the wrong number of rows, or a
+//! claim on the submitted sequences is violated or ends in a numerical failure. Exit 2:
+//! unreadable input — a missing, corrupt or unknown file; a dtype other than
+//! float64/float32; NaN or Inf; wrong dimensions or columns; a final or an implicit array
+//! of the wrong shape; bad manifest metadata (`schema_version` ≠ 1, indices disagreeing
+//! with the instance file or with `T' = T + ωT`, `K' = K + ωT`, an unknown family, parameter
+//! or method, a Chebyshev instance without `mu`, `L`); an unknown `--only` id — reported
+//! after every readable instance is checked. The report and the JUnit file are written on
+//! every exit code. The same list, one rule per line, is `docs/gate.md`, "Rules and exit
+//! codes".
 
 pub mod cause;
 pub mod check;
 pub mod export;
+pub mod implicit;
 pub mod npz;
 
 /// The long help of `unrollcheck gate`: the workflow and the instance and trace formats in
@@ -80,11 +115,13 @@ differentiation.
                          [--only ID,...] [--allow-missing]
 
 An instance .npz holds (float64, C order): A (M,N), b (M,), lam, delta, alpha, beta, omega,
-K, T, T_prime, K_prime (scalars), x0 (n,), v (p,) a unit tangent, w (n,) a unit cotangent.
-f(x,u) = sum_i phi(a_i.x - b_i) + lam/2 |x|^2, phi = r^2/2 (ridge) or the pseudo-Huber loss;
-u = lam (param weight, p=1), b (targets, p=M) or (A row by row, b) (data, p=MN+M).
-Gradient descent x <- x - alpha grad f; heavy-ball on z=(x1,x2): (x1 - alpha grad f(x1)
-+ beta (x1 - x2), x1), n = 2N.
+K, T, T_prime, K_prime (scalars), x0 (n,), v (p,) a unit tangent, w (n,) a unit cotangent;
+Chebyshev instances also mu, L. f(x,u) = sum_i phi(a_i.x - b_i) + lam/2 |x|^2, phi = r^2/2
+(ridge) or the pseudo-Huber loss; u = lam (param weight, p=1), b (targets, p=M) or (A row by
+row, b) (data, p=MN+M). Gradient descent x <- x - alpha grad f; heavy-ball on z=(x1,x2):
+(x1 - alpha grad f(x1) + beta (x1 - x2), x1), n = 2N. With --accelerated also chebyshev
+(weights om_k from mu, L), nesterov (y = (1+beta) x1 - beta x2, (y - alpha grad f(y), x1))
+and nesterov_convex (beta_k = k/(k+3)); the formulas are in docs/gate.md.
 
 A trace .npz holds arrays of float64 or float32 (<f8 >f8 <f4 >f4, C or Fortran order, plain
 or compressed); each array is judged at the precision it is stored in:
@@ -95,13 +132,19 @@ or compressed); each array is judged at the precision it is stored in:
   jvp_final  (n,)           Xdot_T'^(K'-T') v   (not Xdot_T'^(K') v: see Section 4.1)
   vjp_final  (p,)           w^T Ubar_K'^(T')
 with a constant x_0 (Dx_0 = 0), so w . jvp_final = vjp_final . v. Untruncated: T = T' = 0.
+Optional (implicit differentiation at the fixed point x*, B, C of the limit map there):
+  implicit_jvp  (n,)        Dx* v = (I - B)^-1 C v
+  implicit_vjp  (p,)        w^T Dx*
+  hypergrad     (p,)        gradient of the outer loss 1/2 |x*(u)|^2 (x* in R^N)
+judged with a tolerance from the condition number of I - B; a wrong shape is exit 2.
 
 check compares every row with the reference under the tolerance model, runs (8), (21) and
 forward = reverse on the submitted sequences, and names the cause of a failure that it
 confirms by re-running its reference with each known bug planted (sign of C_k, B_k+1 for
 B_k, late start at T'+-1, the literal index Xdot_T'^(K'), a frozen derivative, float32
 iterates, a dropped warm start, Xdot_0 != 0, no transpose, Algorithm 1's adjoint order, a
-stale heavy-ball state, a fitted step size or momentum), or says \"cause unknown\".
+stale heavy-ball state, a fitted step size or momentum; for the implicit arrays (I - B)^T
+for I - B, a dropped minus sign, the last iterate for x*), or says \"cause unknown\".
 Exit 0: all pass; 1: a check fails (a row out of tolerance, a wrong number of rows, a
 violated claim); 2: unreadable input, reported after checking all the others. The report
 (and JUnit) is written on every exit code; with --out a summary is printed. --only checks

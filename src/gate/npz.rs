@@ -135,6 +135,11 @@ impl Npz {
         Ok(a)
     }
 
+    /// The names of the arrays, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.arrays.keys().map(String::as_str)
+    }
+
     /// The array `name` whatever its shape (for messages about shapes).
     pub fn raw(&self, name: &str) -> Option<&Array> {
         self.arrays.get(name)
