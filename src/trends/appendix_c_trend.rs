@@ -45,11 +45,6 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// `true` for the claims whose two levels are truncations `T` of the grid.
-pub fn compares_truncations(id: &str) -> bool {
-    matches!(id, "appC.trunc_ineffective_small_step" | "sec4.truncation_helps")
-}
-
 /// What one draw gives at one step size, per `T_j` of its grid.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DrawSummary {
@@ -245,7 +240,7 @@ pub fn evaluate(ex: &Experiment, index: usize, draws: &Draws, gamma: f64, min_ef
                 .map(|p| (p.values[j][2 * l], p.values[j][2 * l + 1]))
                 .filter(|(x, y)| x.is_finite() && y.is_finite())
                 .collect();
-            let mut s: MeasureStats = super::runner::paired(mu, &ab, gamma, ex.expect, ex.band, min_effect[j]);
+            let mut s: MeasureStats = super::paired::paired(mu, &ab, gamma, ex.expect, ex.band, min_effect[j]);
             s.level = l;
             stats.push(s);
         }

@@ -645,7 +645,7 @@ impl Parser<'_> {
             }
         };
         let truncated = levels.iter().any(|l| matches!(l.0, Level::Truncation(_)));
-        if truncated != super::appendix_c_trend::compares_truncations(claim.id) {
+        if truncated != compares_truncations(claim.id) {
             let msg = if truncated {
                 "this claim compares every T_j of the grid: no `factor`"
             } else {
@@ -863,4 +863,9 @@ fn appendix_c_label(id: &str, a: &AppendixC, levels: &[(Level, String)]) -> Stri
         String::new()
     };
     format!("{id} (App. C, α={}, R={}{truncation}; N: {})", a.step.label(), a.runs, dims.join(", "))
+}
+
+/// `true` for the claims whose two levels are truncations `T` of the grid.
+pub fn compares_truncations(id: &str) -> bool {
+    matches!(id, "appC.trunc_ineffective_small_step" | "sec4.truncation_helps")
 }

@@ -43,6 +43,7 @@ pub mod appendix_c_trend;
 pub mod bilevel_trend;
 pub mod file;
 pub mod measures;
+pub mod paired;
 pub mod runner;
 
 use crate::spec::Spec;
