@@ -212,3 +212,20 @@ fn documented_formulas_are_pinned() {
     assert_eq!(t.fwd_rev(1, 2.0, fwd, rev, 5.0), t.product(1, 26.0 + 18.5));
     assert_eq!(t.fwd_rev(1, 0.5, fwd, rev, 5.0), t.product(1, 13.0 + 17.5), "M ≥ 1");
 }
+
+/// The double-double `exp` of the logistic reference (`unroll::reference::exp_dd`): it agrees
+/// with `f64::exp` to one rounding, and `e^t·e^{−t} = 1` and `(e^{t/2})² = e^t` hold to
+/// `1e-28` (twofloat's own `exp` misses both by up to `1e-11`, the reason it exists).
+#[test]
+fn exp_dd_is_accurate_to_double_double() {
+    use twofloat::TwoFloat;
+    use unrollcheck::unroll::reference::exp_dd;
+    for &t in &[-40.0f64, -13.1, -2.5, -0.3, 0.0, 1e-3, 0.3, 1.7, 7.9, 25.0, 40.0] {
+        let (e, inv, half) = (exp_dd(TwoFloat::from(t)), exp_dd(TwoFloat::from(-t)), exp_dd(TwoFloat::from(t / 2.0)));
+        assert!((f64::from(e) - t.exp()).abs() <= 2.0 * f64::EPSILON * t.exp(), "exp_dd({t}) = {e:?}");
+        let identity = f64::from(e * inv - TwoFloat::from(1.0)).abs();
+        assert!(identity < 1e-28, "exp_dd({t})·exp_dd(−{t}) − 1 = {identity:e}");
+        let square = f64::from((half * half - e) / e).abs();
+        assert!(square < 1e-28, "(exp_dd({t}/2))² / exp_dd({t}) − 1 = {square:e}");
+    }
+}
