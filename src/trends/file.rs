@@ -853,7 +853,7 @@ fn default_label(id: &str, spec: &Spec, factor: Option<Factor>, levels: &[(Level
     format!("{id} ({}; {name}: {})", parts.join(", "), lv.join(" → "))
 }
 
-/// `claim (App. C, α, R; T/K: levels; N: dims)`.
+/// `claim (App. C, α[, ω], R; T/K: levels; N: dims)`.
 fn appendix_c_label(id: &str, a: &AppendixC, levels: &[(Level, String)]) -> String {
     let dims: Vec<String> = a.dims.iter().map(|n| n.to_string()).collect();
     let truncation = if levels.iter().any(|l| matches!(l.0, Level::Truncation(_))) {
@@ -862,7 +862,9 @@ fn appendix_c_label(id: &str, a: &AppendixC, levels: &[(Level, String)]) -> Stri
     } else {
         String::new()
     };
-    format!("{id} (App. C, α={}, R={}{truncation}; N: {})", a.step.label(), a.runs, dims.join(", "))
+    // Appendix C's budget is ω = 3; another one is named (an experiment outside its setting).
+    let omega = if a.omega == 3 { String::new() } else { format!(", ω={}", a.omega) };
+    format!("{id} (App. C, α={}{omega}, R={}{truncation}; N: {})", a.step.label(), a.runs, dims.join(", "))
 }
 
 /// `true` for the claims whose two levels are truncations `T` of the grid.
