@@ -244,23 +244,36 @@ fn ridge_iterates(case: &Case, cfg: &Config) -> Ratios {
     let mut prev = if beta.is_some() { dd(x0.rows(n, n).into_owned()) } else { x.clone() };
     let (d, s, rho) = (case.dim(), case.step_scale(), case.rho_or_one());
     for k in 1..=case.k {
-        let mut next: Vec<TwoFloat> = (0..n)
+        let next: Vec<TwoFloat> = (0..n)
             .map(|i| {
                 let h: TwoFloat = (0..n).fold(TwoFloat::from(0.0), |acc, j| acc + x[j] * ata[(i, j)]);
                 x[i] + h * a - TwoFloat::new_mul(a, atb[i]) + x[i] * al
             })
             .collect();
-        if let Some(beta) = beta {
-            for i in 0..n {
-                next[i] += x[i] * beta - prev[i] * beta;
-            }
-        }
-        prev = std::mem::replace(&mut x, next);
         let computed = traj.x(k);
-        let err = (0..n).map(|i| f64::from(x[i] - computed[i]).powi(2)).sum::<f64>().sqrt();
+        let err = advance(&mut x, &mut prev, next, beta, |i| computed[i]);
         r.push(cfg.tol.recursion(k, d, s, rho), err, computed.norm());
     }
     r
+}
+
+/// Completes one double-double step of (4) from its gradient part `next` (heavy-ball:
+/// `+ βx − βx₋`), advances `(x, prev)`, and returns the distance of the new `x` to the
+/// `f64` iterate `computed`.
+fn advance(
+    x: &mut Vec<TwoFloat>,
+    prev: &mut Vec<TwoFloat>,
+    mut next: Vec<TwoFloat>,
+    beta: Option<f64>,
+    computed: impl Fn(usize) -> f64,
+) -> f64 {
+    if let Some(beta) = beta {
+        for i in 0..next.len() {
+            next[i] += x[i] * beta - prev[i] * beta;
+        }
+    }
+    *prev = std::mem::replace(x, next);
+    (0..x.len()).map(|i| f64::from(x[i] - computed(i)).powi(2)).sum::<f64>().sqrt()
 }
 
 /// The data of a non-quadratic spec, redrawn from its seed exactly as
@@ -380,15 +393,9 @@ fn smooth_iterates(case: &Case, cfg: &Config) -> Option<(Ratios, Vec<Vec<TwoFloa
         let t = data.inner(&x);
         let resid: Vec<TwoFloat> = t.iter().enumerate().map(|(i, &ti)| data.d1(i, ti)).collect();
         let g = data.tr_mul(&resid);
-        let mut next: Vec<TwoFloat> = (0..n).map(|i| x[i] + g[i] * a + x[i] * al).collect();
-        if let Some(beta) = beta {
-            for i in 0..n {
-                next[i] += x[i] * beta - prev[i] * beta;
-            }
-        }
-        prev = std::mem::replace(&mut x, next);
+        let next: Vec<TwoFloat> = (0..n).map(|i| x[i] + g[i] * a + x[i] * al).collect();
         let computed = traj.x(k);
-        let err = (0..n).map(|i| f64::from(x[i] - computed[i]).powi(2)).sum::<f64>().sqrt();
+        let err = advance(&mut x, &mut prev, next, beta, |i| computed[i]);
         r.push(cfg.tol.recursion(k, d, s, rho), err, computed.norm());
         path.push(x.clone());
     }

@@ -11,12 +11,12 @@
 //!   `d = n + p ≤ 24` (times `cond(P)` in an adapted norm) times the recursion's
 //!   amplification `min(k + 1, 1/(1 − ρ))`, while measured errors grow like a random walk
 //!   (`√k`, not `k`) and a single rounding is mostly well below `u`. Measured medians
-//!   (default run): product 3.4·10², iterates 1.9·10⁴ (at the step scale of issue #12, on
-//!   every family including logistic regression), Jacobian recursions 6.6·10³, solve
-//!   5.8·10³, closed form 2.3·10², forward/reverse 2.2·10⁴. Each bound is ~1.5–4× that
+//!   (default run): product 3.3·10², iterates 1.7·10⁴ (at the step scale of issue #12, on
+//!   every family including logistic regression), Jacobian recursions 6.2·10³, solve
+//!   4.8·10³, closed form 2.2·10², forward/reverse 2.0·10⁴. Each bound is ~1.5–4× that
 //!   median, and none exceeds 10⁵: a check whose tolerance is 10⁵ above the rounding of
 //!   `‖·‖ ≈ 1` quantities still sees a violation of `10⁻¹⁰`. The exception is the end-to-end
-//!   Jacobian of logistic regression (3.3·10⁵, bound 10⁶): its tolerance carries the
+//!   Jacobian of logistic regression (1.5·10⁵, bound 10⁶): its tolerance carries the
 //!   iterates' worst-case error (itself ~10⁴ above the measured) through `M_x`, a second
 //!   worst case on top of the first, and still sees `10⁻⁹`. The bounds are regression
 //!   guards: a change that loosens a kind by more than ~3× fails here.
