@@ -15,14 +15,14 @@
 //! | [`BugClass::BNext`] | `B_{k+1}` for `B_k`, both modes |
 //! | [`BugClass::LateStartPlusOne`], [`BugClass::LateStartMinusOne`] | the late start and the end of the sweep at `T' ± 1`: either with the rows that index implies (`K' − T' ∓ 1 + 1`, every array following from `T' ± 1`), or with `K' − T' + 1` rows (the forward mode `K' − T'` steps from `x_{T'±1}`; the sweep stopped at `T' + 1` repeats its last row) |
 //! | [`BugClass::LiteralIndex`] | `jvp_final = Ẋ_{T'}^{(K')} v`, the index of Section 4.1 read literally: `K'` steps from `x_{T'}` (iterates continued past `x_{K'}`), the rows either as the reference or all `K' + 1` of them |
-//! | [`BugClass::Frozen`] | no derivative update (either mode) at the steps `k` where `‖x_{k+1} − x_k‖ ≤ ε(1 + ‖x_k‖)`, or at every step from the first such `k` on; `ε` is fitted: every threshold between two observed ratios is tried |
+//! | [`BugClass::Frozen`] | no derivative update (either mode) at the steps `k` where `‖x_{k+1} − x_k‖ ≤ ε(1 + ‖x_k‖)`, or at every step from the first such `k` on; `ε` is fitted: every threshold between two observed ratios that the submitted rows allow (a frozen step copies its row), the 8 closest to the submitted trace's unchanged rows |
 //! | [`BugClass::Float32Iterates`] | the iterates in float32: `x` holds single-precision numbers and every failing array agrees with the reference at float32 tolerance |
 //! | [`BugClass::DroppedWarmStart`] | the iteration started from `x_0 = 0` instead of the instance's `x0` |
 //! | [`BugClass::NonZeroStart`] | `Ẋ^{(0)} v ≠ 0` (resp. `Ū^{(K')} ≠ 0`): the recursions started from the submitted first row |
 //! | [`BugClass::NoTranspose`] | `X̄ ← B_k X̄` instead of `B_kᵀ X̄` in the sweep (invisible where `B_k` is symmetric: gradient descent) |
 //! | [`BugClass::AdjointOrder`] | Algorithm 1 as printed: `X̄^{(k)}` updated first, then `Ū^{(k)} = Ū^{(k+1)} + X̄^{(k)} C_k` |
 //! | [`BugClass::StaleMomentum`] | heavy-ball started from `z_0 = (x_0, x_{−1})`, `x_{−1}` left from a previous run: fitted from the submitted `x_1` (`x_1 = x_0 − α∇f(x_0) + β(x_0 − x_{−1})`) |
-//! | [`BugClass::StepSize`], [`BugClass::Momentum`] | the iteration and both modes with another `α` (resp. `β`), fitted to the submitted `x` by a log-spaced scan and a golden-section search on `Σ_k ‖x_k − x_k(α)‖²` |
+//! | [`BugClass::StepSize`], [`BugClass::Momentum`] | the iteration and both modes with another `α` (resp. `β`), fitted to the submitted `x` by a log-spaced scan and a golden-section search on `Σ_k ‖x_k − x_k(α)‖²` (to the failing derivative arrays when `x` passes and the run is stationary, `x_0 = x*`; when `x` passes and moves, `α` and `β` are right and not fitted) |
 //! | [`BugClass::ImplicitTranspose`], [`BugClass::ImplicitSign`], [`BugClass::ImplicitAtIterate`] | the optional implicit arrays only: see [`super::implicit`] |
 //!
 //! A class is *confirmed* for a failing array when its simulated array has the submitted
@@ -31,14 +31,22 @@
 //! failing array it is the cause; otherwise each failing array gets its own, or none
 //! ("cause unknown"). The distance reported is the largest `‖row − simulated row‖` over the
 //! largest simulated row norm, over the failing arrays.
+//!
+//! The simulated sweeps apply `B_k`, `C_k` as dense matrices formed once per instance when
+//! they hold at most [`DENSE_LIMIT`] numbers (the small set), else through the map's own
+//! JVP and VJP at the iterates (the large set); both give the reference's sweeps to
+//! rounding. Instances above [`SIMULATION_LIMIT`] are judged without simulations ("cause
+//! not simulated").
 
 use super::export::{Entry, rebuild_map};
 use super::npz::{Array, Npz};
 use crate::map::FixedPointMap;
+use crate::problem::Scratch;
 use crate::tol::ToleranceModel;
 use crate::unroll::{Linearization, Trajectory};
 use nalgebra::DVector;
 use serde::Serialize;
+use std::cell::RefCell;
 
 /// The trace arrays, in the order of the format.
 pub const QUANTITIES: [&str; 5] = ["x", "jvp", "vjp", "jvp_final", "vjp_final"];
@@ -250,13 +258,21 @@ impl std::fmt::Display for Diagnosis {
 }
 
 /// The most numbers the dense Jacobians `B_k`, `C_k` (`(K' + 1)·n·(n + p)`) of an instance
-/// may hold for its bug classes to be simulated: 2.5·10⁵ (2 MB), about 25 times the largest
-/// instance of the default (small) set. A failing instance needs up to a few hundred
-/// simulations (the fit of `α`, `β` among them), so the cost grows with this size: on the
-/// large set (`n = 50`, `K' = 800`) one failing instance of 2·10⁶ numbers took minutes. Above
-/// the limit `gate check` still judges the trace, and reports "cause not simulated" with the
-/// first failure instead of a cause.
-pub const SIMULATION_LIMIT: usize = 250_000;
+/// may hold to be formed once and shared by its simulations: 2.5·10⁵ (2 MB), about 25 times
+/// the largest instance of the default (small) set. Above it the simulations apply the
+/// map's own products at the iterates instead ([`FixedPointMap::jvp_at`],
+/// [`FixedPointMap::vjp_at`]): the large set's `C_k` of `u = (A, b)` would hold 1.2·10⁸
+/// numbers, its products cost `O(mn)`.
+pub const DENSE_LIMIT: usize = 250_000;
+
+/// The largest instance whose causes are simulated, counted as its dense Jacobians'
+/// `(K' + 1)·n·(n + p)` numbers (the work of a sweep on a dense map): 5·10⁸, twice the
+/// large set's largest (`n = 100`, `p = 3060`, `K' = 800`: 2.5·10⁸). A failing instance
+/// needs a few dozen simulations (a few hundred when `α`, `β` are fitted to its derivative
+/// arrays, from a warm start): on the large set with every instance failing, `gate check`
+/// takes about 13 s of CPU time. Above the limit the trace is still judged, and the report
+/// says "cause not simulated" with the first failure instead of a cause.
+pub const SIMULATION_LIMIT: usize = 500_000_000;
 
 /// The tolerance of each row: row `j` of a recursion of `j` steps on quantities of the size
 /// of the reference's, at the precision the array is stored in.
@@ -384,32 +400,34 @@ impl Sweep {
         self.frozen.get(k).copied().unwrap_or(false)
     }
 
-    fn forward(&self, lin: &Linearization, v: &DVector<f64>) -> Vec<DVector<f64>> {
-        let n = lin.b(0).nrows();
-        let mut rows = vec![self.d0.clone().unwrap_or_else(|| DVector::zeros(n))];
+    fn forward(&self, lin: &Jacobians, v: &DVector<f64>) -> Vec<DVector<f64>> {
+        let mut rows = vec![self.d0.clone().unwrap_or_else(|| DVector::zeros(lin.dim_x()))];
         for j in 0..self.fwd_steps {
             let k = self.fwd_start + j;
             let last = &rows[j];
-            let next =
-                if self.frozen(k) { last.clone() } else { lin.b(k + self.shift) * last + lin.c(k) * v * self.sign };
+            let next = if self.frozen(k) {
+                last.clone()
+            } else {
+                lin.b_mul(k + self.shift, last) + lin.c_mul(k, v) * self.sign
+            };
             rows.push(next);
         }
         rows
     }
 
-    fn reverse(&self, lin: &Linearization, k_end: usize, w: &DVector<f64>) -> Vec<DVector<f64>> {
-        let p = lin.c(0).ncols();
-        let (mut xb, mut ub) = (w.clone(), self.u0.clone().unwrap_or_else(|| DVector::zeros(p)));
+    fn reverse(&self, lin: &Jacobians, k_end: usize, w: &DVector<f64>) -> Vec<DVector<f64>> {
+        let (mut xb, mut ub) = (w.clone(), self.u0.clone().unwrap_or_else(|| DVector::zeros(lin.dim_u())));
         let mut rows = vec![ub.clone()];
         for k in (self.rev_stop..k_end).rev() {
             if !self.frozen(k) {
-                let b = lin.b(k + self.shift);
-                let step = |xb: &DVector<f64>| if self.transpose { b.tr_mul(xb) } else { b * xb };
+                let step = |xb: &DVector<f64>| {
+                    if self.transpose { lin.bt_mul(k + self.shift, xb) } else { lin.b_mul(k + self.shift, xb) }
+                };
                 if self.printed_order {
                     xb = step(&xb);
-                    ub += lin.c(k).tr_mul(&xb) * self.sign;
+                    ub += lin.ct_mul(k, &xb) * self.sign;
                 } else {
-                    ub += lin.c(k).tr_mul(&xb) * self.sign;
+                    ub += lin.ct_mul(k, &xb) * self.sign;
                     xb = step(&xb);
                 }
             }
@@ -422,13 +440,93 @@ impl Sweep {
     }
 }
 
-/// The iterates and Jacobians of `map` from `x0` over `iterations` steps.
-fn along(map: &dyn FixedPointMap, x0: &DVector<f64>, iterations: usize) -> Option<(Trajectory, Linearization)> {
+/// `B_k`, `C_k` along a trajectory, as the simulated sweeps apply them: dense matrices formed
+/// once and shared by every simulation when they hold at most [`DENSE_LIMIT`] numbers,
+/// else the map's own products ([`FixedPointMap::jvp_at`], [`FixedPointMap::vjp_at`]) at
+/// the stored iterates, formed on demand (the large set's `C_k` of `u = (A, b)` alone would
+/// hold 1.2·10⁸ numbers; its products cost `O(mn)` each).
+enum Jacobians<'a> {
+    /// Every `B_k`, `C_k`.
+    Dense(Linearization),
+    /// The map at the iterates `x_k` of `traj`.
+    Products { map: &'a dyn FixedPointMap, traj: Trajectory, scratch: RefCell<Scratch> },
+}
+
+impl Jacobians<'_> {
+    fn dim_x(&self) -> usize {
+        match self {
+            Jacobians::Dense(lin) => lin.b(0).nrows(),
+            Jacobians::Products { map, .. } => map.dim_x(),
+        }
+    }
+
+    fn dim_u(&self) -> usize {
+        match self {
+            Jacobians::Dense(lin) => lin.c(0).ncols(),
+            Jacobians::Products { map, .. } => map.dim_u(),
+        }
+    }
+
+    /// `B_k d` (`with_b`) or `C_k d` as one JVP at `x_k`.
+    fn jvp(&self, k: usize, d: &DVector<f64>, with_b: bool) -> DVector<f64> {
+        let Jacobians::Products { map, traj, scratch } = self else { unreachable!("only for products") };
+        let (zx, zu) = (DVector::zeros(map.dim_x()), DVector::zeros(map.dim_u()));
+        let (dx, du) = if with_b { (d, &zu) } else { (&zx, d) };
+        let mut out = DVector::zeros(map.dim_x());
+        map.jvp_at(k, traj.x(k), dx.as_view(), du.as_view(), out.as_view_mut(), &mut scratch.borrow_mut());
+        out
+    }
+
+    /// `B_kᵀ w` (`x̄`) or `C_kᵀ w` (`ū`) as one VJP at `x_k`.
+    fn vjp(&self, k: usize, w: &DVector<f64>, want_x: bool) -> DVector<f64> {
+        let Jacobians::Products { map, traj, scratch } = self else { unreachable!("only for products") };
+        let (mut xb, mut ub) = (DVector::zeros(map.dim_x()), DVector::zeros(map.dim_u()));
+        map.vjp_at(k, traj.x(k), w.as_view(), xb.as_view_mut(), ub.as_view_mut(), &mut scratch.borrow_mut());
+        if want_x { xb } else { ub }
+    }
+
+    fn b_mul(&self, k: usize, d: &DVector<f64>) -> DVector<f64> {
+        match self {
+            Jacobians::Dense(lin) => lin.b(k) * d,
+            Jacobians::Products { .. } => self.jvp(k, d, true),
+        }
+    }
+
+    fn bt_mul(&self, k: usize, w: &DVector<f64>) -> DVector<f64> {
+        match self {
+            Jacobians::Dense(lin) => lin.b(k).tr_mul(w),
+            Jacobians::Products { .. } => self.vjp(k, w, true),
+        }
+    }
+
+    fn c_mul(&self, k: usize, v: &DVector<f64>) -> DVector<f64> {
+        match self {
+            Jacobians::Dense(lin) => lin.c(k) * v,
+            Jacobians::Products { .. } => self.jvp(k, v, false),
+        }
+    }
+
+    fn ct_mul(&self, k: usize, w: &DVector<f64>) -> DVector<f64> {
+        match self {
+            Jacobians::Dense(lin) => lin.c(k).tr_mul(w),
+            Jacobians::Products { .. } => self.vjp(k, w, false),
+        }
+    }
+}
+
+/// The iterates and Jacobians of `map` from `x0` over `iterations` steps (the Jacobians at
+/// `x_0, …, x_{iterations}`: dense when they fit in [`DENSE_LIMIT`] numbers).
+fn along<'a>(map: &'a dyn FixedPointMap, x0: &DVector<f64>, iterations: usize) -> Option<(Trajectory, Jacobians<'a>)> {
     let traj = Trajectory::run(map, x0, iterations);
     if traj.as_matrix().iter().any(|v| !v.is_finite()) {
         return None;
     }
-    let lin = Linearization::along(map, &traj, iterations + 1);
+    let (n, p) = (map.dim_x(), map.dim_u());
+    let lin = if (iterations + 1) * n * (n + p) <= DENSE_LIMIT {
+        Jacobians::Dense(Linearization::along(map, &traj, iterations + 1))
+    } else {
+        Jacobians::Products { map, traj: traj.clone(), scratch: RefCell::new(map.scratch()) }
+    };
     Some((traj, lin))
 }
 
@@ -437,7 +535,7 @@ fn rows_of(traj: &Trajectory, count: usize) -> Vec<DVector<f64>> {
 }
 
 /// A trace from given iterates and sweeps.
-fn trace(s: &Setup, traj: &Trajectory, lin: &Linearization, sweep: &Sweep) -> TraceRows {
+fn trace(s: &Setup, traj: &Trajectory, lin: &Jacobians, sweep: &Sweep) -> TraceRows {
     let e = s.entry;
     let jvp = sweep.forward(lin, s.v);
     let vjp = sweep.reverse(lin, e.k_prime, s.w);
@@ -484,7 +582,9 @@ fn candidates(s: &Setup, submitted: &Submitted, failing: &[&str]) -> Vec<Candida
             format!("started from the submitted first rows (‖Ẋ^{{(0)}} v‖ = {nd:.3e}, ‖Ū^{{(K')}}‖ = {nu:.3e})");
         push(BugClass::NonZeroStart, Some((fitted, nd.max(nu))), &Sweep { d0, u0, ..base.clone() }, &mut out);
     }
-    frozen_candidates(s, &traj, &base, &mut |fitted, sweep| push(BugClass::Frozen, Some(fitted), sweep, &mut out));
+    frozen_candidates(s, &traj, &base, submitted, failing, &mut |fitted, sweep| {
+        push(BugClass::Frozen, Some(fitted), sweep, &mut out)
+    });
     // The literal index: K' derivative steps from x_{T'}, the iterates continued past x_{K'}.
     if tp > 0
         && let Some((long, long_lin)) = along(s.map, s.x0, tp + kp)
@@ -507,36 +607,91 @@ fn candidates(s: &Setup, submitted: &Submitted, failing: &[&str]) -> Vec<Candida
     if failing.contains(&"x") {
         out.extend(stale_momentum(s, submitted[0], &base));
     }
-    out.extend(fitted_step(s, submitted, failing, &base));
+    // A passing `x` pins `α` and `β` wherever the iterates move (within their tolerance, a
+    // wrong scalar changes them); only a stationary run (`x_0 = x*`) leaves them to the
+    // derivative arrays.
+    let moves = (1..=kp).any(|k| (traj.x(k) - traj.x(0)).norm() > s.tol.row("x", k, false));
+    if failing.contains(&"x") || !moves {
+        out.extend(fitted_step(s, submitted, failing, &base));
+    }
     out
 }
+
+/// At most this many frozen windows are simulated for one failing instance (those the
+/// submitted rows allow, the closest first to the steps where the rows do not change).
+const FROZEN_WINDOWS: usize = 8;
 
 /// The frozen-derivative simulations: no update where `r_k = ‖x_{k+1} − x_k‖/(1 + ‖x_k‖)`
 /// is at most a threshold `ε` (every threshold between two observed ratios), or from the
 /// first such step on; only those that change a derivative step in `[T', K')`.
-fn frozen_candidates(s: &Setup, traj: &Trajectory, base: &Sweep, emit: &mut dyn FnMut((String, f64), &Sweep)) {
+///
+/// A window is simulated only when each failing `jvp`, `vjp` array allows it: a frozen step
+/// copies its row, so a match needs `‖row_{i+1} − row_i‖ ≤ tol_i + tol_{i+1}` there (at
+/// the largest size a matching simulated row can have). Of those, the [`FROZEN_WINDOWS`]
+/// that differ least from the set of steps whose submitted rows are exactly unchanged are
+/// simulated: a frozen client copies its rows bit for bit, and the large set has up to
+/// `2(K' − T')` windows (a simulation each).
+fn frozen_candidates(
+    s: &Setup,
+    traj: &Trajectory,
+    base: &Sweep,
+    submitted: &Submitted,
+    failing: &[&str],
+    emit: &mut dyn FnMut((String, f64), &Sweep),
+) {
     let (tp, kp) = (s.entry.t_prime, s.entry.k_prime);
     let ratio: Vec<f64> = (0..kp).map(|k| (traj.x(k + 1) - traj.x(k)).norm() / (1.0 + traj.x(k).norm())).collect();
+    // At each step k ∈ [T', K'): whether a failing row array's change across step k rules a
+    // frozen step out, and whether some failing row array is exactly unchanged there.
+    let mut contradicted = vec![false; kp];
+    let mut unchanged = vec![false; kp];
+    for (q, len) in [("jvp", s.entry.n), ("vjp", s.entry.p)] {
+        let a = submitted[QUANTITIES.iter().position(|n| *n == q).unwrap_or(0)];
+        if !failing.contains(&q) || a.shape != [kp - tp + 1, len] {
+            continue;
+        }
+        let largest = (0..=kp - tp).map(|i| a.row(i).iter().map(|v| v * v).sum::<f64>().sqrt()).fold(0.0, f64::max);
+        let size = s.tol.scale(q).max(2.0 * largest);
+        let tol = |i| s.tol.row_at_scale(q, i, a.float32, size);
+        for k in tp..kp {
+            // The rows on either side of step k: forward j = k − T', reverse K' − k.
+            let (i, j) = if q == "jvp" { (k - tp, k - tp + 1) } else { (kp - k - 1, kp - k) };
+            let change = a.row(i).iter().zip(a.row(j)).map(|(x, y)| (x - y) * (x - y)).sum::<f64>().sqrt();
+            unchanged[k] |= change == 0.0;
+            // A NaN change allows no frozen step.
+            contradicted[k] |= change.is_nan() || change > tol(i) + tol(j);
+        }
+    }
     let mut thresholds: Vec<f64> = ratio[tp..].to_vec();
     thresholds.sort_by(f64::total_cmp);
     thresholds.dedup();
-    let mut seen: Vec<Vec<bool>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut windows = Vec::new();
     for eps in thresholds {
         let each: Vec<bool> = ratio.iter().map(|&r| r <= eps).collect();
         let from = each.iter().position(|&f| f).unwrap_or(kp);
         let suffix: Vec<bool> = (0..kp).map(|k| k >= from).collect();
         for (set, how) in [(each, "at every step"), (suffix, "from the first such step on")] {
             let window = set[tp..].to_vec();
-            if !window.iter().any(|&f| f) || seen.contains(&window) {
+            if !window.iter().any(|&f| f) || !seen.insert(window) {
                 continue;
             }
-            seen.push(window);
-            let first = (tp..kp).find(|&k| set[k]).unwrap_or(kp);
-            let fitted = format!(
-                "frozen {how} where ‖x_{{k+1}} − x_k‖ ≤ ε(1 + ‖x_k‖), ε fitted = {eps:.2e} (first frozen step k = {first})"
-            );
-            emit((fitted, eps), &Sweep { frozen: set, ..base.clone() });
+            if (tp..kp).any(|k| set[k] && contradicted[k]) {
+                continue;
+            }
+            let distance = (tp..kp).filter(|&k| set[k] != unchanged[k]).count();
+            windows.push((distance, windows.len(), eps, how, set));
         }
+    }
+    windows.sort_by_key(|w| (w.0, w.1));
+    windows.truncate(FROZEN_WINDOWS);
+    windows.sort_by_key(|w| w.1);
+    for (_, _, eps, how, set) in windows {
+        let first = (tp..kp).find(|&k| set[k]).unwrap_or(kp);
+        let fitted = format!(
+            "frozen {how} where ‖x_{{k+1}} − x_k‖ ≤ ε(1 + ‖x_k‖), ε fitted = {eps:.2e} (first frozen step k = {first})"
+        );
+        emit((fitted, eps), &Sweep { frozen: set, ..base.clone() });
     }
 }
 
@@ -568,7 +723,8 @@ fn stale_momentum(s: &Setup, x: &Array, base: &Sweep) -> Option<Candidate> {
 }
 
 /// The `α` (and for heavy-ball the `β`) that best explains the submitted iterates (or,
-/// when `x` passes, as it does from a warm start `x_0 = x*`, the failing derivative arrays):
+/// when `x` passes from a warm start `x_0 = x*`, where it does not depend on them, the
+/// failing derivative arrays):
 /// a scan, then a golden-section search in the bracket around the best scanned value.
 fn fitted_step(s: &Setup, submitted: &Submitted, failing: &[&str], base: &Sweep) -> Vec<Candidate> {
     let e = s.entry;
@@ -799,7 +955,8 @@ mod tests {
 
     /// The unperturbed dense sweeps the simulations use reproduce the engine's matrix-free
     /// reference (late_start_jvp, truncated_vjp) to rounding, on heavy-ball pseudo-Huber
-    /// with a late start; the control: a flipped sign of C_k does not.
+    /// with a late start, and so do the sweeps through the map's products; the control: a
+    /// flipped sign of C_k does not.
     #[test]
     fn the_unperturbed_sweeps_are_the_reference() {
         let (spec, _) = crate::gate::export::default_set(2026)[15];
@@ -831,7 +988,22 @@ mod tests {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).norm() <= 1e-13 * scale)
         };
         assert!(close(&base.forward(&lin, &v), &jvp) && close(&base.reverse(&lin, kp, &w), &vjp));
-        let flipped = Sweep { sign: -1.0, ..base };
+        let flipped = Sweep { sign: -1.0, ..base.clone() };
         assert!(!close(&flipped.forward(&lin, &v), &jvp) && !close(&flipped.reverse(&lin, kp, &w), &vjp));
+        // The map's products (the path above DENSE_LIMIT) give the same sweeps, the reference
+        // and each change to the sweep alike.
+        assert!(matches!(lin, Jacobians::Dense(_)));
+        let products =
+            Jacobians::Products { map: &inst.map, traj: traj.clone(), scratch: RefCell::new(inst.map.scratch()) };
+        assert!(close(&base.forward(&products, &v), &jvp) && close(&base.reverse(&products, kp, &w), &vjp));
+        for changed in [
+            flipped,
+            Sweep { shift: 1, ..base.clone() },
+            Sweep { transpose: false, ..base.clone() },
+            Sweep { printed_order: true, ..base.clone() },
+        ] {
+            assert!(close(&changed.forward(&products, &v), &changed.forward(&lin, &v)));
+            assert!(close(&changed.reverse(&products, kp, &w), &changed.reverse(&lin, kp, &w)));
+        }
     }
 }
