@@ -55,8 +55,12 @@ b_next on ridge, the trace passes):
     implicit_at_iterate B, C and the outer loss taken at the last iterate x_K' instead of x*
                         (invisible on the warm starts, where x_K' = x*)
 --selfcheck checks this script against finite differences on small in-memory instances
-(every family, parameter and method), and that the planted bugs are caught; it needs no
-files and exits 1 on a failure.
+(every family, parameter and method, and the layers), and that the planted bugs are
+caught; it needs no files and exits 1 on a failure.
+
+The layer instances of `gate export --layers` (family "layer", method "picard") have no
+objective: x <- tanh(W x + U v + b) with the input v, the bias b or the weights U as
+parameter (class Layer); their implicit arrays take x* by Newton's method on x - A(x) = 0.
 
 Only NumPy is needed.
 """
@@ -75,6 +79,7 @@ BUGS = ("sign_c", "b_next", "late_plus_one", "late_minus_one", "literal_index", 
         "implicit_at_iterate")
 IMPLICIT_BUGS = ("implicit_transpose", "implicit_sign", "implicit_at_iterate")
 FAMILIES = ("ridge", "pseudo_huber")
+LAYER_PARAMS = ("input", "bias", "weights")
 PARAMS = ("weight", "targets", "data")
 METHODS = ("gd", "heavy_ball", "chebyshev", "nesterov", "nesterov_convex")
 # Momentum methods on the stacked state z = (x_1, x_2), n = 2N.
@@ -350,6 +355,87 @@ class Nesterov(HeavyBall):
         return -self.alpha * self.f.mixed_vjp(y, self.halves(w)[0])
 
 
+class Layer:
+    """A random contraction layer (no objective; `gate export --layers`):
+    A(x, u) = tanh(W x + U v + b), the method `picard` (x <- A(x, u)). The parameter u is
+    the input v (p = M), the bias b (p = N) or the weights U flattened column-major
+    (entry (i, j) at i + j N, p = NM). With S = diag(1 - tanh(z)^2), z = W x + U v + b:
+    B = S W, C = S U (input), S (bias), v^T kron S (weights: C dU = S dU v).
+    """
+
+    def __init__(self, param, W, U, bias, inp):
+        assert param in LAYER_PARAMS, param
+        self.param, self.W, self.U, self.bias, self.inp = param, W, U, bias, inp
+
+    def slope(self, x):
+        t = np.tanh(self.W @ x + self.U @ self.inp + self.bias)
+        return 1 - t * t
+
+    def step(self, x, k=None):
+        return np.tanh(self.W @ x + self.U @ self.inp + self.bias)
+
+    def B(self, x, dx, k=None):
+        return self.slope(x) * (self.W @ dx)
+
+    def C(self, x, du, k=None):
+        if self.param == "input":
+            dz = self.U @ du
+        elif self.param == "bias":
+            dz = du
+        else:  # column-major: du.reshape(M, N)[j] is column j of dU
+            dz = du.reshape(self.U.shape[1], self.U.shape[0]).T @ self.inp
+        return self.slope(x) * dz
+
+    def BT(self, x, w, k=None):
+        return self.W.T @ (self.slope(x) * w)
+
+    def CT(self, x, w, k=None):
+        sw = self.slope(x) * w
+        if self.param == "input":
+            return self.U.T @ sw
+        if self.param == "bias":
+            return sw
+        return np.outer(sw, self.inp).T.ravel()  # column-major, as the parameter
+
+    def u(self):
+        """The current parameter vector."""
+        if self.param == "input":
+            return self.inp.copy()
+        if self.param == "bias":
+            return self.bias.copy()
+        return self.U.T.ravel()
+
+    def with_u(self, u):
+        """The same layer at another parameter value (for finite differences)."""
+        U, bias, inp = self.U, self.bias, self.inp
+        if self.param == "input":
+            inp = u
+        elif self.param == "bias":
+            bias = u
+        else:
+            U = u.reshape(self.U.shape[1], self.U.shape[0]).T
+        return Layer(self.param, self.W, U, bias, inp)
+
+    def fixed_point(self, x_start, iterations=100):
+        """x* by Newton's method on F(x) = x - A(x, u) = 0 (D_x F = I - B), from x_start,
+        until the step stops shrinking (converged to rounding)."""
+        x, last, n = x_start.copy(), np.inf, x_start.shape[0]
+        for _ in range(iterations):
+            J = np.eye(n, dtype=x.dtype) - dense(self.B, x, n)
+            d = np.linalg.solve(J, x - self.step(x))
+            x = x - d
+            size = np.linalg.norm(d)
+            if size == 0 or size >= last:
+                break
+            last = size
+        return x
+
+
+def param_of(amap):
+    """The parameter vector u of a map."""
+    return amap.u() if isinstance(amap, Layer) else amap.f.u()
+
+
 def make_map(method, f, alpha, beta, mu=None, L=None):
     if method == "gd":
         return GradientDescent(f, alpha)
@@ -498,9 +584,11 @@ def implicit(amap, xs, v, w, bug=None):
     """The implicit arrays of the format at the fixed point (or, with the planted bug
     implicit_at_iterate, at the last iterate xs[-1])."""
     n, p = xs.shape[1], v.shape[0]
-    N = amap.f.A.shape[1]
+    N = n if isinstance(amap, Layer) else amap.f.A.shape[1]
     if bug == "implicit_at_iterate":  # planted: B, C and the outer loss at x_K'
         z = xs[-1]
+    elif isinstance(amap, Layer):  # no objective: Newton on x - A(x, u) = 0
+        z = amap.fixed_point(xs[-1])
     else:
         x_star = minimizer(amap.f, xs[-1][:N])
         z = np.concatenate([x_star, x_star]) if n == 2 * N else x_star
@@ -524,6 +612,11 @@ def implicit(amap, xs, v, w, bug=None):
 def load_instance(path, entry, dtype, bug=None):
     """Reads one instance .npz; returns (map, x0, v, w, T', K')."""
     d = np.load(path)
+    t_prime, k_prime = int(round(float(d["T_prime"]))), int(round(float(d["K_prime"])))
+    x0, v, w = (d[key].astype(dtype) for key in ("x0", "v", "w"))
+    if entry["family"] == "layer":  # tanh(W x + U v + b); no step size or momentum
+        W, U, bias, inp = (d[key].astype(dtype) for key in ("W", "U", "bias", "input"))
+        return Layer(entry["param"], W, U, bias, inp), x0, v, w, t_prime, k_prime
     A, b = d["A"].astype(dtype), d["b"].astype(dtype)
     lam, delta = float(d["lam"]), float(d["delta"])
     alpha, beta = float(d["alpha"]), float(d["beta"])
@@ -535,8 +628,6 @@ def load_instance(path, entry, dtype, bug=None):
     # Chebyshev: tuned to [mu, L] (its alpha is h = 2/(L + mu); step_size does not apply)
     mu, L = (float(d["mu"]), float(d["L"])) if entry["method"] == "chebyshev" else (None, None)
     amap = make_map(entry["method"], f, alpha, beta, mu, L)
-    t_prime, k_prime = int(round(float(d["T_prime"]))), int(round(float(d["K_prime"])))
-    x0, v, w = (d[key].astype(dtype) for key in ("x0", "v", "w"))
     return amap, x0, v, w, t_prime, k_prime
 
 
@@ -582,8 +673,22 @@ def tiny_case(family, param, method, seed=0, M=6, N=3, x0_scale=3.0):
     return amap, x0, unit(rng, f.u().shape[0]), unit(rng, x0.shape[0])
 
 
+def tiny_layer(param, seed=0, M=4, N=3, x0_scale=3.0):
+    """A small layer like the ones `gate export --layers` writes: (map, x0, v, w), with
+    ||W||_2 = 0.9."""
+    rng = np.random.default_rng(seed)
+    G = rng.standard_normal((N, N))
+    W = 0.9 * G / np.linalg.norm(G, 2)
+    U, bias, inp = rng.standard_normal((N, M)) / np.sqrt(M), 0.5 * rng.standard_normal(N), rng.standard_normal(M)
+    amap = Layer(param, W, U, bias, inp)
+    x0 = x0_scale * rng.standard_normal(N)
+    return amap, x0, unit(rng, amap.u().shape[0]), unit(rng, N)
+
+
 def rebuild(amap, u):
     """The same map at parameter u."""
+    if isinstance(amap, Layer):
+        return amap.with_u(u)
     f = amap.f.with_u(u)
     if isinstance(amap, Chebyshev):
         return Chebyshev(f, amap.mu, amap.L)
@@ -608,7 +713,7 @@ def close(a, b, rtol):
 
 def fd_failures(amap, x0, v, w, t_prime, k_prime, tr, h=1e-6, rtol=1e-6):
     """What of the trace `tr` disagrees with finite differences (a list of messages)."""
-    u, xs, fails = amap.f.u(), tr["x"], []
+    u, xs, fails = param_of(amap), tr["x"], []
     # jvp row j = D_u x_{T'+j} with x_{T'} held fixed (late start, (20))
     fd = fd_states(amap, xs[t_prime], u, v, k_prime - t_prime, h, t_prime)
     bad = [j for j in range(k_prime - t_prime + 1) if not close(tr["jvp"][j], fd[j], rtol)]
@@ -658,6 +763,27 @@ def selfcheck():
                     count += 1
                     print(f"  {'ok  ' if not fails else 'FAIL'} {name}")
                     failures += [f"{name}: {m}" for m in fails]
+    for param in LAYER_PARAMS:
+        amap, x0, v, w = tiny_layer(param)
+        for t_prime in (0, 7):
+            name = f"layer/{param}/picard T'={t_prime} K'={k_prime}"
+            tr = trace(amap, x0, v, w, t_prime, k_prime)
+            fails = check_shapes(tr, x0.shape[0], v.shape[0], t_prime, k_prime, np.float64)
+            fails += fd_failures(amap, x0, v, w, t_prime, k_prime, tr)
+            count += 1
+            print(f"  {'ok  ' if not fails else 'FAIL'} {name}")
+            failures += [f"{name}: {m}" for m in fails]
+        xs = iterate(amap, x0, 24)
+        bad = implicit_fd_failures(amap, xs, v, w, implicit(amap, xs, v, w))
+        # negative controls: I - B = I - SW is not symmetric, so every implicit bug shows
+        for bug in IMPLICIT_BUGS:
+            if not implicit_fd_failures(amap, xs, v, w, implicit(amap, xs, v, w, bug)):
+                bad.append(f"the planted bug {bug} was not caught")
+        for bug in ("sign_c", "b_next", "late_plus_one", "adjoint_order"):
+            if not fd_failures(amap, x0, v, w, 4, 20, trace(amap, x0, v, w, 4, 20, bug)):
+                bad.append(f"the planted bug {bug} was not caught")
+        print(f"  {'ok  ' if not bad else 'FAIL'} layer/{param}: implicit arrays, planted bugs caught")
+        failures += [f"layer/{param}: {m}" for m in bad]
     failures += selfcheck_implicit()
     failures += selfcheck_float32_and_files()
     failures += selfcheck_bugs()
@@ -669,9 +795,12 @@ def selfcheck():
 
 def implicit_fd_failures(amap, xs, v, w, arrays, h=1e-6, rtol=1e-6):
     """The implicit arrays against central differences of x*(u) (Newton at u +- h v)."""
-    u, N, n = amap.f.u(), amap.f.A.shape[1], xs.shape[1]
+    u, n = param_of(amap), xs.shape[1]
+    N = n if isinstance(amap, Layer) else amap.f.A.shape[1]
 
     def lifted_star(u_):
+        if isinstance(amap, Layer):
+            return amap.with_u(u_).fixed_point(xs[-1])
         x = minimizer(amap.f.with_u(u_), xs[-1][:N])
         return np.concatenate([x, x]) if n == 2 * N else x
 

@@ -13,6 +13,7 @@
 //! `--jobs` is bounded too: at most [`max_jobs`] worker threads.
 
 use crate::error::{Error, Result};
+use crate::map::layer::LayerParam;
 use crate::problem::logistic::LogisticParam;
 use crate::problem::ridge::RidgeParam;
 use crate::problem::robust::RobustParam;
@@ -89,7 +90,7 @@ fn show(bytes: f64) -> String {
 pub fn dims(spec: &Spec) -> (f64, f64) {
     let (m, n) = (spec.m as f64, spec.n as f64);
     let state = match spec.method {
-        Method::GradientDescent => n,
+        Method::GradientDescent | Method::Picard => n,
         Method::HeavyBall { .. } | Method::Chebyshev | Method::Nesterov | Method::NesterovConvex => 2.0 * n,
     };
     let p = match spec.family {
@@ -103,6 +104,9 @@ pub fn dims(spec: &Spec) -> (f64, f64) {
         Family::Logistic { param: LogisticParam::Weight } => 1.0,
         Family::Logistic { param: LogisticParam::SampleWeights } => m,
         Family::Logistic { param: LogisticParam::Data } => m * n,
+        Family::Layer { param: LayerParam::Input, .. } => m,
+        Family::Layer { param: LayerParam::Bias, .. } => n,
+        Family::Layer { param: LayerParam::Weights, .. } => m * n,
     };
     (state, p)
 }

@@ -231,7 +231,7 @@ fn ridge_iterates(case: &Case, cfg: &Config) -> Ratios {
     let beta = match spec.method {
         Method::GradientDescent => None,
         Method::HeavyBall { beta } => Some(beta),
-        Method::Chebyshev | Method::Nesterov | Method::NesterovConvex => return r,
+        Method::Chebyshev | Method::Nesterov | Method::NesterovConvex | Method::Picard => return r,
     };
     let Some((ata, atb, lambda)) = ridge_data(case) else { return r };
     let (alpha, _) = case.inst.map.capabilities().step_parameters;
@@ -312,7 +312,7 @@ impl SmoothData {
             Family::Huber { delta, .. } => {
                 (b, DVector::from_element(spec.m, 1.0), SmoothKind::Robust(Loss::Huber { delta }))
             }
-            Family::Ridge { .. } => return None,
+            Family::Ridge { .. } | Family::Layer { .. } => return None,
         };
         Some(SmoothData { a, b, w, lambda: spec.lambda, kind })
     }
@@ -376,7 +376,7 @@ fn smooth_iterates(case: &Case, cfg: &Config) -> Option<(Ratios, Vec<Vec<TwoFloa
     let beta = match case.spec?.method {
         Method::GradientDescent => None,
         Method::HeavyBall { beta } => Some(beta),
-        Method::Chebyshev | Method::Nesterov | Method::NesterovConvex => return None,
+        Method::Chebyshev | Method::Nesterov | Method::NesterovConvex | Method::Picard => return None,
     };
     let (alpha, _) = case.inst.map.capabilities().step_parameters;
     let (a, al) = (-alpha, -alpha * data.lambda);

@@ -369,13 +369,20 @@ pub fn gate_export(
     seed: u64,
     size: gate::export::Size,
     accelerated: bool,
+    layers: bool,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
     let set = match scenario {
-        None if accelerated => {
-            gate::export::sized_set(seed, size).into_iter().chain(gate::export::accelerated_set(seed, size)).collect()
+        None => {
+            let mut set = gate::export::sized_set(seed, size);
+            if accelerated {
+                set.extend(gate::export::accelerated_set(seed, size));
+            }
+            if layers {
+                set.extend(gate::export::layers_set(seed, size));
+            }
+            set
         }
-        None => gate::export::sized_set(seed, size),
         Some(path) => load(path)?.specs(None, true).into_iter().flat_map(|(_, s)| [(s, false), (s, true)]).collect(),
     };
     gate::export::check_exportable(&set)?;

@@ -132,6 +132,11 @@ enum GateCommand {
         /// with the convex schedule), after the default set (not with --scenario).
         #[arg(long, conflicts_with = "scenario")]
         accelerated: bool,
+        /// Also export random contraction layers tanh(Wx + Uv + b) (input, bias or weights as
+        /// parameter; no objective), after the default (and accelerated) set (not with
+        /// --scenario).
+        #[arg(long, conflicts_with = "scenario")]
+        layers: bool,
     },
     /// Compare traces with the instances; write a Markdown report (and JUnit XML).
     Check {
@@ -171,8 +176,8 @@ fn main() -> ExitCode {
             commands::verify(&scenarios, &opt, &dir, out)
         }
         Some(Command::Merge { shards, out: dir }) => commands::merge(&shards, &dir, out),
-        Some(Command::Gate(GateCommand::Export { out: dir, scenario, seed, size, accelerated })) => {
-            commands::gate_export(&dir, scenario.as_deref(), seed, size, accelerated, out)
+        Some(Command::Gate(GateCommand::Export { out: dir, scenario, seed, size, accelerated, layers })) => {
+            commands::gate_export(&dir, scenario.as_deref(), seed, size, accelerated, layers, out)
         }
         Some(Command::Gate(GateCommand::Check { instances, traces, junit, out: dir, only, allow_missing })) => {
             let sel = gate::check::Selection { only, allow_missing };

@@ -9,6 +9,7 @@
 
 use crate::error::{Error, Result};
 use crate::instance::Instance;
+use crate::map::layer::{Layer, LayerParam};
 use crate::map::nesterov::{Schedule, strongly_convex_momentum};
 use crate::map::{Adapted, Chebyshev, FixedPointMap, GradientDescent, HeavyBall, Nesterov};
 use crate::problem::logistic::{Logistic, LogisticParam};
@@ -47,6 +48,23 @@ pub enum Family {
         /// Which parameter.
         param: LogisticParam,
     },
+    /// A random contraction layer `A(x, u) = tanh(Wx + Uv + b)` with `‖W‖₂ = ρ_W`, no
+    /// objective behind it (beyond the paper; [`crate::map::layer`]): state dimension `n`,
+    /// input length `m`. It takes the method [`Method::Picard`] only; `data`, `lambda` and
+    /// `step` do not enter its draw.
+    Layer {
+        /// Which parameter: the input `v`, the bias `b` or the weights `U`.
+        param: LayerParam,
+        /// `ρ_W = ‖W‖₂ ∈ (0, 1)`.
+        rho_w: f64,
+    },
+}
+
+impl Family {
+    /// `true` for the layer families, which have no objective.
+    pub fn is_layer(&self) -> bool {
+        matches!(self, Family::Layer { .. })
+    }
 }
 
 /// The fixed-point method.
@@ -72,6 +90,9 @@ pub enum Method {
     /// Nesterov's accelerated gradient with the convex schedule `β_k = (k' − 1)/(k' + 2)`,
     /// `k' = k + 1` (time-varying; beyond the paper).
     NesterovConvex,
+    /// The plain iteration `x_{k+1} = A(x_k, u)` of a map given as such (the layer
+    /// families; beyond the paper): the only method they take, and only they take it.
+    Picard,
 }
 
 /// How `(A, b)` is drawn.
@@ -268,6 +289,16 @@ impl Spec {
             return Err(Error::Dimension { what: "spec dimensions m, n", expected: 1, got: 0 });
         }
         let mut rng = draw::rng(self.seed);
+        if let Family::Layer { param, rho_w } = self.family {
+            return self.build_layer(param, rho_w, &mut rng);
+        }
+        if self.method == Method::Picard {
+            return Err(Error::InvalidParameter {
+                field: "method",
+                value: f64::NAN,
+                reason: "picard iterates a map given as such: only the layer families take it",
+            });
+        }
         let (a, b) = self.data.draw(self.m, self.n, &mut rng)?;
         let g = draw::normal_vector(self.n, 1.0, &mut rng);
         match self.family {
@@ -282,7 +313,28 @@ impl Spec {
                 let w = draw::sample_weights(self.m, &mut rng);
                 self.finish(Logistic::new(a, Logistic::labels(&b), w, self.lambda, param)?, g)
             }
+            Family::Layer { .. } => unreachable!("built by Spec::build_layer"),
         }
+    }
+
+    /// The layer of [`Family::Layer`]: `n` state, `m` input, drawn by [`Layer::draw`], then
+    /// `g` for `x_0 = x* + σg` (or `x_0 = 0`); `Dx_0 = 0`.
+    fn build_layer(&self, param: LayerParam, rho_w: f64, rng: &mut draw::ChaCha8Rng) -> Result<DynInstance> {
+        if self.method != Method::Picard {
+            return Err(Error::InvalidParameter {
+                field: "method",
+                value: f64::NAN,
+                reason: "the layer families have no objective: their only method is picard",
+            });
+        }
+        let layer = Layer::draw(self.n, self.m, rho_w, param, rng)?;
+        let g = draw::normal_vector(self.n, 1.0, rng);
+        let x0 = match self.x0_sigma {
+            Some(sigma) => layer.solve()? + sigma * g,
+            None => DVector::zeros(self.n),
+        };
+        let map: Box<dyn FixedPointMap> = Box::new(layer);
+        Instance::new(map, x0)
     }
 
     fn finish<O: Objective + 'static>(&self, f: O, g: DVector<f64>) -> Result<DynInstance> {
@@ -316,6 +368,7 @@ impl Spec {
                 }
             }
             Method::NesterovConvex => Box::new(Nesterov::new(f, alpha, Schedule::Convex)?),
+            Method::Picard => unreachable!("refused by Spec::build before the objective is drawn"),
         };
         let x0 = map.capabilities().lift.apply(&x0);
         let p = map.dim_u();

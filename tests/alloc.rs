@@ -139,6 +139,29 @@ fn every_family_and_method_allocates_nothing_per_iteration() {
     }
 }
 
+/// The random contraction layer (issue #16; no objective, method `picard`), for each
+/// parameter: its step, JVP and VJP work in the two scratch buffers of its `Scratch`.
+#[test]
+fn the_layer_allocates_nothing_per_iteration() {
+    use unrollcheck::map::layer::LayerParam;
+    for param in [LayerParam::Input, LayerParam::Bias, LayerParam::Weights] {
+        let spec = Spec {
+            family: Family::Layer { param, rho_w: 0.9 },
+            method: Method::Picard,
+            m: 4,
+            n: 6,
+            data: Data::Paper,
+            lambda: 0.1,
+            step: StepRule::Optimal,
+            x0_sigma: Some(1.0),
+            seed: 3,
+            norm: Norm::Euclidean,
+        };
+        let inst = spec.build().unwrap();
+        assert_constant_allocations(&format!("{spec:?}"), &inst.map, &inst.x0);
+    }
+}
+
 /// The blocked appendix-C kernels (`reproduce::blocked`: the iterates and adjoints of both
 /// step sizes, the nine late starts advanced together, the nine truncated sweeps from one
 /// adjoint sequence, with sampled offsets) make as many allocations for `K = 10` as for

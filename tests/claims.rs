@@ -25,6 +25,13 @@
 //!   the cases (at least 16). The controls of (8), (14), (19), (21) must be caught on both
 //!   instance sets too (`<id>::control::<name>::adapted_norm_nesterov`, `…::logistic`).
 //!
+//! - the random contraction layer of issue #16 (no objective, method `picard`):
+//!   `<id>::<variant>::layer` holds for every claim that needs only A2.1/A2.2,
+//!   `<id>::control::<name>::layer` catches every control but the four that shrink `Γ`
+//!   by 2–10 % (never attained on the layer), and
+//!   `<id>::not_applicable::quadratic::layer` for the quadratic theory (a quarter of the
+//!   cases).
+//!
 //! - the long runs of issue #14: `<id>::paper::long` for the bounds and their ingredients
 //!   (`lem6.gamma`, `thm7.recursion`, `thm7.bound`, `thm8.bound`, `thm8.budget`,
 //!   `rem5.local`, `rem9.local`) on `n` up to 50, condition numbers up to 1e4, `K` up to 2000 and the late
@@ -321,6 +328,7 @@ fn instance_trials() -> Vec<Trial> {
         if claim.requires.contains(&Assumption::Smoothness) {
             trials.push(not_applicable_trial(claim, Assumption::Smoothness, strategies::smoothness_fails().sboxed()));
         }
+        layer_trials(claim, &mut trials);
         if claim.requires.contains(&Assumption::Quadratic) {
             trials.push(not_applicable_trial(claim, Assumption::Quadratic, strategies::not_quadratic().sboxed()));
         }
@@ -329,6 +337,44 @@ fn instance_trials() -> Vec<Trial> {
         }
     }
     trials
+}
+
+/// The controls that shrink `Γ` by 2–10 %: they are caught only where (17) or (19) is
+/// attained, and on the layer `Γ = M_xκ/(1 − ρ) + M_u` (with `M_x` from `max|tanh''|`, `κ`
+/// from `max tanh' = 1`, never both attained at once) is not; docs/claims.md, "Random
+/// contraction layers".
+const LAYER_UNCAUGHT_CONTROLS: [(&str, &str); 4] = [
+    ("lem6.gamma", "gamma_98pc"),
+    ("thm7.bound", "gamma_90pc"),
+    ("rem5.local", "gamma_90pc"),
+    ("rem9.local", "gamma_90pc"),
+];
+
+/// The random contraction layer (issue #16; no objective): every claim that needs only
+/// A2.1/A2.2 (or nothing) holds in its paper statement and consistent readings
+/// (`<id>::<variant>::layer`), every control and inconsistent reading is caught except
+/// [`LAYER_UNCAUGHT_CONTROLS`] (`<id>::control::<name>::layer`), and the quadratic theory
+/// is not applicable (`<id>::not_applicable::quadratic::layer`). A quarter of the cases
+/// (at least 16) for the statements, at least 64 for the controls.
+fn layer_trials(claim: &'static Claim, trials: &mut Vec<Trial>) {
+    let layer = || strategies::layer().sboxed();
+    if claim.requires.contains(&Assumption::Quadratic) {
+        trials.push(not_applicable_trial_on(claim, Assumption::Quadratic, layer(), "::layer", quarter_cases));
+        return;
+    }
+    for v in claim.variants {
+        match v.role {
+            Role::Paper | Role::Reading { expect_holds: true } => {
+                trials.push(holds_trial_on(claim, v.name, layer(), "::layer", quarter_cases))
+            }
+            Role::Control | Role::Reading { expect_holds: false }
+                if !LAYER_UNCAUGHT_CONTROLS.contains(&(claim.id, v.name)) =>
+            {
+                trials.push(false_variant_trial(claim, v.name, layer(), "::layer"))
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Horizon cap of the long runs (issue #14).

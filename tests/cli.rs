@@ -161,6 +161,54 @@ fn verify_bad_scenario_is_exit_two_naming_file_line_key() {
     assert_eq!(missing.status.code(), Some(2));
 }
 
+/// The layer families (no objective) take the method `picard` only, and only they take it;
+/// the objective families' axes do not apply to them, nor `rho_w` to the others: each
+/// combination is refused at parse time with exit 2, naming the file, the line and the key
+/// of the offending entry, and no report is written. A `--spec` with a layer family and an
+/// objective method is exit 2 too.
+#[test]
+fn verify_layer_with_a_wrong_method_or_axis_is_exit_two_naming_file_line_key() {
+    let layer = "name = \"lay\"\nseed = 3\ninstances = 1\nclaims = [\"thm7.bound\"]\n[grid]\n\
+                 family = [\"layer_input\"]\nmethod = [\"picard\"]\nm = [2]\nn = [3]\n";
+    let ok = format!("{layer}x0 = [1.0]\nrho_w = [0.8]\n");
+    let cases: [(String, &str, &str); 7] = [
+        (layer.replace("[\"picard\"]", "[\"picard\", \"gd\"]"), "grid.method", "line 7"),
+        (layer.replace("method = [\"picard\"]\n", ""), "grid.family", "line 6"),
+        (layer.replace("[\"layer_input\"]", "[\"layer_bias\", \"ridge_weight\"]"), "grid.family", "line 6"),
+        (
+            SCENARIO.replace("family = [\"ridge_weight\"]", "family = [\"ridge_weight\"]\nmethod = [\"picard\"]"),
+            "grid.method",
+            "line 8",
+        ),
+        (SCENARIO.replace("x0 = [3.0]", "x0 = [3.0]\nrho_w = [0.5]"), "grid.rho_w", "line 12"),
+        (format!("{layer}step = [\"1/L\"]\n"), "grid.step", "line 10"),
+        (format!("{layer}rho_w = [1.0]\n"), "grid.rho_w", "line 10"),
+    ];
+    let dir = temp_dir("layer");
+    for (i, (text, key, line)) in cases.iter().enumerate() {
+        let file = dir.join(format!("layer{i}.toml"));
+        std::fs::write(&file, text).unwrap();
+        let o = run(&["verify", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "case {i}: {err}");
+        assert!(err.contains(&format!("layer{i}.toml")) && err.contains(line) && err.contains(key), "case {i}: {err}");
+        assert!(!err.contains("panicked"), "case {i}: {err}");
+        assert!(!dir.join("out/lay").exists() && !dir.join("out/cli").exists(), "case {i}: no report for bad input");
+    }
+    // Negative control: the same file with a valid grid runs.
+    let file = dir.join("ok.toml");
+    std::fs::write(&file, ok).unwrap();
+    let o = run(&["verify", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let spec = r#"{"family":{"family":"layer","param":"bias","rho_w":0.8},"method":{"method":"gradient_descent"},
+        "m":2,"n":3,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"optimal"},"x0_sigma":1.0,"seed":3}"#;
+    let o = run(&["check", "--spec", spec]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("picard"));
+    let o = run(&["check", "--spec", &spec.replace("gradient_descent", "picard")]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 #[test]
 fn replay_reprints_both_sides() {
     let spec = serde_json::to_string(&unrollcheck::spec::Spec::figure2(0)).unwrap();

@@ -10,6 +10,7 @@
 //! | a frozen NumPy reference (appendix C) | the whole directional protocol | `reference_appendix_c_*` |
 //! | planted bugs | each comparison above *can* fail | `negative_*` |
 //! | all of the above on Nesterov (both schedules) and logistic regression (issue #16) | | `nesterov::*`, `logistic_*`, `negative_nesterov_*`, `negative_logistic_*` |
+//! | dual numbers, central differences, dot-product test and `Dx*` differences on the random contraction layer (issue #16, no objective) | `Layer::{jvp, vjp}`, `implicit_jacobian`, the certified constants | `layer::*`, `layer::negative_layer_planted_bugs` |
 //!
 //! Every instance is drawn from a fixed seed (`problem::draw` or `Spec`); every tolerance
 //! comes from the model written next to it (see `common/mod.rs` for the rounding model
@@ -978,5 +979,459 @@ fn step_and_gradient_magnitudes_bound_what_they_magnify() {
                 assert!(step >= c.alpha * grad, "{}: step magnitude {step:e} below α‖∇f‖", c.name());
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The random contraction layer of issue #16 (no objective): oracles 1, 2, 4 on the map
+// ---------------------------------------------------------------------------------------
+
+/// The layer `A(x, u) = tanh(Wx + Uv + b)` against dual numbers (num-dual, on the value
+/// formula re-derived here), central differences of the step, the dot-product test and
+/// central differences of `u ↦ x*(u)`, for each parameter (input, bias, weights), with
+/// planted bugs that each check must catch.
+///
+/// Rounding model. With `d = n + m + 1` terms per pre-activation `z_i` and `mag_i =
+/// (|W||x| + |U||v| + |b|)_i`, either implementation computes `z_i` to `γ_d·mag_i`; `tanh`
+/// and `1 − tanh²` (or the dual numbers' `sinh/cosh` quotient, whose cancellation
+/// `cosh² − sinh²` is absolute, not relative) add a few ulps; `σ'` is `c₂ = 4/(3√3) ≤ 1`
+/// Lipschitz. So an entry of `S ż` differs by at most `2γ_{d+16}(1 + mag_i)·ṁ_i`, with
+/// `ṁ_i = (|W||dx| + |∂z/∂u||du|)_i` the magnitude of the tangent (`ELEMENTWISE = 16`
+/// extra roundings, as for the losses).
+mod layer {
+    use super::*;
+    use num_dual::{Dual64, DualNum};
+    use unrollcheck::map::layer::{Layer, LayerParam};
+
+    const PARAMS: [LayerParam; 3] = [LayerParam::Input, LayerParam::Bias, LayerParam::Weights];
+
+    /// `n = 5` state, `m = 3` input (`n ≠ m`, so a transposed weight layout is caught).
+    pub(super) fn draw(param: LayerParam, seed: u64) -> (Layer, DVector<f64>) {
+        let mut rng = draw::rng(seed);
+        let layer = Layer::draw(5, 3, 0.9, param, &mut rng).expect("draws");
+        let x = draw::normal_vector(5, 1.0, &mut rng);
+        (layer, x)
+    }
+
+    /// `(W, U, b, v)` with the parameter replaced by `u`, in any number type.
+    fn parts<T: DualNum<Primitive = f64> + Copy>(l: &Layer, u: &[T]) -> (Vec<Vec<T>>, Vec<T>, Vec<T>) {
+        let (n, m) = (l.w.nrows(), l.u_mat.ncols());
+        let c = |v: f64| T::from(v);
+        let mut um: Vec<Vec<T>> = (0..n).map(|i| (0..m).map(|j| c(l.u_mat[(i, j)])).collect()).collect();
+        let mut b: Vec<T> = l.bias.iter().map(|&v| c(v)).collect();
+        let mut v: Vec<T> = l.input.iter().map(|&v| c(v)).collect();
+        match l.param {
+            LayerParam::Input => v = u.to_vec(),
+            LayerParam::Bias => b = u.to_vec(),
+            LayerParam::Weights => {
+                for (i, row) in um.iter_mut().enumerate() {
+                    for (j, e) in row.iter_mut().enumerate() {
+                        *e = u[i + j * n];
+                    }
+                }
+            }
+        }
+        (um, b, v)
+    }
+
+    /// `tanh(Wx + Uv + b)` written out from the definition (independent of the engine).
+    fn value<T: DualNum<Primitive = f64> + Copy>(l: &Layer, x: &[T], u: &[T]) -> Vec<T> {
+        let (um, b, v) = parts(l, u);
+        (0..l.w.nrows())
+            .map(|i| {
+                let mut z = b[i];
+                for (j, &vj) in v.iter().enumerate() {
+                    z += um[i][j] * vj;
+                }
+                for (j, &xj) in x.iter().enumerate() {
+                    z += T::from(l.w[(i, j)]) * xj;
+                }
+                z.tanh()
+            })
+            .collect()
+    }
+
+    fn param(l: &Layer) -> DVector<f64> {
+        unrollcheck::map::Reparameterise::param(l)
+    }
+
+    /// `mag_i = (|W||x| + |U||v| + |b|)_i`.
+    fn magnitude(l: &Layer, x: &DVector<f64>) -> DVector<f64> {
+        l.w.abs() * x.abs() + l.u_mat.abs() * l.input.abs() + l.bias.abs()
+    }
+
+    /// `ṁ = |W||dx| + |∂z/∂u||du|`.
+    fn tangent_magnitude(l: &Layer, dx: &DVector<f64>, du: &DVector<f64>) -> DVector<f64> {
+        let n = l.w.nrows();
+        let dz_du = match l.param {
+            LayerParam::Input => l.u_mat.abs() * du.abs(),
+            LayerParam::Bias => du.abs(),
+            LayerParam::Weights => DMatrix::from_column_slice(n, l.u_mat.ncols(), du.as_slice()).abs() * l.input.abs(),
+        };
+        l.w.abs() * dx.abs() + dz_du
+    }
+
+    /// Oracle 1: `jvp(dx, du)` against the dual-number derivative of [`value`] along
+    /// `(dx, du)`, for every coordinate direction and one random one.
+    pub(super) fn dual(map: &dyn FixedPointMap, l: &Layer, x: &DVector<f64>, seed: u64) -> Cmp {
+        let (n, p) = (map.dim_x(), map.dim_u());
+        let u = param(l);
+        let mag = magnitude(l, x);
+        let tol_rel = 2.0 * gamma(n + l.u_mat.ncols() + 1 + ELEMENTWISE);
+        let mut rng = draw::rng(seed);
+        let mut dirs: Vec<(DVector<f64>, DVector<f64>)> = Vec::new();
+        for j in 0..n + p {
+            let (mut dx, mut du) = (DVector::zeros(n), DVector::zeros(p));
+            if j < n {
+                dx[j] = 1.0
+            } else {
+                du[j - n] = 1.0
+            }
+            dirs.push((dx, du));
+        }
+        dirs.push((draw::normal_vector(n, 1.0, &mut rng), draw::normal_vector(p, 1.0, &mut rng)));
+        let mut s = map.scratch();
+        let mut worst = Cmp::new("layer jvp vs dual numbers", 0.0, 1.0);
+        for (dx, du) in &dirs {
+            let xd: Vec<Dual64> = x.iter().zip(dx.iter()).map(|(&a, &b)| Dual64::new(a, b)).collect();
+            let ud: Vec<Dual64> = u.iter().zip(du.iter()).map(|(&a, &b)| Dual64::new(a, b)).collect();
+            let want = DVector::from_iterator(n, value(l, &xd, &ud).iter().map(|d| d.eps));
+            let mut got = DVector::zeros(n);
+            map.jvp(x.as_view(), dx.as_view(), du.as_view(), got.as_view_mut(), &mut s);
+            let tm = tangent_magnitude(l, dx, du);
+            for i in 0..n {
+                let scale = tm[i].max(f64::MIN_POSITIVE);
+                let c = Cmp::new(
+                    format!("layer jvp vs dual numbers (entry {i})"),
+                    (got[i] - want[i]).abs() / scale,
+                    tol_rel * (1.0 + mag[i]),
+                );
+                worst = worst.worse(c);
+            }
+        }
+        worst
+    }
+
+    /// Oracle 2: the dense `B`, `C` (from `jvp`) against central differences of the
+    /// genuine step in `x` and in `u` (the layer rebuilt at `u ± h e_j`), with the
+    /// tolerance `ε_s/h + h²T₃/6 + 2γ_k|entry scale|`: `ε_s = 2γ_{d+16}(mag_i + 1)` bounds
+    /// the rounding of one step (`z` to `γ_d·mag_i` through the 1-Lipschitz tanh, plus its
+    /// ulps), `T₃ = max|σ'''|·|∂z_i/∂coordinate|³ = 2|∂z_i/∂·|³` the third derivative.
+    pub(super) fn finite_differences(map: &dyn FixedPointMap, l: &Layer, x: &DVector<f64>) -> (Cmp, Cmp) {
+        let (n, p) = (map.dim_x(), map.dim_u());
+        let d = n + l.u_mat.ncols() + 1 + ELEMENTWISE;
+        let step = |layer: &Layer, x: &DVector<f64>| {
+            let mut out = DVector::zeros(n);
+            layer.step(x.as_view(), out.as_view_mut(), &mut layer.scratch());
+            out
+        };
+        let bmat = map.d_x(x.as_view());
+        let mut bcmp = Cmp::new("layer B vs central differences", 0.0, 1.0);
+        for j in 0..n {
+            let h = fd_step(x[j]);
+            let (mut xp, mut xm) = (x.clone(), x.clone());
+            xp[j] += h;
+            xm[j] -= h;
+            let col = (step(l, &xp) - step(l, &xm)) / (xp[j] - xm[j]);
+            let mag = magnitude(l, &x.map(|v| v.abs() + h));
+            for i in 0..n {
+                let wij = l.w[(i, j)].abs();
+                let tol = 2.0 * gamma(d) * (mag[i] + 1.0) / h + h * h * 2.0 * wij.powi(3) / 6.0 + 2.0 * gamma(d) * wij;
+                let c =
+                    Cmp::new(format!("layer B vs central differences ({i}, {j})"), (bmat[(i, j)] - col[i]).abs(), tol);
+                bcmp = bcmp.worse(c);
+            }
+        }
+        let cmat = map.d_u(x.as_view());
+        let u0 = param(l);
+        let mut ccmp = Cmp::new("layer C vs central differences", 0.0, 1.0);
+        for j in 0..p {
+            let h = fd_step(u0[j]);
+            let (mut up, mut um) = (u0.clone(), u0.clone());
+            up[j] += h;
+            um[j] -= h;
+            let (lp, lm) = (l.with_param(&up).unwrap(), l.with_param(&um).unwrap());
+            let col = (step(&lp, x) - step(&lm, x)) / (up[j] - um[j]);
+            let mag = magnitude(&lp, x).zip_map(&magnitude(&lm, x), f64::max);
+            let mut e = DVector::zeros(p);
+            e[j] = 1.0;
+            let dz = tangent_magnitude(l, &DVector::zeros(n), &e);
+            for i in 0..n {
+                let tol =
+                    2.0 * gamma(d) * (mag[i] + 1.0) / h + h * h * 2.0 * dz[i].powi(3) / 6.0 + 2.0 * gamma(d) * dz[i];
+                let c =
+                    Cmp::new(format!("layer C vs central differences ({i}, {j})"), (cmat[(i, j)] - col[i]).abs(), tol);
+                ccmp = ccmp.worse(c);
+            }
+        }
+        (bcmp, ccmp)
+    }
+
+    /// Oracle 2b: the dot-product test `⟨jvp(dx, du), w⟩ = ⟨dx, x̄(w)⟩ + ⟨du, ū(w)⟩` of the
+    /// map's own products (`x̄` pre-filled with NaN: it must be overwritten; `ū` accumulates
+    /// into zeros), tolerance `2γ_{d+n+p}·Σ_i ṁ_i|w_i|`.
+    pub(super) fn dot(map: &dyn FixedPointMap, l: &Layer, x: &DVector<f64>, seed: u64) -> Cmp {
+        let (n, p) = (map.dim_x(), map.dim_u());
+        let mut rng = draw::rng(seed ^ 0xd07);
+        let (dx, du, w) = (
+            draw::normal_vector(n, 1.0, &mut rng),
+            draw::normal_vector(p, 1.0, &mut rng),
+            draw::normal_vector(n, 1.0, &mut rng),
+        );
+        let mut s = map.scratch();
+        let mut jv = DVector::zeros(n);
+        map.jvp(x.as_view(), dx.as_view(), du.as_view(), jv.as_view_mut(), &mut s);
+        let (mut xbar, mut ubar) = (DVector::from_element(n, f64::NAN), DVector::zeros(p));
+        map.vjp(x.as_view(), w.as_view(), xbar.as_view_mut(), ubar.as_view_mut(), &mut s);
+        let scale = tangent_magnitude(l, &dx, &du).dot(&w.abs());
+        Cmp::new(
+            "layer dot-product test <B dx + C du, w> = <dx, Bᵀw> + <du, Cᵀw>",
+            (jv.dot(&w) - dx.dot(&xbar) - du.dot(&ubar)).abs() / scale,
+            2.0 * gamma(n + l.u_mat.ncols() + 1 + n + p + ELEMENTWISE),
+        )
+    }
+
+    /// Oracle 4: `Dx* = (I − B)^{-1}C` (the engine's `implicit_jacobian` on `map`) against
+    /// central differences of `u ↦ x*(u)` (the layer rebuilt and re-solved at `u ± h e_j`):
+    /// tolerance `2|D(2h) − D(h)|/3` (Richardson estimate of the truncation, doubled) plus
+    /// `2δ/h` for the fixed points' own error `δ = r/(1 − ρ)` (residual `r` measured) and the
+    /// solve's rounding `2γ_{n+16}·cond·scale` with `cond ≤ (1 + ρ)/(1 − ρ)`.
+    pub(super) fn implicit(map: &dyn FixedPointMap, l: &Layer) -> Cmp {
+        let x_star = l.solve().unwrap();
+        let dx_star = implicit_jacobian(map, &x_star).unwrap();
+        let rho = unrollcheck::linalg::spectral_norm(&l.w);
+        let n = l.w.nrows();
+        let residual = |layer: &Layer, x: &DVector<f64>| {
+            let mut out = DVector::zeros(n);
+            layer.step(x.as_view(), out.as_view_mut(), &mut layer.scratch());
+            (out - x).norm() + 2.0 * gamma(n + l.u_mat.ncols() + 1 + ELEMENTWISE) * (magnitude(layer, x).norm() + 1.0)
+        };
+        let u0 = param(l);
+        let scale = dx_star.amax().max(1e-300);
+        let cond = (1.0 + rho) / (1.0 - rho);
+        let mut worst = Cmp::new("layer Dx* vs central differences", 0.0, 1.0);
+        for j in 0..u0.len() {
+            let h = fd_step(u0[j]);
+            let diff = |h: f64| {
+                let (mut up, mut um) = (u0.clone(), u0.clone());
+                up[j] += h;
+                um[j] -= h;
+                let (lp, lm) = (l.with_param(&up).unwrap(), l.with_param(&um).unwrap());
+                let (xp, xm) = (lp.solve().unwrap(), lm.solve().unwrap());
+                let delta = (residual(&lp, &xp) + residual(&lm, &xm)) / (1.0 - rho);
+                ((xp - xm) / (up[j] - um[j]), delta / (up[j] - um[j]))
+            };
+            let ((d1, e1), (d2, _)) = (diff(h), diff(2.0 * h));
+            let tol = 2.0 * (&d2 - &d1).amax() / 3.0 + e1 + 2.0 * gamma(n + ELEMENTWISE) * cond * scale * n as f64;
+            let c = cmp_vec(
+                &format!("layer Dx* vs central differences (column {j})"),
+                &dx_star.column(j).into_owned(),
+                &d1,
+                tol,
+                scale,
+            );
+            worst = worst.worse(c);
+        }
+        worst
+    }
+
+    #[test]
+    fn dual_numbers() {
+        for (i, param) in PARAMS.into_iter().enumerate() {
+            let (l, x) = draw(param, 400 + i as u64);
+            dual(&l, &l, &x, 7).assert(&l.name());
+            dual(&l, &l, &(x * 3.0), 8).assert(&format!("{} at 3x", l.name()));
+        }
+    }
+
+    #[test]
+    fn map_fd_and_dot_product() {
+        for (i, param) in PARAMS.into_iter().enumerate() {
+            let (l, x) = draw(param, 410 + i as u64);
+            let (b, c) = finite_differences(&l, &l, &x);
+            b.assert(&l.name());
+            c.assert(&l.name());
+            dot(&l, &l, &x, 11).assert(&l.name());
+        }
+    }
+
+    #[test]
+    fn implicit_fd() {
+        for (i, param) in PARAMS.into_iter().enumerate() {
+            let (l, _) = draw(param, 420 + i as u64);
+            implicit(&l, &l).assert(&l.name());
+        }
+    }
+
+    /// The certified constants are upper bounds on what they bound, sampled: `‖D_xA(x)‖ ≤ ρ`,
+    /// `‖D_xA(x) − D_xA(y)‖ ≤ M_x‖x − y‖`, `‖D_uA(x) − D_uA(y)‖ ≤ M_u‖x − y‖`,
+    /// `‖D_uA(x)‖ ≤ κ` at random pairs of points (near ones, where the Lipschitz quotients
+    /// are largest, and far ones). A constant too small by the factor `max σ' = 1` or
+    /// `c₂ = 4/(3√3)` is not certain to be caught here (the sampled quotients stay below the
+    /// suprema); `rem1.jacobian_bound`, `lem6.gamma` and `thm7.recursion` of
+    /// verify/layer.toml check the same constants along the runs.
+    #[test]
+    fn certified_constants_bound_the_sampled_quotients() {
+        use unrollcheck::linalg::spectral_norm;
+        use unrollcheck::problem::Ball;
+        for (i, param) in PARAMS.into_iter().enumerate() {
+            let (l, _) = draw(param, 430 + i as u64);
+            let c = l.constants(&Ball { center: DVector::zeros(5), radius: f64::INFINITY }).unwrap();
+            let mut rng = draw::rng(431 + i as u64);
+            let slack = 1.0 + 1e-12;
+            for t in 0..200 {
+                let x = draw::normal_vector(5, if t % 2 == 0 { 1.0 } else { 5.0 }, &mut rng);
+                let y = &x + draw::normal_vector(5, if t % 3 == 0 { 1e-3 } else { 1.0 }, &mut rng);
+                let (bx, by) = (l.d_x(x.as_view()), l.d_x(y.as_view()));
+                let (cx, cy) = (l.d_u(x.as_view()), l.d_u(y.as_view()));
+                let dist = (&x - &y).norm();
+                assert!(spectral_norm(&bx) <= c.rho.value * slack, "{}: ‖B‖ > ρ", l.name());
+                assert!(spectral_norm(&cx) <= c.kappa.value * slack, "{}: ‖C‖ > κ", l.name());
+                assert!(spectral_norm(&(&bx - &by)) <= c.m_x.value * dist * slack, "{}: M_x", l.name());
+                assert!(spectral_norm(&(&cx - &cy)) <= c.m_u.value * dist * slack, "{}: M_u", l.name());
+            }
+        }
+    }
+
+    /// A layer whose derivatives forget the activation's slope (`S = I`, i.e. the
+    /// derivatives of the linear map `Wx + Uv + b`): `jvp` and `vjp` stay each other's
+    /// transposes, so only the dual numbers and the differences can see it.
+    struct NoSlope<'a>(&'a Layer);
+
+    impl FixedPointMap for NoSlope<'_> {
+        fn dim_x(&self) -> usize {
+            self.0.dim_x()
+        }
+        fn dim_u(&self) -> usize {
+            self.0.dim_u()
+        }
+        fn name(&self) -> String {
+            format!("no_slope({})", self.0.name())
+        }
+        fn scratch(&self) -> Scratch {
+            self.0.scratch()
+        }
+        fn step_at(&self, k: usize, x: VecView, out: VecViewMut, s: &mut Scratch) {
+            self.0.step_at(k, x, out, s)
+        }
+        fn step_magnitude(&self, k: usize, x: VecView, s: &mut Scratch) -> f64 {
+            self.0.step_magnitude(k, x, s)
+        }
+        fn jvp_at(&self, _k: usize, _x: VecView, dx: VecView, du: VecView, mut out: VecViewMut, _s: &mut Scratch) {
+            let l = self.0;
+            let n = l.w.nrows();
+            let dz_du = match l.param {
+                LayerParam::Input => &l.u_mat * du,
+                LayerParam::Bias => du.into_owned(),
+                LayerParam::Weights => DMatrix::from_column_slice(n, l.u_mat.ncols(), du.as_slice()) * &l.input,
+            };
+            out.copy_from(&(&l.w * dx + dz_du));
+        }
+        fn vjp_at(&self, _k: usize, _x: VecView, w: VecView, mut xb: VecViewMut, mut ub: VecViewMut, _s: &mut Scratch) {
+            let l = self.0;
+            xb.copy_from(&l.w.tr_mul(&w));
+            match l.param {
+                LayerParam::Input => ub += l.u_mat.tr_mul(&w),
+                LayerParam::Bias => ub += w,
+                LayerParam::Weights => {
+                    let outer = w * l.input.transpose();
+                    ub += DVector::from_column_slice(outer.as_slice());
+                }
+            }
+        }
+        fn fixed_point(&self) -> unrollcheck::Result<DVector<f64>> {
+            self.0.fixed_point()
+        }
+        fn constants(
+            &self,
+            ball: &unrollcheck::problem::Ball,
+        ) -> unrollcheck::Result<unrollcheck::constants::MapConstants> {
+            self.0.constants(ball)
+        }
+    }
+
+    /// The weights parameter read row-major (`U_{ij}` at `j + im` instead of `i + jn`) in
+    /// both `jvp` and `vjp` (consistently, so the dot-product test passes).
+    struct RowMajorWeights<'a>(&'a Layer);
+
+    impl RowMajorWeights<'_> {
+        fn permute(&self, du: VecView, to_row_major: bool) -> DVector<f64> {
+            let (n, m) = (self.0.w.nrows(), self.0.u_mat.ncols());
+            let mut out = DVector::zeros(n * m);
+            for i in 0..n {
+                for j in 0..m {
+                    if to_row_major { out[i + j * n] = du[j + i * m] } else { out[j + i * m] = du[i + j * n] }
+                }
+            }
+            out
+        }
+    }
+
+    impl FixedPointMap for RowMajorWeights<'_> {
+        fn dim_x(&self) -> usize {
+            self.0.dim_x()
+        }
+        fn dim_u(&self) -> usize {
+            self.0.dim_u()
+        }
+        fn name(&self) -> String {
+            format!("row_major({})", self.0.name())
+        }
+        fn scratch(&self) -> Scratch {
+            self.0.scratch()
+        }
+        fn step_at(&self, k: usize, x: VecView, out: VecViewMut, s: &mut Scratch) {
+            self.0.step_at(k, x, out, s)
+        }
+        fn step_magnitude(&self, k: usize, x: VecView, s: &mut Scratch) -> f64 {
+            self.0.step_magnitude(k, x, s)
+        }
+        fn jvp_at(&self, k: usize, x: VecView, dx: VecView, du: VecView, out: VecViewMut, s: &mut Scratch) {
+            let du = self.permute(du, true);
+            self.0.jvp_at(k, x, dx, du.as_view(), out, s)
+        }
+        fn vjp_at(&self, k: usize, x: VecView, w: VecView, xb: VecViewMut, mut ub: VecViewMut, s: &mut Scratch) {
+            let mut inner = DVector::zeros(self.dim_u());
+            self.0.vjp_at(k, x, w, xb, inner.as_view_mut(), s);
+            ub += self.permute(inner.as_view(), false);
+        }
+        fn fixed_point(&self) -> unrollcheck::Result<DVector<f64>> {
+            self.0.fixed_point()
+        }
+        fn constants(
+            &self,
+            ball: &unrollcheck::problem::Ball,
+        ) -> unrollcheck::Result<unrollcheck::constants::MapConstants> {
+            self.0.constants(ball)
+        }
+    }
+
+    /// Planted bugs: the activation's slope forgotten (caught by the dual numbers and the
+    /// B and C differences, not by the dot-product test), the weights read row-major
+    /// (caught by the dual numbers and the C differences), a flipped C-term in `jvp` only
+    /// (caught by the dot-product test too), and `Dx*` from a C-term off by `0.1 %` (caught
+    /// by the differences of `u ↦ x*(u)`).
+    #[test]
+    fn negative_layer_planted_bugs() {
+        for (i, param) in PARAMS.into_iter().enumerate() {
+            let (l, x) = draw(param, 410 + i as u64);
+            let bad = NoSlope(&l);
+            dual(&bad, &l, &x, 7).assert_fails(&bad.name());
+            let (b, c) = finite_differences(&bad, &l, &x);
+            b.assert_fails(&bad.name());
+            c.assert_fails(&bad.name());
+            dot(&bad, &l, &x, 11).assert(&format!("{} (transposes stay consistent)", bad.name()));
+            let flip = FaultyMap { inner: &l, fault: MapFault::FlipC };
+            dual(&flip, &l, &x, 7).assert_fails(&flip.name());
+            dot(&flip, &l, &x, 11).assert_fails(&flip.name());
+            let (l2, _) = draw(param, 420 + i as u64);
+            let scaled = FaultyMap { inner: &l2, fault: MapFault::ScaleC(1.001) };
+            implicit(&scaled, &l2).assert_fails(&scaled.name());
+        }
+        let (l, x) = draw(LayerParam::Weights, 412);
+        let bad = RowMajorWeights(&l);
+        dual(&bad, &l, &x, 7).assert_fails(&bad.name());
+        finite_differences(&bad, &l, &x).1.assert_fails(&bad.name());
+        dot(&bad, &l, &x, 11).assert(&format!("{} (transposes stay consistent)", bad.name()));
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use unrollcheck::Error;
 use unrollcheck::gate::cause::{BugClass, Confirmed};
 use unrollcheck::gate::check::{GateReport, Outcome, check, read_manifest};
-use unrollcheck::gate::export::{Entry, Size, accelerated_set, default_set, export};
+use unrollcheck::gate::export::{Entry, Size, accelerated_set, default_set, export, layers_set};
 use unrollcheck::gate::npz::{self, Npz};
 
 fn dir(name: &str) -> PathBuf {
@@ -1008,6 +1008,52 @@ fn the_numpy_clients_planted_bugs_are_confirmed() {
             report.outcomes.iter().filter(|o| o.failed() && (o.id.contains("chebyshev") || o.id.contains("nesterov")));
         let invisible = [BugClass::StaleMomentum, BugClass::Frozen]; // heavy-ball only; converged iterates only
         assert!(invisible.contains(&class) || accelerated_failing.count() > 0, "{}", class.id());
+        for o in report.outcomes.iter().filter(|o| o.failed()) {
+            let c = confirmed(o).unwrap_or_else(|| panic!("{}: {}: {}", class.id(), o.id, o.cause_text()));
+            assert_eq!(c.class, class, "{}: {}", o.id, o.cause_text());
+        }
+    }
+}
+
+/// The random contraction layers of `gate export --layers` (issue #16; no objective): the
+/// NumPy client's traces pass on all six (input, bias, weights; untruncated and truncated),
+/// and each planted bug class that can show on a map without step size or momentum is
+/// rejected on at least one layer with that class confirmed as the cause, on every failing
+/// instance; the three that cannot (`step_size`, `momentum`: no `α`, `β`; `stale_momentum`:
+/// heavy-ball only) leave the traces passing. Needs python3 with NumPy.
+#[test]
+fn the_numpy_client_passes_the_layers_and_its_planted_bugs_are_confirmed() {
+    let numpy = std::process::Command::new("python3").args(["-c", "import numpy"]).status();
+    if !numpy.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED: python3 with NumPy is not available");
+        return;
+    }
+    let d = dir("numpy_layers");
+    let inst = d.join("instances");
+    let m = export(&layers_set(2026, Size::Small), &inst).unwrap();
+    assert!(m.instances.iter().all(|e| e.family == "layer" && e.method == "picard"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gate_numpy.py");
+    let run = |traces: &Path, bug: Option<&str>| {
+        let mut c = std::process::Command::new("python3");
+        c.arg(&script).arg(&inst).arg(traces);
+        if let Some(b) = bug {
+            c.args(["--bug", b]);
+        }
+        assert!(c.output().unwrap().status.success(), "{bug:?}");
+        run_report(&inst, traces)
+    };
+    let ok = run(&d.join("ok"), None);
+    assert_eq!(ok.exit_code(), 0, "{}", unrollcheck::gate::check::markdown(&ok));
+    assert_eq!(ok.outcomes.len(), 6);
+    assert!(ok.outcomes.iter().all(|o| o.implicit.is_some()), "the client writes the implicit arrays");
+    let invisible = [BugClass::StaleMomentum, BugClass::StepSize, BugClass::Momentum];
+    for class in BugClass::ALL {
+        let report = run(&d.join(class.id()), Some(class.id()));
+        if invisible.contains(&class) {
+            assert_eq!(report.exit_code(), 0, "{}: {}", class.id(), unrollcheck::gate::check::markdown(&report));
+            continue;
+        }
+        assert_eq!(report.exit_code(), 1, "{}", class.id());
         for o in report.outcomes.iter().filter(|o| o.failed()) {
             let c = confirmed(o).unwrap_or_else(|| panic!("{}: {}: {}", class.id(), o.id, o.cause_text()));
             assert_eq!(c.class, class, "{}: {}", o.id, o.cause_text());

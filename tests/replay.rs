@@ -168,3 +168,16 @@ fn the_command_line_replays_a_witness_exactly() {
         "{stdout}\n{w}"
     );
 }
+
+/// Every witness of `verify/layer.toml` (the random contraction layer, no objective; issue
+/// #16) replays from the spec it prints: the layer's draw (`W`, `U`, `b`, `v`, then `x_0`)
+/// comes from the spec's seed and `rho_w` alone.
+#[test]
+fn every_worst_instance_of_the_layer_scenario_replays() {
+    let text = std::fs::read_to_string(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/verify/layer.toml")))
+        .expect("layer.toml");
+    let sc = Scenario::parse("verify/layer.toml", &text).expect("valid");
+    let res = runner::run_scenario(&sc, &runner::Options::default()).expect("runs");
+    let (n, v) = replays_everything(&sc, &res);
+    assert!(n >= 40 && v > 10, "replayed {n} rows, {v} violations");
+}

@@ -66,6 +66,13 @@ fn build_map<O: Objective + 'static>(f: O, method: Method, step: StepRule) -> Re
                 reason: "Nesterov's method is not an inner method of Algorithm 1 here",
             });
         }
+        Method::Picard => {
+            return Err(crate::Error::InvalidParameter {
+                field: "method",
+                value: f64::NAN,
+                reason: "picard iterates the layer families, which have no objective",
+            });
+        }
     };
     Ok((map, alpha))
 }

@@ -161,17 +161,17 @@ impl Claim {
             return "gradient descent, heavy-ball and Chebyshev on ridge with the weight or the targets as parameter; ridge data (H and ∂H do not commute), pseudo-Huber and Huber (not quadratic): not applicable";
         }
         if self.requires.contains(&Assumption::Quadratic) {
-            return "gradient descent, heavy-ball and Chebyshev on ridge (every parameter); pseudo-Huber and Huber: not applicable (not quadratic)";
+            return "gradient descent, heavy-ball and Chebyshev on ridge (every parameter); pseudo-Huber, Huber and the contraction layers: not applicable (not quadratic)";
         }
         match (self.requires.contains(&Assumption::Contraction), self.requires.contains(&Assumption::Smoothness)) {
             (false, _) => {
-                "every family and method (gradient descent, heavy-ball, Chebyshev; ridge, pseudo-Huber, Huber)"
+                "every family and method (gradient descent, heavy-ball, Chebyshev; ridge, pseudo-Huber, Huber; the contraction layers)"
             }
             (true, false) => {
-                "gradient descent with a contractive step on ridge, pseudo-Huber and Huber; heavy-ball and Chebyshev: not applicable (A2.1 fails in the Euclidean norm; Chebyshev is time-varying)"
+                "gradient descent with a contractive step on ridge, pseudo-Huber and Huber, and the contraction layers; heavy-ball and Chebyshev: not applicable (A2.1 fails in the Euclidean norm; Chebyshev is time-varying)"
             }
             (true, true) => {
-                "gradient descent with a contractive step on ridge and pseudo-Huber; heavy-ball, Chebyshev (A2.1) and classic Huber (A2.2): not applicable"
+                "gradient descent with a contractive step on ridge and pseudo-Huber, and the contraction layers; heavy-ball, Chebyshev (A2.1) and classic Huber (A2.2): not applicable"
             }
         }
     }

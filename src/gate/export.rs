@@ -9,6 +9,7 @@
 use super::npz::{self, Npz};
 use crate::error::{Error, Result};
 use crate::instance::Instance;
+use crate::map::layer::{Layer, LayerParam};
 use crate::map::nesterov::Schedule;
 use crate::map::{Chebyshev, FixedPointMap, GradientDescent, HeavyBall, Nesterov};
 use crate::problem::draw;
@@ -183,6 +184,36 @@ pub fn sized_set(seed: u64, size: Size) -> Vec<(Spec, bool)> {
     out
 }
 
+/// The random contraction layers of `gate export --layers` (issue #16; no objective),
+/// appended after the default (and accelerated) set: `A(x, u) = tanh(Wx + Uv + b)` with
+/// `‖W‖₂ = 0.9`, the parameter the input `v`, the bias `b` or the weights `U`, each
+/// untruncated and truncated, `x_0 = x* + 3g`. The manifest's `M` is the input length (6;
+/// 10 in the large size class, where the weights' `p = nm` would otherwise be 3000) and `N`
+/// the state dimension. Not in the default set, whose export stays as it was.
+pub fn layers_set(seed: u64, size: Size) -> Vec<(Spec, bool)> {
+    let (m, n, _) = size.dims();
+    let m = m.min(10);
+    let mut out = Vec::new();
+    for (i, param) in [LayerParam::Input, LayerParam::Bias, LayerParam::Weights].into_iter().enumerate() {
+        for truncated in [false, true] {
+            let spec = Spec {
+                family: Family::Layer { param, rho_w: 0.9 },
+                method: Method::Picard,
+                m,
+                n,
+                data: Data::Paper,
+                lambda: 0.1,
+                step: StepRule::Optimal,
+                x0_sigma: Some(3.0),
+                seed: crate::spec::instance_seed(seed, 300 + i, usize::from(truncated)),
+                norm: Norm::Euclidean,
+            };
+            out.push((spec, truncated));
+        }
+    }
+    out
+}
+
 /// The accelerated instances of `gate export --accelerated`, appended to the default set:
 /// the Chebyshev semi-iterative method (time-varying weights `ω_k`), Nesterov's method
 /// with the constant momentum of the strongly convex case, and with the convex schedule
@@ -226,6 +257,7 @@ fn names(spec: &Spec) -> (String, String, String) {
         Family::PseudoHuber { param, .. } => ("pseudo_huber", format!("{param:?}").to_lowercase()),
         Family::Huber { param, .. } => ("huber", format!("{param:?}").to_lowercase()),
         Family::Logistic { param } => ("logistic", format!("{param:?}").to_lowercase()),
+        Family::Layer { param, .. } => ("layer", param.name().to_string()),
     };
     let method = match spec.method {
         Method::HeavyBall { .. } => "heavy_ball",
@@ -233,6 +265,7 @@ fn names(spec: &Spec) -> (String, String, String) {
         Method::GradientDescent => "gd",
         Method::Nesterov => "nesterov",
         Method::NesterovConvex => "nesterov_convex",
+        Method::Picard => "picard",
     };
     (family.to_string(), param, method.to_string())
 }
@@ -327,11 +360,14 @@ fn write_instance(
     w: &DVector<f64>,
     ints: [usize; 4],
 ) -> Result<()> {
+    if let Family::Layer { param, rho_w } = spec.family {
+        return write_layer_instance(path, spec, (param, rho_w), inst, v, w, ints);
+    }
     let mut rng = draw::rng(spec.seed);
     let (a, b) = spec.data.draw(spec.m, spec.n, &mut rng)?;
     let delta = match spec.family {
         Family::PseudoHuber { delta, .. } | Family::Huber { delta, .. } => delta,
-        Family::Ridge { .. } | Family::Logistic { .. } => 0.0,
+        Family::Ridge { .. } | Family::Logistic { .. } | Family::Layer { .. } => 0.0,
     };
     let (alpha, beta) = step_and_momentum(inst);
     let a_rows: Vec<f64> = a.row_iter().flat_map(|r| r.iter().copied().collect::<Vec<_>>()).collect();
@@ -360,6 +396,63 @@ fn write_instance(
     npz::write(path, &arrays)
 }
 
+/// A layer instance: `W` (N×N) and `U` (N×M) row by row, `bias` (N), `input` (M), `x0`,
+/// `v`, `w`, and the scalars `omega`, `K`, `T`, `T_prime`, `K_prime` (no `A`, `b`, `lam`,
+/// `delta`, `alpha`, `beta`: the layer has no objective and no step). The layer is drawn
+/// again from the spec's seed, as [`Spec::build`] drew it.
+fn write_layer_instance(
+    path: &Path,
+    spec: &Spec,
+    (param, rho_w): (LayerParam, f64),
+    inst: &DynInstance,
+    v: &DVector<f64>,
+    w: &DVector<f64>,
+    ints: [usize; 4],
+) -> Result<()> {
+    let layer = Layer::draw(spec.n, spec.m, rho_w, param, &mut draw::rng(spec.seed))?;
+    let rows =
+        |m: &DMatrix<f64>| m.row_iter().flat_map(|r| r.iter().copied().collect::<Vec<_>>()).collect::<Vec<f64>>();
+    let mut arrays: Vec<(&str, Vec<usize>, Vec<f64>)> = vec![
+        ("W", vec![spec.n, spec.n], rows(&layer.w)),
+        ("U", vec![spec.n, spec.m], rows(&layer.u_mat)),
+        ("bias", vec![spec.n], layer.bias.as_slice().to_vec()),
+        ("input", vec![spec.m], layer.input.as_slice().to_vec()),
+        ("x0", vec![inst.x0.len()], inst.x0.as_slice().to_vec()),
+        ("v", vec![v.len()], v.as_slice().to_vec()),
+        ("w", vec![w.len()], w.as_slice().to_vec()),
+    ];
+    for (name, value) in [("omega", OMEGA as f64)]
+        .into_iter()
+        .chain(["K", "T", "T_prime", "K_prime"].into_iter().zip(ints.map(|i| i as f64)))
+    {
+        arrays.push((name, vec![], vec![value]));
+    }
+    npz::write(path, &arrays)
+}
+
+/// The layer of an instance file (`family = "layer"`).
+fn rebuild_layer(entry: &Entry, file: &Npz) -> Result<Box<dyn FixedPointMap>> {
+    let (m, n) = (entry.m, entry.n_cols);
+    let param = match entry.param.as_str() {
+        "input" => LayerParam::Input,
+        "bias" => LayerParam::Bias,
+        "weights" => LayerParam::Weights,
+        other => return Err(bad_entry(entry, format!("unknown layer parameter `{other}`"))),
+    };
+    if entry.method != "picard" {
+        return Err(bad_entry(entry, format!("the layer takes the method `picard`, not `{}`", entry.method)));
+    }
+    let w = DMatrix::from_row_slice(n, n, &file.get("W", &[n, n])?.data);
+    let u = DMatrix::from_row_slice(n, m, &file.get("U", &[n, m])?.data);
+    let bias = DVector::from_column_slice(&file.get("bias", &[n])?.data);
+    let input = DVector::from_column_slice(&file.get("input", &[m])?.data);
+    let map: Box<dyn FixedPointMap> = Box::new(Layer::new(w, u, bias, input, param)?);
+    if map.dim_u() != entry.p || map.dim_x() != entry.n {
+        return Err(bad_entry(entry, format!("n = {}, p = {} do not match the data", entry.n, entry.p)));
+    }
+    Ok(map)
+}
+
 /// The step size and momentum of a built instance, read back from its map's Jacobian:
 /// `B = I − αH` for gradient descent; heavy-ball's top-right block is `−βI`.
 fn step_and_momentum(inst: &DynInstance) -> (f64, f64) {
@@ -370,7 +463,11 @@ fn step_and_momentum(inst: &DynInstance) -> (f64, f64) {
 /// implementation saw), rebuilt independently of any seed.
 pub fn rebuild(entry: &Entry, file: &Npz) -> Result<(DynInstance, DVector<f64>, DVector<f64>)> {
     let scalar = |name: &str| file.get(name, &[]).map(|a| a.scalar());
-    let map = rebuild_map(entry, file, scalar("alpha")?, scalar("beta")?)?;
+    let map = if entry.family == "layer" {
+        rebuild_layer(entry, file)?
+    } else {
+        rebuild_map(entry, file, scalar("alpha")?, scalar("beta")?)?
+    };
     let x0 = DVector::from_column_slice(&file.get("x0", &[entry.n])?.data);
     let v = DVector::from_column_slice(&file.get("v", &[entry.p])?.data);
     let w = DVector::from_column_slice(&file.get("w", &[entry.n])?.data);
@@ -382,6 +479,9 @@ pub fn rebuild(entry: &Entry, file: &Npz) -> Result<(DynInstance, DVector<f64>, 
 /// instead of the file's (what an implementation with a wrong step size iterates; `gate
 /// check` fits them when it confirms a cause).
 pub fn rebuild_map(entry: &Entry, file: &Npz, alpha: f64, beta: f64) -> Result<Box<dyn FixedPointMap>> {
+    if entry.family == "layer" {
+        return rebuild_layer(entry, file); // no step size or momentum to fit
+    }
     let (m, n) = (entry.m, entry.n_cols);
     let a = file.get("A", &[m, n])?;
     let a = DMatrix::from_row_slice(m, n, &a.data);

@@ -44,6 +44,13 @@
 //! `gate export --accelerated` appends the other three after them. Implicit
 //! differentiation uses the limit map `k → ∞` (`ω_∞`, `β = 1`) at the fixed point.
 //!
+//! `gate export --layers` appends random contraction layers (`manifest.family = "layer"`,
+//! `manifest.method = "picard"`; beyond the paper, no objective): `x ← tanh(Wx + Uv + b)`,
+//! the instance file holding `W` (N×N), `U` (N×M), `bias` (N,), `input` (M,) instead of
+//! `A`, `b`, `lam`, `delta`, `alpha`, `beta` (`M` is the input length, `N = n` the state);
+//! the parameter `u` is the input `v` (`input`, p = M), the bias `b` (`bias`, p = N) or `U`
+//! flattened column by column (`weights`, entry `(i, j)` at `i + jN`, p = NM).
+//!
 //! # Traces (`TRACES/<id>.npz`)
 //!
 //! | array | shape | meaning |
@@ -121,7 +128,10 @@ Chebyshev instances also mu, L. f(x,u) = sum_i phi(a_i.x - b_i) + lam/2 |x|^2, p
 row, b) (data, p=MN+M). Gradient descent x <- x - alpha grad f; heavy-ball on z=(x1,x2):
 (x1 - alpha grad f(x1) + beta (x1 - x2), x1), n = 2N. With --accelerated also chebyshev
 (weights om_k from mu, L), nesterov (y = (1+beta) x1 - beta x2, (y - alpha grad f(y), x1))
-and nesterov_convex (beta_k = k/(k+3)); the formulas are in docs/gate.md.
+and nesterov_convex (beta_k = k/(k+3)); the formulas are in docs/gate.md. With --layers
+also random contraction layers (family layer, method picard): x <- tanh(W x + U v + b), the
+file holding W (N,N), U (N,M), bias (N,), input (M,) in place of A, b, lam, delta, alpha,
+beta; u = v (input, p=M), b (bias, p=N) or U column by column (weights, p=NM).
 
 A trace .npz holds arrays of float64 or float32 (<f8 >f8 <f4 >f4, C or Fortran order, plain
 or compressed); each array is judged at the precision it is stored in:

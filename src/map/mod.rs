@@ -16,7 +16,8 @@
 //! re-parameterisation ([`Reparameterise`]).
 //!
 //! A new method is one new file implementing this trait (gradient descent, heavy-ball,
-//! Chebyshev and Nesterov's accelerated gradient are).
+//! Chebyshev and Nesterov's accelerated gradient are); [`layer`] is a map with no
+//! objective behind it, a random contraction layer `tanh(Wx + Uv + b)` (beyond the paper).
 //! [`adapted`] re-expresses heavy-ball and constant-momentum Nesterov in a norm in which
 //! they contract (beyond the paper).
 //!
@@ -31,6 +32,7 @@ pub mod adapted;
 pub mod chebyshev;
 pub mod gradient_descent;
 pub mod heavy_ball;
+pub mod layer;
 mod momentum;
 pub mod nesterov;
 
@@ -38,6 +40,7 @@ pub use adapted::{Adapted, AdaptedNorm};
 pub use chebyshev::Chebyshev;
 pub use gradient_descent::GradientDescent;
 pub use heavy_ball::HeavyBall;
+pub use layer::{Layer, LayerParam};
 pub use nesterov::Nesterov;
 
 use crate::problem::Objective;

@@ -485,6 +485,7 @@ fn adapted_section(w: &mut String, rows: &[ClaimSummary], res: &ScenarioResults)
             crate::spec::Method::Chebyshev => "chebyshev".to_string(),
             crate::spec::Method::Nesterov => "nesterov".to_string(),
             crate::spec::Method::NesterovConvex => "nesterov_convex".to_string(),
+            crate::spec::Method::Picard => "picard".to_string(),
         };
         let step = serde_json::to_value(i.spec.step).ok().map(|v| step_label(&v)).unwrap_or_default();
         let (eps, cond) = i.adapted.map_or(("—".to_string(), "1".to_string()), |a| {
@@ -526,6 +527,7 @@ pub fn method_step_label(spec: &Spec) -> (String, String) {
         Method::Chebyshev => "chebyshev".to_string(),
         Method::Nesterov => "nesterov".to_string(),
         Method::NesterovConvex => "nesterov_convex".to_string(),
+        Method::Picard => "picard".to_string(),
     };
     let step = match spec.step {
         StepRule::Optimal => "2_over_L_plus_m".to_string(),

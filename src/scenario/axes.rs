@@ -7,6 +7,7 @@
 
 use super::{ScenarioFile, X0, at};
 use crate::error::{Error, Result};
+use crate::map::layer::LayerParam;
 use crate::problem::logistic::LogisticParam;
 use crate::problem::ridge::RidgeParam;
 use crate::problem::robust::RobustParam;
@@ -15,6 +16,9 @@ use toml::Spanned;
 
 /// Default share of the spectral gap given up by the adapted norm.
 pub const DEFAULT_EPS: f64 = 0.1;
+
+/// Default `ρ_W = ‖W‖₂` of the layer families.
+pub const DEFAULT_RHO_W: f64 = 0.9;
 
 /// A family of the `grid.family` axis, before its Huber scale `δ` is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +31,8 @@ pub enum FamilyName {
     Huber(RobustParam),
     /// `logistic_weight`, `logistic_sample_weights`, `logistic_data`.
     Logistic(LogisticParam),
+    /// `layer_input`, `layer_bias`, `layer_weights` (no objective; method `picard` only).
+    Layer(LayerParam),
 }
 
 /// The names of [`FamilyName`], in the order the error messages list them.
@@ -41,6 +47,9 @@ const FAMILIES: &[&str] = &[
     "logistic_weight",
     "logistic_sample_weights",
     "logistic_data",
+    "layer_input",
+    "layer_bias",
+    "layer_weights",
 ];
 
 impl FamilyName {
@@ -54,6 +63,9 @@ impl FamilyName {
             "logistic_weight" => FamilyName::Logistic(LogisticParam::Weight),
             "logistic_sample_weights" => FamilyName::Logistic(LogisticParam::SampleWeights),
             "logistic_data" => FamilyName::Logistic(LogisticParam::Data),
+            "layer_input" => FamilyName::Layer(LayerParam::Input),
+            "layer_bias" => FamilyName::Layer(LayerParam::Bias),
+            "layer_weights" => FamilyName::Layer(LayerParam::Weights),
             s if s.starts_with("pseudo_huber_") => FamilyName::PseudoHuber(robust(&s[13..])),
             s if s.starts_with("huber_") => FamilyName::Huber(robust(&s[6..])),
             other => {
@@ -68,9 +80,11 @@ impl FamilyName {
         })
     }
 
-    /// The family at Huber scale `delta` (ignored by ridge).
+    /// The family at Huber scale `delta` (ignored by ridge and logistic; a layer family gets
+    /// the default `ρ_W`, see [`Axes::family_values`] for the grid's).
     pub fn with_delta(self, delta: f64) -> Family {
         match self {
+            FamilyName::Layer(param) => Family::Layer { param, rho_w: DEFAULT_RHO_W },
             FamilyName::Ridge(param) => Family::Ridge { param },
             FamilyName::PseudoHuber(param) => Family::PseudoHuber { param, delta },
             FamilyName::Huber(param) => Family::Huber { param, delta },
@@ -83,9 +97,17 @@ impl FamilyName {
         matches!(self, FamilyName::PseudoHuber(_) | FamilyName::Huber(_))
     }
 
+    /// `true` for the layer families (no objective; `grid.m` is the input length).
+    pub fn is_layer(self) -> bool {
+        matches!(self, FamilyName::Layer(_))
+    }
+
     /// The dimension of the parameter `u` on `m × n` data.
     pub fn parameter_dim(self, m: f64, n: f64) -> f64 {
         match self {
+            FamilyName::Layer(LayerParam::Input) => m,
+            FamilyName::Layer(LayerParam::Bias) => n,
+            FamilyName::Layer(LayerParam::Weights) => m * n,
             FamilyName::Ridge(RidgeParam::Data) => m * n + m,
             FamilyName::Logistic(LogisticParam::Data) => m * n,
             FamilyName::Logistic(LogisticParam::SampleWeights) => m,
@@ -110,6 +132,8 @@ pub enum MethodName {
     Nesterov,
     /// `nesterov_convex` (the convex schedule, time-varying).
     NesterovConvex,
+    /// `picard` (the plain iteration of a map given as such: the layer families only).
+    Picard,
 }
 
 impl MethodName {
@@ -120,13 +144,16 @@ impl MethodName {
             "chebyshev" => MethodName::Chebyshev,
             "nesterov" => MethodName::Nesterov,
             "nesterov_convex" => MethodName::NesterovConvex,
+            "picard" => MethodName::Picard,
             other => {
                 return Err(at(
                     path,
                     text,
                     "grid.method",
                     name,
-                    format!("unknown method `{other}` (gd, heavy_ball, chebyshev, nesterov or nesterov_convex)"),
+                    format!(
+                        "unknown method `{other}` (gd, heavy_ball, chebyshev, nesterov, nesterov_convex or picard)"
+                    ),
                 ));
             }
         })
@@ -140,6 +167,7 @@ impl MethodName {
             MethodName::Chebyshev => Method::Chebyshev,
             MethodName::Nesterov => Method::Nesterov,
             MethodName::NesterovConvex => Method::NesterovConvex,
+            MethodName::Picard => Method::Picard,
         }
     }
 }
@@ -192,6 +220,8 @@ pub struct Axes {
     pub x0_sigmas: Vec<Option<f64>>,
     /// `grid.norm` (default `[euclidean]`), `adapted` expanded once per `grid.eps`.
     pub norms: Vec<Norm>,
+    /// `grid.rho_w` (default `[0.9]`), for the layer families.
+    pub rho_ws: Vec<f64>,
 }
 
 impl Axes {
@@ -201,7 +231,7 @@ impl Axes {
     pub fn parse(path: &str, text: &str, f: &ScenarioFile) -> Result<Self> {
         check_scalars(path, text, f)?;
         let g = &f.grid;
-        if g.family.is_empty() || g.m.is_empty() || g.n.is_empty() || g.step.is_empty() {
+        if g.family.is_empty() || g.m.is_empty() || g.n.is_empty() {
             return Err(Error::Input {
                 location: format!("{path}: [grid]"),
                 message: "family, m, n and step must each list at least one value".into(),
@@ -209,6 +239,13 @@ impl Axes {
         }
         let families = g.family.iter().map(|s| FamilyName::parse(path, text, s)).collect::<Result<Vec<_>>>()?;
         let methods = g.method.iter().map(|s| MethodName::parse(path, text, s)).collect::<Result<Vec<_>>>()?;
+        let layer = check_layer_grid(path, text, g, &families, &methods)?;
+        if g.step.is_empty() && !layer {
+            return Err(Error::Input {
+                location: format!("{path}: [grid]"),
+                message: "family, m, n and step must each list at least one value".into(),
+            });
+        }
         let m = dimension(path, text, "grid.m", &g.m)?;
         let n = dimension(path, text, "grid.n", &g.n)?;
         let data = data(path, text, &g.data, &g.spectrum)?;
@@ -244,6 +281,18 @@ impl Axes {
         let norms = norms(path, text, &g.norm, &eps)?;
         let steps = g.step.iter().map(|s| step_rule(path, text, s)).collect::<Result<Vec<_>>>()?;
         let x0_sigmas = x0(path, text, &g.x0)?;
+        let rho_ws = g
+            .rho_w
+            .iter()
+            .map(|v| {
+                let x = *v.get_ref();
+                if x > 0.0 && x < 1.0 {
+                    Ok(x)
+                } else {
+                    Err(at(path, text, "grid.rho_w", v, format!("{x} must lie in (0, 1)")))
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Axes {
             families,
             deltas: or_default(deltas, 0.5),
@@ -253,10 +302,22 @@ impl Axes {
             n,
             data,
             lambdas: or_default(lambdas, 0.1),
-            steps,
+            // The layer ignores the step rule: one placeholder value, so that the grid's
+            // cross product is not empty.
+            steps: or_default(steps, StepRule::Optimal),
             x0_sigmas: or_default(x0_sigmas, None),
             norms,
+            rho_ws: or_default(rho_ws, DEFAULT_RHO_W),
         })
+    }
+
+    /// The families of one `grid.family` entry: over the `δ` axis for the robust ones, the
+    /// `ρ_W` axis for the layer ones, one otherwise.
+    pub fn family_values(&self, family: FamilyName) -> Vec<Family> {
+        match family {
+            FamilyName::Layer(param) => self.rho_ws.iter().map(|&rho_w| Family::Layer { param, rho_w }).collect(),
+            _ => self.deltas_of(family).into_iter().map(|d| family.with_delta(d)).collect(),
+        }
     }
 
     /// The `δ` values of a family: the axis for the robust ones, the unused default otherwise.
@@ -267,6 +328,101 @@ impl Axes {
     /// The `β` values of a method: the axis for heavy-ball, the unused `0` otherwise.
     pub fn betas_of(&self, method: MethodName) -> Vec<f64> {
         if method == MethodName::HeavyBall { self.betas.clone() } else { vec![0.0] }
+    }
+}
+
+/// The layer families (no objective) take the method `picard` and nothing else, and only
+/// they take it; the axes of the objective families (`step`, `data`, `spectrum`, `lambda`,
+/// `delta`, `beta`, `norm`, `eps`) do not apply to them, nor `rho_w` to the others. Every
+/// refusal names the key and the line of the offending entry. Returns `true` for a grid
+/// of layer families.
+fn check_layer_grid(
+    path: &str,
+    text: &str,
+    g: &super::Grid,
+    families: &[FamilyName],
+    methods: &[MethodName],
+) -> Result<bool> {
+    let layer = families.iter().position(|f| f.is_layer());
+    let objective = families.iter().position(|f| !f.is_layer());
+    match (layer, objective) {
+        (Some(i), _) => {
+            if let Some(j) = methods.iter().position(|&m| m != MethodName::Picard) {
+                return Err(at(
+                    path,
+                    text,
+                    "grid.method",
+                    &g.method[j],
+                    format!(
+                        "`{}` needs an objective, which the layer family `{}` has none of: the layer families take method = [\"picard\"] only",
+                        g.method[j].get_ref(),
+                        g.family[i].get_ref()
+                    ),
+                ));
+            }
+            if methods.is_empty() {
+                return Err(at(
+                    path,
+                    text,
+                    "grid.family",
+                    &g.family[i],
+                    format!(
+                        "the layer family `{}` has no objective for the default method gd: give method = [\"picard\"]",
+                        g.family[i].get_ref()
+                    ),
+                ));
+            }
+            if let Some(j) = objective {
+                return Err(at(
+                    path,
+                    text,
+                    "grid.family",
+                    &g.family[j],
+                    format!(
+                        "`{}` is an objective, which method `picard` does not take (it iterates the layer families only)",
+                        g.family[j].get_ref()
+                    ),
+                ));
+            }
+            let unused = |key: &str, span: Option<std::ops::Range<usize>>| -> Result<()> {
+                match span {
+                    Some(span) => Err(Error::Input {
+                        location: format!("{path}: {}, key `{key}`", super::line_col(text, span.start)),
+                        message: format!(
+                            "`{key}` does not apply to the layer families (they draw no data and take no step)"
+                        ),
+                    }),
+                    None => Ok(()),
+                }
+            };
+            unused("grid.step", g.step.first().map(|s| s.span()))?;
+            unused("grid.data", g.data.first().map(|s| s.span()))?;
+            unused("grid.spectrum", g.spectrum.first().map(|s| s.span()))?;
+            unused("grid.lambda", g.lambda.first().map(|s| s.span()))?;
+            unused("grid.delta", g.delta.first().map(|s| s.span()))?;
+            unused("grid.beta", g.beta.first().map(|s| s.span()))?;
+            unused("grid.norm", g.norm.first().map(|s| s.span()))?;
+            unused("grid.eps", g.eps.first().map(|s| s.span()))?;
+            Ok(true)
+        }
+        (None, _) => {
+            if let Some(j) = methods.iter().position(|&m| m == MethodName::Picard) {
+                return Err(at(
+                    path,
+                    text,
+                    "grid.method",
+                    &g.method[j],
+                    format!(
+                        "`picard` iterates the layer families only (layer_input, layer_bias, layer_weights), not the objective family `{}`",
+                        g.family[0].get_ref()
+                    ),
+                ));
+            }
+            if let Some(v) = g.rho_w.first() {
+                return Err(at(path, text, "grid.rho_w", v, "`rho_w` applies to the layer families only"));
+            }
+            Ok(false)
+        }
     }
 }
 

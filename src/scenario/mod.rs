@@ -104,9 +104,12 @@ pub enum X0 {
 #[serde(deny_unknown_fields)]
 pub struct Grid {
     /// `ridge_weight`, `ridge_targets`, `ridge_data`, `pseudo_huber_weight`,
-    /// `pseudo_huber_targets`, `huber_weight`, `huber_targets`.
+    /// `pseudo_huber_targets`, `huber_weight`, `huber_targets`, `logistic_*`, and the layer
+    /// families `layer_input`, `layer_bias`, `layer_weights` (no objective; with them, `m`
+    /// is the input length and `n` the state dimension).
     pub family: Vec<Spanned<String>>,
-    /// `gd`, `heavy_ball`, `chebyshev` (default `["gd"]`).
+    /// `gd`, `heavy_ball`, `chebyshev`, `nesterov`, `nesterov_convex` (default `["gd"]`), or
+    /// `picard` for the layer families.
     #[serde(default)]
     pub method: Vec<Spanned<String>>,
     /// Rows `M`.
@@ -122,7 +125,9 @@ pub struct Grid {
     /// Ridge weight `λ` (default `[0.1]`).
     #[serde(default)]
     pub lambda: Vec<Spanned<f64>>,
-    /// Step rules: `2/(L+m)`, `1/L`, `1/(3L)`, or `c=0.5` for `α = c·2/L`.
+    /// Step rules: `2/(L+m)`, `1/L`, `1/(3L)`, or `c=0.5` for `α = c·2/L` (required except
+    /// for the layer families, which take none).
+    #[serde(default)]
     pub step: Vec<Spanned<String>>,
     /// Initial points (default `["origin"]`).
     #[serde(default)]
@@ -141,6 +146,9 @@ pub struct Grid {
     /// `[0.1]`; adapted norm only).
     #[serde(default)]
     pub eps: Vec<Spanned<f64>>,
+    /// `ρ_W = ‖W‖₂ ∈ (0, 1)` of the layer families (default `[0.9]`; layer families only).
+    #[serde(default)]
+    pub rho_w: Vec<Spanned<f64>>,
 }
 
 /// A validated scenario.
@@ -289,8 +297,7 @@ impl Scenario {
         let a = &self.axes;
         let mut points = Vec::with_capacity(self.point_count());
         for &name in &a.families {
-            for delta in a.deltas_of(name) {
-                let family = name.with_delta(delta);
+            for family in a.family_values(name) {
                 for &method_name in &a.methods {
                     for beta in a.betas_of(method_name) {
                         let method = method_name.with_beta(beta);
@@ -330,7 +337,7 @@ impl Scenario {
     /// to count is `usize::MAX`).
     pub fn point_count(&self) -> usize {
         let a = &self.axes;
-        let families = a.families.iter().map(|&f| a.deltas_of(f).len()).fold(0usize, usize::saturating_add);
+        let families = a.families.iter().map(|&f| a.family_values(f).len()).fold(0usize, usize::saturating_add);
         let methods = a.methods.iter().map(|&m| a.betas_of(m).len()).fold(0usize, usize::saturating_add);
         [
             families,

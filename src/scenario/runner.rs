@@ -459,7 +459,7 @@ pub fn check_budget(sc: &Scenario, quick: bool, jobs: Option<usize>, max_gib: f6
     let k = sc.k_max(quick) as f64;
     let m = a.m.iter().copied().max().unwrap_or(1) as f64;
     let n = a.n.iter().copied().max().unwrap_or(1) as f64;
-    let doubled = a.methods.iter().any(|&x| x != MethodName::GradientDescent);
+    let doubled = a.methods.iter().any(|&x| !matches!(x, MethodName::GradientDescent | MethodName::Picard));
     let state = if doubled { 2.0 * n } else { n };
     let p = a.families.iter().map(|f| f.parameter_dim(m, n)).fold(1.0, f64::max);
     let threads = budget::threads(jobs).min(instances.max(1)) as f64;

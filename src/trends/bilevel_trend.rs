@@ -26,7 +26,9 @@ pub fn problem_spec(ex: &Experiment, seed: u64) -> BilevelSpec {
     let family = match b.family {
         Family::PseudoHuber { delta, .. } | Family::Huber { delta, .. } => InnerFamily::PseudoHuberWeight { delta },
         Family::Ridge { .. } => InnerFamily::RidgeWeight,
-        Family::Logistic { .. } => unreachable!("the trend file parser refuses the logistic families"),
+        Family::Logistic { .. } | Family::Layer { .. } => {
+            unreachable!("the trend file parser refuses the logistic and layer families")
+        }
     };
     let x0 = b.x0_sigma.map_or(ColdStart::Origin, |sigma| ColdStart::Normal { sigma });
     BilevelSpec {

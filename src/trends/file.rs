@@ -251,7 +251,7 @@ impl Level {
             Level::Lambda(l) => s.lambda = l,
             Level::Delta(d) => match &mut s.family {
                 Family::PseudoHuber { delta, .. } | Family::Huber { delta, .. } => *delta = d,
-                Family::Ridge { .. } | Family::Logistic { .. } => {}
+                Family::Ridge { .. } | Family::Logistic { .. } | Family::Layer { .. } => {}
             },
             Level::Base | Level::Truncation(_) | Level::Warm(_) => {}
         }
@@ -440,9 +440,12 @@ impl Parser<'_> {
         if let Some(f) = &s.family {
             let current = match base.family {
                 Family::PseudoHuber { delta, .. } | Family::Huber { delta, .. } => delta,
-                Family::Ridge { .. } | Family::Logistic { .. } => 0.5,
+                Family::Ridge { .. } | Family::Logistic { .. } | Family::Layer { .. } => 0.5,
             };
             out.family = crate::scenario::family(self.path, self.text, f, delta.unwrap_or(current))?;
+            if f.get_ref().starts_with("layer_") {
+                return Err(self.err("family", f, "the layer families are not part of the trend experiments"));
+            }
             if f.get_ref().starts_with("logistic_") {
                 return Err(self.err("family", f, "the logistic families are not part of the trend experiments"));
             }
@@ -790,7 +793,7 @@ impl Parser<'_> {
                 None => Err(self.err(key, v, "lambda levels are numbers")),
             },
             Factor::Delta => match (num, spec.family) {
-                (_, Family::Ridge { .. } | Family::Logistic { .. }) => {
+                (_, Family::Ridge { .. } | Family::Logistic { .. } | Family::Layer { .. }) => {
                     Err(self.err(key, v, "delta needs a pseudo_huber or huber family"))
                 }
                 (Some(d), _) if d > 0.0 && d.is_finite() => Ok(Level::Delta(d)),
@@ -822,6 +825,7 @@ fn default_label(id: &str, spec: &Spec, factor: Option<Factor>, levels: &[(Level
     let family = match (spec.family, factor) {
         (Family::Ridge { .. }, _) => "ridge".to_string(),
         (Family::Logistic { .. }, _) => "logistic".to_string(),
+        (Family::Layer { param, .. }, _) => format!("layer[{}]", param.name()),
         (Family::PseudoHuber { .. }, Some(Factor::Delta)) => "pseudo-Huber".to_string(),
         (Family::PseudoHuber { delta, .. }, _) => format!("pseudo-Huber δ={delta}"),
         (Family::Huber { delta, .. }, _) => format!("Huber δ={delta}"),

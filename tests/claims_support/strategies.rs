@@ -3,6 +3,7 @@
 //! failure replays from the spec it prints (docs/style.md, habit 2).
 
 use proptest::prelude::*;
+use unrollcheck::map::layer::LayerParam;
 use unrollcheck::problem::logistic::LogisticParam;
 use unrollcheck::problem::ridge::RidgeParam;
 use unrollcheck::problem::robust::RobustParam;
@@ -267,6 +268,28 @@ pub fn logistic_assumptions_hold() -> impl Strategy<Value = Spec> {
 /// norm; [`adapted`] gives the same spec in the adapted norm.
 pub fn nesterov_ridge() -> impl Strategy<Value = Spec> {
     spec(ridge(), Just(Method::Nesterov), short_step())
+}
+
+/// The random contraction layer `tanh(Wx + Uv + b)` (issue #16; no objective, method
+/// `picard`): each parameter, `ρ_W = ‖W‖₂ ∈ [0.05, 0.99)`, state `n ≤ 5`, input `m ≤ 4`,
+/// the initial points of [`spec`]. The objective's axes (`data`, `λ`, `step`) do not enter
+/// the layer's draw and stay at fixed placeholders.
+pub fn layer() -> impl Strategy<Value = Spec> {
+    let param = prop_oneof![Just(LayerParam::Input), Just(LayerParam::Bias), Just(LayerParam::Weights)];
+    (param, 0.05..0.99f64, 1..=5usize, 1..=4usize, x0_sigma(), any::<u64>()).prop_map(
+        |(param, rho_w, n, m, x0_sigma, seed)| Spec {
+            family: Family::Layer { param, rho_w },
+            method: Method::Picard,
+            m,
+            n,
+            data: Data::Paper,
+            lambda: 0.1,
+            step: StepRule::Optimal,
+            x0_sigma,
+            seed,
+            norm: Norm::Euclidean,
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------------------
