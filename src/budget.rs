@@ -89,8 +89,8 @@ fn show(bytes: f64) -> String {
 pub fn dims(spec: &Spec) -> (f64, f64) {
     let (m, n) = (spec.m as f64, spec.n as f64);
     let state = match spec.method {
-        Method::GradientDescent => n,
-        Method::HeavyBall { .. } | Method::Chebyshev | Method::Nesterov | Method::NesterovConvex => 2.0 * n,
+        Method::GradientDescent | Method::ProxGd { .. } => n,
+        Method::Fista { .. } | Method::HeavyBall { .. } | Method::Chebyshev | Method::Nesterov | Method::NesterovConvex => 2.0 * n,
     };
     let p = match spec.family {
         Family::Ridge { param: RidgeParam::Weight }
@@ -103,6 +103,11 @@ pub fn dims(spec: &Spec) -> (f64, f64) {
         Family::Logistic { param: LogisticParam::Weight } => 1.0,
         Family::Logistic { param: LogisticParam::SampleWeights } => m,
         Family::Logistic { param: LogisticParam::Data } => m * n,
+        Family::ElasticNet {
+            param: crate::map::proximal::ElasticNetParam::L1 | crate::map::proximal::ElasticNetParam::L2,
+            ..
+        } => 1.0,
+        Family::ElasticNet { param: crate::map::proximal::ElasticNetParam::Targets, .. } => m,
     };
     (state, p)
 }

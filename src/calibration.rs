@@ -232,6 +232,7 @@ fn ridge_iterates(case: &Case, cfg: &Config) -> Ratios {
         Method::GradientDescent => None,
         Method::HeavyBall { beta } => Some(beta),
         Method::Chebyshev | Method::Nesterov | Method::NesterovConvex => return r,
+        Method::ProxGd { .. } | Method::Fista { .. } => return r,
     };
     let Some((ata, atb, lambda)) = ridge_data(case) else { return r };
     let (alpha, _) = case.inst.map.capabilities().step_parameters;
@@ -312,7 +313,7 @@ impl SmoothData {
             Family::Huber { delta, .. } => {
                 (b, DVector::from_element(spec.m, 1.0), SmoothKind::Robust(Loss::Huber { delta }))
             }
-            Family::Ridge { .. } => return None,
+            Family::Ridge { .. } | Family::ElasticNet { .. } => return None,
         };
         Some(SmoothData { a, b, w, lambda: spec.lambda, kind })
     }
@@ -377,6 +378,7 @@ fn smooth_iterates(case: &Case, cfg: &Config) -> Option<(Ratios, Vec<Vec<TwoFloa
         Method::GradientDescent => None,
         Method::HeavyBall { beta } => Some(beta),
         Method::Chebyshev | Method::Nesterov | Method::NesterovConvex => return None,
+        Method::ProxGd { .. } | Method::Fista { .. } => return None,
     };
     let (alpha, _) = case.inst.map.capabilities().step_parameters;
     let (a, al) = (-alpha, -alpha * data.lambda);

@@ -66,6 +66,13 @@ fn build_map<O: Objective + 'static>(f: O, method: Method, step: StepRule) -> Re
                 reason: "Nesterov's method is not an inner method of Algorithm 1 here",
             });
         }
+        Method::ProxGd { .. } | Method::Fista { .. } => {
+            return Err(crate::Error::InvalidParameter {
+                field: "method",
+                value: f64::NAN,
+                reason: "the proximal methods (elastic net only) are not inner methods of Algorithm 1 here",
+            });
+        }
     };
     Ok((map, alpha))
 }

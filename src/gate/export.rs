@@ -226,6 +226,7 @@ fn names(spec: &Spec) -> (String, String, String) {
         Family::PseudoHuber { param, .. } => ("pseudo_huber", format!("{param:?}").to_lowercase()),
         Family::Huber { param, .. } => ("huber", format!("{param:?}").to_lowercase()),
         Family::Logistic { param } => ("logistic", format!("{param:?}").to_lowercase()),
+        Family::ElasticNet { param, .. } => ("elastic_net", format!("{param:?}").to_lowercase()),
     };
     let method = match spec.method {
         Method::HeavyBall { .. } => "heavy_ball",
@@ -233,6 +234,8 @@ fn names(spec: &Spec) -> (String, String, String) {
         Method::GradientDescent => "gd",
         Method::Nesterov => "nesterov",
         Method::NesterovConvex => "nesterov_convex",
+        Method::ProxGd { .. } => "prox_gd",
+        Method::Fista { .. } => "fista",
     };
     (family.to_string(), param, method.to_string())
 }
@@ -331,7 +334,7 @@ fn write_instance(
     let (a, b) = spec.data.draw(spec.m, spec.n, &mut rng)?;
     let delta = match spec.family {
         Family::PseudoHuber { delta, .. } | Family::Huber { delta, .. } => delta,
-        Family::Ridge { .. } | Family::Logistic { .. } => 0.0,
+        Family::Ridge { .. } | Family::Logistic { .. } | Family::ElasticNet { .. } => 0.0,
     };
     let (alpha, beta) = step_and_momentum(inst);
     let a_rows: Vec<f64> = a.row_iter().flat_map(|r| r.iter().copied().collect::<Vec<_>>()).collect();

@@ -16,7 +16,8 @@
 //! re-parameterisation ([`Reparameterise`]).
 //!
 //! A new method is one new file implementing this trait (gradient descent, heavy-ball,
-//! Chebyshev and Nesterov's accelerated gradient are).
+//! Chebyshev and Nesterov's accelerated gradient are; proximal gradient and FISTA on the
+//! elastic net, [`proximal`], are piecewise affine with an almost-everywhere derivative).
 //! [`adapted`] re-expresses heavy-ball and constant-momentum Nesterov in a norm in which
 //! they contract (beyond the paper).
 //!
@@ -33,12 +34,14 @@ pub mod gradient_descent;
 pub mod heavy_ball;
 mod momentum;
 pub mod nesterov;
+pub mod proximal;
 
 pub use adapted::{Adapted, AdaptedNorm};
 pub use chebyshev::Chebyshev;
 pub use gradient_descent::GradientDescent;
 pub use heavy_ball::HeavyBall;
 pub use nesterov::Nesterov;
+pub use proximal::Proximal;
 
 use crate::problem::Objective;
 use crate::quadratic::Polynomial;
@@ -141,6 +144,9 @@ pub struct Capabilities<'a> {
     /// The map's parameter and its fixed point at other parameter values, when the map can
     /// be re-parameterised.
     pub reparameterise: Option<&'a dyn Reparameterise>,
+    /// Where a run of a proximal map identified the support of `x*` ([`proximal`]), when
+    /// the map records it.
+    pub support: Option<proximal::Identification>,
 }
 
 impl Default for Capabilities<'_> {
@@ -153,6 +159,7 @@ impl Default for Capabilities<'_> {
             polynomial: None,
             adapted_norm: None,
             reparameterise: None,
+            support: None,
         }
     }
 }

@@ -27,6 +27,7 @@ pub fn problem_spec(ex: &Experiment, seed: u64) -> BilevelSpec {
         Family::PseudoHuber { delta, .. } | Family::Huber { delta, .. } => InnerFamily::PseudoHuberWeight { delta },
         Family::Ridge { .. } => InnerFamily::RidgeWeight,
         Family::Logistic { .. } => unreachable!("the trend file parser refuses the logistic families"),
+        Family::ElasticNet { .. } => unreachable!("the trend file parser refuses the elastic-net families"),
     };
     let x0 = b.x0_sigma.map_or(ColdStart::Origin, |sigma| ColdStart::Normal { sigma });
     BilevelSpec {
