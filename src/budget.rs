@@ -90,7 +90,11 @@ pub fn dims(spec: &Spec) -> (f64, f64) {
     let (m, n) = (spec.m as f64, spec.n as f64);
     let state = match spec.method {
         Method::GradientDescent | Method::ProxGd { .. } => n,
-        Method::Fista { .. } | Method::HeavyBall { .. } | Method::Chebyshev | Method::Nesterov | Method::NesterovConvex => 2.0 * n,
+        Method::Fista { .. }
+        | Method::HeavyBall { .. }
+        | Method::Chebyshev
+        | Method::Nesterov
+        | Method::NesterovConvex => 2.0 * n,
     };
     let p = match spec.family {
         Family::Ridge { param: RidgeParam::Weight }

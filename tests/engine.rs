@@ -1096,9 +1096,8 @@ mod proximal {
             };
             let b = |k: usize| if self.param == ElasticNetParam::Targets { u[k] } else { Dual64::from(self.b[k]) };
             let y = self.readout(z);
-            let r: Vec<Dual64> = (0..M)
-                .map(|k| (0..N).fold(Dual64::from(0.0), |acc, j| acc + y[j] * self.a[(k, j)]) - b(k))
-                .collect();
+            let r: Vec<Dual64> =
+                (0..M).map(|k| (0..N).fold(Dual64::from(0.0), |acc, j| acc + y[j] * self.a[(k, j)]) - b(k)).collect();
             let t = l1 * self.alpha;
             let mut out: Vec<Dual64> = (0..N)
                 .map(|j| {
@@ -1160,7 +1159,8 @@ mod proximal {
         /// + αλ₁`, its largest entry.
         fn magnitude(&self, z: &DVector<f64>) -> f64 {
             let y: Vec<f64> = self.readout(&z.iter().map(|v| v.abs()).collect::<Vec<_>>());
-            let y: Vec<f64> = (0..N).map(|i| y[i].abs() + 2.0 * self.beta() * z[i].abs().max(z[(N + i) % z.len()].abs())).collect();
+            let y: Vec<f64> =
+                (0..N).map(|i| y[i].abs() + 2.0 * self.beta() * z[i].abs().max(z[(N + i) % z.len()].abs())).collect();
             let ay: Vec<f64> =
                 (0..M).map(|k| (0..N).map(|i| self.a[(k, i)].abs() * y[i]).sum::<f64>() + self.b[k].abs()).collect();
             (0..N)
@@ -1321,7 +1321,10 @@ mod proximal {
                     let dm = unrollcheck::instance::fixed_point_error(&m, &xm).unwrap() + rounding(&xm);
                     let d = (xp - xm) / (2.0 * H);
                     err = err.max((d - inst.dx_star.column(j)).amax());
-                    tol = tol.max((dp + dm) / (2.0 * H) + 2.0 * gamma(LEN) * inst.dx_star.amax() * (N as f64) / (1.0 - map.gradient_step_norm()));
+                    tol = tol.max(
+                        (dp + dm) / (2.0 * H)
+                            + 2.0 * gamma(LEN) * inst.dx_star.amax() * (N as f64) / (1.0 - map.gradient_step_norm()),
+                    );
                 }
                 assert!(err <= tol, "{}: Dx* against differences: error {err:e} > tol {tol:e}", s.name());
             }

@@ -7,10 +7,10 @@
 
 use super::{ScenarioFile, X0, at};
 use crate::error::{Error, Result};
+use crate::map::proximal::ElasticNetParam;
 use crate::problem::logistic::LogisticParam;
 use crate::problem::ridge::RidgeParam;
 use crate::problem::robust::RobustParam;
-use crate::map::proximal::ElasticNetParam;
 use crate::spec::{Data, Family, Method, Norm, Restart, StepRule};
 use toml::Spanned;
 
@@ -180,7 +180,13 @@ impl MethodName {
 /// Refuses a grid that crosses the elastic net with a method other than the proximal
 /// ones, or a proximal method with another family: at the first offending method entry
 /// (or at the elastic-net family entry when `grid.method` is left at its default `gd`).
-fn check_proximal(path: &str, text: &str, g: &super::Grid, families: &[FamilyName], methods: &[MethodName]) -> Result<()> {
+fn check_proximal(
+    path: &str,
+    text: &str,
+    g: &super::Grid,
+    families: &[FamilyName],
+    methods: &[MethodName],
+) -> Result<()> {
     let elastic = families.iter().any(|f| matches!(f, FamilyName::ElasticNet(_)));
     let other = families.iter().any(|f| !matches!(f, FamilyName::ElasticNet(_)));
     for (m, span) in methods.iter().zip(&g.method) {

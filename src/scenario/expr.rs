@@ -68,8 +68,20 @@ use exmex::{FloatOpsFactory, MakeOperators};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The scalar names a custom claim may use (besides the iteration index `k`).
-pub const SCALARS: &[&str] =
-    &["rho", "Gamma", "Gamma_sharp", "kappa", "M_x", "M_u", "K", "omega", "dxstar_norm", "e0", "affine_radius", LATE_INDEX];
+pub const SCALARS: &[&str] = &[
+    "rho",
+    "Gamma",
+    "Gamma_sharp",
+    "kappa",
+    "M_x",
+    "M_u",
+    "K",
+    "omega",
+    "dxstar_norm",
+    "e0",
+    "affine_radius",
+    LATE_INDEX,
+];
 
 /// The sequence names a custom claim may index.
 pub const SEQUENCES: &[&str] = &["e", "edot", "ebar", LATE_SEQUENCE];

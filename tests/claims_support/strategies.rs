@@ -335,6 +335,12 @@ pub fn proximal_identified() -> impl Strategy<Value = Spec> {
 pub fn proximal_far() -> impl Strategy<Value = Spec> {
     let method = Just(Method::ProxGd { restart: unrollcheck::spec::Restart::X0 });
     (spec(elastic_net(), method, contractive_step()), 10.0..20.0f64, 2..=N_MAX)
-        .prop_map(|(spec, sigma, n)| Spec { x0_sigma: Some(sigma), n, m: spec.m.max(n), lambda: spec.lambda.max(0.01), ..spec })
+        .prop_map(|(spec, sigma, n)| Spec {
+            x0_sigma: Some(sigma),
+            n,
+            m: spec.m.max(n),
+            lambda: spec.lambda.max(0.01),
+            ..spec
+        })
         .prop_filter("the ball crosses a kink", |s| s.build().is_ok_and(|i| !i.constants.smooth()))
 }
