@@ -69,7 +69,7 @@
 //! lies in the affine ball above (certified for prox-gd, which contracts: `e_{k+1} ≤ qe_k`
 //! keeps it there; observed over the run for FISTA). From `k_a` on the map is affine along
 //! the run, so the claims restarted at `x_{k_a}` with `Ẋ_{k_a}` as initial derivative
-//! apply with the local constants ([`Restart::Identified`] in [`crate::spec`]).
+//! apply with the local constants ([`crate::spec::Restart::Identified`]).
 
 use super::nesterov::{extrapolate, rescope};
 use super::{Capabilities, FixedPointMap, Lift, Reparameterise};
