@@ -369,15 +369,19 @@ pub fn gate_export(
     seed: u64,
     size: gate::export::Size,
     accelerated: bool,
+    proximal: bool,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    let set = match scenario {
+    let mut set: Vec<_> = match scenario {
         None if accelerated => {
             gate::export::sized_set(seed, size).into_iter().chain(gate::export::accelerated_set(seed, size)).collect()
         }
         None => gate::export::sized_set(seed, size),
         Some(path) => load(path)?.specs(None, true).into_iter().flat_map(|(_, s)| [(s, false), (s, true)]).collect(),
     };
+    if proximal && scenario.is_none() {
+        set.extend(gate::export::proximal_set(seed, size));
+    }
     gate::export::check_exportable(&set)?;
     let m = gate::export::export_with_horizon(&set, dir, size.dims().2)?;
     sayln!(out, "exported {} instances to {}", m.instances.len(), dir.display());

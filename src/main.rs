@@ -132,6 +132,10 @@ enum GateCommand {
         /// with the convex schedule), after the default set (not with --scenario).
         #[arg(long, conflicts_with = "scenario")]
         accelerated: bool,
+        /// Also export proximal gradient and FISTA on the elastic net (beyond the paper),
+        /// after the default set (and the accelerated methods); not with --scenario.
+        #[arg(long, conflicts_with = "scenario")]
+        proximal: bool,
     },
     /// Compare traces with the instances; write a Markdown report (and JUnit XML).
     Check {
@@ -171,8 +175,8 @@ fn main() -> ExitCode {
             commands::verify(&scenarios, &opt, &dir, out)
         }
         Some(Command::Merge { shards, out: dir }) => commands::merge(&shards, &dir, out),
-        Some(Command::Gate(GateCommand::Export { out: dir, scenario, seed, size, accelerated })) => {
-            commands::gate_export(&dir, scenario.as_deref(), seed, size, accelerated, out)
+        Some(Command::Gate(GateCommand::Export { out: dir, scenario, seed, size, accelerated, proximal })) => {
+            commands::gate_export(&dir, scenario.as_deref(), seed, size, accelerated, proximal, out)
         }
         Some(Command::Gate(GateCommand::Check { instances, traces, junit, out: dir, only, allow_missing })) => {
             let sel = gate::check::Selection { only, allow_missing };

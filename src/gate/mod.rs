@@ -44,6 +44,12 @@
 //! `gate export --accelerated` appends the other three after them. Implicit
 //! differentiation uses the limit map `k → ∞` (`ω_∞`, `β = 1`) at the fixed point.
 //!
+//! `gate export --proximal` (beyond the paper) appends proximal gradient and FISTA on the
+//! elastic net (`family = elastic_net`, `param = l1` or `targets`; the file adds the scalar
+//! `l1`, the weight `λ₁`): with `s = y − α∇f(y)` (ridge's gradient, `y = x`, or FISTA's
+//! `y = (1 + β)x_1 − βx_2`), `x ← sign(s)·max(|s| − αλ₁, 0)`; the derivatives are the
+//! almost-everywhere ones (`d_i = 1` where `|s_i| > αλ₁`, else 0; `∂/∂λ₁ = −α·sign(s)·d`).
+//!
 //! # Traces (`TRACES/<id>.npz`)
 //!
 //! | array | shape | meaning |
@@ -121,7 +127,9 @@ Chebyshev instances also mu, L. f(x,u) = sum_i phi(a_i.x - b_i) + lam/2 |x|^2, p
 row, b) (data, p=MN+M). Gradient descent x <- x - alpha grad f; heavy-ball on z=(x1,x2):
 (x1 - alpha grad f(x1) + beta (x1 - x2), x1), n = 2N. With --accelerated also chebyshev
 (weights om_k from mu, L), nesterov (y = (1+beta) x1 - beta x2, (y - alpha grad f(y), x1))
-and nesterov_convex (beta_k = k/(k+3)); the formulas are in docs/gate.md.
+and nesterov_convex (beta_k = k/(k+3)); with --proximal also prox_gd and fista on the
+elastic net (scalar l1; x <- soft(s, alpha l1), s = y - alpha grad f(y), a.e. derivative
+of the soft threshold); the formulas are in docs/gate.md.
 
 A trace .npz holds arrays of float64 or float32 (<f8 >f8 <f4 >f4, C or Fortran order, plain
 or compressed); each array is judged at the precision it is stored in:
