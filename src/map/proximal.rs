@@ -71,7 +71,7 @@
 //! the run, so the claims restarted at `x_{k_a}` with `Ẋ_{k_a}` as initial derivative
 //! apply with the local constants ([`crate::spec::Restart::Identified`]).
 
-use super::nesterov::{extrapolate, rescope};
+use super::nesterov::extrapolate;
 use super::{Capabilities, FixedPointMap, Lift, Reparameterise};
 use crate::constants::{Constant, MapConstants};
 use crate::error::{Error, Result, check_open};
@@ -503,7 +503,7 @@ impl FixedPointMap for Proximal {
             // D_xA constant on the ball; D_uA constant too, or −αD*Fz for λ₂ (module docs).
             let c_star = spectral_norm(&self.d_u(ball.center.as_view()));
             let m_u = if self.param == ElasticNetParam::L2 { self.alpha * self.readout_norm() } else { 0.0 };
-            (Constant::local(0.0, r), Constant::local(m_u, r), rescope(Constant::local(c_star + m_u * r, r), r))
+            (Constant::local(0.0, r), Constant::local(m_u, r), Constant::local(c_star + m_u * r, r))
         } else {
             let kappa = match self.param {
                 ElasticNetParam::L1 => Constant::global(self.alpha * (self.n() as f64).sqrt()),
