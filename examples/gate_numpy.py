@@ -436,6 +436,94 @@ def param_of(amap):
     return amap.u() if isinstance(amap, Layer) else amap.f.u()
 
 
+class Proximal:
+    """Proximal gradient (beta None) and FISTA with constant momentum on the elastic net
+    1/2 ||Ax - b||^2 + (lam/2) ||x||^2 + l1 ||x||_1 (beyond the paper): with the read-out
+    y = x (prox-gd) or y = (1 + beta) x1 - beta x2 (FISTA, on z = (x1, x2)) and the pre-prox
+    point s = y - alpha grad f(y), A(z, u) = soft(s, alpha l1) (and x1 for FISTA).
+
+    The almost-everywhere derivative of the soft threshold (JAX/PyTorch): d_i = 1 where
+    |s_i| > alpha l1, else 0 (the kink included). u is l1 (p = 1), b (p = M) or lam (p = 1):
+    C = d * (-alpha sign(s)), d * (alpha A^T du), d * (-alpha y).
+    """
+
+    def __init__(self, f, alpha, l1, param, beta=None):
+        self.f, self.param = f, param  # f: ridge with the targets as its own parameter
+        dt = f.A.dtype.type
+        self.alpha, self.l1 = dt(alpha), dt(l1)
+        self.beta = None if beta is None else dt(beta)
+        self.N = f.A.shape[1]
+
+    def read(self, z):
+        if self.beta is None:
+            return z
+        return (1 + self.beta) * z[: self.N] - self.beta * z[self.N :]
+
+    def pre(self, z):
+        y = self.read(z)
+        s = y - self.alpha * self.f.grad(y)
+        return y, s, (np.abs(s) > self.alpha * self.l1).astype(z.dtype)
+
+    def stack(self, top, z):
+        return top if self.beta is None else np.concatenate([top, z[: self.N]])
+
+    def step(self, z, k=None):
+        _, s, _ = self.pre(z)
+        return self.stack(np.sign(s) * np.maximum(np.abs(s) - self.alpha * self.l1, 0), z)
+
+    def B(self, z, dz, k=None):
+        y, _, d = self.pre(z)
+        dy = self.read(dz)
+        return self.stack(d * (dy - self.alpha * self.f.hvp(y, dy)), dz)
+
+    def C(self, z, du, k=None):
+        y, s, d = self.pre(z)
+        if self.param == "l1":
+            top = -self.alpha * np.sign(s) * du[0]
+        elif self.param == "targets":
+            top = -self.alpha * self.f.mixed_jvp(y, du)
+        else:
+            top = -self.alpha * y * du[0]
+        top = d * top
+        return top if self.beta is None else np.concatenate([top, np.zeros_like(top)])
+
+    def BT(self, z, w, k=None):
+        y, _, d = self.pre(z)
+        g = d * w[: self.N]
+        h = g - self.alpha * self.f.hvp(y, g)
+        if self.beta is None:
+            return h
+        return np.concatenate([(1 + self.beta) * h + w[self.N :], -self.beta * h])
+
+    def CT(self, z, w, k=None):
+        y, s, d = self.pre(z)
+        g = d * w[: self.N]
+        if self.param == "l1":
+            return np.array([-self.alpha * (np.sign(s) @ g)], dtype=z.dtype)
+        if self.param == "targets":
+            return -self.alpha * self.f.mixed_vjp(y, g)
+        return np.array([-self.alpha * (y @ g)], dtype=z.dtype)
+
+    def solve(self, x_start):
+        """x*: proximal gradient from x_start until the step stops changing, then the
+        smooth system on the support with its signs, H_SS x_S = (A^T b)_S - l1 sign(x_S)."""
+        gd = Proximal(self.f, self.alpha, self.l1, self.param)
+        x = x_start.copy()
+        for _ in range(100000):
+            nxt = gd.step(x)
+            done = np.array_equal(nxt, x)
+            x = nxt
+            if done:
+                break
+        S = np.flatnonzero(x)
+        if S.size:
+            A = self.f.A
+            H = A[:, S].T @ A[:, S] + self.f.lam * np.eye(S.size, dtype=x.dtype)
+            x = np.zeros_like(x)
+            x[S] = np.linalg.solve(H, A[:, S].T @ self.f.b - self.l1 * np.sign(nxt[S]))
+        return x
+
+
 def make_map(method, f, alpha, beta, mu=None, L=None):
     if method == "gd":
         return GradientDescent(f, alpha)
@@ -590,7 +678,7 @@ def implicit(amap, xs, v, w, bug=None):
     elif isinstance(amap, Layer):  # no objective: Newton on x - A(x, u) = 0
         z = amap.fixed_point(xs[-1])
     else:
-        x_star = minimizer(amap.f, xs[-1][:N])
+        x_star = amap.solve(xs[-1][:N]) if isinstance(amap, Proximal) else minimizer(amap.f, xs[-1][:N])
         z = np.concatenate([x_star, x_star]) if n == 2 * N else x_star
     B, C = dense(amap.B, z, n), dense(amap.C, z, p)
     M = np.eye(n, dtype=z.dtype) - B
@@ -624,6 +712,12 @@ def load_instance(path, entry, dtype, bug=None):
         alpha *= 1.001
     if bug == "momentum" and entry["method"] in ("heavy_ball", "nesterov"):  # planted
         beta = 0.45
+    if entry["family"] == "elastic_net":  # the proximal maps (`gate export --proximal`)
+        f = Objective("ridge", "targets", A, b, lam, 0.0)
+        amap = Proximal(f, alpha, float(d["l1"]), entry["param"], beta if entry["method"] == "fista" else None)
+        t_prime, k_prime = int(round(float(d["T_prime"]))), int(round(float(d["K_prime"])))
+        x0, v, w = (d[key].astype(dtype) for key in ("x0", "v", "w"))
+        return amap, x0, v, w, t_prime, k_prime
     f = Objective(entry["family"], entry["param"], A, b, lam, delta)
     # Chebyshev: tuned to [mu, L] (its alpha is h = 2/(L + mu); step_size does not apply)
     mu, L = (float(d["mu"]), float(d["L"])) if entry["method"] == "chebyshev" else (None, None)

@@ -90,8 +90,12 @@ fn show(bytes: f64) -> String {
 pub fn dims(spec: &Spec) -> (f64, f64) {
     let (m, n) = (spec.m as f64, spec.n as f64);
     let state = match spec.method {
-        Method::GradientDescent | Method::Picard => n,
-        Method::HeavyBall { .. } | Method::Chebyshev | Method::Nesterov | Method::NesterovConvex => 2.0 * n,
+        Method::GradientDescent | Method::Picard | Method::ProxGd { .. } => n,
+        Method::Fista { .. }
+        | Method::HeavyBall { .. }
+        | Method::Chebyshev
+        | Method::Nesterov
+        | Method::NesterovConvex => 2.0 * n,
     };
     let p = match spec.family {
         Family::Ridge { param: RidgeParam::Weight }
@@ -107,6 +111,11 @@ pub fn dims(spec: &Spec) -> (f64, f64) {
         Family::Layer { param: LayerParam::Input, .. } => m,
         Family::Layer { param: LayerParam::Bias, .. } => n,
         Family::Layer { param: LayerParam::Weights, .. } => m * n,
+        Family::ElasticNet {
+            param: crate::map::proximal::ElasticNetParam::L1 | crate::map::proximal::ElasticNetParam::L2,
+            ..
+        } => 1.0,
+        Family::ElasticNet { param: crate::map::proximal::ElasticNetParam::Targets, .. } => m,
     };
     (state, p)
 }

@@ -7,7 +7,7 @@
 //! | kind | `f64` quantity | reference | tolerance |
 //! | --- | --- | --- | --- |
 //! | `product` | one step `B_k Ẋ_k + C_k` | the same in dd | `product(d, ‖B_k‖‖Ẋ_k‖ + ‖C_k‖)` |
-//! | `recursion_iterates` | `x_k` of (4) (every family but Chebyshev's and Nesterov's maps: gradient descent and heavy-ball in the Euclidean norm) | the map in dd from `x_0` | `recursion(k, d, step_scale, ρ)` |
+//! | `recursion_iterates` | `x_k` of (4) (every family but Chebyshev's and Nesterov's maps: gradient descent and heavy-ball in the Euclidean norm; proximal gradient and FISTA on the elastic net) | the map in dd from `x_0` | `recursion(k, d, step_scale, ρ)` |
 //! | `recursion_jacobians` | `Ẋ_k` (9) and `Ū_K^{(k)}` (12) | the recursions in dd on the same `B_j`, `C_j` | `recursion(k, d, j_scale, ρ)` |
 //! | `solve` | `Dx* = (I − B)^{-1}C` (LU) | Gaussian elimination in dd | `solve(d, cond, j_scale)` |
 //! | `closed_form` | `ρ^k e_0`, `k ρ^{k−1} Γ e_0` | the same in dd | `closed_form(value, ρ, k)` |
@@ -218,6 +218,7 @@ fn ridge_data(case: &Case) -> Option<(DMatrix<f64>, DVector<f64>, f64)> {
 fn iterates(case: &Case, cfg: &Config) -> Ratios {
     match case.spec.map(|s| s.family) {
         Some(Family::Ridge { .. }) => ridge_iterates(case, cfg),
+        Some(Family::ElasticNet { l1, .. }) => proximal_iterates(case, cfg, l1),
         _ => smooth_iterates(case, cfg).map(|(r, _)| r).unwrap_or_default(),
     }
 }
@@ -232,6 +233,7 @@ fn ridge_iterates(case: &Case, cfg: &Config) -> Ratios {
         Method::GradientDescent => None,
         Method::HeavyBall { beta } => Some(beta),
         Method::Chebyshev | Method::Nesterov | Method::NesterovConvex | Method::Picard => return r,
+        Method::ProxGd { .. } | Method::Fista { .. } => return r,
     };
     let Some((ata, atb, lambda)) = ridge_data(case) else { return r };
     let (alpha, _) = case.inst.map.capabilities().step_parameters;
@@ -252,6 +254,53 @@ fn ridge_iterates(case: &Case, cfg: &Config) -> Ratios {
             .collect();
         let computed = traj.x(k);
         let err = advance(&mut x, &mut prev, next, beta, |i| computed[i]);
+        r.push(cfg.tol.recursion(k, d, s, rho), err, computed.norm());
+    }
+    r
+}
+
+/// `x_k` of proximal gradient and FISTA on the elastic net in double-double: the maps' own
+/// formula (`src/map/proximal.rs`), `y = (1 + β)x − βx₋` (FISTA; `y = x` for prox-gd),
+/// `z = y + a(AᵀA y) − a Aᵀb + (aλ₂) y` with `a = −α`, then the soft threshold at the `f64`
+/// product `αλ₁` (continuous and 1-Lipschitz, so a branch taken differently near a kink
+/// moves the value by no more than the difference of the `z`), on the `f64` coefficients
+/// taken as exact. From the run's own `x_0` (also for a restart at identification).
+fn proximal_iterates(case: &Case, cfg: &Config, l1_fraction: f64) -> Ratios {
+    let mut r = Ratios::default();
+    let Some(spec) = case.spec else { return r };
+    let mut rng = draw::rng(spec.seed);
+    let Ok((a_mat, b)) = spec.data.draw(spec.m, spec.n, &mut rng) else { return r };
+    let (ata, atb) = (a_mat.transpose() * &a_mat, a_mat.transpose() * &b);
+    let (alpha, beta) = case.inst.map.capabilities().step_parameters;
+    let fista = matches!(spec.method, Method::Fista { .. });
+    let t = TwoFloat::from(alpha * (l1_fraction * atb.amax()));
+    let (a, al) = (-alpha, -alpha * spec.lambda);
+    let n = ata.nrows();
+    let traj = &case.run().traj;
+    let x0 = traj.x(0).into_owned();
+    let mut x: Vec<TwoFloat> = x0.rows(0, n).iter().map(|&v| TwoFloat::from(v)).collect();
+    let mut prev: Vec<TwoFloat> =
+        if fista { x0.rows(n, n).iter().map(|&v| TwoFloat::from(v)).collect() } else { x.clone() };
+    let (d, s, rho) = (case.dim(), case.step_scale(), case.rho_or_one());
+    for k in 1..=case.k {
+        let y: Vec<TwoFloat> =
+            if fista { (0..n).map(|i| x[i] * (1.0 + beta) - prev[i] * beta).collect() } else { x.clone() };
+        let next: Vec<TwoFloat> = (0..n)
+            .map(|i| {
+                let h: TwoFloat = (0..n).fold(TwoFloat::from(0.0), |acc, j| acc + y[j] * ata[(i, j)]);
+                let z = y[i] + h * a - TwoFloat::new_mul(a, atb[i]) + y[i] * al;
+                if z > t {
+                    z - t
+                } else if z < -t {
+                    z + t
+                } else {
+                    TwoFloat::from(0.0)
+                }
+            })
+            .collect();
+        prev = std::mem::replace(&mut x, next);
+        let computed = traj.x(k);
+        let err = (0..n).map(|i| f64::from(x[i] - computed[i]).powi(2)).sum::<f64>().sqrt();
         r.push(cfg.tol.recursion(k, d, s, rho), err, computed.norm());
     }
     r
@@ -312,7 +361,7 @@ impl SmoothData {
             Family::Huber { delta, .. } => {
                 (b, DVector::from_element(spec.m, 1.0), SmoothKind::Robust(Loss::Huber { delta }))
             }
-            Family::Ridge { .. } | Family::Layer { .. } => return None,
+            Family::Ridge { .. } | Family::Layer { .. } | Family::ElasticNet { .. } => return None,
         };
         Some(SmoothData { a, b, w, lambda: spec.lambda, kind })
     }
@@ -377,6 +426,7 @@ fn smooth_iterates(case: &Case, cfg: &Config) -> Option<(Ratios, Vec<Vec<TwoFloa
         Method::GradientDescent => None,
         Method::HeavyBall { beta } => Some(beta),
         Method::Chebyshev | Method::Nesterov | Method::NesterovConvex | Method::Picard => return None,
+        Method::ProxGd { .. } | Method::Fista { .. } => return None,
     };
     let (alpha, _) = case.inst.map.capabilities().step_parameters;
     let (a, al) = (-alpha, -alpha * data.lambda);

@@ -370,9 +370,10 @@ pub fn gate_export(
     size: gate::export::Size,
     accelerated: bool,
     layers: bool,
+    proximal: bool,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    let set = match scenario {
+    let mut set: Vec<_> = match scenario {
         None => {
             let mut set = gate::export::sized_set(seed, size);
             if accelerated {
@@ -385,6 +386,9 @@ pub fn gate_export(
         }
         Some(path) => load(path)?.specs(None, true).into_iter().flat_map(|(_, s)| [(s, false), (s, true)]).collect(),
     };
+    if proximal && scenario.is_none() {
+        set.extend(gate::export::proximal_set(seed, size));
+    }
     gate::export::check_exportable(&set)?;
     let m = gate::export::export_with_horizon(&set, dir, size.dims().2)?;
     sayln!(out, "exported {} instances to {}", m.instances.len(), dir.display());

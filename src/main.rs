@@ -137,6 +137,10 @@ enum GateCommand {
         /// --scenario).
         #[arg(long, conflicts_with = "scenario")]
         layers: bool,
+        /// Also export proximal gradient and FISTA on the elastic net (beyond the paper),
+        /// after the default set (and the accelerated methods); not with --scenario.
+        #[arg(long, conflicts_with = "scenario")]
+        proximal: bool,
     },
     /// Compare traces with the instances; write a Markdown report (and JUnit XML).
     Check {
@@ -176,8 +180,8 @@ fn main() -> ExitCode {
             commands::verify(&scenarios, &opt, &dir, out)
         }
         Some(Command::Merge { shards, out: dir }) => commands::merge(&shards, &dir, out),
-        Some(Command::Gate(GateCommand::Export { out: dir, scenario, seed, size, accelerated, layers })) => {
-            commands::gate_export(&dir, scenario.as_deref(), seed, size, accelerated, layers, out)
+        Some(Command::Gate(GateCommand::Export { out: dir, scenario, seed, size, accelerated, layers, proximal })) => {
+            commands::gate_export(&dir, scenario.as_deref(), seed, size, accelerated, layers, proximal, out)
         }
         Some(Command::Gate(GateCommand::Check { instances, traces, junit, out: dir, only, allow_missing })) => {
             let sel = gate::check::Selection { only, allow_missing };

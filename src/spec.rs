@@ -7,10 +7,11 @@
 //! [`instance_seed`] derives the seed of each instance of a scenario grid, a trend or the
 //! gate's instance set from one seed.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_open};
 use crate::instance::Instance;
 use crate::map::layer::{Layer, LayerParam};
 use crate::map::nesterov::{Schedule, strongly_convex_momentum};
+use crate::map::proximal::{ElasticNetParam, Proximal};
 use crate::map::{Adapted, Chebyshev, FixedPointMap, GradientDescent, HeavyBall, Nesterov};
 use crate::problem::logistic::{Logistic, LogisticParam};
 use crate::problem::ridge::{Ridge, RidgeParam};
@@ -58,6 +59,17 @@ pub enum Family {
         /// `ρ_W = ‖W‖₂ ∈ (0, 1)`.
         rho_w: f64,
     },
+    /// The elastic net `½‖Ax − b‖² + (λ/2)‖x‖² + λ₁‖x‖₁` (beyond the paper; the methods
+    /// [`Method::ProxGd`] and [`Method::Fista`] only): the smooth part is ridge with the
+    /// spec's `λ` as `λ₂`, and `λ₁ = l1·‖Aᵀb‖_∞`, a fraction of the smallest weight for
+    /// which `x* = 0`, so that for `l1 ∈ (0, 1)` the support is neither empty nor (for
+    /// large enough `l1`) full. No draw beyond `(A, b)` and the start's direction.
+    ElasticNet {
+        /// Which parameter: `λ₁` or the targets `b`.
+        param: ElasticNetParam,
+        /// `λ₁` as a fraction of `‖Aᵀb‖_∞`.
+        l1: f64,
+    },
 }
 
 impl Family {
@@ -65,6 +77,19 @@ impl Family {
     pub fn is_layer(&self) -> bool {
         matches!(self, Family::Layer { .. })
     }
+}
+
+/// Where the run of a proximal method starts (beyond the paper).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Restart {
+    /// At `x_0` of the spec, with `Dx_0 = 0`.
+    #[default]
+    X0,
+    /// At the iterate `x_{k_a}` of the run from `x_0` from which the map is affine along
+    /// the run (support identified, within the ball of [`crate::map::proximal`]), with the
+    /// a.e. forward derivative `Ẋ_{k_a}` as initial derivative.
+    Identified,
 }
 
 /// The fixed-point method.
@@ -93,7 +118,38 @@ pub enum Method {
     /// The plain iteration `x_{k+1} = A(x_k, u)` of a map given as such (the layer
     /// families; beyond the paper): the only method they take, and only they take it.
     Picard,
+    /// Proximal gradient `x⁺ = prox_{αλ₁‖·‖₁}(x − α∇f(x))` on the elastic net (beyond the
+    /// paper; [`crate::map::proximal`]).
+    ProxGd {
+        /// Where the run starts.
+        #[serde(default)]
+        restart: Restart,
+    },
+    /// FISTA on the elastic net with the constant momentum of the strongly convex method,
+    /// `β = (1 − √(αμ))/(1 + √(αμ))` (beyond the paper).
+    Fista {
+        /// Where the run starts.
+        #[serde(default)]
+        restart: Restart,
+    },
 }
+
+impl Method {
+    /// `true` for the proximal methods, which run on the elastic net only.
+    pub fn is_proximal(&self) -> bool {
+        matches!(self, Method::ProxGd { .. } | Method::Fista { .. })
+    }
+}
+
+impl Family {
+    /// `true` for the elastic net, which only the proximal methods run on.
+    pub fn is_elastic_net(&self) -> bool {
+        matches!(self, Family::ElasticNet { .. })
+    }
+}
+
+/// The largest number of steps searched for support identification.
+pub const IDENTIFICATION_STEPS: usize = 100_000;
 
 /// How `(A, b)` is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -288,6 +344,13 @@ impl Spec {
         if self.m == 0 || self.n == 0 {
             return Err(Error::Dimension { what: "spec dimensions m, n", expected: 1, got: 0 });
         }
+        if self.family.is_elastic_net() != self.method.is_proximal() {
+            return Err(Error::InvalidParameter {
+                field: "method",
+                value: f64::NAN,
+                reason: "the proximal methods (prox_gd, fista) run on the elastic net only, and the elastic net only under them",
+            });
+        }
         let mut rng = draw::rng(self.seed);
         if let Family::Layer { param, rho_w } = self.family {
             return self.build_layer(param, rho_w, &mut rng);
@@ -314,6 +377,11 @@ impl Spec {
                 self.finish(Logistic::new(a, Logistic::labels(&b), w, self.lambda, param)?, g)
             }
             Family::Layer { .. } => unreachable!("built by Spec::build_layer"),
+            Family::ElasticNet { param, l1 } => {
+                check_open("l1", l1, 0.0, f64::INFINITY)?;
+                let l1 = l1 * (a.transpose() * &b).amax();
+                self.finish_proximal(Ridge::new(a, b, self.lambda, RidgeParam::Targets)?, l1, param, g)
+            }
         }
     }
 
@@ -335,6 +403,47 @@ impl Spec {
         };
         let map: Box<dyn FixedPointMap> = Box::new(layer);
         Instance::new(map, x0)
+    }
+
+    /// The proximal methods on the elastic net: `x*` from [`Proximal::new`], the start
+    /// `x_0 = x* + σg` as for the other families, and the support identification of the
+    /// run from it; with [`Restart::Identified`], the instance starts at `x_{k_a}` with the
+    /// forward derivative `Ẋ_{k_a}` (a.e.) of the run from `x_0`.
+    fn finish_proximal(&self, f: Ridge, l1: f64, param: ElasticNetParam, g: DVector<f64>) -> Result<DynInstance> {
+        let ball = Ball { center: DVector::zeros(self.n), radius: f64::INFINITY };
+        let curv = f.curvature(&ball);
+        let alpha = self.step.alpha(curv.mu.value, curv.l.value);
+        let (momentum, restart) = match self.method {
+            Method::ProxGd { restart } => (None, restart),
+            Method::Fista { restart } => (Some(strongly_convex_momentum(alpha, curv.mu.value)), restart),
+            _ => unreachable!("checked in build"),
+        };
+        let map = Proximal::new(f, l1, alpha, param, momentum)?;
+        let x0 = match self.x0_sigma {
+            Some(sigma) => map.solution() + sigma * g,
+            None => DVector::zeros(self.n),
+        };
+        let x0 = map.capabilities().lift.apply(&x0);
+        let mut id = map.identify(&x0, IDENTIFICATION_STEPS);
+        let p = map.dim_u();
+        if restart == Restart::X0 {
+            let map: Box<dyn FixedPointMap> = Box::new(map.with_identification(id));
+            return Instance::with_dx0(map, x0.clone(), DMatrix::zeros(x0.len(), p));
+        }
+        let Some(k_a) = id.k_affine else {
+            return Err(Error::Numerical(format!(
+                "{}: the run from x0 does not enter the affine ball around x* within {} steps",
+                map.name(),
+                id.steps
+            )));
+        };
+        let traj = crate::unroll::Trajectory::run(&map, &x0, k_a);
+        let lin = crate::unroll::Linearization::along(&map, &traj, k_a);
+        let dx = lin.late_start_jacobians(0, k_a, &DMatrix::zeros(x0.len(), p)).pop().expect("k_a + 1 matrices");
+        id.restarted_at = Some(k_a);
+        let start = traj.x(k_a).into_owned();
+        let map: Box<dyn FixedPointMap> = Box::new(map.with_identification(id));
+        Instance::with_dx0(map, start, dx)
     }
 
     fn finish<O: Objective + 'static>(&self, f: O, g: DVector<f64>) -> Result<DynInstance> {
@@ -369,6 +478,7 @@ impl Spec {
             }
             Method::NesterovConvex => Box::new(Nesterov::new(f, alpha, Schedule::Convex)?),
             Method::Picard => unreachable!("refused by Spec::build before the objective is drawn"),
+            Method::ProxGd { .. } | Method::Fista { .. } => unreachable!("checked in build"),
         };
         let x0 = map.capabilities().lift.apply(&x0);
         let p = map.dim_u();

@@ -162,6 +162,35 @@ fn the_layer_allocates_nothing_per_iteration() {
     }
 }
 
+/// Proximal gradient and FISTA on the elastic net (every parameter; from `x_0` and
+/// restarted at support identification): the soft threshold, its mask and FISTA's
+/// extrapolated point go through the map's scratch buffers.
+#[test]
+fn proximal_maps_allocate_nothing_per_iteration() {
+    use unrollcheck::map::proximal::ElasticNetParam;
+    use unrollcheck::spec::Restart;
+    for param in [ElasticNetParam::L1, ElasticNetParam::Targets, ElasticNetParam::L2] {
+        for restart in [Restart::X0, Restart::Identified] {
+            for method in [Method::ProxGd { restart }, Method::Fista { restart }] {
+                let spec = Spec {
+                    family: Family::ElasticNet { param, l1: 0.3 },
+                    method,
+                    m: 12,
+                    n: 5,
+                    data: Data::Paper,
+                    lambda: 0.1,
+                    step: StepRule::InvL,
+                    x0_sigma: Some(1.0),
+                    seed: 3,
+                    norm: Norm::Euclidean,
+                };
+                let inst = spec.build().unwrap();
+                assert_constant_allocations(&format!("{spec:?}"), &inst.map, &inst.x0);
+            }
+        }
+    }
+}
+
 /// The blocked appendix-C kernels (`reproduce::blocked`: the iterates and adjoints of both
 /// step sizes, the nine late starts advanced together, the nine truncated sweeps from one
 /// adjoint sequence, with sampled offsets) make as many allocations for `K = 10` as for

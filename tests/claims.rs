@@ -24,6 +24,11 @@
 //!   applicable in the Euclidean norm, holds in the adapted norm). These run a quarter of
 //!   the cases (at least 16). The controls of (8), (14), (19), (21) must be caught on both
 //!   instance sets too (`<id>::control::<name>::adapted_norm_nesterov`, `…::logistic`).
+//! - proximal gradient on the elastic net (issue #16, item 4; a quarter of the cases):
+//!   `<id>::not_applicable::A2.2::proximal` from far starts (the a.e. `D_xA` jumps at the
+//!   kinks of the soft threshold) and `<id>::<variant>::proximal_identified` restarted at
+//!   support identification (affine on its ball: every claim of A2.1/A2.2 holds; the
+//!   identities of Remark 3 and Section 4.1 are *not applicable* there, `Dx_0 ≠ 0`).
 //!
 //! - the random contraction layer of issue #16 (no objective, method `picard`):
 //!   `<id>::<variant>::layer` holds for every claim that needs only A2.1/A2.2,
@@ -327,6 +332,24 @@ fn instance_trials() -> Vec<Trial> {
         }
         if claim.requires.contains(&Assumption::Smoothness) {
             trials.push(not_applicable_trial(claim, Assumption::Smoothness, strategies::smoothness_fails().sboxed()));
+            // Proximal gradient from far: D_xA jumps at the kinks of the soft threshold.
+            trials.push(not_applicable_trial_on(
+                claim,
+                Assumption::Smoothness,
+                strategies::proximal_far().sboxed(),
+                "::proximal",
+                quarter_cases,
+            ));
+        }
+        if claim.requires.contains(&Assumption::Contraction) && !claim.requires.contains(&Assumption::Quadratic) {
+            // Proximal gradient restarted at support identification: affine on its ball,
+            // every assumption holds (issue #16, item 4).
+            for v in claim.variants {
+                if matches!(v.role, Role::Paper | Role::Reading { expect_holds: true }) {
+                    let prox = strategies::proximal_identified().sboxed();
+                    trials.push(holds_trial_on(claim, v.name, prox, "::proximal_identified", quarter_cases));
+                }
+            }
         }
         layer_trials(claim, &mut trials);
         if claim.requires.contains(&Assumption::Quadratic) {

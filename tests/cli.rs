@@ -269,3 +269,40 @@ fn verify_trend_file_writes_a_report_and_bad_ones_exit_two() {
     assert!(err.contains("bad.toml") && err.contains("line 13") && err.contains("x0"), "{err}");
     assert!(!dir.join("out2/cli_trends").exists(), "no report for bad input");
 }
+
+/// The proximal methods run on the elastic net only and the elastic net under them only:
+/// a grid that crosses them with anything else is refused at parse, naming the file, the
+/// line and the key (exit 2); so is a spec that pairs them otherwise.
+#[test]
+fn proximal_methods_and_the_elastic_net_are_refused_elsewhere() {
+    let dir = std::env::temp_dir().join(format!("unrollcheck-cli-prox-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let grid = |family: &str, method: &str| {
+        format!(
+            "name = \"p\"\nseed = 1\ninstances = 1\nclaims = [\"thm2.rate\"]\n[grid]\nfamily = [{family}]\n{method}m = [6]\nn = [3]\nstep = [\"1/L\"]\n"
+        )
+    };
+    let cases = [
+        (grid("\"elastic_net_l1\"", "method = [\"prox_gd\", \"gd\"]\n"), "line 7", "grid.method"),
+        (grid("\"ridge_weight\", \"elastic_net_targets\"", "method = [\"fista\"]\n"), "line 7", "grid.method"),
+        (grid("\"ridge_weight\", \"elastic_net_l2\"", ""), "line 6", "grid.family"),
+    ];
+    for (i, (text, line, key)) in cases.iter().enumerate() {
+        let path = dir.join(format!("p{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let o = run(&["verify", path.to_str().unwrap(), "--out", dir.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{text}: {err}");
+        assert!(err.contains(&format!("p{i}.toml")) && err.contains(line) && err.contains(key), "{text}: {err}");
+    }
+    let spec = r#"{"family":{"family":"elastic_net","param":"l1","l1":0.3},"method":{"method":"gradient_descent"},
+        "m":6,"n":3,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"inv_l"},"x0_sigma":1.0,"seed":3}"#;
+    let o = run(&["check", "--spec", spec]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("elastic net"));
+    let spec = r#"{"family":{"family":"elastic_net","param":"l1","l1":0.3},"method":{"method":"prox_gd","restart":"identified"},
+        "m":6,"n":3,"data":{"data":"paper"},"lambda":0.1,"step":{"rule":"inv_l"},"x0_sigma":1.0,"seed":3}"#;
+    let o = run(&["check", "--spec", spec]);
+    assert!(o.status.code() == Some(0) || o.status.code() == Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -11,6 +11,7 @@
 //! | planted bugs | each comparison above *can* fail | `negative_*` |
 //! | all of the above on Nesterov (both schedules) and logistic regression (issue #16) | | `nesterov::*`, `logistic_*`, `negative_nesterov_*`, `negative_logistic_*` |
 //! | dual numbers, central differences, dot-product test and `Dx*` differences on the random contraction layer (issue #16, no objective) | `Layer::{jvp, vjp}`, `implicit_jacobian`, the certified constants | `layer::*`, `layer::negative_layer_planted_bugs` |
+//! | dual numbers, differences, dot product, `Dx*` on proximal gradient and FISTA (elastic net, a.e. derivative away from the kinks; issue #16) | `map::proximal` | `proximal::*`, `proximal::negative_*` |
 //!
 //! Every instance is drawn from a fixed seed (`problem::draw` or `Spec`); every tolerance
 //! comes from the model written next to it (see `common/mod.rs` for the rounding model
@@ -1433,5 +1434,481 @@ mod layer {
         dual(&bad, &l, &x, 7).assert_fails(&bad.name());
         finite_differences(&bad, &l, &x).1.assert_fails(&bad.name());
         dot(&bad, &l, &x, 11).assert(&format!("{} (transposes stay consistent)", bad.name()));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Proximal gradient and FISTA on the elastic net (issue #16, item 4)
+// ---------------------------------------------------------------------------------------
+
+/// The proximal maps against the independent oracles, at points away from the kinks
+/// `|z_i| = αλ₁` of the soft threshold (where the a.e. derivative is the derivative):
+/// dual numbers on the step's formula (the soft threshold branching on the real part, the
+/// convention of the autodiff libraries), central differences of the step (exact up to
+/// rounding: the map is affine on the piece that holds `z ± h e_j`), the dot-product test
+/// of `jvp` against `vjp`, and `Dx*` against central differences of `u ↦ x*(u)` (the
+/// solution is locally affine in `u` under strict complementarity). Planted bugs: the
+/// derivative without the prox's mask (that of the gradient step or of Nesterov's step),
+/// and a reverse mode that drops the mask while the forward mode keeps it.
+mod proximal {
+    use super::*;
+    use num_dual::Dual64;
+    use unrollcheck::map::nesterov::{Nesterov, Schedule, strongly_convex_momentum};
+    use unrollcheck::map::proximal::{ElasticNetParam, Proximal};
+
+    const M: usize = 8;
+    const N: usize = 5;
+    const L2: f64 = 0.1;
+    /// The difference step: the map is affine on the piece, so only rounding limits `h`.
+    const H: f64 = 1e-5;
+    /// Inner-product lengths of one step and its derivative (the residual `Ay − b`, `Aᵀr`,
+    /// the extrapolation, the update and the threshold), rounded up.
+    const LEN: usize = 2 * (M + N) + 8;
+
+    #[derive(Clone)]
+    struct Setup {
+        a: DMatrix<f64>,
+        b: DVector<f64>,
+        l1: f64,
+        l2: f64,
+        alpha: f64,
+        beta: Option<f64>,
+        param: ElasticNetParam,
+    }
+
+    /// The first seed from `seed` on whose solution has both active and inactive
+    /// coordinates (both branches of the soft threshold) and a strict-complementarity
+    /// margin above `10³h` (so the differences stay on one affine piece).
+    fn setup(seed: u64, param: ElasticNetParam, fista: bool) -> Setup {
+        (seed..seed + 100)
+            .map(|s| draw_setup(s, param, fista))
+            .find(|s| {
+                let map = s.map();
+                let support = map.solution().iter().filter(|v| **v != 0.0).count();
+                support > 0 && support < N && map.margin() > 1e3 * H
+            })
+            .expect("a seed with a partial support within 100")
+    }
+
+    fn draw_setup(seed: u64, param: ElasticNetParam, fista: bool) -> Setup {
+        let mut rng = draw::rng(seed);
+        let a = draw::uniform_matrix(M, N, &mut rng);
+        let b = draw::normal_vector(M, 1.0, &mut rng);
+        let l1 = 0.3 * (a.transpose() * &b).amax();
+        let h = a.transpose() * &a + DMatrix::identity(N, N) * L2;
+        let eig = h.symmetric_eigenvalues();
+        let alpha = 1.0 / eig.max();
+        let beta = fista.then(|| strongly_convex_momentum(alpha, eig.min()));
+        Setup { a, b, l1, l2: L2, alpha, beta, param }
+    }
+
+    impl Setup {
+        fn name(&self) -> String {
+            format!("{}[{:?}]", if self.beta.is_some() { "fista" } else { "prox_gd" }, self.param)
+        }
+        fn ridge(&self) -> Ridge {
+            Ridge::new(self.a.clone(), self.b.clone(), self.l2, RidgeParam::Targets).unwrap()
+        }
+        fn map(&self) -> Proximal {
+            Proximal::new(self.ridge(), self.l1, self.alpha, self.param, self.beta).unwrap()
+        }
+        fn u0(&self) -> DVector<f64> {
+            match self.param {
+                ElasticNetParam::L1 => DVector::from_element(1, self.l1),
+                ElasticNetParam::Targets => self.b.clone(),
+                ElasticNetParam::L2 => DVector::from_element(1, self.l2),
+            }
+        }
+        fn at(&self, u: &DVector<f64>) -> Setup {
+            let mut s = self.clone();
+            match self.param {
+                ElasticNetParam::L1 => s.l1 = u[0],
+                ElasticNetParam::Targets => s.b = u.clone(),
+                ElasticNetParam::L2 => s.l2 = u[0],
+            }
+            s
+        }
+        fn nz(&self) -> usize {
+            if self.beta.is_some() { 2 * N } else { N }
+        }
+        fn beta(&self) -> f64 {
+            self.beta.unwrap_or(0.0)
+        }
+        /// `y = Fz`.
+        fn readout<T: Copy + std::ops::Mul<f64, Output = T> + std::ops::Sub<Output = T>>(&self, z: &[T]) -> Vec<T> {
+            match self.beta {
+                None => z[..N].to_vec(),
+                Some(b) => (0..N).map(|i| z[i] * (1.0 + b) - z[N + i] * b).collect(),
+            }
+        }
+        /// The step on dual numbers, written from the definition: `z ↦ (prox(y − α∇f(y)), x_1)`
+        /// with `∇f(y) = Aᵀ(Ay − b) + λ₂y` and the soft threshold branching on the real part.
+        fn step_dual(&self, z: &[Dual64], u: &[Dual64]) -> Vec<Dual64> {
+            let (l1, l2) = match self.param {
+                ElasticNetParam::L1 => (u[0], Dual64::from(self.l2)),
+                ElasticNetParam::L2 => (Dual64::from(self.l1), u[0]),
+                ElasticNetParam::Targets => (Dual64::from(self.l1), Dual64::from(self.l2)),
+            };
+            let b = |k: usize| if self.param == ElasticNetParam::Targets { u[k] } else { Dual64::from(self.b[k]) };
+            let y = self.readout(z);
+            let r: Vec<Dual64> =
+                (0..M).map(|k| (0..N).fold(Dual64::from(0.0), |acc, j| acc + y[j] * self.a[(k, j)]) - b(k)).collect();
+            let t = l1 * self.alpha;
+            let mut out: Vec<Dual64> = (0..N)
+                .map(|j| {
+                    let g = (0..M).fold(Dual64::from(0.0), |acc, k| acc + r[k] * self.a[(k, j)]) + l2 * y[j];
+                    let w = y[j] - g * self.alpha;
+                    if w.re > t.re {
+                        w - t
+                    } else if w.re < -t.re {
+                        w + t
+                    } else {
+                        Dual64::from(0.0)
+                    }
+                })
+                .collect();
+            if self.beta.is_some() {
+                out.extend_from_slice(&z[..N]);
+            }
+            out
+        }
+        /// `[B C]` by one dual-number sweep per column.
+        fn dense_dual(&self, z: &DVector<f64>) -> (DMatrix<f64>, DMatrix<f64>) {
+            let (nz, u0) = (self.nz(), self.u0());
+            let p = u0.len();
+            let mut b = DMatrix::zeros(nz, nz);
+            let mut c = DMatrix::zeros(nz, p);
+            for col in 0..nz + p {
+                let zd: Vec<Dual64> = (0..nz).map(|i| Dual64::new(z[i], if i == col { 1.0 } else { 0.0 })).collect();
+                let ud: Vec<Dual64> =
+                    (0..p).map(|i| Dual64::new(u0[i], if nz + i == col { 1.0 } else { 0.0 })).collect();
+                let out = self.step_dual(&zd, &ud);
+                for (i, o) in out.iter().enumerate() {
+                    if col < nz {
+                        b[(i, col)] = o.eps;
+                    } else {
+                        c[(i, col - nz)] = o.eps;
+                    }
+                }
+            }
+            (b, c)
+        }
+        /// `min_i ||z_i| − αλ₁|` at the state `z` (the distance of the pre-prox point from
+        /// the kinks), from the test's own formula.
+        fn kink_margin(&self, z: &DVector<f64>) -> f64 {
+            let zd: Vec<Dual64> = z.iter().map(|&v| Dual64::from(v)).collect();
+            let y = self.readout(&zd);
+            let t = self.alpha * self.l1;
+            (0..N)
+                .map(|j| {
+                    let g: f64 = (0..M)
+                        .map(|k| self.a[(k, j)] * ((0..N).map(|i| self.a[(k, i)] * y[i].re).sum::<f64>() - self.b[k]))
+                        .sum::<f64>()
+                        + self.l2 * y[j].re;
+                    ((y[j].re - self.alpha * g).abs() - t).abs()
+                })
+                .fold(f64::INFINITY, f64::min)
+        }
+        /// Componentwise bound on the terms one step (or one derivative product with the
+        /// direction `v` of the same size) sums: `(1 + 2β)(|y| + α(|A|ᵀ(|A||y| + |b|) + λ₂|y|))
+        /// + αλ₁`, its largest entry.
+        fn magnitude(&self, z: &DVector<f64>) -> f64 {
+            let y: Vec<f64> = self.readout(&z.iter().map(|v| v.abs()).collect::<Vec<_>>());
+            let y: Vec<f64> =
+                (0..N).map(|i| y[i].abs() + 2.0 * self.beta() * z[i].abs().max(z[(N + i) % z.len()].abs())).collect();
+            let ay: Vec<f64> =
+                (0..M).map(|k| (0..N).map(|i| self.a[(k, i)].abs() * y[i]).sum::<f64>() + self.b[k].abs()).collect();
+            (0..N)
+                .map(|j| {
+                    y[j] + self.alpha * ((0..M).map(|k| self.a[(k, j)].abs() * ay[k]).sum::<f64>() + self.l2 * y[j])
+                        + self.alpha * self.l1
+                })
+                .fold(0.0, f64::max)
+                * (1.0 + 2.0 * self.beta())
+        }
+        /// A test point: the iterate `k` of the run from `x* + 3g` (before identification for
+        /// small `k`), or `x*` itself.
+        fn point(&self, k: usize, seed: u64) -> DVector<f64> {
+            let map = self.map();
+            let x_star = map.fixed_point().unwrap();
+            let mut rng = draw::rng(seed ^ 0x51);
+            let g = draw::normal_vector(x_star.len(), 3.0, &mut rng);
+            Trajectory::run(&map, &(&x_star + g), k).x(k).into_owned()
+        }
+    }
+
+    fn max_abs(m: &DMatrix<f64>) -> f64 {
+        m.amax()
+    }
+
+    /// (dual-number error, tolerance) of `[B C]`.
+    fn dual_error(s: &Setup, map: &dyn FixedPointMap, z: &DVector<f64>) -> (f64, f64) {
+        let (bd, cd) = s.dense_dual(z);
+        let (be, ce) = (map.d_x(z.as_view()), map.d_u(z.as_view()));
+        let err = max_abs(&(&bd - &be)).max(max_abs(&(&cd - &ce)));
+        // Both sides sum LEN products of magnitude ≤ the step's (with z replaced by a unit
+        // direction): γ_LEN times the magnitude at |z| + 1.
+        let tol = 2.0 * gamma(LEN) * s.magnitude(&z.map(|v| v.abs() + 1.0));
+        (err, tol)
+    }
+
+    /// (difference error, tolerance) of `[B C]` against central differences of the step.
+    fn fd_error(s: &Setup, map: &dyn FixedPointMap, z: &DVector<f64>) -> (f64, f64) {
+        assert!(s.kink_margin(z) > 1e3 * H, "{}: the test point is within 1e3·h of a kink", s.name());
+        let (be, ce) = (map.d_x(z.as_view()), map.d_u(z.as_view()));
+        let mut sc = map.scratch();
+        let nz = s.nz();
+        let step = |z: &DVector<f64>, m: &dyn FixedPointMap, sc: &mut Scratch| {
+            let mut out = DVector::zeros(nz);
+            m.step(z.as_view(), out.as_view_mut(), sc);
+            out
+        };
+        let mut err: f64 = 0.0;
+        for j in 0..nz {
+            let mut e = DVector::zeros(nz);
+            e[j] = H;
+            let d = (step(&(z + &e), map, &mut sc) - step(&(z - &e), map, &mut sc)) / (2.0 * H);
+            err = err.max((d - be.column(j)).amax());
+        }
+        let u0 = s.u0();
+        for j in 0..u0.len() {
+            let mut du = DVector::zeros(u0.len());
+            du[j] = H;
+            let plus = s.at(&(&u0 + &du)).map();
+            let minus = s.at(&(&u0 - &du)).map();
+            let d = (step(z, &plus, &mut plus.scratch()) - step(z, &minus, &mut minus.scratch())) / (2.0 * H);
+            err = err.max((d - ce.column(j)).amax());
+        }
+        // Each evaluation rounds by ≤ γ_LEN·magnitude; the quotient divides by 2h.
+        let tol = 2.0 * gamma(LEN) * s.magnitude(&z.map(|v| v.abs() + H)) / (2.0 * H) * 2.0;
+        (err, tol)
+    }
+
+    /// (dot-product mismatch, tolerance): `⟨w, Bv + Cdu⟩` by `jvp` against `⟨Bᵀw, v⟩ + ⟨Cᵀw, du⟩` by `vjp`.
+    fn dot_error(s: &Setup, map: &dyn FixedPointMap, z: &DVector<f64>, seed: u64) -> (f64, f64) {
+        let (du, w) = directions(seed, s.u0().len(), s.nz());
+        let (_, v) = directions(seed + 1, 1, s.nz());
+        let mut sc = map.scratch();
+        let mut jv = DVector::zeros(s.nz());
+        map.jvp(z.as_view(), v.as_view(), du.as_view(), jv.as_view_mut(), &mut sc);
+        let (mut xb, mut ub) = (DVector::zeros(s.nz()), DVector::zeros(du.len()));
+        map.vjp(z.as_view(), w.as_view(), xb.as_view_mut(), ub.as_view_mut(), &mut sc);
+        let lhs = w.dot(&jv);
+        let rhs = xb.dot(&v) + ub.dot(&du);
+        // Each side: N + p products after vectors whose entries round by γ_LEN times the
+        // magnitude of a step at the directions' scale.
+        let scale = w.amax() * (v.amax() + du.amax()) * (s.nz() + du.len()) as f64;
+        let tol = 4.0 * gamma(LEN + s.nz() + du.len()) * scale * s.magnitude(&DVector::from_element(s.nz(), 1.0));
+        ((lhs - rhs).abs(), tol)
+    }
+
+    const CASES: [(u64, ElasticNetParam); 3] =
+        [(301, ElasticNetParam::L1), (302, ElasticNetParam::Targets), (303, ElasticNetParam::L2)];
+
+    fn for_each_case(mut f: impl FnMut(&Setup, &DVector<f64>, u64)) {
+        for (seed, param) in CASES {
+            for fista in [false, true] {
+                let s = setup(seed, param, fista);
+                let map = s.map();
+                for k in [1, 3] {
+                    let z = s.point(k, seed);
+                    if s.kink_margin(&z) > 1e3 * H {
+                        f(&s, &z, seed);
+                    }
+                }
+                f(&s, &map.fixed_point().unwrap(), seed);
+            }
+        }
+    }
+
+    /// Oracle 1: `[B C]` against dual numbers of the step's formula.
+    #[test]
+    fn dual_numbers() {
+        for_each_case(|s, z, _| {
+            let (err, tol) = dual_error(s, &s.map(), z);
+            assert!(err <= tol, "{}: dual numbers: error {err:e} > tol {tol:e}", s.name());
+        });
+    }
+
+    /// Oracle 2: `[B C]` against central differences of the step.
+    #[test]
+    fn map_fd() {
+        for_each_case(|s, z, _| {
+            let (err, tol) = fd_error(s, &s.map(), z);
+            assert!(err <= tol, "{}: differences: error {err:e} > tol {tol:e}", s.name());
+        });
+    }
+
+    /// Oracle 3 (the adjoint identity behind Remark 3): `jvp` against `vjp`.
+    #[test]
+    fn dot_product() {
+        for_each_case(|s, z, seed| {
+            let (err, tol) = dot_error(s, &s.map(), z, seed);
+            assert!(err <= tol, "{}: dot product: mismatch {err:e} > tol {tol:e}", s.name());
+        });
+    }
+
+    /// Oracle 4: `Dx*` (6) with the a.e. `B`, `C` at `x*` against central differences of
+    /// `u ↦ x*(u)`: the error of each computed solution is bounded by its fixed-point
+    /// residual, plus the residual's own rounding, over `1 − q`
+    /// ([`unrollcheck::instance::fixed_point_error`]; `x*` does not depend on the method).
+    #[test]
+    fn implicit_fd() {
+        for (seed, param) in CASES {
+            for fista in [false, true] {
+                let s = setup(seed, param, fista);
+                let map = s.map();
+                let x_star = map.fixed_point().unwrap();
+                assert!(map.margin() > 1e3 * H, "{}: strict complementarity margin {:e}", s.name(), map.margin());
+                let inst = Instance::new(s.map(), x_star.clone()).unwrap();
+                let u0 = s.u0();
+                let mut err: f64 = 0.0;
+                let mut tol: f64 = 0.0;
+                for j in 0..u0.len() {
+                    let mut du = DVector::zeros(u0.len());
+                    du[j] = H;
+                    let (p, m) = (s.at(&(&u0 + &du)).map(), s.at(&(&u0 - &du)).map());
+                    let (xp, xm) = (p.fixed_point().unwrap(), m.fixed_point().unwrap());
+                    // The residual is itself computed: its rounding, γ_LEN times the step's
+                    // magnitude, joins it before the division by 1 − q.
+                    let rounding = |x: &DVector<f64>| gamma(LEN) * s.magnitude(x) / (1.0 - map.gradient_step_norm());
+                    let dp = unrollcheck::instance::fixed_point_error(&p, &xp).unwrap() + rounding(&xp);
+                    let dm = unrollcheck::instance::fixed_point_error(&m, &xm).unwrap() + rounding(&xm);
+                    let d = (xp - xm) / (2.0 * H);
+                    err = err.max((d - inst.dx_star.column(j)).amax());
+                    tol = tol.max(
+                        (dp + dm) / (2.0 * H)
+                            + 2.0 * gamma(LEN) * inst.dx_star.amax() * (N as f64) / (1.0 - map.gradient_step_norm()),
+                    );
+                }
+                assert!(err <= tol, "{}: Dx* against differences: error {err:e} > tol {tol:e}", s.name());
+            }
+        }
+    }
+
+    /// The step of the prox map with the derivatives of another map (the gradient step, or
+    /// Nesterov's step, on the same smooth part: the mask of the prox forgotten); `.2` keeps
+    /// the genuine reverse mode (forward and reverse disagree).
+    struct NoMask<'a>(&'a dyn FixedPointMap, &'a dyn FixedPointMap, bool);
+
+    impl FixedPointMap for NoMask<'_> {
+        fn dim_x(&self) -> usize {
+            self.0.dim_x()
+        }
+        fn dim_u(&self) -> usize {
+            self.0.dim_u()
+        }
+        fn name(&self) -> String {
+            format!("no_mask({})", self.0.name())
+        }
+        fn scratch(&self) -> Scratch {
+            self.0.scratch()
+        }
+        fn step_at(&self, k: usize, x: VecView, out: VecViewMut, s: &mut Scratch) {
+            self.0.step_at(k, x, out, s)
+        }
+        fn step_magnitude(&self, k: usize, x: VecView, s: &mut Scratch) -> f64 {
+            self.0.step_magnitude(k, x, s)
+        }
+        fn jvp_at(&self, k: usize, x: VecView, dx: VecView, du: VecView, out: VecViewMut, _s: &mut Scratch) {
+            self.1.jvp_at(k, x, dx, du, out, &mut self.1.scratch())
+        }
+        fn vjp_at(&self, k: usize, x: VecView, w: VecView, xb: VecViewMut, ub: VecViewMut, s: &mut Scratch) {
+            if self.2 {
+                self.0.vjp_at(k, x, w, xb, ub, s)
+            } else {
+                self.1.vjp_at(k, x, w, xb, ub, &mut self.1.scratch())
+            }
+        }
+        fn fixed_point(&self) -> unrollcheck::Result<DVector<f64>> {
+            self.0.fixed_point()
+        }
+        fn constants(
+            &self,
+            ball: &unrollcheck::problem::Ball,
+        ) -> unrollcheck::Result<unrollcheck::constants::MapConstants> {
+            self.0.constants(ball)
+        }
+    }
+
+    /// Planted bugs, one per map (prox-gd, FISTA; the targets as parameter, where the
+    /// smooth maps have the same `u`): the derivative without the prox's mask is caught by
+    /// the dual numbers and by the differences; a forward mode without the mask against the
+    /// genuine reverse mode is caught by the dot-product test.
+    #[test]
+    fn negative_proximal_mask_forgotten() {
+        for fista in [false, true] {
+            let s = setup(302, ElasticNetParam::Targets, fista);
+            let map = s.map();
+            let smooth: Box<dyn FixedPointMap> = match s.beta {
+                None => Box::new(GradientDescent::new(s.ridge(), s.alpha).unwrap()),
+                Some(beta) => Box::new(Nesterov::new(s.ridge(), s.alpha, Schedule::StronglyConvex { beta }).unwrap()),
+            };
+            let z = map.fixed_point().unwrap();
+            let bad = NoMask(&map, smooth.as_ref(), false);
+            let (err, tol) = dual_error(&s, &bad, &z);
+            assert!(err > 10.0 * tol, "{}: the dual numbers miss the forgotten mask ({err:e} vs {tol:e})", s.name());
+            let (err, tol) = fd_error(&s, &bad, &z);
+            assert!(err > 10.0 * tol, "{}: the differences miss the forgotten mask ({err:e} vs {tol:e})", s.name());
+            let half = NoMask(&map, smooth.as_ref(), true);
+            let (err, tol) = dot_error(&s, &half, &z, 302);
+            assert!(err > 10.0 * tol, "{}: the dot product misses the forward-only bug ({err:e} vs {tol:e})", s.name());
+        }
+    }
+
+    /// A planted bug in `∂/∂λ₁` (the sign of `−α·sign(z_i)` flipped, i.e. the threshold
+    /// derivative of `x + αλ₁` on every active coordinate): caught by both oracles.
+    #[test]
+    fn negative_proximal_l1_derivative_sign() {
+        struct FlipC<'a>(&'a dyn FixedPointMap);
+        impl FixedPointMap for FlipC<'_> {
+            fn dim_x(&self) -> usize {
+                self.0.dim_x()
+            }
+            fn dim_u(&self) -> usize {
+                self.0.dim_u()
+            }
+            fn name(&self) -> String {
+                format!("flip_c({})", self.0.name())
+            }
+            fn scratch(&self) -> Scratch {
+                self.0.scratch()
+            }
+            fn step_at(&self, k: usize, x: VecView, out: VecViewMut, s: &mut Scratch) {
+                self.0.step_at(k, x, out, s)
+            }
+            fn step_magnitude(&self, k: usize, x: VecView, s: &mut Scratch) -> f64 {
+                self.0.step_magnitude(k, x, s)
+            }
+            fn jvp_at(&self, k: usize, x: VecView, dx: VecView, du: VecView, out: VecViewMut, s: &mut Scratch) {
+                let neg = -du.into_owned();
+                self.0.jvp_at(k, x, dx, neg.as_view(), out, s)
+            }
+            fn vjp_at(&self, k: usize, x: VecView, w: VecView, xb: VecViewMut, mut ub: VecViewMut, s: &mut Scratch) {
+                let before = ub.clone_owned();
+                self.0.vjp_at(k, x, w, xb, ub.as_view_mut(), s);
+                let d = &ub - &before;
+                ub.copy_from(&(before - d));
+            }
+            fn fixed_point(&self) -> unrollcheck::Result<DVector<f64>> {
+                self.0.fixed_point()
+            }
+            fn constants(
+                &self,
+                ball: &unrollcheck::problem::Ball,
+            ) -> unrollcheck::Result<unrollcheck::constants::MapConstants> {
+                self.0.constants(ball)
+            }
+        }
+        for fista in [false, true] {
+            let s = setup(301, ElasticNetParam::L1, fista);
+            let map = s.map();
+            let z = map.fixed_point().unwrap();
+            let bad = FlipC(&map);
+            let (err, tol) = dual_error(&s, &bad, &z);
+            assert!(err > 10.0 * tol, "{}: the dual numbers miss the flipped ∂/∂λ₁ ({err:e} vs {tol:e})", s.name());
+            let (err, tol) = fd_error(&s, &bad, &z);
+            assert!(err > 10.0 * tol, "{}: the differences miss the flipped ∂/∂λ₁ ({err:e} vs {tol:e})", s.name());
+        }
     }
 }

@@ -181,3 +181,18 @@ fn every_worst_instance_of_the_layer_scenario_replays() {
     let (n, v) = replays_everything(&sc, &res);
     assert!(n >= 40 && v > 10, "replayed {n} rows, {v} violations");
 }
+
+/// The proximal maps (issue #16, item 4): every row's worst instance of
+/// `verify/proximal.toml` (quick: one instance per grid point) replays, the violations of
+/// the controls and of the finding `prox.no_curse_from_x0` included.
+#[test]
+fn every_worst_instance_of_proximal_quick_replays() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/verify/proximal.toml");
+    let sc = Scenario::load(std::path::Path::new(path)).expect("valid");
+    let res = runner::run_scenario(&sc, &runner::Options { quick: true, ..Default::default() }).expect("runs");
+    let (n, v) = replays_everything(&sc, &res);
+    assert!(n >= 40 && v > 10, "replayed {n} rows, {v} violations");
+    let rows = report::summarize(&sc, &res);
+    let finding = rows.iter().find(|r| r.claim == "prox.no_curse_from_x0").expect("the finding is checked");
+    assert!(finding.violated > 0, "the a.e. derivative before identification follows ρ^k ė_0 on every quick instance");
+}

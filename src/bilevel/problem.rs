@@ -73,6 +73,13 @@ fn build_map<O: Objective + 'static>(f: O, method: Method, step: StepRule) -> Re
                 reason: "picard iterates the layer families, which have no objective",
             });
         }
+        Method::ProxGd { .. } | Method::Fista { .. } => {
+            return Err(crate::Error::InvalidParameter {
+                field: "method",
+                value: f64::NAN,
+                reason: "the proximal methods (elastic net only) are not inner methods of Algorithm 1 here",
+            });
+        }
     };
     Ok((map, alpha))
 }

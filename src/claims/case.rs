@@ -411,8 +411,14 @@ impl Case {
         }
         let c = &self.inst.constants;
         let delta = self.inst.x_star_error;
-        let from_x_star =
-            if delta == 0.0 { 0.0 } else { c.gamma_sharp.value * delta / (1.0 - self.rho_or_one()).max(1e-300) };
+        // A proximal map is affine on the ball of its affine radius around x*: where δ* is
+        // inside it, Dx* is the same at x̂* and x* (Γ♯ of that ball is 0).
+        let affine = self.inst.map.capabilities().support.is_some_and(|s| 2.0 * delta < s.affine_radius);
+        let from_x_star = if delta == 0.0 || affine {
+            0.0
+        } else {
+            c.gamma_sharp.value * delta / (1.0 - self.rho_or_one()).max(1e-300)
+        };
         self.tol_jacobian_recursion(cfg, k) + cfg.tol.solve(d, self.solve_cond(), s) + from_x_star
     }
 

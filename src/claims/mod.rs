@@ -247,6 +247,25 @@ pub fn check(claim_id: &str, variant: &str, case: &Case, cfg: &Config) -> Result
     ))
 }
 
+/// The paper's statement of Remark 3 and Section 4.1 assumes a constant start
+/// (`Dx_0 = 0`). On a case whose own start depends on `u` (`Dx_0 ≠ 0`: the proximal maps
+/// restarted at support identification with the run's derivative, [`crate::spec::Restart`])
+/// the verdict of `variant` is *not applicable* (naming `Dx_0 = 0`) and carries what was
+/// observed; the readings `dx0_*` with their own `G` and the controls are unchanged.
+pub(crate) fn unless_warm_start(case: &Case, variant: &str, observed: Verdict) -> Verdict {
+    if variant != "paper" || case.inst.dx0.iter().all(|v| *v == 0.0) {
+        return observed;
+    }
+    Verdict::NotApplicable {
+        assumption: "Dx_0 = 0",
+        reason: format!(
+            "the start depends on u (‖Dx_0‖_max = {:.3e}: a restart with the run's derivative); the consistent reading with Dx_0 ≠ 0 is the variant dx0_adjoint_term",
+            case.inst.dx0.amax()
+        ),
+        observed: Some(Box::new(observed)),
+    }
+}
+
 /// Completes the witness of a violation (if any) with the setting of the check.
 pub fn with_setting(mut v: Verdict, case: &Case, cfg: &Config) -> Verdict {
     if let Some(w) = v.witness_mut() {

@@ -93,5 +93,5 @@ fn fwd_rev(case: &Case, cfg: &Config, variant: &str) -> Verdict {
         let tol = cfg.tol.fwd_rev_measured(fwd_dd[k].distance(&fwd[k]), rev_dd.distance(&rev), dd_bound);
         ch.equal(Point { k, t: Some(k) }, spectral_norm(&(&fwd[k] - rev)), tol);
     }
-    ch.verdict()
+    super::unless_warm_start(case, variant, ch.verdict())
 }

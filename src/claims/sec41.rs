@@ -81,5 +81,5 @@ fn trunc_fwd_rev(case: &Case, cfg: &Config, variant: &str) -> Verdict {
         let tol = cfg.tol.fwd_rev_measured(fwd_dd[steps].distance(last), rev_dd.distance(&rev), dd_bound);
         ch.equal(Point { k: k_end, t: Some(t) }, spectral_norm(&(last - rev)), tol);
     }
-    ch.verdict()
+    super::unless_warm_start(case, variant, ch.verdict())
 }

@@ -251,6 +251,40 @@ pub fn accelerated_set(seed: u64, size: Size) -> Vec<(Spec, bool)> {
     out
 }
 
+/// The proximal instances of `gate export --proximal` (beyond the paper; issue #16, item 4),
+/// appended to the default set: proximal gradient and FISTA (constant momentum) on the
+/// elastic net with `λ₁ = 0.3‖Aᵀb‖_∞` as parameter and with the targets as parameter,
+/// untruncated and truncated, `α = 1/L`, from `x_0 = x* + 3g` (the support changes along
+/// the run: the a.e. derivative of the soft threshold is what the traces must match). The
+/// files carry the absolute `l1`. Not in the default set, whose export stays as it was.
+pub fn proximal_set(seed: u64, size: Size) -> Vec<(Spec, bool)> {
+    use crate::map::proximal::ElasticNetParam;
+    use crate::spec::Restart;
+    let (m, n, _) = size.dims();
+    let mut out = Vec::new();
+    let methods = [Method::ProxGd { restart: Restart::X0 }, Method::Fista { restart: Restart::X0 }];
+    for (j, method) in methods.into_iter().enumerate() {
+        for (i, param) in [ElasticNetParam::L1, ElasticNetParam::Targets].into_iter().enumerate() {
+            for truncated in [false, true] {
+                let spec = Spec {
+                    family: Family::ElasticNet { param, l1: 0.3 },
+                    method,
+                    m,
+                    n,
+                    data: Data::Paper,
+                    lambda: 0.1,
+                    step: StepRule::InvL,
+                    x0_sigma: Some(3.0),
+                    seed: crate::spec::instance_seed(seed, 300 + 2 * j + i, usize::from(truncated)),
+                    norm: Norm::Euclidean,
+                };
+                out.push((spec, truncated));
+            }
+        }
+    }
+    out
+}
+
 fn names(spec: &Spec) -> (String, String, String) {
     let (family, param) = match spec.family {
         Family::Ridge { param } => ("ridge", format!("{param:?}").to_lowercase()),
@@ -258,6 +292,7 @@ fn names(spec: &Spec) -> (String, String, String) {
         Family::Huber { param, .. } => ("huber", format!("{param:?}").to_lowercase()),
         Family::Logistic { param } => ("logistic", format!("{param:?}").to_lowercase()),
         Family::Layer { param, .. } => ("layer", param.name().to_string()),
+        Family::ElasticNet { param, .. } => ("elastic_net", format!("{param:?}").to_lowercase()),
     };
     let method = match spec.method {
         Method::HeavyBall { .. } => "heavy_ball",
@@ -266,6 +301,8 @@ fn names(spec: &Spec) -> (String, String, String) {
         Method::Nesterov => "nesterov",
         Method::NesterovConvex => "nesterov_convex",
         Method::Picard => "picard",
+        Method::ProxGd { .. } => "prox_gd",
+        Method::Fista { .. } => "fista",
     };
     (family.to_string(), param, method.to_string())
 }
@@ -367,7 +404,7 @@ fn write_instance(
     let (a, b) = spec.data.draw(spec.m, spec.n, &mut rng)?;
     let delta = match spec.family {
         Family::PseudoHuber { delta, .. } | Family::Huber { delta, .. } => delta,
-        Family::Ridge { .. } | Family::Logistic { .. } | Family::Layer { .. } => 0.0,
+        Family::Ridge { .. } | Family::Logistic { .. } | Family::Layer { .. } | Family::ElasticNet { .. } => 0.0,
     };
     let (alpha, beta) = step_and_momentum(inst);
     let a_rows: Vec<f64> = a.row_iter().flat_map(|r| r.iter().copied().collect::<Vec<_>>()).collect();
@@ -379,6 +416,11 @@ fn write_instance(
         ("v", vec![v.len()], v.as_slice().to_vec()),
         ("w", vec![w.len()], w.as_slice().to_vec()),
     ];
+    // The elastic net's ℓ₁ weight λ₁ = l1·‖Aᵀb‖_∞ (as Spec::build computes it; only in
+    // elastic-net instances).
+    if let Family::ElasticNet { l1, .. } = spec.family {
+        arrays.push(("l1", vec![], vec![l1 * (a.transpose() * &b).amax()]));
+    }
     // The Chebyshev method's interval [μ, L], from which its weights ω_k follow (only in
     // Chebyshev instances: the files of the other methods are as they were).
     if let Some(crate::quadratic::Polynomial::Chebyshev { mu, l }) = inst.map.capabilities().polynomial {
@@ -505,6 +547,22 @@ pub fn rebuild_map(entry: &Entry, file: &Npz, alpha: f64, beta: f64) -> Result<B
                 other => return Err(bad_entry(entry, format!("unknown pseudo-Huber parameter `{other}`"))),
             };
             boxed_map(Robust::new(a, b, lam, Loss::PseudoHuber { delta }, param)?, entry, file, alpha, beta)?
+        }
+        ("elastic_net", param) => {
+            use crate::map::proximal::{ElasticNetParam, Proximal};
+            let param = match param {
+                "l1" => ElasticNetParam::L1,
+                "targets" => ElasticNetParam::Targets,
+                "l2" => ElasticNetParam::L2,
+                other => return Err(bad_entry(entry, format!("unknown elastic-net parameter `{other}`"))),
+            };
+            let momentum = match entry.method.as_str() {
+                "prox_gd" => None,
+                "fista" => Some(beta),
+                other => return Err(bad_entry(entry, format!("`{other}` does not run on the elastic net"))),
+            };
+            let f = Ridge::new(a, b, lam, RidgeParam::Targets)?;
+            Box::new(Proximal::new(f, scalar("l1")?, alpha, param, momentum)?)
         }
         (other, _) => return Err(bad_entry(entry, format!("unknown family `{other}`"))),
     };

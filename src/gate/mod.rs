@@ -51,6 +51,12 @@
 //! the parameter `u` is the input `v` (`input`, p = M), the bias `b` (`bias`, p = N) or `U`
 //! flattened column by column (`weights`, entry `(i, j)` at `i + jN`, p = NM).
 //!
+//! `gate export --proximal` (beyond the paper) appends proximal gradient and FISTA on the
+//! elastic net (`family = elastic_net`, `param = l1` or `targets`; the file adds the scalar
+//! `l1`, the weight `λ₁`): with `s = y − α∇f(y)` (ridge's gradient, `y = x`, or FISTA's
+//! `y = (1 + β)x_1 − βx_2`), `x ← sign(s)·max(|s| − αλ₁, 0)`; the derivatives are the
+//! almost-everywhere ones (`d_i = 1` where `|s_i| > αλ₁`, else 0; `∂/∂λ₁ = −α·sign(s)·d`).
+//!
 //! # Traces (`TRACES/<id>.npz`)
 //!
 //! | array | shape | meaning |
@@ -131,7 +137,9 @@ row, b) (data, p=MN+M). Gradient descent x <- x - alpha grad f; heavy-ball on z=
 and nesterov_convex (beta_k = k/(k+3)); the formulas are in docs/gate.md. With --layers
 also random contraction layers (family layer, method picard): x <- tanh(W x + U v + b), the
 file holding W (N,N), U (N,M), bias (N,), input (M,) in place of A, b, lam, delta, alpha,
-beta; u = v (input, p=M), b (bias, p=N) or U column by column (weights, p=NM).
+beta; u = v (input, p=M), b (bias, p=N) or U column by column (weights, p=NM). With
+--proximal also prox_gd and fista on the elastic net (scalar l1; x <- soft(s, alpha l1),
+s = y - alpha grad f(y), a.e. derivative of the soft threshold).
 
 A trace .npz holds arrays of float64 or float32 (<f8 >f8 <f4 >f4, C or Fortran order, plain
 or compressed); each array is judged at the precision it is stored in:

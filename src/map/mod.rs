@@ -17,7 +17,9 @@
 //!
 //! A new method is one new file implementing this trait (gradient descent, heavy-ball,
 //! Chebyshev and Nesterov's accelerated gradient are); [`layer`] is a map with no
-//! objective behind it, a random contraction layer `tanh(Wx + Uv + b)` (beyond the paper).
+//! objective behind it, a random contraction layer `tanh(Wx + Uv + b)` (beyond the paper);
+//! proximal gradient and FISTA on the elastic net, [`proximal`], are piecewise affine with
+//! an almost-everywhere derivative (beyond the paper).
 //! [`adapted`] re-expresses heavy-ball and constant-momentum Nesterov in a norm in which
 //! they contract (beyond the paper).
 //!
@@ -35,6 +37,7 @@ pub mod heavy_ball;
 pub mod layer;
 mod momentum;
 pub mod nesterov;
+pub mod proximal;
 
 pub use adapted::{Adapted, AdaptedNorm};
 pub use chebyshev::Chebyshev;
@@ -42,6 +45,7 @@ pub use gradient_descent::GradientDescent;
 pub use heavy_ball::HeavyBall;
 pub use layer::{Layer, LayerParam};
 pub use nesterov::Nesterov;
+pub use proximal::Proximal;
 
 use crate::problem::Objective;
 use crate::quadratic::Polynomial;
@@ -144,6 +148,9 @@ pub struct Capabilities<'a> {
     /// The map's parameter and its fixed point at other parameter values, when the map can
     /// be re-parameterised.
     pub reparameterise: Option<&'a dyn Reparameterise>,
+    /// Where a run of a proximal map identified the support of `x*` ([`proximal`]), when
+    /// the map records it.
+    pub support: Option<proximal::Identification>,
 }
 
 impl Default for Capabilities<'_> {
@@ -156,6 +163,7 @@ impl Default for Capabilities<'_> {
             polynomial: None,
             adapted_norm: None,
             reparameterise: None,
+            support: None,
         }
     }
 }

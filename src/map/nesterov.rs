@@ -147,7 +147,7 @@ pub(super) fn rescope(c: Constant, radius: f64) -> Constant {
 }
 
 /// `out = (1 + β)x_1 − βx_2`.
-fn extrapolate(beta: f64, x1: VecView, x2: VecView, out: &mut DVector<f64>) {
+pub(super) fn extrapolate(beta: f64, x1: VecView, x2: VecView, out: &mut DVector<f64>) {
     out.copy_from(&x1);
     out.axpy(-beta, &x2, 1.0 + beta);
 }

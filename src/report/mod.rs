@@ -247,6 +247,7 @@ pub fn markdown(sc: &Scenario, res: &ScenarioResults, rows: &[ClaimSummary], fig
         adapted_section(w, rows, res);
     }
     quadratic_section(w, res, figures);
+    support_section(w, res);
     calibration::section(w, res);
     figure_list(w, figures);
     md
@@ -486,6 +487,7 @@ fn adapted_section(w: &mut String, rows: &[ClaimSummary], res: &ScenarioResults)
             crate::spec::Method::Nesterov => "nesterov".to_string(),
             crate::spec::Method::NesterovConvex => "nesterov_convex".to_string(),
             crate::spec::Method::Picard => "picard".to_string(),
+            crate::spec::Method::ProxGd { .. } | crate::spec::Method::Fista { .. } => method_step_label(&i.spec).0,
         };
         let step = serde_json::to_value(i.spec.step).ok().map(|v| step_label(&v)).unwrap_or_default();
         let (eps, cond) = i.adapted.map_or(("—".to_string(), "1".to_string()), |a| {
@@ -518,6 +520,46 @@ fn step_label(v: &serde_json::Value) -> String {
     }
 }
 
+fn restart_suffix(r: crate::spec::Restart) -> &'static str {
+    match r {
+        crate::spec::Restart::X0 => "",
+        crate::spec::Restart::Identified => "_identified",
+    }
+}
+
+/// The section of the proximal maps (beyond the paper): per instance, where the run from
+/// `x_0` identified the support of `x*` (`k₀`), where it entered the ball on which the map
+/// is affine (`k_a`), and, for the restarted instances, the index they start from.
+fn support_section(w: &mut String, res: &ScenarioResults) {
+    let rows: Vec<_> = res.instances.iter().filter_map(|i| Some((i, i.support?))).collect();
+    if rows.is_empty() {
+        return;
+    }
+    writeln!(w, "\n## Support identification (proximal maps, beyond the paper)\n").ok();
+    writeln!(w, "Per instance: the run from x_0 (the spec's start) identifies the support at k₀, the first index from which the sign pattern of the pre-prox point z_k = y_k − α∇f(y_k) equals that of z* (over the run); it enters the ball ‖x − x*‖ < δ/(2q‖F‖) at k_a, from which no coordinate of z can cross its kink (δ = min_i ||z*_i| − αλ₁|, the strict-complementarity margin; q = ‖I − αH‖; ‖F‖ the read-out norm, 1 for prox-gd), so the map is affine along the run from k_a on (certified for prox-gd, a contraction; observed over the run for FISTA). `—`: not within the steps searched. Restarted instances (`*_identified`) start at x_{{k_a}} with the a.e. forward derivative Ẋ_{{k_a}} and have M_x = M_u = 0 on their ball.\n").ok();
+    writeln!(w, "| instance | family | method | ‖x*‖₀ / n | δ | affine radius | k₀ | k_a | restarted at | K |").ok();
+    writeln!(w, "|---|---|---|---|---|---|---|---|---|---|").ok();
+    let opt = |k: Option<usize>| k.map_or("—".to_string(), |k| k.to_string());
+    for (i, id) in rows {
+        let family = serde_json::to_value(i.spec.family).ok().map(|v| family_label(&v)).unwrap_or_default();
+        let (method, _) = method_step_label(&i.spec);
+        writeln!(
+            w,
+            "| {} | {family} | {method} | {} / {} | {:.3e} | {:.3e} | {} | {} | {} | {} |",
+            i.index,
+            id.support,
+            id.n,
+            id.margin,
+            id.affine_radius,
+            opt(id.k0),
+            opt(id.k_affine),
+            opt(id.restarted_at),
+            i.k
+        )
+        .ok();
+    }
+}
+
 /// Short labels of a spec's method and step rule (file names, tables).
 pub fn method_step_label(spec: &Spec) -> (String, String) {
     use crate::spec::{Method, StepRule};
@@ -528,6 +570,8 @@ pub fn method_step_label(spec: &Spec) -> (String, String) {
         Method::Nesterov => "nesterov".to_string(),
         Method::NesterovConvex => "nesterov_convex".to_string(),
         Method::Picard => "picard".to_string(),
+        Method::ProxGd { restart } => format!("prox_gd{}", restart_suffix(restart)),
+        Method::Fista { restart } => format!("fista{}", restart_suffix(restart)),
     };
     let step = match spec.step {
         StepRule::Optimal => "2_over_L_plus_m".to_string(),
@@ -592,6 +636,10 @@ pub fn json(sc: &Scenario, res: &ScenarioResults, rows: &[ClaimSummary]) -> serd
             if adapted {
                 v["constants"] = serde_json::json!(i.constants);
                 v["adapted_norm"] = serde_json::json!(i.adapted);
+            }
+            if let Some(id) = i.support {
+                v["support"] = serde_json::json!(id);
+                v["constants"] = serde_json::json!(i.constants);
             }
             v
         })

@@ -8,10 +8,11 @@
 use super::{ScenarioFile, X0, at};
 use crate::error::{Error, Result};
 use crate::map::layer::LayerParam;
+use crate::map::proximal::ElasticNetParam;
 use crate::problem::logistic::LogisticParam;
 use crate::problem::ridge::RidgeParam;
 use crate::problem::robust::RobustParam;
-use crate::spec::{Data, Family, Method, Norm, StepRule};
+use crate::spec::{Data, Family, Method, Norm, Restart, StepRule};
 use toml::Spanned;
 
 /// Default share of the spectral gap given up by the adapted norm.
@@ -19,6 +20,10 @@ pub const DEFAULT_EPS: f64 = 0.1;
 
 /// Default `ρ_W = ‖W‖₂` of the layer families.
 pub const DEFAULT_RHO_W: f64 = 0.9;
+
+/// The `ℓ₁` weight of the elastic-net families as a fraction of `‖Aᵀb‖_∞` (the smallest
+/// weight with `x* = 0`): `λ₁ = 0.3‖Aᵀb‖_∞` (see [`Family::ElasticNet`]).
+pub const ELASTIC_NET_L1_FRACTION: f64 = 0.3;
 
 /// A family of the `grid.family` axis, before its Huber scale `δ` is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +38,8 @@ pub enum FamilyName {
     Logistic(LogisticParam),
     /// `layer_input`, `layer_bias`, `layer_weights` (no objective; method `picard` only).
     Layer(LayerParam),
+    /// `elastic_net_l1`, `elastic_net_targets`, `elastic_net_l2` (the proximal methods only).
+    ElasticNet(ElasticNetParam),
 }
 
 /// The names of [`FamilyName`], in the order the error messages list them.
@@ -50,6 +57,9 @@ const FAMILIES: &[&str] = &[
     "layer_input",
     "layer_bias",
     "layer_weights",
+    "elastic_net_l1",
+    "elastic_net_targets",
+    "elastic_net_l2",
 ];
 
 impl FamilyName {
@@ -66,6 +76,9 @@ impl FamilyName {
             "layer_input" => FamilyName::Layer(LayerParam::Input),
             "layer_bias" => FamilyName::Layer(LayerParam::Bias),
             "layer_weights" => FamilyName::Layer(LayerParam::Weights),
+            "elastic_net_l1" => FamilyName::ElasticNet(ElasticNetParam::L1),
+            "elastic_net_targets" => FamilyName::ElasticNet(ElasticNetParam::Targets),
+            "elastic_net_l2" => FamilyName::ElasticNet(ElasticNetParam::L2),
             s if s.starts_with("pseudo_huber_") => FamilyName::PseudoHuber(robust(&s[13..])),
             s if s.starts_with("huber_") => FamilyName::Huber(robust(&s[6..])),
             other => {
@@ -89,6 +102,7 @@ impl FamilyName {
             FamilyName::PseudoHuber(param) => Family::PseudoHuber { param, delta },
             FamilyName::Huber(param) => Family::Huber { param, delta },
             FamilyName::Logistic(param) => Family::Logistic { param },
+            FamilyName::ElasticNet(param) => Family::ElasticNet { param, l1: ELASTIC_NET_L1_FRACTION },
         }
     }
 
@@ -111,6 +125,7 @@ impl FamilyName {
             FamilyName::Ridge(RidgeParam::Data) => m * n + m,
             FamilyName::Logistic(LogisticParam::Data) => m * n,
             FamilyName::Logistic(LogisticParam::SampleWeights) => m,
+            FamilyName::ElasticNet(ElasticNetParam::Targets) => m,
             FamilyName::Ridge(RidgeParam::Targets)
             | FamilyName::PseudoHuber(RobustParam::Targets)
             | FamilyName::Huber(RobustParam::Targets) => m,
@@ -134,6 +149,11 @@ pub enum MethodName {
     NesterovConvex,
     /// `picard` (the plain iteration of a map given as such: the layer families only).
     Picard,
+    /// `prox_gd` (from `x_0`) and `prox_gd_identified` (restarted at support
+    /// identification): the elastic net only.
+    ProxGd(Restart),
+    /// `fista`, `fista_identified`: the elastic net only.
+    Fista(Restart),
 }
 
 impl MethodName {
@@ -145,6 +165,10 @@ impl MethodName {
             "nesterov" => MethodName::Nesterov,
             "nesterov_convex" => MethodName::NesterovConvex,
             "picard" => MethodName::Picard,
+            "prox_gd" => MethodName::ProxGd(Restart::X0),
+            "prox_gd_identified" => MethodName::ProxGd(Restart::Identified),
+            "fista" => MethodName::Fista(Restart::X0),
+            "fista_identified" => MethodName::Fista(Restart::Identified),
             other => {
                 return Err(at(
                     path,
@@ -152,7 +176,7 @@ impl MethodName {
                     "grid.method",
                     name,
                     format!(
-                        "unknown method `{other}` (gd, heavy_ball, chebyshev, nesterov, nesterov_convex or picard)"
+                        "unknown method `{other}` (gd, heavy_ball, chebyshev, nesterov, nesterov_convex, picard, prox_gd, prox_gd_identified, fista or fista_identified)"
                     ),
                 ));
             }
@@ -168,8 +192,67 @@ impl MethodName {
             MethodName::Nesterov => Method::Nesterov,
             MethodName::NesterovConvex => Method::NesterovConvex,
             MethodName::Picard => Method::Picard,
+            MethodName::ProxGd(restart) => Method::ProxGd { restart },
+            MethodName::Fista(restart) => Method::Fista { restart },
         }
     }
+
+    /// `true` for the proximal methods (the elastic net only).
+    pub fn is_proximal(self) -> bool {
+        matches!(self, MethodName::ProxGd(_) | MethodName::Fista(_))
+    }
+}
+
+/// Refuses a grid that crosses the elastic net with a method other than the proximal
+/// ones, or a proximal method with another family: at the first offending method entry
+/// (or at the elastic-net family entry when `grid.method` is left at its default `gd`).
+fn check_proximal(
+    path: &str,
+    text: &str,
+    g: &super::Grid,
+    families: &[FamilyName],
+    methods: &[MethodName],
+) -> Result<()> {
+    let elastic = families.iter().any(|f| matches!(f, FamilyName::ElasticNet(_)));
+    let other = families.iter().any(|f| !matches!(f, FamilyName::ElasticNet(_)));
+    for (m, span) in methods.iter().zip(&g.method) {
+        if m.is_proximal() && other {
+            return Err(at(
+                path,
+                text,
+                "grid.method",
+                span,
+                format!(
+                    "`{}` runs on the elastic net only (elastic_net_l1, elastic_net_targets, elastic_net_l2): grid.family lists another family",
+                    span.get_ref()
+                ),
+            ));
+        }
+        if !m.is_proximal() && elastic {
+            return Err(at(
+                path,
+                text,
+                "grid.method",
+                span,
+                format!(
+                    "the elastic net runs under the proximal methods only (prox_gd, prox_gd_identified, fista, fista_identified), not `{}`",
+                    span.get_ref()
+                ),
+            ));
+        }
+    }
+    if g.method.is_empty()
+        && let Some((_, span)) = families.iter().zip(&g.family).find(|(f, _)| matches!(f, FamilyName::ElasticNet(_)))
+    {
+        return Err(at(
+            path,
+            text,
+            "grid.family",
+            span,
+            "the elastic net runs under the proximal methods only: give grid.method = [\"prox_gd\", ...] (the default is gd)",
+        ));
+    }
+    Ok(())
 }
 
 /// Parses a step rule (`2/(L+m)`, `1/L`, `1/(3L)`, `c=<positive number>`) at its span.
@@ -246,6 +329,7 @@ impl Axes {
                 message: "family, m, n and step must each list at least one value".into(),
             });
         }
+        check_proximal(path, text, g, &families, &methods)?;
         let m = dimension(path, text, "grid.m", &g.m)?;
         let n = dimension(path, text, "grid.n", &g.n)?;
         let data = data(path, text, &g.data, &g.spectrum)?;

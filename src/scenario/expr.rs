@@ -16,7 +16,9 @@
 //! - **Sequences** `e`, `edot`, `ebar` (the errors `e_k`, `ė_k`, `ē_k` of (8), (11), (13)) are
 //!   always indexed: `edot[k]`, `edot[k+1]`, `edot[k-2]`, `edot[0]`, `edot[K]`, `edot[K-1]`.
 //! - **Scalars**: `rho`, `Gamma`, `Gamma_sharp`, `kappa`, `M_x`, `M_u`, `K`, `omega`,
-//!   `dxstar_norm`, `e0` ([`SCALARS`]); `k` is the iteration index.
+//!   `dxstar_norm`, `e0`, `affine_radius` (the radius `δ/(q‖F‖)` of the ball around `x*`
+//!   on which a proximal map is affine, [`crate::map::proximal`]; NaN for the other maps)
+//!   ([`SCALARS`]); `k` is the iteration index.
 //! - **Late starts** (20)–(21): the scalar `Tp` (the late-start index `T'`) and the sequence
 //!   `edot_late` (`edot_late[k]` = `ė_{T'}^{(k)} = ‖Ẋ_{T'}^{(k)} − Dx*‖`, defined for
 //!   `k = 0, …, K − T'`). A claim that uses either is checked once per late start of the
@@ -66,8 +68,20 @@ use exmex::{FloatOpsFactory, MakeOperators};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The scalar names a custom claim may use (besides the iteration index `k`).
-pub const SCALARS: &[&str] =
-    &["rho", "Gamma", "Gamma_sharp", "kappa", "M_x", "M_u", "K", "omega", "dxstar_norm", "e0", LATE_INDEX];
+pub const SCALARS: &[&str] = &[
+    "rho",
+    "Gamma",
+    "Gamma_sharp",
+    "kappa",
+    "M_x",
+    "M_u",
+    "K",
+    "omega",
+    "dxstar_norm",
+    "e0",
+    "affine_radius",
+    LATE_INDEX,
+];
 
 /// The sequence names a custom claim may index.
 pub const SEQUENCES: &[&str] = &["e", "edot", "ebar", LATE_SEQUENCE];
@@ -97,7 +111,8 @@ pub const VARIANT: &str = "custom";
 /// Named per-instance quantities a custom claim may use.
 #[derive(Debug, Clone, Default)]
 pub struct Quantities<'a> {
-    /// Scalars: rho, Gamma, Gamma_sharp, kappa, M_x, M_u, K, omega, dxstar_norm, e0 (names
+    /// Scalars: rho, Gamma, Gamma_sharp, kappa, M_x, M_u, K, omega, dxstar_norm, e0,
+    /// affine_radius (names
     /// exactly these; more may be added).
     pub scalars: Vec<(&'static str, f64)>,
     /// Sequences indexed by k = 0..=K: e, edot, ebar (names exactly these), each with the

@@ -87,6 +87,11 @@ pub struct CustomSpec {
     /// Assumptions it relies on (`A2.1`, `A2.2`).
     #[serde(default)]
     pub requires: Vec<Spanned<String>>,
+    /// What the claim is expected to do where it applies (default: hold, the role of the
+    /// paper's statements). `false` makes it a reading expected to fail, reported
+    /// "violated (as it should)": a false statement kept as a finding with its witness.
+    #[serde(default)]
+    pub expect_holds: Option<bool>,
 }
 
 /// The initial point of a grid entry: `"origin"` (`x_0 = 0`) or `σ` (`x_0 = x* + σ g`).

@@ -24,6 +24,8 @@ pub struct Custom {
     pub claim: CustomClaim,
     /// Its assumptions.
     pub requires: Vec<Assumption>,
+    /// Its role: the paper's (must hold), or a reading with `expect_holds` given.
+    pub role: Role,
 }
 
 /// Parses the `[[custom]]` entries of a scenario.
@@ -76,7 +78,8 @@ pub fn parse_custom(path: &str, text: &str, file: &ScenarioFile) -> Result<Vec<C
                 }
             });
         }
-        out.push(Custom { claim, requires });
+        let role = c.expect_holds.map_or(Role::Paper, |expect_holds| Role::Reading { expect_holds });
+        out.push(Custom { claim, requires, role });
     }
     Ok(out)
 }
@@ -228,6 +231,9 @@ pub struct InstanceResult {
     /// The calibration of the tolerance model against double-double rounding (first
     /// instance of each grid point only; [`crate::calibration`]).
     pub calibration: Option<Vec<crate::calibration::KindStats>>,
+    /// Where the run identified the support of `x*` (the proximal maps only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support: Option<crate::map::proximal::Identification>,
 }
 
 /// The results of a scenario run.
@@ -307,15 +313,16 @@ fn run_instance(sc: &Scenario, cfg: &Config, at: (usize, usize, bool), spec: &Sp
         rows.push(Row {
             claim: c.claim.id().to_string(),
             variant: "custom".into(),
-            role: Role::Paper,
+            role: c.role,
             verdict: check_custom(c, &case, cfg),
         });
     }
     let quadratic = sc.claims.iter().any(|c| c.starts_with("scieur."));
     let figure = first.then(|| figure_data(&case, cfg, quadratic));
     let calibration = first.then(|| crate::calibration::calibrate(&case, cfg));
-    let (constants, adapted) = (case.inst.constants, case.inst.map.capabilities().adapted_norm);
-    Ok(InstanceResult { index, point, spec: *spec, k: case.k, rows, constants, adapted, figure, calibration })
+    let caps = case.inst.map.capabilities();
+    let (constants, adapted, support) = (case.inst.constants, caps.adapted_norm, caps.support);
+    Ok(InstanceResult { index, point, spec: *spec, k: case.k, rows, constants, adapted, figure, calibration, support })
 }
 
 /// Checks a custom claim on a case, after its assumptions.
@@ -359,6 +366,7 @@ pub fn quantities<'a>(
             ("omega", cfg.omega),
             ("dxstar_norm", c.dx_star_norm),
             ("e0", case.inst.e0()),
+            ("affine_radius", case.inst.map.capabilities().support.map_or(f64::NAN, |s| s.affine_radius)),
         ],
         sequences: vec![
             ("e", &curves.e, tol_iterate),

@@ -29,6 +29,7 @@ pub fn problem_spec(ex: &Experiment, seed: u64) -> BilevelSpec {
         Family::Logistic { .. } | Family::Layer { .. } => {
             unreachable!("the trend file parser refuses the logistic and layer families")
         }
+        Family::ElasticNet { .. } => unreachable!("the trend file parser refuses the elastic-net families"),
     };
     let x0 = b.x0_sigma.map_or(ColdStart::Origin, |sigma| ColdStart::Normal { sigma });
     BilevelSpec {

@@ -251,7 +251,7 @@ impl Level {
             Level::Lambda(l) => s.lambda = l,
             Level::Delta(d) => match &mut s.family {
                 Family::PseudoHuber { delta, .. } | Family::Huber { delta, .. } => *delta = d,
-                Family::Ridge { .. } | Family::Logistic { .. } | Family::Layer { .. } => {}
+                Family::Ridge { .. } | Family::Logistic { .. } | Family::Layer { .. } | Family::ElasticNet { .. } => {}
             },
             Level::Base | Level::Truncation(_) | Level::Warm(_) => {}
         }
@@ -440,7 +440,9 @@ impl Parser<'_> {
         if let Some(f) = &s.family {
             let current = match base.family {
                 Family::PseudoHuber { delta, .. } | Family::Huber { delta, .. } => delta,
-                Family::Ridge { .. } | Family::Logistic { .. } | Family::Layer { .. } => 0.5,
+                Family::Ridge { .. } | Family::Logistic { .. } | Family::Layer { .. } | Family::ElasticNet { .. } => {
+                    0.5
+                }
             };
             out.family = crate::scenario::family(self.path, self.text, f, delta.unwrap_or(current))?;
             if f.get_ref().starts_with("layer_") {
@@ -826,6 +828,7 @@ fn default_label(id: &str, spec: &Spec, factor: Option<Factor>, levels: &[(Level
         (Family::Ridge { .. }, _) => "ridge".to_string(),
         (Family::Logistic { .. }, _) => "logistic".to_string(),
         (Family::Layer { param, .. }, _) => format!("layer[{}]", param.name()),
+        (Family::ElasticNet { .. }, _) => "elastic net".to_string(),
         (Family::PseudoHuber { .. }, Some(Factor::Delta)) => "pseudo-Huber".to_string(),
         (Family::PseudoHuber { delta, .. }, _) => format!("pseudo-Huber δ={delta}"),
         (Family::Huber { delta, .. }, _) => format!("Huber δ={delta}"),

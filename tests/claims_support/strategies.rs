@@ -324,3 +324,46 @@ pub fn long() -> impl Strategy<Value = Spec> {
             norm: Norm::Euclidean,
         })
 }
+
+// ---------------------------------------------------------------------------------------
+// Proximal gradient on the elastic net (issue #16, item 4)
+// ---------------------------------------------------------------------------------------
+
+/// The elastic net with `λ₁ = 0.3‖Aᵀb‖_∞`, every parameter (`λ₁`, `b`, `λ₂`).
+pub fn elastic_net() -> impl Strategy<Value = Family> {
+    use unrollcheck::map::proximal::ElasticNetParam;
+    prop_oneof![Just(ElasticNetParam::L1), Just(ElasticNetParam::Targets), Just(ElasticNetParam::L2)]
+        .prop_map(|param| Family::ElasticNet { param, l1: 0.3 })
+}
+
+/// Proximal gradient restarted at support identification (`Restart::Identified`), with a
+/// contractive step from `x_0 = x* + σg`, `σ ∈ [0.1, 20]`: A2.1 holds globally and A2.2 on
+/// the restarted instance's ball (the map is affine there). Draws whose strict
+/// complementarity margin is so small that the run does not reach the affine ball within
+/// the steps searched (the spec does not build) are filtered out, as are those whose
+/// instance ball (widened by rounding) reaches the kink.
+pub fn proximal_identified() -> impl Strategy<Value = Spec> {
+    use unrollcheck::spec::Restart;
+    let method = Just(Method::ProxGd { restart: Restart::Identified });
+    (spec(elastic_net(), method, contractive_step()), 0.1..20.0f64)
+        .prop_map(|(spec, sigma)| Spec { x0_sigma: Some(sigma), lambda: spec.lambda.max(0.01), ..spec })
+        .prop_filter("the run reaches the affine ball and A2.2 holds there", |s| {
+            s.build().is_ok_and(|i| i.constants.contraction() && i.constants.smooth())
+        })
+}
+
+/// Proximal gradient from a far start (`σ ∈ [10, 20]`, `n ≥ 2`): its ball crosses the
+/// kinks, where `D_xA` jumps, so A2.2 fails (the rare draw whose ball stays on one affine
+/// piece is filtered out).
+pub fn proximal_far() -> impl Strategy<Value = Spec> {
+    let method = Just(Method::ProxGd { restart: unrollcheck::spec::Restart::X0 });
+    (spec(elastic_net(), method, contractive_step()), 10.0..20.0f64, 2..=N_MAX)
+        .prop_map(|(spec, sigma, n)| Spec {
+            x0_sigma: Some(sigma),
+            n,
+            m: spec.m.max(n),
+            lambda: spec.lambda.max(0.01),
+            ..spec
+        })
+        .prop_filter("the ball crosses a kink", |s| s.build().is_ok_and(|i| !i.constants.smooth()))
+}
