@@ -7,7 +7,7 @@
 //! | kind | `f64` quantity | reference | tolerance |
 //! | --- | --- | --- | --- |
 //! | `product` | one step `B_k Ẋ_k + C_k` | the same in dd | `product(d, ‖B_k‖‖Ẋ_k‖ + ‖C_k‖)` |
-//! | `recursion_iterates` | `x_k` of (4) (every family but Chebyshev's and Nesterov's maps: gradient descent and heavy-ball in the Euclidean norm; proximal gradient and FISTA on the elastic net) | the map in dd from `x_0` | `recursion(k, d, step_scale, ρ)` |
+//! | `recursion_iterates` | `x_k` of (4) (every family but Chebyshev's and Nesterov's maps: gradient descent and heavy-ball in the Euclidean norm; proximal gradient and FISTA on the elastic net; the random contraction layer, with `tanh` in dd) | the map in dd from `x_0` | `recursion(k, d, step_scale, ρ)` |
 //! | `recursion_jacobians` | `Ẋ_k` (9) and `Ū_K^{(k)}` (12) | the recursions in dd on the same `B_j`, `C_j` | `recursion(k, d, j_scale, ρ)` |
 //! | `solve` | `Dx* = (I − B)^{-1}C` (LU) | Gaussian elimination in dd | `solve(d, cond, j_scale)` |
 //! | `closed_form` | `ρ^k e_0`, `k ρ^{k−1} Γ e_0` | the same in dd | `closed_form(value, ρ, k)` |
@@ -219,6 +219,7 @@ fn iterates(case: &Case, cfg: &Config) -> Ratios {
     match case.spec.map(|s| s.family) {
         Some(Family::Ridge { .. }) => ridge_iterates(case, cfg),
         Some(Family::ElasticNet { l1, .. }) => proximal_iterates(case, cfg, l1),
+        Some(Family::Layer { param, rho_w }) => layer_iterates(case, cfg, param, rho_w),
         _ => smooth_iterates(case, cfg).map(|(r, _)| r).unwrap_or_default(),
     }
 }
@@ -299,6 +300,36 @@ fn proximal_iterates(case: &Case, cfg: &Config, l1_fraction: f64) -> Ratios {
             })
             .collect();
         prev = std::mem::replace(&mut x, next);
+        let computed = traj.x(k);
+        let err = (0..n).map(|i| f64::from(x[i] - computed[i]).powi(2)).sum::<f64>().sqrt();
+        r.push(cfg.tol.recursion(k, d, s, rho), err, computed.norm());
+    }
+    r
+}
+
+/// `x_k` of the random contraction layer in double-double: the map's own formula
+/// (`src/map/layer.rs`), `z = Wx + Uv + b` with the `f64` coefficients of the layer redrawn
+/// from the spec's seed (as [`crate::spec::Spec::build`] draws them) taken as exact, then
+/// [`reference::tanh_dd`], from the run's `x_0`.
+fn layer_iterates(case: &Case, cfg: &Config, param: crate::map::layer::LayerParam, rho_w: f64) -> Ratios {
+    let mut r = Ratios::default();
+    let Some(spec) = case.spec else { return r };
+    let mut rng = draw::rng(spec.seed);
+    let Ok(layer) = crate::map::layer::Layer::draw(spec.n, spec.m, rho_w, param, &mut rng) else { return r };
+    let n = spec.n;
+    // The constant part U v + b of z, in double-double.
+    let offset: Vec<TwoFloat> = (0..n)
+        .map(|i| {
+            (0..layer.input.len()).fold(TwoFloat::from(layer.bias[i]), |acc, j| {
+                acc + TwoFloat::new_mul(layer.u_mat[(i, j)], layer.input[j])
+            })
+        })
+        .collect();
+    let traj = &case.run().traj;
+    let mut x: Vec<TwoFloat> = traj.x(0).iter().map(|&v| TwoFloat::from(v)).collect();
+    let (d, s, rho) = (case.dim(), case.step_scale(), case.rho_or_one());
+    for k in 1..=case.k {
+        x = (0..n).map(|i| reference::tanh_dd((0..n).fold(offset[i], |acc, j| acc + x[j] * layer.w[(i, j)]))).collect();
         let computed = traj.x(k);
         let err = (0..n).map(|i| f64::from(x[i] - computed[i]).powi(2)).sum::<f64>().sqrt();
         r.push(cfg.tol.recursion(k, d, s, rho), err, computed.norm());

@@ -362,17 +362,28 @@ pub fn replay(id: &str, spec: &str, scenario: Option<&Path>, max_memory: f64, ou
     Ok(if verdict.numerical_failure() { Outcome::NoVerdict } else { Outcome::violated_if(verdict.violated()) })
 }
 
+/// The instance sets `gate export` appends to the default set (not with a scenario, except
+/// as each flag's help says).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExtraSets {
+    /// `--accelerated`: Chebyshev and Nesterov.
+    pub accelerated: bool,
+    /// `--layers`: random contraction layers.
+    pub layers: bool,
+    /// `--proximal`: proximal gradient and FISTA on the elastic net.
+    pub proximal: bool,
+}
+
 /// `unrollcheck gate export`: the default instance set, or a scenario's grid (quick).
 pub fn gate_export(
     dir: &Path,
     scenario: Option<&Path>,
     seed: u64,
     size: gate::export::Size,
-    accelerated: bool,
-    layers: bool,
-    proximal: bool,
+    sets: ExtraSets,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
+    let ExtraSets { accelerated, layers, proximal } = sets;
     let mut set: Vec<_> = match scenario {
         None => {
             let mut set = gate::export::sized_set(seed, size);

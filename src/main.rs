@@ -181,7 +181,14 @@ fn main() -> ExitCode {
         }
         Some(Command::Merge { shards, out: dir }) => commands::merge(&shards, &dir, out),
         Some(Command::Gate(GateCommand::Export { out: dir, scenario, seed, size, accelerated, layers, proximal })) => {
-            commands::gate_export(&dir, scenario.as_deref(), seed, size, accelerated, layers, proximal, out)
+            commands::gate_export(
+                &dir,
+                scenario.as_deref(),
+                seed,
+                size,
+                commands::ExtraSets { accelerated, layers, proximal },
+                out,
+            )
         }
         Some(Command::Gate(GateCommand::Check { instances, traces, junit, out: dir, only, allow_missing })) => {
             let sel = gate::check::Selection { only, allow_missing };

@@ -1236,3 +1236,35 @@ fn the_accelerated_export_leaves_the_default_set_as_it_was() {
         assert_eq!(f.raw("mu").is_some() && f.raw("L").is_some(), e.method == "chebyshev", "{}", e.id);
     }
 }
+
+/// The same export gives the same bytes whenever it runs: every `.npz` entry carries zip's
+/// epoch (1980-01-01 00:00), not the clock (before, two exports two seconds apart differed
+/// in their timestamps only). Control: an entry written with the writer's default options
+/// carries the current time, which the check tells apart.
+#[test]
+fn exported_files_do_not_depend_on_the_clock() {
+    let d = dir("clock");
+    let m = export(&default_set(2026), &d.join("instances")).unwrap();
+    let stamps = |path: &Path| -> Vec<(u16, u8, u8, u8, u8, u8)> {
+        let mut z = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+        (0..z.len())
+            .map(|i| {
+                let t = z.by_index(i).unwrap().last_modified();
+                (t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second())
+            })
+            .collect()
+    };
+    for e in &m.instances {
+        let s = stamps(&d.join("instances").join(&e.file));
+        assert!(!s.is_empty() && s.iter().all(|&t| t == (1980, 1, 1, 0, 0, 0)), "{}: {s:?}", e.id);
+    }
+    let control = d.join("clock.npz");
+    {
+        use npyz::WriterBuilder;
+        let mut npz = npyz::npz::NpzWriter::create(&control).unwrap();
+        let mut w = npz.array::<f64>("x", Default::default()).unwrap().default_dtype().shape(&[1]).begin_nd().unwrap();
+        w.extend([1.0]).unwrap();
+        w.finish().unwrap();
+    }
+    assert!(stamps(&control).iter().all(|t| t.0 >= 2026), "{:?}", stamps(&control));
+}

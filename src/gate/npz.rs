@@ -161,26 +161,19 @@ pub fn write(path: &Path, arrays: &[(&str, Vec<usize>, Vec<f64>)]) -> Result<()>
 pub fn write_as(path: &Path, arrays: &[(&str, Vec<usize>, Vec<f64>)], float32: bool) -> Result<()> {
     let io = |e: std::io::Error| Error::Io { path: path.display().to_string(), message: e.to_string() };
     let mut npz = npyz::npz::NpzWriter::create(path).map_err(io)?;
+    // Every entry stamped 1980-01-01 00:00 (zip's epoch), not the clock: the same export
+    // gives the same bytes whenever it runs.
+    let options = || zip::write::FileOptions::default().last_modified_time(zip::DateTime::default());
     for (name, shape, data) in arrays {
         let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
         if float32 {
-            let mut w = npz
-                .array::<f32>(name, Default::default())
-                .map_err(io)?
-                .default_dtype()
-                .shape(&shape)
-                .begin_nd()
-                .map_err(io)?;
+            let mut w =
+                npz.array::<f32>(name, options()).map_err(io)?.default_dtype().shape(&shape).begin_nd().map_err(io)?;
             w.extend(data.iter().map(|&x| x as f32)).map_err(io)?;
             w.finish().map_err(io)?;
         } else {
-            let mut w = npz
-                .array::<f64>(name, Default::default())
-                .map_err(io)?
-                .default_dtype()
-                .shape(&shape)
-                .begin_nd()
-                .map_err(io)?;
+            let mut w =
+                npz.array::<f64>(name, options()).map_err(io)?.default_dtype().shape(&shape).begin_nd().map_err(io)?;
             w.extend(data.iter().copied()).map_err(io)?;
             w.finish().map_err(io)?;
         }
