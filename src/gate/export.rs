@@ -147,18 +147,7 @@ pub fn sized_set(seed: u64, size: Size) -> Vec<(Spec, bool)> {
             for truncated in [false, true] {
                 let s = crate::spec::instance_seed(seed, i * 2 + j, usize::from(truncated));
                 let step = if matches!(method, Method::HeavyBall { .. }) { StepRule::InvL } else { StepRule::Optimal };
-                let spec = Spec {
-                    family,
-                    method,
-                    m,
-                    n,
-                    data: Data::Paper,
-                    lambda: 0.1,
-                    step,
-                    x0_sigma: Some(3.0),
-                    seed: s,
-                    norm: Norm::Euclidean,
-                };
+                let spec = instance_spec(family, method, step, (m, n), Some(3.0), s);
                 out.push((spec, truncated));
             }
         }
@@ -167,18 +156,7 @@ pub fn sized_set(seed: u64, size: Size) -> Vec<(Spec, bool)> {
     // converged from the start, which exposes a derivative that freezes once it has.
     for (i, family) in [families[2], families[4]].into_iter().enumerate() {
         let seed = crate::spec::instance_seed(seed, 100 + i, 0);
-        let spec = Spec {
-            family,
-            method: Method::GradientDescent,
-            m,
-            n,
-            data: Data::Paper,
-            lambda: 0.1,
-            step: StepRule::Optimal,
-            x0_sigma: Some(0.0),
-            seed,
-            norm: Norm::Euclidean,
-        };
+        let spec = instance_spec(family, Method::GradientDescent, StepRule::Optimal, (m, n), Some(0.0), seed);
         out.push((spec, false));
     }
     out
@@ -196,18 +174,14 @@ pub fn layers_set(seed: u64, size: Size) -> Vec<(Spec, bool)> {
     let mut out = Vec::new();
     for (i, param) in [LayerParam::Input, LayerParam::Bias, LayerParam::Weights].into_iter().enumerate() {
         for truncated in [false, true] {
-            let spec = Spec {
-                family: Family::Layer { param, rho_w: 0.9 },
-                method: Method::Picard,
-                m,
-                n,
-                data: Data::Paper,
-                lambda: 0.1,
-                step: StepRule::Optimal,
-                x0_sigma: Some(3.0),
-                seed: crate::spec::instance_seed(seed, 300 + i, usize::from(truncated)),
-                norm: Norm::Euclidean,
-            };
+            let spec = instance_spec(
+                Family::Layer { param, rho_w: 0.9 },
+                Method::Picard,
+                StepRule::Optimal,
+                (m, n),
+                Some(3.0),
+                crate::spec::instance_seed(seed, 300 + i, usize::from(truncated)),
+            );
             out.push((spec, truncated));
         }
     }
@@ -232,18 +206,7 @@ pub fn accelerated_set(seed: u64, size: Size) -> Vec<(Spec, bool)> {
                 // Chebyshev is tuned to [μ, L] with h = 2/(L + μ); Nesterov's method needs
                 // α ≤ 1/L (with 2/(L + μ) it diverges).
                 let step = if method == Method::Chebyshev { StepRule::Optimal } else { StepRule::InvL };
-                let spec = Spec {
-                    family,
-                    method,
-                    m,
-                    n,
-                    data: Data::Paper,
-                    lambda: 0.1,
-                    step,
-                    x0_sigma: Some(3.0),
-                    seed: s,
-                    norm: Norm::Euclidean,
-                };
+                let spec = instance_spec(family, method, step, (m, n), Some(3.0), s);
                 out.push((spec, truncated));
             }
         }
@@ -266,23 +229,32 @@ pub fn proximal_set(seed: u64, size: Size) -> Vec<(Spec, bool)> {
     for (j, method) in methods.into_iter().enumerate() {
         for (i, param) in [ElasticNetParam::L1, ElasticNetParam::Targets].into_iter().enumerate() {
             for truncated in [false, true] {
-                let spec = Spec {
-                    family: Family::ElasticNet { param, l1: 0.3 },
+                let spec = instance_spec(
+                    Family::ElasticNet { param, l1: 0.3 },
                     method,
-                    m,
-                    n,
-                    data: Data::Paper,
-                    lambda: 0.1,
-                    step: StepRule::InvL,
-                    x0_sigma: Some(3.0),
-                    seed: crate::spec::instance_seed(seed, 300 + 2 * j + i, usize::from(truncated)),
-                    norm: Norm::Euclidean,
-                };
+                    StepRule::InvL,
+                    (m, n),
+                    Some(3.0),
+                    crate::spec::instance_seed(seed, 300 + 2 * j + i, usize::from(truncated)),
+                );
                 out.push((spec, truncated));
             }
         }
     }
     out
+}
+
+/// A spec of the exported sets: the paper's data (U(0,1)/N(0,1)), `λ = 0.1`, the Euclidean
+/// norm; the rest as given.
+fn instance_spec(
+    family: Family,
+    method: Method,
+    step: StepRule,
+    (m, n): (usize, usize),
+    x0_sigma: Option<f64>,
+    seed: u64,
+) -> Spec {
+    Spec { family, method, m, n, data: Data::Paper, lambda: 0.1, step, x0_sigma, seed, norm: Norm::Euclidean }
 }
 
 fn names(spec: &Spec) -> (String, String, String) {
