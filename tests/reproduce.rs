@@ -81,7 +81,7 @@ fn appendix_c_matches_frozen_numpy_reference() {
     for ri in &rf.instances {
         let d = draw_of(ri);
         assert_eq!(truncations(ri.k), ri.ts, "T_j = floor(0.1 j K + 0.5) reproduces the reference's Ts");
-        for engine in [Engine::Blocked, Engine::Factored, Engine::Direct] {
+        for engine in [Engine::Spectral, Engine::Blocked, Engine::Factored, Engine::Direct] {
             let run = run_draw(&d, &p, engine, false).expect("reference instance runs");
             assert_eq!((run.k, &run.ts), (ri.k, &ri.ts), "N = {}: K and T_j", ri.n);
             let x_star_norm = run.steps[0].e0;
@@ -308,6 +308,38 @@ fn blocked_engine_equals_factored_engine() {
                 assert!(cb.iter().zip(cf).all(|(x, y)| rel(x.1, y.1, 0.0) <= REF_REL), "N = {n}: reverse curve");
             }
         }
+    }
+}
+
+/// The spectral engine (default) against the blocked one, on fresh draws of every `N` of
+/// the paper: finals and curves, every point (quick look; the bound is below).
+#[test]
+fn spectral_engine_equals_blocked_engine_quick() {
+    let p = Protocol::paper(1, 13);
+    for &n in &p.ns {
+        let d = Draw::sample(p.m, n, run_seed(p.seed, n, 0));
+        let a = run_draw(&d, &p, Engine::Spectral, true).unwrap();
+        let b = run_draw(&d, &p, Engine::Blocked, true).unwrap();
+        let mut worst = [0.0f64; 6];
+        for (sa, sb) in a.steps.iter().zip(&b.steps) {
+            assert_eq!(sa.k_dot, sb.k_dot, "N = {n}: k̇");
+            assert_eq!(sa.e.len(), sb.e.len());
+            for (x, y) in sa.e.iter().zip(&sb.e) { worst[0] = worst[0].max(rel(*x, *y, 0.0)); }
+            for (x, y) in sa.finals.iter().zip(&sb.finals) {
+                worst[1] = worst[1].max(rel(x.fwd_err, y.fwd_err, 0.0));
+                worst[2] = worst[2].max(rel(x.rev_err, y.rev_err, 0.0));
+                worst[3] = worst[3].max(rel(x.wjv_fwd, y.wjv_fwd, 1e-3).max(rel(x.wjv_rev, y.wjv_rev, 1e-3)));
+            }
+            for (cb, cf) in sa.fwd.iter().zip(&sb.fwd) {
+                assert_eq!(cb.len(), cf.len());
+                for (x, y) in cb.iter().zip(cf) { worst[4] = worst[4].max(rel(*x, *y, 0.0)); }
+            }
+            for (cb, cf) in sa.rev.iter().zip(&sb.rev) {
+                assert_eq!(cb.iter().map(|p| p.0).collect::<Vec<_>>(), cf.iter().map(|p| p.0).collect::<Vec<_>>());
+                for (x, y) in cb.iter().zip(cf) { worst[5] = worst[5].max(rel(x.1, y.1, 0.0)); }
+            }
+        }
+        eprintln!("N = {n}: e {:.1e} fwd {:.1e} rev {:.1e} wjv {:.1e} fwd curves {:.1e} rev curves {:.1e}", worst[0], worst[1], worst[2], worst[3], worst[4], worst[5]);
     }
 }
 

@@ -122,6 +122,16 @@ pub fn pull_cotangent(a: &DMatrix<f64>, b: &DVector<f64>, theta_bar: &[f64]) -> 
     out
 }
 
+/// The thin QR factorisation `A = QR` (`A` with `M ≥ N`) and `b = Qc + b⊥`: `(R, c, ‖b⊥‖²)`
+/// (`b⊥ ⟂ range A`, so `‖b⊥‖` is the least-squares residual at `λ = 0`).
+pub fn thin_qr(a: &DMatrix<f64>, b: &DVector<f64>) -> (DMatrix<f64>, DVector<f64>, f64) {
+    let qr = a.clone().qr();
+    let q = qr.q();
+    let c = q.tr_mul(b);
+    let b_perp_sq = (b - &q * &c).norm_squared();
+    (qr.r(), c, b_perp_sq)
+}
+
 /// `‖Φᵀθ̄‖` without forming `Φᵀθ̄` and without allocation, for loops: with the thin QR
 /// factorisation `A = QR` and `b = Qc + b⊥`, `Φᵀθ̄ = (A S + b ḡᵀ, A ḡ)` (`S = H̄ + H̄ᵀ`) has
 /// `‖Φᵀθ̄‖² = ‖R S + c ḡᵀ‖_F² + ‖b⊥‖² ‖ḡ‖² + ‖R ḡ‖²` (`Q` is an isometry and `b⊥ ⟂ Q`):
@@ -148,11 +158,7 @@ impl PullBackNorm {
     /// The factorisation of `(A, b)` (`A` with `M ≥ N`).
     pub fn new(a: &DMatrix<f64>, b: &DVector<f64>) -> Self {
         let n = a.ncols();
-        let qr = a.clone().qr();
-        let q = qr.q();
-        let c = q.tr_mul(b);
-        let b_perp_sq = (b - &q * &c).norm_squared();
-        let r = qr.r();
+        let (r, c, b_perp_sq) = thin_qr(a, b);
         PullBackNorm {
             r_t: r.transpose(),
             r,

@@ -748,7 +748,7 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<String> {
             crate::reproduce::appendix_c::check_budget(&p, max_gib()?)?;
             let bar = appendix_c_progress(&p);
             let weight = |n| crate::reproduce::appendix_c::run_weight(p.m, n);
-            let sweep = sweep_protocol_with(&p, Engine::Blocked, &|n| bar.inc(weight(n)));
+            let sweep = sweep_protocol_with(&p, Engine::Spectral, &|n| bar.inc(weight(n)));
             bar.finish_and_clear();
             let sweep = sweep?;
             let report = appendix_c::write(&sweep, out)?;

@@ -106,8 +106,11 @@ impl StepSize {
 /// Which map the loops run on (same numbers up to rounding).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
-    /// The normal equations with the nine directions blocked ([`super::blocked`]): the
-    /// default of `unrollcheck reproduce appendix-c`.
+    /// The normal equations in the eigenbasis of `AᵀA` ([`super::spectral`]): diagonal
+    /// recursions, the forcing and `H̄` as blocked products, `O(N²)` norms, memory free of
+    /// `K·N`; the default of `unrollcheck reproduce appendix-c`.
+    Spectral,
+    /// The normal equations with the nine directions blocked ([`super::blocked`]).
     Blocked,
     /// `GradientDescent<NormalEquations>` with tangent `Φv`, cotangent pulled back by `Φᵀ`,
     /// one direction at a time (the engine's loops).
@@ -322,6 +325,17 @@ pub fn run_draw(d: &Draw, p: &Protocol, engine: Engine, curves: bool) -> Result<
         let alphas = StepSize::ALL.map(|s| s.alpha(mu, l));
         super::blocked::sequences_pair(&normal, alphas, k_end as usize, d.w.as_slice(), k - t_min)
     });
+    // The spectral engine's eigen-decomposition and pull-back are shared by both step sizes.
+    let mut spectral = match engine {
+        Engine::Spectral => {
+            let spec = super::spectral::Spectrum::new(&normal, targets.phi_v.as_slice())?;
+            let (_, _, b_perp_sq) = super::normal::thin_qr(&d.a, &d.b);
+            let n = d.a.ncols();
+            let pull = super::spectral::PullBack::new(&spec, b_perp_sq, &targets.theta.as_slice()[n * n..], x_star.as_slice());
+            Some((spec, pull))
+        }
+        _ => None,
+    };
     let mut steps = Vec::with_capacity(2);
     for (si, step) in StepSize::ALL.into_iter().enumerate() {
         let alpha = step.alpha(mu, l);
@@ -330,6 +344,10 @@ pub fn run_draw(d: &Draw, p: &Protocol, engine: Engine, curves: bool) -> Result<
         let grid =
             TruncationGrid { k, ts: &ts, omega: p.omega, x_star: &x_star, target_v: &targets.v, w: &d.w, curves };
         let out = match engine {
+            Engine::Spectral => {
+                let (spec, pull) = spectral.as_mut().expect("computed for the spectral engine");
+                sweep_spectral(d, alpha, &grid, spec, pull)
+            }
             Engine::Blocked => {
                 let (trajs, adjoints) = sequences.as_ref().expect("computed for the blocked engine");
                 sweep_blocked(d, &normal, alpha, &grid, &targets, (&trajs[si], &adjoints[si]))
@@ -453,14 +471,7 @@ fn sweep_blocked(
     let (mut fin, mut curve) = (FinalPullBack::new(d, targets), CurvePullBack::new(d, targets));
     let e: Vec<f64> =
         if s.curves { (0..=traj.len()).map(|k| traj.x(k).metric_distance(s.x_star)).collect() } else { vec![] };
-    let budgets: Vec<(usize, usize)> =
-        s.ts.iter()
-            .map(|&t| {
-                let (kp, tp) = reallocate(s.k as u64, t as u64, s.omega as u64);
-                (kp as usize, tp as usize)
-            })
-            .collect();
-    let steps: Vec<usize> = s.ts.iter().map(|&t| s.k - t).collect();
+    let (budgets, steps) = s.budgets();
     let starts: Vec<(usize, usize)> = budgets.iter().zip(&steps).map(|(&(_, tp), &st)| (tp, st)).collect();
     let mut fwd: Vec<Vec<f64>> = steps.iter().map(|&st| Vec::with_capacity(st + 1)).collect();
     let mut xv_final = DMatrix::zeros(n, s.ts.len());
@@ -510,6 +521,73 @@ fn sweep_blocked(
     TruncationErrors { finals, e, fwd, rev: revs, k_dot }
 }
 
+/// The spectral sweep ([`super::spectral`]) on the normal equations: the same numbers as
+/// [`sweep_blocked`] up to rounding (and the eigen-decomposition's backward error), the
+/// same outputs, every norm taken in the eigenbasis.
+fn sweep_spectral(
+    d: &Draw,
+    alpha: f64,
+    s: &TruncationGrid,
+    spec: &super::spectral::Spectrum,
+    pull: &mut super::spectral::PullBack,
+) -> TruncationErrors {
+    let (budgets, steps) = s.budgets();
+    let t_max = s.ts.iter().copied().max().unwrap_or(0);
+    let (k_end, _) = reallocate(s.k as u64, t_max as u64, s.omega as u64);
+    let starts: Vec<(usize, usize)> = budgets.iter().zip(&steps).map(|(&(_, tp), &st)| (tp, st)).collect();
+    let x_hat = spec.rotate(s.x_star.as_slice());
+    let target = spec.rotate(s.target_v.as_slice());
+    let w_hat = spec.rotate(d.w.as_slice());
+    let mut e = Vec::with_capacity(k_end as usize + 1);
+    let mut fwd: Vec<Vec<f64>> = steps.iter().map(|&st| Vec::with_capacity(st + 1)).collect();
+    let mut wjv_fwd = vec![f64::NAN; s.ts.len()];
+    let ckpt = super::spectral::forward(
+        spec,
+        alpha,
+        k_end as usize,
+        &starts,
+        (&x_hat, &target),
+        |_, ek| e.push(ek),
+        |i, j, err, y| {
+            fwd[i].push(err);
+            if j == steps[i] {
+                wjv_fwd[i] = y.iter().zip(&w_hat).map(|(a, b)| a * b).sum();
+            }
+        },
+    );
+    let samples: Vec<Vec<usize>> = steps.iter().map(|&st| if s.curves { rev_samples(st) } else { vec![] }).collect();
+    let mut revs: Vec<Vec<(usize, f64)>> = samples.iter().map(|p| Vec::with_capacity(p.len())).collect();
+    let mut rev_final = vec![(f64::NAN, f64::NAN); s.ts.len()];
+    super::spectral::truncated_sweeps(&ckpt, &w_hat, &budgets, |i| samples[i].as_slice(), |i, o, hbar, gbar| {
+        let err = pull.error(hbar, gbar);
+        if o == steps[i] {
+            rev_final[i] = (err, pull.pairing(hbar, gbar));
+        }
+        if s.curves {
+            revs[i].push((o, err));
+        }
+    });
+    let k_dot = s.ts.iter().position(|&t| t == 0).map_or(0, |i| argmax(&fwd[i]));
+    let finals = (0..s.ts.len())
+        .map(|i| FinalErrors {
+            t: s.ts[i],
+            t_prime: budgets[i].1,
+            k_prime: budgets[i].0,
+            fwd_err: fwd[i][steps[i]],
+            rev_err: rev_final[i].0,
+            iter_err: e[budgets[i].0],
+            wjv_fwd: wjv_fwd[i],
+            wjv_rev: rev_final[i].1,
+        })
+        .collect();
+    if !s.curves {
+        e.clear();
+        fwd.clear();
+        revs.clear();
+    }
+    TruncationErrors { finals, e, fwd, rev: revs, k_dot }
+}
+
 /// The sweep on the data directly (`u = (A, b)`, `O(MN)` per step): the oracle of
 /// [`sweep_factored`].
 fn sweep_direct(
@@ -534,6 +612,21 @@ struct TruncationGrid<'a> {
     target_v: &'a DVector<f64>,
     w: &'a DVector<f64>,
     curves: bool,
+}
+
+impl TruncationGrid<'_> {
+    /// Per `T_j`: the budget `(K', T')` and the steps `K − T` of its late start and sweep.
+    fn budgets(&self) -> (Vec<(usize, usize)>, Vec<usize>) {
+        let budgets = self
+            .ts
+            .iter()
+            .map(|&t| {
+                let (kp, tp) = reallocate(self.k as u64, t as u64, self.omega as u64);
+                (kp as usize, tp as usize)
+            })
+            .collect();
+        (budgets, self.ts.iter().map(|&t| self.k - t).collect())
+    }
 }
 
 /// The errors of one run over its truncation grid: the final numbers per `T_j`, and (with
@@ -668,11 +761,37 @@ impl Flops {
         Flops { loops: 2.0 * per_alpha, ..loop_count }
     }
 
-    /// The count of the reverse-mode curves of one run ([`rev_samples`], both step sizes).
-    pub fn of_rev_curves(n: usize, k: usize, ts: &[usize]) -> Self {
+    /// The count of one run of the spectral engine ([`super::spectral`]), per step size:
+    /// the iterates `z_k` (`2N` per step) and `e_k` (`3N`) up to `K_end = K + ωT_max`, the
+    /// forcing (`2N² + N` per column up to `K_end`), the late starts (`2N` per direction and
+    /// step, plus the error `3N`), `Ĥ̄` (`2N²` per truncated step), the powers `d^j ∘ ŵ` and
+    /// `ĝ̄` (`2N`) and the regenerated iterates (at most `2N` per truncated step plus one
+    /// window of [`super::spectral::CHUNK`] per truncation), the finals' norm and pairing
+    /// (`11N²`); per run the setup of [`Flops::of_run`] (its `40N³` covers the eigenvalues
+    /// and the Cholesky solves) plus `9N³` for the eigenvectors and `4N³` for `Ĥ̇ = VᵀḢV`.
+    pub fn of_spectral_run(m: usize, n: usize, k: usize, ts: &[usize], omega: usize) -> Self {
+        let (mf, nf) = (m as f64, n as f64);
+        let t_max = ts.iter().copied().max().unwrap_or(0);
+        let k_end = (k + omega * t_max) as f64;
+        let derivative_steps: f64 = ts.iter().map(|&t| (k - t) as f64).sum();
+        let chunk = super::spectral::CHUNK as f64;
+        let per_alpha = k_end * 2.0 * nf + (k_end + 1.0) * 3.0 * nf // iterates and e_k
+            + k_end * (2.0 * nf * nf + nf) // forcing
+            + derivative_steps * 5.0 * nf // late starts + error
+            + derivative_steps * (2.0 * nf * nf + 4.0 * nf) + ts.len() as f64 * chunk * 2.0 * nf // H̄, ĝ̄, z
+            + ts.len() as f64 * 11.0 * nf * nf; // finals
+        let setup = 3.0 * 2.0 * mf * nf * nf + 4.0 * mf * nf + (40.0 + 13.0) * nf * nf * nf;
+        Flops { loops: 2.0 * per_alpha, finals: 0.0, setup, curves: 0.0 }
+    }
+
+    /// The count of the reverse-mode curves of one run ([`rev_samples`], both step sizes):
+    /// the norm at every sampled `k` other than `T'`, `N³ + 7N²` each
+    /// ([`super::normal::PullBackNorm`]), or `9N²` in the eigenbasis of the spectral engine.
+    pub fn of_rev_curves(n: usize, k: usize, ts: &[usize], engine: Engine) -> Self {
         let n = n as f64;
         let points: usize = ts.iter().map(|&t| rev_samples(k - t).len() - 1).sum();
-        Flops { curves: 2.0 * points as f64 * (n * n * n + 7.0 * n * n), ..Flops::default() }
+        let each = if engine == Engine::Spectral { 9.0 * n * n } else { n * n * n + 7.0 * n * n };
+        Flops { curves: 2.0 * points as f64 * each, ..Flops::default() }
     }
 
     /// The sum of all four.
@@ -838,10 +957,11 @@ pub fn sweep_protocol_with(p: &Protocol, engine: Engine, done: &(dyn Fn(usize) +
             .collect::<Result<_>>()?;
         for r in &runs {
             flops.add(&match engine {
+                Engine::Spectral => Flops::of_spectral_run(p.m, n, r.k, &r.ts, p.omega),
                 Engine::Blocked => Flops::of_blocked_run(p.m, n, r.k, &r.ts, p.omega),
                 _ => Flops::of_run(p.m, n, r.k, &r.ts, p.omega),
             });
-            flops.add(&Flops::of_rev_curves(n, r.k, &r.ts));
+            flops.add(&Flops::of_rev_curves(n, r.k, &r.ts, engine));
         }
         // The captions' ρ* are those of M = 50 draws.
         let paper = PAPER_N.iter().position(|&pn| pn == n && p.m == 50).map_or(f64::NAN, |i| PAPER_RHO[i]);

@@ -16,6 +16,7 @@
 pub mod appendix_c;
 pub mod blocked;
 pub mod fig2;
+pub mod spectral;
 pub use crate::linalg::kernels;
 pub use crate::problem::normal;
 
