@@ -2,12 +2,13 @@
 //! `N ∈ {2, 5, 10, 20, 30, 40}`, both step sizes, nine truncations each (see
 //! `src/reproduce/appendix_c.rs`).
 //!
-//! - `sweep_R100`: the whole sweep at the paper's `R = 100` with the default (blocked)
+//! - `sweep_R100`: the whole sweep at the paper's `R = 100` with the default (spectral)
 //!   engine (parallel over runs, rayon's default pool), aggregation included, report
 //!   writing excluded. Its throughput is the analytic flop count (`Flops::total`), so
 //!   criterion's `elem/s` reads as flop/s;
-//! - `run_N40_blocked`: one run at `N = 40` (both step sizes, all `T`, no curves) with the
-//!   blocked engine, single-threaded (throughput: `Flops::of_blocked_run`);
+//! - `run_N40_spectral` / `run_N40_blocked`: one run at `N = 40` (both step sizes, all `T`,
+//!   no curves) with the spectral and the blocked engine, single-threaded (throughput:
+//!   `Flops::of_spectral_run`, `Flops::of_blocked_run`);
 //! - `run_N40_factored` / `run_N40_direct`: one run at `N = 40` (both step sizes, all `T`,
 //!   no curves) on the `(AᵀA, Aᵀb)` map (the default) and on the engine's map on `(A, b)`,
 //!   single-threaded: the gain of the chain-rule factorisation alone (the second in its own
@@ -23,16 +24,23 @@ use unrollcheck::reproduce::appendix_c::{Draw, Engine, Flops, Protocol, run_draw
 
 fn bench_appendix_c(c: &mut Criterion) {
     let p = Protocol::paper(100, 0);
-    let flops = sweep_protocol(&p, Engine::Blocked).expect("the sweep runs").flops.total();
+    let flops = sweep_protocol(&p, Engine::Spectral).expect("the sweep runs").flops.total();
     let mut g = c.benchmark_group("appendix_c");
     g.sample_size(10).warm_up_time(Duration::from_secs(2)).measurement_time(Duration::from_secs(16));
     g.throughput(Throughput::Elements(flops as u64));
-    g.bench_function("sweep_R100", |b| b.iter(|| sweep_protocol(black_box(&p), Engine::Blocked).unwrap()));
+    g.bench_function("sweep_R100", |b| b.iter(|| sweep_protocol(black_box(&p), Engine::Spectral).unwrap()));
     g.finish();
 
     let one = Protocol::paper(1, 0);
     let d = Draw::sample(one.m, 40, run_seed(one.seed, 40, 0));
     let run = run_draw(&d, &one, Engine::Factored, false).unwrap();
+    let mut g = c.benchmark_group("appendix_c_one_run_spectral");
+    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(6));
+    g.throughput(Throughput::Elements(Flops::of_spectral_run(one.m, 40, run.k, &run.ts, one.omega).total() as u64));
+    g.bench_function("run_N40_spectral", |b| {
+        b.iter(|| run_draw(black_box(&d), &one, Engine::Spectral, false).unwrap())
+    });
+    g.finish();
     let mut g = c.benchmark_group("appendix_c_one_run_blocked");
     g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(6));
     g.throughput(Throughput::Elements(Flops::of_blocked_run(one.m, 40, run.k, &run.ts, one.omega).total() as u64));

@@ -147,7 +147,7 @@ fn selected_median(v: &mut [f64]) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }
-    let (lo, frac) = ((v.len() - 1) / 2, if v.len() % 2 == 0 { 0.5 } else { 0.0 });
+    let (lo, frac) = ((v.len() - 1) / 2, if v.len().is_multiple_of(2) { 0.5 } else { 0.0 });
     let (_, &mut a, rest) = v.select_nth_unstable_by(lo, f64::total_cmp);
     // As `sorted_quantile`: `a + frac·(b − a)` whenever a next value `b` exists.
     match rest.iter().copied().min_by(f64::total_cmp) {

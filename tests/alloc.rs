@@ -7,8 +7,8 @@
 //! `truncated_vjp`/`reverse_vjp`) and for `Trajectory::run`, the number of allocations is
 //! measured for `K = 10` and `K = 1000` on the same instance, with an observer that does
 //! not allocate. Equal counts mean the count does not depend on `K`: zero allocations per
-//! iteration. The blocked kernels of the appendix-C sweep (`reproduce::blocked`) are
-//! measured the same way. A negative control (an observer that clones each iterate) shows the counter
+//! iteration. The blocked and spectral kernels of the appendix-C sweep (`reproduce::blocked`,
+//! `reproduce::spectral`) are measured the same way. A negative control (an observer that clones each iterate) shows the counter
 //! sees per-iteration allocations.
 
 use nalgebra::DVector;
@@ -241,6 +241,68 @@ fn blocked_appendix_c_kernels_allocate_nothing_per_iteration() {
     for ((what, a), (_, b)) in short.into_iter().zip(long) {
         println!("blocked: {what}: {a} allocations at K = {SHORT}, {b} at K = {LONG}");
         assert_eq!(a, b, "blocked {what} allocates {a} times at K = {SHORT} but {b} times at K = {LONG}");
+    }
+}
+
+/// The spectral appendix-C kernels (`reproduce::spectral`: the iterates and the nine late
+/// starts in the eigenbasis, the nine truncated sweeps from the iterate checkpoints, with
+/// sampled offsets, and the pull-back norm at each) make as many allocations for `K = 10`
+/// as for `K = 1000` on the normal equations of the benchmark's instance.
+#[test]
+fn spectral_appendix_c_kernels_allocate_nothing_per_iteration() {
+    use unrollcheck::problem::normal::{NormalEquations, push_tangent, thin_qr};
+    use unrollcheck::reproduce::appendix_c::rev_samples;
+    use unrollcheck::reproduce::spectral;
+    let (m, n) = (50, 40);
+    let mut rng = draw::rng(2026);
+    let a = draw::uniform_matrix(m, n, &mut rng);
+    let b = draw::normal_vector(m, 1.0, &mut rng);
+    let v = draw::unit_vector(m * n + m, &mut rng);
+    let w = draw::unit_vector(n, &mut rng);
+    let normal = NormalEquations::from_data(&a, &b).unwrap();
+    let phi_v = push_tangent(&a, &b, &v).unwrap();
+    let (lo, hi) = normal.extremes();
+    let alpha = 2.0 / (lo + hi);
+    let spec = spectral::Spectrum::new(&normal, phi_v.as_slice()).unwrap();
+    let w_hat = spec.rotate(w.as_slice());
+    let target = vec![0.5; n];
+    let mut pull = spectral::PullBack::new(&spec, thin_qr(&a, &b).2, &target, &target);
+    let grid = |k: usize| -> Vec<(usize, usize)> { (0..9).map(|j| (k + 3 * (j * k / 10), 4 * (j * k / 10))).collect() };
+    let mut counts = |k: usize| {
+        let budgets = grid(k);
+        let k_end = budgets.iter().map(|b| b.0).max().unwrap();
+        let starts: Vec<(usize, usize)> = budgets.iter().map(|&(kp, tp)| (tp, kp - tp)).collect();
+        let (mut acc, mut acc_e) = (0.0, 0.0);
+        let fwd = count(|| {
+            drop(spectral::forward(
+                &spec,
+                alpha,
+                k_end,
+                &starts,
+                (&target, &target),
+                |_, e| acc_e += e,
+                |_, _, e, y| acc += e + y[0],
+            ))
+        });
+        assert!(acc_e.is_finite());
+        let ckpt = spectral::forward(&spec, alpha, k_end, &starts, (&target, &target), |_, _| (), |_, _, _, _| ());
+        let samples: Vec<Vec<usize>> = starts.iter().map(|&(_, s)| rev_samples(s)).collect();
+        let rev = count(|| {
+            spectral::truncated_sweeps(
+                &ckpt,
+                &w_hat,
+                &budgets,
+                |i| samples[i].as_slice(),
+                |_, _, h, g| acc += pull.error(h, g) + pull.pairing(h, g),
+            )
+        });
+        assert!(acc.is_finite());
+        [("forward", fwd), ("truncated_sweeps", rev)]
+    };
+    let (short, long) = (counts(SHORT), counts(LONG));
+    for ((what, a), (_, b)) in short.into_iter().zip(long) {
+        println!("spectral: {what}: {a} allocations at K = {SHORT}, {b} at K = {LONG}");
+        assert_eq!(a, b, "spectral {what} allocates {a} times at K = {SHORT} but {b} times at K = {LONG}");
     }
 }
 

@@ -2,14 +2,16 @@
 //!
 //! | test | what it pins |
 //! |---|---|
-//! | `appendix_c_matches_frozen_numpy_reference` | the sweep's `K`, `T_j`, `fwd_err`, `rev_err`, `wJv`, `iter_err` on the six instances of `tests/data/appendix_c_subset.json` (both engines) |
+//! | `appendix_c_matches_frozen_numpy_reference` | the sweep's `K`, `T_j`, `fwd_err`, `rev_err`, `wJv`, `iter_err` on the six instances of `tests/data/appendix_c_subset.json` (all four engines) |
 //! | `factored_engine_equals_direct_engine` | the `(H, g)` factorisation against the engine's map on `(A, b)` on fresh draws |
 //! | `blocked_sweep_equals_one_direction_loops` | the blocked late starts and truncated sweeps against `late_start_jvp` / `truncated_vjp` at every step, within a rounding-model bound; iterates, adjoints and `ḡ` bitwise; negative controls (a late start off by one, `α` off by `10⁻¹⁰`) are caught |
-//! | `blocked_engine_equals_factored_engine` | the default (blocked) engine's finals and curves against the loops' on fresh draws |
+//! | `spectral_sweep_equals_one_direction_loops` | the spectral (default) late starts and truncated sweeps against the loops at every step, within a rounding-model bound that includes the eigen-decomposition's measured backward error; the same negative controls are caught |
+//! | `spectral_engine_equals_blocked_engine_quick` | the spectral engine's finals and curves against the blocked engine's on fresh draws of every `N` (relative differences printed) |
+//! | `blocked_engine_equals_factored_engine` | the blocked engine's finals and curves against the loops' on fresh draws |
 //! | `appendix_c_small_is_pinned` | an R = 3 reproduction over the paper's N, rounded to 4 digits (insta, `reports/snapshots/`) |
 //! | `sweep_does_not_depend_on_threads` | 1 thread and the default pool give the same numbers |
 //! | `theorem8_bounds_every_run` | (21) along `v` with the run's own certified constants, at every step of every late start |
-//! | `run_allocations_do_not_depend_on_k` | no allocation per iteration in the sweep, both engines (counting allocator) |
+//! | `run_allocations_do_not_depend_on_k` | no allocation per iteration in the sweep, spectral, blocked and loops (counting allocator) |
 //! | `protocol_pieces` | `T_j` rounding, step labels, protocol validation |
 //! | `cli_*` | files written, `--m`, bad input (including `--m`, `N > M` and the memory budget) is exit 2 with the field named |
 //!
@@ -24,7 +26,7 @@ use unrollcheck::report;
 use unrollcheck::reproduce::appendix_c::{
     Draw, Engine, Protocol, REV_POINTS, StepSize, T_COUNT, rev_samples, run_draw, run_seed, sweep_protocol, truncations,
 };
-use unrollcheck::reproduce::blocked;
+use unrollcheck::reproduce::{blocked, spectral};
 use unrollcheck::unroll::{Trajectory, late_start_jvp, truncated_vjp};
 
 #[path = "support/counting_alloc.rs"]
@@ -257,6 +259,146 @@ fn blocked_vs_loops(d: &Draw, p: &Protocol, step: StepSize, shift: usize, alpha_
     worst
 }
 
+/// The spectral sweep ([`spectral`]) against the one-direction loops on one draw and step
+/// size; returns the largest ratio (difference / bound) over every late-start step and
+/// every sampled offset of every truncated sweep (`shift`, `alpha_factor`: negative
+/// controls, as in [`blocked_vs_loops`]).
+///
+/// The rounding model (first order, `u = ε/2`), on top of [`blocked_vs_loops`]'s
+/// `2γ_{N+3} Σ m_j` for the two recursions' own roundings (the spectral step rounds each
+/// entry of `d ∘ ŷ + ĉ` twice and each forcing entry `γ_{N+2}`: no more than a step of the
+/// loops): the spectral sweep computes exactly with `H̃ = VΛVᵀ` instead of `H`, and with a
+/// `V` whose columns are orthonormal to `δ_o = ‖VᵀV − I‖_F`; `δ = ‖H̃ − H‖_F/‖H‖_F + δ_o`
+/// is measured ([`spectral::Spectrum::backward_error`]). The change `E = H̃ − H`
+/// (`‖E‖ ≤ δL`) perturbs the iterates by `Δx_k = Σ_{i<k} B^{k−1−i}(−αE x_i)`, at most
+/// `a_k αδL X` with `a_k = min(k, 1/(1 − ρ))` and `X = 2‖x*‖ ≥ ‖x_i‖` (`x_0 = 0`, monotone
+/// error), and a late start by `Σ_{i<j} (αδL‖y_i‖ + α‖Ḣ‖_F‖Δx_{T'+i}‖)`; a truncated sweep
+/// by `α Σ_j (‖ΔW_j‖‖x_k‖ + ‖W_j‖‖Δx_k‖)` in `H̄` and `α Σ_j ‖ΔW_j‖` in `ḡ`, with
+/// `‖ΔW_j‖ ≤ a_j αδL`. The rotations into the basis and back (matrix–vector products with
+/// `V`) add `(δ_o + 2γ_N √N)` times the norm of what is rotated, each way.
+fn spectral_vs_loops(d: &Draw, p: &Protocol, step: StepSize, shift: usize, alpha_factor: f64) -> f64 {
+    let n = d.a.ncols();
+    let normal = NormalEquations::from_data(&d.a, &d.b).unwrap();
+    let (mu, l) = normal.extremes();
+    let alpha = step.alpha(mu, l);
+    let rho = (1.0 - alpha * mu).abs().max((1.0 - alpha * l).abs());
+    let rho_star = (l - mu) / (l + mu);
+    let k = unrollcheck::reproduce::appendix_c::horizon(rho_star, p.tol, p.k_cap);
+    let ts = truncations(k);
+    let map = GradientDescent::new(normal.clone(), alpha).unwrap();
+    let budgets: Vec<(usize, usize)> = ts.iter().map(|&t| (k + p.omega * t, t + p.omega * t)).collect();
+    let k_end = budgets.iter().map(|b| b.0).max().unwrap();
+    let traj = Trajectory::run(&map, &DVector::zeros(n), k_end);
+    let phi_v = push_tangent(&d.a, &d.b, &d.v).unwrap();
+    let (h_f, hdot_f, gdot_n) = (normal.h().norm(), phi_v.rows(0, n * n).norm(), phi_v.rows(n * n, n).norm());
+    let spec = spectral::Spectrum::new(&normal, phi_v.as_slice()).unwrap();
+    let delta = spec.backward_error(normal.h());
+    let rot = delta + 2.0 * gamma(n) * (n as f64).sqrt();
+    let x_big = 2.0 * traj.x(k_end).norm().max(traj.x(k_end / 2).norm());
+    let amp = |i: usize| (i as f64).min(1.0 / (1.0 - rho));
+    let dx = |i: usize| amp(i) * alpha * delta * l * x_big;
+    let ab = alpha * alpha_factor;
+    let ratio = |diff: f64, tol: f64| {
+        if tol > 0.0 {
+            diff / tol
+        } else if diff > 0.0 {
+            f64::INFINITY
+        } else {
+            0.0
+        }
+    };
+    let mut worst: f64 = 0.0;
+
+    // Forward: every late start at every step.
+    let starts: Vec<(usize, usize)> = budgets.iter().zip(&ts).map(|(b, &t)| (b.1 + shift, k - t)).collect();
+    let zeros = vec![0.0; n];
+    let mut got: Vec<Vec<DVector<f64>>> = vec![vec![]; ts.len()];
+    let ckpt = spectral::forward(
+        &spec,
+        ab,
+        k_end + shift,
+        &starts,
+        (&zeros, &zeros),
+        |_, _| (),
+        |i, _, _, y| got[i].push(spec.unrotate(y)),
+    );
+    let zero = DVector::zeros(n);
+    for (i, &(_, t_prime)) in budgets.iter().enumerate() {
+        let steps = k - ts[i];
+        let (mut sum_m, mut sum_p) = (0.0, 0.0);
+        late_start_jvp(&map, &traj, t_prime, steps, phi_v.as_view(), zero.as_view(), |j, y| {
+            let tol = 2.0 * gamma(n + 3) * sum_m + sum_p + 2.0 * rot * y.norm();
+            worst = worst.max(ratio((&got[i][j] - y).norm(), tol));
+            if j < steps {
+                let x = traj.x(t_prime + j).norm();
+                sum_m += (1.0 + alpha * h_f) * y.norm() + alpha * hdot_f * x + alpha * gdot_n;
+                sum_p += alpha * delta * l * y.norm()
+                    + alpha * hdot_f * dx(t_prime + j)
+                    + rot * alpha * (hdot_f * x + gdot_n);
+            }
+        });
+    }
+
+    // Reverse: every truncated sweep at its sampled offsets and at the end.
+    let samples: Vec<Vec<usize>> = ts.iter().map(|&t| rev_samples(k - t)).collect();
+    let w_hat = spec.rotate(d.w.as_slice());
+    let mut got: Vec<Vec<(usize, DMatrix<f64>, DVector<f64>)>> = vec![vec![]; ts.len()];
+    spectral::truncated_sweeps(
+        &ckpt,
+        &w_hat,
+        &budgets,
+        |i| samples[i].as_slice(),
+        |i, o, hbar, gbar| got[i].push((o, spec.unrotate_matrix(hbar), spec.unrotate(gbar))),
+    );
+    for (i, &(k_prime, t_prime)) in budgets.iter().enumerate() {
+        let (mut sum_wx, mut sum_p, mut sum_w, mut sum_pg) = (0.0, 0.0, 0.0, 0.0);
+        let mut next = got[i].iter().peekable();
+        truncated_vjp(&map, &traj, k_prime, t_prime, d.w.as_view(), |kk, ub, _xbar| {
+            let o = k_prime - kk;
+            if let Some((_, gh, gg)) = next.next_if(|(go, _, _)| *go == o) {
+                let (hb, gb) = (ub.rows(0, n * n), ub.rows(n * n, n));
+                let hb = DMatrix::from_column_slice(n, n, hb.as_slice());
+                let tol_h = 2.0 * gamma(o + 2) * alpha * sum_wx + sum_p + 2.0 * rot * hb.norm();
+                let tol_g = 2.0 * gamma(o + 2) * alpha * sum_w + sum_pg + 2.0 * rot * gb.norm();
+                worst = worst.max(ratio((gh - &hb).norm(), tol_h)).max(ratio((gg - gb).norm(), tol_g));
+            }
+            if kk > t_prime {
+                let (w_norm, x) = (_xbar.norm(), traj.x(kk - 1).norm());
+                let dw = amp(o) * alpha * delta * l * w_norm;
+                sum_wx += w_norm * x;
+                sum_w += w_norm;
+                sum_p += alpha * (dw * x + w_norm * dx(kk - 1)) + rot * alpha * w_norm * x;
+                sum_pg += alpha * dw + rot * alpha * w_norm;
+            }
+        });
+        assert!(next.next().is_none(), "every spectral observation compared");
+    }
+    worst
+}
+
+/// The spectral sweep (the default engine) equals the engine's one-direction loops within
+/// the rounding model of [`spectral_vs_loops`], at every step of every late start and at
+/// every sampled offset of every truncated sweep, on fresh draws of N = 2, 10, 40 and both
+/// step sizes; the negative controls (a late start one step late; `α` off by a relative
+/// `10⁻¹⁰`) exceed the bound.
+#[test]
+fn spectral_sweep_equals_one_direction_loops() {
+    let p = Protocol::paper(1, 31);
+    for n in [2, 10, 40] {
+        let d = Draw::sample(p.m, n, run_seed(p.seed, n, 0));
+        for step in StepSize::ALL {
+            let ratio = spectral_vs_loops(&d, &p, step, 0, 1.0);
+            eprintln!("N = {n} α = {}: largest difference / bound {ratio:.2e}", step.label());
+            assert!(ratio <= 1.0, "N = {n} α = {}: spectral differs from the loops by {ratio:.2} bounds", step.label());
+            let late = spectral_vs_loops(&d, &p, step, 1, 1.0);
+            assert!(late > 1.0, "N = {n}: a late start off by one must be caught ({late:.2e})");
+            let off = spectral_vs_loops(&d, &p, step, 0, 1.0 + 1e-10);
+            assert!(off > 1.0, "N = {n}: α off by 1e-10 must be caught ({off:.2e})");
+            eprintln!("   controls: late start {late:.2e}, α off {off:.2e}");
+        }
+    }
+}
+
 /// The blocked sweep equals the engine's one-direction loops (its oracle) within the
 /// rounding model of [`blocked_vs_loops`], at every step of every late start and at every
 /// sampled offset of every truncated sweep, on fresh draws of N = 2, 10, 40 and both step
@@ -279,8 +421,8 @@ fn blocked_sweep_equals_one_direction_loops() {
     }
 }
 
-/// The default (blocked) engine and the loops give the same finals and curves on fresh
-/// draws of every N of the paper.
+/// The blocked engine and the loops give the same finals and curves on fresh draws of
+/// every N of the paper.
 #[test]
 fn blocked_engine_equals_factored_engine() {
     let p = Protocol::paper(1, 13);
@@ -324,7 +466,9 @@ fn spectral_engine_equals_blocked_engine_quick() {
         for (sa, sb) in a.steps.iter().zip(&b.steps) {
             assert_eq!(sa.k_dot, sb.k_dot, "N = {n}: k̇");
             assert_eq!(sa.e.len(), sb.e.len());
-            for (x, y) in sa.e.iter().zip(&sb.e) { worst[0] = worst[0].max(rel(*x, *y, 0.0)); }
+            for (x, y) in sa.e.iter().zip(&sb.e) {
+                worst[0] = worst[0].max(rel(*x, *y, 0.0));
+            }
             for (x, y) in sa.finals.iter().zip(&sb.finals) {
                 worst[1] = worst[1].max(rel(x.fwd_err, y.fwd_err, 0.0));
                 worst[2] = worst[2].max(rel(x.rev_err, y.rev_err, 0.0));
@@ -332,14 +476,21 @@ fn spectral_engine_equals_blocked_engine_quick() {
             }
             for (cb, cf) in sa.fwd.iter().zip(&sb.fwd) {
                 assert_eq!(cb.len(), cf.len());
-                for (x, y) in cb.iter().zip(cf) { worst[4] = worst[4].max(rel(*x, *y, 0.0)); }
+                for (x, y) in cb.iter().zip(cf) {
+                    worst[4] = worst[4].max(rel(*x, *y, 0.0));
+                }
             }
             for (cb, cf) in sa.rev.iter().zip(&sb.rev) {
                 assert_eq!(cb.iter().map(|p| p.0).collect::<Vec<_>>(), cf.iter().map(|p| p.0).collect::<Vec<_>>());
-                for (x, y) in cb.iter().zip(cf) { worst[5] = worst[5].max(rel(x.1, y.1, 0.0)); }
+                for (x, y) in cb.iter().zip(cf) {
+                    worst[5] = worst[5].max(rel(x.1, y.1, 0.0));
+                }
             }
         }
-        eprintln!("N = {n}: e {:.1e} fwd {:.1e} rev {:.1e} wjv {:.1e} fwd curves {:.1e} rev curves {:.1e}", worst[0], worst[1], worst[2], worst[3], worst[4], worst[5]);
+        eprintln!(
+            "N = {n}: e {:.1e} fwd {:.1e} rev {:.1e} wjv {:.1e} fwd curves {:.1e} rev curves {:.1e}",
+            worst[0], worst[1], worst[2], worst[3], worst[4], worst[5]
+        );
     }
 }
 
@@ -371,7 +522,7 @@ fn reverse_curves_match_direct_engine() {
 /// A small reproduction (R = 3, all six N), rounded to 4 significant digits, pinned.
 #[test]
 fn appendix_c_small_is_pinned() {
-    let sweep = sweep_protocol(&Protocol::paper(3, 0), Engine::Blocked).expect("runs");
+    let sweep = sweep_protocol(&Protocol::paper(3, 0), Engine::Spectral).expect("runs");
     assert_eq!(sweep.cells.len(), 12);
     insta::with_settings!({ snapshot_path => "../reports/snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
         insta::assert_snapshot!("reproduce_appendix_c_small", report::appendix_c::summary(&sweep));
@@ -383,8 +534,8 @@ fn appendix_c_small_is_pinned() {
 fn sweep_does_not_depend_on_threads() {
     let p = Protocol { ns: vec![2, 10], ..Protocol::paper(4, 5) };
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
-    let a = one.install(|| sweep_protocol(&p, Engine::Blocked)).unwrap();
-    let b = sweep_protocol(&p, Engine::Blocked).unwrap();
+    let a = one.install(|| sweep_protocol(&p, Engine::Spectral)).unwrap();
+    let b = sweep_protocol(&p, Engine::Spectral).unwrap();
     assert_eq!(report::appendix_c::summary(&a), report::appendix_c::summary(&b));
     for (x, y) in a.cells.iter().zip(&b.cells) {
         assert_eq!(x.fwd, y.fwd);
@@ -439,7 +590,7 @@ fn run_allocations_do_not_depend_on_k() {
         run_draw(&d, &long, Engine::Factored, true).unwrap().k,
     );
     assert!(kl > 3 * ks, "the two runs must differ in K ({ks} vs {kl})");
-    for engine in [Engine::Blocked, Engine::Factored] {
+    for engine in [Engine::Spectral, Engine::Blocked, Engine::Factored] {
         for curves in [false, true] {
             let a = count_allocations(|| {
                 run_draw(&d, &short, engine, curves).unwrap();

@@ -32,7 +32,7 @@ pub mod trends;
 
 use crate::claims::{self, Role, Setting, Verdict, Witness};
 use crate::error::{Error, Result};
-use crate::reproduce::appendix_c::{Engine, Protocol, sweep_protocol_with};
+use crate::reproduce::appendix_c::{Protocol, sweep_protocol_with};
 use crate::reproduce::{ReproduceArgs, Target};
 use crate::scenario::Scenario;
 use crate::scenario::runner::ScenarioResults;
@@ -742,13 +742,13 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<String> {
             let written = fig2::write(&f, out)?;
             Ok(fig2::summary(&f, &written))
         }
-        Target::AppendixC { runs, seed, m, n, out } => {
+        Target::AppendixC { runs, seed, m, n, out, engine } => {
             let p = Protocol { m: *m, ns: n.clone(), ..Protocol::paper(*runs, *seed) };
             p.validate()?;
-            crate::reproduce::appendix_c::check_budget(&p, max_gib()?)?;
+            crate::reproduce::appendix_c::check_budget(&p, *engine, max_gib()?)?;
             let bar = appendix_c_progress(&p);
             let weight = |n| crate::reproduce::appendix_c::run_weight(p.m, n);
-            let sweep = sweep_protocol_with(&p, Engine::Spectral, &|n| bar.inc(weight(n)));
+            let sweep = sweep_protocol_with(&p, *engine, &|n| bar.inc(weight(n)));
             bar.finish_and_clear();
             let sweep = sweep?;
             let report = appendix_c::write(&sweep, out)?;

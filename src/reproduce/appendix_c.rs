@@ -21,17 +21,20 @@
 //! are independent and run in parallel (rayon); each run's draws come from its own seed
 //! ([`run_seed`]), so results do not depend on the number of threads.
 //!
-//! The default [`Engine::Blocked`] works in the normal-equation parameters `θ = (AᵀA, Aᵀb)`
+//! The default [`Engine::Spectral`] works in the normal-equation parameters `θ = (AᵀA, Aᵀb)`
 //! (see [`super::normal`]: the iteration depends on `(A, b)` only through `(AᵀA, Aᵀb)`, and
-//! the chain rule moves the `(A, b)` ↔ `(H, g)` conversion out of the loops) and advances
-//! the nine late starts together, one matrix–matrix product per step, with one adjoint
-//! sequence `B^j w` for the nine truncated sweeps ([`super::blocked`]: about `37KN²` flops
-//! per step size instead of `50KN²`, most in a register-tiled product).
+//! the chain rule moves the `(A, b)` ↔ `(H, g)` conversion out of the loops) and in the
+//! eigenbasis of `AᵀA` ([`super::spectral`]: diagonal recursions, the late starts' forcing
+//! and the truncated sweeps' `H̄` as blocked products, `O(N²)` pull-back norms, the iterates
+//! kept only at checkpoints; about `17.6KN²` flops per step size). [`Engine::Blocked`]
+//! advances the nine late starts together in the original coordinates, one matrix–matrix
+//! product per step, with one adjoint sequence `B^j w` for the nine truncated sweeps
+//! ([`super::blocked`]: about `37KN²` flops per step size instead of `50KN²`).
 //! [`Engine::Factored`] runs the engine's one-direction loops on
 //! `GradientDescent<NormalEquations>` (a step costs `4N²` flops instead of about
-//! `10MN + 2N²`), the oracle of the blocked sweep; [`Engine::Direct`] runs them on the
+//! `10MN + 2N²`), the oracle of both; [`Engine::Direct`] runs them on the
 //! engine's map on `(A, b)` (`GradientDescent<Ridge>` with `RidgeParam::Data`), the oracle
-//! of both (`tests/reproduce.rs`, `benches/appendix_c.rs`).
+//! of all three (`tests/reproduce.rs`, `benches/appendix_c.rs`).
 //!
 //! Runs have different `K` when their `ρ*` differ (all `N ≥ 20` runs hit the cap `K = 1000`);
 //! curves are then aggregated index by index ([`crate::stats::ragged_median`]) and drawn on the grid
@@ -103,8 +106,9 @@ impl StepSize {
     }
 }
 
-/// Which map the loops run on (same numbers up to rounding).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which map the loops run on (same numbers up to rounding): `--engine` of
+/// `unrollcheck reproduce appendix-c` (the oracles can be run from the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Engine {
     /// The normal equations in the eigenbasis of `AᵀA` ([`super::spectral`]): diagonal
     /// recursions, the forcing and `H̄` as blocked products, `O(N²)` norms, memory free of
@@ -114,6 +118,7 @@ pub enum Engine {
     Blocked,
     /// `GradientDescent<NormalEquations>` with tangent `Φv`, cotangent pulled back by `Φᵀ`,
     /// one direction at a time (the engine's loops).
+    #[value(name = "loops")]
     Factored,
     /// `GradientDescent<Ridge>` with `RidgeParam::Data` (the map on `(A, b)` itself).
     Direct,
@@ -331,7 +336,8 @@ pub fn run_draw(d: &Draw, p: &Protocol, engine: Engine, curves: bool) -> Result<
             let spec = super::spectral::Spectrum::new(&normal, targets.phi_v.as_slice())?;
             let (_, _, b_perp_sq) = super::normal::thin_qr(&d.a, &d.b);
             let n = d.a.ncols();
-            let pull = super::spectral::PullBack::new(&spec, b_perp_sq, &targets.theta.as_slice()[n * n..], x_star.as_slice());
+            let pull =
+                super::spectral::PullBack::new(&spec, b_perp_sq, &targets.theta.as_slice()[n * n..], x_star.as_slice());
             Some((spec, pull))
         }
         _ => None,
@@ -558,15 +564,21 @@ fn sweep_spectral(
     let samples: Vec<Vec<usize>> = steps.iter().map(|&st| if s.curves { rev_samples(st) } else { vec![] }).collect();
     let mut revs: Vec<Vec<(usize, f64)>> = samples.iter().map(|p| Vec::with_capacity(p.len())).collect();
     let mut rev_final = vec![(f64::NAN, f64::NAN); s.ts.len()];
-    super::spectral::truncated_sweeps(&ckpt, &w_hat, &budgets, |i| samples[i].as_slice(), |i, o, hbar, gbar| {
-        let err = pull.error(hbar, gbar);
-        if o == steps[i] {
-            rev_final[i] = (err, pull.pairing(hbar, gbar));
-        }
-        if s.curves {
-            revs[i].push((o, err));
-        }
-    });
+    super::spectral::truncated_sweeps(
+        &ckpt,
+        &w_hat,
+        &budgets,
+        |i| samples[i].as_slice(),
+        |i, o, hbar, gbar| {
+            let err = pull.error(hbar, gbar);
+            if o == steps[i] {
+                rev_final[i] = (err, pull.pairing(hbar, gbar));
+            }
+            if s.curves {
+                revs[i].push((o, err));
+            }
+        },
+    );
     let k_dot = s.ts.iter().position(|&t| t == 0).map_or(0, |i| argmax(&fwd[i]));
     let finals = (0..s.ts.len())
         .map(|i| FinalErrors {
@@ -924,6 +936,8 @@ pub struct Sweep {
     pub flops: Flops,
     /// Wall-clock seconds of the computation (not of writing the report).
     pub seconds: f64,
+    /// The engine that computed it.
+    pub engine: Engine,
 }
 
 /// Runs the protocol: `R` runs per `N` in parallel, then aggregates.
@@ -977,7 +991,7 @@ pub fn sweep_protocol_with(p: &Protocol, engine: Engine, done: &(dyn Fn(usize) +
             cells.push(aggregate(n, step, &runs, i, p.omega));
         }
     }
-    Ok(Sweep { protocol: p.clone(), rho, cells, flops, seconds: start.elapsed().as_secs_f64() })
+    Ok(Sweep { protocol: p.clone(), rho, cells, flops, seconds: start.elapsed().as_secs_f64(), engine })
 }
 
 fn aggregate(n: usize, step: StepSize, runs: &[DrawRun], i: usize, omega: usize) -> TruncationCell {
@@ -1074,14 +1088,14 @@ impl Sweep {
 /// Checks `reproduce appendix-c` against `max_gib`: the curves kept per run (both step
 /// sizes, every truncation, `K` up to the protocol's cap), for the runs of one `N`, plus
 /// the working set of each worker thread at the largest `N` ([`worker_bytes`]).
-pub fn check_budget(p: &Protocol, max_gib: f64) -> Result<()> {
+pub fn check_budget(p: &Protocol, engine: Engine, max_gib: f64) -> Result<()> {
     let k = p.k_cap as f64;
     let t = T_COUNT as f64;
     let per_step = (1.0 + 0.8 * p.omega as f64) * k + 1.0 + t * (k + 1.0) + t * REV_POINTS as f64 * 2.0;
     let per_run = 8.0 * StepSize::ALL.len() as f64 * per_step;
     let n_max = p.ns.iter().copied().max().unwrap_or(0);
     let threads = rayon::current_num_threads() as f64;
-    let bytes = p.runs as f64 * per_run + threads * worker_bytes(p, n_max);
+    let bytes = p.runs as f64 * per_run + threads * worker_bytes(p, n_max, engine);
     let cause = format!(
         "{} runs per N (--runs), K up to {}, M = {} and N up to {n_max} on {threads} threads",
         p.runs, p.k_cap, p.m
@@ -1090,14 +1104,24 @@ pub fn check_budget(p: &Protocol, max_gib: f64) -> Result<()> {
 }
 
 /// The bytes one worker thread holds while it runs one draw at dimension `n` with the
-/// blocked engine (an upper estimate): the iterates of both step sizes up to
-/// `K_end = K(1 + ω·0.8)` and their adjoints up to `K` (`2N(K_end + 1) + 2N(K + 1)`), the
-/// forcing `C` (`N·K_end`), about eight `M × N` arrays (`A` and its copies in the maps, the
-/// QR of `A`, the tangent `v` and the pulled-back cotangent) and twelve `N × N` ones.
-/// `O(K·N + MN + N²)`: at `M = 500`, `N = 400`, `K = 1000` about 39 + 13 + 15 MB.
-pub fn worker_bytes(p: &Protocol, n: usize) -> f64 {
+/// default, spectral engine ([`super::spectral`]; an upper estimate): about eight `M × N`
+/// arrays (`A` and its copies in the maps, the QR of `A`, the tangent `v`), twelve `N × N`
+/// ones (`H`, its eigenvectors `V`, `Ḣ`, `Ĥ̇`, `Ĥ̄`, the pull-back's target, temporaries), the
+/// four `N × CHUNK` work buffers, the iterate checkpoints `N(K_end/CHUNK + 1)` and the
+/// iterate errors `K_end + 1` (`K_end = K(1 + 0.8ω)`): `O(N² + MN)` — nothing of size `K·N`
+/// (at `M = 500`, `N = 400`, `K = 1000` about 16 + 15 + 1 MB). The other engines hold the
+/// iterates of both step sizes (`2N(K_end + 1)`) and, blocked, their adjoints up to `K`
+/// and the forcing (`2N(K + 1) + N·K_end`): `O(K·N + MN + N²)`, 54 MB more there.
+pub fn worker_bytes(p: &Protocol, n: usize, engine: Engine) -> f64 {
     let (m, n) = (p.m as f64, n as f64);
     let k = p.k_cap as f64;
     let k_end = k * (1.0 + 0.8 * p.omega as f64);
-    8.0 * (2.0 * n * (k_end + 1.0) + 2.0 * n * (k + 1.0) + n * k_end + 8.0 * m * (n + 1.0) + 12.0 * n * n + 18.0 * n)
+    let chunk = super::spectral::CHUNK as f64;
+    let common = 8.0 * m * (n + 1.0) + 12.0 * n * n + k_end + 1.0 + 18.0 * n;
+    8.0 * (common
+        + match engine {
+            Engine::Spectral => n * (4.0 * chunk + k_end / chunk + 1.0),
+            Engine::Blocked => 2.0 * n * (k_end + 1.0) + 2.0 * n * (k + 1.0) + n * k_end,
+            Engine::Factored | Engine::Direct => 2.0 * n * (k_end + 1.0),
+        })
 }

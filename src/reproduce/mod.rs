@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | [`fig2`] | Fig. 1–2, (8), (19) | `e_k`, `ė_k`, `ē_k` of one ridge-weight instance with both bounds, `k̇`, `k̄`; how they depend on `x_0` |
 //! | [`appendix_c`] | App. C, Fig. 3–14, (22) | the late-start / truncation protocol on `u = (A, b)`, medians over runs, the ρ* table |
+//! | [`spectral`] | App. C | the sweep in the eigenbasis of `AᵀA` (the default): diagonal recursions, blocked forcing and `H̄`, `O(N²)` pull-back norms, memory free of `K·N` |
 //! | [`blocked`] | App. C | the sweep's nine late starts advanced together (one matrix–matrix product per step) and one adjoint sequence for the nine truncated sweeps |
 //! | [`normal`] | — | the map on `(AᵀA, Aᵀb)` and the chain-rule factors `Φ`, `Φᵀ` (the sweep's fast path) |
 //! | [`kernels`] | — | the dense kernels of that map and the blocked product (AVX2+FMA when the CPU has them) |
@@ -68,5 +69,10 @@ pub enum Target {
         /// Output directory (the files go to OUT/appendix_c/).
         #[arg(long, default_value = "reports/reproduction")]
         out: PathBuf,
+        /// How the sweep is computed: `spectral` (the eigenbasis of AᵀA, the fastest),
+        /// `blocked`, `loops` (the engine's one-direction loops, the oracle) or `direct` (the
+        /// loops on the map on (A, b) itself); the same numbers up to rounding.
+        #[arg(long, value_enum, default_value_t = appendix_c::Engine::Spectral)]
+        engine: appendix_c::Engine,
     },
 }

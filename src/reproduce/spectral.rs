@@ -109,6 +109,22 @@ impl Spectrum {
         self.v.tr_mul(&DVector::from_column_slice(x)).as_slice().to_vec()
     }
 
+    /// `Vŷ`: a vector of the eigenbasis back in the coordinates of `x`.
+    pub fn unrotate(&self, y: &[f64]) -> DVector<f64> {
+        &self.v * DVector::from_column_slice(y)
+    }
+
+    /// `VᵀMV` for an `N × N` `M` (into the eigenbasis).
+    pub fn rotate_matrix(&self, m: &DMatrix<f64>) -> DMatrix<f64> {
+        self.v.tr_mul(&(m * &self.v))
+    }
+
+    /// `VM̂Vᵀ` for a column-major `N × N` `M̂` of the eigenbasis.
+    pub fn unrotate_matrix(&self, m: &[f64]) -> DMatrix<f64> {
+        let n = self.dim();
+        &self.v * DMatrix::from_column_slice(n, n, m) * self.v.transpose()
+    }
+
     /// The measured backward error of the decomposition of `h`,
     /// `‖VΛVᵀ − H‖_F/‖H‖_F + ‖VᵀV − I‖_F` (a few `ε√N` when it converged): the relative
     /// perturbation of `H` the spectral sweep computes with (`4N³` flops; for tests).
@@ -154,10 +170,9 @@ pub fn forward(
     for k0 in (0..k_end).step_by(CHUNK) {
         let len = CHUNK.min(k_end - k0);
         for (l, col) in zbuf.chunks_exact_mut(n).take(len).enumerate() {
-            col.copy_from_slice(&z);
-            iterate(k0 + l, ckpt.step_dist(&mut z, x_hat).sqrt());
+            iterate(k0 + l, ckpt.step_dist(&mut z, col, x_hat).sqrt());
         }
-        if (k0 + len) % CHUNK == 0 {
+        if (k0 + len).is_multiple_of(CHUNK) {
             ckpt.z[(k0 + len) / CHUNK * n..][..n].copy_from_slice(&z);
         }
         // ĉ_k = αĝ̇ − αĤ̇z_k for k = k0, …, k0 + len − 1.
@@ -207,6 +222,13 @@ fn dist_sq(x: &[f64], t: &[f64]) -> f64 {
     crate::linalg::kernels::sum_sq_diff(x, t)
 }
 
+/// One entry of one step of the iterates, `d_a z_a + αĝ_a`: the only place it is written,
+/// so the iterates a window regenerates are bitwise the forward pass's.
+#[inline(always)]
+fn next(z: f64, d: f64, ag: f64) -> f64 {
+    d * z + ag
+}
+
 /// The iterates of one step size at every `CHUNK`-th step, and what regenerates the others.
 #[derive(Debug, Clone)]
 pub struct Checkpoints {
@@ -220,32 +242,44 @@ pub struct Checkpoints {
 }
 
 impl Checkpoints {
-    /// `z ← d ∘ z + αĝ`: one step of the iterates (the only place it is written, so the
-    /// regenerated iterates are bitwise the forward pass's).
-    fn step(&self, z: &mut [f64]) {
-        for ((za, &da), &ga) in z.iter_mut().zip(&self.d).zip(&self.ag) {
-            *za = da * *za + ga;
+    /// Copies `z` into `keep`, returns `‖z − t‖²` (four partial sums) and steps `z` as
+    /// [`Checkpoints::step`] does (the same operation per entry), in one pass.
+    fn step_dist(&self, z: &mut [f64], keep: &mut [f64], t: &[f64]) -> f64 {
+        const L: usize = 4;
+        let mut acc = [0.0; L];
+        let split = z.len() - z.len() % L;
+        let lanes = z[..split]
+            .chunks_exact_mut(L)
+            .zip(keep[..split].chunks_exact_mut(L))
+            .zip(t[..split].chunks_exact(L))
+            .zip(self.d[..split].chunks_exact(L))
+            .zip(self.ag[..split].chunks_exact(L));
+        for ((((zc, kc), tc), dc), gc) in lanes {
+            for l in 0..L {
+                kc[l] = zc[l];
+                let e = zc[l] - tc[l];
+                acc[l] += e * e;
+                zc[l] = next(zc[l], dc[l], gc[l]);
+            }
         }
-    }
-
-    /// `‖z − t‖²` of the current `z`, then [`Checkpoints::step`] (the same update).
-    fn step_dist(&self, z: &mut [f64], t: &[f64]) -> f64 {
-        let e = dist_sq(z, t);
-        self.step(z);
-        e
+        for i in split..z.len() {
+            keep[i] = z[i];
+            let e = z[i] - t[i];
+            acc[0] += e * e;
+            z[i] = next(z[i], self.d[i], self.ag[i]);
+        }
+        (acc[0] + acc[1]) + (acc[2] + acc[3])
     }
 
     /// Fills `win` with `z_{q·CHUNK + l}`, `l = 0, …, win.len()/N − 1`.
     fn window(&self, q: usize, win: &mut [f64]) {
         let n = self.n;
-        let mut cols = win.chunks_exact_mut(n);
-        let Some(first) = cols.next() else { return };
-        first.copy_from_slice(&self.z[q * n..(q + 1) * n]);
-        let mut prev = first;
-        for col in cols {
-            col.copy_from_slice(prev);
-            self.step(col);
-            prev = col;
+        win[..n].copy_from_slice(&self.z[q * n..(q + 1) * n]);
+        for l in 1..win.len() / n.max(1) {
+            let (head, tail) = win.split_at_mut(l * n);
+            for (((za, &zp), &da), &ga) in tail[..n].iter_mut().zip(&head[(l - 1) * n..]).zip(&self.d).zip(&self.ag) {
+                *za = next(zp, da, ga);
+            }
         }
     }
 }
@@ -292,8 +326,8 @@ pub fn truncated_sweeps<'o>(
                 let len = k_b - k_a;
                 // Column l of P is d^j ∘ ŵ with j = K' − 1 − (k_a + l), i.e. j = done + len − 1 − l.
                 for col in pbuf[..n * len].chunks_exact_mut(n).rev() {
-                    col.copy_from_slice(&pw);
-                    for ((g, p), &da) in gsum.iter_mut().zip(pw.iter_mut()).zip(&ckpt.d) {
+                    for (((c, g), p), &da) in col.iter_mut().zip(gsum.iter_mut()).zip(pw.iter_mut()).zip(&ckpt.d) {
+                        *c = *p;
                         *g += *p;
                         *p *= da;
                     }
@@ -479,5 +513,85 @@ impl PullBack {
     pub fn pairing(&self, hbar: &[f64], gbar: &[f64]) -> f64 {
         let h: f64 = hbar.iter().zip(&self.hdot_hat).map(|(a, b)| a * b).sum();
         h + gbar.iter().zip(&self.gdot_hat).map(|(a, b)| a * b).sum::<f64>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::draw;
+    use crate::problem::normal::{pull_cotangent, push_tangent, thin_qr};
+
+    /// `PullBack::error` is `‖Φᵀ(θ̄ − θ̄*)‖` formed in `u = (A, b)` coordinates, and
+    /// `PullBack::pairing` is `⟨θ̄, Φv⟩`, for random (non-symmetric) `θ̄` and dimensions
+    /// with and without a `4 × 4` block tail; a target of the wrong sign is told apart.
+    #[test]
+    fn pull_back_error_is_the_norm_of_the_pull_back() {
+        for (n, seed) in [(1, 1), (3, 2), (4, 3), (9, 4), (12, 5)] {
+            let m = n + 3;
+            let mut rng = draw::rng(seed);
+            let a = draw::uniform_matrix(m, n, &mut rng);
+            let b = draw::normal_vector(m, 1.0, &mut rng);
+            let v = draw::unit_vector(m * n + m, &mut rng);
+            let theta = draw::normal_vector(n * n + n, 1.0, &mut rng);
+            let (z, x) = (draw::normal_vector(n, 1.0, &mut rng), draw::normal_vector(n, 1.0, &mut rng));
+            let normal = NormalEquations::from_data(&a, &b).unwrap();
+            let phi_v = push_tangent(&a, &b, &v).unwrap();
+            let spec = Spectrum::new(&normal, phi_v.as_slice()).unwrap();
+            let mut pull = PullBack::new(&spec, thin_qr(&a, &b).2, z.as_slice(), x.as_slice());
+            let mut diff = theta.clone();
+            for j in 0..n {
+                for i in 0..n {
+                    diff[i + j * n] += z[i] * x[j];
+                }
+                diff[n * n + j] -= z[j];
+            }
+            let want = pull_cotangent(&a, &b, diff.as_slice()).norm();
+            let hbar = spec.rotate_matrix(&DMatrix::from_column_slice(n, n, &theta.as_slice()[..n * n]));
+            let gbar = spec.rotate(&theta.as_slice()[n * n..]);
+            let got = pull.error(hbar.as_slice(), &gbar);
+            assert!((got - want).abs() <= 1e-12 * want, "N = {n}: {got} vs {want}");
+            let pair = pull.pairing(hbar.as_slice(), &gbar);
+            let want_pair = theta.dot(&phi_v);
+            assert!((pair - want_pair).abs() <= 1e-12 * want_pair.abs().max(1.0), "N = {n}: {pair} vs {want_pair}");
+            // Negative control: the target of the opposite sign.
+            let neg: Vec<f64> = z.iter().map(|v| -v).collect();
+            let other = PullBack::new(&spec, thin_qr(&a, &b).2, &neg, x.as_slice()).error(hbar.as_slice(), &gbar);
+            assert!((other - want).abs() > 1e-6 * want, "N = {n}: the sign of the target must matter");
+        }
+    }
+
+    /// The `4 × 4` blocks of `pull_back_sum` give bitwise the same sum with AVX2 as without,
+    /// and the sum is the naive one to rounding.
+    #[test]
+    fn pull_back_sum_does_not_depend_on_the_cpu() {
+        for n in [4, 8, 13, 40] {
+            let mut rng = draw::rng(n as u64);
+            let h = draw::normal_vector(n * n, 1.0, &mut rng);
+            let t = draw::normal_vector(n * n, 1.0, &mut rng);
+            let (sl, beta, e) = (
+                draw::normal_vector(n, 1.0, &mut rng),
+                draw::normal_vector(n, 1.0, &mut rng),
+                draw::normal_vector(n, 1.0, &mut rng),
+            );
+            let (h, t, sl, beta, e) = (h.as_slice(), t.as_slice(), sl.as_slice(), beta.as_slice(), e.as_slice());
+            let split = n - n % 4;
+            let portable = blocks_portable(h, t, sl, beta, e, split);
+            #[cfg(target_arch = "x86_64")]
+            if crate::linalg::kernels::avx2_fma() {
+                // SAFETY: AVX2 checked; shapes as pull_back_sum's.
+                let simd = unsafe { blocks_avx2(h, t, sl, beta, e, split) };
+                assert_eq!(simd.to_bits(), portable.to_bits(), "N = {n}: AVX2 and portable blocks");
+            }
+            let mut naive = 0.0;
+            for b in 0..n {
+                for a in 0..n {
+                    let v = sl[a] * (h[a + b * n] + h[b + a * n]) + t[a + b * n] + beta[a] * e[b];
+                    naive += v * v;
+                }
+            }
+            let got = pull_back_sum(h, t, sl, beta, e);
+            assert!((got - naive).abs() <= 1e-13 * naive, "N = {n}: {got} vs {naive}");
+        }
     }
 }
