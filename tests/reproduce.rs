@@ -342,7 +342,8 @@ fn spectral_vs_loops(d: &Draw, p: &Protocol, step: StepSize, shift: usize, alpha
     // Reverse: every truncated sweep at its sampled offsets and at the end.
     let samples: Vec<Vec<usize>> = ts.iter().map(|&t| rev_samples(k - t)).collect();
     let w_hat = spec.rotate(d.w.as_slice());
-    let mut got: Vec<Vec<(usize, DMatrix<f64>, DVector<f64>)>> = vec![vec![]; ts.len()];
+    type Observed = (usize, DMatrix<f64>, DVector<f64>);
+    let mut got: Vec<Vec<Observed>> = vec![vec![]; ts.len()];
     spectral::truncated_sweeps(
         &ckpt,
         &w_hat,

@@ -493,7 +493,7 @@ impl PullBack {
 
     /// `‖Φᵀ(θ̄ − θ̄*)‖` for `θ̄` given in the eigenbasis (`Ĥ̄` column-major): with
     /// `Ŝ − Ŝ* = Ĥ̄ + Ĥ̄ᵀ + ẑx̂*ᵀ + x̂*ẑᵀ` and `e = ĝ̄ − ẑ`, the sum of squares of
-    /// `√λ_a(Ŝ − Ŝ*)_ab + β_a e_b` ([`pull_back_sum`]), plus `‖b⊥‖²‖e‖² + Σ_a λ_a e_a²`.
+    /// `√λ_a(Ŝ − Ŝ*)_ab + β_a e_b` (in `4 × 4` blocks, AVX2 when available), plus `‖b⊥‖²‖e‖² + Σ_a λ_a e_a²`.
     pub fn error(&mut self, hbar: &[f64], gbar: &[f64]) -> f64 {
         let n = self.lambda.len();
         assert!(hbar.len() == n * n && gbar.len() == n, "PullBack::error: cotangent (Ĥ̄, ĝ̄)");
