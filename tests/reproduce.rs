@@ -384,16 +384,22 @@ fn spectral_vs_loops(d: &Draw, p: &Protocol, step: StepSize, shift: usize, alpha
 /// `10⁻¹⁰`) exceed the bound.
 #[test]
 fn spectral_sweep_equals_one_direction_loops() {
+    sweep_equals_one_direction_loops("spectral", spectral_vs_loops);
+}
+
+/// Runs `vs_loops` (returning the largest difference / bound) on fresh draws of N = 2, 10,
+/// 40 and both step sizes: at most 1, and above 1 for both negative controls.
+fn sweep_equals_one_direction_loops(what: &str, vs_loops: fn(&Draw, &Protocol, StepSize, usize, f64) -> f64) {
     let p = Protocol::paper(1, 31);
     for n in [2, 10, 40] {
         let d = Draw::sample(p.m, n, run_seed(p.seed, n, 0));
         for step in StepSize::ALL {
-            let ratio = spectral_vs_loops(&d, &p, step, 0, 1.0);
+            let ratio = vs_loops(&d, &p, step, 0, 1.0);
             eprintln!("N = {n} α = {}: largest difference / bound {ratio:.2e}", step.label());
-            assert!(ratio <= 1.0, "N = {n} α = {}: spectral differs from the loops by {ratio:.2} bounds", step.label());
-            let late = spectral_vs_loops(&d, &p, step, 1, 1.0);
+            assert!(ratio <= 1.0, "N = {n} α = {}: {what} differs from the loops by {ratio:.2} bounds", step.label());
+            let late = vs_loops(&d, &p, step, 1, 1.0);
             assert!(late > 1.0, "N = {n}: a late start off by one must be caught ({late:.2e})");
-            let off = spectral_vs_loops(&d, &p, step, 0, 1.0 + 1e-10);
+            let off = vs_loops(&d, &p, step, 0, 1.0 + 1e-10);
             assert!(off > 1.0, "N = {n}: α off by 1e-10 must be caught ({off:.2e})");
             eprintln!("   controls: late start {late:.2e}, α off {off:.2e}");
         }
@@ -407,19 +413,7 @@ fn spectral_sweep_equals_one_direction_loops() {
 /// `10⁻¹⁰`) exceed the bound.
 #[test]
 fn blocked_sweep_equals_one_direction_loops() {
-    let p = Protocol::paper(1, 31);
-    for n in [2, 10, 40] {
-        let d = Draw::sample(p.m, n, run_seed(p.seed, n, 0));
-        for step in StepSize::ALL {
-            let ratio = blocked_vs_loops(&d, &p, step, 0, 1.0);
-            eprintln!("N = {n} α = {}: largest difference / bound {ratio:.2e}", step.label());
-            assert!(ratio <= 1.0, "N = {n} α = {}: blocked differs from the loops by {ratio:.2} bounds", step.label());
-            let late = blocked_vs_loops(&d, &p, step, 1, 1.0);
-            assert!(late > 1.0, "N = {n}: a late start off by one must be caught ({late:.2e})");
-            let off = blocked_vs_loops(&d, &p, step, 0, 1.0 + 1e-10);
-            assert!(off > 1.0, "N = {n}: α off by 1e-10 must be caught ({off:.2e})");
-        }
-    }
+    sweep_equals_one_direction_loops("blocked", blocked_vs_loops);
 }
 
 /// The blocked engine and the loops give the same finals and curves on fresh draws of

@@ -508,18 +508,9 @@ fn sweep_blocked(
         },
     );
     let k_dot = s.ts.iter().position(|&t| t == 0).map_or(0, |i| argmax(&fwd[i]));
-    let finals = (0..s.ts.len())
-        .map(|i| FinalErrors {
-            t: s.ts[i],
-            t_prime: budgets[i].1,
-            k_prime: budgets[i].0,
-            fwd_err: fwd[i][steps[i]],
-            rev_err: rev_final[i].0,
-            iter_err: traj.x(budgets[i].0).metric_distance(s.x_star),
-            wjv_fwd: s.w.dot(&xv_final.column(i)),
-            wjv_rev: rev_final[i].1,
-        })
-        .collect();
+    let finals = s.finals(&budgets, &fwd, &rev_final, |i| {
+        (traj.x(budgets[i].0).metric_distance(s.x_star), s.w.dot(&xv_final.column(i)))
+    });
     if !s.curves {
         fwd.clear();
         revs.clear();
@@ -580,18 +571,7 @@ fn sweep_spectral(
         },
     );
     let k_dot = s.ts.iter().position(|&t| t == 0).map_or(0, |i| argmax(&fwd[i]));
-    let finals = (0..s.ts.len())
-        .map(|i| FinalErrors {
-            t: s.ts[i],
-            t_prime: budgets[i].1,
-            k_prime: budgets[i].0,
-            fwd_err: fwd[i][steps[i]],
-            rev_err: rev_final[i].0,
-            iter_err: e[budgets[i].0],
-            wjv_fwd: wjv_fwd[i],
-            wjv_rev: rev_final[i].1,
-        })
-        .collect();
+    let finals = s.finals(&budgets, &fwd, &rev_final, |i| (e[budgets[i].0], wjv_fwd[i]));
     if !s.curves {
         e.clear();
         fwd.clear();
@@ -638,6 +618,32 @@ impl TruncationGrid<'_> {
             })
             .collect();
         (budgets, self.ts.iter().map(|&t| self.k - t).collect())
+    }
+
+    /// The final numbers per `T_j` from the forward curves `fwd` (the last entry is the final
+    /// error), the final reverse `(error, wᵀŪv)` and `iter_wjv(i) = (‖x_{K'} − x*‖, wᵀẊv)`.
+    fn finals(
+        &self,
+        budgets: &[(usize, usize)],
+        fwd: &[Vec<f64>],
+        rev_final: &[(f64, f64)],
+        iter_wjv: impl Fn(usize) -> (f64, f64),
+    ) -> Vec<FinalErrors> {
+        (0..self.ts.len())
+            .map(|i| {
+                let (iter_err, wjv_fwd) = iter_wjv(i);
+                FinalErrors {
+                    t: self.ts[i],
+                    t_prime: budgets[i].1,
+                    k_prime: budgets[i].0,
+                    fwd_err: fwd[i][self.k - self.ts[i]],
+                    rev_err: rev_final[i].0,
+                    iter_err,
+                    wjv_fwd,
+                    wjv_rev: rev_final[i].1,
+                }
+            })
+            .collect()
     }
 }
 
