@@ -158,6 +158,13 @@ pub fn gemm_acc(c: &mut [f64], a: f64, p: Strided, q: Strided) {
     p.check("gemm_acc: P");
     q.check("gemm_acc: Q");
     #[cfg(target_arch = "x86_64")]
+    if avx512() {
+        // SAFETY: the CPU supports AVX-512F, AVX2 and FMA (checked just above); the shapes
+        // and bounds of `c`, `p`, `q` were checked above.
+        unsafe { gemm_acc_avx512(c, a, p, q) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
     if avx2_fma() {
         // SAFETY: the CPU supports AVX2 and FMA (checked just above); the shapes and
         // bounds of `c`, `p`, `q` were checked above.
@@ -165,6 +172,102 @@ pub fn gemm_acc(c: &mut [f64], a: f64, p: Strided, q: Strided) {
         return;
     }
     gemm_portable(c, a, p, q);
+}
+
+/// The AVX-512 [`gemm_acc`]: `16 × 8` tiles of `C` (sixteen 8-wide registers), the last
+/// rows of a column of tiles in a masked tile (no scalar rows), leftover columns in
+/// `× 4` and `× 1` tiles. Each entry is the same chain of fused multiply–adds as in the
+/// AVX2 version, so the two are bitwise equal (`tests` below); only the vector width
+/// differs.
+///
+/// # Safety
+/// The CPU must support AVX-512F, AVX2 and FMA; `c`, `p`, `q` must have passed the checks
+/// of [`gemm_acc`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn gemm_acc_avx512(c: &mut [f64], a: f64, p: Strided, q: Strided) {
+    let (m, n) = (p.rows, q.cols);
+    let mut j = 0;
+    while j < n {
+        let nr = if j + 8 <= n {
+            8
+        } else if j + 4 <= n {
+            4
+        } else {
+            1
+        };
+        let mut i = 0;
+        while i < m {
+            let rows = (m - i).min(16);
+            let mask = |r: usize| -> u8 { if r >= 8 { 0xff } else { (1u8 << r) - 1 } };
+            // SAFETY: rows i..i + rows <= m (the lanes beyond are masked off) and columns
+            // j..j + nr <= n are in bounds.
+            unsafe {
+                match (rows > 8, nr) {
+                    (true, 8) => tile_avx512::<2, 8>(c, a, p, q, i, j, [0xff, mask(rows - 8)]),
+                    (true, 4) => tile_avx512::<2, 4>(c, a, p, q, i, j, [0xff, mask(rows - 8)]),
+                    (true, _) => tile_avx512::<2, 1>(c, a, p, q, i, j, [0xff, mask(rows - 8)]),
+                    (false, 8) => tile_avx512::<1, 8>(c, a, p, q, i, j, [mask(rows)]),
+                    (false, 4) => tile_avx512::<1, 4>(c, a, p, q, i, j, [mask(rows)]),
+                    (false, _) => tile_avx512::<1, 1>(c, a, p, q, i, j, [mask(rows)]),
+                }
+            }
+            i += rows;
+        }
+        j += nr;
+    }
+}
+
+/// One `8·MR × NR` tile of [`gemm_acc`] at rows `i..`, columns `j..`; lane `l` of register
+/// `r` (row `i + 8r + l`) is computed and stored only when bit `l` of `masks[r]` is set.
+///
+/// # Safety
+/// AVX-512F and FMA; the rows of the set mask bits and columns `j..j + NR` inside `C`
+/// (checked shapes).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline]
+unsafe fn tile_avx512<const MR: usize, const NR: usize>(
+    c: &mut [f64],
+    a: f64,
+    p: Strided,
+    q: Strided,
+    i: usize,
+    j: usize,
+    masks: [u8; MR],
+) {
+    use std::arch::x86_64::*;
+    let m = p.rows;
+    let mut acc = [[_mm512_setzero_pd(); MR]; NR];
+    let (pp, qp) = (p.data.as_ptr(), q.data.as_ptr());
+    for l in 0..p.cols {
+        // SAFETY: the masked rows of column l of P; entries (l, j..j+NR) of Q.
+        unsafe {
+            let col = pp.add(l * p.cs + i);
+            let mut pv = [_mm512_setzero_pd(); MR];
+            for (r, v) in pv.iter_mut().enumerate() {
+                *v = _mm512_maskz_loadu_pd(masks[r], col.add(8 * r));
+            }
+            let qrow = qp.add(l * q.rs + j * q.cs);
+            for (jj, accj) in acc.iter_mut().enumerate() {
+                let b = _mm512_set1_pd(*qrow.add(jj * q.cs));
+                for (r, v) in accj.iter_mut().enumerate() {
+                    *v = _mm512_fmadd_pd(pv[r], b, *v);
+                }
+            }
+        }
+    }
+    let av = _mm512_set1_pd(a);
+    for (jj, accj) in acc.iter().enumerate() {
+        for (r, v) in accj.iter().enumerate() {
+            // SAFETY: the masked rows i + 8r + l < m of column j + jj < n of C.
+            unsafe {
+                let dst = c.as_mut_ptr().add((j + jj) * m + i + 8 * r);
+                let old = _mm512_maskz_loadu_pd(masks[r], dst);
+                _mm512_mask_storeu_pd(dst, masks[r], _mm512_fmadd_pd(av, *v, old));
+            }
+        }
+    }
 }
 
 /// The portable [`gemm_acc`]: per entry, the same sequential sum (without fused
@@ -326,6 +429,12 @@ pub fn avx2_fma() -> bool {
     std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
+/// `true` when the running CPU has AVX-512F, AVX2 and FMA (the detection is cached by `std`).
+#[cfg(target_arch = "x86_64")]
+pub fn avx512() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f") && avx2_fma()
+}
+
 /// `true` when the running CPU has AVX2 and FMA (never, off x86-64).
 #[cfg(not(target_arch = "x86_64"))]
 pub fn avx2_fma() -> bool {
@@ -479,6 +588,74 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The vector kernels of [`gemm_acc`] (AVX-512 when the CPU has it, AVX2) are bitwise
+    /// the scalar chain of fused multiply–adds they document (`tail_rows` over the whole
+    /// matrix), for every row count 1..=41 (full and masked 16-, 8-row tiles, 4-row tiles,
+    /// scalar rows), inner dimensions 0..=70 and column counts 1..=19 (8-, 4-, 1-column
+    /// tiles), `Q` column-major and transposed. A negative control: the same product in
+    /// another order of the inner sum is not bitwise equal.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn gemm_vector_kernels_are_bitwise_the_scalar_fma_chain() {
+        let mut shapes = 0;
+        let mut reordered_differs = false;
+        for m in (1..=41).step_by(1) {
+            for (k, n) in [(0, 3), (1, 1), (7, 19), (40, 9), (64, 12), (70, 5), (33, 8)] {
+                let pm: Vec<f64> = (0..m * k).map(|x| ((x * 37 % 101) as f64 - 50.0) / 7.0).collect();
+                let qm: Vec<f64> = (0..k * n).map(|x| ((x * 13 % 97) as f64 - 48.5) / 11.0).collect();
+                let qt: Vec<f64> = (0..n * k).map(|x| qm[(x % n) * k + x / n]).collect();
+                let c0: Vec<f64> = (0..m * n).map(|x| (x as f64).sin()).collect();
+                let p = Strided::col_major(&pm, m, k);
+                for q in [Strided::col_major(&qm, k, n), Strided::col_major(&qt, n, k).transposed()] {
+                    let mut reference = c0.clone();
+                    tail_rows(&mut reference, -0.3, p, q, 0, 0, n);
+                    let mut got = c0.clone();
+                    gemm_acc(&mut got, -0.3, p, q);
+                    assert!(
+                        got.iter().zip(&reference).all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "dispatched, ({m}, {k}, {n})"
+                    );
+                    if avx2_fma() {
+                        let mut v2 = c0.clone();
+                        // SAFETY: AVX2 and FMA are present; the shapes are consistent.
+                        unsafe { gemm_acc_avx2(&mut v2, -0.3, p, q) };
+                        assert!(
+                            v2.iter().zip(&reference).all(|(x, y)| x.to_bits() == y.to_bits()),
+                            "avx2, ({m}, {k}, {n})"
+                        );
+                    }
+                    if avx512() {
+                        let mut v5 = c0.clone();
+                        // SAFETY: AVX-512F, AVX2 and FMA are present; the shapes are consistent.
+                        unsafe { gemm_acc_avx512(&mut v5, -0.3, p, q) };
+                        assert!(
+                            v5.iter().zip(&reference).all(|(x, y)| x.to_bits() == y.to_bits()),
+                            "avx512, ({m}, {k}, {n})"
+                        );
+                    }
+                    // Control: the inner sum backwards rounds differently somewhere.
+                    if k >= 7 {
+                        let mut rev = c0.clone();
+                        for jj in 0..n {
+                            for ii in 0..m {
+                                let mut s = 0.0;
+                                for l in (0..k).rev() {
+                                    s = pm[ii + l * m].mul_add(q.data[l * q.rs + jj * q.cs], s);
+                                }
+                                rev[ii + jj * m] = (-0.3f64).mul_add(s, rev[ii + jj * m]);
+                            }
+                        }
+                        reordered_differs |= rev.iter().zip(&reference).any(|(x, y)| x.to_bits() != y.to_bits());
+                    }
+                    shapes += 1;
+                }
+            }
+        }
+        assert_eq!(shapes, 41 * 7 * 2);
+        assert!(reordered_differs, "control: a reordered sum should differ in some bit");
+        eprintln!("gemm kernels: AVX-512 {}, AVX2 {} (checked against the scalar chain)", avx512(), avx2_fma());
     }
 
     /// [`gemv_acc_multi`] is bitwise [`gemv_acc`] per vector (all tails: 1..=13 rows and
