@@ -352,7 +352,7 @@ fn appendix_c_draws_match_the_reproduction_and_ignore_threads() {
     let many = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap().install(|| appendix_c::draws(&t));
     assert_eq!(one, many);
     let p = Protocol::paper(6, 5);
-    let run = run_draw(&Draw::sample(50, 5, run_seed(5, 5, 3)), &p, Engine::Blocked, false).unwrap();
+    let run = run_draw(&Draw::sample(50, 5, run_seed(5, 5, 3)), &p, Engine::Spectral, false).unwrap();
     let s = &one.values().next().unwrap()[3];
     let fwd: Vec<f64> =
         run.steps.iter().find(|s| s.step == StepSize::Optimal).unwrap().finals.iter().map(|f| f.fwd_err).collect();

@@ -29,8 +29,9 @@ pub struct ReproduceArgs {
     /// Which experiment.
     #[command(subcommand)]
     pub target: Target,
-    /// Memory limit in GiB: a reproduction whose estimated peak memory (from --k, --runs)
-    /// exceeds it is refused before it runs (exit 2).
+    /// Memory limit in GiB: a reproduction whose estimated peak memory (fig2: from --k;
+    /// appendix-c: from --m, --n, --runs, --engine and the threads) exceeds it is refused
+    /// before it runs (exit 2).
     #[arg(long, global = true, value_name = "GIB", default_value_t = crate::budget::DEFAULT_MAX_MEMORY_GIB)]
     pub max_memory: f64,
 }

@@ -1,5 +1,5 @@
 //! Appendix C's sentences as trend claims, on Appendix C's own protocol
-//! ([`crate::reproduce::appendix_c`], the blocked sweep of [`crate::reproduce::blocked`]).
+//! ([`crate::reproduce::appendix_c`], the default spectral sweep of [`crate::reproduce::spectral`]).
 //!
 //! The protocol: least squares (24) with `u = (A, b)`, `A ∈ R^{M×N}` with U(0,1) entries, `b`
 //! with N(0,1) entries, gradient descent from `x_0 = 0`, `K = min(⌈log 10⁻³ / log ρ*⌉, 1000)`,
@@ -136,7 +136,7 @@ pub fn compute_draws(experiments: &[Experiment], seed: u64) -> Result<Draws> {
             let p = Protocol { m, ns: vec![n], omega, ..Protocol::paper(1, seed) };
             p.validate()?;
             let s = run_seed(seed, n, r);
-            let run = run_draw(&Draw::sample(m, n, s), &p, Engine::Blocked, true)?;
+            let run = run_draw(&Draw::sample(m, n, s), &p, Engine::Spectral, true)?;
             Ok(StepSize::ALL.map(|step| DrawSummary::of(&run, step, s, omega)))
         })
         .collect::<Result<_>>()?;
