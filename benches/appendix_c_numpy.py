@@ -8,16 +8,34 @@ rho* = (L-m)/(L+m), T_j = floor(0.1 j K + 0.5) for j = 0..8, omega = 3, K' = K +
 T' = T + 3T, random unit v in R^(MN+M) and w in R^N, x_0 = 0, Xdot_0 v = 0, R runs per N,
 medians over runs. Its own RNG (numpy's PCG64), so the draws differ from the Rust ones.
 
-Same algorithm as the Rust default, so that the timing ratio compares implementations:
-per run and step size the iterates are computed once (up to K + omega T_max) and shared by
+Per run and step size the iterates are computed once (up to K + omega T_max) and shared by
 the nine late starts / truncated sweeps; each late start records the forward error at every
-step (for the median curves) and each sweep its final reverse error. Two modes:
+step (for the median curves) and each sweep its final reverse error. Three modes, the same
+numbers up to rounding, matching the engines of `unrollcheck reproduce appendix-c --engine`:
 
-  --mode factored (default)  the loops in (H, g) = (A^T A, A^T b) coordinates, with the
-                             tangent Phi v and the cotangent pulled back by Phi^T once per
-                             sweep (the chain rule; exactly what the Rust default does);
+  --mode spectral (default)  the Rust default, `--engine spectral` (src/reproduce/spectral.rs),
+                             so that the timing ratio compares implementations of one
+                             algorithm. Gradient descent on the normal equations
+                             (H, g) = (A^T A, A^T b) has the constant, symmetric B = I - alpha H,
+                             diagonal, d = 1 - alpha lam, in the eigenbasis H = V diag(lam) V^T
+                             (np.linalg.eigh, once per run): the iterates z_k = V^T x_k are
+                             (1 - d^k) alpha V^T g / (1 - d), all k at once (the closed form of
+                             the recursion z <- d z + alpha V^T g the Rust engine runs); the
+                             tangent forcing alpha (V^T gd - V^T Hd V z_k) of all k is one
+                             N x N by N x k_end product; the nine late starts y <- d y + forcing
+                             advance together, one N x 9 array per step (the only Python loop);
+                             each truncated sweep's cotangent is one N x s by s x N product,
+                             rotated back by V and pulled back by Phi^T (the Rust engine takes
+                             that norm in the eigenbasis instead); the other norms are taken in
+                             the eigenbasis;
+  --mode factored            the loops in (H, g) coordinates, one direction at a time, with the
+                             tangent Phi v and the cotangent pulled back by Phi^T once per sweep
+                             (the chain rule): `--engine loops`. `--engine blocked` is this
+                             algorithm with the nine late starts advanced together (one matrix
+                             product per step) and one adjoint sequence B^j w for the nine
+                             sweeps;
   --mode direct              the loops in (A, b) coordinates, recomputing the residual
-                             A x_k - b at every step (like the frozen reference).
+                             A x_k - b at every step (like the frozen reference): `--engine direct`.
 
 --check compares fwd_err and rev_err with tests/data/appendix_c_subset.json (the frozen
 NumPy reference) for its six instances and exits 1 beyond 2e-11 relative.
@@ -61,12 +79,69 @@ def pull_back(A, b, Hbar, gbar):
     return A @ (Hbar + Hbar.T) + np.outer(b, gbar), A @ gbar
 
 
+def spectral_step_size(A, b, Hd, gd, Hbar_star, gbar_star, lam, V, hats, alpha, K, Ts, curves):
+    """One step size of --mode spectral: B = I - alpha H is diag(d) in the eigenbasis of H.
+
+    hats = V^T (g, Hd V, gd, x*, Dx* v, w). Returns (finals, e, fwd curves) like the loops."""
+    g_hat, Hd_hat, gd_hat, xs_hat, tv_hat, w_hat = hats
+    n = lam.size
+    d = 1.0 - alpha * lam
+    k_end = K + OMEGA * Ts[-1]
+    # rows k = 0..k_end: the powers D[k] = d^k and the iterates Z[k] = z_k = V^T x_k, the
+    # recursion z_{k+1} = d z_k + alpha g_hat from z_0 = 0 in closed form (1 - d^k) z_inf
+    D = np.empty((k_end + 1, n))
+    D[0] = 1.0
+    D[1:] = d
+    np.cumprod(D, axis=0, out=D)
+    Z = (1.0 - D) * (alpha * g_hat / (1.0 - d))
+    e = np.linalg.norm(Z - xs_hat, axis=1) if curves else None
+    # the tangent forcing c_k = alpha (gd_hat - Hd_hat z_k) of every k < k_end, one product
+    # (rows C[k] = c_k, i.e. the transpose of Hd_hat @ [z_0 ... z_{k_end-1}])
+    C = alpha * (gd_hat - Z[:k_end] @ Hd_hat.T)
+    # late-started forward mode (20), y_{j+1} = d y_j + c_{T'+j} from y_0 = 0: the nine late
+    # starts advance together, Y[j] is the N x 9 array of their y_j (stored as Yt[j], 9 x N;
+    # a late start that has done its K - T steps runs on, its forcing index clipped to
+    # k_end - 1, and its extra rows are never read)
+    tps = np.array([T + OMEGA * T for T in Ts])
+    Yt = np.empty((K + 1, len(Ts), n))
+    Yt[0] = 0.0
+    np.take(C, tps + np.arange(K)[:, None], axis=0, out=Yt[1:], mode="clip")
+    Y = Yt.transpose(0, 2, 1)
+    dcol = d[:, None]
+    for j in range(2, K + 1):
+        Y[j] += dcol * Y[j - 1]
+    steps = [K - T for T in Ts]
+    y_end = Yt[steps, np.arange(len(Ts))]  # the final y of each late start (a copy)
+    Yt -= tv_hat
+    dist = np.sqrt(np.einsum("kin,kin->ki", Yt, Yt))  # ||y_j - V^T Dx* v||, (K + 1) x 9
+    # truncated reverse sweeps K' -> T' along w: the adjoint of step k is B^(K'-1-k) w, so with
+    # the rows Pw[l] = d^l w_hat and P = Pw[s-1], ..., Pw[0] (s = K - T steps, k = T'..K'-1)
+    # Hbar_hat = -alpha P^T Z[T':K'] and gbar_hat = alpha P^T 1, rotated back by V
+    Pw = D[:K] * w_hat
+    finals, fwd = [], []
+    for i, T in enumerate(Ts):
+        tp, kp, s = T + OMEGA * T, K + OMEGA * T, steps[i]
+        P = Pw[:s][::-1]
+        Hb = V @ (-alpha * (P.T @ Z[tp:kp])) @ V.T
+        gb = V @ (alpha * P.sum(axis=0))
+        GA, Gb = pull_back(A, b, Hb - Hbar_star, gb - gbar_star)
+        finals.append(dict(T=T, fwd_err=dist[s, i], rev_err=math.sqrt(np.sum(GA * GA) + Gb @ Gb),
+                           iter_err=np.linalg.norm(Z[kp] - xs_hat), wjv_fwd=w_hat @ y_end[i],
+                           wjv_rev=np.sum(Hb * Hd) + gb @ gd))
+        if curves:
+            fwd.append(dist[: s + 1, i])
+    return finals, e, fwd
+
+
 def run_instance(A, b, v, w, mode, curves=True):
     """One draw at both step sizes. Returns rho*, K, Ts and per alpha (finals, e, fwd curves)."""
     m_rows, n = A.shape
     H = A.T @ A
     g = A.T @ b
-    ev = np.linalg.eigvalsh(H)
+    if mode == "spectral":
+        ev, V = np.linalg.eigh(H)
+    else:
+        ev = np.linalg.eigvalsh(H)
     mu, L = ev[0], ev[-1]
     rho_star = (L - mu) / (L + mu)
     K = horizon(rho_star)
@@ -83,6 +158,12 @@ def run_instance(A, b, v, w, mode, curves=True):
     TA, Tb = pull_back(A, b, Hbar_star, gbar_star)
     Atvb = A.T @ vb
     out = []
+    if mode == "spectral":
+        hats = (V.T @ g, V.T @ Hd @ V, V.T @ gd, V.T @ x_star, V.T @ target_v, V.T @ w)
+        for alpha in (2.0 / (L + mu), 1.0 / (3.0 * L)):
+            finals, e, fwd = spectral_step_size(A, b, Hd, gd, Hbar_star, gbar_star, ev, V, hats, alpha, K, Ts, curves)
+            out.append(dict(finals=finals, e=e, fwd=fwd))
+        return rho_star, K, Ts, out
     for alpha in (2.0 / (L + mu), 1.0 / (3.0 * L)):
         k_end = K + OMEGA * Ts[-1]
         X = np.empty((k_end + 1, n))
@@ -137,14 +218,16 @@ def run_instance(A, b, v, w, mode, curves=True):
 
 
 def ragged_median(curves):
-    longest = max(len(c) for c in curves)
-    res = []
-    for i in range(longest):
-        col = [c[i] for c in curves if len(c) > i]
-        if 2 * len(col) < len(curves):
-            break
-        res.append(np.median(col))
-    return np.array(res)
+    """Per step, the median over the curves that reach it, while at least half of them do
+    (the Rust `stats::ragged_median`); the curves NaN-padded to one array, one nanmedian."""
+    lengths = np.array([len(c) for c in curves])
+    longest = int(lengths.max())
+    padded = np.full((len(curves), longest), np.nan)
+    for r, c in enumerate(curves):
+        padded[r, : len(c)] = c
+    short = 2 * (lengths[:, None] > np.arange(longest)).sum(axis=0) < len(curves)
+    keep = int(np.argmax(short)) if short.any() else longest
+    return np.nanmedian(padded[:, :keep], axis=0)
 
 
 def sweep(runs, seed, ns, mode):
@@ -198,7 +281,7 @@ def main():
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n", default=",".join(map(str, PAPER_N)))
-    ap.add_argument("--mode", choices=("factored", "direct"), default="factored")
+    ap.add_argument("--mode", choices=("spectral", "factored", "direct"), default="spectral")
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args()
     if args.check:

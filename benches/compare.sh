@@ -8,13 +8,15 @@
 # independent chains of the widest vector FMA the CPU has on every core (a peak from the
 # nominal clock and AVX2 assumed was a quarter of the real one on an AVX-512 core at turbo).
 #
-# Usage: benches/compare.sh [R]          (default R = 100)
+# Usage: benches/compare.sh [R]          (default R = 100; NumPy --mode spectral, the algorithm of
+#                                        the Rust default engine, vectorised)
+#   MODE=factored benches/compare.sh     NumPy one-direction loops in (H, g) (`--engine loops`)
 #   MODE=direct benches/compare.sh 10    NumPy in (A, b) coordinates (the reference's way)
 #   CARGO_TARGET_DIR is honoured.
 set -euo pipefail
 
 R="${1:-100}"
-MODE="${MODE:-factored}"
+MODE="${MODE:-spectral}"
 cd "$(dirname "$0")/.."
 
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (GNU time)" >&2; exit 2; }
@@ -66,7 +68,7 @@ echo "== summary (R = $R; wall time of the whole process, report and figures inc
 printf "%-34s %10s %12s\n" "" "wall [s]" "peak RSS [MB]"
 printf "%-34s %10.2f %12s\n" "unrollcheck ($CORES threads)" "$RW" "$(rss "$OUT/rust.time")"
 printf "%-34s %10.2f %12s\n" "unrollcheck (1 thread)" "$R1W" "$(rss "$OUT/rust1.time")"
-printf "%-34s %10.2f %12s\n" "numpy $MODE (1 process)" "$NW" "$(rss "$OUT/numpy.time")"
+printf "%-34s %10.2f %12s\n" "numpy $MODE (default BLAS threads)" "$NW" "$(rss "$OUT/numpy.time")"
 RC="$(cpu "$OUT/rust.time")"
 SW="$(awk '/^sweep:/ { print $2 }' "$OUT/rust.txt")"
 awk -v n="$NW" -v r="$RW" -v r1="$R1W" -v gf="$GF" -v sw="$SW" -v peak="$PEAK" -v peak1="$PEAK1" -v rc="$RC" -v cores="$CORES" 'BEGIN {
