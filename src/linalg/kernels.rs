@@ -429,6 +429,18 @@ pub fn avx2_fma() -> bool {
     std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
+/// The instruction set the kernels of this module run with on this CPU: `"avx512"` (the
+/// products of [`gemm_acc`]; the other kernels use AVX2), `"avx2"` (AVX2 and FMA) or
+/// `"portable"`. Printed with the timings of `reproduce appendix-c`, so that a flop rate is
+/// read against the right vector width.
+pub fn isa() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if avx512() {
+        return "avx512";
+    }
+    if avx2_fma() { "avx2" } else { "portable" }
+}
+
 /// `true` when the running CPU has AVX-512F, AVX2 and FMA (the detection is cached by `std`).
 #[cfg(target_arch = "x86_64")]
 pub fn avx512() -> bool {
@@ -656,6 +668,30 @@ mod tests {
         assert_eq!(shapes, 41 * 7 * 2);
         assert!(reordered_differs, "control: a reordered sum should differ in some bit");
         eprintln!("gemm kernels: AVX-512 {}, AVX2 {} (checked against the scalar chain)", avx512(), avx2_fma());
+    }
+
+    /// The dispatch follows the CPU: on Linux the flags of `/proc/cpuinfo` (read
+    /// independently of `std`'s detection) name the kernel [`isa`] must report.
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    #[test]
+    fn dispatch_follows_the_cpu_flags() {
+        let info = std::fs::read_to_string("/proc/cpuinfo").expect("/proc/cpuinfo");
+        let flags: Vec<&str> = info
+            .lines()
+            .find(|l| l.starts_with("flags"))
+            .and_then(|l| l.split(':').nth(1))
+            .expect("a flags line")
+            .split_whitespace()
+            .collect();
+        let has = |f: &str| flags.contains(&f);
+        let want = if has("avx512f") && has("avx2") && has("fma") {
+            "avx512"
+        } else if has("avx2") && has("fma") {
+            "avx2"
+        } else {
+            "portable"
+        };
+        assert_eq!(isa(), want, "flags: {flags:?}");
     }
 
     /// [`gemv_acc_multi`] is bitwise [`gemv_acc`] per vector (all tails: 1..=13 rows and

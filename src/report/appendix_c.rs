@@ -113,11 +113,12 @@ pub fn printed(sweep: &Sweep, report: &Path) -> String {
     let f = sweep.flops.total();
     writeln!(
         w,
-        "\nsweep: {:.3} s on {} threads, {:.2} Gflop counted ({:.2} Gflop/s)",
+        "\nsweep: {:.3} s on {} threads, {:.2} Gflop counted ({:.2} Gflop/s), products: {}",
         sweep.seconds,
         rayon::current_num_threads(),
         f / 1e9,
-        f / 1e9 / sweep.seconds
+        f / 1e9 / sweep.seconds,
+        crate::linalg::kernels::isa()
     )
     .ok();
     s
