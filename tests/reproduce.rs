@@ -679,6 +679,7 @@ fn cli_bad_input_is_exit_two() {
         (&["reproduce", "appendix-c", "--runs", "1", "--m", "0"][..], "--m"),
         (&["reproduce", "appendix-c", "--runs", "1", "--m", "2001"][..], "--m"),
         (&["reproduce", "appendix-c", "--runs", "1", "--m", "30", "--n", "2,40"][..], "M = 30"),
+        (&["reproduce", "appendix-c", "--runs", "1", "--n", "2,5,2"][..], "N = 2 is listed twice"),
         (&["reproduce", "appendix-c", "--runs", "100000", "--m", "500", "--n", "400"][..], "estimated peak memory"),
         (&["reproduce", "appendix-c", "--runs", "-3"][..], "-3"),
         (&["reproduce", "fig2", "--k", "0"][..], "k"),

@@ -150,7 +150,8 @@ impl Protocol {
     }
 
     /// Rejects what cannot run: no runs, `M = 0`, `M` or `N` beyond [`MAX_DIM`], no `N`,
-    /// `N = 0` or `N > M` (then `AᵀA` is singular), `K` cap 0, `tol ∉ (0, 1)`.
+    /// `N = 0` or `N > M` (then `AᵀA` is singular), an `N` listed twice (the same draws,
+    /// two rows), `K` cap 0, `tol ∉ (0, 1)`.
     pub fn validate(&self) -> Result<()> {
         if self.runs == 0 {
             return Err(Error::InvalidParameter { field: "runs", value: 0.0, reason: "must be at least 1" });
@@ -168,6 +169,12 @@ impl Protocol {
             return Err(Error::Input {
                 location: "--n".into(),
                 message: format!("N = {n}: must be in 1..=M (M = {}, --m), else AᵀA is singular", self.m),
+            });
+        }
+        if let Some((i, &n)) = self.ns.iter().enumerate().find(|&(i, n)| self.ns[..i].contains(n)) {
+            return Err(Error::Input {
+                location: "--n".into(),
+                message: format!("N = {n} is listed twice (position {} of the list)", i + 1),
             });
         }
         if self.k_cap == 0 {
