@@ -89,21 +89,6 @@ impl Spectrum {
         self.lambda.len()
     }
 
-    /// The eigenvalues `λ` of `H` (in `V`'s column order).
-    pub fn lambda(&self) -> &[f64] {
-        &self.lambda
-    }
-
-    /// `ĝ = Vᵀg`.
-    pub fn g_hat(&self) -> &[f64] {
-        &self.g_hat
-    }
-
-    /// `(Ĥ̇, ĝ̇)`: the tangent `Φv` in the eigenbasis.
-    pub fn tangent(&self) -> (&[f64], &[f64]) {
-        (self.hdot_hat.as_slice(), &self.gdot_hat)
-    }
-
     /// `Vᵀx`.
     pub fn rotate(&self, x: &[f64]) -> Vec<f64> {
         self.v.tr_mul(&DVector::from_column_slice(x)).as_slice().to_vec()
