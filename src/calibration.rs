@@ -154,8 +154,8 @@ fn fwd_rev(case: &Case, cfg: &Config) -> Ratios {
     let fwd_dd = reference::late_start_jacobians_dd(lin, 0, case.k, &case.inst.dx0);
     let mut r = Ratios::default();
     for k in crate::claims::rem3::horizons(case.k) {
-        let (ubars, _) = lin.truncated_jacobians(k, 0);
-        let rd = reference::truncated_jacobians_dd(lin, k, 0);
+        let ends = case.truncated_ends(k, 0);
+        let (ubars, rd) = (&ends.ubars, &ends.dd);
         let ubar_max = spectral_norm(&ubars[0]).max(xdot[k]);
         let fwd = Sweep { b: &b[..k], c: &c[..k], norms: &xdot[..=k] };
         let rev = Sweep { b: &b[..k], c: &c[..k], norms: &rd.xbar_norms };

@@ -10,11 +10,12 @@ use crate::quadratic::QuadraticView;
 use crate::spec::{DynInstance, Spec};
 use crate::tol::EPS;
 use crate::tol::ToleranceModel;
-use crate::unroll::reference::EPS_DD;
+use crate::unroll::reference::{self, EPS_DD, ReverseDd};
 use crate::unroll::refined::AffineDd;
 use crate::unroll::{ErrorCurves, Linearization, Trajectory};
 use nalgebra::{DMatrix, DVector};
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// How claims are run.
 #[derive(Debug, Clone)]
@@ -85,6 +86,24 @@ pub struct Unrolled {
     pub curves: ErrorCurves,
 }
 
+/// The ends of one truncated reverse sweep (12) from `K'` down to `T'`
+/// ([`Case::truncated_ends`]).
+#[derive(Debug)]
+pub struct TruncatedEnds {
+    /// `Ū_{K'}^{(T')}` and, when `T' < K'`, `Ū_{K'}^{(T'+1)}`.
+    pub ubars: Vec<DMatrix<f64>>,
+    /// `X̄_{K'}^{(T')}`.
+    pub xbar: DMatrix<f64>,
+    /// The same sweep in double-double, its `ubars` cut as above (`xbar_norms` whole).
+    pub dd: ReverseDd,
+}
+
+/// A cache's lock; a panic elsewhere leaves its contents valid (they are only ever
+/// completed entries), so a poisoned lock is used as is.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// One instance under check.
 pub struct Case {
     /// The spec it was built from (for witnesses and replay), if any.
@@ -98,6 +117,10 @@ pub struct Case {
     scales: OnceLock<Scales>,
     growth: OnceLock<f64>,
     quadratic: OnceLock<Option<QuadraticView>>,
+    /// `‖B_j‖`, `‖C_j‖` for `j = 0, 1, …`, as far as they were asked for.
+    norms: Mutex<(Vec<f64>, Vec<f64>)>,
+    /// The truncated reverse sweeps asked for, by `(K', T')`.
+    truncated: Mutex<HashMap<(usize, usize), Arc<TruncatedEnds>>>,
     /// The double-double unrolling this case's run was rounded from, for a case built by
     /// [`Case::refined`] (certification): then the case's tolerances are those of rounding
     /// its results once, not of computing them in `f64`.
@@ -125,6 +148,8 @@ impl Case {
             scales: OnceLock::new(),
             growth: OnceLock::new(),
             quadratic: OnceLock::new(),
+            norms: Mutex::default(),
+            truncated: Mutex::default(),
             refined: None,
         }
     }
@@ -165,6 +190,8 @@ impl Case {
             scales: OnceLock::new(),
             growth: OnceLock::new(),
             quadratic: OnceLock::new(),
+            norms: Mutex::default(),
+            truncated: Mutex::default(),
             refined: Some(Box::new(dd)),
         };
         Some(case)
@@ -278,10 +305,34 @@ impl Case {
         })
     }
 
-    /// `‖B_j‖` and `‖C_j‖` at the iterates `x_j`, `j ∈ range` (within `0..=2K`).
+    /// `‖B_j‖` and `‖C_j‖` at the iterates `x_j`, `j ∈ range` (within `0..=2K`; each
+    /// computed once per case).
     pub fn jacobian_norms(&self, range: std::ops::Range<usize>) -> (Vec<f64>, Vec<f64>) {
         let lin = self.lin();
-        range.map(|j| (spectral_norm(lin.b(j)), spectral_norm(lin.c(j)))).unzip()
+        let mut norms = lock(&self.norms);
+        let (b, c) = &mut *norms;
+        for j in b.len()..range.end {
+            b.push(spectral_norm(lin.b(j)));
+            c.push(spectral_norm(lin.c(j)));
+        }
+        (b[range.clone()].to_vec(), c[range].to_vec())
+    }
+
+    /// The truncated reverse sweep (12) from `K' = k_end` down to `T' = stop` on this
+    /// case's linearization, in `f64` and again in double-double on the same `B_k`, `C_k`
+    /// (computed once per case and `(K', T')`: the forward = reverse checks of every
+    /// variant read the same sweep).
+    pub fn truncated_ends(&self, k_end: usize, stop: usize) -> Arc<TruncatedEnds> {
+        if let Some(ends) = lock(&self.truncated).get(&(k_end, stop)) {
+            return Arc::clone(ends);
+        }
+        let lin = self.lin();
+        let (mut ubars, xbar) = lin.truncated_jacobians(k_end, stop);
+        ubars.truncate(2);
+        let mut dd = reference::truncated_jacobians_dd(lin, k_end, stop);
+        dd.ubars.truncate(2);
+        let ends = Arc::new(TruncatedEnds { ubars, xbar, dd });
+        Arc::clone(lock(&self.truncated).entry((k_end, stop)).or_insert(ends))
     }
 
     /// `M = max_{i ≤ j} ‖B_{j−1}⋯B_i‖` over the long linearization `0..=2K` (computed once):

@@ -75,13 +75,11 @@ fn fwd_rev(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let growth = case.window_growth();
     let mut ch = Checker::new(FWD_REV.id, variant, case.spec);
     for k in horizons(case.k) {
-        let (ubars, xbar) = lin.truncated_jacobians(k, 0);
-        let rd = reference::truncated_jacobians_dd(lin, k, 0);
+        let ends = case.truncated_ends(k, 0);
+        let (ubars, xbar, rd) = (&ends.ubars, &ends.xbar, &ends.dd);
         let (rev, rev_dd) = match variant {
             "off_by_one" => (ubars[1].clone(), rd.ubars[1].clone()),
-            "dx0_adjoint_term" => {
-                (&ubars[0] + &xbar * &g, rd.ubars[0].clone().plus(&DdMatrix::right_mul(&rd.xbar, &g)))
-            }
+            "dx0_adjoint_term" => (&ubars[0] + xbar * &g, rd.ubars[0].clone().plus(&DdMatrix::right_mul(&rd.xbar, &g))),
             _ => (ubars[0].clone(), rd.ubars[0].clone()),
         };
         // Reverse mode with the X̄G term has one more product, of size ‖X̄‖‖G‖ ≤ ‖Ẋ_K‖-ish:

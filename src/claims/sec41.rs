@@ -60,11 +60,11 @@ fn trunc_fwd_rev(case: &Case, cfg: &Config, variant: &str) -> Verdict {
             _ => (t, k_end - t),
         };
         let fwd = lin.late_start_jacobians(start, steps, &g);
-        let (ubars, xbar) = lin.truncated_jacobians(k_end, t);
-        let rev = if variant == "dx0_adjoint_term" { &ubars[0] + &xbar * &g } else { ubars[0].clone() };
+        let ends = case.truncated_ends(k_end, t);
+        let (ubars, xbar, rd) = (&ends.ubars, &ends.xbar, &ends.dd);
+        let rev = if variant == "dx0_adjoint_term" { &ubars[0] + xbar * &g } else { ubars[0].clone() };
         // Both sweeps again in double-double on the same B_k, C_k (src/unroll/reference.rs).
         let fwd_dd = reference::late_start_jacobians_dd(lin, start, steps, &g);
-        let rd = reference::truncated_jacobians_dd(lin, k_end, t);
         let rev_dd = if variant == "dx0_adjoint_term" {
             rd.ubars[0].clone().plus(&DdMatrix::right_mul(&rd.xbar, &g))
         } else {
