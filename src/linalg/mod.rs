@@ -9,6 +9,7 @@
 //! [`kernels`]: the AVX2/FMA dense kernels of the appendix-C fast path (the normal
 //! equations of `problem/normal.rs`).
 
+pub mod dd;
 pub mod kernels;
 
 use crate::error::{Error, Result};

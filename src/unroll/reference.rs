@@ -20,6 +20,7 @@
 //! not itself lost to cancellation. Norms are spectral (of the rounded difference).
 
 use super::Linearization;
+use crate::linalg::dd::{self, Col, ColMut, Dd};
 use crate::linalg::spectral_norm;
 use nalgebra::DMatrix;
 use twofloat::TwoFloat;
@@ -85,32 +86,35 @@ pub fn div_dd(a: TwoFloat, b: TwoFloat) -> TwoFloat {
     TwoFloat::from(q1) + q2 + q3
 }
 
-/// A dense double-double matrix (column-major).
+/// A dense double-double matrix (column-major), stored as its two `f64` planes `hi`, `lo`;
+/// its products and sums are `twofloat`'s operations, bitwise, run a column at a time by
+/// the kernels of [`crate::linalg::dd`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct DdMatrix {
     rows: usize,
     cols: usize,
-    data: Vec<TwoFloat>,
+    hi: Vec<f64>,
+    lo: Vec<f64>,
 }
 
 impl DdMatrix {
     /// The zero matrix.
     pub fn zeros(rows: usize, cols: usize) -> Self {
-        DdMatrix { rows, cols, data: vec![TwoFloat::from(0.0); rows * cols] }
+        DdMatrix { rows, cols, hi: vec![0.0; rows * cols], lo: vec![0.0; rows * cols] }
     }
 
     /// The identity.
     pub fn identity(n: usize) -> Self {
         let mut m = DdMatrix::zeros(n, n);
         for i in 0..n {
-            m.data[i + i * n] = TwoFloat::from(1.0);
+            m.hi[i + i * n] = 1.0;
         }
         m
     }
 
     /// An exact copy of an `f64` matrix.
     pub fn from_f64(m: &DMatrix<f64>) -> Self {
-        DdMatrix { rows: m.nrows(), cols: m.ncols(), data: m.iter().map(|&v| TwoFloat::from(v)).collect() }
+        DdMatrix { rows: m.nrows(), cols: m.ncols(), hi: m.as_slice().to_vec(), lo: vec![0.0; m.len()] }
     }
 
     /// `(rows, cols)`.
@@ -120,12 +124,36 @@ impl DdMatrix {
 
     /// Entry `(i, j)`.
     pub fn get(&self, i: usize, j: usize) -> TwoFloat {
-        self.data[i + j * self.rows]
+        let k = i + j * self.rows;
+        to_twofloat((self.hi[k], self.lo[k]))
     }
 
-    /// Rounded to `f64`.
+    /// Sets entry `(i, j)`.
+    fn set(&mut self, i: usize, j: usize, v: TwoFloat) {
+        let k = i + j * self.rows;
+        (self.hi[k], self.lo[k]) = (v.hi(), v.lo());
+    }
+
+    /// Column `j`.
+    fn col(&self, j: usize) -> Col<'_> {
+        let r = j * self.rows..(j + 1) * self.rows;
+        Col { hi: &self.hi[r.clone()], lo: &self.lo[r] }
+    }
+
+    /// Column `j`, mutable.
+    fn col_mut(&mut self, j: usize) -> ColMut<'_> {
+        let r = j * self.rows..(j + 1) * self.rows;
+        ColMut { hi: &mut self.hi[r.clone()], lo: &mut self.lo[r] }
+    }
+
+    /// The entries as pairs `(hi, lo)`, column by column.
+    fn pairs(&self) -> impl Iterator<Item = Dd> + '_ {
+        self.hi.iter().copied().zip(self.lo.iter().copied())
+    }
+
+    /// Rounded to `f64` (the high parts: `hi = fl(hi + lo)`, as `f64::from(TwoFloat)`).
     pub fn to_f64(&self) -> DMatrix<f64> {
-        DMatrix::from_iterator(self.rows, self.cols, self.data.iter().map(|&v| f64::from(v)))
+        DMatrix::from_column_slice(self.rows, self.cols, &self.hi)
     }
 
     /// `a·self` with `a` an `f64` matrix taken as exact (products by `two_prod`).
@@ -134,16 +162,12 @@ impl DdMatrix {
         let mut out = DdMatrix::zeros(a.nrows(), x.cols);
         for j in 0..x.cols {
             for l in 0..a.ncols() {
-                let xl = x.get(l, j);
-                if xl == 0.0 {
+                let k = l + j * x.rows;
+                let xl = (x.hi[k], x.lo[k]);
+                if xl == (0.0, 0.0) {
                     continue;
                 }
-                for i in 0..a.nrows() {
-                    let v = a[(i, l)];
-                    if v != 0.0 {
-                        out.data[i + j * out.rows] += xl * v;
-                    }
-                }
+                dd::scale_acc(out.col_mut(j), xl, a.column(l).as_slice());
             }
         }
         out
@@ -159,9 +183,7 @@ impl DdMatrix {
                 if v == 0.0 {
                     continue;
                 }
-                for i in 0..x.rows {
-                    out.data[i + j * out.rows] += x.get(i, l) * v;
-                }
+                dd::axpy(out.col_mut(j), x.col(l), v);
             }
         }
         out
@@ -173,13 +195,12 @@ impl DdMatrix {
         let mut out = DdMatrix::zeros(x.rows, y.cols);
         for j in 0..y.cols {
             for l in 0..x.cols {
-                let v = y.get(l, j);
-                if v == 0.0 {
+                let k = l + j * y.rows;
+                let v = (y.hi[k], y.lo[k]);
+                if v == (0.0, 0.0) {
                     continue;
                 }
-                for i in 0..x.rows {
-                    out.data[i + j * out.rows] += x.get(i, l) * v;
-                }
+                dd::axpy_dd(out.col_mut(j), x.col(l), v);
             }
         }
         out
@@ -191,19 +212,16 @@ impl DdMatrix {
         if t == 0.0 {
             return self;
         }
-        for (s, &v) in self.data.iter_mut().zip(a.iter()) {
-            if v != 0.0 {
-                *s += t * v;
-            }
-        }
+        let all = ColMut { hi: &mut self.hi, lo: &mut self.lo };
+        dd::scale_acc(all, (t.hi(), t.lo()), a.as_slice());
         self
     }
 
     /// `self + a`, `a` exact.
     pub fn add_f64(mut self, a: &DMatrix<f64>) -> DdMatrix {
         assert_eq!((self.rows, self.cols), (a.nrows(), a.ncols()), "dimension mismatch");
-        for (s, &v) in self.data.iter_mut().zip(a.iter()) {
-            *s += v;
+        for ((h, l), &v) in self.hi.iter_mut().zip(self.lo.iter_mut()).zip(a.iter()) {
+            (*h, *l) = dd::add_f64((*h, *l), v);
         }
         self
     }
@@ -211,8 +229,8 @@ impl DdMatrix {
     /// `self + other`.
     pub fn plus(mut self, other: &DdMatrix) -> DdMatrix {
         assert_eq!(self.shape(), other.shape(), "dimension mismatch");
-        for (s, &v) in self.data.iter_mut().zip(other.data.iter()) {
-            *s += v;
+        for ((h, l), v) in self.hi.iter_mut().zip(self.lo.iter_mut()).zip(other.pairs()) {
+            (*h, *l) = dd::add((*h, *l), v);
         }
         self
     }
@@ -220,19 +238,16 @@ impl DdMatrix {
     /// `self − other`, rounded to `f64` after the subtraction.
     pub fn sub_to_f64(&self, other: &DdMatrix) -> DMatrix<f64> {
         assert_eq!(self.shape(), other.shape(), "dimension mismatch");
-        DMatrix::from_iterator(self.rows, self.cols, self.data.iter().zip(&other.data).map(|(&a, &b)| f64::from(a - b)))
+        let diff = self.pairs().zip(other.pairs()).map(|(a, b)| dd::sub(a, b).0);
+        DMatrix::from_iterator(self.rows, self.cols, diff)
     }
 
     /// `‖self − a‖₂` (the difference formed in double-double, then rounded): the rounding
     /// error of a computed `a` whose exact value is `self`.
     pub fn distance(&self, a: &DMatrix<f64>) -> f64 {
         assert_eq!((self.rows, self.cols), (a.nrows(), a.ncols()), "dimension mismatch");
-        let diff = DMatrix::from_iterator(
-            self.rows,
-            self.cols,
-            self.data.iter().zip(a.iter()).map(|(&s, &v)| f64::from(s - v)),
-        );
-        spectral_norm(&diff)
+        let diff = self.pairs().zip(a.iter()).map(|(s, &v)| dd::sub_f64(s, v).0);
+        spectral_norm(&DMatrix::from_iterator(self.rows, self.cols, diff))
     }
 
     /// `‖self − other‖₂`.
@@ -244,6 +259,13 @@ impl DdMatrix {
     pub fn norm(&self) -> f64 {
         spectral_norm(&self.to_f64())
     }
+}
+
+/// The `TwoFloat` of a pair `(hi, lo)` this module computed. `twofloat` builds one from
+/// parts only after checking that they do not overlap; a pair that fails the check (never
+/// for the results of its own algorithms on finite data) is renormalised by an exact sum.
+fn to_twofloat(p: Dd) -> TwoFloat {
+    TwoFloat::try_from(p).unwrap_or_else(|_| TwoFloat::new_add(p.0, p.1))
 }
 
 /// `a / b` to double-double accuracy. `twofloat` 0.8.4's own `TwoFloat / TwoFloat` is only
@@ -292,7 +314,7 @@ pub fn solve_i_minus(b: &DMatrix<f64>, rhs: &DdMatrix) -> Option<DdMatrix> {
     for i in (0..n).rev() {
         for j in 0..p {
             let s = (i + 1..n).fold(a[i][n + j], |s, l| s - a[i][l] * x.get(l, j));
-            x.data[i + j * n] = div(s, a[i][i]);
+            x.set(i, j, div(s, a[i][i]));
         }
     }
     Some(x)
