@@ -307,8 +307,11 @@ mod tests {
             .collect()
     }
 
+    /// The instruction sets this CPU runs, the detected one among them.
     fn isas() -> Vec<Isa> {
-        [Isa::Portable, Isa::Avx2, Isa::Avx512].into_iter().filter(|i| i.available()).collect()
+        let all: Vec<Isa> = [Isa::Portable, Isa::Avx2, Isa::Avx512].into_iter().filter(|i| i.available()).collect();
+        assert!(all.contains(&Isa::detect()), "the detected {:?} must be available", Isa::detect());
+        all
     }
 
     /// The scalar operations are `twofloat`'s, bitwise; a control with the plain (not
