@@ -7,7 +7,8 @@
 //! (only the *small* singular values lose accuracy through a Gram matrix).
 //!
 //! [`kernels`]: the AVX2/FMA dense kernels of the appendix-C fast path (the normal
-//! equations of `problem/normal.rs`).
+//! equations of `problem/normal.rs`). [`dd`]: double-double arithmetic a column at a time,
+//! bitwise `twofloat`'s, for the references of `unroll/reference.rs`.
 
 pub mod dd;
 pub mod kernels;
