@@ -401,3 +401,148 @@ pub fn window_growth(lin: &Linearization, range: std::ops::Range<usize>) -> f64 
     }
     growth
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The operations of `DdMatrix` as they were written with `twofloat` one entry at a time
+    /// (the oracle of the planes and the column kernels).
+    mod oracle {
+        use nalgebra::DMatrix;
+        use twofloat::TwoFloat;
+
+        pub type M = Vec<Vec<TwoFloat>>; // [i][j]
+
+        pub fn left_mul(a: &DMatrix<f64>, x: &M) -> M {
+            let (r, c) = (a.nrows(), x[0].len());
+            let mut out = vec![vec![TwoFloat::from(0.0); c]; r];
+            for j in 0..c {
+                for (l, xrow) in x.iter().enumerate() {
+                    if xrow[j] == 0.0 {
+                        continue;
+                    }
+                    for (i, row) in out.iter_mut().enumerate() {
+                        if a[(i, l)] != 0.0 {
+                            row[j] += xrow[j] * a[(i, l)];
+                        }
+                    }
+                }
+            }
+            out
+        }
+
+        pub fn right_mul(x: &M, a: &DMatrix<f64>, order: &[usize]) -> M {
+            let mut out = vec![vec![TwoFloat::from(0.0); a.ncols()]; x.len()];
+            for j in 0..a.ncols() {
+                for &l in order {
+                    if a[(l, j)] == 0.0 {
+                        continue;
+                    }
+                    for (row, xrow) in out.iter_mut().zip(x) {
+                        row[j] += xrow[l] * a[(l, j)];
+                    }
+                }
+            }
+            out
+        }
+
+        pub fn mul(x: &M, y: &M) -> M {
+            let mut out = vec![vec![TwoFloat::from(0.0); y[0].len()]; x.len()];
+            for j in 0..y[0].len() {
+                for (l, yrow) in y.iter().enumerate() {
+                    if yrow[j] == 0.0 {
+                        continue;
+                    }
+                    for (row, xrow) in out.iter_mut().zip(x) {
+                        row[j] += xrow[l] * yrow[j];
+                    }
+                }
+            }
+            out
+        }
+    }
+
+    /// A double-double matrix with non-zero low parts, entries of varied magnitude, zeros.
+    fn sample(rows: usize, cols: usize, seed: u64) -> (DdMatrix, oracle::M) {
+        let mut rng = crate::problem::draw::rng(seed);
+        let v = crate::problem::draw::normal_vector(2 * rows * cols, 1.0, &mut rng);
+        let entry = |i: usize, j: usize| {
+            let k = 2 * (i + j * rows);
+            if (i + 3 * j) % 5 == 2 {
+                return TwoFloat::from(0.0);
+            }
+            TwoFloat::from(v[k] * 2f64.powi((4.0 * v[k + 1]) as i32)) / 7.0
+        };
+        let m: oracle::M = (0..rows).map(|i| (0..cols).map(|j| entry(i, j)).collect()).collect();
+        let mut d = DdMatrix::zeros(rows, cols);
+        for (i, row) in m.iter().enumerate() {
+            for (j, &e) in row.iter().enumerate() {
+                d.set(i, j, e);
+            }
+        }
+        (d, m)
+    }
+
+    fn f64_sample(rows: usize, cols: usize, seed: u64) -> DMatrix<f64> {
+        let (_, m) = sample(rows, cols, seed);
+        DMatrix::from_fn(rows, cols, |i, j| m[i][j].hi())
+    }
+
+    fn same(d: &DdMatrix, m: &oracle::M) -> bool {
+        m.iter().enumerate().all(|(i, row)| {
+            row.iter().enumerate().all(|(j, &e)| {
+                let k = i + j * d.rows;
+                (d.hi[k].to_bits(), d.lo[k].to_bits()) == (e.hi().to_bits(), e.lo().to_bits())
+            })
+        })
+    }
+
+    /// `left_mul`, `right_mul`, `mul`, `plus`, `add_f64`, `add_scaled_f64`, `distance` and
+    /// `sub_to_f64` give bitwise what `twofloat` gives entry by entry (shapes with and without
+    /// a vector tail, zeros skipped as before); a control: the same products summed in the
+    /// reverse order are not bitwise equal.
+    #[test]
+    fn dd_matrix_operations_are_twofloats() {
+        let mut reordered_differs = false;
+        for (r, n, c) in [(1, 1, 1), (3, 4, 2), (8, 8, 8), (13, 9, 17), (20, 20, 40)] {
+            let seed = (r * 100 + n * 10 + c) as u64;
+            let (x, xm) = sample(n, c, seed);
+            let a = f64_sample(r, n, seed + 1);
+            assert!(same(&DdMatrix::left_mul(&a, &x), &oracle::left_mul(&a, &xm)), "left_mul {r}×{n}×{c}");
+            let (z, zm) = sample(r, n, seed + 2);
+            let b = f64_sample(n, c, seed + 3);
+            let forward: Vec<usize> = (0..n).collect();
+            let got = DdMatrix::right_mul(&z, &b);
+            assert!(same(&got, &oracle::right_mul(&zm, &b, &forward)), "right_mul {r}×{n}×{c}");
+            let backward: Vec<usize> = (0..n).rev().collect();
+            reordered_differs |= !same(&got, &oracle::right_mul(&zm, &b, &backward));
+            assert!(same(&DdMatrix::mul(&z, &x), &oracle::mul(&zm, &xm)), "mul {r}×{n}×{c}");
+            let (w, wm) = sample(n, c, seed + 4);
+            let sum: oracle::M =
+                xm.iter().zip(&wm).map(|(p, q)| p.iter().zip(q).map(|(&u, &v)| u + v).collect()).collect();
+            assert!(same(&x.clone().plus(&w), &sum), "plus");
+            let e = f64_sample(n, c, seed + 5);
+            let with_f64: oracle::M = xm
+                .iter()
+                .enumerate()
+                .map(|(i, p)| p.iter().enumerate().map(|(j, &u)| u + e[(i, j)]).collect())
+                .collect();
+            assert!(same(&x.clone().add_f64(&e), &with_f64), "add_f64");
+            let t = xm[0][0] + 0.3;
+            let scaled: oracle::M = xm
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    p.iter().enumerate().map(|(j, &u)| if e[(i, j)] != 0.0 { u + t * e[(i, j)] } else { u }).collect()
+                })
+                .collect();
+            assert!(same(&x.clone().add_scaled_f64(t, &e), &scaled), "add_scaled_f64");
+            let diff = DMatrix::from_fn(n, c, |i, j| f64::from(xm[i][j] - wm[i][j]));
+            assert_eq!(x.sub_to_f64(&w), diff, "sub_to_f64");
+            let off = DMatrix::from_fn(n, c, |i, j| f64::from(xm[i][j] - e[(i, j)]));
+            assert_eq!(x.distance(&e).to_bits(), spectral_norm(&off).to_bits(), "distance");
+        }
+        assert!(reordered_differs, "control: summing in another order must change some bits");
+    }
+}
