@@ -98,6 +98,20 @@ pub struct TruncatedEnds {
     pub dd: ReverseDd,
 }
 
+/// How a late-started forward run (20) from `Dx_0` was computed (a key of
+/// [`Case::late_start_errors_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LateStart {
+    /// On the case's linearization ([`Case::late_start_jacobians`]).
+    Linearized,
+    /// With `B_k`, `C_k` formed one iterate at a time along a longer trajectory
+    /// (`thm8.budget`, late starts beyond `2K`).
+    Streamed,
+}
+
+/// A late-started run: how it was computed, `T'` and the number of steps.
+pub type LateStartKey = (LateStart, usize, usize);
+
 /// A cache's lock; a panic elsewhere leaves its contents valid (they are only ever
 /// completed entries), so a poisoned lock is used as is.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -121,6 +135,8 @@ pub struct Case {
     norms: Mutex<(Vec<f64>, Vec<f64>)>,
     /// The truncated reverse sweeps asked for, by `(K', T')`.
     truncated: Mutex<HashMap<(usize, usize), Arc<TruncatedEnds>>>,
+    /// The errors of the late-started runs asked for, by `(how, T', steps)`.
+    late_errors: Mutex<HashMap<LateStartKey, Arc<Vec<f64>>>>,
     /// The double-double unrolling this case's run was rounded from, for a case built by
     /// [`Case::refined`] (certification): then the case's tolerances are those of rounding
     /// its results once, not of computing them in `f64`.
@@ -150,6 +166,7 @@ impl Case {
             quadratic: OnceLock::new(),
             norms: Mutex::default(),
             truncated: Mutex::default(),
+            late_errors: Mutex::default(),
             refined: None,
         }
     }
@@ -192,6 +209,7 @@ impl Case {
             quadratic: OnceLock::new(),
             norms: Mutex::default(),
             truncated: Mutex::default(),
+            late_errors: Mutex::default(),
             refined: Some(Box::new(dd)),
         };
         Some(case)
@@ -209,6 +227,32 @@ impl Case {
             Some(dd) => dd.late_start(t_prime, steps, dx0).iter().map(|j| j.to_f64()).collect(),
             None => self.lin().late_start_jacobians(t_prime, steps, dx0),
         }
+    }
+
+    /// `ė_{T'}^{(k)} = ‖Ẋ_{T'}^{(k)} − Dx*‖`, `k = 0, …, steps`, of the late-started run (20)
+    /// from `Ẋ_{T'}^{(0)} = Dx_0` at `T' = t_prime` on this case's linearization (computed
+    /// once per case and `(T', steps)`: the variants of `thm8.bound` and `rem9.local` differ
+    /// in their right-hand sides only).
+    pub fn late_start_errors(&self, t_prime: usize, steps: usize) -> Arc<Vec<f64>> {
+        self.late_start_errors_with((LateStart::Linearized, t_prime, steps), || {
+            self.late_start_jacobians(t_prime, steps, &self.inst.dx0)
+        })
+    }
+
+    /// [`Self::late_start_errors`] of a run computed `how` (the key's first part) by
+    /// `jacobians` (`Ẋ_{T'}^{(0)}, …, Ẋ_{T'}^{(steps)}`), called only when this key was not
+    /// computed before.
+    pub fn late_start_errors_with(
+        &self,
+        key: LateStartKey,
+        jacobians: impl FnOnce() -> Vec<DMatrix<f64>>,
+    ) -> Arc<Vec<f64>> {
+        if let Some(errors) = lock(&self.late_errors).get(&key) {
+            return Arc::clone(errors);
+        }
+        let dx_star = &self.inst.dx_star;
+        let errors = Arc::new(jacobians().iter().map(|j| spectral_norm(&(j - dx_star))).collect());
+        Arc::clone(lock(&self.late_errors).entry(key).or_insert(errors))
     }
 
     /// The dense run (computed on first use).
