@@ -40,7 +40,13 @@ numbers up to rounding, matching the engines of `unrollcheck reproduce appendix-
 --check compares fwd_err and rev_err with tests/data/appendix_c_subset.json (the frozen
 NumPy reference) for its six instances and exits 1 beyond 2e-11 relative.
 
+--products times NumPy's `@` (its BLAS DGEMM) alone at the two product shapes of the spectral
+sweep, N x N by N x 64 (the forcing) and N x 64 by 64 x N (the cotangent), for N in
+{5, 10, 20, 40}, and prints the flop rates (the counterpart of `cargo bench --bench
+appendix_c -- products`). Run it with OPENBLAS_NUM_THREADS=1 for one core.
+
 Usage: python3 benches/appendix_c_numpy.py [--runs R] [--seed S] [--n 2,5,...] [--mode M] [--check]
+       OPENBLAS_NUM_THREADS=1 python3 benches/appendix_c_numpy.py --products
 """
 
 import argparse
@@ -276,6 +282,32 @@ def check(mode):
     return worst <= 2e-11
 
 
+def products(chunk=64, seconds=1.0):
+    """Gflop/s of `@` at the sweep's product shapes (best of 5 batches of about `seconds`/5)."""
+    rng = np.random.default_rng(0)
+    for n in (5, 10, 20, 40):
+        h, z, p = rng.random((n, n)), rng.random((n, chunk)), rng.random((n, chunk))
+        flops = 2 * n * n * chunk
+        for name, f in (("forcing", lambda: h @ z), ("hbar", lambda: p @ z.T)):
+            reps = 1
+            while True:  # calibrate a batch to about seconds/5
+                t0 = time.perf_counter()
+                for _ in range(reps):
+                    f()
+                if time.perf_counter() - t0 > seconds / 5 or reps > 1 << 24:
+                    break
+                reps *= 2
+            best = min(batch(f, reps) for _ in range(5))
+            print(f"numpy @ {name}_N{n}: {flops / best / 1e9:.2f} Gflop/s ({best * 1e9:.0f} ns per product)")
+
+
+def batch(f, reps):
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        f()
+    return (time.perf_counter() - t0) / reps
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=100)
@@ -283,7 +315,11 @@ def main():
     ap.add_argument("--n", default=",".join(map(str, PAPER_N)))
     ap.add_argument("--mode", choices=("spectral", "factored", "direct"), default="spectral")
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--products", action="store_true")
     args = ap.parse_args()
+    if args.products:
+        products()
+        return
     if args.check:
         sys.exit(0 if check(args.mode) else 1)
     if args.runs < 1:
