@@ -45,7 +45,7 @@ enum Command {
         #[arg(long)]
         quick: bool,
         /// Also run the long campaign of issue #14, verify/long.toml: n up to 50, condition
-        /// numbers up to 1e4, K up to 2000, late starts T' = T + ωT (about 10 minutes on 2
+        /// numbers up to 1e4, K up to 2000, late starts T' = T + ωT (about 3 minutes on 2
         /// cores; the copy built into the binary when the file is absent).
         #[arg(long)]
         long: bool,

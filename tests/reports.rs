@@ -130,7 +130,7 @@ fn late_start_fractions_are_configurable_and_checked() {
 
 /// The long campaign (`verify/long.toml`, issue #14): parses, reaches n = 50, K = 2000 and
 /// the late starts `T' = T + ωT` of (22) for `T = 0.1K, 0.2K` at its `ω`. (It is run by
-/// hand, `unrollcheck verify verify/long.toml`, not here: about 10 minutes on 2 cores.)
+/// hand, `unrollcheck verify verify/long.toml`, not here: about 3 minutes on 2 cores.)
 #[test]
 fn long_campaign_is_the_one_described() {
     let sc = Scenario::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/verify/long.toml"))).unwrap();
