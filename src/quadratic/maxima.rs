@@ -17,7 +17,7 @@
 //! The negative controls of `scieur.rate_bound` use the unsafe maxima [`endpoints`] (the
 //! values at `μ` and `L` only) and [`coarse`] (a coarse uniform grid).
 
-use super::residual::{Polynomial, Values};
+use super::residual::{Polynomial, Values, value_at, values_along};
 use serde::Serialize;
 
 /// The maximum of `|φ|` over `[μ, L]`.
@@ -84,14 +84,15 @@ pub fn max_abs_all_of(poly: &Polynomial, which: &[Which], a: f64, b: f64, t_max:
     let step = std::f64::consts::PI / m as f64;
     // One pass over the grid, λ by λ, keeping per function and t the grid maximum and the
     // two largest local maxima (no grid stored: the values of one λ are contiguous in t).
+    let ks = poly.coefficients_upto(t_max);
     let mut tracks = vec![vec![Track::default(); t_max + 1]; which.len()];
     for j in 0..=m {
         let lambda = lambda_at(j as f64 * step, a, b);
-        for (t, v) in poly.sequence(lambda, t_max).iter().enumerate() {
+        values_along(&ks, lambda, |t, v| {
             for (w, wh) in which.iter().enumerate() {
                 tracks[w][t].push(j, wh.of(v, lambda).abs());
             }
-        }
+        });
     }
     which
         .iter()
@@ -101,7 +102,7 @@ pub fn max_abs_all_of(poly: &Polynomial, which: &[Which], a: f64, b: f64, t_max:
                 .enumerate()
                 .map(|(t, mut track)| {
                     track.finish(m);
-                    let f = |lambda: f64| wh.of(&poly.eval(t, lambda), lambda).abs();
+                    let f = |lambda: f64| wh.of(&value_at(&ks[..t], lambda), lambda).abs();
                     refine_candidates(f, &track, t, (a, b), (step, m))
                 })
                 .collect()

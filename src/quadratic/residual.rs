@@ -153,14 +153,16 @@ impl Polynomial {
 
     /// [`Self::sequence`] with a planted bug.
     pub fn sequence_with(&self, lambda: f64, t_max: usize, fault: Fault) -> Vec<Values> {
+        let ks: Vec<Coefficients> = (0..t_max).map(|t| self.faulty_coefficients(t, fault)).collect();
         let mut out = Vec::with_capacity(t_max + 1);
-        let (mut prev, mut cur) = (Values::default(), Values { p: 1.0, dp: 0.0, d2p: 0.0 });
-        out.push(cur);
-        for t in 0..t_max {
-            (prev, cur) = (cur, advance(self.faulty_coefficients(t, fault), lambda, &prev, &cur));
-            out.push(cur);
-        }
+        values_along(&ks, lambda, |_, v| out.push(*v));
         out
+    }
+
+    /// The coefficients of the first `t` steps, `P_0 → P_1`, …, `P_{t−1} → P_t`: computed
+    /// once for [`values_along`] at many `λ`.
+    pub fn coefficients_upto(&self, t: usize) -> Vec<Coefficients> {
+        (0..t).map(|s| self.coefficients(s)).collect()
     }
 
     /// `P_t(λ)`, `P_t'(λ)`, `P_t''(λ)` for one `t`.
@@ -189,6 +191,26 @@ impl Polynomial {
         }
         (p, d)
     }
+}
+
+/// `P_t`, `P_t'`, `P_t''` at `λ` for `t = 0, …, ks.len()` from the steps' coefficients `ks`
+/// ([`Polynomial::coefficients_upto`]), passed to `f(t, values)` in increasing `t`: the
+/// values of [`Polynomial::sequence`], the same operations, without allocating.
+pub fn values_along(ks: &[Coefficients], lambda: f64, mut f: impl FnMut(usize, &Values)) {
+    let (mut prev, mut cur) = (Values::default(), Values { p: 1.0, dp: 0.0, d2p: 0.0 });
+    f(0, &cur);
+    for (t, &k) in ks.iter().enumerate() {
+        (prev, cur) = (cur, advance(k, lambda, &prev, &cur));
+        f(t + 1, &cur);
+    }
+}
+
+/// `P_t`, `P_t'`, `P_t''` at `λ` for `t = ks.len()` ([`values_along`]'s last values; those of
+/// [`Polynomial::eval`]).
+pub fn value_at(ks: &[Coefficients], lambda: f64) -> Values {
+    let mut last = Values::default();
+    values_along(ks, lambda, |_, v| last = *v);
+    last
 }
 
 /// One step of the recurrence and of its first two derivatives in `λ`.
@@ -238,5 +260,35 @@ impl Spectral {
             row *= phi[i];
         }
         &self.q * coords
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `values_along` and `value_at` from precomputed coefficients are bitwise
+    /// `Polynomial::sequence` and `Polynomial::eval` for the three methods (Chebyshev's
+    /// coefficients vary with `t`); a control: one step fewer is not.
+    #[test]
+    fn precomputed_coefficients_give_the_same_values() {
+        let polys = [
+            Polynomial::GradientDescent { h: 0.1 },
+            Polynomial::HeavyBall { alpha: 0.2, beta: 0.5 },
+            Polynomial::Chebyshev { mu: 0.5, l: 4.0 },
+        ];
+        for poly in polys {
+            let ks = poly.coefficients_upto(30);
+            for lambda in [0.5, 1.3, 4.0] {
+                let mut along = Vec::new();
+                values_along(&ks, lambda, |t, v| along.push((t, *v)));
+                let want: Vec<(usize, Values)> = poly.sequence(lambda, 30).into_iter().enumerate().collect();
+                assert_eq!(along, want, "{poly:?} at {lambda}");
+                for t in [0, 1, 7, 30] {
+                    assert_eq!(value_at(&ks[..t], lambda), poly.eval(t, lambda), "{poly:?}, t = {t}");
+                }
+                assert_ne!(value_at(&ks[..29], lambda), poly.eval(30, lambda), "control: one step fewer");
+            }
+        }
     }
 }
