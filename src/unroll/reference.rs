@@ -124,8 +124,13 @@ impl DdMatrix {
 
     /// Entry `(i, j)`.
     pub fn get(&self, i: usize, j: usize) -> TwoFloat {
+        to_twofloat(self.pair(i, j))
+    }
+
+    /// Entry `(i, j)` as `(hi, lo)`.
+    fn pair(&self, i: usize, j: usize) -> Dd {
         let k = i + j * self.rows;
-        to_twofloat((self.hi[k], self.lo[k]))
+        (self.hi[k], self.lo[k])
     }
 
     /// Sets entry `(i, j)`.
@@ -162,8 +167,7 @@ impl DdMatrix {
         let mut out = DdMatrix::zeros(a.nrows(), x.cols);
         for j in 0..x.cols {
             for l in 0..a.ncols() {
-                let k = l + j * x.rows;
-                let xl = (x.hi[k], x.lo[k]);
+                let xl = x.pair(l, j);
                 if xl == (0.0, 0.0) {
                     continue;
                 }
@@ -195,8 +199,7 @@ impl DdMatrix {
         let mut out = DdMatrix::zeros(x.rows, y.cols);
         for j in 0..y.cols {
             for l in 0..x.cols {
-                let k = l + j * y.rows;
-                let v = (y.hi[k], y.lo[k]);
+                let v = y.pair(l, j);
                 if v == (0.0, 0.0) {
                     continue;
                 }
