@@ -117,18 +117,37 @@ fn load(path: &Path) -> Result<Scenario> {
     }
 }
 
-/// `unrollcheck list`: the claims catalogue (and a scenario's custom claims).
+/// `unrollcheck list`: the claims catalogue (and a scenario's custom claims). The file is
+/// loaded before anything is printed, so a bad one prints nothing (exit 2); a trend file
+/// has no custom claims, which the last line says, with the trend claims it runs.
 pub fn list(scenario: Option<&Path>, out: &mut dyn Write) -> Result<Outcome> {
+    let file = scenario.map(Verifiable::load).transpose()?;
     say!(out, "{}", claims::catalogue());
     sayln!(out, "\ntrend claims (paired experiments over random instances: unrollcheck verify verify/trends.toml)");
     for c in trends::catalogue() {
         sayln!(out, "{:<22} {:<18} {:<16} {}", c.id, c.section, "trend", c.statement);
     }
-    if let Some(path) = scenario {
-        let sc = load(path)?;
-        for c in &sc.custom {
-            sayln!(out, "{:<22} {:<18} {:<16} {}", c.claim.id(), "custom", sc.path, c.claim.statement());
+    match &file {
+        Some(Verifiable::Scenario(sc)) => {
+            for c in &sc.custom {
+                sayln!(out, "{:<22} {:<18} {:<16} {}", c.claim.id(), "custom", sc.path, c.claim.statement());
+            }
         }
+        Some(Verifiable::Trends(t)) => {
+            let mut ids: Vec<&str> = Vec::new();
+            for e in &t.experiments {
+                if !ids.contains(&e.claim.id) {
+                    ids.push(e.claim.id);
+                }
+            }
+            sayln!(
+                out,
+                "\n{}: a trend file has no custom claims (it runs the trend claims {})",
+                t.path,
+                ids.join(", ")
+            );
+        }
+        None => {}
     }
     Ok(Outcome::Holds)
 }
@@ -315,9 +334,9 @@ struct ReplayInput {
 /// `unrollcheck replay`: one claim (`ID` or `ID/VARIANT`) on one instance spec.
 pub fn replay(id: &str, spec: &str, scenario: Option<&Path>, max_memory: f64, out: &mut dyn Write) -> Result<Outcome> {
     let parsed = match serde_json::from_str::<serde_json::Value>(spec) {
-        Ok(v) if v.get("spec").is_some() => serde_json::from_value::<ReplayInput>(v.clone())
-            .map_err(|e| e.to_string())
-            .and_then(|r| Spec::from_json(&v["spec"]).map(|_| r)),
+        Ok(v) if v.get("spec").is_some() => crate::input::json_from_value::<ReplayInput>(&v)
+            .map_err(|(key, message)| crate::input::keyed(&key, message))
+            .and_then(|r| Spec::from_json(&v["spec"]).map_err(|e| e.replacen("key `", "key `spec.", 1)).map(|_| r)),
         Ok(v) => Spec::from_json(&v).map(|spec| ReplayInput { spec, setting: None }),
         Err(e) => Err(e.to_string()),
     };
@@ -395,7 +414,11 @@ pub fn gate_export(
             }
             set
         }
-        Some(path) => load(path)?.specs(None, true).into_iter().flat_map(|(_, s)| [(s, false), (s, true)]).collect(),
+        Some(path) => {
+            let sc = load(path)?;
+            gate::export::check_scenario_omega(&sc)?;
+            sc.specs(None, true).into_iter().flat_map(|(_, s)| [(s, false), (s, true)]).collect()
+        }
     };
     if proximal && scenario.is_none() {
         set.extend(gate::export::proximal_set(seed, size));

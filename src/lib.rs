@@ -45,6 +45,7 @@ pub mod commands;
 pub mod constants;
 pub mod error;
 pub mod gate;
+mod input;
 pub mod instance;
 pub mod linalg;
 pub mod map;

@@ -159,7 +159,8 @@ enum GateCommand {
         /// Check only these instance ids (comma-separated); every id must be in the manifest.
         #[arg(long, value_delimiter = ',', value_name = "ID,...")]
         only: Option<Vec<String>>,
-        /// Skip instances that have no trace (reported as skipped) instead of exit code 2.
+        /// Skip instances that have no trace (reported as skipped) instead of exit code 2;
+        /// still exit code 2 when no selected instance has a trace (nothing checked).
         #[arg(long)]
         allow_missing: bool,
     },

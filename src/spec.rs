@@ -306,8 +306,13 @@ impl Spec {
     /// does not reach the unit variants of internally tagged enums (`{"method":
     /// "gradient_descent", "beta": 0.5}` would silently drop `beta`), so every key of a
     /// nested object must reappear when the parsed spec is written back.
+    ///
+    /// A type error names its key (`key `seed`: invalid type: floating point `1.5`, expected
+    /// u64`), and the values are checked by [`Spec::validate`], the rules of the scenario
+    /// grid (`key `m`: 0 is out of range 1..=200`).
     pub fn from_json(value: &serde_json::Value) -> std::result::Result<Spec, String> {
-        let spec: Spec = serde_json::from_value(value.clone()).map_err(|e| e.to_string())?;
+        use crate::input::keyed;
+        let spec: Spec = crate::input::json_from_value(value).map_err(|(key, message)| keyed(&key, message))?;
         let back = serde_json::to_value(spec).map_err(|e| e.to_string())?;
         for field in ["family", "method", "data", "step", "norm"] {
             let Some(given) = value.get(field).and_then(|v| v.as_object()) else { continue };
@@ -318,6 +323,7 @@ impl Spec {
                 }
             }
         }
+        spec.validate().map_err(|(key, message)| keyed(key, message))?;
         Ok(spec)
     }
 
@@ -483,6 +489,139 @@ impl Spec {
         let x0 = map.capabilities().lift.apply(&x0);
         let p = map.dim_u();
         Instance::with_dx0(map, x0.clone(), DMatrix::zeros(x0.len(), p))
+    }
+}
+
+/// The rules the values of a spec obey, written once: [`Spec::validate`] applies them to a
+/// spec given as JSON (`check --spec`, `replay`), the scenario grid
+/// ([`crate::scenario::axes`]) and the trend files to each value where it is written. Each
+/// returns the message of a refusal, with the value; the caller adds the file or flag, the
+/// line and the key.
+pub mod rules {
+    /// The largest dimension `M` or `N` (`grid.m`, `grid.n`, a spec's `m`, `n`).
+    pub const MAX_DIM: usize = 200;
+
+    /// A dimension `M` or `N`: in `1..=`[`MAX_DIM`].
+    pub fn dimension(d: usize) -> Result<(), String> {
+        if (1..=MAX_DIM).contains(&d) { Ok(()) } else { Err(format!("{d} is out of range 1..={MAX_DIM}")) }
+    }
+
+    /// A finite number `≥ 0`.
+    pub fn nonnegative(x: f64) -> Result<(), String> {
+        if x.is_finite() && x >= 0.0 { Ok(()) } else { Err(format!("{x} must be a finite number >= 0")) }
+    }
+
+    /// The largest curvature scale a spec may ask for: the step sizes are `2/(L + μ)`,
+    /// `1/L`, `c·2/L`, and `L + μ ≥ 2λ` (and `≥ 2 s_min²`, with `L ≥ s_max²`) must be a
+    /// finite number; a quarter of the largest double leaves a factor 2 for the rest of
+    /// the curvature (the data's `‖A‖²` is at most `M·N ≤ 4·10⁴` for the paper's draw).
+    pub const MAX_CURVATURE: f64 = f64::MAX / 4.0;
+
+    /// The ridge weight `λ`: finite, `≥ 0` and at most [`MAX_CURVATURE`] (beyond it the
+    /// curvature `L + μ` overflows and no step size is left).
+    pub fn lambda(x: f64) -> Result<(), String> {
+        nonnegative(x)?;
+        if x <= MAX_CURVATURE {
+            Ok(())
+        } else {
+            Err(format!(
+                "{x:e} is too large: the curvature L + μ >= 2λ must be a finite number (λ <= {MAX_CURVATURE:e})"
+            ))
+        }
+    }
+
+    /// A finite number `> 0` (the Huber scale `δ`, the elastic net's `l1`, a step factor `c`).
+    pub fn positive(x: f64) -> Result<(), String> {
+        if x.is_finite() && x > 0.0 { Ok(()) } else { Err(format!("{x} must be a finite number > 0")) }
+    }
+
+    /// A number in `[0, 1)` (the momentum `β`, the adapted norm's `eps`).
+    pub fn unit_interval(x: f64) -> Result<(), String> {
+        if (0.0..1.0).contains(&x) { Ok(()) } else { Err(format!("{x} must lie in [0, 1)")) }
+    }
+
+    /// A number in `(0, 1)` (the layers' `ρ_W`).
+    pub fn open_unit_interval(x: f64) -> Result<(), String> {
+        if x > 0.0 && x < 1.0 { Ok(()) } else { Err(format!("{x} must lie in (0, 1)")) }
+    }
+
+    /// The standard deviation `σ` of `x_0 = x* + σg`: finite and `≥ 0` (`0` starts at `x*`).
+    pub fn x0_sigma(s: f64) -> Result<(), String> {
+        if s.is_finite() && s >= 0.0 {
+            Ok(())
+        } else {
+            Err(format!("{s} is not a standard deviation: it must be a finite number >= 0"))
+        }
+    }
+
+    /// A singular value range `[s_min, s_max]`: `0 < s_min <= s_max`, finite.
+    pub fn spectrum(lo: f64, hi: f64) -> Result<(), String> {
+        if !(lo > 0.0 && hi >= lo && hi.is_finite()) {
+            Err(format!("[{lo}, {hi}] must satisfy 0 < s_min <= s_max"))
+        } else if hi * hi > MAX_CURVATURE {
+            Err(format!(
+                "s_max = {hi:e} is too large: the curvature L >= s_max² must be a finite number (s_max² <= {MAX_CURVATURE:e})"
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Spec {
+    /// Checks every value of the spec by [`rules`], and that the method runs on the family
+    /// (the layer families take `picard` only and only they take it; the elastic net takes
+    /// the proximal methods only and only it takes them): the first refusal as `(key,
+    /// message)`, the key as in the JSON form (`m`, `family.delta`, `method`).
+    pub fn validate(&self) -> std::result::Result<(), (&'static str, String)> {
+        let field = |key: &'static str, r: std::result::Result<(), String>| r.map_err(|m| (key, m));
+        field("m", rules::dimension(self.m))?;
+        field("n", rules::dimension(self.n))?;
+        field("lambda", rules::lambda(self.lambda))?;
+        if let Some(s) = self.x0_sigma {
+            field("x0_sigma", rules::x0_sigma(s))?;
+        }
+        match self.family {
+            Family::PseudoHuber { delta, .. } | Family::Huber { delta, .. } => {
+                field("family.delta", rules::positive(delta))?
+            }
+            Family::Layer { rho_w, .. } => field("family.rho_w", rules::open_unit_interval(rho_w))?,
+            Family::ElasticNet { l1, .. } => field("family.l1", rules::positive(l1))?,
+            Family::Ridge { .. } | Family::Logistic { .. } => {}
+        }
+        if let Method::HeavyBall { beta } = self.method {
+            field("method.beta", rules::unit_interval(beta))?;
+        }
+        if let Data::Spectrum { s_min, s_max } = self.data {
+            field("data", rules::spectrum(s_min, s_max))?;
+        }
+        if let StepRule::FractionOfTwoOverL { c } = self.step {
+            field("step.c", rules::positive(c))?;
+        }
+        if let Norm::Adapted { eps } = self.norm {
+            field("norm.eps", rules::unit_interval(eps))?;
+        }
+        let method = serde_json::to_value(self.method).ok().and_then(|v| v["method"].as_str().map(str::to_string));
+        let method = method.unwrap_or_default();
+        if self.family.is_layer() != (self.method == Method::Picard) {
+            let why = if self.family.is_layer() {
+                format!(
+                    "`{method}` needs an objective, which the layer families have none of: they take method `picard` only"
+                )
+            } else {
+                "`picard` iterates the layer families only (family `layer`), not an objective".to_string()
+            };
+            return Err(("method", why));
+        }
+        if self.family.is_elastic_net() != self.method.is_proximal() {
+            let why = if self.family.is_elastic_net() {
+                format!("the elastic net runs under the proximal methods only (`prox_gd`, `fista`), not `{method}`")
+            } else {
+                format!("`{method}` runs on the elastic net only (family `elastic_net`)")
+            };
+            return Err(("method", why));
+        }
+        Ok(())
     }
 }
 

@@ -946,6 +946,46 @@ fn a_subset_can_be_checked() {
     let o = gate_check_cli(&inst, &traces, &["--allow-missing"]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
     assert!(String::from_utf8_lossy(&o.stdout).contains("1 of 22 instances pass, 21 skipped (no trace)"));
+    // `--allow-missing` with no trace for any selected instance checked nothing: exit 2,
+    // the report saying so (a CI gate must not pass on an empty traces directory).
+    let nothing = |o: &std::process::Output| {
+        assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stdout));
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("nothing was checked"),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    };
+    nothing(&gate_check_cli(&inst, &traces, &["--allow-missing", "--only", &ids[1]]));
+    std::fs::remove_file(traces.join(&read_manifest(&inst).unwrap().instances[0].trace.file)).unwrap();
+    nothing(&gate_check_cli(&inst, &traces, &["--allow-missing"]));
+}
+
+/// Two manifest entries with one id are refused (exit 2), naming the manifest and the id.
+/// Control: the manifest as exported is read.
+#[test]
+fn a_duplicate_instance_id_is_refused() {
+    let d = dir("dup");
+    let (inst, traces) = (d.join("instances"), d.join("traces"));
+    std::fs::create_dir_all(&traces).unwrap();
+    export(&default_set(2026), &inst).unwrap();
+    let manifest = read_manifest(&inst).expect("control: the exported manifest is read");
+    let (first, second) = (&manifest.instances[0].id, &manifest.instances[1].id);
+    let path = inst.join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace(&format!("\"id\": \"{second}\""), &format!("\"id\": \"{first}\""))).unwrap();
+    let e = read_manifest(&inst).expect_err("a duplicate id").to_string();
+    assert!(
+        e.contains("manifest.json") && e.contains(&format!("instance `{first}`")) && e.contains("duplicate"),
+        "{e}"
+    );
+    let o = gate_check_cli(&inst, &traces, &["--allow-missing"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("duplicate instance id"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
 }
 
 /// Rows and `k` both, entries as `(row, column)` (also for NaN), and the equality forward =

@@ -257,6 +257,15 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
             ),
         });
     }
+    // An id names an instance's trace, its report row and its `--only` selection: two
+    // entries with one id would be checked against one trace, or one of them silently not.
+    let mut seen = std::collections::HashSet::new();
+    if let Some(e) = manifest.instances.iter().find(|e| !seen.insert(e.id.as_str())) {
+        return Err(Error::Input {
+            location: format!("{}: instance `{}`", path.display(), e.id),
+            message: "duplicate instance id: each id must appear once in the manifest".into(),
+        });
+    }
     Ok(manifest)
 }
 
@@ -319,6 +328,18 @@ pub fn run(instances: &Path, traces: &Path, sel: &Selection) -> GateReport {
             outcome.unwrap_or_else(|e| Outcome { id: entry.id.clone(), error: Some(e.into()), ..Outcome::default() })
         })
         .collect();
+    // `--allow-missing` makes a subset checkable, not an empty one: a gate that checked no
+    // trace at all (an empty or wrong traces directory) must not pass.
+    if sel.allow_missing && !outcomes.is_empty() && outcomes.iter().all(|o| o.skipped) {
+        report.errors.push(InputError {
+            location: traces.display().to_string(),
+            message: format!(
+                "no trace for any of the {} selected instances: nothing was checked (--allow-missing skips some \
+                 missing traces, not all)",
+                outcomes.len()
+            ),
+        });
+    }
     report.outcomes.extend(outcomes);
     report
 }

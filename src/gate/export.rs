@@ -279,6 +279,27 @@ fn names(spec: &Spec) -> (String, String, String) {
     (family.to_string(), param, method.to_string())
 }
 
+/// Refuses a scenario whose `omega` is not the gate's [`OMEGA`]: `gate export --scenario`
+/// takes the scenario's grid, and every exported instance has the truncation budget
+/// `T' = T + ωT`, `K' = K + ωT` with `ω = 3`; a scenario asking for another `ω` would
+/// otherwise be exported with `ω = 3` without a word (exit 2, at the line of `omega`).
+pub fn check_scenario_omega(sc: &crate::scenario::Scenario) -> Result<()> {
+    match &sc.file.omega {
+        Some(w) if *w.get_ref() != OMEGA as f64 => Err(crate::scenario::at(
+            &sc.path,
+            &sc.text,
+            "omega",
+            w,
+            format!(
+                "omega = {} is not exported: `gate export --scenario` takes the grid, and its instances have the \
+                 truncation budget T' = T + ωT, K' = K + ωT with ω = {OMEGA}; remove `omega` or set it to {OMEGA}",
+                w.get_ref()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Refuses a set with an instance `gate check` could not judge: the classic Huber family
 /// (its Hessian jumps, so the derivatives of the unrolled iteration are not those of a
 /// smooth map) and logistic regression (the instance format carries no labels or sample

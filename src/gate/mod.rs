@@ -106,7 +106,8 @@
 //! float64/float32; NaN or Inf; wrong dimensions or columns; a final or an implicit array
 //! of the wrong shape; bad manifest metadata (`schema_version` ≠ 1, indices disagreeing
 //! with the instance file or with `T' = T + ωT`, `K' = K + ωT`, an unknown family, parameter
-//! or method, a Chebyshev instance without `mu`, `L`); an unknown `--only` id — reported
+//! or method, a Chebyshev instance without `mu`, `L`, a duplicate instance id); an unknown
+//! `--only` id; with `--allow-missing`, no trace for any selected instance — reported
 //! after every readable instance is checked. The report and the JUnit file are written on
 //! every exit code. The same list, one rule per line, is `docs/gate.md`, "Rules and exit
 //! codes".
@@ -166,4 +167,5 @@ for I - B, a dropped minus sign, the last iterate for x*), or says \"cause unkno
 Exit 0: all pass; 1: a check fails (a row out of tolerance, a wrong number of rows, a
 violated claim); 2: unreadable input, reported after checking all the others. The report
 (and JUnit) is written on every exit code; with --out a summary is printed. --only checks
-a subset; --allow-missing skips instances without a trace. Rules: docs/gate.md.";
+a subset; --allow-missing skips instances without a trace (exit 2 when none has one: nothing
+checked). Rules: docs/gate.md.";

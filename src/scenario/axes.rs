@@ -12,7 +12,7 @@ use crate::map::proximal::ElasticNetParam;
 use crate::problem::logistic::LogisticParam;
 use crate::problem::ridge::RidgeParam;
 use crate::problem::robust::RobustParam;
-use crate::spec::{Data, Family, Method, Norm, Restart, StepRule};
+use crate::spec::{Data, Family, Method, Norm, Restart, StepRule, rules};
 use toml::Spanned;
 
 /// Default share of the spectral gap given up by the adapted norm.
@@ -262,7 +262,7 @@ pub fn step_rule(path: &str, text: &str, s: &Spanned<String>) -> Result<StepRule
         "1/L" => StepRule::InvL,
         "1/(3L)" => StepRule::InvThreeL,
         other => match other.strip_prefix("c=").map(str::parse::<f64>) {
-            Some(Ok(c)) if c > 0.0 && c.is_finite() => StepRule::FractionOfTwoOverL { c },
+            Some(Ok(c)) if rules::positive(c).is_ok() => StepRule::FractionOfTwoOverL { c },
             _ => {
                 return Err(at(
                     path,
@@ -314,26 +314,22 @@ impl Axes {
     pub fn parse(path: &str, text: &str, f: &ScenarioFile) -> Result<Self> {
         check_scalars(path, text, f)?;
         let g = &f.grid;
-        if g.family.is_empty() || g.m.is_empty() || g.n.is_empty() {
-            return Err(Error::Input {
-                location: format!("{path}: [grid]"),
-                message: "family, m, n and step must each list at least one value".into(),
-            });
+        for (key, empty) in [("family", g.family.is_empty()), ("m", g.m.is_empty()), ("n", g.n.is_empty())] {
+            if empty {
+                return Err(empty_axis(path, text, key));
+            }
         }
         let families = g.family.iter().map(|s| FamilyName::parse(path, text, s)).collect::<Result<Vec<_>>>()?;
         let methods = g.method.iter().map(|s| MethodName::parse(path, text, s)).collect::<Result<Vec<_>>>()?;
         let layer = check_layer_grid(path, text, g, &families, &methods)?;
         if g.step.is_empty() && !layer {
-            return Err(Error::Input {
-                location: format!("{path}: [grid]"),
-                message: "family, m, n and step must each list at least one value".into(),
-            });
+            return Err(empty_axis(path, text, "step"));
         }
         check_proximal(path, text, g, &families, &methods)?;
         let m = dimension(path, text, "grid.m", &g.m)?;
         let n = dimension(path, text, "grid.n", &g.n)?;
         let data = data(path, text, &g.data, &g.spectrum)?;
-        let lambdas = finite(path, text, "grid.lambda", &g.lambda, true)?;
+        let lambdas = checked(path, text, "grid.lambda", &g.lambda, rules::lambda)?;
         // The robust losses are not strongly convex: their ridge term λ > 0 is what makes
         // the inner problem strongly convex (ridge least squares with λ = 0 is, when M ≥ N).
         if families.iter().any(|f| f.is_robust())
@@ -359,24 +355,13 @@ impl Axes {
                 "λ = 0 leaves the logistic families without strong convexity: use λ > 0 with them",
             ));
         }
-        let deltas = finite(path, text, "grid.delta", &g.delta, false)?;
-        let betas = unit_interval(path, text, "grid.beta", &g.beta)?;
-        let eps = unit_interval(path, text, "grid.eps", &g.eps)?;
+        let deltas = checked(path, text, "grid.delta", &g.delta, rules::positive)?;
+        let betas = checked(path, text, "grid.beta", &g.beta, rules::unit_interval)?;
+        let eps = checked(path, text, "grid.eps", &g.eps, rules::unit_interval)?;
         let norms = norms(path, text, &g.norm, &eps)?;
         let steps = g.step.iter().map(|s| step_rule(path, text, s)).collect::<Result<Vec<_>>>()?;
         let x0_sigmas = x0(path, text, &g.x0)?;
-        let rho_ws = g
-            .rho_w
-            .iter()
-            .map(|v| {
-                let x = *v.get_ref();
-                if x > 0.0 && x < 1.0 {
-                    Ok(x)
-                } else {
-                    Err(at(path, text, "grid.rho_w", v, format!("{x} must lie in (0, 1)")))
-                }
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let rho_ws = checked(path, text, "grid.rho_w", &g.rho_w, rules::open_unit_interval)?;
         Ok(Axes {
             families,
             deltas: or_default(deltas, 0.5),
@@ -510,6 +495,27 @@ fn check_layer_grid(
     }
 }
 
+/// An axis that must list at least one value is empty (`family = []`) or, for `step`,
+/// absent: at the line of the key where it is written.
+fn empty_axis(path: &str, text: &str, key: &str) -> Error {
+    let grid = super::KeySpans::of(text).grid;
+    let span = grid.and_then(|g| match key {
+        "family" => g.family,
+        "m" => g.m,
+        "n" => g.n,
+        _ => g.step,
+    });
+    let message =
+        "must list at least one value (so must each of family, m, n and, except for the layer families, step)";
+    match span {
+        Some(span) => at(path, text, &format!("grid.{key}"), &span, message),
+        None => Error::Input {
+            location: format!("{path}: [grid], key `grid.{key}`"),
+            message: format!("missing: {message}"),
+        },
+    }
+}
+
 fn or_default<T>(axis: Vec<T>, default: T) -> Vec<T> {
     if axis.is_empty() { vec![default] } else { axis }
 }
@@ -531,12 +537,12 @@ fn check_scalars(path: &str, text: &str, f: &ScenarioFile) -> Result<()> {
     Ok(())
 }
 
-/// `grid.m` or `grid.n`: each in `1..=200`.
+/// `grid.m` or `grid.n`: each a [`rules::dimension`].
 fn dimension(path: &str, text: &str, key: &str, axis: &[Spanned<usize>]) -> Result<Vec<usize>> {
     axis.iter()
-        .map(|v| match *v.get_ref() {
-            d @ 1..=200 => Ok(d),
-            d => Err(at(path, text, key, v, format!("{d} is out of range 1..=200"))),
+        .map(|v| {
+            let d = *v.get_ref();
+            rules::dimension(d).map(|()| d).map_err(|m| at(path, text, key, v, m))
         })
         .collect()
 }
@@ -572,9 +578,7 @@ fn data(path: &str, text: &str, names: &[Spanned<String>], spectra: &[Spanned<Ve
         let &[lo, hi] = s.get_ref().as_slice() else {
             return Err(at(path, text, "grid.spectrum", s, format!("{:?} must be a pair [s_min, s_max]", s.get_ref())));
         };
-        if !(lo > 0.0 && hi >= lo && hi.is_finite()) {
-            return Err(at(path, text, "grid.spectrum", s, format!("[{lo}, {hi}] must satisfy 0 < s_min <= s_max")));
-        }
+        rules::spectrum(lo, hi).map_err(|m| at(path, text, "grid.spectrum", s, m))?;
         pairs.push(Data::Spectrum { s_min: lo, s_max: hi });
     }
     if names.is_empty() {
@@ -590,32 +594,18 @@ fn data(path: &str, text: &str, names: &[Spanned<String>], spectra: &[Spanned<Ve
         .collect())
 }
 
-/// A numeric axis whose values must be finite and `> 0` (`≥ 0` with `allow_zero`).
-fn finite(path: &str, text: &str, key: &str, axis: &[Spanned<f64>], allow_zero: bool) -> Result<Vec<f64>> {
+/// A numeric axis, each value checked by `rule` (one of [`rules`]) at its span.
+fn checked(
+    path: &str,
+    text: &str,
+    key: &str,
+    axis: &[Spanned<f64>],
+    rule: fn(f64) -> std::result::Result<(), String>,
+) -> Result<Vec<f64>> {
     axis.iter()
         .map(|v| {
             let x = *v.get_ref();
-            if x.is_finite() && (x > 0.0 || (allow_zero && x == 0.0)) {
-                Ok(x)
-            } else {
-                Err(at(
-                    path,
-                    text,
-                    key,
-                    v,
-                    format!("{x} must be a finite number {}", if allow_zero { ">= 0" } else { "> 0" }),
-                ))
-            }
-        })
-        .collect()
-}
-
-/// A numeric axis whose values must lie in `[0, 1)` (`grid.beta`, `grid.eps`).
-fn unit_interval(path: &str, text: &str, key: &str, axis: &[Spanned<f64>]) -> Result<Vec<f64>> {
-    axis.iter()
-        .map(|b| {
-            let x = *b.get_ref();
-            if (0.0..1.0).contains(&x) { Ok(x) } else { Err(at(path, text, key, b, format!("{x} must lie in [0, 1)"))) }
+            rule(x).map(|()| x).map_err(|m| at(path, text, key, v, m))
         })
         .collect()
 }
@@ -640,7 +630,7 @@ fn norms(path: &str, text: &str, names: &[Spanned<String>], eps: &[f64]) -> Resu
 fn x0(path: &str, text: &str, axis: &[Spanned<X0>]) -> Result<Vec<Option<f64>>> {
     axis.iter()
         .map(|x| match x.get_ref() {
-            X0::Sigma(s) if s.is_finite() && *s >= 0.0 => Ok(Some(*s)),
+            X0::Sigma(s) if rules::x0_sigma(*s).is_ok() => Ok(Some(*s)),
             X0::Named(n) if n == "origin" => Ok(None),
             _ => Err(at(path, text, "grid.x0", x, "each entry is \"origin\" or a standard deviation >= 0")),
         })

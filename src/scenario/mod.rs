@@ -179,13 +179,7 @@ pub const PAPER_TOML: &str = include_str!("../../verify/paper.toml");
 /// The long campaign of issue #14 (`verify/long.toml`), built in for `verify --long`.
 pub const LONG_TOML: &str = include_str!("../../verify/long.toml");
 
-/// Locates a byte offset as `line N, column C` (1-based).
-pub(crate) fn line_col(text: &str, offset: usize) -> String {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    format!("line {line}, column {col}")
-}
+pub(crate) use crate::input::line_col;
 
 /// An input error at the span of `key` in `path`.
 pub(crate) fn at<T>(path: &str, text: &str, key: &str, spanned: &Spanned<T>, message: impl Into<String>) -> Error {
@@ -206,6 +200,21 @@ pub(crate) struct KeySpans {
     /// `[[custom]]`, in order.
     #[serde(default)]
     pub custom: Vec<CustomSpans>,
+    /// `[grid]`.
+    pub grid: Option<GridSpans>,
+}
+
+/// The spans of the `[grid]` axes that must not be empty.
+#[derive(Debug, Deserialize)]
+pub(crate) struct GridSpans {
+    /// `grid.family`.
+    pub family: Option<Spanned<toml::Value>>,
+    /// `grid.m`.
+    pub m: Option<Spanned<toml::Value>>,
+    /// `grid.n`.
+    pub n: Option<Spanned<toml::Value>>,
+    /// `grid.step`.
+    pub step: Option<Spanned<toml::Value>>,
 }
 
 /// The spans of one `[[custom]]` entry.
@@ -218,7 +227,7 @@ pub(crate) struct CustomSpans {
 impl KeySpans {
     /// Parses the spans of a text that already parsed as a typed file.
     pub(crate) fn of(text: &str) -> Self {
-        toml::from_str(text).unwrap_or(KeySpans { name: None, claims: None, custom: Vec::new() })
+        toml::from_str(text).unwrap_or(KeySpans { name: None, claims: None, custom: Vec::new(), grid: None })
     }
 }
 
@@ -262,13 +271,7 @@ impl Scenario {
 
     /// Parses and validates scenario text (`path` is only used in messages).
     pub fn parse(path: &str, text: &str) -> Result<Self> {
-        let file: ScenarioFile = toml::from_str(text).map_err(|e| {
-            let location = match e.span() {
-                Some(span) => format!("{path}: {}", line_col(text, span.start)),
-                None => path.to_string(),
-            };
-            Error::Input { location, message: e.message().trim().to_string() }
-        })?;
+        let file: ScenarioFile = crate::input::toml_from_str(path, text)?;
         check_name(path, text, &file.name)?;
         check_t_fractions(path, text, &file)?;
         let axes = Axes::parse(path, text, &file)?;

@@ -334,13 +334,7 @@ impl Trends {
 
     /// Parses and validates trend-file text (`path` is only used in messages).
     pub fn parse(path: &str, text: &str) -> Result<Self> {
-        let file: TrendsFile = toml::from_str(text).map_err(|e| {
-            let location = match e.span() {
-                Some(span) => format!("{path}: {}", crate::scenario::line_col(text, span.start)),
-                None => path.to_string(),
-            };
-            Error::Input { location, message: e.message().trim().to_string() }
-        })?;
+        let file: TrendsFile = crate::input::toml_from_str(path, text)?;
         crate::scenario::check_name(path, text, &file.name)?;
         let p = Parser { path, text, base_step: file.base.step.clone() };
         p.header(&file)?;
@@ -433,7 +427,7 @@ impl Parser<'_> {
         let mut out = *base;
         let delta = s.delta.as_ref().map(|d| *d.get_ref());
         if let Some(d) = &s.delta
-            && !(*d.get_ref() > 0.0 && d.get_ref().is_finite())
+            && crate::spec::rules::positive(*d.get_ref()).is_err()
         {
             return Err(self.err("delta", d, "must be a finite number > 0"));
         }
@@ -463,7 +457,7 @@ impl Parser<'_> {
         }
         for (key, v) in [("m", &s.m), ("n", &s.n)] {
             if let Some(v) = v {
-                if !(1..=200).contains(v.get_ref()) {
+                if crate::spec::rules::dimension(*v.get_ref()).is_err() {
                     return Err(self.err(key, v, "must lie in 1..=200"));
                 }
                 if key == "m" { out.m = *v.get_ref() } else { out.n = *v.get_ref() }
@@ -482,7 +476,7 @@ impl Parser<'_> {
     }
 
     fn lambda<T>(&self, s: &Spanned<T>, l: f64) -> Result<f64> {
-        if l >= 0.0 && l.is_finite() {
+        if crate::spec::rules::lambda(l).is_ok() {
             Ok(l)
         } else {
             Err(self.err("lambda", s, format!("{l} must be finite and >= 0")))
@@ -491,7 +485,7 @@ impl Parser<'_> {
 
     fn x0<T>(&self, s: &Spanned<T>, x: &X0) -> Result<Option<f64>> {
         match x {
-            X0::Sigma(v) if v.is_finite() && *v >= 0.0 => Ok(Some(*v)),
+            X0::Sigma(v) if crate::spec::rules::x0_sigma(*v).is_ok() => Ok(Some(*v)),
             X0::Named(n) if n == "origin" => Ok(None),
             _ => Err(self.err("x0", s, "\"origin\" or a standard deviation >= 0")),
         }
