@@ -39,6 +39,10 @@ b_next on ridge, the trace passes):
                         read literally; the iterates run on past x_{K'})
     freeze              the derivative is not updated at steps where the iterates have
                         converged, ||x_{k+1} - x_k|| < 1e-8 (1 + ||x_k||) (both modes)
+    detached            the parameter is not differentiated through in the unrolled sweeps
+                        (stop_gradient, .detach(): C_k = 0, every derivative row 0; the
+                        implicit arrays stay right; on the warm starts the gate names
+                        freeze, which writes the same trace there)
     float32_iterates    every iterate rounded to float32 (derivatives in float64)
     dropped_warm_start  the iteration started from x_0 = 0 instead of x0
     nonzero_start       the forward mode started from Xdot^{(0)} v = 0.1 w instead of 0
@@ -74,9 +78,9 @@ import tempfile
 import numpy as np
 
 BUGS = ("sign_c", "b_next", "late_plus_one", "late_minus_one", "literal_index", "freeze",
-        "float32_iterates", "dropped_warm_start", "nonzero_start", "no_transpose", "adjoint_order",
-        "stale_momentum", "step_size", "momentum", "implicit_transpose", "implicit_sign",
-        "implicit_at_iterate")
+        "detached", "float32_iterates", "dropped_warm_start", "nonzero_start", "no_transpose",
+        "adjoint_order", "stale_momentum", "step_size", "momentum", "implicit_transpose",
+        "implicit_sign", "implicit_at_iterate")
 IMPLICIT_BUGS = ("implicit_transpose", "implicit_sign", "implicit_at_iterate")
 FAMILIES = ("ridge", "pseudo_huber")
 LAYER_PARAMS = ("input", "bias", "weights")
@@ -569,6 +573,8 @@ def late_start_jvp(amap, xs, t_prime, k_prime, v, bug=None):
     steps = k_prime - t_prime
     start = t_prime + 1 if bug == "late_plus_one" else t_prime  # planted: off by one
     sign = -1 if bug == "sign_c" else 1  # planted: C_k with the wrong sign
+    if bug == "detached":  # planted: u not differentiated through, C_k = 0
+        sign = 0
     out = np.zeros((steps + 1, xs.shape[1]), dtype=xs.dtype)
     if bug == "nonzero_start":  # planted: a non-zero initial derivative
         out[0] = 0.1 * w_nonzero(xs.shape[1], xs.dtype)
@@ -591,6 +597,8 @@ def truncated_vjp(amap, xs, t_prime, k_prime, w, p, bug=None):
     """
     stop = t_prime + 1 if bug == "late_plus_one" else t_prime  # planted: stops one early
     sign = -1 if bug == "sign_c" else 1
+    if bug == "detached":  # planted: u not differentiated through, C_k = 0
+        sign = 0
     rows = np.zeros((k_prime - t_prime + 1, p), dtype=xs.dtype)
     xbar, ubar = w.copy(), np.zeros(p, dtype=xs.dtype)
     for i, k in enumerate(range(k_prime - 1, t_prime - 1, -1), start=1):
@@ -962,8 +970,8 @@ def selfcheck_float32_and_files():
 # iterates can see; the others change the iterates (float32_iterates, dropped_warm_start,
 # stale_momentum, step_size, momentum), the shapes (late_minus_one) or nothing on gradient
 # descent (no_transpose), and are checked by the gate itself (tests/gate.rs).
-FD_VISIBLE_BUGS = ("sign_c", "b_next", "late_plus_one", "literal_index", "freeze", "nonzero_start",
-                   "adjoint_order")
+FD_VISIBLE_BUGS = ("sign_c", "b_next", "late_plus_one", "literal_index", "freeze", "detached",
+                   "nonzero_start", "adjoint_order")
 
 
 def selfcheck_bugs():

@@ -390,3 +390,55 @@ fn the_local_bounds_are_tight_from_a_late_entry_on_the_tight_data() {
         }
     }
 }
+
+/// The instance of the adversarial pass: ridge with the data as parameter, `m = 40`,
+/// `n = 30`, seed 1, `x_0 ~ N(0, 10²)`, the paper's step `2/(L + μ)`.
+fn shifted_beyond_k() -> Spec {
+    Spec { m: 40, n: 30, seed: 1, ..spec(Family::Ridge { param: RidgeParam::Data }, 0.1, Some(10.0)) }
+}
+
+/// `rem12.discrete[shift_two]` where `⌈T*⌉ + 2 > K`: it compared the integer minimiser with
+/// the minimum of (22) over an empty set (`inf`, the identity of `min`) and reported a
+/// *numerical failure*, which made `check` exit 2 on a valid instance. The control is *not
+/// applicable* there, naming its premise; the paper's statement still gets its verdict.
+#[test]
+fn a_shifted_minimiser_beyond_k_makes_the_control_not_applicable() {
+    let s = shifted_beyond_k();
+    match verdict(&s, "rem12.discrete", "shift_two") {
+        Verdict::NotApplicable { assumption, reason, observed: None } => {
+            assert_eq!(assumption, "⌈T*⌉ + 2 ≤ K", "{reason}");
+            assert!(reason.contains("beyond K"), "{reason}");
+        }
+        v => panic!("shift_two with ⌈T*⌉ + 2 > K: {v}"),
+    }
+    assert!(verdict(&s, "rem12.discrete", "paper").holds());
+    let dir = std::env::temp_dir().join(format!("unrollcheck-shift-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let o = cli(&["check", "--spec", &serde_json::to_string(&s).unwrap()], &dir);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("⌈T*⌉ + 2 ≤ K") && !out.contains("numerical failure"), "{out}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The same check on constants of (22) directly: with `ė_0 = 0`, `h` decreases on
+/// `[0, K]`, so `T* = K` and the control is not applicable; with the relaxed minimiser
+/// inside (`⌈T*⌉ + 2 ≤ K`) the control gets a real verdict, and it is violated (the planted
+/// off-by-two is two steps up a convex function from its minimum).
+#[test]
+fn the_shifted_control_is_judged_where_its_point_lies_in_0_k() {
+    use unrollcheck::bounds::Truncation;
+    use unrollcheck::claims::eq22;
+    use unrollcheck::tol::ToleranceModel;
+    let tol = ToleranceModel { safety: 16.0 };
+    let at_k = Truncation { rho: 0.9, edot0: 0.0, gamma: 1.0, e0: 1.0, k: 50.0, omega: 3.0 };
+    assert_eq!(at_k.relaxed_argmin(), 50.0);
+    assert!(eq22::discrete(&at_k, &tol, "shift_two", None).not_applicable());
+    assert!(eq22::discrete(&at_k, &tol, "paper", None).holds());
+    let inside = Truncation { rho: 0.9, edot0: 1.0, gamma: 1.0, e0: 1.0, k: 50.0, omega: 3.0 };
+    let t_star = inside.relaxed_argmin();
+    assert!(t_star.ceil() + 2.0 <= inside.k, "the premise of the control: T* = {t_star}");
+    let v = eq22::discrete(&inside, &tol, "shift_two", None);
+    assert!(v.violated(), "shift_two with T* = {t_star}: {v}");
+    assert!(eq22::discrete(&inside, &tol, "paper", None).holds());
+}

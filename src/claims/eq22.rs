@@ -12,7 +12,8 @@
 //! - `lem11.derivatives`: the printed `h'`, `h''` equal the derivatives of `h` computed by
 //!   dual numbers (num-dual) and by symbolic differentiation (exmex);
 //! - `rem12.discrete`: the integer minimiser of (22) is the floor or ceiling of the
-//!   relaxed minimiser.
+//!   relaxed minimiser (its control, `⌈T*⌉ + 2`, is *not applicable* where that point lies
+//!   beyond `K`).
 
 use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
 use crate::bounds::{Truncation, rhs_21, symbolic_h_derivatives};
@@ -180,7 +181,9 @@ pub const DISCRETE: Claim = Claim {
 };
 
 /// Checks `rem12.discrete`: the integer minimiser is `⌊T*⌋` or `⌈T*⌉`, or ties with them
-/// to rounding.
+/// to rounding. The control `shift_two` predicts `⌈T*⌉ + 2`; it is *not applicable*
+/// (naming `⌈T*⌉ + 2 ≤ K`) when that point lies beyond `K`, where (22) is not defined
+/// (e.g. `T* = K`: every step truncated is best, as when `ė_0 = 0`).
 pub fn discrete(h: &Truncation, tol: &ToleranceModel, variant: &str, spec: Option<crate::spec::Spec>) -> Verdict {
     if let Some(v) = rho_open(h) {
         return v;
@@ -188,9 +191,27 @@ pub fn discrete(h: &Truncation, tol: &ToleranceModel, variant: &str, spec: Optio
     let t_star = h.relaxed_argmin();
     let t_int = h.integer_argmin();
     let (lo, hi) = (t_star.floor(), t_star.ceil().min(h.k));
+    let predicted = if variant == "shift_two" {
+        // (22) is defined on 0..=K only: past K the planted off-by-two names no integer to
+        // compare with, and the control says nothing on this instance.
+        if hi + 2.0 > h.k {
+            return Verdict::NotApplicable {
+                assumption: "⌈T*⌉ + 2 ≤ K",
+                reason: format!(
+                    "the shifted minimiser ⌈T*⌉ + 2 = {} lies beyond K = {} (T* = {t_star:.6e}): (22) is defined on 0..=K only",
+                    hi + 2.0,
+                    h.k
+                ),
+                observed: None,
+            };
+        }
+        [hi + 2.0, hi + 2.0]
+    } else {
+        // 0 ≤ ⌊T*⌋ ≤ ⌈T*⌉ ∧ K ≤ K, since T* ∈ [0, K].
+        [lo, hi]
+    };
     let mut ch = Checker::new(DISCRETE.id, variant, spec);
-    let predicted = if variant == "shift_two" { [hi + 2.0, hi + 2.0] } else { [lo, hi] };
-    let best = predicted.iter().filter(|&&p| p <= h.k).map(|&p| h.h22(p)).fold(f64::INFINITY, f64::min);
+    let best = h.h22(predicted[0]).min(h.h22(predicted[1]));
     let point = Point { k: t_int, t: None };
     if predicted.contains(&(t_int as f64)) {
         ch.equal(point, 0.0, 0.0);

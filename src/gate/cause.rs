@@ -15,7 +15,8 @@
 //! | [`BugClass::BNext`] | `B_{k+1}` for `B_k`, both modes |
 //! | [`BugClass::LateStartPlusOne`], [`BugClass::LateStartMinusOne`] | the late start and the end of the sweep at `T' ± 1`: either with the rows that index implies (`K' − T' ∓ 1 + 1`, every array following from `T' ± 1`), or with `K' − T' + 1` rows (the forward mode `K' − T'` steps from `x_{T'±1}`; the sweep stopped at `T' + 1` repeats its last row) |
 //! | [`BugClass::LiteralIndex`] | `jvp_final = Ẋ_{T'}^{(K')} v`, the index of Section 4.1 read literally: `K'` steps from `x_{T'}` (iterates continued past `x_{K'}`), the rows either as the reference or all `K' + 1` of them |
-//! | [`BugClass::Frozen`] | no derivative update (either mode) at the steps `k` where `‖x_{k+1} − x_k‖ ≤ ε(1 + ‖x_k‖)`, or at every step from the first such `k` on; `ε` is fitted: every threshold between two observed ratios that the submitted rows allow (a frozen step copies its row), the 8 closest to the submitted trace's unchanged rows |
+//! | [`BugClass::Frozen`] | no derivative update (either mode) at the steps `k` where `‖x_{k+1} − x_k‖ ≤ ε(1 + ‖x_k‖)`, or at every step from the first such `k` on; `ε` is fitted: every threshold between two observed ratios that the submitted rows allow (a frozen step copies its row), the 8 closest to the submitted trace's unchanged rows; a threshold that freezes every derivative step `[T', K')` only where the run is stationary or step 0 is not frozen (below) |
+//! | [`BugClass::Detached`] | `C_k = 0` in both modes (the parameter is not differentiated through: `stop_gradient`, `.detach()`), so every derivative row is 0; simulated only when every failing derivative array is exactly 0 |
 //! | [`BugClass::Float32Iterates`] | the iterates in float32: `x` holds single-precision numbers and every failing array agrees with the reference at float32 tolerance |
 //! | [`BugClass::DroppedWarmStart`] | the iteration started from `x_0 = 0` instead of the instance's `x0` |
 //! | [`BugClass::NonZeroStart`] | `Ẋ^{(0)} v ≠ 0` (resp. `Ū^{(K')} ≠ 0`): the recursions started from the submitted first row |
@@ -24,6 +25,25 @@
 //! | [`BugClass::StaleMomentum`] | heavy-ball started from `z_0 = (x_0, x_{−1})`, `x_{−1}` left from a previous run: fitted from the submitted `x_1` (`x_1 = x_0 − α∇f(x_0) + β(x_0 − x_{−1})`) |
 //! | [`BugClass::StepSize`], [`BugClass::Momentum`] | the iteration and both modes with another `α` (resp. `β`), fitted to the submitted `x` by a log-spaced scan and a golden-section search on `Σ_k ‖x_k − x_k(α)‖²` (to the failing derivative arrays when `x` passes and the run is stationary, `x_0 = x*`; when `x` passes and moves, `α` and `β` are right and not fitted) |
 //! | [`BugClass::ImplicitTranspose`], [`BugClass::ImplicitSign`], [`BugClass::ImplicitAtIterate`] | the optional implicit arrays only: see [`super::implicit`] |
+//!
+//! **A derivative that is identically zero.** Freezing every derivative step of `[T', K')`
+//! and `C_k = 0` give the same trace: every row of `jvp` and `vjp` is the start, 0. The
+//! freeze class is a derivative frozen *once the iterates have converged*; such a window is
+//! simulated only where that can be so:
+//! - on a *stationary* run (every `x_k` within its tolerance of `x_0`: a warm start
+//!   `x_0 = x*`), whose iterates have converged from the start (every `ε` above rounding
+//!   freezes every step);
+//! - where step 0 is not frozen (`r_0 > ε`): the convergence test failed before it passed,
+//!   and the freeze began at or before the late start `T' > 0`, out of the trace's sight.
+//!
+//! On an untruncated run whose iterates move, freezing every step would need the test to pass
+//! at `k = 0`, before anything converged (the fitted `ε` is then `r_0`, e.g. 0.16): not a
+//! freeze, and the cause is [`BugClass::Detached`], which fits nothing. Where the window is
+//! simulated, [`BugClass::Frozen`] is named (it is tried first: a planted freeze keeps its
+//! name) and its fitted value says that a detached parameter writes the same trace. Both
+//! need every failing derivative array to be exactly 0 (a frozen client copies its rows bit
+//! for bit, a detached parameter carries no arithmetic): a derivative scaled to `10⁻³⁰⁰` of
+//! the reference is within tolerance of 0 but is neither, and gets no cause from them.
 //!
 //! A class is *confirmed* for a failing array when its simulated array has the submitted
 //! shape and every row is within that row's tolerance (float32 tolerance for an array
@@ -95,6 +115,8 @@ pub enum BugClass {
     LiteralIndex,
     /// A derivative frozen once the iterate converged.
     Frozen,
+    /// The derivative identically zero: the parameter is not differentiated through.
+    Detached,
     /// Iterates in float32.
     Float32Iterates,
     /// The warm start `x0` dropped (started from 0).
@@ -127,13 +149,14 @@ impl From<BugClass> for &'static str {
 
 impl BugClass {
     /// Every class, in the order they are tried.
-    pub const ALL: [BugClass; 17] = [
+    pub const ALL: [BugClass; 18] = [
         BugClass::SignC,
         BugClass::BNext,
         BugClass::LateStartPlusOne,
         BugClass::LateStartMinusOne,
         BugClass::LiteralIndex,
         BugClass::Frozen,
+        BugClass::Detached,
         BugClass::Float32Iterates,
         BugClass::DroppedWarmStart,
         BugClass::NonZeroStart,
@@ -156,6 +179,7 @@ impl BugClass {
             BugClass::LateStartMinusOne => "late_minus_one",
             BugClass::LiteralIndex => "literal_index",
             BugClass::Frozen => "freeze",
+            BugClass::Detached => "detached",
             BugClass::Float32Iterates => "float32_iterates",
             BugClass::DroppedWarmStart => "dropped_warm_start",
             BugClass::NonZeroStart => "nonzero_start",
@@ -181,6 +205,9 @@ impl BugClass {
                 "the literal index Ẋ_{T'}^{(K')} of Section 4.1 (K' derivative steps from x_{T'}) instead of Ẋ_{T'}^{(K'−T')}"
             }
             BugClass::Frozen => "the derivative frozen once the iterate converged",
+            BugClass::Detached => {
+                "the derivative identically zero (the parameter is not differentiated through: detached, stop_gradient; C_k = 0)"
+            }
             BugClass::Float32Iterates => "iterates in float32 (within float32 tolerance of our reference)",
             BugClass::DroppedWarmStart => "the warm start dropped: iterated from x_0 = 0 instead of x0",
             BugClass::NonZeroStart => "a non-zero initial derivative (Ẋ^{(0)} v ≠ 0, or Ū^{(K')} ≠ 0)",
@@ -582,9 +609,22 @@ fn candidates(s: &Setup, submitted: &Submitted, failing: &[&str]) -> Vec<Candida
             format!("started from the submitted first rows (‖Ẋ^{{(0)}} v‖ = {nd:.3e}, ‖Ū^{{(K')}}‖ = {nu:.3e})");
         push(BugClass::NonZeroStart, Some((fitted, nd.max(nu))), &Sweep { d0, u0, ..base.clone() }, &mut out);
     }
-    frozen_candidates(s, &traj, &base, submitted, failing, &mut |fitted, sweep| {
+    // Whether the iterates move beyond their tolerance (a warm start `x_0 = x*` does not).
+    let moves = (1..=kp).any(|k| (traj.x(k) - traj.x(0)).norm() > s.tol.row("x", k, false));
+    // Every failing derivative array exactly 0 (and at least one fails).
+    let derivatives: Vec<&str> = failing.iter().copied().filter(|q| *q != "x").collect();
+    let zero = !derivatives.is_empty()
+        && derivatives
+            .iter()
+            .all(|q| submitted[QUANTITIES.iter().position(|n| n == q).unwrap_or(0)].data.iter().all(|v| *v == 0.0));
+    frozen_candidates(s, &traj, &base, submitted, failing, (zero, !moves), &mut |fitted, sweep| {
         push(BugClass::Frozen, Some(fitted), sweep, &mut out)
     });
+    // After the frozen windows: where both write the same trace and the freeze is admitted,
+    // the freeze is named (module docs).
+    if zero {
+        push(BugClass::Detached, None, &Sweep { sign: 0.0, ..base.clone() }, &mut out);
+    }
     // The literal index: K' derivative steps from x_{T'}, the iterates continued past x_{K'}.
     if tp > 0
         && let Some((long, long_lin)) = along(s.map, s.x0, tp + kp)
@@ -610,7 +650,6 @@ fn candidates(s: &Setup, submitted: &Submitted, failing: &[&str]) -> Vec<Candida
     // A passing `x` pins `α` and `β` wherever the iterates move (within their tolerance, a
     // wrong scalar changes them); only a stationary run (`x_0 = x*`) leaves them to the
     // derivative arrays.
-    let moves = (1..=kp).any(|k| (traj.x(k) - traj.x(0)).norm() > s.tol.row("x", k, false));
     if failing.contains(&"x") || !moves {
         out.extend(fitted_step(s, submitted, failing, &base));
     }
@@ -623,7 +662,11 @@ const FROZEN_WINDOWS: usize = 8;
 
 /// The frozen-derivative simulations: no update where `r_k = ‖x_{k+1} − x_k‖/(1 + ‖x_k‖)`
 /// is at most a threshold `ε` (every threshold between two observed ratios), or from the
-/// first such step on; only those that change a derivative step in `[T', K')`.
+/// first such step on; only those that change a derivative step in `[T', K')`. A window
+/// that freezes *every* step of `[T', K')` only when `zero` (every failing derivative array
+/// is exactly 0) and the freeze came once the iterates had converged: the run is
+/// `stationary`, or step 0 is not frozen (module docs, "A derivative that is identically
+/// zero").
 ///
 /// A window is simulated only when each failing `jvp`, `vjp` array allows it: a frozen step
 /// copies its row, so a match needs `‖row_{i+1} − row_i‖ ≤ tol_i + tol_{i+1}` there (at
@@ -637,6 +680,7 @@ fn frozen_candidates(
     base: &Sweep,
     submitted: &Submitted,
     failing: &[&str],
+    (zero, stationary): (bool, bool),
     emit: &mut dyn FnMut((String, f64), &Sweep),
 ) {
     let (tp, kp) = (s.entry.t_prime, s.entry.k_prime);
@@ -673,7 +717,8 @@ fn frozen_candidates(
         let suffix: Vec<bool> = (0..kp).map(|k| k >= from).collect();
         for (set, how) in [(each, "at every step"), (suffix, "from the first such step on")] {
             let window = set[tp..].to_vec();
-            if !window.iter().any(|&f| f) || !seen.insert(window) {
+            let whole = window.iter().all(|&f| f);
+            if !window.iter().any(|&f| f) || (whole && !(zero && (stationary || !set[0]))) || !seen.insert(window) {
                 continue;
             }
             if (tp..kp).any(|k| set[k] && contradicted[k]) {
@@ -688,8 +733,14 @@ fn frozen_candidates(
     windows.sort_by_key(|w| w.1);
     for (_, _, eps, how, set) in windows {
         let first = (tp..kp).find(|&k| set[k]).unwrap_or(kp);
+        // Never a ';' (a separator of the report's cause column).
+        let same = if (tp..kp).all(|k| set[k]) {
+            ", every derivative step frozen: a detached parameter [detached] writes the same trace"
+        } else {
+            ""
+        };
         let fitted = format!(
-            "frozen {how} where ‖x_{{k+1}} − x_k‖ ≤ ε(1 + ‖x_k‖), ε fitted = {eps:.2e} (first frozen step k = {first})"
+            "frozen {how} where ‖x_{{k+1}} − x_k‖ ≤ ε(1 + ‖x_k‖), ε fitted = {eps:.2e} (first frozen step k = {first}{same})"
         );
         emit((fitted, eps), &Sweep { frozen: set, ..base.clone() });
     }
