@@ -183,7 +183,7 @@ pub fn curves_bytes(n: f64, p: f64, k: f64) -> f64 {
 /// The bytes a matrix adds to the `Vec` that holds it besides its entries: its 40-byte
 /// header (buffer, capacity, length, two dimensions), three times (a `Vec` grown by doubling
 /// holds the old buffer and the new one, of twice the capacity, at once).
-const MATRIX_IN_VEC: f64 = 3.0 * 40.0;
+pub const MATRIX_IN_VEC: f64 = 3.0 * 40.0;
 
 /// The bytes of an instance besides its runs: the data (`M × (N + 1)`), `x*`, `Dx*` and
 /// the `n × n`, `n × p` matrices its constants are computed from.
