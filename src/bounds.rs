@@ -41,6 +41,16 @@ pub fn reallocate(k: u64, t: u64, omega: u64) -> (u64, u64) {
     (k + omega * t, t + omega * t)
 }
 
+/// The index `⌊x⌋` of a count computed in floating point, when it is one: `x` finite, `≥ 0`
+/// and at most `2^52` (where every integer is a float), else `None`. The checked
+/// replacement of `x as usize`, which saturates a huge or infinite `x` to `usize::MAX` (and
+/// `NaN` to 0) and then overflows the index arithmetic that follows.
+pub fn index_of(x: f64) -> Option<usize> {
+    const LIMIT: f64 = 4_503_599_627_370_496.0; // 2^52
+    // The cast is exact: `x.floor()` is an integer in [0, 2^52].
+    (0.0..=LIMIT).contains(&x).then(|| x.floor() as usize)
+}
+
 /// The objective `h` of (22) for given constants.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Truncation {

@@ -6,9 +6,11 @@
 //! command that runs experiments first estimates its peak memory from the sizes it was
 //! given and refuses, with exit code 2, when the estimate exceeds
 //! [`DEFAULT_MAX_MEMORY_GIB`] GiB or the value of `--max-memory`. The estimates count the
-//! dense arrays that dominate (iterates, forward and reverse Jacobians, the linearisation
-//! `B_k`, `C_k`), per worker thread, plus what is kept per instance; they are upper bounds
-//! of the order of magnitude, not exact figures.
+//! dense arrays (iterates, forward and reverse Jacobians, the linearisation `B_k`, `C_k`,
+//! the working sets of the claims and of a certification in double-double, `thm8.budget`'s
+//! trajectory of `K + 0.8Kω` iterates), per worker thread, plus what is kept per instance:
+//! upper bounds from a model of the allocations ([`case_bytes`], [`curves_bytes`]), checked
+//! against the measured peak by `tests/memory.rs`.
 //!
 //! `--jobs` is bounded too: at most [`max_jobs`] worker threads.
 
@@ -120,32 +122,88 @@ pub fn dims(spec: &Spec) -> (f64, f64) {
     (state, p)
 }
 
-/// The bytes of one checked instance (a [`crate::claims::Case`]) with state dimension `n`,
-/// parameter dimension `p`, `M` rows of data and horizon `k`: the dense run (`K + 1`
-/// iterates, forward and reverse Jacobians `n × p`) and the long run (`2K + 2` iterates, the
-/// linearisation `B_k` `n × n` and `C_k` `n × p` for `k ≤ 2K`), plus the data and the
-/// implicit Jacobian.
-pub fn case_bytes(n: f64, p: f64, m: f64, k: f64) -> f64 {
-    let run = (k + 1.0) * (n + 2.0 * n * p);
-    let long = (2.0 * k + 2.0) * (n + n * n + n * p);
+/// The bytes of one checked instance (a [`crate::claims::Case`] and every claim run on it)
+/// with state dimension `n`, parameter dimension `p`, `M` rows of data, horizon `K = k`
+/// and cost factor `ω = omega`: an upper bound from the allocations the code makes, in
+/// `f64` entries (8 bytes; a double-double entry is two), with `L = 2K + 1` the length of
+/// the long run:
+///
+/// - **kept by the case**: the dense run (`K + 1` iterates, forward and reverse Jacobians
+///   `n × p`), the long run (`L + 1` iterates, the linearisation `B_k` `n × n` and `C_k`
+///   `n × p` for `k < L`), the data and the implicit Jacobian:
+///   `(K+1)(n + 2np) + (L+1)n + L(n² + np) + M(n+1) + 4np + 4n²`;
+/// - **the working set of one claim** on top of it: a truncated reverse sweep over up to
+///   `L + 1` steps, kept in double-double (`2(L+1)np`; the `f64` sweep before it is cut
+///   to its ends), plus one late-started or warm-started sequence of up to `L + 1`
+///   Jacobians: `3(L+1)np`; and `thm8.budget`'s trajectory of [`omega_horizon`] `+ 1`
+///   iterates ([`omega_bytes`]);
+/// - **a certification** ([`crate::claims::certify`], one at a time per thread) rebuilds
+///   the case in double-double ([`crate::claims::Case::refined`]): its iterates in
+///   double-double and rounded (`4(L+1)n`), `B_k` and its copy in the linearisation
+///   (`2Ln²`), `C_k` in double-double and rounded (`3Lnp`), the forward and reverse
+///   Jacobians in double-double and rounded (`6(K+1)np`) and the short trajectory
+///   (`(K+1)n`); and the claim's working set again, on that case.
+///
+/// `tests/memory.rs` measures the peak with a counting allocator and checks that this
+/// bounds it.
+pub fn case_bytes(n: f64, p: f64, m: f64, k: f64, omega: f64) -> f64 {
+    let l = 2.0 * k + 1.0;
+    let kept = (k + 1.0) * (n + 2.0 * n * p) + (l + 1.0) * n + l * (n * n + n * p);
     let fixed = m * (n + 1.0) + 4.0 * n * p + 4.0 * n * n;
-    F64 * (run + long + fixed)
+    let working = 3.0 * (l + 1.0) * n * p;
+    let refined = 4.0 * (l + 1.0) * n + l * (2.0 * n * n + 3.0 * n * p) + (k + 1.0) * (6.0 * n * p + n);
+    F64 * (kept + fixed + 2.0 * working + refined) + omega_bytes(n, k, omega)
+}
+
+/// The horizon of `thm8.budget`'s trajectory at horizon `K = k` and cost factor `ω`: the
+/// largest `K' = K + T'  − T` over its truncations `T = ⌊fK⌋` (`f ≤ 0.8`) and late starts
+/// `T' = ⌊T(1 + ω)⌋`, at most `K + 0.8Kω` (a float: it is an estimate before any cast).
+pub fn omega_horizon(k: f64, omega: f64) -> f64 {
+    k + 0.8 * k * omega
+}
+
+/// The bytes of `thm8.budget`'s trajectory: [`omega_horizon`] `+ 1` iterates of dimension
+/// `n` (the derivative run along it streams `B_k`, `C_k` and keeps `K + 1` Jacobians, as
+/// the dense run does).
+pub fn omega_bytes(n: f64, k: f64, omega: f64) -> f64 {
+    F64 * (omega_horizon(k, omega) + 1.0) * n
 }
 
 /// The bytes of one error-curve run ([`crate::instance::Instance::error_curves`]) over `k`
-/// iterations: the iterates and the forward and reverse Jacobians.
+/// iterations: the iterates, the linearisation along them (`B_k` `n × n`, `C_k` `n × p`,
+/// built by the forward and again by the reverse sweep, one at a time) and the forward or
+/// reverse Jacobians `n × p`, plus the three error curves and the `Vec` headers of the
+/// `3K + 1` matrices held at once ([`MATRIX_IN_VEC`]). The same bound covers a budget
+/// pair of a trend file (a trajectory of `k` iterates, its linearisation and one
+/// late-started sequence).
 pub fn curves_bytes(n: f64, p: f64, k: f64) -> f64 {
-    F64 * (k + 1.0) * (n + 2.0 * n * p + 3.0)
+    F64 * ((k + 1.0) * (n + n * p + 3.0) + k * (n * n + n * p)) + (3.0 * k + 1.0) * MATRIX_IN_VEC
+}
+
+/// The bytes a matrix adds to the `Vec` that holds it besides its entries: its 40-byte
+/// header (buffer, capacity, length, two dimensions), three times (a `Vec` grown by doubling
+/// holds the old buffer and the new one, of twice the capacity, at once).
+pub const MATRIX_IN_VEC: f64 = 3.0 * 40.0;
+
+/// The bytes of an instance besides its runs: the data (`M × (N + 1)`), `x*`, `Dx*` and
+/// the `n × n`, `n × p` matrices its constants are computed from.
+pub fn instance_bytes(n: f64, p: f64, m: f64) -> f64 {
+    F64 * (m * (n + 1.0) + 4.0 * n * p + 4.0 * n * n)
 }
 
 /// The flag that raises the memory limit.
 pub const FLAG: &str = "--max-memory";
 
-/// Checks one instance spec checked up to the horizon `k` (`check`, `replay`) against
-/// `max_gib`, before its data are drawn.
-pub fn check_spec(spec: &Spec, k: usize, max_gib: f64) -> Result<()> {
+/// Checks one instance spec checked up to the horizon `cfg.k_max` with cost factor
+/// `cfg.omega` (`check`, `replay`) against `max_gib`, before its data are drawn. `what`
+/// names the argument (`--spec`, `SPEC`).
+pub fn check_spec(spec: &Spec, cfg: &crate::claims::Config, max_gib: f64, what: &str) -> Result<()> {
     let (n, p) = dims(spec);
-    let bytes = case_bytes(n, p, spec.m as f64, k as f64);
-    let cause = format!("M = {}, N = {}: state dimension {n}, parameter dimension {p}, K up to {k}", spec.m, spec.n);
-    check("--spec", &cause, bytes, max_gib, FLAG)
+    let k = cfg.k_max.max(10);
+    let bytes = case_bytes(n, p, spec.m as f64, k as f64, cfg.omega);
+    let cause = format!(
+        "M = {}, N = {}: state dimension {n}, parameter dimension {p}, K up to {k}, omega = {}",
+        spec.m, spec.n, cfg.omega
+    );
+    check(what, &cause, bytes, max_gib, FLAG)
 }

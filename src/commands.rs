@@ -82,8 +82,9 @@ pub fn check(spec: Option<&str>, max_memory: f64, out: &mut dyn Write) -> Result
         Some(Err(e)) => return Err(about("--spec", e)),
     };
     let cfg = Config::default();
+    cfg.validate().map_err(|e| about(&format!("--spec: setting key `{}`", e.key), e.message))?;
     crate::budget::check_limit(max_memory, crate::budget::FLAG)
-        .and_then(|gib| crate::budget::check_spec(&spec, cfg.k_max, gib))?;
+        .and_then(|gib| crate::budget::check_spec(&spec, &cfg, gib, "--spec"))?;
     let case = Case::from_spec(&spec, &cfg).map_err(|e| about("--spec", e))?;
     sayln!(out, "spec {}  K = {}", serde_json::to_string(&spec).unwrap_or_default(), case.k);
     let (mut failed, mut numerical) = (0, 0);
@@ -343,12 +344,17 @@ pub fn replay(id: &str, spec: &str, scenario: Option<&Path>, max_memory: f64, ou
     let ReplayInput { spec, setting } = parsed.map_err(|e| about("SPEC", e))?;
     let (claim, variant) = id.split_once('/').unwrap_or((id, "paper"));
     let sc = scenario.map(load).transpose()?;
+    // The setting is validated as a scenario's keys are (one validation, `Config::validate`),
+    // before anything is built.
+    if let Some(s) = &setting {
+        s.validate().map_err(|e| about(&format!("SPEC: setting.{}", e.key), e.message))?;
+    }
     let cfg = match &setting {
         Some(s) => Config::from_setting(s),
         None => Config { omega: sc.as_ref().map_or(3.0, Scenario::omega), ..Config::default() },
     };
     crate::budget::check_limit(max_memory, crate::budget::FLAG)
-        .and_then(|gib| crate::budget::check_spec(&spec, cfg.k_max, gib))?;
+        .and_then(|gib| crate::budget::check_spec(&spec, &cfg, gib, "SPEC"))?;
     let case = Case::from_spec(&spec, &cfg).map_err(|e| about("SPEC", e))?;
     if let Some(s) = &setting
         && s.k != case.k

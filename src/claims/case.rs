@@ -58,7 +58,110 @@ impl Config {
     }
 }
 
+/// The largest cost factor `ω` a configuration accepts (scenario key `omega`, a replay
+/// setting's `omega`; the same bound as a trend file's `experiment.omega`). `thm8.budget`
+/// runs one trajectory of `K + ⌊0.8K⌋ω` iterations ([`crate::budget::omega_bytes`]): at
+/// `ω = 100` and `K = 300` that is 24 300 iterations, the work of the rest of a case.
+pub const OMEGA_MAX: f64 = 100.0;
+
+/// A configuration value out of range: the key it was read from and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingError {
+    /// `k_max`, `target`, `omega`, `t_fractions`, `tolerance_safety` or `K`.
+    pub key: &'static str,
+    /// What is wrong, with the value.
+    pub message: String,
+}
+
+impl SettingError {
+    fn new(key: &'static str, message: String) -> Self {
+        SettingError { key, message }
+    }
+}
+
+impl Config {
+    /// Checks every value of the configuration, in a fixed order (so a setting with several
+    /// errors always reports the same one first): the one validation of scenario files
+    /// (keys `k_max`, `omega`, `t_fractions`), `replay` settings and `check`.
+    ///
+    /// - `k_max ≥ 1` (its size is bounded by the memory estimate, [`crate::budget`]);
+    /// - `target ∈ (0, 1)` (`K` is the first `k` with `ρ^k ≤ target`: `ln target < 0` and
+    ///   finite);
+    /// - `omega` finite, `≥ 0` and `≤` [`OMEGA_MAX`];
+    /// - `t_fractions` not empty, each finite and in `[0, 1]` (a late start after `K` has
+    ///   no derivative steps within the horizon);
+    /// - `tolerance_safety` finite and `> 0` (a tolerance `≤ 0` would call rounding a
+    ///   violation).
+    pub fn validate(&self) -> std::result::Result<(), SettingError> {
+        if self.k_max == 0 {
+            return Err(SettingError::new("k_max", "must be at least 1".into()));
+        }
+        if !(self.target > 0.0 && self.target < 1.0) {
+            return Err(SettingError::new(
+                "target",
+                format!("{}: must lie in (0, 1) (K is the first k with ρ^k ≤ target)", shown(self.target)),
+            ));
+        }
+        if !(self.omega.is_finite() && (0.0..=OMEGA_MAX).contains(&self.omega)) {
+            let estimate = if self.omega.is_finite() && self.omega > OMEGA_MAX {
+                format!(
+                    "; thm8.budget would run K + ⌊0.8K⌋ω ≈ {:.3e} iterations at K = k_max = {}",
+                    crate::budget::omega_horizon(self.k_max as f64, self.omega),
+                    self.k_max
+                )
+            } else {
+                String::new()
+            };
+            return Err(SettingError::new(
+                "omega",
+                format!("{}: must be a finite number in [0, {OMEGA_MAX}]{estimate}", shown(self.omega)),
+            ));
+        }
+        if self.t_fractions.is_empty() {
+            return Err(SettingError::new(
+                "t_fractions",
+                "no late starts: give at least one fraction (0 is the full run)".into(),
+            ));
+        }
+        if let Some(v) = self.t_fractions.iter().find(|v| !(v.is_finite() && (0.0..=1.0).contains(*v))) {
+            return Err(SettingError::new("t_fractions", format!("{v} is not a fraction of K in [0, 1]")));
+        }
+        let safety = self.tol.safety;
+        if !(safety.is_finite() && safety > 0.0) {
+            return Err(SettingError::new(
+                "tolerance_safety",
+                format!("{}: must be a finite number > 0 (the factor on the rounding estimates)", shown(safety)),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A value as written when it is moderate (`3`, `-16`, `0.5`), else in scientific notation
+/// (`1e300`), so that a message never spells out 300 digits.
+fn shown(v: f64) -> String {
+    if v == 0.0 || (1e-4..1e6).contains(&v.abs()) { format!("{v}") } else { format!("{v:e}") }
+}
+
 impl super::Setting {
+    /// Checks the setting: its configuration ([`Config::validate`]) and its horizon, which
+    /// a case chooses within `[10, max(k_max, 10)]` (whether it is the one this build
+    /// chooses for the spec is checked once the case is built).
+    pub fn validate(&self) -> std::result::Result<(), SettingError> {
+        Config::from_setting(self).validate()?;
+        let hi = self.k_max.max(10);
+        if !(10..=hi).contains(&self.k) {
+            return Err(SettingError::new(
+                "K",
+                format!(
+                    "the horizon K = {} lies outside [10, max(k_max, 10)] = [10, {hi}], where a case chooses it",
+                    self.k
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The setting of a check with horizon `k` under `cfg`: what a replay needs besides the
     /// spec.
     pub fn of(k: usize, cfg: &Config) -> Self {

@@ -37,7 +37,7 @@ pub mod thm7;
 pub mod thm8;
 pub mod verdict;
 
-pub use case::{Case, Config, LateStart};
+pub use case::{Case, Config, LateStart, OMEGA_MAX, SettingError};
 pub use verdict::{Certification, Checker, Point, Relation, Setting, Verdict, Witness};
 
 use crate::error::{Error, Result};

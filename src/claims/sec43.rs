@@ -54,7 +54,20 @@ pub fn budget(k: u64, omegas: &[u64], variant: &str, spec: Option<crate::spec::S
 fn budget_on_case(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let mut omegas = vec![2, 3, 4];
     if cfg.omega.fract() == 0.0 && cfg.omega > 0.0 {
-        omegas.push(cfg.omega as u64);
+        // `(K + ωT) + ω(K − T)` in u64: exact for ω within the configuration's bound.
+        match crate::bounds::index_of(cfg.omega) {
+            Some(w) if cfg.omega <= super::OMEGA_MAX => omegas.push(w as u64),
+            _ => {
+                return Verdict::NumericalFailure {
+                    cause: format!(
+                        "ω = {:e} is beyond the configuration's bound of {}: the budget identities would overflow",
+                        cfg.omega,
+                        super::OMEGA_MAX
+                    ),
+                    at: Point { k: 0, t: None },
+                };
+            }
+        }
     }
     omegas.dedup();
     budget(case.k as u64, &omegas, variant, case.spec)

@@ -106,23 +106,31 @@ fn budget(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let e0 = case.run().curves.e[0];
     let edot0 = spectral_norm(&(&inst.dx0 - &inst.dx_star));
     let omega = cfg.omega.max(0.0);
-    let budgets: Vec<(usize, usize)> = BUDGET_FRACTIONS
-        .iter()
-        .map(|f| (f * case.k as f64).floor() as usize)
-        .map(|t| (t, (t as f64 * (1.0 + omega)).floor() as usize))
-        .collect();
+    let Some(budgets) = budgets(case.k, omega) else {
+        return Verdict::NumericalFailure {
+            cause: format!(
+                "the late starts T' = ⌊T(1 + ω)⌋ at ω = {omega:e} (K = {}) are not representable indices: \
+                 ω is beyond the configuration's bound of {}",
+                case.k,
+                super::OMEGA_MAX
+            ),
+            at: Point { k: 0, t: None },
+        };
+    };
     // One trajectory long enough for every budget (its first K + 1 iterates are the run's).
-    let k_long = budgets.iter().map(|&(t, tp)| tp + case.k - t).max().unwrap_or(case.k);
+    let k_long = budgets.iter().map(|&(_, _, end)| end).max().unwrap_or(case.k);
     let traj = (!case.is_refined()).then(|| inst.run(k_long));
     let mut ch = Checker::new(BUDGET.id, variant, case.spec);
-    for (t, t_prime) in budgets {
+    for (t, t_prime, _) in budgets {
         let steps = case.k - t;
         let start = if variant == "t_prime_equals_t" { t } else { t_prime };
         let errors = match &traj {
             Some(traj) => case.late_start_errors_with((LateStart::Streamed, start, steps), || {
                 streamed_late_start(inst.map.as_ref(), traj, start, steps, &inst.dx0)
             }),
-            None if start + steps <= 2 * case.k => case.late_start_errors(start, steps),
+            None if start.checked_add(steps).is_some_and(|end| end <= 2 * case.k) => {
+                case.late_start_errors(start, steps)
+            }
             None => continue, // beyond the double-double run: no comparison
         };
         for (k, &lhs) in errors.iter().enumerate() {
@@ -133,6 +141,20 @@ fn budget(case: &Case, cfg: &Config, variant: &str) -> Verdict {
         }
     }
     ch.verdict()
+}
+
+/// The budgets of [`BUDGET`] at horizon `k`: `(T, T', K + T' − T)` with `T = ⌊fK⌋` and
+/// `T' = ⌊T(1 + ω)⌋`, in checked arithmetic (`None` when an index is not representable:
+/// a huge `ω` must not become `usize::MAX` and wrap the sums that follow).
+fn budgets(k: usize, omega: f64) -> Option<Vec<(usize, usize, usize)>> {
+    BUDGET_FRACTIONS
+        .iter()
+        .map(|f| {
+            let t = crate::bounds::index_of(f * k as f64)?.min(k);
+            let t_prime = crate::bounds::index_of(t as f64 * (1.0 + omega))?;
+            Some((t, t_prime, t_prime.checked_add(k - t)?))
+        })
+        .collect()
 }
 
 /// The late-started forward iterates (20) `Ẋ_{T'}^{(0)} = dx0`, `Ẋ^{(k+1)} = B_{T'+k}Ẋ^{(k)} +

@@ -308,8 +308,7 @@ pub struct Axes {
 }
 
 impl Axes {
-    /// Parses and checks every value the grid takes (and the scalar keys `instances`,
-    /// `k_max`, `omega`), with the line of the offending entry. The checks run in a fixed
+    /// Parses and checks every value the grid takes (and the scalar key `instances`), with the line of the offending entry. The checks run in a fixed
     /// order, so a file with several errors always reports the same one first.
     pub fn parse(path: &str, text: &str, f: &ScenarioFile) -> Result<Self> {
         check_scalars(path, text, f)?;
@@ -520,19 +519,11 @@ fn or_default<T>(axis: Vec<T>, default: T) -> Vec<T> {
     if axis.is_empty() { vec![default] } else { axis }
 }
 
-/// `instances ≥ 1`, `k_max ≥ 1`, `omega` finite and `≥ 0`.
+/// `instances ≥ 1` (the claim setting's keys `k_max`, `omega`, `t_fractions` are checked by
+/// [`crate::claims::Config::validate`], shared with `replay`).
 fn check_scalars(path: &str, text: &str, f: &ScenarioFile) -> Result<()> {
-    let nonempty = |v: usize, key: &str, span: &Spanned<usize>| {
-        if v == 0 { Err(at(path, text, key, span, "must be at least 1")) } else { Ok(()) }
-    };
-    nonempty(*f.instances.get_ref(), "instances", &f.instances)?;
-    if let Some(k) = &f.k_max {
-        nonempty(*k.get_ref(), "k_max", k)?;
-    }
-    if let Some(w) = &f.omega
-        && !(*w.get_ref() >= 0.0 && w.get_ref().is_finite())
-    {
-        return Err(at(path, text, "omega", w, "must be a finite number >= 0"));
+    if *f.instances.get_ref() == 0 {
+        return Err(at(path, text, "instances", &f.instances, "must be at least 1"));
     }
     Ok(())
 }

@@ -273,7 +273,7 @@ impl Scenario {
     pub fn parse(path: &str, text: &str) -> Result<Self> {
         let file: ScenarioFile = crate::input::toml_from_str(path, text)?;
         check_name(path, text, &file.name)?;
-        check_t_fractions(path, text, &file)?;
+        check_config(path, text, &file)?;
         let axes = Axes::parse(path, text, &file)?;
         let claims = select_claims(path, text, &file)?;
         let custom = runner::parse_custom(path, text, &file)?;
@@ -370,37 +370,54 @@ impl Scenario {
 
     /// The horizon cap.
     pub fn k_max(&self, quick: bool) -> usize {
-        let k = self.file.k_max.as_ref().map_or(300, |k| *k.get_ref());
-        if quick { k.min(120) } else { k }
+        config_of(&self.file, quick).k_max
     }
 
     /// The cost factor `ω`.
     pub fn omega(&self) -> f64 {
-        self.file.omega.as_ref().map_or(3.0, |w| *w.get_ref())
+        config_of(&self.file, false).omega
     }
 
     /// The late-start fractions (the file's, or those of [`Config::default`]).
     pub fn t_fractions(&self) -> Vec<f64> {
-        self.file.t_fractions.as_ref().map_or_else(|| Config::default().t_fractions, |t| t.get_ref().clone())
+        config_of(&self.file, false).t_fractions
     }
 
     /// The configuration the claims run with: horizon cap, `ω`, late starts.
     pub fn config(&self, quick: bool) -> Config {
-        Config { k_max: self.k_max(quick), omega: self.omega(), t_fractions: self.t_fractions(), ..Config::default() }
+        config_of(&self.file, quick)
     }
 }
 
-/// Each late-start fraction must be finite and in `[0, 1]` (a late start after `K` has no
-/// derivative steps within the horizon), and the list must not be empty.
-fn check_t_fractions(path: &str, text: &str, f: &ScenarioFile) -> Result<()> {
-    let Some(t) = &f.t_fractions else { return Ok(()) };
-    if t.get_ref().is_empty() {
-        return Err(at(path, text, "t_fractions", t, "no late starts: give at least one fraction (0 is the full run)"));
+/// The configuration of a scenario file: its `k_max` (default 300; at most 120 with
+/// `quick`), `omega` (default 3) and `t_fractions` (default those of [`Config::default`]).
+fn config_of(f: &ScenarioFile, quick: bool) -> Config {
+    let k = f.k_max.as_ref().map_or(300, |k| *k.get_ref());
+    Config {
+        k_max: if quick { k.min(120) } else { k },
+        omega: f.omega.as_ref().map_or(3.0, |w| *w.get_ref()),
+        t_fractions: f.t_fractions.as_ref().map_or_else(|| Config::default().t_fractions, |t| t.get_ref().clone()),
+        ..Config::default()
     }
-    match t.get_ref().iter().find(|v| !(v.is_finite() && (0.0..=1.0).contains(*v))) {
-        Some(v) => Err(at(path, text, "t_fractions", t, format!("{v} is not a fraction of K in [0, 1]"))),
-        None => Ok(()),
-    }
+}
+
+/// The configuration keys (`k_max`, `omega`, `t_fractions`) checked by the one validation
+/// of a claim setting ([`Config::validate`]), each error at the line of its key.
+fn check_config(path: &str, text: &str, f: &ScenarioFile) -> Result<()> {
+    let Err(e) = config_of(f, false).validate() else { return Ok(()) };
+    let span = match e.key {
+        "k_max" => f.k_max.as_ref().map(|k| k.span()),
+        "omega" => f.omega.as_ref().map(|w| w.span()),
+        "t_fractions" => f.t_fractions.as_ref().map(|t| t.span()),
+        _ => None,
+    };
+    Err(match span {
+        Some(span) => Error::Input {
+            location: format!("{path}: {}, key `{}`", line_col(text, span.start), e.key),
+            message: e.message,
+        },
+        None => Error::Input { location: format!("{path}: key `{}`", e.key), message: e.message },
+    })
 }
 
 /// Parses a family name at its span and gives it the Huber scale `delta` (ignored by ridge).

@@ -471,10 +471,14 @@ pub fn check_budget(sc: &Scenario, quick: bool, jobs: Option<usize>, max_gib: f6
     let state = if doubled { 2.0 * n } else { n };
     let p = a.families.iter().map(|f| f.parameter_dim(m, n)).fold(1.0, f64::max);
     let threads = budget::threads(jobs).min(instances.max(1)) as f64;
-    let bytes = threads * budget::case_bytes(state, p, m, k) + instances as f64 * budget::RESULT_BYTES_PER_INSTANCE;
+    let omega = sc.omega();
+    let bytes =
+        threads * budget::case_bytes(state, p, m, k, omega) + instances as f64 * budget::RESULT_BYTES_PER_INSTANCE;
     let cause = format!(
-        "{instances} instances (key `instances` × grid points), horizon up to K = {k} (key `k_max`), state dimension \
-         {state}, parameter dimension {p} (keys `grid.m`, `grid.n`, `grid.family`), {threads} threads (--jobs)"
+        "{instances} instances (key `instances` × grid points), horizon up to K = {k} (key `k_max`), cost factor \
+         omega = {omega} (key `omega`: thm8.budget runs {:.0} iterations), state dimension {state}, parameter \
+         dimension {p} (keys `grid.m`, `grid.n`, `grid.family`), {threads} threads (--jobs)",
+        budget::omega_horizon(k, omega)
     );
     budget::check(&format!("{}: scenario `{}`", sc.path, sc.file.name), &cause, bytes, max_gib, budget::FLAG)
 }

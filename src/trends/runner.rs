@@ -350,9 +350,10 @@ fn proportion(name: &'static str, scale: Scale, level: usize, v: &[f64], gamma: 
     }
 }
 
-/// Checks a trend-file run (`pairs` per experiment) against `max_gib`: per worker thread the
-/// error curves of both levels of a pair at the longest horizon (`k_max`, or a budget
-/// experiment's `K(1 + ω)`), plus what is kept per pair.
+/// Checks a trend-file run (`pairs` per experiment) against `max_gib`: per worker thread
+/// one error-curve run and its instance at the longest horizon (`k_max`, or a budget
+/// experiment's `K(1 + ω)`; the levels of a pair run one after the other and keep only
+/// their curves), plus what is kept per pair.
 pub fn check_budget(t: &Trends, pairs: usize, jobs: Option<usize>, max_gib: f64) -> Result<()> {
     let mut per_pair: f64 = 0.0;
     let mut k_max = t.k_max() as f64;
@@ -360,7 +361,8 @@ pub fn check_budget(t: &Trends, pairs: usize, jobs: Option<usize>, max_gib: f64)
         let (n, p) = budget::dims(&ex.base);
         let k = (t.k_max() as f64).max(ex.budget as f64 * (1.0 + ex.omega));
         k_max = k_max.max(k);
-        per_pair = per_pair.max(2.0 * budget::curves_bytes(n, p, k));
+        let m = ex.base.m as f64;
+        per_pair = per_pair.max(budget::curves_bytes(n, p, k) + budget::instance_bytes(n, p, m));
     }
     let count = pairs.saturating_mul(t.experiments.len());
     let threads = budget::threads(jobs).min(count.max(1)) as f64;
