@@ -408,3 +408,164 @@ fn symmetric_eigenvalues_are_capped_and_refuse_non_finite_input() {
     ev.sort_by(f64::total_cmp);
     assert!((ev[0] - 1.0).abs() < 1e-14 && (ev[1] - 3.0).abs() < 1e-14, "{ev:?}");
 }
+
+/// Every file under `dir` with its bytes, by path relative to `dir` (directories as
+/// entries with no bytes), sorted: a snapshot that shows anything deleted or changed.
+fn tree(dir: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(dir).unwrap().to_path_buf();
+            if p.is_dir() {
+                out.push((rel, None));
+                stack.push(p);
+            } else {
+                out.push((rel, Some(std::fs::read(&p).unwrap())));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs `args`, expects exit 2 with `expect` (the foreign entry) in the message, and the
+/// tree under `target` exactly as before.
+fn refused_untouched(args: &[&str], target: &Path, expect: &str) {
+    let before = tree(target);
+    let o = run(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?} with {expect} in {}: {}", target.display(), all_output(&o));
+    assert!(
+        err.contains(&target.display().to_string())
+            && err.contains(expect)
+            && err.contains("not written by unrollcheck"),
+        "the message names neither {} nor {expect}: {err}",
+        target.display()
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(tree(target), before, "{args:?} changed {} although it refused", target.display());
+}
+
+/// A report directory the tool wrote is replaced only while everything in it is something
+/// the writer puts there: a file or a directory of the user's at the top, a file of theirs
+/// in `figures/`, or a fake `results.json` with a `schema_version` beside their own file
+/// is refused (exit 2, naming the entry) and nothing in it is touched. Before this rule a
+/// `results.json` with a `schema_version` was taken as proof for the whole directory, and
+/// `verify` deleted the user's files (checked: these cases returned 0 and deleted them).
+#[test]
+fn a_report_directory_holding_anything_of_the_users_is_never_replaced() {
+    let dir = sandbox("owned");
+    let out = dir.join("out");
+    let o_dir = out.to_str().unwrap();
+    for (template, name) in [(SCENARIO, "mine"), (TRENDS, "mine_trends")] {
+        let text = template.replace("NAME", name);
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(&path, &text).unwrap();
+        let args = ["verify", path.to_str().unwrap(), "--quick", "--out", o_dir];
+        let target = out.join(name);
+        // Control: the tool's own report is replaced, twice in a row.
+        for _ in 0..2 {
+            let o = run(&args);
+            assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+        }
+        let figures = entries(&target.join("figures"));
+        assert!(!figures.is_empty(), "{name}: no figures written");
+        // A file of the user's at the top, in a subdirectory, in figures/.
+        std::fs::write(target.join("NOTES.md"), "my analysis").unwrap();
+        refused_untouched(&args, &target, "`NOTES.md`");
+        std::fs::remove_file(target.join("NOTES.md")).unwrap();
+        std::fs::create_dir(target.join("mydata")).unwrap();
+        std::fs::write(target.join("mydata/a.csv"), "x").unwrap();
+        refused_untouched(&args, &target, "`mydata`");
+        std::fs::remove_dir_all(target.join("mydata")).unwrap();
+        std::fs::write(target.join("figures/mine.svg"), "<svg/>").unwrap();
+        refused_untouched(&args, &target, "`figures/mine.svg`");
+        std::fs::remove_file(target.join("figures/mine.svg")).unwrap();
+        // A report.md of the user's in place of the tool's (the figures are then not linked
+        // by a report of the tool's either).
+        let report = std::fs::read_to_string(target.join("report.md")).unwrap();
+        std::fs::write(target.join("report.md"), "my own report").unwrap();
+        refused_untouched(&args, &target, "`report.md`");
+        std::fs::write(target.join("report.md"), &report).unwrap();
+        // Control: once it holds only the tool's files again, it is replaced.
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+        assert_eq!(entries(&target), ["figures", "report.md", "results.json"]);
+        assert_eq!(entries(&target.join("figures")), figures);
+        std::fs::remove_dir_all(&target).unwrap();
+        // A fake results.json with a schema_version beside a file of the user's.
+        std::fs::create_dir_all(&target).unwrap();
+        std::fs::write(target.join("results.json"), "{\"schema_version\": 3}").unwrap();
+        std::fs::write(target.join("thesis.tex"), "precious").unwrap();
+        refused_untouched(&args, &target, "`thesis.tex`");
+        // Without the user's file, it is still no report of the tool's (no report.md).
+        std::fs::remove_file(target.join("thesis.tex")).unwrap();
+        refused_untouched(&args, &target, "`report.md`");
+        std::fs::remove_dir_all(&target).unwrap();
+    }
+    assert_intact(&dir);
+    assert_eq!(entries(&out), ["keep.txt"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The same rule for a shard's directory (`verify --shard`: `results.json` and
+/// `shard.cbor`, nothing else), for `merge`, and for the reproductions (`report.md` and the
+/// figures it links to); each with its control (the tool's own output is replaced).
+#[test]
+fn shards_merges_and_reproductions_never_replace_a_directory_holding_the_users_files() {
+    let dir = sandbox("owned-others");
+    let out = dir.join("out");
+    let o_dir = out.to_str().unwrap();
+    let path = dir.join("s.toml");
+    std::fs::write(&path, SCENARIO.replace("NAME", "sh")).unwrap();
+    let p = path.to_str().unwrap();
+
+    let shard_args = ["verify", p, "--quick", "--shard", "1/1", "--out", o_dir];
+    for _ in 0..2 {
+        let o = run(&shard_args);
+        assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    }
+    let shard_dir = out.join("sh.shard-1-of-1");
+    std::fs::write(shard_dir.join("notes.txt"), "mine").unwrap();
+    refused_untouched(&shard_args, &shard_dir, "`notes.txt`");
+    std::fs::remove_file(shard_dir.join("notes.txt")).unwrap();
+    // A shard's directory is not a report: a scenario report named like it is refused.
+    let shard_text = SCENARIO.replace("NAME", "sh.shard-1-of-1");
+    let as_report = dir.join("as_report.toml");
+    std::fs::write(&as_report, shard_text).unwrap();
+    refused_untouched(&["verify", as_report.to_str().unwrap(), "--quick", "--out", o_dir], &shard_dir, "`shard.cbor`");
+
+    let merged = out.join("sh");
+    let merge_args = ["merge", shard_dir.to_str().unwrap(), "--out", o_dir];
+    for _ in 0..2 {
+        let o = run(&merge_args);
+        assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    }
+    std::fs::write(merged.join("figures/notes.txt"), "mine").unwrap();
+    refused_untouched(&merge_args, &merged, "`figures/notes.txt`");
+
+    // fig2: its figures lie beside report.md; one of the user's there is not linked by it.
+    let fig2_args = ["reproduce", "fig2", "--k", "20", "--out", o_dir];
+    let o = run(&fig2_args);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    std::fs::write(out.join("fig2/figure2_mine.svg"), "<svg/>").unwrap();
+    refused_untouched(&fig2_args, &out.join("fig2"), "`figure2_mine.svg`");
+    std::fs::remove_file(out.join("fig2/figure2_mine.svg")).unwrap();
+    let o = run(&fig2_args);
+    assert_eq!(o.status.code(), Some(0), "its own report is replaced: {}", all_output(&o));
+
+    // appendix_c: its figures lie in figures/.
+    let ac_args = ["reproduce", "appendix-c", "--runs", "2", "--n", "2", "--m", "6", "--out", o_dir];
+    let o = run(&ac_args);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    std::fs::write(out.join("appendix_c/figures/mine.svg"), "<svg/>").unwrap();
+    refused_untouched(&ac_args, &out.join("appendix_c"), "`figures/mine.svg`");
+    std::fs::remove_file(out.join("appendix_c/figures/mine.svg")).unwrap();
+    let o = run(&ac_args);
+    assert_eq!(o.status.code(), Some(0), "its own report is replaced: {}", all_output(&o));
+
+    assert_intact(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
