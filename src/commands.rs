@@ -421,6 +421,7 @@ pub fn gate_check(
     dir: Option<&Path>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
+    gate::check::check_targets(dir, junit)?;
     let report = gate::check::run(instances, traces, sel);
     let md = gate::check::markdown(&report);
     gate::check::write(&report, &md, dir, junit)?;

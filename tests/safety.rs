@@ -569,3 +569,72 @@ fn shards_merges_and_reproductions_never_replace_a_directory_holding_the_users_f
     assert_intact(&dir);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `gate check --junit FILE` writes only a file that does not exist or is a JUnit report of
+/// the gate (the tool's XML declaration, root `testsuites name="unrollcheck"` and suite
+/// `unrollcheck-gate`): a user's XML file, another tool's JUnit report or the instances'
+/// `manifest.json` is refused with exit 2 naming `--junit` and the path, before anything
+/// runs, and left as it was; a directory is refused naming the flag. Before the fix any
+/// file was overwritten (checked: `important.xml` was replaced with exit 0). Controls: a new
+/// file is written, and a second run replaces its own report.
+#[test]
+fn gate_check_junit_never_overwrites_a_file_it_did_not_write() {
+    let dir = sandbox("junit");
+    let inst = dir.join("out/instances");
+    let traces = dir.join("out/traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    let o = run(&["gate", "export", "--out", inst.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    let check = |junit: &Path| {
+        run(&[
+            "gate",
+            "check",
+            "--instances",
+            inst.to_str().unwrap(),
+            "--traces",
+            traces.to_str().unwrap(),
+            "--allow-missing",
+            "--junit",
+            junit.to_str().unwrap(),
+        ])
+    };
+    // Control: written new, then replaced by the next run.
+    let own = dir.join("out/junit.xml");
+    for _ in 0..2 {
+        let o = check(&own);
+        assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+        let xml = std::fs::read_to_string(&own).unwrap();
+        assert!(xml.contains("<testsuite name=\"unrollcheck-gate\""), "{xml}");
+    }
+    let junit_text = std::fs::read_to_string(&own).unwrap();
+    let foreign = [
+        ("important.xml", "<config>years of settings</config>\n".to_string()),
+        ("other_tool.xml", junit_text.replace("name=\"unrollcheck-gate\"", "name=\"pytest\"")),
+        ("empty.xml", String::new()),
+    ];
+    for (name, text) in &foreign {
+        let path = dir.join("out").join(name);
+        std::fs::write(&path, text).unwrap();
+        let o = check(&path);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", all_output(&o));
+        assert!(err.contains("--junit") && err.contains(&path.display().to_string()), "{name}: {err}");
+        assert_eq!(&std::fs::read_to_string(&path).unwrap(), text, "{name} was overwritten");
+    }
+    let manifest = inst.join("manifest.json");
+    let before = std::fs::read(&manifest).unwrap();
+    let o = check(&manifest);
+    assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
+    assert_eq!(std::fs::read(&manifest).unwrap(), before, "the manifest was overwritten");
+    let o = check(&traces);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
+    assert!(err.contains("--junit") && err.contains("is a directory"), "{err}");
+    assert!(traces.is_dir() && entries(&traces).is_empty(), "the directory was changed");
+    // No temporary file is left beside the report.
+    let mut left = entries(&dir.join("out"));
+    left.retain(|e| e.starts_with('.'));
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_intact(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
