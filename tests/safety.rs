@@ -638,3 +638,65 @@ fn gate_check_junit_never_overwrites_a_file_it_did_not_write() {
     assert_intact(&dir);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `demo` checks its options like the other entry points (exit 2 naming the flag), and
+/// refuses before allocating a run whose estimated memory exceeds `--max-memory` (before,
+/// `--k 100000000000` and `--m 100000 --n 100000` aborted on allocation, exit 134, and
+/// `--m 200 --n 200 --k 20000` used 6.3 GB; `--k 0` and `--x0-sigma=-5` were accepted:
+/// checked on the previous binary). Controls: the smallest valid values run, and a limit
+/// raised above the estimate lets a refused size through the check.
+#[test]
+fn demo_options_are_checked_and_huge_demos_refused_before_allocating() {
+    for (args, expect) in [
+        (&["demo", "--k", "0"][..], "--k"),
+        (&["demo", "--m", "0"][..], "--m"),
+        (&["demo", "--n", "0"][..], "--n"),
+        (&["demo", "--x0-sigma=-5"][..], "--x0-sigma"),
+        (&["demo", "--x0-sigma=inf"][..], "--x0-sigma"),
+        (&["demo", "--lambda=nan"][..], "--lambda"),
+        (&["demo", "--max-memory", "0"][..], "--max-memory"),
+        (&["demo", "--k", "100000000000"][..], "estimated peak memory"),
+        (&["demo", "--m", "100000", "--n", "100000"][..], "estimated peak memory"),
+        (&["demo", "--m", "200", "--n", "200", "--k", "20000"][..], "estimated peak memory 6.1 GiB"),
+    ] {
+        let o = run_within(args, 20).unwrap_or_else(|| panic!("{args:?} ran on"));
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", all_output(&o));
+        assert!(err.contains(expect) && !err.contains("panicked"), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?} printed: {}", String::from_utf8_lossy(&o.stdout));
+    }
+    // Controls: the smallest K, a start at x* and a raised limit pass the checks.
+    for args in
+        [&["demo", "--k", "1"][..], &["demo", "--x0-sigma", "0", "--k", "5"][..], &["demo", "--m", "1", "--n", "1"][..]]
+    {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", all_output(&o));
+    }
+    let o = run(&["demo", "--k", "200", "--max-memory", "0.00001"]);
+    assert_eq!(o.status.code(), Some(2), "a limit below the default demo's estimate: {}", all_output(&o));
+}
+
+/// `demo` never prints curse indices or bounds computed from an infinity or a NaN: with
+/// `--x0-sigma=1e200` the start's distance `e_0` overflows, and the demo stops with a
+/// numerical failure naming it (exit 2, nothing on stdout; before, it printed `e_0 inf`,
+/// `kappa inf`, a NaN bound and curse indices with exit 0). Controls: a large but finite
+/// start (`1e150`, every number finite) still runs, and the default output is byte for byte
+/// the one of the binary before these checks (`tests/data/demo_default.txt`).
+#[test]
+fn demo_refuses_non_finite_numbers_and_keeps_its_default_output() {
+    let o = run(&["demo", "--x0-sigma=1e200", "--k", "3"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
+    assert!(err.contains("numerical failure") && err.contains("e_0 = inf"), "{err}");
+    assert!(o.stdout.is_empty(), "printed from inf: {}", String::from_utf8_lossy(&o.stdout));
+    let o = run(&["demo", "--x0-sigma=1e150", "--k", "3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("curse indices") && !text.contains("inf") && !text.contains("NaN"), "{text}");
+    let pinned = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/demo_default.txt")).unwrap();
+    for args in [&["demo"][..], &[][..]] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", all_output(&o));
+        assert!(String::from_utf8_lossy(&o.stdout) == pinned, "{args:?}: the default demo output changed");
+    }
+}
