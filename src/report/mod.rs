@@ -1066,8 +1066,9 @@ pub fn write(sc: &Scenario, res: &ScenarioResults, out: &Path) -> Result<Written
 
 /// Writes a shard's results under `out/<name>.shard-I-of-N/`: `shard.cbor` (the data the
 /// merge reads) and a `results.json` that says what the shard is (no report, no figures:
-/// those come from `unrollcheck merge`). Atomic, and never over a directory this tool did
-/// not write, as [`write()`].
+/// those come from `unrollcheck merge`). Atomic, as [`write()`]; an existing directory of
+/// that name is replaced only when it holds nothing but a shard's two files
+/// ([`Layout::Shard`]).
 pub fn write_shard(shard: &crate::scenario::shard::ShardFile, name: &str, out: &Path) -> Result<PathBuf> {
     let bytes = shard.to_bytes()?;
     let (lo, hi) = shard.shard.range(shard.total);
