@@ -209,8 +209,11 @@ pub fn verify(paths: &[PathBuf], opt: &runner::Options, dir: &Path, out: &mut dy
                 dir.join(name).display()
             )));
         }
-        let target = opt.shard.map_or_else(|| name.to_string(), |s| s.dir_name(name));
-        report::check_target(dir, &target).map_err(|e| about(v.path(), e))?;
+        match opt.shard {
+            Some(s) => report::check_shard_target(dir, &s.dir_name(name)),
+            None => report::check_target(dir, name),
+        }
+        .map_err(|e| about(v.path(), e))?;
         if let (Some(_), Verifiable::Trends(t)) = (opt.shard, v) {
             return Err(about(
                 &t.path,
@@ -447,6 +450,7 @@ pub fn gate_check(
     dir: Option<&Path>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
+    gate::check::check_targets(dir, junit)?;
     let report = gate::check::run(instances, traces, sel);
     let md = gate::check::markdown(&report);
     gate::check::write(&report, &md, dir, junit)?;

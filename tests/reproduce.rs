@@ -670,6 +670,34 @@ fn cli_fig2_writes_report_and_figures() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
+/// Every `u64` seed works: the comparison over `SEEDS` seeds wraps modulo 2⁶⁴ (before the
+/// fix `seed..seed + SEEDS` wrapped to an empty range for every seed above
+/// `u64::MAX − 20` and the run panicked: checked, exit 101 at `--seed 18446744073709551615`).
+/// The control: the chosen seed's run is the same instance as `Spec::figure2(seed)`, and a
+/// seed far from the end gets no modulo note.
+#[test]
+fn fig2_accepts_the_largest_seeds() {
+    use unrollcheck::reproduce::fig2::{SEEDS, figure2, seeds};
+    let wrapped: Vec<u64> = seeds(u64::MAX - 1).collect();
+    assert_eq!(wrapped.len() as u64, SEEDS);
+    assert_eq!(wrapped[..3], [u64::MAX - 1, u64::MAX, 0]);
+    assert_eq!(*wrapped.last().unwrap(), SEEDS - 3);
+    let f = figure2(u64::MAX, 5).unwrap();
+    let direct = unrollcheck::spec::Spec { x0_sigma: Some(10.0), ..unrollcheck::spec::Spec::figure2(u64::MAX) };
+    let curves = direct.build().unwrap().error_curves(5);
+    let row = f.rows.iter().find(|r| r.sigma == Some(10.0)).unwrap();
+    assert_eq!(row.curves.e, curves.e, "the chosen seed's row is not Spec::figure2(seed)");
+    let out = tmp("fig2_max_seed");
+    for (seed, note) in [("18446744073709551615", true), ("18446744073709551595", false), ("7", false)] {
+        let o = run(&["reproduce", "fig2", "--seed", seed, "--k", "5", "--out", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "--seed {seed}: {}", String::from_utf8_lossy(&o.stderr));
+        let report = std::fs::read_to_string(out.join("fig2/report.md")).unwrap();
+        assert_eq!(report.contains("modulo 2^64"), note, "--seed {seed}: {report}");
+        assert!(report.contains(&format!("over the 20 seeds {seed}…")), "--seed {seed}: {report}");
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
+
 #[test]
 fn cli_bad_input_is_exit_two() {
     for (args, field) in [

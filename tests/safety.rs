@@ -408,3 +408,295 @@ fn symmetric_eigenvalues_are_capped_and_refuse_non_finite_input() {
     ev.sort_by(f64::total_cmp);
     assert!((ev[0] - 1.0).abs() < 1e-14 && (ev[1] - 3.0).abs() < 1e-14, "{ev:?}");
 }
+
+/// Every file under `dir` with its bytes, by path relative to `dir` (directories as
+/// entries with no bytes), sorted: a snapshot that shows anything deleted or changed.
+fn tree(dir: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(dir).unwrap().to_path_buf();
+            if p.is_dir() {
+                out.push((rel, None));
+                stack.push(p);
+            } else {
+                out.push((rel, Some(std::fs::read(&p).unwrap())));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs `args`, expects exit 2 with `expect` (the foreign entry) in the message, and the
+/// tree under `target` exactly as before.
+fn refused_untouched(args: &[&str], target: &Path, expect: &str) {
+    let before = tree(target);
+    let o = run(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?} with {expect} in {}: {}", target.display(), all_output(&o));
+    assert!(
+        err.contains(&target.display().to_string())
+            && err.contains(expect)
+            && err.contains("not written by unrollcheck"),
+        "the message names neither {} nor {expect}: {err}",
+        target.display()
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(tree(target), before, "{args:?} changed {} although it refused", target.display());
+}
+
+/// A report directory the tool wrote is replaced only while everything in it is something
+/// the writer puts there: a file or a directory of the user's at the top, a file of theirs
+/// in `figures/`, or a fake `results.json` with a `schema_version` beside their own file
+/// is refused (exit 2, naming the entry) and nothing in it is touched. Before this rule a
+/// `results.json` with a `schema_version` was taken as proof for the whole directory, and
+/// `verify` deleted the user's files (checked: these cases returned 0 and deleted them).
+#[test]
+fn a_report_directory_holding_anything_of_the_users_is_never_replaced() {
+    let dir = sandbox("owned");
+    let out = dir.join("out");
+    let o_dir = out.to_str().unwrap();
+    for (template, name) in [(SCENARIO, "mine"), (TRENDS, "mine_trends")] {
+        let text = template.replace("NAME", name);
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(&path, &text).unwrap();
+        let args = ["verify", path.to_str().unwrap(), "--quick", "--out", o_dir];
+        let target = out.join(name);
+        // Control: the tool's own report is replaced, twice in a row.
+        for _ in 0..2 {
+            let o = run(&args);
+            assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+        }
+        let figures = entries(&target.join("figures"));
+        assert!(!figures.is_empty(), "{name}: no figures written");
+        // A file of the user's at the top, in a subdirectory, in figures/.
+        std::fs::write(target.join("NOTES.md"), "my analysis").unwrap();
+        refused_untouched(&args, &target, "`NOTES.md`");
+        std::fs::remove_file(target.join("NOTES.md")).unwrap();
+        std::fs::create_dir(target.join("mydata")).unwrap();
+        std::fs::write(target.join("mydata/a.csv"), "x").unwrap();
+        refused_untouched(&args, &target, "`mydata`");
+        std::fs::remove_dir_all(target.join("mydata")).unwrap();
+        std::fs::write(target.join("figures/mine.svg"), "<svg/>").unwrap();
+        refused_untouched(&args, &target, "`figures/mine.svg`");
+        std::fs::remove_file(target.join("figures/mine.svg")).unwrap();
+        // A report.md of the user's in place of the tool's (the figures are then not linked
+        // by a report of the tool's either).
+        let report = std::fs::read_to_string(target.join("report.md")).unwrap();
+        std::fs::write(target.join("report.md"), "my own report").unwrap();
+        refused_untouched(&args, &target, "`report.md`");
+        std::fs::write(target.join("report.md"), &report).unwrap();
+        // Control: once it holds only the tool's files again, it is replaced.
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+        assert_eq!(entries(&target), ["figures", "report.md", "results.json"]);
+        assert_eq!(entries(&target.join("figures")), figures);
+        std::fs::remove_dir_all(&target).unwrap();
+        // A fake results.json with a schema_version beside a file of the user's.
+        std::fs::create_dir_all(&target).unwrap();
+        std::fs::write(target.join("results.json"), "{\"schema_version\": 3}").unwrap();
+        std::fs::write(target.join("thesis.tex"), "precious").unwrap();
+        refused_untouched(&args, &target, "`thesis.tex`");
+        // Without the user's file, it is still no report of the tool's (no report.md).
+        std::fs::remove_file(target.join("thesis.tex")).unwrap();
+        refused_untouched(&args, &target, "`report.md`");
+        std::fs::remove_dir_all(&target).unwrap();
+    }
+    assert_intact(&dir);
+    assert_eq!(entries(&out), ["keep.txt"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The same rule for a shard's directory (`verify --shard`: `results.json` and
+/// `shard.cbor`, nothing else), for `merge`, and for the reproductions (`report.md` and the
+/// figures it links to); each with its control (the tool's own output is replaced).
+#[test]
+fn shards_merges_and_reproductions_never_replace_a_directory_holding_the_users_files() {
+    let dir = sandbox("owned-others");
+    let out = dir.join("out");
+    let o_dir = out.to_str().unwrap();
+    let path = dir.join("s.toml");
+    std::fs::write(&path, SCENARIO.replace("NAME", "sh")).unwrap();
+    let p = path.to_str().unwrap();
+
+    let shard_args = ["verify", p, "--quick", "--shard", "1/1", "--out", o_dir];
+    for _ in 0..2 {
+        let o = run(&shard_args);
+        assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    }
+    let shard_dir = out.join("sh.shard-1-of-1");
+    std::fs::write(shard_dir.join("notes.txt"), "mine").unwrap();
+    refused_untouched(&shard_args, &shard_dir, "`notes.txt`");
+    std::fs::remove_file(shard_dir.join("notes.txt")).unwrap();
+    // A shard's directory is not a report: a scenario report named like it is refused.
+    let shard_text = SCENARIO.replace("NAME", "sh.shard-1-of-1");
+    let as_report = dir.join("as_report.toml");
+    std::fs::write(&as_report, shard_text).unwrap();
+    refused_untouched(&["verify", as_report.to_str().unwrap(), "--quick", "--out", o_dir], &shard_dir, "`shard.cbor`");
+
+    let merged = out.join("sh");
+    let merge_args = ["merge", shard_dir.to_str().unwrap(), "--out", o_dir];
+    for _ in 0..2 {
+        let o = run(&merge_args);
+        assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    }
+    std::fs::write(merged.join("figures/notes.txt"), "mine").unwrap();
+    refused_untouched(&merge_args, &merged, "`figures/notes.txt`");
+
+    // fig2: its figures lie beside report.md; one of the user's there is not linked by it.
+    let fig2_args = ["reproduce", "fig2", "--k", "20", "--out", o_dir];
+    let o = run(&fig2_args);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    std::fs::write(out.join("fig2/figure2_mine.svg"), "<svg/>").unwrap();
+    refused_untouched(&fig2_args, &out.join("fig2"), "`figure2_mine.svg`");
+    std::fs::remove_file(out.join("fig2/figure2_mine.svg")).unwrap();
+    let o = run(&fig2_args);
+    assert_eq!(o.status.code(), Some(0), "its own report is replaced: {}", all_output(&o));
+
+    // appendix_c: its figures lie in figures/.
+    let ac_args = ["reproduce", "appendix-c", "--runs", "2", "--n", "2", "--m", "6", "--out", o_dir];
+    let o = run(&ac_args);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    std::fs::write(out.join("appendix_c/figures/mine.svg"), "<svg/>").unwrap();
+    refused_untouched(&ac_args, &out.join("appendix_c"), "`figures/mine.svg`");
+    std::fs::remove_file(out.join("appendix_c/figures/mine.svg")).unwrap();
+    let o = run(&ac_args);
+    assert_eq!(o.status.code(), Some(0), "its own report is replaced: {}", all_output(&o));
+
+    assert_intact(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `gate check --junit FILE` writes only a file that does not exist or is a JUnit report of
+/// the gate (the tool's XML declaration, root `testsuites name="unrollcheck"` and suite
+/// `unrollcheck-gate`): a user's XML file, another tool's JUnit report or the instances'
+/// `manifest.json` is refused with exit 2 naming `--junit` and the path, before anything
+/// runs, and left as it was; a directory is refused naming the flag. Before the fix any
+/// file was overwritten (checked: `important.xml` was replaced with exit 0). Controls: a new
+/// file is written, and a second run replaces its own report.
+#[test]
+fn gate_check_junit_never_overwrites_a_file_it_did_not_write() {
+    let dir = sandbox("junit");
+    let inst = dir.join("out/instances");
+    let traces = dir.join("out/traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    let o = run(&["gate", "export", "--out", inst.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    let check = |junit: &Path| {
+        run(&[
+            "gate",
+            "check",
+            "--instances",
+            inst.to_str().unwrap(),
+            "--traces",
+            traces.to_str().unwrap(),
+            "--allow-missing",
+            "--junit",
+            junit.to_str().unwrap(),
+        ])
+    };
+    // Control: written new, then replaced by the next run.
+    let own = dir.join("out/junit.xml");
+    for _ in 0..2 {
+        let o = check(&own);
+        assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+        let xml = std::fs::read_to_string(&own).unwrap();
+        assert!(xml.contains("<testsuite name=\"unrollcheck-gate\""), "{xml}");
+    }
+    let junit_text = std::fs::read_to_string(&own).unwrap();
+    let foreign = [
+        ("important.xml", "<config>years of settings</config>\n".to_string()),
+        ("other_tool.xml", junit_text.replace("name=\"unrollcheck-gate\"", "name=\"pytest\"")),
+        ("empty.xml", String::new()),
+    ];
+    for (name, text) in &foreign {
+        let path = dir.join("out").join(name);
+        std::fs::write(&path, text).unwrap();
+        let o = check(&path);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", all_output(&o));
+        assert!(err.contains("--junit") && err.contains(&path.display().to_string()), "{name}: {err}");
+        assert_eq!(&std::fs::read_to_string(&path).unwrap(), text, "{name} was overwritten");
+    }
+    let manifest = inst.join("manifest.json");
+    let before = std::fs::read(&manifest).unwrap();
+    let o = check(&manifest);
+    assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
+    assert_eq!(std::fs::read(&manifest).unwrap(), before, "the manifest was overwritten");
+    let o = check(&traces);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
+    assert!(err.contains("--junit") && err.contains("is a directory"), "{err}");
+    assert!(traces.is_dir() && entries(&traces).is_empty(), "the directory was changed");
+    // No temporary file is left beside the report.
+    let mut left = entries(&dir.join("out"));
+    left.retain(|e| e.starts_with('.'));
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_intact(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `demo` checks its options like the other entry points (exit 2 naming the flag), and
+/// refuses before allocating a run whose estimated memory exceeds `--max-memory` (before,
+/// `--k 100000000000` and `--m 100000 --n 100000` aborted on allocation, exit 134, and
+/// `--m 200 --n 200 --k 20000` used 6.3 GB; `--k 0` and `--x0-sigma=-5` were accepted:
+/// checked on the previous binary). Controls: the smallest valid values run, and a limit
+/// raised above the estimate lets a refused size through the check.
+#[test]
+fn demo_options_are_checked_and_huge_demos_refused_before_allocating() {
+    for (args, expect) in [
+        (&["demo", "--k", "0"][..], "--k"),
+        (&["demo", "--m", "0"][..], "--m"),
+        (&["demo", "--n", "0"][..], "--n"),
+        (&["demo", "--x0-sigma=-5"][..], "--x0-sigma"),
+        (&["demo", "--x0-sigma=inf"][..], "--x0-sigma"),
+        (&["demo", "--lambda=nan"][..], "--lambda"),
+        (&["demo", "--max-memory", "0"][..], "--max-memory"),
+        (&["demo", "--k", "100000000000"][..], "estimated peak memory"),
+        (&["demo", "--m", "100000", "--n", "100000"][..], "estimated peak memory"),
+        (&["demo", "--m", "200", "--n", "200", "--k", "20000"][..], "estimated peak memory 6.1 GiB"),
+    ] {
+        let o = run_within(args, 20).unwrap_or_else(|| panic!("{args:?} ran on"));
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", all_output(&o));
+        assert!(err.contains(expect) && !err.contains("panicked"), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?} printed: {}", String::from_utf8_lossy(&o.stdout));
+    }
+    // Controls: the smallest K, a start at x* and a raised limit pass the checks.
+    for args in
+        [&["demo", "--k", "1"][..], &["demo", "--x0-sigma", "0", "--k", "5"][..], &["demo", "--m", "1", "--n", "1"][..]]
+    {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", all_output(&o));
+    }
+    let o = run(&["demo", "--k", "200", "--max-memory", "0.00001"]);
+    assert_eq!(o.status.code(), Some(2), "a limit below the default demo's estimate: {}", all_output(&o));
+}
+
+/// `demo` never prints curse indices or bounds computed from an infinity or a NaN: with
+/// `--x0-sigma=1e200` the start's distance `e_0` overflows, and the demo stops with a
+/// numerical failure naming it (exit 2, nothing on stdout; before, it printed `e_0 inf`,
+/// `kappa inf`, a NaN bound and curse indices with exit 0). Controls: a large but finite
+/// start (`1e150`, every number finite) still runs, and the default output is byte for byte
+/// the one of the binary before these checks (`tests/data/demo_default.txt`).
+#[test]
+fn demo_refuses_non_finite_numbers_and_keeps_its_default_output() {
+    let o = run(&["demo", "--x0-sigma=1e200", "--k", "3"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
+    assert!(err.contains("numerical failure") && err.contains("e_0 = inf"), "{err}");
+    assert!(o.stdout.is_empty(), "printed from inf: {}", String::from_utf8_lossy(&o.stdout));
+    let o = run(&["demo", "--x0-sigma=1e150", "--k", "3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("curse indices") && !text.contains("inf") && !text.contains("NaN"), "{text}");
+    let pinned = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/demo_default.txt")).unwrap();
+    for args in [&["demo"][..], &[][..]] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", all_output(&o));
+        assert!(String::from_utf8_lossy(&o.stdout) == pinned, "{args:?}: the default demo output changed");
+    }
+}

@@ -620,20 +620,89 @@ fn trace_claims(
 }
 
 /// Writes the Markdown report `md` as `dir/report.md` (refusing a directory holding output
-/// that is not a gate report) and the JUnit XML of `report` to `junit`, when asked.
+/// that is not a gate report) and the JUnit XML of `report` to `junit`, when asked (refusing
+/// a path that is not absent or a JUnit report of the gate: [`check_targets`]). Each file is
+/// written to a temporary file beside it and renamed into place, so that it is never
+/// half-written.
 pub fn write(report: &GateReport, md: &str, dir: Option<&Path>, junit: Option<&Path>) -> Result<()> {
+    check_targets(dir, junit)?;
     if let Some(dir) = dir {
-        crate::report::ensure_ours(dir, "report.md", |t| t.starts_with(TITLE))?;
         std::fs::create_dir_all(dir)
-            .and_then(|_| std::fs::write(dir.join("report.md"), md))
             .map_err(|e| Error::Io { path: dir.display().to_string(), message: e.to_string() })?;
+        write_atomically(&dir.join("report.md"), md)?;
     }
     if let Some(path) = junit {
-        let xml = self::junit(report)?;
-        std::fs::write(path, xml)
-            .map_err(|e| Error::Io { path: path.display().to_string(), message: e.to_string() })?;
+        write_atomically(path, &self::junit(report)?)?;
     }
     Ok(())
+}
+
+/// Checks, before anything runs and again before writing, where `gate check` will write:
+/// `dir` (`--out`) must be absent, empty or hold a gate report (a `report.md` starting with
+/// [`TITLE`]); `junit` (`--junit`) must be absent or a regular file holding a JUnit report
+/// this tool wrote ([`is_own_junit`]). Otherwise an [`Error::Input`] naming the flag and the
+/// path; nothing is touched.
+pub fn check_targets(dir: Option<&Path>, junit: Option<&Path>) -> Result<()> {
+    if let Some(dir) = dir {
+        crate::report::ensure_ours(dir, "report.md", |t| t.starts_with(TITLE))?;
+    }
+    let Some(path) = junit else { return Ok(()) };
+    let refuse = |why: &str| Error::Input {
+        location: "--junit".to_string(),
+        message: format!("{}: {why}; nothing was written: choose another path or remove it", path.display()),
+    };
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(refuse(&e.to_string())),
+        Ok(m) if m.is_dir() => Err(refuse("is a directory, not the path of the JUnit XML file to write")),
+        Ok(m) if !m.is_file() => Err(refuse("is not a regular file (a symbolic link or a special file)")),
+        Ok(_) => match std::fs::read_to_string(path) {
+            Ok(text) if is_own_junit(&text) => Ok(()),
+            _ => Err(refuse(&format!(
+                "exists and is not a JUnit report of `unrollcheck gate check` (it does not start with \
+                 `{JUNIT_XML_DECLARATION}` and `{JUNIT_ROOT}`), so it is not overwritten"
+            ))),
+        },
+    }
+}
+
+/// The first line of the JUnit XML the gate writes.
+pub const JUNIT_XML_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
+
+/// The start of the second line of the JUnit XML the gate writes (its root element).
+pub const JUNIT_ROOT: &str = r#"<testsuites name="unrollcheck" "#;
+
+/// The start of the gate's test suite in its JUnit XML (the third line, indented).
+const JUNIT_SUITE: &str = r#"<testsuite name="unrollcheck-gate" "#;
+
+/// `true` when `text` is a JUnit report as [`junit`] writes it: its first line is
+/// [`JUNIT_XML_DECLARATION`], its second starts with [`JUNIT_ROOT`], and its third, once
+/// indented, starts with the gate's suite `<testsuite name="unrollcheck-gate" `. A file of
+/// another tool (another root name or suite name), or anything else, is not.
+pub fn is_own_junit(text: &str) -> bool {
+    let mut lines = text.lines();
+    lines.next() == Some(JUNIT_XML_DECLARATION)
+        && lines.next().is_some_and(|l| l.starts_with(JUNIT_ROOT))
+        && lines.next().is_some_and(|l| l.trim_start().starts_with(JUNIT_SUITE))
+}
+
+/// Writes `text` to `path` through a temporary file in the same directory
+/// (`.<file name>.tmp-<pid>-<nanos>`, created new), renamed over `path`; the temporary file
+/// is removed on failure.
+fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let io = |p: &Path, e: std::io::Error| Error::Io { path: p.display().to_string(), message: e.to_string() };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}-{nanos}", std::process::id()));
+    // `create_new`: never a file that exists; only the file created here is ever removed.
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(|e| io(&tmp, e))?;
+    let written = std::io::Write::write_all(&mut file, text.as_bytes())
+        .map_err(|e| io(&tmp, e))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| io(path, e)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// The first line of a gate report (how a later run recognises its own `--out`).
@@ -777,4 +846,25 @@ pub fn junit(report: &GateReport) -> Result<String> {
     let mut r = Report::new("unrollcheck");
     r.add_test_suite(suite);
     r.to_string().map_err(|e| Error::Io { path: "junit".into(), message: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What [`junit`] writes is recognised as the gate's own (also with no instance at all),
+    /// and JUnit files of other tools or other text are not.
+    #[test]
+    fn own_junit_reports_are_recognised_and_others_are_not() {
+        let empty = GateReport { outcomes: Vec::new(), errors: Vec::new() };
+        let xml = junit(&empty).unwrap();
+        assert!(is_own_junit(&xml), "the gate's own JUnit XML is not recognised:\n{xml}");
+        let other = xml.replace(r#"name="unrollcheck-gate""#, r#"name="pytest""#);
+        assert!(!is_own_junit(&other), "another suite is taken for the gate's:\n{other}");
+        let other = xml.replace(r#"<testsuites name="unrollcheck""#, r#"<testsuites name="cargo-nextest""#);
+        assert!(!is_own_junit(&other), "another tool's report is taken for the gate's:\n{other}");
+        for text in ["", "important\n", r#"{"schema_version": 1}"#, JUNIT_XML_DECLARATION] {
+            assert!(!is_own_junit(text), "{text:?} is taken for the gate's JUnit report");
+        }
+    }
 }

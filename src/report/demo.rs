@@ -1,10 +1,19 @@
 //! The text of the default run of the binary (`unrollcheck demo`): one instance of the paper's Figure 2 setting, its
 //! certified constants, `k̇`, `k̄` and a short table of `e_k`, `ė_k`, `ē_k` with the bounds
 //! (8) and (19).
+//!
+//! The options are checked before anything is drawn, as by the other entry points
+//! ([`check`]): `--k`, `--m`, `--n` at least 1, `--lambda` and `--x0-sigma` finite and
+//! `≥ 0`, and the estimated peak memory ([`check_budget`]) within `--max-memory`. Nothing is
+//! printed from a non-finite number: when `e_0`, a constant, an error curve or a bound is an
+//! infinity or a NaN (e.g. `--x0-sigma 1e200`, where `‖x_0 − x*‖` overflows), the demo
+//! stops with a numerical failure naming that quantity (exit 2) instead of printing curse
+//! indices and bounds computed from it.
 
 use crate::bounds::{bound_8, bound_19};
+use crate::budget;
 use crate::constants::{Constant, Scope};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::spec::Spec;
 use std::fmt::Write;
 
@@ -29,11 +38,68 @@ pub struct DemoArgs {
     /// Standard deviation of the entries of x_0 − x*.
     #[arg(long, default_value_t = 10.0)]
     pub x0_sigma: f64,
+    /// Memory limit in GiB (a demo whose estimated peak memory, from --m, --n and --k,
+    /// exceeds it is refused before it runs).
+    #[arg(long, value_name = "GIB", default_value_t = budget::DEFAULT_MAX_MEMORY_GIB)]
+    pub max_memory: f64,
 }
 
 impl Default for DemoArgs {
     fn default() -> Self {
-        DemoArgs { seed: 0, k: 300, m: 50, n: 10, lambda: 0.1, x0_sigma: 10.0 }
+        DemoArgs {
+            seed: 0,
+            k: 300,
+            m: 50,
+            n: 10,
+            lambda: 0.1,
+            x0_sigma: 10.0,
+            max_memory: budget::DEFAULT_MAX_MEMORY_GIB,
+        }
+    }
+}
+
+/// Checks the options before anything is drawn: `--k`, `--m`, `--n` at least 1,
+/// `--lambda` and `--x0-sigma` finite and `≥ 0`, `--max-memory` a number of GiB `> 0`, and
+/// the estimate of [`check_budget`] within it. An [`Error::Input`] naming the flag.
+pub fn check(args: &DemoArgs) -> Result<()> {
+    let bad = |flag: &str, message: String| Err(Error::Input { location: flag.to_string(), message });
+    for (flag, value) in [("--k", args.k), ("--m", args.m), ("--n", args.n)] {
+        if value == 0 {
+            return bad(flag, "0: must be at least 1".into());
+        }
+    }
+    for (flag, value) in [("--lambda", args.lambda), ("--x0-sigma", args.x0_sigma)] {
+        if !(value.is_finite() && value >= 0.0) {
+            return bad(flag, format!("{value}: must be a finite number >= 0"));
+        }
+    }
+    let max_gib = budget::check_limit(args.max_memory, budget::FLAG)?;
+    check_budget(args, max_gib)
+}
+
+/// Refuses a demo whose estimated peak memory exceeds `max_gib` GiB. The demo keeps, with
+/// state dimension `n` and parameter dimension `p = 1` (the ridge weight): the data `A`
+/// (`M × N`), `b` and the `N × N` matrices of the instance (`AᵀA`, its eigenvectors, `Dx*`:
+/// `M(N + 1) + 4N²`); and the dense error curves over `K` iterations
+/// ([`crate::instance::Instance::error_curves`]): the iterates, the forward Jacobians, the
+/// linearisation `B_k` (`N × N`) and `C_k` of every step, kept by the reverse sweep, and the
+/// reverse Jacobians: `(K + 1)(N + 3Np + N²)` numbers. At `M = N = 200`, `K = 20000` that
+/// is 6.1 GiB (the run was measured at a peak of 6.3 GB).
+pub fn check_budget(args: &DemoArgs, max_gib: f64) -> Result<()> {
+    let (m, n, k, p) = (args.m as f64, args.n as f64, args.k as f64, 1.0);
+    let numbers = m * (n + 1.0) + 4.0 * n * n + (k + 1.0) * (n + 3.0 * n * p + n * n);
+    let cause = format!("--m {}, --n {}, --k {}", args.m, args.n, args.k);
+    budget::check("demo", &cause, 8.0 * numbers, max_gib, budget::FLAG)
+}
+
+/// A numerical failure naming the first non-finite quantity of `values` (`name`, value).
+fn finite<'a>(values: impl IntoIterator<Item = (String, &'a f64)>) -> Result<()> {
+    match values.into_iter().find(|(_, v)| !v.is_finite()) {
+        None => Ok(()),
+        Some((name, v)) => Err(Error::Numerical(format!(
+            "demo: {name} = {v} is not finite; no curse indices or bounds are printed from it (reduce --x0-sigma, \
+             --lambda or the sizes)"
+        ))),
     }
 }
 
@@ -45,13 +111,36 @@ fn fmt_const(c: &Constant) -> String {
 }
 
 /// Runs the demo and returns its text.
+///
+/// The options are checked first ([`check`]); a non-finite `e_0`, constant, error or bound
+/// is an [`Error::Numerical`] naming it, and nothing is returned to print.
 pub fn run(args: &DemoArgs) -> Result<String> {
+    check(args)?;
     let spec =
         Spec { m: args.m, n: args.n, lambda: args.lambda, x0_sigma: Some(args.x0_sigma), ..Spec::figure2(args.seed) };
     let inst = spec.build()?;
-    let curves = inst.error_curves(args.k);
     let c = &inst.constants;
     let (rho, gamma, e0) = (c.rho(), c.gamma.value, inst.e0());
+    let named = |name: &str, v| (name.to_string(), v);
+    finite([
+        named("e_0", &e0),
+        named("rho", &c.map.rho.value),
+        named("M_x", &c.map.m_x.value),
+        named("M_u", &c.map.m_u.value),
+        named("kappa", &c.map.kappa.value),
+        named("Gamma", &c.gamma.value),
+        named("Gamma#", &c.gamma_sharp.value),
+        named("|Dx*|", &c.dx_star_norm),
+    ])?;
+    let curves = inst.error_curves(args.k);
+    for (name, curve) in [("e_k", &curves.e), ("edot_k", &curves.edot), ("ebar_k", &curves.ebar)] {
+        finite(curve.iter().enumerate().map(|(k, v)| (format!("{name} at k = {k}"), v)))?;
+    }
+    let rows = table_rows(args.k);
+    let b8: Vec<f64> = rows.iter().map(|&k| bound_8(rho, k, e0)).collect();
+    let b19: Vec<f64> = rows.iter().map(|&k| bound_19(rho, k, curves.edot[0], gamma, e0)).collect();
+    finite(rows.iter().zip(&b8).map(|(k, v)| (format!("bound (8) at k = {k}"), v)))?;
+    finite(rows.iter().zip(&b19).map(|(k, v)| (format!("bound (19) at k = {k}"), v)))?;
     let mut out = String::new();
     let w = &mut out;
     writeln!(w, "unrollcheck demo: gradient descent on ridge least squares, parameter = ridge weight").ok();
@@ -83,9 +172,7 @@ pub fn run(args: &DemoArgs) -> Result<String> {
         "k", "e_k", "bound (8)", "edot_k", "bound (19)", "ebar_k"
     )
     .ok();
-    for k in table_rows(args.k) {
-        let b8 = bound_8(rho, k, e0);
-        let b19 = bound_19(rho, k, curves.edot[0], gamma, e0);
+    for ((&k, b8), b19) in rows.iter().zip(b8).zip(b19) {
         writeln!(
             w,
             "{k:>5}  {:>12.4e}  {b8:>12.4e}  {:>12.4e}  {b19:>12.4e}  {:>12.4e}",

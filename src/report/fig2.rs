@@ -119,12 +119,17 @@ fn dependence_on_x0(w: &mut String, f: &Fig2) {
     writeln!(w, "\n## Dependence on x_0\n").ok();
     writeln!(
         w,
-        "Same data (seed {}), K = {}, five initial points; the last two columns over the {} seeds {}…{}.\n",
+        "Same data (seed {}), K = {}, five initial points; the last two columns over the {} seeds {}…{}{}.\n",
         f.spec.seed,
         f.k,
         SEEDS,
         f.spec.seed,
-        f.spec.seed + SEEDS - 1
+        f.spec.seed.wrapping_add(SEEDS - 1),
+        if f.spec.seed.checked_add(SEEDS - 1).is_none() {
+            " (modulo 2^64: after 18446744073709551615 come 0, 1, …)"
+        } else {
+            ""
+        }
     )
     .ok();
     writeln!(

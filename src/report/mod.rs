@@ -20,7 +20,9 @@
 //!   distribution of margins per claim.
 //!
 //! A report is written to a temporary directory and moved into place at the end, so a
-//! failed run never leaves a half-written report. [`stable_summary`] is the part of a
+//! failed run never leaves a half-written report. An existing report directory is replaced
+//! only when everything in it is something the writer puts there ([`Layout`]): a file of the
+//! user's in it is refused, and nothing is removed. [`stable_summary`] is the part of a
 //! report the snapshot tests pin: verdict counts and rounded margins, no raw paths.
 
 pub mod appendix_c;
@@ -763,11 +765,12 @@ pub fn reproduce(args: &ReproduceArgs) -> Result<String> {
 /// is left.
 ///
 /// `name` must be one plain path component ([`crate::scenario::is_plain_name`]). An
-/// existing `out/<name>` is replaced only when it is a report this tool wrote
-/// ([`check_target`]): it is renamed aside, the new report renamed into place, and only then
-/// is the old one removed. No path this function did not create is ever removed.
+/// existing `out/<name>` is replaced only when everything in it is something a report
+/// writer of this tool puts there ([`check_target`], [`Layout::Report`]): it is renamed
+/// aside, checked again, the new report renamed into place, and only then is the old one
+/// removed. No path this function did not create is ever removed.
 pub(crate) fn write_dir(out: &Path, name: &str, fill: impl FnOnce(&Path) -> Result<()>) -> Result<PathBuf> {
-    write_dir_as(out, name, check_target, Some("figures"), fill)
+    write_dir_as(out, name, Layout::Report, Some("figures"), fill)
 }
 
 /// The progress bar of `reproduce appendix-c` on stderr, in units of
@@ -791,48 +794,91 @@ fn appendix_c_progress(p: &Protocol) -> indicatif::ProgressBar {
 
 /// Writes a reproduction's directory `out/<name>/` (`fig2`, `appendix_c`) atomically like
 /// [`write_dir`], without a `figures/` subdirectory made in advance; an existing `out/<name>`
-/// is replaced only when it is empty or holds a `report.md` whose text starts with `title`
-/// ([`ensure_ours`]).
+/// is replaced only when it is empty or holds nothing but what a reproduction writes there
+/// ([`Layout::Reproduction`]: a `report.md` whose text starts with `title`, and the figures
+/// that report links to).
 pub(crate) fn write_reproduction(
     out: &Path,
     name: &str,
     title: &str,
     fill: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<PathBuf> {
-    let check = |out: &Path, name: &str| ensure_ours(&out.join(name), "report.md", |t| t.starts_with(title));
-    write_dir_as(out, name, check, None, fill)
+    write_dir_as(out, name, Layout::Reproduction { title }, None, fill)
 }
 
-/// The atomic writer behind [`write_dir`] and [`write_reproduction`]: `check(out, name)`
-/// decides, before `fill` and again before the rename, whether `out/<name>` may be
-/// replaced; `subdir` is created in the temporary directory before `fill` runs.
+/// The atomic writer behind [`write_dir`], [`write_reproduction`] and [`write_shard`]:
+/// `out/<name>` may be replaced only when it is absent or passes [`check_layout`] for
+/// `layout`, which is checked before `fill`, again before the rename, and once more on the
+/// old directory after it was renamed aside (so that a file added in between is never
+/// removed); `subdir` is created in the temporary directory before `fill` runs.
 fn write_dir_as(
     out: &Path,
     name: &str,
-    check: impl Fn(&Path, &str) -> Result<()>,
+    layout: Layout,
     subdir: Option<&str>,
     fill: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<PathBuf> {
-    check(out, name)?;
+    check_target_as(out, name, layout)?;
     let dir = out.join(name);
     std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
     let tmp = fresh_dir(out, name, "tmp")?;
     let result = subdir
         .map_or(Ok(()), |s| std::fs::create_dir(tmp.join(s)).map_err(|e| io(&tmp, e)))
         .and_then(|()| fill(&tmp))
-        .and_then(|()| check(out, name))
-        .and_then(|()| replace(&tmp, &dir, out, name));
+        .and_then(|()| check_target_as(out, name, layout))
+        .and_then(|()| replace(&tmp, &dir, out, name, layout));
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&tmp);
     }
     result.map(|()| dir)
 }
 
-/// Checks that a report named `name` may be written under `out`: `name` is one plain path
-/// component, and `out/<name>` either does not exist or is a report this tool wrote (a
-/// directory holding a `results.json` with a `schema_version` key). Otherwise an
-/// [`Error::Input`]; nothing is touched.
+/// What a directory written by one of the writers holds, entry by entry: the rule by which
+/// an existing `OUT/<name>` is recognised as the tool's own earlier output, and so may be
+/// replaced. Every writer is atomic, so a directory it wrote holds exactly its files; the
+/// figure names depend on the run, so a figure is recognised by the `report.md` beside it,
+/// which links every figure the writer drew.
+#[derive(Debug, Clone, Copy)]
+pub enum Layout<'a> {
+    /// A scenario or trend report (`verify`, `merge`): `results.json` (a JSON object with a
+    /// `schema_version` key) and `report.md` (starting with [`SCENARIO_TITLE`] or
+    /// [`TREND_TITLE`]), both required, and `figures/` holding only `.svg` files whose path
+    /// `figures/<file>` is the target of a Markdown link `](figures/<file>)` in that
+    /// `report.md`.
+    Report,
+    /// A shard's directory (`verify --shard`): `results.json` (a JSON object with a
+    /// `schema_version` and a `shard` key) and `shard.cbor`, both required.
+    Shard,
+    /// A reproduction (`reproduce fig2`, `reproduce appendix-c`): empty, or a `report.md`
+    /// starting with `title` (required), the `.svg` files beside it and in `figures/` that
+    /// it links to (`](figure2.svg)`, `](figures/N2_a.svg)`), and nothing else.
+    Reproduction {
+        /// The first line of the reproduction's report.
+        title: &'a str,
+    },
+}
+
+/// The first line of a scenario report starts with this.
+pub const SCENARIO_TITLE: &str = "# unrollcheck report: `";
+
+/// The first line of a trend report starts with this.
+pub const TREND_TITLE: &str = "# Trend claims: ";
+
+/// Checks that a scenario or trend report named `name` may be written under `out`: `name`
+/// is one plain path component, and `out/<name>` either does not exist or holds nothing
+/// but a report this tool wrote ([`Layout::Report`]). Otherwise an [`Error::Input`] naming
+/// the first entry that is not the tool's; nothing is touched.
 pub fn check_target(out: &Path, name: &str) -> Result<()> {
+    check_target_as(out, name, Layout::Report)
+}
+
+/// [`check_target`] for a shard's directory `out/<name>` ([`Layout::Shard`]).
+pub fn check_shard_target(out: &Path, name: &str) -> Result<()> {
+    check_target_as(out, name, Layout::Shard)
+}
+
+/// [`check_target`] for any [`Layout`].
+fn check_target_as(out: &Path, name: &str, layout: Layout) -> Result<()> {
     if !crate::scenario::is_plain_name(name) {
         return Err(Error::Input {
             location: format!("report name `{name}`"),
@@ -843,28 +889,120 @@ pub fn check_target(out: &Path, name: &str) -> Result<()> {
     match std::fs::symlink_metadata(&dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(io(&dir, e)),
-        Ok(_) if written_by_us(&dir) => Ok(()),
-        Ok(_) => Err(Error::Input {
-            location: dir.display().to_string(),
-            message: "exists and was not written by unrollcheck (no results.json with a schema_version); \
-                      not replaced: move it away or choose another --out"
-                .into(),
-        }),
+        Ok(_) => check_layout(&dir, layout),
     }
 }
 
-/// `true` when `dir` is a real directory (not a symlink) with a `results.json` whose top
-/// level has a `schema_version` key, as every report of this tool has.
-fn written_by_us(dir: &Path) -> bool {
-    let is_dir = std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir());
-    let json = dir.join("results.json");
-    let is_file = std::fs::symlink_metadata(&json).is_ok_and(|m| m.is_file());
-    is_dir
-        && is_file
-        && std::fs::read_to_string(&json)
-            .ok()
+/// Checks that the existing `dir` holds nothing but what a writer of `layout` puts there
+/// (the rule of [`Layout`]); otherwise an [`Error::Input`] naming `dir` and its first entry
+/// (in byte order of the names, `figures/` entries where `figures` sorts) that is not the
+/// tool's, or the marker file that is missing or not the tool's.
+pub fn check_layout(dir: &Path, layout: Layout) -> Result<()> {
+    let refuse = |why: String| Error::Input {
+        location: dir.display().to_string(),
+        message: format!(
+            "exists and was not written by unrollcheck: {why}; not replaced, nothing was touched: move it away or \
+             choose another --out"
+        ),
+    };
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| io(dir, e))?;
+    if !meta.is_dir() {
+        return Err(refuse("it is not a directory".into()));
+    }
+    let names = sorted_entries(dir)?;
+    if names.is_empty() && matches!(layout, Layout::Reproduction { .. }) {
+        return Ok(());
+    }
+    let report = read_regular(&dir.join("report.md"));
+    let links = report.as_deref().map(link_targets).unwrap_or_default();
+    let json_has = |keys: &[&str]| {
+        read_regular(&dir.join("results.json"))
             .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-            .is_some_and(|v| v.get("schema_version").is_some())
+            .is_some_and(|v| keys.iter().all(|k| v.get(k).is_some()))
+    };
+    // First every entry: the first one that is not the tool's is named.
+    let linked_svg = |rel: &str| rel.ends_with(".svg") && links.iter().any(|l| l == rel);
+    for name in names {
+        let path = dir.join(&name);
+        let shown = name.to_string_lossy().into_owned();
+        let Some(name) = name.to_str() else { return Err(refuse(format!("`{shown}` is not a file it writes there"))) };
+        let ok = match (layout, name) {
+            (Layout::Report | Layout::Reproduction { .. }, "report.md") => true,
+            (Layout::Report | Layout::Shard, "results.json") => true,
+            (Layout::Shard, crate::scenario::shard::DATA_FILE) => true,
+            (Layout::Report | Layout::Reproduction { .. }, "figures") if is_real_dir(&path) => {
+                for inner in sorted_entries(&path)? {
+                    let rel = format!("figures/{}", inner.to_string_lossy());
+                    if !(is_regular(&path.join(&inner)) && inner.to_str().is_some() && linked_svg(&rel)) {
+                        return Err(refuse(format!("`{rel}` is not a figure its `report.md` links to")));
+                    }
+                }
+                continue;
+            }
+            (Layout::Reproduction { .. }, _) => linked_svg(name),
+            _ => false,
+        };
+        if !(ok && is_regular(&path)) {
+            let what = if is_real_dir(&path) { "a directory" } else { "a file" };
+            return Err(refuse(format!("`{shown}` is {what} unrollcheck does not write there")));
+        }
+    }
+    // Then the marker files: present, regular and read as the tool's.
+    match layout {
+        Layout::Report => {
+            if !json_has(&["schema_version"]) {
+                return Err(refuse("no `results.json` with a `schema_version`".into()));
+            }
+            if !report.as_deref().is_some_and(|t| t.starts_with(SCENARIO_TITLE) || t.starts_with(TREND_TITLE)) {
+                return Err(refuse("no `report.md` starting with the title of an unrollcheck report".into()));
+            }
+        }
+        Layout::Shard => {
+            if !json_has(&["schema_version", "shard"]) {
+                return Err(refuse("no `results.json` with a `schema_version` and a `shard`".into()));
+            }
+            if !is_regular(&dir.join(crate::scenario::shard::DATA_FILE)) {
+                return Err(refuse(format!("no `{}`", crate::scenario::shard::DATA_FILE)));
+            }
+        }
+        Layout::Reproduction { title } => {
+            if !report.as_deref().is_some_and(|t| t.starts_with(title)) {
+                return Err(refuse(format!("no `report.md` starting with `{title}`")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The names in `dir`, sorted (by bytes).
+fn sorted_entries(dir: &Path) -> Result<Vec<std::ffi::OsString>> {
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| io(dir, e))? {
+        names.push(e.map_err(|e| io(dir, e))?.file_name());
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// `true` for a regular file (not a symlink).
+fn is_regular(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+}
+
+/// `true` for a directory (not a symlink).
+fn is_real_dir(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+}
+
+/// The text of a regular file (not a symlink), if it reads as UTF-8.
+fn read_regular(path: &Path) -> Option<String> {
+    if is_regular(path) { std::fs::read_to_string(path).ok() } else { None }
+}
+
+/// The targets of the Markdown links and images of `md`: the text between `](` and the next
+/// `)`.
+fn link_targets(md: &str) -> Vec<String> {
+    md.split("](").skip(1).filter_map(|rest| rest.split_once(')').map(|(target, _)| target.to_string())).collect()
 }
 
 /// Creates a new, empty directory `out/.<name>.<what>-<pid>-<nanos>-<n>` (never an existing
@@ -893,13 +1031,20 @@ fn fresh_name(out: &Path, name: &str, what: &str) -> Result<PathBuf> {
 }
 
 /// Moves the finished `tmp` to `dir`: an existing `dir` (already checked to be ours) is
-/// renamed aside first and removed only once `tmp` is in place (renamed back on failure).
-fn replace(tmp: &Path, dir: &Path, out: &Path, name: &str) -> Result<()> {
+/// renamed aside first and checked again there ([`check_layout`]: renamed back and refused
+/// if something foreign appeared since the first check), and removed only once `tmp` is in
+/// place (renamed back on failure).
+fn replace(tmp: &Path, dir: &Path, out: &Path, name: &str, layout: Layout) -> Result<()> {
     if std::fs::symlink_metadata(dir).is_err() {
         return std::fs::rename(tmp, dir).map_err(|e| io(dir, e));
     }
     let old = fresh_name(out, name, "old")?;
     std::fs::rename(dir, &old).map_err(|e| io(dir, e))?;
+    if let Err(e) = check_layout(&old, layout) {
+        let _ = std::fs::rename(&old, dir);
+        // Named by its place, not by the name it had for a moment.
+        return Err(check_layout(dir, layout).err().unwrap_or(e));
+    }
     if let Err(e) = std::fs::rename(tmp, dir) {
         let _ = std::fs::rename(&old, dir);
         return Err(io(dir, e));
@@ -921,8 +1066,9 @@ pub fn write(sc: &Scenario, res: &ScenarioResults, out: &Path) -> Result<Written
 
 /// Writes a shard's results under `out/<name>.shard-I-of-N/`: `shard.cbor` (the data the
 /// merge reads) and a `results.json` that says what the shard is (no report, no figures:
-/// those come from `unrollcheck merge`). Atomic, and never over a directory this tool did
-/// not write, as [`write()`].
+/// those come from `unrollcheck merge`). Atomic, as [`write()`]; an existing directory of
+/// that name is replaced only when it holds nothing but a shard's two files
+/// ([`Layout::Shard`]).
 pub fn write_shard(shard: &crate::scenario::shard::ShardFile, name: &str, out: &Path) -> Result<PathBuf> {
     let bytes = shard.to_bytes()?;
     let (lo, hi) = shard.shard.range(shard.total);
@@ -940,7 +1086,7 @@ pub fn write_shard(shard: &crate::scenario::shard::ShardFile, name: &str, out: &
         },
         "note": "results of one shard only: merge the shards with `unrollcheck merge` to get the report",
     });
-    write_dir_as(out, &shard.shard.dir_name(name), check_target, None, |tmp| {
+    write_dir_as(out, &shard.shard.dir_name(name), Layout::Shard, None, |tmp| {
         std::fs::write(tmp.join(crate::scenario::shard::DATA_FILE), &bytes).map_err(|e| io(tmp, e))?;
         let json = serde_json::to_string_pretty(&meta).map_err(|e| io(tmp, e))?;
         std::fs::write(tmp.join("results.json"), json).map_err(|e| io(tmp, e))
@@ -1034,4 +1180,40 @@ fn margins_of(res: &ScenarioResults, row: &ClaimSummary) -> Vec<f64> {
             Verdict::NotApplicable { .. } | Verdict::NumericalFailure { .. } => None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reports committed under `reports/` were written by this tool: each passes the
+    /// rule of its [`Layout`], so `verify` and `reproduce` replace them (the control of the
+    /// refusals in `tests/safety.rs`).
+    #[test]
+    fn the_committed_reports_are_recognised_as_the_tools() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&root).unwrap() {
+            let dir = entry.unwrap().path();
+            if dir.join("results.json").is_file() {
+                check_layout(&dir, Layout::Report).unwrap();
+                checked += 1;
+            }
+        }
+        assert!(checked >= 8, "only {checked} committed reports found under {}", root.display());
+        let repro = root.join("reproduction");
+        check_layout(&repro.join("fig2"), Layout::Reproduction { title: fig2::TITLE }).unwrap();
+        check_layout(&repro.join("appendix_c"), Layout::Reproduction { title: appendix_c::TITLE }).unwrap();
+        // Negative control: the same directories under the other rules are not accepted.
+        let err = check_layout(&repro.join("fig2"), Layout::Reproduction { title: appendix_c::TITLE }).unwrap_err();
+        assert!(err.to_string().contains("no `report.md` starting with"), "{err}");
+        let err = check_layout(&root.join("paper"), Layout::Shard).unwrap_err();
+        assert!(err.to_string().contains("`figures` is a directory unrollcheck does not write there"), "{err}");
+    }
+
+    #[test]
+    fn link_targets_are_the_text_between_bracket_paren_and_paren() {
+        let md = "- [figures/a.svg](figures/a.svg)\n![x](b.svg) text ](c) [no link] (d)";
+        assert_eq!(link_targets(md), ["figures/a.svg", "b.svg", "c"]);
+    }
 }
