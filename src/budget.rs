@@ -56,6 +56,18 @@ pub fn threads(jobs: Option<usize>) -> usize {
     jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1)
 }
 
+/// The worker threads a run without `--jobs` uses when the memory estimate grows with the
+/// thread count: the largest `t ≤ default` with `fits(t)`; `None` when `default` itself
+/// fits (nothing to lower) or when not even one thread fits (then the estimate's own
+/// refusal, at `default` threads, is the error to report). Fewer threads change the time
+/// only: every output is the same bytes whatever the thread count.
+pub fn fitting_threads(default: usize, fits: impl Fn(usize) -> bool) -> Option<usize> {
+    if fits(default) {
+        return None;
+    }
+    (1..default).rev().find(|&t| fits(t))
+}
+
 /// Checks a `--max-memory` value: a finite number of GiB `> 0`.
 pub fn check_limit(max_gib: f64, flag: &str) -> Result<f64> {
     if max_gib.is_finite() && max_gib > 0.0 {
@@ -206,4 +218,20 @@ pub fn check_spec(spec: &Spec, cfg: &crate::claims::Config, max_gib: f64, what: 
         spec.m, spec.n, cfg.omega
     );
     check(what, &cause, bytes, max_gib, FLAG)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fitting_threads;
+
+    #[test]
+    fn fitting_threads_lowers_to_the_largest_count_that_fits() {
+        // A run of 1 GiB per thread under a 2.5 GiB limit: 2 threads fit, 8 do not.
+        let fits = |t: usize| t as f64 * 1.0 <= 2.5;
+        assert_eq!(fitting_threads(8, fits), Some(2), "8 threads need 8 GiB: lower to the 2 that fit");
+        // Controls: the default fits (nothing to lower), and nothing fits (the refusal stands).
+        assert_eq!(fitting_threads(2, fits), None, "the default of 2 fits: keep it");
+        assert_eq!(fitting_threads(8, |_| false), None, "not even one thread fits: refuse at the default");
+        assert_eq!(fitting_threads(1, |_| false), None, "one core and it does not fit: refuse");
+    }
 }

@@ -221,10 +221,30 @@ pub fn verify(paths: &[PathBuf], opt: &runner::Options, dir: &Path, out: &mut dy
                  run it without --shard",
             ));
         }
-        match v {
-            Verifiable::Scenario(sc) => runner::check_budget(sc, opt.quick, opt.jobs, max_gib)?,
-            Verifiable::Trends(t) => trends::runner::check_budget(t, trend_pairs(t, opt), opt.jobs, max_gib)?,
+    }
+    // Without --jobs, a run whose memory estimate exceeds the limit only because of the
+    // number of cores runs on fewer threads (the same bytes, more time) instead of refusing.
+    let budget = |v: &Verifiable, jobs: Option<usize>| match v {
+        Verifiable::Scenario(sc) => runner::check_budget(sc, opt.quick, jobs, max_gib),
+        Verifiable::Trends(t) => trends::runner::check_budget(t, trend_pairs(t, opt), jobs, max_gib),
+    };
+    let lowered = opt.jobs.is_none().then(|| crate::budget::threads(None)).and_then(|default| {
+        crate::budget::fitting_threads(default, |t| loaded.iter().all(|v| budget(v, Some(t)).is_ok()))
+            .map(|t| (default, t))
+    });
+    let opt = &match lowered {
+        Some((default, t)) => {
+            eprintln!(
+                "unrollcheck: note: running on {t} worker threads instead of {default}: the memory estimate at \
+                 {default} threads exceeds the limit of {max_gib} GiB ({}); --jobs sets the thread count",
+                crate::budget::FLAG
+            );
+            runner::Options { jobs: Some(t), ..opt.clone() }
         }
+        None => opt.clone(),
+    };
+    for v in &loaded {
+        budget(v, opt.jobs)?;
     }
     let mut failed = false;
     for v in &loaded {

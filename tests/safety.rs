@@ -598,11 +598,18 @@ fn gate_check_junit_never_overwrites_a_file_it_did_not_write() {
             junit.to_str().unwrap(),
         ])
     };
-    // Control: written new, then replaced by the next run.
+    // Control: written new, then replaced by the next run. No trace is there, so nothing is
+    // checked and the run ends in exit 2, the JUnit report written all the same (its error
+    // entry says why); the refusals below are told apart by their message.
     let own = dir.join("out/junit.xml");
     for _ in 0..2 {
         let o = check(&own);
-        assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+        assert_eq!(o.status.code(), Some(2), "{}", all_output(&o));
+        assert!(
+            all_output(&o).contains("nothing was checked") && !stderr(&o).contains("--junit"),
+            "{}",
+            all_output(&o)
+        );
         let xml = std::fs::read_to_string(&own).unwrap();
         assert!(xml.contains("<testsuite name=\"unrollcheck-gate\""), "{xml}");
     }
@@ -699,4 +706,42 @@ fn demo_refuses_non_finite_numbers_and_keeps_its_default_output() {
         assert_eq!(o.status.code(), Some(0), "{args:?}: {}", all_output(&o));
         assert!(String::from_utf8_lossy(&o.stdout) == pinned, "{args:?}: the default demo output changed");
     }
+}
+
+/// The smallest `--max-memory` (GiB, to 1e-6) under which the scenario's estimate at
+/// `threads` worker threads passes, found through the library's own estimate.
+fn least_limit(sc: &unrollcheck::scenario::Scenario, threads: usize) -> f64 {
+    let fits = |g: f64| unrollcheck::scenario::runner::check_budget(sc, false, Some(threads), g).is_ok();
+    let (mut lo, mut hi) = (0.0, 64.0);
+    assert!(fits(hi), "the estimate exceeds 64 GiB");
+    while hi - lo > 1e-6 {
+        let mid = 0.5 * (lo + hi);
+        if fits(mid) { hi = mid } else { lo = mid }
+    }
+    hi
+}
+
+#[test]
+fn without_jobs_a_run_too_big_for_every_core_runs_on_fewer_threads() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores < 2 {
+        eprintln!("skipped: one core, no thread count to lower");
+        return;
+    }
+    let dir = sandbox("fewer_threads");
+    let text = SCENARIO.replace("NAME", "fewer").replace("instances = 1", &format!("instances = {cores}"));
+    let sc = unrollcheck::scenario::Scenario::parse("fewer.toml", &text).expect("parses");
+    let (one, all) = (least_limit(&sc, 1), least_limit(&sc, cores));
+    assert!(one < all, "the estimate does not grow with the threads: {one} vs {all}");
+    let limit = format!("{}", 0.5 * (one + all));
+    // Without --jobs: it runs, on fewer threads, and says so.
+    let o = verify(&dir, "fewer.toml", &text, &["--max-memory", &limit, "--full"]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+    assert!(stderr(&o).contains(&format!("instead of {cores}")), "{}", stderr(&o));
+    std::fs::remove_dir_all(dir.join("out/fewer")).unwrap();
+    // Controls: --jobs with every core is refused at that limit; and a limit under the
+    // one-thread estimate is refused without --jobs too.
+    refused(&dir, &text, &["--max-memory", &limit, "--jobs", &cores.to_string()], "--max-memory");
+    refused(&dir, &text, &["--max-memory", &format!("{}", 0.5 * one)], "--max-memory");
+    let _ = std::fs::remove_dir_all(&dir);
 }
