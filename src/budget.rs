@@ -134,7 +134,7 @@ pub fn dims(spec: &Spec) -> (f64, f64) {
     (state, p)
 }
 
-/// The bytes of one checked instance (a [`crate::claims::Case`] and every claim run on it)
+/// The bytes of one checked instance (a `Case` (`claims::case`) and every claim run on it)
 /// with state dimension `n`, parameter dimension `p`, `M` rows of data, horizon `K = k`
 /// and cost factor `ω = omega`: an upper bound from the allocations the code makes, in
 /// `f64` entries (8 bytes; a double-double entry is two), with `L = 2K + 1` the length of
@@ -149,8 +149,8 @@ pub fn dims(spec: &Spec) -> (f64, f64) {
 ///   to its ends), plus one late-started or warm-started sequence of up to `L + 1`
 ///   Jacobians: `3(L+1)np`; and `thm8.budget`'s trajectory of [`omega_horizon`] `+ 1`
 ///   iterates ([`omega_bytes`]);
-/// - **a certification** ([`crate::claims::certify`], one at a time per thread) rebuilds
-///   the case in double-double ([`crate::claims::Case::refined`]): its iterates in
+/// - **a certification** (`claims::certify`, one at a time per thread) rebuilds
+///   the case in double-double (`Case::refined`): its iterates in
 ///   double-double and rounded (`4(L+1)n`), `B_k` and its copy in the linearisation
 ///   (`2Ln²`), `C_k` in double-double and rounded (`3Lnp`), the forward and reverse
 ///   Jacobians in double-double and rounded (`6(K+1)np`) and the short trajectory
@@ -206,16 +206,16 @@ pub fn instance_bytes(n: f64, p: f64, m: f64) -> f64 {
 /// The flag that raises the memory limit.
 pub const FLAG: &str = "--max-memory";
 
-/// Checks one instance spec checked up to the horizon `cfg.k_max` with cost factor
-/// `cfg.omega` (`check`, `replay`) against `max_gib`, before its data are drawn. `what`
-/// names the argument (`--spec`, `SPEC`).
-pub fn check_spec(spec: &Spec, cfg: &crate::claims::Config, max_gib: f64, what: &str) -> Result<()> {
+/// Checks one instance spec checked up to the horizon `k_max` with cost factor `omega`
+/// (`check`, `replay`: the claim setting's) against `max_gib`, before its data are drawn.
+/// `what` names the argument (`--spec`, `SPEC`).
+pub fn check_spec(spec: &Spec, (k_max, omega): (usize, f64), max_gib: f64, what: &str) -> Result<()> {
     let (n, p) = dims(spec);
-    let k = cfg.k_max.max(10);
-    let bytes = case_bytes(n, p, spec.m as f64, k as f64, cfg.omega);
+    let k = k_max.max(10);
+    let bytes = case_bytes(n, p, spec.m as f64, k as f64, omega);
     let cause = format!(
-        "M = {}, N = {}: state dimension {n}, parameter dimension {p}, K up to {k}, omega = {}",
-        spec.m, spec.n, cfg.omega
+        "M = {}, N = {}: state dimension {n}, parameter dimension {p}, K up to {k}, omega = {omega}",
+        spec.m, spec.n
     );
     check(what, &cause, bytes, max_gib, FLAG)
 }
