@@ -446,6 +446,21 @@ pub fn gate_export(
         Some(path) => {
             let sc = load(path)?;
             gate::export::check_scenario_omega(&sc)?;
+            let unused: Vec<&str> =
+                [("k_max", sc.file.k_max.is_some()), ("t_fractions", sc.file.t_fractions.is_some())]
+                    .into_iter()
+                    .filter_map(|(key, set)| set.then_some(key))
+                    .collect();
+            if !unused.is_empty() {
+                eprintln!(
+                    "unrollcheck: note: {}: {} not used by the export: its instances have the horizon K = {} of --size, \
+                     and the truncated ones T = round(K/5) with ω = {} (docs/gate.md)",
+                    sc.path,
+                    unused.join(" and "),
+                    size.dims().2,
+                    gate::export::OMEGA
+                );
+            }
             sc.specs(None, true).into_iter().flat_map(|(_, s)| [(s, false), (s, true)]).collect()
         }
     };

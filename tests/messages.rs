@@ -198,5 +198,15 @@ fn gate_export_refuses_a_scenario_omega_it_would_ignore() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let manifest = unrollcheck::gate::check::read_manifest(&out).unwrap();
     assert!(manifest.instances.iter().all(|e| e.omega == 3), "the manifest's ω");
+    // Control of the note below: a scenario without `k_max` or `t_fractions` gets none.
+    assert!(!stderr(&o).contains("not used by the export"), "{}", stderr(&o));
+    // `k_max` and `t_fractions` are not exported either (the horizon is --size's): a note
+    // says so, and the export still runs.
+    let text = SCENARIO.replace("instances = 1", "instances = 1\nk_max = 500\nt_fractions = [0.5]");
+    std::fs::write(&file, text).unwrap();
+    std::fs::remove_dir_all(&out).unwrap();
+    let o = run(&["gate", "export", "--out", out.to_str().unwrap(), "--scenario", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("k_max and t_fractions not used by the export"), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
