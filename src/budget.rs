@@ -222,7 +222,17 @@ pub fn check_spec(spec: &Spec, (k_max, omega): (usize, f64), max_gib: f64, what:
 
 #[cfg(test)]
 mod tests {
-    use super::fitting_threads;
+    use super::{check_limit, fitting_threads};
+
+    #[test]
+    fn a_memory_limit_is_a_finite_number_of_gib_above_zero() {
+        for bad in [0.0, -1.0, f64::INFINITY, f64::NAN] {
+            let e = check_limit(bad, "--max-memory").expect_err(&format!("{bad} GiB accepted as a limit"));
+            assert!(e.to_string().contains("must be a number of GiB > 0"), "{bad}: {e}");
+        }
+        // Control: a positive finite limit is taken as it is.
+        assert_eq!(check_limit(0.5, "--max-memory").unwrap(), 0.5);
+    }
 
     #[test]
     fn fitting_threads_lowers_to_the_largest_count_that_fits() {
