@@ -77,19 +77,16 @@ pub fn check(args: &DemoArgs) -> Result<()> {
     check_budget(args, max_gib)
 }
 
-/// Refuses a demo whose estimated peak memory exceeds `max_gib` GiB. The demo keeps, with
-/// state dimension `n` and parameter dimension `p = 1` (the ridge weight): the data `A`
-/// (`M × N`), `b` and the `N × N` matrices of the instance (`AᵀA`, its eigenvectors, `Dx*`:
-/// `M(N + 1) + 4N²`); and the dense error curves over `K` iterations
-/// ([`crate::instance::Instance::error_curves`]): the iterates, the forward Jacobians, the
-/// linearisation `B_k` (`N × N`) and `C_k` of every step, kept by the reverse sweep, and the
-/// reverse Jacobians: `(K + 1)(N + 3Np + N²)` numbers. At `M = N = 200`, `K = 20000` that
+/// Refuses a demo whose estimated peak memory exceeds `max_gib` GiB: the instance
+/// ([`budget::instance_bytes`]: the data, `x*`, `Dx*` and the `N × N` matrices of its
+/// constants) and its dense error curves over `K` iterations ([`budget::curves_bytes`]),
+/// with parameter dimension `p = 1` (the ridge weight). At `M = N = 200`, `K = 20000` that
 /// is 6.1 GiB (the run was measured at a peak of 6.3 GB).
 pub fn check_budget(args: &DemoArgs, max_gib: f64) -> Result<()> {
     let (m, n, k, p) = (args.m as f64, args.n as f64, args.k as f64, 1.0);
-    let numbers = m * (n + 1.0) + 4.0 * n * n + (k + 1.0) * (n + 3.0 * n * p + n * n);
+    let bytes = budget::instance_bytes(n, p, m) + budget::curves_bytes(n, p, k);
     let cause = format!("--m {}, --n {}, --k {}", args.m, args.n, args.k);
-    budget::check("demo", &cause, 8.0 * numbers, max_gib, budget::FLAG)
+    budget::check("demo", &cause, bytes, max_gib, budget::FLAG)
 }
 
 /// A numerical failure naming the first non-finite quantity of `values` (`name`, value).
