@@ -40,7 +40,12 @@
 //! at `k = 0`, before anything converged (the fitted `ε` is then `r_0`, e.g. 0.16): not a
 //! freeze, and the cause is [`BugClass::Detached`], which fits nothing. Where the window is
 //! simulated, [`BugClass::Frozen`] is named (it is tried first: a planted freeze keeps its
-//! name) and its fitted value says that a detached parameter writes the same trace. Both
+//! name) and its fitted value says that a detached parameter writes the same trace; on a
+//! truncated run whose iterates move, only when the fitted `ε` is that of a convergence
+//! test, at most [`CONVERGENCE_TEST`] (1 % per step; the planted freezes fit `10⁻¹⁰` to
+//! `10⁻³`). Above it (4 % to 36 % per step on the default set's truncated instances, whose
+//! iterates are far from converged at `T'`) the cause is [`BugClass::Detached`], and its
+//! note gives the smallest `ε` of a freeze that writes the same trace. Both
 //! need every failing derivative array to be exactly 0 (a frozen client copies its rows bit
 //! for bit, a detached parameter carries no arithmetic): a derivative scaled to `10⁻³⁰⁰` of
 //! the reference is within tolerance of 0 but is neither, and gets no cause from them.
@@ -617,13 +622,27 @@ fn candidates(s: &Setup, submitted: &Submitted, failing: &[&str]) -> Vec<Candida
         && derivatives
             .iter()
             .all(|q| submitted[QUANTITIES.iter().position(|n| n == q).unwrap_or(0)].data.iter().all(|v| *v == 0.0));
+    // A window freezing every derivative step of a run that moves (a truncated run, the
+    // freeze before `T'`) at an `ε` above a convergence test's is no candidate of its own:
+    // the detached class's note gives its smallest `ε` (module docs).
+    let mut before_late_start: Option<f64> = None;
     frozen_candidates(s, &traj, &base, submitted, failing, (zero, !moves), &mut |fitted, sweep| {
-        push(BugClass::Frozen, Some(fitted), sweep, &mut out)
+        if moves && fitted.1 > CONVERGENCE_TEST && sweep.frozen[tp..kp].iter().all(|&f| f) {
+            before_late_start = Some(before_late_start.map_or(fitted.1, |b| b.min(fitted.1)));
+        } else {
+            push(BugClass::Frozen, Some(fitted), sweep, &mut out)
+        }
     });
     // After the frozen windows: where both write the same trace and the freeze is admitted,
     // the freeze is named (module docs).
     if zero {
-        push(BugClass::Detached, None, &Sweep { sign: 0.0, ..base.clone() }, &mut out);
+        let note = before_late_start.map(|eps| {
+            let text = format!(
+                "a freeze before the late start T' writes the same trace at ε = {eps:.2e} (above the {CONVERGENCE_TEST:.0e} of a convergence test)"
+            );
+            (text, eps)
+        });
+        push(BugClass::Detached, note, &Sweep { sign: 0.0, ..base.clone() }, &mut out);
     }
     // The literal index: K' derivative steps from x_{T'}, the iterates continued past x_{K'}.
     if tp > 0
@@ -655,6 +674,13 @@ fn candidates(s: &Setup, submitted: &Submitted, failing: &[&str]) -> Vec<Candida
     }
     out
 }
+
+/// The largest threshold `ε` of a convergence test `‖x_{k+1} − x_k‖ ≤ ε(1 + ‖x_k‖)` the
+/// freeze class is named for where a detached parameter writes the same trace on a run that
+/// moves: a relative change of 1 % per step. A convention, not a tolerance: both classes
+/// explain such a trace exactly, the name goes to the likelier, and the other is in the
+/// report (module docs, "A derivative that is identically zero").
+pub const CONVERGENCE_TEST: f64 = 1e-2;
 
 /// At most this many frozen windows are simulated for one failing instance (those the
 /// submitted rows allow, the closest first to the steps where the rows do not change).
