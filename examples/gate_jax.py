@@ -51,6 +51,11 @@ each the way a JAX user could get it wrong (the NumPy client's ids, same effect)
     freeze              "stop differentiating once converged": the step returns
                         x + stop_gradient(A(x) - x) when ||A(x) - x|| < 1e-8 (1 + ||x||),
                         so the derivative is carried unchanged (same iterates)
+    detached            the parameter passed through `lax.stop_gradient` in the step that is
+                        differentiated (the unrolled scan): C_k = 0, every derivative row 0
+                        (same iterates; the implicit arrays stay right); on the truncated
+                        instances and the warm starts the gate names freeze, which writes
+                        the same trace there
     float32_iterates    each iterate cast to float32 and back inside the step (mixed
                         precision); JAX casts the tangents with it
     dropped_warm_start  the scan started from jnp.zeros(n) instead of x0
@@ -96,9 +101,9 @@ import jax.numpy as jnp  # noqa: E402  (after enabling float64)
 from jax import lax  # noqa: E402
 
 BUGS = ("sign_c", "b_next", "late_plus_one", "late_minus_one", "literal_index", "freeze",
-        "float32_iterates", "dropped_warm_start", "nonzero_start", "no_transpose", "adjoint_order",
-        "stale_momentum", "step_size", "momentum", "implicit_transpose", "implicit_sign",
-        "implicit_at_iterate")
+        "detached", "float32_iterates", "dropped_warm_start", "nonzero_start", "no_transpose",
+        "adjoint_order", "stale_momentum", "step_size", "momentum", "implicit_transpose",
+        "implicit_sign", "implicit_at_iterate")
 IMPLICIT_BUGS = ("implicit_transpose", "implicit_sign", "implicit_at_iterate")
 # The bugs planted in the hand-written per-step loop (autodiff through the scan cannot make them).
 HAND_WRITTEN_BUGS = ("b_next", "no_transpose", "adjoint_order")
@@ -161,7 +166,7 @@ def objective_fn(kind, data):
     return f
 
 
-def step_fn(kind, data, freeze=False, float32=False):
+def step_fn(kind, data, freeze=False, float32=False, detached=False):
     """The map A_k(z, u) of step k (a traced number; None: the limit map k -> oo, whose
     fixed point implicit differentiation uses), its gradient by `jax.grad`:
     gd, heavy-ball, Chebyshev (weights om_k from [mu, L]), Nesterov (constant beta, or the
@@ -195,6 +200,8 @@ def step_fn(kind, data, freeze=False, float32=False):
         return jnp.concatenate([y - alpha * grad(y, u), x1])
 
     def step(z, u, k=None):
+        if detached:  # planted: the parameter not differentiated through (C_k = 0)
+            u = lax.stop_gradient(u)
         y = plain(z, u, k)
         if float32:  # planted: mixed precision, the iterate stored in float32
             y = y.astype(jnp.float32).astype(jnp.float64)
@@ -233,7 +240,7 @@ def iterates(kind, data, x0, u, steps, bug=None):
 @functools.partial(jax.jit, static_argnames=("kind", "steps", "bug"))
 def forward_rows(kind, data, z_start, u, v, steps, k0, bug=None):
     """(20) by `jax.jvp` through the scan from a constant z_start = x_k0: rows j = 0..steps."""
-    step = step_fn(kind, data, bug == "freeze", bug == "float32_iterates")
+    step = step_fn(kind, data, bug == "freeze", bug == "float32_iterates", bug == "detached")
     us = jnp.broadcast_to(u, (steps,) + u.shape)
     sign = -1.0 if bug == "sign_c" else 1.0  # planted: the tangent negated
     dz0 = jnp.zeros_like(z_start)
@@ -248,7 +255,7 @@ def forward_rows(kind, data, z_start, u, v, steps, k0, bug=None):
 def reverse_steps(kind, data, z_start, u, w, steps, k0, bug=None):
     """(12) by `jax.vjp` through the scan: the cotangent of each step's copy of u,
     Xbar^{(k+1)} C_k for k = start, ..., start + steps - 1."""
-    step = step_fn(kind, data, bug == "freeze", bug == "float32_iterates")
+    step = step_fn(kind, data, bug == "freeze", bug == "float32_iterates", bug == "detached")
     us = jnp.broadcast_to(u, (steps,) + u.shape)
     _, pullback = jax.vjp(lambda us: unroll(step, z_start, us, k0)[0], us)
     (ubars,) = pullback(w)

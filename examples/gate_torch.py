@@ -39,6 +39,11 @@ gate names its cause [NAME]):
     late_minus_one      T'-1 used for T' throughout (one row more in jvp and vjp)
     literal_index       jvp_final = Xdot_{T'}^{(K')} v: K' steps from x_{T'}
     freeze              no derivative update where ||x_{k+1} - x_k|| < 1e-8 (1 + ||x_k||)
+    detached            the parameter `.detach()`ed in the step whose derivative in u is
+                        taken (`torch.func.jvp` / `vjp` in u): C_k = 0, every derivative row
+                        0 (same iterates; the implicit arrays stay right); on the truncated
+                        instances and the warm starts the gate names freeze, which writes
+                        the same trace there
     float32_iterates    every iterate rounded to float32 (derivatives in float64)
     dropped_warm_start  the iteration started from torch.zeros(n)
     nonzero_start       the forward loop started from 0.1 (1, ..., 1)/sqrt(n)
@@ -74,9 +79,9 @@ from torch.func import hessian, jacfwd, jvp, vjp
 torch.set_default_dtype(torch.float64)
 
 BUGS = ("sign_c", "b_next", "late_plus_one", "late_minus_one", "literal_index", "freeze",
-        "float32_iterates", "dropped_warm_start", "nonzero_start", "no_transpose", "adjoint_order",
-        "stale_momentum", "step_size", "momentum", "implicit_transpose", "implicit_sign",
-        "implicit_at_iterate")
+        "detached", "float32_iterates", "dropped_warm_start", "nonzero_start", "no_transpose",
+        "adjoint_order", "stale_momentum", "step_size", "momentum", "implicit_transpose",
+        "implicit_sign", "implicit_at_iterate")
 IMPLICIT_BUGS = ("implicit_transpose", "implicit_sign", "implicit_at_iterate")
 FAMILIES = ("ridge", "pseudo_huber")
 PARAMS = ("weight", "targets", "data")
@@ -183,6 +188,11 @@ def converged(xs, k):
     return bool(torch.linalg.norm(xs[k + 1] - xs[k]) < 1e-8 * (1 + torch.linalg.norm(xs[k])))
 
 
+def param(uu, bug):
+    """The parameter as the step sees it: `.detach()`ed with the planted bug `detached`."""
+    return uu.detach() if bug == "detached" else uu
+
+
 def forward_rows(prob, xs, u, v, t_prime, k_prime, bug=None):
     """(20) by `torch.func.jvp` of one step: B_k Xdot + C_k v, from Xdot^{(0)} v = 0."""
     steps = k_prime - t_prime
@@ -200,7 +210,7 @@ def forward_rows(prob, xs, u, v, t_prime, k_prime, bug=None):
             continue
         kb = k + 1 if bug == "b_next" else k  # planted: B_{k+1} for B_k
         b_part = jvp(lambda z: prob.step(z, u, kb), (xs[kb],), (rows[-1],))[1]
-        c_part = jvp(lambda uu: prob.step(xs[k], uu, k), (u,), (sign * v,))[1]
+        c_part = jvp(lambda uu: prob.step(xs[k], param(uu, bug), k), (u,), (sign * v,))[1]
         rows.append(b_part + c_part)
     return torch.stack(rows)
 
@@ -219,7 +229,7 @@ def reverse_rows(prob, xs, u, w, t_prime, k_prime, bug=None):
         return vjp(lambda z: prob.step(z, u, kb), xs[kb])[1](xbar)[0]
 
     def c_t(k, xbar):
-        return sign * vjp(lambda uu: prob.step(xs[k], uu, k), u)[1](xbar)[0]
+        return sign * vjp(lambda uu: prob.step(xs[k], param(uu, bug), k), u)[1](xbar)[0]
 
     for k in range(k_prime - 1, t_prime - 1, -1):
         frozen = bug == "freeze" and converged(xs, k)
