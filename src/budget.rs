@@ -8,9 +8,14 @@
 //! [`DEFAULT_MAX_MEMORY_GIB`] GiB or the value of `--max-memory`. The estimates count the
 //! dense arrays (iterates, forward and reverse Jacobians, the linearisation `B_k`, `C_k`,
 //! the working sets of the claims and of a certification in double-double, `thm8.budget`'s
-//! trajectory of `K + 0.8Kω` iterates), per worker thread, plus what is kept per instance:
-//! upper bounds from a model of the allocations ([`case_bytes`], [`curves_bytes`]), checked
-//! against the measured peak by `tests/memory.rs`.
+//! trajectory of `K + 0.8Kω` iterates), the caches a case keeps for its life (the truncated
+//! reverse sweeps, each with an `n × n` `X̄` in `f64` and double-double; the errors of
+//! late-started runs; the quadratic structure), the headers of the matrices held in `Vec`s,
+//! per worker thread, plus what is kept per instance and, once per process, `exmex`'s parse
+//! of (22)'s `h`: upper bounds from a model of the allocations ([`case_bytes`],
+//! [`curves_bytes`]), each term named with its formula, checked against the measured peak
+//! by `tests/memory.rs` over every family and method (its looseness, 1.2× to 3.7×, is
+//! tabulated in `docs/performance.md`).
 //!
 //! `--jobs` is bounded too: at most [`max_jobs`] worker threads.
 
@@ -20,6 +25,7 @@ use crate::problem::logistic::LogisticParam;
 use crate::problem::ridge::RidgeParam;
 use crate::problem::robust::RobustParam;
 use crate::spec::{Family, Method, Spec};
+use crate::unroll::reference::DdMatrix;
 
 /// The default memory limit, in GiB.
 pub const DEFAULT_MAX_MEMORY_GIB: f64 = 4.0;
@@ -134,37 +140,170 @@ pub fn dims(spec: &Spec) -> (f64, f64) {
     (state, p)
 }
 
+/// The sizes of one checked instance that its memory depends on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CaseDims {
+    /// The state dimension `n` (`2N` for the momentum methods).
+    pub n: f64,
+    /// The objective's dimension `n_f ≤ n` (`N`; 0 for the layer families, which have no
+    /// objective and so no quadratic structure).
+    pub n_objective: f64,
+    /// The parameter dimension `p`.
+    pub p: f64,
+    /// The rows of data `M`.
+    pub m: f64,
+}
+
+/// The [`CaseDims`] of a spec.
+pub fn case_dims(spec: &Spec) -> CaseDims {
+    let (n, p) = dims(spec);
+    let n_objective = if spec.family.is_layer() { 0.0 } else { spec.n as f64 };
+    CaseDims { n, n_objective, p, m: spec.m as f64 }
+}
+
+/// The bytes a `DMatrix<f64>` adds to the `Vec` that holds it besides its entries (its
+/// header: buffer, capacity, length, two dimensions; 40 bytes on a 64-bit target). A
+/// `DVector<f64>` header is smaller.
+pub const MATRIX_HEADER: f64 = std::mem::size_of::<nalgebra::DMatrix<f64>>() as f64;
+
+/// The same for a double-double matrix ([`DdMatrix`]: two buffers and two dimensions;
+/// 64 bytes), the larger of the two headers.
+pub const DD_HEADER: f64 = std::mem::size_of::<DdMatrix>() as f64;
+
+/// The bytes of `exmex`'s one parse and symbolic differentiation of (22)'s `h`
+/// ([`crate::bounds::symbolic_h_derivatives`]), done once per process and kept in a
+/// static: a fixed expression, so a fixed peak, 0.92 MB measured (`tests/memory.rs`
+/// checks this bound; a new `exmex` may change it). Counted once per run, not per thread.
+pub const SYMBOLIC_BYTES: f64 = 1024.0 * 1024.0;
+
+/// The horizons of `rem3.fwd_rev` at `K = k` (`claims::rem3::horizons`: every `K' ≤ 20`,
+/// then `40, 80, …` below `K`, then `K`): their number and `Σ (K' + 1)`, the length of
+/// the reverse sweeps it caches (`tests/memory.rs` checks them against the claim's own).
+pub fn rem3_sweeps(k: f64) -> (f64, f64) {
+    let small = k.clamp(0.0, 20.0).floor();
+    let (mut count, mut length) = (small, small * (small + 3.0) / 2.0);
+    let mut h = 40.0;
+    while h < k {
+        (count, length) = (count + 1.0, length + h + 1.0);
+        h *= 2.0;
+    }
+    if k > 20.0 {
+        (count, length) = (count + 1.0, length + k + 1.0);
+    }
+    (count, length)
+}
+
 /// The bytes of one checked instance (a `Case` (`claims::case`) and every claim run on it)
-/// with state dimension `n`, parameter dimension `p`, `M` rows of data, horizon `K = k`
-/// and cost factor `ω = omega`: an upper bound from the allocations the code makes, in
-/// `f64` entries (8 bytes; a double-double entry is two), with `L = 2K + 1` the length of
-/// the long run:
+/// with the dimensions `d` (`n`, `n_f`, `p`, `M`), horizon `K = k`, cost factor
+/// `ω = omega` and `t = late_starts` late-start fractions: an upper bound from the
+/// allocations the code makes. Entries are `f64` (8 bytes; a double-double entry is two);
+/// every matrix held in a `Vec` adds its header, at most [`DD_HEADER`] bytes
+/// ([`MATRIX_HEADER`] for an `f64` one). `L = 2K + 1` is the length of the long run and
+/// `T = min(t, K + 1)` the number of distinct late starts `T' = ⌊fK⌋`. The terms, each a
+/// function below:
 ///
-/// - **kept by the case**: the dense run (`K + 1` iterates, forward and reverse Jacobians
-///   `n × p`), the long run (`L + 1` iterates, the linearisation `B_k` `n × n` and `C_k`
-///   `n × p` for `k < L`), the data and the implicit Jacobian:
-///   `(K+1)(n + 2np) + (L+1)n + L(n² + np) + M(n+1) + 4np + 4n²`;
-/// - **the working set of one claim** on top of it: a truncated reverse sweep over up to
-///   `L + 1` steps, kept in double-double (`2(L+1)np`; the `f64` sweep before it is cut
-///   to its ends), plus one late-started or warm-started sequence of up to `L + 1`
-///   Jacobians: `3(L+1)np`; and `thm8.budget`'s trajectory of [`omega_horizon`] `+ 1`
+/// - **kept by the case** ([`case_kept_bytes`]): the dense run (`K + 1` iterates, forward
+///   and reverse Jacobians `n × p`, three error curves), the long run (`L + 1` iterates,
+///   the linearisation `B_k` `n × n` and `C_k` `n × p` for `k < L`), the data and the
+///   implicit Jacobian: `8[(K+1)(n + 2np + 3) + (L+1)n + L(n² + np) + M(n+1) + 4np + 4n²]
+///   + (2(K+1) + 2L)·40`;
+/// - **the case's caches** ([`caches_bytes`]): the truncated reverse sweeps, the errors of
+///   late-started runs, the norms `‖B_k‖`, `‖C_k‖` and the quadratic structure, kept for
+///   the case's life (see there);
+/// - **the working set of one claim** on top of it ([`working_bytes`]): up to `3(L+1)`
+///   Jacobians `n × p` with their headers (a reverse sweep in `f64` and in
+///   double-double, or a late-started sequence beside its double-double reference), the
+///   temporaries of one step, and `thm8.budget`'s trajectory of [`omega_horizon`] `+ 1`
 ///   iterates ([`omega_bytes`]);
-/// - **a certification** (`claims::certify`, one at a time per thread) rebuilds
-///   the case in double-double (`Case::refined`): its iterates in
-///   double-double and rounded (`4(L+1)n`), `B_k` and its copy in the linearisation
-///   (`2Ln²`), `C_k` in double-double and rounded (`3Lnp`), the forward and reverse
-///   Jacobians in double-double and rounded (`6(K+1)np`) and the short trajectory
-///   (`(K+1)n`); and the claim's working set again, on that case.
+/// - **a certification** (`claims::certify`, one at a time per thread;
+///   [`certify_bytes`]) rebuilds the case in double-double (`Case::refined`) and runs one
+///   claim on it: that case's arrays, its own caches and the claim's working set again.
 ///
-/// `tests/memory.rs` measures the peak with a counting allocator and checks that this
-/// bounds it.
-pub fn case_bytes(n: f64, p: f64, m: f64, k: f64, omega: f64) -> f64 {
+/// `tests/memory.rs` measures the peak with a counting allocator over a table of families,
+/// methods, sizes and `ω`, and checks that this bounds it (and reports by how much).
+/// [`SYMBOLIC_BYTES`], once per process, is not included: [`check_spec`] adds it.
+pub fn case_bytes(d: CaseDims, k: f64, omega: f64, late_starts: f64) -> f64 {
+    case_kept_bytes(d, k)
+        + caches_bytes(d, k, late_starts)
+        + working_bytes(d, k, omega)
+        + certify_bytes(d, k, omega, late_starts)
+}
+
+/// What a case keeps once its runs are made (see [`case_bytes`]):
+/// `8[(K+1)(n + 2np + 3) + (L+1)n + L(n² + np) + M(n+1) + 4np + 4n²] + (2(K+1) + 2L)·40`.
+pub fn case_kept_bytes(d: CaseDims, k: f64) -> f64 {
+    let CaseDims { n, p, m, .. } = d;
     let l = 2.0 * k + 1.0;
-    let kept = (k + 1.0) * (n + 2.0 * n * p) + (l + 1.0) * n + l * (n * n + n * p);
+    let run = (k + 1.0) * (n + 2.0 * n * p + 3.0) + (l + 1.0) * n + l * (n * n + n * p);
     let fixed = m * (n + 1.0) + 4.0 * n * p + 4.0 * n * n;
-    let working = 3.0 * (l + 1.0) * n * p;
-    let refined = 4.0 * (l + 1.0) * n + l * (2.0 * n * n + 3.0 * n * p) + (k + 1.0) * (6.0 * n * p + n);
-    F64 * (kept + fixed + 2.0 * working + refined) + omega_bytes(n, k, omega)
+    F64 * (run + fixed) + (2.0 * (k + 1.0) + 2.0 * l) * MATRIX_HEADER
+}
+
+/// The caches of a case (`claims::case`), kept for its life, at `T = min(t, K + 1)` late
+/// starts and `R` horizons of `rem3.fwd_rev` whose sweeps have `Σ(K'+1) = S` steps
+/// ([`rem3_sweeps`]):
+///
+/// - the truncated reverse sweeps `(K', T')` (`rem3.fwd_rev` at its `R` horizons from
+///   `T' = 0`, `sec41.trunc_fwd_rev` at the `T` late starts to `K' = K`): each keeps `X̄`
+///   `n × n` and two `Ū` `n × p` in `f64` and in double-double (`3n² + 6np` entries), and
+///   the `Vec`s the sweep was cut from keep their capacity, `K' − T' + 1` headers of each
+///   kind plus as many norms `‖X̄^{(k)}‖`:
+///   `(R + T)(8(3n² + 6np) + e) + (S + T(K+1))(8 + 40 + 64)`, with `e` the bytes of one
+///   entry of the map (its `Arc`, key and slot, doubled for the map's growth);
+/// - the errors of late-started runs (`thm8.bound`, `rem9.local` at the `T` late starts;
+///   `thm8.budget` at 6 truncations, from `T'` and from `T`): `(T + 12)(8(K+1) + e)`;
+/// - `‖B_k‖`, `‖C_k‖` for `k < L`, in two `Vec`s grown by doubling (the old buffer and
+///   the new one of twice the length live at once while it grows): `2·3L·8`;
+/// - the quadratic structure (`H`, its eigenvectors and eigenvalues, `∂_jH` for the `p`
+///   coordinates, from the `n_f` columns `D_u∇f(x* + e_i) − D_u∇f(x*)` of `n_f × p`, all
+///   alive while it is built): `8[(2p + 4)n_f² + (n_f + 2)p + 2n_f] + (n_f + p)·40`.
+pub fn caches_bytes(d: CaseDims, k: f64, late_starts: f64) -> f64 {
+    let CaseDims { n, n_objective: nf, p, .. } = d;
+    let l = 2.0 * k + 1.0;
+    let t = late_starts.min(k + 1.0);
+    let (r, s) = rem3_sweeps(k);
+    let step = F64 + MATRIX_HEADER + DD_HEADER;
+    let truncated = (r + t) * (F64 * (3.0 * n * n + 6.0 * n * p) + CACHE_ENTRY) + (s + t * (k + 1.0)) * step;
+    let late = (t + 12.0) * (F64 * (k + 1.0) + CACHE_ENTRY);
+    let norms = 2.0 * 3.0 * l * F64;
+    let quadratic = F64 * ((2.0 * p + 4.0) * nf * nf + (nf + 2.0) * p + 2.0 * nf) + (nf + p) * MATRIX_HEADER;
+    truncated + late + norms + quadratic
+}
+
+/// The bytes of one entry of a case's cache besides the arrays it holds: the `Arc`'s two
+/// counts and a value of at most 5 headers (256 bytes with the counts), and its slot in a
+/// `HashMap` (a key of three `usize`, the `Arc` pointer and a control byte: 33 bytes) in
+/// a table at most 8/7 × 2 × full, twice while it grows (`< 5` slots per entry):
+/// `256 + 5 × 33 = 421`, rounded up to 512.
+pub const CACHE_ENTRY: f64 = 512.0;
+
+/// The working set of one claim on top of what the case keeps (see [`case_bytes`]):
+/// `3(L+1)(8np + 64)` for the Jacobians of its sweeps, `8(5n² + 6np + 4n)` for the
+/// temporaries of one step (a double-double `X̄` and its successor, its rounding, `Ū`,
+/// its copy and the product added to it) and [`omega_bytes`].
+pub fn working_bytes(d: CaseDims, k: f64, omega: f64) -> f64 {
+    let CaseDims { n, p, .. } = d;
+    let l = 2.0 * k + 1.0;
+    3.0 * (l + 1.0) * (F64 * n * p + DD_HEADER) + F64 * (5.0 * n * n + 6.0 * n * p + 4.0 * n) + omega_bytes(n, k, omega)
+}
+
+/// A certification (`claims::certify`) on top of the case and its caches: the map's
+/// affine data, twice while the limit map's is formed (`B`, `a`, `C(0)` and the `n`
+/// matrices `G_i` `n × p`: `2·8(n² + n + 2np + n²p) + 2n·40`); the double-double
+/// unrolling `AffineDd` (`L + 1` iterates and `L` `C_k` in double-double, `L` `B_k`:
+/// `8(2(L+1)n + Ln² + 2Lnp) + (2L+1)·64`); the case rebuilt from it (`Case::refined`: the
+/// iterates as columns and as a matrix, `B_k` copied, `C_k` rounded, the forward and
+/// reverse Jacobians in double-double and rounded, the short trajectory:
+/// `8(2(L+1)n + Ln² + Lnp + 6(K+1)np + (K+1)n + 2n²) + (3L + 1 + 4(K+1))·64`); and that
+/// case's own caches and one claim's working set ([`caches_bytes`], [`working_bytes`]).
+pub fn certify_bytes(d: CaseDims, k: f64, omega: f64, late_starts: f64) -> f64 {
+    let CaseDims { n, p, .. } = d;
+    let l = 2.0 * k + 1.0;
+    let affine = 2.0 * F64 * (n * n + n + 2.0 * n * p + n * n * p) + 2.0 * n * MATRIX_HEADER;
+    let dd = F64 * (2.0 * (l + 1.0) * n + l * n * n + 2.0 * l * n * p) + (2.0 * l + 1.0) * DD_HEADER;
+    let refined = F64 * (2.0 * (l + 1.0) * n + l * (n * n + n * p) + (k + 1.0) * (6.0 * n * p + n) + 2.0 * n * n)
+        + (3.0 * l + 1.0 + 4.0 * (k + 1.0)) * DD_HEADER;
+    affine + dd + refined + caches_bytes(d, k, late_starts) + working_bytes(d, k, omega)
 }
 
 /// The horizon of `thm8.budget`'s trajectory at horizon `K = k` and cost factor `ω`: the
@@ -207,15 +346,21 @@ pub fn instance_bytes(n: f64, p: f64, m: f64) -> f64 {
 pub const FLAG: &str = "--max-memory";
 
 /// Checks one instance spec checked up to the horizon `k_max` with cost factor `omega`
-/// (`check`, `replay`: the claim setting's) against `max_gib`, before its data are drawn.
-/// `what` names the argument (`--spec`, `SPEC`).
-pub fn check_spec(spec: &Spec, (k_max, omega): (usize, f64), max_gib: f64, what: &str) -> Result<()> {
-    let (n, p) = dims(spec);
+/// and `late_starts` late-start fractions (`check`, `replay`: the claim setting's) against
+/// `max_gib`, before its data are drawn: [`case_bytes`] plus [`SYMBOLIC_BYTES`]. `what`
+/// names the argument (`--spec`, `SPEC`).
+pub fn check_spec(
+    spec: &Spec,
+    (k_max, omega, late_starts): (usize, f64, usize),
+    max_gib: f64,
+    what: &str,
+) -> Result<()> {
+    let d = case_dims(spec);
     let k = k_max.max(10);
-    let bytes = case_bytes(n, p, spec.m as f64, k as f64, omega);
+    let bytes = case_bytes(d, k as f64, omega, late_starts as f64) + SYMBOLIC_BYTES;
     let cause = format!(
-        "M = {}, N = {}: state dimension {n}, parameter dimension {p}, K up to {k}, omega = {omega}",
-        spec.m, spec.n
+        "M = {}, N = {}: state dimension {}, parameter dimension {}, K up to {k}, omega = {omega}",
+        spec.m, spec.n, d.n, d.p
     );
     check(what, &cause, bytes, max_gib, FLAG)
 }

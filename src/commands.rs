@@ -83,8 +83,9 @@ pub fn check(spec: Option<&str>, max_memory: f64, out: &mut dyn Write) -> Result
     };
     let cfg = Config::default();
     cfg.validate().map_err(|e| about(&format!("--spec: setting key `{}`", e.key), e.message))?;
-    crate::budget::check_limit(max_memory, crate::budget::FLAG)
-        .and_then(|gib| crate::budget::check_spec(&spec, (cfg.k_max, cfg.omega), gib, "--spec"))?;
+    crate::budget::check_limit(max_memory, crate::budget::FLAG).and_then(|gib| {
+        crate::budget::check_spec(&spec, (cfg.k_max, cfg.omega, cfg.t_fractions.len()), gib, "--spec")
+    })?;
     let case = Case::from_spec(&spec, &cfg).map_err(|e| about("--spec", e))?;
     sayln!(out, "spec {}  K = {}", serde_json::to_string(&spec).unwrap_or_default(), case.k);
     let (mut failed, mut numerical) = (0, 0);
@@ -377,7 +378,7 @@ pub fn replay(id: &str, spec: &str, scenario: Option<&Path>, max_memory: f64, ou
         None => Config { omega: sc.as_ref().map_or(3.0, Scenario::omega), ..Config::default() },
     };
     crate::budget::check_limit(max_memory, crate::budget::FLAG)
-        .and_then(|gib| crate::budget::check_spec(&spec, (cfg.k_max, cfg.omega), gib, "SPEC"))?;
+        .and_then(|gib| crate::budget::check_spec(&spec, (cfg.k_max, cfg.omega, cfg.t_fractions.len()), gib, "SPEC"))?;
     let case = Case::from_spec(&spec, &cfg).map_err(|e| about("SPEC", e))?;
     if let Some(s) = &setting
         && s.k != case.k

@@ -472,8 +472,11 @@ pub fn check_budget(sc: &Scenario, quick: bool, jobs: Option<usize>, max_gib: f6
     let p = a.families.iter().map(|f| f.parameter_dim(m, n)).fold(1.0, f64::max);
     let threads = budget::threads(jobs).min(instances.max(1)) as f64;
     let omega = sc.omega();
-    let bytes =
-        threads * budget::case_bytes(state, p, m, k, omega) + instances as f64 * budget::RESULT_BYTES_PER_INSTANCE;
+    let dims = budget::CaseDims { n: state, n_objective: n, p, m };
+    let late_starts = sc.t_fractions().len() as f64;
+    let bytes = threads * budget::case_bytes(dims, k, omega, late_starts)
+        + budget::SYMBOLIC_BYTES
+        + instances as f64 * budget::RESULT_BYTES_PER_INSTANCE;
     let cause = format!(
         "{instances} instances (key `instances` × grid points), horizon up to K = {k} (key `k_max`), cost factor \
          omega = {omega} (key `omega`: thm8.budget runs {:.0} iterations), state dimension {state}, parameter \
