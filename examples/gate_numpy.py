@@ -71,6 +71,7 @@ Only NumPy is needed.
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -268,19 +269,23 @@ class Chebyshev(HeavyBall):
     """
 
     def __init__(self, f, mu, L):
+        # h and the weights om_k in the dtype of A, as every other scalar (a float64 om_k
+        # would promote a float32 run to float64 part of the way: its implicit arrays were
+        # saved as float64 while computed from float32 data).
         self.f, self.mu, self.L = f, float(mu), float(L)
-        self.h = 2.0 / (self.L + self.mu)
+        self.dt = f.A.dtype.type
+        self.h = self.dt(2.0 / (self.L + self.mu))
 
     def omega(self, k):
         s = (self.L - self.mu) / (self.L + self.mu)
-        root = np.sqrt(1.0 - s * s)
+        root = math.sqrt(1.0 - s * s)
         omega_inf = 2.0 / (1.0 + root)
         if k is None:
-            return omega_inf
+            return self.dt(omega_inf)
         if k == 0:
-            return 1.0
+            return self.dt(1.0)
         q = (s / (1.0 + root)) ** 2
-        return omega_inf * (1.0 + q ** k) / (1.0 + q ** (k + 1))
+        return self.dt(omega_inf * (1.0 + q ** k) / (1.0 + q ** (k + 1)))
 
     def step(self, z, k=None):
         x1, x2 = self.halves(z)
@@ -746,6 +751,11 @@ def run_gate(instances_dir, traces_dir, dtype, bug, with_implicit=True):
         arrays = trace(amap, x0, v, w, t_prime, k_prime, bug)
         if with_implicit:
             arrays.update(implicit(amap, arrays["x"], v, w, bug))
+        # Every array in the dtype of the run (--float32: float32 throughout): an array
+        # promoted to float64 on the way would claim float64 accuracy for float32 work.
+        promoted = {key: str(a.dtype) for key, a in arrays.items() if a.dtype != dtype}
+        if promoted:
+            raise TypeError(f"{entry['id']}: arrays {promoted} are not {np.dtype(dtype)} (a dtype promotion)")
         out_name = entry.get("trace", {}).get("file", entry["id"] + ".npz")
         np.savez(os.path.join(traces_dir, out_name), **arrays)  # uncompressed, C order
     print(f"wrote {len(manifest['instances'])} traces to {traces_dir}"

@@ -486,6 +486,7 @@ pub fn gate_check(
     dir: Option<&Path>,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
+    crate::budget::check_limit(sel.max_memory_gib, crate::budget::FLAG)?;
     gate::check::check_targets(dir, junit)?;
     let report = gate::check::run(instances, traces, sel);
     let md = gate::check::markdown(&report);

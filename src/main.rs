@@ -163,6 +163,12 @@ enum GateCommand {
         /// still exit code 2 when no selected instance has a trace (nothing checked).
         #[arg(long)]
         allow_missing: bool,
+        /// Memory limit in GiB: an instance whose estimated memory (its reference's trajectory
+        /// and rows, the trace as read, from the manifest's sizes) exceeds it is refused before
+        /// it is read (exit 2, naming it, with the estimate); a failing instance whose cause
+        /// simulations would exceed it is judged without them.
+        #[arg(long, value_name = "GIB", default_value_t = unrollcheck::budget::DEFAULT_MAX_MEMORY_GIB)]
+        max_memory: f64,
     },
 }
 
@@ -191,8 +197,16 @@ fn main() -> ExitCode {
                 out,
             )
         }
-        Some(Command::Gate(GateCommand::Check { instances, traces, junit, out: dir, only, allow_missing })) => {
-            let sel = gate::check::Selection { only, allow_missing };
+        Some(Command::Gate(GateCommand::Check {
+            instances,
+            traces,
+            junit,
+            out: dir,
+            only,
+            allow_missing,
+            max_memory,
+        })) => {
+            let sel = gate::check::Selection { only, allow_missing, max_memory_gib: max_memory };
             commands::gate_check(&instances, &traces, &sel, junit.as_deref(), dir.as_deref(), out)
         }
         Some(Command::Replay { id, spec, scenario, max_memory }) => {

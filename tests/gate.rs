@@ -1438,3 +1438,296 @@ fn exported_files_do_not_depend_on_the_clock() {
     }
     assert!(stamps(&control).iter().all(|t| t.0 >= 2026), "{:?}", stamps(&control));
 }
+
+/// Edits entry `i` of the manifest and its instance file: `K = K' = k` (untruncated), and the
+/// trace shapes that follow, so that the manifest is consistent (the trace is left as it is).
+fn set_horizon(inst: &Path, i: usize, k: usize) -> Entry {
+    let path = inst.join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let e = &mut m["instances"][i];
+    assert_eq!(e["T"], 0, "an untruncated instance");
+    let (n, p) = (e["n"].as_u64().unwrap() as usize, e["p"].as_u64().unwrap() as usize);
+    e["K"] = serde_json::json!(k);
+    e["K_prime"] = serde_json::json!(k);
+    e["trace"]["arrays"]["x"] = serde_json::json!([k + 1, n]);
+    e["trace"]["arrays"]["jvp"] = serde_json::json!([k + 1, n]);
+    e["trace"]["arrays"]["vjp"] = serde_json::json!([k + 1, p]);
+    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    let entry: Entry = serde_json::from_value(m["instances"][i].clone()).unwrap();
+    edit_scalars(&inst.join(&entry.file), &[("K", k as f64), ("K_prime", k as f64)]);
+    entry
+}
+
+/// Rewrites the scalars `edits` of the instance file `path`, every other array as it was.
+fn edit_scalars(path: &Path, edits: &[(&str, f64)]) {
+    let old = Npz::read(path).unwrap();
+    let arrays: Vec<(&str, Vec<usize>, Vec<f64>)> = old
+        .names()
+        .map(|n| {
+            let a = old.raw(n).unwrap();
+            let data = edits.iter().find(|(q, _)| *q == n).map_or_else(|| a.data.clone(), |(_, v)| vec![*v]);
+            (n, a.shape.clone(), data)
+        })
+        .collect();
+    npz::write(path, &arrays).unwrap();
+}
+
+fn with_limit(gib: f64) -> unrollcheck::gate::check::Selection {
+    unrollcheck::gate::check::Selection { max_memory_gib: gib, ..Default::default() }
+}
+
+/// An instance whose reference would not fit in `--max-memory` is refused (exit 2) before it
+/// is read, naming the instance and the estimate: `K = K' = 10⁹` (the reporter's case, 80 s
+/// and an OOM kill at 22.8 GB before) is refused at once under the default 4 GiB. The control:
+/// the same instance at `K = 10⁵` is refused just below its estimate ([`reference_bytes`]) and
+/// judged just above it — its trace of 31 rows is a finding (exit 1), with its cause not
+/// simulated, whose memory the limit does not cover.
+#[test]
+fn an_instance_beyond_the_memory_limit_is_refused_with_its_estimate() {
+    use unrollcheck::gate::check::{reference_bytes, run, simulation_bytes};
+    let (inst, traces, _) = run_with("memory", Bug::None);
+    let e = set_horizon(&inst, 0, 1_000_000_000);
+    let start = std::time::Instant::now();
+    let report = run(&inst, &traces, &Default::default());
+    assert!(start.elapsed().as_secs() < 30, "refused at once, not after running: {:?}", start.elapsed());
+    assert_eq!(report.exit_code(), 2);
+    let err = report.outcomes[0].error.as_ref().expect("refused");
+    let text = err.to_string();
+    for needle in [&format!("instance `{}`", e.id), "estimated peak memory", "--max-memory", "K' = 1000000000"] {
+        assert!(text.contains(needle), "the refusal names {needle:?}: {text}");
+    }
+    assert!(report.outcomes[1..].iter().all(|o| o.passed()), "the other instances are still judged");
+    // The CLI: exit 2, the instance named on stdout.
+    let o = gate_check_cli(&inst, &traces, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("estimated peak memory"));
+    // Control: K = 1e5, refused just below its estimate and judged just above it.
+    let e = set_horizon(&inst, 0, 100_000);
+    let gib = reference_bytes(&e) / 1024f64.powi(3);
+    let below = run(&inst, &traces, &with_limit(0.99 * gib));
+    assert!(below.outcomes[0].error.as_ref().is_some_and(|e| e.to_string().contains("estimated peak memory")));
+    assert!(1.01 * gib < (reference_bytes(&e) + simulation_bytes(&e)) / 1024f64.powi(3));
+    let above = run(&inst, &traces, &with_limit(1.01 * gib));
+    let o = &above.outcomes[0];
+    assert!(o.error.is_none(), "{:?}", o.error);
+    assert_eq!(above.exit_code(), 1);
+    assert!(o.first_failure().contains("`x`: 31 rows, expected 100001"), "{}", o.first_failure());
+    assert!(
+        o.cause_text().contains("cause not simulated") && o.cause_text().contains("--max-memory"),
+        "{}",
+        o.cause_text()
+    );
+    // A limit that is not a positive number of GiB is refused.
+    for bad in ["0", "-1", "nan"] {
+        let o = gate_check_cli(&inst, &traces, &[&format!("--max-memory={bad}")]);
+        assert_eq!(o.status.code(), Some(2), "--max-memory {bad}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("--max-memory"), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+}
+
+/// A trace whose arrays declare more entries than the memory left for it is refused before
+/// its data is read (a compressed archive of a few bytes can declare 10⁹ rows). Control: the
+/// same archive declaring one row is read (and is then unreadable for its own reasons).
+#[test]
+fn a_trace_declaring_huge_arrays_is_refused_before_it_is_read() {
+    let (inst, traces, _) = run_with("hugetrace", Bug::None);
+    let e = &read_manifest(&inst).unwrap().instances[0];
+    let path = traces.join(&e.trace.file);
+    // An archive whose `x.npy` header declares 2³² rows (about 100 GB) and holds 4 entries:
+    // refused before anything is allocated for the declared rows.
+    let npy = |rows: u64| {
+        let dict = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {}), }}", e.n);
+        let mut header = dict.into_bytes();
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(b' ');
+        }
+        header.push(b'\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((header.len() as u16).to_le_bytes());
+        bytes.extend(header);
+        bytes.extend([0u8; 32]);
+        bytes
+    };
+    let write = |rows: u64| {
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        zip.start_file("x.npy", zip::write::FileOptions::default()).unwrap();
+        std::io::Write::write_all(&mut zip, &npy(rows)).unwrap();
+        zip.finish().unwrap();
+    };
+    write(1u64 << 32);
+    let report = unrollcheck::gate::check::run(&inst, &traces, &Default::default());
+    let err = report.outcomes[0].error.as_ref().expect("refused").to_string();
+    assert!(err.contains(&e.trace.file) && err.contains("`x`") && err.contains("--max-memory"), "{err}");
+    // Control: a header of a size that fits is read (and the 4 entries are then too few).
+    write(1);
+    let report = unrollcheck::gate::check::run(&inst, &traces, &Default::default());
+    let err = report.outcomes[0].error.as_ref().expect("still unreadable").to_string();
+    assert!(!err.contains("--max-memory"), "{err}");
+}
+
+/// A step size out of the convergence range (`alpha = 1e10`: the reference diverges to NaN)
+/// is refused (exit 2) naming the file and `alpha`, instead of a FAIL against a NaN
+/// reference with an infinite tolerance. Control: the file as exported passes.
+#[test]
+fn a_diverging_instance_is_refused_not_judged() {
+    let (inst, traces, _) = run_with("diverge", Bug::None);
+    let m = read_manifest(&inst).unwrap();
+    for (i, alpha) in [(0, 1e10), (2, 1e10), (0, 2.5)] {
+        let e = &m.instances[i];
+        let path = inst.join(&e.file);
+        let good = std::fs::read(&path).unwrap();
+        let a0 = Npz::read(&path).unwrap().raw("alpha").unwrap().scalar();
+        // Control first: the instance as exported passes.
+        assert!(run_report(&inst, &traces).outcomes[i].passed());
+        // 2.5: past 2/L for gradient descent (alpha = 2/(L + μ) exported), a finite
+        // divergence: still refused.
+        let alpha = if alpha < 10.0 { alpha * a0 } else { alpha };
+        edit_scalars(&path, &[("alpha", alpha)]);
+        let report = run_report(&inst, &traces);
+        assert_eq!(report.exit_code(), 2, "alpha = {alpha}: {}", unrollcheck::gate::check::markdown(&report));
+        let o = &report.outcomes[i];
+        let err = o.error.as_ref().unwrap_or_else(|| panic!("{}: {}", e.id, o.first_failure())).to_string();
+        assert!(err.contains(&e.file) && err.contains("`alpha") && err.contains("convergence range"), "{err}");
+        assert!(!unrollcheck::gate::check::markdown(&report).contains("NaN"), "no NaN in the report");
+        std::fs::write(&path, good).unwrap();
+    }
+}
+
+/// `--junit` inside the `--out` directory (its `report.md`, another file there, or the
+/// directory itself) is refused before anything runs (exit 2), the report left as it was;
+/// before, `--junit DIR/report.md` overwrote the report with XML (exit 0). Control: beside
+/// it, both are written.
+#[test]
+fn junit_inside_the_report_directory_is_refused() {
+    let (inst, traces, _) = run_with("junit_in_out", Bug::None);
+    let d = inst.parent().unwrap();
+    let out = d.join("rep");
+    let o = gate_check_cli(&inst, &traces, &["--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let spelled = format!("{}/../rep/./report.md", out.display());
+    for junit in [out.join("report.md"), out.join("junit.xml"), out.clone(), PathBuf::from(spelled)] {
+        let o = gate_check_cli(&inst, &traces, &["--out", out.to_str().unwrap(), "--junit", junit.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "--junit {}", junit.display());
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains("--junit") && stderr.contains("--out directory"), "{stderr}");
+        assert_eq!(std::fs::read_to_string(out.join("report.md")).unwrap(), report, "the report is left as it was");
+        assert!(!out.join("junit.xml").exists());
+    }
+    // The reporter's case: a fresh --out directory and --junit its report.md.
+    let fresh = d.join("fresh");
+    let o = gate_check_cli(
+        &inst,
+        &traces,
+        &["--out", fresh.to_str().unwrap(), "--junit", fresh.join("report.md").to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(!fresh.exists(), "nothing written");
+    let junit = d.join("junit.xml");
+    let o = gate_check_cli(&inst, &traces, &["--out", out.to_str().unwrap(), "--junit", junit.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read_to_string(&junit).unwrap().starts_with("<?xml"));
+}
+
+/// An array of a trace that the format does not define (`implicit_JVP`, a typo of the
+/// optional `implicit_jvp`, or `extra`) is refused (exit 2) naming the trace file, the array
+/// and the known names; before, it was silently ignored and the misspelled array never
+/// checked (exit 0). Control: the trace with the implicit arrays spelled right passes.
+#[test]
+fn an_unknown_trace_array_is_refused() {
+    let (inst, traces, report) = run_with("unknown_array", Bug::Implicit(Implicit::Correct));
+    assert_eq!(report.exit_code(), 0);
+    let e = &read_manifest(&inst).unwrap().instances[1];
+    let path = traces.join(&e.trace.file);
+    let good = Npz::read(&path).unwrap();
+    for (from, to) in [("implicit_jvp", "implicit_JVP"), ("x", "x"), ("hypergrad", "extra")] {
+        let mut arrays: Vec<(&str, Vec<usize>, Vec<f64>)> = good
+            .names()
+            .map(|n| {
+                (if n == from { to } else { n }, good.raw(n).unwrap().shape.clone(), good.raw(n).unwrap().data.clone())
+            })
+            .collect();
+        if from == "x" {
+            arrays.push(("extra", vec![1], vec![0.0]));
+        }
+        npz::write(&path, &arrays).unwrap();
+        let name = if from == "x" { "extra" } else { to };
+        let o = gate_check_cli(&inst, &traces, &[]);
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        for needle in
+            [e.trace.file.as_str(), &format!("array `{name}`"), "unknown array", "`implicit_jvp`", "`hypergrad`"]
+        {
+            assert!(stdout.contains(needle), "{needle:?} in {stdout}");
+        }
+    }
+}
+
+/// `sec41.trunc_fwd_rev` compares `jvp_final` with `vjp_final`: its tolerance is at their
+/// precision. Casting only `x` of a trace to float32 left it at float32 rounding (5.2e-3
+/// instead of 9.8e-12 on `01_gd_ridge_weight_truncated`) although both finals are float64.
+/// Control: casting `jvp_final` to float32 does raise it, by float32's unit roundoff.
+#[test]
+fn the_forward_reverse_tolerance_follows_the_finals_dtypes() {
+    let (inst, traces, report) = run_with("fwdrev_dtype", Bug::None);
+    let tol_of = |r: &GateReport, i: usize| r.outcomes[i].fwd_rev.as_ref().unwrap().tol;
+    let m = read_manifest(&inst).unwrap();
+    let i = m.instances.iter().position(|e| e.id == "01_gd_ridge_weight_truncated").unwrap();
+    let f64_tol = tol_of(&report, i);
+    let path = traces.join(&m.instances[i].trace.file);
+    rewrite(&path, |name| if name == "x" { ("<f4", false) } else { ("<f8", false) }, false);
+    let after = check(&inst, &traces).unwrap();
+    assert!(after.outcomes[i].passed() && after.outcomes[i].float32, "{:?}", after.outcomes[i].findings);
+    assert_eq!(tol_of(&after, i), f64_tol, "x in float32 does not change the tolerance of jvp_final = vjp_final");
+    rewrite(&path, |name| if name == "jvp_final" { ("<f4", false) } else { ("<f8", false) }, false);
+    let after = check(&inst, &traces).unwrap();
+    let unit = f64::from(f32::EPSILON) / f64::EPSILON;
+    // The same model in float32's unit, at the scale of the rounded final (which moves it by
+    // at most float32's unit roundoff).
+    let ratio = tol_of(&after, i) / (f64_tol * unit);
+    assert!((ratio - 1.0).abs() <= f64::from(f32::EPSILON), "a float32 final: float32 rounding ({ratio})");
+}
+
+/// `examples/gate_numpy.py --float32` passes its own gate on every set (`--accelerated
+/// --layers --proximal`) and saves every array as float32. Before, the Chebyshev instances
+/// failed: their implicit arrays were saved as float64 while computed partly in float32 (a
+/// float64 weight `ω` promoting the arrays), so they were judged at float64 tolerance. The
+/// float64 traces of the same client pass too (the control). Needs python3 with NumPy.
+#[test]
+fn the_numpy_clients_float32_traces_pass_on_every_set() {
+    let numpy = std::process::Command::new("python3").args(["-c", "import numpy"]).status();
+    if !numpy.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED: python3 with NumPy is not available");
+        return;
+    }
+    use unrollcheck::gate::export::proximal_set;
+    let d = dir("numpy_f32");
+    let inst = d.join("instances");
+    let set: Vec<_> = default_set(2026)
+        .into_iter()
+        .chain(accelerated_set(2026, Size::Small))
+        .chain(layers_set(2026, Size::Small))
+        .chain(proximal_set(2026, Size::Small))
+        .collect();
+    let m = export(&set, &inst).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/gate_numpy.py");
+    for float32 in [true, false] {
+        let traces = d.join(if float32 { "f32" } else { "f64" });
+        let mut c = std::process::Command::new("python3");
+        c.arg(&script).arg(&inst).arg(&traces);
+        if float32 {
+            c.arg("--float32");
+        }
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let report = run_report(&inst, &traces);
+        assert_eq!(report.exit_code(), 0, "float32 {float32}: {}", unrollcheck::gate::check::markdown(&report));
+        assert_eq!(report.outcomes.len(), m.instances.len());
+        for e in &m.instances {
+            let t = Npz::read(&traces.join(&e.trace.file)).unwrap();
+            for n in t.names() {
+                assert_eq!(t.raw(n).unwrap().float32, float32, "{}: `{n}` stored in the run's precision", e.id);
+            }
+        }
+    }
+}

@@ -269,13 +269,126 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     Ok(manifest)
 }
 
-/// Which instances `gate check` checks.
-#[derive(Debug, Clone, Default)]
+/// Which instances `gate check` checks, and within what memory.
+#[derive(Debug, Clone)]
 pub struct Selection {
     /// Only these ids (`--only`); every one must be in the manifest.
     pub only: Option<Vec<String>>,
     /// An instance without a trace is skipped, not unreadable input (`--allow-missing`).
     pub allow_missing: bool,
+    /// The memory limit in GiB (`--max-memory`): an instance whose [`reference_bytes`]
+    /// exceed it is refused (exit 2) before anything of it is read or computed.
+    pub max_memory_gib: f64,
+}
+
+impl Default for Selection {
+    fn default() -> Self {
+        Selection { only: None, allow_missing: false, max_memory_gib: crate::budget::DEFAULT_MAX_MEMORY_GIB }
+    }
+}
+
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// The bytes of `count` rows of length `len` held as a `Vec<DVector<f64>>`: 8 per entry
+/// plus [`crate::budget::MATRIX_IN_VEC`] per row (its header, and a `Vec` grown by doubling).
+fn rows_bytes(count: f64, len: f64) -> f64 {
+    count * (8.0 * len + crate::budget::MATRIX_IN_VEC)
+}
+
+/// The bytes of the rows of one trace as the reference (or one simulated bug) computes them
+/// ([`TraceRows`]): `x` (`K' + 1` rows of `n`), `jvp` (`R = K' − T' + 1` rows of `n`), `vjp`
+/// (`R` rows of `p`) and the two finals.
+fn trace_rows_bytes(e: &Entry) -> f64 {
+    let (n, p, kp) = (e.n as f64, e.p as f64, e.k_prime as f64);
+    let r = kp - e.t_prime.min(e.k_prime) as f64 + 1.0;
+    rows_bytes(kp + 1.0, n) + rows_bytes(r, n) + rows_bytes(r, p) + rows_bytes(2.0, n + p)
+}
+
+/// The bytes of reading the trace of `e` with the shapes of the manifest (the eight arrays
+/// of the format at [`super::npz::READ_BYTES_PER_ENTRY`] each).
+fn trace_file_bytes(e: &Entry) -> f64 {
+    let (n, p, kp) = (e.n as f64, e.p as f64, e.k_prime as f64);
+    let r = kp - e.t_prime.min(e.k_prime) as f64 + 1.0;
+    super::npz::READ_BYTES_PER_ENTRY * ((kp + 1.0) * n + r * (n + p) + 2.0 * (n + p) + n + 2.0 * p)
+}
+
+/// The bytes of reading the instance file of `e` with the shapes of the manifest (`A`, `b`;
+/// for a layer `W`, `U`, `bias`, `input`; `x0`, `v`, `w` and at most 16 scalars, at
+/// [`super::npz::READ_BYTES_PER_ENTRY`] each).
+fn instance_file_bytes(e: &Entry) -> f64 {
+    let (m, cols, n, p) = (e.m as f64, e.n_cols as f64, e.n as f64, e.p as f64);
+    super::npz::READ_BYTES_PER_ENTRY * (m * (cols + 1.0) + cols * (cols + m + 1.0) + 2.0 * n + p + 16.0)
+}
+
+/// An upper bound on the bytes `gate check` allocates to judge the instance `e` *without*
+/// simulating a cause, from the manifest's sizes alone (`M`, `N`, `n`, `p`, `K'`, `T'`),
+/// before anything is read: the instance file and the trace as read
+/// ([`super::npz::READ_BYTES_PER_ENTRY`] per entry); the rebuilt instance
+/// ([`crate::budget::instance_bytes`]: data, `x*`, `Dx*` and the matrices of its constants);
+/// the reference trajectory (`K' + 1` iterates, a dense `n × (K' + 1)` matrix) and the
+/// reference rows ([`TraceRows`]: `x`, `jvp`, `vjp` as `Vec`s of vectors); and the implicit
+/// arrays' tolerance (the dense `I − B`, its LU factors and transpose, its SVD, `n × n`
+/// each: `8n²`). `gate check` refuses (exit 2) an instance above `--max-memory`.
+pub fn reference_bytes(e: &Entry) -> f64 {
+    let (m, n, p, kp) = (e.m as f64, e.n as f64, e.p as f64, e.k_prime as f64);
+    instance_file_bytes(e)
+        + trace_file_bytes(e)
+        + crate::budget::instance_bytes(n, p, m)
+        + 8.0 * (kp + 1.0) * n
+        + trace_rows_bytes(e)
+        + 8.0 * (8.0 * n * n + 4.0 * (n + p))
+}
+
+/// The most candidate simulations of one failing instance kept at once by
+/// [`super::cause::diagnose`] (each a full [`TraceRows`]): `sign_c`, `b_next`, four late
+/// starts, `no_transpose`, `adjoint_order`, `nonzero_start`, [`FROZEN_WINDOWS`] frozen
+/// windows, `detached`, two literal indices, `dropped_warm_start`, `stale_momentum`,
+/// `step_size`, `momentum` (24), and the one a fit of `α` or `β` computes at a time.
+///
+/// [`FROZEN_WINDOWS`]: super::cause
+pub const SIMULATED_TRACES: f64 = 25.0;
+
+/// An upper bound on the bytes the cause simulations of a failing instance add to
+/// [`reference_bytes`]: [`SIMULATED_TRACES`] traces ([`TraceRows`]); the trajectories they
+/// run along (the reference's to `K' + 1` and its copy, one to `T' + K'` for the literal
+/// index and its copy, and one for a dropped warm start, a stale state or a fitted scalar
+/// with its copy: `8n(6(K' + 2) + 2(T' + K' + 1))`), the literal index's forward rows
+/// (`K' + 1` of `n`), and the dense Jacobians `B_k`, `C_k` of three of them when they are
+/// formed ([`super::cause::DENSE_LIMIT`] numbers each, plus a header per matrix).
+pub fn simulation_bytes(e: &Entry) -> f64 {
+    let (n, p, kp, tp) = (e.n as f64, e.p as f64, e.k_prime as f64, e.t_prime as f64);
+    let dense = if (kp + 2.0) * n * (n + p) <= super::cause::DENSE_LIMIT as f64 {
+        3.0 * (8.0 * (kp + 2.0) * n * (n + p) + 2.0 * (kp + 2.0) * crate::budget::MATRIX_IN_VEC)
+    } else {
+        0.0
+    };
+    SIMULATED_TRACES * trace_rows_bytes(e)
+        + 8.0 * n * (6.0 * (kp + 2.0) + 2.0 * (tp + kp + 1.0))
+        + rows_bytes(kp + 1.0, n)
+        + dense
+}
+
+/// The memory plan of one selected instance: refused, or judged with or without cause
+/// simulations, and the bytes it may hold at once.
+struct Plan {
+    refused: Option<Error>,
+    simulate: bool,
+    bytes: f64,
+}
+
+fn plan(e: &Entry, manifest: &Path, max_gib: f64) -> Plan {
+    let base = reference_bytes(e);
+    let what = format!("{}: instance `{}`", manifest.display(), e.id);
+    let cause = format!(
+        "K' = {}, T' = {}, n = {}, p = {}, M = {}, N = {}: the reference's trajectory, rows and the trace as read",
+        e.k_prime, e.t_prime, e.n, e.p, e.m, e.n_cols
+    );
+    if let Err(refused) = crate::budget::check(&what, &cause, base, max_gib, crate::budget::FLAG) {
+        return Plan { refused: Some(refused), simulate: false, bytes: 0.0 };
+    }
+    let full = base + simulation_bytes(e);
+    let simulate = full <= max_gib * GIB;
+    Plan { refused: None, simulate, bytes: if simulate { full } else { base } }
 }
 
 /// Checks every trace in `traces` against the instances in `instances` and returns the
@@ -311,23 +424,46 @@ pub fn run(instances: &Path, traces: &Path, sel: &Selection) -> GateReport {
     if let Err(e) = unknown_traces(&manifest, traces) {
         report.errors.push(e.into());
     }
+    let max_gib = match crate::budget::check_limit(sel.max_memory_gib, crate::budget::FLAG) {
+        Ok(g) => g,
+        Err(e) => {
+            report.errors.push(e.into());
+            return report;
+        }
+    };
     let selected: Vec<&Entry> =
         manifest.instances.iter().filter(|e| sel.only.as_ref().is_none_or(|o| o.contains(&e.id))).collect();
-    // The instances are independent: judged in parallel, reported in the manifest's order.
-    let outcomes: Vec<Outcome> = selected
-        .par_iter()
-        .map(|entry| {
-            let trace_path = traces.join(&entry.trace.file);
-            let outcome = if sel.allow_missing && !trace_path.exists() {
-                Ok(Outcome { id: entry.id.clone(), skipped: true, ..Outcome::default() })
-            } else {
-                Npz::read(&instances.join(&entry.file))
-                    .and_then(|file| Ok((file, Npz::read(&trace_path)?)))
-                    .and_then(|(file, trace)| check_one(entry, &file, &trace))
-            };
-            outcome.unwrap_or_else(|e| Outcome { id: entry.id.clone(), error: Some(e.into()), ..Outcome::default() })
-        })
-        .collect();
+    // The memory each instance may need, from the manifest's sizes, before anything is read.
+    let manifest_path = instances.join("manifest.json");
+    let plans: Vec<Plan> = selected.iter().map(|e| plan(e, &manifest_path, max_gib)).collect();
+    let judge = |(entry, plan): (&&Entry, &Plan)| {
+        let trace_path = traces.join(&entry.trace.file);
+        let outcome = if let Some(refused) = &plan.refused {
+            Err(refused.clone())
+        } else if sel.allow_missing && !trace_path.exists() {
+            Ok(Outcome { id: entry.id.clone(), skipped: true, ..Outcome::default() })
+        } else {
+            // Each file may take what the plan counted for it and what is left of the limit.
+            let spare = max_gib * GIB - plan.bytes;
+            Npz::read_within(&instances.join(&entry.file), instance_file_bytes(entry) + spare)
+                .and_then(|file| Ok((file, Npz::read_within(&trace_path, trace_file_bytes(entry) + spare)?)))
+                .and_then(|(file, trace)| check_one(entry, &file, &trace, plan.simulate))
+        };
+        outcome.unwrap_or_else(|e| Outcome { id: entry.id.clone(), error: Some(e.into()), ..Outcome::default() })
+    };
+    // The instances are independent: judged in parallel, reported in the manifest's order,
+    // on as many threads as the largest plans fit in the limit together (the outcomes do not
+    // depend on the thread count).
+    let mut largest: Vec<f64> = plans.iter().map(|p| p.bytes).collect();
+    largest.sort_by(|a, b| b.total_cmp(a));
+    let fits = |t: usize| largest.iter().take(t).sum::<f64>() <= max_gib * GIB;
+    let pairs: Vec<(&&Entry, &Plan)> = selected.iter().zip(&plans).collect();
+    let outcomes: Vec<Outcome> = match crate::budget::fitting_threads(rayon::current_num_threads(), fits)
+        .and_then(|t| rayon::ThreadPoolBuilder::new().num_threads(t).build().ok())
+    {
+        Some(pool) => pool.install(|| pairs.par_iter().map(|&p| judge(p)).collect()),
+        None => pairs.par_iter().map(|&p| judge(p)).collect(),
+    };
     // `--allow-missing` makes a subset checkable, not an empty one: a gate that checked no
     // trace at all (an empty or wrong traces directory) must not pass.
     if sel.allow_missing && !outcomes.is_empty() && outcomes.iter().all(|o| o.skipped) {
@@ -431,10 +567,111 @@ fn submitted<'a>(trace: &'a Npz, e: &Entry) -> Result<Submitted<'a>> {
     ])
 }
 
-fn check_one(e: &Entry, file: &Npz, trace: &Npz) -> Result<Outcome> {
-    let (inst, v, w) = rebuild(e, file)?;
+/// The arrays a trace may hold: [`QUANTITIES`] and the optional [`IMPLICIT`] ones. Any other
+/// name is refused (a misspelled optional array would otherwise silently not be checked).
+pub fn known_arrays() -> Vec<&'static str> {
+    QUANTITIES.iter().chain(IMPLICIT.iter()).copied().collect()
+}
+
+fn unknown_arrays(trace: &Npz) -> Result<()> {
+    let known = known_arrays();
+    match trace.names().find(|name| !known.contains(name)) {
+        None => Ok(()),
+        Some(name) => Err(Error::Input {
+            location: format!("{}: array `{name}`", trace.path()),
+            message: format!(
+                "unknown array: a trace holds {} and optionally {} (docs/gate.md, \"Traces\"); remove or rename it \
+                 (a misspelled array would not be checked)",
+                QUANTITIES.map(|q| format!("`{q}`")).join(", "),
+                IMPLICIT.map(|q| format!("`{q}`")).join(", ")
+            ),
+        }),
+    }
+}
+
+/// The arrays of an instance file that set its step: what a refusal for divergence names.
+fn step_arrays(e: &Entry) -> &'static str {
+    match (e.family.as_str(), e.method.as_str()) {
+        ("layer", _) => "W",
+        (_, "chebyshev") => "mu`, `L",
+        (_, "heavy_ball" | "nesterov" | "fista") => "alpha`, `beta",
+        _ => "alpha",
+    }
+}
+
+/// Refuses an instance whose iteration does not converge to its fixed point, or whose
+/// reference is not finite: no verdict is given against a reference that diverged.
+/// `B = D_x A(x*, u)` (of the limit map for a time-varying method) must have a spectral radius
+/// `< 1` — the condition for the iterates near `x*` to converge to it, which every exported
+/// instance meets (a Euclidean contraction, `ρ < 1`, is more: heavy-ball and Nesterov do not
+/// have it in the Euclidean norm) — and every row of the reference must be finite.
+fn convergent(e: &Entry, file: &Npz, inst: &DynInstance) -> Result<()> {
+    let radius = inst.constants.map.spectral_radius;
+    let scalars: Vec<String> = ["alpha", "beta", "mu", "L"]
+        .iter()
+        .filter_map(|q| file.raw(q).filter(|a| a.shape.is_empty()).map(|a| format!("{q} = {:e}", a.scalar())))
+        .collect();
+    if radius.is_nan() || radius >= 1.0 {
+        return Err(Error::Input {
+            location: format!("{}: array `{}`", file.path(), step_arrays(e)),
+            message: format!(
+                "out of the convergence range: the spectral radius of B = D_x A(x*, u) at the fixed point is {radius:e} \
+                 (it must be < 1 for the iterates to converge to x*){}; the reference diverges, so the instance is \
+                 not judged",
+                if scalars.is_empty() { String::new() } else { format!(" with {}", scalars.join(", ")) }
+            ),
+        });
+    }
+    if let Some((what, value)) = [("x*", inst.x_star.as_slice()), ("Dx*", inst.dx_star.as_slice())]
+        .into_iter()
+        .find_map(|(what, values)| values.iter().find(|v| !v.is_finite()).map(|v| (what, *v)))
+    {
+        return Err(Error::Input {
+            location: format!("{}: array `{}`", file.path(), step_arrays(e)),
+            message: format!("the reference's {what} holds {value}: not finite, so the instance is not judged"),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a reference (or a tolerance) that is not finite, naming the first row that is not.
+fn finite_reference(e: &Entry, file: &Npz, r: &TraceRows, tol: &Tolerance) -> Result<()> {
+    for q in ["x", "jvp", "vjp"] {
+        let rows = r.rows(q);
+        let bad = rows
+            .iter()
+            .enumerate()
+            .find(|(i, row)| row.iter().any(|v| !v.is_finite()) || !tol.row(q, *i, false).is_finite());
+        if let Some((i, row)) = bad {
+            let what =
+                if row.iter().any(|v| !v.is_finite()) { "overflowed (not finite)" } else { "has no finite tolerance" };
+            return Err(Error::Input {
+                location: format!("{}: array `{}`", file.path(), step_arrays(e)),
+                message: format!(
+                    "the reference `{q}` {what} at row {i}: the iteration diverges with this instance's data, so it \
+                     is not judged"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_one(e: &Entry, file: &Npz, trace: &Npz, simulate: bool) -> Result<Outcome> {
+    // The trace first (its names, dtypes, columns, finite entries): nothing is computed for
+    // a trace that cannot be judged.
+    unknown_arrays(trace)?;
     let sub = submitted(trace, e)?;
     let mut float32 = sub.iter().any(|a| a.float32);
+    // The optional implicit arrays: each present one must have its shape (else exit 2).
+    let present: Vec<(&str, &Array)> = IMPLICIT
+        .iter()
+        .zip([e.n, e.p, e.p])
+        .filter(|(q, _)| trace.raw(q).is_some())
+        .map(|(&q, len)| trace.get(q, &[len]).map(|a| (q, a)))
+        .collect::<Result<_>>()?;
+    let (inst, v, w) = rebuild(e, file)?;
+    convergent(e, file, &inst)?;
     let traj = Trajectory::run(&inst.map, &inst.x0, e.k_prime);
     let r = reference(&inst, &traj, e, &v, &w);
     let rho = if inst.constants.contraction() { inst.constants.rho() } else { 1.0 };
@@ -446,6 +683,7 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz) -> Result<Outcome> {
         scale: [norm_max(&r.x).max(inst.x_star.norm()), norm_max(&r.jvp), norm_max(&r.vjp)],
         last: e.k_prime - e.t_prime,
     };
+    finite_reference(e, file, &r, &tol)?;
     let (tp, kp) = (e.t_prime, e.k_prime);
     let iteration = |q: &str, i: usize| match q {
         "x" => i,
@@ -461,13 +699,6 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz) -> Result<Outcome> {
         .zip(sub.iter())
         .filter_map(|(&q, a)| compare(q, a, r.rows(q), |i| iteration(q, i), |i| tol.row(q, i, a.float32)))
         .collect();
-    // The optional implicit arrays: each present one must have its shape (else exit 2).
-    let present: Vec<(&str, &Array)> = IMPLICIT
-        .iter()
-        .zip([e.n, e.p, e.p])
-        .filter(|(q, _)| trace.raw(q).is_some())
-        .map(|(&q, len)| trace.get(q, &[len]).map(|a| (q, a)))
-        .collect::<Result<_>>()?;
     float32 |= present.iter().any(|(_, a)| a.float32);
     let mut implicit_checked = None;
     let mut implicit_ref = None;
@@ -475,6 +706,15 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz) -> Result<Outcome> {
         let itol =
             implicit::tolerance(&*inst.map, &inst.x_star, inst.x_star_error, &inst.constants, e.n_cols, (&v, &w))?;
         let reference = ImplicitRows::reference(&inst.dx_star, &inst.x_star, e.n_cols, &v, &w);
+        if let Some(q) = IMPLICIT.iter().find(|q| !itol.of(q, false).is_finite()) {
+            return Err(Error::Input {
+                location: format!("{}: array `{}`", file.path(), step_arrays(e)),
+                message: format!(
+                    "the tolerance of `{q}` is not finite (κ₂(I − B) = {:e}): the implicit arrays cannot be judged",
+                    itol.cond
+                ),
+            });
+        }
         for &(q, a) in &present {
             findings.extend(compare(q, a, reference.rows(q), |_| kp, |_| itol.of(q, a.float32)));
         }
@@ -488,10 +728,18 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz) -> Result<Outcome> {
     }
     // The simulations' work grows with the dense Jacobians' size: bounded, as the report says.
     let dense = (e.k_prime + 1) * e.n * (e.n + e.p);
-    let cause_not_simulated = (!findings.is_empty() && dense > SIMULATION_LIMIT).then(|| {
-        format!(
-            "its Jacobians B_k, C_k hold {dense} numbers, above the {SIMULATION_LIMIT} up to which causes are simulated"
-        )
+    let cause_not_simulated = (!findings.is_empty() && (dense > SIMULATION_LIMIT || !simulate)).then(|| {
+        if dense > SIMULATION_LIMIT {
+            format!(
+                "its Jacobians B_k, C_k hold {dense} numbers, above the {SIMULATION_LIMIT} up to which causes are \
+                 simulated"
+            )
+        } else {
+            format!(
+                "the simulations would need an estimated {:.2} GiB more, beyond the --max-memory limit",
+                simulation_bytes(e) / GIB
+            )
+        }
     });
     let cause = (!findings.is_empty() && cause_not_simulated.is_none()).then(|| {
         let (unrolled, implicit_failing): (Vec<&str>, Vec<&str>) =
@@ -535,11 +783,7 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz) -> Result<Outcome> {
         });
     }
     let [x, jvp, _, jvp_final, vjp_final] = sub;
-    // The claims compare x, jvp and both finals with each other: a float32 one among them
-    // brings float32 storage rounding into the comparison (the arrays themselves were each
-    // judged at their own precision above).
-    let claims_float32 = [x, jvp, jvp_final, vjp_final].iter().any(|a| a.float32);
-    let (claims, fwd_rev) = trace_claims(e, &inst, x, jvp, (jvp_final, vjp_final), (&v, &w), claims_float32);
+    let (claims, fwd_rev) = trace_claims(e, &inst, x, jvp, (jvp_final, vjp_final), (&v, &w));
     Ok(Outcome {
         id: e.id.clone(),
         float32,
@@ -553,8 +797,18 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz) -> Result<Outcome> {
     })
 }
 
+/// The unit roundoff of a claim reading `arrays`, in units of float64's: float32's
+/// (`2^{-24}/2^{-53} = 2^{29}`) when one of them is stored as float32, else 1. A claim's
+/// tolerance is the rounding of the arrays *it reads* (their recursion and their storage):
+/// another array of the trace stored as float32 does not enter it.
+pub fn claim_unit(arrays: &[&Array]) -> f64 {
+    if arrays.iter().any(|a| a.float32) { f64::from(f32::EPSILON) / f64::EPSILON } else { 1.0 }
+}
+
 /// The claims on the submitted sequences: (8) on the iterates, (21) on the late-started
 /// JVPs (`‖(Ẋ − Dx*)v‖ ≤ ‖Ẋ − Dx*‖` for a unit `v`), and forward = reverse inside the trace.
+/// Each at the precision of the arrays it reads ([`claim_unit`]): `thm2.rate` reads `x`,
+/// `thm8.bound` reads `jvp`, `sec41.trunc_fwd_rev` reads `jvp_final` and `vjp_final`.
 fn trace_claims(
     e: &Entry,
     inst: &DynInstance,
@@ -562,10 +816,8 @@ fn trace_claims(
     jvp: &Array,
     finals: (&Array, &Array),
     vw: (&DVector<f64>, &DVector<f64>),
-    float32: bool,
 ) -> (Vec<(String, Verdict)>, FwdRev) {
     let model = ToleranceModel::default();
-    let unit = if float32 { f64::from(f32::EPSILON) / f64::EPSILON } else { 1.0 };
     let c = &inst.constants;
     let mut out = Vec::new();
     let fwd_rev = {
@@ -574,7 +826,7 @@ fn trace_claims(
         let b: f64 = vf.data.iter().zip(vw.0.iter()).map(|(p, q)| p * q).sum();
         let mut ch = Checker::new("sec41.trunc_fwd_rev", "trace", None);
         let scale = jf.data.iter().map(|v| v.abs()).sum::<f64>() + vf.data.iter().map(|v| v.abs()).sum::<f64>();
-        let tol = model.recursion(e.k_prime, e.n + e.p, scale, 1.0) * unit;
+        let tol = model.recursion(e.k_prime, e.n + e.p, scale, 1.0) * claim_unit(&[jf, vf]);
         ch.equal(Point { k: e.k_prime, t: Some(e.t_prime) }, a - b, tol);
         let relative = (a - b).abs() / a.abs().max(b.abs()).max(f64::MIN_POSITIVE);
         (ch.verdict(), FwdRev { forward: a, reverse: b, relative, tol })
@@ -602,7 +854,7 @@ fn trace_claims(
     let mut rate = Checker::new("thm2.rate", "trace", None);
     // From k = 1: at k = 0 both sides are e_0 by definition (a margin of 0 that says nothing).
     for k in 1..=e.k_prime {
-        let tol = (2.0 * model.recursion(k, e.n + e.p, sx, rho) + 2.0 * inst.x_star_error) * unit;
+        let tol = (2.0 * model.recursion(k, e.n + e.p, sx, rho) + 2.0 * inst.x_star_error) * claim_unit(&[x]);
         rate.leq(Point { k, t: None }, e_k(k), rho.powi(k as i32) * e_k(0), tol);
     }
     out.push(("thm2.rate".into(), rate.verdict()));
@@ -612,7 +864,7 @@ fn trace_claims(
     for j in 1..jvp.shape[0] {
         let err = jvp.row(j).iter().zip(target.iter()).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
         let rhs = rhs_21(j as f64, e.t_prime as f64, rho, c.dx_star_norm, gamma, e_k(0));
-        let tol = 2.0 * model.recursion(j, e.n + e.p, c.dx_star_norm.max(err), rho) * unit;
+        let tol = 2.0 * model.recursion(j, e.n + e.p, c.dx_star_norm.max(err), rho) * claim_unit(&[jvp]);
         bound.leq(Point { k: j, t: Some(e.t_prime) }, err, rhs, tol);
     }
     out.push(("thm8.bound".into(), bound.verdict()));
@@ -651,6 +903,17 @@ pub fn check_targets(dir: Option<&Path>, junit: Option<&Path>) -> Result<()> {
         location: "--junit".to_string(),
         message: format!("{}: {why}; nothing was written: choose another path or remove it", path.display()),
     };
+    // The `--out` directory is the report's: the JUnit file inside it (its `report.md`, or
+    // any other path there) or in its place would overwrite the report or be taken for it.
+    if let Some(dir) = dir
+        && resolved(path).starts_with(resolved(dir))
+    {
+        return Err(refuse(&format!(
+            "is inside the --out directory {} (or is it), which holds the report this run writes; write the JUnit \
+             file outside it",
+            dir.display()
+        )));
+    }
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(refuse(&e.to_string())),
@@ -664,6 +927,29 @@ pub fn check_targets(dir: Option<&Path>, junit: Option<&Path>) -> Result<()> {
             ))),
         },
     }
+}
+
+/// `path` made absolute, with `.` and `..` resolved and symbolic links resolved in the part
+/// of it that exists (so that two spellings of one path compare equal, whether or not the
+/// file exists yet).
+fn resolved(path: &Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = std::path::PathBuf::new();
+    for c in absolute.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+        // A prefix that exists is replaced by its canonical form (symbolic links resolved).
+        if let Ok(real) = std::fs::canonicalize(&out) {
+            out = real;
+        }
+    }
+    out
 }
 
 /// The first line of the JUnit XML the gate writes.

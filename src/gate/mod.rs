@@ -91,9 +91,10 @@
 //! Storage: each array is float64 or float32, little- or big-endian (`<f8`, `>f8`, `<f4`,
 //! `>f4`), in C or Fortran order (as `np.savez` writes a transposed array), in a plain or
 //! compressed archive (`np.savez_compressed`). Each array is judged at the precision it is
-//! stored in: a float64 array claims float64 accuracy, whatever the other arrays are; the
-//! claims that compare arrays with each other use float32 rounding when one of them is
-//! float32. The manifest's `schema_version` must be 1, and its `K`, `T`, `T_prime`,
+//! stored in: a float64 array claims float64 accuracy, whatever the other arrays are; each
+//! claim on the submitted sequences uses float32 rounding when one of the arrays it reads is
+//! float32 (`thm2.rate`: `x`; `thm8.bound`: `jvp`; forward = reverse: `jvp_final`,
+//! `vjp_final`). A trace holds no other arrays (an unknown name is exit 2). The manifest's `schema_version` must be 1, and its `K`, `T`, `T_prime`,
 //! `K_prime` must agree with the instance files (otherwise exit 2).
 //!
 //! # Rules and exit codes
@@ -107,7 +108,9 @@
 //! of the wrong shape; bad manifest metadata (`schema_version` ≠ 1, indices disagreeing
 //! with the instance file or with `T' = T + ωT`, `K' = K + ωT`, an unknown family, parameter
 //! or method, a Chebyshev instance without `mu`, `L`, a duplicate instance id); an unknown
-//! `--only` id; with `--allow-missing`, no trace for any selected instance — reported
+//! `--only` id; with `--allow-missing`, no trace for any selected instance; an unknown trace
+//! array; an instance above `--max-memory`; an instance whose iteration does not converge
+//! (spectral radius of `B` at `x*` not below 1) or whose reference is not finite — reported
 //! after every readable instance is checked. The report and the JUnit file are written on
 //! every exit code. The same list, one rule per line, is `docs/gate.md`, "Rules and exit
 //! codes".
@@ -126,7 +129,7 @@ differentiation.
   unrollcheck gate export --out DIR          instances: DIR/manifest.json and DIR/<id>.npz
   <your implementation>                      one trace TRACES/<id>.npz per instance
   unrollcheck gate check --instances DIR --traces TRACES [--junit FILE] [--out REPORT]
-                         [--only ID,...] [--allow-missing]
+                         [--only ID,...] [--allow-missing] [--max-memory GIB]
 
 An instance .npz holds (float64, C order): A (M,N), b (M,), lam, delta, alpha, beta, omega,
 K, T, T_prime, K_prime (scalars), x0 (n,), v (p,) a unit tangent, w (n,) a unit cotangent;

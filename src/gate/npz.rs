@@ -48,6 +48,11 @@ fn fortran_to_c(shape: &[usize], data: Vec<f64>) -> Vec<f64> {
     out
 }
 
+/// The bytes an array entry takes while an archive is read: 8 for the `f64` kept, and as
+/// much again for the transient copy of a float32 array's `f32` values (4) or of a
+/// Fortran-order array's reordering (8).
+pub const READ_BYTES_PER_ENTRY: f64 = 16.0;
+
 /// All arrays of one archive.
 #[derive(Debug, Clone)]
 pub struct Npz {
@@ -65,16 +70,39 @@ impl Npz {
     /// (`np.savez_compressed`) or not; any other dtype, a truncated or corrupt archive, or a
     /// missing file is an error naming the file.
     pub fn read(path: &Path) -> Result<Self> {
+        Self::read_within(path, f64::INFINITY)
+    }
+
+    /// [`Npz::read`], refusing an archive whose arrays, by the shapes their headers declare,
+    /// would take more than `max_bytes` once read ([`READ_BYTES_PER_ENTRY`] per entry) —
+    /// before any of their data is allocated (a compressed archive of a few bytes can declare
+    /// an array of 10⁹ rows).
+    pub fn read_within(path: &Path, max_bytes: f64) -> Result<Self> {
         let shown = path.display().to_string();
         let mut archive =
             npyz::npz::NpzArchive::open(path).map_err(|e| Error::Io { path: shown.clone(), message: e.to_string() })?;
         let names: Vec<String> = archive.array_names().map(str::to_string).collect();
         let mut arrays = BTreeMap::new();
+        let mut declared = 0.0;
         for name in names {
             let file = archive
                 .by_name(&name)
                 .map_err(|e| input(&shown, &name, format!("unreadable: {e}")))?
                 .ok_or_else(|| input(&shown, &name, "listed but missing"))?;
+            declared += file.shape().iter().map(|&d| d as f64).product::<f64>() * READ_BYTES_PER_ENTRY;
+            if declared > max_bytes {
+                return Err(input(
+                    &shown,
+                    &name,
+                    format!(
+                        "shape {:?}: the arrays up to this one would take {:.2e} bytes once read, above the {:.2e} \
+                         bytes left of the --max-memory limit for this file; not read",
+                        file.shape(),
+                        declared,
+                        max_bytes
+                    ),
+                ));
+            }
             let shape: Vec<usize> = file.shape().iter().map(|&d| d as usize).collect();
             let fortran = file.order() == npyz::Order::Fortran;
             let descr = file.dtype().descr().replace(['\'', '"'], "");
