@@ -908,11 +908,15 @@ pub fn check_targets(dir: Option<&Path>, junit: Option<&Path>) -> Result<()> {
     if let Some(dir) = dir
         && resolved(path).starts_with(resolved(dir))
     {
-        return Err(refuse(&format!(
-            "is inside the --out directory {} (or is it), which holds the report this run writes; write the JUnit \
-             file outside it",
-            dir.display()
-        )));
+        return Err(Error::Input {
+            location: "--junit".to_string(),
+            message: format!(
+                "{}: is the --out directory {} or inside it, which holds the report this run writes; nothing was \
+                 written: write the JUnit file outside it",
+                path.display(),
+                dir.display()
+            ),
+        });
     }
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
