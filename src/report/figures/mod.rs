@@ -109,10 +109,17 @@ fn io_error(path: &Path, message: String) -> Error {
     Error::Io { path: path.display().to_string(), message }
 }
 
-/// Creates the parent directory of `path` and writes the rendered SVG.
+/// Creates the parent directory of `path` (not its ancestors: a figure goes into a writer's
+/// temporary directory or its `figures/`, and a temporary directory removed on a signal
+/// must not be made anew) and writes the rendered SVG.
 fn write_svg(path: &Path, svg: &str) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| io_error(path, format!("cannot create directory: {e}")))?;
+        match std::fs::create_dir(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(io_error(path, format!("cannot create directory: {e}")));
+            }
+            _ => {}
+        }
     }
     std::fs::write(path, svg).map_err(|e| io_error(path, e.to_string()))
 }
