@@ -866,3 +866,42 @@ fn leftovers_of_a_killed_run_are_named_not_removed() {
     assert_eq!(std::fs::read_to_string(stale.join("report.md")).unwrap(), "half", "the leftover was touched");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A signal the caller set to be ignored stays ignored (`nohup` ignores SIGHUP, a shell
+/// ignores SIGINT for the jobs it starts with `&`): the run is not ended by it and writes
+/// its report. Seen to fail when the handler was installed over the ignored disposition
+/// (the run ended with 130). Control: the previous tests, where SIGINT is not ignored.
+#[test]
+fn a_signal_the_caller_ignores_stays_ignored() {
+    let dir = sandbox("ignored");
+    let out = dir.join("out");
+    let path = dir.join("s.toml");
+    std::fs::write(&path, SCENARIO.replace("NAME", "ign")).unwrap();
+    let bin = env!("CARGO_BIN_EXE_unrollcheck");
+    // `trap '' INT HUP` ignores them; `exec` keeps that for the binary.
+    let script = format!("trap '' INT HUP; exec '{bin}' verify '{}' --quick --out '{}'", path.display(), out.display());
+    let mut child = Command::new("sh")
+        .args(["-c", &script])
+        .env("UNROLLCHECK_TEST_PAUSE_MS", "300")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut sent = false;
+    while child.try_wait().unwrap().is_none() && started.elapsed().as_secs() < 60 {
+        if !sent && entries(&out).iter().any(|n| n.starts_with(".ign.tmp-")) {
+            for signal in ["-INT", "-HUP"] {
+                assert!(Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap().success());
+            }
+            sent = true;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(sent, "the temporary directory never appeared: {}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "an ignored SIGINT/SIGHUP ended the run: {:?} {}", o.status, stderr(&o));
+    assert!(out.join("ign/report.md").is_file(), "no report written");
+    assert!(in_flight(&out).is_empty(), "left {:?}", in_flight(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}

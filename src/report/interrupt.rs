@@ -57,19 +57,33 @@ pub(crate) fn stop_if_interrupted() {
 
 /// Installs the handler of SIGINT, SIGTERM and SIGHUP (once; the binary calls it first
 /// thing): on a signal, the temporary directories of this process are removed and the
-/// process ends with exit code 128 + the signal's number. Without it (a library user that
-/// does not call it) a signal ends the process as it would anyway, and an interrupted
-/// writer leaves its `.<name>.tmp-…` behind.
+/// process ends with exit code 128 + the signal's number. A signal the caller set to be
+/// ignored (`nohup` ignores SIGHUP, a shell ignores SIGINT for a job started with `&`)
+/// stays ignored. Without it (a library user that does not call it) a signal ends the
+/// process as it would anyway, and an interrupted writer leaves its `.<name>.tmp-…` behind.
 #[cfg(unix)]
 pub fn install() -> std::io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    let handled: Vec<i32> = [SIGINT, SIGTERM, SIGHUP].into_iter().filter(|&s| !ignored(s)).collect();
+    let mut signals = signal_hook::iterator::Signals::new(handled)?;
     std::thread::Builder::new().name("signals".into()).spawn(move || {
         if let Some(signal) = signals.forever().next() {
             clean_up_and_exit(signal)
         }
     })?;
     Ok(())
+}
+
+/// `true` when `signal` is set to be ignored (inherited from the caller).
+#[cfg(unix)]
+fn ignored(signal: i32) -> bool {
+    let mut current = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: with a null new action, `sigaction` only writes the current action of
+    // `signal` into `current`, which is valid, zeroed memory of its type.
+    let read = unsafe { libc::sigaction(signal, std::ptr::null(), current.as_mut_ptr()) };
+    // SAFETY: `sigaction` succeeded, so it filled `current` (and zeroed memory is a valid
+    // `sigaction` anyway).
+    read == 0 && unsafe { current.assume_init() }.sa_sigaction == libc::SIG_IGN
 }
 
 /// Not on this platform: a signal ends the process as it would anyway.
