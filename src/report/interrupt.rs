@@ -6,7 +6,8 @@
 //!
 //! - a writer creates and registers a temporary directory under the lock, and runs the
 //!   rename section (the old report renamed aside, the new one into place, the old one
-//!   removed) under the lock from start to end;
+//!   removed) under the lock from start to end; a figure creates its directory under the
+//!   lock too, so that a directory the handler removed is never made anew;
 //! - the signal handler ([`install`]) takes the same lock, so it waits for a rename section
 //!   to finish (leaving either the old report or the new one, complete, never neither),
 //!   removes the registered directories (those only: never anything this process did not
@@ -99,7 +100,14 @@ fn clean_up_and_exit(signal: i32) -> ! {
     PENDING.store(true, Ordering::SeqCst);
     let owned = lock();
     for path in owned.iter() {
-        let _ = std::fs::remove_dir_all(path);
+        // A writer may be adding a file to it meanwhile (then the last `rmdir` fails); once
+        // it is gone nothing makes it anew (files are not created in a missing directory,
+        // and figures create directories under the lock held here), so this ends.
+        for _ in 0..1000 {
+            if std::fs::remove_dir_all(path).is_ok() || std::fs::symlink_metadata(path).is_err() {
+                break;
+            }
+        }
     }
     eprintln!("unrollcheck: interrupted (signal {signal}); no report was left half-written");
     std::process::exit(128 + signal)
