@@ -173,6 +173,11 @@ enum GateCommand {
 }
 
 fn main() -> ExitCode {
+    // On SIGINT, SIGTERM, SIGHUP: remove this process's temporary directories, exit 128 + signal.
+    if let Err(e) = unrollcheck::report::interrupt::install() {
+        eprintln!("unrollcheck: error: cannot handle signals: {e}");
+        return ExitCode::from(2);
+    }
     let out = &mut QuietStdout;
     let ended = match Cli::parse().command {
         None => commands::demo(&DemoArgs::default(), out),

@@ -30,6 +30,7 @@ pub mod calibration;
 pub mod demo;
 pub mod fig2;
 pub mod figures;
+pub mod interrupt;
 pub mod trends;
 
 use crate::claims::{self, Role, Setting, Verdict, Witness};
@@ -810,7 +811,11 @@ pub(crate) fn write_reproduction(
 /// `out/<name>` may be replaced only when it is absent or passes [`check_layout`] for
 /// `layout`, which is checked before `fill`, again before the rename, and once more on the
 /// old directory after it was renamed aside (so that a file added in between is never
-/// removed); `subdir` is created in the temporary directory before `fill` runs.
+/// removed); `subdir` is created in the temporary directory before `fill` runs. The
+/// temporary directory is registered with [`interrupt`] (removed on SIGINT, SIGTERM,
+/// SIGHUP) and the rename section runs under its lock, so a signal leaves either the old
+/// directory or the new one, complete. What a killed run left in `out` for `name` is named
+/// on stderr, not removed ([`interrupt`] says why).
 fn write_dir_as(
     out: &Path,
     name: &str,
@@ -821,16 +826,47 @@ fn write_dir_as(
     check_target_as(out, name, layout)?;
     let dir = out.join(name);
     std::fs::create_dir_all(out).map_err(|e| io(out, e))?;
-    let tmp = fresh_dir(out, name, "tmp")?;
+    for left in interrupt::leftovers(out, name) {
+        eprintln!(
+            "unrollcheck: note: {} was left by an unrollcheck run that was killed (or is still writing there); \
+             it is not removed automatically: delete it once no run writes into {}",
+            left.display(),
+            out.display()
+        );
+    }
+    let tmp = {
+        let mut owned = interrupt::lock();
+        let tmp = fresh_dir(out, name, "tmp")?;
+        owned.push(tmp.clone());
+        tmp
+    };
     let result = subdir
         .map_or(Ok(()), |s| std::fs::create_dir(tmp.join(s)).map_err(|e| io(&tmp, e)))
         .and_then(|()| fill(&tmp))
-        .and_then(|()| check_target_as(out, name, layout))
-        .and_then(|()| replace(&tmp, &dir, out, name, layout));
+        .and_then(|()| check_target_as(out, name, layout));
+    test_pause();
+    // The rename section: a signal waits for it to end (see `interrupt`).
+    let mut owned = interrupt::lock();
+    let result = result.and_then(|()| replace(&tmp, &dir, out, name, layout));
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&tmp);
     }
+    interrupt::forget(&mut owned, &tmp);
+    drop(owned);
+    interrupt::stop_if_interrupted();
     result.map(|()| dir)
+}
+
+/// For the tests of interruption only (`tests/safety.rs`): with the environment variable
+/// `UNROLLCHECK_TEST_PAUSE_MS` set, the writer sleeps that long after it filled its
+/// temporary directory and again inside the rename section, so that a test can send a
+/// signal at either point. Unset (always, outside those tests), nothing happens.
+fn test_pause() {
+    static PAUSE: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let pause = PAUSE.get_or_init(|| std::env::var("UNROLLCHECK_TEST_PAUSE_MS").ok()?.parse().ok());
+    if let Some(ms) = *pause {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
 }
 
 /// What a directory written by one of the writers holds, entry by entry: the rule by which
@@ -1033,7 +1069,7 @@ fn fresh_name(out: &Path, name: &str, what: &str) -> Result<PathBuf> {
 /// Moves the finished `tmp` to `dir`: an existing `dir` (already checked to be ours) is
 /// renamed aside first and checked again there ([`check_layout`]: renamed back and refused
 /// if something foreign appeared since the first check), and removed only once `tmp` is in
-/// place (renamed back on failure).
+/// place (renamed back on failure). Runs under the lock of [`interrupt`].
 fn replace(tmp: &Path, dir: &Path, out: &Path, name: &str, layout: Layout) -> Result<()> {
     if std::fs::symlink_metadata(dir).is_err() {
         return std::fs::rename(tmp, dir).map_err(|e| io(dir, e));
@@ -1045,6 +1081,7 @@ fn replace(tmp: &Path, dir: &Path, out: &Path, name: &str, layout: Layout) -> Re
         // Named by its place, not by the name it had for a moment.
         return Err(check_layout(dir, layout).err().unwrap_or(e));
     }
+    test_pause();
     if let Err(e) = std::fs::rename(tmp, dir) {
         let _ = std::fs::rename(&old, dir);
         return Err(io(dir, e));

@@ -11,16 +11,34 @@
 //! each index once and none missing — and concatenates them into the
 //! [`ScenarioResults`] of the single run, which the one report layer renders: the merged
 //! `report.md`, `results.json` and figures are the single run's, byte for byte.
+//!
+//! `shard.cbor` holds the CBOR of the [`ShardFile`] as one byte string and its SHA-256
+//! (`Sealed`); the merge checks the digest before it decodes anything else, so a shard
+//! file damaged on the way (a bad disk, a truncated copy, an artifact store) or edited by
+//! hand is refused instead of merged into a report whose numbers no run computed. The
+//! digest is no signature: whoever edits the results and writes the digest of the edited
+//! bytes is not detected.
 
 use super::Scenario;
 pub use super::runner::ShardSpec;
 use super::runner::{InstanceResult, ScenarioResults};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// The file of shard data inside a shard directory.
 pub const DATA_FILE: &str = "shard.cbor";
+
+/// What `shard.cbor` holds: the CBOR of a [`ShardFile`] (`payload`) and the SHA-256 of
+/// those bytes, checked before the payload is decoded.
+#[derive(Debug, Serialize, Deserialize)]
+struct Sealed {
+    /// SHA-256 of `payload`.
+    sha256: serde_bytes::ByteBuf,
+    /// The CBOR of the [`ShardFile`].
+    payload: serde_bytes::ByteBuf,
+}
 
 /// What a shard writes: its results and everything the merge checks them against.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -58,20 +76,39 @@ impl ShardFile {
         }
     }
 
-    /// Serialises to CBOR.
+    /// The bytes of `shard.cbor`: the CBOR of `self`, sealed with its SHA-256 (`Sealed`).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let encoding = |e: ciborium::ser::Error<std::io::Error>| Error::Numerical(format!("shard encoding: {e}"));
+        let mut payload = Vec::new();
+        ciborium::into_writer(self, &mut payload).map_err(encoding)?;
+        let sealed =
+            Sealed { sha256: serde_bytes::ByteBuf::from(Sha256::digest(&payload).to_vec()), payload: payload.into() };
         let mut out = Vec::new();
-        ciborium::into_writer(self, &mut out).map_err(|e| Error::Numerical(format!("shard encoding: {e}")))?;
+        ciborium::into_writer(&sealed, &mut out).map_err(encoding)?;
         Ok(out)
     }
 
-    /// Reads `dir/shard.cbor` and checks it against itself (instance count and indices).
+    /// Reads `dir/shard.cbor`: refuses it, as damaged or edited, unless its payload has the
+    /// SHA-256 recorded beside it, then decodes it and checks it against itself (instance
+    /// count and indices).
     pub fn read(dir: &Path) -> Result<Self> {
         let path = dir.join(DATA_FILE);
         let shown = path.display().to_string();
         let bad = |message: String| Error::Input { location: shown.clone(), message };
-        let file = std::fs::File::open(&path).map_err(|e| Error::Io { path: shown.clone(), message: e.to_string() })?;
-        let s: ShardFile = ciborium::from_reader(std::io::BufReader::new(file))
+        let bytes = std::fs::read(&path).map_err(|e| Error::Io { path: shown.clone(), message: e.to_string() })?;
+        let rerun = "rerun that shard";
+        let sealed: Sealed = ciborium::from_reader(bytes.as_slice()).map_err(|e| {
+            bad(format!("damaged or edited, or not a shard file of this unrollcheck ({e}): not merged; {rerun}"))
+        })?;
+        let digest = Sha256::digest(&sealed.payload);
+        if digest.as_slice() != sealed.sha256.as_slice() {
+            return Err(bad(format!(
+                "damaged or edited since the shard wrote it: its results have SHA-256 {digest:x}, the shard recorded \
+                 {}: not merged; {rerun}",
+                hex(&sealed.sha256)
+            )));
+        }
+        let s: ShardFile = ciborium::from_reader(sealed.payload.as_slice())
             .map_err(|e| bad(format!("not a shard file of unrollcheck: {e}")))?;
         if s.shard.index == 0 || s.shard.index > s.shard.count {
             return Err(bad(format!("shard {}/{} is not I/N with 1 <= I <= N", s.shard.index, s.shard.count)));
@@ -90,6 +127,11 @@ impl ShardFile {
         }
         Ok(s)
     }
+}
+
+/// `bytes` in lower-case hexadecimal.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The shard directories under `roots`: each root that holds a `shard.cbor`, and each

@@ -109,9 +109,12 @@ fn io_error(path: &Path, message: String) -> Error {
     Error::Io { path: path.display().to_string(), message }
 }
 
-/// Creates the parent directory of `path` and writes the rendered SVG.
+/// Creates the parent directory of `path` and writes the rendered SVG. The directories are
+/// created under the lock of [`super::interrupt`]: a writer's temporary directory that the
+/// signal handler removed is never made anew by a figure being written at that moment.
 fn write_svg(path: &Path, svg: &str) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _no_signal_clean_up_meanwhile = super::interrupt::lock();
         std::fs::create_dir_all(dir).map_err(|e| io_error(path, format!("cannot create directory: {e}")))?;
     }
     std::fs::write(path, svg).map_err(|e| io_error(path, e.to_string()))
