@@ -180,6 +180,37 @@ fn list_with_a_trend_file_or_a_bad_scenario() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A custom statement of 2000 terms is refused at once at its line and key, with the limit
+/// and the count (it used to run for minutes, take gigabytes and abort with a stack overflow,
+/// exit 134). Control: the same claim with 32 operators is listed.
+#[test]
+fn a_too_long_custom_statement_is_refused_naming_line_key_and_limit() {
+    let dir = temp_dir("long");
+    let with = |n: usize| {
+        format!(
+            "{SCENARIO}[[custom]]\nid = \"c\"\nrequires = []\nstatement = \"e[k] <= {}\"\n",
+            vec!["rho"; n].join("+")
+        )
+    };
+    let file = dir.join("long.toml");
+    std::fs::write(&file, with(2000)).unwrap();
+    for cmd in [&["list", "--scenario"][..], &["verify"][..]] {
+        let mut args = cmd.to_vec();
+        args.push(file.to_str().unwrap());
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{cmd:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        for want in ["long.toml: line 14, column 13, key `custom.statement`", "1999 operators", "limit of 32"] {
+            assert!(err.contains(want), "{cmd:?}: no {want:?} in {err}");
+        }
+    }
+    std::fs::write(&file, with(33)).unwrap();
+    let o = run(&["list", "--scenario", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "control: 32 operators are listed: {}", stderr(&o));
+    assert!(stdout(&o).contains("e[k] <= rho+rho"), "{}", stdout(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `gate export --scenario` exports with `ω = 3` (docs/gate.md): a scenario asking for
 /// another `omega` is refused at its line and key, not exported with `ω = 3` in silence.
 /// Control: `omega = 3` exports, and the manifest says `ω = 3`.
