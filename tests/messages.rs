@@ -211,6 +211,27 @@ fn a_too_long_custom_statement_is_refused_naming_line_key_and_limit() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `demo --lambda 1e308` names `--lambda` and the step `α = 2/(L+m)` it makes 0 (it said
+/// only "invalid alpha: 0"); λ = 1e-320 prints in scientific notation, in the error and in
+/// the demo's header, not as a decimal of 300 digits. Control: the default demo's header
+/// still prints `u 0.1` (tests/data/demo_default.txt is compared byte for byte elsewhere).
+#[test]
+fn demo_names_lambda_and_prints_extreme_lambdas_short() {
+    let o = run(&["demo", "--lambda", "1e308"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("--lambda 1e308: the step α = 2/(L+m)") && err.contains("invalid alpha: 0"), "{err}");
+    let o = run(&["demo", "--lambda", "1e-320", "--m", "3", "--n", "5"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("--lambda 1e-320: invalid lambda: 1e-320 (") && err.len() < 200, "{err}");
+    let o = run(&["demo", "--lambda", "1e-320", "--m", "6", "--n", "3", "--k", "20"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("  u 1e-320  "), "{}", stdout(&o));
+    let o = run(&["demo", "--k", "20"]);
+    assert!(stdout(&o).contains("  u 0.1  "), "{}", stdout(&o));
+}
+
 /// `gate export --scenario` exports with `ω = 3` (docs/gate.md): a scenario asking for
 /// another `omega` is refused at its line and key, not exported with `ω = 3` in silence.
 /// Control: `omega = 3` exports, and the manifest says `ω = 3`.

@@ -53,7 +53,7 @@
 //! `"warm"`: bilevel experiments). Every error names the file, the line and the key.
 
 use super::{Design, TrendClaim};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, short_number};
 use crate::scenario::{X0, at};
 use crate::spec::{Family, Spec, StepRule};
 use serde::Deserialize;
@@ -824,8 +824,8 @@ fn default_label(id: &str, spec: &Spec, factor: Option<Factor>, levels: &[(Level
         (Family::Layer { param, .. }, _) => format!("layer[{}]", param.name()),
         (Family::ElasticNet { .. }, _) => "elastic net".to_string(),
         (Family::PseudoHuber { .. }, Some(Factor::Delta)) => "pseudo-Huber".to_string(),
-        (Family::PseudoHuber { delta, .. }, _) => format!("pseudo-Huber δ={delta}"),
-        (Family::Huber { delta, .. }, _) => format!("Huber δ={delta}"),
+        (Family::PseudoHuber { delta, .. }, _) => format!("pseudo-Huber δ={}", short_number(delta)),
+        (Family::Huber { delta, .. }, _) => format!("Huber δ={}", short_number(delta)),
     };
     let step = match spec.step {
         StepRule::Optimal => "2/(L+m)".to_string(),
@@ -833,7 +833,7 @@ fn default_label(id: &str, spec: &Spec, factor: Option<Factor>, levels: &[(Level
         StepRule::InvThreeL => "1/(3L)".to_string(),
         StepRule::FractionOfTwoOverL { c } => format!("{c}·2/L"),
     };
-    let x0 = spec.x0_sigma.map_or("origin".to_string(), |s| format!("σ={s}"));
+    let x0 = spec.x0_sigma.map_or("origin".to_string(), |s| format!("σ={}", short_number(s)));
     let mut parts = vec![family];
     if factor != Some(Factor::Step) {
         parts.push(format!("α={step}"));
