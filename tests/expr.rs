@@ -353,3 +353,36 @@ fn custom_claims_with_late_starts_agree_with_thm8_bound_on_the_paper_scenario() 
     assert!(words.get(&("no_curse_term", "violated")).is_some_and(|&n| n > 0), "{words:?}");
     assert!(words.keys().any(|(_, w)| *w == "not applicable"), "{words:?}");
 }
+
+/// A custom claim using `affine_radius` (defined for the proximal maps only) is *not
+/// applicable* on a ridge instance, naming the assumption "proximal map", not a numerical
+/// failure (exit 2) from its NaN. Control: on the proximal scenario it gets a verdict
+/// (holds or violated) on at least one instance.
+#[test]
+fn affine_radius_on_a_non_proximal_map_is_not_applicable() {
+    use unrollcheck::scenario::Scenario;
+    use unrollcheck::scenario::runner::check_custom;
+    let prox = Scenario::load(std::path::Path::new("verify/proximal.toml")).expect("loads");
+    let custom = prox.custom.iter().find(|c| c.claim.statement().contains("affine_radius")).expect("in the file");
+    let ridge = Scenario::parse(
+        "ridge.toml",
+        "name = \"r\"\nseed = 1\ninstances = 1\nclaims = [\"thm2.rate\"]\n[grid]\nfamily = [\"ridge_weight\"]\n\
+         m = [6]\nn = [3]\nstep = [\"2/(L+m)\"]\nx0 = [10.0]\n",
+    )
+    .expect("parses");
+    let cfg = Config::default();
+    for (_, spec) in ridge.specs(None, false) {
+        let case = Case::from_spec(&spec, &cfg).expect("builds");
+        let v = check_custom(custom, &case, &cfg);
+        assert!(v.not_applicable() && !v.numerical_failure(), "{v}");
+        assert!(v.to_string().contains("proximal map"), "{v}");
+    }
+    let cfg = Config { k_max: prox.k_max(false), omega: prox.omega(), ..Config::default() };
+    let verdicts: Vec<Verdict> = prox
+        .specs(None, false)
+        .into_iter()
+        .take(4)
+        .map(|(_, spec)| check_custom(custom, &Case::from_spec(&spec, &cfg).expect("builds"), &cfg))
+        .collect();
+    assert!(verdicts.iter().any(|v| v.holds() || v.violated()), "control: {verdicts:?}");
+}

@@ -208,6 +208,12 @@ fn bad_trend_files_name_file_line_and_key() {
             "factor = \"truncation\"",
         ),
         ("[[experiment]]\nclaim = \"appC.tmax_preferred\"\ndims = [30, 60]\n", "experiment.dims", "1..=M"),
+        // As `reproduce appendix-c --n 2,2` (it was accepted here).
+        (
+            "[[experiment]]\nclaim = \"appC.tmax_preferred\"\ndims = [2, 5, 2]\n",
+            "experiment.dims",
+            "N = 2 is listed twice (position 3",
+        ),
         (
             "[[experiment]]\nclaim = \"sec34.init\"\nfactor = \"x0\"\nlevels = [1.0, 0.1]\nprotocol = \"appendix_c\"\n",
             "experiment.protocol",

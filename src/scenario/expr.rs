@@ -17,7 +17,8 @@
 //!   always indexed: `edot[k]`, `edot[k+1]`, `edot[k-2]`, `edot[0]`, `edot[K]`, `edot[K-1]`.
 //! - **Scalars**: `rho`, `Gamma`, `Gamma_sharp`, `kappa`, `M_x`, `M_u`, `K`, `omega`,
 //!   `dxstar_norm`, `e0`, `affine_radius` (the radius `δ/(q‖F‖)` of the ball around `x*`
-//!   on which a proximal map is affine, [`crate::map::proximal`]; NaN for the other maps)
+//!   on which a proximal map is affine, [`crate::map::proximal`]; NaN for the other maps,
+//!   where the scenario runner reports a claim using it *not applicable*)
 //!   ([`SCALARS`]); `k` is the iteration index.
 //! - **Late starts** (20)–(21): the scalar `Tp` (the late-start index `T'`) and the sequence
 //!   `edot_late` (`edot_late[k]` = `ė_{T'}^{(k)} = ‖Ẋ_{T'}^{(k)} − Dx*‖`, defined for

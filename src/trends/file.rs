@@ -39,7 +39,7 @@
 //! [[experiment]]
 //! claim = "appC.trunc_ineffective_small_step"
 //! setting = "paper"
-//! dims = [2, 5, 10, 20, 30, 40]  # N, one row each (default: the paper's six)
+//! dims = [2, 5, 10, 20, 30, 40]  # N, one row each, each once (default: the paper's six)
 //! runs = 100                     # R draws per N (default 100, the paper's)
 //! factor = "truncation"          # only for the claims that compare two T of the grid
 //! levels = [0.0, 0.2]            # fractions of K on the grid {0, 0.1, …, 0.8}, or "optimal"
@@ -639,6 +639,14 @@ impl Parser<'_> {
                 let v = d.get_ref().clone();
                 if v.is_empty() || v.iter().any(|&n| n == 0 || n > spec.m) {
                     return Err(self.err("experiment.dims", d, format!("dimensions N in 1..=M (M = {})", spec.m)));
+                }
+                // As `reproduce appendix-c --n`: a repeated N would repeat its row and its tests.
+                if let Some((i, n)) = v.iter().enumerate().find(|&(i, n)| v[..i].contains(n)) {
+                    return Err(self.err(
+                        "experiment.dims",
+                        d,
+                        format!("N = {n} is listed twice (position {} of the list)", i + 1),
+                    ));
                 }
                 v
             }
