@@ -588,10 +588,11 @@ fn check_brackets(toks: &[Lexed]) -> Located<()> {
     }
 }
 
-/// The most operators a statement may have ([`check_size`]).
+/// The most operators and functions a statement may have (`+ - * / ^`, `exp`, `min`, …;
+/// quantities, numbers and constants do not count), checked before exmex parses it.
 pub const MAX_OPERATORS: usize = 32;
 
-/// The deepest nesting of brackets a statement may have ([`check_size`]).
+/// The deepest nesting of brackets a statement may have, checked before exmex parses it.
 pub const MAX_DEPTH: usize = 16;
 
 /// Refuses a statement with more than [`MAX_OPERATORS`] operators or brackets nested deeper
