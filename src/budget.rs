@@ -100,10 +100,20 @@ pub fn check(what: &str, cause: &str, bytes: f64, max_gib: f64, flag: &str) -> R
     })
 }
 
-/// `12.3 GiB`, `4.5e3 GiB`.
+/// `12.3 GiB`, `4.5e3 GiB`; below 0.1 GiB in MiB or KiB (`51.2 MiB`, `3.0 KiB`), so that a
+/// small estimate over a small limit does not read `0.0 GiB`.
 fn show(bytes: f64) -> String {
     let g = bytes / GIB;
-    if g < 1e4 { format!("{g:.1} GiB") } else { format!("{g:.1e} GiB") }
+    let (mib, kib) = (bytes / (1024.0 * 1024.0), bytes / 1024.0);
+    if g >= 1e4 {
+        format!("{g:.1e} GiB")
+    } else if g >= 0.1 {
+        format!("{g:.1} GiB")
+    } else if mib >= 0.1 {
+        format!("{mib:.1} MiB")
+    } else {
+        format!("{kib:.1} KiB")
+    }
 }
 
 /// The dimensions `(n, p)` of the state and the parameter of a spec.

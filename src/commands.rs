@@ -75,7 +75,7 @@ pub fn reproduce(args: &ReproduceArgs, out: &mut dyn Write) -> Result<Outcome> {
 
 /// `unrollcheck check`: every claim on one instance.
 pub fn check(spec: Option<&str>, max_memory: f64, out: &mut dyn Write) -> Result<Outcome> {
-    let parsed = spec.map(|t| serde_json::from_str(t).map_err(|e| e.to_string()).and_then(|v| Spec::from_json(&v)));
+    let parsed = spec.map(|t| crate::input::json_value(t).and_then(|v| Spec::from_json(&v)));
     let spec = match parsed {
         None => Spec::figure2(0),
         Some(Ok(s)) => s,
@@ -358,12 +358,12 @@ struct ReplayInput {
 
 /// `unrollcheck replay`: one claim (`ID` or `ID/VARIANT`) on one instance spec.
 pub fn replay(id: &str, spec: &str, scenario: Option<&Path>, max_memory: f64, out: &mut dyn Write) -> Result<Outcome> {
-    let parsed = match serde_json::from_str::<serde_json::Value>(spec) {
+    let parsed = match crate::input::json_value(spec) {
         Ok(v) if v.get("spec").is_some() => crate::input::json_from_value::<ReplayInput>(&v)
             .map_err(|(key, message)| crate::input::keyed(&key, message))
             .and_then(|r| Spec::from_json(&v["spec"]).map_err(|e| e.replacen("key `", "key `spec.", 1)).map(|_| r)),
         Ok(v) => Spec::from_json(&v).map(|spec| ReplayInput { spec, setting: None }),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e),
     };
     let ReplayInput { spec, setting } = parsed.map_err(|e| about("SPEC", e))?;
     let (claim, variant) = id.split_once('/').unwrap_or((id, "paper"));

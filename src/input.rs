@@ -82,6 +82,79 @@ pub(crate) fn json_from_value<T: DeserializeOwned>(
     serde_path_to_error::deserialize(value).map_err(|e| (key_path(e.path()), e.inner().to_string()))
 }
 
+/// Parses JSON text into a value, refusing a key given twice in one object (serde_json
+/// keeps the last silently: `{"x0_sigma": 1, "x0_sigma": 1e9}` would run with `1e9`). The
+/// message names the key path and serde_json's line and column.
+pub(crate) fn json_value(text: &str) -> std::result::Result<serde_json::Value, String> {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = Strict { path: String::new() }.deserialize(&mut de).map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(value)
+}
+
+/// A JSON value at `path` (for the message about a repeated key).
+struct Strict {
+    path: String,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Strict {
+    type Value = serde_json::Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Strict {
+    type Value = serde_json::Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_string<E>(self, v: String) -> std::result::Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_none<E>(self) -> std::result::Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(Strict { path: format!("{}[{}]", self.path, out.len()) })? {
+            out.push(v);
+        }
+        Ok(serde_json::Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let path = if self.path.is_empty() { key.clone() } else { format!("{}.{key}", self.path) };
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("key `{path}` is given twice")));
+            }
+            let v = map.next_value_seed(Strict { path })?;
+            out.insert(key, v);
+        }
+        Ok(serde_json::Value::Object(out))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +199,25 @@ mod tests {
         assert_eq!((f.seed, *f.grid.n[0].get_ref()), (1, 4));
         let e = err("seed = \n");
         assert!(e.starts_with("f.toml: line 1") && !e.contains("key"), "{e}");
+    }
+
+    /// A key given twice is refused, at any depth, naming its path; controls: the same
+    /// documents without the repetition parse to what serde_json gives, and the same key in
+    /// two different objects is no repetition.
+    #[test]
+    fn a_json_key_given_twice_is_refused() {
+        let e = json_value(r#"{"x0_sigma": 1.0, "m": 3, "x0_sigma": 1e9}"#).expect_err("x0_sigma twice");
+        assert!(e.contains("key `x0_sigma` is given twice") && e.contains("line 1"), "{e}");
+        let e = json_value(r#"{"spec": {"family": {"delta": 1, "delta": 2}}}"#).expect_err("nested");
+        assert!(e.contains("key `spec.family.delta` is given twice"), "{e}");
+        let e = json_value(r#"[{"a": 1}, {"a": 1, "a": 1}]"#).expect_err("in a list");
+        assert!(e.contains("key `[1].a` is given twice"), "{e}");
+        for ok in
+            [r#"{"x0_sigma": 1.0, "m": 3, "f": [1, -2, 2.5, true, null, "s"]}"#, r#"{"a": {"b": 1}, "c": {"b": 2}}"#]
+        {
+            assert_eq!(json_value(ok).expect("valid"), serde_json::from_str::<serde_json::Value>(ok).unwrap(), "{ok}");
+        }
+        assert!(json_value(r#"{"a": 1} x"#).is_err(), "trailing characters");
     }
 
     #[test]

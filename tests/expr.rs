@@ -143,6 +143,39 @@ fn malformed_statements_are_located() {
     assert_input_error("edot[k] ≤ ė[k]", 11, "unknown variable `ė`");
 }
 
+/// `e[k] <= rho <op> rho <op> … <op> rho` with `n` operators.
+fn chain(op: &str, n: usize) -> String {
+    format!("e[k] <= {}", vec!["rho"; n + 1].join(op))
+}
+
+/// A statement with more than `MAX_OPERATORS` operators or brackets nested deeper than
+/// `MAX_DEPTH` is refused before exmex sees it, at the first operator (bracket) beyond the
+/// limit, with the count found; without the limit, 2000 terms ran for minutes, took
+/// gigabytes and overflowed the stack (exit 134). Controls: a statement at the limits parses.
+#[test]
+fn statements_beyond_the_size_limits_are_refused_before_exmex() {
+    use unrollcheck::scenario::expr::{MAX_DEPTH, MAX_OPERATORS};
+    assert_eq!((MAX_OPERATORS, MAX_DEPTH), (32, 16), "the limits are documented in docs/scenarios.md");
+    for op in ["+", "*", "/"] {
+        CustomClaim::parse(FILE, "id", &chain(op, MAX_OPERATORS)).expect("control: 32 operators parse");
+        // `e[k] <= ` is 8 characters, then `rho` and an operator every 4.
+        let col = 9 + 3 + 4 * MAX_OPERATORS;
+        assert_input_error(&chain(op, MAX_OPERATORS + 1), col, "33 operators and functions, more than the limit of 32");
+    }
+    assert_input_error(&chain("+", 1999), 9 + 3 + 4 * MAX_OPERATORS, "1999 operators and functions");
+    // Functions count: 33 nested `exp` (depth 33 would also be refused; the count comes first).
+    let exps = format!("e[k] <= {}rho{}", "exp(".repeat(33), ")".repeat(33));
+    assert_input_error(&exps, 9 + 4 * 32, "33 operators and functions");
+    // Depth: 16 nested parentheses parse, 17 do not (named at the 17th).
+    let nested = |d: usize| format!("e[k] <= {}rho{}", "(".repeat(d), ")".repeat(d));
+    CustomClaim::parse(FILE, "id", &nested(MAX_DEPTH)).expect("control: depth 16 parses");
+    assert_input_error(&nested(MAX_DEPTH + 1), 9 + MAX_DEPTH, "brackets nested 17 deep, more than the limit of 16");
+    assert_input_error(&nested(5000), 9 + MAX_DEPTH, "brackets nested 5000 deep");
+    // Constants are not operators: 33 `PI`s joined by 32 `+` parse.
+    CustomClaim::parse(FILE, "id", &format!("e[k] <= {}", vec!["PI"; 33].join("+")))
+        .expect("control: constants are not operators");
+}
+
 #[test]
 fn equality_holds_on_an_identity_and_fails_on_a_falsehood() {
     let f = Fixture::new(&Spec::figure2(0));
@@ -319,4 +352,37 @@ fn custom_claims_with_late_starts_agree_with_thm8_bound_on_the_paper_scenario() 
     assert!(words.get(&("paper", "holds")).is_some_and(|&n| n > 0), "{words:?}");
     assert!(words.get(&("no_curse_term", "violated")).is_some_and(|&n| n > 0), "{words:?}");
     assert!(words.keys().any(|(_, w)| *w == "not applicable"), "{words:?}");
+}
+
+/// A custom claim using `affine_radius` (defined for the proximal maps only) is *not
+/// applicable* on a ridge instance, naming the assumption "proximal map", not a numerical
+/// failure (exit 2) from its NaN. Control: on the proximal scenario it gets a verdict
+/// (holds or violated) on at least one instance.
+#[test]
+fn affine_radius_on_a_non_proximal_map_is_not_applicable() {
+    use unrollcheck::scenario::Scenario;
+    use unrollcheck::scenario::runner::check_custom;
+    let prox = Scenario::load(std::path::Path::new("verify/proximal.toml")).expect("loads");
+    let custom = prox.custom.iter().find(|c| c.claim.statement().contains("affine_radius")).expect("in the file");
+    let ridge = Scenario::parse(
+        "ridge.toml",
+        "name = \"r\"\nseed = 1\ninstances = 1\nclaims = [\"thm2.rate\"]\n[grid]\nfamily = [\"ridge_weight\"]\n\
+         m = [6]\nn = [3]\nstep = [\"2/(L+m)\"]\nx0 = [10.0]\n",
+    )
+    .expect("parses");
+    let cfg = Config::default();
+    for (_, spec) in ridge.specs(None, false) {
+        let case = Case::from_spec(&spec, &cfg).expect("builds");
+        let v = check_custom(custom, &case, &cfg);
+        assert!(v.not_applicable() && !v.numerical_failure(), "{v}");
+        assert!(v.to_string().contains("proximal map"), "{v}");
+    }
+    let cfg = Config { k_max: prox.k_max(false), omega: prox.omega(), ..Config::default() };
+    let verdicts: Vec<Verdict> = prox
+        .specs(None, false)
+        .into_iter()
+        .take(4)
+        .map(|(_, spec)| check_custom(custom, &Case::from_spec(&spec, &cfg).expect("builds"), &cfg))
+        .collect();
+    assert!(verdicts.iter().any(|v| v.holds() || v.violated()), "control: {verdicts:?}");
 }

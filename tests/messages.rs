@@ -180,6 +180,115 @@ fn list_with_a_trend_file_or_a_bad_scenario() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A custom statement of 2000 terms is refused at once at its line and key, with the limit
+/// and the count (it used to run for minutes, take gigabytes and abort with a stack overflow,
+/// exit 134). Control: the same claim with 32 operators is listed.
+#[test]
+fn a_too_long_custom_statement_is_refused_naming_line_key_and_limit() {
+    let dir = temp_dir("long");
+    let with = |n: usize| {
+        format!(
+            "{SCENARIO}[[custom]]\nid = \"c\"\nrequires = []\nstatement = \"e[k] <= {}\"\n",
+            vec!["rho"; n].join("+")
+        )
+    };
+    let file = dir.join("long.toml");
+    std::fs::write(&file, with(2000)).unwrap();
+    for cmd in [&["list", "--scenario"][..], &["verify"][..]] {
+        let mut args = cmd.to_vec();
+        args.push(file.to_str().unwrap());
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{cmd:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        for want in ["long.toml: line 14, column 13, key `custom.statement`", "1999 operators", "limit of 32"] {
+            assert!(err.contains(want), "{cmd:?}: no {want:?} in {err}");
+        }
+    }
+    std::fs::write(&file, with(33)).unwrap();
+    let o = run(&["list", "--scenario", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "control: 32 operators are listed: {}", stderr(&o));
+    assert!(stdout(&o).contains("e[k] <= rho+rho"), "{}", stdout(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `demo --lambda 1e308` names `--lambda` and the step `α = 2/(L+m)` it makes 0 (it said
+/// only "invalid alpha: 0"); λ = 1e-320 prints in scientific notation, in the error and in
+/// the demo's header, not as a decimal of 300 digits. Control: the default demo's header
+/// still prints `u 0.1` (tests/data/demo_default.txt is compared byte for byte elsewhere).
+#[test]
+fn demo_names_lambda_and_prints_extreme_lambdas_short() {
+    let o = run(&["demo", "--lambda", "1e308"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("--lambda 1e308: the step α = 2/(L+m)") && err.contains("invalid alpha: 0"), "{err}");
+    let o = run(&["demo", "--lambda", "1e-320", "--m", "3", "--n", "5"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("--lambda 1e-320: invalid lambda: 1e-320 (") && err.len() < 200, "{err}");
+    let o = run(&["demo", "--lambda", "1e-320", "--m", "6", "--n", "3", "--k", "20"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("  u 1e-320  "), "{}", stdout(&o));
+    let o = run(&["demo", "--k", "20"]);
+    assert!(stdout(&o).contains("  u 0.1  "), "{}", stdout(&o));
+}
+
+/// Small input defects, each refused at its key (exit 2) with a control that the fixed input
+/// is accepted: `grid.x0 = [1e308]` (x_0 = x* + σg overflows: it said "grid point 0 …
+/// invalid x0: NaN" without line or key); a claim id listed twice in `claims` (it gave each
+/// row twice); a `--spec` JSON object with a key given twice (the last won in silence).
+#[test]
+fn huge_x0_repeated_claims_and_repeated_json_keys_are_refused_at_their_key() {
+    let dir = temp_dir("small");
+    let file = dir.join("s.toml");
+    let verify = |text: String| {
+        std::fs::write(&file, text).unwrap();
+        run(&["verify", file.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()])
+    };
+    // Line 11 is `x0 = …`, line 5 `claims = …`. At seed 3 with N = 5, some entry of σg
+    // overflows to ∞ for the largest σ (a smaller σ gives finite iterates that overflow
+    // later: a numerical failure of the checks, also exit 2).
+    let huge = |x0: &str| {
+        format!("{SCENARIO}x0 = [10.0, {x0}]\n")
+            .replace("thm7.bound", "thm2.rate")
+            .replace("m = [6]\nn = [2]", "m = [8]\nn = [5]")
+    };
+    let o = verify(huge("1.7976931348623157e308"));
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("s.toml: line 11, column 13, key `grid.x0[1]`") && err.contains("σ = 1.7976931348623157e308"),
+        "{err}"
+    );
+    let o = verify(huge("20.0"));
+    assert_eq!(o.status.code(), Some(0), "control: x0 = 10 runs: {}", stderr(&o));
+    let o = verify(SCENARIO.replace("[\"thm7.bound\"]", "[\"thm2.rate\", \"thm7.bound\", \"thm2.rate\"]"));
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("line 5, column 38, key `claims[2]`: claim id `thm2.rate` is listed twice"), "{err}");
+    let o = verify(SCENARIO.replace("[\"thm7.bound\"]", "[\"thm2.rate\", \"thm7.bound\"]"));
+    assert_eq!(o.status.code(), Some(0), "control: two different ids run: {}", stderr(&o));
+    let spec = serde_json::to_string(&Spec::figure2(1)).unwrap();
+    let twice = spec.replacen("\"x0_sigma\":", "\"x0_sigma\":1e9,\"x0_sigma\":", 1);
+    for args in [&["check", "--spec", &twice][..], &["replay", "thm2.rate", &twice][..]] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains("key `x0_sigma` is given twice"), "{args:?}: {}", stderr(&o));
+    }
+    let o = run(&["replay", "thm2.rate", &spec]);
+    assert_eq!(o.status.code(), Some(0), "control: the spec without the repetition: {}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A memory estimate below 0.1 GiB over a tiny limit prints in MiB or KiB, not `0.0 GiB`.
+#[test]
+fn a_small_memory_estimate_prints_with_its_digits() {
+    let o = run(&["demo", "--k", "20", "--max-memory", "0.000001"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("estimated peak memory ") && err.contains(" KiB exceeds the limit of 0.000001 GiB"), "{err}");
+    assert!(!err.contains("0.0 GiB") && !err.contains(" 0.0 KiB"), "{err}");
+}
+
 /// `gate export --scenario` exports with `ω = 3` (docs/gate.md): a scenario asking for
 /// another `omega` is refused at its line and key, not exported with `ω = 3` in silence.
 /// Control: `omega = 3` exports, and the manifest says `ω = 3`.

@@ -89,6 +89,38 @@ fn identical_levels_tie_and_are_not_supported() {
     }
 }
 
+/// An error curve that overflows (`x0 = 1e300`: `e_0 = ∞`) is a numerical failure naming
+/// the file, the experiment, the level and the quantity, not four ties read as *not
+/// supported* (`k̇ = argmax` of a curve of NaN is still a number). The same for the budget
+/// design's Jacobian errors is out of reach of `x0` on ridge (they do not depend on `x`).
+/// Control: `x0 = 1e10` runs, its measures finite, and its label prints σ as `10000000000`.
+#[test]
+fn an_overflowing_error_curve_is_a_numerical_failure_not_a_tie() {
+    let with = |x0: &str| {
+        let text = format!(
+            "kind = \"trends\"\nname = \"t\"\nseed = 5\npairs = 4\nk_max = 500\n[base]\nm = 10\nn = 4\nx0 = {x0}\n\
+             [[experiment]]\nclaim = \"sec34.rate\"\nfactor = \"lambda\"\nlevels = [0.1, 10.0]\n"
+        );
+        Trends::parse("huge.toml", &text).expect("valid")
+    };
+    let t = with("1e300");
+    assert!(t.experiments[0].label.contains("σ=1e300;"), "a short σ in the label: {}", t.experiments[0].label);
+    match run_trends(&t, None, None, None) {
+        Err(Error::Numerical(m)) => {
+            for want in ["huge.toml: [[experiment]] 1: `sec34.rate", "level 0.1", "e_k = inf at k = 0"] {
+                assert!(m.contains(want), "no {want:?} in {m}");
+            }
+        }
+        other => panic!("expected a numerical failure, got {:?}", other.map(|r| stable_summary(&r))),
+    }
+    let t = with("1e10");
+    assert!(t.experiments[0].label.contains("σ=10000000000;"), "{}", t.experiments[0].label);
+    let res = run_trends(&t, None, None, None).expect("control: x0 = 1e10 runs");
+    for p in &res.experiments[0].pairs {
+        assert!(p.skipped.is_none() && p.values.iter().flatten().all(|v| v.is_finite()), "{p:?}");
+    }
+}
+
 /// A no-effect prediction: supported for a factor that changes nothing, contradicted for one
 /// that changes a lot (the reversed initialisation, with a narrow band).
 #[test]
@@ -176,6 +208,12 @@ fn bad_trend_files_name_file_line_and_key() {
             "factor = \"truncation\"",
         ),
         ("[[experiment]]\nclaim = \"appC.tmax_preferred\"\ndims = [30, 60]\n", "experiment.dims", "1..=M"),
+        // As `reproduce appendix-c --n 2,2` (it was accepted here).
+        (
+            "[[experiment]]\nclaim = \"appC.tmax_preferred\"\ndims = [2, 5, 2]\n",
+            "experiment.dims",
+            "N = 2 is listed twice (position 3",
+        ),
         (
             "[[experiment]]\nclaim = \"sec34.init\"\nfactor = \"x0\"\nlevels = [1.0, 0.1]\nprotocol = \"appendix_c\"\n",
             "experiment.protocol",

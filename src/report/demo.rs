@@ -13,7 +13,7 @@
 use crate::bounds::{bound_8, bound_19};
 use crate::budget;
 use crate::constants::{Constant, Scope};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, short_number};
 use crate::spec::Spec;
 use std::fmt::Write;
 
@@ -89,6 +89,28 @@ pub fn check_budget(args: &DemoArgs, max_gib: f64) -> Result<()> {
     budget::check("demo", &cause, bytes, max_gib, budget::FLAG)
 }
 
+/// An invalid parameter of the instance named by the flag it comes from: `λ` itself, or the
+/// step `α = 2/(L+m)` derived from it (`L`, `m` the extreme eigenvalues of the ridge
+/// Hessian `AᵀA + λI`, so a huge `--lambda` makes `α` underflow to 0).
+fn build_error(args: &DemoArgs, e: Error) -> Error {
+    let location = match &e {
+        Error::InvalidParameter { field: "lambda", .. } => format!("--lambda {}", short_number(args.lambda)),
+        Error::InvalidParameter { field: "alpha", .. } => format!(
+            "--lambda {}: the step α = 2/(L+m) derived from it (L, m the extreme eigenvalues of AᵀA + λI)",
+            short_number(args.lambda)
+        ),
+        Error::InvalidParameter { .. } => format!(
+            "--m {}, --n {}, --lambda {}, --x0-sigma {}",
+            args.m,
+            args.n,
+            short_number(args.lambda),
+            short_number(args.x0_sigma)
+        ),
+        _ => return e,
+    };
+    Error::Input { location, message: e.to_string() }
+}
+
 /// A numerical failure naming the first non-finite quantity of `values` (`name`, value).
 fn finite<'a>(values: impl IntoIterator<Item = (String, &'a f64)>) -> Result<()> {
     match values.into_iter().find(|(_, v)| !v.is_finite()) {
@@ -115,7 +137,7 @@ pub fn run(args: &DemoArgs) -> Result<String> {
     check(args)?;
     let spec =
         Spec { m: args.m, n: args.n, lambda: args.lambda, x0_sigma: Some(args.x0_sigma), ..Spec::figure2(args.seed) };
-    let inst = spec.build()?;
+    let inst = spec.build().map_err(|e| build_error(args, e))?;
     let c = &inst.constants;
     let (rho, gamma, e0) = (c.rho(), c.gamma.value, inst.e0());
     let named = |name: &str, v| (name.to_string(), v);
@@ -144,7 +166,12 @@ pub fn run(args: &DemoArgs) -> Result<String> {
     writeln!(
         w,
         "seed {}  M {}  N {}  u {}  alpha = 2/(L+m)  K {}  x0 = x* + N(0, {}^2)",
-        args.seed, args.m, args.n, args.lambda, args.k, args.x0_sigma
+        args.seed,
+        args.m,
+        args.n,
+        short_number(args.lambda),
+        args.k,
+        short_number(args.x0_sigma)
     )
     .ok();
     writeln!(w, "\ncertified constants").ok();

@@ -17,7 +17,8 @@
 //!   always indexed: `edot[k]`, `edot[k+1]`, `edot[k-2]`, `edot[0]`, `edot[K]`, `edot[K-1]`.
 //! - **Scalars**: `rho`, `Gamma`, `Gamma_sharp`, `kappa`, `M_x`, `M_u`, `K`, `omega`,
 //!   `dxstar_norm`, `e0`, `affine_radius` (the radius `δ/(q‖F‖)` of the ball around `x*`
-//!   on which a proximal map is affine, [`crate::map::proximal`]; NaN for the other maps)
+//!   on which a proximal map is affine, [`crate::map::proximal`]; NaN for the other maps,
+//!   where the scenario runner reports a claim using it *not applicable*)
 //!   ([`SCALARS`]); `k` is the iteration index.
 //! - **Late starts** (20)–(21): the scalar `Tp` (the late-start index `T'`) and the sequence
 //!   `edot_late` (`edot_late[k]` = `ė_{T'}^{(k)} = ‖Ẋ_{T'}^{(k)} − Dx*‖`, defined for
@@ -28,6 +29,10 @@
 //! - Two constructs whose meaning in exmex differs from the usual convention are rejected
 //!   rather than silently misread: a unary minus before a power (`-a^2` is `(-a)^2` in
 //!   exmex; write `-(a^2)`) and chained powers (`a^b^c` is `(a^b)^c`; add parentheses).
+//! - **Size**: at most [`MAX_OPERATORS`] operators and functions and brackets nested at most
+//!   [`MAX_DEPTH`] deep, checked before exmex parses the statement: exmex's symbolic
+//!   differentiation costs about the fourth power of the number of operators (figures in
+//!   `docs/scenarios.md`).
 //!
 //! Sequence references are translated into plain exmex variables (`edot[k+1]` becomes
 //! `{edot__kp1}`), every other name is checked against the vocabulary, and the two sides are
@@ -242,6 +247,8 @@ impl CustomClaim {
         };
         let toks = lex(statement).map_err(|(c, m)| err(c, m))?;
         check_brackets(&toks).map_err(|(c, m)| err(c, m))?;
+        let vocab = Vocabulary::new(scalars, sequences);
+        check_size(&toks, &vocab).map_err(|(c, m)| err(c, m))?;
         let (rel_at, relation) = find_relation(&toks).map_err(|(c, m)| err(c, m))?;
         let (lhs_toks, rhs_toks) = (&toks[..rel_at], &toks[rel_at + 1..]);
         if lhs_toks.is_empty() {
@@ -250,7 +257,6 @@ impl CustomClaim {
         if rhs_toks.is_empty() {
             return Err(err(toks[rel_at].end, "the right-hand side is empty".into()));
         }
-        let vocab = Vocabulary::new(scalars, sequences);
         let mut vars = BTreeMap::new();
         let lhs_em = translate(lhs_toks, &vocab, &mut vars).map_err(|(c, m)| err(c, m))?;
         let rhs_em = translate(rhs_toks, &vocab, &mut vars).map_err(|(c, m)| err(c, m))?;
@@ -580,6 +586,74 @@ fn check_brackets(toks: &[Lexed]) -> Located<()> {
         Some((o, p)) => Err((p, format!("unbalanced bracket: `{o}` is never closed"))),
         None => Ok(()),
     }
+}
+
+/// The most operators and functions a statement may have (`+ - * / ^`, `exp`, `min`, …;
+/// quantities, numbers and constants do not count), checked before exmex parses it.
+pub const MAX_OPERATORS: usize = 32;
+
+/// The deepest nesting of brackets a statement may have, checked before exmex parses it.
+pub const MAX_DEPTH: usize = 16;
+
+/// Refuses a statement with more than [`MAX_OPERATORS`] operators or brackets nested deeper
+/// than [`MAX_DEPTH`], before exmex parses or differentiates it. Operators are `+ - * / ^`
+/// and every name that is neither a quantity, `k`, a sequence nor a constant such as `PI`
+/// (functions such as `exp`, `min`; an unknown name is refused later anyway). exmex's symbolic differentiation, one partial derivative
+/// per variable, costs about the fourth power of the number of operators when every operand
+/// is a different variable (`e[0]/e[1]/…/e[32]`, the worst found at the limit: 2.1 s and
+/// 29 MB to load; a sum or product of 64 distinct entries: 10–17 s; measured on a loaded
+/// 2-core machine); without a limit, a statement of 2000 terms ran for minutes, took
+/// gigabytes and overflowed the stack.
+fn check_size(toks: &[Lexed], vocab: &Vocabulary) -> Located<()> {
+    let (mut depth, mut deepest) = (0usize, None);
+    let mut operators = Vec::new();
+    for t in toks {
+        match &t.tok {
+            Tok::Open(_) => {
+                depth += 1;
+                if depth > MAX_DEPTH && deepest.is_none() {
+                    deepest = Some(t.pos);
+                }
+            }
+            Tok::Close(_) => depth = depth.saturating_sub(1),
+            Tok::Op(c) if *c != ',' => operators.push(t.pos),
+            Tok::Ident(name)
+                if name != "k"
+                    && !vocab.scalars.contains(&name.as_str())
+                    && !vocab.sequences.contains(&name.as_str())
+                    && !vocab.ops.iter().any(|o| o.0 == name && o.3) =>
+            {
+                operators.push(t.pos)
+            }
+            _ => {}
+        }
+    }
+    if operators.len() > MAX_OPERATORS {
+        return Err((
+            operators[MAX_OPERATORS],
+            format!(
+                "the statement has {} operators and functions, more than the limit of {MAX_OPERATORS} \
+                 (symbolic differentiation of a longer statement takes too long; split it into several claims)",
+                operators.len()
+            ),
+        ));
+    }
+    if let Some(pos) = deepest {
+        let found = toks
+            .iter()
+            .scan(0usize, |d, t| {
+                match t.tok {
+                    Tok::Open(_) => *d += 1,
+                    Tok::Close(_) => *d = d.saturating_sub(1),
+                    _ => {}
+                }
+                Some(*d)
+            })
+            .max()
+            .unwrap_or(0);
+        return Err((pos, format!("brackets nested {found} deep, more than the limit of {MAX_DEPTH}")));
+    }
+    Ok(())
 }
 
 /// The index of the one relation token and the relation.

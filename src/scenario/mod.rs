@@ -436,9 +436,19 @@ fn select_claims(path: &str, text: &str, f: &ScenarioFile) -> Result<Vec<&'stati
     if f.claims.iter().any(|c| c.get_ref() == "all") {
         return Ok(claims::all().iter().map(|c| c.id).collect());
     }
-    let mut out = Vec::new();
-    for c in &f.claims {
+    let mut out: Vec<&'static str> = Vec::new();
+    for (i, c) in f.claims.iter().enumerate() {
         match claims::find(c.get_ref()) {
+            Some(claim) if out.contains(&claim.id) => {
+                // Each row of the report once: a repeated id would repeat every one of its rows.
+                return Err(at(
+                    path,
+                    text,
+                    &format!("claims[{i}]"),
+                    c,
+                    format!("claim id `{}` is listed twice", claim.id),
+                ));
+            }
             Some(claim) => out.push(claim.id),
             None => {
                 return Err(at(

@@ -294,13 +294,36 @@ fn runs_variant(role: Role, controls: bool) -> bool {
     controls || role != Role::Control
 }
 
+/// An instance that cannot be built: at its grid point; when `x_0 = x* + σg` is not finite
+/// (`σ` near the largest float), also at the line and key of the `grid.x0` entry.
+fn build_error(sc: &Scenario, point: usize, spec: &Spec, e: Error) -> Error {
+    let message = format!("the instance cannot be built: {e}");
+    let entry = sc.file.grid.x0.iter().enumerate().find(|(_, x)| match x.get_ref() {
+        super::X0::Sigma(s) => Some(*s) == spec.x0_sigma,
+        super::X0::Named(_) => false,
+    });
+    match (&e, entry) {
+        (Error::InvalidParameter { field: "x0", .. }, Some((i, x))) => super::at(
+            &sc.path,
+            &sc.text,
+            &format!("grid.x0[{i}]"),
+            x,
+            format!(
+                "grid point {point}: σ = {} is too large for x_0 = x* + σg; {message}",
+                crate::error::short_number(spec.x0_sigma.unwrap_or(f64::NAN))
+            ),
+        ),
+        _ => Error::Input {
+            location: format!("{}: grid point {point} ({})", sc.path, serde_json::to_string(spec).unwrap_or_default()),
+            message,
+        },
+    }
+}
+
 /// Runs one instance; `at` is its index, its grid point and whether it is the point's first.
 fn run_instance(sc: &Scenario, cfg: &Config, at: (usize, usize, bool), spec: &Spec) -> Result<InstanceResult> {
     let (index, point, first) = at;
-    let case = Case::from_spec(spec, cfg).map_err(|e| Error::Input {
-        location: format!("{}: grid point {point} ({})", sc.path, serde_json::to_string(spec).unwrap_or_default()),
-        message: format!("the instance cannot be built: {e}"),
-    })?;
+    let case = Case::from_spec(spec, cfg).map_err(|e| build_error(sc, point, spec, e))?;
     let mut rows = Vec::new();
     for id in &sc.claims {
         let claim = claims::find(id).expect("validated at load");
@@ -334,6 +357,20 @@ pub fn check_custom(c: &Custom, case: &Case, cfg: &Config) -> Verdict {
     let mut q = quantities(case, cfg, &run.curves, &tol_iterate, &tol_jacobian);
     if c.claim.uses_late_start() {
         q.late_starts = late_starts(case, cfg);
+    }
+    if c.claim.variables().iter().any(|v| v == "affine_radius") && case.inst.map.capabilities().support.is_none() {
+        // `affine_radius` exists for the proximal maps only: elsewhere the claim does not
+        // apply (it is NaN there, which would read as a numerical failure).
+        let reason = format!(
+            "`{}` uses affine_radius, the radius of the ball on which a proximal map is affine; this instance's map ({}) is not proximal",
+            c.claim.statement(),
+            case.inst.map.name()
+        );
+        return claims::with_setting(
+            Verdict::NotApplicable { assumption: "proximal map", reason, observed: None },
+            case,
+            cfg,
+        );
     }
     let observed = c.claim.check(&q, &cfg.tol, case.spec);
     let verdict = match c.requires.iter().find_map(|a| case.assumption_failure(*a).map(|r| (*a, r))) {

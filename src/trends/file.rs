@@ -39,7 +39,7 @@
 //! [[experiment]]
 //! claim = "appC.trunc_ineffective_small_step"
 //! setting = "paper"
-//! dims = [2, 5, 10, 20, 30, 40]  # N, one row each (default: the paper's six)
+//! dims = [2, 5, 10, 20, 30, 40]  # N, one row each, each once (default: the paper's six)
 //! runs = 100                     # R draws per N (default 100, the paper's)
 //! factor = "truncation"          # only for the claims that compare two T of the grid
 //! levels = [0.0, 0.2]            # fractions of K on the grid {0, 0.1, …, 0.8}, or "optimal"
@@ -53,7 +53,7 @@
 //! `"warm"`: bilevel experiments). Every error names the file, the line and the key.
 
 use super::{Design, TrendClaim};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, short_number};
 use crate::scenario::{X0, at};
 use crate::spec::{Family, Spec, StepRule};
 use serde::Deserialize;
@@ -640,6 +640,14 @@ impl Parser<'_> {
                 if v.is_empty() || v.iter().any(|&n| n == 0 || n > spec.m) {
                     return Err(self.err("experiment.dims", d, format!("dimensions N in 1..=M (M = {})", spec.m)));
                 }
+                // As `reproduce appendix-c --n`: a repeated N would repeat its row and its tests.
+                if let Some((i, n)) = v.iter().enumerate().find(|&(i, n)| v[..i].contains(n)) {
+                    return Err(self.err(
+                        "experiment.dims",
+                        d,
+                        format!("N = {n} is listed twice (position {} of the list)", i + 1),
+                    ));
+                }
                 v
             }
         };
@@ -824,8 +832,8 @@ fn default_label(id: &str, spec: &Spec, factor: Option<Factor>, levels: &[(Level
         (Family::Layer { param, .. }, _) => format!("layer[{}]", param.name()),
         (Family::ElasticNet { .. }, _) => "elastic net".to_string(),
         (Family::PseudoHuber { .. }, Some(Factor::Delta)) => "pseudo-Huber".to_string(),
-        (Family::PseudoHuber { delta, .. }, _) => format!("pseudo-Huber δ={delta}"),
-        (Family::Huber { delta, .. }, _) => format!("Huber δ={delta}"),
+        (Family::PseudoHuber { delta, .. }, _) => format!("pseudo-Huber δ={}", short_number(delta)),
+        (Family::Huber { delta, .. }, _) => format!("Huber δ={}", short_number(delta)),
     };
     let step = match spec.step {
         StepRule::Optimal => "2/(L+m)".to_string(),
@@ -833,7 +841,7 @@ fn default_label(id: &str, spec: &Spec, factor: Option<Factor>, levels: &[(Level
         StepRule::InvThreeL => "1/(3L)".to_string(),
         StepRule::FractionOfTwoOverL { c } => format!("{c}·2/L"),
     };
-    let x0 = spec.x0_sigma.map_or("origin".to_string(), |s| format!("σ={s}"));
+    let x0 = spec.x0_sigma.map_or("origin".to_string(), |s| format!("σ={}", short_number(s)));
     let mut parts = vec![family];
     if factor != Some(Factor::Step) {
         parts.push(format!("α={step}"));

@@ -38,7 +38,12 @@ pub fn run_trends(t: &Trends, seed: Option<u64>, pairs: Option<usize>, jobs: Opt
     let (results, draws): (Vec<(PairResult, Option<ExampleCurves>)>, _) = pool.install(|| -> Result<_> {
         let results = work
             .par_iter()
-            .map(|&(e, i)| run_pair(&t.experiments[e], instance_seed(seed, e, i), k_max, i == 0))
+            .map(|&(e, i)| {
+                run_pair(&t.experiments[e], instance_seed(seed, e, i), k_max, i == 0).map_err(|err| match err {
+                    Error::Numerical(m) => Error::Numerical(format!("{}: [[experiment]] {}: {m}", t.path, e + 1)),
+                    other => other,
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok((results, super::appendix_c_trend::compute_draws(&t.experiments, seed)?))
     })?;
@@ -159,10 +164,12 @@ fn curse_pair(ex: &Experiment, seed: u64, k_max: usize, want: bool) -> Result<(P
         for v in c.e.iter_mut().chain(c.edot.iter_mut()).chain(c.ebar.iter_mut()) {
             *v *= scale;
         }
+        let e0 = scale * inst.e0();
+        finite_curves(ex, text, seed, &[("e_k", &c.e), ("ė_k", &c.edot), ("ē_k", &c.ebar), ("e_0", &[e0])])?;
         let m = CurseMeasures::of(&c, rho);
         censored += usize::from(m.censored);
         let k = &inst.constants;
-        let (edot0, e0) = (scale * k.dx_star_norm, scale * inst.e0());
+        let edot0 = scale * k.dx_star_norm;
         if ex.controlled {
             match first {
                 None => first = Some((edot0, k.gamma.value * e0)),
@@ -196,6 +203,21 @@ fn curse_pair(ex: &Experiment, seed: u64, k_max: usize, want: bool) -> Result<(P
     }
     let example = want.then_some(ExampleCurves { seed, curves, table: None });
     Ok((PairResult { seed, values, skipped: None, censored, notes }, example))
+}
+
+/// A non-finite error (an overflow: `x_0` or the data too large) is a numerical failure
+/// naming the level, the quantity and the first `k`, never a measure: `k̇ = argmax_k ė_k` of
+/// a curve of NaN is still a number, and its pairs would read as ties.
+fn finite_curves(ex: &Experiment, level: &str, seed: u64, curves: &[(&str, &[f64])]) -> Result<()> {
+    for (name, v) in curves {
+        if let Some(k) = v.iter().position(|x| !x.is_finite()) {
+            return Err(Error::Numerical(format!(
+                "`{}`, level {level}, pair seed {seed}: {name} = {} at k = {k} (an overflow: is x0 or the data too large?)",
+                ex.label, v[k]
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A controlled level (`controlled = true`, ridge-weight): the same data `A` and initial
@@ -288,6 +310,7 @@ fn budget_pair(ex: &Experiment, seed: u64, want: bool) -> Result<(PairResult, Op
             .iter()
             .map(|j| spectral_norm(&(j - &inst.dx_star)))
             .collect();
+        finite_curves(ex, &ex.levels[l].1, seed, &[("ė_k of the late start", &errors)])?;
         let b = BudgetMeasures::of(&errors);
         for (j, mu) in ex.claim.measures.iter().enumerate() {
             values[j][l] = if mu.name == "peak" { b.peak } else { b.final_error };
