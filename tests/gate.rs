@@ -1593,6 +1593,56 @@ fn a_diverging_instance_is_refused_not_judged() {
     }
 }
 
+/// SIGINT while `--junit` is being written (the file filled in its temporary
+/// `.junit.xml.tmp-…`, the writer pausing before the rename): the process ends with 130 and
+/// leaves neither the temporary file nor a `junit.xml`. Seen to fail when the temporary file
+/// is not registered for the clean-up (it stayed). Control: without a signal the same run
+/// writes `junit.xml` and leaves no temporary file.
+#[test]
+fn an_interrupted_junit_write_leaves_no_temporary_file() {
+    let (inst, traces, _) = run_with("junit_sigint", Bug::None);
+    let out = dir("junit_sigint_out");
+    std::fs::create_dir_all(&out).unwrap();
+    let junit = out.join("junit.xml");
+    let temporary = |d: &Path| -> Vec<String> {
+        std::fs::read_dir(d).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()
+    };
+    for signal in [true, false] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_unrollcheck"))
+            .args(["gate", "check", "--instances"])
+            .arg(&inst)
+            .arg("--traces")
+            .arg(&traces)
+            .arg("--junit")
+            .arg(&junit)
+            .env("UNROLLCHECK_TEST_PAUSE_MS", if signal { "2000" } else { "0" })
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let mut sent = false;
+        while child.try_wait().unwrap().is_none() && started.elapsed().as_secs() < 60 {
+            if signal && !sent && temporary(&out).iter().any(|n| n.starts_with(".junit.xml.tmp-")) {
+                let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+                assert!(kill.success());
+                sent = true;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        let status = child.wait().unwrap();
+        assert_eq!(temporary(&out).iter().filter(|n| n.contains(".tmp-")).count(), 0, "left: {:?}", temporary(&out));
+        if signal {
+            assert!(sent, "the temporary JUnit file never appeared");
+            assert_eq!(status.code(), Some(130), "{status:?}");
+            assert!(!junit.exists(), "an interrupted run wrote junit.xml");
+        } else {
+            assert_eq!(status.code(), Some(0), "{status:?}");
+            assert!(junit.exists());
+        }
+    }
+}
+
 /// `--junit` inside the `--out` directory (its `report.md`, another file there, or the
 /// directory itself) is refused before anything runs (exit 2), the report left as it was;
 /// before, `--junit DIR/report.md` overwrote the report with XML (exit 0). Control: beside

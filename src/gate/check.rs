@@ -985,13 +985,29 @@ fn write_atomically(path: &Path, text: &str) -> Result<()> {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     let tmp = path.with_file_name(format!(".{name}.tmp-{}-{nanos}", std::process::id()));
     // `create_new`: never a file that exists; only the file created here is ever removed.
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(|e| io(&tmp, e))?;
-    let written = std::io::Write::write_all(&mut file, text.as_bytes())
-        .map_err(|e| io(&tmp, e))
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| io(path, e)));
+    // Created and renamed under the interrupt lock, registered in between: a signal removes
+    // it (`report::interrupt`).
+    let mut file = {
+        let mut owned = crate::report::interrupt::lock();
+        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(|e| io(&tmp, e))?;
+        owned.push(tmp.clone());
+        file
+    };
+    let written = std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| io(&tmp, e)).and_then(|()| {
+        crate::report::test_pause();
+        let mut owned = crate::report::interrupt::lock();
+        let renamed = std::fs::rename(&tmp, path).map_err(|e| io(path, e));
+        if renamed.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        crate::report::interrupt::forget(&mut owned, &tmp);
+        renamed
+    });
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
+        crate::report::interrupt::forget(&mut crate::report::interrupt::lock(), &tmp);
     }
+    crate::report::interrupt::stop_if_interrupted();
     written
 }
 

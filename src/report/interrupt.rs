@@ -21,6 +21,9 @@
 //! Slurm array on a network file system, where the pid is another host's), pids are
 //! reused, and another run writing into the same `--out` has its own temporary directory
 //! in flight. It names them on stderr instead (`leftovers`).
+//!
+//! The JUnit file of `gate check --junit` is written the same way, as one temporary file
+//! `.<file name>.tmp-<pid>-…` beside it, registered here and renamed under the lock.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,7 +32,8 @@ use std::sync::{Mutex, MutexGuard};
 /// Set by the handler when a signal arrived, before it waits for the lock.
 static PENDING: AtomicBool = AtomicBool::new(false);
 
-/// The temporary directories this process created and has not renamed or removed yet.
+/// The temporary directories (and the one temporary file of `gate check --junit`) this
+/// process created and has not renamed or removed yet.
 static OWNED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// The registry, locked: held by a writer while it creates a temporary directory and
@@ -104,7 +108,12 @@ fn clean_up_and_exit(signal: i32) -> ! {
         // it is gone nothing makes it anew (files are not created in a missing directory,
         // and figures create directories under the lock held here), so this ends.
         for _ in 0..1000 {
-            if std::fs::remove_dir_all(path).is_ok() || std::fs::symlink_metadata(path).is_err() {
+            let removed = match std::fs::symlink_metadata(path) {
+                Err(_) => true,
+                Ok(m) if m.is_dir() => std::fs::remove_dir_all(path).is_ok(),
+                Ok(_) => std::fs::remove_file(path).is_ok(), // a temporary file (`gate check --junit`)
+            };
+            if removed {
                 break;
             }
         }

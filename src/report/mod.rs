@@ -861,7 +861,7 @@ fn write_dir_as(
 /// `UNROLLCHECK_TEST_PAUSE_MS` set, the writer sleeps that long after it filled its
 /// temporary directory and again inside the rename section, so that a test can send a
 /// signal at either point. Unset (always, outside those tests), nothing happens.
-fn test_pause() {
+pub(crate) fn test_pause() {
     static PAUSE: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
     let pause = PAUSE.get_or_init(|| std::env::var("UNROLLCHECK_TEST_PAUSE_MS").ok()?.parse().ok());
     if let Some(ms) = *pause {
