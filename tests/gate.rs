@@ -1,6 +1,8 @@
 //! Self-test of the gate: correct traces pass; each planted bug class is rejected with the
 //! right quantity, iteration and cause; bad input is a clear error (exit code 2 in the CLI).
 
+#[path = "support/signal.rs"]
+mod signal;
 use nalgebra::DVector;
 use std::path::{Path, PathBuf};
 use unrollcheck::Error;
@@ -1620,17 +1622,9 @@ fn an_interrupted_junit_write_leaves_no_temporary_file() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let started = std::time::Instant::now();
-        let mut sent = false;
-        while child.try_wait().unwrap().is_none() && started.elapsed().as_secs() < 60 {
-            if signal && !sent && temporary(&out).iter().any(|n| n.starts_with(".junit.xml.tmp-")) {
-                let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-                assert!(kill.success());
-                sent = true;
-            }
-            std::thread::sleep(std::time::Duration::from_micros(200));
-        }
-        let status = child.wait().unwrap();
+        let (status, sent) = signal::signal_when(&mut child, "INT", || {
+            signal && temporary(&out).iter().any(|n| n.starts_with(".junit.xml.tmp-"))
+        });
         assert_eq!(temporary(&out).iter().filter(|n| n.contains(".tmp-")).count(), 0, "left: {:?}", temporary(&out));
         if signal {
             assert!(sent, "the temporary JUnit file never appeared");

@@ -2,6 +2,8 @@
 //! foreign directory is never replaced, huge requests are refused before any work, and
 //! malformed scenario details are exit 2 naming the file, the line and the key.
 
+#[path = "support/signal.rs"]
+mod signal;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -773,17 +775,7 @@ fn interrupted(
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let started = std::time::Instant::now();
-    let mut sent = false;
-    while child.try_wait().unwrap().is_none() && started.elapsed().as_secs() < 60 {
-        if !sent && entries(&out).iter().any(|n| n.starts_with(watch)) {
-            let kill = Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().unwrap();
-            assert!(kill.success(), "kill -{signal} failed");
-            sent = true;
-        }
-        std::thread::sleep(std::time::Duration::from_micros(200));
-    }
-    let status = child.wait().unwrap();
+    let (status, sent) = signal::signal_when(&mut child, signal, || entries(&out).iter().any(|n| n.starts_with(watch)));
     let mut err = String::new();
     child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     (status, sent, err)
