@@ -1064,6 +1064,13 @@ fn a_subset_can_be_checked() {
     let o = gate_check_cli(&inst, &traces, &["--allow-missing"]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
     assert!(String::from_utf8_lossy(&o.stdout).contains("1 of 22 instances pass, 21 skipped (no trace)"));
+    // Each skipped instance is named on its row (cargo-mutants: an unnamed skip was missed).
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    for id in &ids[1..] {
+        let row =
+            stdout.lines().find(|l| l.contains(&format!("`{id}`"))).unwrap_or_else(|| panic!("no row names {id}"));
+        assert!(row.to_lowercase().contains("skip"), "{row}");
+    }
     // `--allow-missing` with no trace for any selected instance checked nothing: exit 2,
     // the report saying so (a CI gate must not pass on an empty traces directory).
     let nothing = |o: &std::process::Output| {
