@@ -171,6 +171,10 @@ fn statements_beyond_the_size_limits_are_refused_before_exmex() {
     CustomClaim::parse(FILE, "id", &nested(MAX_DEPTH)).expect("control: depth 16 parses");
     assert_input_error(&nested(MAX_DEPTH + 1), 9 + MAX_DEPTH, "brackets nested 17 deep, more than the limit of 16");
     assert_input_error(&nested(5000), 9 + MAX_DEPTH, "brackets nested 5000 deep");
+    // Commas are not operators (a function counts once): 16 `min(rho, rho)` joined by 15 `+`
+    // are 31, and parse; counting the 16 commas too would make 47 (cargo-mutants: missed).
+    CustomClaim::parse(FILE, "id", &format!("e[k] <= {}", vec!["min(rho, rho)"; 16].join("+")))
+        .expect("control: commas are not operators");
     // Constants are not operators: 33 `PI`s joined by 32 `+` parse.
     CustomClaim::parse(FILE, "id", &format!("e[k] <= {}", vec!["PI"; 33].join("+")))
         .expect("control: constants are not operators");
