@@ -432,9 +432,15 @@ pub fn gate_export(
     sets: ExtraSets,
     out: &mut dyn Write,
 ) -> Result<Outcome> {
-    let ExtraSets { accelerated, layers, proximal } = sets;
-    let mut set: Vec<_> = match scenario {
+    let m = match scenario {
+        // The extra sets conflict with --scenario (clap).
+        Some(path) => {
+            let (items, budget) = gate::export::scenario_budget(&load(path)?, size.dims().2)?;
+            gate::export::check_exportable(&items)?;
+            gate::export::export_budgets(&items, dir, budget)?
+        }
         None => {
+            let ExtraSets { accelerated, layers, proximal } = sets;
             let mut set = gate::export::sized_set(seed, size);
             if accelerated {
                 set.extend(gate::export::accelerated_set(seed, size));
@@ -442,34 +448,13 @@ pub fn gate_export(
             if layers {
                 set.extend(gate::export::layers_set(seed, size));
             }
-            set
-        }
-        Some(path) => {
-            let sc = load(path)?;
-            gate::export::check_scenario_omega(&sc)?;
-            let unused: Vec<&str> =
-                [("k_max", sc.file.k_max.is_some()), ("t_fractions", sc.file.t_fractions.is_some())]
-                    .into_iter()
-                    .filter_map(|(key, set)| set.then_some(key))
-                    .collect();
-            if !unused.is_empty() {
-                eprintln!(
-                    "unrollcheck: note: {}: {} not used by the export: its instances have the horizon K = {} of --size, \
-                     and the truncated ones T = round(K/5) with ω = {} (docs/gate.md)",
-                    sc.path,
-                    unused.join(" and "),
-                    size.dims().2,
-                    gate::export::OMEGA
-                );
+            if proximal {
+                set.extend(gate::export::proximal_set(seed, size));
             }
-            sc.specs(None, true).into_iter().flat_map(|(_, s)| [(s, false), (s, true)]).collect()
+            gate::export::check_exportable(&set)?;
+            gate::export::export_with_horizon(&set, dir, size.dims().2)?
         }
     };
-    if proximal && scenario.is_none() {
-        set.extend(gate::export::proximal_set(seed, size));
-    }
-    gate::export::check_exportable(&set)?;
-    let m = gate::export::export_with_horizon(&set, dir, size.dims().2)?;
     sayln!(out, "exported {} instances to {}", m.instances.len(), dir.display());
     Ok(Outcome::Holds)
 }

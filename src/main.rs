@@ -118,14 +118,15 @@ enum GateCommand {
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
-        /// Take the instances from a scenario's grid (ridge and pseudo-Huber families).
+        /// Take the instances from a scenario's grid (ridge and pseudo-Huber families), with
+        /// its `k_max`, `t_fractions` and `omega` where it sets them (docs/gate.md).
         #[arg(long)]
         scenario: Option<PathBuf>,
         /// Seed of the default set.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
         /// Size class: small (m = 6, n = 3, K = 30) or large (m = 60, n = 50, K = 500); the
-        /// horizon K applies to --scenario too.
+        /// horizon K applies to --scenario too when the scenario sets no `k_max`.
         #[arg(long, value_enum, default_value_t = gate::export::Size::Small)]
         size: gate::export::Size,
         /// Also export the accelerated methods (Chebyshev, Nesterov with constant momentum and

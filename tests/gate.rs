@@ -1782,3 +1782,54 @@ fn the_numpy_clients_float32_traces_pass_on_every_set() {
         }
     }
 }
+
+/// `gate export --scenario` takes the scenario's budget (docs/gate.md): its `k_max` as the
+/// horizon, a truncated instance per distinct `T = ⌊f·K⌋ > 0` of its `t_fractions`, and its
+/// integer `omega` in `T' = T + ωT`, `K' = K + ωT`; `gate check` judges those instances with
+/// that `ω` (correct traces pass, a late start at `T' + 1` is confirmed as such). Control:
+/// the same grid without the keys has the horizon given (`--size`'s), `T = round(K/5)` and
+/// `ω = 3`; a fractional `omega` is refused at its line and key.
+#[test]
+fn a_scenario_budget_is_exported_and_checked_with_its_omega() {
+    use unrollcheck::gate::export::{export_budgets, scenario_budget};
+    use unrollcheck::scenario::Scenario;
+    let grid = "claims = [\"thm7.bound\"]\n[grid]\nfamily = [\"ridge_weight\", \"pseudo_huber_targets\"]\n\
+                m = [6]\nn = [2]\nstep = [\"2/(L+m)\"]\nmethod = [\"gd\", \"heavy_ball\"]\n";
+    let head = "name = \"budget\"\nseed = 3\ninstances = 1\n";
+    let keys = "k_max = 40\nomega = 2.0\nt_fractions = [0.0, 0.1, 0.5, 0.52]\n";
+    let sc = Scenario::parse("b.toml", &format!("{head}{keys}{grid}")).unwrap();
+    let (items, (k, omega)) = scenario_budget(&sc, 30).unwrap();
+    assert_eq!((k, omega), (40, 2));
+    let ts: Vec<usize> = items.iter().map(|(_, t)| *t).collect();
+    assert_eq!(ts, [0, 4, 20].repeat(4), "T = ⌊f·K⌋: 0 untruncated, 0.52·40 = 20.8 → 20 once");
+    for bug in [Bug::None, Bug::LateStart { shift: 1, fixed_rows: true }] {
+        let d = dir(&format!("budget-{}", bug != Bug::None));
+        let (inst, traces) = (d.join("instances"), d.join("traces"));
+        std::fs::create_dir_all(&traces).unwrap();
+        let manifest = export_budgets(&items, &inst, (k, omega)).unwrap();
+        for (e, (_, t)) in manifest.instances.iter().zip(&items) {
+            assert_eq!((e.k, e.t, e.omega, e.t_prime, e.k_prime), (40, *t, 2, 3 * t, 40 + 2 * t), "{}", e.id);
+            write_trace(&inst, &traces, e, bug);
+        }
+        let report = check(&inst, &traces).unwrap();
+        assert_eq!(report.outcomes.len(), 12);
+        for o in &report.outcomes {
+            if bug == Bug::None {
+                assert!(o.passed(), "{}: {:?}", o.id, o.findings);
+                assert!(o.claims.iter().any(|(id, v)| id == "sec41.trunc_fwd_rev" && v.holds()), "{}", o.id);
+            } else {
+                let c = confirmed(o).unwrap_or_else(|| panic!("{}: {}", o.id, o.cause_text()));
+                assert_eq!(c.class, BugClass::LateStartPlusOne, "{}: {}", o.id, o.cause_text());
+            }
+        }
+    }
+    // Control: without the keys, the horizon given, T = round(K/5), ω = 3.
+    let plain = Scenario::parse("b.toml", &format!("{head}{grid}")).unwrap();
+    let (items, budget) = scenario_budget(&plain, 30).unwrap();
+    assert_eq!(budget, (30, 3));
+    assert_eq!(items.iter().map(|(_, t)| *t).collect::<Vec<_>>(), [0, 6].repeat(4));
+    // A fractional ω has no integer T' = T + ωT: refused at its line and key.
+    let half = Scenario::parse("b.toml", &format!("{head}omega = 2.5\n{grid}")).unwrap();
+    let e = scenario_budget(&half, 30).unwrap_err().to_string();
+    assert!(e.contains("b.toml: line 4, column 9, key `omega`: omega = 2.5 is not exported"), "{e}");
+}

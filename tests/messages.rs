@@ -289,33 +289,39 @@ fn a_small_memory_estimate_prints_with_its_digits() {
     assert!(!err.contains("0.0 GiB") && !err.contains(" 0.0 KiB"), "{err}");
 }
 
-/// `gate export --scenario` exports with `ω = 3` (docs/gate.md): a scenario asking for
-/// another `omega` is refused at its line and key, not exported with `ω = 3` in silence.
-/// Control: `omega = 3` exports, and the manifest says `ω = 3`.
+/// `gate export --scenario` takes the scenario's `omega` (docs/gate.md), and the format's
+/// indices `T' = T + ωT` are integers: a fractional `omega` is refused at its line and key,
+/// not rounded in silence, and nothing is written. Control: an integer `omega` exports, and
+/// the manifest carries it, with the scenario's `k_max` as the horizon (and `--size`'s
+/// without it).
 #[test]
-fn gate_export_refuses_a_scenario_omega_it_would_ignore() {
+fn gate_export_takes_a_scenarios_omega_and_refuses_a_fractional_one() {
     let dir = temp_dir("omega");
     let file = dir.join("w.toml");
-    std::fs::write(&file, SCENARIO.replace("instances = 1", "instances = 1\nomega = 2.0")).unwrap();
+    std::fs::write(&file, SCENARIO.replace("instances = 1", "instances = 1\nomega = 2.5")).unwrap();
     let out = dir.join("inst");
-    let o = run(&["gate", "export", "--out", out.to_str().unwrap(), "--scenario", file.to_str().unwrap()]);
+    let export = |extra: &[&str]| {
+        let mut args = vec!["gate", "export", "--out", out.to_str().unwrap(), "--scenario", file.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let o = export(&[]);
     assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
-    assert!(stderr(&o).contains("w.toml: line 5, column 9, key `omega`: omega = 2 is not exported"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("w.toml: line 5, column 9, key `omega`: omega = 2.5 is not exported"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!out.exists(), "nothing exported");
-    std::fs::write(&file, SCENARIO.replace("instances = 1", "instances = 1\nomega = 3.0")).unwrap();
-    let o = run(&["gate", "export", "--out", out.to_str().unwrap(), "--scenario", file.to_str().unwrap()]);
+    std::fs::write(&file, SCENARIO.replace("instances = 1", "instances = 1\nomega = 2.0\nk_max = 50")).unwrap();
+    let o = export(&[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let manifest = unrollcheck::gate::check::read_manifest(&out).unwrap();
-    assert!(manifest.instances.iter().all(|e| e.omega == 3), "the manifest's ω");
-    // Control of the note below: a scenario without `k_max` or `t_fractions` gets none.
-    assert!(!stderr(&o).contains("not used by the export"), "{}", stderr(&o));
-    // `k_max` and `t_fractions` are not exported either (the horizon is --size's): a note
-    // says so, and the export still runs.
-    let text = SCENARIO.replace("instances = 1", "instances = 1\nk_max = 500\nt_fractions = [0.5]");
-    std::fs::write(&file, text).unwrap();
-    std::fs::remove_dir_all(&out).unwrap();
-    let o = run(&["gate", "export", "--out", out.to_str().unwrap(), "--scenario", file.to_str().unwrap()]);
+    assert!(manifest.instances.iter().all(|e| e.omega == 2 && e.k == 50), "the scenario's ω and K");
+    std::fs::write(&file, SCENARIO).unwrap();
+    let o = export(&["--size", "large"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stderr(&o).contains("k_max and t_fractions not used by the export"), "{}", stderr(&o));
+    let manifest = unrollcheck::gate::check::read_manifest(&out).unwrap();
+    assert!(manifest.instances.iter().all(|e| e.omega == 3 && e.k == 500), "--size's K, the gate's ω");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -126,6 +126,9 @@ impl Size {
 /// Cost factor `ω`.
 pub const OMEGA: usize = 3;
 
+/// The horizon and the cost factor `(K, ω)` of an export.
+pub type Budget = (usize, usize);
+
 /// The default instance set (small): specs and whether each is truncated.
 pub fn default_set(seed: u64) -> Vec<(Spec, bool)> {
     sized_set(seed, Size::Small)
@@ -279,32 +282,59 @@ fn names(spec: &Spec) -> (String, String, String) {
     (family.to_string(), param, method.to_string())
 }
 
-/// Refuses a scenario whose `omega` is not the gate's [`OMEGA`]: `gate export --scenario`
-/// takes the scenario's grid, and every exported instance has the truncation budget
-/// `T' = T + ωT`, `K' = K + ωT` with `ω = 3`; a scenario asking for another `ω` would
-/// otherwise be exported with `ω = 3` without a word (exit 2, at the line of `omega`).
-pub fn check_scenario_omega(sc: &crate::scenario::Scenario) -> Result<()> {
-    match &sc.file.omega {
-        Some(w) if *w.get_ref() != OMEGA as f64 => Err(crate::scenario::at(
-            &sc.path,
-            &sc.text,
-            "omega",
-            w,
-            format!(
-                "omega = {} is not exported: `gate export --scenario` takes the grid, and its instances have the \
-                 truncation budget T' = T + ωT, K' = K + ωT with ω = {OMEGA}; remove `omega` or set it to {OMEGA}",
-                w.get_ref()
-            ),
-        )),
-        _ => Ok(()),
-    }
+/// The instances `gate export --scenario` writes for a scenario, with their horizon and cost
+/// factor: each spec of the scenario's grid (quick, one instance per point) untruncated and
+/// truncated. The budget is the scenario's where it sets it:
+///
+/// - the horizon `K` is its `k_max`, else `default_k` (that of `--size`);
+/// - the truncations are `T = ⌊f·K⌋` for each of its `t_fractions` (`T = 0` is the
+///   untruncated instance, repeated values once), else `T = round(K/5)`;
+/// - `ω` is its `omega`, else the gate's [`OMEGA`]; the indices `T' = T + ωT`, `K' = K + ωT`
+///   of the format are integers, so a fractional `omega` is refused (exit 2, at its line and
+///   key) rather than rounded in silence.
+pub fn scenario_budget(
+    sc: &crate::scenario::Scenario,
+    default_k: usize,
+) -> Result<(Vec<(Spec, usize)>, Budget)> {
+    let omega = match &sc.file.omega {
+        None => OMEGA,
+        Some(w) => match crate::bounds::index_of(*w.get_ref()).filter(|&i| i as f64 == *w.get_ref()) {
+            Some(w) => w,
+            None => {
+                return Err(crate::scenario::at(
+                    &sc.path,
+                    &sc.text,
+                    "omega",
+                    w,
+                    format!(
+                        "omega = {} is not exported: the gate's instances have the integer indices T' = T + ωT, \
+                         K' = K + ωT; use an integer omega",
+                        w.get_ref()
+                    ),
+                ));
+            }
+        },
+    };
+    let k = sc.file.k_max.as_ref().map_or(default_k, |k| *k.get_ref());
+    let mut ts: Vec<usize> = match &sc.file.t_fractions {
+        Some(f) => f.get_ref().iter().map(|f| (f * k as f64).floor() as usize).filter(|&t| t > 0).collect(),
+        None => vec![(k as f64 * 0.2).round() as usize],
+    };
+    ts.sort_unstable();
+    ts.dedup();
+    let items = sc
+        .specs(None, true)
+        .into_iter()
+        .flat_map(|(_, s)| std::iter::once((s, 0)).chain(ts.iter().map(move |&t| (s, t))))
+        .collect();
+    Ok((items, (k, omega)))
 }
 
 /// Refuses a set with an instance `gate check` could not judge: the classic Huber family
 /// (its Hessian jumps, so the derivatives of the unrolled iteration are not those of a
 /// smooth map) and logistic regression (the instance format carries no labels or sample
 /// weights). Exit 2 at export, rather than traces nobody can check.
-pub fn check_exportable(set: &[(Spec, bool)]) -> Result<()> {
+pub fn check_exportable<T>(set: &[(Spec, T)]) -> Result<()> {
     for (s, _) in set {
         let why = match s.family {
             Family::Huber { .. } => "the classic Huber family is not exported",
@@ -327,22 +357,32 @@ pub fn export(set: &[(Spec, bool)], out: &Path) -> Result<Manifest> {
 }
 
 /// Writes the instances of `set` to `out` with the horizon `k` (`T = 0.2k` for a truncated
-/// instance) and returns the manifest.
+/// instance, the gate's `ω` = [`OMEGA`]) and returns the manifest.
 pub fn export_with_horizon(set: &[(Spec, bool)], out: &Path, k: usize) -> Result<Manifest> {
+    let t = |truncated: bool| if truncated { (k as f64 * 0.2).round() as usize } else { 0 };
+    let items: Vec<(Spec, usize)> = set.iter().map(|&(spec, truncated)| (spec, t(truncated))).collect();
+    export_budgets(&items, out, (k, OMEGA))
+}
+
+/// Writes the instances `items` (a spec and its truncation `T`, `0` for an untruncated
+/// instance) to `out` with the horizon `k` and the cost factor `omega`: each instance runs to
+/// `K' = K + ωT` and its late starts begin at `T' = T + ωT` (Section 4.3's budget). Returns
+/// the manifest.
+pub fn export_budgets(items: &[(Spec, usize)], out: &Path, (k, omega): Budget) -> Result<Manifest> {
     crate::report::ensure_ours(out, "manifest.json", |t| serde_json::from_str::<Manifest>(t).is_ok())?;
     std::fs::create_dir_all(out).map_err(|e| Error::Io { path: out.display().to_string(), message: e.to_string() })?;
     let mut entries = Vec::new();
-    for (i, (spec, truncated)) in set.iter().enumerate() {
+    for (i, &(ref spec, t)) in items.iter().enumerate() {
         // Traces are in the original coordinates: an adapted norm only changes how the
         // suite measures errors, not the iteration another implementation runs.
         let spec = &Spec { norm: Norm::Euclidean, ..*spec };
         let inst = spec.build()?;
         let (family, param, method) = names(spec);
-        let t = if *truncated { (k as f64 * 0.2).round() as usize } else { 0 };
+        let truncated = t > 0;
         let (n, p) = (inst.map.dim_x(), inst.map.dim_u());
-        let (t_prime, k_prime) = (t + OMEGA * t, k + OMEGA * t);
+        let (t_prime, k_prime) = (t + omega * t, k + omega * t);
         let warm = if spec.x0_sigma == Some(0.0) { "_warm" } else { "" };
-        let id = format!("{i:02}_{method}_{family}_{param}{}{warm}", if *truncated { "_truncated" } else { "" });
+        let id = format!("{i:02}_{method}_{family}_{param}{}{warm}", if truncated { "_truncated" } else { "" });
         let file = format!("{id}.npz");
         let rows = k_prime - t_prime + 1;
         let trace = TraceSpec {
@@ -351,7 +391,7 @@ pub fn export_with_horizon(set: &[(Spec, bool)], out: &Path, k: usize) -> Result
         };
         let mut rng = draw::rng(spec.seed ^ 0x6a7e);
         let (v, w) = (draw::unit_vector(p, &mut rng), draw::unit_vector(n, &mut rng));
-        write_instance(&out.join(&file), spec, &inst, &v, &w, [k, t, t_prime, k_prime])?;
+        write_instance(&out.join(&file), spec, &inst, &v, &w, (omega, [k, t, t_prime, k_prime]))?;
         entries.push(Entry {
             id,
             file,
@@ -366,7 +406,7 @@ pub fn export_with_horizon(set: &[(Spec, bool)], out: &Path, k: usize) -> Result
             t,
             t_prime,
             k_prime,
-            omega: OMEGA,
+            omega,
             trace,
         });
     }
@@ -388,10 +428,10 @@ fn write_instance(
     inst: &DynInstance,
     v: &DVector<f64>,
     w: &DVector<f64>,
-    ints: [usize; 4],
+    (omega, ints): (usize, [usize; 4]),
 ) -> Result<()> {
     if let Family::Layer { param, rho_w } = spec.family {
-        return write_layer_instance(path, spec, (param, rho_w), inst, v, w, ints);
+        return write_layer_instance(path, spec, (param, rho_w), inst, v, w, (omega, ints));
     }
     let mut rng = draw::rng(spec.seed);
     let (a, b) = spec.data.draw(spec.m, spec.n, &mut rng)?;
@@ -421,7 +461,7 @@ fn write_instance(
         arrays.push(("L", vec![], vec![l]));
     }
     for (name, value) in
-        [("lam", spec.lambda), ("delta", delta), ("alpha", alpha), ("beta", beta), ("omega", OMEGA as f64)]
+        [("lam", spec.lambda), ("delta", delta), ("alpha", alpha), ("beta", beta), ("omega", omega as f64)]
             .into_iter()
             .chain(["K", "T", "T_prime", "K_prime"].into_iter().zip(ints.map(|i| i as f64)))
     {
@@ -442,7 +482,7 @@ fn write_layer_instance(
     inst: &DynInstance,
     v: &DVector<f64>,
     w: &DVector<f64>,
-    ints: [usize; 4],
+    (omega, ints): (usize, [usize; 4]),
 ) -> Result<()> {
     let layer = Layer::draw(spec.n, spec.m, rho_w, param, &mut draw::rng(spec.seed))?;
     let rows =
@@ -456,7 +496,7 @@ fn write_layer_instance(
         ("v", vec![v.len()], v.as_slice().to_vec()),
         ("w", vec![w.len()], w.as_slice().to_vec()),
     ];
-    for (name, value) in [("omega", OMEGA as f64)]
+    for (name, value) in [("omega", omega as f64)]
         .into_iter()
         .chain(["K", "T", "T_prime", "K_prime"].into_iter().zip(ints.map(|i| i as f64)))
     {
