@@ -442,3 +442,49 @@ fn the_shifted_control_is_judged_where_its_point_lies_in_0_k() {
     assert!(v.violated(), "shift_two with T* = {t_star}: {v}");
     assert!(eq22::discrete(&inside, &tol, "paper", None).holds());
 }
+
+/// A late start at the horizon, `T' = K'` (`t_fractions = [1.0]`, a valid setting), used to
+/// panic in the control `sec41.trunc_fwd_rev[late_start_plus_one]` (its start `T' + 1` lies
+/// beyond `K'`; the step count `K' − T' − 1` wrapped around). The control is *not
+/// applicable* there, naming `T' + 1 ≤ K'`; with another late start it is checked there and
+/// caught. At `T' = K'` both sweeps are empty (the forward returns its start, the reverse
+/// `Ū = 0`, `X̄ = I`): `paper` and `dx0_adjoint_term` hold *not informative* (equal by
+/// construction, margin 0 is not evidence), `dx0_literal` is still caught (`G ≠ 0`).
+/// Control: at `T' = K'/2` the paper holds informatively.
+#[test]
+fn a_late_start_at_the_horizon_is_no_panic_and_no_evidence() {
+    let s = spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, Some(10.0));
+    let at_end = Config { t_fractions: vec![1.0], ..Config::default() };
+    let case = Case::from_spec(&s, &at_end).expect("builds");
+    let check = |variant: &str, case: &Case, cfg: &Config| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            claims::check("sec41.trunc_fwd_rev", variant, case, cfg).expect("known claim")
+        }))
+        .unwrap_or_else(|_| panic!("sec41.trunc_fwd_rev[{variant}] panicked at T' = K' = {}", case.k))
+    };
+    match check("late_start_plus_one", &case, &at_end) {
+        Verdict::NotApplicable { assumption, reason, observed: None } => {
+            assert_eq!(assumption, "T' + 1 ≤ K'", "{reason}");
+            assert!(reason.contains(&format!("K' = {}", case.k)), "{reason}");
+        }
+        v => panic!("late_start_plus_one at T' = K': {v}"),
+    }
+    for variant in ["paper", "dx0_adjoint_term"] {
+        match check(variant, &case, &at_end) {
+            Verdict::Holds { informative: false, checked: 1, .. } => {}
+            v => panic!("{variant} at T' = K' (two empty sweeps): {v}"),
+        }
+    }
+    assert!(check("dx0_literal", &case, &at_end).violated(), "dx0_literal at T' = K' (G ≠ 0 is missed)");
+    // With another late start the control is checked there (and T' = K' skipped).
+    let both = Config { t_fractions: vec![0.5, 1.0], ..Config::default() };
+    let case = Case::from_spec(&s, &both).expect("builds");
+    match check("late_start_plus_one", &case, &both) {
+        Verdict::Violated(w) => assert_eq!(w.point.t, Some(case.k / 2)),
+        v => panic!("late_start_plus_one with T' = K/2 not caught: {v}"),
+    }
+    match check("paper", &case, &both) {
+        Verdict::Holds { informative: true, at, .. } => assert_eq!(at.t, Some(case.k / 2)),
+        v => panic!("paper with T' = K/2: {v}"),
+    }
+}

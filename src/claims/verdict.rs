@@ -489,6 +489,15 @@ impl Checker {
         self.score(point, margin);
     }
 
+    /// Records the equality `|diff| ≤ tol` at `point` without scoring its margin: for
+    /// equalities that hold by construction (two empty sweeps, both returning their start),
+    /// whose margin says nothing about the claim. A violation is still recorded.
+    pub fn equal_unscored(&mut self, point: Point, diff: f64, tol: f64) {
+        let (margin, at, scored) = (self.margin, self.at, self.scored);
+        self.equal(point, diff, tol);
+        (self.margin, self.at, self.scored) = (margin, at, scored);
+    }
+
     /// Records a yes/no fact (exact arithmetic): `lhs == rhs`.
     pub fn exact(&mut self, point: Point, lhs: f64, rhs: f64) {
         self.equal(point, lhs - rhs, 0.0);
