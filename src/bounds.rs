@@ -133,6 +133,33 @@ impl Truncation {
         let vals: Vec<f64> = (0..=self.k as usize).map(|t| self.h22(t as f64)).collect();
         crate::unroll::argmin(&vals)
     }
+    /// `Some(cause)` when `A = ρ^K ė_0` or `B = ρ^{K−1}Γe_0` is positive (`ρ > 0` and
+    /// `ė_0 > 0`, resp. `Γe_0 > 0`) but computed below the smallest normal `f64`
+    /// (`f64::MIN_POSITIVE ≈ 2.2e-308`: 0 or subnormal). Its relative precision is then
+    /// lost, and the relaxed form `Ae^{δT} + B(K−T)e^{−ωδT}` and the printed `h'`, `h''`
+    /// multiply it by up to `e^{δK} = ρ^{−K}`: they cannot be computed in `f64` (the
+    /// printed (22) is unaffected, as it never forms `ρ^K`).
+    pub fn underflow(&self) -> Option<String> {
+        let (a, b) = (self.a(), self.b());
+        let lost = |v: f64, positive: bool| positive && v < f64::MIN_POSITIVE;
+        let terms = [
+            ("A = ρ^K ė_0", a, self.rho > 0.0 && self.edot0 > 0.0),
+            ("B = ρ^{K−1}Γe_0", b, self.rho > 0.0 && self.gamma > 0.0 && self.e0 > 0.0),
+        ];
+        let names: Vec<String> =
+            terms.iter().filter(|(_, v, positive)| lost(*v, *positive)).map(|(n, v, _)| format!("{n} = {v:e}")).collect();
+        (!names.is_empty()).then(|| {
+            format!(
+                "{} underflows below the smallest normal f64 ({:e}; ρ = {:e}, K = {}, ė_0 = {:e}, Γe_0 = {:e}): the relaxed h and its derivatives cannot be computed",
+                names.join(", "),
+                f64::MIN_POSITIVE,
+                self.rho,
+                self.k,
+                self.edot0,
+                self.gamma * self.e0
+            )
+        })
+    }
     /// The rounding of `h` and its derivatives at `T`.
     pub fn tol(&self, tol: &ToleranceModel, t: f64) -> f64 {
         tol.closed_form(self.term_scale(t), self.rho, self.k * (1.0 + self.omega))

@@ -488,3 +488,38 @@ fn a_late_start_at_the_horizon_is_no_panic_and_no_evidence() {
         v => panic!("paper with T' = K/2: {v}"),
     }
 }
+
+/// Lemma 11 on a spectrum of 1e150 (`L = μ` to rounding: `ρ ≈ 9e-16`, `K = 10`): `B =
+/// ρ^{K−1}Γe_0` underflows to 0, so the relaxed `h` and the printed `h''` are 0 in `f64`,
+/// and `lem11.convex` was reported *violated (certified)* by `h'' = 0 < f64::MIN_POSITIVE`
+/// (and `lem11.derivatives` on 1e60 by a difference of subnormals, 1e-321 > 1e-322). An
+/// underflowed quantity is rounding, never a witness: both are *numerical failures* naming
+/// the underflow, in every variant. Control: on 1e30 (no underflow) both hold and their
+/// controls are caught.
+#[test]
+fn an_underflowed_lemma_11_is_a_numerical_failure_never_a_violation() {
+    let on = |s: f64| Spec {
+        data: Data::Spectrum { s_min: s, s_max: s },
+        m: 6,
+        x0_sigma: Some(10.0),
+        seed: 0,
+        ..spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, None)
+    };
+    for s in [1e150, 1e100, 1e60] {
+        for (claim, variant) in
+            [("lem11.convex", "paper"), ("lem11.convex", "concave"), ("lem11.derivatives", "paper"), ("lem11.derivatives", "sign_flip")]
+        {
+            match verdict(&on(s), claim, variant) {
+                Verdict::NumericalFailure { cause, .. } => {
+                    assert!(cause.contains("underflows below the smallest normal f64"), "{claim}[{variant}] on {s:e}: {cause}")
+                }
+                v => panic!("{claim}[{variant}] on spectrum {s:e} (underflow): {v}"),
+            }
+        }
+    }
+    for (claim, control) in [("lem11.convex", "concave"), ("lem11.derivatives", "sign_flip")] {
+        let v = verdict(&on(1e30), claim, "paper");
+        assert!(matches!(v, Verdict::Holds { informative: true, .. }), "{claim} on 1e30: {v}");
+        assert!(verdict(&on(1e30), claim, control).violated(), "{claim}[{control}] on 1e30 not caught");
+    }
+}

@@ -11,6 +11,12 @@
 //!   printed `h''`), strictly where the lemma says so;
 //! - `lem11.derivatives`: the printed `h'`, `h''` equal the derivatives of `h` computed by
 //!   dual numbers (num-dual) and by symbolic differentiation (exmex);
+//! - both are a *numerical failure* where `A` or `B` underflows
+//!   ([`Truncation::underflow`]: positive, but below the smallest normal `f64`, as when
+//!   `ρ^K < 2.2e-308` for a tiny `ρ`), where the printed `h''` to be strictly positive is
+//!   itself below it, or where the tolerance of `lem11.derivatives` is: an underflowed
+//!   quantity has lost its relative precision, so its sign or size is rounding, never a
+//!   witness;
 //! - `rem12.discrete`: the integer minimiser of (22) is the floor or ceiling of the
 //!   relaxed minimiser (its control, `⌈T*⌉ + 2`, is *not applicable* where that point lies
 //!   beyond `K`).
@@ -103,6 +109,10 @@ pub fn convex(h: &Truncation, tol: &ToleranceModel, variant: &str, spec: Option<
     let s = h.k / GRID as f64;
     let strict = h.edot0 > 0.0 || (h.e0 > 0.0 && h.gamma > 0.0);
     let mut ch = Checker::new(CONVEX.id, variant, spec);
+    if let Some(cause) = h.underflow() {
+        ch.fail(Point { k: 0, t: None }, cause);
+        return ch.verdict();
+    }
     for i in 1..GRID {
         let t = i as f64 * s;
         let second = h.relaxed(t - s) - 2.0 * h.relaxed(t) + h.relaxed(t + s);
@@ -110,11 +120,29 @@ pub fn convex(h: &Truncation, tol: &ToleranceModel, variant: &str, spec: Option<
         ch.leq(point, 0.0, sign * second, 4.0 * h.tol(tol, t));
         if strict {
             // Strictly positive: h'' > 0 (the printed formula, checked against dual numbers
-            // by lem11.derivatives).
-            ch.leq(point, 0.0, sign * h.d2_printed(t) - f64::MIN_POSITIVE, 0.0);
+            // by lem11.derivatives), as a normal f64. Below the smallest normal f64 the
+            // value is underflow, whose sign proves nothing either way.
+            let d2 = h.d2_printed(t);
+            // Its terms Aδ²e^{δT} and Bωδe^{−ωδT}(2 + ωδ(K−T)) are positive for A > 0, or
+            // B > 0 and ω > 0 (A, B themselves normal: checked above).
+            let positive = h.a() > 0.0 || (h.b() > 0.0 && h.omega > 0.0);
+            if positive && d2.abs() < f64::MIN_POSITIVE {
+                ch.fail(point, underflowed("h''(T)", d2, t));
+            } else {
+                ch.leq(point, 0.0, sign * d2 - f64::MIN_POSITIVE, 0.0);
+            }
         }
     }
     ch.verdict()
+}
+
+/// The cause of a numerical failure: `what` at `T = t` is `value`, below the smallest
+/// normal `f64`.
+fn underflowed(what: &str, value: f64, t: f64) -> String {
+    format!(
+        "{what} = {value:e} at T = {t} underflows below the smallest normal f64 ({:e}): its relative precision is lost",
+        f64::MIN_POSITIVE
+    )
 }
 
 /// `lem11.derivatives`.
@@ -143,15 +171,27 @@ pub fn derivatives(h: &Truncation, tol: &ToleranceModel, variant: &str, spec: Op
     }
     let sym = symbolic_h_derivatives(h).ok();
     let mut ch = Checker::new(DERIVATIVES.id, variant, spec);
+    if let Some(cause) = h.underflow() {
+        ch.fail(Point { k: 0, t: None }, cause);
+        return ch.verdict();
+    }
     for i in 0..=GRID {
         let t = i as f64 * h.k / GRID as f64;
+        let point = Point { k: i, t: None };
+        // A tolerance below the smallest normal f64 has lost its relative precision (the
+        // spacing of subnormals is 4.9e-324 whatever the value): the identity cannot be
+        // resolved there.
+        let tau = h.tol(tol, t);
+        if tau > 0.0 && tau < f64::MIN_POSITIVE {
+            ch.fail(point, underflowed("the rounding tolerance of h', h''", tau, t));
+            continue;
+        }
         let (_, d1, d2) = second_derivative(|x| h.relaxed(x), t);
         let mut p1 = h.d1_printed(t);
         if variant == "sign_flip" {
             // (1 − ωδ(K−T)) instead of (−1 − ωδ(K−T)): adds 2B e^{−ωδT}.
             p1 += 2.0 * h.b() * (-h.omega * h.delta() * t).exp();
         }
-        let point = Point { k: i, t: None };
         ch.equal(point, p1 - d1, h.tol(tol, t));
         ch.equal(point, h.d2_printed(t) - d2, h.tol(tol, t));
         // Symbolic: NaN (reported violated) if exmex could not build the derivatives.

@@ -232,8 +232,9 @@ pub enum Verdict {
     },
     /// A comparison failed.
     Violated(Box<Witness>),
-    /// A side or the tolerance was NaN or infinite: no verdict about the claim can be drawn
-    /// (never *holds*, never *violated*).
+    /// A side or the tolerance was NaN or infinite, or a quantity of the check underflowed
+    /// (below the smallest normal `f64`): no verdict about the claim can be drawn (never
+    /// *holds*, never *violated*).
     NumericalFailure {
         /// What was not finite, with the numbers.
         cause: String,
@@ -362,7 +363,9 @@ impl std::fmt::Display for Verdict {
 /// Accumulates comparisons `lhs ≤ rhs + tol` into a verdict.
 ///
 /// - A NaN or an infinity on either side or in the tolerance makes the verdict a
-///   *numerical failure* (it overrides any violation: a run that overflowed proves nothing).
+///   *numerical failure* (it overrides any violation: a run that overflowed proves nothing);
+///   so does a quantity the check finds not computable ([`Checker::fail`]: e.g. one that
+///   underflowed below the smallest normal `f64`, which is rounding, never a witness).
 /// - A comparison whose two sides both lie within the tolerance of 0 is at rounding level:
 ///   it is checked but its margin is not scored; when every comparison is such, the verdict
 ///   is *holds, not informative*.
@@ -414,6 +417,17 @@ impl Checker {
                 }
                 false
             }
+        }
+    }
+
+    /// Records a numerical failure at `point` (the first one is kept): a quantity of the
+    /// check could not be computed (e.g. it underflowed below the smallest normal `f64`,
+    /// where its relative precision is lost), so no comparison involving it is evidence.
+    /// Like a NaN, it overrides any violation.
+    pub fn fail(&mut self, point: Point, cause: String) {
+        self.checked += 1;
+        if self.failure.is_none() {
+            self.failure = Some((cause, point));
         }
     }
 
