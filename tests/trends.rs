@@ -438,6 +438,52 @@ fn setting_verdicts_say_which_setting() {
     assert!(all(words(&[tagged(&good, Scope::Paper), tagged(&bad, Scope::Paper)]), "not supported"));
 }
 
+/// A claim tested only outside the paper's setting (every experiment `setting = "outside"`)
+/// is combined over those rows and said of that setting: every row supported gives
+/// *supported outside the paper's setting (not tested in it)*, never *not supported* (the
+/// verdict that contradicted its own rows and the report's "By claim" section); the
+/// reversed experiment gives *contradicted outside …*. The report's table and its legend say
+/// the same. Control: with a row in the paper's setting the words are unchanged.
+#[test]
+fn a_claim_tested_only_outside_the_papers_setting_is_said_of_that_setting() {
+    use unrollcheck::trends::file::Scope;
+    use unrollcheck::trends::setting_verdicts;
+    const SUPPORTED_OUTSIDE_ONLY: &str = "supported outside the paper's setting (not tested in it)";
+    const CONTRADICTED_OUTSIDE_ONLY: &str = "contradicted outside the paper's setting (not tested in it)";
+    let run = |levels: &str| {
+        let t = small(&format!(
+            "[[experiment]]\nclaim = \"sec34.init\"\nsetting = \"outside\"\nfactor = \"x0\"\nlevels = {levels}\n"
+        ));
+        let res = run_trends(&t, None, None, None).expect("runs");
+        (t, res)
+    };
+    let (t, good) = run("[10.0, 0.1]");
+    assert_eq!(good.experiments[0].scope, Some(Scope::Outside));
+    assert!(verdicts(&good).iter().all(|v| *v == "supported"), "rows: {:?}", verdicts(&good));
+    for s in &good.settings {
+        assert!(s.paper.is_empty(), "{s:?}");
+        assert_eq!(s.verdict, SUPPORTED_OUTSIDE_ONLY, "{}: every row supported outside, combined as {:?}", s.measure, s.verdict);
+    }
+    let md = unrollcheck::report::trends::markdown(&t, &good, &[]);
+    // The rows of "Verdicts by setting": claim, measure, paper's setting (none), outside, verdict.
+    let table: Vec<&str> = md.lines().filter(|l| l.starts_with("| `sec34.init` |") && l.contains("| — |")).collect();
+    assert_eq!(table.len(), good.settings.len(), "{md}");
+    for row in &table {
+        assert!(row.ends_with(&format!("| **{SUPPORTED_OUTSIDE_ONLY}** |")), "row: {row}");
+    }
+    assert!(md.contains("a claim and measure with no row in the paper's setting"), "the legend names the rule:\n{md}");
+    let (_, bad) = run("[0.1, 10.0]");
+    assert!(bad.settings.iter().all(|s| s.verdict == CONTRADICTED_OUTSIDE_ONLY), "{:?}", bad.settings);
+    // Control: the same rows tagged as the paper's setting keep the words of that setting.
+    let mut paper = good.experiments[0].clone();
+    paper.scope = Some(Scope::Paper);
+    assert!(
+        setting_verdicts(&[paper])
+            .iter()
+            .all(|s| s.verdict == "supported in the paper's setting (not tested outside)")
+    );
+}
+
 /// The identity the controlled rate experiment rests on: on ridge-weight, the run with `b`
 /// scaled by `c` from `x* + σg` is `c` times the run with `b` from `x* + (σ/c)g` (same `A`, `g`,
 /// `λ`, `α`), and `Γ` does not depend on `b`. The control: with `σ` instead of `σ/c` the

@@ -333,13 +333,21 @@ pub fn what_the_data_say(ex: &ExperimentResult) -> String {
 /// Per claim: the verdicts of all its experiments, and whether they agree.
 fn by_claim(md: &mut String, res: &TrendResults) {
     writeln!(md, "\n## Verdicts by setting\n").ok();
-    md.push_str(
+    // Said only where it applies, so that the reports of the paper's settings are unchanged.
+    let outside_only = if res.settings.iter().any(|s| s.paper.is_empty()) {
+        "; a claim and measure with no row in the paper's setting get the same rule over the rows outside it, \
+         said of that setting (**supported outside the paper's setting (not tested in it)**, and so on)"
+    } else {
+        ""
+    };
+    md.push_str(&format!(
         "Each claim and measure over the rows of its experiments in the setting the paper states the claim for \
          (`setting = \"paper\"` in the file) and outside it (`setting = \"outside\"`): **supported** (every row, \
          both settings), **supported in the paper's setting only** (every row in the paper's setting, not every \
          row outside), **contradicted** (more rows in the paper's setting contradicted than supported), **not \
-         supported** (otherwise). Counts are rows (one per experiment, or per N on the appendix-C protocol).\n\n",
-    );
+         supported** (otherwise){outside_only}. Counts are rows (one per experiment, or per N on the appendix-C \
+         protocol).\n\n"
+    ));
     writeln!(md, "| claim | measure | paper's setting | outside | verdict |").ok();
     writeln!(md, "|---|---|---|---|---|").ok();
     let counts = |v: &[&str]| -> String {

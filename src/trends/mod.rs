@@ -368,7 +368,10 @@ pub struct TrendResults {
 ///   setting and supported;
 /// - **contradicted**: more rows in the paper's setting are contradicted than supported;
 /// - **not supported**: otherwise (rows in the paper's setting not significant, negligible,
-///   or split).
+///   or split);
+/// - with no row in the paper's setting (every experiment `setting = "outside"`), the same
+///   rule over the rows outside it, said of that setting: **supported outside the paper's
+///   setting (not tested in it)**, **contradicted outside …**, **not supported outside …**.
 #[derive(Debug, Clone, Serialize)]
 pub struct SettingVerdict {
     /// The claim.
@@ -384,6 +387,14 @@ pub struct SettingVerdict {
     /// The combined verdict.
     pub verdict: &'static str,
 }
+
+/// The combined verdict of [`SettingVerdict`] when every row is outside the paper's setting
+/// and supported.
+pub const SUPPORTED_OUTSIDE_ONLY: &str = "supported outside the paper's setting (not tested in it)";
+/// … when every row is outside the paper's setting, more of them contradicted than supported.
+pub const CONTRADICTED_OUTSIDE_ONLY: &str = "contradicted outside the paper's setting (not tested in it)";
+/// … when every row is outside the paper's setting, otherwise.
+pub const NOT_SUPPORTED_OUTSIDE_ONLY: &str = "not supported outside the paper's setting (not tested in it)";
 
 /// The combined verdicts of every claim and measure of `experiments` ([`SettingVerdict`]),
 /// in the catalogue's order.
@@ -416,7 +427,16 @@ pub fn setting_verdicts(experiments: &[ExperimentResult]) -> Vec<SettingVerdict>
             let (paper, outside) = (rows(false), rows(true));
             let count = |v: &[&str], w: &str| v.iter().filter(|x| **x == w).count();
             let all_supported = |v: &[&str]| !v.is_empty() && v.iter().all(|x| *x == SUPPORTED);
-            let verdict = if all_supported(&paper) && outside.is_empty() {
+            let verdict = if paper.is_empty() {
+                // Nothing in the paper's setting: say what the rows outside it say, and where.
+                if all_supported(&outside) {
+                    SUPPORTED_OUTSIDE_ONLY
+                } else if count(&outside, CONTRADICTED) > count(&outside, SUPPORTED) {
+                    CONTRADICTED_OUTSIDE_ONLY
+                } else {
+                    NOT_SUPPORTED_OUTSIDE_ONLY
+                }
+            } else if all_supported(&paper) && outside.is_empty() {
                 "supported in the paper's setting (not tested outside)"
             } else if all_supported(&paper) && all_supported(&outside) {
                 SUPPORTED
