@@ -719,3 +719,29 @@ fn cli_bad_input_is_exit_two() {
         assert!(err.contains(field) && !err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+/// `reproduce fig2 --k 10` peaks at the horizon (`k̇ = 10 = K`; at the default K the same
+/// instance has `k̇ = 19`): the argmax at the last iterate is a lower bound, which the report
+/// used to print as the curse index without a word. It now says `k̇ ≥ 10` and why, and marks
+/// the censored cells of the x_0 table (`k̇`, the peak, a median at the horizon) with `≥`.
+/// Control: at K = 60, past the curse, nothing is marked and the text is the old one.
+#[test]
+fn fig2_says_when_the_horizon_cuts_the_curse_short() {
+    use unrollcheck::reproduce::fig2::figure2;
+    let f = figure2(0, 10).unwrap();
+    assert_eq!(f.curves.k_dot(), 10, "the default instance peaks at K = 10");
+    let md = unrollcheck::report::fig2::markdown(&f, &[]);
+    assert!(
+        md.contains("**Curse indices:** k̇ ≥ 10 (argmax of ė_k at the last iterate: the horizon K = 10 cuts the curse short"),
+        "{md}"
+    );
+    let row = md.lines().find(|l| l.starts_with("| x* + N(0, 10²) (default) |")).expect("the default row");
+    assert!(row.contains("| ≥ 10 |") && row.contains("| ≥ 4.255 |"), "{row}");
+    assert!(md.contains("`≥`: the run peaks at its last iterate"), "{md}");
+    assert!(unrollcheck::report::fig2::summary(&f, &[]).contains("k_dot = 10 (= K: a lower bound"));
+    let f = figure2(0, 60).unwrap();
+    assert!(f.curves.k_dot() < 60);
+    let md = unrollcheck::report::fig2::markdown(&f, &[]);
+    assert!(md.contains(&format!("**Curse indices:** k̇ = {} (argmax of ė_k), k̄ =", f.curves.k_dot())), "{md}");
+    assert!(!md.contains('≥') && !md.contains("horizon"), "{md}");
+}

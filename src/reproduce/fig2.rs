@@ -54,6 +54,9 @@ pub struct X0Row {
     pub share: f64,
     /// Median `k̇` over those seeds.
     pub k_dot_median: f64,
+    /// `true` when that median is a lower bound: at least half of the seeds (the upper
+    /// middle one of the sorted `k̇`) peak at the horizon, `k̇ = K` ([`Fig2::censored`]).
+    pub k_dot_median_censored: bool,
     /// The curves at the chosen seed.
     pub curves: ErrorCurves,
 }
@@ -77,6 +80,15 @@ pub struct Fig2 {
     pub bound19: Vec<f64>,
     /// One row per entry of [`X0_SETTINGS`].
     pub rows: Vec<X0Row>,
+}
+
+impl Fig2 {
+    /// `true` when `k̇ = K > 0`: the argmax of `ė_k` is the last iterate, so the horizon
+    /// cut the curse short and `k̇` (and `max ė_k`) is a lower bound, as the trend measures'
+    /// `censored` flag says ([`crate::trends::measures`]).
+    pub fn censored(&self, k_dot: usize) -> bool {
+        k_dot == self.k && self.k > 0
+    }
 }
 
 /// The [`SEEDS`] seeds of the comparison of initial points: `seed, seed + 1, …, seed +
@@ -128,6 +140,8 @@ pub fn figure2(seed: u64, k: usize) -> Result<Fig2> {
             peak,
             share: k_dots.iter().filter(|&&kd| kd > 0.0).count() as f64 / k_dots.len() as f64,
             k_dot_median: crate::stats::median(&k_dots),
+            k_dot_median_censored: k > 0
+                && k_dots.iter().filter(|&&kd| kd == k as f64).count() >= k_dots.len() - k_dots.len() / 2,
             curves,
         });
     }
