@@ -552,3 +552,21 @@ fn controlled_rate_holds_dx_star_and_gamma_e0() {
     }
     assert!(verdicts(&res).contains(&"supported"), "{}", stable_summary(&res));
 }
+
+/// Levels of a huge or tiny float (`δ: 1e100 → 1e-100`) used to print in the experiment's
+/// label (stdout, every report row) as the 100-digit decimals of `toml`'s float display; they
+/// print as `1e100 → 1e-100`. Control: the levels of the shipped files keep their form
+/// (`10 → 0.1` as written, `10.0 → 0.1`).
+#[test]
+fn huge_and_tiny_levels_print_short_in_labels() {
+    let label = |levels: &str| {
+        let t = small(&format!(
+            "[[experiment]]\nclaim = \"sec34.smooth\"\nfactor = \"delta\"\nlevels = {levels}\nset = {{ family = \"pseudo_huber_weight\" }}\n"
+        ));
+        t.experiments[0].label.clone()
+    };
+    let huge = label("[1e100, 1e-100]");
+    assert!(huge.ends_with("δ: 1e100 → 1e-100)"), "{huge}");
+    let plain = label("[10.0, 0.1]");
+    assert!(plain.ends_with("δ: 10.0 → 0.1)"), "{plain}");
+}

@@ -53,7 +53,7 @@
 //! `"warm"`: bilevel experiments). Every error names the file, the line and the key.
 
 use super::{Design, TrendClaim};
-use crate::error::{Error, Result, short_number};
+use crate::error::{Error, Result, SHORT_NUMBER_CHARS, short_number};
 use crate::scenario::{X0, at};
 use crate::spec::{Family, Spec, StepRule};
 use serde::Deserialize;
@@ -817,9 +817,16 @@ impl Parser<'_> {
     }
 }
 
+/// A level as the file wrote it (`10.0`, `"optimal"`), a float that would print as a decimal
+/// of more than [`SHORT_NUMBER_CHARS`] characters (`1e100`: 100 digits) in scientific
+/// notation instead.
 fn show(v: &toml::Value) -> String {
     match v {
         toml::Value::String(s) => s.clone(),
+        toml::Value::Float(x) => {
+            let s = v.to_string();
+            if s.chars().count() > SHORT_NUMBER_CHARS { format!("{x:e}") } else { s }
+        }
         other => other.to_string(),
     }
 }
