@@ -88,6 +88,37 @@ pub struct MapConstants {
     pub jacobian_norm_at_fixed_point: f64,
 }
 
+impl MapConstants {
+    /// `Some(reason)` when A2.2 fails (a constant is infinite), naming the property each
+    /// infinite constant stands for: `M_x = ∞`, `x ↦ D_x A` is not Lipschitz; `M_u = ∞`,
+    /// `x ↦ D_u A` is not Lipschitz; `κ = ∞`, `D_u A` is unbounded. The numbers print as
+    /// [`crate::error::short_number`] does (`5e299`, not a 300-digit integer).
+    ///
+    /// The text for `M_x = ∞` alone is the one the reports have carried since A2.2 was first
+    /// named (`…: a constant is infinite (x ↦ D_x A is not Lipschitz)`).
+    pub fn smoothness_failure(&self) -> Option<String> {
+        use crate::error::short_number;
+        let properties: Vec<&str> = [
+            (self.m_x.value, "x ↦ D_x A is not Lipschitz"),
+            (self.m_u.value, "x ↦ D_u A is not Lipschitz"),
+            (self.kappa.value, "D_u A is unbounded"),
+        ]
+        .iter()
+        .filter(|(v, _)| !v.is_finite())
+        .map(|(_, p)| *p)
+        .collect();
+        (!properties.is_empty()).then(|| {
+            format!(
+                "M_x = {}, M_u = {}, κ = {}: a constant is infinite ({})",
+                short_number(self.m_x.value),
+                short_number(self.m_u.value),
+                short_number(self.kappa.value),
+                properties.join("; ")
+            )
+        })
+    }
+}
+
 /// All the constants of one instance, with `Γ` of (18) and `Γ♯`.
 #[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
 pub struct Constants {
@@ -154,4 +185,39 @@ pub fn gamma_sharp(c: &MapConstants, dx_star_norm: f64) -> Constant {
     let scope = Constant::join_scope(c.m_x.scope, c.m_u.scope);
     let value = if c.m_x.value == 0.0 { c.m_u.value } else { c.m_x.value * dx_star_norm + c.m_u.value };
     Constant { value, scope }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(m_x: f64, m_u: f64, kappa: f64) -> MapConstants {
+        MapConstants {
+            rho: Constant::global(0.5),
+            m_x: Constant::global(m_x),
+            m_u: Constant::global(m_u),
+            kappa: Constant::global(kappa),
+            spectral_radius: 0.5,
+            jacobian_norm_at_fixed_point: 0.5,
+        }
+    }
+
+    /// Each infinite constant names its own property (an infinite `κ` used to be explained
+    /// as "x ↦ D_x A is not Lipschitz", although `κ` bounds `‖D_u A‖` and `M_x` was 0), and a
+    /// huge finite constant prints short (`M_u = 5e299`, not 300 digits). Control: `M_x = ∞`
+    /// alone keeps the reports' text, and finite constants give no failure.
+    #[test]
+    fn an_infinite_constant_names_its_own_property() {
+        let kappa = map(0.0, 0.19, f64::INFINITY).smoothness_failure().expect("κ = ∞ fails A2.2");
+        assert_eq!(kappa, "M_x = 0, M_u = 0.19, κ = inf: a constant is infinite (D_u A is unbounded)");
+        let m_u = map(0.0, f64::INFINITY, 1.0).smoothness_failure().expect("M_u = ∞ fails A2.2");
+        assert!(m_u.ends_with("(x ↦ D_u A is not Lipschitz)"), "{m_u}");
+        let huge = map(0.0, 4.999999999999999e299, f64::INFINITY).smoothness_failure().expect("fails");
+        assert!(huge.contains("M_u = 4.999999999999999e299,"), "{huge}");
+        assert_eq!(
+            map(f64::INFINITY, 0.25, 3.0).smoothness_failure().as_deref(),
+            Some("M_x = inf, M_u = 0.25, κ = 3: a constant is infinite (x ↦ D_x A is not Lipschitz)")
+        );
+        assert_eq!(map(0.0, 0.25, 3.0).smoothness_failure(), None);
+    }
 }
