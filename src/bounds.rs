@@ -146,8 +146,11 @@ impl Truncation {
             ("A = ρ^K ė_0", a, self.rho > 0.0 && self.edot0 > 0.0),
             ("B = ρ^{K−1}Γe_0", b, self.rho > 0.0 && self.gamma > 0.0 && self.e0 > 0.0),
         ];
-        let names: Vec<String> =
-            terms.iter().filter(|(_, v, positive)| lost(*v, *positive)).map(|(n, v, _)| format!("{n} = {v:e}")).collect();
+        let names: Vec<String> = terms
+            .iter()
+            .filter(|(_, v, positive)| lost(*v, *positive))
+            .map(|(n, v, _)| format!("{n} = {v:e}"))
+            .collect();
         (!names.is_empty()).then(|| {
             format!(
                 "{} underflows below the smallest normal f64 ({:e}; ρ = {:e}, K = {}, ė_0 = {:e}, Γe_0 = {:e}): the relaxed h and its derivatives cannot be computed",

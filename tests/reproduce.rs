@@ -732,7 +732,9 @@ fn fig2_says_when_the_horizon_cuts_the_curse_short() {
     assert_eq!(f.curves.k_dot(), 10, "the default instance peaks at K = 10");
     let md = unrollcheck::report::fig2::markdown(&f, &[]);
     assert!(
-        md.contains("**Curse indices:** k̇ ≥ 10 (argmax of ė_k at the last iterate: the horizon K = 10 cuts the curse short"),
+        md.contains(
+            "**Curse indices:** k̇ ≥ 10 (argmax of ė_k at the last iterate: the horizon K = 10 cuts the curse short"
+        ),
         "{md}"
     );
     let row = md.lines().find(|l| l.starts_with("| x* + N(0, 10²) (default) |")).expect("the default row");

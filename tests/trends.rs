@@ -462,7 +462,11 @@ fn a_claim_tested_only_outside_the_papers_setting_is_said_of_that_setting() {
     assert!(verdicts(&good).iter().all(|v| *v == "supported"), "rows: {:?}", verdicts(&good));
     for s in &good.settings {
         assert!(s.paper.is_empty(), "{s:?}");
-        assert_eq!(s.verdict, SUPPORTED_OUTSIDE_ONLY, "{}: every row supported outside, combined as {:?}", s.measure, s.verdict);
+        assert_eq!(
+            s.verdict, SUPPORTED_OUTSIDE_ONLY,
+            "{}: every row supported outside, combined as {:?}",
+            s.measure, s.verdict
+        );
     }
     let md = unrollcheck::report::trends::markdown(&t, &good, &[]);
     // The rows of "Verdicts by setting": claim, measure, paper's setting (none), outside, verdict.
@@ -478,9 +482,7 @@ fn a_claim_tested_only_outside_the_papers_setting_is_said_of_that_setting() {
     let mut paper = good.experiments[0].clone();
     paper.scope = Some(Scope::Paper);
     assert!(
-        setting_verdicts(&[paper])
-            .iter()
-            .all(|s| s.verdict == "supported in the paper's setting (not tested outside)")
+        setting_verdicts(&[paper]).iter().all(|s| s.verdict == "supported in the paper's setting (not tested outside)")
     );
 }
 

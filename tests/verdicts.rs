@@ -506,12 +506,18 @@ fn an_underflowed_lemma_11_is_a_numerical_failure_never_a_violation() {
         ..spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, None)
     };
     for s in [1e150, 1e100, 1e60] {
-        for (claim, variant) in
-            [("lem11.convex", "paper"), ("lem11.convex", "concave"), ("lem11.derivatives", "paper"), ("lem11.derivatives", "sign_flip")]
-        {
+        for (claim, variant) in [
+            ("lem11.convex", "paper"),
+            ("lem11.convex", "concave"),
+            ("lem11.derivatives", "paper"),
+            ("lem11.derivatives", "sign_flip"),
+        ] {
             match verdict(&on(s), claim, variant) {
                 Verdict::NumericalFailure { cause, .. } => {
-                    assert!(cause.contains("underflows below the smallest normal f64"), "{claim}[{variant}] on {s:e}: {cause}")
+                    assert!(
+                        cause.contains("underflows below the smallest normal f64"),
+                        "{claim}[{variant}] on {s:e}: {cause}"
+                    )
                 }
                 v => panic!("{claim}[{variant}] on spectrum {s:e} (underflow): {v}"),
             }

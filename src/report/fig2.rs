@@ -202,7 +202,8 @@ pub fn summary(f: &Fig2, written: &[PathBuf]) -> String {
         f.curves.edot[0]
     )
     .ok();
-    let horizon = if f.censored(f.curves.k_dot()) { " (= K: a lower bound, the horizon cuts the curse short)" } else { "" };
+    let horizon =
+        if f.censored(f.curves.k_dot()) { " (= K: a lower bound, the horizon cuts the curse short)" } else { "" };
     writeln!(w, "k_dot = {}{horizon}  k_bar = {}", f.curves.k_dot(), f.curves.k_bar()).ok();
     writeln!(w, "\n{:<26} {:>10} {:>6} {:>6} {:>10} {:>12}", "x0", "e0", "k_dot", "k_bar", "peak", "k_dot>0 share")
         .ok();
