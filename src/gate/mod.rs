@@ -120,6 +120,7 @@ pub mod check;
 pub mod export;
 pub mod implicit;
 pub mod npz;
+pub mod precision;
 
 /// The long help of `unrollcheck gate`: the workflow and the instance and trace formats in
 /// plain text (the module docs above are the same in Markdown).
