@@ -36,8 +36,9 @@ pub enum FindingKind {
     /// A final is not the last row of its array (`jvp_final` of `jvp`, `vjp_final` of
     /// `vjp`), beyond the two arrays' tolerances: the trace contradicts itself. `expected` is
     /// the array's last row's entry, `got` the final's, `tol` the sum of the two tolerances.
-    /// Not a bug class: neither this finding nor the final's own mismatch is given to the
-    /// cause simulations.
+    /// Not a bug class: this finding is not given to the cause simulations (the final's own
+    /// mismatch with the reference is: [`super::cause::BugClass::LiteralIndex`] writes a
+    /// final that is not the last row).
     NotLastRow,
 }
 
@@ -970,15 +971,9 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz, simulate: bool) -> Result<Outco
     // The simulations' work grows with the dense Jacobians' size: bounded, as the report says.
     let dense = (e.k_prime + 1) * e.n * (e.n + e.p);
     // Only mismatches are evidence of a bug class: an array that cannot be judged is not, nor
-    // is a final that is not the last row of its array (the trace contradicts itself), nor
-    // that final's own mismatch (a bug class changes the array with it).
-    let inconsistent: Vec<&str> =
-        findings.iter().filter(|f| f.kind == FindingKind::NotLastRow).map(|f| f.quantity.as_str()).collect();
-    let bugs: Vec<&str> = findings
-        .iter()
-        .filter(|f| f.kind.is_mismatch() && !inconsistent.contains(&f.quantity.as_str()))
-        .map(|f| f.quantity.as_str())
-        .collect();
+    // is a final that is not the last row of its array (the trace contradicts itself; the
+    // final's own mismatch is simulated: a bug class may write such a final, [literal_index]).
+    let bugs: Vec<&str> = findings.iter().filter(|f| f.kind.is_mismatch()).map(|f| f.quantity.as_str()).collect();
     let cause_not_simulated = (!bugs.is_empty() && (dense > SIMULATION_LIMIT || !simulate)).then(|| {
         if dense > SIMULATION_LIMIT {
             format!(
