@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use unrollcheck::Error;
 use unrollcheck::gate::cause::{BugClass, Confirmed};
 use unrollcheck::gate::check::{GateReport, Outcome, check, read_manifest};
-use unrollcheck::gate::export::{Entry, Size, accelerated_set, default_set, export, layers_set};
+use unrollcheck::gate::export::{Entry, Size, accelerated_set, default_set, export, layers_set, sized_set};
 use unrollcheck::gate::npz::{self, Npz};
 
 fn dir(name: &str) -> PathBuf {
@@ -1278,7 +1278,7 @@ fn export_refuses_what_the_checker_cannot_rebuild() {
 #[test]
 fn large_instances_are_judged_and_their_causes_confirmed() {
     use unrollcheck::gate::cause::{DENSE_LIMIT, SIMULATION_LIMIT};
-    use unrollcheck::gate::export::{export_with_horizon, sized_set};
+    use unrollcheck::gate::export::export_with_horizon;
     let (m, n, k) = Size::Large.dims();
     let large = sized_set(2026, Size::Large);
     assert!(large.iter().all(|(s, _)| (s.m, s.n) == (m, n)) && large.len() == default_set(2026).len());
@@ -1732,10 +1732,14 @@ fn the_forward_reverse_tolerance_follows_the_finals_dtypes() {
     assert_eq!(tol_of(&after, i), f64_tol, "x in float32 does not change the tolerance of jvp_final = vjp_final");
     rewrite(&path, |name| if name == "jvp_final" { ("<f4", false) } else { ("<f8", false) }, false);
     let after = check(&inst, &traces).unwrap();
-    let unit = f64::from(f32::EPSILON) / f64::EPSILON;
-    // The same model in float32's unit, at the scale of the rounded final (which moves it by
-    // at most float32's unit roundoff).
-    let ratio = tol_of(&after, i) / (f64_tol * unit);
+    // The float64 tolerance plus the float32 model's (gate::precision), whose product of
+    // length M + N + 4 errs by (λ/2)√d ε₃₂ per unit of scale where float64's errs by c d ε,
+    // at the scale of the rounded final (which moves it by at most float32's unit roundoff).
+    let e = &m.instances[i];
+    let per =
+        unrollcheck::gate::precision::float32_product(unrollcheck::gate::precision::step_length(e.m, e.n_cols), 1.0)
+            / unrollcheck::tol::ToleranceModel::default().product(e.n + e.p, 1.0);
+    let ratio = tol_of(&after, i) / (f64_tol * (1.0 + per));
     assert!((ratio - 1.0).abs() <= f64::from(f32::EPSILON), "a float32 final: float32 rounding ({ratio})");
 }
 
@@ -1832,4 +1836,243 @@ fn a_scenario_budget_is_exported_and_checked_with_its_omega() {
     let half = Scenario::parse("b.toml", &format!("{head}omega = 2.5\n{grid}")).unwrap();
     let e = scenario_budget(&half, 30).unwrap_err().to_string();
     assert!(e.contains("b.toml: line 4, column 9, key `omega`: omega = 2.5 is not exported"), "{e}");
+}
+
+/// Rewrites the trace at `path`: every array through `edit` (name, shape, entries), then
+/// stored as float32 where `float32(name)`, else float64.
+fn modify(path: &Path, edit: impl Fn(&str, &[usize], &mut Vec<f64>), float32: impl Fn(&str) -> bool) {
+    use npyz::WriterBuilder;
+    let old = Npz::read(path).unwrap();
+    let names: Vec<String> = old.names().map(|n| n.to_string()).collect();
+    let mut npzw = npyz::npz::NpzWriter::create(path).unwrap();
+    for name in &names {
+        let a = old.raw(name).unwrap();
+        let mut data = a.data.clone();
+        edit(name, &a.shape, &mut data);
+        let shape: Vec<u64> = a.shape.iter().map(|&d| d as u64).collect();
+        if float32(name) {
+            let dt = npyz::DType::Plain("<f4".parse().unwrap());
+            let w = npzw.array::<f32>(name, Default::default()).unwrap().dtype(dt).shape(&shape);
+            let mut w = w.begin_nd().unwrap();
+            w.extend(data.iter().map(|&x| x as f32)).unwrap();
+            w.finish().unwrap();
+        } else {
+            let dt = npyz::DType::Plain("<f8".parse().unwrap());
+            let w = npzw.array::<f64>(name, Default::default()).unwrap().dtype(dt).shape(&shape);
+            let mut w = w.begin_nd().unwrap();
+            w.extend(data.iter().copied()).unwrap();
+            w.finish().unwrap();
+        }
+    }
+}
+
+const DERIVATIVES: [&str; 4] = ["jvp", "vjp", "jvp_final", "vjp_final"];
+
+/// An edit of one trace array: its name, shape and entries.
+type Edit<'a> = &'a dyn Fn(&str, &[usize], &mut Vec<f64>);
+
+/// Adversarial finding F1: the float32 tolerance was the float64 worst case (with
+/// `d = n + p = 3110` on ridge data) times 2²⁹, larger than the arrays it judged: on the large
+/// set float32 derivative arrays all zero, 1 % off, or with the reverse output negated
+/// passed. Now each fails, and correct float32 traces still pass (the negative control,
+/// with every array's error at most a fraction of its tolerance). Seen to fail on the old
+/// code (the zero and scaled traces passed).
+#[test]
+fn wrong_float32_traces_fail_on_the_large_set_and_correct_ones_pass() {
+    let d = dir("f32large");
+    let (inst, traces) = (d.join("instances"), d.join("traces"));
+    std::fs::create_dir_all(&traces).unwrap();
+    export(&sized_set(2026, Size::Large), &inst).unwrap();
+    let m = read_manifest(&inst).unwrap();
+    let ids = [
+        "08_gd_ridge_data",
+        "09_gd_ridge_data_truncated",
+        "11_heavy_ball_ridge_data_truncated",
+        "12_gd_pseudo_huber_weight",
+        "20_gd_ridge_data_warm",
+    ];
+    let chosen: Vec<&Entry> = m.instances.iter().filter(|e| ids.contains(&e.id.as_str())).collect();
+    assert_eq!(chosen.len(), ids.len());
+    let sel = unrollcheck::gate::check::Selection {
+        only: Some(ids.iter().map(|s| s.to_string()).collect()),
+        ..Default::default()
+    };
+    let write = |edit: Edit| {
+        for e in &chosen {
+            write_trace(&inst, &traces, e, Bug::None);
+            modify(&traces.join(&e.trace.file), edit, |_| true);
+        }
+        unrollcheck::gate::check::run(&inst, &traces, &sel)
+    };
+    // The control: correct, stored as float32.
+    let report = write(&|_, _, _| {});
+    assert_eq!(report.exit_code(), 0, "{}", unrollcheck::gate::check::markdown(&report));
+    for o in &report.outcomes {
+        assert_eq!(o.precision.len(), 5, "{}: every array judged in float32", o.id);
+        for j in &o.precision {
+            assert!(j.error_over_tol < 1.0 && j.tol_relative < 0.5, "{}: `{}`: {j:?}", o.id, j.quantity);
+        }
+    }
+    let zero = |name: &str, _: &[usize], data: &mut Vec<f64>| {
+        if DERIVATIVES.contains(&name) {
+            data.iter_mut().for_each(|v| *v = 0.0)
+        }
+    };
+    let scaled = |name: &str, _: &[usize], data: &mut Vec<f64>| {
+        if DERIVATIVES.contains(&name) {
+            data.iter_mut().for_each(|v| *v *= 0.99)
+        }
+    };
+    // The reverse output negated: `vjp_final` and the last row of `vjp` with it.
+    let negated = |name: &str, shape: &[usize], data: &mut Vec<f64>| {
+        let len = data.len();
+        let from = if name == "vjp" { len - shape[1] } else { 0 };
+        if name == "vjp" || name == "vjp_final" {
+            data[from..].iter_mut().for_each(|v| *v = -*v)
+        }
+    };
+    let edits: [(&str, Edit); 3] =
+        [("all zero", &zero), ("scaled by 0.99", &scaled), ("reverse output negated", &negated)];
+    for (what, edit) in edits {
+        let report = write(edit);
+        for o in &report.outcomes {
+            assert!(o.failed(), "{what}: {} passed: {}", o.id, unrollcheck::gate::check::markdown(&report));
+            let holds = o.claims.iter().any(|(id, v)| id == "sec41.trunc_fwd_rev" && v.holds());
+            let fwd = o.fwd_rev.as_ref().unwrap();
+            assert!(
+                !(holds && fwd.forward * fwd.reverse < 0.0),
+                "{what}: {}: forward = reverse holds for opposite signs",
+                o.id
+            );
+        }
+    }
+}
+
+/// Adversarial finding F8: the format defines `vjp_final` as the last row of `vjp` (and
+/// `jvp_final` of `jvp`), and the gate did not check it. A final that differs from that row
+/// is a finding naming both arrays, not given to the cause simulations (the trace
+/// contradicts itself; the final's own mismatch still is, as [literal_index] writes such a
+/// final); correct traces have none (the control). Seen to fail on the old code (no such finding:
+/// `vjp_final` negated and stored as float32 was judged only against the reference).
+#[test]
+fn a_final_that_is_not_the_last_row_of_its_array_is_a_finding_without_a_bug_class() {
+    use unrollcheck::gate::check::FindingKind;
+    let (inst, traces, report) = run_with("finals", Bug::None);
+    assert!(report.outcomes.iter().all(|o| o.findings.is_empty()), "the control fails");
+    let m = read_manifest(&inst).unwrap();
+    // vjp_final negated, stored as float32; every other array float64.
+    for e in &m.instances {
+        modify(
+            &traces.join(&e.trace.file),
+            |name, _, data| {
+                if name == "vjp_final" {
+                    data.iter_mut().for_each(|v| *v = -*v)
+                }
+            },
+            |name| name == "vjp_final",
+        );
+    }
+    let report = check(&inst, &traces).unwrap();
+    for o in &report.outcomes {
+        assert!(o.failed(), "{}: passed with vjp_final negated", o.id);
+        let f = o.findings.iter().find(|f| f.kind == FindingKind::NotLastRow).unwrap_or_else(|| {
+            panic!("{}: no finding that vjp_final is not the last row of vjp: {:?}", o.id, o.findings)
+        });
+        assert_eq!(f.quantity, "vjp_final");
+        assert!(f.to_string().contains("`vjp_final` is not the last row of `vjp`"), "{f}");
+        assert!(o.cause_text().contains("`vjp_final` is not the last row of `vjp`"), "{}", o.cause_text());
+    }
+    // jvp_final from the row before the last (float64): the same finding for jvp.
+    let (inst, traces, _) = run_with("finals_prev", Bug::None);
+    let m = read_manifest(&inst).unwrap();
+    for e in &m.instances {
+        let t = Npz::read(&traces.join(&e.trace.file)).unwrap();
+        let jvp = t.raw("jvp").unwrap();
+        let prev = jvp.row(jvp.shape[0] - 2).to_vec();
+        modify(
+            &traces.join(&e.trace.file),
+            |name, _, data| {
+                if name == "jvp_final" {
+                    *data = prev.clone()
+                }
+            },
+            |_| false,
+        );
+    }
+    let report = check(&inst, &traces).unwrap();
+    let flagged =
+        report.outcomes.iter().filter(|o| o.findings.iter().any(|f| f.kind == FindingKind::NotLastRow)).count();
+    let failed = report.outcomes.iter().filter(|o| o.failed()).count();
+    assert!(
+        failed > 0 && flagged == failed,
+        "{flagged} flagged of {failed} failing: {}",
+        unrollcheck::gate::check::markdown(&report)
+    );
+}
+
+/// Adversarial finding F4: a failing row printed "expected -1.148381e-1, got -1.148381e-1"
+/// (7 digits), and a violated forward = reverse did not print its two sides. Now the entry
+/// prints with round-trip digits and its own difference beside the row's error, and the
+/// violated equality with both sides. Seen to fail on the old code.
+#[test]
+fn a_failing_entry_and_a_violated_forward_reverse_print_what_differs() {
+    let (inst, traces, _) = run_with("digits", Bug::None);
+    let m = read_manifest(&inst).unwrap();
+    let e = &m.instances[0];
+    // The reverse output off by 1e-9 relative: `vjp` from row 1 on and `vjp_final`.
+    modify(
+        &traces.join(&e.trace.file),
+        |name, shape, data| {
+            let from = if name == "vjp" { shape[1] } else { 0 };
+            if name == "vjp" || name == "vjp_final" {
+                data[from..].iter_mut().for_each(|v| *v *= 1.0 + 1e-9)
+            }
+        },
+        |_| false,
+    );
+    let report = check(&inst, &traces).unwrap();
+    let o = &report.outcomes[0];
+    let f = &o.findings[0];
+    assert_eq!(f.quantity, "vjp");
+    let text = f.to_string();
+    assert_ne!(format!("{:e}", f.expected), format!("{:e}", f.got));
+    assert!(text.contains(&format!("expected {:e}, got {:e}", f.expected, f.got)), "{text}");
+    assert!(text.contains("entry off by") && text.contains("‖row − reference row‖"), "{text}");
+    let (_, v) = o.claims.iter().find(|(id, _)| id == "sec41.trunc_fwd_rev").unwrap();
+    assert!(v.violated(), "{v}");
+    let md = unrollcheck::gate::check::markdown(&report);
+    let start = format!("- `{}` `sec41.trunc_fwd_rev`", e.id);
+    let line = md.lines().find(|l| l.starts_with(&start)).unwrap();
+    assert!(line.contains("w · jvp_final = ") && line.contains("vjp_final · v = "), "{line}");
+    let junit = unrollcheck::gate::check::junit(&report).unwrap();
+    assert!(junit.contains("vjp_final · v = "), "the JUnit message omits the sides");
+}
+
+/// A float32 array whose tolerance is not below half its reference's norm cannot be judged
+/// (the implicit arrays of the large set, `κ₂(I − B)` about 4·10³, in float32): the instance
+/// fails with "cannot be judged at float32 precision ... submit it as float64", with no bug
+/// class; the same trace in float64 passes (the control). Before, it passed with a tolerance
+/// of 5 to 7000 times the array's norm.
+#[test]
+fn a_float32_array_that_cannot_be_judged_fails_and_the_float64_one_passes() {
+    use unrollcheck::gate::check::FindingKind;
+    let d = dir("unjudgeable");
+    let (inst, traces) = (d.join("instances"), d.join("traces"));
+    std::fs::create_dir_all(&traces).unwrap();
+    export(&sized_set(2026, Size::Large), &inst).unwrap();
+    let m = read_manifest(&inst).unwrap();
+    let e = m.instances.iter().find(|e| e.id == "00_gd_ridge_weight").unwrap();
+    let sel = unrollcheck::gate::check::Selection { only: Some(vec![e.id.clone()]), ..Default::default() };
+    write_trace(&inst, &traces, e, Bug::Implicit(Implicit::Correct));
+    let report = unrollcheck::gate::check::run(&inst, &traces, &sel);
+    assert_eq!(report.exit_code(), 0, "{}", unrollcheck::gate::check::markdown(&report));
+    modify(&traces.join(&e.trace.file), |_, _, _| {}, |_| true);
+    let report = unrollcheck::gate::check::run(&inst, &traces, &sel);
+    let o = &report.outcomes[0];
+    assert!(o.failed());
+    let f = o.findings.iter().find(|f| f.kind == FindingKind::Unjudgeable).expect("an unjudgeable array");
+    assert!(f.quantity.starts_with("implicit") || f.quantity == "hypergrad", "{f}");
+    assert!(f.tol >= 0.5 * f.expected, "{f}");
+    assert!(f.to_string().contains("cannot be judged at float32 precision"), "{f}");
+    assert!(o.cause_text().contains("submit float64") && !o.cause_text().contains("confirmed ["), "{}", o.cause_text());
 }

@@ -307,13 +307,18 @@ pub const DENSE_LIMIT: usize = 250_000;
 pub const SIMULATION_LIMIT: usize = 500_000_000;
 
 /// The tolerance of each row: row `j` of a recursion of `j` steps on quantities of the size
-/// of the reference's, at the precision the array is stored in.
+/// of the reference's, at the precision the array is stored in (float64: twice the
+/// worst-case model of [`crate::tol`], for two float64 computations; float32: the
+/// probabilistic model of [`super::precision`] plus the reference's float64 bound).
 #[derive(Debug, Clone)]
 pub struct Tolerance {
     /// The rounding model.
     pub(crate) model: ToleranceModel,
-    /// The effective length of a step's products.
+    /// The effective length of a step's products in the float64 model (`n + p`).
     pub(crate) d: usize,
+    /// The length of the products a step forms, in the float32 model
+    /// ([`super::precision::step_length`]).
+    pub(crate) d32: usize,
     /// The contraction factor amplifying the rounding of a recursion.
     pub(crate) rho: f64,
     /// The size of the reference's rows of `x`, `jvp`, `vjp`.
@@ -323,8 +328,8 @@ pub struct Tolerance {
 }
 
 impl Tolerance {
-    /// The tolerance of row `i` of `quantity`; float32 arrays get the model with float32's
-    /// unit roundoff.
+    /// The tolerance of row `i` of `quantity`; float32 arrays get the float32 model
+    /// ([`super::precision`]).
     pub fn row(&self, quantity: &str, i: usize, float32: bool) -> f64 {
         self.row_at_scale(quantity, i, float32, self.scale(quantity))
     }
@@ -342,8 +347,18 @@ impl Tolerance {
     /// whose rows are larger than the reference's, e.g. a diverging step size).
     pub fn row_at_scale(&self, quantity: &str, i: usize, float32: bool, scale: f64) -> f64 {
         let j = if quantity.ends_with("_final") { self.last } else { i };
-        let unit = if float32 { f64::from(f32::EPSILON) / f64::EPSILON } else { 1.0 };
-        2.0 * self.model.recursion(j, self.d, scale, self.rho) * unit
+        let reference = self.model.recursion(j, self.d, scale, self.rho);
+        if float32 {
+            super::precision::float32_recursion(j, self.d32, scale, self.rho) + reference
+        } else {
+            2.0 * reference
+        }
+    }
+
+    /// The largest tolerance of `quantity` (that of its last row, whose recursion is the
+    /// longest), for `rows` rows.
+    pub fn largest(&self, quantity: &str, rows: usize, float32: bool) -> f64 {
+        self.row(quantity, rows.saturating_sub(1), float32)
     }
 }
 

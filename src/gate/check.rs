@@ -8,6 +8,7 @@ use super::cause::{Diagnosis, QUANTITIES, SIMULATION_LIMIT, Setup, Submitted, To
 use super::export::{Entry, MANIFEST_VERSION, Manifest, rebuild};
 use super::implicit::{self, IMPLICIT, ImplicitRows, ImplicitSetup};
 use super::npz::{Array, Npz};
+use super::precision::{self, judgeable};
 use crate::bounds::rhs_21;
 use crate::claims::{Checker, Point, Verdict};
 use crate::error::{Error, Result};
@@ -19,9 +20,43 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::path::Path;
 
-/// A quantity that left its tolerance, or has the wrong number of rows.
+/// What a [`Finding`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// A row out of its tolerance, or the wrong number of rows: evidence of a bug, whose
+    /// cause is simulated ([`super::cause`]).
+    #[default]
+    Mismatch,
+    /// The array's (or the equality's) tolerance is not below half the size of its reference
+    /// ([`precision::judgeable`]): the comparison certifies less than one bit, so the array
+    /// is not judged, and not passed. `expected` is the reference's size, `tol` the
+    /// tolerance; `error` is 0. Not a bug class: no cause is simulated for it.
+    Unjudgeable,
+    /// A final is not the last row of its array (`jvp_final` of `jvp`, `vjp_final` of
+    /// `vjp`), beyond the two arrays' tolerances: the trace contradicts itself. `expected` is
+    /// the array's last row's entry, `got` the final's, `tol` the sum of the two tolerances.
+    /// Not a bug class: this finding is not given to the cause simulations (the final's own
+    /// mismatch with the reference is: [`super::cause::BugClass::LiteralIndex`] writes a
+    /// final that is not the last row).
+    NotLastRow,
+}
+
+impl FindingKind {
+    fn is_mismatch(&self) -> bool {
+        *self == FindingKind::Mismatch
+    }
+}
+
+/// A quantity that left its tolerance, or has the wrong number of rows; or (see [`kind`])
+/// one that cannot be judged, or a final that is not the last row of its array.
+///
+/// [`kind`]: Finding::kind
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
+    /// What the finding is (omitted from the JSON for a [`FindingKind::Mismatch`]).
+    #[serde(skip_serializing_if = "FindingKind::is_mismatch")]
+    pub kind: FindingKind,
     /// The array (`x`, `jvp`, `vjp`, `jvp_final`, `vjp_final`, or an implicit one:
     /// `implicit_jvp`, `implicit_vjp`, `hypergrad`).
     pub quantity: String,
@@ -37,18 +72,60 @@ pub struct Finding {
     pub expected: f64,
     /// The submitted value.
     pub got: f64,
-    /// `‖row − reference row‖`.
+    /// `‖row − reference row‖` (the row's Euclidean distance, not the entry's).
     pub error: f64,
     /// The tolerance of that row.
     pub tol: f64,
     /// `(expected, submitted)` number of rows, when they differ (then no row is compared).
     pub rows: Option<(usize, usize)>,
+    /// The array is stored as float32 (for a final not the last row of its array: either).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub float32: bool,
+}
+
+/// The array whose last row a final is (`jvp_final`: `jvp`; `vjp_final`: `vjp`).
+fn array_of(final_: &str) -> &str {
+    final_.strip_suffix("_final").unwrap_or(final_)
 }
 
 impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if let Some((want, got)) = self.rows {
             return write!(f, "`{}`: {got} rows, expected {want}", self.quantity);
+        }
+        match self.kind {
+            FindingKind::Mismatch => {}
+            FindingKind::Unjudgeable => {
+                let what = "its reference's norm";
+                return write!(
+                    f,
+                    "`{}` cannot be judged{}: its tolerance {:.2e} is not below half {what}, {:.2e} (less than one \
+                     correct bit certified: an all-zero or negated value would pass){}",
+                    self.quantity,
+                    if self.float32 { " at float32 precision" } else { "" },
+                    self.tol,
+                    self.expected.abs(),
+                    if self.float32 { "; submit it as float64" } else { "" }
+                );
+            }
+            FindingKind::NotLastRow => {
+                let array = array_of(&self.quantity);
+                return write!(
+                    f,
+                    "`{}` is not the last row of `{array}` (row {}, k = {}): entry {}: `{array}` has {:e}, `{}` has \
+                     {:e} (‖{} − last row‖ = {:.2e} > tol {:.2e}, the two arrays' tolerances)",
+                    self.quantity,
+                    self.row,
+                    self.iteration,
+                    self.column,
+                    self.expected,
+                    self.quantity,
+                    self.got,
+                    self.quantity,
+                    self.error,
+                    self.tol
+                );
+            }
         }
         if IMPLICIT.contains(&self.quantity.as_str()) {
             write!(f, "`{}` (at x*), entry {}", self.quantity, self.column)?;
@@ -61,13 +138,27 @@ impl std::fmt::Display for Finding {
                 self.quantity, self.row, self.iteration, self.row, self.column
             )?;
         }
+        // Shortest round-trip digits: two values that differ print differently. The error is
+        // the row's Euclidean distance, the entry's own difference is printed beside it.
+        let whole = if self.quantity.ends_with("_final") || IMPLICIT.contains(&self.quantity.as_str()) {
+            format!("‖{} − reference‖", self.quantity)
+        } else {
+            "‖row − reference row‖".to_string()
+        };
         write!(
             f,
-            ": expected {:.6e}, got {:.6e} (error {:.2e} > tol {:.2e})",
-            self.expected, self.got, self.error, self.tol
+            ": expected {:e}, got {:e} (entry off by {:.2e}; {whole} = {:.2e} > tol {:.2e})",
+            self.expected,
+            self.got,
+            self.got - self.expected,
+            self.error,
+            self.tol
         )
     }
 }
+
+/// The claim id of forward = reverse inside a trace.
+pub const FWD_REV: &str = "sec41.trunc_fwd_rev";
 
 /// Forward = reverse inside a trace, `w · jvp_final = vjp_final · v`, with its numbers.
 #[derive(Debug, Clone, Serialize)]
@@ -103,6 +194,9 @@ pub struct Outcome {
     pub fwd_rev: Option<FwdRev>,
     /// The optional implicit arrays the trace holds, with their tolerances.
     pub implicit: Option<ImplicitChecked>,
+    /// How each float32 array was judged (none for a float64 trace).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub precision: Vec<Judged>,
     /// The instance or its trace could not be read (exit 2): where and why.
     pub error: Option<InputError>,
     /// No trace, and `--allow-missing` was given: not checked.
@@ -145,7 +239,41 @@ impl Outcome {
     }
 
     /// The cause of the first failure (the same comparison as [`Outcome::first_failure`]).
+    /// Findings that are not a bug class ([`FindingKind::Unjudgeable`],
+    /// [`FindingKind::NotLastRow`]) are named as what they are, beside the simulated cause of
+    /// the others.
     pub fn cause_text(&self) -> String {
+        let notes: Vec<String> = self
+            .findings
+            .iter()
+            .filter_map(|f| match f.kind {
+                FindingKind::Mismatch => None,
+                FindingKind::Unjudgeable => Some(format!(
+                    "not judged: the tolerance of `{}` is not below half its reference{}",
+                    f.quantity,
+                    if f.float32 { " at float32 precision (submit float64)" } else { "" }
+                )),
+                FindingKind::NotLastRow => Some(format!(
+                    "the trace contradicts itself: `{}` is not the last row of `{}` (no bug class simulated)",
+                    f.quantity,
+                    array_of(&f.quantity)
+                )),
+            })
+            .collect();
+        if !notes.is_empty() {
+            let bugs = self.findings.iter().any(|f| f.kind.is_mismatch());
+            let rest = match (&self.cause, &self.cause_not_simulated) {
+                (Some(d), _) if !d.confirmed.is_empty() || !d.unexplained.is_empty() => Some(d.to_string()),
+                (_, Some(why)) if bugs => Some(format!("cause not simulated ({why})")),
+                _ => None,
+            };
+            let first_is_note = self.findings.first().is_some_and(|f| !f.kind.is_mismatch());
+            let mut parts = notes;
+            if let Some(rest) = rest {
+                if first_is_note { parts.push(rest) } else { parts.insert(0, rest) }
+            }
+            return parts.join("; ");
+        }
         match (&self.cause, self.failed()) {
             (Some(d), _) => d.to_string(),
             (None, true) => match &self.cause_not_simulated {
@@ -159,6 +287,19 @@ impl Outcome {
     fn failed_claims(&self) -> Vec<String> {
         self.claims.iter().filter(|(_, v)| v.violated() || v.numerical_failure()).map(|(id, _)| id.clone()).collect()
     }
+}
+
+/// How one float32 array was judged: its largest tolerance relative to its reference, and
+/// its largest error relative to its tolerance (the report's section "float32 arrays").
+#[derive(Debug, Clone, Serialize)]
+pub struct Judged {
+    /// The array.
+    pub quantity: String,
+    /// The largest row tolerance over the reference's size (the array's largest row norm;
+    /// a final's or an implicit array's own norm).
+    pub tol_relative: f64,
+    /// The largest `‖row − reference row‖ / tol` over its rows (above 1: out of tolerance).
+    pub error_over_tol: f64,
 }
 
 /// The implicit arrays of a trace that were checked, and the numbers of their tolerance
@@ -530,6 +671,8 @@ fn compare(
             error: 0.0,
             tol: 0.0,
             rows: Some((want.len(), rows)),
+            kind: FindingKind::Mismatch,
+            float32: got.float32,
         });
     }
     want.iter().enumerate().find_map(|(i, r)| {
@@ -549,8 +692,69 @@ fn compare(
                 error,
                 tol: tol(i),
                 rows: None,
+                kind: FindingKind::Mismatch,
+                float32: got.float32,
             }
         })
+    })
+}
+
+/// The largest `‖row − reference row‖ / tol(row)` of `got` (rows of the reference's shape).
+fn error_over_tol(got: &Array, want: &[DVector<f64>], tol: impl Fn(usize) -> f64) -> f64 {
+    want.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let row = if got.shape.len() == 2 { got.row(i) } else { &got.data[..] };
+            row.iter().zip(r.iter()).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt() / tol(i)
+        })
+        .fold(0.0, f64::max)
+}
+
+/// The [`FindingKind::Unjudgeable`] finding of `quantity` when its largest tolerance `tol` is
+/// not below half its reference's size `reference` ([`precision::judgeable`]).
+fn unjudgeable(quantity: &str, iteration: usize, tol: f64, reference: f64, float32: bool) -> Option<Finding> {
+    (!judgeable(tol, reference)).then(|| Finding {
+        kind: FindingKind::Unjudgeable,
+        quantity: quantity.into(),
+        row: 0,
+        iteration,
+        column: 0,
+        expected: reference,
+        got: 0.0,
+        error: 0.0,
+        tol,
+        rows: None,
+        float32,
+    })
+}
+
+/// The [`FindingKind::NotLastRow`] finding when the final `fin` (`jvp_final`, `vjp_final`)
+/// differs from the last row of its array `rows` by more than `tol`, the sum of the two
+/// arrays' tolerances (the format defines the final as that row). `None` when the shapes do
+/// not allow the comparison (a wrong row count is its own finding).
+fn not_last_row(name: &str, fin: &Array, rows: &Array, iteration: usize, tol: f64) -> Option<Finding> {
+    let last = rows.shape.first().copied().filter(|&r| r > 0 && rows.shape.len() == 2)? - 1;
+    let row = rows.row(last);
+    if row.len() != fin.data.len() {
+        return None;
+    }
+    let diff: Vec<f64> = fin.data.iter().zip(row).map(|(a, b)| a - b).collect();
+    let error = diff.iter().map(|d| d * d).sum::<f64>().sqrt();
+    (error.is_nan() || error > tol).then(|| {
+        let column = crate::unroll::argmax(&diff.iter().map(|d| d.abs()).collect::<Vec<_>>());
+        Finding {
+            kind: FindingKind::NotLastRow,
+            quantity: name.into(),
+            row: last,
+            iteration,
+            column,
+            expected: row[column],
+            got: fin.data[column],
+            error,
+            tol,
+            rows: None,
+            float32: fin.float32 || rows.float32,
+        }
     })
 }
 
@@ -679,6 +883,7 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz, simulate: bool) -> Result<Outco
     let tol = Tolerance {
         model: ToleranceModel::default(),
         d: e.n + e.p,
+        d32: precision::step_length(e.m, e.n_cols),
         rho,
         scale: [norm_max(&r.x).max(inst.x_star.norm()), norm_max(&r.jvp), norm_max(&r.vjp)],
         last: e.k_prime - e.t_prime,
@@ -694,17 +899,48 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz, simulate: bool) -> Result<Outco
     };
     // Each array is judged at the precision it is stored in: one array cast to float32 does
     // not loosen the tolerance of the others (a float64 array claims float64 accuracy).
-    let mut findings: Vec<Finding> = QUANTITIES
-        .iter()
-        .zip(sub.iter())
-        .filter_map(|(&q, a)| compare(q, a, r.rows(q), |i| iteration(q, i), |i| tol.row(q, i, a.float32)))
-        .collect();
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut judged: Vec<Judged> = Vec::new();
+    for (i, (&q, a)) in QUANTITIES.iter().zip(sub.iter()).enumerate() {
+        let want = r.rows(q);
+        let found = compare(q, a, want, |i| iteration(q, i), |i| tol.row(q, i, a.float32));
+        let shaped = found.as_ref().is_none_or(|f| f.rows.is_none());
+        findings.extend(found);
+        if !shaped {
+            continue;
+        }
+        // A comparison that certifies less than one bit judges nothing: not passed.
+        let (largest, size) = if q.ends_with("_final") {
+            (tol.row(q, 0, a.float32), want[0].norm())
+        } else {
+            (tol.largest(q, want.len(), a.float32), tol.scale(q))
+        };
+        findings.extend(unjudgeable(q, iteration(q, want.len().saturating_sub(1)), largest, size, a.float32));
+        if a.float32 {
+            let ratio = error_over_tol(a, want, |i| tol.row(q, i, true));
+            judged.push(Judged { quantity: q.into(), tol_relative: largest / size, error_over_tol: ratio });
+        }
+        // A final is the last row of its array (the format): within the two tolerances.
+        if i >= 3 {
+            let rows = sub[i - 2];
+            let (array, last) = (array_of(q), rows.shape.first().copied().unwrap_or(0).saturating_sub(1));
+            let both = tol.row(q, 0, a.float32) + tol.row(array, last, rows.float32);
+            findings.extend(not_last_row(q, a, rows, iteration(array, last), both));
+        }
+    }
     float32 |= present.iter().any(|(_, a)| a.float32);
     let mut implicit_checked = None;
     let mut implicit_ref = None;
     if !present.is_empty() {
-        let itol =
-            implicit::tolerance(&*inst.map, &inst.x_star, inst.x_star_error, &inst.constants, e.n_cols, (&v, &w))?;
+        let d_step = precision::step_length(e.m, e.n_cols);
+        let itol = implicit::tolerance(
+            &*inst.map,
+            &inst.x_star,
+            inst.x_star_error,
+            &inst.constants,
+            (e.n_cols, d_step),
+            (&v, &w),
+        )?;
         let reference = ImplicitRows::reference(&inst.dx_star, &inst.x_star, e.n_cols, &v, &w);
         if let Some(q) = IMPLICIT.iter().find(|q| !itol.of(q, false).is_finite()) {
             return Err(Error::Input {
@@ -716,7 +952,13 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz, simulate: bool) -> Result<Outco
             });
         }
         for &(q, a) in &present {
-            findings.extend(compare(q, a, reference.rows(q), |_| kp, |_| itol.of(q, a.float32)));
+            let (want, t) = (reference.rows(q), itol.of(q, a.float32));
+            findings.extend(compare(q, a, want, |_| kp, |_| t));
+            findings.extend(unjudgeable(q, kp, t, want[0].norm(), a.float32));
+            if a.float32 {
+                let ratio = error_over_tol(a, want, |_| t);
+                judged.push(Judged { quantity: q.into(), tol_relative: t / want[0].norm(), error_over_tol: ratio });
+            }
         }
         implicit_checked = Some(ImplicitChecked {
             arrays: present.iter().map(|(q, _)| q.to_string()).collect(),
@@ -728,7 +970,11 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz, simulate: bool) -> Result<Outco
     }
     // The simulations' work grows with the dense Jacobians' size: bounded, as the report says.
     let dense = (e.k_prime + 1) * e.n * (e.n + e.p);
-    let cause_not_simulated = (!findings.is_empty() && (dense > SIMULATION_LIMIT || !simulate)).then(|| {
+    // Only mismatches are evidence of a bug class: an array that cannot be judged is not, nor
+    // is a final that is not the last row of its array (the trace contradicts itself; the
+    // final's own mismatch is simulated: a bug class may write such a final, [literal_index]).
+    let bugs: Vec<&str> = findings.iter().filter(|f| f.kind.is_mismatch()).map(|f| f.quantity.as_str()).collect();
+    let cause_not_simulated = (!bugs.is_empty() && (dense > SIMULATION_LIMIT || !simulate)).then(|| {
         if dense > SIMULATION_LIMIT {
             format!(
                 "its Jacobians B_k, C_k hold {dense} numbers, above the {SIMULATION_LIMIT} up to which causes are \
@@ -741,9 +987,8 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz, simulate: bool) -> Result<Outco
             )
         }
     });
-    let cause = (!findings.is_empty() && cause_not_simulated.is_none()).then(|| {
-        let (unrolled, implicit_failing): (Vec<&str>, Vec<&str>) =
-            findings.iter().map(|f| f.quantity.as_str()).partition(|q| !IMPLICIT.contains(q));
+    let cause = (!bugs.is_empty() && cause_not_simulated.is_none()).then(|| {
+        let (unrolled, implicit_failing): (Vec<&str>, Vec<&str>) = bugs.iter().partition(|q| !IMPLICIT.contains(q));
         let mut d = Diagnosis::default();
         if !unrolled.is_empty() {
             let setup = Setup { entry: e, file, map: &inst.map, x0: &inst.x0, v: &v, w: &w, tol: &tol };
@@ -779,11 +1024,13 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz, simulate: bool) -> Result<Outco
             cause,
             cause_not_simulated,
             implicit: implicit_checked,
+            precision: judged,
             ..Outcome::default()
         });
     }
     let [x, jvp, _, jvp_final, vjp_final] = sub;
-    let (claims, fwd_rev) = trace_claims(e, &inst, x, jvp, (jvp_final, vjp_final), (&v, &w));
+    let reference = r.jvp_final.dot(&w);
+    let (claims, fwd_rev) = trace_claims(e, &inst, x, jvp, (jvp_final, vjp_final), (&v, &w), reference);
     Ok(Outcome {
         id: e.id.clone(),
         float32,
@@ -793,22 +1040,28 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz, simulate: bool) -> Result<Outco
         claims,
         fwd_rev: Some(fwd_rev),
         implicit: implicit_checked,
+        precision: judged,
         ..Outcome::default()
     })
 }
 
-/// The unit roundoff of a claim reading `arrays`, in units of float64's: float32's
-/// (`2^{-24}/2^{-53} = 2^{29}`) when one of them is stored as float32, else 1. A claim's
-/// tolerance is the rounding of the arrays *it reads* (their recursion and their storage):
-/// another array of the trace stored as float32 does not enter it.
-pub fn claim_unit(arrays: &[&Array]) -> f64 {
-    if arrays.iter().any(|a| a.float32) { f64::from(f32::EPSILON) / f64::EPSILON } else { 1.0 }
+/// The tolerance of a claim reading `arrays`: its float64 tolerance `float64`, plus, when one
+/// of them is stored as float32, the float32 bound `float32()` of the client's recursion
+/// ([`precision::float32_recursion`]). A claim's tolerance is the rounding of the arrays *it
+/// reads* (their recursion and their storage): another array of the trace stored as float32
+/// does not enter it.
+pub fn claim_tol(arrays: &[&Array], float64: f64, float32: impl Fn() -> f64) -> f64 {
+    if arrays.iter().any(|a| a.float32) { float64 + float32() } else { float64 }
 }
 
 /// The claims on the submitted sequences: (8) on the iterates, (21) on the late-started
 /// JVPs (`‖(Ẋ − Dx*)v‖ ≤ ‖Ẋ − Dx*‖` for a unit `v`), and forward = reverse inside the trace.
-/// Each at the precision of the arrays it reads ([`claim_unit`]): `thm2.rate` reads `x`,
+/// Each at the precision of the arrays it reads ([`claim_tol`]): `thm2.rate` reads `x`,
 /// `thm8.bound` reads `jvp`, `sec41.trunc_fwd_rev` reads `jvp_final` and `vjp_final`.
+/// Forward = reverse whose tolerance is not below half `|w · Dv|` of the reference
+/// (`reference`, [`precision::judgeable`]) is not judged: *not applicable*, never *holds*
+/// (the finals it reads are judged against the reference and against the last rows of
+/// their arrays: a wrong final fails there).
 fn trace_claims(
     e: &Entry,
     inst: &DynInstance,
@@ -816,23 +1069,39 @@ fn trace_claims(
     jvp: &Array,
     finals: (&Array, &Array),
     vw: (&DVector<f64>, &DVector<f64>),
+    reference: f64,
 ) -> (Vec<(String, Verdict)>, FwdRev) {
     let model = ToleranceModel::default();
     let c = &inst.constants;
+    let d32 = precision::step_length(e.m, e.n_cols);
     let mut out = Vec::new();
-    let fwd_rev = {
-        let (jf, vf) = finals;
-        let a: f64 = jf.data.iter().zip(vw.1.iter()).map(|(p, q)| p * q).sum();
-        let b: f64 = vf.data.iter().zip(vw.0.iter()).map(|(p, q)| p * q).sum();
-        let mut ch = Checker::new("sec41.trunc_fwd_rev", "trace", None);
-        let scale = jf.data.iter().map(|v| v.abs()).sum::<f64>() + vf.data.iter().map(|v| v.abs()).sum::<f64>();
-        let tol = model.recursion(e.k_prime, e.n + e.p, scale, 1.0) * claim_unit(&[jf, vf]);
+    let (jf, vf) = finals;
+    let a: f64 = jf.data.iter().zip(vw.1.iter()).map(|(p, q)| p * q).sum();
+    let b: f64 = vf.data.iter().zip(vw.0.iter()).map(|(p, q)| p * q).sum();
+    let scale = jf.data.iter().map(|v| v.abs()).sum::<f64>() + vf.data.iter().map(|v| v.abs()).sum::<f64>();
+    let tol = claim_tol(&[jf, vf], model.recursion(e.k_prime, e.n + e.p, scale, 1.0), || {
+        precision::float32_recursion(e.k_prime, d32, scale, 1.0)
+    });
+    let relative = (a - b).abs() / a.abs().max(b.abs()).max(f64::MIN_POSITIVE);
+    let numbers = FwdRev { forward: a, reverse: b, relative, tol };
+    let float32 = jf.float32 || vf.float32;
+    let verdict = if !judgeable(tol, reference.abs()) {
+        Verdict::NotApplicable {
+            assumption: "a tolerance below half the reference",
+            reason: format!(
+                "not judged{}: the tolerance {tol:.2e} of w · jvp_final = vjp_final · v is not below half |w · Dv| = \
+                 {:.2e} of the reference (w · jvp_final = {a:.17e}, vjp_final · v = {b:.17e})",
+                if float32 { " at float32 precision" } else { "" },
+                reference.abs()
+            ),
+            observed: None,
+        }
+    } else {
+        let mut ch = Checker::new(FWD_REV, "trace", None);
         ch.equal(Point { k: e.k_prime, t: Some(e.t_prime) }, a - b, tol);
-        let relative = (a - b).abs() / a.abs().max(b.abs()).max(f64::MIN_POSITIVE);
-        (ch.verdict(), FwdRev { forward: a, reverse: b, relative, tol })
+        ch.verdict()
     };
-    let (fwd_rev, numbers) = fwd_rev;
-    out.push(("sec41.trunc_fwd_rev".to_string(), fwd_rev));
+    out.push((FWD_REV.to_string(), verdict));
     if !(c.contraction() && c.smooth()) {
         let reason = if c.contraction() { "A2.2" } else { "A2.1" };
         for id in ["thm2.rate", "thm8.bound"] {
@@ -854,7 +1123,9 @@ fn trace_claims(
     let mut rate = Checker::new("thm2.rate", "trace", None);
     // From k = 1: at k = 0 both sides are e_0 by definition (a margin of 0 that says nothing).
     for k in 1..=e.k_prime {
-        let tol = (2.0 * model.recursion(k, e.n + e.p, sx, rho) + 2.0 * inst.x_star_error) * claim_unit(&[x]);
+        let tol = claim_tol(&[x], 2.0 * model.recursion(k, e.n + e.p, sx, rho) + 2.0 * inst.x_star_error, || {
+            precision::float32_recursion(k, d32, sx, rho)
+        });
         rate.leq(Point { k, t: None }, e_k(k), rho.powi(k as i32) * e_k(0), tol);
     }
     out.push(("thm2.rate".into(), rate.verdict()));
@@ -864,7 +1135,10 @@ fn trace_claims(
     for j in 1..jvp.shape[0] {
         let err = jvp.row(j).iter().zip(target.iter()).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
         let rhs = rhs_21(j as f64, e.t_prime as f64, rho, c.dx_star_norm, gamma, e_k(0));
-        let tol = 2.0 * model.recursion(j, e.n + e.p, c.dx_star_norm.max(err), rho) * claim_unit(&[jvp]);
+        let size = c.dx_star_norm.max(err);
+        let tol = claim_tol(&[jvp], 2.0 * model.recursion(j, e.n + e.p, size, rho), || {
+            precision::float32_recursion(j, d32, size, rho)
+        });
         bound.leq(Point { k: j, t: Some(e.t_prime) }, err, rhs, tol);
     }
     out.push(("thm8.bound".into(), bound.verdict()));
@@ -1055,6 +1329,23 @@ pub fn markdown(report: &GateReport) -> String {
             }
         }
     }
+    if report.outcomes.iter().any(|o| !o.precision.is_empty()) {
+        writeln!(
+            md,
+            "\n## float32 arrays\n\nEach float32 array's largest tolerance relative to its reference (the \
+             probabilistic float32 model, `gate::precision`; at 0.5 or above it cannot be judged) and its largest \
+             error relative to that tolerance (above 1: out of tolerance).\n"
+        )
+        .ok();
+        for o in report.outcomes.iter().filter(|o| !o.precision.is_empty()) {
+            let each: Vec<String> = o
+                .precision
+                .iter()
+                .map(|j| format!("`{}` (tol {:.1e}, error/tol {:.1e})", j.quantity, j.tol_relative, j.error_over_tol))
+                .collect();
+            writeln!(md, "- `{}`: {}", o.id, each.join(", ")).ok();
+        }
+    }
     writeln!(md, "\n## Claims on the submitted sequences\n").ok();
     for o in &report.outcomes {
         for (id, v) in &o.claims {
@@ -1066,12 +1357,25 @@ pub fn markdown(report: &GateReport) -> String {
                      difference {:.1e} (tol {:.1e} absolute)",
                     o.id, n.forward, n.reverse, n.relative, n.tol
                 ),
-                _ => writeln!(md, "- `{}` `{id}`: {v}", o.id),
+                _ => writeln!(md, "- `{}` `{id}`: {}", o.id, claim_text(o, id, v)),
             }
             .ok();
         }
     }
     md
+}
+
+/// A claim's verdict as the report and the JUnit file give it: a violated forward = reverse
+/// with both sides and their relative difference.
+fn claim_text(o: &Outcome, id: &str, v: &Verdict) -> String {
+    match (&o.fwd_rev, id == FWD_REV && v.violated()) {
+        (Some(n), true) => format!(
+            "{v}: w · jvp_final = {:.17e}, vjp_final · v = {:.17e}, largest relative difference {:.1e} (tol {:.1e} \
+             absolute)",
+            n.forward, n.reverse, n.relative, n.tol
+        ),
+        _ => v.to_string(),
+    }
 }
 
 /// One line: how many instances pass, fail, are unreadable or skipped, and the exit code.
@@ -1140,7 +1444,7 @@ pub fn junit(report: &GateReport) -> Result<String> {
         add(format!("{}::compare", o.id), status);
         for (id, v) in &o.claims {
             let status = if v.violated() || v.numerical_failure() {
-                non_success(NonSuccessKind::Failure, v.to_string())
+                non_success(NonSuccessKind::Failure, claim_text(o, id, v))
             } else if v.not_applicable() {
                 TestCaseStatus::skipped()
             } else {

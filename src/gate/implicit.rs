@@ -31,8 +31,17 @@
 //! pseudo-Huber (the global Lipschitz constant of its Hessian). `δ` is the engine's bound on
 //! the error of its `x̂*` plus that of a fixed point solved to rounding by the client
 //! (Newton's last step on `x − A(x) = 0` is a solve with `I − B`: `c·ε·n·κ·‖x*‖`). Each
-//! tolerance is twice the sum (two computations, as for the unrolled rows), in float32
-//! units for an array stored as float32. There is no other factor.
+//! tolerance is twice the sum (two computations, as for the unrolled rows). There is no
+//! other factor.
+//!
+//! An array stored as float32 is judged with the probabilistic float32 model of
+//! [`super::precision`] in place of `c·ε·d`: the solve errs by `(λ/2)·√d·ε₃₂·κ·S` with
+//! `d = n + M + N + 4` (the LU solve's products of length `n` after the right-hand side's,
+//! [`super::precision::step_length`]), the client's fixed point by `(λ/2)·√n·ε₃₂·κ·‖x*‖`
+//! more; plus the reference's float64 bound (half the float64 tolerance). Where `κ₂(I − B)`
+//! is large (`2·10⁴`, the accelerated methods of the large set) that tolerance is not below
+//! half the array's norm, and the array cannot be judged at float32 precision
+//! ([`super::precision::judgeable`]).
 //!
 //! # Bug classes
 //!
@@ -103,14 +112,15 @@ pub struct ImplicitTolerance {
     pub cond: f64,
     /// The float64 tolerance of `implicit_jvp`, `implicit_vjp`, `hypergrad`.
     pub tol: [f64; 3],
+    /// Their float32 tolerance (module docs).
+    pub tol32: [f64; 3],
 }
 
 impl ImplicitTolerance {
     /// The tolerance of `quantity`, at the precision it is stored in.
     pub fn of(&self, quantity: &str, float32: bool) -> f64 {
         let i = IMPLICIT.iter().position(|&q| q == quantity).unwrap_or(0);
-        let unit = if float32 { f64::from(f32::EPSILON) / f64::EPSILON } else { 1.0 };
-        self.tol[i] * unit
+        if float32 { self.tol32[i] } else { self.tol[i] }
     }
 }
 
@@ -181,14 +191,15 @@ fn sensitivity(
 
 /// The tolerances of the module docs for the instance `map` at its computed fixed point
 /// `x_star` (error bound `x_star_error`), with the map's certified constants `constants`
-/// (used when the measured sensitivity is not available), unit directions `v`, `w` and
-/// `half = N`.
+/// (used when the measured sensitivity is not available), unit directions `v`, `w`,
+/// `half = N`, and `d_step` the length of the products of one step
+/// ([`super::precision::step_length`], for the float32 tolerance).
 pub fn tolerance(
     map: &dyn FixedPointMap,
     x_star: &DVector<f64>,
     x_star_error: f64,
     constants: &Constants,
-    half: usize,
+    (half, d_step): (usize, usize),
     vw: (&DVector<f64>, &DVector<f64>),
 ) -> Result<ImplicitTolerance> {
     let (n, p) = (map.dim_x(), map.dim_u());
@@ -213,7 +224,19 @@ pub fn tolerance(
     ]);
     let moved = |k: usize| if delta.is_finite() && sens[k].is_finite() { sens[k] * delta } else { 0.0 };
     let one = |k: usize, dir: f64| 2.0 * (model.solve(n + p, cond, inv_norm * c_norm * dir) + moved(k));
-    Ok(ImplicitTolerance { cond, tol: [one(0, 1.0), one(1, 1.0), one(2, x1)] })
+    // float32: the client's solve and fixed point in the float32 model, and the reference's
+    // float64 bound (half the float64 tolerance).
+    let d32 = n + d_step;
+    let delta32 = x_star_error + super::precision::float32_product(n, x_star.norm()) * cond.max(1.0);
+    let moved32 = |k: usize| if delta32.is_finite() && sens[k].is_finite() { sens[k] * delta32 } else { 0.0 };
+    let one32 = |k: usize, dir: f64| {
+        super::precision::float32_product(d32, inv_norm * c_norm * dir) * cond.max(1.0) + moved32(k) + one(k, dir) / 2.0
+    };
+    Ok(ImplicitTolerance {
+        cond,
+        tol: [one(0, 1.0), one(1, 1.0), one(2, x1)],
+        tol32: [one32(0, 1.0), one32(1, 1.0), one32(2, x1)],
+    })
 }
 
 /// What the implicit simulations need.

@@ -94,7 +94,9 @@
 //! stored in: a float64 array claims float64 accuracy, whatever the other arrays are; each
 //! claim on the submitted sequences uses float32 rounding when one of the arrays it reads is
 //! float32 (`thm2.rate`: `x`; `thm8.bound`: `jvp`; forward = reverse: `jvp_final`,
-//! `vjp_final`). A trace holds no other arrays (an unknown name is exit 2). The manifest's `schema_version` must be 1, and its `K`, `T`, `T_prime`,
+//! `vjp_final`); float32 follows the probabilistic model of [`precision`], and an array whose
+//! tolerance is not below half its reference cannot be judged (the instance fails). A final
+//! must be the last row of its array. A trace holds no other arrays (an unknown name is exit 2). The manifest's `schema_version` must be 1, and its `K`, `T`, `T_prime`,
 //! `K_prime` must agree with the instance files (otherwise exit 2).
 //!
 //! # Rules and exit codes
@@ -120,6 +122,7 @@ pub mod check;
 pub mod export;
 pub mod implicit;
 pub mod npz;
+pub mod precision;
 
 /// The long help of `unrollcheck gate`: the workflow and the instance and trace formats in
 /// plain text (the module docs above are the same in Markdown).
