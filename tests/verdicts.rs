@@ -517,3 +517,47 @@ fn the_finite_difference_reference_halves_its_step_until_the_observed_order_is_t
     let (_, ordinary) = reference(&spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, Some(10.0)));
     assert_eq!(ordinary.level, 0, "an ordinary instance keeps the steps h, h/2");
 }
+
+/// The elastic net at `l1 = 1.0` (`λ₁ = ‖Aᵀb‖_∞`, so `x* = 0` with a coordinate of `z*` on
+/// the kink of the soft threshold): `u ↦ x*(u)` has no derivative, (6) has nothing to
+/// equal, and `thm2.implicit` was reported *violated*. It is *not applicable*, naming strict
+/// complementarity (also at `l1 = 1 − 10⁻¹⁴`, where `δ > 0` lies within the rounding of the
+/// computed `z*` and cannot be certified). Controls: `l1 = 0.999999` and `2.0` (strictly on one side of the kink)
+/// are scored and hold.
+#[test]
+fn implicit_jacobian_at_a_kink_of_the_prox_is_not_applicable() {
+    let spec_at = |method: &str, param: &str, l1: f64| {
+        json_spec(&format!(
+            r#"{{"family":{{"family":"elastic_net","param":"{param}","l1":{l1:?}}},"method":{{"method":"{method}"}},"data":{{"data":"paper"}},"m":12,"n":4,"lambda":0.1,"step":{{"rule":"inv_l"}},"x0_sigma":10.0,"seed":1}}"#
+        ))
+    };
+    for method in ["prox_gd", "fista"] {
+        for param in ["l1", "targets"] {
+            let v = verdict(&spec_at(method, param, 1.0), "thm2.implicit", "paper");
+            match &v {
+                Verdict::NotApplicable { assumption, reason, .. } => {
+                    assert_eq!(*assumption, "strict complementarity", "{method} {param}: {v}");
+                    assert!(reason.contains("δ = min_i ||z*_i| − αλ₁|") && reason.contains("kink"), "{reason}");
+                }
+                v => panic!("{method} {param} at l1 = 1.0: expected not applicable (strict complementarity), got {v}"),
+            }
+        }
+    }
+    // 1 − 1e-14: δ = 7e-15 > 0 but within the rounding of z* (1.7e-13): not certifiable.
+    let v = verdict(&spec_at("prox_gd", "l1", 0.99999999999999), "thm2.implicit", "paper");
+    match &v {
+        Verdict::NotApplicable { assumption: "strict complementarity", reason, .. } => {
+            assert!(reason.contains("within the rounding") && reason.contains("cannot be certified"), "{reason}")
+        }
+        v => panic!("prox_gd l1 at l1 = 1 − 1e-14: expected not applicable (δ within rounding), got {v}"),
+    }
+    for l1 in [0.999999, 2.0] {
+        for param in ["l1", "targets"] {
+            let v = verdict(&spec_at("prox_gd", param, l1), "thm2.implicit", "paper");
+            assert!(
+                matches!(v, Verdict::Holds { informative: true, .. }),
+                "prox_gd {param} at l1 = {l1}: strict complementarity holds, (6) must be scored and hold; got {v}"
+            );
+        }
+    }
+}

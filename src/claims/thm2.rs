@@ -29,6 +29,11 @@
 //!   it with the same accepted reference and its tolerance: *certified* then says that
 //!   `Dx*`, free of its `f64` rounding, still differs from a reference whose error is
 //!   bounded by the accepted estimate.
+//!
+//!   `thm2.implicit` also requires *strict complementarity* on the proximal maps
+//!   ([`crate::map::proximal`]): at a kink of the soft threshold (`δ = 0`, e.g. the
+//!   elastic net at `l1 = 1`, `x* = 0` exactly) `u ↦ x*(u)` has no derivative, and (6) has
+//!   nothing to equal ([`super::Case::assumption_failure`]).
 
 use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict, scored};
 use crate::bounds::bound_8;
@@ -80,7 +85,7 @@ pub const IMPLICIT: Claim = Claim {
     equation: "(6)",
     statement: "Dx* = (I − B)^{-1} C equals the derivative of u ↦ x*(u) (central finite differences)",
     kind: Kind::Equality,
-    requires: &[Assumption::Contraction],
+    requires: &[Assumption::StrictComplementarity, Assumption::Contraction],
     variants: &[
         PAPER,
         VariantInfo {
