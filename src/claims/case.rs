@@ -419,6 +419,7 @@ impl Case {
             )),
             Assumption::Quadratic => self.quadratic_failure(),
             Assumption::Commuting => self.commuting_failure(),
+            Assumption::StrictComplementarity => self.complementarity_failure(),
             Assumption::Contraction if !c.contraction() => Some(format!(
                 "‖D_x A‖ ≤ ρ = {:.6} ≥ 1 (‖D_x A(x*)‖ = {:.6}, spectral radius {:.6})",
                 c.rho(),
@@ -439,6 +440,33 @@ impl Case {
         }
         let m_x = self.inst.constants.map.m_x.value;
         (m_x != 0.0).then(|| format!("f is not quadratic: ∇²f varies with x (M_x = {m_x:.3e})"))
+    }
+
+    /// Strict complementarity of a proximal map's fixed point (smooth maps: `None`). The
+    /// margin `δ = min_i ||z*_i| − αλ₁|` is computed from `x̂*`, off the exact `x*` by at most
+    /// `x_star_error`; `z = Fx − α∇f(Fx)` moves by at most `q‖F‖` times that (`q‖F‖ =
+    /// δ/affine_radius`), and its evaluation rounds by `product(d, step_scale)`. A margin of
+    /// 0 fails; a positive margin within that rounding cannot be certified: either way
+    /// `u ↦ x*(u)` may have a kink at `u` and Dx* is not its derivative.
+    fn complementarity_failure(&self) -> Option<String> {
+        let id = self.inst.map.capabilities().support?;
+        let delta = id.margin;
+        let q = if id.affine_radius.is_finite() && id.affine_radius > 0.0 { delta / id.affine_radius } else { 0.0 };
+        let rounding =
+            q * self.inst.x_star_error + crate::tol::ToleranceModel::default().product(self.dim(), self.step_scale());
+        if delta > rounding {
+            return None;
+        }
+        let where_ = format!("|S| = {} of n = {}", id.support, id.n);
+        Some(if delta == 0.0 {
+            format!(
+                "δ = min_i ||z*_i| − αλ₁| = 0: a coordinate of the pre-prox point z* = x* − α∇f(x*) lies on the kink of the soft threshold ({where_}), so u ↦ x*(u) has no derivative at u and (6) has nothing to equal"
+            )
+        } else {
+            format!(
+                "δ = min_i ||z*_i| − αλ₁| = {delta:.3e} is within the rounding of the computed z* = x* − α∇f(x*) ({rounding:.3e}): a coordinate of z* may lie on the kink of the soft threshold ({where_}), so strict complementarity cannot be certified and u ↦ x*(u) may have no derivative at u"
+            )
+        })
     }
 
     fn commuting_failure(&self) -> Option<String> {

@@ -84,6 +84,12 @@ pub enum Assumption {
     /// `∂[P_t(H)] = P_t'(H)∂H` (Scieur et al. 2022).
     #[serde(rename = "commuting")]
     Commuting,
+    /// Strict complementarity of a proximal map's fixed point: no coordinate of the pre-prox
+    /// point `z*` lies on a kink of the prox, `δ = min_i ||z*_i| − αλ₁| > 0`, so that
+    /// `u ↦ x*(u)` is differentiable ([`crate::map::proximal`]). Holds trivially for the
+    /// smooth maps.
+    #[serde(rename = "strict complementarity")]
+    StrictComplementarity,
 }
 
 impl Assumption {
@@ -94,6 +100,7 @@ impl Assumption {
             Assumption::Smoothness => "A2.2",
             Assumption::Quadratic => "quadratic",
             Assumption::Commuting => "commuting",
+            Assumption::StrictComplementarity => "strict complementarity",
         }
     }
 }
