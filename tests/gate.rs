@@ -1735,6 +1735,76 @@ fn a_diverging_instance_is_refused_not_judged() {
     }
 }
 
+/// Adversarial pass (F3): `gate export --size large --accelerated` (seed 2026) exported
+/// `25_chebyshev_pseudo_huber_targets_truncated`, whose float64 Chebyshev run settles on a
+/// stable cycle away from `x*` (the spectral radius at `x*` only says that iterates near it
+/// converge), and the official float32 client, which reaches `x*`, was rejected there. Such
+/// an instance is now drawn again in a default set (same id), refused by `--scenario`'s
+/// export (exit 2, naming it, nothing written) and by `gate check` (exit 2, naming the file).
+/// Controls: the redrawn instance reaches `x*`, and so does every instance of the small
+/// default set and of the large one (whose files stay as they were:
+/// `the_accelerated_export_leaves_the_default_set_as_it_was`).
+#[test]
+fn an_instance_whose_reference_does_not_reach_x_star_is_not_exported_or_judged() {
+    use unrollcheck::gate::check::reaches_fixed_point;
+    use unrollcheck::gate::export::{export_budgets, export_unjudged, export_with_horizon, redrawn};
+    use unrollcheck::unroll::Trajectory;
+    let (k, t) = (500, 100);
+    let k_prime = k + 3 * t;
+    let (spec, truncated) = accelerated_set(2026, Size::Large)[3];
+    assert!(truncated && format!("{:?}", spec.method).contains("Chebyshev"), "{spec:?}");
+    let run = |spec: &unrollcheck::spec::Spec| {
+        let inst = spec.build().unwrap();
+        let traj = Trajectory::run(&inst.map, &inst.x0, k_prime);
+        reaches_fixed_point(&inst, &traj, k_prime)
+    };
+    let why = run(&spec).expect("the cycle is detected");
+    assert!(why.contains("does not reach x*") && why.contains("√r"), "{why}");
+    // The first redraw reaches x* (the derived seed is deterministic).
+    assert_eq!(run(&redrawn(&spec, 1)), None, "the redrawn instance");
+    for (s, truncated) in default_set(2026) {
+        let kp = if truncated { 30 + 3 * 6 } else { 30 };
+        let inst = s.build().unwrap();
+        assert_eq!(reaches_fixed_point(&inst, &Trajectory::run(&inst.map, &inst.x0, kp), kp), None, "{s:?}");
+    }
+    // A default set draws it again: same size, same id, a file that reaches x*.
+    let d = dir("cycle");
+    let m = export_with_horizon(&[(spec, true)], &d.join("redrawn"), k).unwrap();
+    assert_eq!(m.instances[0].id, "00_chebyshev_pseudo_huber_targets_truncated");
+    // --scenario refuses it before writing anything.
+    match export_budgets(&[(spec, t)], &d.join("scenario"), (k, 3)) {
+        Err(Error::Input { location, message }) => {
+            assert!(
+                location.contains("--scenario") && location.contains("00_chebyshev_pseudo_huber_targets_truncated")
+            );
+            assert!(message.contains("does not reach x*"), "{message}");
+        }
+        other => panic!("not refused: {other:?}"),
+    }
+    assert!(!d.join("scenario").exists(), "nothing written");
+    // gate check refuses the instance as an earlier export wrote it (exit 2, naming the file).
+    let (inst, traces) = (d.join("old"), d.join("traces"));
+    let e = export_unjudged(&[(spec, t)], &inst, (k, 3)).unwrap().instances.remove(0);
+    std::fs::create_dir_all(&traces).unwrap();
+    let s = &e.trace.arrays;
+    let zeros = |shape: &[usize]| (shape.to_vec(), vec![0.0; shape.iter().product()]);
+    let arrays: Vec<(&str, Vec<usize>, Vec<f64>)> = [
+        ("x", zeros(&s.x)),
+        ("jvp", zeros(&s.jvp)),
+        ("vjp", zeros(&s.vjp)),
+        ("jvp_final", zeros(&s.jvp_final)),
+        ("vjp_final", zeros(&s.vjp_final)),
+    ]
+    .into_iter()
+    .map(|(n, (shape, data))| (n, shape, data))
+    .collect();
+    npz::write(&traces.join(&e.trace.file), &arrays).unwrap();
+    let report = run_report(&inst, &traces);
+    assert_eq!(report.exit_code(), 2);
+    let err = report.outcomes[0].error.as_ref().expect("refused").to_string();
+    assert!(err.contains(&e.file) && err.contains("does not reach x*") && err.contains("`x0`"), "{err}");
+}
+
 /// SIGINT while `--junit` is being written (the file filled in its temporary
 /// `.junit.xml.tmp-…`, the writer pausing before the rename): the process ends with 130 and
 /// leaves neither the temporary file nor a `junit.xml`. Seen to fail when the temporary file

@@ -67,7 +67,7 @@
 //! some failing array but were ruled out, and why. The distance reported is the largest
 //! `‖row − simulated row‖` over the largest simulated row norm, over the failing arrays.
 //! Until 2026-11-28 each failing array was matched alone: a final written from the row
-//! before the last was "confirmed [freeze]" (ε fitted up to 9 %) although the passing
+//! before the last was "confirmed \[freeze\]" (ε fitted up to 9 %) although the passing
 //! `jvp` rules it out, and one float32 momentum restart got four single-array classes.
 //!
 //! The simulated sweeps apply `B_k`, `C_k` as dense matrices formed once per instance when
