@@ -615,6 +615,139 @@ fn one_bug_per_mode_gets_one_cause_per_mode() {
     assert!(d.unexplained.is_empty(), "{}", o.cause_text());
 }
 
+/// Rewrites array `name` of every trace with `f(trace)` (same shape).
+fn set_array(inst: &Path, traces: &Path, name: &str, f: impl Fn(&Npz) -> Vec<f64>) {
+    for e in &read_manifest(inst).unwrap().instances {
+        let path = traces.join(&e.trace.file);
+        let old = Npz::read(&path).unwrap();
+        let new = f(&old);
+        let arrays: Vec<(&str, Vec<usize>, Vec<f64>)> = old
+            .names()
+            .map(|n| {
+                let a = old.raw(n).unwrap();
+                (n, a.shape.clone(), if n == name { new.clone() } else { a.data.clone() })
+            })
+            .collect();
+        npz::write(&path, &arrays).unwrap();
+    }
+}
+
+/// Row `i` of a 2-D array counted from the end (`1`: the last).
+fn row_from_end(t: &Npz, name: &str, i: usize) -> Vec<f64> {
+    let a = t.raw(name).unwrap();
+    let (rows, cols) = (a.shape[0], a.shape[1]);
+    a.data[(rows - i) * cols..(rows - i + 1) * cols].to_vec()
+}
+
+/// A deterministic pattern no bug class writes (no RNG in the test body).
+fn noise(i: usize, row: &mut [f64]) {
+    for (j, x) in row.iter_mut().enumerate() {
+        *x += 1e-3 * ((i * 7 + j * 13) as f64).sin();
+    }
+}
+
+/// Every instance of `report` fails, and no class is confirmed for `arrays` (each is
+/// unexplained).
+fn assert_unexplained(report: &GateReport, arrays: &[&str], what: &str) {
+    for o in &report.outcomes {
+        assert!(o.failed(), "{what}: {} passed", o.id);
+        let d = o.cause.as_ref().expect("a diagnosis");
+        for q in arrays {
+            assert!(d.class_of(q).is_none(), "{what}: {}: `{q}` got a cause: {}", o.id, o.cause_text());
+            assert!(d.unexplained.iter().any(|u| u == q), "{what}: {}: {}", o.id, o.cause_text());
+        }
+    }
+}
+
+/// Adversarial pass (F7): a final written from the row before the last (`jvp_final =
+/// jvp[-2]`, all else right) was "confirmed [freeze]" with a fitted ε of up to 9 %, and
+/// `vjp_final = vjp[-2]` "[late_plus_one]"; the trace's own passing arrays rule both out (a
+/// freeze at K' − 1 changes the last `jvp` row, a sweep ending at T' + 1 the last `vjp`
+/// row). A class is confirmed only when its simulation matches the arrays that passed too.
+#[test]
+fn a_final_from_the_previous_row_has_no_cause() {
+    for q in ["jvp", "vjp"] {
+        let (inst, traces, _) = run_with(&format!("final_prev_{q}"), Bug::None);
+        set_array(&inst, &traces, &format!("{q}_final"), |t| row_from_end(t, q, 2));
+        let report = check(&inst, &traces).unwrap();
+        assert_unexplained(&report, &[&format!("{q}_final")], q);
+        for o in &report.outcomes {
+            assert!(o.cause_text().starts_with("cause unknown"), "{}", o.cause_text());
+            assert_eq!(o.cause.as_ref().unwrap().unexplained, [format!("{q}_final")], "{}", o.cause_text());
+        }
+    }
+}
+
+/// Adversarial pass (F7, second variant): the rows of `vjp` (resp. `jvp`) left as zeros
+/// with the other derivative arrays right were "confirmed [detached]" (or `[freeze]`),
+/// which zeroes every derivative array; the passing `jvp` (resp. `vjp`) and final rule it
+/// out. The control (every derivative array 0) keeps its cause:
+/// `an_identically_zero_derivative_is_a_detached_parameter_not_a_freeze`.
+#[test]
+fn derivative_rows_left_zero_are_not_a_detached_parameter() {
+    for q in ["vjp", "jvp"] {
+        let (inst, traces, _) = run_with(&format!("rows_zero_{q}"), Bug::None);
+        edit_rows(&inst, &traces, q, |_, row| row.iter_mut().for_each(|x| *x = 0.0));
+        let report = check(&inst, &traces).unwrap();
+        assert_unexplained(&report, &[q], q);
+        for o in &report.outcomes {
+            assert!(o.cause.as_ref().unwrap().confirmed.is_empty(), "{}: {}", o.id, o.cause_text());
+        }
+    }
+}
+
+/// Adversarial pass (F6): a class with a parameter fitted to the trace (α here) was
+/// confirmed for the arrays it happened to fit while the others stayed unexplained. A
+/// wrong step size with the reverse arrays also disturbed (a second bug no class
+/// explains): `α` fitted to `x` reproduces `x`, `jvp`, `jvp_final` but not `vjp`, so
+/// nothing is confirmed. Control: the step size alone is confirmed with its fitted value
+/// (`a_wrong_step_size_is_confirmed_with_the_fitted_value`).
+#[test]
+fn a_fitted_class_must_explain_every_failing_array() {
+    let (inst, traces, _) = run_with("fit_partial", Bug::StepSize(1.0 + 1e-6));
+    edit_rows(&inst, &traces, "vjp", noise);
+    set_array(&inst, &traces, "vjp_final", |t| row_from_end(t, "vjp", 1));
+    let report = check(&inst, &traces).unwrap();
+    for o in &report.outcomes {
+        assert!(o.failed(), "{}", o.id);
+        let d = o.cause.as_ref().unwrap();
+        assert!(d.confirmed.is_empty(), "{}: {}", o.id, o.cause_text());
+    }
+    // Somewhere the fitted α is named as ruled out (it reproduces x where x fails).
+    assert!(
+        report.outcomes.iter().any(|o| o.cause_text().contains("[step_size] fits `x` but not every failing array")),
+        "{}",
+        report.outcomes[0].cause_text()
+    );
+}
+
+/// Adversarial pass (F6): a final reproduced by a class whose simulation does not
+/// reproduce the final's own array (`late_plus_one` for `jvp_final` with `jvp`
+/// unexplained). A final is the last row of its array: a class explains both or neither.
+/// Here a late start at T' + 1 with the earlier `jvp` rows disturbed: the reverse arrays
+/// keep their cause, the forward ones have none.
+#[test]
+fn a_final_is_not_explained_without_its_array() {
+    let (inst, traces, _) = run_with("final_alone", Bug::LateStart { shift: 1, fixed_rows: true });
+    let rows = read_manifest(&inst).unwrap().instances.iter().map(|e| e.trace.arrays.jvp[0]).collect::<Vec<_>>();
+    let last = rows.iter().copied().min().unwrap() - 1;
+    edit_rows(&inst, &traces, "jvp", |i, row| {
+        if i < last {
+            noise(i, row)
+        }
+    });
+    let report = check(&inst, &traces).unwrap();
+    // (On ridge with the targets as parameter, B_k and C_k do not depend on x: the late
+    // start leaves the forward rows as they were and `jvp_final` passes.)
+    assert_unexplained(&report, &["jvp"], "late start");
+    for o in &report.outcomes {
+        let d = o.cause.as_ref().unwrap();
+        assert_eq!(d.class_of("jvp_final"), None, "{}: {}", o.id, o.cause_text());
+        assert_eq!(d.class_of("vjp"), Some(BugClass::LateStartPlusOne), "{}: {}", o.id, o.cause_text());
+        assert_eq!(d.class_of("vjp_final"), Some(BugClass::LateStartPlusOne), "{}: {}", o.id, o.cause_text());
+    }
+}
+
 fn expect_input_error(result: Result<GateReport, Error>, needle: &str) {
     match result {
         Err(Error::Input { location, message }) => {
@@ -1600,6 +1733,76 @@ fn a_diverging_instance_is_refused_not_judged() {
         assert!(!unrollcheck::gate::check::markdown(&report).contains("NaN"), "no NaN in the report");
         std::fs::write(&path, good).unwrap();
     }
+}
+
+/// Adversarial pass (F3): `gate export --size large --accelerated` (seed 2026) exported
+/// `25_chebyshev_pseudo_huber_targets_truncated`, whose float64 Chebyshev run settles on a
+/// stable cycle away from `x*` (the spectral radius at `x*` only says that iterates near it
+/// converge), and the official float32 client, which reaches `x*`, was rejected there. Such
+/// an instance is now drawn again in a default set (same id), refused by `--scenario`'s
+/// export (exit 2, naming it, nothing written) and by `gate check` (exit 2, naming the file).
+/// Controls: the redrawn instance reaches `x*`, and so does every instance of the small
+/// default set and of the large one (whose files stay as they were:
+/// `the_accelerated_export_leaves_the_default_set_as_it_was`).
+#[test]
+fn an_instance_whose_reference_does_not_reach_x_star_is_not_exported_or_judged() {
+    use unrollcheck::gate::check::reaches_fixed_point;
+    use unrollcheck::gate::export::{export_budgets, export_unjudged, export_with_horizon, redrawn};
+    use unrollcheck::unroll::Trajectory;
+    let (k, t) = (500, 100);
+    let k_prime = k + 3 * t;
+    let (spec, truncated) = accelerated_set(2026, Size::Large)[3];
+    assert!(truncated && format!("{:?}", spec.method).contains("Chebyshev"), "{spec:?}");
+    let run = |spec: &unrollcheck::spec::Spec| {
+        let inst = spec.build().unwrap();
+        let traj = Trajectory::run(&inst.map, &inst.x0, k_prime);
+        reaches_fixed_point(&inst, &traj, k_prime)
+    };
+    let why = run(&spec).expect("the cycle is detected");
+    assert!(why.contains("does not reach x*") && why.contains("√r"), "{why}");
+    // The first redraw reaches x* (the derived seed is deterministic).
+    assert_eq!(run(&redrawn(&spec, 1)), None, "the redrawn instance");
+    for (s, truncated) in default_set(2026) {
+        let kp = if truncated { 30 + 3 * 6 } else { 30 };
+        let inst = s.build().unwrap();
+        assert_eq!(reaches_fixed_point(&inst, &Trajectory::run(&inst.map, &inst.x0, kp), kp), None, "{s:?}");
+    }
+    // A default set draws it again: same size, same id, a file that reaches x*.
+    let d = dir("cycle");
+    let m = export_with_horizon(&[(spec, true)], &d.join("redrawn"), k).unwrap();
+    assert_eq!(m.instances[0].id, "00_chebyshev_pseudo_huber_targets_truncated");
+    // --scenario refuses it before writing anything.
+    match export_budgets(&[(spec, t)], &d.join("scenario"), (k, 3)) {
+        Err(Error::Input { location, message }) => {
+            assert!(
+                location.contains("--scenario") && location.contains("00_chebyshev_pseudo_huber_targets_truncated")
+            );
+            assert!(message.contains("does not reach x*"), "{message}");
+        }
+        other => panic!("not refused: {other:?}"),
+    }
+    assert!(!d.join("scenario").exists(), "nothing written");
+    // gate check refuses the instance as an earlier export wrote it (exit 2, naming the file).
+    let (inst, traces) = (d.join("old"), d.join("traces"));
+    let e = export_unjudged(&[(spec, t)], &inst, (k, 3)).unwrap().instances.remove(0);
+    std::fs::create_dir_all(&traces).unwrap();
+    let s = &e.trace.arrays;
+    let zeros = |shape: &[usize]| (shape.to_vec(), vec![0.0; shape.iter().product()]);
+    let arrays: Vec<(&str, Vec<usize>, Vec<f64>)> = [
+        ("x", zeros(&s.x)),
+        ("jvp", zeros(&s.jvp)),
+        ("vjp", zeros(&s.vjp)),
+        ("jvp_final", zeros(&s.jvp_final)),
+        ("vjp_final", zeros(&s.vjp_final)),
+    ]
+    .into_iter()
+    .map(|(n, (shape, data))| (n, shape, data))
+    .collect();
+    npz::write(&traces.join(&e.trace.file), &arrays).unwrap();
+    let report = run_report(&inst, &traces);
+    assert_eq!(report.exit_code(), 2);
+    let err = report.outcomes[0].error.as_ref().expect("refused").to_string();
+    assert!(err.contains(&e.file) && err.contains("does not reach x*") && err.contains("`x0`"), "{err}");
 }
 
 /// SIGINT while `--junit` is being written (the file filled in its temporary

@@ -50,12 +50,25 @@
 //! for bit, a detached parameter carries no arithmetic): a derivative scaled to `10⁻³⁰⁰` of
 //! the reference is within tolerance of 0 but is neither, and gets no cause from them.
 //!
-//! A class is *confirmed* for a failing array when its simulated array has the submitted
+//! **Confirmed.** A simulated array *matches* a submitted one when it has the submitted
 //! shape and every row is within that row's tolerance (float32 tolerance for an array
-//! stored as float32, and for [`BugClass::Float32Iterates`]). When one class explains every
-//! failing array it is the cause; otherwise each failing array gets its own, or none
-//! ("cause unknown"). The distance reported is the largest `‖row − simulated row‖` over the
-//! largest simulated row norm, over the failing arrays.
+//! stored as float32, and for [`BugClass::Float32Iterates`]). A class is confirmed only
+//! when its simulated trace matches the submitted trace on every array it is compared on:
+//! the failing arrays *and the arrays that passed* (a simulation that would change a
+//! passing array is ruled out: a freeze at `K' − 1` changes the last row of `jvp`, a
+//! detached parameter zeroes every derivative array). When one class matches every
+//! failing array it is the cause. Otherwise (two bugs, e.g. one per mode) the failing
+//! arrays are taken in groups that are one recursion, `x`, (`jvp`, `jvp_final`), (`vjp`,
+//! `vjp_final`) (a final is its array's last row), and a group gets the closest class
+//! that matches all its failing members, among the classes *without* a parameter fitted to
+//! the trace ([`is_fitted`]: the freeze's `ε`, `α`, `β`, the stale `x_{−1}`; with a free
+//! parameter a class can fit one n-vector by accident, so it must explain every failing
+//! array); an array no class explains is "cause unknown", with the classes that reproduce
+//! some failing array but were ruled out, and why. The distance reported is the largest
+//! `‖row − simulated row‖` over the largest simulated row norm, over the failing arrays.
+//! Until 2026-11-28 each failing array was matched alone: a final written from the row
+//! before the last was "confirmed \[freeze\]" (ε fitted up to 9 %) although the passing
+//! `jvp` rules it out, and one float32 momentum restart got four single-array classes.
 //!
 //! The simulated sweeps apply `B_k`, `C_k` as dense matrices formed once per instance when
 //! they hold at most [`DENSE_LIMIT`] numbers (the small set), else through the map's own
@@ -266,6 +279,11 @@ pub struct Diagnosis {
     pub unexplained: Vec<String>,
     /// The first failing array is among the unexplained ones (the report then says so first).
     pub first_unexplained: bool,
+    /// When some array is unexplained: the classes that reproduce a failing array but are
+    /// ruled out, and why (a simulation that changes an array that passed; a fitted value
+    /// that fits some failing arrays only; a final without its array).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ruled_out: Vec<String>,
 }
 
 impl Diagnosis {
@@ -279,10 +297,14 @@ impl std::fmt::Display for Diagnosis {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut parts: Vec<String> = self.confirmed.iter().map(|c| c.to_string()).collect();
         if !self.unexplained.is_empty() {
-            let unknown = format!(
+            let mut unknown = format!(
                 "cause unknown: no known bug class reproduces {}",
                 self.unexplained.iter().map(|q| format!("`{q}`")).collect::<Vec<_>>().join(", ")
             );
+            // Never a ';' (the separator of the causes of several arrays).
+            if !self.ruled_out.is_empty() {
+                unknown += &format!(" (ruled out: {})", self.ruled_out.join(", "));
+            }
             if self.first_unexplained { parts.insert(0, unknown) } else { parts.push(unknown) }
         }
         write!(f, "{}", parts.join("; "))
@@ -919,44 +941,70 @@ fn single(a: &Array) -> bool {
     a.float32 || (a.data.len() > cols && a.data[cols..].iter().all(|&x| f64::from(x as f32) == x))
 }
 
+fn index_in(failing: &[&str], q: &str) -> usize {
+    failing.iter().position(|&f| f == q).unwrap_or(0)
+}
+
+/// Whether `class` has a parameter fitted to the submitted trace (`ε` of a freeze, `α`, `β`,
+/// the stale `x_{−1}`): with a free parameter a class can fit one array by accident, so it is
+/// confirmed only when it explains every failing array (module docs, "Confirmed").
+pub fn is_fitted(class: BugClass) -> bool {
+    matches!(class, BugClass::Frozen | BugClass::StepSize | BugClass::Momentum | BugClass::StaleMomentum)
+}
+
+/// The arrays that are one recursion: a final is the last row of its array (format), so a
+/// class reproduces the failing members of a group together or not at all.
+fn group(q: &str) -> &'static [&'static str] {
+    match q {
+        "jvp" | "jvp_final" => &["jvp", "jvp_final"],
+        "vjp" | "vjp_final" => &["vjp", "vjp_final"],
+        _ => &["x"],
+    }
+}
+
 /// A candidate's class, fitted value and distance to each failing array it reproduces.
 type Scored = (BugClass, Option<(String, f64)>, Vec<Option<f64>>);
 
 /// Names the cause of the failures in `failing` (arrays of `submitted` out of tolerance of
-/// `reference`, first failure first) by simulating every [`BugClass`].
+/// `reference`, first failure first) by simulating every [`BugClass`]: a class is confirmed
+/// only when its simulated trace also matches every array that passed (module docs).
 pub fn diagnose(s: &Setup, reference: &TraceRows, submitted: &Submitted, failing: &[&str]) -> Diagnosis {
     let index = |q: &str| QUANTITIES.iter().position(|&n| n == q).unwrap_or(0);
-    // Per candidate: the distance to each failing array it reproduces.
+    let passing: Vec<&str> = QUANTITIES.iter().copied().filter(|q| !failing.contains(q)).collect();
+    // The distance of a simulated array to the submitted one, when every row is within its
+    // tolerance (at the size of the simulated rows when they are larger than the reference's).
+    let within = |q: &str, rows: &[DVector<f64>], float32_iterates: bool| -> Option<f64> {
+        let a = submitted[index(q)];
+        let size = rows.iter().map(|r| r.norm()).fold(s.tol.scale(q), f64::max);
+        let tol = |i| s.tol.row_at_scale(q, i, a.float32 || float32_iterates, size);
+        distance(a, rows, tol).and_then(|(d, ok)| ok.then_some(d))
+    };
+    // Per candidate: the distance to each failing array it reproduces; a candidate that
+    // changes an array that passed is ruled out (the first such array noted).
     let mut scored: Vec<Scored> = Vec::new();
-    for c in candidates(s, submitted, failing) {
-        let per: Vec<Option<f64>> = failing
-            .iter()
-            .map(|&q| {
-                let (a, rows) = (submitted[index(q)], c.rows.rows(q));
-                // At the size of the simulated rows when they are larger than the reference's.
-                let size = rows.iter().map(|r| r.norm()).fold(s.tol.scale(q), f64::max);
-                let tol = |i| s.tol.row_at_scale(q, i, a.float32, size);
-                distance(a, rows, tol).and_then(|(d, ok)| ok.then_some(d))
-            })
-            .collect();
-        if per.iter().any(Option::is_some) {
-            scored.push((c.class, c.fitted, per));
+    let mut ruled_out: Vec<(BugClass, &str)> = Vec::new();
+    let mut consider = |class: BugClass, fitted: Option<(String, f64)>, rows: &TraceRows, f32it: bool| {
+        let per: Vec<Option<f64>> = failing.iter().map(|&q| within(q, rows.rows(q), f32it)).collect();
+        if per.iter().all(Option::is_none) {
+            return;
         }
+        match passing.iter().find(|&&q| within(q, rows.rows(q), f32it).is_none()) {
+            Some(&q) => {
+                if !ruled_out.iter().any(|(c, _)| *c == class) {
+                    ruled_out.push((class, q));
+                }
+            }
+            None => scored.push((class, fitted, per)),
+        }
+    };
+    for c in candidates(s, submitted, failing) {
+        consider(c.class, c.fitted, &c.rows, false);
     }
     // Iterates in float32: the reference itself, at float32 tolerance, when x holds
     // single-precision numbers (and the reference's iterates do not).
     let ref_single = reference.x.iter().skip(1).all(|r| r.iter().all(|&v| f64::from(v as f32) == v));
     if single(submitted[0]) && !ref_single {
-        let per: Vec<Option<f64>> = failing
-            .iter()
-            .map(|&q| {
-                let a = submitted[index(q)];
-                distance(a, reference.rows(q), |i| s.tol.row(q, i, true)).and_then(|(d, ok)| ok.then_some(d))
-            })
-            .collect();
-        if per.iter().any(Option::is_some) {
-            scored.push((BugClass::Float32Iterates, None, per));
-        }
+        consider(BugClass::Float32Iterates, None, reference, true);
     }
     let worst = |per: &[Option<f64>]| per.iter().flatten().fold(0.0f64, |m, &d| m.max(d));
     // One class for every failing array: the closest.
@@ -975,15 +1023,25 @@ pub fn diagnose(s: &Setup, reference: &TraceRows, submitted: &Submitted, failing
             }],
             unexplained: Vec::new(),
             first_unexplained: false,
+            ruled_out: Vec::new(),
         };
     }
-    // Otherwise per array, in the order of the failures.
+    // Otherwise per group of arrays (`x`; `jvp` with `jvp_final`; `vjp` with `vjp_final`), in
+    // the order of the failures: the closest class without a fitted parameter that
+    // reproduces every failing array of the group (two bugs, e.g. one per mode).
     let mut d = Diagnosis::default();
     for (i, q) in failing.iter().enumerate() {
-        let best =
-            scored.iter().filter_map(|(c, f, per)| per[i].map(|dist| (c, f, dist))).min_by(|a, b| a.2.total_cmp(&b.2));
+        let members: Vec<usize> = (0..failing.len()).filter(|&j| group(q).contains(&failing[j])).collect();
+        let best = scored
+            .iter()
+            .filter(|(c, _, _)| !is_fitted(*c))
+            .filter_map(|(c, f, per)| {
+                let dists: Option<Vec<f64>> = members.iter().map(|&j| per[j]).collect();
+                Some((c, f, per[i]?, dists?.into_iter().fold(0.0f64, f64::max)))
+            })
+            .min_by(|a, b| a.3.total_cmp(&b.3));
         match best {
-            Some((class, fitted, dist)) => {
+            Some((class, fitted, dist, _)) => {
                 let text = fitted.as_ref().map(|f| f.0.clone());
                 match d.confirmed.iter_mut().find(|c| c.class == *class && c.fitted == text) {
                     Some(c) => {
@@ -1004,6 +1062,40 @@ pub fn diagnose(s: &Setup, reference: &TraceRows, submitted: &Submitted, failing
                 d.unexplained.push(q.to_string())
             }
         }
+    }
+    // Why the classes that reproduce some unexplained array are not its cause.
+    if !d.unexplained.is_empty() {
+        let named = |c: BugClass, notes: &[String]| {
+            d.confirmed.iter().any(|k| k.class == c) || notes.iter().any(|n| n.starts_with(&format!("[{}]", c.id())))
+        };
+        let mut notes: Vec<String> = Vec::new();
+        for (c, q) in &ruled_out {
+            if !named(*c, &notes) {
+                notes.push(format!("[{}] changes `{q}`, which passed", c.id()));
+            }
+        }
+        for (c, _, per) in &scored {
+            let Some(i) =
+                (0..failing.len()).find(|&i| per[i].is_some() && d.unexplained.iter().any(|u| u == failing[i]))
+            else {
+                continue;
+            };
+            if named(*c, &notes) {
+                continue;
+            }
+            let q = failing[i];
+            let note = if is_fitted(*c) {
+                format!("[{}] fits `{q}` but not every failing array", c.id())
+            } else {
+                match failing.iter().find(|&&m| m != q && group(q).contains(&m) && per[index_in(failing, m)].is_none())
+                {
+                    Some(m) => format!("[{}] reproduces `{q}` but not `{m}`", c.id()),
+                    None => continue,
+                }
+            };
+            notes.push(note);
+        }
+        d.ruled_out = notes;
     }
     d
 }

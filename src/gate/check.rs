@@ -838,6 +838,56 @@ fn convergent(e: &Entry, file: &Npz, inst: &DynInstance) -> Result<()> {
     Ok(())
 }
 
+/// The shortest run whose convergence to `x*` [`reaches_fixed_point`] judges: its two last
+/// quarters must hold at least two steps each.
+pub const SHORTEST_JUDGED_RUN: usize = 8;
+
+/// Whether the reference run `traj` (of `k_prime` steps) reaches the fixed point `x*`:
+/// `None` when it does, else what it does instead. The spectral radius `r < 1` of
+/// `B = D_x A(x*, u)` (the rule before it) only says that iterates *near* `x*` converge to it; a
+/// run from `x_0` may settle elsewhere (a momentum method on a non-quadratic objective can
+/// have a stable cycle: the large `--accelerated` set's Chebyshev instance on pseudo-Huber
+/// settled 1.6 from `x*`). With `e_k = ‖x_k − x*‖`, the run's distance to `x*` must shrink
+/// over its end: the largest `e_k` over its last quarter, `k ∈ [⌈3K'/4⌉, K']`, at most `√r`
+/// times the largest over the quarter before, `k ∈ [⌊K'/2⌋, ⌈3K'/4⌉]` — half of one
+/// contraction step over a quarter of the run (the maxima over windows, so that the phase
+/// of an oscillation or of a cycle does not count). A run converging to `x*` at the
+/// contraction's rate shrinks it by `r^{K'/4}`, i.e. `K'/4 ≥ 2` steps' worth; a stalled run
+/// (a cycle, another attractor) by nothing: the cut at half a step is far from both (on the
+/// exported sets and the `verify/` scenarios the converging runs make at least 0.84 of a
+/// step's worth, the Chebyshev cycle 0.014). A run already within rounding of `x*` passes:
+/// `e_k` at most twice the rounding model's bound for a recursion of `K'` steps on
+/// quantities of the size of the iterates, plus the fixed point's error bound
+/// `x_star_error` (a warm start, `x_0 = x*`, never moves). Runs shorter than
+/// [`SHORTEST_JUDGED_RUN`] steps are not judged by it.
+pub fn reaches_fixed_point(inst: &DynInstance, traj: &Trajectory, k_prime: usize) -> Option<String> {
+    if k_prime < SHORTEST_JUDGED_RUN {
+        return None;
+    }
+    let dist: Vec<f64> = (0..=k_prime).map(|k| (traj.x(k) - &inst.x_star).norm()).collect();
+    let (half, quarter) = (k_prime / 2, (3 * k_prime).div_ceil(4));
+    let largest = |a: usize, b: usize| dist[a..=b].iter().copied().fold(0.0f64, f64::max);
+    let (before, last) = (largest(half, quarter), largest(quarter, k_prime));
+    let scale = (0..=k_prime).map(|k| traj.x(k).norm()).fold(inst.x_star.norm(), f64::max);
+    let rho = if inst.constants.contraction() { inst.constants.rho() } else { 1.0 };
+    let rounding = 2.0 * ToleranceModel::default().recursion(k_prime, inst.x0.len(), scale, rho) + inst.x_star_error;
+    let r = inst.constants.map.spectral_radius;
+    if last <= rounding || last <= r.sqrt() * before {
+        return None;
+    }
+    Some(format!(
+        "the reference run does not reach x*: its largest distance to x* over the last quarter (k = {quarter}..{k_prime}) \
+         is {last:.3e}, over the quarter before (k = {half}..{quarter}) {before:.3e}, a ratio {:.4} above √r = {:.4} \
+         (r = {r:.4}, the spectral radius at x*: half of one contraction step over a quarter of the run), with \
+         ‖x_0 − x*‖ = {:.3e} and the last step ‖x_{{K'}} − x_{{K'−1}}‖ = {:.3e}; the iteration settles away from x* \
+         (a cycle or another attractor), so the instance is not judged",
+        last / before,
+        r.sqrt(),
+        dist[0],
+        (traj.x(k_prime) - traj.x(k_prime - 1)).norm()
+    ))
+}
+
 /// Refuses a reference (or a tolerance) that is not finite, naming the first row that is not.
 fn finite_reference(e: &Entry, file: &Npz, r: &TraceRows, tol: &Tolerance) -> Result<()> {
     for q in ["x", "jvp", "vjp"] {
@@ -877,6 +927,10 @@ fn check_one(e: &Entry, file: &Npz, trace: &Npz, simulate: bool) -> Result<Outco
     let (inst, v, w) = rebuild(e, file)?;
     convergent(e, file, &inst)?;
     let traj = Trajectory::run(&inst.map, &inst.x0, e.k_prime);
+    if let Some(why) = reaches_fixed_point(&inst, &traj, e.k_prime) {
+        let location = format!("{}: arrays `x0`, `{}`", file.path(), step_arrays(e));
+        return Err(Error::Input { location, message: why });
+    }
     let r = reference(&inst, &traj, e, &v, &w);
     let rho = if inst.constants.contraction() { inst.constants.rho() } else { 1.0 };
     let norm_max = |rows: &[DVector<f64>]| rows.iter().map(|r| r.norm()).fold(f64::MIN_POSITIVE, f64::max);

@@ -5,6 +5,11 @@
 //! `(A, b)`) and pseudo-Huber (weight, targets), each untruncated (`T = 0`) and truncated
 //! (`T = 0.2K`, `T' = T + ωT`, `K' = K + ωT`, the budget of Section 4.3), plus two
 //! warm-started instances (`x_0 = x*`).
+//!
+//! Every instance's reference run must reach `x*` ([`super::check::reaches_fixed_point`], the
+//! rule `gate check` applies): a default set draws an instance that does not again
+//! ([`redrawn`]: same size, ids and order), `--scenario` refuses it (exit 2, naming it), and
+//! nothing is written before every instance is judged.
 
 use super::npz::{self, Npz};
 use crate::error::{Error, Result};
@@ -354,26 +359,94 @@ pub fn export(set: &[(Spec, bool)], out: &Path) -> Result<Manifest> {
 }
 
 /// Writes the instances of `set` to `out` with the horizon `k` (`T = 0.2k` for a truncated
-/// instance, the gate's `ω` = [`OMEGA`]) and returns the manifest.
+/// instance, the gate's `ω` = [`OMEGA`]) and returns the manifest. An instance whose
+/// reference run does not reach `x*` ([`super::check::reaches_fixed_point`]) is drawn again
+/// ([`redrawn`]): the set keeps its size and ids.
 pub fn export_with_horizon(set: &[(Spec, bool)], out: &Path, k: usize) -> Result<Manifest> {
     let t = |truncated: bool| if truncated { (k as f64 * 0.2).round() as usize } else { 0 };
     let items: Vec<(Spec, usize)> = set.iter().map(|&(spec, truncated)| (spec, t(truncated))).collect();
-    export_budgets(&items, out, (k, OMEGA))
+    write_budgets(&items, out, (k, OMEGA), Some(true))
 }
 
 /// Writes the instances `items` (a spec and its truncation `T`, `0` for an untruncated
 /// instance) to `out` with the horizon `k` and the cost factor `omega`: each instance runs to
 /// `K' = K + ωT` and its late starts begin at `T' = T + ωT` (Section 4.3's budget). Returns
-/// the manifest.
-pub fn export_budgets(items: &[(Spec, usize)], out: &Path, (k, omega): Budget) -> Result<Manifest> {
+/// the manifest. An instance whose reference run does not reach `x*`
+/// ([`super::check::reaches_fixed_point`]) is refused (exit 2, naming it) before anything
+/// is written: `gate check` would refuse it.
+pub fn export_budgets(items: &[(Spec, usize)], out: &Path, budget: Budget) -> Result<Manifest> {
+    write_budgets(items, out, budget, Some(false))
+}
+
+/// Writes the instances `items` as [`export_budgets`] does but without judging whether their
+/// reference runs reach `x*`: what an export before that rule wrote. Only for the tests of
+/// `gate check`'s refusal of such an instance; the CLI never calls it.
+#[doc(hidden)]
+pub fn export_unjudged(items: &[(Spec, usize)], out: &Path, budget: Budget) -> Result<Manifest> {
+    write_budgets(items, out, budget, None)
+}
+
+/// How many times [`redrawn`] draws an instance again before it gives up (exit 2).
+pub const REDRAWS: u64 = 16;
+
+/// The spec of an instance of a default set drawn again because its reference run does not
+/// reach `x*`: the same spec with the seed `instance_seed(s, 1000, a)` (`s` its own seed,
+/// [`crate::spec::instance_seed`]) for the attempt `a = 1, 2, …, REDRAWS`, the first whose
+/// run does. Deterministic, so the set keeps its size, its ids and its files for a seed.
+pub fn redrawn(spec: &Spec, attempt: u64) -> Spec {
+    Spec { seed: crate::spec::instance_seed(spec.seed, 1000, attempt as usize), ..*spec }
+}
+
+/// Builds the instance of `spec` and checks that its reference run of `k_prime` steps
+/// reaches `x*`: `Err(why)` otherwise.
+fn build_reaching(spec: &Spec, k_prime: usize) -> Result<std::result::Result<(), String>> {
+    let inst = spec.build()?;
+    let traj = crate::unroll::Trajectory::run(&inst.map, &inst.x0, k_prime);
+    Ok(super::check::reaches_fixed_point(&inst, &traj, k_prime).map_or(Ok(()), Err))
+}
+
+/// `judge`: `None` writes every instance as drawn; `Some(redraw)` judges each reference run
+/// and draws a failing instance again (`redraw`, the default sets) or refuses it.
+fn write_budgets(items: &[(Spec, usize)], out: &Path, (k, omega): Budget, judge: Option<bool>) -> Result<Manifest> {
     crate::report::ensure_ours(out, "manifest.json", |t| serde_json::from_str::<Manifest>(t).is_ok())?;
-    std::fs::create_dir_all(out).map_err(|e| Error::Io { path: out.display().to_string(), message: e.to_string() })?;
-    let mut entries = Vec::new();
-    for (i, &(ref spec, t)) in items.iter().enumerate() {
+    // Every instance is built and judged before anything is written (no half-written set);
+    // only the specs are kept (an instance's Dx* is n × p), each built again to be written.
+    let mut built = Vec::with_capacity(items.len());
+    for (i, &(spec, t)) in items.iter().enumerate() {
         // Traces are in the original coordinates: an adapted norm only changes how the
         // suite measures errors, not the iteration another implementation runs.
-        let spec = &Spec { norm: Norm::Euclidean, ..*spec };
-        let inst = spec.build()?;
+        let mut spec = Spec { norm: Norm::Euclidean, ..spec };
+        let k_prime = k + omega * t;
+        let mut attempt = 0;
+        while let Some(redraw) = judge {
+            match build_reaching(&spec, k_prime)? {
+                Ok(()) => break,
+                Err(why) => {
+                    let (family, param, method) = names(&spec);
+                    let warm = if spec.x0_sigma == Some(0.0) { "_warm" } else { "" };
+                    let id = format!("{i:02}_{method}_{family}_{param}{}{warm}", if t > 0 { "_truncated" } else { "" });
+                    if !redraw || attempt == REDRAWS {
+                        let (flag, tried) = if redraw {
+                            ("", format!(" (nor any of {REDRAWS} redraws)"))
+                        } else {
+                            (" --scenario", String::new())
+                        };
+                        return Err(Error::Input {
+                            location: format!("gate export{flag}: instance `{id}`"),
+                            message: format!("not exported{tried}: {why}"),
+                        });
+                    }
+                    attempt += 1;
+                    spec = redrawn(&Spec { norm: Norm::Euclidean, ..items[i].0 }, attempt);
+                }
+            }
+        }
+        built.push((spec, t));
+    }
+    std::fs::create_dir_all(out).map_err(|e| Error::Io { path: out.display().to_string(), message: e.to_string() })?;
+    let mut entries = Vec::new();
+    for (i, (spec, t)) in built.iter().enumerate() {
+        let (spec, t, inst) = (spec, *t, spec.build()?);
         let (family, param, method) = names(spec);
         let truncated = t > 0;
         let (n, p) = (inst.map.dim_x(), inst.map.dim_u());

@@ -279,7 +279,8 @@ fn candidates(s: &ImplicitSetup, reference: &ImplicitRows) -> Vec<(BugClass, Imp
 
 /// Names the cause of the failing implicit arrays `failing` of `submitted` (in the order
 /// of [`IMPLICIT`]) by simulating each implicit bug class: the closest class that
-/// reproduces every failing array within its tolerance, else "cause unknown" for them.
+/// reproduces every failing array within its tolerance and every present array that passed,
+/// else "cause unknown" for them.
 pub fn diagnose(
     s: &ImplicitSetup,
     reference: &ImplicitRows,
@@ -301,7 +302,13 @@ pub fn diagnose(
                 _ => false,
             }
         });
-        if all && best.is_none_or(|(_, d)| worst < d) {
+        // A class that changes a present implicit array that passed is ruled out (the
+        // unrolled rule of `super::cause`, module docs there).
+        let passing = submitted.iter().filter(|(q, _)| !failing.contains(q)).all(|&(q, a)| {
+            let tol = s.tol.of(q, a.float32);
+            matches!(distance(a, rows.rows(q), |_| tol), Some((_, true)))
+        });
+        if all && passing && best.is_none_or(|(_, d)| worst < d) {
             best = Some((class, worst));
         }
     }
@@ -316,11 +323,13 @@ pub fn diagnose(
             }],
             unexplained: Vec::new(),
             first_unexplained: false,
+            ruled_out: Vec::new(),
         },
         None => Diagnosis {
             confirmed: Vec::new(),
             unexplained: failing.iter().map(|q| q.to_string()).collect(),
             first_unexplained: true,
+            ruled_out: Vec::new(),
         },
     }
 }

@@ -112,7 +112,8 @@
 //! or method, a Chebyshev instance without `mu`, `L`, a duplicate instance id); an unknown
 //! `--only` id; with `--allow-missing`, no trace for any selected instance; an unknown trace
 //! array; an instance above `--max-memory`; an instance whose iteration does not converge
-//! (spectral radius of `B` at `x*` not below 1) or whose reference is not finite — reported
+//! (spectral radius of `B` at `x*` not below 1), whose reference run does not reach `x*`
+//! ([`check::reaches_fixed_point`]) or whose reference is not finite — reported
 //! after every readable instance is checked. The report and the JUnit file are written on
 //! every exit code. The same list, one rule per line, is `docs/gate.md`, "Rules and exit
 //! codes".
