@@ -292,10 +292,7 @@ fn names(spec: &Spec) -> (String, String, String) {
 /// - `ω` is its `omega`, else the gate's [`OMEGA`]; the indices `T' = T + ωT`, `K' = K + ωT`
 ///   of the format are integers, so a fractional `omega` is refused (exit 2, at its line and
 ///   key) rather than rounded in silence.
-pub fn scenario_budget(
-    sc: &crate::scenario::Scenario,
-    default_k: usize,
-) -> Result<(Vec<(Spec, usize)>, Budget)> {
+pub fn scenario_budget(sc: &crate::scenario::Scenario, default_k: usize) -> Result<(Vec<(Spec, usize)>, Budget)> {
     let omega = match &sc.file.omega {
         None => OMEGA,
         Some(w) => match crate::bounds::index_of(*w.get_ref()).filter(|&i| i as f64 == *w.get_ref()) {
