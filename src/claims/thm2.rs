@@ -7,7 +7,9 @@
 //!   `D_{h/2}` is about `‖D_h − D_{h/2}‖/3`, and its rounding error is `≤ c·ε·cond·‖x*‖/h`
 //!   per column. The tolerance is `‖D_h − D_{h/2}‖ + 2·a·c·ε·d·cond·‖x*‖/h`, with `a = 1`
 //!   for central differences and `a = 4` for the one-sided ones used at the boundary of the
-//!   parameter's domain (a ridge weight `λ < h`): the steps never leave the domain.
+//!   parameter's domain (a ridge weight `λ < h`): the steps never leave the domain; plus
+//!   the error of the computed `Dx*` itself ([`Case::dx_star_error`]: its solve with the
+//!   computed `cond(I − B)`, and the error `δ*` of `x̂*` carried through `(I − B)^{-1}`).
 
 use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict, scored};
 use crate::bounds::bound_8;
@@ -132,6 +134,9 @@ fn implicit(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let richardson = spectral_norm(&(&d_h - &d_h2));
     let rounding =
         2.0 * amplification * cfg.tol.solve(case.dim(), case.solve_cond(), inst.x_star.norm().max(1.0)) / (hmin / 2.0);
-    ch.equal(Point { k: 0, t: None }, spectral_norm(&(claimed - d_h2)), richardson + rounding);
+    // The claimed side's own error: the computed `Dx*` (solve and `δ*`, `Case::dx_star_error`).
+    let claimed_error =
+        if variant == "forget_inverse" { 0.0 } else { case.dx_star_error(cfg, case.inst.constants.dx_star_norm) };
+    ch.equal(Point { k: 0, t: None }, spectral_norm(&(claimed - d_h2)), richardson + rounding + claimed_error);
     ch.verdict()
 }
