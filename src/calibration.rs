@@ -9,7 +9,7 @@
 //! | `product` | one step `B_k Ẋ_k + C_k` | the same in dd | `product(d, ‖B_k‖‖Ẋ_k‖ + ‖C_k‖)` |
 //! | `recursion_iterates` | `x_k` of (4) (every family but Chebyshev's and Nesterov's maps: gradient descent and heavy-ball in the Euclidean norm; proximal gradient and FISTA on the elastic net; the random contraction layer, with `tanh` in dd) | the map in dd from `x_0` | `recursion(k, d, step_scale, ρ)` |
 //! | `recursion_jacobians` | `Ẋ_k` (9) and `Ū_K^{(k)}` (12) | the recursions in dd on the same `B_j`, `C_j` | `recursion(k, d, j_scale, ρ)` |
-//! | `solve` | `Dx* = (I − B)^{-1}C` (LU) | Gaussian elimination in dd | `solve(d, cond, j_scale)` |
+//! | `solve` | `Dx* = (I − B)^{-1}C` (LU) | Gaussian elimination in dd | `solve(d, cond, j_scale)`, `cond` the computed [`Case::implicit_cond`] |
 //! | `closed_form` | `ρ^k e_0`, `k ρ^{k−1} Γ e_0` | the same in dd | `closed_form(value, ρ, k)` |
 //! | `fwd_rev` | `‖Ẋ_k − Ẋ_k^{dd}‖ + ‖Ū_k^{(0)} − Ū_k^{(0),dd}‖` | — | `fwd_rev(d, M, …)` |
 //! | `jacobians_end_to_end` | `Ẋ_k` (9) along the `f64` iterates (logistic, gradient descent) | (9) in dd along the dd iterates | [`Case::tol_jacobian_recursion`] |
@@ -196,7 +196,7 @@ fn solve(case: &Case, cfg: &Config) -> Ratios {
     let c = inst.map.d_u(inst.x_star.as_view());
     let Some(x) = reference::solve_i_minus(&b, &DdMatrix::from_f64(&c)) else { return r };
     let computed = &inst.dx_star;
-    let tol = cfg.tol.solve(case.dim(), case.solve_cond(), case.j_scale());
+    let tol = cfg.tol.solve(case.dim(), case.implicit_cond(), case.j_scale());
     r.push(tol, x.distance(computed), spectral_norm(computed));
     r
 }

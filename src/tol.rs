@@ -25,7 +25,21 @@
 //!    violation at `PROPTEST_CASES=10000` (issue #12), and both are calibrated end to end
 //!    against double-double iterates ([`crate::calibration`]).
 //! 3. **A linear solve** `(I − B)^{-1}C` or `x*`: error `≤ d·ε·cond·S` with `cond` the
-//!    condition number of the system. [`ToleranceModel::solve`].
+//!    condition number of the system. [`ToleranceModel::solve`]. For `Dx*`, which factors
+//!    `I − B` itself, `cond` is *computed*: the singular values of `I − B` at `x̂*`, their
+//!    own rounding bounded (`σ_min ≥ σ̂_min − c·ε·d·(1 + 2σ̂_max)`, Weyl), in the norm of
+//!    the checks (Euclidean, or the adapted norm of a conjugated map); the a-priori
+//!    `(1 + ρ)/(1 − ρ)` only where smaller or where the computed bound does not exist
+//!    ([`crate::claims::Case::implicit_cond`]). The a-priori bound can overstate it without
+//!    limit: gradient descent with a step near `2/L` has `ρ = |1 − αL| → 1` from the
+//!    oscillating top direction, where `I − B` has eigenvalue `≈ 2`. The error `δ*` of the
+//!    computed fixed point moves `Dx*` by `≤ ‖(I − B)^{-1}‖·Γ♯·δ*`, with the computed
+//!    `‖(I − B)^{-1}‖` widened for the segment to `x*`
+//!    ([`crate::claims::Case::dx_star_error`]): conditioned twice on an ill-conditioned
+//!    ridge weight, as the error of `Dx* = −H^{-1}x*` is. `x*` itself is computed by each
+//!    family's solver, not with `I − B`, and keeps the a-priori bound. (`1/(1 − ρ)` stays
+//!    where it is the right quantity: sums `Σρ^j` of errors made at every step of a
+//!    recursion, estimate 2.)
 //! 4. **Forward = reverse mode** (Remark 3, Section 4.1): both sweeps consume the same
 //!    computed `B_j`, `C_j`, so the equality is checked against a double-double
 //!    recomputation of both on that data ([`crate::unroll::reference`]): the rounding of

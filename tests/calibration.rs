@@ -13,7 +13,7 @@
 //!   (`√k`, not `k`) and a single rounding is mostly well below `u`. Measured medians
 //!   (default run): product 3.3·10², iterates 1.7·10⁴ (at the step scale of issue #12, on
 //!   every family including logistic regression), Jacobian recursions 6.2·10³, solve
-//!   4.8·10³, closed form 2.2·10², forward/reverse 2.0·10⁴. Each bound is ~1.5–4× that
+//!   4.3·10³ (the computed `cond(I − B)`; 4.8·10³ with the a-priori `(1 + ρ)/(1 − ρ)`), closed form 2.2·10², forward/reverse 2.0·10⁴. Each bound is ~1.5–4× that
 //!   median, and none exceeds 10⁵: a check whose tolerance is 10⁵ above the rounding of
 //!   `‖·‖ ≈ 1` quantities still sees a violation of `10⁻¹⁰`. The exception is the end-to-end
 //!   Jacobian of logistic regression (1.5·10⁵, bound 10⁶): its tolerance carries the

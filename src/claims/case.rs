@@ -10,6 +10,7 @@ use crate::quadratic::QuadraticView;
 use crate::spec::{DynInstance, Spec};
 use crate::tol::EPS;
 use crate::tol::ToleranceModel;
+use crate::unroll::implicit::{Conditioning, conditioning};
 use crate::unroll::reference::{self, EPS_DD, ReverseDd};
 use crate::unroll::refined::AffineDd;
 use crate::unroll::{ErrorCurves, Linearization, Trajectory};
@@ -234,6 +235,7 @@ pub struct Case {
     scales: OnceLock<Scales>,
     growth: OnceLock<f64>,
     quadratic: OnceLock<Option<QuadraticView>>,
+    conditioning: OnceLock<Option<Conditioning>>,
     /// `‖B_j‖`, `‖C_j‖` for `j = 0, 1, …`, as far as they were asked for.
     norms: Mutex<(Vec<f64>, Vec<f64>)>,
     /// The truncated reverse sweeps asked for, by `(K', T')`.
@@ -267,6 +269,7 @@ impl Case {
             scales: OnceLock::new(),
             growth: OnceLock::new(),
             quadratic: OnceLock::new(),
+            conditioning: OnceLock::new(),
             norms: Mutex::default(),
             truncated: Mutex::default(),
             late_errors: Mutex::default(),
@@ -310,6 +313,7 @@ impl Case {
             scales: OnceLock::new(),
             growth: OnceLock::new(),
             quadratic: OnceLock::new(),
+            conditioning: OnceLock::new(),
             norms: Mutex::default(),
             truncated: Mutex::default(),
             late_errors: Mutex::default(),
@@ -590,11 +594,68 @@ impl Case {
         })
     }
 
-    /// The rounding of `x*` and `Dx*` (a linear solve with `I − B`, conditioned at most
-    /// `(1 + ρ)/(1 − ρ)`).
+    /// The conditioning of the solve for `x*`: an a-priori bound on `cond(I − B)`,
+    /// `(1 + ρ)/(1 − ρ)` under A2.1 (`‖B‖ ≤ ρ` gives `‖I − B‖ ≤ 1 + ρ` and
+    /// `‖(I − B)^{-1}‖ ≤ 1/(1 − ρ)`), else `1/max(1 − r, 10⁻³)` with `r` the spectral radius
+    /// (an estimate). `x*` is computed by each family's own solver (a Cholesky solve with
+    /// `∇²f`, Newton's method, proximal gradient), whose system is not `I − B` itself, so the
+    /// rounding of `x*` ([`Self::tol_iterate`], and the finite differences of
+    /// `thm2.implicit`) keeps this bound; the solve for `Dx*`, which factors `I − B`
+    /// itself, uses the computed [`Self::implicit_cond`].
     pub fn solve_cond(&self) -> f64 {
         let c = &self.inst.constants;
         if c.contraction() { (1.0 + c.rho()) / (1.0 - c.rho()) } else { 1.0 / (1.0 - c.map.spectral_radius).max(1e-3) }
+    }
+
+    /// Upper bounds on `‖(I − B)^{-1}‖` and `cond(I − B)` at `x̂*`, from the singular values
+    /// of the computed `I − B` with their own rounding accounted for
+    /// ([`crate::unroll::implicit::conditioning`]; computed once). `None` when they cannot
+    /// be computed or `I − B` is singular to working accuracy.
+    pub fn conditioning(&self) -> Option<Conditioning> {
+        *self.conditioning.get_or_init(|| conditioning(&self.inst.map, &self.inst.x_star, self.dim()))
+    }
+
+    /// `cond(I − B)` for the LU solve `Dx* = (I − B)^{-1}C`: the computed bound
+    /// ([`Self::conditioning`]), or the a-priori [`Self::solve_cond`] where that is
+    /// smaller (under A2.1 both are bounds) or the computed one is not available. Without
+    /// A2.1 the computed bound is used alone (the a-priori one is then only an estimate):
+    /// a custom claim on `ė` is scored there, e.g. heavy-ball at `β = 1 − 10⁻⁸`, whose
+    /// adapted modulus rounds to `1 + 4·10⁻⁹`.
+    ///
+    /// `1/(1 − ρ)` bounds `‖(I − B)^{-1}‖` but can overstate it without limit: for gradient
+    /// descent with a step near `2/L`, `ρ = |1 − αL| → 1` comes from the oscillating top
+    /// eigen-direction, where `I − B = αH` has eigenvalue `≈ 2`, and `cond(I − B) =
+    /// cond(H)` stays moderate (the false `edot[0] <= 0` that held at `c = 1 − 10⁻¹⁰`).
+    pub fn implicit_cond(&self) -> f64 {
+        let a_priori = self.solve_cond();
+        match self.conditioning() {
+            Some(k) if self.inst.constants.contraction() => k.cond.min(a_priori),
+            Some(k) => k.cond,
+            None => a_priori,
+        }
+    }
+
+    /// A bound on `‖(I − B(y))^{-1}‖` for every `y` with `‖y − x̂*‖ ≤ δ*` (the segment from the
+    /// computed fixed point to the exact one): with `σ⁻¹ ≥ ‖(I − B(x̂*))^{-1}‖` computed
+    /// ([`Self::conditioning`]) and `‖B(y) − B(x̂*)‖ ≤ M_x δ*` (A2.2), the Neumann series
+    /// gives `σ⁻¹/(1 − σ⁻¹M_xδ*)` when `σ⁻¹M_xδ* < 1`. Under A2.1, `1/(1 − ρ)` is a bound on
+    /// the whole ball of the constants (which holds the segment), used where smaller or
+    /// where the computed bound is not available. Without A2.1 there is no a-priori bound
+    /// (`1/10⁻³⁰⁰` where the computed one is not available, as before).
+    pub fn inverse_norm_near_x_star(&self) -> f64 {
+        let c = &self.inst.constants;
+        let a_priori = 1.0 / (1.0 - self.rho_or_one()).max(1e-300);
+        let m_x = Self::finite_m_x(c.map.m_x.value);
+        let shift = if m_x == 0.0 { 0.0 } else { m_x * self.inst.x_star_error };
+        let computed = self
+            .conditioning()
+            .map(|k| k.inverse_norm)
+            .filter(|inv| (inv * shift).is_finite() && inv * shift < 1.0)
+            .map(|inv| inv / (1.0 - inv * shift));
+        match computed {
+            Some(inv) => inv.min(a_priori),
+            None => a_priori,
+        }
     }
 
     /// Tolerance on `e_k`: the recursion (4), the solve for `x*`, and twice the error
@@ -612,9 +673,8 @@ impl Case {
             + 2.0 * self.inst.x_star_error
     }
 
-    /// Tolerance on `ė_k` or `ē_k`: the recursion (9)/(12), the solve for `Dx*`, and the
-    /// error that `δ*` causes in `Dx*`: `‖Dx*(x̂*) − Dx*(x*)‖ ≤ Γ♯ δ*/(1 − ρ)` (differentiate
-    /// (6) along the segment from `x*` to `x̂*`).
+    /// Tolerance on `ė_k` or `ē_k`: the recursion (9)/(12) ([`Self::tol_jacobian_recursion`])
+    /// and the error of the computed `Dx*` ([`Self::tol_dx_star`]).
     ///
     /// The computed iterates `x̃_j` are off the exact ones by `δx_j`, at most the recursion
     /// term of [`Self::tol_iterate`] (`recursion(j, d, step_scale, ρ)`; the solve and `δ*`
@@ -626,7 +686,8 @@ impl Case {
     /// `1.2e-15` moved `ė_7` to `3.9e-14`, above a tolerance without this term.) Where
     /// `M_x` is not finite (Huber: `D_xA` jumps at the kink and is constant between), only
     /// `M_u` applies; a rounding error that moves a residual across the kink is outside
-    /// the model (the map is not differentiable there).
+    /// the model (the map is not differentiable there). These sums of `ρ^j` over errors
+    /// made at every step are genuinely of size `min(k + 1, 1/(1 − ρ))`.
     ///
     /// For a refined case: as [`Self::tol_iterate`], at the scale of the derivatives (the
     /// iterates and derivatives are both double-double results rounded once).
@@ -635,17 +696,60 @@ impl Case {
         if self.is_refined() {
             return cfg.tol.product(d, s) + cfg.tol.recursion(k, d, s, self.rho_or_one()) * (EPS_DD / EPS);
         }
-        let c = &self.inst.constants;
+        self.tol_jacobian_recursion(cfg, k) + self.tol_dx_star(cfg)
+    }
+
+    /// The error of the computed `Dx*` at the scale of the derivatives
+    /// ([`Self::dx_star_error`] with `S =` [`Self::j_scale`]).
+    pub fn tol_dx_star(&self, cfg: &Config) -> f64 {
+        self.dx_star_error(cfg, self.j_scale())
+    }
+
+    /// The error of the computed `Dx* = (I − B̂)^{-1}Ĉ` at `x̂*` against the exact `Dx*` at
+    /// `x*`, for a quantity of size `scale`:
+    ///
+    /// - the LU solve, `solve(d, cond, scale)` with `cond` [`Self::implicit_cond`] (the
+    ///   computed `cond(I − B)`, not the a-priori `(1 + ρ)/(1 − ρ)`);
+    /// - the error `δ*` of `x̂*`, propagated: along the segment from `x*` to `x̂*`,
+    ///   `ΔDx* = (I − B)^{-1}(ΔB·Dx* + ΔC)` with `‖ΔB‖ ≤ M_x δ*`, `‖ΔC‖ ≤ M_u δ*`, so
+    ///   `‖ΔDx*‖ ≤ ‖(I − B)^{-1}‖·Γ♯·δ*` with `Γ♯ = M_x‖Dx*‖ + M_u` (`M_x` taken as 0 where
+    ///   it is not finite, `finite_m_x`; the term is 0 where `M_u` is not finite,
+    ///   as in [`Self::tol_jacobian_recursion`]) and `‖(I − B)^{-1}‖`
+    ///   bounded along the segment by [`Self::inverse_norm_near_x_star`]. On an
+    ///   ill-conditioned ridge weight (`λ ≪ σ_min(A)²`, or `m < n`) `δ* ≈ ε·cond(H)·‖x*‖`
+    ///   and `‖(I − B)^{-1}‖Γ♯ = ‖H^{-1}‖`: the error of `Dx* = −H^{-1}x*` is
+    ///   `≈ ε·cond(H)²‖x*‖/L`, conditioned twice, and this term carries it.
+    ///
+    /// A proximal map is affine on the ball of its affine radius around `x*`: where `δ*` is
+    /// inside it, `Dx*` is the same at `x̂*` and `x*` (`Γ♯` of that ball is 0).
+    ///
+    /// For a refined case (`Dx*` solved in double-double and rounded once):
+    /// `product(d, scale)` plus the solve at the double-double unit roundoff.
+    pub fn dx_star_error(&self, cfg: &Config, scale: f64) -> f64 {
+        let d = self.dim();
+        let solve = cfg.tol.solve(d, self.implicit_cond(), scale);
+        if self.is_refined() {
+            return cfg.tol.product(d, scale) + solve * (EPS_DD / EPS);
+        }
         let delta = self.inst.x_star_error;
-        // A proximal map is affine on the ball of its affine radius around x*: where δ* is
-        // inside it, Dx* is the same at x̂* and x* (Γ♯ of that ball is 0).
         let affine = self.inst.map.capabilities().support.is_some_and(|s| 2.0 * delta < s.affine_radius);
         let from_x_star = if delta == 0.0 || affine {
             0.0
         } else {
-            c.gamma_sharp.value * delta / (1.0 - self.rho_or_one()).max(1e-300)
+            let c = &self.inst.constants;
+            let m_x = Self::finite_m_x(c.map.m_x.value);
+            let gamma_sharp = if m_x == 0.0 { c.map.m_u.value } else { m_x * c.dx_star_norm + c.map.m_u.value };
+            if gamma_sharp.is_finite() { gamma_sharp * delta * self.inverse_norm_near_x_star() } else { 0.0 }
         };
-        self.tol_jacobian_recursion(cfg, k) + cfg.tol.solve(d, self.solve_cond(), s) + from_x_star
+        solve + from_x_star
+    }
+
+    /// `M_x`, or 0 where it is not finite: as in [`Self::tol_jacobian_recursion`], where
+    /// `D_xA` jumps at a kink and is constant between (Huber), a rounding error that moves
+    /// a point across the kink is outside the model (and so is the whole `δ*` term of
+    /// [`Self::dx_star_error`] where `M_u` is not finite: `D_uA` jumps there).
+    fn finite_m_x(m_x: f64) -> f64 {
+        if m_x.is_finite() { m_x } else { 0.0 }
     }
 
     /// The part of [`Self::tol_jacobian`] that bounds the error of the computed `Ẋ_k`

@@ -26,7 +26,7 @@ fn dxstar_bound(case: &Case, cfg: &Config, variant: &str) -> Verdict {
     let c = &case.inst.constants;
     let rhs = c.map.kappa.value / (1.0 - c.rho()) * if variant == "half" { 0.5 } else { 1.0 };
     let mut ch = Checker::new(DXSTAR_BOUND.id, variant, case.spec).k_free();
-    let tol = cfg.tol.solve(case.dim(), case.solve_cond(), c.dx_star_norm) + cfg.tol.product(2, rhs);
+    let tol = case.dx_star_error(cfg, c.dx_star_norm) + cfg.tol.product(2, rhs);
     ch.leq(Point { k: 0, t: None }, c.dx_star_norm, rhs, tol);
     ch.verdict()
 }
