@@ -430,10 +430,7 @@ impl Case {
                 c.map.jacobian_norm_at_fixed_point,
                 c.map.spectral_radius
             )),
-            Assumption::Smoothness if !c.smooth() => Some(format!(
-                "M_x = {}, M_u = {}, κ = {}: a constant is infinite (x ↦ D_x A is not Lipschitz)",
-                c.map.m_x.value, c.map.m_u.value, c.map.kappa.value
-            )),
+            Assumption::Smoothness => c.map.smoothness_failure(),
             _ => None,
         }
     }
