@@ -1820,7 +1820,7 @@ fn an_interrupted_junit_write_leaves_no_temporary_file() {
         std::fs::read_dir(d).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()
     };
     for signal in [true, false] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_unrollcheck"))
+        let mut child = signal::default_signals(&mut std::process::Command::new(env!("CARGO_BIN_EXE_unrollcheck")))
             .args(["gate", "check", "--instances"])
             .arg(&inst)
             .arg("--traces")

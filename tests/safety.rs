@@ -768,7 +768,7 @@ fn interrupted(
     let path = dir.join("s.toml");
     std::fs::write(&path, SCENARIO.replace("NAME", name)).unwrap();
     let out = dir.join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_unrollcheck"))
+    let mut child = signal::default_signals(&mut Command::new(env!("CARGO_BIN_EXE_unrollcheck")))
         .args(["verify", path.to_str().unwrap(), "--quick", "--out", out.to_str().unwrap()])
         .env("UNROLLCHECK_TEST_PAUSE_MS", pause_ms.to_string())
         .stdout(std::process::Stdio::null())

@@ -3,6 +3,26 @@
 
 use std::process::{Child, Command, ExitStatus};
 
+/// Gives `cmd`'s process the default disposition of SIGINT, SIGTERM and SIGHUP. A test run
+/// started in the background by a non-interactive shell (`cargo test &`, `nohup … &`)
+/// inherits SIGINT ignored, and the tool rightly leaves a signal its caller ignores ignored
+/// (`tests/safety.rs`, `a_signal_the_caller_ignores_stays_ignored`): the interrupt tests
+/// would then see the run finish with 0.
+pub fn default_signals(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec only `signal(2)`, which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                if libc::signal(s, libc::SIG_DFL) == libc::SIG_ERR {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
 /// Waits for `child` to end (at most 60 s), sending it `kill -<signal>` (`INT`, `TERM`)
 /// once, as soon as `ready()` holds (polled every 0.2 ms); returns how it ended and whether
 /// the signal was sent.
