@@ -102,7 +102,9 @@ pub fn check(spec: Option<&str>, max_memory: f64, out: &mut dyn Write) -> Result
         sayln!(out, "{mark} {:<22} {:<20} {}", o.claim, o.variant, o.verdict);
     }
     if numerical > 0 {
-        return Err(plain(format!("{numerical} checks ended in a numerical failure (NaN or infinity): no verdict")));
+        return Err(plain(format!(
+            "{numerical} checks ended in a numerical failure (a NaN, an infinity, an underflow, or an oracle that cannot decide): no verdict"
+        )));
     }
     Ok(Outcome::violated_if(failed > 0))
 }
@@ -311,7 +313,7 @@ fn report_scenario(sc: &Scenario, res: &runner::ScenarioResults, dir: &Path, out
             return Err(Error::Input {
                 location: sc.path.clone(),
                 message: format!(
-                    "{} checks ended in a numerical failure (NaN or infinity; see the report); \
+                    "{} checks ended in a numerical failure (a NaN, an infinity, an underflow, or an oracle that cannot decide; see the report); \
                     set `allow_numerical_failure = true` to accept them",
                     nf.len()
                 ),

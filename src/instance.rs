@@ -5,8 +5,10 @@
 use crate::constants::Constants;
 use crate::error::{Error, Result};
 use crate::linalg::spectral_norm;
-use crate::map::FixedPointMap;
+use crate::map::{FixedPointMap, LIMIT};
 use crate::problem::Ball;
+use crate::tol::ToleranceModel;
+use crate::unroll::implicit::conditioning;
 use crate::unroll::{ErrorCurves, Trajectory, implicit_jacobian};
 use nalgebra::{DMatrix, DVector};
 
@@ -22,9 +24,10 @@ pub struct Instance<M> {
     pub x_star: DVector<f64>,
     /// The implicit Jacobian `Dx*` (6).
     pub dx_star: DMatrix<f64>,
-    /// A bound on the error of the computed fixed point, `‖x̂* − x*‖ ≤ r/(1 − ρ_glob)`, with
-    /// `r = ‖A(x̂*) − x̂*‖` the fixed-point residual and `ρ_glob` the global modulus (for a
-    /// map that is not a Euclidean contraction, the spectral radius: an estimate, not a bound).
+    /// A bound on the error of the computed fixed point, `‖x̂* − x*‖ ≤ (r̂ + rounding)/(1 − ρ_glob)`,
+    /// with `r̂ = ‖A(x̂*) − x̂*‖` the computed fixed-point residual, `rounding` that of its
+    /// evaluation ([`fixed_point_error`]) and `ρ_glob` the global modulus (for a map that is
+    /// not a Euclidean contraction, the spectral radius: an estimate, not a bound).
     pub x_star_error: f64,
     /// The certified constants on the ball around `x̂*` of radius `e_0 + 2·x_star_error`
     /// (plus rounding), which holds every computed iterate.
@@ -79,14 +82,58 @@ impl<M: FixedPointMap> Instance<M> {
     }
 }
 
-/// `r/(1 − ρ)`: the distance from a computed fixed point to the true one, from its
-/// residual `r = ‖A(x̂*) − x̂*‖` and the global modulus `ρ` (Banach: `‖x̂ − x*‖ ≤ r/(1 − ρ)`).
+/// A bound on the distance from a computed fixed point `x̂*` to the true one, from its
+/// residual:
+///
+/// - the residual is itself computed: `fl(A(x̂*))` is off `A(x̂*)` by at most
+///   `product(d, S)` with `S` the magnitude of what the step sums
+///   ([`FixedPointMap::step_magnitude`], the model of [`crate::tol`]; `d` as for every
+///   tolerance of the instance, [`rounding_dim`]), so `r = r̂ + product(d, S)` bounds the
+///   true `‖A(x̂*) − x̂*‖`. Without that term the bound is not one: where the update
+///   `A(x̂*) − x̂*` is below half an ulp of `x̂*` (ridge with `m < n` or logistic regression
+///   on separable data at `λ = 10⁻¹²`), `r̂ = 0` and the "bound" was 0;
+/// - Banach: `‖x̂* − x*‖ ≤ δ₁ = r/(1 − ρ)` with `ρ` the global modulus (for a map that is not
+///   a Euclidean contraction, the spectral radius: an estimate, not a bound);
+/// - sharper where `I − B` is well conditioned although `ρ` is close to 1 (gradient
+///   descent with a step near `2/L`, where `ρ = |1 − αL|` comes from the oscillating
+///   direction): `x̂* − x* = (I − B̄)^{-1}(x̂* − A(x̂*))` with `B̄` the mean of `D_xA` on the
+///   segment `[x*, x̂*]`, which lies in the ball of radius `δ₁` around `x̂*`, where
+///   `‖B̄ − B(x̂*)‖ ≤ M_x δ₁` (A2.2 on that ball); with `σ⁻¹ ≥ ‖(I − B(x̂*))^{-1}‖` computed
+///   with its rounding ([`conditioning`]), `‖x̂* − x*‖ ≤ r·σ⁻¹/(1 − σ⁻¹M_xδ₁)` when
+///   `σ⁻¹M_xδ₁ < 1`. For an affine map (`M_x = 0`) this needs no `δ₁`.
+///
+/// The smaller of the two bounds is returned.
 pub fn fixed_point_error<M: FixedPointMap>(map: &M, x_star: &DVector<f64>) -> Result<f64> {
     let mut s = map.scratch();
     let mut next = DVector::zeros(map.dim_x());
     map.step(x_star.as_view(), next.as_view_mut(), &mut s);
-    let r = (next - x_star).norm();
+    let d = rounding_dim(map);
+    let r = (next - x_star).norm()
+        + ToleranceModel::default().product(d, map.step_magnitude(LIMIT, x_star.as_view(), &mut s));
     let global = map.constants(&Ball { center: x_star.clone(), radius: f64::INFINITY })?;
     let rate = if global.rho.value < 1.0 { global.rho.value } else { global.spectral_radius };
-    Ok(if rate < 1.0 { r / (1.0 - rate) } else { f64::INFINITY })
+    let banach = if rate < 1.0 { r / (1.0 - rate) } else { f64::INFINITY };
+    let m_x = if global.m_x.value == 0.0 {
+        0.0
+    } else if banach.is_finite() {
+        map.constants(&Ball { center: x_star.clone(), radius: banach })?.m_x.value
+    } else {
+        f64::INFINITY
+    };
+    let sharp = conditioning(map, x_star, d)
+        .map(|k| (k.inverse_norm, k.inverse_norm * m_x * if m_x == 0.0 { 0.0 } else { banach }))
+        .filter(|(_, shift)| *shift < 1.0)
+        .map(|(inv, shift)| r * inv / (1.0 - shift))
+        .unwrap_or(f64::INFINITY);
+    Ok(banach.min(sharp))
+}
+
+/// The product length `d` of the instance's rounding estimates: `dim_x + dim_u`, times
+/// `cond(P)` for a map in an adapted norm (as [`crate::claims::Case::dim`]).
+pub fn rounding_dim<M: FixedPointMap + ?Sized>(map: &M) -> usize {
+    let d = map.dim_x() + map.dim_u();
+    match map.capabilities().adapted_norm {
+        Some(a) => (d as f64 * a.cond_p).ceil() as usize,
+        None => d,
+    }
 }

@@ -75,6 +75,19 @@ fn demo_prints_constants_and_curse_indices() {
     assert_eq!(o.status.code(), Some(0));
     let text = stdout(&o);
     assert!(text.contains("Gamma") && text.contains("k_dot"));
+    assert!(!text.contains("warning"), "a well-conditioned demo has no warning:\n{text}");
+}
+
+/// `m < n` at `λ = 10⁻¹²`: `H = AᵀA + λI` has `cond ≈ 4·10¹²`, and the printed `‖Dx*‖ =
+/// 1.97·10⁸` is rounding (the exact value is of order 1–10): the demo says so, with the
+/// error bound of the computed `Dx*`, instead of printing it silently.
+#[test]
+fn demo_warns_when_dx_star_is_not_determined() {
+    let o = run(&["demo", "--lambda", "1e-12", "--m", "2", "--n", "5", "--k", "50"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    let warning = text.lines().find(|l| l.contains("warning")).unwrap_or_else(|| panic!("no warning:\n{text}"));
+    assert!(warning.contains("|Dx*| is not determined") && warning.contains("error bound"), "{warning}");
 }
 
 fn temp_dir(name: &str) -> std::path::PathBuf {

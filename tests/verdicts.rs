@@ -638,13 +638,87 @@ fn implicit_jacobian_at_a_kink_of_the_prox_is_not_applicable() {
         }
         v => panic!("prox_gd l1 at l1 = 1 − 1e-14: expected not applicable (δ within rounding), got {v}"),
     }
-    for l1 in [0.999999, 2.0] {
-        for param in ["l1", "targets"] {
-            let v = verdict(&spec_at("prox_gd", param, l1), "thm2.implicit", "paper");
-            assert!(
-                matches!(v, Verdict::Holds { informative: true, .. }),
-                "prox_gd {param} at l1 = {l1}: strict complementarity holds, (6) must be scored and hold; got {v}"
-            );
-        }
+    for param in ["l1", "targets"] {
+        let v = verdict(&spec_at("prox_gd", param, 0.999999), "thm2.implicit", "paper");
+        assert!(
+            matches!(v, Verdict::Holds { informative: true, .. }),
+            "prox_gd {param} at l1 = 0.999999: strict complementarity holds, (6) must be scored and hold; got {v}"
+        );
+        // l1 = 2: x* = 0 on a neighbourhood of u, so Dx* = 0 and the differences are exactly
+        // 0: both sides lie within the tolerance of 0, which is rounding level.
+        let v = verdict(&spec_at("prox_gd", param, 2.0), "thm2.implicit", "paper");
+        assert!(
+            matches!(v, Verdict::Holds { informative: false, .. }),
+            "prox_gd {param} at l1 = 2: Dx* = D = 0, (6) holds at rounding level; got {v}"
+        );
     }
+}
+
+/// The elastic net at `l1 = 1 − 10⁻¹²`: strict complementarity holds (`δ` above the
+/// rounding of `z*`), but the kink of `u ↦ x*(u)` lies at `l1 = 1`, closer than every
+/// finite-difference step (`h/2^14 ≈ 6·10⁻¹⁰`). The central differences straddled it at
+/// every level, agreed on the average of the two one-sided slopes, and (6) was reported
+/// *violated* (`|lhs − rhs| = 0.10 > 2.6·10⁻⁷`). The differences now stay on the piece of
+/// `x*(u)` (the sign pattern of `z*(u')` equals that at `u`): one-sided towards the side
+/// that keeps it, and (6) holds, scored. Control: `forget_inverse` is still caught there.
+/// At `l1 = 1 + 10⁻¹²` (`x* = 0`, `δ` within the rounding of `z*`) it is not applicable.
+#[test]
+fn implicit_jacobian_next_to_a_kink_uses_differences_on_the_piece() {
+    let at = |l1: &str| {
+        json_spec(&format!(
+            r#"{{"family":{{"family":"elastic_net","param":"l1","l1":{l1}}},"method":{{"method":"prox_gd"}},"data":{{"data":"paper"}},"m":12,"n":4,"lambda":0.1,"step":{{"rule":"inv_l"}},"x0_sigma":10.0,"seed":1}}"#
+        ))
+    };
+    let near = at("0.999999999999");
+    let v = verdict(&near, "thm2.implicit", "paper");
+    assert!(
+        matches!(v, Verdict::Holds { informative: true, .. }),
+        "l1 = 1 − 1e-12: (6) must be scored and hold; got {v}"
+    );
+    let c = verdict(&near, "thm2.implicit", "forget_inverse");
+    assert!(c.violated(), "control Dx* = C must still be caught; got {c}");
+    let above = verdict(&at("1.000000000001"), "thm2.implicit", "paper");
+    assert!(
+        matches!(above, Verdict::NotApplicable { assumption: "strict complementarity", .. }),
+        "l1 = 1 + 1e-12: expected not applicable (strict complementarity), got {above}"
+    );
+}
+
+/// Logistic regression on separable data (`m < n`) at `λ = 10⁻¹²`: `x*(λ)` varies on the
+/// scale `λ`, far below every step, where the differences grow like `1/s` as rounding
+/// noise does; the rounding-level rule accepted `D` (`‖D‖ = 5.4·10⁶`, tolerance
+/// `5.2·10⁶`) against `‖Dx*‖ = 7.6·10¹¹`, and (6) was reported *violated* (not certified).
+/// A reference whose tolerance is not below half its size is not determined
+/// (`Reference::determined`): no violation comes from it. Here the error bound of the
+/// computed `Dx*` itself (its `δ*` carried twice through `(I − B)^{-1}`) exceeds both sides,
+/// so (6) is at rounding level; at `λ = 10⁻⁶` the same holds, scored or not, and the
+/// control is caught.
+#[test]
+fn implicit_jacobian_with_an_undetermined_reference_is_never_violated() {
+    let at = |lambda: &str| {
+        json_spec(&format!(
+            r#"{{"family":{{"family":"logistic","param":"weight"}},"method":{{"method":"gradient_descent"}},"data":{{"data":"paper"}},"m":3,"n":6,"lambda":{lambda},"step":{{"rule":"optimal"}},"x0_sigma":1.0,"seed":0}}"#
+        ))
+    };
+    let v = verdict(&at("1e-12"), "thm2.implicit", "paper");
+    assert!(v.holds() && !v.violated(), "λ = 1e-12: (6) must not be violated by an undetermined reference; got {v}");
+    let c = verdict(&at("1e-12"), "thm2.implicit", "forget_inverse");
+    assert!(
+        matches!(&c, Verdict::NumericalFailure { cause, .. } if cause.contains("not determined")),
+        "λ = 1e-12: the control against an undetermined reference is no evidence either way; got {c}"
+    );
+    let c = verdict(&at("1e-6"), "thm2.implicit", "forget_inverse");
+    assert!(c.violated(), "λ = 1e-6: control caught; got {c}");
+}
+
+/// `Reference::determined`: a reference whose tolerance is not below half its norm says
+/// only that the derivative is of its size.
+#[test]
+fn a_finite_difference_reference_below_twice_its_tolerance_is_not_determined() {
+    use unrollcheck::claims::thm2::Reference;
+    let r = |norm: f64, tol: f64| Reference { d: nalgebra::DMatrix::from_element(1, 1, norm), tol, level: 0 };
+    assert!(r(1.0, 0.49).determined());
+    assert!(!r(1.0, 0.5).determined());
+    assert!(!r(5.423e6, 5.174e6).determined());
+    assert!(!r(0.0, 1e-16).determined());
 }

@@ -541,11 +541,7 @@ impl Case {
     /// `cond(P)` in an adapted norm, where a step `P⁻¹A(Pz')` rounds `Pz'` and `A(Pz')` at
     /// their own scale and `P⁻¹` (with `‖P‖ = 1`) amplifies that rounding by up to `cond(P)`.
     pub fn dim(&self) -> usize {
-        let d = self.inst.map.dim_x() + self.inst.map.dim_u();
-        match self.inst.map.capabilities().adapted_norm {
-            Some(a) => (d as f64 * a.cond_p).ceil() as usize,
-            None => d,
-        }
+        crate::instance::rounding_dim(&self.inst.map)
     }
 
     /// The scale of the iterates: `max_k ‖x_k‖` and `‖x*‖`.

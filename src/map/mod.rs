@@ -200,6 +200,15 @@ pub trait Reparameterise {
     fn param(&self) -> DVector<f64>;
     /// The fixed point at another parameter value `u'`.
     fn fixed_point_at(&self, u: &DVector<f64>) -> crate::Result<DVector<f64>>;
+    /// The fixed point at `u'` and the *piece* of the solution map it lies on, for a map
+    /// whose solution map `u ↦ x*(u)` is only piecewise smooth: two parameter values with
+    /// the same piece are joined by a smooth branch (a proximal map: the sign pattern of
+    /// the pre-prox point `z*`, [`proximal`]). `None` (the default) for a smooth map, where
+    /// every `u'` is on the same piece. Finite differences of `u ↦ x*(u)` must not straddle
+    /// two pieces: their limit would be neither one-sided derivative.
+    fn fixed_point_and_piece_at(&self, u: &DVector<f64>) -> crate::Result<(DVector<f64>, Option<Vec<i8>>)> {
+        Ok((self.fixed_point_at(u)?, None))
+    }
 }
 
 fn dense_d_x<M: FixedPointMap + ?Sized>(map: &M, k: usize, x: VecView) -> DMatrix<f64> {

@@ -544,6 +544,13 @@ impl Reparameterise for Proximal {
         }
     }
     fn fixed_point_at(&self, u: &DVector<f64>) -> Result<DVector<f64>> {
+        Ok(self.fixed_point_and_piece_at(u)?.0)
+    }
+    /// The piece is the sign pattern of `z*(u') = x*(u') − α∇f_{u'}(x*(u'))` against the
+    /// threshold `αλ₁(u')` (`±1` where `|z*_i| > αλ₁`, else 0): on one pattern `x*(u')` is
+    /// the solution of the same linear system on the support (module docs), affine in
+    /// `λ₁` and `b`, smooth in `λ₂`.
+    fn fixed_point_and_piece_at(&self, u: &DVector<f64>) -> Result<(DVector<f64>, Option<Vec<i8>>)> {
         let (f, l1) = match self.param {
             ElasticNetParam::L1 => (self.f.clone(), u[0]),
             ElasticNetParam::Targets => (self.f.with_param(u)?, self.l1),
@@ -552,6 +559,10 @@ impl Reparameterise for Proximal {
             }
         };
         let x = solve_elastic_net(&f, l1, self.alpha)?;
-        Ok(if self.momentum.is_some() { Lift::Stacked.apply(&x) } else { x })
+        let mut z = x.clone();
+        f.grad_acc(x.as_view(), -self.alpha, z.as_view_mut(), &mut f.scratch());
+        let t = self.alpha * l1;
+        let piece = z.iter().map(|&zi| pattern(zi, t)).collect();
+        Ok((if self.momentum.is_some() { Lift::Stacked.apply(&x) } else { x }, Some(piece)))
     }
 }

@@ -137,8 +137,14 @@ pub fn run(args: &DemoArgs) -> Result<String> {
     check(args)?;
     let spec =
         Spec { m: args.m, n: args.n, lambda: args.lambda, x0_sigma: Some(args.x0_sigma), ..Spec::figure2(args.seed) };
-    let inst = spec.build().map_err(|e| build_error(args, e))?;
+    let cfg = crate::claims::Config::default();
+    let case = crate::claims::Case::new(spec.build().map_err(|e| build_error(args, e))?, Some(spec), &cfg);
+    let inst = &case.inst;
     let c = &inst.constants;
+    // The error bound of the computed `Dx*` (its solve and the error `δ*` of `x̂*` carried
+    // through `(I − B)^{-1}`, `Case::dx_star_error`): not below half of `‖Dx*‖`, the printed
+    // value is not determined (an ill-conditioned `H`, e.g. `m < n` with a tiny `λ`).
+    let dx_star_error = case.dx_star_error(&cfg, c.dx_star_norm);
     let (rho, gamma, e0) = (c.rho(), c.gamma.value, inst.e0());
     let named = |name: &str, v| (name.to_string(), v);
     finite([
@@ -182,6 +188,15 @@ pub fn run(args: &DemoArgs) -> Result<String> {
     writeln!(w, "  Gamma    {}   (18)", fmt_const(&c.gamma)).ok();
     writeln!(w, "  Gamma#   {}", fmt_const(&c.gamma_sharp)).ok();
     writeln!(w, "  |Dx*|    {:.6e}", c.dx_star_norm).ok();
+    if dx_star_error.is_nan() || dx_star_error >= 0.5 * c.dx_star_norm {
+        writeln!(
+            w,
+            "  warning: |Dx*| is not determined in f64: its error bound {dx_star_error:.3e} is not below half of it \
+             (I − B = αH is ill-conditioned: cond {:.3e}); edot_k, bound (19) and k_dot below are built on it",
+            case.implicit_cond()
+        )
+        .ok();
+    }
     writeln!(w, "  e_0      {e0:.6e}").ok();
     writeln!(
         w,
