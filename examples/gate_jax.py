@@ -126,10 +126,13 @@ class Problem:
     a kind and shape (mu, L: the Chebyshev method's interval, 0 for the other methods).
     """
 
-    def __init__(self, family, param, method, A, b, lam, delta, alpha, beta, mu=0.0, L=0.0):
+    def __init__(self, family, param, method, A, b, lam, delta, alpha, beta, mu=0.0, L=0.0,
+                 dtype=jnp.float64):
         assert family in FAMILIES and param in PARAMS and method in METHODS
         self.kind = (family, param, method)
-        self.data = tuple(jnp.asarray(a, dtype=jnp.float64)
+        # Every datum in the run's dtype (--float32: float32, rounded here once); the code
+        # takes its dtype from these arrays and never from JAX's default (float64 here).
+        self.data = tuple(jnp.asarray(a, dtype=dtype)
                           for a in (A, b, lam, delta, alpha, beta, mu, L))
 
     def u(self):
@@ -204,7 +207,7 @@ def step_fn(kind, data, freeze=False, float32=False, detached=False):
             u = lax.stop_gradient(u)
         y = plain(z, u, k)
         if float32:  # planted: mixed precision, the iterate stored in float32
-            y = y.astype(jnp.float32).astype(jnp.float64)
+            y = y.astype(jnp.float32).astype(z.dtype)  # (a no-op in a float32 run)
         if freeze:  # planted: no derivative through a converged step (same value)
             conv = jnp.linalg.norm(y - z) < 1e-8 * (1 + jnp.linalg.norm(z))
             y = jnp.where(conv, z + lax.stop_gradient(y - z), y)
@@ -225,7 +228,7 @@ def unroll(step, z_start, us, k0=0):
         u_k, k = pair
         z = step(z, u_k, k)
         return z, z
-    ks = k0 + jnp.arange(us.shape[0], dtype=jnp.float64)
+    ks = k0 + jnp.arange(us.shape[0], dtype=z_start.dtype)  # float64 would promote a float32 run
     return lax.scan(body, z_start, (us, ks))
 
 
@@ -245,7 +248,7 @@ def forward_rows(kind, data, z_start, u, v, steps, k0, bug=None):
     sign = -1.0 if bug == "sign_c" else 1.0  # planted: the tangent negated
     dz0 = jnp.zeros_like(z_start)
     if bug == "nonzero_start":  # planted: ones_like for the tangent of the start
-        dz0 = 0.1 * jnp.ones_like(z_start) / jnp.sqrt(z_start.shape[0])
+        dz0 = 0.1 * jnp.ones_like(z_start) / jnp.sqrt(jnp.asarray(z_start.shape[0], z_start.dtype))
     dus = jnp.broadcast_to(sign * v, us.shape)
     _, (_, dzs) = jax.jvp(lambda z, us: unroll(step, z, us, k0), (z_start, us), (dz0, dus))
     return jnp.concatenate([dz0[None], dzs])
@@ -269,7 +272,7 @@ def reverse_steps(kind, data, z_start, u, w, steps, k0, bug=None):
 def rows_from_the_end(ubars):
     """Rows w^T Ubar^{(k)}, k = K', ..., T': 0, then the running sums from the last step back."""
     ubars = np.asarray(ubars)
-    rows = np.zeros((ubars.shape[0] + 1, ubars.shape[1]))
+    rows = np.zeros((ubars.shape[0] + 1, ubars.shape[1]), dtype=ubars.dtype)
     for i in range(1, rows.shape[0]):  # in order, as the sweep accumulates
         rows[i] = rows[i - 1] + ubars[-i]
     return rows
@@ -328,10 +331,10 @@ def hand_rows(prob, xs, u, v, w, t_prime, k_prime, bug=None):
     """jvp and vjp rows by the per-step loop; `b_next` zips the iterates off by one."""
     shift = 1 if bug == "b_next" else 0  # planted: B_{k+1} for B_k
     ks = np.arange(t_prime, k_prime)
-    kf = ks.astype(np.float64)  # the step index, for the time-varying maps
+    kf = ks.astype(xs.dtype)  # the step index, for the time-varying maps
     jvp = hand_forward(prob.kind, prob.data, xs[ks + shift], xs[ks], kf + shift, kf, u, v)
     rk = ks[::-1]
-    rf = rk.astype(np.float64)
+    rf = rk.astype(xs.dtype)
     vjp = hand_reverse(prob.kind, prob.data, xs[rk + shift], xs[rk], rf + shift, rf, u, w, bug=bug)
     return np.asarray(jvp), np.asarray(vjp)
 
@@ -347,11 +350,16 @@ def implicit_arrays(kind, data, z_last, u, v, w, bug=None):
     step = step_fn(kind, data)
     f = objective_fn(kind, data)
     n, N = z_last.shape[0], data[0].shape[1]
+    dtype = z_last.dtype  # the run's (float64, or float32 with --float32)
     if bug == "implicit_at_iterate":  # planted: no solve for x*, the last iterate used
         z = z_last
     else:
         grad, hess = jax.grad(f), jax.hessian(f)
-        ts = 0.5 ** jnp.arange(34.0)
+        ts = 0.5 ** jnp.arange(34, dtype=dtype)
+        # Backtracking while the decrement g.d is above about sqrt(eps) of f (1e-8 in
+        # float64; float32: sqrt(2^-23)): below it, in the quadratic region, Armijo's test
+        # compares values equal to rounding and would stall the steps that remain.
+        floor = 1e-8 if dtype == jnp.float64 else float(np.sqrt(np.finfo(np.float32).eps))
 
         def newton(_, x):  # damped (Armijo backtracking) while the decrement g.d is large
             g = grad(x, u)
@@ -359,17 +367,17 @@ def implicit_arrays(kind, data, z_last, u, v, w, bug=None):
             fx, gd = f(x, u), g @ d
             ok = jax.vmap(lambda t: f(x - t * d, u))(ts) <= fx - 1e-4 * ts * gd
             t_back = jnp.where(ok.any(), ts[jnp.argmax(ok)], ts[-1])
-            t = jnp.where(gd > 1e-8 * (1 + jnp.abs(fx)), t_back, 1.0)
+            t = jnp.where(gd > floor * (1 + jnp.abs(fx)), t_back, 1.0)
             return x - t * d
 
         x = lax.fori_loop(0, 60, newton, z_last[:N])
         z = jnp.concatenate([x, x]) if n == 2 * N else x
     B = jax.jacfwd(lambda z: step(z, u))(z)  # the limit map (k -> oo) at the fixed point
     C = jax.jacfwd(lambda u: step(z, u))(u)
-    M = jnp.eye(n) - B
+    M = jnp.eye(n, dtype=dtype) - B
     if bug == "implicit_transpose":  # planted: M.T where M belongs (and the other way round)
         M = M.T
-    outer = jnp.concatenate([z[:N], jnp.zeros(n - N)])  # the gradient of 1/2 ||x_1||^2
+    outer = jnp.concatenate([z[:N], jnp.zeros(n - N, dtype=dtype)])  # the gradient of 1/2 ||x_1||^2
     sign = -1.0 if bug == "implicit_sign" else 1.0  # planted: the minus sign dropped
     jvp = jnp.linalg.solve(M, C @ v)
     vjp = C.T @ jnp.linalg.solve(M.T, w)
@@ -383,16 +391,18 @@ def implicit_arrays(kind, data, z_last, u, v, w, bug=None):
 
 
 def trace(prob, x0, v, w, t_prime, k_prime, bug=None, hand_written=False, with_implicit=False):
-    """The arrays of one trace file (src/gate/mod.rs, "Traces"), as NumPy float64 arrays."""
+    """The arrays of one trace file (src/gate/mod.rs, "Traces"), as NumPy arrays in the
+    problem's dtype (float64, or float32 with --float32)."""
     if bug == "late_minus_one" and t_prime > 0:  # planted: T'-1 used for T' throughout
         t_prime -= 1
-    x0 = jnp.asarray(x0)
+    dtype = prob.data[0].dtype
+    x0, v, w = (jnp.asarray(a, dtype=dtype) for a in (x0, v, w))
     if bug == "dropped_warm_start":  # planted: x0 ignored
         x0 = jnp.zeros_like(x0)
     if bug == "stale_momentum" and prob.kind[2] == "heavy_ball":  # planted: old x_{-1}
         N = x0.shape[0] // 2
         x0 = jnp.concatenate([x0[:N], x0[:N] + 0.3])
-    u, v, w = prob.u(), jnp.asarray(v), jnp.asarray(w)
+    u = prob.u()
     # x_{K'+1} for the late start at T'+1; the literal index runs on to x_{T'+K'}
     extra = t_prime + 1 if bug == "literal_index" else 1
     step_bug = bug if bug in ("freeze", "float32_iterates") else None  # one compilation
@@ -425,8 +435,9 @@ def trace(prob, x0, v, w, t_prime, k_prime, bug=None, hand_written=False, with_i
 # --------------------------------------------------------------------------------------
 
 
-def load_instance(path, entry, bug=None):
-    """Reads one instance .npz; returns (problem, x0, v, w, T', K')."""
+def load_instance(path, entry, bug=None, dtype=jnp.float64):
+    """Reads one instance .npz; returns (problem, x0, v, w, T', K'), the problem's data in
+    `dtype` (x0, v, w are cast by `trace`)."""
     d = np.load(path)
     alpha, beta = float(d["alpha"]), float(d["beta"])
     if bug == "step_size":  # planted: a wrong step size
@@ -436,12 +447,12 @@ def load_instance(path, entry, bug=None):
     # Chebyshev: tuned to [mu, L] (its alpha is h = 2/(L + mu); step_size does not apply)
     mu, L = (float(d["mu"]), float(d["L"])) if entry["method"] == "chebyshev" else (0.0, 0.0)
     prob = Problem(entry["family"], entry["param"], entry["method"], d["A"], d["b"],
-                   float(d["lam"]), float(d["delta"]), alpha, beta, mu, L)
+                   float(d["lam"]), float(d["delta"]), alpha, beta, mu, L, dtype=dtype)
     t_prime, k_prime = int(round(float(d["T_prime"]))), int(round(float(d["K_prime"])))
     return prob, d["x0"], d["v"], d["w"], t_prime, k_prime
 
 
-def run_gate(instances_dir, traces_dir, bug, with_implicit=True):
+def run_gate(instances_dir, traces_dir, bug, with_implicit=True, dtype=jnp.float64):
     with open(os.path.join(instances_dir, "manifest.json"), encoding="utf-8") as fh:
         manifest = json.load(fh)
     if manifest.get("schema_version") != 1:
@@ -450,11 +461,17 @@ def run_gate(instances_dir, traces_dir, bug, with_implicit=True):
     start = time.perf_counter()
     for entry in manifest["instances"]:
         prob, x0, v, w, t_prime, k_prime = load_instance(
-            os.path.join(instances_dir, entry["file"]), entry, bug)
+            os.path.join(instances_dir, entry["file"]), entry, bug, dtype)
         arrays = trace(prob, x0, v, w, t_prime, k_prime, bug, with_implicit=with_implicit)
+        # Every array in the dtype of the run (--float32: float32 throughout): an array
+        # promoted to float64 on the way would claim float64 accuracy for float32 work.
+        promoted = {key: str(a.dtype) for key, a in arrays.items() if a.dtype != dtype}
+        if promoted:
+            raise TypeError(f"{entry['id']}: arrays {promoted} are not {np.dtype(dtype)} (a dtype promotion)")
         out_name = entry.get("trace", {}).get("file", entry["id"] + ".npz")
-        np.savez(os.path.join(traces_dir, out_name), **arrays)  # float64, C order
+        np.savez(os.path.join(traces_dir, out_name), **arrays)  # the run's dtype, C order
     print(f"wrote {len(manifest['instances'])} traces to {traces_dir}"
+          + (" (float32)" if dtype == jnp.float32 else "")
           + (f" with the planted bug {bug}" if bug else "")
           + f" in {time.perf_counter() - start:.1f} s (JAX {jax.__version__}, {jax.default_backend()})")
 
@@ -551,6 +568,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("instances", nargs="?", help="directory with manifest.json (gate export --out)")
     ap.add_argument("traces", nargs="?", help="directory to write <id>.npz traces into")
+    ap.add_argument("--float32", action="store_true", help="compute and save in float32")
     ap.add_argument("--bug", choices=BUGS, help="plant one bug class (demonstration)")
     ap.add_argument("--no-implicit", action="store_true",
                     help="write no implicit arrays (they are optional in the format)")
@@ -562,7 +580,8 @@ def main(argv=None):
     if not args.instances or not args.traces:
         ap.error("INSTANCES_DIR and TRACES_DIR are required (or --selfcheck)")
     try:
-        run_gate(args.instances, args.traces, args.bug, not args.no_implicit)
+        run_gate(args.instances, args.traces, args.bug, not args.no_implicit,
+                 jnp.float32 if args.float32 else jnp.float64)
     except (OSError, KeyError, ValueError, AssertionError) as e:
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2

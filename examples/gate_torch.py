@@ -89,9 +89,10 @@ METHODS = ("gd", "heavy_ball", "chebyshev", "nesterov", "nesterov_convex")
 STACKED = ("heavy_ball", "chebyshev", "nesterov", "nesterov_convex")  # z = (x_1, x_2), n = 2N
 
 
-def t(a):
-    """A float64 tensor."""
-    return torch.as_tensor(np.asarray(a, dtype=np.float64))
+def t(a, dtype=torch.float64):
+    """A tensor of `dtype` (float64, or float32 with --float32), rounded once from the file's
+    float64."""
+    return torch.as_tensor(np.asarray(a, dtype=np.float64)).to(dtype)
 
 
 # --------------------------------------------------------------------------------------
@@ -102,10 +103,14 @@ def t(a):
 class Problem:
     """f(x, u) = sum_i phi(a_i^T x - b_i) + (lam/2)||x||^2 and the step of the method."""
 
-    def __init__(self, family, param, method, A, b, lam, delta, alpha, beta, mu=0.0, L=0.0):
+    def __init__(self, family, param, method, A, b, lam, delta, alpha, beta, mu=0.0, L=0.0,
+                 dtype=torch.float64):
         assert family in FAMILIES and param in PARAMS and method in METHODS
         self.family, self.param, self.method = family, param, method
-        self.A, self.b = t(A), t(b)
+        # Every tensor in `dtype`, given explicitly (not by torch's default dtype). The scalars
+        # stay Python floats, which PyTorch rounds to the tensor's dtype where they meet one.
+        self.dtype = dtype
+        self.A, self.b = t(A, dtype), t(b, dtype)
         self.lam, self.delta = float(lam), float(delta)
         self.alpha, self.beta = float(alpha), float(beta)
         self.mu, self.L = float(mu), float(L)
@@ -115,7 +120,7 @@ class Problem:
     def u(self):
         """The parameter vector: lam (p = 1), b (p = M), or (A row by row, b)."""
         if self.param == "weight":
-            return torch.tensor([self.lam])
+            return torch.tensor([self.lam], dtype=self.dtype)
         if self.param == "targets":
             return self.b.clone()
         return torch.cat([self.A.reshape(-1), self.b])
@@ -178,7 +183,7 @@ def iterate(prob, u, x0, steps, bug=None):
     for k in range(steps):
         nxt = prob.step(xs[k], u, k)
         if bug == "float32_iterates":  # planted: single-precision iterates
-            nxt = nxt.to(torch.float32).to(torch.float64)
+            nxt = nxt.to(torch.float32).to(x0.dtype)  # (a no-op in a float32 run)
         xs.append(nxt)
     return torch.stack(xs)
 
@@ -199,9 +204,9 @@ def forward_rows(prob, xs, u, v, t_prime, k_prime, bug=None):
     start = t_prime + 1 if bug == "late_plus_one" else t_prime  # planted: x_{T'+1}
     sign = -1.0 if bug == "sign_c" else 1.0  # planted: the tangent negated
     n = xs.shape[1]
-    dz = torch.zeros(n)
+    dz = torch.zeros(n, dtype=xs.dtype)
     if bug == "nonzero_start":  # planted: a non-zero initial derivative
-        dz = 0.1 * torch.ones(n) / n**0.5
+        dz = 0.1 * torch.ones(n, dtype=xs.dtype) / n**0.5
     rows = [dz]
     for j in range(steps):
         k = start + j
@@ -247,7 +252,10 @@ def reverse_rows(prob, xs, u, w, t_prime, k_prime, bug=None):
 def implicit(prob, u, z_last, v, w, bug=None):
     """The implicit arrays at the fixed point (Newton from the last iterate) or, with the
     planted bug implicit_at_iterate, at the last iterate itself."""
-    n, N = z_last.shape[0], prob.N
+    n, N, dtype = z_last.shape[0], prob.N, z_last.dtype
+    # Backtracking while the decrement g.d is above about sqrt(eps) of f (1e-8 in float64;
+    # float32: sqrt(2^-23)): below it Armijo's test compares values equal to rounding.
+    floor = 1e-8 if dtype == torch.float64 else float(np.sqrt(np.finfo(np.float32).eps))
     if bug == "implicit_at_iterate":  # planted: no solve for x*
         z = z_last
     else:
@@ -259,7 +267,7 @@ def implicit(prob, u, z_last, v, w, bug=None):
             fx, gd, t = float(prob.f(x, u)), float(g @ d), 1.0
             # damped (Armijo backtracking) while the Newton decrement g.d is above the
             # rounding of f; near x*, full steps until the step stops shrinking
-            if gd > 1e-8 * (1 + abs(fx)):
+            if gd > floor * (1 + abs(fx)):
                 while t > 1e-10 and float(prob.f(x - t * d, u)) > fx - 1e-4 * t * gd:
                     t /= 2
             x = x - t * d
@@ -271,10 +279,10 @@ def implicit(prob, u, z_last, v, w, bug=None):
         z = torch.cat([x, x]) if n == 2 * N else x
     B = jacfwd(lambda zz: prob.step(zz, u))(z)  # the limit map at the fixed point
     C = jacfwd(lambda uu: prob.step(z, uu))(u)
-    M = torch.eye(n) - B
+    M = torch.eye(n, dtype=dtype) - B
     if bug == "implicit_transpose":  # planted: M.T where M belongs (and the other way round)
         M = M.T
-    outer = torch.cat([z[:N], torch.zeros(n - N)])  # the gradient of 1/2 ||x_1||^2
+    outer = torch.cat([z[:N], torch.zeros(n - N, dtype=dtype)])  # the gradient of 1/2 ||x_1||^2
     sign = -1.0 if bug == "implicit_sign" else 1.0  # planted: the minus sign dropped
     jvp_ = torch.linalg.solve(M, C @ v)
     vjp_ = C.T @ torch.linalg.solve(M.T, w)
@@ -283,10 +291,11 @@ def implicit(prob, u, z_last, v, w, bug=None):
 
 
 def trace(prob, x0, v, w, t_prime, k_prime, bug=None, with_implicit=False):
-    """The arrays of one trace file (src/gate/mod.rs, "Traces"), as NumPy float64 arrays."""
+    """The arrays of one trace file (src/gate/mod.rs, "Traces"), as NumPy arrays in the
+    problem's dtype (float64, or float32 with --float32)."""
     if bug == "late_minus_one" and t_prime > 0:  # planted: T'-1 used for T' throughout
         t_prime -= 1
-    x0, v, w = t(x0), t(v), t(w)
+    x0, v, w = t(x0, prob.dtype), t(v, prob.dtype), t(w, prob.dtype)
     if bug == "dropped_warm_start":  # planted: x0 ignored
         x0 = torch.zeros_like(x0)
     if bug == "stale_momentum" and prob.method == "heavy_ball":  # planted: old x_{-1}
@@ -312,8 +321,9 @@ def trace(prob, x0, v, w, t_prime, k_prime, bug=None, with_implicit=False):
 # --------------------------------------------------------------------------------------
 
 
-def load_instance(path, entry, bug=None):
-    """Reads one instance .npz; returns (problem, x0, v, w, T', K')."""
+def load_instance(path, entry, bug=None, dtype=torch.float64):
+    """Reads one instance .npz; returns (problem, x0, v, w, T', K'), the problem in `dtype`
+    (x0, v, w are cast by `trace`)."""
     d = np.load(path)
     alpha, beta = float(d["alpha"]), float(d["beta"])
     if bug == "step_size":  # planted: a wrong step size
@@ -323,12 +333,12 @@ def load_instance(path, entry, bug=None):
     # Chebyshev: tuned to [mu, L] (its alpha is h = 2/(L + mu); step_size does not apply)
     mu, L = (float(d["mu"]), float(d["L"])) if entry["method"] == "chebyshev" else (0.0, 0.0)
     prob = Problem(entry["family"], entry["param"], entry["method"], d["A"], d["b"],
-                   float(d["lam"]), float(d["delta"]), alpha, beta, mu, L)
+                   float(d["lam"]), float(d["delta"]), alpha, beta, mu, L, dtype=dtype)
     t_prime, k_prime = int(round(float(d["T_prime"]))), int(round(float(d["K_prime"])))
     return prob, d["x0"], d["v"], d["w"], t_prime, k_prime
 
 
-def run_gate(instances_dir, traces_dir, bug, with_implicit=True):
+def run_gate(instances_dir, traces_dir, bug, with_implicit=True, dtype=torch.float64):
     with open(os.path.join(instances_dir, "manifest.json"), encoding="utf-8") as fh:
         manifest = json.load(fh)
     if manifest.get("schema_version") != 1:
@@ -337,11 +347,18 @@ def run_gate(instances_dir, traces_dir, bug, with_implicit=True):
     start = time.perf_counter()
     for entry in manifest["instances"]:
         prob, x0, v, w, t_prime, k_prime = load_instance(
-            os.path.join(instances_dir, entry["file"]), entry, bug)
+            os.path.join(instances_dir, entry["file"]), entry, bug, dtype)
         arrays = trace(prob, x0, v, w, t_prime, k_prime, bug, with_implicit)
+        # Every array in the dtype of the run (--float32: float32 throughout): an array
+        # promoted to float64 on the way would claim float64 accuracy for float32 work.
+        want = np.float32 if dtype == torch.float32 else np.float64
+        promoted = {key: str(a.dtype) for key, a in arrays.items() if a.dtype != want}
+        if promoted:
+            raise TypeError(f"{entry['id']}: arrays {promoted} are not {np.dtype(want)} (a dtype promotion)")
         out_name = entry.get("trace", {}).get("file", entry["id"] + ".npz")
-        np.savez(os.path.join(traces_dir, out_name), **arrays)  # float64, C order
+        np.savez(os.path.join(traces_dir, out_name), **arrays)  # the run's dtype, C order
     print(f"wrote {len(manifest['instances'])} traces to {traces_dir}"
+          + (" (float32)" if dtype == torch.float32 else "")
           + (f" with the planted bug {bug}" if bug else "")
           + f" in {time.perf_counter() - start:.1f} s (PyTorch {torch.__version__})")
 
@@ -431,6 +448,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("instances", nargs="?", help="directory with manifest.json (gate export --out)")
     ap.add_argument("traces", nargs="?", help="directory to write <id>.npz traces into")
+    ap.add_argument("--float32", action="store_true", help="compute and save in float32")
     ap.add_argument("--bug", choices=BUGS, help="plant one bug class (demonstration)")
     ap.add_argument("--no-implicit", action="store_true",
                     help="write no implicit arrays (they are optional in the format)")
@@ -441,7 +459,8 @@ def main(argv=None):
     if not args.instances or not args.traces:
         ap.error("INSTANCES_DIR and TRACES_DIR are required (or --selfcheck)")
     try:
-        run_gate(args.instances, args.traces, args.bug, not args.no_implicit)
+        run_gate(args.instances, args.traces, args.bug, not args.no_implicit,
+                 torch.float32 if args.float32 else torch.float64)
     except (OSError, KeyError, ValueError, AssertionError) as e:
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
