@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """A JAX implementation of unrolled differentiation, checked by `unrollcheck gate`.
 
-    python3 examples/gate_jax.py INSTANCES_DIR TRACES_DIR [--bug NAME]
+    python3 examples/gate_jax.py INSTANCES_DIR TRACES_DIR [--float32] [--bug NAME] [--no-implicit]
     python3 examples/gate_jax.py --selfcheck
 
 Written against the documented format only (docs/gate.md, the module docs of
-src/gate/mod.rs), the way a JAX user would: float64 (`jax_enable_x64`), the inner
-iteration (4) as a `jax.lax.scan` of the step `A(x, u)` whose gradient comes from
-`jax.grad`, and every derivative from JAX's own autodiff through the unrolled scan,
-under `jax.jit`:
+src/gate/mod.rs), the way a JAX user would: float64 (`jax_enable_x64`; float32 with
+--float32, below), the inner iteration (4) as a `jax.lax.scan` of the step `A(x, u)` whose
+gradient comes from `jax.grad`, and every derivative from JAX's own autodiff through the
+unrolled scan, under `jax.jit`:
 
     x          (K'+1, n)     the scan's iterates x_0, ..., x_K'
     jvp        (K'-T'+1, n)  `jax.jvp` of the scan started at x_{T'} (late start: x_{T'} is
@@ -32,11 +32,21 @@ momentum methods) and linear solves:
     implicit_vjp  (p,)       w^T Dx* = C^T (I - B)^{-T} w
     hypergrad     (p,)       the gradient of l(u) = 1/2 ||x*(u)||^2, C^T (I - B)^{-T} (x*, 0)
 
+--float32 runs the whole computation in float32 and saves float32 arrays, as
+gate_numpy.py --float32 does: the data rounded to float32 once, and the iterates, the
+derivatives, the step index of the time-varying maps, Newton's x* and the implicit arrays
+computed in float32, every array created with an explicit jnp.float32 (x64 stays enabled,
+so JAX's default would be float64 and would promote the run part of the way); a trace
+array of another dtype is refused (TypeError) before it is written. The gate judges it
+with its float32 rounding model (docs/gate.md, "float32 arrays").
+
 No matrix B_k or C_k is written by hand. --selfcheck compares these traces with a
 hand-written per-step sweep (`jax.jvp` / `jax.vjp` of one step along the iterates, the
 loop a JAX user writes to see the intermediate rows) and with the NumPy client
 examples/gate_numpy.py (every family, parameter, method, T' = 0 and T' > 0, and every
-planted bug), and exits 1 on a difference above 1e-9 relative.
+planted bug), and exits 1 on a difference above 1e-9 relative; in float32 (heavy-ball,
+Chebyshev, Nesterov convex) it checks that every array is float32 and within 1e-4 relative
+of the NumPy client's float64 arrays, the bound of gate_numpy.py's own float32 check.
 
 --bug NAME plants one bug class, named as the gate names its cause ([NAME] in the report),
 each the way a JAX user could get it wrong (the NumPy client's ids, same effect):
@@ -57,7 +67,8 @@ each the way a JAX user could get it wrong (the NumPy client's ids, same effect)
                         instances and the warm starts the gate names freeze, which writes
                         the same trace there
     float32_iterates    each iterate cast to float32 and back inside the step (mixed
-                        precision); JAX casts the tangents with it
+                        precision); JAX casts the tangents with it (nothing changes with
+                        --float32)
     dropped_warm_start  the scan started from jnp.zeros(n) instead of x0
     nonzero_start       jnp.ones_like instead of jnp.zeros_like for the tangent of x_{T'}:
                         Xdot^{(0)} v = 0.1 (1, ..., 1)/sqrt(n)
@@ -182,7 +193,14 @@ def step_fn(kind, data, freeze=False, float32=False, detached=False):
 
     def chebyshev_weight(k):
         s = (L - mu) / (L + mu)
-        root = jnp.sqrt(1.0 - s * s)
+        # sqrt(1 - s^2); in float32 as 2 sqrt(L mu)/(L + mu), the same number without the
+        # cancellation of 1 - s^2, which is 4 mu/L for a large L/mu (5e-4 on the large set's
+        # Chebyshev instances: om_inf off by 55 float32 ulps, and their jvp rows 11 times out
+        # of the float32 tolerance); float64 keeps the reference's formula.
+        if L.dtype == jnp.float64:
+            root = jnp.sqrt(1.0 - s * s)
+        else:
+            root = 2.0 * jnp.sqrt(L * mu) / (L + mu)
         omega_inf = 2.0 / (1.0 + root)
         if k is None:
             return omega_inf
@@ -496,14 +514,14 @@ def rel_diff(a, b):
     return np.linalg.norm(a - b) / max(1.0, np.linalg.norm(a), np.linalg.norm(b))
 
 
-def from_numpy_map(amap, method):
+def from_numpy_map(amap, method, dtype=jnp.float64):
     f = amap.f
     beta = float(amap.beta) if method in ("heavy_ball", "nesterov") else 0.0
     if method == "chebyshev":
         return Problem(f.family, f.param, method, f.A, f.b, float(f.lam), float(f.delta),
-                       amap.h, 0.0, amap.mu, amap.L)
+                       amap.h, 0.0, amap.mu, amap.L, dtype=dtype)
     return Problem(f.family, f.param, method, f.A, f.b, float(f.lam), float(f.delta),
-                   float(amap.alpha), beta)
+                   float(amap.alpha), beta, dtype=dtype)
 
 
 def compare(name, ours, theirs, fails, rtol=1e-9):
@@ -558,10 +576,34 @@ def selfcheck():
             # float32 iterates: JAX rounds the tangents to float32 too (the cast's JVP)
             rtol = 1e-5 if bug == "float32_iterates" else 1e-9
             compare(f"bug {bug} pseudo_huber/{param}/{method} vs NumPy", ours, ref, fails, rtol)
+    selfcheck_float32(gn, fails)
     print(f"selfcheck: {len(fails)} failure(s)")
     for m in fails:
         print("  " + m)
     return 1 if fails else 0
+
+
+def selfcheck_float32(gn, fails):
+    """--float32: every array float32 (nothing promoted to float64 on the way), and within
+    1e-4 relative of the NumPy client's float64 arrays (the bound of gate_numpy.py's own
+    float32 check), the implicit arrays included; on a constant-momentum map and on the two
+    time-varying ones (whose step index must stay float32 too), and on Chebyshev tuned to
+    L/mu = 1e4, whose weights computed from 1 - s^2 in float32 were 7.6e-4 off here."""
+    cases = (("data", "heavy_ball", None), ("targets", "chebyshev", None),
+             ("targets", "chebyshev", 1e4), ("targets", "nesterov_convex", None))
+    for param, method, kappa in cases:
+        amap, x0, v, w = gn.tiny_case("pseudo_huber", param, method)
+        if kappa:  # Chebyshev tuned to [L/kappa, L]: 1 - s^2 = 4e-4, cancelling in float32
+            amap = gn.make_map(method, amap.f, None, None, amap.L / kappa, amap.L)
+        ref = gn.trace(amap, x0, v, w, 5, 30)
+        ref.update(gn.implicit(amap, ref["x"], v, w))
+        ours = trace(from_numpy_map(amap, method, jnp.float32), x0, v, w, 5, 30, with_implicit=True)
+        name = f"float32 pseudo_huber/{param}/{method}{f' L/mu={kappa:g}' if kappa else ''} T'=5"
+        promoted = sorted(key for key, a in ours.items() if a.dtype != np.float32)
+        if promoted:
+            print(f"  FAIL {name}: not float32: {promoted}")
+            fails.append(f"{name}: arrays {promoted} are not float32")
+        compare(name + " vs NumPy float64", ours, ref, fails, 1e-4)
 
 
 def main(argv=None):

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """A PyTorch implementation of unrolled and implicit differentiation, checked by `unrollcheck gate`.
 
-    python3 examples/gate_torch.py INSTANCES_DIR TRACES_DIR [--bug NAME] [--no-implicit]
+    python3 examples/gate_torch.py INSTANCES_DIR TRACES_DIR [--float32] [--bug NAME] [--no-implicit]
     python3 examples/gate_torch.py --selfcheck
 
 Written against the documented format only (docs/gate.md, the module docs of
-src/gate/mod.rs), the way a PyTorch user would, in float64: the objective f(x, u) as a
+src/gate/mod.rs), the way a PyTorch user would, in float64 (float32 with --float32): the objective f(x, u) as a
 torch function, its gradient by `torch.func.grad`, the step A_k(z, u) of the method, and
 every derivative from PyTorch's autodiff of one step along the iterates (the per-step loop
 a user writes to see the intermediate rows: `torch.func.jvp` for B_k Xdot + C_k v,
@@ -30,6 +30,14 @@ and linear solves:
 Methods: gd, heavy_ball, chebyshev (weights from the instance's mu, L), nesterov (constant
 beta), nesterov_convex (beta_k = k/(k + 3)).
 
+--float32 runs the whole computation in float32 and saves float32 arrays, as
+gate_numpy.py --float32 does: the data rounded to float32 once, the iterates, derivatives,
+Newton's x* and the implicit arrays in float32, every tensor created with an explicit
+dtype (the default dtype stays float64); the scalars (alpha, beta, the Chebyshev weights)
+are Python floats, which PyTorch rounds to float32 where they meet a tensor, as NumPy
+does. A trace array of another dtype is refused (TypeError) before it is written. The
+gate judges it with its float32 rounding model (docs/gate.md, "float32 arrays").
+
 --bug NAME plants one bug class, with the ids and effects of examples/gate_numpy.py (the
 gate names its cause [NAME]):
     sign_c              the tangent v and the parameter cotangent negated: -C_k, both modes
@@ -44,7 +52,8 @@ gate names its cause [NAME]):
                         0 (same iterates; the implicit arrays stay right); on the truncated
                         instances and the warm starts the gate names freeze, which writes
                         the same trace there
-    float32_iterates    every iterate rounded to float32 (derivatives in float64)
+    float32_iterates    every iterate rounded to float32 (derivatives in float64; nothing
+                        changes with --float32)
     dropped_warm_start  the iteration started from torch.zeros(n)
     nonzero_start       the forward loop started from 0.1 (1, ..., 1)/sqrt(n)
     no_transpose        `torch.func.jvp` of the step (B_k Xbar) where `vjp` (B_k^T Xbar) belongs
@@ -59,7 +68,10 @@ gate names its cause [NAME]):
 --selfcheck compares every array with the NumPy client examples/gate_numpy.py (loaded from
 the same directory) on its small in-memory instances: every family, parameter and method,
 T' = 0 and T' > 0, and every planted bug against the NumPy client's planting of the same
-class; it exits 1 on a relative difference above 1e-9.
+class; it exits 1 on a relative difference above 1e-9. In float32 (every method on
+pseudo-Huber targets, heavy-ball on data) it checks that every array is float32 and within
+1e-4 relative of the NumPy client's float64 arrays, the bound of gate_numpy.py's own
+float32 check.
 
 Needs PyTorch (CPU is enough) and NumPy (for the .npz files).
 """
@@ -383,15 +395,15 @@ def rel_diff(a, b):
     return np.linalg.norm(a - b) / max(1.0, np.linalg.norm(a), np.linalg.norm(b))
 
 
-def from_numpy_map(amap, method, alpha=None, beta=None):
+def from_numpy_map(amap, method, alpha=None, beta=None, dtype=torch.float64):
     f = amap.f
     if method == "chebyshev":
         return Problem(f.family, f.param, method, f.A, f.b, f.lam, f.delta, amap.h, 0.0,
-                       amap.mu, amap.L)
+                       amap.mu, amap.L, dtype=dtype)
     alpha = float(amap.alpha) if alpha is None else alpha
     if beta is None:
         beta = float(amap.beta) if method in ("heavy_ball", "nesterov") else 0.0
-    return Problem(f.family, f.param, method, f.A, f.b, f.lam, f.delta, alpha, beta)
+    return Problem(f.family, f.param, method, f.A, f.b, f.lam, f.delta, alpha, beta, dtype=dtype)
 
 
 def compare(name, ours, theirs, fails, rtol=1e-9):
@@ -438,10 +450,35 @@ def selfcheck():
                 ref.update(gn.implicit(bug_map, ref["x"], v, w, bug))
             ours = trace(prob, x0, v, w, 4, 20, bug, with_implicit=implicit_bug)
             compare(f"bug {bug} pseudo_huber/{param}/{method} vs NumPy", ours, ref, fails)
+    selfcheck_float32(gn, fails)
     print(f"selfcheck: {len(fails)} failure(s)")
     for m in fails:
         print("  " + m)
     return 1 if fails else 0
+
+
+def selfcheck_float32(gn, fails):
+    """--float32: every array float32 (nothing promoted to float64 on the way), and within
+    1e-4 relative of the NumPy client's float64 arrays (the bound of gate_numpy.py's own
+    float32 check), the implicit arrays included; every method on pseudo-Huber targets,
+    heavy-ball on pseudo-Huber data, and Chebyshev tuned to L/mu = 1e4 (whose weights, from
+    1 - s^2, would lose digits if computed in float32)."""
+    cases = [("targets", method, None) for method in METHODS] + [("data", "heavy_ball", None),
+                                                                 ("targets", "chebyshev", 1e4)]
+    for param, method, kappa in cases:
+        amap, x0, v, w = gn.tiny_case("pseudo_huber", param, method)
+        if kappa:  # Chebyshev tuned to [L/kappa, L]: 1 - s^2 = 4e-4, cancelling in float32
+            amap = gn.make_map(method, amap.f, None, None, amap.L / kappa, amap.L)
+        ref = gn.trace(amap, x0, v, w, 5, 30)
+        ref.update(gn.implicit(amap, ref["x"], v, w))
+        prob = from_numpy_map(amap, method, dtype=torch.float32)
+        ours = trace(prob, x0, v, w, 5, 30, with_implicit=True)
+        name = f"float32 pseudo_huber/{param}/{method}{f' L/mu={kappa:g}' if kappa else ''} T'=5"
+        promoted = sorted(key for key, a in ours.items() if a.dtype != np.float32)
+        if promoted:
+            print(f"  FAIL {name}: not float32: {promoted}")
+            fails.append(f"{name}: arrays {promoted} are not float32")
+        compare(name + " vs NumPy float64", ours, ref, fails, 1e-4)
 
 
 def main(argv=None):
