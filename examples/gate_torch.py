@@ -5,11 +5,12 @@
     python3 examples/gate_torch.py --selfcheck
 
 Written against the documented format only (docs/gate.md, the module docs of
-src/gate/mod.rs), the way a PyTorch user would, in float64 (float32 with --float32): the objective f(x, u) as a
-torch function, its gradient by `torch.func.grad`, the step A_k(z, u) of the method, and
-every derivative from PyTorch's autodiff of one step along the iterates (the per-step loop
-a user writes to see the intermediate rows: `torch.func.jvp` for B_k Xdot + C_k v,
-`torch.func.vjp` for Xbar B_k and Xbar C_k). No matrix B_k or C_k is written by hand.
+src/gate/mod.rs), the way a PyTorch user would, in float64 (float32 with --float32): the
+objective f(x, u) as a torch function, its gradient by `torch.func.grad`, the step A_k(z, u)
+of the method, and every derivative from PyTorch's autodiff of one step along the iterates
+(the per-step loop a user writes to see the intermediate rows: `torch.func.jvp` for
+B_k Xdot + C_k v, `torch.func.vjp` for Xbar B_k and Xbar C_k). No matrix B_k or C_k is
+written by hand.
 
     x          (K'+1, n)     iterates x_0, ..., x_K'
     jvp        (K'-T'+1, n)  rows j = 0..K'-T': Xdot_{T'}^{(j)} v, from 0 (x_{T'} a constant)
