@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """A JAX implementation of unrolled differentiation, checked by `unrollcheck gate`.
 
-    python3 examples/gate_jax.py INSTANCES_DIR TRACES_DIR [--bug NAME]
+    python3 examples/gate_jax.py INSTANCES_DIR TRACES_DIR [--float32] [--bug NAME] [--no-implicit]
     python3 examples/gate_jax.py --selfcheck
 
 Written against the documented format only (docs/gate.md, the module docs of
-src/gate/mod.rs), the way a JAX user would: float64 (`jax_enable_x64`), the inner
-iteration (4) as a `jax.lax.scan` of the step `A(x, u)` whose gradient comes from
-`jax.grad`, and every derivative from JAX's own autodiff through the unrolled scan,
-under `jax.jit`:
+src/gate/mod.rs), the way a JAX user would: float64 (`jax_enable_x64`; float32 with
+--float32, below), the inner iteration (4) as a `jax.lax.scan` of the step `A(x, u)` whose
+gradient comes from `jax.grad`, and every derivative from JAX's own autodiff through the
+unrolled scan, under `jax.jit`:
 
     x          (K'+1, n)     the scan's iterates x_0, ..., x_K'
     jvp        (K'-T'+1, n)  `jax.jvp` of the scan started at x_{T'} (late start: x_{T'} is
@@ -32,11 +32,21 @@ momentum methods) and linear solves:
     implicit_vjp  (p,)       w^T Dx* = C^T (I - B)^{-T} w
     hypergrad     (p,)       the gradient of l(u) = 1/2 ||x*(u)||^2, C^T (I - B)^{-T} (x*, 0)
 
+--float32 runs the whole computation in float32 and saves float32 arrays, as
+gate_numpy.py --float32 does: the data rounded to float32 once, and the iterates, the
+derivatives, the step index of the time-varying maps, Newton's x* and the implicit arrays
+computed in float32, every array created with an explicit jnp.float32 (x64 stays enabled,
+so JAX's default would be float64 and would promote the run part of the way); a trace
+array of another dtype is refused (TypeError) before it is written. The gate judges it
+with its float32 rounding model (docs/gate.md, "float32 arrays").
+
 No matrix B_k or C_k is written by hand. --selfcheck compares these traces with a
 hand-written per-step sweep (`jax.jvp` / `jax.vjp` of one step along the iterates, the
 loop a JAX user writes to see the intermediate rows) and with the NumPy client
 examples/gate_numpy.py (every family, parameter, method, T' = 0 and T' > 0, and every
-planted bug), and exits 1 on a difference above 1e-9 relative.
+planted bug), and exits 1 on a difference above 1e-9 relative; in float32 (heavy-ball,
+Chebyshev, Nesterov convex) it checks that every array is float32 and within 1e-4 relative
+of the NumPy client's float64 arrays, the bound of gate_numpy.py's own float32 check.
 
 --bug NAME plants one bug class, named as the gate names its cause ([NAME] in the report),
 each the way a JAX user could get it wrong (the NumPy client's ids, same effect):
@@ -57,7 +67,8 @@ each the way a JAX user could get it wrong (the NumPy client's ids, same effect)
                         instances and the warm starts the gate names freeze, which writes
                         the same trace there
     float32_iterates    each iterate cast to float32 and back inside the step (mixed
-                        precision); JAX casts the tangents with it
+                        precision); JAX casts the tangents with it (nothing changes with
+                        --float32)
     dropped_warm_start  the scan started from jnp.zeros(n) instead of x0
     nonzero_start       jnp.ones_like instead of jnp.zeros_like for the tangent of x_{T'}:
                         Xdot^{(0)} v = 0.1 (1, ..., 1)/sqrt(n)
@@ -126,10 +137,13 @@ class Problem:
     a kind and shape (mu, L: the Chebyshev method's interval, 0 for the other methods).
     """
 
-    def __init__(self, family, param, method, A, b, lam, delta, alpha, beta, mu=0.0, L=0.0):
+    def __init__(self, family, param, method, A, b, lam, delta, alpha, beta, mu=0.0, L=0.0,
+                 dtype=jnp.float64):
         assert family in FAMILIES and param in PARAMS and method in METHODS
         self.kind = (family, param, method)
-        self.data = tuple(jnp.asarray(a, dtype=jnp.float64)
+        # Every datum in the run's dtype (--float32: float32, rounded here once); the code
+        # takes its dtype from these arrays and never from JAX's default (float64 here).
+        self.data = tuple(jnp.asarray(a, dtype=dtype)
                           for a in (A, b, lam, delta, alpha, beta, mu, L))
 
     def u(self):
@@ -179,7 +193,14 @@ def step_fn(kind, data, freeze=False, float32=False, detached=False):
 
     def chebyshev_weight(k):
         s = (L - mu) / (L + mu)
-        root = jnp.sqrt(1.0 - s * s)
+        # sqrt(1 - s^2); in float32 as 2 sqrt(L mu)/(L + mu), the same number without the
+        # cancellation of 1 - s^2, which is 4 mu/L for a large L/mu (5e-4 on the large set's
+        # Chebyshev instances: om_inf off by 55 float32 ulps, and their jvp rows 11 times out
+        # of the float32 tolerance); float64 keeps the reference's formula.
+        if L.dtype == jnp.float64:
+            root = jnp.sqrt(1.0 - s * s)
+        else:
+            root = 2.0 * jnp.sqrt(L * mu) / (L + mu)
         omega_inf = 2.0 / (1.0 + root)
         if k is None:
             return omega_inf
@@ -204,7 +225,7 @@ def step_fn(kind, data, freeze=False, float32=False, detached=False):
             u = lax.stop_gradient(u)
         y = plain(z, u, k)
         if float32:  # planted: mixed precision, the iterate stored in float32
-            y = y.astype(jnp.float32).astype(jnp.float64)
+            y = y.astype(jnp.float32).astype(z.dtype)  # (a no-op in a float32 run)
         if freeze:  # planted: no derivative through a converged step (same value)
             conv = jnp.linalg.norm(y - z) < 1e-8 * (1 + jnp.linalg.norm(z))
             y = jnp.where(conv, z + lax.stop_gradient(y - z), y)
@@ -225,7 +246,7 @@ def unroll(step, z_start, us, k0=0):
         u_k, k = pair
         z = step(z, u_k, k)
         return z, z
-    ks = k0 + jnp.arange(us.shape[0], dtype=jnp.float64)
+    ks = k0 + jnp.arange(us.shape[0], dtype=z_start.dtype)  # float64 would promote a float32 run
     return lax.scan(body, z_start, (us, ks))
 
 
@@ -245,7 +266,7 @@ def forward_rows(kind, data, z_start, u, v, steps, k0, bug=None):
     sign = -1.0 if bug == "sign_c" else 1.0  # planted: the tangent negated
     dz0 = jnp.zeros_like(z_start)
     if bug == "nonzero_start":  # planted: ones_like for the tangent of the start
-        dz0 = 0.1 * jnp.ones_like(z_start) / jnp.sqrt(z_start.shape[0])
+        dz0 = 0.1 * jnp.ones_like(z_start) / jnp.sqrt(jnp.asarray(z_start.shape[0], z_start.dtype))
     dus = jnp.broadcast_to(sign * v, us.shape)
     _, (_, dzs) = jax.jvp(lambda z, us: unroll(step, z, us, k0), (z_start, us), (dz0, dus))
     return jnp.concatenate([dz0[None], dzs])
@@ -269,7 +290,7 @@ def reverse_steps(kind, data, z_start, u, w, steps, k0, bug=None):
 def rows_from_the_end(ubars):
     """Rows w^T Ubar^{(k)}, k = K', ..., T': 0, then the running sums from the last step back."""
     ubars = np.asarray(ubars)
-    rows = np.zeros((ubars.shape[0] + 1, ubars.shape[1]))
+    rows = np.zeros((ubars.shape[0] + 1, ubars.shape[1]), dtype=ubars.dtype)
     for i in range(1, rows.shape[0]):  # in order, as the sweep accumulates
         rows[i] = rows[i - 1] + ubars[-i]
     return rows
@@ -328,10 +349,10 @@ def hand_rows(prob, xs, u, v, w, t_prime, k_prime, bug=None):
     """jvp and vjp rows by the per-step loop; `b_next` zips the iterates off by one."""
     shift = 1 if bug == "b_next" else 0  # planted: B_{k+1} for B_k
     ks = np.arange(t_prime, k_prime)
-    kf = ks.astype(np.float64)  # the step index, for the time-varying maps
+    kf = ks.astype(xs.dtype)  # the step index, for the time-varying maps
     jvp = hand_forward(prob.kind, prob.data, xs[ks + shift], xs[ks], kf + shift, kf, u, v)
     rk = ks[::-1]
-    rf = rk.astype(np.float64)
+    rf = rk.astype(xs.dtype)
     vjp = hand_reverse(prob.kind, prob.data, xs[rk + shift], xs[rk], rf + shift, rf, u, w, bug=bug)
     return np.asarray(jvp), np.asarray(vjp)
 
@@ -347,11 +368,16 @@ def implicit_arrays(kind, data, z_last, u, v, w, bug=None):
     step = step_fn(kind, data)
     f = objective_fn(kind, data)
     n, N = z_last.shape[0], data[0].shape[1]
+    dtype = z_last.dtype  # the run's (float64, or float32 with --float32)
     if bug == "implicit_at_iterate":  # planted: no solve for x*, the last iterate used
         z = z_last
     else:
         grad, hess = jax.grad(f), jax.hessian(f)
-        ts = 0.5 ** jnp.arange(34.0)
+        ts = 0.5 ** jnp.arange(34, dtype=dtype)
+        # Backtracking while the decrement g.d is above about sqrt(eps) of f (1e-8 in
+        # float64; float32: sqrt(2^-23)): below it, in the quadratic region, Armijo's test
+        # compares values equal to rounding and would stall the steps that remain.
+        floor = 1e-8 if dtype == jnp.float64 else float(np.sqrt(np.finfo(np.float32).eps))
 
         def newton(_, x):  # damped (Armijo backtracking) while the decrement g.d is large
             g = grad(x, u)
@@ -359,17 +385,17 @@ def implicit_arrays(kind, data, z_last, u, v, w, bug=None):
             fx, gd = f(x, u), g @ d
             ok = jax.vmap(lambda t: f(x - t * d, u))(ts) <= fx - 1e-4 * ts * gd
             t_back = jnp.where(ok.any(), ts[jnp.argmax(ok)], ts[-1])
-            t = jnp.where(gd > 1e-8 * (1 + jnp.abs(fx)), t_back, 1.0)
+            t = jnp.where(gd > floor * (1 + jnp.abs(fx)), t_back, 1.0)
             return x - t * d
 
         x = lax.fori_loop(0, 60, newton, z_last[:N])
         z = jnp.concatenate([x, x]) if n == 2 * N else x
     B = jax.jacfwd(lambda z: step(z, u))(z)  # the limit map (k -> oo) at the fixed point
     C = jax.jacfwd(lambda u: step(z, u))(u)
-    M = jnp.eye(n) - B
+    M = jnp.eye(n, dtype=dtype) - B
     if bug == "implicit_transpose":  # planted: M.T where M belongs (and the other way round)
         M = M.T
-    outer = jnp.concatenate([z[:N], jnp.zeros(n - N)])  # the gradient of 1/2 ||x_1||^2
+    outer = jnp.concatenate([z[:N], jnp.zeros(n - N, dtype=dtype)])  # the gradient of 1/2 ||x_1||^2
     sign = -1.0 if bug == "implicit_sign" else 1.0  # planted: the minus sign dropped
     jvp = jnp.linalg.solve(M, C @ v)
     vjp = C.T @ jnp.linalg.solve(M.T, w)
@@ -383,16 +409,18 @@ def implicit_arrays(kind, data, z_last, u, v, w, bug=None):
 
 
 def trace(prob, x0, v, w, t_prime, k_prime, bug=None, hand_written=False, with_implicit=False):
-    """The arrays of one trace file (src/gate/mod.rs, "Traces"), as NumPy float64 arrays."""
+    """The arrays of one trace file (src/gate/mod.rs, "Traces"), as NumPy arrays in the
+    problem's dtype (float64, or float32 with --float32)."""
     if bug == "late_minus_one" and t_prime > 0:  # planted: T'-1 used for T' throughout
         t_prime -= 1
-    x0 = jnp.asarray(x0)
+    dtype = prob.data[0].dtype
+    x0, v, w = (jnp.asarray(a, dtype=dtype) for a in (x0, v, w))
     if bug == "dropped_warm_start":  # planted: x0 ignored
         x0 = jnp.zeros_like(x0)
     if bug == "stale_momentum" and prob.kind[2] == "heavy_ball":  # planted: old x_{-1}
         N = x0.shape[0] // 2
         x0 = jnp.concatenate([x0[:N], x0[:N] + 0.3])
-    u, v, w = prob.u(), jnp.asarray(v), jnp.asarray(w)
+    u = prob.u()
     # x_{K'+1} for the late start at T'+1; the literal index runs on to x_{T'+K'}
     extra = t_prime + 1 if bug == "literal_index" else 1
     step_bug = bug if bug in ("freeze", "float32_iterates") else None  # one compilation
@@ -425,8 +453,9 @@ def trace(prob, x0, v, w, t_prime, k_prime, bug=None, hand_written=False, with_i
 # --------------------------------------------------------------------------------------
 
 
-def load_instance(path, entry, bug=None):
-    """Reads one instance .npz; returns (problem, x0, v, w, T', K')."""
+def load_instance(path, entry, bug=None, dtype=jnp.float64):
+    """Reads one instance .npz; returns (problem, x0, v, w, T', K'), the problem's data in
+    `dtype` (x0, v, w are cast by `trace`)."""
     d = np.load(path)
     alpha, beta = float(d["alpha"]), float(d["beta"])
     if bug == "step_size":  # planted: a wrong step size
@@ -436,12 +465,12 @@ def load_instance(path, entry, bug=None):
     # Chebyshev: tuned to [mu, L] (its alpha is h = 2/(L + mu); step_size does not apply)
     mu, L = (float(d["mu"]), float(d["L"])) if entry["method"] == "chebyshev" else (0.0, 0.0)
     prob = Problem(entry["family"], entry["param"], entry["method"], d["A"], d["b"],
-                   float(d["lam"]), float(d["delta"]), alpha, beta, mu, L)
+                   float(d["lam"]), float(d["delta"]), alpha, beta, mu, L, dtype=dtype)
     t_prime, k_prime = int(round(float(d["T_prime"]))), int(round(float(d["K_prime"])))
     return prob, d["x0"], d["v"], d["w"], t_prime, k_prime
 
 
-def run_gate(instances_dir, traces_dir, bug, with_implicit=True):
+def run_gate(instances_dir, traces_dir, bug, with_implicit=True, dtype=jnp.float64):
     with open(os.path.join(instances_dir, "manifest.json"), encoding="utf-8") as fh:
         manifest = json.load(fh)
     if manifest.get("schema_version") != 1:
@@ -450,11 +479,17 @@ def run_gate(instances_dir, traces_dir, bug, with_implicit=True):
     start = time.perf_counter()
     for entry in manifest["instances"]:
         prob, x0, v, w, t_prime, k_prime = load_instance(
-            os.path.join(instances_dir, entry["file"]), entry, bug)
+            os.path.join(instances_dir, entry["file"]), entry, bug, dtype)
         arrays = trace(prob, x0, v, w, t_prime, k_prime, bug, with_implicit=with_implicit)
+        # Every array in the dtype of the run (--float32: float32 throughout): an array
+        # promoted to float64 on the way would claim float64 accuracy for float32 work.
+        promoted = {key: str(a.dtype) for key, a in arrays.items() if a.dtype != dtype}
+        if promoted:
+            raise TypeError(f"{entry['id']}: arrays {promoted} are not {np.dtype(dtype)} (a dtype promotion)")
         out_name = entry.get("trace", {}).get("file", entry["id"] + ".npz")
-        np.savez(os.path.join(traces_dir, out_name), **arrays)  # float64, C order
+        np.savez(os.path.join(traces_dir, out_name), **arrays)  # the run's dtype, C order
     print(f"wrote {len(manifest['instances'])} traces to {traces_dir}"
+          + (" (float32)" if dtype == jnp.float32 else "")
           + (f" with the planted bug {bug}" if bug else "")
           + f" in {time.perf_counter() - start:.1f} s (JAX {jax.__version__}, {jax.default_backend()})")
 
@@ -479,14 +514,14 @@ def rel_diff(a, b):
     return np.linalg.norm(a - b) / max(1.0, np.linalg.norm(a), np.linalg.norm(b))
 
 
-def from_numpy_map(amap, method):
+def from_numpy_map(amap, method, dtype=jnp.float64):
     f = amap.f
     beta = float(amap.beta) if method in ("heavy_ball", "nesterov") else 0.0
     if method == "chebyshev":
         return Problem(f.family, f.param, method, f.A, f.b, float(f.lam), float(f.delta),
-                       amap.h, 0.0, amap.mu, amap.L)
+                       amap.h, 0.0, amap.mu, amap.L, dtype=dtype)
     return Problem(f.family, f.param, method, f.A, f.b, float(f.lam), float(f.delta),
-                   float(amap.alpha), beta)
+                   float(amap.alpha), beta, dtype=dtype)
 
 
 def compare(name, ours, theirs, fails, rtol=1e-9):
@@ -541,16 +576,41 @@ def selfcheck():
             # float32 iterates: JAX rounds the tangents to float32 too (the cast's JVP)
             rtol = 1e-5 if bug == "float32_iterates" else 1e-9
             compare(f"bug {bug} pseudo_huber/{param}/{method} vs NumPy", ours, ref, fails, rtol)
+    selfcheck_float32(gn, fails)
     print(f"selfcheck: {len(fails)} failure(s)")
     for m in fails:
         print("  " + m)
     return 1 if fails else 0
 
 
+def selfcheck_float32(gn, fails):
+    """--float32: every array float32 (nothing promoted to float64 on the way), and within
+    1e-4 relative of the NumPy client's float64 arrays (the bound of gate_numpy.py's own
+    float32 check), the implicit arrays included; on a constant-momentum map and on the two
+    time-varying ones (whose step index must stay float32 too), and on Chebyshev tuned to
+    L/mu = 1e4, whose weights computed from 1 - s^2 in float32 were 7.6e-4 off here."""
+    cases = (("data", "heavy_ball", None), ("targets", "chebyshev", None),
+             ("targets", "chebyshev", 1e4), ("targets", "nesterov_convex", None))
+    for param, method, kappa in cases:
+        amap, x0, v, w = gn.tiny_case("pseudo_huber", param, method)
+        if kappa:  # Chebyshev tuned to [L/kappa, L]: 1 - s^2 = 4e-4, cancelling in float32
+            amap = gn.make_map(method, amap.f, None, None, amap.L / kappa, amap.L)
+        ref = gn.trace(amap, x0, v, w, 5, 30)
+        ref.update(gn.implicit(amap, ref["x"], v, w))
+        ours = trace(from_numpy_map(amap, method, jnp.float32), x0, v, w, 5, 30, with_implicit=True)
+        name = f"float32 pseudo_huber/{param}/{method}{f' L/mu={kappa:g}' if kappa else ''} T'=5"
+        promoted = sorted(key for key, a in ours.items() if a.dtype != np.float32)
+        if promoted:
+            print(f"  FAIL {name}: not float32: {promoted}")
+            fails.append(f"{name}: arrays {promoted} are not float32")
+        compare(name + " vs NumPy float64", ours, ref, fails, 1e-4)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("instances", nargs="?", help="directory with manifest.json (gate export --out)")
     ap.add_argument("traces", nargs="?", help="directory to write <id>.npz traces into")
+    ap.add_argument("--float32", action="store_true", help="compute and save in float32")
     ap.add_argument("--bug", choices=BUGS, help="plant one bug class (demonstration)")
     ap.add_argument("--no-implicit", action="store_true",
                     help="write no implicit arrays (they are optional in the format)")
@@ -562,7 +622,8 @@ def main(argv=None):
     if not args.instances or not args.traces:
         ap.error("INSTANCES_DIR and TRACES_DIR are required (or --selfcheck)")
     try:
-        run_gate(args.instances, args.traces, args.bug, not args.no_implicit)
+        run_gate(args.instances, args.traces, args.bug, not args.no_implicit,
+                 jnp.float32 if args.float32 else jnp.float64)
     except (OSError, KeyError, ValueError, AssertionError) as e:
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """A PyTorch implementation of unrolled and implicit differentiation, checked by `unrollcheck gate`.
 
-    python3 examples/gate_torch.py INSTANCES_DIR TRACES_DIR [--bug NAME] [--no-implicit]
+    python3 examples/gate_torch.py INSTANCES_DIR TRACES_DIR [--float32] [--bug NAME] [--no-implicit]
     python3 examples/gate_torch.py --selfcheck
 
 Written against the documented format only (docs/gate.md, the module docs of
-src/gate/mod.rs), the way a PyTorch user would, in float64: the objective f(x, u) as a
-torch function, its gradient by `torch.func.grad`, the step A_k(z, u) of the method, and
-every derivative from PyTorch's autodiff of one step along the iterates (the per-step loop
-a user writes to see the intermediate rows: `torch.func.jvp` for B_k Xdot + C_k v,
-`torch.func.vjp` for Xbar B_k and Xbar C_k). No matrix B_k or C_k is written by hand.
+src/gate/mod.rs), the way a PyTorch user would, in float64 (float32 with --float32): the
+objective f(x, u) as a torch function, its gradient by `torch.func.grad`, the step A_k(z, u)
+of the method, and every derivative from PyTorch's autodiff of one step along the iterates
+(the per-step loop a user writes to see the intermediate rows: `torch.func.jvp` for
+B_k Xdot + C_k v, `torch.func.vjp` for Xbar B_k and Xbar C_k). No matrix B_k or C_k is
+written by hand.
 
     x          (K'+1, n)     iterates x_0, ..., x_K'
     jvp        (K'-T'+1, n)  rows j = 0..K'-T': Xdot_{T'}^{(j)} v, from 0 (x_{T'} a constant)
@@ -30,6 +31,14 @@ and linear solves:
 Methods: gd, heavy_ball, chebyshev (weights from the instance's mu, L), nesterov (constant
 beta), nesterov_convex (beta_k = k/(k + 3)).
 
+--float32 runs the whole computation in float32 and saves float32 arrays, as
+gate_numpy.py --float32 does: the data rounded to float32 once, the iterates, derivatives,
+Newton's x* and the implicit arrays in float32, every tensor created with an explicit
+dtype (the default dtype stays float64); the scalars (alpha, beta, the Chebyshev weights)
+are Python floats, which PyTorch rounds to float32 where they meet a tensor, as NumPy
+does. A trace array of another dtype is refused (TypeError) before it is written. The
+gate judges it with its float32 rounding model (docs/gate.md, "float32 arrays").
+
 --bug NAME plants one bug class, with the ids and effects of examples/gate_numpy.py (the
 gate names its cause [NAME]):
     sign_c              the tangent v and the parameter cotangent negated: -C_k, both modes
@@ -44,7 +53,8 @@ gate names its cause [NAME]):
                         0 (same iterates; the implicit arrays stay right); on the truncated
                         instances and the warm starts the gate names freeze, which writes
                         the same trace there
-    float32_iterates    every iterate rounded to float32 (derivatives in float64)
+    float32_iterates    every iterate rounded to float32 (derivatives in float64; nothing
+                        changes with --float32)
     dropped_warm_start  the iteration started from torch.zeros(n)
     nonzero_start       the forward loop started from 0.1 (1, ..., 1)/sqrt(n)
     no_transpose        `torch.func.jvp` of the step (B_k Xbar) where `vjp` (B_k^T Xbar) belongs
@@ -59,7 +69,10 @@ gate names its cause [NAME]):
 --selfcheck compares every array with the NumPy client examples/gate_numpy.py (loaded from
 the same directory) on its small in-memory instances: every family, parameter and method,
 T' = 0 and T' > 0, and every planted bug against the NumPy client's planting of the same
-class; it exits 1 on a relative difference above 1e-9.
+class; it exits 1 on a relative difference above 1e-9. In float32 (every method on
+pseudo-Huber targets, heavy-ball on data) it checks that every array is float32 and within
+1e-4 relative of the NumPy client's float64 arrays, the bound of gate_numpy.py's own
+float32 check.
 
 Needs PyTorch (CPU is enough) and NumPy (for the .npz files).
 """
@@ -89,9 +102,10 @@ METHODS = ("gd", "heavy_ball", "chebyshev", "nesterov", "nesterov_convex")
 STACKED = ("heavy_ball", "chebyshev", "nesterov", "nesterov_convex")  # z = (x_1, x_2), n = 2N
 
 
-def t(a):
-    """A float64 tensor."""
-    return torch.as_tensor(np.asarray(a, dtype=np.float64))
+def t(a, dtype=torch.float64):
+    """A tensor of `dtype` (float64, or float32 with --float32), rounded once from the file's
+    float64."""
+    return torch.as_tensor(np.asarray(a, dtype=np.float64)).to(dtype)
 
 
 # --------------------------------------------------------------------------------------
@@ -102,10 +116,14 @@ def t(a):
 class Problem:
     """f(x, u) = sum_i phi(a_i^T x - b_i) + (lam/2)||x||^2 and the step of the method."""
 
-    def __init__(self, family, param, method, A, b, lam, delta, alpha, beta, mu=0.0, L=0.0):
+    def __init__(self, family, param, method, A, b, lam, delta, alpha, beta, mu=0.0, L=0.0,
+                 dtype=torch.float64):
         assert family in FAMILIES and param in PARAMS and method in METHODS
         self.family, self.param, self.method = family, param, method
-        self.A, self.b = t(A), t(b)
+        # Every tensor in `dtype`, given explicitly (not by torch's default dtype). The scalars
+        # stay Python floats, which PyTorch rounds to the tensor's dtype where they meet one.
+        self.dtype = dtype
+        self.A, self.b = t(A, dtype), t(b, dtype)
         self.lam, self.delta = float(lam), float(delta)
         self.alpha, self.beta = float(alpha), float(beta)
         self.mu, self.L = float(mu), float(L)
@@ -115,7 +133,7 @@ class Problem:
     def u(self):
         """The parameter vector: lam (p = 1), b (p = M), or (A row by row, b)."""
         if self.param == "weight":
-            return torch.tensor([self.lam])
+            return torch.tensor([self.lam], dtype=self.dtype)
         if self.param == "targets":
             return self.b.clone()
         return torch.cat([self.A.reshape(-1), self.b])
@@ -178,7 +196,7 @@ def iterate(prob, u, x0, steps, bug=None):
     for k in range(steps):
         nxt = prob.step(xs[k], u, k)
         if bug == "float32_iterates":  # planted: single-precision iterates
-            nxt = nxt.to(torch.float32).to(torch.float64)
+            nxt = nxt.to(torch.float32).to(x0.dtype)  # (a no-op in a float32 run)
         xs.append(nxt)
     return torch.stack(xs)
 
@@ -199,9 +217,9 @@ def forward_rows(prob, xs, u, v, t_prime, k_prime, bug=None):
     start = t_prime + 1 if bug == "late_plus_one" else t_prime  # planted: x_{T'+1}
     sign = -1.0 if bug == "sign_c" else 1.0  # planted: the tangent negated
     n = xs.shape[1]
-    dz = torch.zeros(n)
+    dz = torch.zeros(n, dtype=xs.dtype)
     if bug == "nonzero_start":  # planted: a non-zero initial derivative
-        dz = 0.1 * torch.ones(n) / n**0.5
+        dz = 0.1 * torch.ones(n, dtype=xs.dtype) / n**0.5
     rows = [dz]
     for j in range(steps):
         k = start + j
@@ -247,7 +265,10 @@ def reverse_rows(prob, xs, u, w, t_prime, k_prime, bug=None):
 def implicit(prob, u, z_last, v, w, bug=None):
     """The implicit arrays at the fixed point (Newton from the last iterate) or, with the
     planted bug implicit_at_iterate, at the last iterate itself."""
-    n, N = z_last.shape[0], prob.N
+    n, N, dtype = z_last.shape[0], prob.N, z_last.dtype
+    # Backtracking while the decrement g.d is above about sqrt(eps) of f (1e-8 in float64;
+    # float32: sqrt(2^-23)): below it Armijo's test compares values equal to rounding.
+    floor = 1e-8 if dtype == torch.float64 else float(np.sqrt(np.finfo(np.float32).eps))
     if bug == "implicit_at_iterate":  # planted: no solve for x*
         z = z_last
     else:
@@ -259,7 +280,7 @@ def implicit(prob, u, z_last, v, w, bug=None):
             fx, gd, t = float(prob.f(x, u)), float(g @ d), 1.0
             # damped (Armijo backtracking) while the Newton decrement g.d is above the
             # rounding of f; near x*, full steps until the step stops shrinking
-            if gd > 1e-8 * (1 + abs(fx)):
+            if gd > floor * (1 + abs(fx)):
                 while t > 1e-10 and float(prob.f(x - t * d, u)) > fx - 1e-4 * t * gd:
                     t /= 2
             x = x - t * d
@@ -271,10 +292,10 @@ def implicit(prob, u, z_last, v, w, bug=None):
         z = torch.cat([x, x]) if n == 2 * N else x
     B = jacfwd(lambda zz: prob.step(zz, u))(z)  # the limit map at the fixed point
     C = jacfwd(lambda uu: prob.step(z, uu))(u)
-    M = torch.eye(n) - B
+    M = torch.eye(n, dtype=dtype) - B
     if bug == "implicit_transpose":  # planted: M.T where M belongs (and the other way round)
         M = M.T
-    outer = torch.cat([z[:N], torch.zeros(n - N)])  # the gradient of 1/2 ||x_1||^2
+    outer = torch.cat([z[:N], torch.zeros(n - N, dtype=dtype)])  # the gradient of 1/2 ||x_1||^2
     sign = -1.0 if bug == "implicit_sign" else 1.0  # planted: the minus sign dropped
     jvp_ = torch.linalg.solve(M, C @ v)
     vjp_ = C.T @ torch.linalg.solve(M.T, w)
@@ -283,10 +304,11 @@ def implicit(prob, u, z_last, v, w, bug=None):
 
 
 def trace(prob, x0, v, w, t_prime, k_prime, bug=None, with_implicit=False):
-    """The arrays of one trace file (src/gate/mod.rs, "Traces"), as NumPy float64 arrays."""
+    """The arrays of one trace file (src/gate/mod.rs, "Traces"), as NumPy arrays in the
+    problem's dtype (float64, or float32 with --float32)."""
     if bug == "late_minus_one" and t_prime > 0:  # planted: T'-1 used for T' throughout
         t_prime -= 1
-    x0, v, w = t(x0), t(v), t(w)
+    x0, v, w = t(x0, prob.dtype), t(v, prob.dtype), t(w, prob.dtype)
     if bug == "dropped_warm_start":  # planted: x0 ignored
         x0 = torch.zeros_like(x0)
     if bug == "stale_momentum" and prob.method == "heavy_ball":  # planted: old x_{-1}
@@ -312,8 +334,9 @@ def trace(prob, x0, v, w, t_prime, k_prime, bug=None, with_implicit=False):
 # --------------------------------------------------------------------------------------
 
 
-def load_instance(path, entry, bug=None):
-    """Reads one instance .npz; returns (problem, x0, v, w, T', K')."""
+def load_instance(path, entry, bug=None, dtype=torch.float64):
+    """Reads one instance .npz; returns (problem, x0, v, w, T', K'), the problem in `dtype`
+    (x0, v, w are cast by `trace`)."""
     d = np.load(path)
     alpha, beta = float(d["alpha"]), float(d["beta"])
     if bug == "step_size":  # planted: a wrong step size
@@ -323,12 +346,12 @@ def load_instance(path, entry, bug=None):
     # Chebyshev: tuned to [mu, L] (its alpha is h = 2/(L + mu); step_size does not apply)
     mu, L = (float(d["mu"]), float(d["L"])) if entry["method"] == "chebyshev" else (0.0, 0.0)
     prob = Problem(entry["family"], entry["param"], entry["method"], d["A"], d["b"],
-                   float(d["lam"]), float(d["delta"]), alpha, beta, mu, L)
+                   float(d["lam"]), float(d["delta"]), alpha, beta, mu, L, dtype=dtype)
     t_prime, k_prime = int(round(float(d["T_prime"]))), int(round(float(d["K_prime"])))
     return prob, d["x0"], d["v"], d["w"], t_prime, k_prime
 
 
-def run_gate(instances_dir, traces_dir, bug, with_implicit=True):
+def run_gate(instances_dir, traces_dir, bug, with_implicit=True, dtype=torch.float64):
     with open(os.path.join(instances_dir, "manifest.json"), encoding="utf-8") as fh:
         manifest = json.load(fh)
     if manifest.get("schema_version") != 1:
@@ -337,11 +360,18 @@ def run_gate(instances_dir, traces_dir, bug, with_implicit=True):
     start = time.perf_counter()
     for entry in manifest["instances"]:
         prob, x0, v, w, t_prime, k_prime = load_instance(
-            os.path.join(instances_dir, entry["file"]), entry, bug)
+            os.path.join(instances_dir, entry["file"]), entry, bug, dtype)
         arrays = trace(prob, x0, v, w, t_prime, k_prime, bug, with_implicit)
+        # Every array in the dtype of the run (--float32: float32 throughout): an array
+        # promoted to float64 on the way would claim float64 accuracy for float32 work.
+        want = np.float32 if dtype == torch.float32 else np.float64
+        promoted = {key: str(a.dtype) for key, a in arrays.items() if a.dtype != want}
+        if promoted:
+            raise TypeError(f"{entry['id']}: arrays {promoted} are not {np.dtype(want)} (a dtype promotion)")
         out_name = entry.get("trace", {}).get("file", entry["id"] + ".npz")
-        np.savez(os.path.join(traces_dir, out_name), **arrays)  # float64, C order
+        np.savez(os.path.join(traces_dir, out_name), **arrays)  # the run's dtype, C order
     print(f"wrote {len(manifest['instances'])} traces to {traces_dir}"
+          + (" (float32)" if dtype == torch.float32 else "")
           + (f" with the planted bug {bug}" if bug else "")
           + f" in {time.perf_counter() - start:.1f} s (PyTorch {torch.__version__})")
 
@@ -366,15 +396,15 @@ def rel_diff(a, b):
     return np.linalg.norm(a - b) / max(1.0, np.linalg.norm(a), np.linalg.norm(b))
 
 
-def from_numpy_map(amap, method, alpha=None, beta=None):
+def from_numpy_map(amap, method, alpha=None, beta=None, dtype=torch.float64):
     f = amap.f
     if method == "chebyshev":
         return Problem(f.family, f.param, method, f.A, f.b, f.lam, f.delta, amap.h, 0.0,
-                       amap.mu, amap.L)
+                       amap.mu, amap.L, dtype=dtype)
     alpha = float(amap.alpha) if alpha is None else alpha
     if beta is None:
         beta = float(amap.beta) if method in ("heavy_ball", "nesterov") else 0.0
-    return Problem(f.family, f.param, method, f.A, f.b, f.lam, f.delta, alpha, beta)
+    return Problem(f.family, f.param, method, f.A, f.b, f.lam, f.delta, alpha, beta, dtype=dtype)
 
 
 def compare(name, ours, theirs, fails, rtol=1e-9):
@@ -421,16 +451,42 @@ def selfcheck():
                 ref.update(gn.implicit(bug_map, ref["x"], v, w, bug))
             ours = trace(prob, x0, v, w, 4, 20, bug, with_implicit=implicit_bug)
             compare(f"bug {bug} pseudo_huber/{param}/{method} vs NumPy", ours, ref, fails)
+    selfcheck_float32(gn, fails)
     print(f"selfcheck: {len(fails)} failure(s)")
     for m in fails:
         print("  " + m)
     return 1 if fails else 0
 
 
+def selfcheck_float32(gn, fails):
+    """--float32: every array float32 (nothing promoted to float64 on the way), and within
+    1e-4 relative of the NumPy client's float64 arrays (the bound of gate_numpy.py's own
+    float32 check), the implicit arrays included; every method on pseudo-Huber targets,
+    heavy-ball on pseudo-Huber data, and Chebyshev tuned to L/mu = 1e4 (whose weights, from
+    1 - s^2, would lose digits if computed in float32)."""
+    cases = [("targets", method, None) for method in METHODS] + [("data", "heavy_ball", None),
+                                                                 ("targets", "chebyshev", 1e4)]
+    for param, method, kappa in cases:
+        amap, x0, v, w = gn.tiny_case("pseudo_huber", param, method)
+        if kappa:  # Chebyshev tuned to [L/kappa, L]: 1 - s^2 = 4e-4, cancelling in float32
+            amap = gn.make_map(method, amap.f, None, None, amap.L / kappa, amap.L)
+        ref = gn.trace(amap, x0, v, w, 5, 30)
+        ref.update(gn.implicit(amap, ref["x"], v, w))
+        prob = from_numpy_map(amap, method, dtype=torch.float32)
+        ours = trace(prob, x0, v, w, 5, 30, with_implicit=True)
+        name = f"float32 pseudo_huber/{param}/{method}{f' L/mu={kappa:g}' if kappa else ''} T'=5"
+        promoted = sorted(key for key, a in ours.items() if a.dtype != np.float32)
+        if promoted:
+            print(f"  FAIL {name}: not float32: {promoted}")
+            fails.append(f"{name}: arrays {promoted} are not float32")
+        compare(name + " vs NumPy float64", ours, ref, fails, 1e-4)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("instances", nargs="?", help="directory with manifest.json (gate export --out)")
     ap.add_argument("traces", nargs="?", help="directory to write <id>.npz traces into")
+    ap.add_argument("--float32", action="store_true", help="compute and save in float32")
     ap.add_argument("--bug", choices=BUGS, help="plant one bug class (demonstration)")
     ap.add_argument("--no-implicit", action="store_true",
                     help="write no implicit arrays (they are optional in the format)")
@@ -441,7 +497,8 @@ def main(argv=None):
     if not args.instances or not args.traces:
         ap.error("INSTANCES_DIR and TRACES_DIR are required (or --selfcheck)")
     try:
-        run_gate(args.instances, args.traces, args.bug, not args.no_implicit)
+        run_gate(args.instances, args.traces, args.bug, not args.no_implicit,
+                 torch.float32 if args.float32 else torch.float64)
     except (OSError, KeyError, ValueError, AssertionError) as e:
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
