@@ -34,6 +34,12 @@
 //! after forming the right-hand side: `d = n + M + N + 4`
 //! ([`super::implicit::tolerance`]).
 //!
+//! The model bounds the rounding of the *steps*; it assumes the client's coefficients
+//! (`α`, `β`, the Chebyshev weights `ω_k`) are themselves correct to float32 rounding. A
+//! client that computes one with cancellation (`√(1 − s²)` for `ω_∞` at a large `L/μ`, off
+//! by 55 float32 ulps) is outside the model and is rejected ("cause unknown"), which is the
+//! right verdict: its iteration is not the exported one to float32 accuracy.
+//!
 //! A float32 array is compared with the float64 reference, whose own error is the float64
 //! bound: its tolerance is the float32 bound of the client's computation *plus* the float64
 //! bound of the reference (where two float64 computations take twice the float64 bound).
