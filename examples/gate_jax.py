@@ -591,19 +591,11 @@ def selfcheck_float32(gn, fails):
     L/mu = 1e4, whose weights computed from 1 - s^2 in float32 were 7.6e-4 off here."""
     cases = (("data", "heavy_ball", None), ("targets", "chebyshev", None),
              ("targets", "chebyshev", 1e4), ("targets", "nesterov_convex", None))
-    for param, method, kappa in cases:
-        amap, x0, v, w = gn.tiny_case("pseudo_huber", param, method)
-        if kappa:  # Chebyshev tuned to [L/kappa, L]: 1 - s^2 = 4e-4, cancelling in float32
-            amap = gn.make_map(method, amap.f, None, None, amap.L / kappa, amap.L)
-        ref = gn.trace(amap, x0, v, w, 5, 30)
-        ref.update(gn.implicit(amap, ref["x"], v, w))
-        ours = trace(from_numpy_map(amap, method, jnp.float32), x0, v, w, 5, 30, with_implicit=True)
-        name = f"float32 pseudo_huber/{param}/{method}{f' L/mu={kappa:g}' if kappa else ''} T'=5"
-        promoted = sorted(key for key, a in ours.items() if a.dtype != np.float32)
-        if promoted:
-            print(f"  FAIL {name}: not float32: {promoted}")
-            fails.append(f"{name}: arrays {promoted} are not float32")
-        compare(name + " vs NumPy float64", ours, ref, fails, 1e-4)
+    def run_ours(amap, method, x0, v, w):
+        prob = from_numpy_map(amap, method, jnp.float32)
+        return trace(prob, x0, v, w, 5, 30, with_implicit=True)
+
+    gn.selfcheck_float32_client(cases, run_ours, compare, fails)
 
 
 def main(argv=None):

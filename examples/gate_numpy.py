@@ -1031,6 +1031,28 @@ def selfcheck_float32_and_files():
     return fails
 
 
+def selfcheck_float32_client(cases, run_ours, compare, fails):
+    """The float32 self-check of another client (gate_jax.py, gate_torch.py --selfcheck):
+    for each (param, method, kappa) of `cases` on pseudo-Huber (kappa: Chebyshev tuned to
+    [L/kappa, L]), `run_ours(amap, method, x0, v, w)` returns the client's float32 arrays
+    (T' = 5, K' = 30, implicit arrays included); every one must be float32 (nothing promoted
+    to float64 on the way) and within 1e-4 relative of this client's float64 arrays (the
+    bound of selfcheck_float32_and_files), compared with the client's own `compare`."""
+    for param, method, kappa in cases:
+        amap, x0, v, w = tiny_case("pseudo_huber", param, method)
+        if kappa:  # Chebyshev tuned to [L/kappa, L]: 1 - s^2 = 4e-4, cancelling in float32
+            amap = make_map(method, amap.f, None, None, amap.L / kappa, amap.L)
+        ref = trace(amap, x0, v, w, 5, 30)
+        ref.update(implicit(amap, ref["x"], v, w))
+        ours = run_ours(amap, method, x0, v, w)
+        name = f"float32 pseudo_huber/{param}/{method}{f' L/mu={kappa:g}' if kappa else ''} T'=5"
+        promoted = sorted(key for key, a in ours.items() if a.dtype != np.float32)
+        if promoted:
+            print(f"  FAIL {name}: not float32: {promoted}")
+            fails.append(f"{name}: arrays {promoted} are not float32")
+        compare(name + " vs NumPy float64", ours, ref, fails, 1e-4)
+
+
 # The planted bugs in the derivatives, which finite differences along the trace's own
 # iterates can see; the others change the iterates (float32_iterates, dropped_warm_start,
 # stale_momentum, step_size, momentum), the shapes (late_minus_one) or nothing on gradient

@@ -466,20 +466,12 @@ def selfcheck_float32(gn, fails):
     1 - s^2, would lose digits if computed in float32)."""
     cases = [("targets", method, None) for method in METHODS] + [("data", "heavy_ball", None),
                                                                  ("targets", "chebyshev", 1e4)]
-    for param, method, kappa in cases:
-        amap, x0, v, w = gn.tiny_case("pseudo_huber", param, method)
-        if kappa:  # Chebyshev tuned to [L/kappa, L]: 1 - s^2 = 4e-4, cancelling in float32
-            amap = gn.make_map(method, amap.f, None, None, amap.L / kappa, amap.L)
-        ref = gn.trace(amap, x0, v, w, 5, 30)
-        ref.update(gn.implicit(amap, ref["x"], v, w))
+
+    def run_ours(amap, method, x0, v, w):
         prob = from_numpy_map(amap, method, dtype=torch.float32)
-        ours = trace(prob, x0, v, w, 5, 30, with_implicit=True)
-        name = f"float32 pseudo_huber/{param}/{method}{f' L/mu={kappa:g}' if kappa else ''} T'=5"
-        promoted = sorted(key for key, a in ours.items() if a.dtype != np.float32)
-        if promoted:
-            print(f"  FAIL {name}: not float32: {promoted}")
-            fails.append(f"{name}: arrays {promoted} are not float32")
-        compare(name + " vs NumPy float64", ours, ref, fails, 1e-4)
+        return trace(prob, x0, v, w, 5, 30, with_implicit=True)
+
+    gn.selfcheck_float32_client(cases, run_ours, compare, fails)
 
 
 def main(argv=None):
