@@ -530,6 +530,81 @@ fn an_underflowed_lemma_11_is_a_numerical_failure_never_a_violation() {
     }
 }
 
+/// (22) and Remark 12 on spectra of 1e150, 1e60, 1e20 (`L = μ` to rounding: `ρ ≈ 1e-15`,
+/// `K = 10`): the curse term `(K−T)ρ^{K+ωT−1}Γe_0` underflows from `T = 2` or 3 on (at 1e150
+/// already `B`), so (22), (21) and the relaxed form were all 0 there and `eq22.objective`
+/// read *holds* (margin 0 of `0 = 0`), its control `t_prime_equals_t` and
+/// `rem12.discrete[shift_two]` read *not caught* (the integer minimiser of a run of zeros).
+/// Every variant is now a numerical failure naming what underflowed. Control: on the paper's
+/// data (no underflow) both hold informatively and `t_prime_equals_t` is caught.
+#[test]
+fn an_underflowed_objective_22_is_a_numerical_failure_never_a_verdict() {
+    let on = |s: f64| Spec {
+        data: Data::Spectrum { s_min: s, s_max: s },
+        m: 6,
+        x0_sigma: Some(10.0),
+        seed: 0,
+        ..spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, None)
+    };
+    for (s, what) in [(1e150, "B = ρ^{K−1}Γe_0"), (1e60, "(K−T)ρ^{K+ωT−1}"), (1e20, "(K−T)ρ^{K+ωT−1}")]
+    {
+        for (claim, variant) in [
+            ("eq22.objective", "paper"),
+            ("eq22.objective", "t_prime_equals_t"),
+            ("rem12.discrete", "paper"),
+            ("rem12.discrete", "shift_two"),
+        ] {
+            match verdict(&on(s), claim, variant) {
+                Verdict::NumericalFailure { cause, .. } => assert!(
+                    cause.contains("underflows below the smallest normal f64") && cause.contains(what),
+                    "{claim}[{variant}] on {s:e} must name {what}: {cause}"
+                ),
+                v => panic!("{claim}[{variant}] on spectrum {s:e} (underflow): {v}"),
+            }
+        }
+    }
+    let paper = spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, Some(10.0));
+    for claim in ["eq22.objective", "rem12.discrete"] {
+        let v = verdict(&paper, claim, "paper");
+        assert!(matches!(v, Verdict::Holds { .. }), "{claim} on the paper's data: {v}");
+    }
+    let v = verdict(&paper, "eq22.objective", "t_prime_equals_t");
+    assert!(v.violated(), "eq22.objective[t_prime_equals_t] on the paper's data not caught: {v}");
+}
+
+/// The same on constants of (22) directly (`ρ = 1e-15`, `K = 10`, `ω = 3`, `Γ = e_0 = 1`):
+/// `ρ^{K+ωT−1}` is 1e-270 at `T = 3`, subnormal or 0 from `T = 4` on. With `ė_0 = 1` the
+/// first term `ρ^{K−T}ė_0` is normal throughout, yet the curse term the control
+/// `t_prime_equals_t` changes is lost: a failure at `T = 4`, not a miss. A term that is 0 in
+/// exact arithmetic is no underflow: with `Γ = 0` both claims hold (the control has nothing
+/// to catch) and `(K−T) = 0` at `T = K` never fails.
+#[test]
+fn an_underflowed_term_of_22_fails_where_it_underflows_and_an_exact_zero_does_not() {
+    use unrollcheck::bounds::Truncation;
+    use unrollcheck::claims::eq22;
+    use unrollcheck::tol::ToleranceModel;
+    let tol = ToleranceModel { safety: 16.0 };
+    let tiny = Truncation { rho: 1e-15, edot0: 1.0, gamma: 1.0, e0: 1.0, k: 10.0, omega: 3.0 };
+    assert!(tiny.underflow().is_none(), "A and B are normal: the failure is the curse term's");
+    for variant in ["paper", "t_prime_equals_t"] {
+        match eq22::objective(&tiny, &tol, variant, None) {
+            Verdict::NumericalFailure { cause, at } => {
+                assert_eq!(at.k, 4, "{cause}");
+                assert!(cause.contains("(K−T)ρ^{K+ωT−1}") && cause.contains("T = 4"), "{cause}");
+            }
+            v => panic!("eq22.objective[{variant}] with ρ^(K+ωT−1) = 0: {v}"),
+        }
+    }
+    for variant in ["paper", "shift_two"] {
+        let v = eq22::discrete(&tiny, &tol, variant, None);
+        assert!(matches!(v, Verdict::NumericalFailure { .. }), "rem12.discrete[{variant}]: {v}");
+    }
+    let no_curse = Truncation { gamma: 0.0, ..tiny };
+    assert!(eq22::objective(&no_curse, &tol, "paper", None).holds());
+    assert!(eq22::objective(&no_curse, &tol, "t_prime_equals_t", None).holds());
+    assert!(eq22::discrete(&no_curse, &tol, "paper", None).holds());
+}
+
 fn json_spec(json: &str) -> Spec {
     serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
 }

@@ -19,7 +19,16 @@
 //!   witness;
 //! - `rem12.discrete`: the integer minimiser of (22) is the floor or ceiling of the
 //!   relaxed minimiser (its control, `⌈T*⌉ + 2`, is *not applicable* where that point lies
-//!   beyond `K`).
+//!   beyond `K`);
+//! - `eq22.objective` and `rem12.discrete` (every variant, the controls included) are a
+//!   numerical failure where a quantity they compare has underflowed: `A` or `B` as above,
+//!   a term of (22), (21) or the relaxed form at a checked `T` (`(K−T)ρ^{K+ωT−1}Γe_0` with
+//!   `ρ^{K+ωT−1} < 2.2e-308`, as for `ρ ≈ 1e-15` and `K = 10`), a partial product of one
+//!   (`ρ^{K+ωT−1}` below the smallest normal `f64` while `Γe_0` lifts the product above
+//!   it), a term of the printed `h'` at the relaxed minimiser (where `rem12.discrete`
+//!   decides its sign) or the tolerance. A term that is exactly 0 (`ė_0 = 0`, `K − T = 0`,
+//!   `Γe_0 = 0`) is no underflow. Otherwise `0 = 0` of two underflowed sides reads *holds*,
+//!   and a control reads *not caught*, from rounding alone.
 
 use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
 use crate::bounds::{Truncation, rhs_21, symbolic_h_derivatives};
@@ -73,16 +82,126 @@ pub fn objective(h: &Truncation, tol: &ToleranceModel, variant: &str, spec: Opti
         return v;
     }
     let mut ch = Checker::new(OBJECTIVE.id, variant, spec);
+    // The relaxed form is built from A and B.
+    if let Some(cause) = h.underflow() {
+        ch.fail(Point { k: 0, t: None }, cause);
+        return ch.verdict();
+    }
     for t in 0..=h.k as usize {
         let t = t as f64;
         let tp = if variant == "t_prime_equals_t" { t } else { t + h.omega * t };
+        let point = Point { k: t as usize, t: None };
+        // Every term of (22), (21) and the relaxed form at this T, and the tolerance, is a
+        // normal f64 (or exactly 0): a comparison of underflowed terms is rounding, never
+        // evidence either way (in a control, never a catch or a miss).
+        let terms = terms_22(h, t).into_iter().chain(terms_21(h, t, tp)).chain(terms_relaxed(h, t));
+        if let Some(cause) = terms.filter_map(|term| term.underflow(t)).next() {
+            ch.fail(point, cause);
+            continue;
+        }
+        let tau = h.tol(tol, t);
+        if tau > 0.0 && tau < f64::MIN_POSITIVE {
+            ch.fail(point, underflowed("the rounding tolerance of (22)", tau, t));
+            continue;
+        }
         let v22 = h.h22(t);
         let v21 = rhs_21(h.k - t, tp, h.rho, h.edot0, h.gamma, h.e0);
-        let point = Point { k: t as usize, t: None };
         ch.equal(point, v22 - v21, h.tol(tol, t));
         ch.equal(point, v22 - h.relaxed(t), h.tol(tol, t));
     }
     ch.verdict()
+}
+
+/// A term of a formula of this module, positive in exact arithmetic or exactly 0, as the
+/// product of its factors, which the formula multiplies left to right.
+struct Term {
+    /// The term as printed, with the formula it belongs to.
+    name: String,
+    /// `false` when the term is exactly 0 (a factor such as `ė_0`, `K − T` or `Γe_0` is 0).
+    positive: bool,
+    /// The factors in the order the formula multiplies them, each with its name.
+    factors: Vec<(&'static str, f64)>,
+}
+
+impl Term {
+    /// The cause of a numerical failure when a partial product of the term (a positive
+    /// number in exact arithmetic) is below the smallest normal `f64`: the first such
+    /// partial product, named by its factors.
+    fn underflow(&self, t: f64) -> Option<String> {
+        if !self.positive {
+            return None;
+        }
+        let mut p = 1.0;
+        for (i, (_, f)) in self.factors.iter().enumerate() {
+            p *= f;
+            if p < f64::MIN_POSITIVE {
+                return Some(if i + 1 == self.factors.len() {
+                    underflowed(&self.name, p, t)
+                } else {
+                    let partial: String = self.factors[..=i].iter().map(|(n, _)| *n).collect();
+                    underflowed(&format!("the partial product {partial} of {}", self.name), p, t)
+                });
+            }
+        }
+        None
+    }
+}
+
+/// The terms of (22) at `T = t`, as [`Truncation::h22`] computes them.
+fn terms_22(h: &Truncation, t: f64) -> [Term; 2] {
+    [
+        Term {
+            name: "the term ρ^{K−T}ė_0 of (22)".into(),
+            positive: h.edot0 > 0.0,
+            factors: vec![("ρ^{K−T}", h.rho.powf(h.k - t)), ("ė_0", h.edot0)],
+        },
+        Term {
+            name: "the term (K−T)ρ^{K+ωT−1}Γe_0 of (22)".into(),
+            positive: h.k - t > 0.0 && h.gamma > 0.0 && h.e0 > 0.0,
+            factors: vec![
+                ("(K−T)", h.k - t),
+                ("ρ^{K+ωT−1}", h.rho.powf(h.k + h.omega * t - 1.0)),
+                ("Γ", h.gamma),
+                ("e_0", h.e0),
+            ],
+        },
+    ]
+}
+
+/// The terms of (21) at `k = K − t` and `T' = t_prime`, as [`rhs_21`] computes them.
+fn terms_21(h: &Truncation, t: f64, t_prime: f64) -> [Term; 2] {
+    let k = h.k - t;
+    [
+        Term {
+            name: format!("the term ρ^kė_0 of (21) at k = {k}"),
+            positive: h.edot0 > 0.0,
+            factors: vec![("ρ^k", h.rho.powf(k)), ("ė_0", h.edot0)],
+        },
+        Term {
+            name: format!("the term kρ^{{k+T'−1}}Γe_0 of (21) at k = {k}, T' = {t_prime}"),
+            positive: k > 0.0 && h.gamma > 0.0 && h.e0 > 0.0,
+            factors: vec![("k", k), ("ρ^{k+T'−1}", h.rho.powf(k + t_prime - 1.0)), ("Γ", h.gamma), ("e_0", h.e0)],
+        },
+    ]
+}
+
+/// The terms of the relaxed form `Ae^{δT} + B(K−T)e^{−ωδT}` at `T = t`, as
+/// [`Truncation::relaxed`] computes them (`A`, `B` themselves are checked by
+/// [`Truncation::underflow`]).
+fn terms_relaxed(h: &Truncation, t: f64) -> [Term; 2] {
+    let d = h.delta();
+    [
+        Term {
+            name: "the term Ae^{δT} of the relaxed h".into(),
+            positive: h.edot0 > 0.0,
+            factors: vec![("e^{δT}", (t * d).exp()), ("A", h.a())],
+        },
+        Term {
+            name: "the term B(K−T)e^{−ωδT} of the relaxed h".into(),
+            positive: h.k - t > 0.0 && h.gamma > 0.0 && h.e0 > 0.0,
+            factors: vec![("(K−T)", h.k - t), ("e^{−ωδT}", (t * (-h.omega * d)).exp()), ("B", h.b())],
+        },
+    ]
 }
 
 /// `lem11.convex`.
@@ -228,6 +347,11 @@ pub fn discrete(h: &Truncation, tol: &ToleranceModel, variant: &str, spec: Optio
     if let Some(v) = rho_open(h) {
         return v;
     }
+    if let Some(cause) = discrete_underflow(h, tol) {
+        let mut ch = Checker::new(DISCRETE.id, variant, spec);
+        ch.fail(cause.0, cause.1);
+        return ch.verdict();
+    }
     let t_star = h.relaxed_argmin();
     let t_int = h.integer_argmin();
     let (lo, hi) = (t_star.floor(), t_star.ceil().min(h.k));
@@ -260,4 +384,45 @@ pub fn discrete(h: &Truncation, tol: &ToleranceModel, variant: &str, spec: Optio
         ch.leq(point, best, h.h22(t_int as f64), h.tol(tol, t_int as f64));
     }
     ch.verdict()
+}
+
+/// The first quantity of `rem12.discrete` that underflowed, with its point: `A` or `B`
+/// ([`Truncation::underflow`]), a term of (22) at an integer `T` (the integer minimiser
+/// compares them all), a term of the printed `h'` at the relaxed minimiser `T*` (where the
+/// bisection decides its sign), or the tolerance at the integer minimiser.
+fn discrete_underflow(h: &Truncation, tol: &ToleranceModel) -> Option<(Point, String)> {
+    if let Some(cause) = h.underflow() {
+        return Some((Point { k: 0, t: None }, cause));
+    }
+    for t in 0..=h.k as usize {
+        if let Some(cause) = terms_22(h, t as f64).iter().find_map(|term| term.underflow(t as f64)) {
+            return Some((Point { k: t, t: None }, cause));
+        }
+    }
+    let t_star = h.relaxed_argmin();
+    let (a, b, d, w) = (h.a(), h.b(), h.delta(), h.omega);
+    let terms_d1 = [
+        Term {
+            name: "the term Aδe^{δT} of h' at the relaxed minimiser".into(),
+            positive: h.edot0 > 0.0,
+            factors: vec![("A", a), ("δ", d), ("e^{δT}", (d * t_star).exp())],
+        },
+        Term {
+            name: "the term Be^{−ωδT}(1 + ωδ(K−T)) of h' at the relaxed minimiser".into(),
+            positive: h.gamma > 0.0 && h.e0 > 0.0,
+            factors: vec![
+                ("B", b),
+                ("e^{−ωδT}", (-w * d * t_star).exp()),
+                ("(1 + ωδ(K−T))", 1.0 + w * d * (h.k - t_star)),
+            ],
+        },
+    ];
+    let at_star = Point { k: t_star.floor() as usize, t: None };
+    if let Some(cause) = terms_d1.iter().find_map(|term| term.underflow(t_star)) {
+        return Some((at_star, cause));
+    }
+    let t_int = h.integer_argmin();
+    let tau = h.tol(tol, t_int as f64);
+    (tau > 0.0 && tau < f64::MIN_POSITIVE)
+        .then(|| (Point { k: t_int, t: None }, underflowed("the rounding tolerance of (22)", tau, t_int as f64)))
 }
