@@ -489,6 +489,37 @@ fn a_late_start_at_the_horizon_is_no_panic_and_no_evidence() {
     }
 }
 
+/// The literal index of Section 4.1 with no late start `T' ≥ 1` (`t_fractions = [0.0]`, or a
+/// fraction whose `⌊f·K'⌋` is 0): every `T'` was skipped (at `T' = 0` the literal
+/// `Ẋ_{T'}^{(K')}` is the consistent `Ẋ_{T'}^{(K'−T')}`), and the reading read *holds, not
+/// informative* from zero comparisons (`verify` listed the reading expected to fail as *not
+/// caught*). It is *not applicable*, naming `T' ≥ 1`. Control: with `T' = K/2` as well the
+/// reading is checked there and fails; the paper's statement holds at `T' = 0` alone.
+#[test]
+fn the_literal_index_without_a_late_start_is_not_applicable() {
+    let s = spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, Some(10.0));
+    let check = |variant: &str, fractions: &[f64]| {
+        let cfg = Config { t_fractions: fractions.to_vec(), ..Config::default() };
+        let case = Case::from_spec(&s, &cfg).expect("builds");
+        (claims::check("sec41.trunc_fwd_rev", variant, &case, &cfg).expect("known claim"), case.k)
+    };
+    let (_, k) = check("paper", &[0.0]);
+    for fractions in [vec![0.0], vec![0.5 / k as f64]] {
+        match check("literal_index", &fractions) {
+            (Verdict::NotApplicable { assumption, reason, observed: None }, _) => {
+                assert_eq!(assumption, "T' ≥ 1", "{reason}");
+                assert!(reason.contains("T' = 0") && reason.contains(&format!("K' = {k}")), "{reason}");
+            }
+            (v, _) => panic!("literal_index with t_fractions = {fractions:?} (only T' = 0): {v}"),
+        }
+        assert!(check("paper", &fractions).0.holds(), "paper at T' = 0");
+    }
+    match check("literal_index", &[0.0, 0.5]) {
+        (Verdict::Violated(w), k) => assert_eq!(w.point.t, Some(k / 2)),
+        (v, _) => panic!("literal_index with T' = K/2 not caught: {v}"),
+    }
+}
+
 /// Lemma 11 on a spectrum of 1e150 (`L = μ` to rounding: `ρ ≈ 9e-16`, `K = 10`): `B =
 /// ρ^{K−1}Γe_0` underflows to 0, so the relaxed `h` and the printed `h''` are 0 in `f64`,
 /// and `lem11.convex` was reported *violated (certified)* by `h'' = 0 < f64::MIN_POSITIVE`
