@@ -561,13 +561,15 @@ fn an_underflowed_lemma_11_is_a_numerical_failure_never_a_violation() {
     }
 }
 
-/// (22) and Remark 12 on spectra of 1e150, 1e60, 1e20 (`L = μ` to rounding: `ρ ≈ 1e-15`,
-/// `K = 10`): the curse term `(K−T)ρ^{K+ωT−1}Γe_0` underflows from `T = 2` or 3 on (at 1e150
+/// (22) and Remark 12 on spectra of 1e150, 1e80, 1e60 (`L = μ` to rounding: `ρ ≈ 1e-15`,
+/// `K = 10`): the curse term `(K−T)ρ^{K+ωT−1}Γe_0` underflows from `T = 1` to 3 on (at 1e150
 /// already `B`), so (22), (21) and the relaxed form were all 0 there and `eq22.objective`
 /// read *holds* (margin 0 of `0 = 0`), its control `t_prime_equals_t` and
 /// `rem12.discrete[shift_two]` read *not caught* (the integer minimiser of a run of zeros).
-/// Every variant is now a numerical failure naming what underflowed. Control: on the paper's
-/// data (no underflow) both hold informatively and `t_prime_equals_t` is caught.
+/// Every variant is now a numerical failure naming what underflowed. Controls: on 1e40 the
+/// curse term underflows too, but below the rounding of terms that do not (its error bound
+/// cannot change a comparison): the statements hold and the controls are caught; on the
+/// paper's data (no underflow) likewise.
 #[test]
 fn an_underflowed_objective_22_is_a_numerical_failure_never_a_verdict() {
     let on = |s: f64| Spec {
@@ -577,7 +579,7 @@ fn an_underflowed_objective_22_is_a_numerical_failure_never_a_verdict() {
         seed: 0,
         ..spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, None)
     };
-    for (s, what) in [(1e150, "B = ρ^{K−1}Γe_0"), (1e60, "(K−T)ρ^{K+ωT−1}"), (1e20, "(K−T)ρ^{K+ωT−1}")]
+    for (s, what) in [(1e150, "B = ρ^{K−1}Γe_0"), (1e80, "(K−T)ρ^{K+ωT−1}"), (1e60, "(K−T)ρ^{K+ωT−1}")]
     {
         for (claim, variant) in [
             ("eq22.objective", "paper"),
@@ -595,30 +597,36 @@ fn an_underflowed_objective_22_is_a_numerical_failure_never_a_verdict() {
         }
     }
     let paper = spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, Some(10.0));
-    for claim in ["eq22.objective", "rem12.discrete"] {
-        let v = verdict(&paper, claim, "paper");
-        assert!(matches!(v, Verdict::Holds { .. }), "{claim} on the paper's data: {v}");
+    for s in [on(1e40), paper] {
+        for (claim, control) in [("eq22.objective", "t_prime_equals_t"), ("rem12.discrete", "shift_two")] {
+            let v = verdict(&s, claim, "paper");
+            assert!(matches!(v, Verdict::Holds { .. }), "{claim} on {:?}: {v}", s.data);
+            let v = verdict(&s, claim, control);
+            assert!(v.violated() || v.not_applicable(), "{claim}[{control}] on {:?} not caught: {v}", s.data);
+        }
+        let v = verdict(&s, "eq22.objective", "t_prime_equals_t");
+        assert!(v.violated(), "eq22.objective[t_prime_equals_t] on {:?} not caught: {v}", s.data);
     }
-    let v = verdict(&paper, "eq22.objective", "t_prime_equals_t");
-    assert!(v.violated(), "eq22.objective[t_prime_equals_t] on the paper's data not caught: {v}");
 }
 
 /// The same on constants of (22) directly (`ρ = 1e-15`, `K = 10`, `ω = 3`, `Γ = e_0 = 1`):
-/// `ρ^{K+ωT−1}` is 1e-270 at `T = 3`, subnormal or 0 from `T = 4` on. With `ė_0 = 1` the
-/// first term `ρ^{K−T}ė_0` is normal throughout, yet the curse term the control
-/// `t_prime_equals_t` changes is lost: a failure at `T = 4`, not a miss. A term that is 0 in
-/// exact arithmetic is no underflow: with `Γ = 0` both claims hold (the control has nothing
-/// to catch) and `(K−T) = 0` at `T = K` never fails.
+/// `ρ^{K+ωT−1}` is 1e-270 at `T = 3`, subnormal or 0 from `T = 4` on. With `ė_0 = 0` (22) is
+/// the curse term alone, 0 from `T = 4` on where it is positive: a failure at `T = 4` for
+/// both variants, and for `rem12.discrete` (whose integer minimiser was the first of those
+/// zeros). With `ė_0 = 1` the first term `ρ^{K−T}ė_0 ≥ 1e-150` dominates the lost term by
+/// far more than its error bound: the verdicts stand (the claims hold, the control
+/// `t_prime_equals_t` is caught at `T = 1`). A term that is 0 in exact arithmetic is no
+/// underflow: with `Γ = 0` both claims hold (the control has nothing to catch).
 #[test]
-fn an_underflowed_term_of_22_fails_where_it_underflows_and_an_exact_zero_does_not() {
+fn an_underflowed_term_of_22_fails_where_it_can_decide_and_an_exact_zero_does_not() {
     use unrollcheck::bounds::Truncation;
     use unrollcheck::claims::eq22;
     use unrollcheck::tol::ToleranceModel;
     let tol = ToleranceModel { safety: 16.0 };
-    let tiny = Truncation { rho: 1e-15, edot0: 1.0, gamma: 1.0, e0: 1.0, k: 10.0, omega: 3.0 };
-    assert!(tiny.underflow().is_none(), "A and B are normal: the failure is the curse term's");
+    let curse_only = Truncation { rho: 1e-15, edot0: 0.0, gamma: 1.0, e0: 1.0, k: 10.0, omega: 3.0 };
+    assert!(curse_only.underflow().is_none(), "A = 0 exactly and B normal: the failure is the curse term's");
     for variant in ["paper", "t_prime_equals_t"] {
-        match eq22::objective(&tiny, &tol, variant, None) {
+        match eq22::objective(&curse_only, &tol, variant, None) {
             Verdict::NumericalFailure { cause, at } => {
                 assert_eq!(at.k, 4, "{cause}");
                 assert!(cause.contains("(K−T)ρ^{K+ωT−1}") && cause.contains("T = 4"), "{cause}");
@@ -627,10 +635,17 @@ fn an_underflowed_term_of_22_fails_where_it_underflows_and_an_exact_zero_does_no
         }
     }
     for variant in ["paper", "shift_two"] {
-        let v = eq22::discrete(&tiny, &tol, variant, None);
+        let v = eq22::discrete(&curse_only, &tol, variant, None);
         assert!(matches!(v, Verdict::NumericalFailure { .. }), "rem12.discrete[{variant}]: {v}");
     }
-    let no_curse = Truncation { gamma: 0.0, ..tiny };
+    let dominated = Truncation { edot0: 1.0, ..curse_only };
+    assert!(eq22::objective(&dominated, &tol, "paper", None).holds());
+    match eq22::objective(&dominated, &tol, "t_prime_equals_t", None) {
+        Verdict::Violated(w) => assert_eq!(w.point.k, 1),
+        v => panic!("t_prime_equals_t with a dominating first term: {v}"),
+    }
+    assert!(eq22::discrete(&dominated, &tol, "paper", None).holds());
+    let no_curse = Truncation { gamma: 0.0, ..curse_only };
     assert!(eq22::objective(&no_curse, &tol, "paper", None).holds());
     assert!(eq22::objective(&no_curse, &tol, "t_prime_equals_t", None).holds());
     assert!(eq22::discrete(&no_curse, &tol, "paper", None).holds());
