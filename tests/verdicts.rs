@@ -616,7 +616,8 @@ fn an_underflowed_objective_22_is_a_numerical_failure_never_a_verdict() {
 /// zeros). With `ė_0 = 1` the first term `ρ^{K−T}ė_0 ≥ 1e-150` dominates the lost term by
 /// far more than its error bound: the verdicts stand (the claims hold, the control
 /// `t_prime_equals_t` is caught at `T = 1`). A term that is 0 in exact arithmetic is no
-/// underflow: with `Γ = 0` both claims hold (the control has nothing to catch).
+/// underflow: with `Γ = 0` both claims hold (the control has nothing to catch); nor is an
+/// overflow (`ė_0 = Γ = e_0 = 1e308`: a NaN, named as such).
 #[test]
 fn an_underflowed_term_of_22_fails_where_it_can_decide_and_an_exact_zero_does_not() {
     use unrollcheck::bounds::Truncation;
@@ -645,6 +646,14 @@ fn an_underflowed_term_of_22_fails_where_it_can_decide_and_an_exact_zero_does_no
         v => panic!("t_prime_equals_t with a dominating first term: {v}"),
     }
     assert!(eq22::discrete(&dominated, &tol, "paper", None).holds());
+    // An overflow is no underflow: the NaN or infinity is named as before (reports/paper).
+    let huge = Truncation { rho: 0.5, edot0: 1e308, gamma: 1e308, e0: 1e308, k: 10.0, omega: 3.0 };
+    match eq22::objective(&huge, &tol, "paper", None) {
+        Verdict::NumericalFailure { cause, .. } => {
+            assert!(cause.contains("NaN") && !cause.contains("underflow"), "{cause}")
+        }
+        v => panic!("eq22.objective with an infinite tolerance: {v}"),
+    }
     let no_curse = Truncation { gamma: 0.0, ..curse_only };
     assert!(eq22::objective(&no_curse, &tol, "paper", None).holds());
     assert!(eq22::objective(&no_curse, &tol, "t_prime_equals_t", None).holds());

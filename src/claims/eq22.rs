@@ -156,8 +156,11 @@ impl Lost {
 /// of the exact tolerance (`τ` itself when it is a normal `f64`; `[0, f64::MIN_POSITIVE]`
 /// when it is subnormal, its relative precision lost), the comparison is decided where
 /// `|diff| + η ≤ τ_lo` (holds) or `|diff| − η > τ_hi` (violated): `None`, and `|diff| ≤ τ`
-/// reads the same.
+/// reads the same. A NaN or an infinity is left to the checker (a numerical failure naming it).
 fn undecided<'a>(diff: f64, tau: f64, lost: impl Iterator<Item = &'a Lost>) -> Option<Option<&'a Lost>> {
+    if !(diff.is_finite() && tau.is_finite()) {
+        return None;
+    }
     let lost: Vec<&Lost> = lost.collect();
     let eta: f64 = lost.iter().map(|l| l.eta).sum();
     let (lo, hi) = if tau > 0.0 && tau < f64::MIN_POSITIVE { (0.0, f64::MIN_POSITIVE) } else { (tau, tau) };
