@@ -59,6 +59,21 @@ fn about(arg: &str, e: impl std::fmt::Display) -> Error {
     Error::Input { location: arg.to_string(), message: e.to_string() }
 }
 
+/// A spec given as `arg` whose instance cannot be built: where `x_0 = x* + σg` is not finite,
+/// at the key of `σ` (`x0_key`, as a scenario's `grid.x0`), else at `arg`.
+fn build_error(arg: &str, x0_key: &str, spec: &Spec, e: Error) -> Error {
+    match e {
+        Error::InvalidParameter { field: "x0", .. } => about(
+            &format!("{arg}: key `{x0_key}`"),
+            format!(
+                "σ = {} is too large for x_0 = x* + σg; the instance cannot be built: {e}",
+                crate::error::short_number(spec.x0_sigma.unwrap_or(f64::NAN))
+            ),
+        ),
+        e => about(arg, e),
+    }
+}
+
 /// `unrollcheck demo`.
 pub fn demo(args: &DemoArgs, out: &mut dyn Write) -> Result<Outcome> {
     let text = demo::run(args)?;
@@ -86,7 +101,7 @@ pub fn check(spec: Option<&str>, max_memory: f64, out: &mut dyn Write) -> Result
     crate::budget::check_limit(max_memory, crate::budget::FLAG).and_then(|gib| {
         crate::budget::check_spec(&spec, (cfg.k_max, cfg.omega, cfg.t_fractions.len()), gib, "--spec")
     })?;
-    let case = Case::from_spec(&spec, &cfg).map_err(|e| about("--spec", e))?;
+    let case = Case::from_spec(&spec, &cfg).map_err(|e| build_error("--spec", "x0_sigma", &spec, e))?;
     sayln!(out, "spec {}  K = {}", serde_json::to_string(&spec).unwrap_or_default(), case.k);
     let (mut failed, mut numerical) = (0, 0);
     for o in claims::check_all(&case, &cfg) {
@@ -360,7 +375,10 @@ struct ReplayInput {
 
 /// `unrollcheck replay`: one claim (`ID` or `ID/VARIANT`) on one instance spec.
 pub fn replay(id: &str, spec: &str, scenario: Option<&Path>, max_memory: f64, out: &mut dyn Write) -> Result<Outcome> {
-    let parsed = match crate::input::json_value(spec) {
+    let value = crate::input::json_value(spec);
+    // `{"spec": …, "setting": …}`: the spec's keys are under `spec.`.
+    let x0_key = if value.as_ref().is_ok_and(|v| v.get("spec").is_some()) { "spec.x0_sigma" } else { "x0_sigma" };
+    let parsed = match value {
         Ok(v) if v.get("spec").is_some() => crate::input::json_from_value::<ReplayInput>(&v)
             .map_err(|(key, message)| crate::input::keyed(&key, message))
             .and_then(|r| Spec::from_json(&v["spec"]).map_err(|e| e.replacen("key `", "key `spec.", 1)).map(|_| r)),
@@ -381,7 +399,7 @@ pub fn replay(id: &str, spec: &str, scenario: Option<&Path>, max_memory: f64, ou
     };
     crate::budget::check_limit(max_memory, crate::budget::FLAG)
         .and_then(|gib| crate::budget::check_spec(&spec, (cfg.k_max, cfg.omega, cfg.t_fractions.len()), gib, "SPEC"))?;
-    let case = Case::from_spec(&spec, &cfg).map_err(|e| about("SPEC", e))?;
+    let case = Case::from_spec(&spec, &cfg).map_err(|e| build_error("SPEC", x0_key, &spec, e))?;
     if let Some(s) = &setting
         && s.k != case.k
     {

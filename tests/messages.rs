@@ -129,6 +129,23 @@ fn spec_errors_name_the_json_key_and_value() {
     let wrapped = format!(r#"{{"spec": {}}}"#, spec_with("m", 0.into()));
     let o = run(&["replay", "thm7.bound", &wrapped]);
     assert!(stderr(&o).contains("SPEC: key `spec.m`: 0 is out of range"), "{}", stderr(&o));
+    // A σ for which x_0 = x* + σg is not finite (the instance cannot be built) is refused at
+    // the key `x0_sigma` (it was `--spec: invalid x0: NaN`, naming no key), as a scenario's
+    // grid.x0 is.
+    let huge = spec_with("x0_sigma", serde_json::json!(f64::MAX));
+    let wrapped = format!(r#"{{"spec": {huge}}}"#);
+    for (args, want) in [
+        (
+            vec!["check", "--spec", &huge],
+            "--spec: key `x0_sigma`: σ = 1.7976931348623157e308 is too large for x_0 = x* + σg",
+        ),
+        (vec!["replay", "thm7.bound", &huge], "SPEC: key `x0_sigma`: σ = 1.7976931348623157e308 is too large"),
+        (vec!["replay", "thm7.bound", &wrapped], "SPEC: key `spec.x0_sigma`: σ = 1.7976931348623157e308 is too large"),
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{args:?}: want `{want}` in {}", stderr(&o));
+    }
     // Controls: the same specs with the value fixed run (x0_sigma 0 starts at x*).
     for spec in [
         spec_with("x0_sigma", serde_json::json!(0.0)),

@@ -89,13 +89,14 @@ fn identical_levels_tie_and_are_not_supported() {
     }
 }
 
-/// An error curve that overflows (`x0 = 1e300`: `e_0 = ∞`) is a numerical failure naming
-/// the file, the experiment, the level and the quantity, not four ties read as *not
-/// supported* (`k̇ = argmax` of a curve of NaN is still a number). The same for the budget
-/// design's Jacobian errors is out of reach of `x0` on ridge (they do not depend on `x`).
-/// Control: `x0 = 1e10` runs, its measures finite, and its label prints σ as `10000000000`.
+/// An error curve that overflows (`x0 = 1e300`: `e_0 = ∞`) is no tie read as *not
+/// supported* (`k̇ = argmax` of a curve of NaN is still a number): it is bad input at the line
+/// and key of the `σ` (`[base].x0` here), naming the experiment, the level and `e_0`. The same
+/// for the budget design's Jacobian errors is out of reach of `x0` on ridge (they do not
+/// depend on `x`). Control: `x0 = 1e10` runs, its measures finite, and its label prints σ as
+/// `10000000000`.
 #[test]
-fn an_overflowing_error_curve_is_a_numerical_failure_not_a_tie() {
+fn an_overflowing_error_curve_is_bad_input_not_a_tie() {
     let with = |x0: &str| {
         let text = format!(
             "kind = \"trends\"\nname = \"t\"\nseed = 5\npairs = 4\nk_max = 500\n[base]\nm = 10\nn = 4\nx0 = {x0}\n\
@@ -106,18 +107,80 @@ fn an_overflowing_error_curve_is_a_numerical_failure_not_a_tie() {
     let t = with("1e300");
     assert!(t.experiments[0].label.contains("σ=1e300;"), "a short σ in the label: {}", t.experiments[0].label);
     match run_trends(&t, None, None, None) {
-        Err(Error::Numerical(m)) => {
-            for want in ["huge.toml: [[experiment]] 1: `sec34.rate", "level 0.1", "e_k = inf at k = 0"] {
-                assert!(m.contains(want), "no {want:?} in {m}");
+        Err(Error::Input { location, message }) => {
+            assert_eq!(location, "huge.toml: line 9, column 6, key `x0`", "{message}");
+            for want in ["`sec34.rate", "level 0.1", "σ = 1e300 is too large", "e_0 = ‖x_0 − x*‖ = inf"] {
+                assert!(message.contains(want), "no {want:?} in {message}");
             }
         }
-        other => panic!("expected a numerical failure, got {:?}", other.map(|r| stable_summary(&r))),
+        other => panic!("expected an input error at [base].x0, got {:?}", other.map(|r| stable_summary(&r))),
     }
     let t = with("1e10");
     assert!(t.experiments[0].label.contains("σ=10000000000;"), "{}", t.experiments[0].label);
     let res = run_trends(&t, None, None, None).expect("control: x0 = 1e10 runs");
     for p in &res.experiments[0].pairs {
         assert!(p.skipped.is_none() && p.values.iter().flatten().all(|v| v.is_finite()), "{p:?}");
+    }
+}
+
+/// A `σ` of `x_0 = x* + σg` too large for the instance is bad input at the line and key
+/// where it is written, as a scenario's `grid.x0`: an `x0` level of `1e308` (`x_0` itself
+/// may not be finite, as at the spec's seed 0: the instance cannot be built; it was `invalid
+/// x0: NaN` with no file at all) or `1e200` (`e_0 = ‖x_0 − x*‖ = ∞`; it was a numerical
+/// failure naming no line), at `experiment.levels`; a `set = { x0 = 1e200 }` of a budget
+/// experiment at that `x0`, and one at `[base].x0` (`e_0` is the radius of the ball of `Γ`:
+/// every pair was skipped as "A2.2 fails", from the overflow). The binary exits 2 with the
+/// location and writes no report. Controls: the level `1e150` runs, and so does the budget
+/// experiment on `σ = 1e150`, no pair skipped.
+#[test]
+fn a_sigma_too_large_for_x0_is_reported_at_its_line_and_key() {
+    let file = |base_x0: &str, experiment: &str| {
+        format!(
+            "kind = \"trends\"\nname = \"t\"\nseed = 5\npairs = 2\n[base]\nm = 10\nn = 4\nx0 = {base_x0}\n[[experiment]]\n{experiment}"
+        )
+    };
+    let curse = |levels: &str| format!("claim = \"sec3.curse_exists\"\nfactor = \"x0\"\nlevels = [{levels}]\n");
+    let budget = |levels: &str| {
+        format!("claim = \"sec4.truncation_helps\"\nfactor = \"truncation\"\nlevels = [{levels}]\nbudget = 40\n")
+    };
+    let cases = [
+        (file("10.0", &curse("1e308")), "line 12, column 11, key `experiment.levels`", "σ = 1e308"),
+        (file("10.0", &curse("1e200")), "line 12, column 11, key `experiment.levels`", "e_0 = ‖x_0 − x*‖ = inf"),
+        (
+            file("10.0", &format!("{}set = {{ x0 = 1e200 }}\n", budget("0.0, 0.5"))),
+            "line 14, column 14, key `x0`",
+            "level 0.0",
+        ),
+        (file("1e200", &budget("0.0, 0.5")), "line 8, column 6, key `x0`", "e_0 = ‖x_0 − x*‖ = inf"),
+    ];
+    let dir = std::env::temp_dir().join(format!("unrollcheck-x0-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (text, at, what) in &cases {
+        let t = Trends::parse("x0.toml", text).expect("valid");
+        match run_trends(&t, None, None, None) {
+            Err(Error::Input { location, message }) => {
+                assert_eq!(location, format!("x0.toml: {at}"), "{message}\n{text}");
+                assert!(message.contains("is too large for x_0 = x* + σg") && message.contains(what), "{message}");
+            }
+            other => panic!("{text}: expected an input error at {at}, got {:?}", other.map(|r| stable_summary(&r))),
+        }
+        let path = dir.join("x0.toml");
+        std::fs::write(&path, text).unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_unrollcheck"))
+            .args(["verify", path.to_str().unwrap(), "--out", dir.join("out").to_str().unwrap()])
+            .output()
+            .expect("binary runs");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(at) && !err.contains("panicked"), "{err}");
+        assert!(!dir.join("out").join("t").exists(), "no report is written on bad input");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    for text in [file("10.0", &curse("1e150")), file("1e150", &budget("0.0, 0.5"))] {
+        let t = Trends::parse("x0.toml", &text).expect("valid");
+        let res = run_trends(&t, None, None, None).unwrap_or_else(|e| panic!("control runs: {e}\n{text}"));
+        let skipped: Vec<_> = res.experiments[0].pairs.iter().filter_map(|p| p.skipped.clone()).collect();
+        assert!(skipped.is_empty(), "{skipped:?}\n{text}");
     }
 }
 

@@ -489,6 +489,37 @@ fn a_late_start_at_the_horizon_is_no_panic_and_no_evidence() {
     }
 }
 
+/// The literal index of Section 4.1 with no late start `T' ≥ 1` (`t_fractions = [0.0]`, or a
+/// fraction whose `⌊f·K'⌋` is 0): every `T'` was skipped (at `T' = 0` the literal
+/// `Ẋ_{T'}^{(K')}` is the consistent `Ẋ_{T'}^{(K'−T')}`), and the reading read *holds, not
+/// informative* from zero comparisons (`verify` listed the reading expected to fail as *not
+/// caught*). It is *not applicable*, naming `T' ≥ 1`. Control: with `T' = K/2` as well the
+/// reading is checked there and fails; the paper's statement holds at `T' = 0` alone.
+#[test]
+fn the_literal_index_without_a_late_start_is_not_applicable() {
+    let s = spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, Some(10.0));
+    let check = |variant: &str, fractions: &[f64]| {
+        let cfg = Config { t_fractions: fractions.to_vec(), ..Config::default() };
+        let case = Case::from_spec(&s, &cfg).expect("builds");
+        (claims::check("sec41.trunc_fwd_rev", variant, &case, &cfg).expect("known claim"), case.k)
+    };
+    let (_, k) = check("paper", &[0.0]);
+    for fractions in [vec![0.0], vec![0.5 / k as f64]] {
+        match check("literal_index", &fractions) {
+            (Verdict::NotApplicable { assumption, reason, observed: None }, _) => {
+                assert_eq!(assumption, "T' ≥ 1", "{reason}");
+                assert!(reason.contains("T' = 0") && reason.contains(&format!("K' = {k}")), "{reason}");
+            }
+            (v, _) => panic!("literal_index with t_fractions = {fractions:?} (only T' = 0): {v}"),
+        }
+        assert!(check("paper", &fractions).0.holds(), "paper at T' = 0");
+    }
+    match check("literal_index", &[0.0, 0.5]) {
+        (Verdict::Violated(w), k) => assert_eq!(w.point.t, Some(k / 2)),
+        (v, _) => panic!("literal_index with T' = K/2 not caught: {v}"),
+    }
+}
+
 /// Lemma 11 on a spectrum of 1e150 (`L = μ` to rounding: `ρ ≈ 9e-16`, `K = 10`): `B =
 /// ρ^{K−1}Γe_0` underflows to 0, so the relaxed `h` and the printed `h''` are 0 in `f64`,
 /// and `lem11.convex` was reported *violated (certified)* by `h'' = 0 < f64::MIN_POSITIVE`
@@ -528,6 +559,105 @@ fn an_underflowed_lemma_11_is_a_numerical_failure_never_a_violation() {
         assert!(matches!(v, Verdict::Holds { informative: true, .. }), "{claim} on 1e30: {v}");
         assert!(verdict(&on(1e30), claim, control).violated(), "{claim}[{control}] on 1e30 not caught");
     }
+}
+
+/// (22) and Remark 12 on spectra of 1e150, 1e80, 1e60 (`L = μ` to rounding: `ρ ≈ 1e-15`,
+/// `K = 10`): the curse term `(K−T)ρ^{K+ωT−1}Γe_0` underflows from `T = 1` to 3 on (at 1e150
+/// already `B`), so (22), (21) and the relaxed form were all 0 there and `eq22.objective`
+/// read *holds* (margin 0 of `0 = 0`), its control `t_prime_equals_t` and
+/// `rem12.discrete[shift_two]` read *not caught* (the integer minimiser of a run of zeros).
+/// Every variant is now a numerical failure naming what underflowed. Controls: on 1e40 the
+/// curse term underflows too, but below the rounding of terms that do not (its error bound
+/// cannot change a comparison): the statements hold and the controls are caught; on the
+/// paper's data (no underflow) likewise.
+#[test]
+fn an_underflowed_objective_22_is_a_numerical_failure_never_a_verdict() {
+    let on = |s: f64| Spec {
+        data: Data::Spectrum { s_min: s, s_max: s },
+        m: 6,
+        x0_sigma: Some(10.0),
+        seed: 0,
+        ..spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, None)
+    };
+    for (s, what) in [(1e150, "B = ρ^{K−1}Γe_0"), (1e80, "(K−T)ρ^{K+ωT−1}"), (1e60, "(K−T)ρ^{K+ωT−1}")]
+    {
+        for (claim, variant) in [
+            ("eq22.objective", "paper"),
+            ("eq22.objective", "t_prime_equals_t"),
+            ("rem12.discrete", "paper"),
+            ("rem12.discrete", "shift_two"),
+        ] {
+            match verdict(&on(s), claim, variant) {
+                Verdict::NumericalFailure { cause, .. } => assert!(
+                    cause.contains("underflows below the smallest normal f64") && cause.contains(what),
+                    "{claim}[{variant}] on {s:e} must name {what}: {cause}"
+                ),
+                v => panic!("{claim}[{variant}] on spectrum {s:e} (underflow): {v}"),
+            }
+        }
+    }
+    let paper = spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, Some(10.0));
+    for s in [on(1e40), paper] {
+        for (claim, control) in [("eq22.objective", "t_prime_equals_t"), ("rem12.discrete", "shift_two")] {
+            let v = verdict(&s, claim, "paper");
+            assert!(matches!(v, Verdict::Holds { .. }), "{claim} on {:?}: {v}", s.data);
+            let v = verdict(&s, claim, control);
+            assert!(v.violated() || v.not_applicable(), "{claim}[{control}] on {:?} not caught: {v}", s.data);
+        }
+        let v = verdict(&s, "eq22.objective", "t_prime_equals_t");
+        assert!(v.violated(), "eq22.objective[t_prime_equals_t] on {:?} not caught: {v}", s.data);
+    }
+}
+
+/// The same on constants of (22) directly (`ρ = 1e-15`, `K = 10`, `ω = 3`, `Γ = e_0 = 1`):
+/// `ρ^{K+ωT−1}` is 1e-270 at `T = 3`, subnormal or 0 from `T = 4` on. With `ė_0 = 0` (22) is
+/// the curse term alone, 0 from `T = 4` on where it is positive: a failure at `T = 4` for
+/// both variants, and for `rem12.discrete` (whose integer minimiser was the first of those
+/// zeros). With `ė_0 = 1` the first term `ρ^{K−T}ė_0 ≥ 1e-150` dominates the lost term by
+/// far more than its error bound: the verdicts stand (the claims hold, the control
+/// `t_prime_equals_t` is caught at `T = 1`). A term that is 0 in exact arithmetic is no
+/// underflow: with `Γ = 0` both claims hold (the control has nothing to catch); nor is an
+/// overflow (`ė_0 = Γ = e_0 = 1e308`: a NaN, named as such).
+#[test]
+fn an_underflowed_term_of_22_fails_where_it_can_decide_and_an_exact_zero_does_not() {
+    use unrollcheck::bounds::Truncation;
+    use unrollcheck::claims::eq22;
+    use unrollcheck::tol::ToleranceModel;
+    let tol = ToleranceModel { safety: 16.0 };
+    let curse_only = Truncation { rho: 1e-15, edot0: 0.0, gamma: 1.0, e0: 1.0, k: 10.0, omega: 3.0 };
+    assert!(curse_only.underflow().is_none(), "A = 0 exactly and B normal: the failure is the curse term's");
+    for variant in ["paper", "t_prime_equals_t"] {
+        match eq22::objective(&curse_only, &tol, variant, None) {
+            Verdict::NumericalFailure { cause, at } => {
+                assert_eq!(at.k, 4, "{cause}");
+                assert!(cause.contains("(K−T)ρ^{K+ωT−1}") && cause.contains("T = 4"), "{cause}");
+            }
+            v => panic!("eq22.objective[{variant}] with ρ^(K+ωT−1) = 0: {v}"),
+        }
+    }
+    for variant in ["paper", "shift_two"] {
+        let v = eq22::discrete(&curse_only, &tol, variant, None);
+        assert!(matches!(v, Verdict::NumericalFailure { .. }), "rem12.discrete[{variant}]: {v}");
+    }
+    let dominated = Truncation { edot0: 1.0, ..curse_only };
+    assert!(eq22::objective(&dominated, &tol, "paper", None).holds());
+    match eq22::objective(&dominated, &tol, "t_prime_equals_t", None) {
+        Verdict::Violated(w) => assert_eq!(w.point.k, 1),
+        v => panic!("t_prime_equals_t with a dominating first term: {v}"),
+    }
+    assert!(eq22::discrete(&dominated, &tol, "paper", None).holds());
+    // An overflow is no underflow: the NaN or infinity is named as before (reports/paper).
+    let huge = Truncation { rho: 0.5, edot0: 1e308, gamma: 1e308, e0: 1e308, k: 10.0, omega: 3.0 };
+    match eq22::objective(&huge, &tol, "paper", None) {
+        Verdict::NumericalFailure { cause, .. } => {
+            assert!(cause.contains("NaN") && !cause.contains("underflow"), "{cause}")
+        }
+        v => panic!("eq22.objective with an infinite tolerance: {v}"),
+    }
+    let no_curse = Truncation { gamma: 0.0, ..curse_only };
+    assert!(eq22::objective(&no_curse, &tol, "paper", None).holds());
+    assert!(eq22::objective(&no_curse, &tol, "t_prime_equals_t", None).holds());
+    assert!(eq22::discrete(&no_curse, &tol, "paper", None).holds());
 }
 
 fn json_spec(json: &str) -> Spec {

@@ -19,7 +19,23 @@
 //!   witness;
 //! - `rem12.discrete`: the integer minimiser of (22) is the floor or ceiling of the
 //!   relaxed minimiser (its control, `⌈T*⌉ + 2`, is *not applicable* where that point lies
-//!   beyond `K`).
+//!   beyond `K`);
+//! - `eq22.objective` and `rem12.discrete` (every variant, the controls included) are a
+//!   numerical failure where underflow can decide them. `A` or `B` underflowing is one, as
+//!   above. A term of (22), (21) or the relaxed form that underflows at a checked `T`
+//!   (`(K−T)ρ^{K+ωT−1}Γe_0` with `ρ^{K+ωT−1} < 2.2e-308`, as for `ρ ≈ 1e-15` and `K = 10`,
+//!   or one of its partial products, in the order the formula multiplies them) is off by at
+//!   most `η = 2·f64::MIN_POSITIVE·max(1, R)`, `R` the product of its remaining factors: a
+//!   comparison `|d| ≤ τ` is evidence only where `|d| + η ≤ τ` or `|d| − η > τ` (the sum of
+//!   the `η` of its terms), and the integer minimiser `T_int` of `rem12.discrete` only where
+//!   every `T` with an underflowed term (or every `T`, when `T_int` has one) lies above it by
+//!   more than `η_T + η_{T_int} + τ`. A tolerance below the smallest normal `f64` stands for
+//!   any value in `[0, f64::MIN_POSITIVE]` (in `rem12.discrete`, a failure), and a term of the
+//!   printed `h'` that underflows at the relaxed minimiser, both being positive, is a failure. A term
+//!   that is exactly 0 (`ė_0 = 0`, `K − T = 0`, `Γe_0 = 0`) is no underflow. Otherwise `0 = 0`
+//!   of two underflowed sides reads *holds*, and a control *not caught*, from rounding alone;
+//!   where the normal terms dominate (a first term `ρ^{K−T}ė_0` far above the underflowed
+//!   curse term) the verdict stands.
 
 use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
 use crate::bounds::{Truncation, rhs_21, symbolic_h_derivatives};
@@ -73,16 +89,177 @@ pub fn objective(h: &Truncation, tol: &ToleranceModel, variant: &str, spec: Opti
         return v;
     }
     let mut ch = Checker::new(OBJECTIVE.id, variant, spec);
+    // The relaxed form is built from A and B.
+    if let Some(cause) = h.underflow() {
+        ch.fail(Point { k: 0, t: None }, cause);
+        return ch.verdict();
+    }
     for t in 0..=h.k as usize {
         let t = t as f64;
         let tp = if variant == "t_prime_equals_t" { t } else { t + h.omega * t };
+        let point = Point { k: t as usize, t: None };
+        let tau = h.tol(tol, t);
         let v22 = h.h22(t);
         let v21 = rhs_21(h.k - t, tp, h.rho, h.edot0, h.gamma, h.e0);
-        let point = Point { k: t as usize, t: None };
-        ch.equal(point, v22 - v21, h.tol(tol, t));
-        ch.equal(point, v22 - h.relaxed(t), h.tol(tol, t));
+        let relaxed = h.relaxed(t);
+        // A term that underflowed is off by up to its bound η: the comparison is evidence
+        // only where no value within η decides it otherwise (in a control, neither a catch
+        // nor a miss from rounding alone).
+        let lost_22: Vec<Lost> = terms_22(h, t).iter().filter_map(Term::lost).collect();
+        let lost_21: Vec<Lost> = terms_21(h, t, tp).iter().filter_map(Term::lost).collect();
+        let lost_relaxed: Vec<Lost> = terms_relaxed(h, t).iter().filter_map(Term::lost).collect();
+        for (diff, lost, what) in [
+            (v22 - v21, [&lost_22, &lost_21], "(22) = (21)"),
+            (v22 - relaxed, [&lost_22, &lost_relaxed], "(22) = the relaxed h"),
+        ] {
+            match undecided(diff, tau, lost.into_iter().flatten()) {
+                None => ch.equal(point, diff, tau),
+                // The underflowed term first: it is what makes the tolerance subnormal too.
+                Some(Some(cause)) => ch.fail(point, cause.message(t, what)),
+                Some(None) => ch.fail(point, underflowed("the rounding tolerance of (22)", tau, t)),
+            }
+        }
     }
     ch.verdict()
+}
+
+/// A term that underflowed: the first partial product below the smallest normal `f64`, and
+/// `η`, a bound on the error of the term it makes.
+struct Lost {
+    /// The partial product, named by its factors, and the term.
+    name: String,
+    /// Its computed value.
+    value: f64,
+    /// `η = 2·f64::MIN_POSITIVE·max(1, R)`, `R` the product of the remaining factors: the
+    /// partial product is below `f64::MIN_POSITIVE` computed and (to rounding) exact, both
+    /// `≥ 0`, so they differ by less than `f64::MIN_POSITIVE`, which the remaining factors
+    /// scale to `f64::MIN_POSITIVE·R` (to relative rounding); the second `f64::MIN_POSITIVE`
+    /// bounds that rounding and the absolute `2^-1074` of each later product that may
+    /// underflow again (at most four factors: `4·2^-1074 ≪ f64::MIN_POSITIVE = 2^-1022`).
+    eta: f64,
+}
+
+impl Lost {
+    /// The cause of a numerical failure at `T = t` for the comparison `what` it decides.
+    fn message(&self, t: f64, what: &str) -> String {
+        format!(
+            "{}; its error, up to η = {:.3e}, decides the comparison {what}",
+            underflowed(&self.name, self.value, t),
+            self.eta
+        )
+    }
+}
+
+/// `Some` when the equality `|diff| ≤ τ` could read otherwise for the exact terms and
+/// tolerance, naming the first term that underflowed (`None` inside: the tolerance alone).
+/// With `η` the sum of the bounds of the terms that underflowed and `[τ_lo, τ_hi]` the range
+/// of the exact tolerance (`τ` itself when it is a normal `f64`; `[0, f64::MIN_POSITIVE]`
+/// when it is subnormal, its relative precision lost), the comparison is decided where
+/// `|diff| + η ≤ τ_lo` (holds) or `|diff| − η > τ_hi` (violated): `None`, and `|diff| ≤ τ`
+/// reads the same. A NaN or an infinity is left to the checker (a numerical failure naming it).
+fn undecided<'a>(diff: f64, tau: f64, lost: impl Iterator<Item = &'a Lost>) -> Option<Option<&'a Lost>> {
+    if !(diff.is_finite() && tau.is_finite()) {
+        return None;
+    }
+    let lost: Vec<&Lost> = lost.collect();
+    let eta: f64 = lost.iter().map(|l| l.eta).sum();
+    let (lo, hi) = if tau > 0.0 && tau < f64::MIN_POSITIVE { (0.0, f64::MIN_POSITIVE) } else { (tau, tau) };
+    let decided = diff.abs() + eta <= lo || diff.abs() - eta > hi;
+    (!decided).then(|| lost.first().copied())
+}
+
+/// A term of a formula of this module, positive in exact arithmetic or exactly 0, as the
+/// product of its factors, which the formula multiplies left to right.
+struct Term {
+    /// The term as printed, with the formula it belongs to.
+    name: String,
+    /// `false` when the term is exactly 0 (a factor such as `ė_0`, `K − T` or `Γe_0` is 0).
+    positive: bool,
+    /// The factors in the order the formula multiplies them, each with its name.
+    factors: Vec<(&'static str, f64)>,
+}
+
+impl Term {
+    /// The first partial product of the term (a positive number in exact arithmetic) below
+    /// the smallest normal `f64`, with the error bound of the term ([`Lost`]); `None` when
+    /// every partial product is a normal `f64` or the term is exactly 0.
+    fn lost(&self) -> Option<Lost> {
+        if !self.positive {
+            return None;
+        }
+        let mut p = 1.0;
+        for (i, (_, f)) in self.factors.iter().enumerate() {
+            p *= f;
+            if p < f64::MIN_POSITIVE {
+                let rest: f64 = self.factors[i + 1..].iter().map(|(_, f)| f.abs()).product();
+                let name = if i + 1 == self.factors.len() {
+                    self.name.clone()
+                } else {
+                    let partial: String = self.factors[..=i].iter().map(|(n, _)| *n).collect();
+                    format!("the partial product {partial} of {}", self.name)
+                };
+                return Some(Lost { name, value: p, eta: 2.0 * f64::MIN_POSITIVE * rest.max(1.0) });
+            }
+        }
+        None
+    }
+}
+
+/// The terms of (22) at `T = t`, as [`Truncation::h22`] computes them.
+fn terms_22(h: &Truncation, t: f64) -> [Term; 2] {
+    [
+        Term {
+            name: "the term ρ^{K−T}ė_0 of (22)".into(),
+            positive: h.edot0 > 0.0,
+            factors: vec![("ρ^{K−T}", h.rho.powf(h.k - t)), ("ė_0", h.edot0)],
+        },
+        Term {
+            name: "the term (K−T)ρ^{K+ωT−1}Γe_0 of (22)".into(),
+            positive: h.k - t > 0.0 && h.gamma > 0.0 && h.e0 > 0.0,
+            factors: vec![
+                ("(K−T)", h.k - t),
+                ("ρ^{K+ωT−1}", h.rho.powf(h.k + h.omega * t - 1.0)),
+                ("Γ", h.gamma),
+                ("e_0", h.e0),
+            ],
+        },
+    ]
+}
+
+/// The terms of (21) at `k = K − t` and `T' = t_prime`, as [`rhs_21`] computes them.
+fn terms_21(h: &Truncation, t: f64, t_prime: f64) -> [Term; 2] {
+    let k = h.k - t;
+    [
+        Term {
+            name: format!("the term ρ^kė_0 of (21) at k = {k}"),
+            positive: h.edot0 > 0.0,
+            factors: vec![("ρ^k", h.rho.powf(k)), ("ė_0", h.edot0)],
+        },
+        Term {
+            name: format!("the term kρ^{{k+T'−1}}Γe_0 of (21) at k = {k}, T' = {t_prime}"),
+            positive: k > 0.0 && h.gamma > 0.0 && h.e0 > 0.0,
+            factors: vec![("k", k), ("ρ^{k+T'−1}", h.rho.powf(k + t_prime - 1.0)), ("Γ", h.gamma), ("e_0", h.e0)],
+        },
+    ]
+}
+
+/// The terms of the relaxed form `Ae^{δT} + B(K−T)e^{−ωδT}` at `T = t`, as
+/// [`Truncation::relaxed`] computes them (`A`, `B` themselves are checked by
+/// [`Truncation::underflow`]).
+fn terms_relaxed(h: &Truncation, t: f64) -> [Term; 2] {
+    let d = h.delta();
+    [
+        Term {
+            name: "the term Ae^{δT} of the relaxed h".into(),
+            positive: h.edot0 > 0.0,
+            factors: vec![("e^{δT}", (t * d).exp()), ("A", h.a())],
+        },
+        Term {
+            name: "the term B(K−T)e^{−ωδT} of the relaxed h".into(),
+            positive: h.k - t > 0.0 && h.gamma > 0.0 && h.e0 > 0.0,
+            factors: vec![("(K−T)", h.k - t), ("e^{−ωδT}", (t * (-h.omega * d)).exp()), ("B", h.b())],
+        },
+    ]
 }
 
 /// `lem11.convex`.
@@ -228,6 +405,11 @@ pub fn discrete(h: &Truncation, tol: &ToleranceModel, variant: &str, spec: Optio
     if let Some(v) = rho_open(h) {
         return v;
     }
+    if let Some(cause) = discrete_underflow(h, tol) {
+        let mut ch = Checker::new(DISCRETE.id, variant, spec);
+        ch.fail(cause.0, cause.1);
+        return ch.verdict();
+    }
     let t_star = h.relaxed_argmin();
     let t_int = h.integer_argmin();
     let (lo, hi) = (t_star.floor(), t_star.ceil().min(h.k));
@@ -260,4 +442,65 @@ pub fn discrete(h: &Truncation, tol: &ToleranceModel, variant: &str, spec: Optio
         ch.leq(point, best, h.h22(t_int as f64), h.tol(tol, t_int as f64));
     }
     ch.verdict()
+}
+
+/// The first quantity of `rem12.discrete` whose underflow can decide its verdict, with its
+/// point: `A` or `B` ([`Truncation::underflow`]); a term of the printed `h'` at the relaxed
+/// minimiser `T*` (where the bisection decides its sign); the tolerance at the integer
+/// minimiser `T_int`; a term of (22) at an integer `T` whose error bound `η_T` ([`Lost`])
+/// lets `T` compete with `T_int`: the verdict (the minimiser, and a tie to rounding with the
+/// predicted points) is the exact terms' wherever every `T ≠ T_int` with `η_T + η_{T_int} > 0`
+/// has `h(T) − η_T > h(T_int) + η_{T_int} + τ`.
+fn discrete_underflow(h: &Truncation, tol: &ToleranceModel) -> Option<(Point, String)> {
+    if let Some(cause) = h.underflow() {
+        return Some((Point { k: 0, t: None }, cause));
+    }
+    let t_star = h.relaxed_argmin();
+    let (a, b, d, w) = (h.a(), h.b(), h.delta(), h.omega);
+    let terms_d1 = [
+        Term {
+            name: "the term Aδe^{δT} of h' at the relaxed minimiser".into(),
+            positive: h.edot0 > 0.0,
+            factors: vec![("A", a), ("δ", d), ("e^{δT}", (d * t_star).exp())],
+        },
+        Term {
+            name: "the term Be^{−ωδT}(1 + ωδ(K−T)) of h' at the relaxed minimiser".into(),
+            positive: h.gamma > 0.0 && h.e0 > 0.0,
+            factors: vec![
+                ("B", b),
+                ("e^{−ωδT}", (-w * d * t_star).exp()),
+                ("(1 + ωδ(K−T))", 1.0 + w * d * (h.k - t_star)),
+            ],
+        },
+    ];
+    // With one term exactly 0 the sign of h' is the other's on all of [0, K] (T* = 0 or K),
+    // whatever its value: only two positive terms can be decided by underflow.
+    if terms_d1.iter().all(|t| t.positive)
+        && let Some(lost) = terms_d1.iter().find_map(Term::lost)
+    {
+        return Some((Point { k: t_star.floor() as usize, t: None }, underflowed(&lost.name, lost.value, t_star)));
+    }
+    let t_int = h.integer_argmin();
+    let tau = h.tol(tol, t_int as f64);
+    if tau > 0.0 && tau < f64::MIN_POSITIVE {
+        return Some((Point { k: t_int, t: None }, underflowed("the rounding tolerance of (22)", tau, t_int as f64)));
+    }
+    let lost = |t: usize| terms_22(h, t as f64).iter().filter_map(Term::lost).collect::<Vec<Lost>>();
+    let eta = |l: &[Lost]| l.iter().map(|l| l.eta).sum::<f64>();
+    let at_int = lost(t_int);
+    let (v_int, eta_int) = (h.h22(t_int as f64), eta(&at_int));
+    for t in (0..=h.k as usize).filter(|&t| t != t_int) {
+        let at_t = lost(t);
+        let eta_t = eta(&at_t);
+        if eta_t + eta_int > 0.0 && h.h22(t as f64) - eta_t <= v_int + eta_int + tau {
+            let (first, at) = if eta_t > 0.0 { (&at_t[0], t) } else { (&at_int[0], t_int) };
+            let cause = format!(
+                "{}; its error, up to η = {:.3e}, lets T = {t} compete with the integer minimiser T = {t_int}",
+                underflowed(&first.name, first.value, at as f64),
+                first.eta
+            );
+            return Some((Point { k: at, t: None }, cause));
+        }
+    }
+    None
 }

@@ -13,6 +13,10 @@
 //! its margin is not scored (alone, *holds, not informative*). The control
 //! `late_start_plus_one` has no start `T' + 1 ≤ K'` there: that `T'` is skipped, and with no
 //! other late start the control is *not applicable* (naming `T' + 1 ≤ K'`).
+//!
+//! At `T' = 0` the `literal_index` reading coincides with the consistent one (`K' = K' − 0`)
+//! and is skipped; with no late start `T' ≥ 1` (`t_fractions = [0.0]`, or fractions whose
+//! `⌊f·K'⌋` is 0) the reading is *not applicable* (naming `T' ≥ 1`), not a vacuous *holds*.
 
 use super::{Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
 use crate::linalg::spectral_norm;
@@ -70,6 +74,17 @@ fn trunc_fwd_rev(case: &Case, cfg: &Config, variant: &str) -> Verdict {
             reason: format!(
                 "the control starts the forward sweep at T' + 1 = {} beyond K' = {k_end} (every late start of t_fractions is T' = K')",
                 k_end + 1
+            ),
+            observed: None,
+        };
+    }
+    // The literal index Ẋ_{T'}^{(K')} is Ẋ_{T'}^{(K'−T')} at T' = 0: the reading differs from
+    // the consistent one only at a late start T' ≥ 1, and with none it says nothing.
+    if variant == "literal_index" && t_primes.iter().all(|&t| t == 0) {
+        return Verdict::NotApplicable {
+            assumption: "T' ≥ 1",
+            reason: format!(
+                "the literal index Ẋ_{{T'}}^{{(K')}} differs from Ẋ_{{T'}}^{{(K'−T')}} only at a late start T' ≥ 1, and every late start ⌊f·K'⌋ of t_fractions is T' = 0 (K' = {k_end})"
             ),
             observed: None,
         };

@@ -183,10 +183,12 @@ pub(crate) use crate::input::line_col;
 
 /// An input error at the span of `key` in `path`.
 pub(crate) fn at<T>(path: &str, text: &str, key: &str, spanned: &Spanned<T>, message: impl Into<String>) -> Error {
-    Error::Input {
-        location: format!("{path}: {}, key `{key}`", line_col(text, spanned.span().start)),
-        message: message.into(),
-    }
+    Error::Input { location: location(path, text, key, spanned), message: message.into() }
+}
+
+/// The location of [`at`]: `path: line L, column C, key `key``.
+pub(crate) fn location<T>(path: &str, text: &str, key: &str, spanned: &Spanned<T>) -> String {
+    format!("{path}: {}, key `{key}`", line_col(text, spanned.span().start))
 }
 
 /// The spans of keys whose values are validated beyond their type (a second, lenient pass

@@ -54,7 +54,7 @@
 
 use super::{Design, TrendClaim};
 use crate::error::{Error, Result, SHORT_NUMBER_CHARS, short_number};
-use crate::scenario::{X0, at};
+use crate::scenario::{X0, at, location};
 use crate::spec::{Family, Spec, StepRule};
 use serde::Deserialize;
 use toml::Spanned;
@@ -302,6 +302,11 @@ pub struct Experiment {
     pub scope: Option<Scope>,
     /// The second level holds the first level's `‖Dx*‖` and `Γe_0` fixed.
     pub controlled: bool,
+    /// Per level, the `σ` of `x_0 = x* + σg` as written and where (`file: line L, column C,
+    /// key `k``): the level itself for the factor `x0`, else `x0` of `set` or of `[base]`;
+    /// `None` where no `σ` is written (the origin, the default). For an error at run time
+    /// about a `σ` too large for the instance ([`super::runner`]).
+    pub x0_at: Vec<Option<(f64, String)>>,
 }
 
 /// A validated trend file.
@@ -336,7 +341,7 @@ impl Trends {
     pub fn parse(path: &str, text: &str) -> Result<Self> {
         let file: TrendsFile = crate::input::toml_from_str(path, text)?;
         crate::scenario::check_name(path, text, &file.name)?;
-        let p = Parser { path, text, base_step: file.base.step.clone() };
+        let p = Parser { path, text, base_step: file.base.step.clone(), base_x0: file.base.x0.clone() };
         p.header(&file)?;
         let base = p.setting(&default_spec(), &file.base)?;
         let experiments = file.experiments.iter().map(|e| p.experiment(&base, e)).collect::<Result<Vec<_>>>()?;
@@ -377,6 +382,8 @@ struct Parser<'a> {
     text: &'a str,
     /// `[base].step` as written (for messages about an experiment that inherits it).
     base_step: Option<Spanned<String>>,
+    /// `[base].x0` as written (for messages about a `σ` an experiment inherits).
+    base_x0: Option<Spanned<X0>>,
 }
 
 impl Parser<'_> {
@@ -569,6 +576,21 @@ impl Parser<'_> {
             _ => false,
         };
         let label = if controlled { format!("{label} [‖Dx*‖, Γe_0 held fixed]") } else { label };
+        let setting_x0 = e.set.x0.as_ref().or(self.base_x0.as_ref()).and_then(|x| match x.get_ref() {
+            X0::Sigma(sigma) => Some((*sigma, location(self.path, self.text, "x0", x))),
+            X0::Named(_) => None,
+        });
+        let x0_at = levels
+            .iter()
+            .zip(&e.levels)
+            .map(|((level, _), written)| match level {
+                Level::X0(Some(sigma)) => Some((*sigma, location(self.path, self.text, "experiment.levels", written))),
+                Level::X0(None) => None,
+                _ => setting_x0.clone(),
+            })
+            .collect::<Vec<_>>();
+        // A level without a factor (a proportion, an appendix-C experiment) is the setting's.
+        let x0_at = if x0_at.len() == levels.len() { x0_at } else { vec![setting_x0; levels.len()] };
         Ok(Experiment {
             claim,
             label,
@@ -584,6 +606,7 @@ impl Parser<'_> {
             appendix_c,
             scope,
             controlled,
+            x0_at,
         })
     }
 

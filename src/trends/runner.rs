@@ -150,15 +150,16 @@ fn curse_pair(ex: &Experiment, seed: u64, k_max: usize, want: bool) -> Result<(P
         let mut spec = Spec { seed, ..level.apply(&ex.base) };
         let mut scale = 1.0;
         if let (true, Some(held)) = (ex.controlled && l > 0, first) {
-            match controlled_level(&spec, held)? {
+            match controlled_level(&spec, held).map_err(|e| x0_build_error(ex, l, &spec, e))? {
                 Ok((sigma, c)) => (spec.x0_sigma, scale) = (Some(sigma), c),
                 Err(why) => return Ok((skipped(ex, seed, format!("level {text}: {why}")), None)),
             }
         }
-        let inst = match build(&spec)? {
+        let inst = match build(&spec).map_err(|e| x0_build_error(ex, l, &spec, e))? {
             Ok(i) => i,
             Err(why) => return Ok((skipped(ex, seed, format!("level {text}: {why}")), None)),
         };
+        x0_finite_e0(ex, l, &spec, &inst)?;
         let rho = inst.constants.rho();
         let mut c = inst.error_curves(horizon(rho, k_max));
         for v in c.e.iter_mut().chain(c.edot.iter_mut()).chain(c.ebar.iter_mut()) {
@@ -203,6 +204,46 @@ fn curse_pair(ex: &Experiment, seed: u64, k_max: usize, want: bool) -> Result<(P
     }
     let example = want.then_some(ExampleCurves { seed, curves, table: None });
     Ok((PairResult { seed, values, skipped: None, censored, notes }, example))
+}
+
+/// A `σ` of `x_0 = x* + σg` too large for the instance of level `l` (its `x_0` or `e_0 =
+/// ‖x_0 − x*‖` overflows): bad input at the line and key where `σ` is written
+/// ([`Experiment::x0_at`]), as the scenario files report their `grid.x0`; a numerical
+/// failure where the `σ` of the instance is not one written (a controlled level's).
+fn x0_too_large(ex: &Experiment, l: usize, spec: &Spec, why: String) -> Error {
+    let sigma = spec.x0_sigma.unwrap_or(f64::NAN);
+    let message = format!(
+        "`{}`, level {}, pair seed {}: σ = {} is too large for x_0 = x* + σg; {why}",
+        ex.label,
+        ex.levels[l].1,
+        spec.seed,
+        crate::error::short_number(sigma)
+    );
+    match ex.x0_at.get(l).cloned().flatten() {
+        Some((written, location)) if written == sigma => Error::Input { location, message },
+        _ => Error::Numerical(message),
+    }
+}
+
+/// An instance that cannot be built because its `x_0` is not finite: [`x0_too_large`];
+/// any other error unchanged.
+fn x0_build_error(ex: &Experiment, l: usize, spec: &Spec, e: Error) -> Error {
+    match e {
+        Error::InvalidParameter { field: "x0", .. } => {
+            x0_too_large(ex, l, spec, format!("the instance cannot be built: {e}"))
+        }
+        e => e,
+    }
+}
+
+/// `e_0 = ‖x_0 − x*‖` of a built instance is finite, else [`x0_too_large`]: `x_0 − x* = σg`,
+/// so an infinite `e_0` is `σ‖g‖` beyond the largest `f64`.
+fn x0_finite_e0(ex: &Experiment, l: usize, spec: &Spec, inst: &DynInstance) -> Result<()> {
+    let e0 = inst.e0();
+    if e0.is_finite() {
+        return Ok(());
+    }
+    Err(x0_too_large(ex, l, spec, format!("e_0 = ‖x_0 − x*‖ = {e0}")))
 }
 
 /// A non-finite error (an overflow: `x_0` or the data too large) is a numerical failure
@@ -283,10 +324,13 @@ fn truncation_index(level: &Level, inst: &DynInstance, k: usize, omega: f64) -> 
 /// so the derivative starts at `T' = T + ⌊ωT⌋` and runs `K − T` steps.
 fn budget_pair(ex: &Experiment, seed: u64, want: bool) -> Result<(PairResult, Option<ExampleCurves>)> {
     let spec = Spec { seed, ..ex.base };
-    let inst = match build(&spec)? {
+    let inst = match build(&spec).map_err(|e| x0_build_error(ex, 0, &spec, e))? {
         Ok(i) => i,
         Err(why) => return Ok((skipped(ex, seed, why), None)),
     };
+    // e_0 is the radius of the ball of Γ (A2.2 read "fails" on e_0 = ∞) and enters the
+    // minimiser of (22) (level "optimal").
+    x0_finite_e0(ex, 0, &spec, &inst)?;
     if !inst.constants.smooth() {
         return Ok((skipped(ex, seed, "A2.2 fails: (22) has no finite Γ".into()), None));
     }
