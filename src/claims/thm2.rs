@@ -135,44 +135,33 @@ pub fn fd_solution_map<M: FixedPointMap + ?Sized>(map: &M, scale: f64) -> crate:
         .reparameterise
         .ok_or_else(|| crate::Error::Numerical(format!("{} has no parameter to perturb", map.name())))?;
     let u = re.param();
-    let (_, piece) = re.fixed_point_and_piece_at(&u)?;
-    // `Ok(None)`: the point is outside the domain (not finite) or on another piece.
-    let at = |j: usize, shift: f64| -> crate::Result<Option<DVector<f64>>> {
+    let (centre, piece) = re.fixed_point_and_piece_at(&u)?;
+    if !centre.iter().all(|e| e.is_finite()) {
+        return Err(crate::Error::Numerical(format!("x*(u) is not finite at u = {:?}", u.as_slice())));
+    }
+    // `None`: the point is outside the parameter's domain (the solve fails, e.g. a negative
+    // weight, or x* is not finite) or on another piece.
+    let at = |j: usize, shift: f64| -> Option<DVector<f64>> {
         let mut v: DVector<f64> = u.clone();
         v[j] += shift;
-        let (x, p) = match re.fixed_point_and_piece_at(&v) {
-            Ok(r) => r,
-            // Outside the parameter's domain (e.g. a negative weight): that side does not exist.
-            Err(_) if shift != 0.0 => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        if shift == 0.0 && !x.iter().all(|e| e.is_finite()) {
-            return Err(crate::Error::Numerical(format!("x*(u) is not finite at u[{j}] = {}", v[j])));
-        }
-        Ok((x.iter().all(|e| e.is_finite()) && p == piece).then_some(x))
+        let (x, p) = re.fixed_point_and_piece_at(&v).ok()?;
+        (x.iter().all(|e| e.is_finite()) && p == piece).then_some(x)
     };
     let mut d = DMatrix::zeros(map.dim_x(), u.len());
     let (mut hmin, mut amplification) = (f64::INFINITY, 1.0f64);
     for j in 0..u.len() {
         let h = scale * u[j].abs().max(1.0);
         hmin = hmin.min(h);
-        let (up, dn) = (at(j, h)?, at(j, -h)?);
+        let (up, dn) = (at(j, h), at(j, -h));
         let col = if let (Some(up), Some(dn)) = (&up, &dn) {
             (up - dn) / (2.0 * h)
         } else {
             // One-sided, towards a side where both points exist on the piece.
-            let side = |sign: f64, near: Option<DVector<f64>>| -> crate::Result<Option<DVector<f64>>> {
-                let (Some(near), Some(far)) = (near, at(j, 2.0 * sign * h)?) else { return Ok(None) };
-                let centre = at(j, 0.0)?.expect("the centre is on its own piece");
-                Ok(Some((near * 4.0 - far - centre * 3.0) / (2.0 * sign * h)))
+            let side = |sign: f64, near: Option<DVector<f64>>| {
+                let (near, far) = (near?, at(j, 2.0 * sign * h)?);
+                Some((near * 4.0 - far - &centre * 3.0) / (2.0 * sign * h))
             };
-            let col = match side(1.0, up)? {
-                Some(c) => c,
-                None => match side(-1.0, dn)? {
-                    Some(c) => c,
-                    None => return Ok(None),
-                },
-            };
+            let Some(col) = side(1.0, up).or_else(|| side(-1.0, dn)) else { return Ok(None) };
             amplification = amplification.max(4.0);
             col
         };
