@@ -520,6 +520,18 @@ fn the_literal_index_without_a_late_start_is_not_applicable() {
     }
 }
 
+/// A ridge weight on data whose singular values all equal `s` (`L = μ` to rounding, so `ρ`
+/// is at rounding level and the powers of `ρ` underflow for large `s`).
+fn equal_spectrum(s: f64) -> Spec {
+    Spec {
+        data: Data::Spectrum { s_min: s, s_max: s },
+        m: 6,
+        x0_sigma: Some(10.0),
+        seed: 0,
+        ..spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, None)
+    }
+}
+
 /// Lemma 11 on a spectrum of 1e150 (`L = μ` to rounding: `ρ ≈ 9e-16`, `K = 10`): `B =
 /// ρ^{K−1}Γe_0` underflows to 0, so the relaxed `h` and the printed `h''` are 0 in `f64`,
 /// and `lem11.convex` was reported *violated (certified)* by `h'' = 0 < f64::MIN_POSITIVE`
@@ -529,13 +541,7 @@ fn the_literal_index_without_a_late_start_is_not_applicable() {
 /// controls are caught.
 #[test]
 fn an_underflowed_lemma_11_is_a_numerical_failure_never_a_violation() {
-    let on = |s: f64| Spec {
-        data: Data::Spectrum { s_min: s, s_max: s },
-        m: 6,
-        x0_sigma: Some(10.0),
-        seed: 0,
-        ..spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, None)
-    };
+    let on = equal_spectrum;
     for s in [1e150, 1e100, 1e60] {
         for (claim, variant) in [
             ("lem11.convex", "paper"),
@@ -572,13 +578,7 @@ fn an_underflowed_lemma_11_is_a_numerical_failure_never_a_violation() {
 /// paper's data (no underflow) likewise.
 #[test]
 fn an_underflowed_objective_22_is_a_numerical_failure_never_a_verdict() {
-    let on = |s: f64| Spec {
-        data: Data::Spectrum { s_min: s, s_max: s },
-        m: 6,
-        x0_sigma: Some(10.0),
-        seed: 0,
-        ..spec(Family::Ridge { param: RidgeParam::Weight }, 0.1, None)
-    };
+    let on = equal_spectrum;
     for (s, what) in [(1e150, "B = ρ^{K−1}Γe_0"), (1e80, "(K−T)ρ^{K+ωT−1}"), (1e60, "(K−T)ρ^{K+ωT−1}")]
     {
         for (claim, variant) in [
