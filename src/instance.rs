@@ -24,10 +24,10 @@ pub struct Instance<M> {
     pub x_star: DVector<f64>,
     /// The implicit Jacobian `Dx*` (6).
     pub dx_star: DMatrix<f64>,
-    /// A bound on the error of the computed fixed point, `‖x̂* − x*‖ ≤ (r̂ + rounding)/(1 − ρ_glob)`,
-    /// with `r̂ = ‖A(x̂*) − x̂*‖` the computed fixed-point residual, `rounding` that of its
-    /// evaluation ([`fixed_point_error`]) and `ρ_glob` the global modulus (for a map that is
-    /// not a Euclidean contraction, the spectral radius: an estimate, not a bound).
+    /// A bound `δ*` on the error of the computed fixed point, `‖x̂* − x*‖ ≤ δ*`, from its
+    /// fixed-point residual and the residual's own rounding ([`fixed_point_error`]: over
+    /// `1 − ρ_glob`, or times the computed `‖(I − B̄)^{-1}‖` where smaller; for a map that is
+    /// not a Euclidean contraction `ρ_glob` is the spectral radius, an estimate).
     pub x_star_error: f64,
     /// The certified constants on the ball around `x̂*` of radius `e_0 + 2·x_star_error`
     /// (plus rounding), which holds every computed iterate.
