@@ -151,7 +151,10 @@ fn the_doubly_conditioned_dx_star_of_a_tiny_ridge_weight_is_within_its_tolerance
         let s = ridge_weight(2, 5, lambda, StepRule::Optimal, Method::GradientDescent, Norm::Euclidean);
         let case = Case::from_spec(&s, &cfg).expect("builds");
         let v = claims::check("thm2.implicit", "paper", &case, &cfg).unwrap();
-        assert!(v.holds(), "λ = {lambda:e}: {v}");
+        // The error bound of `Dx*` (conditioned twice) exceeds both sides, and the
+        // differences are not determined above their own bound: rounding level, never a
+        // scored margin.
+        assert!(matches!(v, claims::Verdict::Holds { informative: false, .. }), "λ = {lambda:e}: {v}");
         let refined = Case::refined(s.build().unwrap(), Some(s), case.k).expect("affine");
         let measured = unrollcheck::linalg::spectral_norm(&(&case.inst.dx_star - &refined.inst.dx_star));
         let tol = case.dx_star_error(&cfg, case.inst.constants.dx_star_norm);

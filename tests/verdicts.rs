@@ -839,6 +839,10 @@ fn implicit_jacobian_with_an_undetermined_reference_is_never_violated() {
     );
     let c = verdict(&at("1e-6"), "thm2.implicit", "forget_inverse");
     assert!(c.violated(), "λ = 1e-6: control caught; got {c}");
+    // A determined reference, but the error bound of the computed Dx* (δ* carried twice
+    // through (I − B)^{-1}) exceeds both sides: rounding level, not a scored margin.
+    let v = verdict(&at("1e-6"), "thm2.implicit", "paper");
+    assert!(matches!(v, Verdict::Holds { informative: false, .. }), "λ = 1e-6: {v}");
 }
 
 /// `Reference::determined`: a reference whose tolerance is not below half its norm says
