@@ -29,11 +29,29 @@ pub fn bound_19(rho: f64, k: usize, edot0: f64, gamma: f64, e0: f64) -> f64 {
     rho.powi(k as i32) * edot0 + k as f64 * rho.powi(k as i32 - 1) * gamma * e0
 }
 
+/// A term of (21) or (22) as its named factors, multiplied left to right ([`product`]);
+/// written once here for the value and for the underflow checks of
+/// [`crate::claims::eq22`], which name the first partial product that underflows.
+pub type Factors<const N: usize> = [(&'static str, f64); N];
+
+/// The product of `factors`, left to right (from `1.0`, an exact first step).
+pub fn product(factors: &[(&'static str, f64)]) -> f64 {
+    factors.iter().fold(1.0, |p, (_, f)| p * f)
+}
+
+/// The two terms of (21), `ρ^k ė_0` and `kρ^{k+T'−1} Γ e_0`, as factors.
+pub fn rhs_21_terms(k: f64, t_prime: f64, rho: f64, edot0: f64, gamma: f64, e0: f64) -> (Factors<2>, Factors<4>) {
+    (
+        [("ρ^k", rho.powf(k)), ("ė_0", edot0)],
+        [("k", k), ("ρ^{k+T'−1}", rho.powf(k + t_prime - 1.0)), ("Γ", gamma), ("e_0", e0)],
+    )
+}
+
 /// The right-hand side of (21): `ρ^k ė_0 + kρ^{k+T'−1} Γ e_0` (real `k`, `T'` allowed, as
 /// in (22); the curse term is 0 at `k = 0`).
 pub fn rhs_21(k: f64, t_prime: f64, rho: f64, edot0: f64, gamma: f64, e0: f64) -> f64 {
-    let curse = if k == 0.0 { 0.0 } else { k * rho.powf(k + t_prime - 1.0) * gamma * e0 };
-    rho.powf(k) * edot0 + curse
+    let (first, curse) = rhs_21_terms(k, t_prime, rho, edot0, gamma, e0);
+    product(&first) + if k == 0.0 { 0.0 } else { product(&curse) }
 }
 
 /// `(K', T')` for a truncation `T` of `K` with integer cost factor `ω`.
@@ -83,8 +101,20 @@ impl Truncation {
     }
     /// (22) as printed: `ρ^{K−T} ė_0 + (K−T) ρ^{K+ωT−1} Γ e_0`.
     pub fn h22(&self, t: f64) -> f64 {
-        self.rho.powf(self.k - t) * self.edot0
-            + (self.k - t) * self.rho.powf(self.k + self.omega * t - 1.0) * self.gamma * self.e0
+        let (first, curse) = self.h22_terms(t);
+        product(&first) + product(&curse)
+    }
+    /// The two terms of (22), `ρ^{K−T} ė_0` and `(K−T) ρ^{K+ωT−1} Γ e_0`, as factors.
+    pub fn h22_terms(&self, t: f64) -> (Factors<2>, Factors<4>) {
+        (
+            [("ρ^{K−T}", self.rho.powf(self.k - t)), ("ė_0", self.edot0)],
+            [
+                ("(K−T)", self.k - t),
+                ("ρ^{K+ωT−1}", self.rho.powf(self.k + self.omega * t - 1.0)),
+                ("Γ", self.gamma),
+                ("e_0", self.e0),
+            ],
+        )
     }
     /// The relaxed form of A.5, generic over dual numbers.
     pub fn relaxed<D: DualNum<Primitive = f64> + Copy>(&self, t: D) -> D {

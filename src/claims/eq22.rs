@@ -38,7 +38,7 @@
 //!   curse term) the verdict stands.
 
 use super::{Assumption, Case, Checker, Claim, Config, Kind, PAPER, Point, Role, VariantInfo, Verdict};
-use crate::bounds::{Truncation, rhs_21, symbolic_h_derivatives};
+use crate::bounds::{Truncation, rhs_21, rhs_21_terms, symbolic_h_derivatives};
 use crate::linalg::spectral_norm;
 use crate::tol::ToleranceModel;
 use num_dual::second_derivative;
@@ -205,40 +205,31 @@ impl Term {
     }
 }
 
-/// The terms of (22) at `T = t`, as [`Truncation::h22`] computes them.
+/// The terms of (22) at `T = t`, the factors [`Truncation::h22`] multiplies.
 fn terms_22(h: &Truncation, t: f64) -> [Term; 2] {
+    let (first, curse) = h.h22_terms(t);
     [
-        Term {
-            name: "the term ρ^{K−T}ė_0 of (22)".into(),
-            positive: h.edot0 > 0.0,
-            factors: vec![("ρ^{K−T}", h.rho.powf(h.k - t)), ("ė_0", h.edot0)],
-        },
+        Term { name: "the term ρ^{K−T}ė_0 of (22)".into(), positive: h.edot0 > 0.0, factors: first.to_vec() },
         Term {
             name: "the term (K−T)ρ^{K+ωT−1}Γe_0 of (22)".into(),
             positive: h.k - t > 0.0 && h.gamma > 0.0 && h.e0 > 0.0,
-            factors: vec![
-                ("(K−T)", h.k - t),
-                ("ρ^{K+ωT−1}", h.rho.powf(h.k + h.omega * t - 1.0)),
-                ("Γ", h.gamma),
-                ("e_0", h.e0),
-            ],
+            factors: curse.to_vec(),
         },
     ]
 }
 
-/// The terms of (21) at `k = K − t` and `T' = t_prime`, as [`rhs_21`] computes them.
+/// The terms of (21) at `k = K − t` and `T' = t_prime`, the factors [`rhs_21`] multiplies.
 fn terms_21(h: &Truncation, t: f64, t_prime: f64) -> [Term; 2] {
     let k = h.k - t;
+    let (first, curse) = rhs_21_terms(k, t_prime, h.rho, h.edot0, h.gamma, h.e0);
     [
         Term {
-            name: format!("the term ρ^kė_0 of (21) at k = {k}"),
-            positive: h.edot0 > 0.0,
-            factors: vec![("ρ^k", h.rho.powf(k)), ("ė_0", h.edot0)],
+            name: format!("the term ρ^kė_0 of (21) at k = {k}"), positive: h.edot0 > 0.0, factors: first.to_vec()
         },
         Term {
             name: format!("the term kρ^{{k+T'−1}}Γe_0 of (21) at k = {k}, T' = {t_prime}"),
             positive: k > 0.0 && h.gamma > 0.0 && h.e0 > 0.0,
-            factors: vec![("k", k), ("ρ^{k+T'−1}", h.rho.powf(k + t_prime - 1.0)), ("Γ", h.gamma), ("e_0", h.e0)],
+            factors: curse.to_vec(),
         },
     ]
 }
